@@ -1,0 +1,3 @@
+from sfa.cli.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""Pure rules of sfa: no I/O, no UI, no database."""

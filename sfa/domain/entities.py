@@ -1,0 +1,191 @@
+"""What each record type holds: its fields, their kinds, and how concurrent edits merge.
+
+The store builds its reads and writes from these specs, the sync engine merges by them, and the
+server shares them, so a field is declared once.
+
+Merge policies (see DESIGN.md, "Conflicts, per field"):
+- ``lww``: last writer by hybrid logical clock wins; the loser is kept in conflicts.
+- ``flag``: money, stage, owner: the server value stays and the record is flagged for a person.
+- ``union``: tags: both sides' tags survive.
+Insert-only entities (timeline entries, notes) never conflict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sfa.domain import normalize
+
+KINDS = ("text", "email", "phone", "url", "int", "float", "decimal", "currency", "date", "datetime",
+         "enum", "ref", "tags", "bool")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str = "text"
+    merge: str = "lww"
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    ref: str | None = None  # the entity a "ref" field points at
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    table: str
+    code: int  # small number mixed into full-text rowids; unique per entity
+    fields: tuple[Field, ...]
+    title: str = "name"
+    search_fields: tuple[str, ...] = ()
+    insert_only: bool = False
+    # Derived, local-only columns (duplicate-check keys); computed from the full record.
+    derived: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    derived_columns: tuple[str, ...] = ()
+    by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
+
+    def __repr__(self) -> str:
+        return f"Entity({self.name})"
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+
+def _scope_fields() -> tuple[Field, ...]:
+    return (
+        Field("owner", merge="flag", doc="user name of the owning rep"),
+        Field("team", merge="flag", doc="team or territory the record belongs to"),
+        Field("tags", "tags", merge="union"),
+        Field("notes"),
+        Field("deleted", "bool", doc="soft delete; tombstones replicate"),
+    )
+
+
+def _person_keys(record: dict[str, Any]) -> dict[str, Any]:
+    company = record.get("company")
+    return {
+        "email_key": normalize.email_key(record.get("email")),
+        "phone_key": normalize.phone_key(record.get("phone")),
+        "mobile_key": normalize.phone_key(record.get("mobile")),
+        "name_key": normalize.name_company_key(record.get("name"), company),
+    }
+
+
+def _account_keys(record: dict[str, Any]) -> dict[str, Any]:
+    return {"name_key": normalize.company_key(record.get("name")) or None}
+
+
+LEAD_STATUSES = ("new", "contacted", "qualified", "disqualified", "converted")
+LEAD_RATINGS = ("hot", "warm", "cold")
+
+ACCOUNT = Entity(
+    "account", "account", 1,
+    (
+        Field("name", required=True),
+        Field("industry"),
+        Field("phone", "phone"),
+        Field("email", "email"),
+        Field("website", "url"),
+        Field("street"),
+        Field("city"),
+        Field("postcode"),
+        Field("country"),
+        Field("latitude", "float"),
+        Field("longitude", "float"),
+        *_scope_fields(),
+    ),
+    search_fields=("name", "industry", "city", "email", "website", "notes"),
+    derived=_account_keys,
+    derived_columns=("name_key",),
+)  # fmt: skip
+
+CONTACT = Entity(
+    "contact", "contact", 2,
+    (
+        Field("name", required=True),
+        Field("title"),
+        Field("email", "email"),
+        Field("phone", "phone"),
+        Field("mobile", "phone"),
+        Field("account_id", "ref", ref="account"),
+        *_scope_fields(),
+    ),
+    search_fields=("name", "title", "email", "notes"),
+    derived=_person_keys,
+    derived_columns=("email_key", "phone_key", "mobile_key", "name_key"),
+)  # fmt: skip
+
+LEAD = Entity(
+    "lead", "lead", 3,
+    (
+        Field("name", required=True),
+        Field("company"),
+        Field("email", "email"),
+        Field("phone", "phone"),
+        Field("source"),
+        Field("status", "enum", merge="flag", choices=LEAD_STATUSES),
+        Field("rating", "enum", choices=LEAD_RATINGS),
+        Field("disqualify_reason"),
+        Field("account_id", "ref", ref="account", doc="set on conversion"),
+        Field("contact_id", "ref", ref="contact", doc="set on conversion"),
+        Field("opportunity_id", "ref", ref="opportunity", doc="set on conversion"),
+        *_scope_fields(),
+    ),
+    search_fields=("name", "company", "email", "source", "notes"),
+    derived=_person_keys,
+    derived_columns=("email_key", "phone_key", "mobile_key", "name_key"),
+)  # fmt: skip
+
+OPPORTUNITY = Entity(
+    "opportunity", "opportunity", 4,
+    (
+        Field("name", required=True),
+        Field("account_id", "ref", required=True, ref="account"),
+        Field("contact_id", "ref", ref="contact"),
+        Field("amount", "decimal", merge="flag"),
+        Field("currency", "currency", merge="flag"),
+        Field("stage", merge="flag", required=True),
+        Field("probability", "int", merge="flag"),
+        Field("close_date", "date"),
+        Field("next_step"),
+        Field("lost_reason"),
+        *_scope_fields(),
+    ),
+    search_fields=("name", "next_step", "lost_reason", "notes"),
+)  # fmt: skip
+
+TIMELINE = Entity(
+    "timeline", "timeline", 5,
+    (
+        Field("record_entity", required=True),
+        Field("record_id", required=True),
+        Field("account_id", "ref", ref="account"),
+        Field("kind", required=True, doc="created, status, stage, converted, note, visit_report, ..."),
+        Field("text", required=True),
+        Field("at", "datetime", required=True),
+        Field("owner"),
+    ),
+    title="text",
+    search_fields=("text",),
+    insert_only=True,
+)  # fmt: skip
+
+# Kinds of timeline entry that hold prose people wrote; these are found by full-text search.
+SEARCHABLE_TIMELINE_KINDS = ("note", "visit_report")
+
+ENTITIES: dict[str, Entity] = {e.name: e for e in (ACCOUNT, CONTACT, LEAD, OPPORTUNITY, TIMELINE)}
+
+
+def register(entity: Entity) -> Entity:
+    """Add a record type (later features declare theirs beside their rules)."""
+    if entity.name in ENTITIES or any(e.code == entity.code for e in ENTITIES.values()):
+        raise ValueError(f"entity {entity.name} or code {entity.code} already registered")
+    ENTITIES[entity.name] = entity
+    return entity

@@ -1,0 +1,51 @@
+"""The one error tree of sfa. Exit codes are mapped here and nowhere else."""
+
+from __future__ import annotations
+
+
+class SfaError(Exception):
+    """Base of every error a user can meet; the message is one clear line."""
+
+    exit_code = 1
+
+
+class ValidationError(SfaError):
+    """A value the user gave is not acceptable."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class NotFoundError(SfaError):
+    pass
+
+
+class AmbiguousRefError(SfaError):
+    def __init__(self, entity: str, ref: str, candidates: list[str]) -> None:
+        self.candidates = candidates
+        shown = ", ".join(candidates[:10])
+        more = f" and {len(candidates) - 10} more" if len(candidates) > 10 else ""
+        super().__init__(f"{entity} ref {ref!r} is ambiguous: matches {shown}{more}")
+
+
+class DuplicateError(SfaError):
+    def __init__(self, message: str, existing: list[dict[str, object]]) -> None:
+        self.existing = existing
+        super().__init__(message)
+
+
+class StateError(SfaError):
+    """The record is in a state that does not allow the operation."""
+
+
+class StoreError(SfaError):
+    """The data file cannot be used (newer schema, corrupt, locked)."""
+
+
+class ConfigError(SfaError):
+    pass
+
+
+class UsageError(SfaError):
+    exit_code = 2

@@ -1,0 +1,86 @@
+"""Normalisation of what people type, and the keys the duplicate check compares."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from sfa.domain.errors import ValidationError
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE_CHARS = re.compile(r"^[+0-9 ()./\-]+$")
+_URL = re.compile(r"^(https?://)?[\w.-]+\.[a-z]{2,}(/\S*)?$", re.IGNORECASE)
+# Legal-form words that do not make two companies different.
+_LEGAL_FORMS = {
+    "gmbh", "ag", "kg", "ohg", "ug", "mbh", "co", "inc", "ltd", "llc", "plc", "corp",
+    "corporation", "company", "sa", "sas", "sarl", "srl", "spa", "bv", "nv", "ab", "oy", "as",
+}  # fmt: skip
+
+
+def email(text: str, field: str = "email") -> str:
+    value = text.strip()
+    if not _EMAIL.match(value):
+        raise ValidationError(field, f"{text!r} is not an email address (name@example.com)")
+    return value
+
+
+def email_key(value: str | None) -> str | None:
+    return value.strip().lower() if value else None
+
+
+def phone(text: str, field: str = "phone") -> str:
+    value = " ".join(text.split())
+    digits = re.sub(r"\D", "", value)
+    if not _PHONE_CHARS.match(value) or len(digits) < 5 or len(digits) > 17:
+        raise ValidationError(field, f"{text!r} is not a phone number (digits, spaces, + ( ) - /)")
+    return value
+
+
+def phone_key(value: str | None) -> str | None:
+    """Digits only with a leading + for international numbers; 00 prefix read as +."""
+    if not value:
+        return None
+    digits = re.sub(r"\D", "", value)
+    if value.strip().startswith("+"):
+        return "+" + digits
+    if digits.startswith("00"):
+        return "+" + digits[2:]
+    return digits
+
+
+def website(text: str, field: str = "website") -> str:
+    value = text.strip()
+    if not _URL.match(value):
+        raise ValidationError(field, f"{text!r} is not a web address (example.com)")
+    return value
+
+
+def fold(text: str) -> str:
+    """Lowercase, accents and punctuation removed, whitespace collapsed."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^\w\s]", " ", plain.lower()).split())
+
+
+def company_key(company: str | None) -> str:
+    if not company:
+        return ""
+    return " ".join(w for w in fold(company).split() if w not in _LEGAL_FORMS)
+
+
+def person_key(name: str | None) -> str:
+    """Word order does not matter: "Müller, Hans" and "hans mueller"-less "Hans Müller" match."""
+    if not name:
+        return ""
+    return " ".join(sorted(fold(name).split()))
+
+
+def name_company_key(name: str | None, company: str | None) -> str | None:
+    person = person_key(name)
+    if not person:
+        return None
+    return f"{person}|{company_key(company)}"
+
+
+def split_tags(text: str) -> list[str]:
+    return sorted({t.strip().lower() for t in text.split(",") if t.strip()})

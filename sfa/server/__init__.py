@@ -1,0 +1,1 @@
+"""Reserved package; see the open issues for what it will hold."""

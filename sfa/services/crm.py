@@ -1,0 +1,197 @@
+"""Accounts, contacts and opportunities: the use cases behind `sfa account|contact|opp`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY, TIMELINE
+from sfa.domain.errors import StateError, ValidationError
+from sfa.domain.money import round_money
+from sfa.domain.stages import LOST, WON, find_stage
+from sfa.services import records
+from sfa.services.records import Raw
+from sfa.services.workspace import Workspace
+from sfa.store.db import Record
+
+# -- accounts ---------------------------------------------------------------------------------
+
+
+def add_account(ws: Workspace, raw: Raw) -> Record:
+    values = {**records.scope_defaults(ws), **records.clean(ws, ACCOUNT, raw, creating=True)}
+    return ws.store.insert(ACCOUNT, values)
+
+
+def list_accounts(ws: Workspace, *, limit: int | None = None, city: str | None = None) -> list[Record]:
+    where, params = ("city = ? COLLATE NOCASE", (city,)) if city else ("", ())
+    return ws.store.select(ACCOUNT, where, params, order="name COLLATE NOCASE", limit=limit)
+
+
+def account_overview(ws: Workspace, ref: str, timeline_limit: int = 10) -> dict[str, Any]:
+    """The 360° view: the account, its contacts, open opportunities and recent timeline."""
+    account = ws.store.resolve(ACCOUNT, ref)
+    contacts = ws.store.select(
+        CONTACT, "account_id = ?", (account["id"],), order="name COLLATE NOCASE"
+    )
+    opportunities = ws.store.select(
+        OPPORTUNITY, "account_id = ? AND stage NOT IN (?, ?)", (account["id"], WON, LOST),
+        order="close_date IS NULL, close_date",
+    )  # fmt: skip
+    timeline = ws.store.select(
+        TIMELINE, "account_id = ? OR record_id = ?", (account["id"], account["id"]),
+        order="at DESC, rid DESC", limit=timeline_limit,
+    )  # fmt: skip
+    return {
+        "account": account,
+        "contacts": contacts,
+        "open_opportunities": opportunities,
+        "timeline": timeline,
+    }
+
+
+def delete_account(ws: Workspace, ref: str) -> Record:
+    account = ws.store.resolve(ACCOUNT, ref)
+    open_opps = ws.store.count(
+        OPPORTUNITY, "account_id = ? AND stage NOT IN (?, ?)", (account["id"], WON, LOST)
+    )
+    if open_opps:
+        raise StateError(
+            f"account {account['name']!r} has {open_opps} open opportunities; close or move them first"
+        )
+    return ws.store.delete(ACCOUNT, account["id"])
+
+
+# -- contacts ---------------------------------------------------------------------------------
+
+
+def add_contact(ws: Workspace, raw: Raw) -> Record:
+    values = {**records.scope_defaults(ws), **records.clean(ws, CONTACT, raw, creating=True)}
+    return ws.store.insert(CONTACT, values)
+
+
+def list_contacts(
+    ws: Workspace, *, account_ref: str | None = None, limit: int | None = None
+) -> list[Record]:
+    if account_ref:
+        account = ws.store.resolve(ACCOUNT, account_ref)
+        return ws.store.select(
+            CONTACT, "account_id = ?", (account["id"],), order="name COLLATE NOCASE", limit=limit
+        )
+    return ws.store.select(CONTACT, order="name COLLATE NOCASE", limit=limit)
+
+
+# -- opportunities ----------------------------------------------------------------------------
+
+
+def _check_contact_account(ws: Workspace, values: Record, account_id: str | None) -> None:
+    contact_id = values.get("contact_id")
+    if not contact_id or not account_id:
+        return
+    contact = ws.store.get(CONTACT, contact_id)
+    if contact["account_id"] and contact["account_id"] != account_id:
+        raise ValidationError("contact", f"{contact['name']!r} belongs to another account")
+
+
+def _money(ws: Workspace, values: Record, currency: str) -> None:
+    if values.get("amount") is not None:
+        values["amount"] = round_money(Decimal(values["amount"]), currency)
+
+
+def add_opportunity(ws: Workspace, raw: Raw) -> Record:
+    raw = dict(raw)
+    stage_name = raw.pop("stage", None)
+    stage = find_stage(ws.stages, stage_name) if stage_name else ws.stages[0]
+    values = records.clean(ws, OPPORTUNITY, {**raw, "stage": stage.name}, creating=True)
+    values.setdefault("currency", ws.setting("currency"))
+    if values.get("probability") is None:
+        values["probability"] = stage.probability
+    _check_probability(values)
+    _check_contact_account(ws, values, values["account_id"])
+    _money(ws, values, values["currency"])
+    if stage.name == LOST and not values.get("lost_reason"):
+        raise ValidationError("lost_reason", "a lost opportunity needs a reason")
+    values = {**records.scope_defaults(ws), **values}
+    with ws.store.transaction():
+        opp = ws.store.insert(OPPORTUNITY, values)
+        records.add_timeline(
+            ws, OPPORTUNITY, opp, "stage", f"opened at stage {stage.name}", opp["account_id"]
+        )
+    return opp
+
+
+def _check_probability(values: Record) -> None:
+    probability = values.get("probability")
+    if probability is not None and not 0 <= probability <= 100:
+        raise ValidationError("probability", f"{probability} is outside 0..100")
+
+
+def edit_opportunity(ws: Workspace, ref: str, raw: Raw) -> Record:
+    opp = ws.store.resolve(OPPORTUNITY, ref)
+    raw = dict(raw)
+    stage_name = raw.pop("stage", None)
+    values = records.clean(ws, OPPORTUNITY, raw, creating=False)
+    _check_probability(values)
+    _check_contact_account(ws, values, values.get("account_id") or opp["account_id"])
+    _money(ws, values, values.get("currency") or opp["currency"] or ws.setting("currency"))
+    with ws.store.transaction():
+        if values:
+            opp = ws.store.update(OPPORTUNITY, opp["id"], values)
+        if stage_name:
+            opp = move_stage(ws, opp["id"], stage_name, keep_probability="probability" in values)
+        elif not values:
+            raise ValidationError("opportunity", "nothing to change; give at least one option")
+    return opp
+
+
+def move_stage(
+    ws: Workspace, ref: str, stage_name: str, *, reason: str | None = None,
+    keep_probability: bool = False,
+) -> Record:  # fmt: skip
+    opp = ws.store.resolve(OPPORTUNITY, ref)
+    stage = find_stage(ws.stages, stage_name)
+    if stage.name == LOST and not (reason or opp["lost_reason"]):
+        raise ValidationError("reason", f"use `sfa opp lost {ref} --reason TEXT`: a lost deal needs a reason")
+    if stage.name == opp["stage"]:
+        raise StateError(f"opportunity {opp['name']!r} is already at stage {stage.name}")
+    changes: Record = {"stage": stage.name}
+    if not keep_probability:
+        changes["probability"] = stage.probability
+    if reason:
+        changes["lost_reason"] = reason
+    if stage.name != LOST and opp["lost_reason"]:
+        changes["lost_reason"] = None
+    text = f"stage: {opp['stage']} → {stage.name}"
+    if reason:
+        text += f" ({reason})"
+    with ws.store.transaction():
+        updated = ws.store.update(OPPORTUNITY, opp["id"], changes)
+        records.add_timeline(ws, OPPORTUNITY, updated, "stage", text, updated["account_id"])
+    return updated
+
+
+def list_opportunities(
+    ws: Workspace, *, stage: str | None = None, open_only: bool = False, limit: int | None = None,
+    account_ref: str | None = None,
+) -> list[Record]:  # fmt: skip
+    clauses: list[str] = []
+    params: list[Any] = []
+    if stage:
+        clauses.append("stage = ?")
+        params.append(find_stage(ws.stages, stage).name)
+    if open_only:
+        clauses.append("stage NOT IN (?, ?)")
+        params += [WON, LOST]
+    if account_ref:
+        clauses.append("account_id = ?")
+        params.append(ws.store.resolve(ACCOUNT, account_ref)["id"])
+    return ws.store.select(
+        OPPORTUNITY, " AND ".join(clauses), params,
+        order="close_date IS NULL, close_date, name", limit=limit,
+    )  # fmt: skip
+
+
+def names_of(ws: Workspace, entity_name: str, record_ids: set[str]) -> dict[str, str]:
+    """Display names of referenced records, fetched in one query."""
+    from sfa.domain.entities import ENTITIES
+
+    return ws.store.titles(ENTITIES[entity_name], record_ids)

@@ -1,0 +1,327 @@
+"""Leads: capture with a duplicate check, qualify, disqualify, convert."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sfa.domain import normalize
+from sfa.domain.dates import parse_date
+from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, Entity
+from sfa.domain.errors import DuplicateError, StateError, ValidationError
+from sfa.domain.money import parse_amount
+from sfa.services import crm, records
+from sfa.services.records import Raw
+from sfa.services.workspace import Workspace
+from sfa.store.db import Record
+
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    entity: str
+    record_id: str
+    name: str
+    reason: str  # "email", "phone" or "name and company"
+
+    def describe(self, ref: str) -> str:
+        return f"{self.entity} {ref} {self.name!r} (same {self.reason})"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"entity": self.entity, "id": self.record_id, "name": self.name, "reason": self.reason}
+
+
+def _probe_keys(values: Record) -> dict[str, str]:
+    """The keys of a new lead that would make it a duplicate of an existing lead or contact."""
+    keys = {
+        "email": normalize.email_key(values.get("email")),
+        "phone": normalize.phone_key(values.get("phone")),
+        "name and company": normalize.name_company_key(values.get("name"), values.get("company")),
+    }
+    return {reason: key for reason, key in keys.items() if key}
+
+
+def _split_name_key(key: str) -> tuple[str, str]:
+    person, _, company = key.partition("|")
+    return person + "|", company
+
+
+# Contacts carry no company of their own: their name key is "person|", and the company they are
+# compared by is their account's name key.
+_CONTACT_COMPANY = "coalesce((SELECT a.name_key FROM account a WHERE a.id = contact.account_id), '')"
+
+
+def find_duplicates(ws: Workspace, values: Record, exclude_id: str | None = None) -> list[Duplicate]:
+    """Leads and contacts with the same email, the same phone, or near-identical name + company."""
+    probes = _probe_keys(values)
+    queries: list[tuple[Entity, str, str, tuple[str, ...]]] = []
+    if "email" in probes:
+        queries += [(LEAD, "email", "email_key = ?", (probes["email"],)),
+                    (CONTACT, "email", "email_key = ?", (probes["email"],))]  # fmt: skip
+    if "phone" in probes:
+        phone = probes["phone"]
+        queries += [(LEAD, "phone", "phone_key = ?", (phone,)),
+                    (CONTACT, "phone", "phone_key = ? OR mobile_key = ?", (phone, phone))]  # fmt: skip
+    if "name and company" in probes:
+        person, company = _split_name_key(probes["name and company"])
+        queries += [
+            (LEAD, "name and company", "name_key = ?", (probes["name and company"],)),
+            (CONTACT, "name and company", f"name_key = ? AND {_CONTACT_COMPANY} = ?",
+             (person, company)),
+        ]  # fmt: skip
+    found: list[Duplicate] = []
+    seen = {exclude_id}
+    for entity, reason, where, params in queries:
+        for record in ws.store.select(entity, where, params, limit=5):
+            if record["id"] not in seen:
+                seen.add(record["id"])
+                found.append(Duplicate(entity.name, record["id"], record["name"], reason))
+    return found
+
+
+def _duplicate_error(ws: Workspace, name: str, found: list[Duplicate]) -> DuplicateError:
+    refs = {d.record_id: _ref(ws, d) for d in found}
+    listed = "; ".join(d.describe(refs[d.record_id]) for d in found[:3])
+    return DuplicateError(
+        f"lead {name!r} looks like a duplicate of {listed}; use --allow-duplicate to add it anyway",
+        [d.as_dict() for d in found],
+    )
+
+
+def _ref(ws: Workspace, dup: Duplicate) -> str:
+    entity = LEAD if dup.entity == "lead" else CONTACT
+    return ws.store.short_refs(entity, [dup.record_id])[dup.record_id]
+
+
+def _prepare(ws: Workspace, raw: Raw) -> Record:
+    values = records.clean(ws, LEAD, raw, creating=True)
+    values.setdefault("status", "new")
+    return {**records.scope_defaults(ws), **values}
+
+
+def add_lead(ws: Workspace, raw: Raw, *, allow_duplicate: bool = False) -> Record:
+    values = _prepare(ws, raw)
+    if not allow_duplicate:
+        found = find_duplicates(ws, values)
+        if found:
+            raise _duplicate_error(ws, values["name"], found)
+    return ws.store.insert(LEAD, values)
+
+
+@dataclass
+class BatchResult:
+    created: list[Record]
+    skipped: list[dict[str, Any]]
+
+
+class _KeyIndex:
+    """Every duplicate-check key of leads and contacts in memory: batches check in O(1) a row."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.keys: dict[tuple[str, str], Duplicate] = {}
+        for row in ws.store.conn.execute(
+            "SELECT id, name, email_key, phone_key, name_key FROM lead WHERE deleted = 0"
+        ):
+            self._remember("lead", row[0], row[1], row[2], (row[3],), row[4])
+        for row in ws.store.conn.execute(
+            f"SELECT id, name, email_key, phone_key, mobile_key, name_key, {_CONTACT_COMPANY}"
+            " FROM contact WHERE deleted = 0"
+        ):
+            name_key = (row[5] or "|").split("|")[0] + "|" + row[6]
+            self._remember("contact", row[0], row[1], row[2], (row[3], row[4]), name_key)
+
+    def _remember(self, entity: str, record_id: str, name: str, email: str | None,
+                  phones: tuple[str | None, ...], name_key: str | None) -> None:  # fmt: skip
+        for reason, key in (("email", email), *(("phone", p) for p in phones),
+                            ("name and company", name_key)):  # fmt: skip
+            if key:
+                self.keys.setdefault((reason, key), Duplicate(entity, record_id, name, reason))
+
+    def match(self, values: Record) -> list[Duplicate]:
+        found: list[Duplicate] = []
+        for reason, key in _probe_keys(values).items():
+            hit = self.keys.get((reason, key))
+            if hit is not None and hit not in found:
+                found.append(hit)
+        return found
+
+    def add(self, line: int, values: Record) -> None:
+        probes = _probe_keys(values)
+        self._remember("lead", f"line {line}", values["name"], probes.get("email"),
+                       (probes.get("phone"),), probes.get("name and company"))  # fmt: skip
+
+
+def add_leads(
+    ws: Workspace, rows: list[tuple[int, Raw]], *, allow_duplicate: bool = False,
+    skip_duplicates: bool = False,
+) -> BatchResult:  # fmt: skip
+    """Add many leads in one transaction: every row is checked first; any bad row writes nothing.
+
+    `rows` pairs each input line number with its values, so errors can name the line.
+    """
+    prepared: list[tuple[int, Record]] = []
+    for line, raw in rows:
+        try:
+            prepared.append((line, _prepare(ws, raw)))
+        except ValidationError as exc:
+            raise ValidationError(f"line {line}: {exc.field}", str(exc).split(": ", 1)[1]) from None
+    index = None if allow_duplicate else _KeyIndex(ws)
+    accepted: list[Record] = []
+    skipped: list[dict[str, Any]] = []
+    for line, values in prepared:
+        if index is not None:
+            found = index.match(values)
+            if found:
+                if not skip_duplicates:
+                    first = found[0]
+                    raise DuplicateError(
+                        f"line {line}: lead {values['name']!r} looks like a duplicate of "
+                        f"{first.entity} {first.name!r} (same {first.reason}); nothing was added. "
+                        "Use --allow-duplicate or --skip-duplicates",
+                        [d.as_dict() for d in found],
+                    )
+                skipped.append({"line": line, "name": values["name"],
+                                "duplicate_of": [d.as_dict() for d in found]})  # fmt: skip
+                continue
+            # Later rows of the same batch are checked against earlier ones too.
+            index.add(line, values)
+        accepted.append(values)
+    with ws.store.transaction():
+        created = ws.store.insert_many(LEAD, accepted)
+    return BatchResult(created, skipped)
+
+
+def list_leads(
+    ws: Workspace, *, status: str | None = None, rating: str | None = None, limit: int | None = None
+) -> list[Record]:
+    clauses, params = [], []
+    if status:
+        clauses.append("status = ?")
+        params.append(records.convert(ws, LEAD, "status", status))
+    if rating:
+        clauses.append("rating = ?")
+        params.append(records.convert(ws, LEAD, "rating", rating))
+    return ws.store.select(LEAD, " AND ".join(clauses), params, order="rid DESC", limit=limit)
+
+
+def edit_lead(ws: Workspace, ref: str, raw: Raw, *, allow_duplicate: bool = False) -> Record:
+    lead = ws.store.resolve(LEAD, ref)
+    values = records.clean(ws, LEAD, raw, creating=False)
+    if "status" in values:
+        raise ValidationError("status", "use qualify, disqualify or convert to change the status")
+    if not values:
+        raise ValidationError("lead", "nothing to change; give at least one option")
+    if not allow_duplicate and {"email", "phone", "name", "company"} & values.keys():
+        found = find_duplicates(ws, {**lead, **values}, exclude_id=lead["id"])
+        if found:
+            raise _duplicate_error(ws, lead["name"], found)
+    return ws.store.update(LEAD, lead["id"], values)
+
+
+def _set_status(ws: Workspace, lead: Record, status: str, extra: Record | None = None,
+                note: str = "") -> Record:  # fmt: skip
+    text = f"status: {lead['status']} → {status}" + (f" ({note})" if note else "")
+    with ws.store.transaction():
+        updated = ws.store.update(LEAD, lead["id"], {"status": status, **(extra or {})})
+        records.add_timeline(ws, LEAD, updated, "status", text, updated.get("account_id"))
+    return updated
+
+
+def qualify(ws: Workspace, ref: str) -> Record:
+    lead = ws.store.resolve(LEAD, ref)
+    if lead["status"] in ("qualified", "converted"):
+        raise StateError(f"lead {lead['name']!r} is already {lead['status']}")
+    return _set_status(ws, lead, "qualified", {"disqualify_reason": None})
+
+
+def disqualify(ws: Workspace, ref: str, reason: str | None = None) -> Record:
+    lead = ws.store.resolve(LEAD, ref)
+    if lead["status"] in ("disqualified", "converted"):
+        raise StateError(f"lead {lead['name']!r} is already {lead['status']}")
+    return _set_status(ws, lead, "disqualified", {"disqualify_reason": reason}, reason or "")
+
+
+def set_contacted(ws: Workspace, ref: str) -> Record:
+    lead = ws.store.resolve(LEAD, ref)
+    if lead["status"] != "new":
+        raise StateError(f"lead {lead['name']!r} is {lead['status']}, not new")
+    return _set_status(ws, lead, "contacted")
+
+
+def convert(
+    ws: Workspace, ref: str, *, opportunity: str | None = None, amount: str | None = None,
+    close_date: str | None = None, account_ref: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """One transaction: account (found or new), contact (found or new), optional opportunity."""
+    lead = ws.store.resolve(LEAD, ref)
+    if lead["status"] == "converted":
+        raise StateError(f"lead {lead['name']!r} is already converted")
+    if lead["status"] == "disqualified":
+        raise StateError(f"lead {lead['name']!r} is disqualified; qualify it before converting")
+    if (amount or close_date) and not opportunity:
+        opportunity = f"{lead['company'] or lead['name']}: new business"
+    # Check every typed value before writing anything.
+    amount_value = parse_amount(amount, "amount") if amount else None
+    close_value = parse_date(close_date, "close_date") if close_date else None
+    with ws.store.transaction():
+        account, account_created = _account_for(ws, lead, account_ref)
+        contact, contact_created = _contact_for(ws, lead, account)
+        opp = None
+        if opportunity:
+            opp = crm.add_opportunity(ws, {
+                "name": opportunity, "account_id": account["id"], "contact_id": contact["id"],
+                "amount": amount_value, "close_date": close_value,
+            })  # fmt: skip
+        links = {"account_id": account["id"], "contact_id": contact["id"],
+                 "opportunity_id": opp["id"] if opp else None}  # fmt: skip
+        updated = _set_status(ws, lead, "converted", links)
+        records.add_timeline(
+            ws, ACCOUNT, account, "converted",
+            f"lead {lead['name']!r} converted" + (f"; opportunity {opp['name']!r}" if opp else ""),
+            account["id"],
+        )  # fmt: skip
+    return {
+        "lead": updated,
+        "account": account,
+        "account_created": account_created,
+        "contact": contact,
+        "contact_created": contact_created,
+        "opportunity": opp,
+    }
+
+
+def _account_for(ws: Workspace, lead: Record, account_ref: str | None) -> tuple[Record, bool]:
+    if account_ref:
+        return ws.store.resolve(ACCOUNT, account_ref), False
+    if not lead["company"]:
+        raise ValidationError(
+            "company", f"lead {lead['name']!r} has no company; give --account REF to link one"
+        )
+    key = normalize.company_key(lead["company"])
+    existing = ws.store.select(ACCOUNT, "name_key = ?", (key,), limit=1) if key else []
+    if existing:
+        return existing[0], False
+    values = {**records.scope_defaults(ws), "name": lead["company"], "phone": None,
+              "email": None}  # fmt: skip
+    return ws.store.insert(ACCOUNT, values), True
+
+
+def _contact_for(ws: Workspace, lead: Record, account: Record) -> tuple[Record, bool]:
+    email_key = normalize.email_key(lead["email"])
+    if email_key:
+        same = ws.store.select(
+            CONTACT, "email_key = ? AND account_id = ?", (email_key, account["id"]), limit=1
+        )
+        if same:
+            return same[0], False
+    values = {
+        **records.scope_defaults(ws),
+        "name": lead["name"], "email": lead["email"], "phone": lead["phone"],
+        "account_id": account["id"], "notes": lead["notes"], "tags": lead["tags"],
+    }  # fmt: skip
+    contact = ws.store.insert(CONTACT, values)
+    return contact, True
+
+
+def entity_of(name: str) -> Entity:
+    return LEAD if name == "lead" else CONTACT

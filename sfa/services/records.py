@@ -1,0 +1,144 @@
+"""Shared use cases for every record type: checking typed input, show, list, edit, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sfa.domain import normalize
+from sfa.domain.dates import parse_date, parse_datetime
+from sfa.domain.entities import TIMELINE, Entity
+from sfa.domain.errors import ValidationError
+from sfa.domain.money import parse_amount, parse_currency
+from sfa.services.workspace import Workspace
+from sfa.store.db import Record
+
+# What a typed value may be: a string from the command line, or an already-typed value (None
+# leaves a field alone on edit; "" clears it).
+Raw = Mapping[str, Any]
+
+
+def clean(ws: Workspace, entity: Entity, raw: Raw, *, creating: bool) -> Record:
+    """Check and convert typed values by field kind. Unknown fields are an error."""
+    values: Record = {}
+    for name, value in raw.items():
+        if name not in entity.by_name:
+            raise ValidationError(name, f"{entity.name} has no field {name!r}")
+        if value is None:
+            continue
+        field = entity.by_name[name]
+        if isinstance(value, str) and not value.strip() and field.kind != "tags":
+            if field.required:
+                raise ValidationError(name, "is required and cannot be empty")
+            values[name] = None
+            continue
+        values[name] = convert(ws, entity, name, value)
+    if creating:
+        missing = [f.name for f in entity.fields if f.required and values.get(f.name) is None]
+        if missing:
+            raise ValidationError(missing[0], "is required")
+    return values
+
+
+def convert(ws: Workspace, entity: Entity, name: str, value: Any) -> Any:
+    field = entity.by_name[name]
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    kind = field.kind
+    if kind == "text":
+        return text
+    if kind == "email":
+        return normalize.email(text, name)
+    if kind == "phone":
+        return normalize.phone(text, name)
+    if kind == "url":
+        return normalize.website(text, name)
+    if kind == "tags":
+        return normalize.split_tags(text)
+    if kind == "enum":
+        word = text.lower()
+        if word not in field.choices:
+            raise ValidationError(name, f"{text!r} is not accepted; use one of {', '.join(field.choices)}")
+        return word
+    if kind == "decimal":
+        return parse_amount(text, name)
+    if kind == "date":
+        return parse_date(text, name)
+    if kind == "datetime":
+        return parse_datetime(text, name)
+    if kind == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise ValidationError(name, f"{text!r} is not a whole number") from None
+    if kind == "float":
+        return _coordinate(name, text)
+    if kind == "ref":
+        from sfa.domain.entities import ENTITIES
+
+        assert field.ref is not None
+        return ws.store.resolve(ENTITIES[field.ref], text)["id"]
+    if kind == "currency":
+        return parse_currency(text, name)
+    if kind == "bool":
+        return text.lower() in ("1", "true", "yes", "y")
+    raise AssertionError(f"unhandled field kind {kind}")
+
+
+def _coordinate(name: str, text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValidationError(name, f"{text!r} is not a number") from None
+    limit = 90 if name == "latitude" else 180
+    if not -limit <= number <= limit:
+        raise ValidationError(name, f"{number} is outside -{limit}..{limit}")
+    return number
+
+
+def get(ws: Workspace, entity: Entity, ref: str) -> Record:
+    return ws.store.resolve(entity, ref)
+
+
+def edit(ws: Workspace, entity: Entity, ref: str, raw: Raw) -> Record:
+    record = ws.store.resolve(entity, ref)
+    values = clean(ws, entity, raw, creating=False)
+    if not values:
+        raise ValidationError(entity.name, "nothing to change; give at least one option")
+    return ws.store.update(entity, record["id"], values)
+
+
+def delete(ws: Workspace, entity: Entity, ref: str) -> Record:
+    record = ws.store.resolve(entity, ref)
+    return ws.store.delete(entity, record["id"])
+
+
+def add_timeline(
+    ws: Workspace, record_entity: Entity, record: Record, kind: str, text: str,
+    account_id: str | None = None,
+) -> Record:  # fmt: skip
+    from sfa.domain.dates import utc_now
+
+    return ws.store.insert(
+        TIMELINE,
+        {
+            "record_entity": record_entity.name,
+            "record_id": record["id"],
+            "account_id": account_id,
+            "kind": kind,
+            "text": text,
+            "at": utc_now(),
+            "owner": ws.owner,
+        },
+    )
+
+
+def timeline_of(ws: Workspace, record_id: str, limit: int = 20) -> list[Record]:
+    return ws.store.select(
+        TIMELINE, "record_id = ?", (record_id,), order="at DESC, rid DESC", limit=limit
+    )
+
+
+def scope_defaults(ws: Workspace) -> Record:
+    return {"owner": ws.owner, "team": ws.team}

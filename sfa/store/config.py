@@ -1,0 +1,84 @@
+"""Where sfa keeps its data, and the TOML configuration file beside it."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from sfa.domain.errors import ConfigError
+
+DB_NAME = "sfa.db"
+CONFIG_NAME = "config.toml"
+
+
+def data_home(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """--home DIR, else $SFA_HOME, else the platform's user data directory."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get("SFA_HOME")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs  # only on this path: most scripted calls pass --home or SFA_HOME
+
+    return Path(platformdirs.user_data_dir("sfa", appauthor=False))
+
+
+class ConfigFile:
+    """Flat dotted keys ("company.name") stored as TOML tables."""
+
+    def __init__(self, home: Path) -> None:
+        self.path = home / CONFIG_NAME
+        self._values: dict[str, str] | None = None
+
+    def values(self) -> dict[str, str]:
+        if self._values is None:
+            self._values = {}
+            if self.path.exists():
+                try:
+                    with self.path.open("rb") as handle:
+                        data = tomllib.load(handle)
+                except (OSError, tomllib.TOMLDecodeError) as exc:
+                    raise ConfigError(f"cannot read {self.path}: {exc}") from None
+                self._values = _flatten(data)
+        return self._values
+
+    def get(self, key: str) -> str | None:
+        return self.values().get(key)
+
+    def set(self, key: str, value: str) -> None:
+        import tomli_w
+
+        values = dict(self.values())
+        values[key] = value
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".toml.tmp")
+        with tmp.open("wb") as handle:
+            tomli_w.dump(_nest(values), handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path)  # atomic: a crash leaves the old or the new file, never half
+        self._values = values
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+def _nest(flat: dict[str, str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for key, value in sorted(flat.items()):
+        node = tree
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return tree

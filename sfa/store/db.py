@@ -1,0 +1,476 @@
+"""The local store: stdlib sqlite3 in WAL mode, with change capture in every write.
+
+Every write goes through :class:`Store`. In the same SQLite transaction it updates the row, stamps
+each written field with a hybrid logical clock, appends the change to the outbox, keeps overwritten
+values in history, and keeps the full-text index in step. A crash at any point leaves either all of
+that or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sfa.domain import ids
+from sfa.domain.dates import iso_utc, utc_now
+from sfa.domain.entities import ENTITIES, SEARCHABLE_TIMELINE_KINDS, Entity, Field
+from sfa.domain.errors import AmbiguousRefError, NotFoundError, StoreError, ValidationError
+from sfa.domain.hlc import Clock, Hlc
+from sfa.store import codec
+from sfa.store.migrations import LATEST, MIGRATIONS
+
+Record = dict[str, Any]
+
+_FTS_SLOTS = 16  # search_fts rowid = rid * 16 + entity code
+_HEX = set("0123456789abcdef")
+
+
+class Store:
+    def __init__(self, path: Path | str, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self._depth = 0
+        self._dirty_clock = False
+        self.conn = self._connect(readonly)
+        self._migrate()
+        self.replica_id = self.meta("replica_id") or ""
+        last = self.meta("hlc")
+        self.clock = Clock(self.replica_id, Hlc.decode(last) if last else None)
+
+    # -- opening -----------------------------------------------------------------------------
+    def _connect(self, readonly: bool) -> sqlite3.Connection:
+        if not readonly:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+            conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open data file {self.path}: {exc}") from None
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def _migrate(self) -> None:
+        try:
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not an sfa data file: {exc}") from None
+        if version > LATEST:
+            raise StoreError(
+                f"{self.path} was written by a newer sfa (schema {version}, this sfa knows "
+                f"up to {LATEST}); upgrade sfa to open it"
+            )
+        if version == LATEST:
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Read again under the write lock: another process may have migrated meanwhile.
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            for number in range(version + 1, LATEST + 1):
+                self._run_script(MIGRATIONS[number - 1])
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_migrated_at', ?)",
+                    (iso_utc(utc_now()),),
+                )
+                self.conn.execute(f"PRAGMA user_version = {number}")
+            if version == 0:
+                replica = os.urandom(8).hex()
+                self.conn.executemany(
+                    "INSERT INTO meta(key, value) VALUES (?, ?)",
+                    [("replica_id", replica), ("created_at", iso_utc(utc_now()))],
+                )
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def _run_script(self, script: str) -> None:
+        # executescript() would commit our transaction; run statement by statement instead.
+        statement = ""
+        for line in script.splitlines(keepends=True):
+            if line.lstrip().startswith("--"):
+                continue
+            statement += line
+            if sqlite3.complete_statement(statement):
+                self.conn.execute(statement)
+                statement = ""
+        if statement.strip():
+            raise StoreError(f"incomplete statement in migration: {statement[:60]!r}")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions and meta ---------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction; nested uses join the outermost one."""
+        if self._depth == 0:
+            self.conn.execute("BEGIN IMMEDIATE")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            if self._depth == 0:
+                self.conn.execute("ROLLBACK")
+                self._reload_clock()
+            raise
+        self._depth -= 1
+        if self._depth == 0:
+            try:
+                if self._dirty_clock:
+                    self.set_meta("hlc", self.clock.last.encode())
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                self._reload_clock()
+                raise
+            self._dirty_clock = False
+
+    def _reload_clock(self) -> None:
+        self._dirty_clock = False
+        last = self.meta("hlc")
+        self.clock = Clock(self.replica_id, Hlc.decode(last) if last else None)
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def tick(self) -> str:
+        self._dirty_clock = True
+        return self.clock.tick().encode()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- reads -------------------------------------------------------------------------------
+    def row_to_record(self, entity: Entity, row: sqlite3.Row) -> Record:
+        record: Record = {"id": row["id"]}
+        for field in entity.fields:
+            record[field.name] = codec.from_column(field, row[field.name])
+        record["created_at"] = row["created_at"]
+        record["updated_at"] = row["updated_at"]
+        return record
+
+    def get(self, entity: Entity, record_id: str, *, include_deleted: bool = False) -> Record:
+        row = self.conn.execute(f"SELECT * FROM {entity.table} WHERE id = ?", (record_id,)).fetchone()
+        if row is None or (not include_deleted and _is_deleted(entity, row)):
+            raise NotFoundError(f"no {entity.name} with id {record_id}")
+        return self.row_to_record(entity, row)
+
+    def find(self, entity: Entity, record_id: str) -> Record | None:
+        row = self.conn.execute(f"SELECT * FROM {entity.table} WHERE id = ?", (record_id,)).fetchone()
+        return None if row is None else self.row_to_record(entity, row)
+
+    def resolve(self, entity: Entity, ref: str, *, include_deleted: bool = False) -> Record:
+        """Find a record by full id or by a unique prefix of its handle."""
+        text = ref.strip().lower()
+        if ids.is_full_id(text):
+            return self.get(entity, text, include_deleted=include_deleted)
+        if not 4 <= len(text) <= ids.HANDLE_LENGTH or not set(text) <= _HEX:
+            raise ValidationError(
+                entity.name, f"{ref!r} is not a ref; give the id or the handle shown in listings"
+            )
+        deleted_clause = "" if include_deleted or "deleted" not in entity.by_name else " AND deleted = 0"
+        rows = self.conn.execute(
+            f"SELECT * FROM {entity.table} WHERE handle >= ? AND handle < ?{deleted_clause}"
+            " ORDER BY handle LIMIT 11",
+            (text, text + "g"),
+        ).fetchall()
+        if not rows:
+            raise NotFoundError(f"no {entity.name} matches {ref!r}")
+        if len(rows) > 1:
+            handles = [r["handle"] for r in rows]
+            shown = [ids.shortest_unique(h, [o for o in handles if o != h]) for h in handles]
+            names = [f"{s} ({r[entity.title]})" for s, r in zip(shown, rows, strict=True)]
+            raise AmbiguousRefError(entity.name, ref, names)
+        return self.row_to_record(entity, rows[0])
+
+    def short_refs(self, entity: Entity, record_ids: Sequence[str]) -> dict[str, str]:
+        """The shortest unique handle prefix of each record, for listings."""
+        result: dict[str, str] = {}
+        for record_id in record_ids:
+            handle = ids.handle_of(record_id)
+            neighbours = []
+            for sql in (
+                f"SELECT handle FROM {entity.table} WHERE handle < ? ORDER BY handle DESC LIMIT 1",
+                f"SELECT handle FROM {entity.table} WHERE handle > ? ORDER BY handle LIMIT 1",
+            ):
+                row = self.conn.execute(sql, (handle,)).fetchone()
+                if row is not None:
+                    neighbours.append(row[0])
+            result[record_id] = ids.shortest_unique(handle, neighbours)
+        return result
+
+    def select(
+        self, entity: Entity, where: str = "", params: Sequence[Any] = (), *,
+        order: str = "rid", limit: int | None = None, include_deleted: bool = False,
+    ) -> list[Record]:  # fmt: skip
+        clauses = [where] if where else []
+        if not include_deleted and "deleted" in entity.by_name:
+            clauses.append("deleted = 0")
+        sql = f"SELECT * FROM {entity.table}"
+        if clauses:
+            sql += " WHERE " + " AND ".join(f"({c})" for c in clauses)
+        sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [self.row_to_record(entity, row) for row in self.conn.execute(sql, params)]
+
+    def titles(self, entity: Entity, record_ids: Iterable[str]) -> dict[str, str]:
+        """Display titles of the given records, in one query."""
+        wanted = sorted({i for i in record_ids if i})
+        if not wanted:
+            return {}
+        marks = ", ".join("?" * len(wanted))
+        rows = self.conn.execute(
+            f"SELECT id, {entity.title} FROM {entity.table} WHERE id IN ({marks})", wanted
+        )
+        return {row[0]: row[1] for row in rows}
+
+    def count(self, entity: Entity, where: str = "", params: Sequence[Any] = ()) -> int:
+        clauses = [where] if where else []
+        if "deleted" in entity.by_name:
+            clauses.append("deleted = 0")
+        sql = f"SELECT count(*) FROM {entity.table}"
+        if clauses:
+            sql += " WHERE " + " AND ".join(f"({c})" for c in clauses)
+        return int(self.conn.execute(sql, params).fetchone()[0])
+
+    # -- writes ------------------------------------------------------------------------------
+    def insert(self, entity: Entity, values: Record, *, record_id: str | None = None) -> Record:
+        return self.insert_many(entity, [values], record_ids=[record_id] if record_id else None)[0]
+
+    def insert_many(
+        self, entity: Entity, rows: Sequence[Record], *, record_ids: Sequence[str] | None = None
+    ) -> list[Record]:
+        """Create records: row, field clocks, outbox and search index, in one transaction."""
+        if not rows:
+            return []
+        unknown = set().union(*(r.keys() for r in rows)) - set(entity.field_names)
+        if unknown:
+            raise ValidationError(sorted(unknown)[0], f"{entity.name} has no such field")
+        now = iso_utc(utc_now())
+        names = entity.field_names
+        columns = ["rid", "id", "handle", "clocks", "created_at", "updated_at", *names,
+                   *entity.derived_columns]  # fmt: skip
+        sql = (
+            f"INSERT INTO {entity.table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})"
+        )
+        table_rows: list[tuple[Any, ...]] = []
+        outbox_rows: list[tuple[str, str, str, str]] = []
+        fts_rows: list[tuple[int, str, str]] = []
+        records: list[Record] = []
+        with self.transaction():
+            next_rid = self.conn.execute(f"SELECT coalesce(max(rid), 0) FROM {entity.table}")
+            rid = int(next_rid.fetchone()[0])
+            for index, values in enumerate(rows):
+                rid += 1
+                record_id = record_ids[index] if record_ids else ids.uuid7()
+                clock = self.tick()
+                full = {name: _default(entity.by_name[name], values.get(name)) for name in names}
+                wire = {
+                    name: [codec.to_wire(entity.by_name[name], full[name]), clock]
+                    for name in names
+                    if values.get(name) is not None
+                }
+                clocks = {name: clock for name in wire}
+                derived = entity.derived(full) if entity.derived else {}
+                table_rows.append((
+                    rid, record_id, ids.handle_of(record_id), json.dumps(clocks), now, now,
+                    *(codec.to_column(entity.by_name[n], full[n]) for n in names),
+                    *(derived.get(c) for c in entity.derived_columns),
+                ))  # fmt: skip
+                outbox_rows.append((entity.name, record_id, codec.dumps(wire), now))
+                entry = self._fts_entry(entity, full)
+                if entry is not None:
+                    fts_rows.append((rid * _FTS_SLOTS + entity.code, *entry))
+                records.append({"id": record_id, **full, "created_at": now, "updated_at": now})
+            try:
+                self.conn.executemany(sql, table_rows)
+            except sqlite3.IntegrityError as exc:
+                raise ValidationError(entity.name, f"cannot save: {exc}") from None
+            self.conn.executemany(
+                "INSERT INTO outbox(entity, record_id, fields, created_at) VALUES (?, ?, ?, ?)",
+                outbox_rows,
+            )
+            if fts_rows:
+                self.conn.executemany(
+                    "INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)", fts_rows
+                )
+        return records
+
+    def update(self, entity: Entity, record_id: str, changes: Record) -> Record:
+        """Change fields of a record; unchanged values write nothing."""
+        if entity.insert_only:
+            raise ValidationError(entity.name, "entries are insert-only and cannot be edited")
+        unknown = set(changes) - set(entity.field_names)
+        if unknown:
+            raise ValidationError(sorted(unknown)[0], f"{entity.name} has no such field")
+        with self.transaction():
+            row = self.conn.execute(
+                f"SELECT * FROM {entity.table} WHERE id = ?", (record_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFoundError(f"no {entity.name} with id {record_id}")
+            current = self.row_to_record(entity, row)
+            changed = {k: v for k, v in changes.items() if _differs(entity, k, current[k], v)}
+            if not changed:
+                return current
+            clock = self.tick()
+            now = iso_utc(utc_now())
+            clocks = json.loads(row["clocks"])
+            history = []
+            for name, value in changed.items():
+                field = entity.by_name[name]
+                history.append((
+                    entity.name, record_id, name,
+                    codec.dumps(codec.to_wire(field, current[name])), clocks.get(name),
+                    codec.dumps(codec.to_wire(field, value)), clock, now,
+                ))  # fmt: skip
+                clocks[name] = clock
+            updated = {**current, **changed, "updated_at": now}
+            derived = entity.derived(updated) if entity.derived else {}
+            assignments = {
+                **{n: codec.to_column(entity.by_name[n], v) for n, v in changed.items()},
+                **{c: derived.get(c) for c in entity.derived_columns},
+                "clocks": json.dumps(clocks),
+                "updated_at": now,
+            }
+            self.conn.execute(
+                f"UPDATE {entity.table} SET {', '.join(f'{c} = ?' for c in assignments)} "
+                "WHERE id = ?",
+                (*assignments.values(), record_id),
+            )
+            self.conn.executemany(
+                "INSERT INTO history(entity, record_id, field, old_value, old_clock, new_value,"
+                " new_clock, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                history,
+            )
+            wire = {n: [codec.to_wire(entity.by_name[n], v), clock] for n, v in changed.items()}
+            self.conn.execute(
+                "INSERT INTO outbox(entity, record_id, fields, created_at) VALUES (?, ?, ?, ?)",
+                (entity.name, record_id, codec.dumps(wire), now),
+            )
+            self.reindex(entity, int(row["rid"]), updated)
+        return updated
+
+    def delete(self, entity: Entity, record_id: str) -> Record:
+        """Soft delete: the tombstone is an ordinary field write, so it replicates."""
+        return self.update(entity, record_id, {"deleted": True})
+
+    # -- full-text search --------------------------------------------------------------------
+    def _fts_entry(self, entity: Entity, record: Record) -> tuple[str, str] | None:
+        if not entity.search_fields or record.get("deleted"):
+            return None
+        if entity.name == "timeline" and record.get("kind") not in SEARCHABLE_TIMELINE_KINDS:
+            return None
+        title = str(record.get(entity.title) or "")
+        body = " ".join(
+            str(record[f]) for f in entity.search_fields if f != entity.title and record.get(f)
+        )
+        return title, body
+
+    def reindex(self, entity: Entity, rid: int, record: Record) -> None:
+        rowid = rid * _FTS_SLOTS + entity.code
+        self.conn.execute("DELETE FROM search_fts WHERE rowid = ?", (rowid,))
+        entry = self._fts_entry(entity, record)
+        if entry is not None:
+            self.conn.execute(
+                "INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)", (rowid, *entry)
+            )
+
+    def search(
+        self, text: str, entities: Iterable[Entity] | None = None, limit: int = 20
+    ) -> list[tuple[Entity, Record]]:
+        query = fts_query(text)
+        if not query:
+            raise ValidationError("text", "give at least one word to search for")
+        by_code = {e.code: e for e in ENTITIES.values()}
+        wanted = {e.code for e in entities} if entities is not None else set(by_code)
+        results: list[tuple[Entity, Record]] = []
+        # Page through ranked hits so that a --type filter still fills the limit.
+        offset, page = 0, max(limit * 4, 50)
+        while len(results) < limit:
+            hits = self.conn.execute(
+                "SELECT rowid FROM search_fts WHERE search_fts MATCH ? ORDER BY rank"
+                " LIMIT ? OFFSET ?",
+                (query, page, offset),
+            ).fetchall()
+            for (rowid,) in hits:
+                code = rowid % _FTS_SLOTS
+                if code not in wanted:
+                    continue
+                entity = by_code[code]
+                row = self.conn.execute(
+                    f"SELECT * FROM {entity.table} WHERE rid = ?", (rowid // _FTS_SLOTS,)
+                ).fetchone()
+                if row is not None:
+                    results.append((entity, self.row_to_record(entity, row)))
+                if len(results) >= limit:
+                    break
+            if len(hits) < page:
+                break
+            offset += page
+        return results
+
+    # -- change capture, read side -----------------------------------------------------------
+    def outbox(self, limit: int | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT seq, entity, record_id, fields, created_at FROM outbox ORDER BY seq"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [
+            {"seq": r[0], "entity": r[1], "record_id": r[2], "fields": json.loads(r[3]),
+             "created_at": r[4]}
+            for r in self.conn.execute(sql)
+        ]  # fmt: skip
+
+    def history(self, record_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT entity, field, old_value, old_clock, new_value, new_clock, origin, changed_at"
+            " FROM history WHERE record_id = ? ORDER BY id",
+            (record_id,),
+        )
+        return [
+            {"entity": r[0], "field": r[1], "old": json.loads(r[2]) if r[2] else None,
+             "old_clock": r[3], "new": json.loads(r[4]) if r[4] else None, "new_clock": r[5],
+             "origin": r[6], "changed_at": r[7]}
+            for r in rows
+        ]  # fmt: skip
+
+
+def _default(field: Field, value: Any) -> Any:
+    if value is None:
+        return [] if field.kind == "tags" else (False if field.kind == "bool" else None)
+    return value
+
+
+def _is_deleted(entity: Entity, row: sqlite3.Row) -> bool:
+    return "deleted" in entity.by_name and bool(row["deleted"])
+
+
+def _differs(entity: Entity, name: str, old: Any, new: Any) -> bool:
+    field = entity.by_name[name]
+    return bool(codec.to_wire(field, old) != codec.to_wire(field, new))
+
+
+def fts_query(text: str) -> str:
+    """Turn what a person typed into a safe FTS5 query: every word must match, as a prefix."""
+    words = [w for w in "".join(c if c.isalnum() else " " for c in text).split() if w]
+    return " ".join(f'"{w}"*' for w in words)
