@@ -13,7 +13,17 @@ _PLAIN = re.compile(r"^\d+(\.\d+)?$")
 AMOUNT_HELP = "a number like 12000, 12,000.50 or 12k"
 
 # ISO 4217 minor units where they are not 2.
-_MINOR_UNITS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3, "TND": 3}
+_MINOR_UNITS = {
+    "JPY": 0,
+    "KRW": 0,
+    "ISK": 0,
+    "CLP": 0,
+    "VND": 0,
+    "BHD": 3,
+    "KWD": 3,
+    "OMR": 3,
+    "TND": 3,
+}
 
 
 def parse_amount(text: str, field: str = "amount", allow_negative: bool = False) -> Decimal:

@@ -30,9 +30,7 @@ def list_accounts(ws: Workspace, *, limit: int | None = None, city: str | None =
 def account_overview(ws: Workspace, ref: str, timeline_limit: int = 10) -> dict[str, Any]:
     """The 360° view: the account, its contacts, open opportunities and recent timeline."""
     account = ws.store.resolve(ACCOUNT, ref)
-    contacts = ws.store.select(
-        CONTACT, "account_id = ?", (account["id"],), order="name COLLATE NOCASE"
-    )
+    contacts = ws.store.select(CONTACT, "account_id = ?", (account["id"],), order="name COLLATE NOCASE")
     opportunities = ws.store.select(
         OPPORTUNITY, "account_id = ? AND stage NOT IN (?, ?)", (account["id"], WON, LOST),
         order="close_date IS NULL, close_date",
@@ -69,9 +67,7 @@ def add_contact(ws: Workspace, raw: Raw) -> Record:
     return ws.store.insert(CONTACT, values)
 
 
-def list_contacts(
-    ws: Workspace, *, account_ref: str | None = None, limit: int | None = None
-) -> list[Record]:
+def list_contacts(ws: Workspace, *, account_ref: str | None = None, limit: int | None = None) -> list[Record]:
     if account_ref:
         account = ws.store.resolve(ACCOUNT, account_ref)
         return ws.store.select(

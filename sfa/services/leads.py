@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,6 @@ from sfa.services.workspace import Workspace
 from sfa.store.db import Record
 
 
-
 @dataclass(frozen=True)
 class Duplicate:
     entity: str
@@ -27,8 +27,13 @@ class Duplicate:
     def describe(self, ref: str) -> str:
         return f"{self.entity} {ref} {self.name!r} (same {self.reason})"
 
-    def as_dict(self) -> dict[str, str]:
-        return {"entity": self.entity, "id": self.record_id, "name": self.name, "reason": self.reason}
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "entity": self.entity,
+            "id": self.record_id,
+            "name": self.name,
+            "reason": self.reason,
+        }
 
 
 def _probe_keys(values: Record) -> dict[str, str]:
@@ -152,7 +157,7 @@ class _KeyIndex:
 
 
 def add_leads(
-    ws: Workspace, rows: list[tuple[int, Raw]], *, allow_duplicate: bool = False,
+    ws: Workspace, rows: Sequence[tuple[int, Raw]], *, allow_duplicate: bool = False,
     skip_duplicates: bool = False,
 ) -> BatchResult:  # fmt: skip
     """Add many leads in one transaction: every row is checked first; any bad row writes nothing.

@@ -135,10 +135,17 @@ def add_timeline(
 
 
 def timeline_of(ws: Workspace, record_id: str, limit: int = 20) -> list[Record]:
-    return ws.store.select(
-        TIMELINE, "record_id = ?", (record_id,), order="at DESC, rid DESC", limit=limit
-    )
+    return ws.store.select(TIMELINE, "record_id = ?", (record_id,), order="at DESC, rid DESC", limit=limit)
 
 
 def scope_defaults(ws: Workspace) -> Record:
     return {"owner": ws.owner, "team": ws.team}
+
+
+def add_note(ws: Workspace, entity: Entity, ref: str, text: str) -> Record:
+    """A note on a record: an insert-only timeline entry, found by full-text search."""
+    if not text.strip():
+        raise ValidationError("text", "a note needs some text")
+    record = ws.store.resolve(entity, ref)
+    account_id = record["id"] if entity.name == "account" else record.get("account_id")
+    return add_timeline(ws, entity, record, "note", text.strip(), account_id)

@@ -269,10 +269,7 @@ class Store:
         names = entity.field_names
         columns = ["rid", "id", "handle", "clocks", "created_at", "updated_at", *names,
                    *entity.derived_columns]  # fmt: skip
-        sql = (
-            f"INSERT INTO {entity.table} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' * len(columns))})"
-        )
+        sql = f"INSERT INTO {entity.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         table_rows: list[tuple[Any, ...]] = []
         outbox_rows: list[tuple[str, str, str, str]] = []
         fts_rows: list[tuple[int, str, str]] = []
@@ -311,9 +308,7 @@ class Store:
                 outbox_rows,
             )
             if fts_rows:
-                self.conn.executemany(
-                    "INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)", fts_rows
-                )
+                self.conn.executemany("INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)", fts_rows)
         return records
 
     def update(self, entity: Entity, record_id: str, changes: Record) -> Record:
@@ -324,9 +319,7 @@ class Store:
         if unknown:
             raise ValidationError(sorted(unknown)[0], f"{entity.name} has no such field")
         with self.transaction():
-            row = self.conn.execute(
-                f"SELECT * FROM {entity.table} WHERE id = ?", (record_id,)
-            ).fetchone()
+            row = self.conn.execute(f"SELECT * FROM {entity.table} WHERE id = ?", (record_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no {entity.name} with id {record_id}")
             current = self.row_to_record(entity, row)
@@ -354,8 +347,7 @@ class Store:
                 "updated_at": now,
             }
             self.conn.execute(
-                f"UPDATE {entity.table} SET {', '.join(f'{c} = ?' for c in assignments)} "
-                "WHERE id = ?",
+                f"UPDATE {entity.table} SET {', '.join(f'{c} = ?' for c in assignments)} WHERE id = ?",
                 (*assignments.values(), record_id),
             )
             self.conn.executemany(
@@ -382,9 +374,7 @@ class Store:
         if entity.name == "timeline" and record.get("kind") not in SEARCHABLE_TIMELINE_KINDS:
             return None
         title = str(record.get(entity.title) or "")
-        body = " ".join(
-            str(record[f]) for f in entity.search_fields if f != entity.title and record.get(f)
-        )
+        body = " ".join(str(record[f]) for f in entity.search_fields if f != entity.title and record.get(f))
         return title, body
 
     def reindex(self, entity: Entity, rid: int, record: Record) -> None:
@@ -392,9 +382,7 @@ class Store:
         self.conn.execute("DELETE FROM search_fts WHERE rowid = ?", (rowid,))
         entry = self._fts_entry(entity, record)
         if entry is not None:
-            self.conn.execute(
-                "INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)", (rowid, *entry)
-            )
+            self.conn.execute("INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)", (rowid, *entry))
 
     def search(
         self, text: str, entities: Iterable[Entity] | None = None, limit: int = 20
@@ -409,8 +397,7 @@ class Store:
         offset, page = 0, max(limit * 4, 50)
         while len(results) < limit:
             hits = self.conn.execute(
-                "SELECT rowid FROM search_fts WHERE search_fts MATCH ? ORDER BY rank"
-                " LIMIT ? OFFSET ?",
+                "SELECT rowid FROM search_fts WHERE search_fts MATCH ? ORDER BY rank LIMIT ? OFFSET ?",
                 (query, page, offset),
             ).fetchall()
             for (rowid,) in hits:

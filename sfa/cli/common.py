@@ -1,0 +1,182 @@
+"""What every command shares: the workspace, option types, and output.
+
+Data goes to stdout, messages to stderr. In a terminal, tables are drawn with rich; otherwise they
+are tab-separated with a header line, with no colour and no prompts. ``--json`` prints the records
+with the field names documented in docs/json.md.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Annotated, Any
+
+import typer
+
+from sfa.domain.entities import ENTITIES, Entity
+from sfa.services.workspace import Workspace
+from sfa.store import codec
+from sfa.store.db import Record
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="Print only the id.")]
+LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N rows.")]
+
+_workspace: Workspace | None = None
+
+
+def workspace(ctx: typer.Context) -> Workspace:
+    """The workspace for this process, opened on first use."""
+    global _workspace
+    if _workspace is None:
+        root = ctx.find_root()
+        home = (root.obj or {}).get("home") if root.obj else None
+        _workspace = Workspace(home)
+    return _workspace
+
+
+def close_workspace() -> None:
+    global _workspace
+    if _workspace is not None:
+        _workspace.close()
+        _workspace = None
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def message(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+# -- JSON ---------------------------------------------------------------------------------------
+
+
+def record_json(entity: Entity, record: Record, ref: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": record["id"]}
+    if ref is not None:
+        data["ref"] = ref
+    for field in entity.fields:
+        data[field.name] = codec.to_wire(field, record.get(field.name))
+    for extra in ("created_at", "updated_at"):
+        if extra in record:
+            data[extra] = record[extra]
+    return data
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=codec.json_default))
+    sys.stdout.write("\n")
+
+
+# -- writes -------------------------------------------------------------------------------------
+
+
+def emit_written(
+    ws: Workspace, entity: Entity, record: Record, verb: str, *, as_json: bool, quiet: bool
+) -> None:
+    """A write prints the resulting record: its id (-q), JSON (--json), or one line."""
+    if quiet:
+        print(record["id"])
+        return
+    ref = ws.store.short_refs(entity, [record["id"]])[record["id"]]
+    if as_json:
+        print_json(record_json(entity, record, ref))
+        return
+    print(f"{entity.name} {ref} {verb}: {record.get(entity.title)}")
+
+
+# -- tables -------------------------------------------------------------------------------------
+
+Column = tuple[str, str]  # (key in the row dict, header)
+
+
+def emit_table(
+    rows: Sequence[dict[str, Any]], columns: Sequence[Column], *, title: str | None = None,
+    empty: str = "nothing to show",
+) -> None:  # fmt: skip
+    if not rows:
+        message(empty)
+        return
+    if not is_terminal():
+        print("\t".join(header.lower() for _, header in columns))
+        for row in rows:
+            print("\t".join(_cell(row.get(key)).replace("\t", " ") for key, _ in columns))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, box=None, header_style="bold", pad_edge=False)
+    for key, header in columns:
+        numeric = key in ("amount", "weighted", "probability", "count")
+        table.add_column(header, justify="right" if numeric else "left",
+                         style="cyan" if key == "ref" else None, overflow="fold")  # fmt: skip
+    for row in rows:
+        table.add_row(*(_cell(row.get(key)) for key, _ in columns))
+    Console().print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(codec.json_default(value)) if not isinstance(value, str | int | float) else str(value)
+
+
+def emit_records(
+    ws: Workspace, entity: Entity, records: Sequence[Record], columns: Sequence[Column], *,
+    as_json: bool, extra: Callable[[list[Record]], Iterable[dict[str, Any]]] | None = None,
+    empty: str = "",
+) -> None:  # fmt: skip
+    """A listing: every row carries its short ref; `extra` adds display-only values per row."""
+    refs = ws.store.short_refs(entity, [r["id"] for r in records])
+    if as_json:
+        print_json([record_json(entity, r, refs[r["id"]]) for r in records])
+        return
+    rows = [{**r, "ref": refs[r["id"]]} for r in records]
+    if extra is not None:
+        for row, added in zip(rows, extra(list(records)), strict=True):
+            row.update(added)
+    emit_table(rows, columns, empty=empty or f"no {entity.name}s")
+
+
+def emit_detail(
+    ws: Workspace, entity: Entity, record: Record, *, labels: dict[str, str] | None = None,
+    sections: dict[str, list[dict[str, Any]]] | None = None,
+    section_columns: dict[str, Sequence[Column]] | None = None,
+) -> None:  # fmt: skip
+    """`show` in text form: one field a line, then related sections."""
+    ref = ws.store.short_refs(entity, [record["id"]])[record["id"]]
+    labels = labels or {}
+    print(f"{entity.name} {ref}  {record.get(entity.title)}")
+    for field in entity.fields:
+        value = record.get(field.name)
+        if field.name in (entity.title, "deleted") or value in (None, [], ""):
+            continue
+        shown = labels.get(field.name, _cell(value))
+        print(f"  {field.name.replace('_id', '').replace('_', ' ')}: {shown}")
+    print(f"  id: {record['id']}")
+    for name, rows in (sections or {}).items():
+        print()
+        print(f"{name} ({len(rows)})")
+        if rows:
+            emit_table(rows, (section_columns or {}).get(name, [("text", "")]))
+
+
+def entity(name: str) -> Entity:
+    return ENTITIES[name]
+
+
+def when(value: Any) -> str:
+    """A stored UTC instant shown in the local zone, to the minute."""
+    from datetime import datetime
+
+    from sfa.domain.dates import from_iso_utc, local_zone
+
+    moment = value if isinstance(value, datetime) else from_iso_utc(str(value))
+    return moment.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,266 @@
+"""`sfa lead ...`"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from sfa.cli.common import (
+    JsonOpt,
+    LimitOpt,
+    QuietOpt,
+    emit_detail,
+    emit_records,
+    emit_written,
+    message,
+    print_json,
+    record_json,
+    when,
+    workspace,
+)
+from sfa.domain.entities import LEAD
+from sfa.domain.errors import UsageError, ValidationError
+from sfa.services import leads, records
+
+app = typer.Typer(help="Leads: capture, duplicate check, qualify, convert.", no_args_is_help=True)
+
+Opt = typer.Option
+_STATUS_HELP = "new, contacted, qualified, disqualified or converted."
+Company = Annotated[str | None, typer.Option("--company", help="Company the lead works for.")]
+Email = Annotated[str | None, typer.Option("--email")]
+Phone = Annotated[str | None, typer.Option("--phone")]
+Source = Annotated[str | None, typer.Option("--source", help="Where the lead came from.")]
+Rating = Annotated[str | None, typer.Option("--rating", help="hot, warm or cold.")]
+Notes = Annotated[str | None, typer.Option("--notes")]
+Tags = Annotated[str | None, typer.Option("--tags", help="Comma-separated tags.")]
+AllowDuplicate = Annotated[
+    bool, typer.Option("--allow-duplicate", help="Add even if it looks like an existing record.")
+]
+
+LIST_COLUMNS = [("ref", "Ref"), ("name", "Name"), ("company", "Company"), ("email", "Email"),
+                ("phone", "Phone"), ("status", "Status"), ("rating", "Rating")]  # fmt: skip
+
+# Column names accepted in --from files, beyond the field names themselves.
+_ALIASES = {"e-mail": "email", "mail": "email", "telephone": "phone", "tel": "phone",
+            "organisation": "company", "organization": "company", "full name": "name"}  # fmt: skip
+_BATCH_FIELDS = ("name", "company", "email", "phone", "source", "rating", "notes", "tags")
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="The lead's name.")] = None,
+    company: Company = None, email: Email = None, phone: Phone = None, source: Source = None,
+    rating: Rating = None, notes: Notes = None, tags: Tags = None,
+    allow_duplicate: AllowDuplicate = False,
+    skip_duplicates: Annotated[
+        bool, typer.Option("--skip-duplicates", help="With --from: skip duplicate rows, add the rest.")
+    ] = False,
+    from_file: Annotated[
+        str | None,
+        typer.Option("--from", metavar="FILE|-", help="Add many: CSV with a header, or JSON lines."),
+    ] = None,
+    as_json: JsonOpt = False, quiet: QuietOpt = False,
+) -> None:  # fmt: skip
+    """Add a lead; refused if it duplicates a lead or contact (same email, phone, or name + company)."""
+    ws = workspace(ctx)
+    if from_file is not None:
+        if name is not None:
+            raise UsageError("give either NAME or --from, not both")
+        _add_from(ws, from_file, allow_duplicate, skip_duplicates, as_json, quiet)
+        return
+    if name is None:
+        raise UsageError("missing argument NAME (or --from FILE)")
+    raw = {"name": name, "company": company, "email": email, "phone": phone, "source": source,
+           "rating": rating, "notes": notes, "tags": tags}  # fmt: skip
+    record = leads.add_lead(ws, raw, allow_duplicate=allow_duplicate)
+    emit_written(ws, LEAD, record, "added", as_json=as_json, quiet=quiet)
+
+
+def _read_rows(source: str) -> list[tuple[int, dict[str, Any]]]:
+    try:
+        if source == "-":
+            text = sys.stdin.read()
+        else:
+            with open(source, encoding="utf-8-sig", newline="") as handle:
+                text = handle.read()
+    except OSError as exc:
+        raise ValidationError("--from", f"cannot read {source}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ValidationError("--from", f"{source} is not UTF-8 text") from None
+    text = text.lstrip("\ufeff")
+    if text.lstrip().startswith("{"):
+        rows = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValidationError(f"line {number}", f"not JSON: {exc.msg}") from None
+            if not isinstance(value, dict):
+                raise ValidationError(f"line {number}", "each JSON line must be an object")
+            rows.append((number, _map_row(number, value)))
+        return rows
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not reader.fieldnames:
+        raise ValidationError("--from", "the file is empty; expected a CSV header or JSON lines")
+    rows = []
+    for row in reader:
+        if None in row:
+            raise ValidationError(f"line {reader.line_num}", "more values than header columns")
+        if any((v or "").strip() for v in row.values()):
+            rows.append((reader.line_num, _map_row(reader.line_num, row)))
+    return rows
+
+
+def _map_row(line: int, row: dict[str, Any]) -> dict[str, Any]:
+    mapped: dict[str, Any] = {}
+    for key, value in row.items():
+        column = str(key).strip().lower()
+        column = _ALIASES.get(column, column)
+        if column not in _BATCH_FIELDS:
+            accepted = ", ".join(_BATCH_FIELDS)
+            raise ValidationError(f"line {line}", f"unknown column {key!r}; accepted: {accepted}")
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        mapped[column] = value if isinstance(value, str) else str(value)
+    return mapped
+
+
+def _add_from(ws: Any, source: str, allow: bool, skip: bool, as_json: bool, quiet: bool) -> None:
+    rows = _read_rows(source)
+    if not rows:
+        raise ValidationError("--from", "no leads in the input")
+    result = leads.add_leads(ws, rows, allow_duplicate=allow, skip_duplicates=skip)
+    if quiet:
+        sys.stdout.write("".join(f"{r['id']}\n" for r in result.created))
+    elif as_json:
+        print_json({"created": len(result.created), "skipped": result.skipped,
+                    "ids": [r["id"] for r in result.created]})  # fmt: skip
+    else:
+        print(f"added {len(result.created)} leads" + (
+            f", skipped {len(result.skipped)} duplicates" if result.skipped else ""))  # fmt: skip
+        for skipped in result.skipped[:20]:
+            first = skipped["duplicate_of"][0]
+            message(f"  line {skipped['line']}: {skipped['name']!r} duplicates "
+                    f"{first['entity']} {first['name']!r} (same {first['reason']})")  # fmt: skip
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option("--status", help=_STATUS_HELP)] = None,
+    rating: Rating = None, limit: LimitOpt = None, as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """List leads, newest first."""
+    ws = workspace(ctx)
+    rows = leads.list_leads(ws, status=status, rating=rating, limit=limit)
+    emit_records(ws, LEAD, rows, LIST_COLUMNS, as_json=as_json, empty="no leads")
+
+
+@app.command("show")
+def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
+    """Show a lead with its timeline."""
+    ws = workspace(ctx)
+    lead = records.get(ws, LEAD, ref)
+    timeline = records.timeline_of(ws, lead["id"])
+    if as_json:
+        data = record_json(LEAD, lead, ws.store.short_refs(LEAD, [lead["id"]])[lead["id"]])
+        data["timeline"] = [{"at": t["at"], "kind": t["kind"], "text": t["text"]} for t in timeline]
+        print_json(data)
+        return
+    emit_detail(
+        ws, LEAD, lead,
+        sections={"timeline": [{"at": when(t["at"]), "text": t["text"]} for t in timeline]},
+        section_columns={"timeline": [("at", "When"), ("text", "What")]},
+    )  # fmt: skip
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context, ref: str,
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    company: Company = None, email: Email = None, phone: Phone = None, source: Source = None,
+    rating: Rating = None, notes: Notes = None, tags: Tags = None,
+    allow_duplicate: AllowDuplicate = False, as_json: JsonOpt = False, quiet: QuietOpt = False,
+) -> None:  # fmt: skip
+    """Change a lead's fields; an empty value ("") clears a field."""
+    ws = workspace(ctx)
+    raw = {"name": name, "company": company, "email": email, "phone": phone, "source": source,
+           "rating": rating, "notes": notes, "tags": tags}  # fmt: skip
+    record = leads.edit_lead(ws, ref, raw, allow_duplicate=allow_duplicate)
+    emit_written(ws, LEAD, record, "updated", as_json=as_json, quiet=quiet)
+
+
+@app.command("delete")
+def delete(ctx: typer.Context, ref: str, as_json: JsonOpt = False, quiet: QuietOpt = False) -> None:
+    """Delete a lead (a tombstone that syncs; history keeps what it held)."""
+    ws = workspace(ctx)
+    record = records.delete(ws, LEAD, ref)
+    emit_written(ws, LEAD, record, "deleted", as_json=as_json, quiet=quiet)
+
+
+@app.command("contacted")
+def contacted(ctx: typer.Context, ref: str, as_json: JsonOpt = False, quiet: QuietOpt = False) -> None:
+    """Mark a new lead as contacted."""
+    ws = workspace(ctx)
+    emit_written(ws, LEAD, leads.set_contacted(ws, ref), "contacted", as_json=as_json, quiet=quiet)
+
+
+@app.command("qualify")
+def qualify(ctx: typer.Context, ref: str, as_json: JsonOpt = False, quiet: QuietOpt = False) -> None:
+    """Mark a lead as qualified."""
+    ws = workspace(ctx)
+    emit_written(ws, LEAD, leads.qualify(ws, ref), "qualified", as_json=as_json, quiet=quiet)
+
+
+@app.command("disqualify")
+def disqualify(
+    ctx: typer.Context, ref: str,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why it is not a fit.")] = None,
+    as_json: JsonOpt = False, quiet: QuietOpt = False,
+) -> None:  # fmt: skip
+    """Mark a lead as disqualified."""
+    ws = workspace(ctx)
+    record = leads.disqualify(ws, ref, reason)
+    emit_written(ws, LEAD, record, "disqualified", as_json=as_json, quiet=quiet)
+
+
+@app.command("convert")
+def convert(
+    ctx: typer.Context, ref: str,
+    opportunity: Annotated[str | None, Opt("--opportunity", help="Also open an opportunity.")] = None,
+    amount: Annotated[str | None, Opt("--amount", help="Opportunity amount: 12000, 12,000.50, 12k.")] = None,
+    close_date: Annotated[str | None, Opt("--close-date", help="Expected close: ISO, fri, +2w ...")] = None,
+    account: Annotated[str | None, Opt("--account", help="Link this account.")] = None,
+    as_json: JsonOpt = False, quiet: QuietOpt = False,
+) -> None:  # fmt: skip
+    """Convert a lead into an account (found or new), a contact and optionally an opportunity."""
+    from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY
+
+    ws = workspace(ctx)
+    result = leads.convert(ws, ref, opportunity=opportunity, amount=amount, close_date=close_date,
+                           account_ref=account)  # fmt: skip
+    if quiet:
+        print(result["lead"]["id"])
+        return
+    parts = [(ACCOUNT, result["account"], result["account_created"]),
+             (CONTACT, result["contact"], result["contact_created"])]  # fmt: skip
+    if result["opportunity"]:
+        parts.append((OPPORTUNITY, result["opportunity"], True))
+    if as_json:
+        print_json({
+            "lead": record_json(LEAD, result["lead"]),
+            **{e.name: {**record_json(e, r), "created": created} for e, r, created in parts},
+        })  # fmt: skip
+        return
+    print(f"lead {result['lead']['name']!r} converted")
+    for entity, record, created in parts:
+        ref_ = ws.store.short_refs(entity, [record["id"]])[record["id"]]
+        print(f"  {entity.name} {ref_} {'created' if created else 'linked'}: {record['name']}")

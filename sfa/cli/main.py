@@ -1,0 +1,117 @@
+"""The `sfa` command: global options, lazily loaded command groups, and the one error mapping.
+
+Command groups live in their own modules and are imported only when invoked, so that
+`sfa lead add` pays for the lead commands and nothing else (see tests/test_import_hygiene.py).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import typer
+from typer import _click as click
+from typer.core import TyperGroup
+
+from sfa import __version__
+from sfa.domain.errors import SfaError
+
+# name -> (module, one-line help). A module exposes `app`, a Typer with its commands.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "lead": ("sfa.cli.lead", "Leads: capture, duplicate check, qualify, convert."),
+    "account": ("sfa.cli.account", "Accounts and their 360° view."),
+    "contact": ("sfa.cli.contact", "Contacts at accounts."),
+    "opp": ("sfa.cli.opp", "Opportunities through stages to won or lost."),
+    "note": ("sfa.cli.note", "Notes on accounts, contacts, leads and opportunities."),
+    "search": ("sfa.cli.search", "Full-text search over every record type."),
+    "config": ("sfa.cli.config", "Read and change settings."),
+}
+
+
+class LazyGroup(TyperGroup):
+    def list_commands(self, ctx: Any) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in COMMANDS:
+            module = importlib.import_module(COMMANDS[cmd_name][0])
+            command = typer.main.get_command(module.app)
+            command.name = cmd_name
+            if not command.help:
+                command.help = COMMANDS[cmd_name][1]
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+app = typer.Typer(
+    cls=LazyGroup,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="sfa: offline-first sales-force automation for the terminal.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"sfa {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    home: str | None = typer.Option(
+        None,
+        "--home",
+        metavar="DIR",
+        help="Data directory (default: $SFA_HOME, else the user data dir).",
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    ctx.obj = {"home": home}
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Console entry point: run a command and map every error to one line and an exit code."""
+    command = typer.main.get_command(app)
+    args = sys.argv[1:] if argv is None else argv
+    code = 0
+    try:
+        result = command.main(args=args, prog_name="sfa", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except SfaError as exc:
+        _fail(str(exc), exc.exit_code)
+    except click.exceptions.UsageError as exc:
+        hint = ""
+        if exc.ctx is not None:
+            hint = f" (see '{exc.ctx.command_path} --help')"
+        _fail(f"{exc.format_message()}{hint}", 2)
+    except click.exceptions.ClickException as exc:
+        _fail(exc.format_message(), exc.exit_code)
+    except click.exceptions.Abort:  # type: ignore[attr-defined]
+        _fail("aborted", 130)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except BrokenPipeError:
+        # The reader went away (sfa ... | head): not an error of ours.
+        sys.stderr.close()
+        code = 0
+    finally:
+        from sfa.cli.common import close_workspace
+
+        close_workspace()
+    sys.exit(code)
+
+
+def _fail(message: str, code: int) -> None:
+    print(f"sfa: error: {message}", file=sys.stderr)
+    from sfa.cli.common import close_workspace
+
+    close_workspace()
+    sys.exit(code)

@@ -1,0 +1,167 @@
+"""`sfa opp ...`"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from sfa.cli.common import (
+    JsonOpt,
+    LimitOpt,
+    QuietOpt,
+    emit_detail,
+    emit_records,
+    emit_written,
+    print_json,
+    record_json,
+    when,
+    workspace,
+)
+from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY
+from sfa.domain.money import format_money
+from sfa.domain.stages import LOST, WON
+from sfa.services import crm, records
+
+app = typer.Typer(help="Opportunities through stages to won or lost.", no_args_is_help=True)
+
+Opt = typer.Option
+Amount = Annotated[str | None, Opt("--amount", help="12000, 12,000.50 or 12k.")]
+Currency = Annotated[str | None, Opt("--currency", help="Three-letter code (default from config).")]
+Stage = Annotated[str | None, Opt("--stage", help="A configured stage (sfa config get stages).")]
+CloseDate = Annotated[str | None, Opt("--close-date", help="Expected close: ISO, fri, +2w ...")]
+Contact = Annotated[str | None, Opt("--contact", help="Primary contact ref.")]
+Probability = Annotated[str | None, Opt("--probability", help="Override the stage's %.")]
+NextStep = Annotated[str | None, Opt("--next-step")]
+Tags = Annotated[str | None, Opt("--tags", help="Comma-separated tags.")]
+Notes = Annotated[str | None, Opt("--notes")]
+Owner = Annotated[str | None, Opt("--owner", help="Owning rep (default: you).")]
+
+LIST_COLUMNS = [("ref", "Ref"), ("name", "Name"), ("account", "Account"), ("stage", "Stage"),
+                ("probability", "%"), ("amount", "Amount"), ("close_date", "Close")]  # fmt: skip
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context, name: str,
+    account: Annotated[str, Opt("--account", help="Account ref.")],
+    amount: Amount = None, currency: Currency = None, stage: Stage = None,
+    close_date: CloseDate = None, contact: Contact = None, probability: Probability = None,
+    next_step: NextStep = None, owner: Owner = None, tags: Tags = None, notes: Notes = None,
+    as_json: JsonOpt = False, quiet: QuietOpt = False,
+) -> None:  # fmt: skip
+    """Add an opportunity at an account."""
+    ws = workspace(ctx)
+    raw = {"name": name, "account_id": account, "amount": amount, "currency": currency,
+           "stage": stage, "close_date": close_date, "contact_id": contact,
+           "probability": probability, "next_step": next_step, "owner": owner, "tags": tags,
+           "notes": notes}  # fmt: skip
+    record = crm.add_opportunity(ws, raw)
+    emit_written(ws, OPPORTUNITY, record, "added", as_json=as_json, quiet=quiet)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context, stage: Stage = None,
+    open_only: Annotated[bool, Opt("--open", help="Only opportunities not won or lost.")] = False,
+    account: Annotated[str | None, Opt("--account", help="Account ref.")] = None,
+    limit: LimitOpt = None, as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """List opportunities by expected close date."""
+    ws = workspace(ctx)
+    rows = crm.list_opportunities(ws, stage=stage, open_only=open_only, limit=limit,
+                                  account_ref=account)  # fmt: skip
+
+    def display(batch: list[dict[str, object]]) -> list[dict[str, object]]:
+        names = ws.store.titles(ACCOUNT, {str(r["account_id"]) for r in batch})
+        return [{"account": names.get(str(r["account_id"]), ""),
+                 "amount": format_money(r["amount"], str(r["currency"] or ""))}  # type: ignore[arg-type]
+                for r in batch]  # fmt: skip
+
+    emit_records(ws, OPPORTUNITY, rows, LIST_COLUMNS, as_json=as_json, extra=display,
+                 empty="no opportunities")  # fmt: skip
+
+
+@app.command("show")
+def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
+    """Show an opportunity with its timeline."""
+    ws = workspace(ctx)
+    opp = records.get(ws, OPPORTUNITY, ref)
+    timeline = records.timeline_of(ws, opp["id"])
+    if as_json:
+        data = record_json(OPPORTUNITY, opp, ws.store.short_refs(OPPORTUNITY, [opp["id"]])[opp["id"]])
+        data["weighted_amount"] = (
+            str(opp["amount"] * opp["probability"] / 100) if opp["amount"] is not None else None
+        )
+        data["timeline"] = [{"at": t["at"], "kind": t["kind"], "text": t["text"]} for t in timeline]
+        print_json(data)
+        return
+    labels = {
+        "account_id": ws.store.titles(ACCOUNT, [opp["account_id"]]).get(opp["account_id"], ""),
+        "amount": format_money(opp["amount"], opp["currency"] or ""),
+        "probability": f"{opp['probability']} %",
+    }
+    if opp["contact_id"]:
+        labels["contact_id"] = ws.store.titles(CONTACT, [opp["contact_id"]]).get(opp["contact_id"], "")
+    emit_detail(
+        ws, OPPORTUNITY, opp, labels=labels,
+        sections={"timeline": [{"at": when(t["at"]), "text": t["text"]} for t in timeline]},
+        section_columns={"timeline": [("at", "When"), ("text", "What")]},
+    )  # fmt: skip
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context, ref: str, name: Annotated[str | None, Opt("--name")] = None,
+    account: Annotated[str | None, Opt("--account", help="Account ref.")] = None,
+    amount: Amount = None, currency: Currency = None, stage: Stage = None,
+    close_date: CloseDate = None, contact: Contact = None, probability: Probability = None,
+    next_step: NextStep = None, owner: Owner = None, tags: Tags = None, notes: Notes = None,
+    as_json: JsonOpt = False, quiet: QuietOpt = False,
+) -> None:  # fmt: skip
+    """Change an opportunity's fields; an empty value ("") clears a field."""
+    ws = workspace(ctx)
+    raw = {"name": name, "account_id": account, "amount": amount, "currency": currency,
+           "stage": stage, "close_date": close_date, "contact_id": contact,
+           "probability": probability, "next_step": next_step, "owner": owner, "tags": tags,
+           "notes": notes}  # fmt: skip
+    record = crm.edit_opportunity(ws, ref, raw)
+    emit_written(ws, OPPORTUNITY, record, "updated", as_json=as_json, quiet=quiet)
+
+
+@app.command("stage")
+def stage(
+    ctx: typer.Context, ref: str, stage: str, as_json: JsonOpt = False, quiet: QuietOpt = False
+) -> None:
+    """Move an opportunity to a stage; its probability follows the stage."""
+    ws = workspace(ctx)
+    record = crm.move_stage(ws, ref, stage)
+    emit_written(ws, OPPORTUNITY, record, f"moved to {record['stage']}", as_json=as_json, quiet=quiet)
+
+
+@app.command("won")
+def won(ctx: typer.Context, ref: str, as_json: JsonOpt = False, quiet: QuietOpt = False) -> None:
+    """Mark an opportunity as won."""
+    ws = workspace(ctx)
+    record = crm.move_stage(ws, ref, WON)
+    emit_written(ws, OPPORTUNITY, record, "won", as_json=as_json, quiet=quiet)
+
+
+@app.command("lost")
+def lost(
+    ctx: typer.Context, ref: str,
+    reason: Annotated[str, Opt("--reason", help="Why the deal was lost.")],
+    as_json: JsonOpt = False, quiet: QuietOpt = False,
+) -> None:  # fmt: skip
+    """Mark an opportunity as lost, with the reason."""
+    ws = workspace(ctx)
+    record = crm.move_stage(ws, ref, LOST, reason=reason)
+    emit_written(ws, OPPORTUNITY, record, "lost", as_json=as_json, quiet=quiet)
+
+
+@app.command("delete")
+def delete(ctx: typer.Context, ref: str, as_json: JsonOpt = False, quiet: QuietOpt = False) -> None:
+    """Delete an opportunity."""
+    ws = workspace(ctx)
+    record = records.delete(ws, OPPORTUNITY, ref)
+    emit_written(ws, OPPORTUNITY, record, "deleted", as_json=as_json, quiet=quiet)
