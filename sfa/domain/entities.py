@@ -19,7 +19,7 @@ from typing import Any
 from sfa.domain import normalize
 
 KINDS = ("text", "email", "phone", "url", "int", "float", "decimal", "currency", "date", "datetime",
-         "enum", "ref", "tags", "bool")  # fmt: skip
+         "enum", "ref", "refs", "tags", "bool")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -177,10 +177,118 @@ TIMELINE = Entity(
     insert_only=True,
 )  # fmt: skip
 
+VISIT_STATUSES = ("planned", "done", "cancelled", "no-show")
+
+VISIT = Entity(
+    "visit", "visit", 6,
+    (
+        Field("account_id", "ref", required=True, ref="account"),
+        Field("contact_ids", "refs", ref="contact", doc="contacts met, in order"),
+        Field("starts_at", "datetime", required=True, doc="planned start (UTC)"),
+        Field("duration_min", "int", doc="planned duration in minutes"),
+        Field("fixed_time", "bool", doc="true: the time is an appointment; route planning keeps it"),
+        Field("purpose"),
+        Field("location", doc="address; defaults to the account's"),
+        Field("latitude", "float"),
+        Field("longitude", "float"),
+        Field("status", "enum", choices=VISIT_STATUSES),
+        Field("outcome"),
+        Field("report", doc="the visit report text"),
+        Field("cancel_reason"),
+        *_scope_fields(),
+    ),
+    title="purpose",
+    search_fields=("purpose", "location", "outcome", "report"),
+)  # fmt: skip
+
+TASK_PRIORITIES = ("high", "normal", "low")
+TASK_STATUSES = ("open", "done")
+
+TASK = Entity(
+    "task", "task", 7,
+    (
+        Field("title", required=True),
+        Field("due_date", "date", doc="local calendar date the task is due"),
+        Field("due_at", "datetime", doc="due instant (UTC) when a time was given"),
+        Field("remind_at", "datetime", doc="when to remind (UTC)"),
+        Field("priority", "enum", choices=TASK_PRIORITIES),
+        Field("status", "enum", choices=TASK_STATUSES),
+        Field("done_at", "datetime"),
+        Field("account_id", "ref", ref="account"),
+        Field("contact_id", "ref", ref="contact"),
+        Field("lead_id", "ref", ref="lead"),
+        Field("opportunity_id", "ref", ref="opportunity"),
+        Field("visit_id", "ref", ref="visit"),
+        *_scope_fields(),
+    ),
+    title="title",
+    search_fields=("title", "notes"),
+)  # fmt: skip
+
+PRODUCT = Entity(
+    "product", "product", 8,
+    (
+        Field("sku", required=True),
+        Field("name", required=True),
+        Field("description"),
+        Field("unit_price", "decimal", merge="flag", required=True),
+        Field("currency", "currency", merge="flag"),
+        Field("tax_rate", "decimal", merge="flag", doc="percent, e.g. 19"),
+        Field("active", "bool"),
+        Field("deleted", "bool"),
+    ),
+    search_fields=("name", "sku", "description"),
+)  # fmt: skip
+
+QUOTE_STATUSES = ("draft", "sent", "accepted", "rejected", "expired")
+
+QUOTE = Entity(
+    "quote", "quote", 9,
+    (
+        Field("number", required=True, doc="unique across replicas, e.g. Q-2026-K7F2-0042"),
+        Field("revision", "int", doc="1 for the first; a revision keeps the number"),
+        Field("previous_id", "ref", ref="quote", doc="the revision this one replaces"),
+        Field("account_id", "ref", required=True, ref="account"),
+        Field("opportunity_id", "ref", ref="opportunity"),
+        Field("contact_id", "ref", ref="contact"),
+        Field("currency", "currency", merge="flag"),
+        Field("valid_until", "date"),
+        Field("status", "enum", merge="flag", choices=QUOTE_STATUSES),
+        Field("terms"),
+        Field("sent_at", "datetime"),
+        Field("decided_at", "datetime", doc="when accepted or rejected"),
+        Field("reject_reason"),
+        *_scope_fields(),
+    ),
+    title="number",
+    search_fields=("number", "terms", "notes"),
+)  # fmt: skip
+
+QUOTE_LINE = Entity(
+    "quote_line", "quote_line", 10,
+    (
+        Field("quote_id", "ref", required=True, ref="quote"),
+        Field("position", "int", required=True),
+        Field("product_id", "ref", ref="product"),
+        Field("sku"),
+        Field("description", required=True),
+        Field("quantity", "decimal", merge="flag", required=True),
+        Field("unit_price", "decimal", merge="flag", required=True),
+        Field("discount_percent", "decimal", merge="flag"),
+        Field("discount_amount", "decimal", merge="flag"),
+        Field("tax_rate", "decimal", merge="flag"),
+        Field("deleted", "bool"),
+    ),
+    title="description",
+)  # fmt: skip
+
 # Kinds of timeline entry that hold prose people wrote; these are found by full-text search.
 SEARCHABLE_TIMELINE_KINDS = ("note", "visit_report")
 
-ENTITIES: dict[str, Entity] = {e.name: e for e in (ACCOUNT, CONTACT, LEAD, OPPORTUNITY, TIMELINE)}
+ENTITIES: dict[str, Entity] = {
+    e.name: e
+    for e in (ACCOUNT, CONTACT, LEAD, OPPORTUNITY, TIMELINE, VISIT, TASK, PRODUCT, QUOTE, QUOTE_LINE)
+}
 
 
 def register(entity: Entity) -> Entity:

@@ -79,6 +79,12 @@ def convert(ws: Workspace, entity: Entity, name: str, value: Any) -> Any:
 
         assert field.ref is not None
         return ws.store.resolve(ENTITIES[field.ref], text)["id"]
+    if kind == "refs":
+        from sfa.domain.entities import ENTITIES
+
+        assert field.ref is not None
+        target = ENTITIES[field.ref]
+        return [ws.store.resolve(target, part)["id"] for part in text.split(",") if part.strip()]
     if kind == "currency":
         return parse_currency(text, name)
     if kind == "bool":

@@ -13,7 +13,7 @@ from sfa.domain.entities import Field
 
 def to_column(field: Field, value: Any) -> Any:
     if value is None:
-        return 0 if field.kind == "bool" else ("[]" if field.kind == "tags" else None)
+        return 0 if field.kind == "bool" else ("[]" if field.kind in ("tags", "refs") else None)
     kind = field.kind
     if kind == "decimal":
         return str(value)
@@ -23,6 +23,8 @@ def to_column(field: Field, value: Any) -> Any:
         return iso_utc(value) if isinstance(value, datetime) else str(value)
     if kind == "tags":
         return json.dumps(sorted(value), ensure_ascii=False)
+    if kind == "refs":
+        return json.dumps(list(value))
     if kind == "bool":
         return 1 if value else 0
     return value
@@ -32,7 +34,7 @@ def from_column(field: Field, value: Any) -> Any:
     kind = field.kind
     if kind == "bool":
         return bool(value)
-    if kind == "tags":
+    if kind in ("tags", "refs"):
         return json.loads(value) if value else []
     if value is None:
         return None
@@ -48,18 +50,22 @@ def from_column(field: Field, value: Any) -> Any:
 def to_wire(field: Field, value: Any) -> Any:
     """JSON-ready value: the form of --json output, the outbox and the sync protocol."""
     if value is None:
-        return [] if field.kind == "tags" else (False if field.kind == "bool" else None)
+        return [] if field.kind in ("tags", "refs") else (False if field.kind == "bool" else None)
     kind = field.kind
     if kind in ("decimal", "date", "datetime"):
         return to_column(field, value)
     if kind == "tags":
         return sorted(value)
+    if kind == "refs":
+        return list(value)
     return value
 
 
 def from_wire(field: Field, value: Any) -> Any:
     if field.kind == "tags":
         return sorted(value or [])
+    if field.kind == "refs":
+        return list(value or [])
     if field.kind == "bool":
         return bool(value)
     return from_column(field, value)

@@ -444,7 +444,7 @@ class Store:
 
 def _default(field: Field, value: Any) -> Any:
     if value is None:
-        return [] if field.kind == "tags" else (False if field.kind == "bool" else None)
+        return [] if field.kind in ("tags", "refs") else (False if field.kind == "bool" else None)
     return value
 
 

@@ -101,6 +101,64 @@ CREATE INDEX history_record ON history(record_id, id);
 CREATE VIRTUAL TABLE search_fts USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2');
 """
 
-MIGRATIONS: tuple[str, ...] = (V1,)
+# Visits, follow-up tasks, the price list and quotes.
+V2 = f"""
+CREATE TABLE visit ({_RECORD_COLUMNS},
+    account_id TEXT NOT NULL REFERENCES account(id) DEFERRABLE INITIALLY DEFERRED,
+    contact_ids TEXT NOT NULL DEFAULT '[]', starts_at TEXT NOT NULL, duration_min INTEGER,
+    fixed_time INTEGER NOT NULL DEFAULT 0, purpose TEXT, location TEXT, latitude REAL,
+    longitude REAL, status TEXT NOT NULL DEFAULT 'planned', outcome TEXT, report TEXT,
+    cancel_reason TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX visit_handle ON visit(handle);
+CREATE INDEX visit_starts ON visit(starts_at);
+CREATE INDEX visit_account ON visit(account_id, starts_at);
+
+CREATE TABLE task ({_RECORD_COLUMNS},
+    title TEXT NOT NULL, due_date TEXT, due_at TEXT, remind_at TEXT,
+    priority TEXT NOT NULL DEFAULT 'normal', status TEXT NOT NULL DEFAULT 'open', done_at TEXT,
+    account_id TEXT REFERENCES account(id) DEFERRABLE INITIALLY DEFERRED,
+    contact_id TEXT REFERENCES contact(id) DEFERRABLE INITIALLY DEFERRED,
+    lead_id TEXT REFERENCES lead(id) DEFERRABLE INITIALLY DEFERRED,
+    opportunity_id TEXT REFERENCES opportunity(id) DEFERRABLE INITIALLY DEFERRED,
+    visit_id TEXT REFERENCES visit(id) DEFERRABLE INITIALLY DEFERRED,
+    {_SCOPE_COLUMNS});
+CREATE INDEX task_handle ON task(handle);
+CREATE INDEX task_open_due ON task(status, due_date);
+CREATE INDEX task_account ON task(account_id);
+CREATE INDEX task_visit ON task(visit_id);
+
+CREATE TABLE product ({_RECORD_COLUMNS},
+    sku TEXT NOT NULL, name TEXT NOT NULL, description TEXT, unit_price TEXT NOT NULL,
+    currency TEXT, tax_rate TEXT, active INTEGER NOT NULL DEFAULT 1,
+    deleted INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX product_handle ON product(handle);
+CREATE INDEX product_sku ON product(sku);
+
+CREATE TABLE quote ({_RECORD_COLUMNS},
+    number TEXT NOT NULL, revision INTEGER NOT NULL DEFAULT 1,
+    previous_id TEXT REFERENCES quote(id) DEFERRABLE INITIALLY DEFERRED,
+    account_id TEXT NOT NULL REFERENCES account(id) DEFERRABLE INITIALLY DEFERRED,
+    opportunity_id TEXT REFERENCES opportunity(id) DEFERRABLE INITIALLY DEFERRED,
+    contact_id TEXT REFERENCES contact(id) DEFERRABLE INITIALLY DEFERRED,
+    currency TEXT, valid_until TEXT, status TEXT NOT NULL DEFAULT 'draft', terms TEXT,
+    sent_at TEXT, decided_at TEXT, reject_reason TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX quote_handle ON quote(handle);
+CREATE INDEX quote_number ON quote(number, revision);
+CREATE INDEX quote_status ON quote(status, valid_until);
+CREATE INDEX quote_account ON quote(account_id);
+CREATE INDEX quote_opportunity ON quote(opportunity_id);
+
+CREATE TABLE quote_line ({_RECORD_COLUMNS},
+    quote_id TEXT NOT NULL REFERENCES quote(id) DEFERRABLE INITIALLY DEFERRED,
+    position INTEGER NOT NULL,
+    product_id TEXT REFERENCES product(id) DEFERRABLE INITIALLY DEFERRED,
+    sku TEXT, description TEXT NOT NULL, quantity TEXT NOT NULL, unit_price TEXT NOT NULL,
+    discount_percent TEXT, discount_amount TEXT, tax_rate TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX quote_line_handle ON quote_line(handle);
+CREATE INDEX quote_line_quote ON quote_line(quote_id, position);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2)
 
 LATEST = len(MIGRATIONS)
