@@ -22,7 +22,7 @@ from sfa.domain.entities import ENTITIES, SEARCHABLE_TIMELINE_KINDS, Entity, Fie
 from sfa.domain.errors import AmbiguousRefError, NotFoundError, StoreError, ValidationError
 from sfa.domain.hlc import Clock, Hlc
 from sfa.store import codec
-from sfa.store.migrations import LATEST, MIGRATIONS
+from sfa.store.migrations import LATEST, MIGRATIONS, execute_script
 
 Record = dict[str, Any]
 
@@ -72,7 +72,7 @@ class Store:
             # Read again under the write lock: another process may have migrated meanwhile.
             version = self.conn.execute("PRAGMA user_version").fetchone()[0]
             for number in range(version + 1, LATEST + 1):
-                self._run_script(MIGRATIONS[number - 1])
+                execute_script(self.conn, MIGRATIONS[number - 1])
                 self.conn.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_migrated_at', ?)",
                     (iso_utc(utc_now()),),
@@ -85,22 +85,12 @@ class Store:
                     [("replica_id", replica), ("created_at", iso_utc(utc_now()))],
                 )
             self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self.conn.execute("ROLLBACK")
+            raise StoreError(f"cannot upgrade {self.path} to schema {LATEST}: {exc}") from None
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
-
-    def _run_script(self, script: str) -> None:
-        # executescript() would commit our transaction; run statement by statement instead.
-        statement = ""
-        for line in script.splitlines(keepends=True):
-            if line.lstrip().startswith("--"):
-                continue
-            statement += line
-            if sqlite3.complete_statement(statement):
-                self.conn.execute(statement)
-                statement = ""
-        if statement.strip():
-            raise StoreError(f"incomplete statement in migration: {statement[:60]!r}")
 
     def close(self) -> None:
         self.conn.close()
