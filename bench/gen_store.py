@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, OPPORTUNITY, TIMELINE  # noqa: E402
-from sfa.domain.stages import DEFAULT_STAGES  # noqa: E402
-from sfa.store.config import DB_NAME  # noqa: E402
-from sfa.store.db import Store  # noqa: E402
+from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, OPPORTUNITY, TIMELINE
+from sfa.domain.stages import DEFAULT_STAGES
+from sfa.store.config import DB_NAME
+from sfa.store.db import Store
 
 FIRST = ["Anna", "Ben", "Clara", "David", "Emma", "Felix", "Greta", "Hugo", "Ida", "Jonas", "Karl", "Lena",
          "Mia", "Noah", "Olga", "Paul", "Quinn", "Rosa", "Sven", "Tara", "Uwe", "Vera", "Wim", "Xenia"]  # fmt: skip

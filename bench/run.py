@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import DATA, hello_command, interleaved, report, sfa_command, time_process  # noqa: E402
-from bench.gen_store import generate  # noqa: E402
-from sfa.store.migrations import LATEST  # noqa: E402
+from bench.common import DATA, hello_command, interleaved, report, sfa_command, time_process
+from bench.gen_store import generate
+from sfa.store.migrations import LATEST
 
 
 def big_store(contacts: int) -> Path:
