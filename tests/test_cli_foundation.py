@@ -349,3 +349,18 @@ def test_home_from_environment(tmp_path: Path) -> None:
                           capture_output=True, text=True, env=env, check=True)  # fmt: skip
     assert len(proc.stdout.strip()) == 36
     assert (tmp_path / "envhome" / "sfa.db").exists()
+
+
+def test_unusable_home_is_one_line(tmp_path: Path) -> None:
+    from tests.conftest import run_sfa
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = run_sfa(blocker / "home", "account", "list")
+    assert result.code == 1
+    assert result.err.startswith("sfa: error: ") and len(result.err.strip().splitlines()) == 1
+    garbage = tmp_path / "junk"
+    garbage.mkdir()
+    (garbage / "sfa.db").write_bytes(b"garbage" * 1000)
+    result = run_sfa(garbage, "lead", "list")
+    assert result.code == 1 and "not an sfa data file" in result.err

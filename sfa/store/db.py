@@ -122,7 +122,10 @@ class Store:
     def transaction(self) -> Iterator[None]:
         """A write transaction; nested uses join the outermost one."""
         if self._depth == 0:
-            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"{self.path} is busy (another sfa is writing?): {exc}") from None
         self._depth += 1
         try:
             yield
