@@ -363,4 +363,4 @@ def test_unusable_home_is_one_line(tmp_path: Path) -> None:
     garbage.mkdir()
     (garbage / "sfa.db").write_bytes(b"garbage" * 1000)
     result = run_sfa(garbage, "lead", "list")
-    assert result.code == 1 and "not an sfa data file" in result.err
+    assert result.code == 1 and "not a database" in result.err
