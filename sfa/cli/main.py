@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "note": ("sfa.cli.note", "Notes on accounts, contacts, leads and opportunities."),
     "search": ("sfa.cli.search", "Full-text search over every record type."),
     "config": ("sfa.cli.config", "Read and change settings."),
+    "dashboard": ("sfa.cli.dashboard", "The full-screen dashboard (Textual)."),
 }
 
 

@@ -1,0 +1,37 @@
+"""What the dashboard's status bar shows: the server (if any) and the changes not yet synced."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sfa.domain import settings
+from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, OPPORTUNITY
+from sfa.services.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class SyncState:
+    server: str | None
+    pending: int
+
+
+def server_of(ws: Workspace) -> str | None:
+    """The configured sync server, or None (also before the sync settings exist)."""
+    if "sync.url" not in settings.SETTINGS:
+        return None
+    return ws.setting("sync.url") or None
+
+
+def pending_changes(ws: Workspace) -> int:
+    """Changes written here and not yet acknowledged by a server (the outbox)."""
+    row = ws.store.conn.execute("SELECT count(*) FROM outbox").fetchone()
+    return int(row[0])
+
+
+def sync_state(ws: Workspace) -> SyncState:
+    return SyncState(server_of(ws), pending_changes(ws))
+
+
+def is_empty(ws: Workspace) -> bool:
+    """True when the store holds no accounts, contacts, leads or opportunities."""
+    return not any(ws.store.count(entity) for entity in (ACCOUNT, CONTACT, LEAD, OPPORTUNITY))

@@ -1,0 +1,122 @@
+"""`sfa dashboard`: the Textual app. Screens are modes (1-4 switch between them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from sfa.services import status
+from sfa.services.workspace import Workspace
+from sfa.tui.screens import MODES
+from sfa.tui.widgets import SCREENS
+
+STATUS_EVERY = 5.0  # seconds between status bar refreshes
+
+
+def _actions_of(screen: Screen[Any]) -> Iterator[tuple[str, str, str]]:
+    """(title, action, key) of every binding the screen (and its app) declares with a description."""
+    seen: set[str] = set()
+    for owner in (screen, screen.app):
+        for item in owner.BINDINGS:
+            if not isinstance(item, Binding) or not item.description or item.action in seen:
+                continue
+            seen.add(item.action)
+            yield item.description, item.action, item.key_display or item.key
+    for mode, key, label in SCREENS:
+        action = f"app.switch_mode('{mode}')"
+        if action not in seen:
+            yield f"Go to {label}", action, key
+
+
+class ActionsProvider(Provider):
+    """The command palette reaches every action of the current screen, and every screen, by name."""
+
+    def _commands(self) -> list[tuple[str, Any, str]]:
+        screen = self.screen
+        commands = []
+        for title, action, key in _actions_of(screen):
+            target = screen.app if action.startswith("app.") else screen
+            name = action.removeprefix("app.")
+            commands.append((title, partial(target.run_action, name), f"key: {key}"))
+        return commands
+
+    async def discover(self) -> Hits:
+        for title, callback, help_text in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, callback, help_text in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+
+
+class SfaApp(App[None]):
+    TITLE = "sfa"
+    CSS_PATH = "sfa.tcss"
+    COMMANDS = App.COMMANDS | {ActionsProvider}
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = dict(MODES)
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(Binding(key, f"switch_mode('{mode}')", label, show=False) for mode, key, label in SCREENS),
+        Binding("ctrl+r", "refresh", "Reload", show=False),
+        Binding("question_mark", "help", "Keys", show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    status_line: reactive[str] = reactive("")
+    data_version: int = 0
+
+    def __init__(
+        self, home: Path | str | None = None, *, now: datetime | None = None,
+        workspace: Workspace | None = None, start: str = "today",
+    ) -> None:  # fmt: skip
+        super().__init__()
+        self.ws = workspace or Workspace(home)
+        self._frozen = now
+        self._start = start
+
+    # -- time: frozen in tests, the wall clock otherwise ------------------------------------
+    def now(self) -> datetime:
+        return self._frozen or datetime.now(UTC)
+
+    def on_mount(self) -> None:
+        self.refresh_status()
+        self.set_interval(STATUS_EVERY, self.refresh_status)
+        self.switch_mode(self._start)
+
+    def on_unmount(self) -> None:
+        self.ws.close()
+
+    def data_changed(self) -> None:
+        self.data_version += 1
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
+        state = status.sync_state(self.ws)
+        where = f"server {state.server}" if state.server else "no server configured"
+        online = "[b]offline[/b]" if not state.server else "[b]online[/b]"
+        self.status_line = f"{online} · {state.pending} pending · {where} · {self.ws.home}"
+
+    def action_refresh(self) -> None:
+        self.data_changed()
+        screen = self.screen
+        reload = getattr(screen, "reload", None)
+        if callable(reload):
+            reload()
+
+    def action_help(self) -> None:
+        self.action_show_help_panel()
+
+
+def run(home: Path | str | None = None) -> None:
+    SfaApp(home).run()
