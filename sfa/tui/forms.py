@@ -25,10 +25,16 @@ FormScreen, AskScreen, ConfirmScreen { align: center middle; }
 #dialog .title { text-style: bold; height: 1; margin-bottom: 1; }
 #dialog .error { color: $error; height: auto; }
 #dialog .info { height: auto; }
-#dialog Input { height: 3; }
+#dialog .row { height: 1; margin-bottom: 1; }
+#dialog.dense .row { margin-bottom: 0; }
+#dialog .row Label { width: 22; }
+#dialog .row Input { width: 1fr; }
+#dialog .error { margin: -1 0 1 22; }
+#dialog.dense .error { margin: 0 0 0 22; }
+#dialog .error.-empty { display: none; }
 #dialog .buttons { height: 3; align-horizontal: right; }
 #dialog .buttons Button { margin-left: 1; min-width: 10; }
-#fields { height: auto; max-height: 16; }
+#fields { height: auto; max-height: 18; }
 """
 
 
@@ -61,15 +67,18 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         self.save_label = save_label
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
+        with Vertical(id="dialog", classes="dense" if len(self.fields) > 5 else ""):
             yield Label(self.title_text, classes="title")
             if self.info:
                 yield Static(self.info, classes="info")
             with VerticalScroll(id="fields"):
                 for field in self.fields:
-                    yield Label(field.label + (" *" if field.required else ""))
-                    yield Input(field.value, placeholder=field.placeholder, id=f"f-{field.name}")
-                    yield Static("", id=f"e-{field.name}", classes="error")
+                    with Horizontal(classes="row"):
+                        yield Label(field.label + (" *" if field.required else ""))
+                        yield Input(
+                            field.value, placeholder=field.placeholder, id=f"f-{field.name}", compact=True
+                        )
+                    yield Static("", id=f"e-{field.name}", classes="error -empty")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button(self.save_label, id="save", variant="primary")
@@ -77,6 +86,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
     def on_mount(self) -> None:
         for field in self.fields:
             self._check(field.name, field.value, quiet=True)
+        self.query_one(Input).focus()
 
     def problem(self, name: str, text: str) -> str | None:
         field = next(f for f in self.fields if f.name == name)
@@ -93,7 +103,9 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
     def _check(self, name: str, text: str, quiet: bool = False) -> str | None:
         problem = self.problem(name, text)
         shown = "" if problem is None or (quiet and not text) else problem
-        self.query_one(f"#e-{name}", Static).update(shown)
+        error = self.query_one(f"#e-{name}", Static)
+        error.update(shown)
+        error.set_class(not shown, "-empty")
         return problem
 
     @on(Input.Changed)

@@ -179,7 +179,7 @@ def check_due(text: str) -> object:
 
 def log_visit_form(account: str, visit: dict[str, Any]) -> FormScreen:
     fields = [FormField("outcome", "Outcome", required=True, placeholder="what happened"),
-              FormField("notes", "Notes (the visit report)")]  # fmt: skip
+              FormField("notes", "Report", placeholder="notes for the timeline")]  # fmt: skip
     for index in range(1, FOLLOW_UPS + 1):
         fields.append(FormField(f"follow{index}", f"Follow-up task {index}"))
         fields.append(

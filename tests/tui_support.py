@@ -1,0 +1,42 @@
+"""Shared pieces of the dashboard tests: a frozen clock, fixed data, reading the screen as text."""
+
+from __future__ import annotations
+
+import io
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from sfa.services.workspace import Workspace
+from sfa.tui import sample
+
+# A Monday morning; every date in the fixture is relative to it.
+FROZEN = datetime(2026, 3, 16, 7, 30, tzinfo=UTC)
+
+
+def freeze(monkeypatch: pytest.MonkeyPatch) -> None:
+    """UTC as the local zone, and the store's clock (timeline stamps) stopped at FROZEN."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    monkeypatch.setattr("sfa.domain.dates.utc_now", lambda: FROZEN)
+
+
+def load_fixture(home: Path) -> None:
+    ws = Workspace(home)
+    try:
+        sample.load(ws, today=FROZEN.date(), now=FROZEN)
+    finally:
+        ws.close()
+
+
+def screen_text(app: Any) -> str:
+    """What the terminal shows, as plain text."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True, record=True,
+                      legacy_windows=False, safe_box=False)  # fmt: skip
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text()
