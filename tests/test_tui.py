@@ -6,16 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tui_support import FROZEN, freeze, load_fixture, screen_text
 
-pytest.importorskip("textual")
-
-from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, OPPORTUNITY  # noqa: E402
-from sfa.services import crm, leads  # noqa: E402
-from sfa.services.workspace import Workspace  # noqa: E402
-from sfa.tui import sample  # noqa: E402
-from sfa.tui.app import SfaApp  # noqa: E402
-from sfa.tui.widgets import Options, Table  # noqa: E402
-from tui_support import FROZEN, freeze, load_fixture, screen_text  # noqa: E402
+from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, OPPORTUNITY
+from sfa.services import crm, leads
+from sfa.services.workspace import Workspace
+from sfa.tui import sample
+from sfa.tui.app import SfaApp
+from sfa.tui.widgets import Options, Table
 
 pytestmark = pytest.mark.asyncio
 
