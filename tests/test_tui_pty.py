@@ -29,9 +29,10 @@ class Terminal:
     def text(self) -> str:
         return "\n".join(self.screen.display)
 
-    def wait_for(self, wanted: str, timeout: float = 60) -> str:
+    def wait_for(self, *wanted: str, timeout: float = 60) -> str:
+        """Read output until the screen shows every one of the texts (frames arrive in pieces)."""
         deadline = time.monotonic() + timeout
-        while wanted not in self.text():
+        while not all(text in self.text() for text in wanted):
             if time.monotonic() > deadline:
                 raise AssertionError(f"{wanted!r} never appeared; the screen:\n{self.text()}")
             try:
@@ -55,12 +56,9 @@ def test_dashboard_in_a_pseudo_terminal(home: Path) -> None:
     load_fixture(home)
     term = Terminal(home)
     try:
-        term.wait_for("Deals closing")
-        screen = term.wait_for("pending")  # the status bar
-        assert "1 Today" in screen
+        term.wait_for("1 Today", "Deals closing", "pending")  # navigation, body, status bar
         term.child.send("2")
-        screen = term.wait_for("qualification (2)")
-        assert "Stage on" in screen  # the footer shows the keys that apply here
+        term.wait_for("qualification (2)", "Stage on")  # the footer shows the keys that apply here
         term.child.send("4")
         term.wait_for("Nina Vogel")
         term.child.send("\x11")  # ctrl+q
