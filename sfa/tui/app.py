@@ -105,7 +105,7 @@ class SfaApp(App[None]):
         state = status.sync_state(self.ws)
         where = f"server {state.server}" if state.server else "no server configured"
         online = "[b]offline[/b]" if not state.server else "[b]online[/b]"
-        self.status_line = f"{online} · {state.pending} pending · {where} · {self.ws.home}"
+        self.status_line = f"{online} · {state.pending} pending · {where}"
 
     def action_refresh(self) -> None:
         self.data_changed()
