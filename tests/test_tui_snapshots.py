@@ -54,7 +54,9 @@ def test_today(snap_compare: Any, filled: Path, size: Any) -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_pipeline(snap_compare: Any, filled: Path, size: Any) -> None:
-    assert snap_compare(SfaApp(filled, now=FROZEN), press=["2", "l", "j"], terminal_size=size, run_before=settle)
+    assert snap_compare(
+        SfaApp(filled, now=FROZEN), press=["2", "l", "j"], terminal_size=size, run_before=settle
+    )
 
 
 @pytest.mark.parametrize("size", SIZES)

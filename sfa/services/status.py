@@ -34,4 +34,4 @@ def sync_state(ws: Workspace) -> SyncState:
 
 def is_empty(ws: Workspace) -> bool:
     """True when the store holds no accounts, contacts, leads or opportunities."""
-    return not any(ws.store.count(entity) for entity in (ACCOUNT, CONTACT, LEAD, OPPORTUNITY))
+    return not any(ws.store.select(entity, limit=1) for entity in (ACCOUNT, CONTACT, LEAD, OPPORTUNITY))

@@ -8,6 +8,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -73,7 +74,7 @@ class SfaApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    status_line: reactive[str] = reactive("")
+    status_line: reactive[str] = reactive("[b]offline[/b] · counting pending changes …")
     data_version: int = 0
 
     def __init__(
@@ -102,7 +103,19 @@ class SfaApp(App[None]):
         self.refresh_status()
 
     def refresh_status(self) -> None:
-        state = status.sync_state(self.ws)
+        self.status_worker(self.ws.home)
+
+    @work(thread=True, exclusive=True, group="status")
+    def status_worker(self, home: Path) -> None:
+        """Counting the outbox takes a while on a large store: it runs in a thread, on its own connection."""
+        ws = Workspace(home)
+        try:
+            state = status.sync_state(ws)
+        finally:
+            ws.close()
+        self.call_from_thread(self.show_status, state)
+
+    def show_status(self, state: status.SyncState) -> None:
         where = f"server {state.server}" if state.server else "no server configured"
         online = "[b]offline[/b]" if not state.server else "[b]online[/b]"
         self.status_line = f"{online} · {state.pending} pending · {where}"

@@ -1,17 +1,27 @@
-"""The dashboard's screens, one per mode."""
+"""The dashboard's screens, one per mode; each module is imported when its screen is first shown."""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
+from typing import Any
+
 from textual.screen import Screen
 
-from sfa.tui.screens.accounts import AccountsScreen
-from sfa.tui.screens.leads import LeadsScreen
-from sfa.tui.screens.pipeline import PipelineScreen
-from sfa.tui.screens.today import TodayScreen
-
-MODES: dict[str, type[Screen[None]]] = {
-    "today": TodayScreen,
-    "pipeline": PipelineScreen,
-    "accounts": AccountsScreen,
-    "leads": LeadsScreen,
+_WHERE = {
+    "today": ("sfa.tui.screens.today", "TodayScreen"),
+    "pipeline": ("sfa.tui.screens.pipeline", "PipelineScreen"),
+    "accounts": ("sfa.tui.screens.accounts", "AccountsScreen"),
+    "leads": ("sfa.tui.screens.leads", "LeadsScreen"),
 }
+
+
+def _factory(module: str, name: str) -> Callable[[], Screen[Any]]:
+    def make() -> Screen[Any]:
+        screen: Screen[Any] = getattr(importlib.import_module(module), name)()
+        return screen
+
+    return make
+
+
+MODES: dict[str, Callable[[], Screen[Any]]] = {mode: _factory(*where) for mode, where in _WHERE.items()}

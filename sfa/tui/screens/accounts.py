@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -15,14 +18,23 @@ from textual.widgets import DataTable, Footer, Input, Static
 from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY, Entity
 from sfa.domain.errors import SfaError
 from sfa.domain.money import format_money
-from sfa.services import crm, records
-from sfa.services import search as search_service
+from sfa.services import crm, finder, records
 from sfa.services.workspace import Workspace
 from sfa.store.db import Record
 from sfa.tui.base import SfaScreen
 from sfa.tui.format import local_stamp, short_money
 from sfa.tui.forms import FormField, FormScreen
 from sfa.tui.widgets import StatusBar, Table
+
+_thread = threading.local()  # the search thread's own workspace (sqlite connections stay in their thread)
+
+
+def _close_thread_workspace() -> None:
+    ws = getattr(_thread, "ws", None)
+    if ws is not None:
+        ws.close()
+        _thread.ws = None
+
 
 LIST_LIMIT = 500  # accounts listed before anything is typed
 SEARCH_LIMIT = 50
@@ -87,6 +99,8 @@ class AccountsScreen(SfaScreen):
     ]
 
     shown_query: str = ""  # the query whose results are on screen (the bench waits for it)
+    _latest = ""
+    _executor: ThreadPoolExecutor | None = None
 
     def body(self) -> Iterable[Widget]:
         yield Input(placeholder="search every record: names, companies, emails, notes …", id="search")
@@ -106,6 +120,7 @@ class AccountsScreen(SfaScreen):
 
     def run_query(self, text: str) -> None:
         if text.strip():
+            self._latest = text
             self.search_worker(text, self.ws.home)
         else:
             accounts = crm.list_accounts(self.ws, limit=LIST_LIMIT)
@@ -122,22 +137,46 @@ class AccountsScreen(SfaScreen):
     def _submitted(self) -> None:
         self.query_one(Table).focus()
 
-    @work(thread=True, exclusive=True, group="search")
-    def search_worker(self, text: str, home: Any) -> None:
-        """Full-text search in a thread, on its own connection: the UI keeps answering keys."""
-        ws = Workspace(home)
+    @work(exclusive=True, group="search")
+    async def search_worker(self, text: str, home: Any) -> None:
+        """Full-text search on the search thread (its own connection): the UI keeps answering keys."""
+        self._latest = text
+        loop = asyncio.get_running_loop()
+        found = await loop.run_in_executor(self._searcher(), self._search, home, text)
+        if found is not None:
+            self.show(text, *found)
+
+    def _searcher(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sfa-search")
+        return self._executor
+
+    def _search(self, home: Any, text: str) -> tuple[list[tuple[str, str, str, str]], str] | None:
+        """Runs on the search thread; a query overtaken by newer typing is skipped."""
+        if text != self._latest:
+            return None
+        ws: Workspace | None = getattr(_thread, "ws", None)
+        if ws is None:
+            ws = _thread.ws = Workspace(home)
         try:
-            hits = search_service.search(ws, text, limit=SEARCH_LIMIT)
-            rows = [(f"{e.name}:{r['id']}", _TYPE[e.name], str(r.get(e.title) or ""), self._detail(e, r))
-                    for e, r in hits]  # fmt: skip
-            hint = f"{len(rows)} found" + (
-                " (best first; type more to narrow)" if len(rows) == SEARCH_LIMIT else ""
-            )
+            found = finder.find_as_you_type(ws, text, limit=SEARCH_LIMIT)
         except SfaError:
-            rows, hint = [], "type a word to search"
-        finally:
-            ws.close()
-        self.app.call_from_thread(self.show, text, rows, hint)
+            return [], "type a word to search"
+        rows = [(f"{e.name}:{r['id']}", _TYPE[e.name], str(r.get(e.title) or ""), self._detail(e, r))
+                for e, r in found.hits]  # fmt: skip
+        if found.how == "names":
+            hint = f"names starting with {text.strip()!r}; full-text search from the second character"
+        elif found.how == "unranked":
+            hint = f"first {len(rows)} of many matches (unranked); type more to narrow"
+        else:
+            more = ", best first; type more to narrow" if len(rows) == SEARCH_LIMIT else ""
+            hint = f"{len(rows)} found{more}"
+        return rows, hint
+
+    def on_unmount(self) -> None:
+        if self._executor is not None:
+            self._executor.submit(_close_thread_workspace)
+            self._executor.shutdown(wait=False)
 
     @staticmethod
     def _detail(entity: Entity, record: Record) -> str:

@@ -27,6 +27,7 @@ from sfa.tui.widgets import Table
 
 FOLLOW_UPS = 3  # follow-up task lines in the log form
 CLOSING_DAYS = 7
+CLOSING_LIMIT = 50  # deals listed under "closing"; the pipeline screen has them all
 
 
 class TodayScreen(SfaScreen):
@@ -105,7 +106,7 @@ class TodayScreen(SfaScreen):
         closing = self.query_one("#closing", Table)
         closing.clear()
         horizon = today + timedelta(days=CLOSING_DAYS)
-        for opp in crm.list_opportunities(self.ws, open_only=True):
+        for opp in crm.list_opportunities(self.ws, open_only=True, limit=CLOSING_LIMIT):
             if opp["close_date"] is None or opp["close_date"] > horizon:
                 break  # listed by close date, undated last
             closing.add_row(day_label(opp["close_date"], today), opp["name"], opp["stage"],
