@@ -3,7 +3,7 @@
 The document is built once (:class:`Document`) and rendered three ways. The PDF is made with fpdf2,
 imported only here. Its font is a Unicode TrueType font: the file named by the ``quote.font`` setting,
 else DejaVu Sans where the system has it (Debian's fonts-dejavu-core); without one, fpdf2's core
-Helvetica is used and text outside Windows-1252 is transliterated (docs/quotes.md).
+Helvetica is used and text outside Latin-1 is transliterated (docs/quotes.md).
 
 Every file is written atomically: to a temporary file beside the target, flushed, then renamed.
 """
@@ -131,7 +131,7 @@ def build(ws: Workspace, ref: str) -> Document:
         valid_until=quote["valid_until"], seller=seller, seller_extra=extra, customer=customer,
         reference=view.opportunity["name"] if view.opportunity else "", currency=currency, rows=rows,
         taxes=taxes, net=amount(totals.net), tax=amount(totals.tax),
-        total=format_money(totals.total, currency), terms=quote["terms"] or "",
+        total=amount(totals.total), terms=quote["terms"] or "",
         has_discount=any(r.discount for r in rows),
     )  # fmt: skip
 
@@ -234,10 +234,11 @@ def render_html(doc: Document) -> str:
 # -- PDF --------------------------------------------------------------------------------------------
 
 _TRANSLIT = {"€": "EUR", "–": "-", "—": "-", "“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "…": "...",
-             "×": "x", "•": "-", "\u00a0": " "}  # fmt: skip
+             "•": "-", "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "ı": "i", "Œ": "OE", "œ": "oe", "ẞ": "SS",
+             "Ŀ": "L", "ŀ": "l", "Ħ": "H", "ħ": "h"}  # fmt: skip
 
 
-def transliterate(text: str, encoding: str = "windows-1252") -> str:
+def transliterate(text: str, encoding: str = "latin-1") -> str:
     """Text a core PDF font can show: keep what the encoding has, approximate the rest."""
     out = []
     for char in text:
@@ -289,7 +290,6 @@ class _Pdf:
             pdf.add_font("body", "B", str(bold or regular))
             self.family, self.unicode = "body", True
         else:
-            pdf.core_fonts_encoding = "windows-1252"
             self.family, self.unicode = "helvetica", False
         self.pdf: FPDF = pdf
         number, page_word = doc.number, "Page"
