@@ -21,7 +21,8 @@ def setup(ws: Any) -> dict[str, Any]:
     other = crm.add_account(ws, {"name": "Gruber Logistik AG"})
     stranger = crm.add_contact(ws, {"name": "Ben Gruber", "account_id": other["id"]})
     opp = crm.add_opportunity(ws, {"name": "Retrofit line 3", "account_id": account["id"],
-                                   "contact_id": contact["id"], "amount": "40k", "stage": "qualification"})  # fmt: skip
+                                   "contact_id": contact["id"], "amount": "40k",
+                                   "stage": "qualification"})  # fmt: skip
     products.add_product(ws, {"name": "Förderband Modul 2 m", "sku": "FB-200", "unit_price": "1250"})
     products.add_product(ws, {"name": "Handbuch", "sku": "HB-1", "unit_price": "49.90", "tax_rate": "7"})
     products.add_product(ws, {"name": "Service USD", "sku": "US-1", "unit_price": "100", "currency": "USD"})

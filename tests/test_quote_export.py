@@ -26,7 +26,8 @@ def quote(ws: Any, home: Path) -> dict[str, Any]:
                        "company.vat_id": "DE812345678"}.items():  # fmt: skip
         ws.config.set(key, value)
     account = crm.add_account(ws, {"name": "Müller & Söhne Brauerei GmbH", "street": "Hopfenweg 3",
-                                   "postcode": "85354", "city": "Freising", "country": "Germany"})  # fmt: skip
+                                   "postcode": "85354", "city": "Freising",
+                                   "country": "Germany"})  # fmt: skip
     contact = crm.add_contact(ws, {"name": "Łukasz Wróbel", "account_id": account["id"]})
     opp = crm.add_opportunity(ws, {"name": "Abfüllanlage <Linie 2>", "account_id": account["id"]})
     products.add_product(ws, {"name": "Gurtförderer Modul 2 m", "sku": "FT-200", "unit_price": "2650"})
