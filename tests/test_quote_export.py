@@ -161,3 +161,28 @@ def test_export_refuses_a_directory(ws: Any, quote: dict[str, Any], out_dir: Pat
     target.mkdir()
     with pytest.raises(ValidationError, match="is a directory"):
         quote_export.export(ws, quote["number"], str(target))
+
+
+_PROBE = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: print('FPDF' if 'fpdf' in sys.modules else 'CLEAN', file=sys.stderr))\n"
+    "from sfa.cli.main import run\n"
+    "run(sys.argv[1:])\n"
+)
+
+
+def test_fpdf_is_imported_only_by_pdf_export(home: Path, quote: dict[str, Any], out_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    def loaded(*args: str) -> str:
+        proc = subprocess.run([sys.executable, "-c", _PROBE, "--home", str(home), *args],
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        return proc.stderr.strip().splitlines()[-1]
+
+    assert loaded("quote", "list") == "CLEAN"
+    assert loaded("quote", "show", quote["number"]) == "CLEAN"
+    assert loaded("product", "add", "Modul", "--sku", "X-1", "--price", "5") == "CLEAN"
+    assert loaded("quote", "export", quote["number"], "-o", str(out_dir / "q.md")) == "CLEAN"
+    assert loaded("quote", "export", quote["number"], "-o", str(out_dir / "q.pdf")) == "FPDF"

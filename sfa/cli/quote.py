@@ -15,12 +15,13 @@ from sfa.cli.common import (
     message,
     print_json,
     record_json,
+    when,
     workspace,
 )
 from sfa.domain import quotes as rules
 from sfa.domain.entities import ACCOUNT, QUOTE, QUOTE_LINE
 from sfa.domain.money import format_money
-from sfa.services import quotes
+from sfa.services import quotes, records
 from sfa.services.workspace import Workspace
 from sfa.store.db import Record
 
@@ -153,12 +154,14 @@ def show(ctx: typer.Context, qref: QRef, as_json: JsonOpt = False) -> None:
     ws = workspace(ctx)
     view = quotes.view(ws, qref)
     quote, totals = view.quote, view.totals
+    timeline = records.timeline_of(ws, quote["id"])
     if as_json:
         data = _quote_json(ws, quote, view.status)
         data["latest_revision"] = view.latest
         data["lines"] = [{**record_json(QUOTE_LINE, line), "net": str(net)}
                          for line, net in zip(view.lines, totals.line_nets, strict=True)]  # fmt: skip
         data["totals"] = rules.totals_json(totals)
+        data["timeline"] = [{"at": t["at"], "kind": t["kind"], "text": t["text"]} for t in timeline]
         print_json(data)
         return
     ref = ws.store.short_refs(QUOTE, [quote["id"]])[quote["id"]]
@@ -189,6 +192,12 @@ def show(ctx: typer.Context, qref: QRef, as_json: JsonOpt = False) -> None:
         base = format_money(band.base, totals.currency)
         print(f"  tax {rules.plain_number(band.rate)} % on {base}: {format_money(band.tax, totals.currency)}")
     print(f"  total: {format_money(totals.total, totals.currency)}")
+    if timeline:
+        print()
+        print(f"timeline ({len(timeline)})")
+        emit_table(
+            [{"at": when(t["at"]), "text": t["text"]} for t in timeline], [("at", "When"), ("text", "What")]
+        )
 
 
 @app.command("list")
