@@ -264,12 +264,24 @@ def find_font(ws: Workspace) -> tuple[Path, Path | None] | None:
         if not path.is_file():
             raise ValidationError("quote.font", f"{path} is not a font file")
         return path, None
-    for directory in FONT_DIRS:
+    for directory in (*FONT_DIRS, *_matplotlib_fonts()):
         regular = Path(directory) / "DejaVuSans.ttf"
         if regular.is_file():
             bold = regular.with_name("DejaVuSans-Bold.ttf")
             return regular, bold if bold.is_file() else None
     return None
+
+
+def _matplotlib_fonts() -> list[str]:
+    """matplotlib ships DejaVu Sans; use it where it happens to be installed (never imported here)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    return [
+        str(Path(location) / "mpl-data" / "fonts" / "ttf") for location in spec.submodule_search_locations
+    ]
 
 
 class _Pdf:
