@@ -83,6 +83,8 @@ def test_demo_refuses_any_existing_record(sfa: Any) -> None:
     assert sfa("product", "add", "Modul", "--sku", "M-1", "--price", "10").code == 0
     r = sfa("demo")
     assert r.code == 1 and "1 product" in r.err
+    r = sfa("demo", "--force", "--seed", "many")
+    assert r.code == 2 and "--seed" in r.err
 
 
 def test_demo_quotes_export(sfa: Any, ws: Any, tmp_path: Path) -> None:

@@ -9,10 +9,11 @@ import typer
 from sfa.cli.common import JsonOpt, message, print_json, workspace
 from sfa.services import demo
 
-app = typer.Typer(help="Fill an empty store with a realistic demo company.")
+# One command, no sub-commands: Typer turns a single-command app into that command (`sfa demo`).
+app = typer.Typer(help="Fill an empty store with a realistic demo company.", add_completion=False)
 
 
-@app.callback(invoke_without_command=True)
+@app.command()
 def run(
     ctx: typer.Context,
     force: Annotated[
