@@ -183,9 +183,16 @@ def test_expired_is_computed_on_read(sfa: Any, setup: dict[str, Any], ws: Any) -
     assert r.code == 1 and "expired on" in r.err and "revise" in r.err
     r = sfa("quote", "revise", quote["number"], "--json")
     assert r.code == 0 and r.json()["valid_until"] >= local_today().isoformat()
-    # An expired quote may also be declined (on an older revision, only the latest can be).
+    # On an older revision nothing can be decided any more; only the latest counts.
     r = sfa("quote", "reject", quote["ref"])
     assert r.code == 1 and "newer revision" in r.err
+    # An expired quote may be declined.
+    other = _new(sfa, "--account", setup["account"]["id"])
+    assert sfa("quote", "add-line", other["number"], "--product", "HB-1").code == 0
+    assert sfa("quote", "send", other["number"]).code == 0
+    ws.store.update(QUOTE, other["id"], {"valid_until": local_today() - timedelta(days=3)})
+    r = sfa("quote", "reject", other["number"], "--reason", "too late", "--json")
+    assert r.code == 0 and (r.json()["status"], r.json()["reject_reason"]) == ("rejected", "too late")
 
 
 def test_new_and_add_line_errors(sfa: Any, setup: dict[str, Any]) -> None:

@@ -183,3 +183,9 @@ def test_totals_do_not_depend_on_line_order(pair: tuple[list[q.Line], list[q.Lin
     assert (a.net, a.tax, a.total) == (b.net, b.tax, b.total)
     assert a.taxes == b.taxes
     assert sorted(a.line_nets) == sorted(b.line_nets)
+
+
+def test_a_float_never_slips_in() -> None:
+    # Decimal refuses to mix with float, so a float price is an error, never a silently inexact total.
+    with pytest.raises(TypeError):
+        q.totals([q.Line(D(1), 0.1)], "EUR")  # type: ignore[arg-type]

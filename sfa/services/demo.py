@@ -149,7 +149,7 @@ def existing_records(ws: Workspace) -> dict[str, int]:
 
 
 def plural(name: str, count: int) -> str:
-    word = name.replace("_", " ")
+    word = "timeline entry" if name == "timeline" else name.replace("_", " ")
     if count == 1:
         return word
     return word[:-1] + "ies" if word.endswith("y") else word + "s"
