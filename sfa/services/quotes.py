@@ -24,7 +24,10 @@ from sfa.services.workspace import Workspace
 from sfa.store.db import Record
 
 QUOTATION_SENT = "quotation sent"
-_LATEST = "NOT EXISTS (SELECT 1 FROM quote AS newer WHERE newer.number = quote.number AND newer.revision > quote.revision AND newer.deleted = 0)"  # noqa: E501
+_LATEST = (
+    "NOT EXISTS (SELECT 1 FROM quote AS newer WHERE newer.number = quote.number"
+    " AND newer.revision > quote.revision AND newer.deleted = 0)"
+)
 
 
 # -- reading -----------------------------------------------------------------------------------------
