@@ -122,6 +122,11 @@ def test_configured_font_must_exist(sfa: Any, quote: dict[str, Any], out_dir: Pa
     assert sfa("config", "set", "quote.font", str(out_dir / "missing.ttf")).code == 0
     r = sfa("quote", "export", quote["number"], "-o", str(out_dir / "q.pdf"))
     assert r.code == 1 and "quote.font" in r.err
+    not_a_font = out_dir / "notes.ttf"
+    not_a_font.write_text("this is not a font")
+    assert sfa("config", "set", "quote.font", str(not_a_font)).code == 0
+    r = sfa("quote", "export", quote["number"], "-o", str(out_dir / "q.pdf"))
+    assert r.code == 1 and "cannot use" in r.err and "TrueType" in r.err
     assert not (out_dir / "q.pdf").exists()
 
 

@@ -83,3 +83,26 @@ def test_a_reset_counter_skips_numbers_already_in_the_store(ws: Any) -> None:
     fourth = quotes.new_quote(ws, account_ref=account["id"])["number"]
     assert fourth not in made and fourth.endswith("-0004")
     assert ws.store.count(QUOTE) == 4
+
+
+def test_expiring_lists_sent_latest_revisions_valid_until_a_date(ws: Any) -> None:
+    from datetime import timedelta
+
+    from sfa.domain.dates import local_today
+    from sfa.services import products
+
+    today = local_today()
+    account = crm.add_account(ws, {"name": "Huber GmbH"})
+    products.add_product(ws, {"name": "Modul", "sku": "M-1", "unit_price": "10"})
+    made = {}
+    for name, days in (("soon", 3), ("later", 20), ("draft", 2), ("revised", 4)):
+        quote = quotes.new_quote(ws, account_ref=account["id"], valid_until=f"+{days}d")
+        quotes.add_line(ws, quote["id"], product_ref="M-1")
+        if name != "draft":
+            quotes.send(ws, quote["id"])
+        made[name] = quote
+    quotes.revise(ws, made["revised"]["id"])  # the sent revision 1 is no longer the one that counts
+    soon = quotes.expiring(ws, today + timedelta(days=7))
+    assert [q["id"] for q in soon] == [made["soon"]["id"]]
+    assert {q["id"] for q in quotes.expiring(ws, today + timedelta(days=30))} == {made["soon"]["id"],
+                                                                                made["later"]["id"]}  # fmt: skip

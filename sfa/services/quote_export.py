@@ -14,7 +14,7 @@ import html
 import os
 import tempfile
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -71,7 +71,6 @@ class Document:
     total: str
     terms: str
     has_discount: bool = False
-    meta: dict[str, str] = field(default_factory=dict)
 
     @property
     def title(self) -> str:
@@ -298,8 +297,13 @@ class _Pdf:
         pdf.set_creator("sfa")
         if font is not None:
             regular, bold = font
-            pdf.add_font("body", "", str(regular))
-            pdf.add_font("body", "B", str(bold or regular))
+            try:
+                pdf.add_font("body", "", str(regular))
+                pdf.add_font("body", "B", str(bold or regular))
+            except Exception as exc:  # fontTools raises many kinds for a file that is no font
+                raise ValidationError(
+                    "quote.font", f"cannot use {regular} as a TrueType font: {exc}"
+                ) from None
             self.family, self.unicode = "body", True
         else:
             self.family, self.unicode = "helvetica", False
