@@ -37,7 +37,9 @@ def resolve(ws: Workspace, ref: str) -> Record:
     """A quote by number (its latest revision) or by short ref."""
     text = ref.strip()
     if rules.looks_like_number(text):
-        found = ws.store.select(QUOTE, "number = ? COLLATE NOCASE", (text,), order="revision DESC", limit=1)
+        found = ws.store.select(
+            QUOTE, "number = ? COLLATE NOCASE", (text,), order="revision DESC, created_at DESC", limit=1
+        )
         if not found:
             raise NotFoundError(f"no quote numbered {text}")
         return found[0]
