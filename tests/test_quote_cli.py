@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -99,6 +100,7 @@ def test_a_quote_from_draft_to_accepted(sfa: Any, setup: dict[str, Any]) -> None
 
     r = sfa("quote", "accept", number, "--json")
     assert r.code == 0 and r.json()["status"] == "accepted" and r.json()["decided_at"]
+    assert re.search(r"^  sent: \d{4}-\d\d-\d\d \d\d:\d\d$", sfa("quote", "show", number).out, re.M)
     won = sfa("opp", "show", opp["id"], "--json").json()
     assert won["stage"] == "won"
     assert [t["text"] for t in won["timeline"]][:2] == [
