@@ -26,6 +26,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "note": ("sfa.cli.note", "Notes on accounts, contacts, leads and opportunities."),
     "search": ("sfa.cli.search", "Full-text search over every record type."),
     "config": ("sfa.cli.config", "Read and change settings."),
+    "product": ("sfa.cli.product", "The price list: products with SKU, price and tax rate."),
+    "quote": ("sfa.cli.quote", "Quotes: exact totals, numbering, send, revise, accept, export."),
+    "demo": ("sfa.cli.demo", "Fill an empty store with a realistic demo company."),
 }
 
 
