@@ -50,7 +50,7 @@ class LazyGroup(TyperGroup):
 app = typer.Typer(
     cls=LazyGroup,
     add_completion=False,
-    no_args_is_help=True,
+    invoke_without_command=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     help="sfa: offline-first sales-force automation for the terminal.",
@@ -78,6 +78,10 @@ def root(
     ),
 ) -> None:
     ctx.obj = {"home": home}
+    if ctx.invoked_subcommand is None:
+        from sfa.cli.welcome import welcome
+
+        welcome(ctx)
 
 
 def run(argv: list[str] | None = None) -> None:
