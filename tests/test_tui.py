@@ -310,3 +310,83 @@ def test_sample_is_fixed(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ws.close()
     assert counts["accounts"] == 4 and counts["opportunities"] == 8
     assert names == ["Alpenblick Hotel", "Brauerei Huber", "Chiemsee Kliniken", "Donau Logistik"]
+
+
+async def test_build_and_send_a_quote_moves_the_opportunity(filled: Path, check: Workspace) -> None:
+    app = SfaApp(filled, now=FROZEN)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "l", "l")  # qualification: Guest Wi-Fi refresh
+        await pilot.pause()
+        await pilot.press("q")  # a quote for it, opened in the editor
+        await pilot.pause()
+        assert app.current_mode == "quotes"
+        assert "Guest Wi-Fi refresh · draft" in screen_text(app)
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press(*"AP-6", "tab", "tab", "tab", *"10", "tab", *"10%")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "line net 3,141.00 EUR" in text  # 10 × 349 − 10 %, live as typed
+        assert "Total      3,737.79 EUR" in text or "3,737.79 EUR" in text  # + 19 % tax
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "Wi-Fi 6 access point" in screen_text(app)
+        await pilot.press("s")
+        await pilot.pause()
+        assert "Guest Wi-Fi refresh · sent" in screen_text(app)
+        await pilot.press("2")
+        await pilot.pause()
+        from sfa.tui.screens.pipeline import StageColumn
+
+        column = next(c for c in app.screen.query(StageColumn) if c.stage == "quotation sent")
+        assert column.query_one(Options).option_count == 3  # the board shows it moved
+    assert opp_named(check, "Guest Wi-Fi refresh")["stage"] == "quotation sent"
+
+
+async def test_quote_editor_refuses_bad_lines_and_decides(filled: Path, check: Workspace) -> None:
+    from sfa.services import quotes
+
+    app = SfaApp(filled, now=FROZEN)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("5")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Tax 7% on 360.00 EUR: 25.20 EUR" in text  # the sent quote: two tax rates
+        await pilot.press("a")  # a sent quote is locked
+        await pilot.pause()
+        await pilot.press(*"x", "tab", *"y", "tab", *"-5", "ctrl+s")
+        await pilot.pause()
+        assert "price" in screen_text(app)  # refused as typed, the form stays
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("y")  # accept the sent quote: its opportunity is won
+        await pilot.pause()
+        await pilot.press("j", "s")  # send the draft (Guest Wi-Fi refresh)
+        await pilot.pause()
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press(*"too dear", "enter")
+        await pilot.pause()
+    by_opp = {q["opportunity_id"]: q for q in quotes.list_quotes(check)}
+    spa, wifi = opp_named(check, "Spa booking system"), opp_named(check, "Guest Wi-Fi refresh")
+    assert by_opp[spa["id"]]["status"] == "accepted" and spa["stage"] == "won"
+    assert by_opp[wifi["id"]]["status"] == "rejected" and by_opp[wifi["id"]]["reject_reason"] == "too dear"
+
+
+async def test_quote_revise_and_export_in_a_worker(filled: Path, check: Workspace, tmp_path: Path) -> None:
+    from sfa.services import quotes
+
+    target = tmp_path / "quote.md"
+    app = SfaApp(filled, now=FROZEN)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("5", "v")  # revise the sent quote: a new draft revision
+        await pilot.pause()
+        assert "rev 2" in screen_text(app)
+        await pilot.press("p")
+        await pilot.pause()
+        await pilot.press("ctrl+u", *str(target), "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert any("wrote" in n.message for n in app._notifications)
+    assert "LIC-SPA" in target.read_text() or "Spa booking licence" in target.read_text()
+    assert max(q["revision"] for q in quotes.list_quotes(check, all_revisions=True)) == 2

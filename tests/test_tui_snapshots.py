@@ -100,3 +100,14 @@ def test_account_form_with_errors(snap_compare: Any, filled: Path, size: Any) ->
     app = SfaApp(filled, now=FROZEN)
     keys = ["3", "n", *"Zugspitz Bahn", "tab", "tab", *"12", "tab", *"nobody@", "tab", *"not a site"]
     assert snap_compare(app, press=keys, terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_quotes(snap_compare: Any, filled: Path, size: Any) -> None:
+    assert snap_compare(SfaApp(filled, now=FROZEN), press=["5"], terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_quote_add_line_live_totals(snap_compare: Any, filled: Path, size: Any) -> None:
+    keys = ["5", "j", "a", *"AP-6", "tab", "tab", "tab", *"4", "tab", *"10%"]
+    assert snap_compare(SfaApp(filled, now=FROZEN), press=keys, terminal_size=size, run_before=settle)

@@ -23,10 +23,14 @@ def freeze(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     monkeypatch.setattr("sfa.domain.dates.utc_now", lambda: FROZEN)
+    # the quote services read "today" themselves (validity, numbering, the expired state)
+    monkeypatch.setattr("sfa.services.quotes.local_today", lambda now=None: FROZEN.date())
+    monkeypatch.setattr("sfa.services.quotes.utc_now", lambda: FROZEN)
 
 
 def load_fixture(home: Path) -> None:
     ws = Workspace(home)
+    ws.store.replica_id = "fixture-replica"  # fixed quote numbers (their replica code comes from it)
     try:
         sample.load(ws, today=FROZEN.date(), now=FROZEN)
     finally:

@@ -31,7 +31,7 @@ def _actions_of(screen: Screen[Any]) -> Iterator[tuple[str, str, str]]:
             if not isinstance(item, Binding) or not item.description or item.action in seen:
                 continue
             seen.add(item.action)
-            yield item.description, item.action, item.key_display or item.key
+            yield item.tooltip or item.description, item.action, item.key_display or item.key
     for mode, key, label in SCREENS:
         action = f"app.switch_mode('{mode}')"
         if action not in seen:
@@ -85,6 +85,7 @@ class SfaApp(App[None]):
         self.ws = workspace or Workspace(home)
         self._frozen = now
         self._start = start
+        self.select_next: dict[str, str] = {}  # mode -> record id to select when it shows next
 
     # -- time: frozen in tests, the wall clock otherwise ------------------------------------
     def now(self) -> datetime:

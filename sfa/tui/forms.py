@@ -58,13 +58,15 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
     ]
 
     def __init__(
-        self, title: str, fields: Sequence[FormField], *, info: str = "", save_label: str = "Save"
-    ) -> None:
+        self, title: str, fields: Sequence[FormField], *, info: str = "", save_label: str = "Save",
+        preview: Callable[[dict[str, str]], str] | None = None,
+    ) -> None:  # fmt: skip
         super().__init__()
         self.title_text = title
         self.fields = list(fields)
         self.info = info
         self.save_label = save_label
+        self.preview = preview
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dense" if len(self.fields) > 5 else ""):
@@ -79,6 +81,8 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
                             field.value, placeholder=field.placeholder, id=f"f-{field.name}", compact=True
                         )
                     yield Static("", id=f"e-{field.name}", classes="error -empty")
+            if self.preview is not None:
+                yield Static("", id="preview", classes="info")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button(self.save_label, id="save", variant="primary")
@@ -86,7 +90,17 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
     def on_mount(self) -> None:
         for field in self.fields:
             self._check(field.name, field.value, quiet=True)
+        self._show_preview()
         self.query_one(Input).focus()
+
+    def _show_preview(self) -> None:
+        if self.preview is None:
+            return
+        try:
+            text = self.preview(self.values())
+        except SfaError as exc:
+            text = f"[dim]{exc}[/]"
+        self.query_one("#preview", Static).update(text)
 
     def problem(self, name: str, text: str) -> str | None:
         field = next(f for f in self.fields if f.name == name)
@@ -112,6 +126,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
     def _changed(self, event: Input.Changed) -> None:
         if event.input.id and event.input.id.startswith("f-"):
             self._check(event.input.id[2:], event.value)
+            self._show_preview()
 
     def values(self) -> dict[str, str]:
         return {f.name: self.query_one(f"#f-{f.name}", Input).value for f in self.fields}
@@ -179,3 +194,74 @@ class ConfirmScreen(ModalScreen[bool]):
 def field_check(convert: Callable[[str, str], Any], name: str) -> Check:
     """A check from a converter taking (field name, text)."""
     return lambda text: convert(name, text)
+
+
+class PickScreen(ModalScreen[str | None]):
+    """Choose one of many (an opportunity, an account): type to filter, Enter or click to pick."""
+
+    DEFAULT_CSS = (
+        FORM_CSS
+        + """
+    PickScreen { align: center middle; }
+    PickScreen OptionList { height: auto; max-height: 14; }
+    """
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, choices: Sequence[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = list(choices)
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import OptionList
+
+        with Vertical(id="dialog"):
+            yield Label(self.title_text, classes="title")
+            yield Input(placeholder="type to filter", id="filter", compact=True)
+            yield OptionList(*self._options(""), id="choices")
+
+    def _options(self, text: str) -> list[Any]:
+        from textual.widgets.option_list import Option
+
+        words = text.lower().split()
+        return [
+            Option(label, id=key) for key, label in self.choices if all(w in label.lower() for w in words)
+        ]
+
+    @on(Input.Changed, "#filter")
+    def _filter(self, event: Input.Changed) -> None:
+        from textual.widgets import OptionList
+
+        options = self.query_one("#choices", OptionList)
+        options.clear_options()
+        options.add_options(self._options(event.value))
+        if options.option_count:
+            options.highlighted = 0
+
+    @on(Input.Submitted, "#filter")
+    def _take_first(self) -> None:
+        from textual.widgets import OptionList
+
+        options = self.query_one("#choices", OptionList)
+        option = options.highlighted_option or (
+            options.get_option_at_index(0) if options.option_count else None
+        )
+        if option is not None:
+            self.dismiss(option.id)
+
+    def on_key(self, event: Any) -> None:
+        from textual.widgets import OptionList
+
+        if event.key in ("down", "up") and self.query_one("#filter", Input).has_focus:
+            options = self.query_one("#choices", OptionList)
+            options.focus()
+            if options.highlighted is None and options.option_count:
+                options.highlighted = 0
+            event.stop()
+
+    def on_option_list_option_selected(self, event: Any) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -59,6 +59,12 @@ OPPORTUNITIES = [
     ("Fleet telematics", 3, "quotation sent", "88000", 12),
     ("Warehouse scanners", 3, "qualification", "27500", 25),
 ]
+PRODUCTS = [
+    # sku, name, price, tax rate
+    ("AP-6", "Wi-Fi 6 access point", "349", "19"),
+    ("SVC-DAY", "Installation day", "980", "19"),
+    ("LIC-SPA", "Spa booking licence, 1 year", "4800", "19"),
+]
 
 
 def load(ws: Workspace, today: date | None = None, now: datetime | None = None) -> dict[str, int]:
@@ -66,7 +72,10 @@ def load(ws: Workspace, today: date | None = None, now: datetime | None = None) 
     day = today or local_today(now)
     visits = optional_service("visits")
     tasks = optional_service("tasks")
-    counts = {"accounts": 0, "contacts": 0, "leads": 0, "opportunities": 0, "visits": 0, "tasks": 0}
+    products: Any = optional_service("products")
+    quotes: Any = optional_service("quotes")
+    counts = {"accounts": 0, "contacts": 0, "leads": 0, "opportunities": 0, "visits": 0, "tasks": 0,
+              "products": 0, "quotes": 0}  # fmt: skip
     with ws.store.transaction():
         accounts = []
         for name, industry, city, phone, lat, lon in ACCOUNTS:
@@ -79,8 +88,9 @@ def load(ws: Workspace, today: date | None = None, now: datetime | None = None) 
         for name, company, email, rating, source in LEADS:
             leads.add_lead(ws, {"name": name, "company": company, "email": email, "rating": rating,
                                 "source": source}, allow_duplicate=True)  # fmt: skip
+        opps = {}
         for name, index, stage, amount, days in OPPORTUNITIES:
-            crm.add_opportunity(ws, {"name": name, "account_id": accounts[index]["id"], "stage": stage,
+            opps[name] = crm.add_opportunity(ws, {"name": name, "account_id": accounts[index]["id"], "stage": stage,
                                      "amount": amount, "close_date": (day + timedelta(days=days)).isoformat()})  # fmt: skip
         counts.update(accounts=len(accounts), contacts=len(contacts), leads=len(LEADS),
                       opportunities=len(OPPORTUNITIES))  # fmt: skip
@@ -101,6 +111,19 @@ def load(ws: Workspace, today: date | None = None, now: datetime | None = None) 
                 tasks.add_task(ws, title, due=(day + timedelta(days=days)).isoformat(),
                                links={"account": accounts[index]["id"]})  # fmt: skip
             counts["tasks"] = len(todo)
+        if products is not None and quotes is not None:
+            for sku, name, price, tax in PRODUCTS:
+                products.add_product(ws, {"sku": sku, "name": name, "unit_price": price, "tax_rate": tax})
+            draft = quotes.new_quote(ws, opp_ref=opps["Guest Wi-Fi refresh"]["id"],
+                                     valid_until=(day + timedelta(days=30)).isoformat())  # fmt: skip
+            quotes.add_line(ws, draft["id"], product_ref="AP-6", qty="12", discount="5%")
+            quotes.add_line(ws, draft["id"], product_ref="SVC-DAY", qty="2")
+            sent = quotes.new_quote(ws, opp_ref=opps["Spa booking system"]["id"],
+                                    valid_until=(day + timedelta(days=5)).isoformat())  # fmt: skip
+            quotes.add_line(ws, sent["id"], product_ref="LIC-SPA", qty="1")
+            quotes.add_line(ws, sent["id"], description="Printed manuals", price="120", qty="3", tax="7")
+            quotes.send(ws, sent["id"])
+            counts.update(products=len(PRODUCTS), quotes=2)
     return counts
 
 
@@ -109,6 +132,6 @@ def load_demo(ws: Workspace, now: datetime | None = None) -> str:
     demo: Any = optional_service("demo")
     if demo is not None:
         result = demo.generate(ws)
-        return f"demo data loaded: {demo.summary(result)}"
+        return "demo data loaded: " + ", ".join(f"{n} {k}" for k, n in result.counts.items() if n)
     counts = load(ws, now=now)
     return "sample data loaded: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n)

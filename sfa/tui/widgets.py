@@ -13,6 +13,7 @@ SCREENS: tuple[tuple[str, str, str], ...] = (
     ("pipeline", "2", "Pipeline"),
     ("accounts", "3", "Accounts"),
     ("leads", "4", "Leads"),
+    ("quotes", "5", "Quotes"),
 )
 
 

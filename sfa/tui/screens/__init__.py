@@ -13,6 +13,7 @@ _WHERE = {
     "pipeline": ("sfa.tui.screens.pipeline", "PipelineScreen"),
     "accounts": ("sfa.tui.screens.accounts", "AccountsScreen"),
     "leads": ("sfa.tui.screens.leads", "LeadsScreen"),
+    "quotes": ("sfa.tui.screens.quotes", "QuotesScreen"),
 }
 
 

@@ -76,6 +76,7 @@ class PipelineScreen(SfaScreen):
         Binding("greater_than_sign,shift+right", "move(1)", "Stage on", key_display=">"),
         Binding("w", "won", "Won"),
         Binding("x", "lost", "Lost"),
+        Binding("q", "quote", "Quote"),
         Binding("enter", "open", "Account", show=False),
     ]
 
@@ -180,6 +181,19 @@ class PipelineScreen(SfaScreen):
                     self.changed(f"{moved['name']}: lost ({result['value'].strip()})")
 
         self.app.push_screen(ask(f"Lost: {opp['name']}", "Why was it lost?", save_label="Mark lost"), done)
+
+    def action_quote(self) -> None:
+        """Draft a quote for the selected opportunity and open it in the quote editor."""
+        from sfa.services import quotes
+
+        opp = self.selected()
+        if opp is None:
+            return
+        quote = self.attempt(quotes.new_quote, self.ws, opp_ref=opp["id"])
+        if quote is not None:
+            self.sfa.select_next["quotes"] = quote["id"]
+            self.changed(f"quote {quote['number']} drafted for {opp['name']}; a adds a line")
+            self.app.switch_mode("quotes")
 
     def action_open(self) -> None:
         opp = self.selected()

@@ -27,6 +27,7 @@ from sfa.tui.widgets import Table
 
 FOLLOW_UPS = 3  # follow-up task lines in the log form
 CLOSING_DAYS = 7
+QUOTE_DAYS = 7  # quotes expiring within this many days, today included
 CLOSING_LIMIT = 50  # deals listed under "closing"; the pipeline screen has them all
 
 
@@ -96,13 +97,16 @@ class TodayScreen(SfaScreen):
                 if task["due_date"] is not None and task["due_date"] < today:
                     due = f"[b red]{due}[/]"
                 tasks.add_row(due, task["title"], task["priority"] or "", key=task["id"])
-            for row in day["quotes"]:
-                quote = row["quote"]
-                quotes.add_row(quote["number"], row["account"], day_label(quote["valid_until"], today),
-                               quote["status"], key=quote["id"])  # fmt: skip
             head += f" · {len(day['visits'])} visits · {km:.1f} km · {day['tasks_total']} tasks due"
         else:
             visits.add_row("", "visits and tasks arrive with the rep's-day update", "", "", "")
+        quote_service: Any = sample.optional_service("quotes")
+        if quote_service is not None:
+            expiring = quote_service.expiring(self.ws, today + timedelta(days=QUOTE_DAYS - 1), today)
+            names = crm.names_of(self.ws, "account", {q["account_id"] for q in expiring})
+            for quote in expiring:
+                quotes.add_row(quote["number"], names.get(quote["account_id"], ""),
+                               day_label(quote["valid_until"], today), quote["status"], key=quote["id"])  # fmt: skip
         closing = self.query_one("#closing", Table)
         closing.clear()
         horizon = today + timedelta(days=CLOSING_DAYS)
