@@ -390,3 +390,38 @@ async def test_quote_revise_and_export_in_a_worker(filled: Path, check: Workspac
         assert any("wrote" in n.message for n in app._notifications)
     assert "LIC-SPA" in target.read_text() or "Spa booking licence" in target.read_text()
     assert max(q["revision"] for q in quotes.list_quotes(check, all_revisions=True)) == 2
+
+
+async def test_forecast_charts_by_month_and_quarter(filled: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("sfa.services.reports")
+    monkeypatch.setattr("sfa.services.reports.local_today", lambda now=None: FROZEN.date())
+    app = SfaApp(filled, now=FROZEN)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("6")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Forecast by month" in text and "2026-03" in text and "▓" in text
+        assert "final stage" in text  # the pipeline chart
+        await pilot.press("b")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Forecast by quarter" in text and "2026-Q1" in text
+
+
+async def test_log_a_visit_from_today_and_see_its_follow_up(filled: Path, check: Workspace) -> None:
+    pytest.importorskip("sfa.services.visits")
+    app = SfaApp(filled, now=FROZEN)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "demo the patient portal" in screen_text(app)
+        await pilot.press("l")  # the first visit of the day
+        await pilot.pause()
+        await pilot.press(*"Pilot agreed", "tab", *"Lena wants a pilot", "tab", *"Send pilot contract")
+        await pilot.press("tab", *"2026-03-1")
+        await pilot.pause()
+        assert "not a date" in screen_text(app) or "due" in screen_text(app)  # checked as typed
+        await pilot.press(*"6", "ctrl+s")  # due today (the frozen 2026-03-16)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Send pilot contract" in text  # the follow-up task shows under Tasks due
+        assert "done" in text  # the visit is logged

@@ -14,6 +14,7 @@ SCREENS: tuple[tuple[str, str, str], ...] = (
     ("accounts", "3", "Accounts"),
     ("leads", "4", "Leads"),
     ("quotes", "5", "Quotes"),
+    ("forecast", "6", "Forecast"),
 )
 
 
@@ -32,7 +33,7 @@ class NavBar(Static):
                 parts.append(f"[reverse b]{text}[/]")
             else:
                 parts.append(f"[@click=app.switch_mode('{mode}')]{text}[/]")
-        super().__init__(" ".join(parts) + "  [dim]ctrl+p commands[/]", markup=True)
+        super().__init__(" ".join(parts), markup=True)
 
 
 class StatusBar(Static):

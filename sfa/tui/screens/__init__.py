@@ -14,6 +14,7 @@ _WHERE = {
     "accounts": ("sfa.tui.screens.accounts", "AccountsScreen"),
     "leads": ("sfa.tui.screens.leads", "LeadsScreen"),
     "quotes": ("sfa.tui.screens.quotes", "QuotesScreen"),
+    "forecast": ("sfa.tui.screens.forecast", "ForecastScreen"),
 }
 
 
