@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "note": ("sfa.cli.note", "Notes on accounts, contacts, leads and opportunities."),
     "search": ("sfa.cli.search", "Full-text search over every record type."),
     "config": ("sfa.cli.config", "Read and change settings."),
+    "import": ("sfa.cli.imports", "Import CSV, vCards, or a full backup."),
+    "export": ("sfa.cli.exports", "Export CSV, JSON, vCards, iCalendar, or a full backup."),
 }
 
 
