@@ -232,6 +232,10 @@ class CsvImporter:
         if self.entity is OPPORTUNITY:
             return self._prepare_opportunity(raw, account_name), account_name
         values = records.clean(self.ws, self.entity, raw, creating=True)
+        if self.entity is PRODUCT and values.get("unit_price") is not None:
+            # A price: rounded to the currency's minor unit, as opportunity amounts are.
+            currency = values.get("currency") or self.currency
+            values["unit_price"] = round_money(Decimal(values["unit_price"]), currency)
         return values, account_name
 
     def _prepare_opportunity(self, raw: dict[str, str], account_name: str | None) -> Record:
@@ -240,12 +244,11 @@ class CsvImporter:
         stage = find_stage(self.stages, stage_text) if stage_text else self.stages[0]
         if not account_name and not raw.get("account_id"):
             raise ValidationError("account", "is required (an account name or account_id)")
-        placeholder = {"account_id": "x"} if account_name and not raw.get("account_id") else {}
-        values = records.clean(
-            self.ws, OPPORTUNITY, {**raw, **placeholder, "stage": stage.name}, creating=True
-        )
-        if placeholder:
-            values.pop("account_id")
+        # The account may come by name (found or created later), so account_id is not required here.
+        values = records.clean(self.ws, OPPORTUNITY, {**raw, "stage": stage.name}, creating=False)
+        for spec in OPPORTUNITY.fields:
+            if spec.required and spec.name != "account_id" and values.get(spec.name) is None:
+                raise ValidationError(spec.name, "is required")
         values.setdefault("currency", self.currency)
         if values.get("probability") is None:
             values["probability"] = stage.probability

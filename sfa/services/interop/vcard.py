@@ -134,6 +134,12 @@ def card_id(card: Any) -> str | None:
     return text if ids.is_full_id(text) and re.fullmatch(r"[0-9a-f-]{36}", text) else None
 
 
+def _reason(exc: Exception) -> str:
+    """vobject's message without its own line count (it does not match the file's lines)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return "card cannot be read: " + re.sub(r"^At line \d+: ", "", text)
+
+
 def import_vcards(
     ws: Workspace, path: Path, *, on_duplicate: str = "skip", dry_run: bool = False,
     progress: Progress | None = None,
@@ -156,8 +162,7 @@ def import_vcards(
             except SfaError as exc:
                 summary.rejected.append({"line": line, "reason": str(exc)})
             except Exception as exc:  # vobject raises many kinds for a malformed card
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                summary.rejected.append({"line": line, "reason": f"card cannot be read: {reason}"})
+                summary.rejected.append({"line": line, "reason": _reason(exc)})
             done += 1
         importer.write(batch, summary)
         if progress:
