@@ -79,8 +79,8 @@ def populate(ws: Any) -> dict[str, str]:
     )
     store.insert(TASK, {"title": "Someday", "status": "open", "priority": "normal"})
     pump = store.insert(PRODUCT, {
-        "sku": "PMP-100", "name": "Pump 100", "description": "Centrifugal pump", "unit_price": Decimal("1250.00"),
-        "currency": "EUR", "tax_rate": Decimal("19"), "active": True,
+        "sku": "PMP-100", "name": "Pump 100", "description": "Centrifugal pump",
+        "unit_price": Decimal("1250.00"), "currency": "EUR", "tax_rate": Decimal("19"), "active": True,
     })  # fmt: skip
     quote = store.insert(QUOTE, {
         "number": "Q-2026-K7F2-0001", "revision": 1, "account_id": acme["id"], "opportunity_id": opp["id"],

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from interop_data import populate
 
 from sfa.domain import names
 from sfa.domain.entities import ACCOUNT, CONTACT, ENTITIES, LEAD, OPPORTUNITY, PRODUCT, TIMELINE
@@ -15,7 +16,6 @@ from sfa.services.interop import backup, ics, vcard
 from sfa.services.interop.csv_import import import_csv
 from sfa.services.interop.textfile import FileRefused, read_csv
 from sfa.services.workspace import Workspace
-from interop_data import populate
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -245,7 +245,8 @@ def test_accounts_products_opportunities_and_leads(ws: Workspace, tmp_path: Path
     assert import_csv(ws, FIXTURES / "hubspot_deals.csv", "opp").created == 0
 
     path = tmp_path / "leads.csv"
-    path.write_text("First Name,Last Name,Company,Email,Lead Source\nClaire,Dubois,Dubois SARL,c@dubois.fr,fair\n"
+    path.write_text("First Name,Last Name,Company,Email,Lead Source\n"
+                    "Claire,Dubois,Dubois SARL,c@dubois.fr,fair\n"
                     "Hans,Müller,Other,hans.x@example.com,web\n")  # fmt: skip
     import_csv(ws, FIXTURES / "crm_contacts.csv", "contact")
     leads = import_csv(ws, path, "lead", on_duplicate="update")
@@ -466,11 +467,11 @@ def test_backup_refusals(ws: Workspace, tmp_path: Path) -> None:
     backup.export_all(ws, tmp_path / "bk")
     other = Workspace(tmp_path / "other")
     try:
-        with pytest.raises(FileRefused, match="no manifest.json"):
+        with pytest.raises(FileRefused, match=r"no manifest\.json"):
             backup.import_all(other, tmp_path / "full")
         lines = (tmp_path / "bk" / "contact.jsonl").read_text().splitlines()
         (tmp_path / "bk" / "contact.jsonl").write_text(lines[0] + "\n{not json\n")
-        with pytest.raises(FileRefused, match="contact.jsonl: line 2"):
+        with pytest.raises(FileRefused, match=r"contact\.jsonl: line 2"):
             backup.import_all(other, tmp_path / "bk")
         assert backup.record_count(other) == 0
     finally:
