@@ -9,6 +9,8 @@ from sfa.domain.errors import ValidationError
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE_CHARS = re.compile(r"^[+0-9 ()./\-]+$")
+_NON_DIGIT = re.compile(r"\D")
+_PUNCTUATION = re.compile(r"[^\w\s]")
 _URL = re.compile(r"^(https?://)?[\w.-]+\.[a-z]{2,}(/\S*)?$", re.IGNORECASE)
 # Legal-form words that do not make two companies different.
 _LEGAL_FORMS = {
@@ -30,7 +32,7 @@ def email_key(value: str | None) -> str | None:
 
 def phone(text: str, field: str = "phone") -> str:
     value = " ".join(text.split())
-    digits = re.sub(r"\D", "", value)
+    digits = _NON_DIGIT.sub("", value)
     if not _PHONE_CHARS.match(value) or len(digits) < 5 or len(digits) > 17:
         raise ValidationError(field, f"{text!r} is not a phone number (digits, spaces, + ( ) - /)")
     return value
@@ -40,7 +42,7 @@ def phone_key(value: str | None) -> str | None:
     """Digits only with a leading + for international numbers; 00 prefix read as +."""
     if not value:
         return None
-    digits = re.sub(r"\D", "", value)
+    digits = _NON_DIGIT.sub("", value)
     if value.strip().startswith("+"):
         return "+" + digits
     if digits.startswith("00"):
@@ -57,9 +59,12 @@ def website(text: str, field: str = "website") -> str:
 
 def fold(text: str) -> str:
     """Lowercase, accents and punctuation removed, whitespace collapsed."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^\w\s]", " ", plain.lower()).split())
+    if text.isascii():  # nothing to decompose (the common case in bulk imports)
+        plain = text
+    else:
+        decomposed = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
+        plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(_PUNCTUATION.sub(" ", plain.lower()).split())
 
 
 def company_key(company: str | None) -> str:

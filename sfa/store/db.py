@@ -277,21 +277,34 @@ class Store:
         with self.transaction():
             next_rid = self.conn.execute(f"SELECT coalesce(max(rid), 0) FROM {entity.table}")
             rid = int(next_rid.fetchone()[0])
+            # Per field: its value when absent, and whether column and wire forms are the value itself.
+            specs = [(f, _default(f, None), codec.to_column(f, None), f.kind in _PLAIN_KINDS)
+                     for f in entity.fields]  # fmt: skip
             for index, values in enumerate(rows):
                 rid += 1
                 record_id = record_ids[index] if record_ids else ids.uuid7()
                 clock = self.tick()
-                full = {name: _default(entity.by_name[name], values.get(name)) for name in names}
-                wire = {
-                    name: [codec.to_wire(entity.by_name[name], full[name]), clock]
-                    for name in names
-                    if values.get(name) is not None
-                }
+                full: Record = {}
+                wire: dict[str, list[Any]] = {}
+                cells: list[Any] = []
+                for field, default, empty_cell, plain in specs:
+                    name = field.name
+                    value = values.get(name)
+                    if value is None:
+                        full[name] = default
+                        cells.append(empty_cell)
+                    elif plain:
+                        full[name] = value
+                        wire[name] = [value, clock]
+                        cells.append(value)
+                    else:
+                        full[name] = value
+                        wire[name] = [codec.to_wire(field, value), clock]
+                        cells.append(codec.to_column(field, value))
                 clocks = {name: clock for name in wire}
                 derived = entity.derived(full) if entity.derived else {}
                 table_rows.append((
-                    rid, record_id, ids.handle_of(record_id), json.dumps(clocks), now, now,
-                    *(codec.to_column(entity.by_name[n], full[n]) for n in names),
+                    rid, record_id, ids.handle_of(record_id), json.dumps(clocks), now, now, *cells,
                     *(derived.get(c) for c in entity.derived_columns),
                 ))  # fmt: skip
                 outbox_rows.append((entity.name, record_id, codec.dumps(wire), now))
@@ -440,6 +453,10 @@ class Store:
              "origin": r[6], "changed_at": r[7]}
             for r in rows
         ]  # fmt: skip
+
+
+# Kinds whose column and wire forms are the Python value itself (see sfa.store.codec).
+_PLAIN_KINDS = frozenset({"text", "email", "phone", "url", "int", "float", "enum", "ref", "currency"})
 
 
 def _default(field: Field, value: Any) -> Any:

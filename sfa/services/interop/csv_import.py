@@ -101,8 +101,7 @@ class Accounts:
             if key:
                 self.by_key.setdefault(key, record_id)
 
-    def add(self, record_id: str, name: str) -> None:
-        key = normalize.company_key(name)
+    def add(self, record_id: str, name: str, key: str) -> None:
         self.key_of[record_id] = key
         if key:
             self.by_key.setdefault(key, record_id)
@@ -225,6 +224,14 @@ class CsvImporter:
         self.index = _load_index(ws, entity, accounts=self.accounts)
         self.currency = ws.setting("currency")
         self.stages = ws.stages if entity is OPPORTUNITY else ()
+        self._company_keys: dict[str, str] = {}
+
+    def company_key(self, name: str) -> str:
+        """The account name key, remembered: a file names the same companies again and again."""
+        key = self._company_keys.get(name)
+        if key is None:
+            key = self._company_keys[name] = normalize.company_key(name)
+        return key
 
     # Values typed as the row gives them, checked by field kind; the account name kept aside.
     def prepare(self, raw: dict[str, str]) -> tuple[Record, str | None]:
@@ -261,14 +268,14 @@ class CsvImporter:
         return values
 
     def _account_for(self, name: str, batch: _Batch) -> str:
-        key = normalize.company_key(name)
+        key = self.company_key(name)
         existing = self.accounts.by_key.get(key) if key else None
         if existing:
             return existing
         record_id = ids.uuid7()
         batch.accounts.append({**records.scope_defaults(self.ws), "name": " ".join(name.split())})
         batch.account_ids.append(record_id)
-        self.accounts.add(record_id, name)
+        self.accounts.add(record_id, name, key)
         return record_id
 
     def row(
@@ -283,7 +290,7 @@ class CsvImporter:
         values, account_name = self.prepare(raw)
         given = dict(values)  # what the row itself says: an update changes only these
         if account_name:
-            account_key = normalize.company_key(account_name)
+            account_key = self.company_key(account_name)
         elif values.get("account_id"):
             account_key = self.accounts.key_of.get(values["account_id"], "")
         else:
