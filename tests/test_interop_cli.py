@@ -201,3 +201,21 @@ def test_help_lists_the_commands(sfa: Runner) -> None:
     assert all(c in sfa("export", "--help").out for c in ("csv", "json", "vcard", "ics", "all"))
     assert all(c in sfa("import", "--help").out for c in ("csv", "vcard", "all"))
     assert json.loads(sfa("export", "json", "-t", "product").out) == []
+
+
+def test_progress_bar_only_on_a_terminal(home: Path, tmp_path: Path) -> None:
+    import pexpect
+
+    path = tmp_path / "many.csv"
+    path.write_text("Name,Email\n" + "".join(f"Person {i},p{i}@example.com\n" for i in range(3000)))
+    child = pexpect.spawn(
+        sys.executable, ["-m", "sfa", "--home", str(home), "import", "csv", str(path), "-t", "contact"],
+        encoding="utf-8", timeout=60, dimensions=(24, 100),
+    )  # fmt: skip
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "importing" in child.before  # the bar, drawn on the terminal
+    assert "3000 rows read: 3000 created" in child.before
+    piped = run_sfa(home, "import", "csv", str(path), "-t", "contact")
+    assert "importing" not in piped.err and piped.out.startswith("3000 rows read: 0 created")

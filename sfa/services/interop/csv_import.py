@@ -67,24 +67,25 @@ class Hit:
 
 
 class KeyIndex:
-    """Duplicate-check keys in memory: (reason, key) -> the first record that has it."""
+    """Duplicate-check keys in memory: (reason, key) -> (entity, id, name) of the first record."""
 
     def __init__(self) -> None:
-        self.keys: dict[tuple[str, str], Hit] = {}
+        self.keys: dict[tuple[str, str], tuple[str, str, str]] = {}
 
     def remember(
         self, entity: str, record_id: str, name: str, probes: Sequence[tuple[str, str | None]]
     ) -> None:
+        owner = (entity, record_id, name)
         for reason, key in probes:
             if key:
-                self.keys.setdefault((reason, key), Hit(entity, record_id, name, reason))
+                self.keys.setdefault((reason, key), owner)
 
     def match(self, probes: Sequence[tuple[str, str | None]]) -> Hit | None:
         for reason, key in probes:
             if key:
-                hit = self.keys.get((reason, key))
-                if hit is not None:
-                    return hit
+                found = self.keys.get((reason, key))
+                if found is not None:
+                    return Hit(*found, reason)
         return None
 
 
