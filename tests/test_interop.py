@@ -301,6 +301,17 @@ def test_vcard_4(ws: Workspace) -> None:
     assert jane["account_id"] == contacts_by_name(ws)["Kenji Nakamura"]["account_id"]
 
 
+def test_android_vcard_21_quoted_printable(ws: Workspace) -> None:
+    summary = vcard.import_vcards(ws, FIXTURES / "android_21.vcf")
+    assert summary.created == 2 and summary.rejected == []
+    people = contacts_by_name(ws)
+    jurgen = people["Jürgen Müller"]
+    assert jurgen["mobile"] == "+49 170 1234567" and jurgen["phone"] == "+49 30 555123"
+    assert jurgen["notes"] == "First line\nSecond line with a very long text that goes on and on and on"
+    assert account_name(ws, jurgen["account_id"]) == "Müller AG"
+    assert people["John Smith"]["phone"] == "0301234567"
+
+
 def test_malformed_cards_rejected_with_line_rest_imported(ws: Workspace) -> None:
     summary = vcard.import_vcards(ws, FIXTURES / "broken.vcf")
     assert summary.created == 2

@@ -24,20 +24,32 @@ from sfa.store.db import Record
 
 _BEGIN = re.compile(r"^\s*BEGIN\s*:\s*VCARD\s*$", re.IGNORECASE)
 _END = re.compile(r"^\s*END\s*:\s*VCARD\s*$", re.IGNORECASE)
+_QP = re.compile(r"QUOTED-PRINTABLE", re.IGNORECASE)
 _MOBILE_TYPES = {"cell", "mobile", "iphone", "text", "textphone"}
 _SKIP_PHONE_TYPES = {"fax", "pager"}
 
 
 def split_cards(path: Path, text: str) -> list[tuple[int, str]]:
-    """Each card's text with the line number of its BEGIN line."""
+    """Each card's text with the line number of its BEGIN line.
+
+    vCard 2.1 (still what many Android phones export) breaks long quoted-printable values with a
+    trailing "=" ("soft line break"), which vobject does not read; those lines are joined here.
+    """
     cards: list[tuple[int, str]] = []
     current: list[str] | None = None
     start = 0
+    soft_break = False
     for number, line in enumerate(io.StringIO(text, newline="").readlines(), 1):
+        bare = line.rstrip("\r\n")
+        if current is not None and soft_break:
+            current[-1] = current[-1][:-1] + bare
+            soft_break = bare.endswith("=")
+            continue
         if _BEGIN.match(line):
-            current, start = [line.rstrip("\r\n")], number
+            current, start = [bare], number
         elif current is not None:
-            current.append(line.rstrip("\r\n"))
+            current.append(bare)
+            soft_break = bare.endswith("=") and _QP.search(bare.split(":", 1)[0]) is not None
             if _END.match(line):
                 cards.append((start, "\r\n".join(current) + "\r\n"))
                 current = None
@@ -49,8 +61,9 @@ def split_cards(path: Path, text: str) -> list[tuple[int, str]]:
 
 
 def _types(line: Any) -> set[str]:
+    """TYPE values, lower case: TYPE=work,voice (3.0/4.0) and bare ;WORK;VOICE (2.1)."""
     found: set[str] = set()
-    for value in line.params.get("TYPE", []):
+    for value in [*line.params.get("TYPE", []), *getattr(line, "singletonparams", [])]:
         found.update(v.strip().strip('"').lower() for v in str(value).split(","))
     return found
 
@@ -114,7 +127,7 @@ def card_values(card: Any) -> dict[str, str]:
             raw["account"] = str(company).strip()
     note = _first(card, "note")
     if note is not None and _text(note.value):
-        raw["notes"] = _text(note.value)
+        raw["notes"] = _text(note.value).replace("\r\n", "\n").replace("\r", "\n")
     categories = card.contents.get("categories", [])
     tags: list[str] = []
     for line in categories:
