@@ -462,7 +462,16 @@ def test_export_all_import_all_restores_exactly(ws: Workspace, tmp_path: Path) -
         assert wire_all(other) == before
         # Restored records are searchable and captured for sync like any write.
         assert other.store.search("Maschinenbau")
-        assert len(other.store.outbox()) == sum(len(rows) for rows in before.values())
+        outbox = other.store.outbox()
+        assert len(outbox) == sum(len(rows) for rows in before.values())
+        # Each outbox entry carries exactly the record's non-empty fields, in wire form.
+        by_id = {row["id"]: row for rows in before.values() for row in rows}
+        for entry in outbox:
+            row = by_id[entry["record_id"]]
+            sent = {name: value for name, (value, _clock) in entry["fields"].items()}
+            assert sent == {k: v for k, v in row.items() if k in sent}
+            kept = {k for k in ENTITIES[entry["entity"]].field_names if row[k] not in (None, [], False)}
+            assert kept <= set(sent)
         with pytest.raises(ValidationError, match="empty store only"):
             backup.import_all(other, tmp_path / "backup")
     finally:
@@ -519,3 +528,19 @@ def test_csv_export_of_accounts_and_products_reimports(ws: Workspace, tmp_path: 
             assert copied == original
     finally:
         other.close()
+
+
+def test_faster_shared_helpers_give_the_same_results() -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from sfa.domain import normalize
+    from sfa.store import codec
+
+    assert normalize.fold("  Hello,   World! ") == "hello world"
+    assert normalize.fold("Müller-Lüdenscheidt Straße") == "muller ludenscheidt strasse"
+    assert normalize.phone_key("0049 (30) 123-456") == "+4930123456"
+    value = {"a": ["Zoë", "x"], "b": Decimal("1.50"), "c": date(2026, 1, 2), "d": None}
+    assert codec.dumps(value) == json.dumps(
+        value, ensure_ascii=False, separators=(",", ":"), default=codec.json_default
+    )
