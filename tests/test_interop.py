@@ -436,11 +436,14 @@ def test_ics_range(ws: Workspace) -> None:
         ics.export_ics(ws, "2026-11-26", "2026-11-01")
 
 
-def test_fold_keeps_utf8_sequences_whole() -> None:
-    line = "DESCRIPTION:" + "ü" * 100
+@pytest.mark.parametrize("line", ["DESCRIPTION:" + "ü" * 100, "DESCRIPTION:" + "x" * 63,
+                                  "DESCRIPTION:" + "ab" * 100, "LOCATION:Straße " * 12])  # fmt: skip
+def test_fold_at_75_octets_keeping_utf8_sequences_whole(line: str) -> None:
     folded = ics.fold(line)
-    parts = folded.rstrip("\r\n").split("\r\n")
+    assert folded.endswith("\r\n")
+    parts = folded[:-2].split("\r\n")
     assert all(len(p.encode()) <= 75 for p in parts)
+    assert all(p.startswith(" ") for p in parts[1:])
     assert "".join(p[1:] if i else p for i, p in enumerate(parts)) == line
 
 

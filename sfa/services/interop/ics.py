@@ -41,8 +41,12 @@ def _instant(value: Any) -> datetime:
 
 def fold(line: str) -> str:
     """Fold a content line at 75 octets, never inside a UTF-8 sequence (RFC 5545 3.1)."""
-    if len(line) <= 75 and len(line.encode()) <= 75:
+    ascii_only = line.isascii()
+    if len(line) <= 75 and (ascii_only or len(line.encode()) <= 75):
         return line + "\r\n"
+    if ascii_only:  # one octet a character: cut by length
+        parts = [line[:75], *(" " + line[i : i + 74] for i in range(75, len(line), 74))]
+        return "\r\n".join(parts) + "\r\n"
     out: list[str] = []
     current: list[str] = []
     size = 0
