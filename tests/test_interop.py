@@ -243,6 +243,14 @@ def test_accounts_products_opportunities_and_leads(ws: Workspace, tmp_path: Path
     assert deal["stage"] == "quotation sent" and deal["probability"] == 70
     assert ws.store.count(TIMELINE, "record_id = ?", (deal["id"],)) == 1
     assert import_csv(ws, FIXTURES / "hubspot_deals.csv", "opp").created == 0
+    # An update changes what the row gives, never to defaults it does not give (stage, currency).
+    path = tmp_path / "amounts.csv"
+    path.write_text("Deal Name,Company,Amount\nPumps for line 3,Müller Maschinenbau,13000\n")
+    assert import_csv(ws, path, "opp", on_duplicate="update").updated == 1
+    deal = ws.store.get(OPPORTUNITY, deal["id"])
+    assert (
+        str(deal["amount"]) == "13000.00" and deal["stage"] == "quotation sent" and deal["probability"] == 70
+    )
 
     path = tmp_path / "leads.csv"
     path.write_text("First Name,Last Name,Company,Email,Lead Source\n"

@@ -288,8 +288,12 @@ class CsvImporter:
         and a record that already has it is the duplicate.
         """
         entity = self.entity
+        provided = set(raw)
         values, account_name = self.prepare(raw)
-        given = dict(values)  # what the row itself says: an update changes only these
+        # What the row itself says (not the defaults filled in): an update changes only these.
+        given = {name: value for name, value in values.items() if name in provided}
+        if "stage" in given and "probability" not in given:
+            given["probability"] = values["probability"]  # the probability follows the stage
         if account_name:
             account_key = self.company_key(account_name)
         elif values.get("account_id"):
