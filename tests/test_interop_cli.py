@@ -219,3 +219,30 @@ def test_progress_bar_only_on_a_terminal(home: Path, tmp_path: Path) -> None:
     assert "3000 rows read: 3000 created" in child.before
     piped = run_sfa(home, "import", "csv", str(path), "-t", "contact")
     assert "importing" not in piped.err and piped.out.startswith("3000 rows read: 0 created")
+
+
+def test_export_vcard_vdir_for_khard(sfa: Runner, home: Path, tmp_path: Path) -> None:
+    import vobject
+
+    ids = seeded(home)
+    book = tmp_path / "book"
+    assert sfa("export", "vcard", "--vdir").code == 2
+    assert sfa("export", "vcard", "--vdir", "--output", str(book)).code == 2  # the directory must exist
+    book.mkdir()
+    result = sfa("export", "vcard", "--vdir", "--output", str(book), "--json")
+    assert result.json() == {"directory": str(book), "contacts": 2}
+    hans_file = book / f"{ids['hans']}.vcf"
+    card = vobject.readOne(hans_file.read_text(encoding="utf-8"))
+    assert card.fn.value == "Hans Müller" and card.uid.value == f"urn:uuid:{ids['hans']}"
+    # Unchanged cards are left alone (a sync tool sees only real changes); a changed one is rewritten.
+    hans_file.write_text(hans_file.read_text(encoding="utf-8").replace("REV:", "REV:1999"), encoding="utf-8")
+    eva_before = (book / f"{ids['eva']}.vcf").stat().st_mtime_ns
+    assert sfa("contact", "edit", ids["eva"], "--title", "CFO").code == 0
+    assert sfa("export", "vcard", "--vdir", "--output", str(book)).code == 0
+    assert "REV:1999" in hans_file.read_text(encoding="utf-8")
+    eva = vobject.readOne((book / f"{ids['eva']}.vcf").read_text(encoding="utf-8"))
+    assert eva.title.value == "CFO" and (book / f"{ids['eva']}.vcf").stat().st_mtime_ns >= eva_before
+    (book / "someone-else.vcf").write_text("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:X\r\nEND:VCARD\r\n")
+    assert sfa("contact", "delete", ids["eva"]).code == 0
+    assert sfa("export", "vcard", "--vdir", "--output", str(book)).code == 0
+    assert sorted(p.name for p in book.iterdir()) == sorted([hans_file.name, "someone-else.vcf"])

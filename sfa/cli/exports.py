@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from sfa.cli.common import JsonOpt, message, print_json, workspace
+from sfa.domain.errors import UsageError
 
 app = typer.Typer(help="Write records out: CSV, JSON, vCard, iCalendar, a full backup.", no_args_is_help=True)
 
@@ -17,6 +18,7 @@ Output = Annotated[
     Path | None, Opt("--output", "-o", metavar="FILE", help="Write to FILE (default: standard output).")
 ]
 _TYPES = "account, contact, lead, opp, timeline, visit, task, product, quote, quote_line."
+_VDIR_HELP = "Write one <id>.vcf a contact into the --output directory (khard, vdirsyncer)."
 TypeOpt = Annotated[str, Opt("--type", "-t", metavar="TYPE", help=_TYPES)]
 
 
@@ -62,11 +64,22 @@ def export_json(ctx: typer.Context, type_: TypeOpt, output: Output = None, as_js
 def export_vcard(
     ctx: typer.Context,
     account: Annotated[str | None, Opt("--account", help="Only this account's contacts.")] = None,
-    output: Output = None, as_json: JsonOpt = False,
+    output: Output = None,
+    vdir: Annotated[bool, Opt("--vdir", help=_VDIR_HELP)] = False,
+    as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """Contacts as vCard 3.0, for khard, Thunderbird and phones."""
-    from sfa.services.interop.vcard import export_vcards
+    from sfa.services.interop.vcard import export_vcards, export_vdir
 
+    if vdir:
+        if output is None:
+            raise UsageError("--vdir needs --output DIR")
+        count = export_vdir(workspace(ctx), output, account_ref=account)
+        if as_json:
+            print_json({"directory": str(output), "contacts": count})
+        else:
+            print(f"exported {count} contacts to {output}")
+        return
     text, count = export_vcards(workspace(ctx), account_ref=account)
     _deliver(text, output, f"{count} contacts", {"contacts": count}, as_json)
 

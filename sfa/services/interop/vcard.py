@@ -235,6 +235,41 @@ def contact_card(contact: Record, account: Record | None) -> Any:
 
 def export_vcards(ws: Workspace, *, account_ref: str | None = None) -> tuple[str, int]:
     """The vCard text of every contact (or of one account's), and how many cards it holds."""
+    cards = contact_cards(ws, account_ref=account_ref)
+    return "".join(text for _, text in cards), len(cards)
+
+
+def export_vdir(ws: Workspace, directory: Path, *, account_ref: str | None = None) -> int:
+    """One <id>.vcf a contact in `directory` (a vdir, as khard and vdirsyncer keep address books).
+
+    A file is replaced only when its card changed, so a sync tool sees just the real changes, and
+    the file of a contact deleted in sfa is removed. Other files are left alone.
+    """
+    from sfa.services.interop.backup import write_file_atomic
+
+    directory = directory.expanduser()
+    if not directory.is_dir():
+        raise UsageError(f"--output {directory}: no such directory (--vdir writes into an existing one)")
+    cards = contact_cards(ws, account_ref=account_ref)
+    for record_id, text in cards:
+        path = directory / f"{record_id}.vcf"
+        old = path.read_text(encoding="utf-8") if path.exists() else None
+        if old is None or _without_rev(old) != _without_rev(text):
+            write_file_atomic(path, text)
+    for path in directory.glob("*.vcf"):
+        known = ws.store.find(CONTACT, path.stem) if ids.is_full_id(path.stem) else None
+        if known is not None and known["deleted"]:
+            path.unlink()
+    return len(cards)
+
+
+def _without_rev(text: str) -> list[str]:
+    """The card's lines but REV (which changes with every edit), line endings aside."""
+    return [line for line in text.splitlines() if not line.upper().startswith("REV:")]
+
+
+def contact_cards(ws: Workspace, *, account_ref: str | None = None) -> list[tuple[str, str]]:
+    """(contact id, vCard text) of every contact, or of one account's, by name."""
     store = ws.store
     if account_ref:
         account = store.resolve(ACCOUNT, account_ref)
@@ -248,5 +283,4 @@ def export_vcards(ws: Workspace, *, account_ref: str | None = None) -> tuple[str
         marks = ", ".join("?" * len(chunk))
         for record in store.select(ACCOUNT, f"id IN ({marks})", chunk, include_deleted=True):
             accounts[record["id"]] = record
-    parts = [contact_card(c, accounts.get(c["account_id"] or "")).serialize() for c in contacts]
-    return "".join(parts), len(parts)
+    return [(c["id"], contact_card(c, accounts.get(c["account_id"] or "")).serialize()) for c in contacts]
