@@ -485,6 +485,22 @@ def test_export_all_import_all_restores_exactly(ws: Workspace, tmp_path: Path) -
             assert kept <= set(sent)
         with pytest.raises(ValidationError, match="empty store only"):
             backup.import_all(other, tmp_path / "backup")
+        # Field clocks come back too, on the rows and in the outbox, and later edits order after them.
+        for entity in ENTITIES.values():
+            query = f"SELECT id, clocks FROM {entity.table} ORDER BY id"
+            original = ws.store.conn.execute(query).fetchall()
+            restored = [(r[0], json.loads(r[1])) for r in other.store.conn.execute(query)]
+            assert restored == [(r[0], json.loads(r[1])) for r in original]
+        hans = contacts_by_name(ws)["Hans Müller"]
+        clocks = json.loads(ws.store.conn.execute("SELECT clocks FROM contact WHERE id = ?",
+                                                  (hans["id"],)).fetchone()[0])  # fmt: skip
+        entry = next(e for e in other.store.outbox() if e["record_id"] == hans["id"])
+        assert {name: clock for name, (_v, clock) in entry["fields"].items()} == {
+            name: clocks[name] for name in entry["fields"]
+        }
+        newest = max(c for e in other.store.outbox() for _v, c in e["fields"].values())
+        other.store.update(CONTACT, hans["id"], {"title": "CEO"})
+        assert other.store.history(hans["id"])[-1]["new_clock"] > newest
     finally:
         other.close()
 

@@ -24,6 +24,7 @@ from sfa import __version__
 from sfa.domain.dates import iso_utc, utc_now
 from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import UsageError, ValidationError
+from sfa.domain.hlc import Hlc
 from sfa.services.interop.textfile import FileRefused
 from sfa.services.workspace import Workspace
 from sfa.store import codec
@@ -117,12 +118,14 @@ def write_file_atomic(path: Path, text: str) -> None:
 
 
 def _snapshot(ws: Workspace) -> Iterator[tuple[Entity, list[dict[str, Any]]]]:
-    """Every record of every type, read in one read transaction: a consistent snapshot."""
+    """Every record of every type, with its field clocks, read in one read transaction."""
     conn = ws.store.conn
     conn.execute("BEGIN")
     try:
         for entity in ENTITIES.values():
-            yield entity, export_records(ws, entity, include_deleted=True)
+            clocks = dict(conn.execute(f"SELECT id, clocks FROM {entity.table}").fetchall())
+            rows = export_records(ws, entity, include_deleted=True)
+            yield entity, [{**row, "clocks": json.loads(clocks[row["id"]])} for row in rows]
     finally:
         conn.execute("COMMIT")
 
@@ -177,15 +180,17 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
     return manifest
 
 
-Loaded = tuple[list[str], list[Record], list[tuple[str, str]]]  # ids, values, (created_at, updated_at)
+# ids, values, (created_at, updated_at), field clocks
+Loaded = tuple[list[str], list[Record], list[tuple[str, str]], list[dict[str, str]]]
 
 
 def _read_records(directory: Path, entity: Entity, name: str, expected: int) -> Loaded:
     path = directory / name
-    allowed = {"id", "created_at", "updated_at", *entity.field_names}
+    allowed = {"id", "created_at", "updated_at", "clocks", *entity.field_names}
     record_ids: list[str] = []
     values: list[Record] = []
     stamps: list[tuple[str, str]] = []
+    clocks: list[dict[str, str]] = []
     try:
         handle = path.open(encoding="utf-8")
     except FileNotFoundError:
@@ -204,6 +209,10 @@ def _read_records(directory: Path, entity: Entity, name: str, expected: int) -> 
                 record_id = str(data["id"])
                 record = {f.name: codec.from_wire(f, data[f.name]) for f in entity.fields if f.name in data}
                 stamps.append((str(data["created_at"]), str(data["updated_at"])))
+                field_clocks = data.get("clocks") or {}
+                if not isinstance(field_clocks, dict):
+                    raise ValueError("clocks is not a JSON object")
+                clocks.append({str(k): Hlc.decode(str(v)).encode() for k, v in field_clocks.items()})
             except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
                 reason = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
                 raise FileRefused(f"{path}: line {line_no}: {reason}; nothing was restored") from None
@@ -213,7 +222,7 @@ def _read_records(directory: Path, entity: Entity, name: str, expected: int) -> 
         raise FileRefused(
             f"{path} holds {len(values)} records but the manifest says {expected}; nothing was restored"
         )
-    return record_ids, values, stamps
+    return record_ids, values, stamps, clocks
 
 
 def record_count(ws: Workspace) -> int:
@@ -247,14 +256,52 @@ def import_all(ws: Workspace, directory: Path) -> dict[str, Any]:
     counts: dict[str, int] = {}
     store = ws.store
     with store.transaction():
-        for entity, record_ids, values, stamps in loaded:
+        latest = ""
+        for entity, record_ids, values, stamps, clocks in loaded:
             for start in range(0, len(values), 5000):
                 store.insert_many(entity, values[start : start + 5000],
                                   record_ids=record_ids[start : start + 5000])  # fmt: skip
-            # created_at/updated_at are bookkeeping, not fields: put back the backup's own.
-            store.conn.executemany(
-                f"UPDATE {entity.table} SET created_at = ?, updated_at = ? WHERE id = ?",
-                [(c, u, i) for (c, u), i in zip(stamps, record_ids, strict=True)],
-            )
+            latest = max([latest, *(c for record in clocks for c in record.values())])
+            _put_back(ws, entity, record_ids, stamps, clocks)
             counts[entity.name] = len(values)
+        if latest:
+            # Later local writes must order after every restored clock.
+            store.clock.observe(Hlc.decode(latest))
+            store.tick()
     return {"directory": str(directory), "types": counts}
+
+
+def _put_back(
+    ws: Workspace, entity: Entity, record_ids: list[str], stamps: list[tuple[str, str]],
+    clocks: list[dict[str, str]],
+) -> None:  # fmt: skip
+    """Give restored records their own bookkeeping back: created_at, updated_at, field clocks.
+
+    The field clocks go on the rows and into the outbox entries of the restore, so that a sync
+    after a restore merges by the clocks the values really had: a newer edit made elsewhere after
+    the backup still wins, and nothing restored looks newer than it is.
+    """
+    conn = ws.store.conn
+    restored = {i: c for i, c in zip(record_ids, clocks, strict=True) if c}
+    conn.executemany(
+        f"UPDATE {entity.table} SET created_at = ?, updated_at = ? WHERE id = ?",
+        [(c, u, i) for (c, u), i in zip(stamps, record_ids, strict=True)],
+    )
+    if not restored:
+        return
+    conn.executemany(
+        f"UPDATE {entity.table} SET clocks = ? WHERE id = ?",
+        [(json.dumps(own), record_id) for record_id, own in restored.items()],
+    )
+    changes = []
+    for seq, record_id, fields in conn.execute(
+        "SELECT seq, record_id, fields FROM outbox WHERE entity = ?", (entity.name,)
+    ).fetchall():
+        if record_id in restored:
+            # Only what was really written, with its clock: a default the restore filled in (no
+            # tags, not deleted) must not travel as a fresh write that could undo an edit elsewhere.
+            own = restored[record_id]
+            sent = json.loads(fields).items()
+            wire = {name: [value, own[name]] for name, (value, _clock) in sent if name in own}
+            changes.append((codec.dumps(wire), seq))
+    conn.executemany("UPDATE outbox SET fields = ? WHERE seq = ?", changes)
