@@ -58,7 +58,7 @@ def populate(ws: Any) -> dict[str, str]:
         "account_id": acme["id"], "contact_ids": [hans["id"], eva["id"]],
         "starts_at": datetime(2026, 11, 24, 9, 0, tzinfo=UTC), "duration_min": 90, "fixed_time": True,
         "purpose": "Demo of the new pump, line 3", "location": "Hauptstraße 5, 10115 Berlin",
-        "latitude": 52.5321, "longitude": 13.3849, "status": "planned", "tags": ["demo"],
+        "latitude": 52.5321, "longitude": 13.3849, "status": "planned", "tags": ["demo", "pumps"],
     })  # fmt: skip
     store.insert(VISIT, {
         "account_id": acme["id"], "starts_at": datetime(2026, 12, 1, 13, 0, tzinfo=UTC),

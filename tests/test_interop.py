@@ -398,6 +398,7 @@ def test_ics_parses_with_icalendar_field_by_field(ws: Workspace) -> None:
     assert "Purpose: Demo of the new pump, line 3" in description
     assert "Contacts: Hans Müller (Head of purchasing), Eva Schmidt" in description
     assert str(event["STATUS"]) == "CONFIRMED"
+    assert [str(c) for c in event["CATEGORIES"].cats] == ["demo", "pumps"]
     cancelled = next(e for uid, e in events.items() if uid != f"{ids['visit']}@sfa")
     assert str(cancelled["STATUS"]) == "CANCELLED"
     assert str(cancelled["LOCATION"]) == "Hauptstraße 5, 10115 Berlin, Germany"  # the account's address

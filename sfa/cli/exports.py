@@ -22,6 +22,10 @@ _VDIR_HELP = "Write one <id>.vcf a contact into the --output directory (khard, v
 TypeOpt = Annotated[str, Opt("--type", "-t", metavar="TYPE", help=_TYPES)]
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _deliver(text: str, output: Path | None, what: str, data: dict[str, object], as_json: bool) -> None:
     """The data to the file (whole or not at all) or to stdout; what was written as a message."""
     if output is None or str(output) == "-":
@@ -44,7 +48,7 @@ def _records(ctx: typer.Context, type_: str, fmt: str, output: Path | None, as_j
     entity = export_entity(type_)
     ws = workspace(ctx)
     rows = export_records(ws, entity)
-    what = f"{len(rows)} {entity.name} records"
+    what = f"{len(rows)} {entity.name} record" + ("" if len(rows) == 1 else "s")
     _deliver(render(entity, rows, fmt), output, what, {"type": entity.name, "count": len(rows)}, as_json)
 
 
@@ -78,10 +82,10 @@ def export_vcard(
         if as_json:
             print_json({"directory": str(output), "contacts": count})
         else:
-            print(f"exported {count} contacts to {output}")
+            print(f"exported {_count(count, 'contact')} to {output}")
         return
     text, count = export_vcards(workspace(ctx), account_ref=account)
-    _deliver(text, output, f"{count} contacts", {"contacts": count}, as_json)
+    _deliver(text, output, _count(count, "contact"), {"contacts": count}, as_json)
 
 
 @app.command("ics")
@@ -95,7 +99,13 @@ def export_ics(
     from sfa.services.interop.ics import export_ics as build
 
     text, visits, tasks = build(workspace(ctx), start, end)
-    _deliver(text, output, f"{visits} visits and {tasks} tasks", {"visits": visits, "tasks": tasks}, as_json)
+    _deliver(
+        text,
+        output,
+        f"{_count(visits, 'visit')} and {_count(tasks, 'task')}",
+        {"visits": visits, "tasks": tasks},
+        as_json,
+    )
 
 
 @app.command("all")

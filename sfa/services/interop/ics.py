@@ -73,6 +73,12 @@ class _Writer:
             escaped = self._vtext(value).to_ical().decode("utf-8")
             self.parts.append(fold(f"{name}:{escaped}"))
 
+    def texts(self, name: str, values: Sequence[str]) -> None:
+        """A multi-valued text property: each value escaped, then joined with commas."""
+        if values:
+            escaped = ",".join(self._vtext(v).to_ical().decode("utf-8") for v in values)
+            self.parts.append(fold(f"{name}:{escaped}"))
+
     def raw(self, line: str) -> None:
         self.parts.append(fold(line))
 
@@ -145,8 +151,7 @@ def _visit(w: _Writer, visit: Record, account: Record | None, contacts: dict[str
     if visit.get("latitude") is not None and visit.get("longitude") is not None:
         w.raw(f"GEO:{visit['latitude']};{visit['longitude']}")
     w.raw(f"STATUS:{_VISIT_STATUS.get(visit.get('status') or '', 'CONFIRMED')}")
-    if visit.get("tags"):
-        w.text("CATEGORIES", ",".join(visit["tags"]))
+    w.texts("CATEGORIES", visit.get("tags") or [])
     w.raw("END:VEVENT")
 
 
@@ -168,8 +173,7 @@ def _task(w: _Writer, task: Record, account: Record | None, now: str) -> None:
     w.text("DESCRIPTION", "\n".join(lines))
     if task.get("visit_id"):
         w.raw(f"RELATED-TO:{uid_of(task['visit_id'])}")
-    if task.get("tags"):
-        w.text("CATEGORIES", ",".join(task["tags"]))
+    w.texts("CATEGORIES", task.get("tags") or [])
     if task.get("remind_at"):
         w.raw("BEGIN:VALARM")
         w.raw("ACTION:DISPLAY")
