@@ -72,24 +72,28 @@ def sniff_delimiter(line: str) -> str:
 
 def read_csv(path: Path) -> Table:
     """Parse a CSV file: BOM, "sep=" line, delimiter sniffing, quoting and embedded newlines."""
-    text = read_text(path, "CSV")
-    lines = io.StringIO(text, newline="").readlines()  # the same line breaks csv counts
+    # The same line breaks csv counts (\n, \r\n, \r), read without copying the text.
+    buffer = io.StringIO(read_text(path, "CSV"), newline="")
     skipped = 0
-    while skipped < len(lines) and not lines[skipped].strip():
+    line = buffer.readline()
+    while line and not line.strip():
         skipped += 1
-    if skipped == len(lines):
+        line = buffer.readline()
+    if not line:
         raise FileRefused(f"{path} is empty: there is no header line")
     delimiter: str | None = None
-    sep = _SEP_LINE.match(lines[skipped])
+    sep = _SEP_LINE.match(line)
     if sep:
         delimiter = sep.group(1)
         skipped += 1
-    if skipped == len(lines):
-        raise FileRefused(f"{path} has no header line")
+        line = buffer.readline()
+        if not line:
+            raise FileRefused(f"{path} has no header line")
     if delimiter is None:
-        delimiter = sniff_delimiter(lines[skipped])
-    body = "".join(lines[skipped:])
-    reader = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter, quotechar='"', doublequote=True)
+        delimiter = sniff_delimiter(line)
+    # Parse from the header line on: step back over the line just read.
+    buffer.seek(buffer.tell() - len(line))
+    reader = csv.reader(buffer, delimiter=delimiter, quotechar='"', doublequote=True)
     rows: list[tuple[int, list[str]]] = []
     header: list[str] | None = None
     header_line = 0
