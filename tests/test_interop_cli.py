@@ -91,6 +91,13 @@ def test_import_other_types(sfa: Runner) -> None:
     assert any(o["name"] == "Expansion" for o in sfa("opp", "list", "--json").json())
 
 
+def test_import_from_standard_input(sfa: Runner) -> None:
+    text = (FIXTURES / "v4_contacts.vcf").read_text(encoding="utf-8")
+    assert sfa("import", "vcard", "-", "--json", input=text).json()["created"] == 2
+    piped = sfa("import", "csv", "-", "-t", "account", "--json", input="Company;City\nAcme;Berlin\n")
+    assert piped.json()["created"] == 1 and piped.json()["file"] == "-"
+
+
 def test_import_vcard(sfa: Runner, tmp_path: Path) -> None:
     result = sfa("import", "vcard", str(FIXTURES / "phone_export.vcf"))
     assert result.code == 0, result.err

@@ -17,7 +17,7 @@ app = typer.Typer(
 )
 
 Opt = typer.Option
-FileArg = Annotated[Path, typer.Argument(metavar="FILE", help="The file to read.")]
+FileArg = Annotated[Path, typer.Argument(metavar="FILE", help="The file to read (- for standard input).")]
 DryRun = Annotated[bool, Opt("--dry-run", help="Check and count everything; write nothing.")]
 OnDuplicate = Annotated[
     str, Opt("--on-duplicate", metavar="skip|update|create",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,9 +24,12 @@ class FileRefused(SfaError):
 
 
 def read_text(path: Path, kind: str) -> str:
-    """The file's text: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252."""
+    """The file's text: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252.
+
+    The path "-" reads standard input.
+    """
     try:
-        data = path.read_bytes()
+        data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except IsADirectoryError:
