@@ -517,6 +517,14 @@ def test_backup_refusals(ws: Workspace, tmp_path: Path) -> None:
     try:
         with pytest.raises(FileRefused, match=r"no manifest\.json"):
             backup.import_all(other, tmp_path / "full")
+        manifest_path = tmp_path / "bk" / "manifest.json"
+        manifest = json.loads(manifest_path.read_text())
+        manifest["types"]["lead"] = {"file": "lead.jsonl"}
+        manifest_path.write_text(json.dumps(manifest))
+        with pytest.raises(FileRefused, match="the entry for lead needs a file and a count"):
+            backup.import_all(other, tmp_path / "bk")
+        manifest["types"]["lead"]["count"] = 1
+        manifest_path.write_text(json.dumps(manifest))
         lines = (tmp_path / "bk" / "contact.jsonl").read_text().splitlines()
         (tmp_path / "bk" / "contact.jsonl").write_text(lines[0] + "\n{not json\n")
         with pytest.raises(FileRefused, match=r"contact\.jsonl: line 2"):

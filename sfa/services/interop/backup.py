@@ -243,6 +243,8 @@ def import_all(ws: Workspace, directory: Path) -> dict[str, Any]:
         raise FileRefused(f"{directory} was written by a newer sfa (schema {manifest['schema_version']}); "
                           "upgrade sfa to restore it")  # fmt: skip
     types = manifest.get("types") or {}
+    if not isinstance(types, dict):
+        raise FileRefused(f'{directory}/{MANIFEST}: "types" is not an object')
     unknown = sorted(set(types) - set(ENTITIES))
     if unknown:
         raise FileRefused(
@@ -251,8 +253,13 @@ def import_all(ws: Workspace, directory: Path) -> dict[str, Any]:
     loaded = []
     for entity in ENTITIES.values():
         if entity.name in types:
-            info = types[entity.name]
-            loaded.append((entity, *_read_records(directory, entity, str(info["file"]), int(info["count"]))))
+            try:
+                name, count = Path(str(types[entity.name]["file"])).name, int(types[entity.name]["count"])
+            except (KeyError, TypeError, ValueError):
+                raise FileRefused(
+                    f"{directory}/{MANIFEST}: the entry for {entity.name} needs a file and a count"
+                ) from None
+            loaded.append((entity, *_read_records(directory, entity, name, count)))
     counts: dict[str, int] = {}
     store = ws.store
     with store.transaction():
