@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +24,17 @@ def freeze(monkeypatch: pytest.MonkeyPatch) -> None:
     time.tzset()
     monkeypatch.setattr("sfa.domain.dates.utc_now", lambda: FROZEN)
     # the quote services read "today" themselves (validity, numbering, the expired state)
-    monkeypatch.setattr("sfa.services.quotes.local_today", lambda now=None: FROZEN.date())
-    monkeypatch.setattr("sfa.services.quotes.utc_now", lambda: FROZEN)
+    if sample.optional_service("quotes") is not None:
+        monkeypatch.setattr("sfa.services.quotes.local_today", lambda now=None: FROZEN.date())
+        monkeypatch.setattr("sfa.services.quotes.utc_now", lambda: FROZEN)
 
 
-def load_fixture(home: Path) -> None:
+def load_fixture(home: Path, today: date | None = None) -> None:
+    """The fixed sample, dated relative to FROZEN (or to `today`, for a process with the real clock)."""
     ws = Workspace(home)
     ws.store.replica_id = "fixture-replica"  # fixed quote numbers (their replica code comes from it)
     try:
-        sample.load(ws, today=FROZEN.date(), now=FROZEN)
+        sample.load(ws, today=today or FROZEN.date(), now=FROZEN)
     finally:
         ws.close()
 
