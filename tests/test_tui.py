@@ -425,3 +425,20 @@ async def test_log_a_visit_from_today_and_see_its_follow_up(filled: Path, check:
         text = screen_text(app)
         assert "Send pilot contract" in text  # the follow-up task shows under Tasks due
         assert "done" in text  # the visit is logged
+
+
+async def test_mouse_clicks_the_screen_bar_and_rows(filled: Path) -> None:
+    from sfa.tui.widgets import NavBar
+
+    app = SfaApp(filled, now=FROZEN)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.click(NavBar, offset=(13, 0))  # " 2 Pipeline "
+        await pilot.pause()
+        assert app.current_mode == "pipeline"
+        await pilot.click(NavBar, offset=(40, 0))  # " 4 Leads "
+        await pilot.pause()
+        assert app.current_mode == "leads"
+        await pilot.click("#leads-table", offset=(10, 3))  # the third lead
+        await pilot.pause()
+        assert app.screen.query_one(Table).cursor_row == 2

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from tui_support import FROZEN, freeze, load_fixture
 
+from sfa.tui import sample
 from sfa.tui.app import SfaApp
 from sfa.tui.widgets import Table
 
@@ -111,3 +112,10 @@ def test_quotes(snap_compare: Any, filled: Path, size: Any) -> None:
 def test_quote_add_line_live_totals(snap_compare: Any, filled: Path, size: Any) -> None:
     keys = ["5", "j", "a", *"AP-6", "tab", "tab", "tab", *"4", "tab", *"10%"]
     assert snap_compare(SfaApp(filled, now=FROZEN), press=keys, terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_forecast(snap_compare: Any, filled: Path, monkeypatch: pytest.MonkeyPatch, size: Any) -> None:
+    if sample.optional_service("reports") is not None:
+        monkeypatch.setattr("sfa.services.reports.local_today", lambda now=None: FROZEN.date())
+    assert snap_compare(SfaApp(filled, now=FROZEN), press=["6"], terminal_size=size, run_before=settle)
