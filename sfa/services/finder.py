@@ -5,7 +5,7 @@
   accounts and contacts whose name starts with it, from the name indexes.
 - From the second character on, full-text search over every record type, best first (the same
   ranked search as `sfa search`). When a prefix matches so many records that ranking them all would
-  take longer than RANK_BUDGET ("bu" matches every "budget" note), the ranked query is interrupted
+  take longer than RANK_BUDGET (30 ms) ("bu" matches every "budget" note), the ranked query is interrupted
   and the first matches are shown unranked instead; the next keystroke narrows them.
 """
 
@@ -20,7 +20,7 @@ from sfa.services import search
 from sfa.services.workspace import Workspace
 from sfa.store.db import _FTS_SLOTS, Record, fts_query
 
-RANK_BUDGET = 0.040  # seconds a ranked search may take before the unranked fallback
+RANK_BUDGET = 0.030  # seconds a ranked search may take before the unranked fallback
 _NAME_FROM = "name COLLATE NOCASE >= ? AND name COLLATE NOCASE < ?"
 
 

@@ -53,6 +53,7 @@ class SfaScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.reload()
+        self._seen_version = self.sfa.data_version  # just read: no second reload when first shown
 
     def on_screen_resume(self) -> None:
         if self.sfa.data_version != getattr(self, "_seen_version", -1):

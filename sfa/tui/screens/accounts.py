@@ -37,7 +37,7 @@ def _close_thread_workspace() -> None:
 
 
 LIST_LIMIT = 500  # accounts listed before anything is typed
-SEARCH_LIMIT = 50
+SEARCH_LIMIT = 30  # a screenful at 120×40; type more to narrow
 _TYPE = {"account": "account", "contact": "contact", "lead": "lead", "opportunity": "opp", "timeline": "note"}
 
 
@@ -167,10 +167,10 @@ class AccountsScreen(SfaScreen):
         if found.how == "names":
             hint = f"names starting with {text.strip()!r}; full-text search from the second character"
         elif found.how == "unranked":
-            hint = f"first {len(rows)} of many matches (unranked); type more to narrow"
+            hint = f"first {len(rows)} of many matches for {text!r} (unranked); type more to narrow"
         else:
             more = ", best first; type more to narrow" if len(rows) == SEARCH_LIMIT else ""
-            hint = f"{len(rows)} found{more}"
+            hint = f"{len(rows)} found for {text!r}{more}"
         return rows, hint
 
     def on_unmount(self) -> None:

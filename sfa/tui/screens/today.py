@@ -47,13 +47,6 @@ class TodayScreen(SfaScreen):
     def body(self) -> Iterable[Widget]:
         yield Static("", id="today-head", classes="hint")
         with VerticalScroll():
-            with Vertical(id="empty-offer"):
-                yield Static(
-                    "This store is empty. Load the demo data to look around?\n"
-                    "(a small company with accounts, contacts, leads and a pipeline; "
-                    "delete the data home to start over)"
-                )
-                yield Button("Load demo data (D)", id="load-demo", variant="warning")
             yield Static("Visits", classes="section-title")
             yield Table(id="visits")
             yield Static("Tasks due and overdue", classes="section-title")
@@ -74,8 +67,7 @@ class TodayScreen(SfaScreen):
     def reload(self) -> None:
         now = self.now()
         today = local_today(now)
-        empty = status.is_empty(self.ws)
-        self.query_one("#empty-offer").display = empty
+        self.offer_demo(status.is_empty(self.ws))
         reports: Any = sample.optional_service("reports")
         visits = self.query_one("#visits", Table)
         tasks = self.query_one("#tasks", Table)
@@ -116,6 +108,23 @@ class TodayScreen(SfaScreen):
             closing.add_row(day_label(opp["close_date"], today), opp["name"], opp["stage"],
                             short_money(opp["amount"]), key=opp["id"])  # fmt: skip
         self.query_one("#today-head", Static).update(head)
+
+    def offer_demo(self, empty: bool) -> None:
+        """The empty-store offer, mounted only while the store is empty."""
+        offer = self.query("#empty-offer")
+        if empty and not offer:
+            text = Static(
+                "This store is empty. Load the demo data to look around?\n"
+                "(a small company with accounts, contacts, leads, a pipeline, visits and quotes; "
+                "delete the data home to start over)"
+            )
+            box = Vertical(
+                text, Button("Load demo data (D)", id="load-demo", variant="warning"), id="empty-offer"
+            )
+            scroll = self.query_one(VerticalScroll)
+            scroll.mount(box, before=0)
+        elif not empty and offer:
+            offer.remove()
 
     # -- actions -----------------------------------------------------------------------------
     def action_load_demo(self) -> None:
