@@ -26,6 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "note": ("sfa.cli.note", "Notes on accounts, contacts, leads and opportunities."),
     "search": ("sfa.cli.search", "Full-text search over every record type."),
     "config": ("sfa.cli.config", "Read and change settings."),
+    "visit": ("sfa.cli.visit", "Visits: plan the day, drive the route, log the report."),
+    "task": ("sfa.cli.task", "Follow-up tasks: due dates, priorities, reminders."),
+    "today": ("sfa.cli.today", "Today: visits, tasks due or overdue, quotes expiring this week."),
+    "report": ("sfa.cli.report", "Reports: pipeline, forecast, activity, win-loss."),
 }
 
 

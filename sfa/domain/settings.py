@@ -49,3 +49,25 @@ def lookup(key: str) -> Setting:
     except KeyError:
         known = ", ".join(sorted(SETTINGS))
         raise ConfigError(f"unknown config key {key!r}; known keys: {known}") from None
+
+
+def _latitude(value: str) -> str:
+    return _coordinate(value, 90)
+
+
+def _longitude(value: str) -> str:
+    return _coordinate(value, 180)
+
+
+def _coordinate(value: str, limit: int) -> str:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValidationError("value", f"{value!r} is not a number") from None
+    if not -limit <= number <= limit:
+        raise ValidationError("value", f"{number} is outside -{limit}..{limit}")
+    return repr(number)
+
+
+register(Setting("home.latitude", "", "latitude of where your day starts (sfa visit route)", _latitude))
+register(Setting("home.longitude", "", "longitude of where your day starts (sfa visit route)", _longitude))
