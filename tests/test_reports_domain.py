@@ -16,8 +16,14 @@ from sfa.domain.stages import DEFAULT_STAGES
 D = Decimal
 
 
-def opp(stage: str, amount: str | None, probability: int, close: date | None = None, currency: str = "EUR",
-        reason: str | None = None) -> OppFigures:  # fmt: skip
+def opp(
+    stage: str,
+    amount: str | None,
+    probability: int,
+    close: date | None = None,
+    currency: str = "EUR",
+    reason: str | None = None,
+) -> OppFigures:
     return OppFigures(stage, D(amount) if amount is not None else None, currency, probability, close, reason)
 
 
@@ -54,8 +60,13 @@ def test_forecast_by_month_and_quarter() -> None:
     rows = {(r.period, r.currency): r for r in forecast(opps, "month")}
     nov = rows[("2026-11", "EUR")]
     assert (nov.count, nov.pipeline, nov.weighted, nov.won, nov.best_case, nov.won_count) == (
-        2, D("15000.00"), D("7500.00"), D("2500.00"), D("17500.00"), 1,
-    )  # fmt: skip
+        2,
+        D("15000.00"),
+        D("7500.00"),
+        D("2500.00"),
+        D("17500.00"),
+        1,
+    )
     dec = rows[("2026-12", "EUR")]
     assert dec.weighted == D("617.28")  # 617.275 → half-up
     assert rows[("2026-11", "JPY")].weighted == D("80")  # yen has no minor unit
@@ -79,14 +90,24 @@ def test_period_of() -> None:
 
 
 def test_win_loss() -> None:
-    result = win_loss([
-        opp("won", "1000.00", 100), opp("won", "500.00", 100, currency="USD"),
-        opp("lost", "200.00", 0, reason="Price"), opp("lost", "300.00", 0, reason="price "),
-        opp("lost", "50.00", 0, reason=None), opp("qualification", "9999.00", 30),
-    ])  # fmt: skip
+    result = win_loss(
+        [
+            opp("won", "1000.00", 100),
+            opp("won", "500.00", 100, currency="USD"),
+            opp("lost", "200.00", 0, reason="Price"),
+            opp("lost", "300.00", 0, reason="price "),
+            opp("lost", "50.00", 0, reason=None),
+            opp("qualification", "9999.00", 30),
+        ]
+    )
     assert (result.won_count, result.lost_count, result.win_rate) == (2, 3, D("40.0"))
     eur = result.rows[0]
-    assert (eur.currency, eur.won_amount, eur.lost_count, eur.lost_amount) == ("EUR", D("1000.00"), 3, D("550.00"))
+    assert (eur.currency, eur.won_amount, eur.lost_count, eur.lost_amount) == (
+        "EUR",
+        D("1000.00"),
+        3,
+        D("550.00"),
+    )
     assert eur.win_rate == D("25.0")
     assert result.lost_reasons == [("price", 2), ("(no reason)", 1)]
 

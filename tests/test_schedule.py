@@ -58,7 +58,7 @@ def test_when_with_a_date_only_is_flexible_at_local_midnight(text: str, day: dat
 
 @pytest.mark.parametrize("text", ["", "someday", "tomorrow 25:00", "2026-13-01 10:00", "fri 10:61"])
 def test_bad_when_names_the_field(text: str) -> None:
-    with pytest.raises(ValidationError, match="^at: "):
+    with pytest.raises(ValidationError, match=r"^at: "):
         parse_when(text, "at", now=NOW)
 
 
@@ -71,7 +71,7 @@ def test_durations(text: str, minutes: int) -> None:
 
 @pytest.mark.parametrize("text", ["", "abc", "0", "1d", "25h", "m"])
 def test_bad_durations(text: str) -> None:
-    with pytest.raises(ValidationError, match="^duration: "):
+    with pytest.raises(ValidationError, match=r"^duration: "):
         parse_duration(text)
 
 
@@ -88,7 +88,7 @@ def test_due_with_and_without_time() -> None:
     day, at = parse_due("fri 10:00", now=NOW)
     assert day == date(2026, 11, 27)
     assert at is not None and local(at).time() == time(10, 0)
-    with pytest.raises(ValidationError, match="^due: "):
+    with pytest.raises(ValidationError, match=r"^due: "):
         parse_due("nope", now=NOW)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from conftest import Runner
+
 from sfa.domain.entities import TASK, TIMELINE, VISIT
 
 
@@ -19,15 +19,47 @@ def ref_of(result: Any) -> str:
 def accounts(sfa: Runner) -> dict[str, str]:
     """Three accounts around Berlin with coordinates, one without, and a contact at the first."""
     refs = {
-        "mueller": ref_of(sfa("account", "add", "Müller GmbH", "--street", "Hauptstr. 1", "--postcode", "10115",
-                              "--city", "Berlin", "--country", "DE", "--lat", "52.52", "--lon", "13.405",
-                              "--json")),
-        "schmidt": ref_of(sfa("account", "add", "Schmidt AG", "--city", "Potsdam", "--lat", "52.39",
-                              "--lon", "13.06", "--json")),
-        "weber": ref_of(sfa("account", "add", "Weber KG", "--city", "Bernau", "--lat", "52.68",
-                            "--lon", "13.59", "--json")),
+        "mueller": ref_of(
+            sfa(
+                "account",
+                "add",
+                "Müller GmbH",
+                "--street",
+                "Hauptstr. 1",
+                "--postcode",
+                "10115",
+                "--city",
+                "Berlin",
+                "--country",
+                "DE",
+                "--lat",
+                "52.52",
+                "--lon",
+                "13.405",
+                "--json",
+            )
+        ),
+        "schmidt": ref_of(
+            sfa(
+                "account",
+                "add",
+                "Schmidt AG",
+                "--city",
+                "Potsdam",
+                "--lat",
+                "52.39",
+                "--lon",
+                "13.06",
+                "--json",
+            )
+        ),
+        "weber": ref_of(
+            sfa(
+                "account", "add", "Weber KG", "--city", "Bernau", "--lat", "52.68", "--lon", "13.59", "--json"
+            )
+        ),
         "nowhere": ref_of(sfa("account", "add", "Nowhere Ltd", "--json")),
-    }  # fmt: skip
+    }
     refs["anna"] = ref_of(sfa("contact", "add", "Anna Müller", "--account", refs["mueller"], "--json"))
     refs["bob"] = ref_of(sfa("contact", "add", "Bob Weber", "--account", refs["weber"], "--json"))
     return refs
@@ -38,8 +70,17 @@ def plan(sfa: Runner, *args: str) -> Any:
 
 
 def test_plan_fixed_visit_defaults_location_from_account(sfa: Runner, accounts: dict[str, str]) -> None:
-    result = plan(sfa, "--account", accounts["mueller"], "--contact", accounts["anna"], "--at",
-                  "tomorrow 10:00", "--purpose", "Product demo")  # fmt: skip
+    result = plan(
+        sfa,
+        "--account",
+        accounts["mueller"],
+        "--contact",
+        accounts["anna"],
+        "--at",
+        "tomorrow 10:00",
+        "--purpose",
+        "Product demo",
+    )
     assert result.code == 0, result.err
     visit = result.json()
     assert visit["fixed_time"] is True
@@ -49,7 +90,9 @@ def test_plan_fixed_visit_defaults_location_from_account(sfa: Runner, accounts: 
     assert (visit["latitude"], visit["longitude"]) == (52.52, 13.405)
     assert len(visit["contact_ids"]) == 1
     assert visit["purpose"] == "Product demo"
-    text = sfa("visit", "plan", "--account", accounts["schmidt"], "--at", "tomorrow 14:30", "--duration", "1h")
+    text = sfa(
+        "visit", "plan", "--account", accounts["schmidt"], "--at", "tomorrow 14:30", "--duration", "1h"
+    )
     assert text.code == 0
     assert "planned:" in text.out and "14:30" in text.out and "60 min" in text.out
 
@@ -89,7 +132,10 @@ def test_cancelled_visit_frees_its_slot(sfa: Runner, accounts: dict[str, str]) -
         (["--account", "{mueller}", "--at", "someday 10:00"], "at:"),
         (["--account", "{mueller}", "--at", "tomorrow 25:00"], "at:"),
         (["--account", "{mueller}", "--at", "tomorrow 10:00", "--duration", "forever"], "duration:"),
-        (["--account", "{mueller}", "--at", "tomorrow 10:00", "--contact", "{bob}"], "belongs to another account"),
+        (
+            ["--account", "{mueller}", "--at", "tomorrow 10:00", "--contact", "{bob}"],
+            "belongs to another account",
+        ),
         (["--account", "{mueller}", "--at", "tomorrow 10:00", "--lat", "52.5"], "both --lat and --lon"),
     ],
 )
@@ -159,11 +205,37 @@ def test_route_orders_flexible_visits_from_home(sfa: Runner, accounts: dict[str,
 
 
 def test_log_marks_done_writes_report_and_follow_ups(sfa: Runner, ws: Any, accounts: dict[str, str]) -> None:
-    ref = ref_of(plan(sfa, "--account", accounts["mueller"], "--contact", accounts["anna"], "--at",
-                      "today 09:00", "--purpose", "Quarterly review"))  # fmt: skip
-    result = sfa("visit", "log", ref, "--outcome", "Wants 50 units", "--notes", "Budget approved by Zebulon",
-                 "--follow-up", "Send quote", "--due", "fri", "--follow-up", "Call back", "--due",
-                 "+3d 10:00", "--json")  # fmt: skip
+    ref = ref_of(
+        plan(
+            sfa,
+            "--account",
+            accounts["mueller"],
+            "--contact",
+            accounts["anna"],
+            "--at",
+            "today 09:00",
+            "--purpose",
+            "Quarterly review",
+        )
+    )
+    result = sfa(
+        "visit",
+        "log",
+        ref,
+        "--outcome",
+        "Wants 50 units",
+        "--notes",
+        "Budget approved by Zebulon",
+        "--follow-up",
+        "Send quote",
+        "--due",
+        "fri",
+        "--follow-up",
+        "Call back",
+        "--due",
+        "+3d 10:00",
+        "--json",
+    )
     assert result.code == 0, result.err
     data = result.json()
     assert data["status"] == "done" and data["outcome"] == "Wants 50 units"
@@ -194,10 +266,25 @@ def test_log_marks_done_writes_report_and_follow_ups(sfa: Runner, ws: Any, accou
 
 def test_log_is_all_or_nothing(sfa: Runner, ws: Any, accounts: dict[str, str]) -> None:
     ref = ref_of(plan(sfa, "--account", accounts["mueller"], "--at", "today 09:00"))
-    bad_due = sfa("visit", "log", ref, "--outcome", "ok", "--follow-up", "A", "--due", "fri",
-                  "--follow-up", "B", "--due", "never")  # fmt: skip
+    bad_due = sfa(
+        "visit",
+        "log",
+        ref,
+        "--outcome",
+        "ok",
+        "--follow-up",
+        "A",
+        "--due",
+        "fri",
+        "--follow-up",
+        "B",
+        "--due",
+        "never",
+    )
     assert bad_due.code == 1 and "due" in bad_due.err
-    mismatch = sfa("visit", "log", ref, "--outcome", "ok", "--follow-up", "A", "--follow-up", "B", "--due", "fri")
+    mismatch = sfa(
+        "visit", "log", ref, "--outcome", "ok", "--follow-up", "A", "--follow-up", "B", "--due", "fri"
+    )
     assert mismatch.code == 2 and "one --due per --follow-up" in mismatch.err
     orphan = sfa("visit", "log", ref, "--outcome", "ok", "--due", "fri")
     assert orphan.code == 2
