@@ -23,8 +23,8 @@ def ok(result: Any) -> Any:
 def deals(sfa: Runner) -> str:
     account = ok(sfa("account", "add", "Müller GmbH", "--json"))["ref"]
     for args in (
-        ["A", "--amount", "10000", "--stage", "qualification", "--close-date", "2026-12-15"],
-        ["B", "--amount", "5000", "--stage", "final stage", "--close-date", "2026-12-01"],
+        ["A", "--amount", "10000", "--stage", "qualification", "--close-date", "2030-12-15"],
+        ["B", "--amount", "5000", "--stage", "final stage", "--close-date", "2030-12-01"],
         [
             "C",
             "--amount",
@@ -34,10 +34,10 @@ def deals(sfa: Runner) -> str:
             "--stage",
             "qualification",
             "--close-date",
-            "2026-12-20",
+            "2030-12-20",
         ],
-        ["D", "--amount", "3000", "--stage", "won", "--close-date", "2026-12-05"],
-        ["E", "--amount", "4000", "--stage", "initiation", "--close-date", "2027-01-10"],
+        ["D", "--amount", "3000", "--stage", "won", "--close-date", "2030-12-05"],
+        ["E", "--amount", "4000", "--stage", "initiation", "--close-date", "2031-01-10"],
     ):
         ok(sfa("opp", "add", *args, "--account", account, "--json"))
     lost = ok(sfa("opp", "add", "F", "--account", account, "--amount", "700", "--json"))
@@ -64,20 +64,20 @@ def test_pipeline(sfa: Runner, deals: str) -> None:
 
 def test_forecast(sfa: Runner, deals: str) -> None:
     rows = {(r["period"], r["currency"]): r for r in ok(sfa("report", "forecast", "--json"))}
-    dec = rows[("2026-12", "EUR")]
+    dec = rows[("2030-12", "EUR")]
     assert (dec["pipeline"], dec["weighted"], dec["won"], dec["best_case"]) == (
         "15000.00",
         "7500.00",
         "3000.00",
         "18000.00",
     )
-    assert rows[("2026-12", "USD")]["weighted"] == "600.00"
-    assert rows[("2027-01", "EUR")]["weighted"] == "400.00"
+    assert rows[("2030-12", "USD")]["weighted"] == "600.00"
+    assert rows[("2031-01", "EUR")]["weighted"] == "400.00"
     quarters = ok(sfa("report", "forecast", "--by", "quarter", "--json"))
     assert {(r["period"], r["currency"]) for r in quarters} == {
-        ("2026-Q4", "EUR"),
-        ("2026-Q4", "USD"),
-        ("2027-Q1", "EUR"),
+        ("2030-Q4", "EUR"),
+        ("2030-Q4", "USD"),
+        ("2031-Q1", "EUR"),
     }
     bad = sfa("report", "forecast", "--by", "week")
     assert bad.code == 1 and "month or quarter" in bad.err
@@ -89,7 +89,7 @@ def test_win_loss(sfa: Runner, deals: str) -> None:
     assert (data["won_count"], data["lost_count"], data["win_rate"]) == (1, 1, "50.0")
     assert data["lost_reasons"] == [{"reason": "price", "count": 1}]
     assert data["by_currency"][0]["won_amount"] == "3000.00"
-    future = ok(sfa("report", "win-loss", "--since", "2030-01-01", "--json"))
+    future = ok(sfa("report", "win-loss", "--since", "2040-01-01", "--json"))
     assert future["won_count"] == 0 and future["win_rate"] is None
     assert sfa("report", "win-loss", "--since", "soon").code == 1
     text = sfa("report", "win-loss")

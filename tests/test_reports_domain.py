@@ -10,7 +10,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sfa.domain.errors import ValidationError
-from sfa.domain.reports import UNSCHEDULED, OppFigures, forecast, period_of, pipeline, win_loss, win_rate
+from sfa.domain.reports import (
+    UNSCHEDULED,
+    OppFigures,
+    forecast,
+    period_of,
+    period_start,
+    pipeline,
+    win_loss,
+    win_rate,
+)
 from sfa.domain.stages import DEFAULT_STAGES
 
 D = Decimal
@@ -133,3 +142,20 @@ def test_forecast_totals_are_exact_and_order_independent(items: list[tuple[Decim
         exact = sum((a * p / 100 for a, p in mine), D(0))
         assert abs(row.weighted - exact) <= D("0.005")
         assert row.best_case == row.pipeline + row.won
+
+
+def test_forecast_from_the_current_period_keeps_overdue_deals() -> None:
+    opps = [
+        opp("qualification", "1000.00", 30, date(2026, 9, 30)),  # close date passed, still open
+        opp("won", "400.00", 100, date(2026, 9, 1)),  # history
+        opp("won", "250.00", 100, date(2026, 11, 3)),  # won this month
+        opp("initiation", "300.00", 10, date(2026, 11, 28)),
+    ]
+    rows = forecast(opps, "month", start=date(2026, 11, 1))
+    assert [(r.period, r.pipeline, r.won) for r in rows] == [
+        ("overdue", D("1000.00"), D("0.00")),
+        ("2026-11", D("300.00"), D("250.00")),
+    ]
+    assert rows[1].best_case == D("550.00")
+    assert period_start(date(2026, 11, 23), "quarter") == date(2026, 10, 1)
+    assert period_start(date(2026, 11, 23), "month") == date(2026, 11, 1)

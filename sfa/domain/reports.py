@@ -20,6 +20,7 @@ from sfa.domain.stages import LOST, WON, Stage
 
 ZERO = Decimal(0)
 UNSCHEDULED = "unscheduled"
+OVERDUE = "overdue"
 PERIODS = ("month", "quarter")
 
 
@@ -33,6 +34,7 @@ class OppFigures:
     probability: int
     close_date: date | None
     lost_reason: str | None = None
+    count: int = 1  # figures may stand for a group of deals: amount is then their sum
 
 
 @dataclass
@@ -103,7 +105,7 @@ def pipeline(opps: Iterable[OppFigures], stages: Sequence[Stage]) -> list[StageR
         if not _is_open(opp):
             continue
         row = rows.setdefault((opp.stage, opp.currency), StageRow(opp.stage, opp.currency))
-        row.count += 1
+        row.count += opp.count
         row.amount += opp.amount or ZERO
         row.weighted += weighted(opp.amount, opp.probability)
     order = {s.name: i for i, s in enumerate(stages)}
@@ -124,27 +126,42 @@ def period_of(day: date | None, by: str) -> str:
     return f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"
 
 
-def forecast(opps: Iterable[OppFigures], by: str = "month") -> list[PeriodRow]:
+def period_start(day: date, by: str) -> date:
+    """First day of the month or quarter that holds ``day``."""
+    if by == "quarter":
+        return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+    return date(day.year, day.month, 1)
+
+
+def forecast(opps: Iterable[OppFigures], by: str = "month", start: date | None = None) -> list[PeriodRow]:
     """Per period of expected close date and currency: pipeline, weighted, best case, won.
 
-    Open deals without a close date land in the period "unscheduled" (listed last). Won deals count
-    in the period of their close date; lost deals are left out.
+    Won deals count in the period of their close date; lost deals are left out. Open deals without
+    a close date land in the period "unscheduled" (listed last). With ``start`` (the first day of
+    the current period), earlier periods are history, not forecast: won deals before it are left
+    out, and open deals whose close date has passed are gathered in "overdue" (listed first).
     """
     rows: dict[tuple[str, str], PeriodRow] = {}
     for opp in opps:
         if opp.stage == LOST:
             continue
         period = period_of(opp.close_date, by)
+        if start is not None and opp.close_date is not None and opp.close_date < start:
+            if opp.stage == WON:
+                continue
+            period = OVERDUE
         row = rows.setdefault((period, opp.currency), PeriodRow(period, opp.currency))
         amount = opp.amount or ZERO
         if opp.stage == WON:
             row.won += amount
-            row.won_count += 1
+            row.won_count += opp.count
         else:
-            row.count += 1
+            row.count += opp.count
             row.pipeline += amount
             row.weighted += weighted(opp.amount, opp.probability)
-    result = sorted(rows.values(), key=lambda r: (r.period == UNSCHEDULED, r.period, r.currency))
+    result = sorted(
+        rows.values(), key=lambda r: (r.period != OVERDUE, r.period == UNSCHEDULED, r.period, r.currency)
+    )
     for row in result:
         row.weighted = round_money(row.weighted, row.currency)
         row.pipeline = round_money(row.pipeline, row.currency)
@@ -162,12 +179,12 @@ def win_loss(opps: Iterable[OppFigures]) -> WinLoss:
             continue
         row = rows.setdefault(opp.currency, WinLossRow(opp.currency))
         if opp.stage == WON:
-            row.won_count += 1
+            row.won_count += opp.count
             row.won_amount += opp.amount or ZERO
         else:
-            row.lost_count += 1
+            row.lost_count += opp.count
             row.lost_amount += opp.amount or ZERO
-            reasons[(opp.lost_reason or "").strip().lower() or "(no reason)"] += 1
+            reasons[(opp.lost_reason or "").strip().lower() or "(no reason)"] += opp.count
     ordered = sorted(rows.values(), key=lambda r: r.currency)
     return WinLoss(
         ordered,
