@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -226,13 +227,17 @@ def build(path: Path, seed: int = 7) -> dict[str, float]:
     return timings
 
 
-def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
+def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """Wall time, CPU time (user + system, less disturbed by other load) and stdout size of a run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, env=env, check=False)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed: {proc.stderr.decode()[-500:]}")
-    return elapsed, len(proc.stdout)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu, len(proc.stdout)
 
 
 def main() -> None:
@@ -281,23 +286,32 @@ def main() -> None:
             "sfa report forecast": [python, "-m", "sfa", "--home", str(home), "report", "forecast"],
         }
         samples: dict[str, list[float]] = {name: [] for name in commands}
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
         sizes: dict[str, int] = {}
         for argv in commands.values():  # warm the OS cache and the .pyc files
             run_once(argv, env)
         # Round-robin, so that load from other processes on the machine hits every command alike.
         for _ in range(args.runs):
             for name, argv in commands.items():
-                elapsed, sizes[name] = run_once(argv, env)
+                elapsed, used, sizes[name] = run_once(argv, env)
                 samples[name].append(elapsed)
+                cpu[name].append(used)
         baseline = statistics.median(samples["bare Typer hello world"])
-        print(f"\n{'command':<26} {'median':>8} {'min':>7} {'ratio':>6} {'stdout':>8}  runs (ms)")
+        base_cpu = statistics.median(cpu["bare Typer hello world"])
+        print(
+            f"\n{'command':<26} {'wall median':>11} {'min':>7} {'ratio':>6} {'cpu median':>11} {'ratio':>6} "
+            f"{'stdout':>8}"
+        )
         for name, values in samples.items():
-            median = statistics.median(values)
+            median, cpu_median = statistics.median(values), statistics.median(cpu[name])
             verdict = "" if name.startswith("bare") else ("ok" if median <= 1.5 * baseline else "OVER 1.5x")
             print(
-                f"{name:<26} {median * 1000:5.0f} ms {min(values) * 1000:4.0f} ms {median / baseline:5.2f}x "
-                f"{sizes[name]:>7}B  {' '.join(f'{v * 1000:.0f}' for v in values)}  {verdict}"
+                f"{name:<26} {median * 1000:8.0f} ms {min(values) * 1000:4.0f} ms {median / baseline:5.2f}x "
+                f"{cpu_median * 1000:8.0f} ms {cpu_median / base_cpu:5.2f}x {sizes[name]:>7}B  {verdict}"
             )
+        print(f"({args.runs} runs each, round-robin; wall runs in ms:)")
+        for name, values in samples.items():
+            print(f"  {name:<26} {' '.join(f'{v * 1000:.0f}' for v in values)}")
     finally:
         if not args.home:
             shutil.rmtree(home, ignore_errors=True)

@@ -26,11 +26,10 @@ def _figures(ws: Workspace, where: str = "", params: tuple[Any, ...] = ()) -> li
     default = ws.setting("currency")
     keys = ("stage", "currency", "coalesce(probability, 0)", "substr(close_date, 1, 7)", "lost_reason")
     figures = []
-    for (stage, currency, probability, month, reason), count, amounts in ws.store.grouped(
+    for (stage, currency, probability, month, reason), count, total in ws.store.grouped_sums(
         OPPORTUNITY, keys, "amount", where, params
     ):
         close = date(int(month[:4]), int(month[5:7]), 1) if month else None
-        total = sum((a for a in amounts if a is not None), reports.ZERO)
         figures.append(
             reports.OppFigures(stage, total, currency or default, int(probability), close, reason, count)
         )

@@ -13,6 +13,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -206,19 +207,20 @@ class Store:
 
     def short_refs(self, entity: Entity, record_ids: Sequence[str]) -> dict[str, str]:
         """The shortest unique handle prefix of each record, for listings."""
-        result: dict[str, str] = {}
-        for record_id in record_ids:
-            handle = ids.handle_of(record_id)
-            neighbours = []
-            for sql in (
-                f"SELECT handle FROM {entity.table} WHERE handle < ? ORDER BY handle DESC LIMIT 1",
-                f"SELECT handle FROM {entity.table} WHERE handle > ? ORDER BY handle LIMIT 1",
-            ):
-                row = self.conn.execute(sql, (handle,)).fetchone()
-                if row is not None:
-                    neighbours.append(row[0])
-            result[record_id] = ids.shortest_unique(handle, neighbours)
-        return result
+        if not record_ids:
+            return {}
+        handles = [ids.handle_of(record_id) for record_id in record_ids]
+        # One statement for the whole listing: each handle's neighbours, found through the index.
+        rows = self.conn.execute(
+            f"SELECT (SELECT max(handle) FROM {entity.table} WHERE handle < w.value),"
+            f" (SELECT min(handle) FROM {entity.table} WHERE handle > w.value)"
+            " FROM json_each(?) AS w ORDER BY w.key",
+            (json.dumps(handles),),
+        ).fetchall()
+        return {
+            record_id: ids.shortest_unique(handle, [n for n in row if n is not None])
+            for record_id, handle, row in zip(record_ids, handles, rows, strict=True)
+        }
 
     def select(
         self, entity: Entity, where: str = "", params: Sequence[Any] = (), *,
@@ -235,25 +237,27 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         return [self.row_to_record(entity, row) for row in self.conn.execute(sql, params)]
 
-    def grouped(
+    def grouped_sums(
         self, entity: Entity, keys: Sequence[str], field: str, where: str = "", params: Sequence[Any] = (),
-    ) -> list[tuple[tuple[Any, ...], int, list[Any]]]:  # fmt: skip
-        """Matching records grouped by the SQL expressions ``keys``: (key values, count, the decoded
-        values of ``field`` in the group). For reports over many rows: Python sums the values exactly
-        (Decimal) without building a record per row."""
-        spec = entity.by_name[field]
+    ) -> list[tuple[tuple[Any, ...], int, Decimal]]:  # fmt: skip
+        """Matching records grouped by the SQL expressions ``keys``: (key values, count, exact sum of
+        the decimal ``field``). SQLite would sum in floating point, so it hands over the group's
+        values as text and Python adds them as Decimal, without building a record per row."""
+        if entity.by_name[field].kind != "decimal":
+            raise ValueError(f"{entity.name}.{field} is not a decimal field")
         clauses = [where] if where else []
         if "deleted" in entity.by_name:
             clauses.append("deleted = 0")
         group = ", ".join(keys)
-        sql = f"SELECT {group}, count(*), json_group_array({field}) FROM {entity.table}"
+        sql = f"SELECT {group}, count(*), group_concat({field}, ',') FROM {entity.table}"
         if clauses:
             sql += " WHERE " + " AND ".join(f"({c})" for c in clauses)
         sql += f" GROUP BY {group}"
         width = len(keys)
+        zero = Decimal(0)
         return [
             (tuple(row[:width]), int(row[width]),
-             [codec.from_column(spec, v) for v in json.loads(row[width + 1])])
+             sum(map(Decimal, row[width + 1].split(",")), zero) if row[width + 1] else zero)
             for row in self.conn.execute(sql, params)
         ]  # fmt: skip
 
