@@ -44,14 +44,17 @@ def _emit(
     if not is_terminal():
         emit_table(rows, columns, empty=empty)
         return
-    display = [{k: _display(v, row.get("currency")) for k, v in row.items()} for row in rows]
+    display = [{k: _display(k, v, row.get("currency")) for k, v in row.items()} for row in rows]
     emit_table(display, columns, title=title, empty=empty)
     for chart_title, chart in bars:
         _chart(chart_title, chart)
 
 
-def _display(value: Any, currency: Any) -> Any:
-    if isinstance(value, Decimal):
+MONEY = frozenset({"amount", "weighted", "pipeline", "best_case", "won", "won_amount", "lost_amount"})
+
+
+def _display(key: str, value: Any, currency: Any) -> Any:
+    if key in MONEY and isinstance(value, Decimal):
         return format_money(value, str(currency or ""))
     return value
 
