@@ -142,3 +142,27 @@ def test_activity_and_today(sfa: Runner, ws: Any) -> None:
     assert activity["visits_done"] == 0
     csv_out = sfa("report", "activity", "--csv").out.splitlines()
     assert csv_out[0] == "measure,count" and "tasks_overdue,1" in csv_out
+
+
+HEAVY = ("sqlalchemy", "sqlmodel", "textual", "httpx", "fastapi", "uvicorn", "fpdf")
+
+
+@pytest.mark.parametrize(
+    "args", [["today"], ["task", "list", "--overdue"], ["report", "forecast"], ["visit", "list"]]
+)
+def test_day_commands_stay_light(home: Any, args: list[str]) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NO_COLOR": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "sfa", "--home", str(home), *args],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    imported = {
+        line.rsplit("|", 1)[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line
+    }
+    assert "sfa" in imported
+    assert not imported & set(HEAVY)

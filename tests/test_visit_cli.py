@@ -311,3 +311,11 @@ def test_cancel(sfa: Runner, accounts: dict[str, str]) -> None:
     assert len(sfa("visit", "list", "--date", "tomorrow", "--all", "--json").json()) == 1
     assert sfa("visit", "cancel", "abcdef").code == 1
     assert sfa("visit", "show", "abcdef").code == 1
+
+
+def test_overlap_only_with_my_own_visits(sfa: Runner, accounts: dict[str, str]) -> None:
+    assert sfa("config", "set", "owner", "colleague").code == 0
+    assert plan(sfa, "--account", accounts["mueller"], "--at", "tomorrow 10:00").code == 0
+    assert sfa("config", "set", "owner", "rep").code == 0
+    assert plan(sfa, "--account", accounts["schmidt"], "--at", "tomorrow 10:00").code == 0
+    assert plan(sfa, "--account", accounts["weber"], "--at", "tomorrow 10:15").code == 1

@@ -25,6 +25,7 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
             "visits": agenda_json(ws, day["visits"]),
             "tasks": tasks_json(ws, day["tasks"]),
             "tasks_total": day["tasks_total"],
+            "quotes_total": day["quotes_total"],
             "quotes_expiring": [{**record_json(QUOTE, q["quote"], quote_refs[q["quote"]["id"]]),
                                  "account": q["account"]} for q in day["quotes"]],
         })  # fmt: skip
@@ -53,10 +54,12 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if not day["tasks"]:
         print("  none")
     print()
-    heading(f"Quotes expiring by {day['quotes_until']} ({len(day['quotes'])})")
+    heading(f"Quotes expiring by {day['quotes_until']} ({day['quotes_total']})")
     for item in day["quotes"]:
         quote = item["quote"]
         print(f"  {quote_refs[quote['id']]:<6} {quote['number']}  {item['account']}  valid until "
               f"{quote['valid_until']} [{quote['status']}]")  # fmt: skip
+    if day["quotes_total"] > len(day["quotes"]):
+        print(f"  … and {day['quotes_total'] - len(day['quotes'])} more")
     if not day["quotes"]:
         print("  none")

@@ -113,6 +113,7 @@ def activity(ws: Workspace, since: date | None = None, now: datetime | None = No
 # -- today --------------------------------------------------------------------------------------
 
 TODAY_TASK_LIMIT = 10
+TODAY_QUOTE_LIMIT = 10
 QUOTE_HORIZON_DAYS = 7
 
 
@@ -126,10 +127,13 @@ def today(ws: Workspace, now: datetime | None = None) -> dict[str, Any]:
     if due_total == TODAY_TASK_LIMIT:
         due_total = tasks.count_tasks(ws, "due-or-overdue", current)
     horizon = day + timedelta(days=QUOTE_HORIZON_DAYS - 1)
-    quotes = ws.store.select(
-        QUOTE, "status IN ('draft', 'sent') AND valid_until >= ? AND valid_until <= ?",
-        (day.isoformat(), horizon.isoformat()), order="valid_until, number",
-    )  # fmt: skip
+    quote_where = "status IN ('draft', 'sent') AND valid_until >= ? AND valid_until <= ?"
+    quote_params = (day.isoformat(), horizon.isoformat())
+    quotes = ws.store.select(QUOTE, quote_where, quote_params, order="valid_until, number",
+                             limit=TODAY_QUOTE_LIMIT)  # fmt: skip
+    quotes_total = len(quotes)
+    if quotes_total == TODAY_QUOTE_LIMIT:
+        quotes_total = ws.store.count(QUOTE, quote_where, quote_params)
     quote_accounts = ws.store.titles(ACCOUNT, {q["account_id"] for q in quotes})
     return {
         "date": day,
@@ -139,4 +143,5 @@ def today(ws: Workspace, now: datetime | None = None) -> dict[str, Any]:
         "tasks_total": due_total,
         "quotes": [{"quote": q, "account": quote_accounts.get(q["account_id"], "")} for q in quotes],
         "quotes_until": horizon,
+        "quotes_total": quotes_total,
     }

@@ -54,7 +54,7 @@ def plan_visit(
     if not values.get("location"):
         values["location"] = _address(account)
     if when.fixed and not allow_overlap:
-        clash = _first_overlap(ws, when.at, minutes)
+        clash = _first_overlap(ws, when.at, minutes, ws.owner)
         if clash is not None:
             name = ws.store.titles(ACCOUNT, [clash["account_id"]]).get(clash["account_id"], "")
             ref = ws.store.short_refs(VISIT, [clash["id"]])[clash["id"]]
@@ -72,12 +72,14 @@ def plan_visit(
     return ws.store.insert(VISIT, record)
 
 
-def _first_overlap(ws: Workspace, start: datetime, minutes: int) -> Record | None:
+def _first_overlap(ws: Workspace, start: datetime, minutes: int, owner: str) -> Record | None:
+    """The first of the owner's appointments that overlaps; a teammate's synced visits do not count."""
     window_start = iso_utc(start - timedelta(hours=24))
     window_end = iso_utc(start + timedelta(minutes=minutes))
     candidates = ws.store.select(
-        VISIT, "starts_at >= ? AND starts_at < ? AND fixed_time = 1 AND status IN (?, ?)",
-        (window_start, window_end, *BUSY), order="starts_at",
+        VISIT, "starts_at >= ? AND starts_at < ? AND fixed_time = 1 AND status IN (?, ?)"
+        " AND coalesce(owner, '') = ?",
+        (window_start, window_end, *BUSY, owner), order="starts_at",
     )  # fmt: skip
     for visit in candidates:
         if overlaps(start, minutes, visit["starts_at"], visit["duration_min"] or DEFAULT_DURATION):
