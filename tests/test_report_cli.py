@@ -166,3 +166,20 @@ def test_day_commands_stay_light(home: Any, args: list[str]) -> None:
     }
     assert "sfa" in imported
     assert not imported & set(HEAVY)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "activity", "--since", "whenever"],
+        ["report", "pipeline", "--by", "month"],
+        ["visit", "route", "--date", "nope"],
+        ["visit", "list", "--week", "--date", "32.13."],
+        ["today", "extra"],
+    ],
+)
+def test_bad_arguments_fail_cleanly(sfa: Runner, args: list[str]) -> None:
+    result = sfa(*args)
+    assert result.code in (1, 2)
+    assert result.out == ""
+    assert result.err.startswith("sfa: error: ") and "Traceback" not in result.err
