@@ -196,7 +196,7 @@ def log_visit(
         if visit.get("purpose"):
             text = f"Visit ({status}) — {visit['purpose']}: {outcome.strip()}"
         if report:
-            text += f"\n{report}"
+            text += f" — {report}"
         records.add_timeline(ws, VISIT, visit, "visit_report", text, visit["account_id"])
         created = []
         contact_id = visit["contact_ids"][0] if visit["contact_ids"] else None
