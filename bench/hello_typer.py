@@ -1,4 +1,4 @@
-"""The baseline: a bare Typer hello world, started as a process exactly like sfa."""
+"""The baseline every CLI figure is compared with: a bare Typer hello-world, started the same way."""
 
 import typer
 
@@ -6,7 +6,7 @@ app = typer.Typer()
 
 
 @app.command()
-def hello(name: str = "world") -> None:
+def main(name: str = "world") -> None:
     print(f"hello {name}")
 
 

@@ -101,9 +101,11 @@ def emit_table(
         message(empty)
         return
     if not is_terminal():
-        print("\t".join(header.lower() for _, header in columns))
-        for row in rows:
-            print("\t".join(_cell(row.get(key)).replace("\t", " ") for key, _ in columns))
+        lines = ["\t".join(header.lower() for _, header in columns)]
+        keys = [key for key, _ in columns]
+        lines += ["\t".join(_cell(row.get(key)).replace("\t", " ") for key in keys) for row in rows]
+        lines.append("")
+        sys.stdout.write("\n".join(lines))
         return
     from rich.console import Console
     from rich.table import Table
@@ -121,6 +123,8 @@ def emit_table(
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if type(value) is str:
+        return value
     if isinstance(value, bool):
         return "yes" if value else ""
     if isinstance(value, list):

@@ -255,10 +255,9 @@ def convert(
     if result["opportunity"]:
         parts.append((OPPORTUNITY, result["opportunity"], True))
     if as_json:
-        print_json({
-            "lead": record_json(LEAD, result["lead"]),
-            **{e.name: {**record_json(e, r), "created": created} for e, r, created in parts},
-        })  # fmt: skip
+        data = {"lead": record_json(LEAD, result["lead"]), "opportunity": None}
+        data.update({e.name: {**record_json(e, r), "created": created} for e, r, created in parts})
+        print_json(data)
         return
     print(f"lead {result['lead']['name']!r} converted")
     for entity, record, created in parts:

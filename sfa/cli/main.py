@@ -98,7 +98,7 @@ def run(argv: list[str] | None = None) -> None:
         _fail(f"{exc.format_message()}{hint}", 2)
     except click.exceptions.ClickException as exc:
         _fail(exc.format_message(), exc.exit_code)
-    except click.exceptions.Abort:  # type: ignore[attr-defined]
+    except typer.Abort:
         _fail("aborted", 130)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
@@ -106,6 +106,9 @@ def run(argv: list[str] | None = None) -> None:
         # The reader went away (sfa ... | head): not an error of ours.
         sys.stderr.close()
         code = 0
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        _fail(f"{exc.strerror or exc}{where}", 1)
     finally:
         from sfa.cli.common import close_workspace
 

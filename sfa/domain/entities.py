@@ -33,7 +33,7 @@ class Field:
     doc: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one instance per record type: identity is equality
 class Entity:
     name: str
     table: str

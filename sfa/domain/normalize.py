@@ -11,6 +11,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE_CHARS = re.compile(r"^[+0-9 ()./\-]+$")
 _URL = re.compile(r"^(https?://)?[\w.-]+\.[a-z]{2,}(/\S*)?$", re.IGNORECASE)
 # Legal-form words that do not make two companies different.
+_NOT_DIGIT = re.compile(r"\D")
 _LEGAL_FORMS = {
     "gmbh", "ag", "kg", "ohg", "ug", "mbh", "co", "inc", "ltd", "llc", "plc", "corp",
     "corporation", "company", "sa", "sas", "sarl", "srl", "spa", "bv", "nv", "ab", "oy", "as",
@@ -40,7 +41,7 @@ def phone_key(value: str | None) -> str | None:
     """Digits only with a leading + for international numbers; 00 prefix read as +."""
     if not value:
         return None
-    digits = re.sub(r"\D", "", value)
+    digits = _NOT_DIGIT.sub("", value)
     if value.strip().startswith("+"):
         return "+" + digits
     if digits.startswith("00"):
@@ -55,11 +56,15 @@ def website(text: str, field: str = "website") -> str:
     return value
 
 
+_NOT_WORD = re.compile(r"[^\w\s]")
+
+
 def fold(text: str) -> str:
     """Lowercase, accents and punctuation removed, whitespace collapsed."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^\w\s]", " ", plain.lower()).split())
+    if not text.isascii():  # the common ASCII case skips the (slow) decomposition
+        decomposed = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
+        text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(_NOT_WORD.sub(" ", text.lower()).split())
 
 
 def company_key(company: str | None) -> str:

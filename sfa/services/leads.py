@@ -14,7 +14,7 @@ from sfa.domain.money import parse_amount
 from sfa.services import crm, records
 from sfa.services.records import Raw
 from sfa.services.workspace import Workspace
-from sfa.store.db import Record
+from sfa.store.db import Record, paused_gc
 
 
 @dataclass(frozen=True)
@@ -38,12 +38,13 @@ class Duplicate:
 
 def _probe_keys(values: Record) -> dict[str, str]:
     """The keys of a new lead that would make it a duplicate of an existing lead or contact."""
-    keys = {
-        "email": normalize.email_key(values.get("email")),
-        "phone": normalize.phone_key(values.get("phone")),
-        "name and company": normalize.name_company_key(values.get("name"), values.get("company")),
-    }
-    return {reason: key for reason, key in keys.items() if key}
+    return _probe_from_derived(LEAD.derived(values) if LEAD.derived else {})
+
+
+def _probe_from_derived(keys: Record) -> dict[str, str]:
+    probes = {"email": keys.get("email_key"), "phone": keys.get("phone_key"),
+              "name and company": keys.get("name_key")}  # fmt: skip
+    return {reason: key for reason, key in probes.items() if key}
 
 
 def _split_name_key(key: str) -> tuple[str, str]:
@@ -142,17 +143,16 @@ class _KeyIndex:
             if key:
                 self.keys.setdefault((reason, key), Duplicate(entity, record_id, name, reason))
 
-    def match(self, values: Record) -> list[Duplicate]:
+    def match(self, probes: dict[str, str]) -> list[Duplicate]:
         found: list[Duplicate] = []
-        for reason, key in _probe_keys(values).items():
+        for reason, key in probes.items():
             hit = self.keys.get((reason, key))
             if hit is not None and hit not in found:
                 found.append(hit)
         return found
 
-    def add(self, line: int, values: Record) -> None:
-        probes = _probe_keys(values)
-        self._remember("lead", f"line {line}", values["name"], probes.get("email"),
+    def add(self, line: int, name: str, probes: dict[str, str]) -> None:
+        self._remember("lead", f"line {line}", name, probes.get("email"),
                        (probes.get("phone"),), probes.get("name and company"))  # fmt: skip
 
 
@@ -164,6 +164,13 @@ def add_leads(
 
     `rows` pairs each input line number with its values, so errors can name the line.
     """
+    with paused_gc():
+        return _add_leads(ws, rows, allow_duplicate, skip_duplicates)
+
+
+def _add_leads(
+    ws: Workspace, rows: Sequence[tuple[int, Raw]], allow_duplicate: bool, skip_duplicates: bool
+) -> BatchResult:
     prepared: list[tuple[int, Record]] = []
     for line, raw in rows:
         try:
@@ -172,10 +179,13 @@ def add_leads(
             raise ValidationError(f"line {line}: {exc.field}", str(exc).split(": ", 1)[1]) from None
     index = None if allow_duplicate else _KeyIndex(ws)
     accepted: list[Record] = []
+    accepted_keys: list[Record] = []
     skipped: list[dict[str, Any]] = []
     for line, values in prepared:
+        keys = LEAD.derived(values) if LEAD.derived else {}
         if index is not None:
-            found = index.match(values)
+            probes = _probe_from_derived(keys)
+            found = index.match(probes)
             if found:
                 if not skip_duplicates:
                     first = found[0]
@@ -189,10 +199,11 @@ def add_leads(
                                 "duplicate_of": [d.as_dict() for d in found]})  # fmt: skip
                 continue
             # Later rows of the same batch are checked against earlier ones too.
-            index.add(line, values)
+            index.add(line, values["name"], probes)
         accepted.append(values)
+        accepted_keys.append(keys)
     with ws.store.transaction():
-        created = ws.store.insert_many(LEAD, accepted)
+        created = ws.store.insert_many(LEAD, accepted, derived=accepted_keys)
     return BatchResult(created, skipped)
 
 

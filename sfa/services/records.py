@@ -155,3 +155,10 @@ def add_note(ws: Workspace, entity: Entity, ref: str, text: str) -> Record:
     record = ws.store.resolve(entity, ref)
     account_id = record["id"] if entity.name == "account" else record.get("account_id")
     return add_timeline(ws, entity, record, "note", text.strip(), account_id)
+
+
+def notes_of(ws: Workspace, entity: Entity, ref: str) -> list[Record]:
+    record = ws.store.resolve(entity, ref)
+    return ws.store.select(
+        TIMELINE, "record_id = ? AND kind = 'note'", (record["id"],), order="at DESC, rid DESC"
+    )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sfa.domain.dates import from_iso_utc, iso_utc
-from sfa.domain.entities import Field
+from sfa.domain.entities import Entity, Field
 
 
 def to_column(field: Field, value: Any) -> Any:
@@ -83,3 +85,60 @@ def json_default(value: Any) -> Any:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=json_default)
+
+
+def _nullable(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else convert(value)
+
+
+_READERS: dict[str, Callable[[Any], Any]] = {
+    "bool": bool,
+    "tags": lambda value: json.loads(value) if value else [],
+    "refs": lambda value: json.loads(value) if value else [],
+    "decimal": _nullable(Decimal),
+    "date": _nullable(date.fromisoformat),
+    "datetime": _nullable(from_iso_utc),
+}
+
+
+@cache
+def readers(entity: Entity) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+    """Per field: the column name and the converter from its column value (None: as stored).
+
+    The same conversions as from_column, resolved once per entity for the listing hot path.
+    """
+    return tuple((f.name, _READERS.get(f.kind)) for f in entity.fields)
+
+
+_COLUMN_WRITERS: dict[str, Callable[[Any], Any]] = {
+    "decimal": str,
+    "date": lambda value: value.isoformat() if isinstance(value, date) else str(value),
+    "datetime": lambda value: iso_utc(value) if isinstance(value, datetime) else str(value),
+    "tags": lambda value: json.dumps(sorted(value), ensure_ascii=False) if value else "[]",
+    "refs": lambda value: json.dumps(list(value)) if value else "[]",
+    "bool": lambda value: 1 if value else 0,
+}
+_WIRE_WRITERS: dict[str, Callable[[Any], Any]] = {
+    "decimal": str,
+    "date": _COLUMN_WRITERS["date"],
+    "datetime": _COLUMN_WRITERS["datetime"],
+    "tags": sorted,
+    "refs": list,
+}
+
+Writer = tuple[str, Any, Any, Callable[[Any], Any] | None, Callable[[Any], Any] | None]
+
+
+@cache
+def writers(entity: Entity) -> tuple[Writer, ...]:
+    """Per field: name, empty value, empty column value, column converter, wire converter.
+
+    The same conversions as to_column / to_wire, resolved once per entity for bulk inserts.
+    """
+    plan = []
+    for f in entity.fields:
+        empty: Any = [] if f.kind in ("tags", "refs") else (False if f.kind == "bool" else None)
+        plan.append(
+            (f.name, empty, to_column(f, None), _COLUMN_WRITERS.get(f.kind), _WIRE_WRITERS.get(f.kind))
+        )
+    return tuple(plan)

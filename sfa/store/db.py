@@ -8,6 +8,7 @@ that or none of it.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sqlite3
@@ -23,13 +24,25 @@ from sfa.domain.entities import ENTITIES, SEARCHABLE_TIMELINE_KINDS, Entity, Fie
 from sfa.domain.errors import AmbiguousRefError, NotFoundError, StoreError, ValidationError
 from sfa.domain.hlc import Clock, Hlc
 from sfa.store import codec
-from sfa.store.migrations import LATEST, MIGRATIONS
+from sfa.store.migrations import LATEST, MIGRATIONS, execute_script
 
 Record = dict[str, Any]
 
 _FTS_SLOTS = 16  # search_fts rowid = rid * 16 + entity code
 _HEX = set("0123456789abcdef")
-_STORED_AS_IS = frozenset({"text", "email", "phone", "url", "int", "float", "enum", "ref", "currency"})
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Bulk work allocates millions of short-lived containers and nothing cyclic; the collector's
+    full passes over them would make a 100k-row batch superlinear."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 class Store:
@@ -54,6 +67,8 @@ class Store:
             raise StoreError(f"cannot open data file {self.path}: {exc}") from None
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA synchronous=NORMAL")
+        # 64 MiB page cache: bulk writes into several random-key indexes stay in memory.
+        conn.execute("PRAGMA cache_size=-65536")
         conn.row_factory = sqlite3.Row
         return conn
 
@@ -74,7 +89,7 @@ class Store:
             # Read again under the write lock: another process may have migrated meanwhile.
             version = self.conn.execute("PRAGMA user_version").fetchone()[0]
             for number in range(version + 1, LATEST + 1):
-                self._run_script(MIGRATIONS[number - 1])
+                execute_script(self.conn, MIGRATIONS[number - 1])
                 self.conn.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_migrated_at', ?)",
                     (iso_utc(utc_now()),),
@@ -87,22 +102,12 @@ class Store:
                     [("replica_id", replica), ("created_at", iso_utc(utc_now()))],
                 )
             self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self.conn.execute("ROLLBACK")
+            raise StoreError(f"cannot upgrade {self.path} to schema {LATEST}: {exc}") from None
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
-
-    def _run_script(self, script: str) -> None:
-        # executescript() would commit our transaction; run statement by statement instead.
-        statement = ""
-        for line in script.splitlines(keepends=True):
-            if line.lstrip().startswith("--"):
-                continue
-            statement += line
-            if sqlite3.complete_statement(statement):
-                self.conn.execute(statement)
-                statement = ""
-        if statement.strip():
-            raise StoreError(f"incomplete statement in migration: {statement[:60]!r}")
 
     def close(self) -> None:
         self.conn.close()
@@ -118,7 +123,10 @@ class Store:
     def transaction(self) -> Iterator[None]:
         """A write transaction; nested uses join the outermost one."""
         if self._depth == 0:
-            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"{self.path} is busy (another sfa is writing?): {exc}") from None
         self._depth += 1
         try:
             yield
@@ -163,10 +171,9 @@ class Store:
     # -- reads -------------------------------------------------------------------------------
     def row_to_record(self, entity: Entity, row: sqlite3.Row) -> Record:
         record: Record = {"id": row["id"]}
-        for field in entity.fields:
-            value = row[field.name]
-            # Most kinds are stored as they are; skip the decoder call for them (listings of 1000s).
-            record[field.name] = value if field.kind in _STORED_AS_IS else codec.from_column(field, value)
+        for name, reader in codec.readers(entity):
+            value = row[name]
+            record[name] = value if reader is None else reader(value)
         record["created_at"] = row["created_at"]
         record["updated_at"] = row["updated_at"]
         return record
@@ -207,20 +214,33 @@ class Store:
 
     def short_refs(self, entity: Entity, record_ids: Sequence[str]) -> dict[str, str]:
         """The shortest unique handle prefix of each record, for listings."""
-        if not record_ids:
-            return {}
-        handles = [ids.handle_of(record_id) for record_id in record_ids]
-        # One statement for the whole listing: each handle's neighbours, found through the index.
-        rows = self.conn.execute(
-            f"SELECT (SELECT max(handle) FROM {entity.table} WHERE handle < w.value),"
-            f" (SELECT min(handle) FROM {entity.table} WHERE handle > w.value)"
-            " FROM json_each(?) AS w ORDER BY w.key",
-            (json.dumps(handles),),
-        ).fetchall()
-        return {
-            record_id: ids.shortest_unique(handle, [n for n in row if n is not None])
-            for record_id, handle, row in zip(record_ids, handles, rows, strict=True)
-        }
+        result: dict[str, str] = {}
+        if len(record_ids) > 200:
+            return self._short_refs_bulk(entity, record_ids)
+        for record_id in record_ids:
+            handle = ids.handle_of(record_id)
+            neighbours = []
+            for sql in (
+                f"SELECT handle FROM {entity.table} WHERE handle < ? ORDER BY handle DESC LIMIT 1",
+                f"SELECT handle FROM {entity.table} WHERE handle > ? ORDER BY handle LIMIT 1",
+            ):
+                row = self.conn.execute(sql, (handle,)).fetchone()
+                if row is not None:
+                    neighbours.append(row[0])
+            result[record_id] = ids.shortest_unique(handle, neighbours)
+        return result
+
+    def _short_refs_bulk(self, entity: Entity, record_ids: Sequence[str]) -> dict[str, str]:
+        """For long listings: one ordered scan of the handle index beats two lookups a row."""
+        handles = [row[0] for row in self.conn.execute(f"SELECT handle FROM {entity.table} ORDER BY handle")]
+        position = {handle: index for index, handle in enumerate(handles)}
+        result = {}
+        for record_id in record_ids:
+            handle = ids.handle_of(record_id)
+            index = position[handle]
+            neighbours = handles[max(index - 1, 0) : index] + handles[index + 1 : index + 2]
+            result[record_id] = ids.shortest_unique(handle, neighbours)
+        return result
 
     def select(
         self, entity: Entity, where: str = "", params: Sequence[Any] = (), *,
@@ -286,14 +306,25 @@ class Store:
         return self.insert_many(entity, [values], record_ids=[record_id] if record_id else None)[0]
 
     def insert_many(
-        self, entity: Entity, rows: Sequence[Record], *, record_ids: Sequence[str] | None = None
-    ) -> list[Record]:
-        """Create records: row, field clocks, outbox and search index, in one transaction."""
+        self, entity: Entity, rows: Sequence[Record], *, record_ids: Sequence[str] | None = None,
+        derived: Sequence[Record] | None = None,
+    ) -> list[Record]:  # fmt: skip
+        """Create records: row, field clocks, outbox and search index, in one transaction.
+
+        `derived` may hand in `entity.derived(row)` for each row when the caller computed it already.
+        """
         if not rows:
             return []
         unknown = set().union(*(r.keys() for r in rows)) - set(entity.field_names)
         if unknown:
             raise ValidationError(sorted(unknown)[0], f"{entity.name} has no such field")
+        with paused_gc():
+            return self._insert_many(entity, rows, record_ids, derived)
+
+    def _insert_many(
+        self, entity: Entity, rows: Sequence[Record], record_ids: Sequence[str] | None,
+        derived: Sequence[Record] | None,
+    ) -> list[Record]:  # fmt: skip
         now = iso_utc(utc_now())
         names = entity.field_names
         columns = ["rid", "id", "handle", "clocks", "created_at", "updated_at", *names,
@@ -306,28 +337,45 @@ class Store:
         with self.transaction():
             next_rid = self.conn.execute(f"SELECT coalesce(max(rid), 0) FROM {entity.table}")
             rid = int(next_rid.fetchone()[0])
+            plan = codec.writers(entity)
+            empty_record = {name: empty for name, empty, _, _, _ in plan}
+            empty_columns = [empty_column for _, _, empty_column, _, _ in plan]
+            converters = {name: (position, to_column, to_wire)
+                          for position, (name, _, _, to_column, to_wire) in enumerate(plan)}  # fmt: skip
+            list_fields = [name for name, empty, _, _, _ in plan if isinstance(empty, list)]
+            derive = entity.derived
+            derived_columns = entity.derived_columns
+            fts_code = entity.code
             for index, values in enumerate(rows):
                 rid += 1
                 record_id = record_ids[index] if record_ids else ids.uuid7()
                 clock = self.tick()
-                full = {name: _default(entity.by_name[name], values.get(name)) for name in names}
-                wire = {
-                    name: [codec.to_wire(entity.by_name[name], full[name]), clock]
-                    for name in names
-                    if values.get(name) is not None
-                }
-                clocks = {name: clock for name in wire}
-                derived = entity.derived(full) if entity.derived else {}
-                table_rows.append((
-                    rid, record_id, ids.handle_of(record_id), json.dumps(clocks), now, now,
-                    *(codec.to_column(entity.by_name[n], full[n]) for n in names),
-                    *(derived.get(c) for c in entity.derived_columns),
-                ))  # fmt: skip
+                full: Record = empty_record.copy()
+                for name in list_fields:
+                    full[name] = []
+                wire: Record = {}
+                column_values = empty_columns.copy()
+                for name, value in values.items():
+                    if value is None:
+                        continue
+                    position, to_column, to_wire = converters[name]
+                    full[name] = value
+                    column_values[position] = value if to_column is None else to_column(value)
+                    wire[name] = [value if to_wire is None else to_wire(value), clock]
+                if derive is not None:
+                    keys = derived[index] if derived is not None else derive(full)
+                    column_values += [keys.get(c) for c in derived_columns]
+                # Field names are identifiers and clocks are [0-9a-f:] only: no escaping needed.
+                clocks = "{" + ",".join(f'"{name}":"{clock}"' for name in wire) + "}"
+                table_rows.append((rid, record_id, record_id[-ids.HANDLE_LENGTH :], clocks, now, now,
+                                   *column_values))  # fmt: skip
                 outbox_rows.append((entity.name, record_id, codec.dumps(wire), now))
                 entry = self._fts_entry(entity, full)
                 if entry is not None:
-                    fts_rows.append((rid * _FTS_SLOTS + entity.code, *entry))
-                records.append({"id": record_id, **full, "created_at": now, "updated_at": now})
+                    fts_rows.append((rid * _FTS_SLOTS + fts_code, *entry))
+                full["id"] = record_id
+                full["created_at"] = full["updated_at"] = now
+                records.append(full)
             try:
                 self.conn.executemany(sql, table_rows)
             except sqlite3.IntegrityError as exc:

@@ -7,6 +7,8 @@ migration that has shipped: add a new one.
 
 from __future__ import annotations
 
+import sqlite3
+
 _RECORD_COLUMNS = """
     rid INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -169,3 +171,20 @@ CREATE INDEX opportunity_report ON opportunity(stage, currency, probability, clo
 MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
 
 LATEST = len(MIGRATIONS)
+
+
+def execute_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run a migration statement by statement inside the caller's transaction.
+
+    (``executescript`` would commit the open transaction first, breaking all-or-nothing upgrades.)
+    """
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        if line.lstrip().startswith("--"):
+            continue
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete statement in migration: {statement[:60]!r}")

@@ -1,0 +1,78 @@
+"""Layering and import hygiene, enforced.
+
+Imports flow one way: domain <- store <- services <- {cli, tui}. The plain CLI path must not pay for
+heavy libraries (sqlalchemy, sqlmodel, textual, httpx, fastapi, uvicorn).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "sfa"
+HEAVY = ("sqlalchemy", "sqlmodel", "textual", "httpx", "fastapi", "uvicorn")
+
+# layer -> packages it must never import (directly, at any depth of the module)
+FORBIDDEN = {
+    "domain": ("sfa.store", "sfa.services", "sfa.cli", "sfa.tui", "sfa.sync", "sfa.server", "sqlite3"),
+    "store": ("sfa.services", "sfa.cli", "sfa.tui", "sfa.sync", "sfa.server"),
+    "services": ("sfa.cli", "sfa.tui", "sfa.server"),
+    "cli": ("sqlite3", "httpx", "sfa.server.app"),
+    "tui": ("sfa.cli", "sqlite3", "httpx"),
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_layers_import_only_downwards(layer: str) -> None:
+    violations = []
+    for path in sorted((PACKAGE / layer).rglob("*.py")):
+        for module in imported_modules(path):
+            for banned in FORBIDDEN[layer]:
+                if module == banned or module.startswith(banned + "."):
+                    violations.append(f"{path.relative_to(PACKAGE.parent)} imports {module}")
+    assert violations == []
+
+
+def test_cli_and_tui_hold_no_sql() -> None:
+    """SQL lives in the store (and, as where-clauses, in services); never in the UI layers."""
+    offenders = []
+    for layer in ("cli", "tui"):
+        for path in sorted((PACKAGE / layer).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            for marker in (".execute(", ".conn", "SELECT ", "INSERT INTO", "UPDATE "):
+                if marker in text:
+                    offenders.append(f"{path.name}: {marker}")
+    assert offenders == []
+
+
+def test_lead_add_imports_no_heavy_library(tmp_path: Path) -> None:
+    script = (
+        "import sys, json\n"
+        "from sfa.cli.main import run\n"
+        f"sys.argv = ['sfa', '--home', {str(tmp_path)!r}, 'lead', 'add', 'Hygiene Test', '-q']\n"
+        "try:\n    run()\nexcept SystemExit as exit:\n    code = exit.code\n"
+        "print(json.dumps({'code': code, 'modules': sorted(sys.modules)}), file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    report = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert report["code"] == 0, proc.stderr
+    loaded = [m for m in report["modules"] if m.split(".")[0] in HEAVY]
+    assert loaded == []
+    # and it really ran: the lead is there
+    assert len(proc.stdout.strip()) == 36
