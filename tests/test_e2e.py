@@ -83,3 +83,31 @@ def test_in_a_terminal(tmp_path: Path) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 1
+
+
+def test_first_run_offers_the_demo_company(tmp_path: Path) -> None:
+    """The README's first command runs bare `sfa`: in a terminal it offers the demo data."""
+    env = {**os.environ, "SFA_HOME": str(tmp_path / "first"), "TERM": "xterm", "NO_COLOR": "1"}
+    child = pexpect.spawn(SFA, [], env=env, encoding="utf-8", timeout=60)
+    child.expect(r"is empty\. Load a demo company to look around\? \[Y/n\]")
+    child.sendline("y")
+    child.expect(r"demo company created: 50 accounts")
+    child.expect("next: sfa lead list")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    # the second run does not ask again
+    child = pexpect.spawn(SFA, [], env=env, encoding="utf-8", timeout=60)
+    index = child.expect([r"Load a demo company", r"50 accounts"])
+    assert index == 1
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_bare_sfa_in_a_script_prints_help(tmp_path: Path) -> None:
+    result = sfa(
+        tmp_path / "script",
+    )
+    assert result.returncode == 0
+    assert "Usage: sfa" in result.stdout and "sfa demo" in result.stderr

@@ -26,6 +26,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "note": ("sfa.cli.note", "Notes on accounts, contacts, leads and opportunities."),
     "search": ("sfa.cli.search", "Full-text search over every record type."),
     "config": ("sfa.cli.config", "Read and change settings."),
+    "product": ("sfa.cli.product", "The price list: products with SKU, price and tax rate."),
+    "quote": ("sfa.cli.quote", "Quotes: exact totals, numbering, send, revise, accept, export."),
+    "demo": ("sfa.cli.demo", "Fill an empty store with a realistic demo company."),
     "visit": ("sfa.cli.visit", "Visits: plan the day, drive the route, log the report."),
     "task": ("sfa.cli.task", "Follow-up tasks: due dates, priorities, reminders."),
     "today": ("sfa.cli.today", "Today: visits, tasks due or overdue, quotes expiring this week."),
@@ -51,7 +54,7 @@ class LazyGroup(TyperGroup):
 app = typer.Typer(
     cls=LazyGroup,
     add_completion=False,
-    no_args_is_help=True,
+    invoke_without_command=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     help="sfa: offline-first sales-force automation for the terminal.",
@@ -79,6 +82,10 @@ def root(
     ),
 ) -> None:
     ctx.obj = {"home": home}
+    if ctx.invoked_subcommand is None:
+        from sfa.cli.welcome import welcome
+
+        welcome(ctx)
 
 
 def run(argv: list[str] | None = None) -> None:

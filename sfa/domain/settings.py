@@ -51,6 +51,38 @@ def lookup(key: str) -> Setting:
         raise ConfigError(f"unknown config key {key!r}; known keys: {known}") from None
 
 
+# Quotes: the seller block of exported quotes, and defaults of new quotes and products.
+register(Setting("company.address", "", "your company's postal address; separate lines with ';' (quotes)"))
+register(Setting("company.vat_id", "", "your company's VAT id, printed on quotes"))
+register(Setting("company.email", "", "contact email printed on quotes"))
+register(Setting("company.phone", "", "contact phone printed on quotes"))
+
+
+def _days(value: str) -> str:
+    try:
+        days = int(value.strip())
+    except ValueError:
+        raise ValidationError("value", f"{value!r} is not a whole number of days") from None
+    if not 1 <= days <= 3650:
+        raise ValidationError("value", f"{days} is outside 1..3650")
+    return str(days)
+
+
+def _percent(value: str) -> str:
+    from sfa.domain.quotes import parse_rate
+
+    return str(parse_rate(value, "value"))
+
+
+register(Setting("quote.valid_days", "30", "days a new quote is valid for", _days))
+register(
+    Setting("quote.tax_rate", "19", "default tax rate (percent) of new products and free lines", _percent)
+)
+register(Setting("quote.terms", "Payment within 30 days of invoice date, net.",
+                 "default terms printed on new quotes"))  # fmt: skip
+register(Setting("quote.font", "", "a TrueType font file for PDF quotes (default: DejaVu Sans if installed)"))
+
+
 def _latitude(value: str) -> str:
     return _coordinate(value, 90)
 

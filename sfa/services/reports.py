@@ -127,13 +127,11 @@ def today(ws: Workspace, now: datetime | None = None) -> dict[str, Any]:
     if due_total == TODAY_TASK_LIMIT:
         due_total = tasks.count_tasks(ws, "due-or-overdue", current)
     horizon = day + timedelta(days=QUOTE_HORIZON_DAYS - 1)
-    quote_where = "status IN ('draft', 'sent') AND valid_until >= ? AND valid_until <= ?"
-    quote_params = (day.isoformat(), horizon.isoformat())
-    quotes = ws.store.select(QUOTE, quote_where, quote_params, order="valid_until, number",
-                             limit=TODAY_QUOTE_LIMIT)  # fmt: skip
-    quotes_total = len(quotes)
-    if quotes_total == TODAY_QUOTE_LIMIT:
-        quotes_total = ws.store.count(QUOTE, quote_where, quote_params)
+    from sfa.services import quotes as quote_service
+
+    expiring = quote_service.expiring(ws, horizon, day)  # sent, latest revisions, still valid
+    quotes_total = len(expiring)
+    quotes = expiring[:TODAY_QUOTE_LIMIT]
     quote_accounts = ws.store.titles(ACCOUNT, {q["account_id"] for q in quotes})
     return {
         "date": day,
