@@ -186,6 +186,9 @@ def win_loss(opps: Iterable[OppFigures]) -> WinLoss:
             row.lost_amount += opp.amount or ZERO
             reasons[(opp.lost_reason or "").strip().lower() or "(no reason)"] += opp.count
     ordered = sorted(rows.values(), key=lambda r: r.currency)
+    for row in ordered:
+        row.won_amount = round_money(row.won_amount, row.currency)
+        row.lost_amount = round_money(row.lost_amount, row.currency)
     return WinLoss(
         ordered,
         sum(r.won_count for r in ordered),
