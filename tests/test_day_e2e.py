@@ -1,10 +1,13 @@
-"""A rep's whole day as processes: plan → log with follow-ups → tasks appear → done → activity report."""
+"""A rep's whole day as processes: plan → log with follow-ups → tasks appear → quote → PDF → accept →
+tasks done → reports."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from conftest import Runner
+from pypdf import PdfReader
 
 
 def ok(result: Any) -> Any:
@@ -12,7 +15,7 @@ def ok(result: Any) -> Any:
     return result.json()
 
 
-def test_a_day_in_the_field(sfa: Runner) -> None:
+def test_a_day_in_the_field(sfa: Runner, tmp_path: Path) -> None:
     for key, value in (("home.latitude", "52.40"), ("home.longitude", "13.10")):
         assert sfa("config", "set", key, value).code == 0
     mueller = ok(
@@ -98,6 +101,20 @@ def test_a_day_in_the_field(sfa: Runner) -> None:
     assert "Needs delivery before Christmas" in sfa("account", "show", mueller["ref"]).out
     assert "Demo" in sfa("search", "christmas").out
 
+    # The promised quote: drafted from the deal, sent, exported as PDF, accepted.
+    quote = ok(sfa("quote", "new", "--opp", opp["ref"], "--valid-until", "+3d", "--json"))
+    assert sfa("quote", "add-line", quote["number"], "--description", "Module", "--price", "240", "--qty",
+               "50").code == 0  # fmt: skip
+    assert sfa("quote", "send", quote["number"]).code == 0
+    pdf = tmp_path / "quote.pdf"
+    assert sfa("quote", "export", quote["number"], "--output", str(pdf)).code == 0
+    text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert quote["number"] in text and "Müller GmbH" in text
+    expiring = [q["number"] for q in ok(sfa("today", "--json"))["quotes_expiring"]]
+    assert expiring == [quote["number"]]  # valid for three more days: on today's screen
+    assert sfa("quote", "accept", quote["number"]).code == 0
+    assert ok(sfa("today", "--json"))["quotes_expiring"] == []
+
     # Evening: work done, and the activity report counts it.
     assert sfa("task", "done", quote_task["ref"]).code == 0
     assert sfa("task", "snooze", stock_task["ref"], "--until", "+7d").code == 0
@@ -107,7 +124,11 @@ def test_a_day_in_the_field(sfa: Runner) -> None:
     assert activity["tasks_completed"] == 1
     assert activity["tasks_created"] == 3
     assert activity["tasks_overdue"] == 0
+    assert (activity["quotes_sent"], activity["quotes_accepted"]) == (1, 1)
     forecast = ok(sfa("report", "forecast", "--json"))
-    assert forecast[0]["pipeline"] == "12000.00" and forecast[0]["weighted"] == "1200.00"
-    text = sfa("report", "activity")
-    assert text.code == 0 and "visits_done\t1" in text.out
+    assert [(r["won"], r["won_count"], r["pipeline"]) for r in forecast] == [("12000.00", 1, "0.00")]
+    assert ok(sfa("report", "pipeline", "--json")) == []
+    win_loss = ok(sfa("report", "win-loss", "--json"))
+    assert (win_loss["won_count"], win_loss["lost_count"], win_loss["win_rate"]) == (1, 0, "100.0")
+    table = sfa("report", "activity")
+    assert table.code == 0 and "visits_done\t1" in table.out
