@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from conftest import Runner
 from pypdf import PdfReader
-
-from tests.conftest import Runner
 
 
 def ok(result: Any) -> Any:

@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "product": ("sfa.cli.product", "The price list: products with SKU, price and tax rate."),
     "quote": ("sfa.cli.quote", "Quotes: exact totals, numbering, send, revise, accept, export."),
     "demo": ("sfa.cli.demo", "Fill an empty store with a realistic demo company."),
+    "import": ("sfa.cli.imports", "Import CSV, vCards, or a full backup."),
+    "export": ("sfa.cli.exports", "Export CSV, JSON, vCards, iCalendar, or a full backup."),
     "visit": ("sfa.cli.visit", "Visits: plan the day, drive the route, log the report."),
     "task": ("sfa.cli.task", "Follow-up tasks: due dates, priorities, reminders."),
     "today": ("sfa.cli.today", "Today: visits, tasks due or overdue, quotes expiring this week."),

@@ -31,7 +31,7 @@ def email_key(value: str | None) -> str | None:
 
 def phone(text: str, field: str = "phone") -> str:
     value = " ".join(text.split())
-    digits = re.sub(r"\D", "", value)
+    digits = _NOT_DIGIT.sub("", value)
     if not _PHONE_CHARS.match(value) or len(digits) < 5 or len(digits) > 17:
         raise ValidationError(field, f"{text!r} is not a phone number (digits, spaces, + ( ) - /)")
     return value

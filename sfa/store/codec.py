@@ -83,8 +83,12 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
+# One encoder for every call: json.dumps with these options would build a new one each time.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=json_default)
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=json_default)
+    return _ENCODER.encode(value)
 
 
 def _nullable(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:

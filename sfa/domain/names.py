@@ -1,0 +1,41 @@
+"""Personal names between one "name" field and the given/family parts other tools keep apart.
+
+sfa keeps a person's name in one field, as people write it ("Hans Müller"). Address books (vCard
+N), and many CRM exports ("First Name", "Last Name") keep the parts apart, so names are joined on
+the way in and split on the way out.
+"""
+
+from __future__ import annotations
+
+# Lower-case particles that belong to the family name: "Ludwig van Beethoven" -> "van Beethoven".
+_PARTICLES = {"van", "von", "de", "der", "den", "del", "della", "di", "da", "du", "la", "le", "zu",
+              "ten", "ter", "bin", "ibn", "al", "dos", "das", "do"}  # fmt: skip
+
+
+def join_name(*parts: str | None) -> str:
+    """First, middle and last name (any may be empty) as one name."""
+    return " ".join(" ".join(p.split()) for p in parts if p and p.strip())
+
+
+def unflip(name: str) -> str:
+    """ "Müller, Hans" -> "Hans Müller": a family-name-first export with exactly one comma."""
+    family, comma, given = name.partition(",")
+    if not comma or "," in given or not family.strip() or not given.strip():
+        return name.strip()
+    return join_name(given, family)
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """ "Hans Peter Müller" -> ("Hans Peter", "Müller"); "Anna van der Berg" -> ("Anna", "van der Berg").
+
+    A single word is kept as the family name (vCard N needs one; address books show it either way).
+    """
+    words = unflip(name).split()
+    if not words:
+        return "", ""
+    if len(words) == 1:
+        return "", words[0]
+    start = len(words) - 1
+    while start > 1 and words[start - 1].lower() in _PARTICLES:
+        start -= 1
+    return " ".join(words[:start]), " ".join(words[start:])

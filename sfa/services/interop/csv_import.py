@@ -1,0 +1,451 @@
+"""`sfa import csv`: rows from another tool's spreadsheet into sfa records.
+
+Each batch of rows is checked first (values, duplicates), then written in one transaction through
+the store, so change capture (field clocks, outbox, history, search index) is on and an interrupted
+import leaves whole batches only. Duplicates are found with in-memory keys built once from the store
+and extended with every accepted row, so rows repeated within the file are caught too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sfa.domain import ids, names, normalize
+from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, OPPORTUNITY, PRODUCT, TIMELINE, Entity
+from sfa.domain.errors import SfaError, UsageError, ValidationError
+from sfa.domain.money import round_money
+from sfa.domain.stages import LOST, find_stage
+from sfa.services import records
+from sfa.services.interop import mapping as mapping_rules
+from sfa.services.interop.textfile import FileRefused, Table, read_csv
+from sfa.services.workspace import Workspace
+from sfa.store import codec
+from sfa.store.db import Record
+
+TYPES = {"account": ACCOUNT, "contact": CONTACT, "lead": LEAD, "product": PRODUCT,
+         "opp": OPPORTUNITY, "opportunity": OPPORTUNITY}  # fmt: skip
+ON_DUPLICATE = ("skip", "update", "create")
+BATCH_SIZE = 5000
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Summary:
+    entity: str
+    file: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    accounts_created: int = 0
+    mapping: dict[str, str] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.entity, "file": self.file, "dry_run": self.dry_run, "rows": self.rows,
+            "created": self.created, "updated": self.updated, "skipped": len(self.skipped),
+            "rejected": len(self.rejected), "accounts_created": self.accounts_created,
+            "mapping": self.mapping, "ignored_columns": self.ignored_columns,
+            "skipped_rows": self.skipped, "rejected_rows": self.rejected,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Hit:
+    entity: str
+    record_id: str
+    name: str
+    reason: str
+
+
+class KeyIndex:
+    """Duplicate-check keys in memory: (reason, key) -> (entity, id, name) of the first record."""
+
+    def __init__(self) -> None:
+        self.keys: dict[tuple[str, str], tuple[str, str, str]] = {}
+
+    def remember(
+        self, entity: str, record_id: str, name: str, probes: Sequence[tuple[str, str | None]]
+    ) -> None:
+        owner = (entity, record_id, name)
+        for reason, key in probes:
+            if key:
+                self.keys.setdefault((reason, key), owner)
+
+    def match(self, probes: Sequence[tuple[str, str | None]]) -> Hit | None:
+        for reason, key in probes:
+            if key:
+                found = self.keys.get((reason, key))
+                if found is not None:
+                    return Hit(*found, reason)
+        return None
+
+
+class Accounts:
+    """Accounts by normalised name key, for linking contacts and opportunities by account name."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.by_key: dict[str, str] = {}
+        self.key_of: dict[str, str] = {}
+        for record_id, key in ws.store.conn.execute(
+            "SELECT id, name_key FROM account WHERE deleted = 0 ORDER BY rid"
+        ):
+            self.key_of[record_id] = key or ""
+            if key:
+                self.by_key.setdefault(key, record_id)
+
+    def add(self, record_id: str, name: str, key: str) -> None:
+        self.key_of[record_id] = key
+        if key:
+            self.by_key.setdefault(key, record_id)
+
+
+# -- duplicate keys per record type ---------------------------------------------------------------
+
+
+def _fold_sku(sku: str | None) -> str | None:
+    return " ".join(sku.split()).lower() if sku else None
+
+
+def _probes(entity: Entity, values: Record, account_key: str) -> list[tuple[str, str | None]]:
+    if entity is CONTACT:
+        person = normalize.person_key(values.get("name"))
+        return [("email", normalize.email_key(values.get("email"))),
+                ("phone", normalize.phone_key(values.get("phone"))),
+                ("phone", normalize.phone_key(values.get("mobile"))),
+                ("name and account", f"{person}|{account_key}" if person else None)]  # fmt: skip
+    if entity is LEAD:
+        name_key = normalize.name_company_key(values.get("name"), values.get("company"))
+        return [("email", normalize.email_key(values.get("email"))),
+                ("phone", normalize.phone_key(values.get("phone"))),
+                ("name and company", name_key)]  # fmt: skip
+    if entity is ACCOUNT:
+        return [("name", normalize.company_key(values.get("name")) or None)]
+    if entity is PRODUCT:
+        return [("sku", _fold_sku(values.get("sku")))]
+    name = normalize.fold(values.get("name") or "")
+    return [("name and account", f"{name}|{values.get('account_id')}" if name else None)]
+
+
+def _load_index(ws: Workspace, entity: Entity, accounts: Accounts) -> KeyIndex:
+    index = KeyIndex()
+    conn = ws.store.conn
+    if entity in (CONTACT, LEAD):
+        for row in conn.execute(
+            "SELECT id, name, email_key, phone_key, mobile_key, name_key, account_id FROM contact"
+            " WHERE deleted = 0"
+        ):
+            person = (row[5] or "|").split("|")[0]
+            account_key = accounts.key_of.get(row[6], "") if row[6] else ""
+            reason = "name and account" if entity is CONTACT else "name and company"
+            index.remember("contact", row[0], row[1], [
+                ("email", row[2]), ("phone", row[3]), ("phone", row[4]),
+                (reason, f"{person}|{account_key}" if person else None),
+            ])  # fmt: skip
+    if entity is LEAD:
+        for row in conn.execute(
+            "SELECT id, name, email_key, phone_key, name_key FROM lead WHERE deleted = 0"
+        ):
+            index.remember("lead", row[0], row[1], [("email", row[2]), ("phone", row[3]),
+                                                    ("name and company", row[4])])  # fmt: skip
+    if entity is ACCOUNT:
+        for row in conn.execute("SELECT id, name, name_key FROM account WHERE deleted = 0"):
+            index.remember("account", row[0], row[1], [("name", row[2])])
+    if entity is PRODUCT:
+        for row in conn.execute("SELECT id, name, sku FROM product WHERE deleted = 0"):
+            index.remember("product", row[0], row[1], [("sku", _fold_sku(row[2]))])
+    if entity is OPPORTUNITY:
+        for row in conn.execute("SELECT id, name, account_id FROM opportunity WHERE deleted = 0"):
+            index.remember(
+                "opportunity", row[0], row[1], [("name and account", f"{normalize.fold(row[1])}|{row[2]}")]
+            )
+    return index
+
+
+# -- one row ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Batch:
+    accounts: list[Record] = field(default_factory=list)
+    account_ids: list[str] = field(default_factory=list)
+    creates: list[Record] = field(default_factory=list)
+    create_ids: list[str] = field(default_factory=list)
+    pending: dict[str, Record] = field(default_factory=dict)  # id -> values, created in this batch
+    updates: list[tuple[int, str, Record]] = field(default_factory=list)  # (line, id, changes)
+    timeline: list[Record] = field(default_factory=list)
+
+
+class _RowError(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+def _raw_values(
+    entity: Entity, cells: list[str], header_len: int, columns: list[tuple[int, str]]
+) -> dict[str, str]:
+    if len(cells) > header_len and any(c.strip() for c in cells[header_len:]):
+        raise _RowError(
+            f"has {len(cells)} fields but the header has {header_len} (a delimiter or quote out of place?)"
+        )
+    raw: dict[str, str] = {}
+    for index, target in columns:
+        if index < len(cells):
+            value = cells[index].strip()
+            if value:
+                raw[target] = value
+    parts = [raw.pop(p, "") for p in mapping_rules.NAME_PARTS]
+    if entity in (CONTACT, LEAD):
+        if not raw.get("name") and any(parts):
+            raw["name"] = names.join_name(*parts)
+        if raw.get("name"):
+            raw["name"] = names.unflip(" ".join(raw["name"].split()))
+    if "tags" in raw:
+        raw["tags"] = raw["tags"].replace(":::", ",").replace(";", ",").replace("*", "")
+    return raw
+
+
+class CsvImporter:
+    def __init__(self, ws: Workspace, entity: Entity, *, on_duplicate: str, dry_run: bool) -> None:
+        self.ws = ws
+        self.entity = entity
+        self.on_duplicate = on_duplicate
+        self.dry_run = dry_run
+        self.defaults = records.scope_defaults(ws) if "owner" in entity.by_name else {}
+        self.accounts = Accounts(ws)
+        self.index = _load_index(ws, entity, accounts=self.accounts)
+        self.currency = ws.setting("currency")
+        self.stages = ws.stages if entity is OPPORTUNITY else ()
+        self._company_keys: dict[str, str] = {}
+
+    def company_key(self, name: str) -> str:
+        """The account name key, remembered: a file names the same companies again and again."""
+        key = self._company_keys.get(name)
+        if key is None:
+            key = self._company_keys[name] = normalize.company_key(name)
+        return key
+
+    # Values typed as the row gives them, checked by field kind; the account name kept aside.
+    def prepare(self, raw: dict[str, str]) -> tuple[Record, str | None]:
+        account_name = raw.pop(mapping_rules.ACCOUNT_BY_NAME, None)
+        if self.entity is OPPORTUNITY:
+            return self._prepare_opportunity(raw, account_name), account_name
+        values = records.clean(self.ws, self.entity, raw, creating=True)
+        if self.entity is PRODUCT and values.get("unit_price") is not None:
+            # A price: rounded to the currency's minor unit, as opportunity amounts are.
+            currency = values.get("currency") or self.currency
+            values["unit_price"] = round_money(Decimal(values["unit_price"]), currency)
+        return values, account_name
+
+    def _prepare_opportunity(self, raw: dict[str, str], account_name: str | None) -> Record:
+        raw = dict(raw)
+        stage_text = raw.pop("stage", None)
+        stage = find_stage(self.stages, stage_text) if stage_text else self.stages[0]
+        if not account_name and not raw.get("account_id"):
+            raise ValidationError("account", "is required (an account name or account_id)")
+        # The account may come by name (found or created later), so account_id is not required here.
+        values = records.clean(self.ws, OPPORTUNITY, {**raw, "stage": stage.name}, creating=False)
+        for spec in OPPORTUNITY.fields:
+            if spec.required and spec.name != "account_id" and values.get(spec.name) is None:
+                raise ValidationError(spec.name, "is required")
+        values.setdefault("currency", self.currency)
+        if values.get("probability") is None:
+            values["probability"] = stage.probability
+        if not 0 <= values["probability"] <= 100:
+            raise ValidationError("probability", f"{values['probability']} is outside 0..100")
+        if values.get("amount") is not None:
+            values["amount"] = round_money(Decimal(values["amount"]), values["currency"])
+        if stage.name == LOST and not values.get("lost_reason"):
+            raise ValidationError("lost_reason", "a lost opportunity needs a reason")
+        return values
+
+    def _account_for(self, name: str, batch: _Batch) -> str:
+        key = self.company_key(name)
+        existing = self.accounts.by_key.get(key) if key else None
+        if existing:
+            return existing
+        record_id = ids.uuid7()
+        batch.accounts.append({**records.scope_defaults(self.ws), "name": " ".join(name.split())})
+        batch.account_ids.append(record_id)
+        self.accounts.add(record_id, name, key)
+        return record_id
+
+    def row(
+        self, line: int, raw: dict[str, str], batch: _Batch, summary: Summary, record_id: str | None = None
+    ) -> None:
+        """One row: checked, then queued as a create, an update, or a skip.
+
+        `record_id` is an id the source carries (a vCard UID written by sfa): the record keeps it,
+        and a record that already has it is the duplicate.
+        """
+        entity = self.entity
+        provided = set(raw)
+        values, account_name = self.prepare(raw)
+        # What the row itself says (not the defaults filled in): an update changes only these.
+        given = {name: value for name, value in values.items() if name in provided}
+        if "stage" in given and "probability" not in given:
+            given["probability"] = values["probability"]  # the probability follows the stage
+        if account_name:
+            account_key = self.company_key(account_name)
+        elif values.get("account_id"):
+            account_key = self.accounts.key_of.get(values["account_id"], "")
+        else:
+            account_key = ""
+        if entity is OPPORTUNITY and account_name:
+            # The duplicate key needs the account id; an unknown account means a new opportunity.
+            values["account_id"] = self.accounts.by_key.get(account_key) or f"new:{account_key}"
+        probes = _probes(entity, values, account_key)
+        hit = self.index.match(probes) if self.on_duplicate != "create" else None
+        if record_id is not None:
+            known = self.ws.store.find(entity, record_id)
+            if (known is not None or record_id in batch.pending) and self.on_duplicate == "create":
+                record_id = None
+            elif known is not None or record_id in batch.pending:
+                name = str((known or batch.pending[record_id]).get(entity.title) or "")
+                hit = Hit(entity.name, record_id, name, "id")
+        if hit is not None:
+            self._duplicate(line, hit, given, account_name, batch, summary)
+            return
+        if account_name:
+            values["account_id"] = self._account_for(account_name, batch)
+            given["account_id"] = values["account_id"]
+        if entity is LEAD:
+            values.setdefault("status", "new")
+        if entity is PRODUCT:
+            values.setdefault("currency", self.currency)
+            values.setdefault("active", True)
+        record_id = record_id or ids.uuid7()
+        full = {**self.defaults, **values}
+        batch.creates.append(full)
+        batch.create_ids.append(record_id)
+        batch.pending[record_id] = full
+        if entity is OPPORTUNITY:
+            batch.timeline.append({
+                "record_entity": "opportunity", "record_id": record_id, "account_id": values["account_id"],
+                "kind": "stage", "text": f"imported at stage {values['stage']}", "owner": self.ws.owner,
+            })  # fmt: skip
+        if entity is OPPORTUNITY:
+            probes = _probes(entity, values, account_key)
+        self.index.remember(entity.name, record_id, str(values.get(entity.title) or ""), probes)
+        summary.created += 1
+
+    def _duplicate(
+        self, line: int, hit: Hit, given: Record, account_name: str | None, batch: _Batch, summary: Summary
+    ) -> None:
+        described = f"{hit.entity} {ids.handle_of(hit.record_id)[:8]} {hit.name!r} (same {hit.reason})"
+        if self.on_duplicate == "skip" or hit.entity != self.entity.name:
+            summary.skipped.append({"line": line, "reason": f"duplicate of {described}",
+                                    "duplicate_of": {"entity": hit.entity, "id": hit.record_id,
+                                                     "name": hit.name, "reason": hit.reason}})  # fmt: skip
+            return
+        changes = dict(given)
+        if account_name and "account_id" not in changes:
+            changes["account_id"] = self._account_for(account_name, batch)
+        if hit.record_id in batch.pending:
+            batch.pending[hit.record_id].update(changes)
+            summary.updated += 1
+            return
+        current = self.ws.store.get(self.entity, hit.record_id, include_deleted=True)
+        changed = {
+            name: value for name, value in changes.items()
+            if codec.to_wire(self.entity.by_name[name], current[name])
+            != codec.to_wire(self.entity.by_name[name], value)
+        }  # fmt: skip
+        if not changed:
+            summary.skipped.append({"line": line, "reason": f"unchanged: same as {described}",
+                                    "duplicate_of": {"entity": hit.entity, "id": hit.record_id,
+                                                     "name": hit.name, "reason": hit.reason}})  # fmt: skip
+            return
+        batch.updates.append((line, hit.record_id, changed))
+        summary.updated += 1
+
+    def write(self, batch: _Batch, summary: Summary) -> None:
+        summary.accounts_created += len(batch.accounts)
+        if self.dry_run:
+            return
+        store = self.ws.store
+        with store.transaction():
+            if batch.accounts:
+                store.insert_many(ACCOUNT, batch.accounts, record_ids=batch.account_ids)
+            if batch.creates:
+                store.insert_many(self.entity, batch.creates, record_ids=batch.create_ids)
+            for _line, record_id, changes in batch.updates:
+                store.update(self.entity, record_id, changes)
+            if batch.timeline:
+                from sfa.domain.dates import utc_now
+
+                now = utc_now()
+                store.insert_many(TIMELINE, [{**t, "at": now} for t in batch.timeline])
+
+
+def entity_for(type_name: str) -> Entity:
+    try:
+        return TYPES[type_name.strip().lower()]
+    except KeyError:
+        raise UsageError(f"--type {type_name!r}: use one of account, contact, lead, product, opp") from None
+
+
+def check_header(path: Path, entity: Entity, table: Table, mapped: mapping_rules.Mapping) -> None:
+    """Refuse a file whose first line is not a header sfa can use (nothing is written)."""
+    if not mapped.columns:
+        looks_like_data = any("@" in h or sum(c.isdigit() for c in h) >= 5 for h in table.header)
+        what = "looks like data, not a header line" if looks_like_data else "names no field sfa knows"
+        shown = ", ".join(repr(h) for h in table.header[:8])
+        raise FileRefused(
+            f"{path}: line {table.header_line} {what} ({shown}); "
+            f"give the header line, or name the columns with --map COLUMN=FIELD"
+        )
+    missing = mapping_rules.missing_required(entity.name, mapped)
+    if missing:
+        wanted = " and ".join(missing)
+        raise FileRefused(
+            f"{path}: no column gives the {entity.name} {wanted}; columns are "
+            f"{', '.join(table.header)}. Name one with --map COLUMN={missing[0]}"
+        )
+
+
+def import_csv(
+    ws: Workspace, path: Path, type_name: str, *, maps: Sequence[str] = (), dry_run: bool = False,
+    on_duplicate: str = "skip", progress: Progress | None = None, batch_size: int = BATCH_SIZE,
+) -> Summary:  # fmt: skip
+    entity = entity_for(type_name)
+    if on_duplicate not in ON_DUPLICATE:
+        raise UsageError(f"--on-duplicate {on_duplicate!r}: use one of {', '.join(ON_DUPLICATE)}")
+    overrides = mapping_rules.parse_overrides(entity.name, maps)
+    table = read_csv(path)
+    mapped = mapping_rules.guess(entity.name, table.header, overrides)
+    check_header(path, entity, table, mapped)
+    summary = Summary(entity.name, str(path), rows=len(table.rows), dry_run=dry_run,
+                      mapping=mapped.as_dict(table.header), ignored_columns=mapped.ignored)  # fmt: skip
+    importer = CsvImporter(ws, entity, on_duplicate=on_duplicate, dry_run=dry_run)
+    total = len(table.rows)
+    header_len = len(table.header)
+    done = 0
+    if progress:
+        progress(0, total)
+    for start in range(0, total, batch_size):
+        batch = _Batch()
+        for line, cells in table.rows[start : start + batch_size]:
+            try:
+                raw = _raw_values(entity, cells, header_len, mapped.columns)
+                importer.row(line, raw, batch, summary)
+            except _RowError as exc:
+                summary.rejected.append({"line": line, "reason": exc.reason})
+            except SfaError as exc:
+                summary.rejected.append({"line": line, "reason": str(exc)})
+            done += 1
+            if progress and done % 500 == 0:
+                progress(done, total)
+        importer.write(batch, summary)
+        if progress:
+            progress(done, total)
+    return summary

@@ -1,0 +1,249 @@
+"""Visits as VEVENTs and open tasks as VTODOs in one iCalendar file (RFC 5545).
+
+UIDs are the record ids ("<id>@sfa"), so a calendar that imports a later export updates its events
+instead of adding copies; SEQUENCE and LAST-MODIFIED grow with every edit of the record.
+
+Values are escaped by the icalendar library (vText); the lines are assembled and folded here
+because building one icalendar component per record is about 3x too slow for the 50,000-record
+target (measured: 14.6 s for 50,000 components). Tests parse what is written with icalendar and
+compare it field by field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sfa import __version__
+from sfa.domain.dates import from_iso_utc, local_zone, parse_date, utc_now
+from sfa.domain.entities import ACCOUNT, CONTACT, TASK, VISIT, Entity
+from sfa.domain.errors import ValidationError
+from sfa.services.workspace import Workspace
+from sfa.store.db import Record
+
+DEFAULT_DURATION_MIN = 60
+_PRIORITY = {"high": 1, "normal": 5, "low": 9}
+_VISIT_STATUS = {"cancelled": "CANCELLED"}
+
+
+def uid_of(record_id: str) -> str:
+    return f"{record_id}@sfa"
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _instant(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else from_iso_utc(str(value))
+
+
+def fold(line: str) -> str:
+    """Fold a content line at 75 octets, never inside a UTF-8 sequence (RFC 5545 3.1)."""
+    ascii_only = line.isascii()
+    if len(line) <= 75 and (ascii_only or len(line.encode()) <= 75):
+        return line + "\r\n"
+    if ascii_only:  # one octet a character: cut by length
+        parts = [line[:75], *(" " + line[i : i + 74] for i in range(75, len(line), 74))]
+        return "\r\n".join(parts) + "\r\n"
+    out: list[str] = []
+    current: list[str] = []
+    size = 0
+    for char in line:
+        width = len(char.encode())
+        if size + width > 75:
+            out.append("".join(current))
+            current, size = [" "], 1
+        current.append(char)
+        size += width
+    out.append("".join(current))
+    return "\r\n".join(out) + "\r\n"
+
+
+class _Writer:
+    def __init__(self) -> None:
+        from icalendar import vText
+
+        self._vtext = vText
+        self.parts: list[str] = []
+
+    def text(self, name: str, value: str | None) -> None:
+        if value:
+            escaped = self._vtext(value).to_ical().decode("utf-8")
+            self.parts.append(fold(f"{name}:{escaped}"))
+
+    def texts(self, name: str, values: Sequence[str]) -> None:
+        """A multi-valued text property: each value escaped, then joined with commas."""
+        if values:
+            escaped = ",".join(self._vtext(v).to_ical().decode("utf-8") for v in values)
+            self.parts.append(fold(f"{name}:{escaped}"))
+
+    def raw(self, line: str) -> None:
+        self.parts.append(fold(line))
+
+
+def _chunks(values: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _by_id(ws: Workspace, entity: Entity, record_ids: Iterable[str]) -> dict[str, Record]:
+    wanted = sorted({i for i in record_ids if i})
+    found: dict[str, Record] = {}
+    for chunk in _chunks(wanted):
+        marks = ", ".join("?" * len(chunk))
+        for record in ws.store.select(entity, f"id IN ({marks})", chunk, include_deleted=True):
+            found[record["id"]] = record
+    return found
+
+
+def _address(account: Record | None) -> str:
+    if account is None:
+        return ""
+    town = " ".join(p for p in (account.get("postcode"), account.get("city")) if p)
+    return ", ".join(p for p in (account.get("street"), town, account.get("country")) if p)
+
+
+def _sequence(record: Record) -> int:
+    seconds = (_instant(record["updated_at"]) - _instant(record["created_at"])).total_seconds()
+    return max(0, int(seconds))
+
+
+def _common(w: _Writer, record: Record, now: str) -> None:
+    updated = _instant(record["updated_at"])
+    w.raw(f"UID:{uid_of(record['id'])}")
+    w.raw(f"DTSTAMP:{now}")
+    w.raw(f"CREATED:{_stamp(_instant(record['created_at']))}")
+    w.raw(f"LAST-MODIFIED:{_stamp(updated)}")
+    w.raw(f"SEQUENCE:{_sequence(record)}")
+
+
+def _visit(w: _Writer, visit: Record, account: Record | None, contacts: dict[str, Record], now: str) -> None:
+    start = _instant(visit["starts_at"])
+    end = start + timedelta(minutes=visit["duration_min"] or DEFAULT_DURATION_MIN)
+    account_name = account["name"] if account else ""
+    met = [contacts[c] for c in visit["contact_ids"] if c in contacts]
+    w.raw("BEGIN:VEVENT")
+    _common(w, visit, now)
+    w.raw(f"DTSTART:{_stamp(start)}")
+    w.raw(f"DTEND:{_stamp(end)}")
+    summary = f"Visit: {account_name}" if account_name else "Visit"
+    if visit.get("purpose"):
+        summary += f" ({visit['purpose']})"
+    w.text("SUMMARY", summary)
+    w.text("LOCATION", visit.get("location") or _address(account))
+    lines = []
+    if visit.get("purpose"):
+        lines.append(f"Purpose: {visit['purpose']}")
+    if met:
+        people = ", ".join(c["name"] + (f" ({c['title']})" if c.get("title") else "") for c in met)
+        lines.append(f"Contacts: {people}")
+    if account_name:
+        lines.append(f"Account: {account_name}")
+    if visit.get("status"):
+        lines.append(f"Status: {visit['status']}")
+    if visit.get("outcome"):
+        lines.append(f"Outcome: {visit['outcome']}")
+    if visit.get("notes"):
+        lines.append(visit["notes"])
+    w.text("DESCRIPTION", "\n".join(lines))
+    if visit.get("latitude") is not None and visit.get("longitude") is not None:
+        w.raw(f"GEO:{visit['latitude']};{visit['longitude']}")
+    w.raw(f"STATUS:{_VISIT_STATUS.get(visit.get('status') or '', 'CONFIRMED')}")
+    w.texts("CATEGORIES", visit.get("tags") or [])
+    w.raw("END:VEVENT")
+
+
+def _task(w: _Writer, task: Record, account: Record | None, now: str) -> None:
+    w.raw("BEGIN:VTODO")
+    _common(w, task, now)
+    w.text("SUMMARY", task["title"])
+    if task.get("due_at"):
+        w.raw(f"DUE:{_stamp(_instant(task['due_at']))}")
+    elif task.get("due_date"):
+        w.raw(f"DUE;VALUE=DATE:{task['due_date'].strftime('%Y%m%d')}")
+    w.raw(f"PRIORITY:{_PRIORITY.get(task.get('priority') or 'normal', 5)}")
+    w.raw("STATUS:NEEDS-ACTION")
+    lines = []
+    if account is not None:
+        lines.append(f"Account: {account['name']}")
+    if task.get("notes"):
+        lines.append(task["notes"])
+    w.text("DESCRIPTION", "\n".join(lines))
+    if task.get("visit_id"):
+        w.raw(f"RELATED-TO:{uid_of(task['visit_id'])}")
+    w.texts("CATEGORIES", task.get("tags") or [])
+    if task.get("remind_at"):
+        w.raw("BEGIN:VALARM")
+        w.raw("ACTION:DISPLAY")
+        w.text("DESCRIPTION", task["title"])
+        w.raw(f"TRIGGER;VALUE=DATE-TIME:{_stamp(_instant(task['remind_at']))}")
+        w.raw("END:VALARM")
+    w.raw("END:VTODO")
+
+
+def _bounds(start: str | None, end: str | None) -> tuple[date | None, date | None]:
+    first = parse_date(start, "from") if start else None
+    last = parse_date(end, "to") if end else None
+    if first and last and last < first:
+        raise ValidationError("to", f"{last} is before --from {first}")
+    return first, last
+
+
+def _local_midnight_utc(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=local_zone()).astimezone(UTC)
+
+
+def select_for_calendar(
+    ws: Workspace, start: str | None = None, end: str | None = None
+) -> tuple[list[Record], list[Record]]:
+    """Visits starting within [from, to] (local days) and open tasks due within them.
+
+    Without --from/--to every visit and every open task is taken, undated tasks too; with either,
+    tasks without a due date are left out.
+    """
+    from sfa.domain.dates import iso_utc
+
+    first, last = _bounds(start, end)
+    clauses, params = [], []
+    if first:
+        clauses.append("starts_at >= ?")
+        params.append(iso_utc(_local_midnight_utc(first)))
+    if last:
+        clauses.append("starts_at < ?")
+        params.append(iso_utc(_local_midnight_utc(last + timedelta(days=1))))
+    visits = ws.store.select(VISIT, " AND ".join(clauses), params, order="starts_at, rid")
+    tasks = ws.store.select(TASK, "status IS NULL OR status != 'done'", order="rid")
+    if first or last:
+        zone = local_zone()
+
+        def due(task: Record) -> date | None:
+            if task.get("due_at"):
+                return _instant(task["due_at"]).astimezone(zone).date()
+            value = task.get("due_date")
+            return value if isinstance(value, date) else None
+
+        tasks = [t for t in tasks if (d := due(t)) is not None and (not first or d >= first)
+                 and (not last or d <= last)]  # fmt: skip
+    return visits, tasks
+
+
+def export_ics(ws: Workspace, start: str | None = None, end: str | None = None) -> tuple[str, int, int]:
+    """The calendar text, and how many events and to-dos it holds."""
+    visits, tasks = select_for_calendar(ws, start, end)
+    accounts = _by_id(ws, ACCOUNT, [v["account_id"] for v in visits] + [t["account_id"] for t in tasks])
+    contacts = _by_id(ws, CONTACT, [c for v in visits for c in v["contact_ids"]])
+    now = _stamp(utc_now())
+    w = _Writer()
+    w.raw("BEGIN:VCALENDAR")
+    w.raw("VERSION:2.0")
+    w.raw(f"PRODID:-//sfa//sfa {__version__}//EN")
+    w.raw("CALSCALE:GREGORIAN")
+    w.raw("X-WR-CALNAME:sfa")
+    for visit in visits:
+        _visit(w, visit, accounts.get(visit["account_id"]), contacts, now)
+    for task in tasks:
+        _task(w, task, accounts.get(task["account_id"] or ""), now)
+    w.raw("END:VCALENDAR")
+    return "".join(w.parts), len(visits), len(tasks)

@@ -1,0 +1,582 @@
+"""Interop services in process: CSV import rules, vCard and iCalendar, exports and the backup."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from interop_data import populate
+
+from sfa.domain import names
+from sfa.domain.entities import ACCOUNT, CONTACT, ENTITIES, LEAD, OPPORTUNITY, PRODUCT, TIMELINE
+from sfa.domain.errors import UsageError, ValidationError
+from sfa.services.interop import backup, ics, vcard
+from sfa.services.interop.csv_import import import_csv
+from sfa.services.interop.textfile import FileRefused, read_csv
+from sfa.services.workspace import Workspace
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def wire_all(ws: Workspace) -> dict[str, list[dict[str, Any]]]:
+    return {name: backup.export_records(ws, e, include_deleted=True) for name, e in ENTITIES.items()}
+
+
+def contacts_by_name(ws: Workspace) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in ws.store.select(CONTACT)}
+
+
+def account_name(ws: Workspace, account_id: str | None) -> str | None:
+    return ws.store.get(ACCOUNT, account_id)["name"] if account_id else None
+
+
+# -- names ----------------------------------------------------------------------------------------
+
+
+def test_names_join_split_and_unflip() -> None:
+    assert names.join_name("Anna", " Maria ", "van der Berg") == "Anna Maria van der Berg"
+    assert names.split_name("Anna Maria van der Berg") == ("Anna Maria", "van der Berg")
+    assert names.split_name("Müller, Hans") == ("Hans", "Müller")
+    assert names.split_name("Cher") == ("", "Cher")
+    assert names.unflip("Acme, Inc, Ltd") == "Acme, Inc, Ltd"
+
+
+# -- reading CSV ----------------------------------------------------------------------------------
+
+
+def test_read_csv_bom_semicolons_quotes_and_embedded_newlines() -> None:
+    table = read_csv(FIXTURES / "crm_contacts.csv")
+    assert table.delimiter == ";"
+    assert table.header[1] == "First Name"  # the BOM is not part of the first column name
+    line, cells = table.rows[0]
+    assert line == 2
+    assert cells[9] == 'Met at Hannover Messe; prefers calls\nbefore 10:00, "never" on Fridays'
+    # The row after a two-line row starts on line 4; line numbers count physical lines.
+    assert [r[0] for r in table.rows] == [2, 4, 5, 7, 8, 9]
+
+
+def test_read_csv_tab_and_excel_sep_line(tmp_path: Path) -> None:
+    assert read_csv(FIXTURES / "products.tsv").delimiter == "\t"
+    path = tmp_path / "sep.csv"
+    path.write_text("sep=,\nName;Phone,City\nA;B,Berlin\n", encoding="utf-8")
+    table = read_csv(path)
+    assert table.header == ["Name;Phone", "City"]
+    assert table.rows == [(3, ["A;B", "Berlin"])]
+
+
+def test_read_csv_windows_1252_and_utf16(tmp_path: Path) -> None:
+    path = tmp_path / "cp1252.csv"
+    path.write_bytes("Name;City\nJürgen;Köln\n".encode("cp1252"))
+    assert read_csv(path).rows[0][1] == ["Jürgen", "Köln"]
+    path16 = tmp_path / "utf16.csv"
+    path16.write_bytes("Name\tCity\nJürgen\tKöln\n".encode("utf-16"))
+    table = read_csv(path16)
+    assert table.delimiter == "\t" and table.rows[0][1] == ["Jürgen", "Köln"]
+
+
+@pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", b"", b"\n\n  \n"])
+def test_not_csv_is_refused_and_nothing_written(ws: Workspace, tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "file.csv"
+    path.write_bytes(content)
+    with pytest.raises(FileRefused) as caught:
+        import_csv(ws, path, "contact")
+    assert "\n" not in str(caught.value)
+    assert ws.store.count(CONTACT) == 0 and ws.store.count(ACCOUNT) == 0
+
+
+def test_header_that_is_data_or_unknown_is_refused(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "noheader.csv"
+    path.write_text("Hans Müller,hans@example.com,+49 30 1234567\nEva,eva@example.com,+49 30 7654321\n")
+    with pytest.raises(FileRefused, match="looks like data, not a header"):
+        import_csv(ws, path, "contact")
+    path.write_text("Foo,Bar\n1,2\n")
+    with pytest.raises(FileRefused, match="names no field"):
+        import_csv(ws, path, "contact")
+    path.write_text("Email,Phone\nhans@example.com,+49 30 1234567\n")
+    with pytest.raises(FileRefused, match="no column gives the contact name"):
+        import_csv(ws, path, "contact")
+    assert ws.store.count(CONTACT) == 0
+
+
+# -- importing CSV --------------------------------------------------------------------------------
+
+
+def test_crm_contacts_import_guessed_mapping_names_accounts(ws: Workspace) -> None:
+    summary = import_csv(ws, FIXTURES / "crm_contacts.csv", "contact")
+    assert summary.created == 5
+    assert summary.rejected == [
+        {"line": 8, "reason": "email: 'not-an-email' is not an email address (name@example.com)"}
+    ]
+    assert summary.mapping["E-mail Address"] == "email" and summary.mapping["Company"] == "account"
+    assert summary.mapping["Job Title"] == "title" and "Title" in summary.ignored_columns
+    people = contacts_by_name(ws)
+    hans = people["Hans Müller"]
+    assert hans["title"] == "Einkaufsleiter"
+    assert hans["phone"] == "+49 30 1234567" and hans["mobile"] == "+49 171 2345678"
+    assert hans["notes"] == 'Met at Hannover Messe; prefers calls\nbefore 10:00, "never" on Fridays'
+    assert hans["tags"] == ["customers", "key"]
+    assert people["Anna Maria van der Berg"]["email"] == "anna@bergzonen.nl"
+    # "Müller Maschinenbau" and "Müller Maschinenbau GmbH" are one account (legal form ignored).
+    assert people["Jürgen Schmidt"]["account_id"] == hans["account_id"]
+    assert account_name(ws, hans["account_id"]) == "Müller Maschinenbau GmbH"
+    assert people["Tom Baker"]["account_id"] is None
+    assert summary.accounts_created == 3 and ws.store.count(ACCOUNT) == 3
+    # Change capture is on: every imported record is in the outbox.
+    outbox = {(o["entity"], o["record_id"]) for o in ws.store.outbox()}
+    assert ("contact", hans["id"]) in outbox and ("account", hans["account_id"]) in outbox
+
+
+def test_rerun_skips_everything_and_update_changes_only_given_fields(ws: Workspace, tmp_path: Path) -> None:
+    import_csv(ws, FIXTURES / "crm_contacts.csv", "contact")
+    again = import_csv(ws, FIXTURES / "crm_contacts.csv", "contact")
+    assert (again.created, len(again.skipped), len(again.rejected)) == (0, 5, 1)
+    assert "duplicate of contact" in again.skipped[0]["reason"]
+    assert ws.store.count(CONTACT) == 5 and ws.store.count(ACCOUNT) == 3
+    path = tmp_path / "changes.csv"
+    path.write_text("Email,Mobile,Name\nhans.mueller@mueller-mb.de,+49 172 9999999,Hans Müller\n"
+                    "claire.dubois@dubois.fr,,Claire Dubois\n")  # fmt: skip
+    updated = import_csv(ws, path, "contact", on_duplicate="update")
+    assert (updated.created, updated.updated, len(updated.skipped)) == (0, 1, 1)
+    assert updated.skipped[0]["reason"].startswith("unchanged")
+    hans = contacts_by_name(ws)["Hans Müller"]
+    assert hans["mobile"] == "+49 172 9999999" and hans["title"] == "Einkaufsleiter"
+    assert [h["field"] for h in ws.store.history(hans["id"])] == ["mobile"]
+    created = import_csv(ws, path, "contact", on_duplicate="create")
+    assert created.created == 2 and ws.store.count(CONTACT) == 7
+
+
+def test_duplicates_within_one_file(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "dups.csv"
+    path.write_text("Name,Email,Company\nHans Müller,hans@x.de,Acme\nH. Mueller,HANS@x.de,Acme\n"
+                    "Hans Müller,,ACME GmbH\nEva,eva@x.de,Acme\n")  # fmt: skip
+    summary = import_csv(ws, path, "contact")
+    assert summary.created == 2
+    assert [s["line"] for s in summary.skipped] == [3, 4]
+    assert {s["duplicate_of"]["reason"] for s in summary.skipped} == {"email", "name and account"}
+    merged = import_csv(ws, path, "contact", on_duplicate="update")
+    assert merged.created == 0
+
+
+def test_map_overrides_and_ignores(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text("Kunde,Wer,Mail,Notes\nAcme,Hans Müller,hans@acme.de,secret\n")
+    with pytest.raises(UsageError, match="no such column"):
+        import_csv(ws, path, "contact", maps=["Nope=name"])
+    with pytest.raises(UsageError, match="has no field 'colour'"):
+        import_csv(ws, path, "contact", maps=["Wer=colour"])
+    summary = import_csv(ws, path, "contact", maps=["Wer=name", "kunde=account", "Notes=-"])
+    assert summary.created == 1 and summary.mapping == {"Kunde": "account", "Wer": "name", "Mail": "email"}
+    hans = contacts_by_name(ws)["Hans Müller"]
+    assert hans["notes"] is None and account_name(ws, hans["account_id"]) == "Acme"
+
+
+def test_dry_run_writes_nothing(ws: Workspace) -> None:
+    summary = import_csv(ws, FIXTURES / "crm_contacts.csv", "contact", dry_run=True)
+    assert summary.created == 5 and summary.accounts_created == 3 and summary.dry_run
+    assert ws.store.count(CONTACT) == 0 and ws.store.count(ACCOUNT) == 0 and ws.store.outbox() == []
+
+
+def test_interrupted_import_keeps_whole_batches_and_rerun_finishes(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "many.csv"
+    path.write_text("Name,Email\n" + "".join(f"Person {i},p{i}@example.com\n" for i in range(10)))
+
+    original = ws.store.insert_many
+    calls = []
+
+    def insert_then_interrupt(entity: Any, rows: Any, **kwargs: Any) -> Any:
+        # The second batch's rows are written, then Ctrl-C arrives before the commit.
+        result = original(entity, rows, **kwargs)
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return result
+
+    monkeypatch.setattr(ws.store, "insert_many", insert_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        import_csv(ws, path, "contact", batch_size=4)
+    monkeypatch.undo()
+    assert ws.store.count(CONTACT) == 4  # the first batch; the second was rolled back whole
+    summary = import_csv(ws, path, "contact", batch_size=4)
+    assert (summary.created, len(summary.skipped)) == (6, 4)
+    assert ws.store.count(CONTACT) == 10
+
+
+def test_malformed_rows_rejected_with_line_numbers(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text('Name,Email,Phone\nGood One,good@example.com,+49 30 111111\n'
+                    'Too,many,+49 30 222222,fields,here\n,nobody@example.com,\n'
+                    '"Multi\nLine",ml@example.com,abc\nLast Good,last@example.com,\n')  # fmt: skip
+    summary = import_csv(ws, path, "contact")
+    assert summary.created == 2
+    reasons = {r["line"]: r["reason"] for r in summary.rejected}
+    assert set(reasons) == {3, 4, 5}
+    assert "5 fields but the header has 3" in reasons[3]
+    assert reasons[4] == "name: is required"
+    assert reasons[5].startswith("phone: 'abc' is not a phone number")
+
+
+def test_accounts_products_opportunities_and_leads(ws: Workspace, tmp_path: Path) -> None:
+    accounts = import_csv(ws, FIXTURES / "salesforce_accounts.csv", "account")
+    assert accounts.created == 3 and [r["line"] for r in accounts.rejected] == [6]
+    assert accounts.skipped[0]["line"] == 7 and accounts.skipped[0]["duplicate_of"]["reason"] == "name"
+    berg = ws.store.select(ACCOUNT, "name = ?", ("Berg & Zonen B.V.",))[0]
+    assert berg["street"] == "Keizersgracht 1\n3rd floor" and berg["postcode"] == "1015 CJ"
+    muller = ws.store.select(ACCOUNT, "city = ?", ("Berlin",))[0]
+    assert muller["owner"] == "jdoe" and muller["notes"] == 'Key account since 2019, "A" rating'
+
+    products = import_csv(ws, FIXTURES / "products.tsv", "product")
+    assert products.created == 3 and products.rejected[0]["line"] == 5
+    pump = ws.store.select(PRODUCT, "sku = ?", ("PMP-100",))[0]
+    assert str(pump["unit_price"]) == "1250.00"  # a price, rounded to the currency's minor unit
+    assert pump["tax_rate"] == 19 and pump["active"] is True and pump["currency"] == "EUR"
+    assert import_csv(ws, FIXTURES / "products.tsv", "product").skipped[0]["duplicate_of"]["reason"] == "sku"
+
+    opps = import_csv(ws, FIXTURES / "hubspot_deals.csv", "opp")
+    assert opps.created == 3 and opps.accounts_created == 1
+    assert opps.rejected[0]["line"] == 4 and "not a stage" in opps.rejected[0]["reason"]
+    deal = ws.store.select(OPPORTUNITY, "name = ?", ("Pumps for line 3",))[0]
+    assert deal["account_id"] == muller["id"] and str(deal["amount"]) == "12000.50"
+    assert deal["stage"] == "quotation sent" and deal["probability"] == 70
+    assert ws.store.count(TIMELINE, "record_id = ?", (deal["id"],)) == 1
+    assert import_csv(ws, FIXTURES / "hubspot_deals.csv", "opp").created == 0
+    # An update changes what the row gives, never to defaults it does not give (stage, currency).
+    path = tmp_path / "amounts.csv"
+    path.write_text("Deal Name,Company,Amount\nPumps for line 3,Müller Maschinenbau,13000\n")
+    assert import_csv(ws, path, "opp", on_duplicate="update").updated == 1
+    deal = ws.store.get(OPPORTUNITY, deal["id"])
+    assert (
+        str(deal["amount"]) == "13000.00" and deal["stage"] == "quotation sent" and deal["probability"] == 70
+    )
+
+    path = tmp_path / "leads.csv"
+    path.write_text("First Name,Last Name,Company,Email,Lead Source\n"
+                    "Claire,Dubois,Dubois SARL,c@dubois.fr,fair\n"
+                    "Hans,Müller,Other,hans.x@example.com,web\n")  # fmt: skip
+    import_csv(ws, FIXTURES / "crm_contacts.csv", "contact")
+    leads = import_csv(ws, path, "lead", on_duplicate="update")
+    # Claire is already a contact at Dubois SARL (same name and company): skipped, even with update.
+    assert leads.created == 1 and leads.skipped[0]["line"] == 2
+    assert leads.skipped[0]["duplicate_of"]["entity"] == "contact"
+    # Hans Müller at "Other" is not the contact at Müller Maschinenbau: a different company.
+    lead = ws.store.select(LEAD)[0]
+    assert lead["name"] == "Hans Müller" and lead["status"] == "new" and lead["source"] == "web"
+
+
+def test_lead_matching_a_contact_is_skipped_even_with_update(ws: Workspace, tmp_path: Path) -> None:
+    import_csv(ws, FIXTURES / "crm_contacts.csv", "contact")
+    path = tmp_path / "leads.csv"
+    path.write_text("Name,Email\nHans M.,hans.mueller@mueller-mb.de\n")
+    summary = import_csv(ws, path, "lead", on_duplicate="update")
+    assert summary.created == 0 and summary.skipped[0]["duplicate_of"]["entity"] == "contact"
+
+
+def test_bad_type_and_on_duplicate(ws: Workspace) -> None:
+    with pytest.raises(UsageError, match="--type 'visit'"):
+        import_csv(ws, FIXTURES / "crm_contacts.csv", "visit")
+    with pytest.raises(UsageError, match="--on-duplicate"):
+        import_csv(ws, FIXTURES / "crm_contacts.csv", "contact", on_duplicate="merge")
+
+
+# -- vCard ----------------------------------------------------------------------------------------
+
+
+def test_phone_vcard_export_imports(ws: Workspace) -> None:
+    summary = vcard.import_vcards(ws, FIXTURES / "phone_export.vcf")
+    assert (summary.created, summary.rejected, summary.accounts_created) == (3, [], 2)
+    people = contacts_by_name(ws)
+    hans = people["Hans Müller"]
+    assert hans["email"] == "hans.mueller@mueller-mb.de"  # the preferred one
+    assert hans["mobile"] == "+49 171 2345678" and hans["phone"] == "+49 30 1234567"  # fax left out
+    assert hans["title"] == "Einkaufsleiter" and hans["tags"] == ["customers", "key"]
+    assert hans["notes"] == "Met at Hannover Messe, hall 7.\nPrefers calls before 10:00."
+    assert account_name(ws, hans["account_id"]) == "Müller Maschinenbau GmbH"
+    assert people["Claire Dubois"]["mobile"] == "+33 6 12 34 56 78"
+    assert people["Tom Baker"]["account_id"] is None
+    again = vcard.import_vcards(ws, FIXTURES / "phone_export.vcf")
+    assert again.created == 0 and len(again.skipped) == 3
+
+
+def test_vcard_4(ws: Workspace) -> None:
+    summary = vcard.import_vcards(ws, FIXTURES / "v4_contacts.vcf")
+    assert summary.created == 2 and summary.accounts_created == 1
+    jane = contacts_by_name(ws)["Jane Doe"]
+    assert jane["phone"] == "+1-555-555-0101" and jane["mobile"] == "+1-555-555-0100"
+    assert jane["email"] == "jane@example.com" and jane["tags"] == ["partner", "vip"]
+    assert jane["account_id"] == contacts_by_name(ws)["Kenji Nakamura"]["account_id"]
+
+
+def test_android_vcard_21_quoted_printable(ws: Workspace) -> None:
+    summary = vcard.import_vcards(ws, FIXTURES / "android_21.vcf")
+    assert summary.created == 2 and summary.rejected == []
+    people = contacts_by_name(ws)
+    jurgen = people["Jürgen Müller"]
+    assert jurgen["mobile"] == "+49 170 1234567" and jurgen["phone"] == "+49 30 555123"
+    assert jurgen["notes"] == "First line\nSecond line with a very long text that goes on and on and on"
+    assert account_name(ws, jurgen["account_id"]) == "Müller AG"
+    assert people["John Smith"]["phone"] == "0301234567"
+
+
+def test_malformed_cards_rejected_with_line_rest_imported(ws: Workspace) -> None:
+    summary = vcard.import_vcards(ws, FIXTURES / "broken.vcf")
+    assert summary.created == 2
+    assert [r["line"] for r in summary.rejected] == [6, 11]
+    assert "this line has no colon" in summary.rejected[0]["reason"]
+    assert summary.rejected[1]["reason"] == "card cannot be read: it has no name (FN or N)"
+
+
+def test_not_a_vcard_refused(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "x.vcf"
+    path.write_text("Name,Email\nA,a@example.com\n")
+    with pytest.raises(FileRefused, match="not a vCard file"):
+        vcard.import_vcards(ws, path)
+    path.write_bytes(b"\x00\x01\x02BEGIN:VCARD\x00")
+    with pytest.raises(FileRefused, match="binary"):
+        vcard.import_vcards(ws, path)
+    assert ws.store.count(CONTACT) == 0
+
+
+def test_vcard_export_parses_and_round_trips(ws: Workspace, home: Path, tmp_path: Path) -> None:
+    import vobject
+
+    ids = populate(ws)
+    text, count = vcard.export_vcards(ws)
+    assert count == 2
+    cards = {c.fn.value: c for c in vobject.readComponents(text)}
+    hans = ws.store.get(CONTACT, ids["hans"])
+    card = cards["Hans Müller"]
+    assert card.version.value == "3.0"
+    assert card.uid.value == f"urn:uuid:{hans['id']}"
+    assert (card.n.value.given, card.n.value.family) == ("Hans", "Müller")
+    assert card.org.value == ["Müller Maschinenbau GmbH"]
+    assert card.title.value == "Head of purchasing" and card.email.value == hans["email"]
+    tels = {tuple(t.params["TYPE"]): t.value for t in card.contents["tel"]}
+    assert tels == {("WORK", "VOICE"): "+49 30 1234568", ("CELL",): "+49 171 2345678"}
+    assert card.note.value == hans["notes"] and card.categories.value == ["decision maker"]
+    assert card.adr.value.city == "Berlin"
+    only = vcard.export_vcards(ws, account_ref=ids["account"][-12:][:8])
+    assert only[1] == 2
+    # Into an empty store: the same contacts, ids kept, the account found again by ORG.
+    path = tmp_path / "out.vcf"
+    path.write_text(text)
+    other = Workspace(tmp_path / "other")
+    try:
+        summary = vcard.import_vcards(other, path)
+        assert summary.created == 2 and summary.accounts_created == 1
+        copy = other.store.get(CONTACT, hans["id"])
+        for field in ("name", "title", "email", "phone", "mobile", "notes", "tags"):
+            assert copy[field] == hans[field], field
+        assert account_name(other, copy["account_id"]) == "Müller Maschinenbau GmbH"
+        assert vcard.import_vcards(other, path).skipped[0]["duplicate_of"]["reason"] == "id"
+    finally:
+        other.close()
+
+
+# -- iCalendar ------------------------------------------------------------------------------------
+
+
+def test_ics_parses_with_icalendar_field_by_field(ws: Workspace) -> None:
+    from datetime import UTC, date, datetime
+
+    from icalendar import Calendar
+
+    ids = populate(ws)
+    text, visits, tasks = ics.export_ics(ws)
+    assert (visits, tasks) == (2, 3)  # the done task is left out, the undated one kept
+    cal = Calendar.from_ical(text)
+    events = {str(e["UID"]): e for e in cal.walk("VEVENT")}
+    todos = {str(t["UID"]): t for t in cal.walk("VTODO")}
+    event = events[f"{ids['visit']}@sfa"]
+    assert event.decoded("DTSTART") == datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    assert event.decoded("DTEND") == datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
+    assert str(event["SUMMARY"]) == "Visit: Müller Maschinenbau GmbH (Demo of the new pump, line 3)"
+    assert str(event["LOCATION"]) == "Hauptstraße 5, 10115 Berlin"
+    description = str(event["DESCRIPTION"])
+    assert "Purpose: Demo of the new pump, line 3" in description
+    assert "Contacts: Hans Müller (Head of purchasing), Eva Schmidt" in description
+    assert str(event["STATUS"]) == "CONFIRMED"
+    assert [str(c) for c in event["CATEGORIES"].cats] == ["demo", "pumps"]
+    cancelled = next(e for uid, e in events.items() if uid != f"{ids['visit']}@sfa")
+    assert str(cancelled["STATUS"]) == "CANCELLED"
+    assert str(cancelled["LOCATION"]) == "Hauptstraße 5, 10115 Berlin, Germany"  # the account's address
+    todo = todos[f"{ids['task']}@sfa"]
+    assert todo.decoded("DUE") == date(2026, 11, 25) and int(todo["PRIORITY"]) == 1
+    assert str(todo["SUMMARY"]) == "Send the offer for line 3"
+    assert str(todo["RELATED-TO"]) == f"{ids['visit']}@sfa"
+    assert str(todo["STATUS"]) == "NEEDS-ACTION"
+    alarm = todo.walk("VALARM")[0]
+    assert alarm.decoded("TRIGGER") == datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
+    call = next(t for t in todos.values() if str(t["SUMMARY"]) == "Call Eva back")
+    assert call.decoded("DUE") == datetime(2026, 11, 26, 14, 30, tzinfo=UTC) and int(call["PRIORITY"]) == 9
+    # Lines are folded at 75 octets.
+    assert max(len(line.encode()) for line in text.split("\r\n")) <= 75
+
+
+def test_ics_uids_stable_and_sequence_grows(ws: Workspace) -> None:
+    from icalendar import Calendar
+
+    from sfa.domain.entities import VISIT
+
+    ids = populate(ws)
+    first = Calendar.from_ical(ics.export_ics(ws)[0])
+    ws.store.update(VISIT, ids["visit"], {"purpose": "Demo, moved"})
+    second = Calendar.from_ical(ics.export_ics(ws)[0])
+    uids = [sorted(str(c["UID"]) for c in cal.walk() if "UID" in c) for cal in (first, second)]
+    assert uids[0] == uids[1]
+
+    def visit_of(cal: Any) -> Any:
+        return next(e for e in cal.walk("VEVENT") if str(e["UID"]) == f"{ids['visit']}@sfa")
+
+    assert int(visit_of(second)["SEQUENCE"]) >= int(visit_of(first)["SEQUENCE"])
+    assert visit_of(second).decoded("LAST-MODIFIED") >= visit_of(first).decoded("LAST-MODIFIED")
+    assert "Demo, moved" in str(visit_of(second)["SUMMARY"])
+
+
+def test_ics_range(ws: Workspace) -> None:
+    populate(ws)
+    _, visits, tasks = ics.export_ics(ws, "2026-11-24", "2026-11-25")
+    assert (visits, tasks) == (1, 1)
+    _, visits, tasks = ics.export_ics(ws, "2026-11-26")
+    assert (visits, tasks) == (1, 1)
+    with pytest.raises(ValidationError, match="before --from"):
+        ics.export_ics(ws, "2026-11-26", "2026-11-01")
+
+
+@pytest.mark.parametrize("line", ["DESCRIPTION:" + "ü" * 100, "DESCRIPTION:" + "x" * 63,
+                                  "DESCRIPTION:" + "ab" * 100, "LOCATION:Straße " * 12])  # fmt: skip
+def test_fold_at_75_octets_keeping_utf8_sequences_whole(line: str) -> None:
+    folded = ics.fold(line)
+    assert folded.endswith("\r\n")
+    parts = folded[:-2].split("\r\n")
+    assert all(len(p.encode()) <= 75 for p in parts)
+    assert all(p.startswith(" ") for p in parts[1:])
+    assert "".join(p[1:] if i else p for i, p in enumerate(parts)) == line
+
+
+# -- exports and the backup -----------------------------------------------------------------------
+
+
+def test_export_all_import_all_restores_exactly(ws: Workspace, tmp_path: Path) -> None:
+    populate(ws)
+    before = wire_all(ws)
+    assert all(before[name] for name in ENTITIES)  # every type is in the test
+    result = backup.export_all(ws, tmp_path / "backup")
+    assert result["types"]["account"] == 2  # the deleted one too
+    manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
+    assert manifest["format"] == "sfa-backup" and manifest["types"]["contact"]["count"] == 2
+    other = Workspace(tmp_path / "restored")
+    try:
+        restored = backup.import_all(other, tmp_path / "backup")
+        assert restored["types"] == {name: len(rows) for name, rows in before.items()}
+        assert wire_all(other) == before
+        # Restored records are searchable and captured for sync like any write.
+        assert other.store.search("Maschinenbau")
+        outbox = other.store.outbox()
+        assert len(outbox) == sum(len(rows) for rows in before.values())
+        # Each outbox entry carries exactly the record's non-empty fields, in wire form.
+        by_id = {row["id"]: row for rows in before.values() for row in rows}
+        for entry in outbox:
+            row = by_id[entry["record_id"]]
+            sent = {name: value for name, (value, _clock) in entry["fields"].items()}
+            assert sent == {k: v for k, v in row.items() if k in sent}
+            kept = {k for k in ENTITIES[entry["entity"]].field_names if row[k] not in (None, [], False)}
+            assert kept <= set(sent)
+        with pytest.raises(ValidationError, match="empty store only"):
+            backup.import_all(other, tmp_path / "backup")
+        # Field clocks come back too, on the rows and in the outbox, and later edits order after them.
+        for entity in ENTITIES.values():
+            query = f"SELECT id, clocks FROM {entity.table} ORDER BY id"
+            original = ws.store.conn.execute(query).fetchall()
+            restored = [(r[0], json.loads(r[1])) for r in other.store.conn.execute(query)]
+            assert restored == [(r[0], json.loads(r[1])) for r in original]
+        hans = contacts_by_name(ws)["Hans Müller"]
+        clocks = json.loads(ws.store.conn.execute("SELECT clocks FROM contact WHERE id = ?",
+                                                  (hans["id"],)).fetchone()[0])  # fmt: skip
+        entry = next(e for e in other.store.outbox() if e["record_id"] == hans["id"])
+        assert {name: clock for name, (_v, clock) in entry["fields"].items()} == {
+            name: clocks[name] for name in entry["fields"]
+        }
+        newest = max(c for e in other.store.outbox() for _v, c in e["fields"].values())
+        other.store.update(CONTACT, hans["id"], {"title": "CEO"})
+        assert other.store.history(hans["id"])[-1]["new_clock"] > newest
+    finally:
+        other.close()
+
+
+def test_backup_refusals(ws: Workspace, tmp_path: Path) -> None:
+    populate(ws)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    with pytest.raises(UsageError, match="not an empty directory"):
+        backup.export_all(ws, tmp_path / "full")
+    backup.export_all(ws, tmp_path / "bk")
+    other = Workspace(tmp_path / "other")
+    try:
+        with pytest.raises(FileRefused, match=r"no manifest\.json"):
+            backup.import_all(other, tmp_path / "full")
+        manifest_path = tmp_path / "bk" / "manifest.json"
+        manifest = json.loads(manifest_path.read_text())
+        manifest["types"]["lead"] = {"file": "lead.jsonl"}
+        manifest_path.write_text(json.dumps(manifest))
+        with pytest.raises(FileRefused, match="the entry for lead needs a file and a count"):
+            backup.import_all(other, tmp_path / "bk")
+        manifest["types"]["lead"]["count"] = 1
+        manifest_path.write_text(json.dumps(manifest))
+        lines = (tmp_path / "bk" / "contact.jsonl").read_text().splitlines()
+        (tmp_path / "bk" / "contact.jsonl").write_text(lines[0] + "\n{not json\n")
+        with pytest.raises(FileRefused, match=r"contact\.jsonl: line 2"):
+            backup.import_all(other, tmp_path / "bk")
+        assert backup.record_count(other) == 0
+    finally:
+        other.close()
+
+
+@pytest.mark.parametrize("name", list(ENTITIES))
+def test_export_json_and_csv_every_type(ws: Workspace, name: str) -> None:
+    import csv
+    import io
+
+    populate(ws)
+    entity = backup.export_entity(name)
+    rows = backup.export_records(ws, entity)
+    assert rows and all(set(r) == set(backup.columns_of(entity)) for r in rows)
+    assert json.loads(backup.render(entity, rows, "json")) == json.loads(json.dumps(rows))
+    table = list(csv.reader(io.StringIO(backup.render(entity, rows, "csv"), newline="")))
+    assert table[0] == backup.columns_of(entity) and len(table) == len(rows) + 1
+    assert [r[0] for r in table[1:]] == [r["id"] for r in rows]
+
+
+def test_csv_export_of_accounts_and_products_reimports(ws: Workspace, tmp_path: Path) -> None:
+    populate(ws)
+    other = Workspace(tmp_path / "other")
+    try:
+        for entity in (ACCOUNT, PRODUCT):
+            path = tmp_path / f"{entity.name}.csv"
+            path.write_text(backup.render(entity, backup.export_records(ws, entity), "csv"))
+            summary = import_csv(other, path, entity.name)
+            assert summary.rejected == [] and summary.created == ws.store.count(entity)
+            fields = [f.name for f in entity.fields]
+            original = [{k: r[k] for k in fields} for r in backup.export_records(ws, entity)]
+            copied = [{k: r[k] for k in fields} for r in backup.export_records(other, entity)]
+            assert copied == original
+    finally:
+        other.close()
+
+
+def test_faster_shared_helpers_give_the_same_results() -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from sfa.domain import normalize
+    from sfa.store import codec
+
+    assert normalize.fold("  Hello,   World! ") == "hello world"
+    assert normalize.fold("Müller-Lüdenscheidt Straße") == "muller ludenscheidt strasse"
+    assert normalize.phone_key("0049 (30) 123-456") == "+4930123456"
+    value = {"a": ["Zoë", "x"], "b": Decimal("1.50"), "c": date(2026, 1, 2), "d": None}
+    assert codec.dumps(value) == json.dumps(
+        value, ensure_ascii=False, separators=(",", ":"), default=codec.json_default
+    )
