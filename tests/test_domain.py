@@ -143,3 +143,17 @@ def test_uuid7_layout_and_handles() -> None:
     assert ids.handle_of(one) == one[-12:]
     assert ids.shortest_unique("abcdef123456", ["abcdef999999"]) == "abcdef9"[:6] + "1"
     assert ids.shortest_unique("abcdef123456", ["000000000000"]) == "abcdef"
+
+
+def test_local_zone_keeps_daylight_saving_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sfa.domain import dates
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    dates.local_zone.cache_clear()
+    try:
+        winter = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+        # planned in November for a July morning: summer time applies, not November's offset
+        assert parse_datetime("2027-07-01 10:00", now=winter) == datetime(2027, 7, 1, 8, 0, tzinfo=UTC)
+        assert parse_datetime("2026-12-01 10:00", now=winter) == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    finally:
+        dates.local_zone.cache_clear()

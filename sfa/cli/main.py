@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("sfa.cli.demo", "Fill an empty store with a realistic demo company."),
     "import": ("sfa.cli.imports", "Import CSV, vCards, or a full backup."),
     "export": ("sfa.cli.exports", "Export CSV, JSON, vCards, iCalendar, or a full backup."),
+    "visit": ("sfa.cli.visit", "Visits: plan the day, drive the route, log the report."),
+    "task": ("sfa.cli.task", "Follow-up tasks: due dates, priorities, reminders."),
+    "today": ("sfa.cli.today", "Today: visits, tasks due or overdue, quotes expiring this week."),
+    "report": ("sfa.cli.report", "Reports: pipeline, forecast, activity, win-loss."),
     "dashboard": ("sfa.cli.dashboard", "The full-screen dashboard (Textual)."),
 }
 

@@ -33,13 +33,13 @@ def search(
         refs.update(ws.store.short_refs(entity, [record["id"]]))
     if as_json:
         print_json([
-            {"type": _SHOWN[e.name], **record_json(e, r, refs[r["id"]])} for e, r in hits
+            {"type": _SHOWN.get(e.name, e.name), **record_json(e, r, refs[r["id"]])} for e, r in hits
         ])  # fmt: skip
         return
     rows = []
     for entity, record in hits:
         detail = " ".join(str(record[f]) for f in entity.search_fields[1:3] if record.get(f))
-        rows.append({"type": _SHOWN[entity.name], "ref": refs[record["id"]],
+        rows.append({"type": _SHOWN.get(entity.name, entity.name), "ref": refs[record["id"]],
                      "title": record.get(entity.title), "detail": detail})  # fmt: skip
     emit_table(rows, [("type", "Type"), ("ref", "Ref"), ("title", "Name"), ("detail", "Detail")],
                empty=f"nothing matches {' '.join(text)!r}")  # fmt: skip

@@ -8,8 +8,11 @@ Accepted: ISO dates (2026-11-23), ISO date-times (2026-11-23T10:00, "2026-11-23 
 from __future__ import annotations
 
 import calendar
+import os
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sfa.domain.errors import ValidationError
 
@@ -23,10 +26,25 @@ _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 DATE_HELP = "ISO date, today, tomorrow, a weekday (fri), or +3d/+2w/+1m"
 
 
+@cache
 def local_zone() -> tzinfo:
-    zone = datetime.now().astimezone().tzinfo
-    assert zone is not None
-    return zone
+    """The user's zone with its daylight-saving rules (not just today's offset).
+
+    $TZ names it (as a zone name); else the system's /etc/localtime; else today's fixed offset.
+    """
+    name = os.environ.get("TZ", "").lstrip(":")
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    try:
+        with open("/etc/localtime", "rb") as handle:
+            return ZoneInfo.from_file(handle, key="localtime")
+    except (OSError, ValueError):
+        zone = datetime.now().astimezone().tzinfo
+        assert zone is not None
+        return zone
 
 
 def local_today(now: datetime | None = None) -> date:

@@ -81,3 +81,25 @@ register(
 register(Setting("quote.terms", "Payment within 30 days of invoice date, net.",
                  "default terms printed on new quotes"))  # fmt: skip
 register(Setting("quote.font", "", "a TrueType font file for PDF quotes (default: DejaVu Sans if installed)"))
+
+
+def _latitude(value: str) -> str:
+    return _coordinate(value, 90)
+
+
+def _longitude(value: str) -> str:
+    return _coordinate(value, 180)
+
+
+def _coordinate(value: str, limit: int) -> str:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValidationError("value", f"{value!r} is not a number") from None
+    if not -limit <= number <= limit:
+        raise ValidationError("value", f"{number} is outside -{limit}..{limit}")
+    return repr(number)
+
+
+register(Setting("home.latitude", "", "latitude of where your day starts (sfa visit route)", _latitude))
+register(Setting("home.longitude", "", "longitude of where your day starts (sfa visit route)", _longitude))

@@ -14,6 +14,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -230,16 +231,22 @@ class Store:
         return result
 
     def _short_refs_bulk(self, entity: Entity, record_ids: Sequence[str]) -> dict[str, str]:
-        """For long listings: one ordered scan of the handle index beats two lookups a row."""
-        handles = [row[0] for row in self.conn.execute(f"SELECT handle FROM {entity.table} ORDER BY handle")]
-        position = {handle: index for index, handle in enumerate(handles)}
-        result = {}
-        for record_id in record_ids:
-            handle = ids.handle_of(record_id)
-            index = position[handle]
-            neighbours = handles[max(index - 1, 0) : index] + handles[index + 1 : index + 2]
-            result[record_id] = ids.shortest_unique(handle, neighbours)
-        return result
+        """For long listings: one statement finds every handle's two neighbours through the index.
+
+        (Reading the whole handle index instead costs ~90 ms on a 100,000-row table whatever the
+        listing's length; this costs ~5 ms for 1,000 rows and ~35 ms for 5,000.)
+        """
+        handles = [ids.handle_of(record_id) for record_id in record_ids]
+        rows = self.conn.execute(
+            f"SELECT (SELECT max(handle) FROM {entity.table} WHERE handle < w.value),"
+            f" (SELECT min(handle) FROM {entity.table} WHERE handle > w.value)"
+            " FROM json_each(?) AS w ORDER BY w.key",
+            (json.dumps(handles),),
+        ).fetchall()
+        return {
+            record_id: ids.shortest_unique(handle, [n for n in row if n is not None])
+            for record_id, handle, row in zip(record_ids, handles, rows, strict=True)
+        }
 
     def select(
         self, entity: Entity, where: str = "", params: Sequence[Any] = (), *,
@@ -255,6 +262,30 @@ class Store:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [self.row_to_record(entity, row) for row in self.conn.execute(sql, params)]
+
+    def grouped_sums(
+        self, entity: Entity, keys: Sequence[str], field: str, where: str = "", params: Sequence[Any] = (),
+    ) -> list[tuple[tuple[Any, ...], int, Decimal]]:  # fmt: skip
+        """Matching records grouped by the SQL expressions ``keys``: (key values, count, exact sum of
+        the decimal ``field``). SQLite would sum in floating point, so it hands over the group's
+        values as text and Python adds them as Decimal, without building a record per row."""
+        if entity.by_name[field].kind != "decimal":
+            raise ValueError(f"{entity.name}.{field} is not a decimal field")
+        clauses = [where] if where else []
+        if "deleted" in entity.by_name:
+            clauses.append("deleted = 0")
+        group = ", ".join(keys)
+        sql = f"SELECT {group}, count(*), group_concat({field}, ',') FROM {entity.table}"
+        if clauses:
+            sql += " WHERE " + " AND ".join(f"({c})" for c in clauses)
+        sql += f" GROUP BY {group}"
+        width = len(keys)
+        zero = Decimal(0)
+        return [
+            (tuple(row[:width]), int(row[width]),
+             sum(map(Decimal, row[width + 1].split(",")), zero) if row[width + 1] else zero)
+            for row in self.conn.execute(sql, params)
+        ]  # fmt: skip
 
     def titles(self, entity: Entity, record_ids: Iterable[str]) -> dict[str, str]:
         """Display titles of the given records, in one query."""

