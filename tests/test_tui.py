@@ -394,7 +394,6 @@ async def test_quote_revise_and_export_in_a_worker(filled: Path, check: Workspac
 
 async def test_forecast_charts_by_month_and_quarter(filled: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("sfa.services.reports")
-    monkeypatch.setattr("sfa.services.reports.local_today", lambda now=None: FROZEN.date())
     app = SfaApp(filled, now=FROZEN)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("6")

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from tui_support import FROZEN, freeze, load_fixture
 
-from sfa.tui import sample
 from sfa.tui.app import SfaApp
 from sfa.tui.widgets import Table
 
@@ -115,7 +114,5 @@ def test_quote_add_line_live_totals(snap_compare: Any, filled: Path, size: Any) 
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_forecast(snap_compare: Any, filled: Path, monkeypatch: pytest.MonkeyPatch, size: Any) -> None:
-    if sample.optional_service("reports") is not None:
-        monkeypatch.setattr("sfa.services.reports.local_today", lambda now=None: FROZEN.date())
+def test_forecast(snap_compare: Any, filled: Path, size: Any) -> None:
     assert snap_compare(SfaApp(filled, now=FROZEN), press=["6"], terminal_size=size, run_before=settle)

@@ -27,6 +27,8 @@ def freeze(monkeypatch: pytest.MonkeyPatch) -> None:
     if sample.optional_service("quotes") is not None:
         monkeypatch.setattr("sfa.services.quotes.local_today", lambda now=None: FROZEN.date())
         monkeypatch.setattr("sfa.services.quotes.utc_now", lambda: FROZEN)
+    if sample.optional_service("reports") is not None:  # the forecast starts at the current period
+        monkeypatch.setattr("sfa.services.reports.local_today", lambda now=None: FROZEN.date())
 
 
 def load_fixture(home: Path, today: date | None = None) -> None:
