@@ -116,3 +116,9 @@ def test_quote_add_line_live_totals(snap_compare: Any, filled: Path, size: Any) 
 @pytest.mark.parametrize("size", SIZES)
 def test_forecast(snap_compare: Any, filled: Path, size: Any) -> None:
     assert snap_compare(SfaApp(filled, now=FROZEN), press=["6"], terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_log_visit_form(snap_compare: Any, filled: Path, size: Any) -> None:
+    keys = ["l", *"Pilot agreed", "tab", "tab", *"Send pilot contract", "tab", *"fri"]
+    assert snap_compare(SfaApp(filled, now=FROZEN), press=keys, terminal_size=size, run_before=settle)
