@@ -441,3 +441,12 @@ async def test_mouse_clicks_the_screen_bar_and_rows(filled: Path) -> None:
         await pilot.click("#leads-table", offset=(10, 3))  # the third lead
         await pilot.pause()
         assert app.screen.query_one(Table).cursor_row == 2
+
+
+async def test_360_view_lists_the_accounts_quotes(filled: Path) -> None:
+    app = SfaApp(filled, now=FROZEN)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3", "enter")  # Alpenblick Hotel
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Quotes" in text and "sent" in text and "draft" in text and "6,097.20 EUR" in text

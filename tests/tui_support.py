@@ -35,6 +35,7 @@ def load_fixture(home: Path, today: date | None = None) -> None:
     """The fixed sample, dated relative to FROZEN (or to `today`, for a process with the real clock)."""
     ws = Workspace(home)
     ws.store.replica_id = "fixture-replica"  # fixed quote numbers (their replica code comes from it)
+    ws.config.set("owner", "rep")  # not the login name of whoever runs the tests
     try:
         sample.load(ws, today=today or FROZEN.date(), now=FROZEN)
     finally:

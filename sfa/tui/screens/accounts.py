@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY, Entity
 from sfa.domain.errors import SfaError
 from sfa.domain.money import format_money
-from sfa.services import crm, finder, records
+from sfa.services import crm, finder, quotes, records
 from sfa.services.workspace import Workspace
 from sfa.store.db import Record
 from sfa.tui.base import SfaScreen
@@ -316,12 +316,15 @@ class AccountView(Screen[None]):
             yield Table(id="contacts-table")
             yield Static("Open opportunities", classes="section-title")
             yield Table(id="opps-table")
+            yield Static("Quotes", classes="section-title")
+            yield Table(id="quotes-table")
             yield Static("Timeline", classes="section-title")
             yield Table(id="timeline-table")
 
     def on_mount(self) -> None:
         self.query_one("#contacts-table", Table).add_columns("Name", "Title", "Email", "Phone")
         self.query_one("#opps-table", Table).add_columns("Name", "Stage", "Amount", "Close")
+        self.query_one("#quotes-table", Table).add_columns("Quote", "Rev", "Status", "Total", "Valid until")
         self.query_one("#timeline-table", Table).add_columns("When", "What")
         self.reload()
         self.query_one("#contacts-table", Table).focus()
@@ -346,6 +349,14 @@ class AccountView(Screen[None]):
         for o in view["open_opportunities"]:
             opps.add_row(o["name"], o["stage"], format_money(o["amount"], o["currency"] or ""),
                          str(o["close_date"] or ""), key=o["id"])  # fmt: skip
+        quote_table = self.query_one("#quotes-table", Table)
+        quote_table.clear()
+        account_quotes = quotes.list_quotes(self.ws, account_ref=self.account_id, limit=20)
+        totals = quotes.totals_by_quote(self.ws, account_quotes)
+        for q in account_quotes:
+            quote_table.add_row(q["number"], str(q["revision"]), quotes.status_of(q),
+                                format_money(totals[q["id"]].total, totals[q["id"]].currency),
+                                str(q["valid_until"] or ""), key=q["id"])  # fmt: skip
         timeline = self.query_one("#timeline-table", Table)
         timeline.clear()
         for t in view["timeline"]:
