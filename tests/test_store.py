@@ -222,3 +222,18 @@ def test_failed_migration_rolls_back_whole(tmp_path: Path, monkeypatch: pytest.M
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0] == 0
     conn.close()
+
+
+def test_select_projection_decodes_only_the_asked_fields(store: Store) -> None:
+    from decimal import Decimal
+
+    acme = store.insert(ACCOUNT, {"name": "Acme", "city": "Ulm"})
+    from sfa.domain.entities import OPPORTUNITY
+
+    store.insert(OPPORTUNITY, {"name": "Deal", "account_id": acme["id"], "stage": "initiation",
+                               "amount": Decimal("10.50"), "notes": "long text"})  # fmt: skip
+    [row] = store.select(OPPORTUNITY, fields=("name", "amount"))
+    assert set(row) == {"id", "created_at", "updated_at", "name", "amount"}
+    assert row["amount"] == Decimal("10.50")
+    with pytest.raises(ValidationError, match="colour"):
+        store.select(OPPORTUNITY, fields=("colour",))

@@ -169,9 +169,11 @@ class Store:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
     # -- reads -------------------------------------------------------------------------------
-    def row_to_record(self, entity: Entity, row: sqlite3.Row) -> Record:
+    def row_to_record(self, entity: Entity, row: sqlite3.Row, fields: frozenset[str] | None = None) -> Record:
         record: Record = {"id": row["id"]}
         for name, reader in codec.readers(entity):
+            if fields is not None and name not in fields:
+                continue
             value = row[name]
             record[name] = value if reader is None else reader(value)
         record["created_at"] = row["created_at"]
@@ -251,17 +253,29 @@ class Store:
     def select(
         self, entity: Entity, where: str = "", params: Sequence[Any] = (), *,
         order: str = "rid", limit: int | None = None, include_deleted: bool = False,
+        fields: Sequence[str] | None = None,
     ) -> list[Record]:  # fmt: skip
+        """Matching records in `order`. `fields` limits the record to those fields (plus id and
+        timestamps): long listings that show a few columns need not decode twenty."""
         clauses = [where] if where else []
         if not include_deleted and "deleted" in entity.by_name:
             clauses.append("deleted = 0")
-        sql = f"SELECT * FROM {entity.table}"
+        if fields is None:
+            wanted = None
+            sql = f"SELECT * FROM {entity.table}"
+        else:
+            wanted = frozenset(fields)
+            unknown = wanted - set(entity.field_names)
+            if unknown:
+                raise ValidationError(sorted(unknown)[0], f"{entity.name} has no such field")
+            names = [n for n in entity.field_names if n in wanted]
+            sql = f"SELECT {', '.join(['id', 'created_at', 'updated_at', *names])} FROM {entity.table}"
         if clauses:
             sql += " WHERE " + " AND ".join(f"({c})" for c in clauses)
         sql += f" ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [self.row_to_record(entity, row) for row in self.conn.execute(sql, params)]
+        return [self.row_to_record(entity, row, wanted) for row in self.conn.execute(sql, params)]
 
     def grouped_sums(
         self, entity: Entity, keys: Sequence[str], field: str, where: str = "", params: Sequence[Any] = (),
