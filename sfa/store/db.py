@@ -366,10 +366,15 @@ class Store:
             derive = entity.derived
             derived_columns = entity.derived_columns
             fts_code = entity.code
+            # Sorted, so the unique index on id is appended to rather than split at random.
+            new_ids = record_ids or sorted(ids.uuid7_many(len(rows)))
+            # One clock for the batch: clocks order writes to the same field of the same record,
+            # and a batch writes each record once.
+            clock = self.tick()
+            clocks_json: dict[tuple[str, ...], str] = {}
             for index, values in enumerate(rows):
                 rid += 1
-                record_id = record_ids[index] if record_ids else ids.uuid7()
-                clock = self.tick()
+                record_id = new_ids[index]
                 full: Record = empty_record.copy()
                 for name in list_fields:
                     full[name] = []
@@ -386,7 +391,10 @@ class Store:
                     keys = derived[index] if derived is not None else derive(full)
                     column_values += [keys.get(c) for c in derived_columns]
                 # Field names are identifiers and clocks are [0-9a-f:] only: no escaping needed.
-                clocks = "{" + ",".join(f'"{name}":"{clock}"' for name in wire) + "}"
+                written = tuple(wire)
+                clocks = clocks_json.get(written)
+                if clocks is None:
+                    clocks = clocks_json[written] = "{" + ",".join(f'"{n}":"{clock}"' for n in written) + "}"
                 table_rows.append((rid, record_id, record_id[-ids.HANDLE_LENGTH :], clocks, now, now,
                                    *column_values))  # fmt: skip
                 outbox_rows.append((entity.name, record_id, codec.dumps(wire), now))
