@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "note": ("sfa.cli.note", "Notes on accounts, contacts, leads and opportunities."),
     "search": ("sfa.cli.search", "Full-text search over every record type."),
     "config": ("sfa.cli.config", "Read and change settings."),
+    "server": ("sfa.cli.server", "The central sync server: init, run, users."),
+    "sync": ("sfa.cli.sync", "Sync with the central server: push, pull, conflicts."),
 }
 
 
