@@ -159,6 +159,37 @@ CREATE INDEX quote_line_handle ON quote_line(handle);
 CREATE INDEX quote_line_quote ON quote_line(quote_id, position);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2)
+# Sync bookkeeping: conflicts pulled from the server, mutations it rejected, base-clock lookups.
+V_SYNC = """
+CREATE TABLE sync_conflict (
+    id TEXT PRIMARY KEY,
+    entity TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    field TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    kept TEXT,
+    kept_clock TEXT,
+    lost TEXT,
+    lost_clock TEXT,
+    lost_by TEXT,
+    status TEXT NOT NULL DEFAULT 'open',
+    resolution TEXT,
+    at TEXT,
+    clocks TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX sync_conflict_status ON sync_conflict(status, at);
+CREATE INDEX sync_conflict_record ON sync_conflict(record_id);
+
+CREATE TABLE sync_rejected (
+    seq INTEGER PRIMARY KEY,
+    entity TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    rejected_at TEXT NOT NULL);
+
+CREATE INDEX history_clock ON history(record_id, new_clock);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V_SYNC)
 
 LATEST = len(MIGRATIONS)
