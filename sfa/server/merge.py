@@ -218,6 +218,8 @@ def merge(
     state: Fields = {k: list(v) for k, v in (current or {}).items()}
     incoming = {k: [v, clamp(c, now)] for k, (v, c) in incoming.items()}
     result = Merge(state, {})
+    if entity_name == CONFLICT:  # settling a conflict never makes another one
+        base = {name: pair[1] for name, pair in state.items()}
     has_deleted = entity is not None and "deleted" in entity.by_name
 
     def conflict(name: str, kind: str, kept: list[Any], lost: list[Any]) -> None:
