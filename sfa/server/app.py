@@ -112,13 +112,18 @@ def create_app(engine: Engine) -> FastAPI:
                 raise ApiError(400, str(exc)) from None
             mutations.append(mutation)
             previous = mutation.seq
+        acked = body.get("acked", 0)
+        if isinstance(acked, bool) or not isinstance(acked, int) or acked < 0:
+            raise ApiError(400, "acked must be a non-negative integer")
         delay = 0.0
         if test_hooks:
             delay = float(request.headers.get("x-test-delay-commit", "0") or 0)
-        result = await run_in_threadpool(apply_push, user, client_id, mutations, delay)
+        result = await run_in_threadpool(apply_push, user, client_id, mutations, acked, delay)
         return JSONResponse(result)
 
-    def apply_push(user: User, client_id: str, mutations: list[rules.Mutation], delay: float) -> dict[str, Any]:
+    def apply_push(
+        user: User, client_id: str, mutations: list[rules.Mutation], acked: int, delay: float
+    ) -> dict[str, Any]:
         with engine.begin() as conn:
             lock = " FOR UPDATE" if postgres else ""
             seq = int(conn.execute(text(f"SELECT value FROM counter WHERE name = 'seq'{lock}")).scalar_one())
@@ -130,6 +135,9 @@ def create_app(engine: Engine) -> FastAPI:
             if client is not None and client[0] != user.name:
                 raise ApiError(403, "this client id belongs to another user; log in again on this laptop")
             last_seq = int(client[1]) if client else 0
+            if acked > last_seq:
+                raise ApiError(409, "the server lost changes it had acknowledged (restored from a backup?)",
+                               reset="behind")  # fmt: skip
             stored: dict[str, Any] = json.loads(client[2]) if client else {}
             results: list[dict[str, Any]] = []
             fresh = [m for m in mutations if m.seq > last_seq]
@@ -147,8 +155,8 @@ def create_app(engine: Engine) -> FastAPI:
                 now = utc_iso()
                 if client is None:
                     conn.execute(
-                        text("INSERT INTO client(client_id, user_name, last_seq, last_results, updated_at)"
-                             " VALUES (:c, :u, :s, :r, :t)"),
+                        text("INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at)"
+                             " VALUES (:c, :u, :s, :r, 0, :t)"),
                         {"c": client_id, "u": user.name, "s": last, "r": payload, "t": now},
                     )  # fmt: skip
                 else:
@@ -177,6 +185,16 @@ def create_app(engine: Engine) -> FastAPI:
                 raise ApiError(409, "the server is not the one this laptop synced with", reset="epoch")
             if cursor > head:
                 raise ApiError(409, "the server is behind this laptop (restored from a backup?)", reset="ahead")
+            client = None
+            if client_id:
+                client = conn.execute(
+                    text("SELECT user_name, pulled FROM client WHERE client_id = :c"), {"c": client_id}
+                ).first()
+                if client is not None and client[0] != user.name:
+                    raise ApiError(403, "this client id belongs to another user; log in again on this laptop")
+                if cursor > 0 and (client is None or int(client[1]) < cursor):
+                    raise ApiError(409, "the server does not know this laptop's cursor (restored from a backup?)",
+                                   reset="behind")  # fmt: skip
             sql = ("SELECT seq, entity, id, fields, owner, team, prev_owner, prev_team, existed, origin"
                    " FROM change WHERE seq > :c AND seq <= :h")  # fmt: skip
             params: dict[str, Any] = {"c": cursor, "h": head, "n": limit}
@@ -201,6 +219,16 @@ def create_app(engine: Engine) -> FastAPI:
                 elif before:
                     changes.append({"seq": row[0], "entity": row[1], "id": row[2], "remove": True})
             new_cursor = int(rows[-1][0]) if len(rows) == limit else head
+            if client_id and (client is None or int(client[1]) != new_cursor):
+                if client is None:
+                    conn.execute(
+                        text("INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at)"
+                             " VALUES (:c, :u, 0, '{}', :p, :t)"),
+                        {"c": client_id, "u": user.name, "p": new_cursor, "t": utc_iso()},
+                    )  # fmt: skip
+                else:
+                    conn.execute(text("UPDATE client SET pulled = :p WHERE client_id = :c"),
+                                 {"p": new_cursor, "c": client_id})  # fmt: skip
         body = {"epoch": server_epoch, "cursor": new_cursor, "head": head, "more": new_cursor < head,
                 "changes": changes}  # fmt: skip
         return JSONResponse(body)

@@ -53,6 +53,7 @@ class ClientState(SQLModel, table=True):
     user_name: str = Field(max_length=100)
     last_seq: int = 0
     last_results: str = "{}"
+    pulled: int = 0  # the last cursor this client was given; a client ahead of it means a restore
     updated_at: str
 
 

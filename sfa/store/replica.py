@@ -43,7 +43,12 @@ class Replica:
         """The server was reset or restored: pull everything again; the outbox is kept."""
         with self.store.transaction():
             self.store.set_meta("sync.cursor", "0")
-            self.conn.execute("DELETE FROM meta WHERE key = 'sync.epoch'")
+            self.conn.execute("DELETE FROM meta WHERE key IN ('sync.epoch', 'sync.acked')")
+
+    @property
+    def acked(self) -> int:
+        """The highest outbox seq the server acknowledged (a server behind it lost data)."""
+        return int(self.store.meta("sync.acked") or 0)
 
     def mark_synced(self) -> None:
         with self.store.transaction():
@@ -116,6 +121,8 @@ class Replica:
                         (seq, m["entity"], m["id"], codec.dumps(m["fields"]), str(result.get("reason", "")), now),
                     )
                 self.conn.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+                if seq > self.acked:
+                    self.store.set_meta("sync.acked", str(seq))
 
     def rejected(self) -> list[dict[str, Any]]:
         rows = self.conn.execute(

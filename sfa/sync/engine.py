@@ -225,12 +225,20 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None) -> Summar
     batch_size = min(_env_int("SFA_SYNC_BATCH", MAX_BATCH), MAX_BATCH)
     total = replica.pending_count()
     done = 0
+    reset_done = False
     while True:
         mutations = replica.pending(batch_size)
         if not mutations:
             break
-        reply = conn.request("POST", "/v1/push",
-                             body={"protocol": PROTOCOL, "client_id": client_id, "mutations": mutations})  # fmt: skip
+        body = {"protocol": PROTOCOL, "client_id": client_id, "acked": replica.acked, "mutations": mutations}
+        try:
+            reply = conn.request("POST", "/v1/push", body=body)
+        except ResetNeeded:
+            if reset_done:
+                raise SyncError("the sync server keeps asking for a reset; giving up") from None
+            replica.reset_cursor()
+            summary.reset = reset_done = True
+            continue
         results = reply.get("results") or []
         replica.acknowledge(mutations, results)
         for result in results:
@@ -247,7 +255,6 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None) -> Summar
         if progress:
             progress("push", done, max(total, done))
     page = _env_int("SFA_SYNC_PAGE", DEFAULT_PAGE)
-    reset_done = False
     while True:
         params: dict[str, Any] = {"cursor": replica.cursor, "limit": page, "client_id": client_id}
         if replica.epoch:
