@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated
 
 import typer
@@ -17,7 +18,9 @@ app.add_typer(user_app, name="user")
 
 DbOpt = Annotated[
     str | None,
-    typer.Option("--db", metavar="URL", help="sqlite:///PATH or postgresql://... (default: the one init used)."),
+    typer.Option(
+        "--db", metavar="URL", help="sqlite:///PATH or postgresql://... (default: the one init used)."
+    ),
 ]
 
 
@@ -26,7 +29,7 @@ def _home(ctx: typer.Context) -> Path:
     return data_home((root.obj or {}).get("home"))
 
 
-def _admin():  # type: ignore[no-untyped-def]
+def _admin() -> ModuleType:
     try:
         from sfa.server import admin
     except ImportError as exc:
@@ -37,7 +40,9 @@ def _admin():  # type: ignore[no-untyped-def]
 @app.command("init")
 def init(
     ctx: typer.Context, db: DbOpt = None,
-    new_epoch: Annotated[bool, typer.Option("--new-epoch", help="After restoring a backup: make every laptop resync.")] = False,
+    new_epoch: Annotated[
+        bool, typer.Option("--new-epoch", help="After restoring a backup: make every laptop resync.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """Create or upgrade the server database."""

@@ -33,7 +33,9 @@ def _interval(text: str) -> float:
 def run(
     ctx: typer.Context,
     watch: Annotated[bool, typer.Option("--watch", help="Keep running; sync whenever possible.")] = False,
-    interval: Annotated[str, typer.Option("--interval", help="Between rounds with --watch (30s, 5m).")] = "30s",
+    interval: Annotated[
+        str, typer.Option("--interval", help="Between rounds with --watch (30s, 5m).")
+    ] = "30s",
     as_json: JsonOpt = False,
 ) -> None:
     """Push local changes, then pull until drained. Exit 3: server unreachable; 4: login needed."""
@@ -62,10 +64,12 @@ def run(
         return
     progress = _progress() if sys.stderr.isatty() and not as_json else None
     try:
-        summary = engine.sync_once(ws, progress, on_wait=lambda: message("waiting for another sync to finish"))
+        summary = engine.sync_once(
+            ws, progress, on_wait=lambda: message("waiting for another sync to finish")
+        )
     finally:
         if progress is not None:
-            progress.close()  # type: ignore[attr-defined]
+            progress.close()
     result = summary.as_dict()
     if as_json:
         print_json(result)
@@ -108,7 +112,9 @@ def _progress() -> _Bar:
 @app.command("login")
 def login(
     ctx: typer.Context, url: str,
-    token: Annotated[str | None, typer.Option("--token", help="The token 'sfa server user add' printed.")] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", help="The token 'sfa server user add' printed.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """Check the token against the server and keep it (file readable only by you)."""

@@ -49,4 +49,6 @@ def lookup(key: str) -> Setting:
     except KeyError:
         known = ", ".join(sorted(SETTINGS))
         raise ConfigError(f"unknown config key {key!r}; known keys: {known}") from None
+
+
 register(Setting("sync.url", "", "the sync server's URL (set by 'sfa sync login')"))

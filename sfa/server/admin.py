@@ -89,7 +89,9 @@ def list_users(home: Path, db: str | None) -> list[dict[str, Any]]:
             ).all()
     finally:
         engine.dispose()
-    return [{"name": r[0], "role": r[1], "team": r[2], "revoked": bool(r[3]), "created_at": r[4]} for r in rows]
+    return [
+        {"name": r[0], "role": r[1], "team": r[2], "revoked": bool(r[3]), "created_at": r[4]} for r in rows
+    ]
 
 
 def revoke_user(home: Path, db: str | None, name: str) -> dict[str, Any]:

@@ -27,7 +27,9 @@ Scope = tuple[str | None, str | None]
 
 
 class ApiError(HTTPException):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(
+        self, status: int, message: str, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(status, message, headers=headers)
         self.extra = extra
 
@@ -115,14 +117,22 @@ def create_app(engine: Engine) -> FastAPI:
         acked = body.get("acked", 0)
         if isinstance(acked, bool) or not isinstance(acked, int) or acked < 0:
             raise ApiError(400, "acked must be a non-negative integer")
+        client_now = body.get("now")
+        if client_now is not None and (isinstance(client_now, bool) or not isinstance(client_now, int)):
+            raise ApiError(400, "now must be the laptop's clock in milliseconds")
         delay = 0.0
         if test_hooks:
             delay = float(request.headers.get("x-test-delay-commit", "0") or 0)
-        result = await run_in_threadpool(apply_push, user, client_id, mutations, acked, delay)
+        result = await run_in_threadpool(apply_push, user, client_id, mutations, acked, client_now, delay)
         return JSONResponse(result)
 
     def apply_push(
-        user: User, client_id: str, mutations: list[rules.Mutation], acked: int, delay: float
+        user: User,
+        client_id: str,
+        mutations: list[rules.Mutation],
+        acked: int,
+        client_now: int | None,
+        delay: float,
     ) -> dict[str, Any]:
         with engine.begin() as conn:
             lock = " FOR UPDATE" if postgres else ""
@@ -143,9 +153,11 @@ def create_app(engine: Engine) -> FastAPI:
             fresh = [m for m in mutations if m.seq > last_seq]
             for m in mutations:
                 if m.seq <= last_seq:
-                    results.append(stored.get(str(m.seq)) or {"seq": m.seq, "status": "applied", "duplicate": True})
+                    results.append(
+                        stored.get(str(m.seq)) or {"seq": m.seq, "status": "applied", "duplicate": True}
+                    )
             if fresh:
-                batch = _Batch(conn, user, client_id, seq)
+                batch = _Batch(conn, user, client_id, seq, client_now)
                 for m in fresh:
                     results.append(batch.apply(m))
                 seq = batch.flush()
@@ -155,7 +167,8 @@ def create_app(engine: Engine) -> FastAPI:
                 now = utc_iso()
                 if client is None:
                     conn.execute(
-                        text("INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at)"
+                        text("INSERT INTO client(client_id, user_name, last_seq, last_results, pulled,"
+                             " updated_at)"
                              " VALUES (:c, :u, :s, :r, 0, :t)"),
                         {"c": client_id, "u": user.name, "s": last, "r": payload, "t": now},
                     )  # fmt: skip
@@ -184,7 +197,9 @@ def create_app(engine: Engine) -> FastAPI:
             if epoch and epoch != server_epoch:
                 raise ApiError(409, "the server is not the one this laptop synced with", reset="epoch")
             if cursor > head:
-                raise ApiError(409, "the server is behind this laptop (restored from a backup?)", reset="ahead")
+                raise ApiError(
+                    409, "the server is behind this laptop (restored from a backup?)", reset="ahead"
+                )
             client = None
             if client_id:
                 client = conn.execute(
@@ -193,7 +208,7 @@ def create_app(engine: Engine) -> FastAPI:
                 if client is not None and client[0] != user.name:
                     raise ApiError(403, "this client id belongs to another user; log in again on this laptop")
                 if cursor > 0 and (client is None or int(client[1]) < cursor):
-                    raise ApiError(409, "the server does not know this laptop's cursor (restored from a backup?)",
+                    raise ApiError(409, "the server does not know this laptop's cursor (restored?)",
                                    reset="behind")  # fmt: skip
             sql = ("SELECT seq, entity, id, fields, owner, team, prev_owner, prev_team, existed, origin"
                    " FROM change WHERE seq > :c AND seq <= :h")  # fmt: skip
@@ -210,19 +225,25 @@ def create_app(engine: Engine) -> FastAPI:
                 now_visible = rules.visible(user, row[4], row[5])
                 before = bool(row[8]) and rules.visible(user, row[6], row[7])
                 if now_visible and (before or not row[8]):
-                    changes.append({"seq": row[0], "entity": row[1], "id": row[2], "fields": json.loads(row[3])})
+                    changes.append(
+                        {"seq": row[0], "entity": row[1], "id": row[2], "fields": json.loads(row[3])}
+                    )
                 elif now_visible:
                     full = conn.execute(
-                        text("SELECT fields FROM record WHERE entity = :e AND id = :i"), {"e": row[1], "i": row[2]}
+                        text("SELECT fields FROM record WHERE entity = :e AND id = :i"),
+                        {"e": row[1], "i": row[2]},
                     ).scalar_one()
-                    changes.append({"seq": row[0], "entity": row[1], "id": row[2], "fields": json.loads(full)})
+                    changes.append(
+                        {"seq": row[0], "entity": row[1], "id": row[2], "fields": json.loads(full)}
+                    )
                 elif before:
                     changes.append({"seq": row[0], "entity": row[1], "id": row[2], "remove": True})
             new_cursor = int(rows[-1][0]) if len(rows) == limit else head
             if client_id and (client is None or int(client[1]) != new_cursor):
                 if client is None:
                     conn.execute(
-                        text("INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at)"
+                        text("INSERT INTO client(client_id, user_name, last_seq, last_results, pulled,"
+                             " updated_at)"
                              " VALUES (:c, :u, 0, '{}', :p, :t)"),
                         {"c": client_id, "u": user.name, "p": new_cursor, "t": utc_iso()},
                     )  # fmt: skip
@@ -258,12 +279,15 @@ async def _read_json(request: Request) -> Any:
 class _Batch:
     """The records one push touches, merged in memory and written at the end of the transaction."""
 
-    def __init__(self, conn: Connection, user: User, client_id: str, seq: int) -> None:
+    def __init__(
+        self, conn: Connection, user: User, client_id: str, seq: int, client_now: int | None
+    ) -> None:
         self.conn = conn
         self.user = user
         self.client_id = client_id
         self.seq = seq
         self.now = rules.now_ms()
+        self.skew = rules.skew_of(client_now, self.now)
         self.at = utc_iso()
         # (entity, id) -> [fields, owner, team, deleted, flagged, existed_in_db, dirty]
         self.records: dict[tuple[str, str], list[Any]] = {}
@@ -273,7 +297,9 @@ class _Batch:
         key = (entity, record_id)
         if key not in self.records:
             row = self.conn.execute(
-                text("SELECT fields, owner, team, deleted, flagged FROM record WHERE entity = :e AND id = :i"),
+                text(
+                    "SELECT fields, owner, team, deleted, flagged FROM record WHERE entity = :e AND id = :i"
+                ),
                 {"e": entity, "i": record_id},
             ).first()
             if row is None:
@@ -321,7 +347,9 @@ class _Batch:
             self._revert(m, current, before)
             return {"seq": m.seq, "status": "rejected", "reason": str(exc)}
         assert current is not None or m.entity != CONFLICT
-        outcome = rules.merge(m.entity, m.id, current[0] if current else None, m.fields, m.base, m.known, self.now)
+        outcome = rules.merge(
+            m.entity, m.id, current[0] if current else None, m.fields, m.base, m.known, self.now, self.skew
+        )
         after = before if m.entity == CONFLICT and before else self.scope(m.entity, outcome.state)
         reason = rules.may_write(self.user, before, after)
         if reason is not None:
@@ -362,7 +390,8 @@ class _Batch:
             self.log(m.entity, m.id, fields, before, before, None)
 
     def flush(self) -> int:
-        inserts, updates = [], []
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         for (entity, record_id), entry in self.records.items():
             if not entry[6]:
                 continue
@@ -383,8 +412,9 @@ class _Batch:
             )  # fmt: skip
         if self.changes:
             self.conn.execute(
-                text("INSERT INTO change(seq, entity, id, fields, owner, team, prev_owner, prev_team, existed,"
-                     " origin, user_name, at) VALUES (:seq, :entity, :id, :fields, :owner, :team, :prev_owner,"
+                text("INSERT INTO change(seq, entity, id, fields, owner, team, prev_owner, prev_team,"
+                     " existed, origin, user_name, at) VALUES (:seq, :entity, :id, :fields, :owner, :team,"
+                     " :prev_owner,"
                      " :prev_team, :existed, :origin, :user_name, :at)"),
                 self.changes,
             )  # fmt: skip

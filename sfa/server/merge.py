@@ -133,13 +133,17 @@ def entity_of(name: str) -> Entity | None:
 
 def validate(mutation: Mutation, exists: bool) -> None:
     """Raise Invalid with the reason if the mutation can never be applied."""
-    if not isinstance(mutation.entity, str) or (mutation.entity not in ENTITIES and mutation.entity != CONFLICT):
+    if not isinstance(mutation.entity, str) or (
+        mutation.entity not in ENTITIES and mutation.entity != CONFLICT
+    ):
         raise Invalid(f"unknown record type {str(mutation.entity)[:40]!r}")
     if not is_uuid(mutation.id):
         raise Invalid(f"id {str(mutation.id)[:40]!r} is not a UUID")
     if not isinstance(mutation.fields, dict) or not mutation.fields:
         raise Invalid("fields must be a non-empty object")
-    if not isinstance(mutation.base, dict) or (mutation.known is not None and not isinstance(mutation.known, dict)):
+    if not isinstance(mutation.base, dict) or (
+        mutation.known is not None and not isinstance(mutation.known, dict)
+    ):
         raise Invalid("base and known must be objects")
     for name, clock in {**mutation.base, **(mutation.known or {})}.items():
         check_clock(clock, f"base of {name}")
@@ -178,12 +182,22 @@ def _pair(name: str, pair: Any) -> tuple[Any, str]:
 # -- clocks --------------------------------------------------------------------------------------
 
 
-def clamp(clock: str, now: int) -> str:
-    """A clock far ahead of the server's wall clock is pulled back to now."""
+def skew_of(client_now: int | None, now: int) -> int:
+    """How far the pushing laptop's clock is ahead of the server's, when that is beyond the allowance."""
+    if client_now is None or client_now - now <= CLOCK_SKEW_MS:
+        return 0
+    return client_now - now
+
+
+def clamp(clock: str, now: int, skew: int = 0) -> str:
+    """Correct a clock by the laptop's measured skew; never let one lie ahead of the server's now."""
     parsed = Hlc.decode(clock)
-    if parsed.ms > now + CLOCK_SKEW_MS:
-        return Hlc(now, parsed.counter, parsed.replica).encode()
-    return clock
+    ms = parsed.ms - skew
+    if ms > now + CLOCK_SKEW_MS:
+        ms = now
+    if ms == parsed.ms:
+        return clock
+    return Hlc(max(ms, 0), parsed.counter, parsed.replica).encode()
 
 
 def server_tick(now: int, *clocks: str) -> str:
@@ -211,12 +225,12 @@ class Merge:
 
 def merge(
     entity_name: str, record_id: str, current: Fields | None, incoming: Fields, base: dict[str, str],
-    known: dict[str, str] | None, now: int,
+    known: dict[str, str] | None, now: int, skew: int = 0,
 ) -> Merge:  # fmt: skip
     """Apply one validated mutation to a record's fields (see docs/sync-protocol.md)."""
     entity = ENTITIES.get(entity_name)
     state: Fields = {k: list(v) for k, v in (current or {}).items()}
-    incoming = {k: [v, clamp(c, now)] for k, (v, c) in incoming.items()}
+    incoming = {k: [v, clamp(c, now, skew)] for k, (v, c) in incoming.items()}
     result = Merge(state, {})
     if entity_name == CONFLICT:  # settling a conflict never makes another one
         base = {name: pair[1] for name, pair in state.items()}

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, Index, SQLModel, create_engine
 
@@ -91,7 +91,9 @@ def _v1(conn: Connection) -> None:
     tables = [ServerMeta, AppUser, Counter, ClientState, RecordRow, ChangeRow]
     SQLModel.metadata.create_all(conn, tables=[t.__table__ for t in tables])  # type: ignore[attr-defined]
     conn.execute(text("INSERT INTO counter(name, value) VALUES ('seq', 0)"))
-    conn.execute(text("INSERT INTO server_meta(key, value) VALUES ('epoch', :e)"), {"e": secrets.token_hex(8)})
+    conn.execute(
+        text("INSERT INTO server_meta(key, value) VALUES ('epoch', :e)"), {"e": secrets.token_hex(8)}
+    )
 
 
 # Versioned migrations: entry N brings the schema from version N-1 to N. Never edit a shipped one.
@@ -133,10 +135,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
 
 def schema_version(conn: Connection) -> int:
-    try:
-        row = conn.execute(text("SELECT value FROM server_meta WHERE key = 'schema_version'")).first()
-    except Exception:
+    if not inspect(conn).has_table("server_meta"):
         return 0
+    row = conn.execute(text("SELECT value FROM server_meta WHERE key = 'schema_version'")).first()
     return int(row[0]) if row else 0
 
 

@@ -58,7 +58,9 @@ class Replica:
         return int(self.conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
     def status(self) -> dict[str, Any]:
-        conflicts = self.conn.execute("SELECT count(*) FROM sync_conflict WHERE status = 'open'").fetchone()[0]
+        conflicts = self.conn.execute("SELECT count(*) FROM sync_conflict WHERE status = 'open'").fetchone()[
+            0
+        ]
         rejected = self.conn.execute("SELECT count(*) FROM sync_rejected").fetchone()[0]
         return {
             "pending": self.pending_count(),
@@ -116,9 +118,17 @@ class Replica:
                 if result.get("status") == "rejected":
                     m = by_seq[seq]
                     self.conn.execute(
-                        "INSERT OR REPLACE INTO sync_rejected(seq, entity, record_id, fields, reason, rejected_at)"
+                        "INSERT OR REPLACE INTO sync_rejected(seq, entity, record_id, fields, reason,"
+                        " rejected_at)"
                         " VALUES (?, ?, ?, ?, ?, ?)",
-                        (seq, m["entity"], m["id"], codec.dumps(m["fields"]), str(result.get("reason", "")), now),
+                        (
+                            seq,
+                            m["entity"],
+                            m["id"],
+                            codec.dumps(m["fields"]),
+                            str(result.get("reason", "")),
+                            now,
+                        ),
                     )
                 self.conn.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
                 if seq > self.acked:
@@ -175,7 +185,9 @@ class Replica:
             pending.setdefault(record_id, set()).update(json.loads(text))
         return pending
 
-    def _apply_entity(self, entity: Entity, changes: list[dict[str, Any]], pending: dict[str, set[str]]) -> str:
+    def _apply_entity(
+        self, entity: Entity, changes: list[dict[str, Any]], pending: dict[str, set[str]]
+    ) -> str:
         table = entity.table
         wanted = list(dict.fromkeys(str(c["id"]) for c in changes))
         existing: dict[str, Any] = {}
@@ -215,13 +227,24 @@ class Replica:
 
     def _insert(self, entity: Entity, created: dict[str, dict[str, list[Any]]], now: str) -> None:
         names = entity.field_names
-        columns = ["rid", "id", "handle", "clocks", "created_at", "updated_at", *names, *entity.derived_columns]
+        columns = [
+            "rid",
+            "id",
+            "handle",
+            "clocks",
+            "created_at",
+            "updated_at",
+            *names,
+            *entity.derived_columns,
+        ]
         sql = f"INSERT INTO {entity.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         rid = int(self.conn.execute(f"SELECT coalesce(max(rid), 0) FROM {entity.table}").fetchone()[0])
         rows, fts = [], []
         for record_id, fields in created.items():
             rid += 1
-            full = {n: codec.from_wire(entity.by_name[n], fields[n][0]) if n in fields else None for n in names}
+            full = {
+                n: codec.from_wire(entity.by_name[n], fields[n][0]) if n in fields else None for n in names
+            }
             for spec in entity.fields:
                 if spec.required and full[spec.name] is None:  # never seen a create: keep the row valid
                     full[spec.name] = _placeholder(spec.kind)
@@ -239,7 +262,9 @@ class Replica:
         if fts:
             self.conn.executemany("INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)", fts)
 
-    def _update(self, entity: Entity, row: Any, fields: dict[str, list[Any]], pending: set[str], now: str) -> None:
+    def _update(
+        self, entity: Entity, row: Any, fields: dict[str, list[Any]], pending: set[str], now: str
+    ) -> None:
         current = self.store.row_to_record(entity, row)
         clocks = json.loads(row["clocks"])
         changed: dict[str, Any] = {}
@@ -345,7 +370,9 @@ class Replica:
                 self.store.update(entity, record["id"], {spec.name: chosen})
             clock = self.store.tick()
             fields = {"status": ["resolved", clock], "resolution": [choice, clock]}
-            row = self.conn.execute("SELECT clocks FROM sync_conflict WHERE id = ?", (conflict["id"],)).fetchone()
+            row = self.conn.execute(
+                "SELECT clocks FROM sync_conflict WHERE id = ?", (conflict["id"],)
+            ).fetchone()
             clocks = {**json.loads(row[0]), "status": clock, "resolution": clock}
             self.conn.execute(
                 "UPDATE sync_conflict SET status = 'resolved', resolution = ?, clocks = ? WHERE id = ?",

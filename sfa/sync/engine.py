@@ -129,7 +129,9 @@ class Connection:
                 self.bytes_received += int(response.num_bytes_downloaded)
             except (httpx.TransportError, ValueError) as exc:
                 if attempt >= self.retries:
-                    raise UnreachableError(f"cannot reach the sync server at {self.url}: {_why(exc)}") from None
+                    raise UnreachableError(
+                        f"cannot reach the sync server at {self.url}: {_why(exc)}"
+                    ) from None
                 delay = 0.5 * (2**attempt) * random.uniform(0.75, 1.25)
                 attempt += 1
                 time.sleep(delay)
@@ -141,12 +143,16 @@ class Connection:
                 raise ResetNeeded(str(data.get("error")))
             if response.status_code >= 500:
                 if attempt >= self.retries:
-                    raise UnreachableError(f"the sync server failed ({response.status_code}); try again later")
+                    raise UnreachableError(
+                        f"the sync server failed ({response.status_code}); try again later"
+                    )
                 attempt += 1
                 time.sleep(0.5 * (2**attempt) * random.uniform(0.75, 1.25))
                 continue
             if response.status_code >= 400:
-                raise SyncError(f"the sync server refused the request: {data.get('error', response.status_code)}")
+                raise SyncError(
+                    f"the sync server refused the request: {data.get('error', response.status_code)}"
+                )
             return data
 
 
@@ -159,7 +165,9 @@ def _why(exc: Exception) -> str:
 
 
 @contextmanager
-def sync_lock(home: Path, wait: float = LOCK_WAIT, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+def sync_lock(
+    home: Path, wait: float = LOCK_WAIT, on_wait: Callable[[], None] | None = None
+) -> Iterator[None]:
     home.mkdir(parents=True, exist_ok=True)
     handle = (home / LOCK_FILE).open("a+")
     try:
@@ -230,7 +238,9 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None) -> Summar
         mutations = replica.pending(batch_size)
         if not mutations:
             break
-        body = {"protocol": PROTOCOL, "client_id": client_id, "acked": replica.acked, "mutations": mutations}
+        now = max(int(time.time() * 1000), ws.store.clock.last.ms)  # what this laptop believes now is
+        body = {"protocol": PROTOCOL, "client_id": client_id, "acked": replica.acked, "now": now,
+                "mutations": mutations}  # fmt: skip
         try:
             reply = conn.request("POST", "/v1/push", body=body)
         except ResetNeeded:

@@ -184,7 +184,9 @@ class Server:
             target.close()
         else:
             assert self.pg is not None
+            self.stop()  # a template database must have no other connections
             self.pg.sql(f"CREATE DATABASE {self.database}_bak TEMPLATE {self.database}")
+            self.start()
 
     def restore(self) -> None:
         self.stop()
