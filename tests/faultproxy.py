@@ -80,6 +80,8 @@ class FaultProxy:
         self.requests: Counter[str] = Counter()  # path -> requests received
         self.delivered: Counter[str] = Counter()  # path -> responses delivered in full
         self.faults: Counter[str] = Counter()  # action -> times applied
+        self.bytes_up = 0  # request bytes forwarded to the server (head + body)
+        self.bytes_down = 0  # response bytes delivered to the client
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self._connections: set[socket.socket] = set()
@@ -200,6 +202,8 @@ class FaultProxy:
                     with self._lock:
                         self._connections.add(upstream)
                 upstream.sendall(request)
+                with self._lock:
+                    self.bytes_up += len(request)
                 response = _read_message(upstream, outbound)
                 if action == "cut_after":
                     return
@@ -212,6 +216,7 @@ class FaultProxy:
                 client.sendall(response)
                 with self._lock:
                     self.delivered[path] += 1
+                    self.bytes_down += len(response)
         except (_Closed, OSError):
             return
         finally:

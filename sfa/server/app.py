@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
@@ -40,7 +40,7 @@ def _dumps(value: Any) -> str:
 
 def create_app(engine: Engine) -> FastAPI:
     app = FastAPI(title="sfa sync server", version=str(PROTOCOL), docs_url="/docs")
-    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN, compresslevel=5)
     postgres = engine.dialect.name == "postgresql"
     test_hooks = os.environ.get("SFA_SERVER_TEST_HOOKS") == "1"
 
@@ -158,6 +158,7 @@ def create_app(engine: Engine) -> FastAPI:
                     )
             if fresh:
                 batch = _Batch(conn, user, client_id, seq, client_now)
+                batch.preload(fresh)
                 for m in fresh:
                     results.append(batch.apply(m))
                 seq = batch.flush()
@@ -190,7 +191,7 @@ def create_app(engine: Engine) -> FastAPI:
         cursor: int = Query(0, ge=0), limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE),
         epoch: str | None = Query(None, max_length=64), client_id: str | None = Query(None, max_length=64),
         user: User = Depends(current_user),
-    ) -> JSONResponse:  # fmt: skip
+    ) -> Response:  # fmt: skip
         with engine.begin() as conn:
             head = int(conn.execute(text("SELECT value FROM counter WHERE name = 'seq'")).scalar_one())
             server_epoch = meta(conn, "epoch")
@@ -218,26 +219,22 @@ def create_app(engine: Engine) -> FastAPI:
                         " OR (owner IS NULL AND team IS NULL))")  # fmt: skip
                 params.update(u=user.name, t=user.team)
             rows = conn.execute(text(sql + " ORDER BY seq LIMIT :n"), params).all()
-            changes: list[dict[str, Any]] = []
+            changes: list[str] = []  # JSON text: the stored fields are passed through unparsed
             for row in rows:
                 if client_id and row[9] == client_id:
                     continue
                 now_visible = rules.visible(user, row[4], row[5])
                 before = bool(row[8]) and rules.visible(user, row[6], row[7])
                 if now_visible and (before or not row[8]):
-                    changes.append(
-                        {"seq": row[0], "entity": row[1], "id": row[2], "fields": json.loads(row[3])}
-                    )
+                    changes.append(_change_json(row[0], row[1], row[2], row[3]))
                 elif now_visible:
                     full = conn.execute(
                         text("SELECT fields FROM record WHERE entity = :e AND id = :i"),
                         {"e": row[1], "i": row[2]},
                     ).scalar_one()
-                    changes.append(
-                        {"seq": row[0], "entity": row[1], "id": row[2], "fields": json.loads(full)}
-                    )
+                    changes.append(_change_json(row[0], row[1], row[2], full))
                 elif before:
-                    changes.append({"seq": row[0], "entity": row[1], "id": row[2], "remove": True})
+                    changes.append(_dumps({"seq": row[0], "entity": row[1], "id": row[2], "remove": True}))
             new_cursor = int(rows[-1][0]) if len(rows) == limit else head
             if client_id and (client is None or int(client[1]) != new_cursor):
                 if client is None:
@@ -250,11 +247,20 @@ def create_app(engine: Engine) -> FastAPI:
                 else:
                     conn.execute(text("UPDATE client SET pulled = :p WHERE client_id = :c"),
                                  {"p": new_cursor, "c": client_id})  # fmt: skip
-        body = {"epoch": server_epoch, "cursor": new_cursor, "head": head, "more": new_cursor < head,
-                "changes": changes}  # fmt: skip
-        return JSONResponse(body)
+        head_json = _dumps(
+            {"epoch": server_epoch, "cursor": new_cursor, "head": head, "more": new_cursor < head}
+        )
+        return Response(
+            head_json[:-1] + ',"changes":[' + ",".join(changes) + "]}", media_type="application/json"
+        )
 
     return app
+
+
+def _change_json(seq: int, entity: str, record_id: str, fields: str) -> str:
+    return (
+        f'{{"seq":{int(seq)},"entity":{json.dumps(entity)},"id":{json.dumps(record_id)},"fields":{fields}}}'
+    )
 
 
 async def _read_json(request: Request) -> Any:
@@ -292,9 +298,37 @@ class _Batch:
         # (entity, id) -> [fields, owner, team, deleted, flagged, existed_in_db, dirty]
         self.records: dict[tuple[str, str], list[Any]] = {}
         self.changes: list[dict[str, Any]] = []
+        self.loaded: set[tuple[str, str]] = set()  # keys already looked up (found or not)
+
+    def preload(self, mutations: list[rules.Mutation]) -> None:
+        """Read every record the batch touches in a few queries instead of one each."""
+        wanted = sorted({m.id for m in mutations if isinstance(m.id, str) and rules.is_uuid(m.id)})
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            params = {f"i{n}": v for n, v in enumerate(chunk)}
+            marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+            for row in self.conn.execute(
+                text(
+                    "SELECT entity, id, fields, owner, team, deleted, flagged FROM record"
+                    f" WHERE id IN ({marks})"
+                ),
+                params,
+            ):
+                self.records[(row[0], row[1])] = [
+                    json.loads(row[2]),
+                    row[3],
+                    row[4],
+                    bool(row[5]),
+                    bool(row[6]),
+                    True,
+                    False,
+                ]
+        self.loaded = {(m.entity, m.id) for m in mutations if isinstance(m.entity, str)}
 
     def load(self, entity: str, record_id: str) -> list[Any] | None:
         key = (entity, record_id)
+        if key in self.loaded and key not in self.records:
+            return None
         if key not in self.records:
             row = self.conn.execute(
                 text(

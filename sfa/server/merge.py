@@ -19,6 +19,7 @@ from sfa.sync.protocol import CLOCK_SKEW_MS, CONFLICT, CONFLICT_FIELDS, CONFLICT
 Fields = dict[str, list[Any]]  # field -> [value, clock]
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_REPLICA = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 ROLES = ("rep", "manager", "admin")
 _TEXTUAL = ("text", "email", "phone", "url", "currency", "ref")
 
@@ -49,7 +50,7 @@ def check_clock(text: object, where: str) -> str:
         clock = Hlc.decode(text)
     except ValueError:
         raise Invalid(f"{where}: not a clock: {text[:40]!r}") from None
-    if clock.ms < 0 or clock.counter < 0 or not clock.replica:
+    if clock.ms < 0 or clock.counter < 0 or not _REPLICA.match(clock.replica):
         raise Invalid(f"{where}: not a clock: {text[:40]!r}")
     return text
 

@@ -110,7 +110,11 @@ class Replica:
         """The server answered: drop acknowledged rows; rejected ones move to sync_rejected."""
         by_seq = {int(m["seq"]): m for m in mutations}
         now = iso_utc(utc_now())
+        done = [int(r["seq"]) for r in results if int(r["seq"]) in by_seq]
         with self.store.transaction():
+            self.conn.executemany("DELETE FROM outbox WHERE seq = ?", [(seq,) for seq in done])
+            if done and max(done) > self.acked:
+                self.store.set_meta("sync.acked", str(max(done)))
             for result in results:
                 seq = int(result["seq"])
                 if seq not in by_seq:
@@ -130,9 +134,6 @@ class Replica:
                             now,
                         ),
                     )
-                self.conn.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
-                if seq > self.acked:
-                    self.store.set_meta("sync.acked", str(seq))
 
     def rejected(self) -> list[dict[str, Any]]:
         rows = self.conn.execute(
@@ -240,19 +241,31 @@ class Replica:
         sql = f"INSERT INTO {entity.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         rid = int(self.conn.execute(f"SELECT coalesce(max(rid), 0) FROM {entity.table}").fetchone()[0])
         rows, fts = [], []
+        kinds = [(spec.name, spec.kind, spec.required) for spec in entity.fields]
         for record_id, fields in created.items():
             rid += 1
-            full = {
-                n: codec.from_wire(entity.by_name[n], fields[n][0]) if n in fields else None for n in names
-            }
-            for spec in entity.fields:
-                if spec.required and full[spec.name] is None:  # never seen a create: keep the row valid
-                    full[spec.name] = _placeholder(spec.kind)
+            # Wire values are already in column form for every kind but tags, refs and bool (the
+            # fast path of an initial sync); derived keys and the search index read text values.
+            full: dict[str, Any] = {}
+            columns_out: list[Any] = []
+            for name, kind, required in kinds:
+                pair = fields.get(name)
+                value = pair[0] if pair is not None else None
+                if value is None and required:  # never seen a create: keep the row valid
+                    value = codec.to_wire(entity.by_name[name], _placeholder(kind))
+                full[name] = value
+                if kind == "tags":
+                    columns_out.append(json.dumps(sorted(value or []), ensure_ascii=False))
+                elif kind == "refs":
+                    columns_out.append(json.dumps(list(value or [])))
+                elif kind == "bool":
+                    columns_out.append(1 if value else 0)
+                else:
+                    columns_out.append(value)
             derived = entity.derived(full) if entity.derived else {}
-            clocks = {n: pair[1] for n, pair in fields.items()}
+            clocks = "{" + ",".join(f'"{n}":"{pair[1]}"' for n, pair in fields.items()) + "}"
             rows.append((
-                rid, record_id, ids.handle_of(record_id), json.dumps(clocks), now, now,
-                *(codec.to_column(entity.by_name[n], full[n]) for n in names),
+                rid, record_id, ids.handle_of(record_id), clocks, now, now, *columns_out,
                 *(derived.get(c) for c in entity.derived_columns),
             ))  # fmt: skip
             entry = self.store._fts_entry(entity, full)

@@ -23,11 +23,12 @@ from sfa import __version__
 from sfa.domain.errors import AuthError, SfaError, SyncError, UnreachableError
 from sfa.services.workspace import Workspace
 from sfa.store.replica import Replica
-from sfa.sync.protocol import DEFAULT_PAGE, GZIP_MIN, MAX_BATCH, PROTOCOL
+from sfa.sync.protocol import GZIP_MIN, MAX_BATCH, MAX_PAGE, PROTOCOL
 
 TOKEN_FILE = "sync.token"
 LOCK_FILE = "sync.lock"
 LOCK_WAIT = 60.0
+CLIENT_PAGE = 2000  # changes per pull page this client asks for
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -264,7 +265,7 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None) -> Summar
         done += len(mutations)
         if progress:
             progress("push", done, max(total, done))
-    page = _env_int("SFA_SYNC_PAGE", DEFAULT_PAGE)
+    page = min(_env_int("SFA_SYNC_PAGE", CLIENT_PAGE), MAX_PAGE)
     while True:
         params: dict[str, Any] = {"cursor": replica.cursor, "limit": page, "client_id": client_id}
         if replica.epoch:
