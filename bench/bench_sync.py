@@ -50,8 +50,13 @@ app()
 
 def sfa(home: Path, *args: str, env: dict[str, str] | None = None) -> tuple[float, str]:
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "sfa", "--home", str(home), *args], capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, timeout=1800)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "sfa", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=1800,
+    )
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"sfa {' '.join(args)} failed: {proc.stderr}")
@@ -74,19 +79,35 @@ def seed_server(db: str, count: int) -> None:
     clock = f"{int(time.time() * 1000):016d}:00000:5eed5eed5eed5eed"
     records, changes = [], []
     for seq in range(1, count + 1):
-        fields = json.dumps({
-            "name": [f"Account {seq:06d}", clock], "city": ["Berlin", clock], "phone": ["+49 30 1234567", clock],
-            "industry": ["Retail", clock], "owner": ["ana", clock], "team": ["north", clock],
-            "tags": [["key", "retail"], clock],
-        })  # fmt: skip
+        fields = json.dumps(
+            {
+                "name": [f"Account {seq:06d}", clock],
+                "city": ["Berlin", clock],
+                "phone": ["+49 30 1234567", clock],
+                "industry": ["Retail", clock],
+                "owner": ["ana", clock],
+                "team": ["north", clock],
+                "tags": [["key", "retail"], clock],
+            }
+        )
         record_id = ids.uuid7()
         records.append({"e": "account", "i": record_id, "f": fields, "s": seq})
         changes.append({"s": seq, "e": "account", "i": record_id, "f": fields})
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO record(entity, id, fields, owner, team, deleted, flagged, seq, updated_at)"
-                          " VALUES (:e, :i, :f, 'ana', 'north', false, false, :s, 'now')"), records)  # fmt: skip
-        conn.execute(text("INSERT INTO change(seq, entity, id, fields, owner, team, existed, user_name, at)"
-                          " VALUES (:s, :e, :i, :f, 'ana', 'north', false, 'ana', 'now')"), changes)  # fmt: skip
+        conn.execute(
+            text(
+                "INSERT INTO record(entity, id, fields, owner, team, deleted, flagged, seq, updated_at)"
+                " VALUES (:e, :i, :f, 'ana', 'north', false, false, :s, 'now')"
+            ),
+            records,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO change(seq, entity, id, fields, owner, team, existed, user_name, at)"
+                " VALUES (:s, :e, :i, :f, 'ana', 'north', false, 'ana', 'now')"
+            ),
+            changes,
+        )
         conn.execute(text("UPDATE counter SET value = :v WHERE name = 'seq'"), {"v": count})
     engine.dispose()
 
@@ -105,8 +126,23 @@ def main() -> None:
     token_bob = sfa(server_home, "server", "user", "add", "bob", "--team", "north", "--db", db)[1].strip()
     seed_server(db, options.records)
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "sfa", "--home", str(server_home), "server", "run", "--port",
-                               str(port), "--db", db], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sfa",
+            "--home",
+            str(server_home),
+            "server",
+            "run",
+            "--port",
+            str(port),
+            "--db",
+            db,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     proxy = FaultProxy(port).start()
     try:
         deadline = time.monotonic() + 60
@@ -126,16 +162,21 @@ def main() -> None:
         elapsed, out = sfa(laptop, "sync", "--json")
         pulled = json.loads(out)["pulled"]
         assert pulled == options.records, out
-        figures["initial_sync"] = {"records": pulled, "seconds": round(elapsed, 2),
-                                   "records_per_s": round(pulled / elapsed)}  # fmt: skip
+        figures["initial_sync"] = {
+            "records": pulled,
+            "seconds": round(elapsed, 2),
+            "records_per_s": round(pulled / elapsed),
+        }
 
         # 2. push local changes
         writer = tmp / "writer"
         sfa(writer, "sync", "login", proxy.url, "--token", token_bob)
         sfa(writer, "sync")
         ws = Workspace(writer)
-        rows = [{"name": f"New {i:05d}", "city": "Hamburg", "owner": "bob", "team": "north"}
-                for i in range(options.changes)]  # fmt: skip
+        rows = [
+            {"name": f"New {i:05d}", "city": "Hamburg", "owner": "bob", "team": "north"}
+            for i in range(options.changes)
+        ]
         ws.store.insert_many(ACCOUNT, rows)
         ws.close()
         elapsed, out = sfa(writer, "sync", "--json")
@@ -157,11 +198,14 @@ def main() -> None:
             started = time.perf_counter()
             subprocess.run([sys.executable, str(hello)], capture_output=True, check=True, timeout=60)
             bare.append(time.perf_counter() - started)
-        figures["noop_sync"] = {"median_s": round(statistics.median(noop), 3),
-                                "typer_hello_median_s": round(statistics.median(bare), 3),
-                                "ratio": round(statistics.median(noop) / statistics.median(bare), 2)}  # fmt: skip
+        figures["noop_sync"] = {
+            "median_s": round(statistics.median(noop), 3),
+            "typer_hello_median_s": round(statistics.median(bare), 3),
+            "ratio": round(statistics.median(noop) / statistics.median(bare), 2),
+        }
 
         # 4. bytes on the wire per changed field, for a typical edit (one field of one contact)
+        sfa(laptop, "sync")  # catch up, so that the next pull holds just the edit
         ws = Workspace(writer)
         record = ws.store.select(ACCOUNT, limit=1)[0]
         ws.store.update(ACCOUNT, record["id"], {"phone": "+49 40 7654321"})
@@ -172,8 +216,11 @@ def main() -> None:
         up, down = proxy.bytes_up, proxy.bytes_down
         sfa(laptop, "sync")
         pull_bytes = (proxy.bytes_up - up) + (proxy.bytes_down - down)
-        figures["bytes_per_changed_field"] = {"push_round": push_bytes, "pull_round": pull_bytes,
-                                              "note": "one field edit; HTTP heads and bodies, both ways"}  # fmt: skip
+        figures["bytes_per_changed_field"] = {
+            "push_round": push_bytes,
+            "pull_round": pull_bytes,
+            "note": "one field edit; HTTP heads and bodies, both ways",
+        }
     finally:
         proxy.stop()
         server.terminate()
