@@ -48,13 +48,18 @@ app()
 """
 
 
+# Processes run as installed: with cached bytecode (this machine sets PYTHONDONTWRITEBYTECODE, which
+# would make every process compile every module it imports and hide what sync itself costs).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def sfa(home: Path, *args: str, env: dict[str, str] | None = None) -> tuple[float, str]:
     started = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "sfa", "--home", str(home), *args],
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env={**ENV, **(env or {})},
         timeout=1800,
     )
     elapsed = time.perf_counter() - started
@@ -142,6 +147,7 @@ def main() -> None:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=ENV,
     )
     proxy = FaultProxy(port).start()
     try:
@@ -192,11 +198,12 @@ def main() -> None:
         hello = tmp / "hello.py"
         hello.write_text(HELLO)
         sfa(writer, "sync")
+        subprocess.run([sys.executable, str(hello)], capture_output=True, check=True, timeout=60, env=ENV)
         noop, bare = [], []
         for _ in range(options.runs):
             noop.append(sfa(writer, "sync")[0])
             started = time.perf_counter()
-            subprocess.run([sys.executable, str(hello)], capture_output=True, check=True, timeout=60)
+            subprocess.run([sys.executable, str(hello)], capture_output=True, check=True, timeout=60, env=ENV)
             bare.append(time.perf_counter() - started)
         figures["noop_sync"] = {
             "median_s": round(statistics.median(noop), 3),
