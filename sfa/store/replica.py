@@ -77,21 +77,25 @@ class Replica:
         rows = self.conn.execute(
             "SELECT seq, entity, record_id, fields FROM outbox ORDER BY seq LIMIT ?", (limit,)
         ).fetchall()
+        # The clock each written field had before the write, from local history, in one query a chunk.
+        olds: dict[tuple[str, str], dict[str, str]] = {}
+        record_ids = sorted({row[2] for row in rows})
+        for start in range(0, len(record_ids), _CHUNK):
+            chunk = record_ids[start : start + _CHUNK]
+            for record_id, new_clock, name, old in self.conn.execute(
+                "SELECT record_id, new_clock, field, old_clock FROM history WHERE origin = 'local'"
+                f" AND record_id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            ):
+                if old:
+                    olds.setdefault((record_id, new_clock), {})[name] = old
         mutations = []
         for seq, entity_name, record_id, text in rows:
             fields = json.loads(text)
             mutation: dict[str, Any] = {"seq": seq, "entity": entity_name, "id": record_id, "fields": fields}
             clocks = {pair[1] for pair in fields.values() if isinstance(pair, list) and len(pair) == 2}
             if entity_name in ENTITIES and len(clocks) == 1:
-                base = {
-                    name: old
-                    for name, old in self.conn.execute(
-                        "SELECT field, old_clock FROM history WHERE record_id = ? AND new_clock = ?"
-                        " AND origin = 'local'",
-                        (record_id, next(iter(clocks))),
-                    )
-                    if old
-                }
+                base = {k: v for k, v in olds.get((record_id, next(iter(clocks))), {}).items() if k in fields}
                 if base:
                     mutation["base"] = base
                 deleted = fields.get("deleted")

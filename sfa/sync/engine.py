@@ -12,6 +12,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,7 +105,11 @@ class Connection:
             headers["Authorization"] = f"Bearer {token}"
         self.url = url
         self.retries = _env_int("SFA_SYNC_RETRIES", 3) if retries is None else retries
-        self.http = httpx.Client(base_url=url, headers=headers, timeout=httpx.Timeout(60.0, connect=5.0))
+        # Plain http:// needs no TLS context (building one reads the CA bundle); https verifies.
+        self.http = httpx.Client(
+            base_url=url, headers=headers, timeout=httpx.Timeout(60.0, connect=5.0),
+            verify=url.startswith("https://"),
+        )  # fmt: skip
         self.bytes_sent = 0
         self.bytes_received = 0
 
@@ -266,25 +271,46 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None) -> Summar
         if progress:
             progress("push", done, max(total, done))
     page = min(_env_int("SFA_SYNC_PAGE", CLIENT_PAGE), MAX_PAGE)
-    while True:
-        params: dict[str, Any] = {"cursor": replica.cursor, "limit": page, "client_id": client_id}
-        if replica.epoch:
-            params["epoch"] = replica.epoch
-        try:
-            reply = conn.request("GET", "/v1/pull", params=params)
-        except ResetNeeded:
-            if reset_done:
-                raise SyncError("the sync server keeps asking for a reset; giving up") from None
-            replica.reset_cursor()
-            summary.reset = reset_done = True
-            continue
-        changes = reply.get("changes") or []
-        replica.apply_page(changes, int(reply["cursor"]), str(reply.get("epoch", "")))
-        summary.pulled += len(changes)
-        if progress:
-            progress("pull", int(reply["cursor"]), int(reply.get("head", reply["cursor"])))
-        if not reply.get("more"):
-            break
+
+    def fetch(cursor: int, epoch: str | None) -> Any:
+        params: dict[str, Any] = {"cursor": cursor, "limit": page, "client_id": client_id}
+        if epoch:
+            params["epoch"] = epoch
+        return conn.request("GET", "/v1/pull", params=params)
+
+    # The next page is fetched while this one is applied; nothing is committed out of order, since a
+    # page's cursor is stored only with the page, in the main thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reply = None
+        while True:
+            if reply is None:
+                try:
+                    reply = fetch(replica.cursor, replica.epoch)
+                except ResetNeeded:
+                    if reset_done:
+                        raise SyncError("the sync server keeps asking for a reset; giving up") from None
+                    replica.reset_cursor()
+                    summary.reset = reset_done = True
+                    continue
+            ahead = None
+            if reply.get("more"):
+                ahead = pool.submit(fetch, int(reply["cursor"]), str(reply.get("epoch", "")) or None)
+            changes = reply.get("changes") or []
+            try:
+                replica.apply_page(changes, int(reply["cursor"]), str(reply.get("epoch", "")))
+            except BaseException:
+                if ahead is not None:
+                    ahead.cancel()
+                raise
+            summary.pulled += len(changes)
+            if progress:
+                progress("pull", int(reply["cursor"]), int(reply.get("head", reply["cursor"])))
+            if ahead is None:
+                break
+            try:
+                reply = ahead.result()
+            except ResetNeeded:
+                reply = None  # fetched again from the committed cursor, which handles the reset
     replica.mark_synced()
     summary.conflicts = replica.status()["conflicts"]
     return summary
