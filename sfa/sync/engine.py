@@ -89,7 +89,7 @@ def load_token(home: Path) -> str:
 def server_url(ws: Workspace) -> str:
     url = ws.setting("sync.url")
     if not url:
-        raise SyncError("no sync server set; run 'sfa sync login URL'")
+        raise AuthError("not logged in to a sync server; run 'sfa sync login URL'")
     return url.rstrip("/")
 
 
@@ -130,7 +130,14 @@ class Connection:
         while True:
             try:
                 response = self.http.request(method, path, params=params, content=content, headers=headers)
-                data = response.json() if response.content else {}
+                try:
+                    data = response.json() if response.content else {}
+                except ValueError:
+                    if response.status_code < 400:
+                        raise  # a 2xx body that is not JSON was cut short: retry
+                    data = {}
+                if not isinstance(data, dict):
+                    data = {}
                 self.bytes_sent += len(content or b"") + 200
                 self.bytes_received += int(response.num_bytes_downloaded)
             except (httpx.TransportError, ValueError) as exc:

@@ -102,7 +102,7 @@ def test_client_exit_codes_and_status(laptop: Any, proxy: FaultProxy, server: Se
     wrong = ana.sfa("sync", "login", proxy.url, "--token", "wrong")
     assert wrong.code == 4 and "token" in wrong.err
     not_logged_in = ana.sfa("sync")
-    assert not_logged_in.code == 1 and "login" in not_logged_in.err
+    assert not_logged_in.code == 4 and "login" in not_logged_in.err
     ana.login(server.add_user("ana"))
     mode = stat.S_IMODE(os.stat(ana.home / "sync.token").st_mode)
     assert mode == 0o600
