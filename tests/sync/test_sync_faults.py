@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,7 @@ def test_03_initial_sync_cut_at_70_percent_resumes(laptop: Any, proxy: FaultProx
 def test_04_out_of_order_commits_skip_nothing(laptop: Any, proxy: FaultProxy, server: Server) -> None:
     bob = laptop("bob")
     token = server.add_user("writer", "rep", "north")
-    url = f"http://127.0.0.1:{server.port}"
+    url = proxy.url
 
     def push(record_id: str, delay: float, seq: int) -> None:
         clock = f"{1763875469123 + seq:016d}:00000:{seq:016x}"
@@ -145,7 +146,8 @@ def test_04_out_of_order_commits_skip_nothing(laptop: Any, proxy: FaultProxy, se
     slow = threading.Thread(target=push, args=(slow_id, 2.0, 1))
     slow.start()
     fast = threading.Thread(target=push, args=(fast_id, 0.0, 2))
-    wait_until(lambda: server.query("SELECT count(*) FROM client")[0][0] >= 0, 5)
+    wait_until(lambda: proxy.requests["/v1/push"] >= 1, 30, "the slow push to reach the server")
+    time.sleep(0.3)  # let it take the sequence lock (the assertions hold whatever the interleaving)
     fast.start()
     # Pull while the slow transaction holds its sequence number uncommitted.
     first = bob.synced()
@@ -196,7 +198,9 @@ def test_13_two_syncs_at_once_on_one_replica(laptop: Any, proxy: FaultProxy, ser
     _bulk_accounts(ana, 200)
     proxy.latency = 0.2
     env = {"SFA_SYNC_BATCH": "20"}
-    first, second = _popen_sync(ana, env), _popen_sync(ana, env)
+    first = _popen_sync(ana, env)
+    wait_until(lambda: proxy.requests["/v1/push"] >= 1, 60, "the first sync to start pushing")
+    second = _popen_sync(ana, env)  # while the first holds the replica's lock
     outs = [p.communicate(timeout=120) for p in (first, second)]
     assert first.returncode == 0 and second.returncode == 0, outs
     pushed = sum(json.loads(out)["pushed"] for out, _ in outs)

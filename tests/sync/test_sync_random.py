@@ -19,7 +19,7 @@ from sfa.services.workspace import Workspace
 from sfa.store import codec
 from sfa.sync import engine
 
-STEPS = 240
+STEPS = 300
 WORDS = ("alpha", "bravo", "delta", "echo", "lima", "oscar", "tango", "zulu")
 
 
@@ -147,6 +147,9 @@ def test_14_random_convergence(laptop: Any, proxy: FaultProxy, server: Server, m
             walker.ws.close()
     expected = comparable(server.records())
     assert len(expected) > 40
+    assert sum(proxy.faults.values()) >= 5  # the network really misbehaved along the way
+    conflicts = server.query("SELECT count(*) FROM record WHERE entity = '_conflict'")[0][0]
+    print(f"records {len(expected)}, faults {dict(proxy.faults)}, conflicts {conflicts}")
     assert {e for e, _ in expected} >= {"account", "contact", "opportunity", "timeline", "product", "quote"}
     for lap in laps:
         assert comparable(lap.records()) == expected
