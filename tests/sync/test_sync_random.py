@@ -177,4 +177,4 @@ def test_14_random_convergence(laptop: Any, proxy: FaultProxy, server: Server, m
             final = expected.get((entity, record_id), {}).get(field)
             if final == value:
                 continue
-            assert (record_id, field, json.dumps(value)) in seen, (entity, record_id, field, value, final)
+            assert (record_id, field, codec.dumps(value)) in seen, (entity, record_id, field, value, final)
