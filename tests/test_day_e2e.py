@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import Runner
 from pypdf import PdfReader
+
+from tests.conftest import Runner
 
 
 def ok(result: Any) -> Any:

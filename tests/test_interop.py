@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from interop_data import populate
 
 from sfa.domain import names
 from sfa.domain.entities import ACCOUNT, CONTACT, ENTITIES, LEAD, OPPORTUNITY, PRODUCT, TIMELINE
@@ -16,6 +15,7 @@ from sfa.services.interop import backup, ics, vcard
 from sfa.services.interop.csv_import import import_csv
 from sfa.services.interop.textfile import FileRefused, read_csv
 from sfa.services.workspace import Workspace
+from tests.interop_data import populate
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -7,10 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import Runner, run_sfa
-from interop_data import populate
-
 from sfa.services.workspace import Workspace
+from tests.conftest import Runner, run_sfa
+from tests.interop_data import populate
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import Runner
 
 from sfa.domain.dates import local_today
 from sfa.domain.entities import QUOTE
+from tests.conftest import Runner
 
 
 def ok(result: Any) -> Any:

@@ -204,7 +204,12 @@ def test_bulk_insert_is_one_transaction(store: Store) -> None:
     rows = [{"name": f"Lead {i}", "status": "new", "email": f"l{i}@x.com"} for i in range(500)]
     created = store.insert_many(LEAD, rows)
     assert len(created) == 500 == store.count(LEAD) == len(store.outbox())
-    assert len({o["fields"]["name"][1] for o in store.outbox()}) == 500  # a clock each
+    # one clock for the batch (each record is written once), later than anything before it
+    batch_clocks = {o["fields"]["name"][1] for o in store.outbox()}
+    assert len(batch_clocks) == 1
+    later = store.insert(LEAD, {"name": "After", "status": "new"})
+    assert store.outbox()[-1]["fields"]["name"][1] > batch_clocks.pop()
+    assert later["name"] == "After"
     assert len(store.search("lead")) == 20
 
 
@@ -222,3 +227,18 @@ def test_failed_migration_rolls_back_whole(tmp_path: Path, monkeypatch: pytest.M
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0] == 0
     conn.close()
+
+
+def test_select_projection_decodes_only_the_asked_fields(store: Store) -> None:
+    from decimal import Decimal
+
+    acme = store.insert(ACCOUNT, {"name": "Acme", "city": "Ulm"})
+    from sfa.domain.entities import OPPORTUNITY
+
+    store.insert(OPPORTUNITY, {"name": "Deal", "account_id": acme["id"], "stage": "initiation",
+                               "amount": Decimal("10.50"), "notes": "long text"})  # fmt: skip
+    [row] = store.select(OPPORTUNITY, fields=("name", "amount"))
+    assert set(row) == {"id", "created_at", "updated_at", "name", "amount"}
+    assert row["amount"] == Decimal("10.50")
+    with pytest.raises(ValidationError, match="colour"):
+        store.select(OPPORTUNITY, fields=("colour",))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Runner
 
 from sfa.domain.entities import TASK
+from tests.conftest import Runner
 
 
 def ok(result: Any) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 from typing import Annotated, Any
 
 import typer
@@ -123,8 +124,13 @@ def emit_table(
 def _cell(value: Any) -> str:
     if value is None:
         return ""
-    if type(value) is str:
-        return value
+    kind = type(value)
+    if kind is str:
+        return str(value)
+    if kind is int:
+        return str(value)
+    if kind is date:
+        return str(value.isoformat())
     if isinstance(value, bool):
         return "yes" if value else ""
     if isinstance(value, list):
@@ -142,7 +148,11 @@ def emit_records(
     if as_json:
         print_json([record_json(entity, r, refs[r["id"]]) for r in records])
         return
-    rows = [{**r, "ref": refs[r["id"]]} for r in records]
+    # Only the shown columns are copied: long listings spend their time here.
+    keys = [key for key, _ in columns]
+    rows = [{key: r.get(key) for key in keys} for r in records]
+    for row, record in zip(rows, records, strict=True):
+        row["ref"] = refs[record["id"]]
     if extra is not None:
         for row, added in zip(rows, extra(list(records)), strict=True):
             row.update(added)

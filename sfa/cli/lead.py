@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import sys
 from typing import Annotated, Any
 
@@ -45,11 +42,6 @@ AllowDuplicate = Annotated[
 LIST_COLUMNS = [("ref", "Ref"), ("name", "Name"), ("company", "Company"), ("email", "Email"),
                 ("phone", "Phone"), ("status", "Status"), ("rating", "Rating")]  # fmt: skip
 
-# Column names accepted in --from files, beyond the field names themselves.
-_ALIASES = {"e-mail": "email", "mail": "email", "telephone": "phone", "tel": "phone",
-            "organisation": "company", "organization": "company", "full name": "name"}  # fmt: skip
-_BATCH_FIELDS = ("name", "company", "email", "phone", "source", "rating", "notes", "tags")
-
 
 @app.command("add")
 def add(
@@ -82,59 +74,20 @@ def add(
     emit_written(ws, LEAD, record, "added", as_json=as_json, quiet=quiet)
 
 
-def _read_rows(source: str) -> list[tuple[int, dict[str, Any]]]:
+def _read_source(source: str) -> str:
     try:
         if source == "-":
-            text = sys.stdin.read()
-        else:
-            with open(source, encoding="utf-8-sig", newline="") as handle:
-                text = handle.read()
+            return sys.stdin.read()
+        with open(source, encoding="utf-8-sig", newline="") as handle:
+            return handle.read()
     except OSError as exc:
         raise ValidationError("--from", f"cannot read {source}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ValidationError("--from", f"{source} is not UTF-8 text") from None
-    text = text.lstrip("\ufeff")
-    if text.lstrip().startswith("{"):
-        rows = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValidationError(f"line {number}", f"not JSON: {exc.msg}") from None
-            if not isinstance(value, dict):
-                raise ValidationError(f"line {number}", "each JSON line must be an object")
-            rows.append((number, _map_row(number, value)))
-        return rows
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames:
-        raise ValidationError("--from", "the file is empty; expected a CSV header or JSON lines")
-    rows = []
-    for row in reader:
-        if None in row:
-            raise ValidationError(f"line {reader.line_num}", "more values than header columns")
-        if any((v or "").strip() for v in row.values()):
-            rows.append((reader.line_num, _map_row(reader.line_num, row)))
-    return rows
-
-
-def _map_row(line: int, row: dict[str, Any]) -> dict[str, Any]:
-    mapped: dict[str, Any] = {}
-    for key, value in row.items():
-        column = str(key).strip().lower()
-        column = _ALIASES.get(column, column)
-        if column not in _BATCH_FIELDS:
-            accepted = ", ".join(_BATCH_FIELDS)
-            raise ValidationError(f"line {line}", f"unknown column {key!r}; accepted: {accepted}")
-        if value is None or (isinstance(value, str) and not value.strip()):
-            continue
-        mapped[column] = value if isinstance(value, str) else str(value)
-    return mapped
 
 
 def _add_from(ws: Any, source: str, allow: bool, skip: bool, as_json: bool, quiet: bool) -> None:
-    rows = _read_rows(source)
+    rows = leads.parse_batch(_read_source(source))
     if not rows:
         raise ValidationError("--from", "no leads in the input")
     result = leads.add_leads(ws, rows, allow_duplicate=allow, skip_duplicates=skip)

@@ -69,8 +69,13 @@ def list_(
 ) -> None:  # fmt: skip
     """List opportunities by expected close date."""
     ws = workspace(ctx)
+    shown = (
+        None
+        if as_json
+        else ("name", "account_id", "stage", "probability", "amount", "currency", "close_date")
+    )
     rows = crm.list_opportunities(ws, stage=stage, open_only=open_only, limit=limit,
-                                  account_ref=account)  # fmt: skip
+                                  account_ref=account, fields=shown)  # fmt: skip
 
     def display(batch: list[dict[str, object]]) -> list[dict[str, object]]:
         names = ws.store.titles(ACCOUNT, {str(r["account_id"]) for r in batch})

@@ -49,3 +49,19 @@ class ConfigError(SfaError):
 
 class UsageError(SfaError):
     exit_code = 2
+
+
+class SyncError(SfaError):
+    """The server refused a sync request (the message says why)."""
+
+
+class UnreachableError(SyncError):
+    """The sync server cannot be reached; local changes stay queued."""
+
+    exit_code = 3
+
+
+class AuthError(SyncError):
+    """The sync server did not accept the token."""
+
+    exit_code = 4

@@ -15,13 +15,21 @@ MIN_SHOWN = 6  # shortest prefix a listing shows
 
 def uuid7(now_ms: int | None = None) -> str:
     """A UUIDv7 (RFC 9562) as a lowercase hyphenated string."""
-    ms = int(time.time() * 1000) if now_ms is None else now_ms
-    rand = int.from_bytes(os.urandom(10), "big")
-    rand_a = rand >> 68  # 12 bits
-    rand_b = rand & ((1 << 62) - 1)  # 62 bits
-    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
-    h = f"{value:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return uuid7_many(1, now_ms)[0]
+
+
+def uuid7_many(count: int, now_ms: int | None = None) -> list[str]:
+    """`count` UUIDv7s of one millisecond, from one read of the system's random source."""
+    ms = (int(time.time() * 1000) if now_ms is None else now_ms) & ((1 << 48) - 1)
+    head = ms << 80 | 0x7 << 76
+    pool = os.urandom(10 * count)
+    result = []
+    for start in range(0, 10 * count, 10):
+        rand = int.from_bytes(pool[start : start + 10], "big")
+        value = head | (rand >> 68) << 64 | 0b10 << 62 | (rand & ((1 << 62) - 1))
+        h = f"{value:032x}"
+        result.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return result
 
 
 def handle_of(record_id: str) -> str:

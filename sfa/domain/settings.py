@@ -103,3 +103,4 @@ def _coordinate(value: str, limit: int) -> str:
 
 register(Setting("home.latitude", "", "latitude of where your day starts (sfa visit route)", _latitude))
 register(Setting("home.longitude", "", "longitude of where your day starts (sfa visit route)", _longitude))
+register(Setting("sync.url", "", "the sync server's URL (set by 'sfa sync login')"))

@@ -1,1 +1,1 @@
-"""Reserved package; see the open issues for what it will hold."""
+"""The central sync server (FastAPI + SQLModel); installed with the `server` extra."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -167,7 +168,7 @@ def move_stage(
 
 def list_opportunities(
     ws: Workspace, *, stage: str | None = None, open_only: bool = False, limit: int | None = None,
-    account_ref: str | None = None,
+    account_ref: str | None = None, fields: Sequence[str] | None = None,
 ) -> list[Record]:  # fmt: skip
     clauses: list[str] = []
     params: list[Any] = []
@@ -182,7 +183,7 @@ def list_opportunities(
         params.append(ws.store.resolve(ACCOUNT, account_ref)["id"])
     return ws.store.select(
         OPPORTUNITY, " AND ".join(clauses), params,
-        order="close_date IS NULL, close_date, name", limit=limit,
+        order="close_date IS NULL, close_date, name", limit=limit, fields=fields,
     )  # fmt: skip
 
 

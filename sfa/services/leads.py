@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -120,11 +123,60 @@ class BatchResult:
     skipped: list[dict[str, Any]]
 
 
+# Column names accepted in batch input, beyond the field names themselves.
+_ALIASES = {"e-mail": "email", "mail": "email", "telephone": "phone", "tel": "phone",
+            "organisation": "company", "organization": "company", "full name": "name"}  # fmt: skip
+BATCH_FIELDS = ("name", "company", "email", "phone", "source", "rating", "notes", "tags")
+
+
+def _batch_column(key: str, line: int) -> str:
+    column = key.strip().lower()
+    column = _ALIASES.get(column, column)
+    if column not in BATCH_FIELDS:
+        accepted = ", ".join(BATCH_FIELDS)
+        raise ValidationError(f"line {line}", f"unknown column {key!r}; accepted: {accepted}")
+    return column
+
+
+def parse_batch(text: str) -> list[tuple[int, dict[str, str]]]:
+    """Leads from CSV with a header row, or from JSON lines (one object a line), each paired with
+    its line number. Unknown columns are refused; empty values are left out."""
+    text = text.lstrip("\ufeff")
+    rows: list[tuple[int, dict[str, str]]] = []
+    if text.lstrip().startswith("{"):
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValidationError(f"line {number}", f"not JSON: {exc.msg}") from None
+            if not isinstance(value, dict):
+                raise ValidationError(f"line {number}", "each JSON line must be an object")
+            rows.append((number, {_batch_column(str(k), number): v if isinstance(v, str) else str(v)
+                                  for k, v in value.items() if v is not None and str(v).strip()}))  # fmt: skip
+        return rows
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if not header:
+        raise ValidationError("--from", "the input is empty; expected a CSV header or JSON lines")
+    columns = [_batch_column(key, 1) for key in header]  # mapped once, not per row
+    width = len(columns)
+    for row in reader:
+        if len(row) > width:
+            raise ValidationError(f"line {reader.line_num}", "more values than header columns")
+        values = {columns[i]: value for i, value in enumerate(row) if value and not value.isspace()}
+        if values:
+            rows.append((reader.line_num, values))
+    return rows
+
+
 class _KeyIndex:
     """Every duplicate-check key of leads and contacts in memory: batches check in O(1) a row."""
 
     def __init__(self, ws: Workspace) -> None:
-        self.keys: dict[tuple[str, str], Duplicate] = {}
+        # (reason, key) -> (entity, record id, name); Duplicate objects are made only for hits.
+        self.keys: dict[tuple[str, str], tuple[str, str, str]] = {}
         for row in ws.store.conn.execute(
             "SELECT id, name, email_key, phone_key, name_key FROM lead WHERE deleted = 0"
         ):
@@ -141,14 +193,16 @@ class _KeyIndex:
         for reason, key in (("email", email), *(("phone", p) for p in phones),
                             ("name and company", name_key)):  # fmt: skip
             if key:
-                self.keys.setdefault((reason, key), Duplicate(entity, record_id, name, reason))
+                self.keys.setdefault((reason, key), (entity, record_id, name))
 
     def match(self, probes: dict[str, str]) -> list[Duplicate]:
         found: list[Duplicate] = []
         for reason, key in probes.items():
             hit = self.keys.get((reason, key))
-            if hit is not None and hit not in found:
-                found.append(hit)
+            if hit is not None:
+                duplicate = Duplicate(*hit, reason)
+                if all(d.record_id != duplicate.record_id for d in found):
+                    found.append(duplicate)
         return found
 
     def add(self, line: int, name: str, probes: dict[str, str]) -> None:

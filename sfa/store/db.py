@@ -169,9 +169,11 @@ class Store:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
     # -- reads -------------------------------------------------------------------------------
-    def row_to_record(self, entity: Entity, row: sqlite3.Row) -> Record:
+    def row_to_record(self, entity: Entity, row: sqlite3.Row, fields: frozenset[str] | None = None) -> Record:
         record: Record = {"id": row["id"]}
         for name, reader in codec.readers(entity):
+            if fields is not None and name not in fields:
+                continue
             value = row[name]
             record[name] = value if reader is None else reader(value)
         record["created_at"] = row["created_at"]
@@ -251,17 +253,29 @@ class Store:
     def select(
         self, entity: Entity, where: str = "", params: Sequence[Any] = (), *,
         order: str = "rid", limit: int | None = None, include_deleted: bool = False,
+        fields: Sequence[str] | None = None,
     ) -> list[Record]:  # fmt: skip
+        """Matching records in `order`. `fields` limits the record to those fields (plus id and
+        timestamps): long listings that show a few columns need not decode twenty."""
         clauses = [where] if where else []
         if not include_deleted and "deleted" in entity.by_name:
             clauses.append("deleted = 0")
-        sql = f"SELECT * FROM {entity.table}"
+        if fields is None:
+            wanted = None
+            sql = f"SELECT * FROM {entity.table}"
+        else:
+            wanted = frozenset(fields)
+            unknown = wanted - set(entity.field_names)
+            if unknown:
+                raise ValidationError(sorted(unknown)[0], f"{entity.name} has no such field")
+            names = [n for n in entity.field_names if n in wanted]
+            sql = f"SELECT {', '.join(['id', 'created_at', 'updated_at', *names])} FROM {entity.table}"
         if clauses:
             sql += " WHERE " + " AND ".join(f"({c})" for c in clauses)
         sql += f" ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [self.row_to_record(entity, row) for row in self.conn.execute(sql, params)]
+        return [self.row_to_record(entity, row, wanted) for row in self.conn.execute(sql, params)]
 
     def grouped_sums(
         self, entity: Entity, keys: Sequence[str], field: str, where: str = "", params: Sequence[Any] = (),
@@ -352,10 +366,15 @@ class Store:
             derive = entity.derived
             derived_columns = entity.derived_columns
             fts_code = entity.code
+            # Sorted, so the unique index on id is appended to rather than split at random.
+            new_ids = record_ids or sorted(ids.uuid7_many(len(rows)))
+            # One clock for the batch: clocks order writes to the same field of the same record,
+            # and a batch writes each record once.
+            clock = self.tick()
+            clocks_json: dict[tuple[str, ...], str] = {}
             for index, values in enumerate(rows):
                 rid += 1
-                record_id = record_ids[index] if record_ids else ids.uuid7()
-                clock = self.tick()
+                record_id = new_ids[index]
                 full: Record = empty_record.copy()
                 for name in list_fields:
                     full[name] = []
@@ -372,7 +391,10 @@ class Store:
                     keys = derived[index] if derived is not None else derive(full)
                     column_values += [keys.get(c) for c in derived_columns]
                 # Field names are identifiers and clocks are [0-9a-f:] only: no escaping needed.
-                clocks = "{" + ",".join(f'"{name}":"{clock}"' for name in wire) + "}"
+                written = tuple(wire)
+                clocks = clocks_json.get(written)
+                if clocks is None:
+                    clocks = clocks_json[written] = "{" + ",".join(f'"{n}":"{clock}"' for n in written) + "}"
                 table_rows.append((rid, record_id, record_id[-ids.HANDLE_LENGTH :], clocks, now, now,
                                    *column_values))  # fmt: skip
                 outbox_rows.append((entity.name, record_id, codec.dumps(wire), now))

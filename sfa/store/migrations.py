@@ -168,7 +168,39 @@ CREATE INDEX opportunity_report ON opportunity(stage, currency, probability, clo
     amount, deleted);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
+# Sync bookkeeping: conflicts pulled from the server, mutations it rejected, base-clock lookups.
+V4 = """
+CREATE TABLE sync_conflict (
+    id TEXT PRIMARY KEY,
+    entity TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    field TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    kept TEXT,
+    kept_clock TEXT,
+    lost TEXT,
+    lost_clock TEXT,
+    lost_by TEXT,
+    status TEXT NOT NULL DEFAULT 'open',
+    resolution TEXT,
+    at TEXT,
+    clocks TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX sync_conflict_status ON sync_conflict(status, at);
+CREATE INDEX sync_conflict_record ON sync_conflict(record_id);
+
+CREATE TABLE sync_rejected (
+    seq INTEGER PRIMARY KEY,
+    entity TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    rejected_at TEXT NOT NULL);
+
+CREATE INDEX history_clock ON history(record_id, new_clock);
+"""
+
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
 
 LATEST = len(MIGRATIONS)
 

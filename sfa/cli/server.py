@@ -1,0 +1,103 @@
+"""`sfa server init|run|user ...`: the central sync server (needs the `server` extra)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+from typing import Annotated
+
+import typer
+
+from sfa.cli.common import JsonOpt, emit_table, message, print_json
+from sfa.domain.errors import ConfigError
+from sfa.store.config import data_home
+
+app = typer.Typer(help="The central sync server.", no_args_is_help=True)
+user_app = typer.Typer(help="Server users and their tokens.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db", metavar="URL", help="sqlite:///PATH or postgresql://... (default: the one init used)."
+    ),
+]
+
+
+def _home(ctx: typer.Context) -> Path:
+    root = ctx.find_root()
+    return data_home((root.obj or {}).get("home"))
+
+
+def _admin() -> ModuleType:
+    try:
+        from sfa.server import admin
+    except ImportError as exc:
+        raise ConfigError(f"the server needs the server extra (pip install 'sfa[server]'): {exc}") from None
+    return admin
+
+
+@app.command("init")
+def init(
+    ctx: typer.Context, db: DbOpt = None,
+    new_epoch: Annotated[
+        bool, typer.Option("--new-epoch", help="After restoring a backup: make every laptop resync.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Create or upgrade the server database."""
+    result = _admin().init(_home(ctx), db, new_epoch=new_epoch)
+    if as_json:
+        print_json(result)
+        return
+    print(f"server database {result['db']} at schema {result['schema']} (epoch {result['epoch']})")
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context, db: DbOpt = None,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8765,
+) -> None:  # fmt: skip
+    """Serve /v1/push, /v1/pull and /v1/health until interrupted."""
+    admin = _admin()
+    admin.parse_port(port)
+    message(f"sfa server listening on http://{host}:{port}")
+    admin.run(_home(ctx), db, host, port)
+
+
+@user_app.command("add")
+def user_add(
+    ctx: typer.Context, name: str, db: DbOpt = None,
+    role: Annotated[str, typer.Option("--role", help="rep, manager or admin.")] = "rep",
+    team: Annotated[str | None, typer.Option("--team", help="Team or territory.")] = None,
+    as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Add a user and print their token (shown only this once)."""
+    result = _admin().add_user(_home(ctx), db, name, role, team)
+    if as_json:
+        print_json(result)
+        return
+    message(f"user {result['name']} added ({result['role']}); the token is shown only once:")
+    print(result["token"])
+
+
+@user_app.command("list")
+def user_list(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """List users (never their tokens)."""
+    users = _admin().list_users(_home(ctx), db)
+    if as_json:
+        print_json(users)
+        return
+    emit_table(users, [("name", "Name"), ("role", "Role"), ("team", "Team"), ("revoked", "Revoked"),
+                       ("created_at", "Created")], empty="no users")  # fmt: skip
+
+
+@user_app.command("revoke")
+def user_revoke(ctx: typer.Context, name: str, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Revoke a user's token: their next request gets 401."""
+    result = _admin().revoke_user(_home(ctx), db, name)
+    if as_json:
+        print_json(result)
+        return
+    message(f"user {name} revoked")

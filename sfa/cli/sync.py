@@ -1,0 +1,219 @@
+"""`sfa sync [--watch]`, `sfa sync login|status|conflicts|resolve|rejected`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from sfa.cli.common import JsonOpt, emit_table, message, print_json, workspace
+from sfa.domain.errors import UsageError, ValidationError
+
+app = typer.Typer(help="Sync with the central server: push, pull, conflicts.", invoke_without_command=True)
+
+
+def _interval(text: str) -> float:
+    value = text.strip().lower()
+    scale = 1.0
+    for suffix, factor in (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
+        if value.endswith(suffix):
+            value, scale = value[: -len(suffix)], factor
+            break
+    try:
+        seconds = float(value) * scale
+    except ValueError:
+        raise ValidationError("interval", f"{text!r} is not a duration; use e.g. 30s, 5m") from None
+    if seconds <= 0:
+        raise ValidationError("interval", "must be positive")
+    return seconds
+
+
+@app.callback()
+def run(
+    ctx: typer.Context,
+    watch: Annotated[bool, typer.Option("--watch", help="Keep running; sync whenever possible.")] = False,
+    interval: Annotated[
+        str, typer.Option("--interval", help="Between rounds with --watch (30s, 5m).")
+    ] = "30s",
+    as_json: JsonOpt = False,
+) -> None:
+    """Push local changes, then pull until drained. Exit 3: server unreachable; 4: login needed."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from sfa.sync import engine
+
+    ws = workspace(ctx)
+    if watch:
+        seconds = _interval(interval)
+
+        def report(outcome: Any) -> None:
+            if isinstance(outcome, Exception):
+                message(f"sync: {outcome}")
+            elif as_json:
+                print_json(outcome.as_dict())
+                sys.stdout.flush()
+            else:
+                message(_line(outcome.as_dict()))
+
+        message(f"watching: a sync every {interval} and after local writes (Ctrl-C stops)")
+        try:
+            engine.watch(ws, seconds, report)
+        except KeyboardInterrupt:
+            return
+        return
+    progress = _progress() if sys.stderr.isatty() and not as_json else None
+    try:
+        summary = engine.sync_once(
+            ws, progress, on_wait=lambda: message("waiting for another sync to finish")
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    result = summary.as_dict()
+    if as_json:
+        print_json(result)
+    else:
+        message(_line(result))
+    if result["conflicts"]:
+        message(f"{result['conflicts']} open conflict(s): see 'sfa sync conflicts'")
+
+
+def _line(result: dict[str, Any]) -> str:
+    text = f"synced: pushed {result['pushed']}, pulled {result['pulled']}"
+    if result["rejected"]:
+        text += f", rejected {result['rejected']} (see 'sfa sync rejected')"
+    if result["reset"]:
+        text += " (the server was reset: pulled everything again)"
+    return text
+
+
+class _Bar:
+    def __init__(self) -> None:
+        from rich.progress import Progress
+
+        self.bar = Progress(transient=True)
+        self.bar.start()
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase not in self.tasks:
+            self.tasks[phase] = self.bar.add_task(phase, total=total)
+        self.bar.update(self.tasks[phase], completed=done, total=total)
+
+    def close(self) -> None:
+        self.bar.stop()
+
+
+def _progress() -> _Bar:
+    return _Bar()
+
+
+@app.command("login")
+def login(
+    ctx: typer.Context, url: str,
+    token: Annotated[
+        str | None, typer.Option("--token", help="The token 'sfa server user add' printed.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Check the token against the server and keep it (file readable only by you)."""
+    from sfa.sync import engine
+
+    if token is None:
+        if sys.stdin.isatty():
+            import getpass
+
+            token = getpass.getpass("token: ")
+        else:
+            token = sys.stdin.readline()
+    if not token or not token.strip():
+        raise UsageError("give the token with --token T (or on standard input)")
+    result = engine.login(workspace(ctx), url, token.strip())
+    if as_json:
+        print_json(result)
+        return
+    message(f"logged in to {result['server']} as {result['user']} ({result['role']}, team {result['team']})")
+
+
+@app.command("status")
+def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Pending changes, last successful sync, server, open conflicts."""
+    from sfa.store.replica import Replica
+
+    ws = workspace(ctx)
+    result = {"server": ws.setting("sync.url") or None, **Replica(ws.store).status()}
+    if as_json:
+        print_json(result)
+        return
+    for key in ("server", "user", "pending", "last_sync", "conflicts", "rejected"):
+        value = result.get(key)
+        print(f"{key.replace('_', ' ')}: {value if value not in (None, '') else '-'}")
+
+
+@app.command("conflicts")
+def conflicts(
+    ctx: typer.Context, show_all: Annotated[bool, typer.Option("--all", help="Resolved ones too.")] = False,
+    as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Concurrent edits the server decided, and values set aside for a person to settle."""
+    from sfa.domain import ids
+    from sfa.domain.entities import ENTITIES
+    from sfa.store.replica import Replica
+
+    ws = workspace(ctx)
+    items = Replica(ws.store).conflicts(include_resolved=show_all)
+    if as_json:
+        print_json(items)
+        return
+    rows = []
+    for item in items:
+        entity = ENTITIES.get(item["entity"])
+        title = ws.store.titles(entity, [item["record_id"]]).get(item["record_id"], "") if entity else ""
+        rows.append({**item, "ref": ids.handle_of(item["id"])[:8], "record": f"{item['entity']} {title}"})
+    emit_table(rows, [("ref", "Ref"), ("record", "Record"), ("field", "Field"), ("kind", "Kind"),
+                      ("kept", "Kept (theirs)"), ("lost", "Set aside (ours)"), ("status", "Status")],
+               empty="no open conflicts")  # fmt: skip
+
+
+@app.command("resolve")
+def resolve(
+    ctx: typer.Context, ref: str,
+    ours: Annotated[bool, typer.Option("--ours", help="Take the value that was set aside.")] = False,
+    theirs: Annotated[bool, typer.Option("--theirs", help="Keep the current value.")] = False,
+    value: Annotated[str | None, typer.Option("--value", help="Set a new value.")] = None,
+    as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Settle a conflict everywhere (the resolution syncs)."""
+    from sfa.domain.entities import ENTITIES
+    from sfa.services import records
+    from sfa.store.replica import Replica
+
+    chosen = [name for name, on in (("ours", ours), ("theirs", theirs), ("value", value is not None)) if on]
+    if len(chosen) != 1:
+        raise UsageError("give exactly one of --ours, --theirs, --value V")
+    ws = workspace(ctx)
+    replica = Replica(ws.store)
+    conflict = replica.find_conflict(ref)
+    converted = None
+    if value is not None:
+        converted = records.convert(ws, ENTITIES[conflict["entity"]], conflict["field"], value)
+    result = replica.resolve(conflict, chosen[0], converted)
+    if as_json:
+        print_json(result)
+        return
+    message(f"conflict resolved ({chosen[0]}); it reaches the others with the next sync")
+
+
+@app.command("rejected")
+def rejected(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Changes the server refused for good (invalid, or outside your scope)."""
+    from sfa.store.replica import Replica
+
+    items = Replica(workspace(ctx).store).rejected()
+    if as_json:
+        print_json(items)
+        return
+    rows = [{**i, "what": ", ".join(f"{k}={v}" for k, v in i["fields"].items())[:60]} for i in items]
+    emit_table(rows, [("seq", "Seq"), ("entity", "Type"), ("record_id", "Record"), ("what", "Change"),
+                      ("reason", "Reason")], empty="no rejected changes")  # fmt: skip

@@ -1,0 +1,342 @@
+"""Pure rules of the server: validating a mutation, merging it field by field, scope.
+
+No I/O here; sfa/server/app.py loads and stores. The rules are described in docs/sync-protocol.md.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sfa.domain.entities import ENTITIES, Entity
+from sfa.domain.hlc import Hlc
+from sfa.sync.protocol import CLOCK_SKEW_MS, CONFLICT, CONFLICT_FIELDS, CONFLICT_WRITABLE, SERVER_REPLICA
+
+Fields = dict[str, list[Any]]  # field -> [value, clock]
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_REPLICA = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+ROLES = ("rep", "manager", "admin")
+_TEXTUAL = ("text", "email", "phone", "url", "currency", "ref")
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+    team: str | None
+
+
+class Invalid(Exception):
+    """A mutation that can never be applied; the reason is shown to the rep."""
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def is_uuid(text: object) -> bool:
+    return isinstance(text, str) and bool(_UUID.match(text))
+
+
+def check_clock(text: object, where: str) -> str:
+    if not isinstance(text, str) or len(text) > 100:
+        raise Invalid(f"{where}: not a clock")
+    try:
+        clock = Hlc.decode(text)
+    except ValueError:
+        raise Invalid(f"{where}: not a clock: {text[:40]!r}") from None
+    if clock.ms < 0 or clock.counter < 0 or not _REPLICA.match(clock.replica):
+        raise Invalid(f"{where}: not a clock: {text[:40]!r}")
+    return text
+
+
+def check_value(entity: Entity, name: str, value: Any) -> Any:
+    """The value if it has the field's kind; Invalid otherwise."""
+    spec = entity.by_name[name]
+    kind = spec.kind
+    if value is None:
+        if kind in ("tags", "refs"):
+            return []
+        if kind == "bool":
+            return False
+        return None
+    bad = Invalid(f"{name}: {str(value)[:40]!r} is not a valid {kind}")
+    if kind in _TEXTUAL:
+        if not isinstance(value, str):
+            raise bad
+    elif kind == "enum":
+        if value not in spec.choices:
+            raise Invalid(f"{name}: {str(value)[:40]!r} is not one of {', '.join(spec.choices)}")
+    elif kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad
+    elif kind == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad
+    elif kind == "decimal":
+        try:
+            if not isinstance(value, str) or not Decimal(value).is_finite():
+                raise bad
+        except InvalidOperation:
+            raise bad from None
+    elif kind == "date":
+        try:
+            date.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise bad from None
+    elif kind == "datetime":
+        try:
+            datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise bad from None
+    elif kind in ("tags", "refs"):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad
+        return sorted(set(value)) if kind == "tags" else value
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            raise bad
+    elif not isinstance(value, str):
+        raise bad
+    return value
+
+
+@dataclass
+class Mutation:
+    seq: int
+    entity: str
+    id: str
+    fields: Fields
+    base: dict[str, str]
+    known: dict[str, str] | None
+
+
+def parse_mutation(raw: Any, previous_seq: int) -> Mutation:
+    """Structural checks of one mutation. A bad seq makes the whole batch malformed (ValueError);
+    anything else is Invalid (this mutation is rejected, the batch goes on)."""
+    if not isinstance(raw, dict):
+        raise ValueError("every mutation must be an object")
+    seq = raw.get("seq")
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq <= previous_seq:
+        raise ValueError("mutation seq must be an integer, increasing within the batch")
+    return Mutation(seq, raw.get("entity"), raw.get("id"), raw.get("fields"),  # type: ignore[arg-type]
+                    raw.get("base") or {}, raw.get("known"))  # fmt: skip
+
+
+def entity_of(name: str) -> Entity | None:
+    return ENTITIES.get(name)
+
+
+def validate(mutation: Mutation, exists: bool) -> None:
+    """Raise Invalid with the reason if the mutation can never be applied."""
+    if not isinstance(mutation.entity, str) or (
+        mutation.entity not in ENTITIES and mutation.entity != CONFLICT
+    ):
+        raise Invalid(f"unknown record type {str(mutation.entity)[:40]!r}")
+    if not is_uuid(mutation.id):
+        raise Invalid(f"id {str(mutation.id)[:40]!r} is not a UUID")
+    if not isinstance(mutation.fields, dict) or not mutation.fields:
+        raise Invalid("fields must be a non-empty object")
+    if not isinstance(mutation.base, dict) or (
+        mutation.known is not None and not isinstance(mutation.known, dict)
+    ):
+        raise Invalid("base and known must be objects")
+    for name, clock in {**mutation.base, **(mutation.known or {})}.items():
+        check_clock(clock, f"base of {name}")
+    if mutation.entity == CONFLICT:
+        if not exists:
+            raise Invalid("no such conflict")
+        for name, pair in mutation.fields.items():
+            if name not in CONFLICT_WRITABLE:
+                raise Invalid(f"{name}: a conflict's {name} cannot be changed")
+            _pair(name, pair)
+        return
+    entity = ENTITIES[mutation.entity]
+    clean: Fields = {}
+    for name, pair in mutation.fields.items():
+        if name not in entity.by_name:
+            raise Invalid(f"{name}: {entity.name} has no such field")
+        value, clock = _pair(name, pair)
+        clean[name] = [check_value(entity, name, value), clock]
+        if value is None and entity.by_name[name].required:
+            raise Invalid(f"{name}: is required and cannot be empty")
+    if not exists:
+        missing = [f.name for f in entity.fields if f.required and clean.get(f.name, [None])[0] is None]
+        if missing:
+            raise Invalid(f"{missing[0]}: is required")
+    elif entity.insert_only:
+        raise Invalid(f"{entity.name} entries are insert-only and cannot be changed")
+    mutation.fields = clean
+
+
+def _pair(name: str, pair: Any) -> tuple[Any, str]:
+    if not isinstance(pair, list) or len(pair) != 2:
+        raise Invalid(f"{name}: expected [value, clock]")
+    return pair[0], check_clock(pair[1], name)
+
+
+# -- clocks --------------------------------------------------------------------------------------
+
+
+def skew_of(client_now: int | None, now: int) -> int:
+    """How far the pushing laptop's clock is ahead of the server's, when that is beyond the allowance."""
+    if client_now is None or client_now - now <= CLOCK_SKEW_MS:
+        return 0
+    return client_now - now
+
+
+def clamp(clock: str, now: int, skew: int = 0) -> str:
+    """Correct a clock by the laptop's measured skew; never let one lie ahead of the server's now."""
+    parsed = Hlc.decode(clock)
+    ms = parsed.ms - skew
+    if ms > now + CLOCK_SKEW_MS:
+        ms = now
+    if ms == parsed.ms:
+        return clock
+    return Hlc(max(ms, 0), parsed.counter, parsed.replica).encode()
+
+
+def server_tick(now: int, *clocks: str) -> str:
+    """A server clock greater than every given clock."""
+    parsed = [Hlc.decode(c) for c in clocks if c]
+    top = max([now, *(p.ms for p in parsed)])
+    counters = [p.counter for p in parsed if p.ms == top]
+    return Hlc(top, (max(counters) + 1) if counters else 0, SERVER_REPLICA).encode()
+
+
+# -- merging -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Merge:
+    state: Fields  # the record's fields after the mutation
+    changed: Fields  # what to log and send to replicas
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    flagged: bool = False
+
+    @property
+    def exact(self) -> bool:
+        return not self.conflicts
+
+
+def merge(
+    entity_name: str, record_id: str, current: Fields | None, incoming: Fields, base: dict[str, str],
+    known: dict[str, str] | None, now: int, skew: int = 0,
+) -> Merge:  # fmt: skip
+    """Apply one validated mutation to a record's fields (see docs/sync-protocol.md)."""
+    entity = ENTITIES.get(entity_name)
+    state: Fields = {k: list(v) for k, v in (current or {}).items()}
+    incoming = {k: [v, clamp(c, now, skew)] for k, (v, c) in incoming.items()}
+    result = Merge(state, {})
+    if entity_name == CONFLICT:  # settling a conflict never makes another one
+        base = {name: pair[1] for name, pair in state.items()}
+    has_deleted = entity is not None and "deleted" in entity.by_name
+
+    def conflict(name: str, kind: str, kept: list[Any], lost: list[Any]) -> None:
+        result.conflicts.append({
+            "entity": entity_name, "record_id": record_id, "field": name, "kind": kind,
+            "kept": kept[0], "kept_clock": kept[1], "lost": lost[0], "lost_clock": lost[1],
+            "lost_by": Hlc.decode(lost[1]).replica if lost[1] else "", "status": "open",
+            "resolution": None,
+        })  # fmt: skip
+
+    if has_deleted and current is not None:
+        server_deleted = state.get("deleted", [False, ""])
+        if server_deleted[0] is True and "deleted" not in incoming:
+            # An edit of a record that was deleted meanwhile: the edit wins, the record lives.
+            alive = [False, server_tick(now, server_deleted[1], *(c for _, c in incoming.values()))]
+            state["deleted"] = result.changed["deleted"] = alive
+            conflict("deleted", "delete", alive, server_deleted)
+        elif incoming.get("deleted", [False])[0] is True and server_deleted[0] is not True:
+            seen = known or {}
+            raced = [n for n, (_, c) in state.items() if n != "deleted" and c > seen.get(n, "")]
+            if raced:
+                lost = incoming.pop("deleted")
+                alive = [False, server_tick(now, lost[1], *(c for _, c in state.values()))]
+                state["deleted"] = result.changed["deleted"] = alive
+                conflict("deleted", "delete", alive, lost)
+
+    for name, (value, clock) in incoming.items():
+        if name not in state:
+            state[name] = result.changed[name] = [value, clock]
+            continue
+        server_value, server_clock = state[name]
+        if server_value == value:
+            if clock > server_clock:
+                state[name] = result.changed[name] = [value, clock]
+            continue
+        if base.get(name) == server_clock:  # the writer had seen the server's value
+            if clock <= server_clock:
+                clock = server_tick(now, server_clock)
+            state[name] = result.changed[name] = [value, clock]
+            continue
+        policy = entity.by_name[name].merge if entity is not None else "lww"
+        if policy == "union":
+            merged = sorted(set(server_value or []) | set(value or []))
+            state[name] = result.changed[name] = [merged, max(clock, server_clock)]
+        elif policy == "flag":
+            result.changed[name] = [server_value, server_clock]
+            result.flagged = True
+            conflict(name, "flag", [server_value, server_clock], [value, clock])
+        elif clock > server_clock:
+            state[name] = result.changed[name] = [value, clock]
+            conflict(name, "lww", [value, clock], [server_value, server_clock])
+        else:
+            result.changed[name] = [server_value, server_clock]
+            conflict(name, "lww", [server_value, server_clock], [value, clock])
+    return result
+
+
+def conflict_fields(data: dict[str, Any], now: int, at: str) -> Fields:
+    clock = server_tick(now)
+    values = {**data, "at": at}
+    return {name: [values.get(name), clock] for name in CONFLICT_FIELDS}
+
+
+# -- scope ---------------------------------------------------------------------------------------
+
+
+def parent_of(entity_name: str, state: Fields) -> str | None:
+    """The record whose scope a record without owner/team takes."""
+    key = {"timeline": "record_id", "quote_line": "quote_id", CONFLICT: "record_id"}.get(entity_name)
+    if key is None or key not in state:
+        return None
+    value = state[key][0]
+    return value if isinstance(value, str) else None
+
+
+def own_scope(entity_name: str, state: Fields) -> tuple[str | None, str | None] | None:
+    """(owner, team) from the record itself, or None when it comes from its parent."""
+    entity = ENTITIES.get(entity_name)
+    if entity is None or entity_name == "timeline" or entity_name == "quote_line":
+        return None
+    if "owner" in entity.by_name and "team" in entity.by_name:
+        owner = state.get("owner", [None])[0]
+        team = state.get("team", [None])[0]
+        return owner or None, team or None
+    return None, None
+
+
+def visible(user: User, owner: str | None, team: str | None) -> bool:
+    if user.role == "admin":
+        return True
+    if owner is None and team is None:
+        return True
+    return owner == user.name or (team is not None and team == user.team)
+
+
+def may_write(user: User, before: tuple[str | None, str | None] | None,
+              after: tuple[str | None, str | None]) -> str | None:  # fmt: skip
+    """None if allowed, else the reason."""
+    if user.role == "admin":
+        return None
+    if before is not None and not visible(user, *before):
+        return "the record is outside your scope (owner/team)"
+    if not visible(user, *after) and (before is None or user.role != "manager"):
+        return "the change would move the record outside your scope (owner/team)"
+    return None

@@ -1,0 +1,210 @@
+"""Server storage: SQLModel tables, the engine for SQLite or PostgreSQL, versioned migrations.
+
+One code path for both databases. Writes that touch the change log lock the counter row first, so
+log rows commit in server_seq order (docs/sync-protocol.md, "Server sequence").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event, inspect, text
+from sqlalchemy.engine import Connection
+from sqlmodel import Field, Index, SQLModel, create_engine
+
+from sfa.domain.errors import ConfigError
+
+
+def utc_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class ServerMeta(SQLModel, table=True):
+    __tablename__ = "server_meta"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str
+
+
+class AppUser(SQLModel, table=True):
+    __tablename__ = "app_user"
+    name: str = Field(primary_key=True, max_length=100)
+    role: str = Field(max_length=16)
+    team: str | None = Field(default=None, max_length=100)
+    token_hash: str = Field(index=True, unique=True, max_length=64)
+    revoked: bool = False
+    created_at: str
+
+
+class Counter(SQLModel, table=True):
+    __tablename__ = "counter"
+    name: str = Field(primary_key=True, max_length=32)
+    value: int
+
+
+class ClientState(SQLModel, table=True):
+    __tablename__ = "client"
+    client_id: str = Field(primary_key=True, max_length=64)
+    user_name: str = Field(max_length=100)
+    last_seq: int = 0
+    last_results: str = "{}"
+    pulled: int = 0  # the last cursor this client was given; a client ahead of it means a restore
+    updated_at: str
+
+
+class RecordRow(SQLModel, table=True):
+    __tablename__ = "record"
+    __table_args__ = (Index("record_by_id", "id"),)
+    entity: str = Field(primary_key=True, max_length=32)
+    id: str = Field(primary_key=True, max_length=36)
+    fields: str
+    owner: str | None = Field(default=None, max_length=100)
+    team: str | None = Field(default=None, max_length=100)
+    deleted: bool = False
+    flagged: bool = False
+    seq: int
+    updated_at: str
+
+
+class ChangeRow(SQLModel, table=True):
+    __tablename__ = "change"
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    entity: str = Field(max_length=32)
+    id: str = Field(max_length=36)
+    fields: str
+    owner: str | None = Field(default=None, max_length=100)
+    team: str | None = Field(default=None, max_length=100)
+    prev_owner: str | None = Field(default=None, max_length=100)
+    prev_team: str | None = Field(default=None, max_length=100)
+    existed: bool = False
+    origin: str | None = Field(default=None, max_length=64)
+    user_name: str = Field(max_length=100)
+    at: str
+
+
+def _v1(conn: Connection) -> None:
+    tables = [ServerMeta, AppUser, Counter, ClientState, RecordRow, ChangeRow]
+    SQLModel.metadata.create_all(conn, tables=[t.__table__ for t in tables])  # type: ignore[attr-defined]
+    conn.execute(text("INSERT INTO counter(name, value) VALUES ('seq', 0)"))
+    conn.execute(
+        text("INSERT INTO server_meta(key, value) VALUES ('epoch', :e)"), {"e": secrets.token_hex(8)}
+    )
+
+
+# Versioned migrations: entry N brings the schema from version N-1 to N. Never edit a shipped one.
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1,)
+LATEST = len(MIGRATIONS)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
+            _sqlite_pragmas(engine)
+        else:
+            engine = create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+    except Exception as exc:
+        raise ConfigError(f"cannot use database {url!r}: {exc}") from None
+    return engine
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        # One writer at a time, taken up front: no deadlock on lock upgrade, and log rows commit
+        # in server_seq order.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def schema_version(conn: Connection) -> int:
+    if not inspect(conn).has_table("server_meta"):
+        return 0
+    row = conn.execute(text("SELECT value FROM server_meta WHERE key = 'schema_version'")).first()
+    return int(row[0]) if row else 0
+
+
+def migrate(engine: Engine) -> int:
+    """Bring the database to the latest schema; returns the version it was at."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(4242)"))
+        before = schema_version(conn)
+    if before > LATEST:
+        raise ConfigError(f"the server database has schema {before}; this sfa knows up to {LATEST}")
+    for number in range(before + 1, LATEST + 1):
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(4242)"))
+            if schema_version(conn) >= number:
+                continue
+            MIGRATIONS[number - 1](conn)
+            conn.execute(text("DELETE FROM server_meta WHERE key = 'schema_version'"))
+            conn.execute(
+                text("INSERT INTO server_meta(key, value) VALUES ('schema_version', :v)"), {"v": str(number)}
+            )
+    return before
+
+
+def check_schema(engine: Engine) -> None:
+    with engine.connect() as conn:
+        version = schema_version(conn)
+        conn.rollback()
+    if version != LATEST:
+        raise ConfigError(
+            f"the server database is at schema {version}, this sfa needs {LATEST}: run 'sfa server init'"
+        )
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+# -- where the server keeps its data -------------------------------------------------------------
+
+
+def server_dir(home: Path) -> Path:
+    return home / "server"
+
+
+def resolve_db_url(home: Path, explicit: str | None) -> str:
+    """--db URL, else $SFA_SERVER_DB, else the URL `sfa server init` recorded, else SQLite in the dir."""
+    if explicit:
+        return explicit
+    env = os.environ.get("SFA_SERVER_DB")
+    if env:
+        return env
+    saved = server_dir(home) / "db-url"
+    if saved.exists():
+        return saved.read_text().strip()
+    return f"sqlite:///{server_dir(home) / 'server.db'}"
+
+
+def remember_db_url(home: Path, url: str) -> None:
+    directory = server_dir(home)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "db-url"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(url + "\n")

@@ -1,0 +1,416 @@
+"""The replica side of sync in the local store: reading the outbox as mutations, acknowledging them,
+applying pulled changes with their clocks (no outbox entry, history origin 'remote'), conflicts,
+rejections and the pull cursor. See docs/sync-protocol.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sfa.domain import ids
+from sfa.domain.dates import iso_utc, utc_now
+from sfa.domain.entities import ENTITIES, Entity
+from sfa.domain.errors import NotFoundError, StateError
+from sfa.domain.hlc import Hlc
+from sfa.store import codec
+from sfa.store.db import _FTS_SLOTS, Store
+
+CONFLICT = "_conflict"
+_CONFLICT_COLUMNS = ("entity", "record_id", "field", "kind", "kept", "kept_clock", "lost", "lost_clock",
+                     "lost_by", "status", "resolution", "at")  # fmt: skip
+_JSON_COLUMNS = ("kept", "lost")
+_CHUNK = 500
+
+
+class Replica:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.conn = store.conn
+
+    # -- bookkeeping -------------------------------------------------------------------------
+    @property
+    def cursor(self) -> int:
+        return int(self.store.meta("sync.cursor") or 0)
+
+    @property
+    def epoch(self) -> str | None:
+        return self.store.meta("sync.epoch")
+
+    def reset_cursor(self) -> None:
+        """The server was reset or restored: pull everything again; the outbox is kept."""
+        with self.store.transaction():
+            self.store.set_meta("sync.cursor", "0")
+            self.conn.execute("DELETE FROM meta WHERE key IN ('sync.epoch', 'sync.acked')")
+
+    @property
+    def acked(self) -> int:
+        """The highest outbox seq the server acknowledged (a server behind it lost data)."""
+        return int(self.store.meta("sync.acked") or 0)
+
+    def mark_synced(self) -> None:
+        with self.store.transaction():
+            self.store.set_meta("sync.last_sync", iso_utc(utc_now()))
+
+    def pending_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+    def status(self) -> dict[str, Any]:
+        conflicts = self.conn.execute("SELECT count(*) FROM sync_conflict WHERE status = 'open'").fetchone()[
+            0
+        ]
+        rejected = self.conn.execute("SELECT count(*) FROM sync_rejected").fetchone()[0]
+        return {
+            "pending": self.pending_count(),
+            "last_sync": self.store.meta("sync.last_sync"),
+            "cursor": self.cursor,
+            "conflicts": int(conflicts),
+            "rejected": int(rejected),
+            "user": self.store.meta("sync.user"),
+        }
+
+    # -- push side ---------------------------------------------------------------------------
+    def pending(self, limit: int) -> list[dict[str, Any]]:
+        """The oldest outbox rows as wire mutations, with base clocks (and known clocks for deletes)."""
+        rows = self.conn.execute(
+            "SELECT seq, entity, record_id, fields FROM outbox ORDER BY seq LIMIT ?", (limit,)
+        ).fetchall()
+        # The clock each written field had before the write, from local history, in one query a chunk.
+        olds: dict[tuple[str, str], dict[str, str]] = {}
+        record_ids = sorted({row[2] for row in rows})
+        for start in range(0, len(record_ids), _CHUNK):
+            chunk = record_ids[start : start + _CHUNK]
+            for record_id, new_clock, name, old in self.conn.execute(
+                "SELECT record_id, new_clock, field, old_clock FROM history WHERE origin = 'local'"
+                f" AND record_id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            ):
+                if old:
+                    olds.setdefault((record_id, new_clock), {})[name] = old
+        mutations = []
+        for seq, entity_name, record_id, text in rows:
+            fields = json.loads(text)
+            mutation: dict[str, Any] = {"seq": seq, "entity": entity_name, "id": record_id, "fields": fields}
+            clocks = {pair[1] for pair in fields.values() if isinstance(pair, list) and len(pair) == 2}
+            if entity_name in ENTITIES and len(clocks) == 1:
+                base = {k: v for k, v in olds.get((record_id, next(iter(clocks))), {}).items() if k in fields}
+                if base:
+                    mutation["base"] = base
+                deleted = fields.get("deleted")
+                if isinstance(deleted, list) and deleted and deleted[0] is True:
+                    entity = ENTITIES[entity_name]
+                    row = self.conn.execute(
+                        f"SELECT clocks FROM {entity.table} WHERE id = ?", (record_id,)
+                    ).fetchone()
+                    known = json.loads(row[0]) if row else {}
+                    known.pop("deleted", None)
+                    mutation["known"] = known
+            mutations.append(mutation)
+        return mutations
+
+    def acknowledge(self, mutations: Sequence[dict[str, Any]], results: Sequence[dict[str, Any]]) -> None:
+        """The server answered: drop acknowledged rows; rejected ones move to sync_rejected."""
+        by_seq = {int(m["seq"]): m for m in mutations}
+        now = iso_utc(utc_now())
+        done = [int(r["seq"]) for r in results if int(r["seq"]) in by_seq]
+        with self.store.transaction():
+            self.conn.executemany("DELETE FROM outbox WHERE seq = ?", [(seq,) for seq in done])
+            if done and max(done) > self.acked:
+                self.store.set_meta("sync.acked", str(max(done)))
+            for result in results:
+                seq = int(result["seq"])
+                if seq not in by_seq:
+                    continue
+                if result.get("status") == "rejected":
+                    m = by_seq[seq]
+                    self.conn.execute(
+                        "INSERT OR REPLACE INTO sync_rejected(seq, entity, record_id, fields, reason,"
+                        " rejected_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (
+                            seq,
+                            m["entity"],
+                            m["id"],
+                            codec.dumps(m["fields"]),
+                            str(result.get("reason", "")),
+                            now,
+                        ),
+                    )
+
+    def rejected(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT seq, entity, record_id, fields, reason, rejected_at FROM sync_rejected ORDER BY seq"
+        )
+        return [
+            {"seq": r[0], "entity": r[1], "record_id": r[2],
+             "fields": {k: v[0] for k, v in json.loads(r[3]).items()}, "reason": r[4], "rejected_at": r[5]}
+            for r in rows
+        ]  # fmt: skip
+
+    # -- pull side ---------------------------------------------------------------------------
+    @contextmanager
+    def _unchecked(self) -> Iterator[None]:
+        # A pulled contact may arrive before (or without) its account: no FK checks while applying.
+        self.conn.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with self.store.transaction():
+                yield
+        finally:
+            self.conn.execute("PRAGMA foreign_keys=ON")
+
+    def apply_page(self, changes: Sequence[dict[str, Any]], cursor: int, epoch: str) -> int:
+        """Apply one pulled page and store its cursor in the same transaction. Returns records touched."""
+        with self._unchecked():
+            pending = self._pending_fields()
+            newest = ""
+            by_entity: dict[str, list[dict[str, Any]]] = {}
+            conflicts = []
+            for change in changes:
+                name = change.get("entity")
+                if name == CONFLICT:
+                    conflicts.append(change)
+                elif isinstance(name, str) and name in ENTITIES:
+                    by_entity.setdefault(name, []).append(change)
+            for name, group in by_entity.items():
+                newest = max(newest, self._apply_entity(ENTITIES[name], group, pending))
+            for change in conflicts:
+                newest = max(newest, self._apply_conflict(change, pending))
+            if newest:
+                self.store.clock.observe(Hlc.decode(newest))
+                self.store._dirty_clock = True
+            self.store.set_meta("sync.cursor", str(cursor))
+            self.store.set_meta("sync.epoch", epoch)
+        return len(changes)
+
+    def _pending_fields(self) -> dict[str, set[str]]:
+        pending: dict[str, set[str]] = {}
+        for record_id, text in self.conn.execute("SELECT record_id, fields FROM outbox"):
+            pending.setdefault(record_id, set()).update(json.loads(text))
+        return pending
+
+    def _apply_entity(
+        self, entity: Entity, changes: list[dict[str, Any]], pending: dict[str, set[str]]
+    ) -> str:
+        table = entity.table
+        wanted = list(dict.fromkeys(str(c["id"]) for c in changes))
+        existing: dict[str, Any] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            for row in self.conn.execute(f"SELECT * FROM {table} WHERE id IN ({marks})", chunk):
+                existing[row["id"]] = row
+        newest = ""
+        created: dict[str, dict[str, list[Any]]] = {}  # id -> wire fields of records new to this replica
+        now = iso_utc(utc_now())
+        for change in changes:
+            record_id = str(change["id"])
+            if change.get("remove"):
+                created.pop(record_id, None)
+                row = existing.pop(record_id, None)
+                if row is not None:
+                    self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (record_id,))
+                    self.conn.execute("DELETE FROM search_fts WHERE rowid = ?",
+                                      (row["rid"] * _FTS_SLOTS + entity.code,))  # fmt: skip
+                continue
+            fields = {k: v for k, v in (change.get("fields") or {}).items() if k in entity.by_name}
+            for _, clock in fields.values():
+                newest = max(newest, clock)
+            if record_id in created:
+                created[record_id].update(fields)
+            elif record_id in existing:
+                self._update(entity, existing[record_id], fields, pending.get(record_id, set()), now)
+                existing[record_id] = self.conn.execute(
+                    f"SELECT * FROM {table} WHERE id = ?", (record_id,)
+                ).fetchone()
+            else:
+                created[record_id] = dict(fields)
+        if created:
+            self._insert(entity, created, now)
+        return newest
+
+    def _insert(self, entity: Entity, created: dict[str, dict[str, list[Any]]], now: str) -> None:
+        names = entity.field_names
+        columns = [
+            "rid",
+            "id",
+            "handle",
+            "clocks",
+            "created_at",
+            "updated_at",
+            *names,
+            *entity.derived_columns,
+        ]
+        sql = f"INSERT INTO {entity.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        rid = int(self.conn.execute(f"SELECT coalesce(max(rid), 0) FROM {entity.table}").fetchone()[0])
+        rows, fts = [], []
+        kinds = [(spec.name, spec.kind, spec.required) for spec in entity.fields]
+        for record_id, fields in created.items():
+            rid += 1
+            # Wire values are already in column form for every kind but tags, refs and bool (the
+            # fast path of an initial sync); derived keys and the search index read text values.
+            full: dict[str, Any] = {}
+            columns_out: list[Any] = []
+            for name, kind, required in kinds:
+                pair = fields.get(name)
+                value = pair[0] if pair is not None else None
+                if value is None and required:  # never seen a create: keep the row valid
+                    value = codec.to_wire(entity.by_name[name], _placeholder(kind))
+                full[name] = value
+                if kind == "tags":
+                    columns_out.append(json.dumps(sorted(value or []), ensure_ascii=False))
+                elif kind == "refs":
+                    columns_out.append(json.dumps(list(value or [])))
+                elif kind == "bool":
+                    columns_out.append(1 if value else 0)
+                else:
+                    columns_out.append(value)
+            derived = entity.derived(full) if entity.derived else {}
+            clocks = "{" + ",".join(f'"{n}":"{pair[1]}"' for n, pair in fields.items()) + "}"
+            rows.append((
+                rid, record_id, ids.handle_of(record_id), clocks, now, now, *columns_out,
+                *(derived.get(c) for c in entity.derived_columns),
+            ))  # fmt: skip
+            entry = self.store._fts_entry(entity, full)
+            if entry is not None:
+                fts.append((rid * _FTS_SLOTS + entity.code, *entry))
+        self.conn.executemany(sql, rows)
+        if fts:
+            self.conn.executemany("INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)", fts)
+
+    def _update(
+        self, entity: Entity, row: Any, fields: dict[str, list[Any]], pending: set[str], now: str
+    ) -> None:
+        current = self.store.row_to_record(entity, row)
+        clocks = json.loads(row["clocks"])
+        changed: dict[str, Any] = {}
+        history = []
+        for name, (value, clock) in fields.items():
+            if name in pending:  # our own unsent write stays; the server decides when it arrives
+                continue
+            spec = entity.by_name[name]
+            new = codec.from_wire(spec, value)
+            old_wire = codec.to_wire(spec, current[name])
+            if codec.to_wire(spec, new) != old_wire:
+                changed[name] = new
+                history.append((entity.name, row["id"], name, codec.dumps(old_wire), clocks.get(name),
+                                codec.dumps(codec.to_wire(spec, new)), clock, "remote", now))  # fmt: skip
+            clocks[name] = clock
+        if not changed and clocks == json.loads(row["clocks"]):
+            return
+        updated = {**current, **changed}
+        derived = entity.derived(updated) if entity.derived else {}
+        assignments = {
+            **{n: codec.to_column(entity.by_name[n], v) for n, v in changed.items()},
+            **{c: derived.get(c) for c in entity.derived_columns},
+            "clocks": json.dumps(clocks),
+        }
+        if changed:
+            assignments["updated_at"] = now
+        self.conn.execute(
+            f"UPDATE {entity.table} SET {', '.join(f'{c} = ?' for c in assignments)} WHERE id = ?",
+            (*assignments.values(), row["id"]),
+        )
+        if history:
+            self.conn.executemany(
+                "INSERT INTO history(entity, record_id, field, old_value, old_clock, new_value, new_clock,"
+                " origin, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                history,
+            )
+            self.store.reindex(entity, int(row["rid"]), updated)
+
+    def _apply_conflict(self, change: dict[str, Any], pending: dict[str, set[str]]) -> str:
+        record_id = str(change["id"])
+        fields = {k: v for k, v in (change.get("fields") or {}).items() if k in _CONFLICT_COLUMNS}
+        mine = pending.get(record_id, set())
+        fields = {k: v for k, v in fields.items() if k not in mine}
+        newest = max((pair[1] for pair in fields.values()), default="")
+        row = self.conn.execute("SELECT clocks FROM sync_conflict WHERE id = ?", (record_id,)).fetchone()
+        clocks = json.loads(row[0]) if row else {}
+        values = {k: (json.dumps(v[0]) if k in _JSON_COLUMNS else v[0]) for k, v in fields.items()}
+        clocks.update({k: v[1] for k, v in fields.items()})
+        if row is None:
+            if "entity" not in values:
+                return newest
+            values = {**{c: None for c in _CONFLICT_COLUMNS}, **values}
+            values["status"] = values["status"] or "open"
+            self.conn.execute(
+                f"INSERT INTO sync_conflict(id, clocks, {', '.join(_CONFLICT_COLUMNS)})"
+                f" VALUES (?, ?, {', '.join('?' * len(_CONFLICT_COLUMNS))})",
+                (record_id, json.dumps(clocks), *(values[c] for c in _CONFLICT_COLUMNS)),
+            )
+        elif values:
+            self.conn.execute(
+                f"UPDATE sync_conflict SET {', '.join(f'{c} = ?' for c in values)}, clocks = ? WHERE id = ?",
+                (*values.values(), json.dumps(clocks), record_id),
+            )
+        return newest
+
+    # -- conflicts ---------------------------------------------------------------------------
+    def conflicts(self, *, include_resolved: bool = False) -> list[dict[str, Any]]:
+        where = "" if include_resolved else " WHERE status = 'open'"
+        rows = self.conn.execute(
+            f"SELECT id, {', '.join(_CONFLICT_COLUMNS)} FROM sync_conflict{where} ORDER BY at, id"
+        ).fetchall()
+        result = []
+        for row in rows:
+            item = {"id": row[0], **{c: row[i + 1] for i, c in enumerate(_CONFLICT_COLUMNS)}}
+            for column in _JSON_COLUMNS:
+                item[column] = json.loads(item[column]) if item[column] is not None else None
+            result.append(item)
+        return result
+
+    def find_conflict(self, ref: str) -> dict[str, Any]:
+        text = ref.strip().lower()
+        matches = [c for c in self.conflicts(include_resolved=True)
+                   if c["id"] == text or ids.handle_of(c["id"]).startswith(text)]  # fmt: skip
+        if not text or not matches:
+            raise NotFoundError(f"no conflict matches {ref!r}; see 'sfa sync conflicts'")
+        if len(matches) > 1:
+            raise StateError(f"conflict ref {ref!r} is ambiguous; give more characters")
+        return matches[0]
+
+    def resolve(self, conflict: dict[str, Any], choice: str, value: Any = None) -> dict[str, Any]:
+        """Settle a conflict: write the chosen value as a local edit and queue the resolution."""
+        if conflict["status"] != "open":
+            raise StateError(f"conflict {ids.handle_of(conflict['id'])} is already resolved")
+        entity = ENTITIES.get(conflict["entity"])
+        if entity is None or conflict["field"] not in entity.by_name:
+            raise StateError(f"conflict on unknown field {conflict['entity']}.{conflict['field']}")
+        spec = entity.by_name[conflict["field"]]
+        now = iso_utc(utc_now())
+        with self.store.transaction():
+            record = self.store.find(entity, conflict["record_id"])
+            if record is not None and choice != "theirs":
+                chosen = codec.from_wire(spec, conflict["lost"]) if choice == "ours" else value
+                self.store.update(entity, record["id"], {spec.name: chosen})
+            clock = self.store.tick()
+            fields = {"status": ["resolved", clock], "resolution": [choice, clock]}
+            row = self.conn.execute(
+                "SELECT clocks FROM sync_conflict WHERE id = ?", (conflict["id"],)
+            ).fetchone()
+            clocks = {**json.loads(row[0]), "status": clock, "resolution": clock}
+            self.conn.execute(
+                "UPDATE sync_conflict SET status = 'resolved', resolution = ?, clocks = ? WHERE id = ?",
+                (choice, json.dumps(clocks), conflict["id"]),
+            )
+            self.conn.execute(
+                "INSERT INTO outbox(entity, record_id, fields, created_at) VALUES (?, ?, ?, ?)",
+                (CONFLICT, conflict["id"], codec.dumps(fields), now),
+            )
+        return {**conflict, "status": "resolved", "resolution": choice}
+
+
+def _placeholder(kind: str) -> Any:
+    from decimal import Decimal
+
+    if kind == "decimal":
+        return Decimal(0)
+    if kind == "int":
+        return 0
+    if kind == "datetime":
+        return utc_now()
+    if kind == "date":
+        return utc_now().date()
+    return ""

@@ -1,0 +1,357 @@
+"""The sync client: push the outbox, pull until drained, over httpx (docs/sync-protocol.md).
+
+Imported only by `sfa sync ...` commands: httpx stays off the plain CLI path.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import gzip
+import json
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sfa import __version__
+from sfa.domain.errors import AuthError, SfaError, SyncError, UnreachableError
+from sfa.services.workspace import Workspace
+from sfa.store.replica import Replica
+from sfa.sync.protocol import GZIP_MIN, MAX_BATCH, MAX_PAGE, PROTOCOL
+
+TOKEN_FILE = "sync.token"
+LOCK_FILE = "sync.lock"
+LOCK_WAIT = 60.0
+CLIENT_PAGE = 2000  # changes per pull page this client asks for
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+class ResetNeeded(Exception):
+    pass
+
+
+class BusyError(SfaError):
+    """Another sync of this replica is running."""
+
+
+@dataclass
+class Summary:
+    pushed: int = 0
+    pulled: int = 0
+    rejected: int = 0
+    conflicts: int = 0  # open conflicts after the round
+    new_conflicts: int = 0
+    reset: bool = False
+    server: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"pushed": self.pushed, "pulled": self.pulled, "conflicts": self.conflicts,
+                "new_conflicts": self.new_conflicts, "rejected": self.rejected, "reset": self.reset,
+                "server": self.server}  # fmt: skip
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+# -- credentials ---------------------------------------------------------------------------------
+
+
+def save_token(home: Path, token: str) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / TOKEN_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token.strip() + "\n")
+    os.chmod(path, 0o600)
+
+
+def load_token(home: Path) -> str:
+    path = home / TOKEN_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        raise AuthError("not logged in to a sync server; run 'sfa sync login URL'") from None
+
+
+def server_url(ws: Workspace) -> str:
+    url = ws.setting("sync.url")
+    if not url:
+        raise AuthError("not logged in to a sync server; run 'sfa sync login URL'")
+    return url.rstrip("/")
+
+
+# -- HTTP ----------------------------------------------------------------------------------------
+
+
+class Connection:
+    """One server, with retries (backoff + jitter) on transport errors and one error mapping."""
+
+    def __init__(self, url: str, token: str | None, *, retries: int | None = None) -> None:
+        headers = {"User-Agent": f"sfa/{__version__}", "Accept-Encoding": "gzip"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.url = url
+        self.retries = _env_int("SFA_SYNC_RETRIES", 3) if retries is None else retries
+        # Plain http:// needs no TLS context (building one reads the CA bundle); https verifies.
+        self.http = httpx.Client(
+            base_url=url, headers=headers, timeout=httpx.Timeout(60.0, connect=5.0),
+            verify=url.startswith("https://"),
+        )  # fmt: skip
+        self.bytes_sent = 0
+        self.bytes_received = 0
+
+    def close(self) -> None:
+        self.http.close()
+
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                body: Any = None) -> Any:  # fmt: skip
+        content: bytes | None = None
+        headers: dict[str, str] = {}
+        if body is not None:
+            content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            headers["Content-Type"] = "application/json"
+            if len(content) >= GZIP_MIN:
+                content = gzip.compress(content, compresslevel=5)
+                headers["Content-Encoding"] = "gzip"
+        attempt = 0
+        while True:
+            try:
+                response = self.http.request(method, path, params=params, content=content, headers=headers)
+                try:
+                    data = response.json() if response.content else {}
+                except ValueError:
+                    if response.status_code < 400:
+                        raise  # a 2xx body that is not JSON was cut short: retry
+                    data = {}
+                if not isinstance(data, dict):
+                    data = {}
+                self.bytes_sent += len(content or b"") + 200
+                self.bytes_received += int(response.num_bytes_downloaded)
+            except (httpx.TransportError, ValueError) as exc:
+                if attempt >= self.retries:
+                    raise UnreachableError(
+                        f"cannot reach the sync server at {self.url}: {_why(exc)}"
+                    ) from None
+                delay = 0.5 * (2**attempt) * random.uniform(0.75, 1.25)
+                attempt += 1
+                time.sleep(delay)
+                continue
+            if response.status_code == 401:
+                raise AuthError(f"the sync server refused the token: {data.get('error', '')}; "
+                                "run 'sfa sync login URL --token T'")  # fmt: skip
+            if response.status_code == 409 and isinstance(data, dict) and data.get("reset"):
+                raise ResetNeeded(str(data.get("error")))
+            if response.status_code >= 500:
+                if attempt >= self.retries:
+                    raise UnreachableError(
+                        f"the sync server failed ({response.status_code}); try again later"
+                    )
+                attempt += 1
+                time.sleep(0.5 * (2**attempt) * random.uniform(0.75, 1.25))
+                continue
+            if response.status_code >= 400:
+                raise SyncError(
+                    f"the sync server refused the request: {data.get('error', response.status_code)}"
+                )
+            return data
+
+
+def _why(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:120]
+
+
+# -- one replica at a time -----------------------------------------------------------------------
+
+
+@contextmanager
+def sync_lock(
+    home: Path, wait: float = LOCK_WAIT, on_wait: Callable[[], None] | None = None
+) -> Iterator[None]:
+    home.mkdir(parents=True, exist_ok=True)
+    handle = (home / LOCK_FILE).open("a+")
+    try:
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise BusyError("another sync of this data home is running; try again later") from None
+                if not told and on_wait is not None:
+                    on_wait()
+                    told = True
+                time.sleep(0.1)
+        yield
+    finally:
+        handle.close()
+
+
+# -- the round -----------------------------------------------------------------------------------
+
+
+def login(ws: Workspace, url: str, token: str) -> dict[str, Any]:
+    url = url.rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise SyncError(f"{url!r} is not an http:// or https:// URL")
+    conn = Connection(url, token, retries=1)
+    try:
+        me = conn.request("GET", "/v1/me")
+    finally:
+        conn.close()
+    save_token(ws.home, token)
+    ws.config.set("sync.url", url)
+    store = ws.store
+    with store.transaction():
+        store.set_meta("sync.user", str(me.get("user")))
+    if not ws.config.get("owner") and me.get("user"):
+        ws.config.set("owner", str(me["user"]))
+    if not ws.config.get("team") and me.get("team"):
+        ws.config.set("team", str(me["team"]))
+    return {"server": url, **me}
+
+
+def sync_once(ws: Workspace, progress: Progress | None = None, *, conn: Connection | None = None,
+              on_wait: Callable[[], None] | None = None) -> Summary:  # fmt: skip
+    own = conn is None
+    if conn is None:
+        conn = Connection(server_url(ws), load_token(ws.home))
+    try:
+        with sync_lock(ws.home, on_wait=on_wait):
+            return _round(ws, conn, progress)
+    finally:
+        if own:
+            conn.close()
+
+
+def _round(ws: Workspace, conn: Connection, progress: Progress | None) -> Summary:
+    replica = Replica(ws.store)
+    summary = Summary(server=conn.url)
+    client_id = ws.store.replica_id
+    batch_size = min(_env_int("SFA_SYNC_BATCH", MAX_BATCH), MAX_BATCH)
+    total = replica.pending_count()
+    done = 0
+    reset_done = False
+    while True:
+        mutations = replica.pending(batch_size)
+        if not mutations:
+            break
+        now = max(int(time.time() * 1000), ws.store.clock.last.ms)  # what this laptop believes now is
+        body = {"protocol": PROTOCOL, "client_id": client_id, "acked": replica.acked, "now": now,
+                "mutations": mutations}  # fmt: skip
+        try:
+            reply = conn.request("POST", "/v1/push", body=body)
+        except ResetNeeded:
+            if reset_done:
+                raise SyncError("the sync server keeps asking for a reset; giving up") from None
+            replica.reset_cursor()
+            summary.reset = reset_done = True
+            continue
+        results = reply.get("results") or []
+        replica.acknowledge(mutations, results)
+        for result in results:
+            status = result.get("status")
+            if status == "rejected":
+                summary.rejected += 1
+            else:
+                summary.pushed += 1
+            if status == "conflict":
+                summary.new_conflicts += len(result.get("conflicts") or [])
+        if not results:
+            raise SyncError("the sync server acknowledged nothing; giving up this round")
+        done += len(mutations)
+        if progress:
+            progress("push", done, max(total, done))
+    page = min(_env_int("SFA_SYNC_PAGE", CLIENT_PAGE), MAX_PAGE)
+
+    def fetch(cursor: int, epoch: str | None) -> Any:
+        params: dict[str, Any] = {"cursor": cursor, "limit": page, "client_id": client_id}
+        if epoch:
+            params["epoch"] = epoch
+        return conn.request("GET", "/v1/pull", params=params)
+
+    # The next page is fetched while this one is applied; nothing is committed out of order, since a
+    # page's cursor is stored only with the page, in the main thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reply = None
+        while True:
+            if reply is None:
+                try:
+                    reply = fetch(replica.cursor, replica.epoch)
+                except ResetNeeded:
+                    if reset_done:
+                        raise SyncError("the sync server keeps asking for a reset; giving up") from None
+                    replica.reset_cursor()
+                    summary.reset = reset_done = True
+                    continue
+            ahead = None
+            if reply.get("more"):
+                ahead = pool.submit(fetch, int(reply["cursor"]), str(reply.get("epoch", "")) or None)
+            changes = reply.get("changes") or []
+            try:
+                replica.apply_page(changes, int(reply["cursor"]), str(reply.get("epoch", "")))
+            except BaseException:
+                if ahead is not None:
+                    ahead.cancel()
+                raise
+            summary.pulled += len(changes)
+            if progress:
+                progress("pull", int(reply["cursor"]), int(reply.get("head", reply["cursor"])))
+            if ahead is None:
+                break
+            try:
+                reply = ahead.result()
+            except ResetNeeded:
+                reply = None  # fetched again from the committed cursor, which handles the reset
+    replica.mark_synced()
+    summary.conflicts = replica.status()["conflicts"]
+    return summary
+
+
+def watch(ws: Workspace, interval: float, report: Callable[[Summary | Exception], None],
+          stop: Callable[[], bool] = lambda: False) -> None:  # fmt: skip
+    """Sync every interval, soon after local writes, and with backoff while the server is away."""
+    failures = 0
+    conn = Connection(server_url(ws), load_token(ws.home))
+    try:
+        while not stop():
+            try:
+                summary = sync_once(ws, conn=conn)
+                failures = 0
+                report(summary)
+                wait = interval
+            except (UnreachableError, BusyError) as exc:
+                report(exc)
+                wait = min(interval, 2.0**failures) * random.uniform(0.75, 1.25)
+                failures += 1
+            _sleep_until_due(ws, wait, stop, after_write=failures == 0)
+    finally:
+        conn.close()
+
+
+def _sleep_until_due(ws: Workspace, wait: float, stop: Callable[[], bool], *, after_write: bool) -> None:
+    replica = Replica(ws.store)
+    deadline = time.monotonic() + wait
+    seen = replica.pending_count()
+    while time.monotonic() < deadline and not stop():
+        time.sleep(0.5)
+        if after_write:
+            now = replica.pending_count()
+            if now > seen:  # a local write batch: sync once it has settled
+                time.sleep(1.0)
+                return
