@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tui_support import FROZEN, freeze, load_fixture, screen_text
 
 from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, OPPORTUNITY
 from sfa.services import crm, leads
@@ -14,6 +13,7 @@ from sfa.services.workspace import Workspace
 from sfa.tui import sample
 from sfa.tui.app import SfaApp
 from sfa.tui.widgets import Options, Table
+from tests.tui_support import FROZEN, freeze, load_fixture, screen_text
 
 pytestmark = pytest.mark.asyncio
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pexpect
 import pyte
-from tui_support import load_fixture
+
+from tests.tui_support import load_fixture
 
 ALT_ON, ALT_OFF = "\x1b[?1049h", "\x1b[?1049l"
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tui_support import FROZEN, freeze, load_fixture
 
 from sfa.tui.app import SfaApp
 from sfa.tui.widgets import Table
+from tests.tui_support import FROZEN, freeze, load_fixture
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 

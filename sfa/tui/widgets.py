@@ -15,6 +15,7 @@ SCREENS: tuple[tuple[str, str, str], ...] = (
     ("leads", "4", "Leads"),
     ("quotes", "5", "Quotes"),
     ("forecast", "6", "Forecast"),
+    ("sync", "7", "Sync"),
 )
 
 

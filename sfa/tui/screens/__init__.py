@@ -15,6 +15,7 @@ _WHERE = {
     "leads": ("sfa.tui.screens.leads", "LeadsScreen"),
     "quotes": ("sfa.tui.screens.quotes", "QuotesScreen"),
     "forecast": ("sfa.tui.screens.forecast", "ForecastScreen"),
+    "sync": ("sfa.tui.screens.sync", "SyncScreen"),
 }
 
 
