@@ -24,8 +24,9 @@ def server_of(ws: Workspace) -> str | None:
 
 def pending_changes(ws: Workspace) -> int:
     """Changes written here and not yet acknowledged by a server (the outbox)."""
-    row = ws.store.conn.execute("SELECT count(*) FROM outbox").fetchone()
-    return int(row[0])
+    from sfa.store.replica import Replica
+
+    return Replica(ws.store).pending_count()
 
 
 def sync_state(ws: Workspace) -> SyncState:
