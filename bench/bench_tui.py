@@ -90,12 +90,16 @@ def search_latencies(home: Path) -> list[tuple[str, float]]:
                 continue
 
     def wait_in_output(wanted: str) -> None:
-        """Read until the terminal output contains `wanted` (cheaper than emulating every frame)."""
+        """Read until the terminal output writes `wanted` (escape sequences may sit between its
+        characters): cheaper than emulating every frame, so the figure is the app's, not pyte's."""
+        gap = r"(?:\x1b\[[0-9;?]*[A-Za-z])*"
+        pattern = re.compile(gap.join(re.escape(c) for c in wanted))
         raw, deadline = "", time.perf_counter() + 60
-        while wanted not in raw:
+        while not pattern.search(raw):
             if time.perf_counter() > deadline:
+                tail = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw)[-1500:]
                 raise SystemExit(
-                    f"never saw {wanted!r}; got " + re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw)[-2500:]
+                    f"never saw {wanted!r} in {len(raw)} characters; the output ended with:\n{tail}\n{raw[-400:]!r}"
                 )
             try:
                 data = child.read_nonblocking(65536, timeout=0.001)

@@ -450,3 +450,20 @@ async def test_360_view_lists_the_accounts_quotes(filled: Path) -> None:
         await pilot.pause()
         text = screen_text(app)
         assert "Quotes" in text and "sent" in text and "draft" in text and "6,097.20 EUR" in text
+
+
+async def test_long_lists_scroll_inside_the_screen(home: Path, check: Workspace) -> None:
+    """Many rows scroll in their table; the screen bar, the search box and the hint stay in view."""
+    for number in range(60):
+        crm.add_account(check, {"name": f"Musterfirma {number:02d}"})
+    app = SfaApp(home, now=FROZEN)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3", "slash", "m", "u")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        text = screen_text(app)
+        assert "1 Today" in text and "found for 'mu'" in text and "Musterfirma 00" in text
+        await pilot.press("tab", "G")  # to the table, last row
+        await pilot.pause()
+        text = screen_text(app)
+        assert "1 Today" in text and "found for 'mu'" in text
