@@ -28,7 +28,7 @@ from sfa.store.migrations import LATEST
 
 
 def big_store(contacts: int) -> Path:
-    home = DATA / f"store-v{LATEST}-{contacts}"
+    home = DATA / f"store-v{LATEST}-{contacts}-b"  # -b: 30 % of opportunities open
     if not (home / "ok").exists():
         shutil.rmtree(home, ignore_errors=True)
         generate(home, contacts=contacts, accounts=contacts // 5, timeline=contacts * 2,
