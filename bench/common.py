@@ -27,6 +27,9 @@ def hello_command() -> list[str]:
 def time_process(command: Sequence[str], runs: int, stdin: str | None = None) -> list[float]:
     """Wall seconds of each run; stdout is a pipe, as in a script."""
     env = {**os.environ, "NO_COLOR": "1"}
+    # Time programs as installed: with their bytecode cached. (Some sandboxes set this variable,
+    # which makes every process recompile every module: baseline and sfa alike, but not evenly.)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     samples = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -40,6 +43,8 @@ def time_process(command: Sequence[str], runs: int, stdin: str | None = None) ->
 def interleaved(commands: dict[str, Sequence[str]], runs: int) -> dict[str, float]:
     """Median wall time of each command, runs interleaved so machine noise hits all alike."""
     samples: dict[str, list[float]] = {name: [] for name in commands}
+    for command in commands.values():
+        time_process(command, 1)  # warm-up: bytecode written, file pages cached
     for _ in range(runs):
         for name, command in commands.items():
             samples[name] += time_process(command, 1)

@@ -64,8 +64,10 @@ def generate(home: Path, contacts: int, accounts: int, timeline: int, opportunit
     open_stages = [s for s in DEFAULT_STAGES if not s.is_closed]
     today = date.today()
     rows = []
+    closed_stages = [s for s in DEFAULT_STAGES if s.is_closed]
     for i in range(opportunities):
-        stage = rng.choice(DEFAULT_STAGES if i % 3 == 0 else open_stages)
+        # A pipeline with history: most deals ever opened are closed by now; 30 % are open.
+        stage = rng.choice(open_stages if rng.random() < 0.3 else closed_stages)
         rows.append({"name": f"Deal {i}", "account_id": rng.choice(account_ids),
                      "amount": Decimal(rng.randrange(1000, 500_000)), "currency": "EUR",
                      "stage": stage.name, "probability": stage.probability, "owner": "rep",

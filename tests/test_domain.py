@@ -157,3 +157,26 @@ def test_local_zone_keeps_daylight_saving_rules(monkeypatch: pytest.MonkeyPatch)
         assert parse_datetime("2026-12-01 10:00", now=winter) == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     finally:
         dates.local_zone.cache_clear()
+
+
+def test_fold_matches_the_reference_definition() -> None:
+    """The fast paths of fold() give what the plain definition gives, for any text."""
+    import re
+    import unicodedata
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    def reference(text: str) -> str:
+        decomposed = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
+        plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+        return " ".join(re.sub(r"[^\w\s]", " ", plain.lower()).split())
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text())
+    def check(text: str) -> None:
+        assert normalize.fold(text) == reference(text)
+
+    check()
+    for sample in ("Hans Müller", "Crème brûlée", "Đặng Thị", "Ελληνικά", "日本語 テスト", "Straße"):
+        assert normalize.fold(sample) == reference(sample)

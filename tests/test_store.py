@@ -242,3 +242,17 @@ def test_select_projection_decodes_only_the_asked_fields(store: Store) -> None:
     assert row["amount"] == Decimal("10.50")
     with pytest.raises(ValidationError, match="colour"):
         store.select(OPPORTUNITY, fields=("colour",))
+
+
+def test_short_refs_agree_on_every_path(store: Store) -> None:
+    """Per-record lookups (small listings), one statement (mid-size) and a full index read (large)."""
+    created = store.insert_many(ACCOUNT, [{"name": f"A{i}"} for i in range(2000)])
+    ids = [r["id"] for r in created]
+    one_by_one: dict[str, str] = {}
+    for start in range(0, 2000, 100):
+        one_by_one.update(store.short_refs(ACCOUNT, ids[start : start + 100]))
+    mid = store.short_refs(ACCOUNT, ids[:240])  # 240 * 8 < 2000: the one-statement path
+    everything = store.short_refs(ACCOUNT, ids)  # the whole table: the index-read path
+    assert mid == {i: one_by_one[i] for i in ids[:240]}
+    assert everything == one_by_one
+    assert len(set(everything.values())) == 2000

@@ -7,9 +7,14 @@ from typing import Annotated
 import typer
 
 from sfa.cli.common import (
+    EmailOpt,
     JsonOpt,
     LimitOpt,
+    NotesOpt,
+    OwnerOpt,
+    PhoneOpt,
     QuietOpt,
+    TagsOpt,
     emit_detail,
     emit_records,
     emit_written,
@@ -26,8 +31,8 @@ app = typer.Typer(help="Accounts and their 360° view.", no_args_is_help=True)
 
 Opt = typer.Option
 Industry = Annotated[str | None, Opt("--industry")]
-Phone = Annotated[str | None, Opt("--phone")]
-Email = Annotated[str | None, Opt("--email")]
+Phone = PhoneOpt
+Email = EmailOpt
 Website = Annotated[str | None, Opt("--website")]
 Street = Annotated[str | None, Opt("--street")]
 City = Annotated[str | None, Opt("--city")]
@@ -35,9 +40,9 @@ Postcode = Annotated[str | None, Opt("--postcode")]
 Country = Annotated[str | None, Opt("--country")]
 Lat = Annotated[str | None, Opt("--lat", help="Latitude, -90..90.")]
 Lon = Annotated[str | None, Opt("--lon", help="Longitude, -180..180.")]
-Owner = Annotated[str | None, Opt("--owner", help="Owning rep (default: you).")]
-Tags = Annotated[str | None, Opt("--tags", help="Comma-separated tags.")]
-Notes = Annotated[str | None, Opt("--notes")]
+Owner = OwnerOpt
+Tags = TagsOpt
+Notes = NotesOpt
 
 LIST_COLUMNS = [("ref", "Ref"), ("name", "Name"), ("industry", "Industry"), ("city", "City"),
                 ("phone", "Phone"), ("owner", "Owner")]  # fmt: skip

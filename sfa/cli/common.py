@@ -23,6 +23,16 @@ from sfa.store.db import Record
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="Print only the id.")]
 LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N rows.")]
+# Options several record types share, declared once.
+NameOpt = Annotated[str | None, typer.Option("--name", help="New name.")]
+EmailOpt = Annotated[str | None, typer.Option("--email")]
+PhoneOpt = Annotated[str | None, typer.Option("--phone")]
+NotesOpt = Annotated[str | None, typer.Option("--notes")]
+TagsOpt = Annotated[str | None, typer.Option("--tags", help="Comma-separated tags.")]
+OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Owning rep (default: you).")]
+CurrencyOpt = Annotated[
+    str | None, typer.Option("--currency", help="Three-letter code (default from config).")
+]
 
 _workspace: Workspace | None = None
 

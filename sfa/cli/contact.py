@@ -7,9 +7,13 @@ from typing import Annotated
 import typer
 
 from sfa.cli.common import (
+    EmailOpt,
     JsonOpt,
     LimitOpt,
+    NotesOpt,
+    PhoneOpt,
     QuietOpt,
+    TagsOpt,
     emit_detail,
     emit_records,
     emit_written,
@@ -25,12 +29,12 @@ app = typer.Typer(help="Contacts at accounts.", no_args_is_help=True)
 
 Opt = typer.Option
 Account = Annotated[str | None, Opt("--account", help="Account ref.")]
-Email = Annotated[str | None, Opt("--email")]
-Phone = Annotated[str | None, Opt("--phone")]
+Email = EmailOpt
+Phone = PhoneOpt
 Mobile = Annotated[str | None, Opt("--mobile")]
 Title = Annotated[str | None, Opt("--title", help="Job title.")]
-Tags = Annotated[str | None, Opt("--tags", help="Comma-separated tags.")]
-Notes = Annotated[str | None, Opt("--notes")]
+Tags = TagsOpt
+Notes = NotesOpt
 
 LIST_COLUMNS = [("ref", "Ref"), ("name", "Name"), ("title", "Title"), ("account", "Account"),
                 ("email", "Email"), ("phone", "Phone")]  # fmt: skip

@@ -8,9 +8,13 @@ from typing import Annotated, Any
 import typer
 
 from sfa.cli.common import (
+    EmailOpt,
     JsonOpt,
     LimitOpt,
+    NotesOpt,
+    PhoneOpt,
     QuietOpt,
+    TagsOpt,
     emit_detail,
     emit_records,
     emit_written,
@@ -29,12 +33,12 @@ app = typer.Typer(help="Leads: capture, duplicate check, qualify, convert.", no_
 Opt = typer.Option
 _STATUS_HELP = "new, contacted, qualified, disqualified or converted."
 Company = Annotated[str | None, typer.Option("--company", help="Company the lead works for.")]
-Email = Annotated[str | None, typer.Option("--email")]
-Phone = Annotated[str | None, typer.Option("--phone")]
+Email = EmailOpt
+Phone = PhoneOpt
 Source = Annotated[str | None, typer.Option("--source", help="Where the lead came from.")]
 Rating = Annotated[str | None, typer.Option("--rating", help="hot, warm or cold.")]
-Notes = Annotated[str | None, typer.Option("--notes")]
-Tags = Annotated[str | None, typer.Option("--tags", help="Comma-separated tags.")]
+Notes = NotesOpt
+Tags = TagsOpt
 AllowDuplicate = Annotated[
     bool, typer.Option("--allow-duplicate", help="Add even if it looks like an existing record.")
 ]

@@ -7,9 +7,13 @@ from typing import Annotated
 import typer
 
 from sfa.cli.common import (
+    CurrencyOpt,
     JsonOpt,
     LimitOpt,
+    NotesOpt,
+    OwnerOpt,
     QuietOpt,
+    TagsOpt,
     emit_detail,
     emit_records,
     emit_written,
@@ -27,15 +31,15 @@ app = typer.Typer(help="Opportunities through stages to won or lost.", no_args_i
 
 Opt = typer.Option
 Amount = Annotated[str | None, Opt("--amount", help="12000, 12,000.50 or 12k.")]
-Currency = Annotated[str | None, Opt("--currency", help="Three-letter code (default from config).")]
+Currency = CurrencyOpt
 Stage = Annotated[str | None, Opt("--stage", help="A configured stage (sfa config get stages).")]
 CloseDate = Annotated[str | None, Opt("--close-date", help="Expected close: ISO, fri, +2w ...")]
 Contact = Annotated[str | None, Opt("--contact", help="Primary contact ref.")]
 Probability = Annotated[str | None, Opt("--probability", help="Override the stage's %.")]
 NextStep = Annotated[str | None, Opt("--next-step")]
-Tags = Annotated[str | None, Opt("--tags", help="Comma-separated tags.")]
-Notes = Annotated[str | None, Opt("--notes")]
-Owner = Annotated[str | None, Opt("--owner", help="Owning rep (default: you).")]
+Tags = TagsOpt
+Notes = NotesOpt
+Owner = OwnerOpt
 
 LIST_COLUMNS = [("ref", "Ref"), ("name", "Name"), ("account", "Account"), ("stage", "Stage"),
                 ("probability", "%"), ("amount", "Amount"), ("close_date", "Close")]  # fmt: skip

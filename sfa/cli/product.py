@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from sfa.cli.common import (
+    CurrencyOpt,
     JsonOpt,
     LimitOpt,
     QuietOpt,
@@ -27,7 +28,7 @@ Opt = typer.Option
 Ref = Annotated[str, typer.Argument(help="SKU or short ref.")]
 Sku = Annotated[str | None, Opt("--sku", help="Stock-keeping unit; unique among active products.")]
 Price = Annotated[str | None, Opt("--price", help="Unit price: 12.50, 1,200 or 1.2k.")]
-Currency = Annotated[str | None, Opt("--currency", help="Three-letter code (default from config).")]
+Currency = CurrencyOpt
 Tax = Annotated[str | None, Opt("--tax", help="Tax rate in percent, e.g. 19 (default: quote.tax_rate).")]
 Description = Annotated[str | None, Opt("--description", help="Longer text.")]
 

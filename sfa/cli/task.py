@@ -9,6 +9,7 @@ import typer
 from sfa.cli.common import (
     JsonOpt,
     LimitOpt,
+    NotesOpt,
     QuietOpt,
     emit_detail,
     emit_table,
@@ -33,7 +34,7 @@ Due = Annotated[
 ]
 Priority = Annotated[str | None, Opt("--priority", help="high, normal or low.")]
 Remind = Annotated[str | None, Opt("--remind", help="When to remind: 'fri 09:00' (a date alone: 09:00).")]
-Notes = Annotated[str | None, Opt("--notes")]
+Notes = NotesOpt
 Account = Annotated[str | None, Opt("--account", help="Link to an account.")]
 Contact = Annotated[str | None, Opt("--contact", help="Link to a contact.")]
 Lead = Annotated[str | None, Opt("--lead", help="Link to a lead.")]

@@ -57,13 +57,16 @@ def website(text: str, field: str = "website") -> str:
 
 
 _NOT_WORD = re.compile(r"[^\w\s]")
+# The combining diacritical marks NFKD splits off Latin letters (é -> e + U+0301): one regex pass.
+_LATIN_MARKS = re.compile("[\u0300-\u036f]")
 
 
 def fold(text: str) -> str:
     """Lowercase, accents and punctuation removed, whitespace collapsed."""
-    if not text.isascii():  # the common ASCII case skips the (slow) decomposition
-        decomposed = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
-        text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    if not text.isascii():  # the common ASCII case skips the decomposition
+        text = _LATIN_MARKS.sub("", unicodedata.normalize("NFKD", text.replace("ß", "ss")))
+        if not text.isascii():  # other scripts: drop their combining marks one by one
+            text = "".join(c for c in text if not unicodedata.combining(c))
     return " ".join(_NOT_WORD.sub(" ", text.lower()).split())
 
 

@@ -102,10 +102,10 @@ def _ref(ws: Workspace, dup: Duplicate) -> str:
     return ws.store.short_refs(entity, [dup.record_id])[dup.record_id]
 
 
-def _prepare(ws: Workspace, raw: Raw) -> Record:
+def _prepare(ws: Workspace, raw: Raw, defaults: Record | None = None) -> Record:
     values = records.clean(ws, LEAD, raw, creating=True)
     values.setdefault("status", "new")
-    return {**records.scope_defaults(ws), **values}
+    return {**(records.scope_defaults(ws) if defaults is None else defaults), **values}
 
 
 def add_lead(ws: Workspace, raw: Raw, *, allow_duplicate: bool = False) -> Record:
@@ -226,9 +226,10 @@ def _add_leads(
     ws: Workspace, rows: Sequence[tuple[int, Raw]], allow_duplicate: bool, skip_duplicates: bool
 ) -> BatchResult:
     prepared: list[tuple[int, Record]] = []
+    defaults = records.scope_defaults(ws)  # the same for every row: looked up once
     for line, raw in rows:
         try:
-            prepared.append((line, _prepare(ws, raw)))
+            prepared.append((line, _prepare(ws, raw, defaults)))
         except ValidationError as exc:
             raise ValidationError(f"line {line}: {exc.field}", str(exc).split(": ", 1)[1]) from None
     index = None if allow_duplicate else _KeyIndex(ws)

@@ -239,6 +239,19 @@ class Store:
         listing's length; this costs ~5 ms for 1,000 rows and ~35 ms for 5,000.)
         """
         handles = [ids.handle_of(record_id) for record_id in record_ids]
+        size = self.conn.execute(f"SELECT max(rid) FROM {entity.table}").fetchone()[0] or 0
+        if len(handles) * 8 >= size:
+            # The listing is a good part of the table: one ordered read of the handle index is cheaper.
+            ordered = [
+                row[0] for row in self.conn.execute(f"SELECT handle FROM {entity.table} ORDER BY handle")
+            ]
+            position = {handle: index for index, handle in enumerate(ordered)}
+            result = {}
+            for record_id, handle in zip(record_ids, handles, strict=True):
+                index = position[handle]
+                neighbours = ordered[max(index - 1, 0) : index] + ordered[index + 1 : index + 2]
+                result[record_id] = ids.shortest_unique(handle, neighbours)
+            return result
         rows = self.conn.execute(
             f"SELECT (SELECT max(handle) FROM {entity.table} WHERE handle < w.value),"
             f" (SELECT min(handle) FROM {entity.table} WHERE handle > w.value)"
