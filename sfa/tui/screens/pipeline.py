@@ -59,7 +59,7 @@ class StageColumn(Vertical):
         highlighted = options.highlighted_option.id if options.highlighted_option else None
         options.clear_options()
         options.add_options([
-            Option(f"{o['name']}\n[dim]{accounts.get(o['account_id'], '')[:10]:<10} "
+            Option(f"{o['name'][:24]}\n[dim]{accounts.get(o['account_id'], '')[:10]:<10} "
                    f"{short_money(o['amount']):>5} {close_label(o)}[/]", id=o["id"])
             for o in opps
         ])  # fmt: skip
