@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("sfa.cli.report", "Reports: pipeline, forecast, activity, win-loss."),
     "server": ("sfa.cli.server", "The central sync server: init, run, users."),
     "sync": ("sfa.cli.sync", "Sync with the central server: push, pull, conflicts."),
+    "dashboard": ("sfa.cli.dashboard", "The full-screen dashboard (Textual)."),
 }
 
 

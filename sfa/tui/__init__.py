@@ -1,1 +1,1 @@
-"""Reserved package; see the open issues for what it will hold."""
+"""The Textual dashboard (`sfa dashboard`). It calls only sfa.services: no SQL, no HTTP here."""

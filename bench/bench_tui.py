@@ -1,0 +1,171 @@
+"""Dashboard figures on a large store.
+
+    python bench/bench_tui.py [--home DIR] [--runs 5]
+
+1. Time to the first painted Today screen of `sfa dashboard` (a real process in a pseudo-terminal,
+   until the screen shows the Today body and the status bar), against an empty Textual app started
+   the same way. Target: at most 2x.
+2. Search as you type on the Accounts screen, in the same real terminal: for each keystroke, the
+   time from sending the key to the screen showing that query's results (the search runs on a
+   worker thread). Target: median and worst <= 100 ms.
+
+Without --home, a 100,000-contact store is made once under bench/.data/tui (bench/gen_store.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pexpect
+import pyte
+
+from bench.common import BENCH, DATA, PYTHON, report
+
+QUERIES = ["müller", "schmidt anna", "alpen gmbh", "budget", "regensburg"]
+
+
+def ensure_store(home: Path | None) -> Path:
+    if home is not None:
+        return home
+    path = DATA / "tui"
+    if not (path / "sfa.db").exists():
+        path.mkdir(parents=True, exist_ok=True)
+        subprocess.run([PYTHON, str(BENCH / "gen_store.py"), str(path)], check=True)
+    return path
+
+
+def time_to_paint(command: list[str], markers: tuple[str, ...]) -> float:
+    """Seconds from spawning the command in an 80x24 pty until the screen shows every marker."""
+    env = {**os.environ, "TERM": "xterm-256color"}
+    screen = pyte.Screen(80, 24)
+    stream = pyte.Stream(screen)
+    start = time.perf_counter()
+    child = pexpect.spawn(command[0], command[1:], env=env, dimensions=(24, 80), encoding="utf-8",
+                          codec_errors="replace", timeout=120)  # fmt: skip
+    try:
+        while True:
+            text = "\n".join(screen.display)
+            if all(m in text for m in markers):
+                elapsed = time.perf_counter() - start
+                break
+            try:
+                stream.feed(child.read_nonblocking(65536, timeout=0.05))
+            except pexpect.TIMEOUT:
+                continue
+            if time.perf_counter() - start > 120:
+                raise SystemExit(f"{command} never painted {markers}:\n{text}")
+        child.send("\x11")  # ctrl+q
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    return elapsed
+
+
+def search_latencies(home: Path) -> list[tuple[str, float]]:
+    """Per keystroke, in a real terminal: from sending the key to the screen showing its results
+    (the hint line names the query its results belong to)."""
+    env = {**os.environ, "TERM": "xterm-256color"}
+    screen = pyte.Screen(80, 24)
+    stream = pyte.Stream(screen)
+    child = pexpect.spawn(PYTHON, ["-m", "sfa", "--home", str(home), "dashboard"], env=env, dimensions=(24, 80),
+                          encoding="utf-8", codec_errors="replace", timeout=120)  # fmt: skip
+
+    def wait_for(*wanted: str) -> None:
+        deadline = time.perf_counter() + 60
+        while not all(w in "\n".join(screen.display) for w in wanted):
+            if time.perf_counter() > deadline:
+                raise SystemExit(f"never saw {wanted}:\n" + "\n".join(screen.display))
+            try:
+                stream.feed(child.read_nonblocking(65536, timeout=0.001))
+            except pexpect.TIMEOUT:
+                continue
+
+    def wait_in_output(wanted: str) -> None:
+        """Read until the terminal output writes `wanted` (escape sequences may sit between its
+        characters): cheaper than emulating every frame, so the figure is the app's, not pyte's."""
+        gap = r"(?:\x1b\[[0-9;?]*[A-Za-z])*"
+        pattern = re.compile(gap.join(re.escape(c) for c in wanted))
+        raw, deadline = "", time.perf_counter() + 60
+        while not pattern.search(raw):
+            if time.perf_counter() > deadline:
+                tail = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw)[-1500:]
+                raise SystemExit(
+                    f"never saw {wanted!r} in {len(raw)} characters; the output ended with:\n{tail}\n{raw[-400:]!r}"
+                )
+            try:
+                data = child.read_nonblocking(65536, timeout=0.001)
+            except pexpect.TIMEOUT:
+                continue
+            raw += data
+            stream.feed(data)
+
+    samples: list[tuple[str, float]] = []
+    try:
+        wait_for("Deals closing")
+        child.send("3")
+        wait_for("accounts (first")
+        for query in QUERIES:
+            child.send("/")
+            child.send("\x15")  # ctrl+u: clear the search box
+            wait_for("accounts (first")
+            typed = ""
+            for char in query:
+                typed += char
+                start = time.perf_counter()
+                child.send(char)
+                if len(typed.strip()) == 1:
+                    wait_in_output(f"names starting with {typed.strip()!r}")
+                else:
+                    wait_in_output(f"for {typed!r}")
+                samples.append((typed, time.perf_counter() - start))
+        child.send("\x11")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--home", type=Path)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    home = ensure_store(args.home)
+
+    dashboard = [PYTHON, "-m", "sfa", "--home", str(home), "dashboard"]
+    empty = [PYTHON, str(BENCH / "empty_textual_app.py")]
+    paint: dict[str, list[float]] = {"dashboard": [], "empty": []}
+    for _ in range(args.runs):  # interleaved, so machine noise hits both alike
+        paint["dashboard"].append(time_to_paint(dashboard, ("Deals closing", "pending")))
+        paint["empty"].append(time_to_paint(empty, ("empty app painted",)))
+    first, base = statistics.median(paint["dashboard"]), statistics.median(paint["empty"])
+
+    samples = search_latencies(home)
+    times = [t for _, t in samples]
+    worst_query, worst = max(samples, key=lambda s: s[1])
+    print(f"store: {home}")
+    print(f"first paint, median of {args.runs}: dashboard Today {first * 1000:.0f} ms, "
+          f"empty Textual app {base * 1000:.0f} ms")  # fmt: skip
+    print(f"search as you type: {len(times)} keystrokes over {len(QUERIES)} queries; "
+          f"worst {worst * 1000:.1f} ms at {worst_query!r}")  # fmt: skip
+    report([
+        ("Today first paint / empty app", f"{first / base:.2f}x", "<= 2x", first / base <= 2),
+        ("search keystroke, median", f"{statistics.median(times) * 1000:.1f} ms", "<= 100 ms",
+         statistics.median(times) <= 0.1),
+        ("search keystroke, worst", f"{worst * 1000:.1f} ms", "<= 100 ms", worst <= 0.1),
+    ])  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+"""`sfa dashboard`: the full-screen Textual app (textual is imported only here, when it runs)."""
+
+from __future__ import annotations
+
+import typer
+
+from sfa.cli.common import workspace
+
+app = typer.Typer(help="The full-screen dashboard for the rep's day.")
+
+
+@app.command("dashboard")
+def dashboard(ctx: typer.Context) -> None:
+    """Open the dashboard: Today, Pipeline, Accounts, Leads (Ctrl+P lists every action)."""
+    from sfa.tui.app import SfaApp
+
+    SfaApp(workspace=workspace(ctx)).run()

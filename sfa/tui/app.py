@@ -1,0 +1,211 @@
+"""`sfa dashboard`: the Textual app. Screens are modes (1-4 switch between them)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from sfa.domain.errors import SfaError
+from sfa.services import status
+from sfa.services.workspace import Workspace
+from sfa.tui import sample
+from sfa.tui.screens import MODES
+from sfa.tui.widgets import SCREENS
+
+STATUS_EVERY = 5.0  # seconds between status bar refreshes
+SYNC_EVERY = 60.0  # seconds between background syncs while online
+RETRY_EVERY = 15.0  # seconds between attempts while offline (connectivity may have returned)
+
+
+def _actions_of(screen: Screen[Any]) -> Iterator[tuple[str, str, str]]:
+    """(title, action, key) of every binding the screen (and its app) declares with a description."""
+    seen: set[str] = set()
+    for owner in (screen, screen.app):
+        for item in owner.BINDINGS:
+            if not isinstance(item, Binding) or not item.description or item.action in seen:
+                continue
+            seen.add(item.action)
+            yield item.tooltip or item.description, item.action, item.key_display or item.key
+    for mode, key, label in SCREENS:
+        action = f"app.switch_mode('{mode}')"
+        if action not in seen:
+            yield f"Go to {label}", action, key
+
+
+class ActionsProvider(Provider):
+    """The command palette reaches every action of the current screen, and every screen, by name."""
+
+    def _commands(self) -> list[tuple[str, Any, str]]:
+        screen = self.screen
+        commands = []
+        for title, action, key in _actions_of(screen):
+            target = screen.app if action.startswith("app.") else screen
+            name = action.removeprefix("app.")
+            commands.append((title, partial(target.run_action, name), f"key: {key}"))
+        return commands
+
+    async def discover(self) -> Hits:
+        for title, callback, help_text in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, callback, help_text in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+
+
+class SfaApp(App[None]):
+    TITLE = "sfa"
+    CSS_PATH = "sfa.tcss"
+    COMMANDS = App.COMMANDS | {ActionsProvider}
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = dict(MODES)
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(Binding(key, f"switch_mode('{mode}')", label, show=False) for mode, key, label in SCREENS),
+        Binding("ctrl+r", "refresh", "Reload", show=False),
+        Binding("question_mark", "help", "Keys", show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    status_line: reactive[str] = reactive("[b]offline[/b] · counting pending changes …")
+    data_version: int = 0
+
+    def __init__(
+        self, home: Path | str | None = None, *, now: datetime | None = None,
+        workspace: Workspace | None = None, start: str = "today", background_sync: bool = True,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        self.ws = workspace or Workspace(home)
+        self._frozen = now
+        self._start = start
+        self.background_sync = background_sync
+        self.select_next: dict[str, str] = {}  # mode -> record id to select when it shows next
+
+    # -- time: frozen in tests, the wall clock otherwise ------------------------------------
+    def now(self) -> datetime:
+        return self._frozen or datetime.now(UTC)
+
+    def on_mount(self) -> None:
+        self.refresh_status()
+        self.set_interval(STATUS_EVERY, self.refresh_status)
+        self.set_interval(RETRY_EVERY, self._sync_tick)
+        self.switch_mode(self._start)
+
+    # -- background sync ---------------------------------------------------------------------
+    server: str | None = None
+    online: bool | None = None  # None: not tried yet (or no server)
+    sync_error = ""
+    _last_sync = 0.0
+    _dirty = False  # local writes since the last sync
+
+    def _sync_tick(self) -> None:
+        if not self.server or not self.background_sync:
+            return
+        due = RETRY_EVERY if (self.online is False or self._dirty) else SYNC_EVERY
+        if time.monotonic() - self._last_sync >= due:
+            self.sync_soon()
+
+    def sync_soon(self, force: bool = False) -> None:
+        """Start a sync round in a worker, if a server is configured and the sync service is there."""
+        if sample.optional_service("syncing") is None or not self.server:
+            if force:
+                self.notify("no sync server configured (sfa sync login URL)", severity="warning")
+            return
+        self._last_sync = time.monotonic()
+        self.sync_worker(self.ws.home, force)
+
+    @work(thread=True, exclusive=True, group="sync")
+    def sync_worker(self, home: Path, force: bool) -> None:
+        """One push/pull round on its own connection; the UI keeps answering meanwhile."""
+        syncing: Any = sample.optional_service("syncing")
+        ws = Workspace(home)
+        summary, error = None, ""
+        try:
+            summary = syncing.sync_now(ws)
+        except SfaError as exc:
+            error = str(exc)
+        except OSError as exc:
+            error = str(exc) or type(exc).__name__
+        finally:
+            ws.close()
+        self.call_from_thread(self._synced, summary, error, force)
+
+    def _synced(self, summary: Any, error: str, force: bool) -> None:
+        self.online, self.sync_error = not error, error
+        if not error:
+            self._dirty = False
+        if summary is not None and (summary.pulled or summary.new_conflicts or summary.reset):
+            self.data_version += 1
+            reload = getattr(self.screen, "reload", None)
+            if callable(reload):
+                reload()
+        self.refresh_status()
+        if force:
+            if error:
+                self.notify(f"sync failed: {error}", severity="error", timeout=8)
+            elif summary is not None:
+                self.notify(f"synced: {summary.pushed} pushed, {summary.pulled} pulled, "
+                            f"{summary.conflicts} open conflicts")  # fmt: skip
+
+    def on_unmount(self) -> None:
+        self.ws.close()
+
+    def data_changed(self) -> None:
+        self.data_version += 1
+        self._dirty = True
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
+        self.status_worker(self.ws.home)
+
+    @work(thread=True, exclusive=True, group="status")
+    def status_worker(self, home: Path) -> None:
+        """Counting the outbox takes a while on a large store: it runs in a thread, on its own connection."""
+        ws = Workspace(home)
+        try:
+            state = status.sync_state(ws)
+        finally:
+            ws.close()
+        self.call_from_thread(self.show_status, state)
+
+    def show_status(self, state: status.SyncState) -> None:
+        first = self.server is None and state.server is not None
+        self.server = state.server
+        if not state.server:
+            self.status_line = f"[b]offline[/b] · {state.pending} pending · no server configured"
+            return
+        if self.online:
+            online = "[b green]online[/]"
+        elif self.online is None:
+            online = "[b]connecting …[/]"
+        else:
+            online = "[b red]offline[/]"  # the reason is on the Sync screen
+        self.status_line = f"{online} · {state.pending} pending · server {state.server}"
+        if first and self.background_sync:
+            self.sync_soon()
+
+    def action_refresh(self) -> None:
+        self.data_changed()
+        screen = self.screen
+        reload = getattr(screen, "reload", None)
+        if callable(reload):
+            reload()
+
+    def action_help(self) -> None:
+        self.action_show_help_panel()
+
+
+def run(home: Path | str | None = None) -> None:
+    SfaApp(home).run()

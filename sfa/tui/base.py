@@ -1,0 +1,77 @@
+"""The frame every screen shares: navigation bar, body, status bar, footer; error reporting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer
+
+from sfa.domain.errors import SfaError
+from sfa.services.workspace import Workspace
+from sfa.tui.widgets import NavBar, StatusBar
+
+if TYPE_CHECKING:
+    from sfa.tui.app import SfaApp
+
+T = TypeVar("T")
+
+
+class SfaScreen(Screen[None]):
+    """A dashboard screen: subclasses give `MODE`, `body()` and `reload()`."""
+
+    MODE = ""
+
+    @property
+    def sfa(self) -> SfaApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def ws(self) -> Workspace:
+        return self.sfa.ws
+
+    def now(self) -> datetime:
+        return self.sfa.now()
+
+    def compose(self) -> ComposeResult:
+        yield NavBar(self.MODE)
+        with Vertical(classes="bottom"):
+            yield StatusBar()
+            yield Footer()
+        yield from self.body()
+
+    def body(self) -> Iterable[Widget]:
+        return ()
+
+    def reload(self) -> None:
+        """Read the screen's data again from the services."""
+
+    def on_mount(self) -> None:
+        self.reload()
+        self._seen_version = self.sfa.data_version  # just read: no second reload when first shown
+
+    def on_screen_resume(self) -> None:
+        if self.sfa.data_version != getattr(self, "_seen_version", -1):
+            self.reload()
+        self._seen_version = self.sfa.data_version
+
+    def attempt(self, action: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """Call a service; a refused action becomes a notification, never a crash."""
+        try:
+            return action(*args, **kwargs)
+        except SfaError as exc:
+            self.notify(str(exc), severity="error", timeout=6)
+            return None
+
+    def changed(self, message: str | None = None) -> None:
+        """Data was written: reload here, let the other screens know, refresh the status bar."""
+        self.sfa.data_changed()
+        self._seen_version = self.sfa.data_version
+        self.reload()
+        if message:
+            self.notify(message)

@@ -1,0 +1,418 @@
+"""Accounts and contacts: search as you type over every record type, and an account's 360° view."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Input, Static
+
+from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY, Entity
+from sfa.domain.errors import SfaError
+from sfa.domain.money import format_money
+from sfa.services import crm, finder, quotes, records
+from sfa.services.workspace import Workspace
+from sfa.store.db import Record
+from sfa.tui.base import SfaScreen
+from sfa.tui.format import local_stamp, short_money
+from sfa.tui.forms import FormField, FormScreen
+from sfa.tui.widgets import StatusBar, Table
+
+_thread = threading.local()  # the search thread's own workspace (sqlite connections stay in their thread)
+
+
+def _close_thread_workspace() -> None:
+    ws = getattr(_thread, "ws", None)
+    if ws is not None:
+        ws.close()
+        _thread.ws = None
+
+
+LIST_LIMIT = 500  # accounts listed before anything is typed
+SEARCH_LIMIT = 30  # a screenful at 120×40; type more to narrow
+_TYPE = {"account": "account", "contact": "contact", "lead": "lead", "opportunity": "opp", "timeline": "note"}
+
+
+def _check(ws: Workspace, entity: Entity, name: str) -> Any:
+    return lambda text: records.convert(ws, entity, name, text)
+
+
+def account_form(ws: Workspace, account: Record | None = None) -> FormScreen:
+    def field(name: str, label: str, required: bool = False) -> FormField:
+        value = "" if account is None or account.get(name) is None else str(account[name])
+        return FormField(name, label, _check(ws, ACCOUNT, name), value, required=required)
+
+    return FormScreen(
+        "New account" if account is None else f"Edit {account['name']}",
+        [field("name", "Name", True), field("industry", "Industry"), field("phone", "Phone"),
+         field("email", "Email"), field("website", "Website"), field("street", "Street"),
+         field("postcode", "Postcode"), field("city", "City")],
+    )  # fmt: skip
+
+
+def contact_form(ws: Workspace, contact: Record | None = None) -> FormScreen:
+    def field(name: str, label: str, required: bool = False) -> FormField:
+        value = "" if contact is None or contact.get(name) is None else str(contact[name])
+        return FormField(name, label, _check(ws, CONTACT, name), value, required=required)
+
+    return FormScreen(
+        "New contact" if contact is None else f"Edit {contact['name']}",
+        [field("name", "Name", True), field("title", "Title"), field("email", "Email"),
+         field("phone", "Phone"), field("mobile", "Mobile")],
+    )  # fmt: skip
+
+
+def opportunity_form(ws: Workspace) -> FormScreen:
+    def field(name: str, label: str, required: bool = False, placeholder: str = "") -> FormField:
+        return FormField(
+            name, label, _check(ws, OPPORTUNITY, name), required=required, placeholder=placeholder
+        )
+
+    return FormScreen("New opportunity", [
+        field("name", "Name", True), field("amount", "Amount", placeholder="12000, 12k"),
+        field("close_date", "Expected close", placeholder="2026-12-31, +2w, fri"),
+    ])  # fmt: skip
+
+
+def changes(before: Record, typed: dict[str, str]) -> dict[str, str]:
+    """Only the fields the person changed (an emptied field clears it)."""
+    return {k: v for k, v in typed.items() if v != ("" if before.get(k) is None else str(before[k]))}
+
+
+class AccountsScreen(SfaScreen):
+    MODE = "accounts"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "find", "Search", key_display="/"),
+        Binding("n", "new_account", "New account"),
+        Binding("c", "new_contact", "New contact"),
+        Binding("e", "edit", "Edit"),
+        Binding("enter", "open", "Open", show=False),
+        Binding("escape", "clear", "Clear search", show=False),
+    ]
+
+    shown_query: str = ""  # the query whose results are on screen (the bench waits for it)
+    _latest = ""
+    _executor: ThreadPoolExecutor | None = None
+
+    def body(self) -> Iterable[Widget]:
+        yield Input(placeholder="search every record: names, companies, emails, notes …", id="search")
+        yield Static("", id="accounts-hint", classes="hint")
+        yield Table(id="results")
+
+    def on_mount(self) -> None:
+        table = self.query_one(Table)
+        table.add_column("Type", width=7)
+        table.add_column("Name", width=30)
+        table.add_column("Detail")
+        super().on_mount()
+        table.focus()
+
+    def reload(self) -> None:
+        self.run_query(self.query_one("#search", Input).value)
+
+    def run_query(self, text: str) -> None:
+        if text.strip():
+            self._latest = text
+            self.search_worker(text, self.ws.home)
+        else:
+            accounts = crm.list_accounts(self.ws, limit=LIST_LIMIT)
+            total = self.ws.store.count(ACCOUNT) if len(accounts) == LIST_LIMIT else len(accounts)
+            rows = [(f"account:{a['id']}", "account", a["name"], self._detail(ACCOUNT, a)) for a in accounts]
+            more = f" (first {LIST_LIMIT}; type to search)" if total > LIST_LIMIT else ""
+            self.show(text, rows, f"{total} accounts{more}")
+
+    @on(Input.Changed, "#search")
+    def _typed(self, event: Input.Changed) -> None:
+        self.run_query(event.value)
+
+    @on(Input.Submitted, "#search")
+    def _submitted(self) -> None:
+        self.query_one(Table).focus()
+
+    @work(exclusive=True, group="search")
+    async def search_worker(self, text: str, home: Any) -> None:
+        """Full-text search on the search thread (its own connection): the UI keeps answering keys."""
+        self._latest = text
+        loop = asyncio.get_running_loop()
+        found = await loop.run_in_executor(self._searcher(), self._search, home, text)
+        if found is not None:
+            self.show(text, *found)
+
+    def _searcher(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sfa-search")
+        return self._executor
+
+    def _search(self, home: Any, text: str) -> tuple[list[tuple[str, str, str, str]], str] | None:
+        """Runs on the search thread; a query overtaken by newer typing is skipped."""
+        if text != self._latest:
+            return None
+        ws: Workspace | None = getattr(_thread, "ws", None)
+        if ws is None:
+            ws = _thread.ws = Workspace(home)
+        try:
+            found = finder.find_as_you_type(ws, text, limit=SEARCH_LIMIT)
+        except SfaError:
+            return [], "type a word to search"
+        rows = [(f"{e.name}:{r['id']}", _TYPE[e.name], str(r.get(e.title) or ""), self._detail(e, r))
+                for e, r in found.hits]  # fmt: skip
+        if found.how == "names":
+            hint = f"names starting with {text.strip()!r}; full-text search from the second character"
+        elif found.how == "unranked":
+            hint = f"first {len(rows)} of many matches for {text!r} (unranked); type more to narrow"
+        else:
+            more = ", best first; type more to narrow" if len(rows) == SEARCH_LIMIT else ""
+            hint = f"{len(rows)} found for {text!r}{more}"
+        return rows, hint
+
+    def on_unmount(self) -> None:
+        if self._executor is not None:
+            self._executor.submit(_close_thread_workspace)
+            self._executor.shutdown(wait=False)
+
+    @staticmethod
+    def _detail(entity: Entity, record: Record) -> str:
+        if entity is OPPORTUNITY:
+            return f"{record['stage']} · {short_money(record['amount'])}"
+        fields = [f for f in entity.search_fields[1:4] if record.get(f)]
+        if entity is ACCOUNT:
+            fields = [f for f in ("city", "industry", "phone") if record.get(f)]
+        return " · ".join(str(record[f]) for f in fields)
+
+    def show(self, text: str, rows: list[tuple[str, str, str, str]], hint: str) -> None:
+        if text != self.query_one("#search", Input).value:
+            return  # a slower, older search: its results are already out of date
+        table = self.query_one(Table)
+        table.clear()
+        for key, *cells in rows:
+            table.add_row(*cells, key=key)
+        self.query_one("#accounts-hint", Static).update(hint)
+        self.shown_query = text
+
+    # -- actions -----------------------------------------------------------------------------
+    def selected(self) -> tuple[str, Record] | None:
+        key = self.query_one(Table).selected_key()
+        if key is None:
+            return None
+        kind, _, record_id = key.partition(":")
+        from sfa.domain.entities import ENTITIES
+
+        record = self.attempt(records.get, self.ws, ENTITIES[kind], record_id)
+        return (kind, record) if record is not None else None
+
+    def action_find(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_clear(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.value:
+            search.value = ""
+        self.query_one(Table).focus()
+
+    def action_open(self) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+        kind, record = chosen
+        if kind == "account":
+            self.app.push_screen(AccountView(record["id"]))
+        elif kind == "lead":
+            self.app.switch_mode("leads")
+        elif record.get("account_id"):
+            self.app.push_screen(AccountView(record["account_id"]))
+        else:
+            self.notify(f"{kind} {record.get('name') or ''} is not at an account")
+
+    @on(DataTable.RowSelected, "#results")
+    def _row_selected(self) -> None:
+        self.action_open()
+
+    def action_new_account(self) -> None:
+        def done(values: dict[str, str] | None) -> None:
+            if values:
+                account = self.attempt(crm.add_account, self.ws, values)
+                if account is not None:
+                    self.changed(f"account {account['name']} added")
+
+        self.app.push_screen(account_form(self.ws), done)
+
+    def action_new_contact(self) -> None:
+        chosen = self.selected()
+        account_id = None
+        if chosen is not None:
+            kind, record = chosen
+            account_id = record["id"] if kind == "account" else record.get("account_id")
+
+        def done(values: dict[str, str] | None) -> None:
+            if values:
+                contact = self.attempt(crm.add_contact, self.ws, {**values, "account_id": account_id})
+                if contact is not None:
+                    self.changed(f"contact {contact['name']} added")
+
+        self.app.push_screen(contact_form(self.ws), done)
+
+    def action_edit(self) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+        kind, record = chosen
+        if kind not in ("account", "contact"):
+            self.notify(f"edit {kind}s from their own screen", severity="warning")
+            return
+        entity = ACCOUNT if kind == "account" else CONTACT
+        form = account_form(self.ws, record) if kind == "account" else contact_form(self.ws, record)
+
+        def done(values: dict[str, str] | None) -> None:
+            if values:
+                changed = changes(record, values)
+                if not changed:
+                    self.notify("nothing changed")
+                    return
+                if self.attempt(records.edit, self.ws, entity, record["id"], changed) is not None:
+                    self.changed(f"{kind} {values['name']} saved")
+
+        self.app.push_screen(form, done)
+
+
+class AccountView(Screen[None]):
+    """The 360° view: the account, its contacts, open opportunities, quotes and recent timeline."""
+
+    DEFAULT_CSS = """
+    AccountView #account-head { height: auto; padding: 0 1; background: $boost; }
+    AccountView Table { height: auto; max-height: 8; }
+    AccountView #timeline-table { max-height: 100; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,backspace", "back", "Back"),
+        Binding("e", "edit", "Edit"),
+        Binding("c", "new_contact", "Contact"),
+        Binding("o", "new_opportunity", "Opportunity"),
+        Binding("m", "note", "Note"),
+    ]
+
+    def __init__(self, account_id: str) -> None:
+        super().__init__()
+        self.account_id = account_id
+
+    @property
+    def ws(self) -> Workspace:
+        return self.app.ws  # type: ignore[attr-defined,no-any-return]
+
+    def compose(self) -> Iterable[Widget]:
+        with Vertical(classes="bottom"):
+            yield StatusBar()
+            yield Footer()
+        yield Static("", id="account-head")
+        with VerticalScroll(), Vertical():
+            yield Static("Contacts", classes="section-title")
+            yield Table(id="contacts-table")
+            yield Static("Open opportunities", classes="section-title")
+            yield Table(id="opps-table")
+            yield Static("Quotes", classes="section-title")
+            yield Table(id="quotes-table")
+            yield Static("Timeline", classes="section-title")
+            yield Table(id="timeline-table")
+
+    def on_mount(self) -> None:
+        self.query_one("#contacts-table", Table).add_columns("Name", "Title", "Email", "Phone")
+        self.query_one("#opps-table", Table).add_columns("Name", "Stage", "Amount", "Close")
+        self.query_one("#quotes-table", Table).add_columns("Quote", "Rev", "Status", "Total", "Valid until")
+        self.query_one("#timeline-table", Table).add_columns("When", "What")
+        self.reload()
+        self.query_one("#contacts-table", Table).focus()
+
+    def reload(self) -> None:
+        view = crm.account_overview(self.ws, self.account_id, timeline_limit=20)
+        account = view["account"]
+        where = ", ".join(str(account[f]) for f in ("street", "postcode", "city") if account.get(f))
+        facts = " · ".join(
+            str(account[f]) for f in ("industry", "phone", "email", "website") if account.get(f)
+        )
+        self.query_one("#account-head", Static).update(
+            f"[b]{account['name']}[/b]  [dim]{account.get('owner') or ''}[/]\n{where or '-'}\n{facts or '-'}"
+        )
+        contacts = self.query_one("#contacts-table", Table)
+        contacts.clear()
+        for c in view["contacts"]:
+            contacts.add_row(c["name"], c["title"] or "", c["email"] or "", c["phone"] or c["mobile"] or "",
+                             key=c["id"])  # fmt: skip
+        opps = self.query_one("#opps-table", Table)
+        opps.clear()
+        for o in view["open_opportunities"]:
+            opps.add_row(o["name"], o["stage"], format_money(o["amount"], o["currency"] or ""),
+                         str(o["close_date"] or ""), key=o["id"])  # fmt: skip
+        quote_table = self.query_one("#quotes-table", Table)
+        quote_table.clear()
+        account_quotes = quotes.list_quotes(self.ws, account_ref=self.account_id, limit=20)
+        totals = quotes.totals_by_quote(self.ws, account_quotes)
+        for q in account_quotes:
+            quote_table.add_row(q["number"], str(q["revision"]), quotes.status_of(q),
+                                format_money(totals[q["id"]].total, totals[q["id"]].currency),
+                                str(q["valid_until"] or ""), key=q["id"])  # fmt: skip
+        timeline = self.query_one("#timeline-table", Table)
+        timeline.clear()
+        for t in view["timeline"]:
+            timeline.add_row(
+                local_stamp(t["at"]), t["text"].splitlines()[0] if t["text"] else "", key=t["id"]
+            )
+
+    def attempt(self, action: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return action(*args, **kwargs)
+        except SfaError as exc:
+            self.notify(str(exc), severity="error", timeout=6)
+            return None
+
+    def changed(self, message: str) -> None:
+        self.app.data_changed()  # type: ignore[attr-defined]
+        self.reload()
+        self.notify(message)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_edit(self) -> None:
+        account = records.get(self.ws, ACCOUNT, self.account_id)
+
+        def done(values: dict[str, str] | None) -> None:
+            if values:
+                changed = changes(account, values)
+                if changed and self.attempt(records.edit, self.ws, ACCOUNT, account["id"], changed):
+                    self.changed("account saved")
+
+        self.app.push_screen(account_form(self.ws, account), done)
+
+    def action_new_contact(self) -> None:
+        def done(values: dict[str, str] | None) -> None:
+            if values:
+                contact = self.attempt(crm.add_contact, self.ws, {**values, "account_id": self.account_id})
+                if contact is not None:
+                    self.changed(f"contact {contact['name']} added")
+
+        self.app.push_screen(contact_form(self.ws), done)
+
+    def action_new_opportunity(self) -> None:
+        def done(values: dict[str, str] | None) -> None:
+            if values:
+                opp = self.attempt(crm.add_opportunity, self.ws, {**values, "account_id": self.account_id})
+                if opp is not None:
+                    self.changed(f"opportunity {opp['name']} added at {opp['stage']}")
+
+        self.app.push_screen(opportunity_form(self.ws), done)
+
+    def action_note(self) -> None:
+        from sfa.tui.forms import ask
+
+        def done(values: dict[str, str] | None) -> None:
+            if values and self.attempt(records.add_note, self.ws, ACCOUNT, self.account_id, values["value"]):
+                self.changed("note added")
+
+        self.app.push_screen(ask("Note on this account", "Text", save_label="Add note"), done)

@@ -1,0 +1,83 @@
+"""Forecast: the forecast (by month or quarter) and the open pipeline by stage, drawn as bar charts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Static
+
+from sfa.tui import sample
+from sfa.tui.base import SfaScreen
+from sfa.tui.format import short_money
+
+BAR = 36  # characters of the longest bar
+WON, WEIGHTED, OPEN = "█", "▓", "░"
+
+
+def bar(parts: list[tuple[Decimal, str, str]], scale: Decimal) -> str:
+    """Stacked bar: (amount, glyph, style) parts scaled so that `scale` fills BAR characters."""
+    if scale <= 0:
+        return ""
+    text, used = "", 0
+    for amount, glyph, style in parts:
+        width = max(0, min(BAR - used, round(float(amount / scale) * BAR)))
+        if width:
+            text += f"[{style}]{glyph * width}[/]"
+            used += width
+    return text + " " * (BAR - used)
+
+
+class ForecastScreen(SfaScreen):
+    MODE = "forecast"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("b", "toggle_period", "Month/quarter", tooltip="Forecast by month or by quarter"),
+    ]
+
+    by = "month"
+
+    def body(self) -> Iterable[Widget]:
+        with VerticalScroll():
+            yield Static("", id="forecast-chart")
+            yield Static("", id="pipeline-chart")
+
+    def reload(self) -> None:
+        reports: Any = sample.optional_service("reports")
+        chart = self.query_one("#forecast-chart", Static)
+        stages = self.query_one("#pipeline-chart", Static)
+        if reports is None:
+            chart.update("The forecast needs the reports service, which this build does not have yet.")
+            stages.update("")
+            return
+        rows = reports.forecast(self.ws, self.by)
+        scale = max((r.best_case for r in rows), default=Decimal(0))
+        lines = [f"[b]Forecast by {self.by}[/b]  [green]{WON}[/] won  [blue]{WEIGHTED}[/] weighted  "
+                 f"[dim]{OPEN}[/] rest of pipeline   (b: by {'quarter' if self.by == 'month' else 'month'})"]  # fmt: skip
+        for r in rows:
+            rest = max(Decimal(0), r.pipeline - r.weighted)
+            drawn = bar([(r.won, WON, "green"), (r.weighted, WEIGHTED, "blue"), (rest, OPEN, "dim")], scale)
+            lines.append(f"{r.period:<9}{drawn} w {short_money(r.weighted) or '0':>5} "
+                         f"won {short_money(r.won) or '0':>5} best {short_money(r.best_case) or '0':>5}")  # fmt: skip
+        if not rows:
+            lines.append("[dim]no open or won opportunities with a close date[/]")
+        currencies = sorted({r.currency for r in rows})
+        if len(currencies) > 1:
+            lines.append(f"[yellow]amounts in {', '.join(currencies)} are added as they are[/]")
+        chart.update("\n".join(lines))
+        pipe = reports.pipeline(self.ws)
+        scale = max((r.amount for r in pipe), default=Decimal(0))
+        lines = ["", f"[b]Open pipeline by stage[/b]  [blue]{WEIGHTED}[/] weighted  [dim]{OPEN}[/] rest"]
+        for r in pipe:
+            drawn = bar([(r.weighted, WEIGHTED, "blue"), (max(Decimal(0), r.amount - r.weighted), OPEN, "dim")],
+                        scale)  # fmt: skip
+            lines.append(f"{r.stage[:14]:<15}{drawn} {r.count:>3} · {short_money(r.amount) or '0':>5} "
+                         f"w {short_money(r.weighted) or '0':>5}")  # fmt: skip
+        stages.update("\n".join(lines))
+
+    def action_toggle_period(self) -> None:
+        self.by = "quarter" if self.by == "month" else "month"
+        self.reload()

@@ -1,0 +1,207 @@
+"""Pipeline: open opportunities as a board, one column per stage, with count, amount and weighted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import ClassVar
+
+from textual import on
+from textual.binding import Binding, BindingType
+from textual.containers import HorizontalScroll, Vertical
+from textual.widget import Widget
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from sfa.domain.entities import OPPORTUNITY
+from sfa.domain.stages import LOST, WON
+from sfa.services import crm, records
+from sfa.store.db import Record
+from sfa.tui.base import SfaScreen
+from sfa.tui.format import short_money
+from sfa.tui.forms import ask
+from sfa.tui.widgets import Options
+
+
+def weighted(opp: Record) -> Decimal:
+    if opp["amount"] is None:
+        return Decimal(0)
+    return Decimal(opp["amount"]) * Decimal(opp["probability"] or 0) / 100
+
+
+def close_label(opp: Record) -> str:
+    return f"{opp['close_date']:%d %b}" if opp["close_date"] else "-"
+
+
+class StageColumn(Vertical):
+    DEFAULT_CSS = """
+    StageColumn { width: 26; height: 1fr; border-right: tall $panel; }
+    StageColumn > .stage-head { height: 2; background: $primary-background; padding: 0 1; }
+    StageColumn:focus-within > .stage-head { background: $primary; text-style: bold; }
+    StageColumn > Options, StageColumn > Options:focus { height: 1fr; border: none; padding: 0; }
+    """
+
+    def __init__(self, stage: str, index: int) -> None:
+        super().__init__(id=f"col-{index}")
+        self.stage = stage
+
+    def compose(self) -> Iterable[Widget]:
+        yield Static(self.stage, classes="stage-head")
+        yield Options()
+
+    def fill(self, opps: list[Record], accounts: dict[str, str]) -> None:
+        count = len(opps)
+        total = sum((Decimal(o["amount"]) for o in opps if o["amount"] is not None), Decimal(0))
+        weight = sum((weighted(o) for o in opps), Decimal(0))
+        head = self.query_one(".stage-head", Static)
+        head.update(f"{self.stage} ({count})\n{short_money(total) or '0'} · w {short_money(weight) or '0'}")
+        options = self.query_one(Options)
+        highlighted = options.highlighted_option.id if options.highlighted_option else None
+        options.clear_options()
+        options.add_options([
+            Option(f"{o['name'][:24]}\n[dim]{accounts.get(o['account_id'], '')[:10]:<10} "
+                   f"{short_money(o['amount']):>5} {close_label(o)}[/]", id=o["id"])
+            for o in opps
+        ])  # fmt: skip
+        if highlighted and any(o["id"] == highlighted for o in opps):
+            options.highlighted = options.get_option_index(highlighted)
+
+
+class PipelineScreen(SfaScreen):
+    MODE = "pipeline"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left,h", "column(-1)", "◀ Column", show=False),
+        Binding("right,l", "column(1)", "Column ▶", show=False),
+        Binding("less_than_sign,shift+left", "move(-1)", "Stage back", key_display="<"),
+        Binding("greater_than_sign,shift+right", "move(1)", "Stage on", key_display=">"),
+        Binding("w", "won", "Won"),
+        Binding("x", "lost", "Lost"),
+        Binding("q", "quote", "Quote"),
+        Binding("enter", "open", "Account", show=False),
+    ]
+
+    def body(self) -> Iterable[Widget]:
+        yield Static("", id="pipeline-summary", classes="hint")
+        with HorizontalScroll(id="board"):
+            for index, stage in enumerate(self.open_stages()):
+                yield StageColumn(stage, index)
+
+    def open_stages(self) -> list[str]:
+        return [s.name for s in self.ws.stages if s.name not in (WON, LOST)]
+
+    def reload(self) -> None:
+        opps = crm.list_opportunities(self.ws, open_only=True)
+        accounts = crm.names_of(self.ws, "account", {o["account_id"] for o in opps})
+        by_stage: dict[str, list[Record]] = {s: [] for s in self.open_stages()}
+        for opp in opps:
+            by_stage.setdefault(opp["stage"], []).append(opp)
+        for column in self.query(StageColumn):
+            column.fill(by_stage.get(column.stage, []), accounts)
+        total = sum((Decimal(o["amount"]) for o in opps if o["amount"] is not None), Decimal(0))
+        weight = sum((weighted(o) for o in opps), Decimal(0))
+        currency = self.ws.setting("currency")
+        self.query_one("#pipeline-summary", Static).update(
+            f"{len(opps)} open · {short_money(total) or '0'} {currency} · weighted "
+            f"{short_money(weight) or '0'} {currency}   [dim]←/→ column · </> move stage[/]"
+        )
+        if not isinstance(self.focused, Options):
+            self.focus_column(0)
+
+    # -- selection ---------------------------------------------------------------------------
+    def columns(self) -> list[StageColumn]:
+        return list(self.query(StageColumn))
+
+    def current_column(self) -> int:
+        for index, column in enumerate(self.columns()):
+            if column.has_focus_within:
+                return index
+        return 0
+
+    def focus_column(self, index: int) -> None:
+        columns = self.columns()
+        if not columns:
+            return
+        column = columns[max(0, min(index, len(columns) - 1))]
+        options = column.query_one(Options)
+        options.focus()
+        if options.highlighted is None and options.option_count:
+            options.highlighted = 0
+        column.scroll_visible()
+
+    def selected(self) -> Record | None:
+        column = self.columns()[self.current_column()] if self.columns() else None
+        if column is None:
+            return None
+        option = column.query_one(Options).highlighted_option
+        if option is None or option.id is None:
+            return None
+        return self.attempt(records.get, self.ws, OPPORTUNITY, option.id)
+
+    def select(self, opp_id: str, stage: str) -> None:
+        for index, column in enumerate(self.columns()):
+            if column.stage == stage:
+                options = column.query_one(Options)
+                self.focus_column(index)
+                options.highlighted = options.get_option_index(opp_id)
+
+    # -- actions -----------------------------------------------------------------------------
+    def action_column(self, step: int) -> None:
+        self.focus_column(self.current_column() + step)
+
+    def action_move(self, step: int) -> None:
+        opp = self.selected()
+        if opp is None:
+            return
+        stages = self.open_stages()
+        index = stages.index(opp["stage"]) + step if opp["stage"] in stages else 0
+        if not 0 <= index < len(stages):
+            self.notify("no stage further that way; use w (won) or x (lost) to close", severity="warning")
+            return
+        moved = self.attempt(crm.move_stage, self.ws, opp["id"], stages[index])
+        if moved is not None:
+            self.changed(f"{moved['name']}: {opp['stage']} → {moved['stage']}")
+            self.select(moved["id"], moved["stage"])
+
+    def action_won(self) -> None:
+        opp = self.selected()
+        if opp is not None:
+            moved = self.attempt(crm.move_stage, self.ws, opp["id"], WON)
+            if moved is not None:
+                self.changed(f"{moved['name']}: won")
+
+    def action_lost(self) -> None:
+        opp = self.selected()
+        if opp is None:
+            return
+
+        def done(result: dict[str, str] | None) -> None:
+            if result:
+                moved = self.attempt(crm.move_stage, self.ws, opp["id"], LOST, reason=result["value"].strip())
+                if moved is not None:
+                    self.changed(f"{moved['name']}: lost ({result['value'].strip()})")
+
+        self.app.push_screen(ask(f"Lost: {opp['name']}", "Why was it lost?", save_label="Mark lost"), done)
+
+    def action_quote(self) -> None:
+        """Draft a quote for the selected opportunity and open it in the quote editor."""
+        from sfa.services import quotes
+
+        opp = self.selected()
+        if opp is None:
+            return
+        quote = self.attempt(quotes.new_quote, self.ws, opp_ref=opp["id"])
+        if quote is not None:
+            self.sfa.select_next["quotes"] = quote["id"]
+            self.changed(f"quote {quote['number']} drafted for {opp['name']}; a adds a line")
+            self.app.switch_mode("quotes")
+
+    def action_open(self) -> None:
+        opp = self.selected()
+        if opp is not None:
+            from sfa.tui.screens.accounts import AccountView
+
+            self.app.push_screen(AccountView(opp["account_id"]))
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self) -> None:
+        self.action_open()

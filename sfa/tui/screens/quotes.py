@@ -1,0 +1,287 @@
+"""Quotes: the list, and an editor with lines, discounts, per-rate tax and live totals; send, revise,
+accept, reject; export to PDF in a worker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.binding import Binding, BindingType
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+from sfa.domain import quotes as rules
+from sfa.domain.errors import SfaError, ValidationError
+from sfa.domain.money import format_money, parse_amount
+from sfa.services import crm, products, quote_export, quotes
+from sfa.services.workspace import Workspace
+from sfa.store.db import Record
+from sfa.tui.base import SfaScreen
+from sfa.tui.format import short_money
+from sfa.tui.forms import FormField, FormScreen, PickScreen, ask
+from sfa.tui.widgets import Table
+
+LIST_LIMIT = 200
+
+
+def totals_text(totals: rules.Totals) -> str:
+    cur = totals.currency
+    lines = [f"Net   {format_money(totals.net, cur):>18}"]
+    for band in totals.taxes:
+        lines.append(f"Tax {band.rate}% on {format_money(band.base, cur)}: {format_money(band.tax, cur)}")
+    lines.append(f"[b]Total {format_money(totals.total, cur):>17}[/b]")
+    return "\n".join(lines)
+
+
+def candidate_line(ws: Workspace, quote: Record, values: dict[str, str]) -> rules.Line:
+    """The line the add-line form describes, checked by the quote rules (raises SfaError)."""
+    currency = quote["currency"] or ws.setting("currency")
+    price: Decimal | None = None
+    tax = rules.parse_rate(ws.setting("quote.tax_rate"))
+    if values.get("product", "").strip():
+        product = products.resolve(ws, values["product"], active_only=True)
+        price, tax = product["unit_price"], product["tax_rate"]
+    if values.get("price", "").strip():
+        price = parse_amount(values["price"], "price")
+    if price is None:
+        raise ValidationError("price", "give a product or a price")
+    if values.get("tax", "").strip():
+        tax = rules.parse_rate(values["tax"])
+    qty = rules.parse_quantity(values["qty"]) if values.get("qty", "").strip() else Decimal(1)
+    percent, amount = (
+        rules.parse_discount(values["discount"], currency)
+        if values.get("discount", "").strip()
+        else (None, None)
+    )
+    line = rules.Line(qty, price, percent, amount, tax)
+    rules.check_line(line, currency)
+    return line
+
+
+class QuotesScreen(SfaScreen):
+    MODE = "quotes"
+    DEFAULT_CSS = """
+    QuotesScreen #quotes-table { height: 9; }
+    QuotesScreen #lines-table { height: auto; max-height: 7; }
+    QuotesScreen #quote-totals { height: auto; padding: 0 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "new_quote", "New", tooltip="New quote"),
+        Binding("a", "add_line", "+Line", tooltip="Add a quote line"),
+        Binding("delete", "remove_line", "-Line", key_display="del", tooltip="Remove the quote line"),
+        Binding("s", "send", "Send", tooltip="Send the quote"),
+        Binding("v", "revise", "Revise", tooltip="Revise the quote"),
+        Binding("y", "accept", "Accept", tooltip="Accept the quote"),
+        Binding("x", "reject", "Reject", tooltip="Reject the quote"),
+        Binding("p", "export", "PDF", tooltip="Export the quote to PDF"),
+    ]
+
+    selected_id: str | None = None
+
+    def body(self) -> Iterable[Widget]:
+        yield Table(id="quotes-table")
+        yield Static("", id="quote-head", classes="section-title")
+        yield Table(id="lines-table")
+        yield Static("", id="quote-totals")
+
+    def on_mount(self) -> None:
+        self.query_one("#quotes-table", Table).add_columns(
+            "Number", "Rev", "Account", "Status", "Total", "Valid"
+        )
+        self.query_one("#lines-table", Table).add_columns(
+            "#", "Description", "Qty", "Price", "Disc", "Tax", "Net"
+        )
+        super().on_mount()
+        self.query_one("#quotes-table", Table).focus()
+
+    def reload(self) -> None:
+        table = self.query_one("#quotes-table", Table)
+        keep = self.sfa.select_next.pop("quotes", None) or self.selected_id or table.selected_key()
+        rows = quotes.list_quotes(self.ws, limit=LIST_LIMIT)
+        totals = quotes.totals_by_quote(self.ws, rows)
+        names = crm.names_of(self.ws, "account", {q["account_id"] for q in rows})
+        table.clear()
+        for q in rows:
+            table.add_row(q["number"], str(q["revision"]), names.get(q["account_id"], "")[:22],
+                          quotes.status_of(q, self.today()), short_money(totals[q["id"]].total),
+                          str(q["valid_until"] or ""), key=q["id"])  # fmt: skip
+        if keep is not None and any(q["id"] == keep for q in rows):
+            table.move_cursor(row=table.get_row_index(keep))
+        self.show_quote()
+
+    def today(self) -> Any:
+        from sfa.domain.dates import local_today
+
+        return local_today(self.now())
+
+    def current(self) -> str | None:
+        return self.query_one("#quotes-table", Table).selected_key()
+
+    @on(DataTable.RowHighlighted, "#quotes-table")
+    def _highlighted(self) -> None:
+        self.selected_id = self.current()
+        self.show_quote()
+
+    def show_quote(self) -> None:
+        head = self.query_one("#quote-head", Static)
+        lines_table = self.query_one("#lines-table", Table)
+        totals = self.query_one("#quote-totals", Static)
+        lines_table.clear()
+        key = self.current()
+        if key is None:
+            head.update("no quotes yet: n starts one for an opportunity")
+            totals.update("")
+            return
+        view = quotes.view(self.ws, key)
+        q = view.quote
+        opp = f" · {view.opportunity['name']}" if view.opportunity else ""
+        head.update(f"{q['number']} rev {q['revision']} · {view.account['name']}{opp} · {view.status}")
+        cur = view.totals.currency
+        for line, net in zip(view.lines, view.totals.line_nets, strict=False):
+            discount = f"{line['discount_percent']}%" if line["discount_percent"] else (
+                format_money(line["discount_amount"], "") if line["discount_amount"] else "")  # fmt: skip
+            lines_table.add_row(str(line["position"]), line["description"], f"{line['quantity']:g}",
+                                format_money(line["unit_price"], ""), discount, f"{line['tax_rate']}%",
+                                format_money(net, cur), key=line["id"])  # fmt: skip
+        totals.update(totals_text(view.totals) if view.lines else "no lines yet: a adds one")
+
+    def act(self, action: Any, *args: Any, message: str, **kwargs: Any) -> Record | None:
+        key = self.current()
+        if key is None:
+            self.notify("no quote selected", severity="warning")
+            return None
+        result: Record | None = self.attempt(action, self.ws, key, *args, **kwargs)
+        if result is not None:
+            if "number" in result:
+                self.selected_id = result["id"]
+            self.changed(message.format(**result))
+        return result
+
+    # -- actions -----------------------------------------------------------------------------
+    def action_new_quote(self) -> None:
+        opps = crm.list_opportunities(self.ws, open_only=True, limit=2000)
+        names = crm.names_of(self.ws, "account", {o["account_id"] for o in opps})
+        choices = [(o["id"], f"{o['name']} — {names.get(o['account_id'], '')} ({o['stage']})") for o in opps]
+        self.app.push_screen(PickScreen("New quote for which opportunity?", choices), self.start_quote)
+
+    def start_quote(self, opp_id: str | None) -> None:
+        if opp_id is None:
+            return
+        quote = self.attempt(quotes.new_quote, self.ws, opp_ref=opp_id)
+        if quote is not None:
+            self.selected_id = quote["id"]
+            self.changed(f"quote {quote['number']} drafted; a adds a line")
+
+    def action_add_line(self) -> None:
+        key = self.current()
+        if key is None:
+            self.notify("no quote selected", severity="warning")
+            return
+        view = quotes.view(self.ws, key)
+        quote = view.quote
+        currency = quote["currency"] or self.ws.setting("currency")
+        ws = self.ws
+
+        def check(name: str) -> Any:
+            def run(text: str) -> object:
+                if name == "product":
+                    return products.resolve(ws, text, active_only=True)
+                if name == "price":
+                    return parse_amount(text, "price")
+                if name == "qty":
+                    return rules.parse_quantity(text)
+                if name == "discount":
+                    return rules.parse_discount(text, currency)
+                return rules.parse_rate(text)
+
+            return run
+
+        def preview(values: dict[str, str]) -> str:
+            line = candidate_line(ws, quote, values)
+            new = rules.totals([*(quotes.to_line(x) for x in view.lines), line], currency)
+            return (f"line net {format_money(rules.line_net(line, currency), currency)}\n"
+                    + totals_text(new))  # fmt: skip
+
+        catalogue = ", ".join(p["sku"] for p in products.list_products(ws, limit=6))
+        form = FormScreen(
+            f"Add a line to {quote['number']} rev {quote['revision']}",
+            [FormField("product", "Product (SKU)", check("product"), placeholder=catalogue),
+             FormField("description", "Description", placeholder="default: the product's name"),
+             FormField("price", "Unit price", check("price"), placeholder="default: the product's"),
+             FormField("qty", "Quantity", check("qty"), placeholder="1"),
+             FormField("discount", "Discount", check("discount"), placeholder="10% or 25.00"),
+             FormField("tax", "Tax rate %", check("tax"), placeholder="default: the product's or 19")],
+            save_label="Add line", preview=preview,
+        )  # fmt: skip
+
+        def done(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            given = {k: (v.strip() or None) for k, v in values.items()}
+            line = self.attempt(quotes.add_line, self.ws, quote["id"], product_ref=given["product"],
+                                description=given["description"], price=given["price"], qty=given["qty"],
+                                discount=given["discount"], tax=given["tax"])  # fmt: skip
+            if line is not None:
+                self.changed(f"line {line['position']} added: {line['description']}")
+
+        self.app.push_screen(form, done)
+
+    def action_remove_line(self) -> None:
+        key = self.current()
+        lines = self.query_one("#lines-table", Table)
+        if key is None or lines.row_count == 0:
+            return
+        position = int(lines.get_row_at(lines.cursor_row)[0])
+        if self.attempt(quotes.remove_line, self.ws, key, position) is not None:
+            self.changed(f"line {position} removed")
+
+    def action_send(self) -> None:
+        self.act(quotes.send, message="quote {number} rev {revision} sent")
+
+    def action_revise(self) -> None:
+        self.act(quotes.revise, message="revision {revision} of {number} drafted")
+
+    def action_accept(self) -> None:
+        self.act(quotes.accept, message="quote {number} accepted")
+
+    def action_reject(self) -> None:
+        def done(values: dict[str, str] | None) -> None:
+            if values is not None:
+                self.act(quotes.reject, values["value"].strip() or None, message="quote {number} rejected")
+
+        self.app.push_screen(
+            ask("Reject quote", "Reason (optional)", required=False, save_label="Reject"), done
+        )
+
+    def action_export(self) -> None:
+        key = self.current()
+        if key is None:
+            return
+        q = quotes.resolve(self.ws, key)
+        default = str(Path.cwd() / f"{q['number']}-rev{q['revision']}.pdf")
+        form = FormScreen("Export quote", [FormField("path", "File (.pdf .md .html)", value=default, required=True)],
+                          save_label="Export")  # fmt: skip
+
+        def done(values: dict[str, str] | None) -> None:
+            if values:
+                self.notify(f"exporting {q['number']} …")
+                self.export_worker(self.ws.home, key, values["path"])
+
+        self.app.push_screen(form, done)
+
+    @work(thread=True, exclusive=True, group="export")
+    def export_worker(self, home: Path, quote_id: str, path: str) -> None:
+        """PDF rendering takes a while: a thread with its own connection; the UI keeps answering."""
+        ws = Workspace(home)
+        try:
+            result = quote_export.export(ws, quote_id, path)
+        except SfaError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            return
+        finally:
+            ws.close()
+        text = f"wrote {result.path} ({result.size:,} bytes)" + (f"; {result.note}" if result.note else "")
+        self.app.call_from_thread(self.notify, text, timeout=8)

@@ -1,0 +1,124 @@
+"""Snapshots of every dashboard screen at 80×24 and 120×40, with a frozen clock and fixed data.
+
+A layout change shows as a diff here; when it is intended, regenerate with
+`pytest tests/test_tui_snapshots.py --snapshot-update` and commit the SVGs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sfa.tui.app import SfaApp
+from sfa.tui.widgets import Table
+from tests.tui_support import FROZEN, freeze, load_fixture
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+@pytest.fixture
+def filled(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    freeze(monkeypatch)
+    load_fixture(home)
+    return home
+
+
+async def settle(pilot: Any) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def select_row(table_id: str, column: int, value: str) -> Callable[[Any], Awaitable[None]]:
+    async def run(pilot: Any) -> None:
+        await settle(pilot)
+        table = pilot.app.screen.query_one(table_id, Table)
+        table.move_cursor(row=next(i for i in range(table.row_count) if table.get_row_at(i)[column] == value))
+        await pilot.pause()
+
+    return run
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_today_empty_store(snap_compare: Any, home: Path, monkeypatch: pytest.MonkeyPatch, size: Any) -> None:
+    freeze(monkeypatch)
+    assert snap_compare(SfaApp(home, now=FROZEN), terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_today(snap_compare: Any, filled: Path, size: Any) -> None:
+    assert snap_compare(SfaApp(filled, now=FROZEN), terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_pipeline(snap_compare: Any, filled: Path, size: Any) -> None:
+    assert snap_compare(
+        SfaApp(filled, now=FROZEN), press=["2", "l", "j"], terminal_size=size, run_before=settle
+    )
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_accounts(snap_compare: Any, filled: Path, size: Any) -> None:
+    assert snap_compare(SfaApp(filled, now=FROZEN), press=["3"], terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_accounts_search(snap_compare: Any, filled: Path, size: Any) -> None:
+    app = SfaApp(filled, now=FROZEN)
+    assert snap_compare(app, press=["3", "slash", *"huber"], terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_account_360(snap_compare: Any, filled: Path, size: Any) -> None:
+    async def open_account(pilot: Any) -> None:
+        await pilot.press("3", "j", "j", "enter")  # Chiemsee Kliniken
+        await settle(pilot)
+
+    assert snap_compare(SfaApp(filled, now=FROZEN), terminal_size=size, run_before=open_account)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_leads(snap_compare: Any, filled: Path, size: Any) -> None:
+    assert snap_compare(SfaApp(filled, now=FROZEN), press=["4"], terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_lead_convert_duplicate_warning(snap_compare: Any, filled: Path, size: Any) -> None:
+    async def convert_max(pilot: Any) -> None:
+        await pilot.press("4")
+        await select_row("#leads-table", 1, "Max Huber")(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+
+    assert snap_compare(SfaApp(filled, now=FROZEN), terminal_size=size, run_before=convert_max)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_account_form_with_errors(snap_compare: Any, filled: Path, size: Any) -> None:
+    app = SfaApp(filled, now=FROZEN)
+    keys = ["3", "n", *"Zugspitz Bahn", "tab", "tab", *"12", "tab", *"nobody@", "tab", *"not a site"]
+    assert snap_compare(app, press=keys, terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_quotes(snap_compare: Any, filled: Path, size: Any) -> None:
+    assert snap_compare(SfaApp(filled, now=FROZEN), press=["5"], terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_quote_add_line_live_totals(snap_compare: Any, filled: Path, size: Any) -> None:
+    keys = ["5", "j", "a", *"AP-6", "tab", "tab", "tab", *"4", "tab", *"10%"]
+    assert snap_compare(SfaApp(filled, now=FROZEN), press=keys, terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_forecast(snap_compare: Any, filled: Path, size: Any) -> None:
+    assert snap_compare(SfaApp(filled, now=FROZEN), press=["6"], terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_log_visit_form(snap_compare: Any, filled: Path, size: Any) -> None:
+    keys = ["l", *"Pilot agreed", "tab", "tab", *"Send pilot contract", "tab", *"fri"]
+    assert snap_compare(SfaApp(filled, now=FROZEN), press=keys, terminal_size=size, run_before=settle)

@@ -1,0 +1,51 @@
+"""Shared pieces of the dashboard tests: a frozen clock, fixed data, reading the screen as text."""
+
+from __future__ import annotations
+
+import io
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from sfa.services.workspace import Workspace
+from sfa.tui import sample
+
+# A Monday morning; every date in the fixture is relative to it.
+FROZEN = datetime(2026, 3, 16, 7, 30, tzinfo=UTC)
+
+
+def freeze(monkeypatch: pytest.MonkeyPatch) -> None:
+    """UTC as the local zone, and the store's clock (timeline stamps) stopped at FROZEN."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    monkeypatch.setattr("sfa.domain.dates.utc_now", lambda: FROZEN)
+    # the quote services read "today" themselves (validity, numbering, the expired state)
+    if sample.optional_service("quotes") is not None:
+        monkeypatch.setattr("sfa.services.quotes.local_today", lambda now=None: FROZEN.date())
+        monkeypatch.setattr("sfa.services.quotes.utc_now", lambda: FROZEN)
+    if sample.optional_service("reports") is not None:  # the forecast starts at the current period
+        monkeypatch.setattr("sfa.services.reports.local_today", lambda now=None: FROZEN.date())
+
+
+def load_fixture(home: Path, today: date | None = None) -> None:
+    """The fixed sample, dated relative to FROZEN (or to `today`, for a process with the real clock)."""
+    ws = Workspace(home)
+    ws.store.replica_id = "fixture-replica"  # fixed quote numbers (their replica code comes from it)
+    ws.config.set("owner", "rep")  # not the login name of whoever runs the tests
+    try:
+        sample.load(ws, today=today or FROZEN.date(), now=FROZEN)
+    finally:
+        ws.close()
+
+
+def screen_text(app: Any) -> str:
+    """What the terminal shows, as plain text."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True, record=True,
+                      legacy_windows=False, safe_box=False)  # fmt: skip
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text()
