@@ -92,7 +92,7 @@ def test_first_run_offers_the_demo_company(tmp_path: Path) -> None:
     child.expect(r"is empty\. Load a demo company to look around\? \[Y/n\]")
     child.sendline("y")
     child.expect(r"demo company created: 50 accounts")
-    child.expect("next: sfa lead list")
+    child.expect("next: sfa dashboard")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0

@@ -31,4 +31,4 @@ def welcome(ctx: typer.Context) -> None:
     if held:
         counts = ", ".join(f"{n} {demo.plural(name, n)}" for name, n in held.items())
         print(f"sfa store {ws.db_path}: {counts}")
-    print("next: sfa lead list | sfa opp list --open | sfa search TEXT | sfa --help")
+    print("next: sfa dashboard | sfa today | sfa lead list | sfa search TEXT | sfa --help")
