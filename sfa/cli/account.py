@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from sfa.cli.common import (
+    TIMELINE_COLUMNS,
     EmailOpt,
     JsonOpt,
     LimitOpt,
@@ -20,7 +21,8 @@ from sfa.cli.common import (
     emit_written,
     print_json,
     record_json,
-    when,
+    timeline_json,
+    timeline_rows,
     workspace,
 )
 from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY
@@ -86,11 +88,10 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
     refs_c = ws.store.short_refs(CONTACT, [c["id"] for c in contacts])
     refs_o = ws.store.short_refs(OPPORTUNITY, [o["id"] for o in opps])
     if as_json:
-        data = record_json(ACCOUNT, account, ws.store.short_refs(ACCOUNT, [account["id"]])[account["id"]])
+        data = record_json(ACCOUNT, account, ws.store.short_ref(ACCOUNT, account["id"]))
         data["contacts"] = [record_json(CONTACT, c, refs_c[c["id"]]) for c in contacts]
         data["open_opportunities"] = [record_json(OPPORTUNITY, o, refs_o[o["id"]]) for o in opps]
-        data["timeline"] = [{"at": t["at"], "kind": t["kind"], "text": t["text"]}
-                            for t in view["timeline"]]  # fmt: skip
+        data["timeline"] = timeline_json(view["timeline"])  # fmt: skip
         print_json(data)
         return
     emit_detail(
@@ -101,14 +102,14 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
                 {**o, "ref": refs_o[o["id"]], "amount": format_money(o["amount"], o["currency"] or "")}
                 for o in opps
             ],
-            "timeline": [{"at": when(t["at"]), "text": t["text"]} for t in view["timeline"]],
+            "timeline": timeline_rows(view["timeline"]),
         },
         section_columns={
             "contacts": [("ref", "Ref"), ("name", "Name"), ("title", "Title"), ("email", "Email"),
                          ("phone", "Phone")],
             "open opportunities": [("ref", "Ref"), ("name", "Name"), ("stage", "Stage"),
                                    ("amount", "Amount"), ("close_date", "Close")],
-            "timeline": [("at", "When"), ("text", "What")],
+            "timeline": TIMELINE_COLUMNS,
         },
     )  # fmt: skip
 

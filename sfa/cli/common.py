@@ -82,6 +82,21 @@ def print_json(value: Any) -> None:
     sys.stdout.write("\n")
 
 
+# -- timelines ------------------------------------------------------------------------------------
+
+TIMELINE_COLUMNS: list[tuple[str, str]] = [("at", "When"), ("text", "What")]
+
+
+def timeline_json(entries: Sequence[Record]) -> list[dict[str, Any]]:
+    """A record's timeline in `show --json`: newest first."""
+    return [{"at": t["at"], "kind": t["kind"], "text": t["text"]} for t in entries]
+
+
+def timeline_rows(entries: Sequence[Record]) -> list[dict[str, Any]]:
+    """A record's timeline as rows of TIMELINE_COLUMNS, times in the local zone."""
+    return [{"at": when(t["at"]), "text": t["text"]} for t in entries]
+
+
 # -- writes -------------------------------------------------------------------------------------
 
 
@@ -92,7 +107,7 @@ def emit_written(
     if quiet:
         print(record["id"])
         return
-    ref = ws.store.short_refs(entity, [record["id"]])[record["id"]]
+    ref = ws.store.short_ref(entity, record["id"])
     if as_json:
         print_json(record_json(entity, record, ref))
         return
@@ -175,7 +190,7 @@ def emit_detail(
     section_columns: dict[str, Sequence[Column]] | None = None,
 ) -> None:  # fmt: skip
     """`show` in text form: one field a line, then related sections."""
-    ref = ws.store.short_refs(entity, [record["id"]])[record["id"]]
+    ref = ws.store.short_ref(entity, record["id"])
     labels = labels or {}
     print(f"{entity.name} {ref}  {record.get(entity.title)}")
     for field in entity.fields:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from sfa.cli.common import (
+    TIMELINE_COLUMNS,
     EmailOpt,
     JsonOpt,
     LimitOpt,
@@ -19,7 +20,8 @@ from sfa.cli.common import (
     emit_written,
     print_json,
     record_json,
-    when,
+    timeline_json,
+    timeline_rows,
     workspace,
 )
 from sfa.domain.entities import ACCOUNT, CONTACT
@@ -76,8 +78,8 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
     contact = records.get(ws, CONTACT, ref)
     timeline = records.timeline_of(ws, contact["id"])
     if as_json:
-        data = record_json(CONTACT, contact, ws.store.short_refs(CONTACT, [contact["id"]])[contact["id"]])
-        data["timeline"] = [{"at": t["at"], "kind": t["kind"], "text": t["text"]} for t in timeline]
+        data = record_json(CONTACT, contact, ws.store.short_ref(CONTACT, contact["id"]))
+        data["timeline"] = timeline_json(timeline)
         print_json(data)
         return
     labels: dict[str, str] = {}
@@ -86,8 +88,8 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
         labels["account_id"] = titles.get(contact["account_id"]) or str(contact["account_id"])
     emit_detail(
         ws, CONTACT, contact, labels=labels,
-        sections={"timeline": [{"at": when(t["at"]), "text": t["text"]} for t in timeline]},
-        section_columns={"timeline": [("at", "When"), ("text", "What")]},
+        sections={"timeline": timeline_rows(timeline)},
+        section_columns={"timeline": TIMELINE_COLUMNS},
     )  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from sfa.cli.common import (
+    TIMELINE_COLUMNS,
     EmailOpt,
     JsonOpt,
     LimitOpt,
@@ -21,7 +22,8 @@ from sfa.cli.common import (
     message,
     print_json,
     record_json,
-    when,
+    timeline_json,
+    timeline_rows,
     workspace,
 )
 from sfa.domain.entities import LEAD
@@ -128,14 +130,14 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
     lead = records.get(ws, LEAD, ref)
     timeline = records.timeline_of(ws, lead["id"])
     if as_json:
-        data = record_json(LEAD, lead, ws.store.short_refs(LEAD, [lead["id"]])[lead["id"]])
-        data["timeline"] = [{"at": t["at"], "kind": t["kind"], "text": t["text"]} for t in timeline]
+        data = record_json(LEAD, lead, ws.store.short_ref(LEAD, lead["id"]))
+        data["timeline"] = timeline_json(timeline)
         print_json(data)
         return
     emit_detail(
         ws, LEAD, lead,
-        sections={"timeline": [{"at": when(t["at"]), "text": t["text"]} for t in timeline]},
-        section_columns={"timeline": [("at", "When"), ("text", "What")]},
+        sections={"timeline": timeline_rows(timeline)},
+        section_columns={"timeline": TIMELINE_COLUMNS},
     )  # fmt: skip
 
 
@@ -218,5 +220,5 @@ def convert(
         return
     print(f"lead {result['lead']['name']!r} converted")
     for entity, record, created in parts:
-        ref_ = ws.store.short_refs(entity, [record["id"]])[record["id"]]
+        ref_ = ws.store.short_ref(entity, record["id"])
         print(f"  {entity.name} {ref_} {'created' if created else 'linked'}: {record['name']}")

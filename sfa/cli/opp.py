@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from sfa.cli.common import (
+    TIMELINE_COLUMNS,
     CurrencyOpt,
     JsonOpt,
     LimitOpt,
@@ -19,7 +20,8 @@ from sfa.cli.common import (
     emit_written,
     print_json,
     record_json,
-    when,
+    timeline_json,
+    timeline_rows,
     workspace,
 )
 from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY
@@ -98,11 +100,11 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
     opp = records.get(ws, OPPORTUNITY, ref)
     timeline = records.timeline_of(ws, opp["id"])
     if as_json:
-        data = record_json(OPPORTUNITY, opp, ws.store.short_refs(OPPORTUNITY, [opp["id"]])[opp["id"]])
+        data = record_json(OPPORTUNITY, opp, ws.store.short_ref(OPPORTUNITY, opp["id"]))
         data["weighted_amount"] = (
             str(opp["amount"] * opp["probability"] / 100) if opp["amount"] is not None else None
         )
-        data["timeline"] = [{"at": t["at"], "kind": t["kind"], "text": t["text"]} for t in timeline]
+        data["timeline"] = timeline_json(timeline)
         print_json(data)
         return
     labels = {
@@ -114,8 +116,8 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
         labels["contact_id"] = ws.store.titles(CONTACT, [opp["contact_id"]]).get(opp["contact_id"], "")
     emit_detail(
         ws, OPPORTUNITY, opp, labels=labels,
-        sections={"timeline": [{"at": when(t["at"]), "text": t["text"]} for t in timeline]},
-        section_columns={"timeline": [("at", "When"), ("text", "What")]},
+        sections={"timeline": timeline_rows(timeline)},
+        section_columns={"timeline": TIMELINE_COLUMNS},
     )  # fmt: skip
 
 

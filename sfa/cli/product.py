@@ -74,9 +74,7 @@ def show(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None:
     ws = workspace(ctx)
     product = products.resolve(ws, ref)
     if as_json:
-        print_json(
-            record_json(PRODUCT, product, ws.store.short_refs(PRODUCT, [product["id"]])[product["id"]])
-        )
+        print_json(record_json(PRODUCT, product, ws.store.short_ref(PRODUCT, product["id"])))
         return
     labels = {
         "unit_price": format_money(product["unit_price"], product["currency"] or ""),

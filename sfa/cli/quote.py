@@ -15,6 +15,8 @@ from sfa.cli.common import (
     message,
     print_json,
     record_json,
+    timeline_json,
+    timeline_rows,
     when,
     workspace,
 )
@@ -42,7 +44,7 @@ LINE_COLUMNS = [("position", "#"), ("sku", "SKU"), ("description", "Description"
 
 
 def _quote_json(ws: Workspace, quote: Record, status: str) -> dict[str, Any]:
-    data = record_json(QUOTE, quote, ws.store.short_refs(QUOTE, [quote["id"]])[quote["id"]])
+    data = record_json(QUOTE, quote, ws.store.short_ref(QUOTE, quote["id"]))
     data["stored_status"] = data["status"]
     data["status"] = status
     return data
@@ -56,7 +58,7 @@ def _written(ws: Workspace, quote: Record, verb: str, *, as_json: bool, quiet: b
     if as_json:
         print_json(_quote_json(ws, quote, status))
         return
-    ref = ws.store.short_refs(QUOTE, [quote["id"]])[quote["id"]]
+    ref = ws.store.short_ref(QUOTE, quote["id"])
     print(f"quote {ref} {verb}: {quote['number']} rev {quote['revision']} ({status})")
 
 
@@ -161,10 +163,10 @@ def show(ctx: typer.Context, qref: QRef, as_json: JsonOpt = False) -> None:
         data["lines"] = [{**record_json(QUOTE_LINE, line), "net": str(net)}
                          for line, net in zip(view.lines, totals.line_nets, strict=True)]  # fmt: skip
         data["totals"] = rules.totals_json(totals)
-        data["timeline"] = [{"at": t["at"], "kind": t["kind"], "text": t["text"]} for t in timeline]
+        data["timeline"] = timeline_json(timeline)
         print_json(data)
         return
-    ref = ws.store.short_refs(QUOTE, [quote["id"]])[quote["id"]]
+    ref = ws.store.short_ref(QUOTE, quote["id"])
     print(f"quote {ref}  {quote['number']} rev {quote['revision']}  ({view.status})")
     fields = [
         ("account", view.account["name"]),
@@ -195,9 +197,7 @@ def show(ctx: typer.Context, qref: QRef, as_json: JsonOpt = False) -> None:
     if timeline:
         print()
         print(f"timeline ({len(timeline)})")
-        emit_table(
-            [{"at": when(t["at"]), "text": t["text"]} for t in timeline], [("at", "When"), ("text", "What")]
-        )
+        emit_table(timeline_rows(timeline), [("at", "When"), ("text", "What")])
 
 
 @app.command("list")

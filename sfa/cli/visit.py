@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from sfa.cli.common import (
+    TIMELINE_COLUMNS,
     JsonOpt,
     QuietOpt,
     emit_detail,
@@ -15,6 +16,7 @@ from sfa.cli.common import (
     message,
     print_json,
     record_json,
+    timeline_json,
     when,
     workspace,
 )
@@ -71,7 +73,7 @@ def plan(
     if quiet or as_json:
         emit_written(ws, VISIT, record, "planned", as_json=as_json, quiet=quiet)
         return
-    ref = ws.store.short_refs(VISIT, [record["id"]])[record["id"]]
+    ref = ws.store.short_ref(VISIT, record["id"])
     slot = f"{_day(record)} {_time(record)}"
     print(
         f"visit {ref} planned: {slot}, {record['duration_min']} min, {record.get('location') or ''}".rstrip(
@@ -213,7 +215,7 @@ def cancel(
     if quiet or as_json:
         emit_written(ws, VISIT, visit, "cancelled", as_json=as_json, quiet=quiet)
         return
-    ref = ws.store.short_refs(VISIT, [visit["id"]])[visit["id"]]
+    ref = ws.store.short_ref(VISIT, visit["id"])
     print(f"visit {ref} cancelled: {_day(visit)} {_time(visit)}")
 
 
@@ -225,11 +227,11 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
     visit = detail["visit"]
     task_refs = ws.store.short_refs(TASK, [t["id"] for t in detail["tasks"]])
     if as_json:
-        data = record_json(VISIT, visit, ws.store.short_refs(VISIT, [visit["id"]])[visit["id"]])
+        data = record_json(VISIT, visit, ws.store.short_ref(VISIT, visit["id"]))
         data["account"] = detail["account"]["name"]
         data["contacts"] = detail["contacts"]
         data["tasks"] = [record_json(TASK, t, task_refs[t["id"]]) for t in detail["tasks"]]
-        data["timeline"] = [{"at": t["at"], "kind": t["kind"], "text": t["text"]} for t in detail["timeline"]]
+        data["timeline"] = timeline_json(detail["timeline"])
         print_json(data)
         return
     labels = {
@@ -249,6 +251,6 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
         },
         section_columns={
             "follow-up tasks": [("ref", "Ref"), ("title", "Title"), ("due", "Due"), ("status", "Status")],
-            "timeline": [("at", "When"), ("text", "What")],
+            "timeline": TIMELINE_COLUMNS,
         },
     )  # fmt: skip

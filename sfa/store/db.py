@@ -214,6 +214,10 @@ class Store:
             raise AmbiguousRefError(entity.name, ref, names)
         return self.row_to_record(entity, rows[0])
 
+    def short_ref(self, entity: Entity, record_id: str) -> str:
+        """The shortest unique handle prefix of one record."""
+        return self.short_refs(entity, [record_id])[record_id]
+
     def short_refs(self, entity: Entity, record_ids: Sequence[str]) -> dict[str, str]:
         """The shortest unique handle prefix of each record, for listings."""
         result: dict[str, str] = {}
