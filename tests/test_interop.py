@@ -196,13 +196,116 @@ def test_interrupted_import_keeps_whole_batches_and_rerun_finishes(
         return result
 
     monkeypatch.setattr(ws.store, "insert_many", insert_then_interrupt)
+    # Updating duplicates keeps the batches in this process (no writer process), as a dry run does.
     with pytest.raises(KeyboardInterrupt):
-        import_csv(ws, path, "contact", batch_size=4)
+        import_csv(ws, path, "contact", batch_size=4, on_duplicate="update")
     monkeypatch.undo()
     assert ws.store.count(CONTACT) == 4  # the first batch; the second was rolled back whole
-    summary = import_csv(ws, path, "contact", batch_size=4)
+    summary = import_csv(ws, path, "contact", batch_size=4, on_duplicate="update")
     assert (summary.created, len(summary.skipped)) == (6, 4)
     assert ws.store.count(CONTACT) == 10
+
+
+def _people_csv(path: Path, count: int) -> Path:
+    path.write_text("First Name;Last Name;Company;E-mail;Mobile\n" + "".join(
+        f"Anna;Müller {i};Firma {i % 7} GmbH;anna.{i}@example.com;+49 171 {3000000 + i}\n" for i in range(count)
+    ))  # fmt: skip
+    return path
+
+
+def _stored_contacts(ws: Workspace) -> list[tuple[Any, ...]]:
+    """Everything an import stores about each contact, ids and times aside, in name order."""
+    rows = ws.store.conn.execute(
+        "SELECT c.name, c.email, c.mobile, a.name, c.email_key, c.phone_key, c.mobile_key, c.name_key,"
+        " o.fields FROM contact c JOIN account a ON a.id = c.account_id"
+        " JOIN outbox o ON o.record_id = c.id ORDER BY c.name"
+    ).fetchall()
+    return [(*row[:8], {k: v[0] for k, v in json.loads(row[8]).items() if k != "account_id"}) for row in rows]
+
+
+def test_writer_process_import_stores_what_the_in_process_import_stores(home: Path, tmp_path: Path) -> None:
+    path = _people_csv(tmp_path / "people.csv", 40)
+    results = []
+    for batch_size in (1000, 7):  # one batch: written here; six batches: by the writer process
+        ws = Workspace(tmp_path / f"home-{batch_size}")
+        try:
+            summary = import_csv(ws, path, "contact", batch_size=batch_size)
+            assert (summary.created, summary.accounts_created) == (40, 7)
+            stored = _stored_contacts(ws)
+            # The key columns the importer hands in are the ones the store would derive.
+            for contact in ws.store.select(CONTACT):
+                keys = ws.store.conn.execute(
+                    "SELECT email_key, phone_key, mobile_key, name_key FROM contact WHERE id = ?", (contact["id"],)
+                ).fetchone()
+                assert tuple(keys) == tuple(CONTACT.derived(contact).values())  # type: ignore[misc]
+            assert len(ws.store.search("müller", limit=100)) == 40
+            assert ws.store.count(ACCOUNT) == 7
+            rerun = import_csv(ws, path, "contact", batch_size=batch_size)
+            assert (rerun.created, len(rerun.skipped)) == (0, 40)
+            results.append(stored)
+        finally:
+            ws.close()
+    assert len(results[0]) == 40 and results[0] == results[1]
+
+
+def test_writer_process_killed_leaves_whole_batches_and_rerun_finishes(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sfa.domain.errors import StoreError
+    from sfa.store import bulk
+
+    path = _people_csv(tmp_path / "people.csv", 50)
+    original = bulk.BulkWriter.send
+    sent = []
+
+    def send_then_kill(self: bulk.BulkWriter, *args: Any) -> None:
+        original(self, *args)
+        sent.append(1)
+        if len(sent) == 2:
+            self.process.kill()  # kill -9 while the second batch is being written (or just after)
+
+    monkeypatch.setattr(bulk.BulkWriter, "send", send_then_kill)
+    with pytest.raises(StoreError, match="writer process stopped"):
+        import_csv(ws, path, "contact", batch_size=10)
+    monkeypatch.undo()
+    kept = ws.store.count(CONTACT)
+    assert kept in (10, 20)  # the first batch, and the second only if it committed before the kill
+    summary = import_csv(ws, path, "contact", batch_size=10)
+    assert (summary.created, len(summary.skipped)) == (50 - kept, kept)
+    assert ws.store.count(CONTACT) == 50
+
+
+def test_interrupted_writer_process_import_finishes_the_batch_in_flight_only(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sfa.services.interop.csv_import import CsvImporter
+
+    path = _people_csv(tmp_path / "people.csv", 50)
+    original = CsvImporter.write
+    calls = []
+
+    def interrupt_on_third(self: CsvImporter, *args: Any) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # Ctrl-C while the third batch is read; the second is in flight
+        original(self, *args)
+
+    monkeypatch.setattr(CsvImporter, "write", interrupt_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        import_csv(ws, path, "contact", batch_size=10)
+    assert ws.store.count(CONTACT) == 20
+
+
+def test_a_batch_the_writer_process_refuses_writes_nothing(ws: Workspace) -> None:
+    with pytest.raises(ValidationError, match="cannot save: FOREIGN KEY constraint failed"):
+        with ws.store.bulk() as session:
+            session.insert_many(CONTACT, [{"name": "Fine"}])
+            session.commit()
+            session.insert_many(CONTACT, [{"name": "Orphan", "account_id": "0190d6e2-0000-7000-8000-000000000000"}])
+            session.insert_many(CONTACT, [{"name": "Same batch"}])
+            session.commit()
+    assert [c["name"] for c in ws.store.select(CONTACT)] == ["Fine"]
+    assert len(ws.store.outbox()) == 1 and len(ws.store.search("same batch")) == 0
 
 
 def test_malformed_rows_rejected_with_line_numbers(ws: Workspace, tmp_path: Path) -> None:

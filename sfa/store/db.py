@@ -13,7 +13,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,14 +21,16 @@ from typing import Any
 from sfa.domain import ids
 from sfa.domain.dates import iso_utc, utc_now
 from sfa.domain.entities import ENTITIES, SEARCHABLE_TIMELINE_KINDS, Entity, Field
-from sfa.domain.errors import AmbiguousRefError, NotFoundError, StoreError, ValidationError
+from sfa.domain.errors import AmbiguousRefError, NotFoundError, SfaError, StoreError, ValidationError
 from sfa.domain.hlc import Clock, Hlc
 from sfa.store import codec
+from sfa.store.bulk import FTS_SLOTS, BulkWriteError, BulkWriter, PreparedInsert, configure, write_insert
 from sfa.store.migrations import LATEST, MIGRATIONS, execute_script
 
 Record = dict[str, Any]
 
-_FTS_SLOTS = 16  # search_fts rowid = rid * 16 + entity code
+_FTS_SLOTS = FTS_SLOTS  # the name the rest of the package imports
+
 _HEX = set("0123456789abcdef")
 
 
@@ -62,13 +64,10 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
-            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA journal_mode=WAL")  # here: a file that is not a database fails first
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open data file {self.path}: {exc}") from None
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        # 64 MiB page cache: bulk writes into several random-key indexes stay in memory.
-        conn.execute("PRAGMA cache_size=-65536")
+        configure(conn)
         conn.row_factory = sqlite3.Row
         return conn
 
@@ -352,9 +351,6 @@ class Store:
         """
         if not rows:
             return []
-        unknown = set().union(*(r.keys() for r in rows)) - set(entity.field_names)
-        if unknown:
-            raise ValidationError(sorted(unknown)[0], f"{entity.name} has no such field")
         with paused_gc():
             return self._insert_many(entity, rows, record_ids, derived)
 
@@ -362,76 +358,94 @@ class Store:
         self, entity: Entity, rows: Sequence[Record], record_ids: Sequence[str] | None,
         derived: Sequence[Record] | None,
     ) -> list[Record]:  # fmt: skip
+        with self.transaction():
+            prepared, records = self._prepare_insert(entity, rows, record_ids, derived)
+            try:
+                write_insert(self.conn, prepared)
+            except sqlite3.IntegrityError as exc:
+                raise ValidationError(entity.name, f"cannot save: {exc}") from None
+        return records
+
+    def _prepare_insert(
+        self, entity: Entity, rows: Sequence[Record], record_ids: Sequence[str] | None,
+        derived: Sequence[Record] | None,
+    ) -> tuple[PreparedInsert, list[Record]]:  # fmt: skip
+        """The SQL rows of new records (row, field clocks, outbox entry, search entry) and the records."""
         now = iso_utc(utc_now())
         names = entity.field_names
         columns = ["rid", "id", "handle", "clocks", "created_at", "updated_at", *names,
                    *entity.derived_columns]  # fmt: skip
         sql = f"INSERT INTO {entity.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         table_rows: list[tuple[Any, ...]] = []
-        outbox_rows: list[tuple[str, str, str, str]] = []
+        outbox_rows: list[tuple[str, str, Record, str]] = []
         fts_rows: list[tuple[int, str, str]] = []
         records: list[Record] = []
-        with self.transaction():
-            next_rid = self.conn.execute(f"SELECT coalesce(max(rid), 0) FROM {entity.table}")
-            rid = int(next_rid.fetchone()[0])
-            plan = codec.writers(entity)
-            empty_record = {name: empty for name, empty, _, _, _ in plan}
-            empty_columns = [empty_column for _, _, empty_column, _, _ in plan]
-            converters = {name: (position, to_column, to_wire)
-                          for position, (name, _, _, to_column, to_wire) in enumerate(plan)}  # fmt: skip
-            list_fields = [name for name, empty, _, _, _ in plan if isinstance(empty, list)]
-            derive = entity.derived
-            derived_columns = entity.derived_columns
-            fts_code = entity.code
-            # Sorted, so the unique index on id is appended to rather than split at random.
-            new_ids = record_ids or sorted(ids.uuid7_many(len(rows)))
-            # One clock for the batch: clocks order writes to the same field of the same record,
-            # and a batch writes each record once.
-            clock = self.tick()
-            clocks_json: dict[tuple[str, ...], str] = {}
-            for index, values in enumerate(rows):
-                rid += 1
-                record_id = new_ids[index]
-                full: Record = empty_record.copy()
-                for name in list_fields:
-                    full[name] = []
-                wire: Record = {}
-                column_values = empty_columns.copy()
-                for name, value in values.items():
-                    if value is None:
-                        continue
-                    position, to_column, to_wire = converters[name]
-                    full[name] = value
-                    column_values[position] = value if to_column is None else to_column(value)
-                    wire[name] = [value if to_wire is None else to_wire(value), clock]
-                if derive is not None:
-                    keys = derived[index] if derived is not None else derive(full)
-                    column_values += [keys.get(c) for c in derived_columns]
-                # Field names are identifiers and clocks are [0-9a-f:] only: no escaping needed.
-                written = tuple(wire)
-                clocks = clocks_json.get(written)
-                if clocks is None:
-                    clocks = clocks_json[written] = "{" + ",".join(f'"{n}":"{clock}"' for n in written) + "}"
-                table_rows.append((rid, record_id, record_id[-ids.HANDLE_LENGTH :], clocks, now, now,
-                                   *column_values))  # fmt: skip
-                outbox_rows.append((entity.name, record_id, codec.dumps(wire), now))
-                entry = self._fts_entry(entity, full)
-                if entry is not None:
-                    fts_rows.append((rid * _FTS_SLOTS + fts_code, *entry))
-                full["id"] = record_id
-                full["created_at"] = full["updated_at"] = now
-                records.append(full)
-            try:
-                self.conn.executemany(sql, table_rows)
-            except sqlite3.IntegrityError as exc:
-                raise ValidationError(entity.name, f"cannot save: {exc}") from None
-            self.conn.executemany(
-                "INSERT INTO outbox(entity, record_id, fields, created_at) VALUES (?, ?, ?, ?)",
-                outbox_rows,
-            )
-            if fts_rows:
-                self.conn.executemany("INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)", fts_rows)
-        return records
+        plan = codec.writers(entity)
+        empty_record = {name: empty for name, empty, _, _, _ in plan}
+        empty_columns = [empty_column for _, _, empty_column, _, _ in plan]
+        converters = {name: (position, to_column, to_wire)
+                      for position, (name, _, _, to_column, to_wire) in enumerate(plan)}  # fmt: skip
+        list_fields = [name for name, empty, _, _, _ in plan if isinstance(empty, list)]
+        derive = entity.derived
+        derived_columns = entity.derived_columns
+        # Sorted, so the unique index on id is appended to rather than split at random.
+        new_ids = record_ids or sorted(ids.uuid7_many(len(rows)))
+        # One clock for the batch: clocks order writes to the same field of the same record,
+        # and a batch writes each record once.
+        clock = self.tick()
+        clocks_json: dict[tuple[str, ...], str] = {}
+        for index, values in enumerate(rows):
+            record_id = new_ids[index]
+            full: Record = empty_record.copy()
+            for name in list_fields:
+                full[name] = []
+            wire: Record = {}
+            column_values = empty_columns.copy()
+            for name, value in values.items():
+                converter = converters.get(name)
+                if converter is None:  # checked here: a separate pass over every row costs as much
+                    raise ValidationError(name, f"{entity.name} has no such field")
+                if value is None:
+                    continue
+                position, to_column, to_wire = converter
+                full[name] = value
+                column_values[position] = value if to_column is None else to_column(value)
+                wire[name] = [value if to_wire is None else to_wire(value), clock]
+            if derive is not None:
+                keys = derived[index] if derived is not None else derive(full)
+                column_values += [keys.get(c) for c in derived_columns]
+            # Field names are identifiers and clocks are [0-9a-f:] only: no escaping needed.
+            written = tuple(wire)
+            clocks = clocks_json.get(written)
+            if clocks is None:
+                clocks = clocks_json[written] = "{" + ",".join(f'"{n}":"{clock}"' for n in written) + "}"
+            table_rows.append((record_id, record_id[-ids.HANDLE_LENGTH :], clocks, now, now, *column_values))
+            outbox_rows.append((entity.name, record_id, wire, now))
+            entry = self._fts_entry(entity, full)
+            if entry is not None:
+                fts_rows.append((index, *entry))
+            full["id"] = record_id
+            full["created_at"] = full["updated_at"] = now
+            records.append(full)
+        prepared = PreparedInsert(entity.table, sql, table_rows, outbox_rows, fts_rows, entity.code)
+        return prepared, records
+
+    @contextmanager
+    def bulk(self) -> Iterator[BulkSession]:
+        """Batches of inserts, each committed whole by a writer process on the other core while
+        the caller prepares the next (sfa/store/bulk.py). Leaving the block waits for the last one."""
+        if self._depth:
+            raise StoreError("bulk writes cannot join an open transaction")
+        session = BulkSession(self)
+        try:
+            yield session
+        except BaseException:
+            # Interrupted (Ctrl-C, a failed row): the batch already handed over is finished, so what
+            # is in the store is exactly the batches sent; a failure of that batch is secondary.
+            with suppress(SfaError):
+                session.close()
+            raise
+        session.close()
 
     def update(self, entity: Entity, record_id: str, changes: Record) -> Record:
         """Change fields of a record; unchanged values write nothing."""
@@ -583,3 +597,45 @@ def fts_query(text: str) -> str:
     """Turn what a person typed into a safe FTS5 query: every word must match, as a prefix."""
     words = [w for w in "".join(c if c.isalnum() else " " for c in text).split() if w]
     return " ".join(f'"{w}"*' for w in words)
+
+
+class BulkSession:
+    """Inserts gathered per batch; `commit` hands the batch to the writer process (Store.bulk)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.writer = BulkWriter(store.path)
+        self.pending: list[PreparedInsert] = []
+
+    def insert_many(
+        self, entity: Entity, rows: Sequence[Record], *, record_ids: Sequence[str] | None = None,
+        derived: Sequence[Record] | None = None,
+    ) -> None:  # fmt: skip
+        if rows:
+            with paused_gc():
+                self.pending.append(self.store._prepare_insert(entity, rows, record_ids, derived)[0])
+
+    def commit(self) -> None:
+        """Send the batch; an error in the one before it is raised here."""
+        if not self.pending:
+            return
+        store = self.store
+        meta = [("hlc", store.clock.last.encode())]
+        store._dirty_clock = False
+        try:
+            self.writer.send(self.pending, meta)
+        except BulkWriteError as exc:
+            raise _bulk_error(exc) from None
+        self.pending = []
+
+    def close(self) -> None:
+        try:
+            self.writer.close()
+        except BulkWriteError as exc:
+            raise _bulk_error(exc) from None
+
+
+def _bulk_error(exc: BulkWriteError) -> SfaError:
+    if exc.kind == "integrity":
+        return ValidationError("record", f"cannot save: {exc.reason}")
+    return StoreError(f"bulk write failed: {exc.reason}")

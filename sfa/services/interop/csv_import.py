@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sfa.domain import ids, names, normalize
+from sfa.domain.dates import utc_now
 from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, OPPORTUNITY, PRODUCT, TIMELINE, Entity
 from sfa.domain.errors import SfaError, UsageError, ValidationError
 from sfa.domain.money import round_money
@@ -24,7 +25,7 @@ from sfa.services.interop import mapping as mapping_rules
 from sfa.services.interop.textfile import FileRefused, Table, read_csv
 from sfa.services.workspace import Workspace
 from sfa.store import codec
-from sfa.store.db import Record
+from sfa.store.db import BulkSession, Record
 
 TYPES = {"account": ACCOUNT, "contact": CONTACT, "lead": LEAD, "product": PRODUCT,
          "opp": OPPORTUNITY, "opportunity": OPPORTUNITY}  # fmt: skip
@@ -115,18 +116,27 @@ def _fold_sku(sku: str | None) -> str | None:
     return " ".join(sku.split()).lower() if sku else None
 
 
-def _probes(entity: Entity, values: Record, account_key: str) -> list[tuple[str, str | None]]:
+def _person_probes(
+    entity: Entity, values: Record, account_key: str
+) -> tuple[list[tuple[str, str | None]], Record]:
+    """A contact's or lead's duplicate probes, and the key columns the store derives (the same
+    normalised values, computed once: `entity.derived` would compute them again on insert)."""
+    email, phone = normalize.email_key(values.get("email")), normalize.phone_key(values.get("phone"))
     if entity is CONTACT:
         person = normalize.person_key(values.get("name"))
-        return [("email", normalize.email_key(values.get("email"))),
-                ("phone", normalize.phone_key(values.get("phone"))),
-                ("phone", normalize.phone_key(values.get("mobile"))),
-                ("name and account", f"{person}|{account_key}" if person else None)]  # fmt: skip
-    if entity is LEAD:
-        name_key = normalize.name_company_key(values.get("name"), values.get("company"))
-        return [("email", normalize.email_key(values.get("email"))),
-                ("phone", normalize.phone_key(values.get("phone"))),
-                ("name and company", name_key)]  # fmt: skip
+        mobile = normalize.phone_key(values.get("mobile"))
+        probes = [("email", email), ("phone", phone), ("phone", mobile),
+                  ("name and account", f"{person}|{account_key}" if person else None)]  # fmt: skip
+        return probes, {"email_key": email, "phone_key": phone, "mobile_key": mobile,
+                        "name_key": f"{person}|" if person else None}  # fmt: skip
+    name_key = normalize.name_company_key(values.get("name"), values.get("company"))
+    probes = [("email", email), ("phone", phone), ("name and company", name_key)]
+    return probes, {"email_key": email, "phone_key": phone, "mobile_key": None, "name_key": name_key}
+
+
+def _probes(entity: Entity, values: Record, account_key: str) -> list[tuple[str, str | None]]:
+    if entity is CONTACT or entity is LEAD:
+        return _person_probes(entity, values, account_key)[0]
     if entity is ACCOUNT:
         return [("name", normalize.company_key(values.get("name")) or None)]
     if entity is PRODUCT:
@@ -182,6 +192,14 @@ class _Batch:
     pending: dict[str, Record] = field(default_factory=dict)  # id -> values, created in this batch
     updates: list[tuple[int, str, Record]] = field(default_factory=list)  # (line, id, changes)
     timeline: list[Record] = field(default_factory=list)
+    derived: dict[str, Record] = field(default_factory=dict)  # id -> key columns, while still valid
+    id_pool: list[str] = field(default_factory=list)
+
+    def new_id(self) -> str:
+        """Ids from one random read per 1,024 rows, in ascending order (the id index is appended to)."""
+        if not self.id_pool:
+            self.id_pool = sorted(ids.uuid7_many(1024), reverse=True)
+        return self.id_pool.pop()
 
 
 class _RowError(Exception):
@@ -273,7 +291,7 @@ class CsvImporter:
         existing = self.accounts.by_key.get(key) if key else None
         if existing:
             return existing
-        record_id = ids.uuid7()
+        record_id = batch.new_id()
         batch.accounts.append({**records.scope_defaults(self.ws), "name": " ".join(name.split())})
         batch.account_ids.append(record_id)
         self.accounts.add(record_id, name, key)
@@ -303,7 +321,11 @@ class CsvImporter:
         if entity is OPPORTUNITY and account_name:
             # The duplicate key needs the account id; an unknown account means a new opportunity.
             values["account_id"] = self.accounts.by_key.get(account_key) or f"new:{account_key}"
-        probes = _probes(entity, values, account_key)
+        derived: Record | None = None
+        if entity is CONTACT or entity is LEAD:
+            probes, derived = _person_probes(entity, values, account_key)
+        else:
+            probes = _probes(entity, values, account_key)
         hit = self.index.match(probes) if self.on_duplicate != "create" else None
         if record_id is not None:
             known = self.ws.store.find(entity, record_id)
@@ -323,11 +345,13 @@ class CsvImporter:
         if entity is PRODUCT:
             values.setdefault("currency", self.currency)
             values.setdefault("active", True)
-        record_id = record_id or ids.uuid7()
+        record_id = record_id or batch.new_id()
         full = {**self.defaults, **values}
         batch.creates.append(full)
         batch.create_ids.append(record_id)
         batch.pending[record_id] = full
+        if derived is not None:
+            batch.derived[record_id] = derived
         if entity is OPPORTUNITY:
             batch.timeline.append({
                 "record_entity": "opportunity", "record_id": record_id, "account_id": values["account_id"],
@@ -352,6 +376,7 @@ class CsvImporter:
             changes["account_id"] = self._account_for(account_name, batch)
         if hit.record_id in batch.pending:
             batch.pending[hit.record_id].update(changes)
+            batch.derived.pop(hit.record_id, None)  # its keys are derived again on insert
             summary.updated += 1
             return
         current = self.ws.store.get(self.entity, hit.record_id, include_deleted=True)
@@ -368,23 +393,33 @@ class CsvImporter:
         batch.updates.append((line, hit.record_id, changed))
         summary.updated += 1
 
-    def write(self, batch: _Batch, summary: Summary) -> None:
+    def write(self, batch: _Batch, summary: Summary, bulk: BulkSession | None = None) -> None:
+        """One batch, one transaction: here, or (`bulk`) in the writer process while the next is read."""
         summary.accounts_created += len(batch.accounts)
         if self.dry_run:
+            return
+        derived = None
+        if batch.creates and self.entity.derived is not None:
+            derive, known = self.entity.derived, batch.derived
+            derived = [known.get(record_id) or derive(record)
+                       for record_id, record in zip(batch.create_ids, batch.creates, strict=True)]  # fmt: skip
+        timeline = [{**t, "at": utc_now()} for t in batch.timeline]
+        if bulk is not None and not batch.updates:
+            bulk.insert_many(ACCOUNT, batch.accounts, record_ids=batch.account_ids)
+            bulk.insert_many(self.entity, batch.creates, record_ids=batch.create_ids, derived=derived)
+            bulk.insert_many(TIMELINE, timeline)
+            bulk.commit()
             return
         store = self.ws.store
         with store.transaction():
             if batch.accounts:
                 store.insert_many(ACCOUNT, batch.accounts, record_ids=batch.account_ids)
             if batch.creates:
-                store.insert_many(self.entity, batch.creates, record_ids=batch.create_ids)
+                store.insert_many(self.entity, batch.creates, record_ids=batch.create_ids, derived=derived)
             for _line, record_id, changes in batch.updates:
                 store.update(self.entity, record_id, changes)
-            if batch.timeline:
-                from sfa.domain.dates import utc_now
-
-                now = utc_now()
-                store.insert_many(TIMELINE, [{**t, "at": now} for t in batch.timeline])
+            if timeline:
+                store.insert_many(TIMELINE, timeline)
 
 
 def entity_for(type_name: str) -> Entity:
@@ -427,11 +462,26 @@ def import_csv(
     summary = Summary(entity.name, str(path), rows=len(table.rows), dry_run=dry_run,
                       mapping=mapped.as_dict(table.header), ignored_columns=mapped.ignored)  # fmt: skip
     importer = CsvImporter(ws, entity, on_duplicate=on_duplicate, dry_run=dry_run)
+    if progress:
+        progress(0, len(table.rows))
+    # A file of several batches is written by the store's writer process, on the other core, while
+    # the next batch is read and checked. Updating duplicates reads records the previous batch may
+    # still be writing, so that mode (and a dry run) stays in this process.
+    if len(table.rows) > batch_size and not dry_run and on_duplicate != "update":
+        with ws.store.bulk() as bulk:
+            _import_rows(table, entity, mapped, importer, summary, progress, batch_size, bulk)
+    else:
+        _import_rows(table, entity, mapped, importer, summary, progress, batch_size)
+    return summary
+
+
+def _import_rows(
+    table: Table, entity: Entity, mapped: mapping_rules.Mapping, importer: CsvImporter, summary: Summary,
+    progress: Progress | None, batch_size: int, bulk: BulkSession | None = None,
+) -> None:  # fmt: skip
     total = len(table.rows)
     header_len = len(table.header)
     done = 0
-    if progress:
-        progress(0, total)
     for start in range(0, total, batch_size):
         batch = _Batch()
         for line, cells in table.rows[start : start + batch_size]:
@@ -445,7 +495,6 @@ def import_csv(
             done += 1
             if progress and done % 500 == 0:
                 progress(done, total)
-        importer.write(batch, summary)
+        importer.write(batch, summary, bulk)
         if progress:
             progress(done, total)
-    return summary
