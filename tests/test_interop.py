@@ -15,6 +15,7 @@ from sfa.services.interop import backup, ics, vcard
 from sfa.services.interop.csv_import import import_csv
 from sfa.services.interop.textfile import FileRefused, read_csv
 from sfa.services.workspace import Workspace
+from sfa.store import codec
 from tests.interop_data import populate
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -220,7 +221,8 @@ def _stored_contacts(ws: Workspace) -> list[tuple[Any, ...]]:
         " o.fields FROM contact c JOIN account a ON a.id = c.account_id"
         " JOIN outbox o ON o.record_id = c.id ORDER BY c.name"
     ).fetchall()
-    return [(*row[:8], {k: v[0] for k, v in json.loads(row[8]).items() if k != "account_id"}) for row in rows]
+    return [(*row[:8], {k: v[0] for k, v in codec.read_outbox_fields(row[8]).items() if k != "account_id"})
+            for row in rows]  # fmt: skip
 
 
 def test_writer_process_import_stores_what_the_in_process_import_stores(home: Path, tmp_path: Path) -> None:
@@ -593,10 +595,10 @@ def test_export_all_import_all_restores_exactly(ws: Workspace, tmp_path: Path) -
         for entity in ENTITIES.values():
             query = f"SELECT id, clocks FROM {entity.table} ORDER BY id"
             original = ws.store.conn.execute(query).fetchall()
-            restored = [(r[0], json.loads(r[1])) for r in other.store.conn.execute(query)]
-            assert restored == [(r[0], json.loads(r[1])) for r in original]
+            restored = [(r[0], codec.read_clocks(r[1])) for r in other.store.conn.execute(query)]
+            assert restored == [(r[0], codec.read_clocks(r[1])) for r in original]
         hans = contacts_by_name(ws)["Hans Müller"]
-        clocks = json.loads(ws.store.conn.execute("SELECT clocks FROM contact WHERE id = ?",
+        clocks = codec.read_clocks(ws.store.conn.execute("SELECT clocks FROM contact WHERE id = ?",
                                                   (hans["id"],)).fetchone()[0])  # fmt: skip
         entry = next(e for e in other.store.outbox() if e["record_id"] == hans["id"])
         assert {name: clock for name, (_v, clock) in entry["fields"].items()} == {

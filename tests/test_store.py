@@ -10,6 +10,7 @@ import pytest
 
 from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, TIMELINE
 from sfa.domain.errors import AmbiguousRefError, NotFoundError, StoreError, ValidationError
+from sfa.store import codec
 from sfa.store.db import Store
 from sfa.store.migrations import LATEST, MIGRATIONS, execute_script
 
@@ -83,13 +84,24 @@ def test_insert_captures_every_set_field_with_one_clock(store: Store) -> None:
     }
     clocks = {v[1] for v in row["fields"].values()}
     assert len(clocks) == 1
-    stored = json.loads(store.conn.execute("SELECT clocks FROM account").fetchone()[0])
-    assert stored == {
-        "name": clocks.pop(),
-        "city": row["fields"]["city"][1],
-        "tags": row["fields"]["tags"][1],
-    }
+    clock = clocks.pop()
+    # Stored compactly: the one clock once, then the fields it stamps (codec.read_clocks).
+    stored = store.conn.execute("SELECT clocks FROM account").fetchone()[0]
+    assert json.loads(stored) == [clock, "name", "city", "tags"]
+    assert codec.read_clocks(stored) == {"name": clock, "city": clock, "tags": clock}
+    entry = store.conn.execute("SELECT fields FROM outbox").fetchone()[0]
+    assert json.loads(entry) == [clock, {"name": "Acme", "city": "Munich", "tags": ["a", "b"]}]
     assert store.history(record["id"]) == []
+
+
+def test_both_clock_forms_read_alike() -> None:
+    assert codec.read_clocks('{"name": "c1", "city": "c2"}') == {"name": "c1", "city": "c2"}
+    assert codec.read_clocks('["c1", "name", "city"]') == {"name": "c1", "city": "c1"}
+    assert codec.read_outbox_fields('{"name": ["Acme", "c1"]}') == {"name": ["Acme", "c1"]}
+    assert codec.read_outbox_fields('["c1", {"name": "Acme", "tags": []}]') == {
+        "name": ["Acme", "c1"],
+        "tags": [[], "c1"],
+    }
 
 
 def test_update_records_history_and_only_changed_fields(store: Store) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from sfa.domain import normalize
@@ -21,23 +22,34 @@ Raw = Mapping[str, Any]
 def clean(ws: Workspace, entity: Entity, raw: Raw, *, creating: bool) -> Record:
     """Check and convert typed values by field kind. Unknown fields are an error."""
     values: Record = {}
+    by_name = entity.by_name
     for name, value in raw.items():
-        if name not in entity.by_name:
+        field = by_name.get(name)
+        if field is None:
             raise ValidationError(name, f"{entity.name} has no field {name!r}")
         if value is None:
             continue
-        field = entity.by_name[name]
-        if isinstance(value, str) and not value.strip() and field.kind != "tags":
-            if field.required:
-                raise ValidationError(name, "is required and cannot be empty")
-            values[name] = None
-            continue
+        if isinstance(value, str):
+            text = value.strip()
+            if not text and field.kind != "tags":
+                if field.required:
+                    raise ValidationError(name, "is required and cannot be empty")
+                values[name] = None
+                continue
+            if field.kind == "text":  # the common case, without a call (imports run this per cell)
+                values[name] = text
+                continue
         values[name] = convert(ws, entity, name, value)
     if creating:
-        missing = [f.name for f in entity.fields if f.required and values.get(f.name) is None]
-        if missing:
-            raise ValidationError(missing[0], "is required")
+        for required in _required(entity):
+            if values.get(required) is None:
+                raise ValidationError(required, "is required")
     return values
+
+
+@cache
+def _required(entity: Entity) -> tuple[str, ...]:
+    return tuple(f.name for f in entity.fields if f.required)
 
 
 def convert(ws: Workspace, entity: Entity, name: str, value: Any) -> Any:

@@ -43,7 +43,7 @@ class PreparedInsert(NamedTuple):
     table: str
     sql: str  # INSERT INTO table (rid, ...) VALUES (?, ...)
     rows: list[tuple[Any, ...]]  # every column but rid
-    outbox: list[tuple[str, str, dict[str, Any], str]]  # (entity, id, wire fields, time); JSON here
+    outbox: list[tuple[str, str, list[Any], str]]  # (entity, id, [clock, wire fields], time); JSON here
     fts: list[tuple[int, str, str]]  # (index of the row in `rows`, title, body)
     fts_code: int
 

@@ -83,6 +83,31 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
+# -- field clocks and outbox entries ---------------------------------------------------------------
+# A write stamps every field it writes with one clock, so both are stored compactly when they can be:
+# a row's clocks as ["<clock>", "field", ...] rather than {"field": "<clock>", ...}, and an outbox
+# entry as ["<clock>", {"field": value, ...}] rather than {"field": [value, "<clock>"], ...}. The
+# clock string is then written once a row instead of once a field (a third of a contact row's bytes).
+# Readers accept both forms: a sync or an edit later writes the object form.
+
+
+def read_clocks(text: str) -> dict[str, str]:
+    value = json.loads(text)
+    if isinstance(value, list):
+        clock: str = value[0]
+        return dict.fromkeys(value[1:], clock)
+    return value  # type: ignore[no-any-return]
+
+
+def read_outbox_fields(text: str) -> dict[str, list[Any]]:
+    """An outbox entry as {field: [value, clock]}, the form of the sync protocol."""
+    value = json.loads(text)
+    if isinstance(value, list):
+        clock, values = value
+        return {name: [field_value, clock] for name, field_value in values.items()}
+    return value  # type: ignore[no-any-return]
+
+
 # One encoder for every call: json.dumps with these options would build a new one each time.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=json_default)
 

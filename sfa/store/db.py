@@ -377,7 +377,7 @@ class Store:
                    *entity.derived_columns]  # fmt: skip
         sql = f"INSERT INTO {entity.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         table_rows: list[tuple[Any, ...]] = []
-        outbox_rows: list[tuple[str, str, Record, str]] = []
+        outbox_rows: list[tuple[str, str, list[Any], str]] = []
         fts_rows: list[tuple[int, str, str]] = []
         records: list[Record] = []
         plan = codec.writers(entity)
@@ -410,17 +410,18 @@ class Store:
                 position, to_column, to_wire = converter
                 full[name] = value
                 column_values[position] = value if to_column is None else to_column(value)
-                wire[name] = [value if to_wire is None else to_wire(value), clock]
+                wire[name] = value if to_wire is None else to_wire(value)
             if derive is not None:
                 keys = derived[index] if derived is not None else derive(full)
                 column_values += [keys.get(c) for c in derived_columns]
-            # Field names are identifiers and clocks are [0-9a-f:] only: no escaping needed.
+            # Compact clocks (codec.read_clocks); field names are identifiers and clocks are
+            # [0-9a-f:] only, so no escaping is needed.
             written = tuple(wire)
             clocks = clocks_json.get(written)
             if clocks is None:
-                clocks = clocks_json[written] = "{" + ",".join(f'"{n}":"{clock}"' for n in written) + "}"
+                clocks = clocks_json[written] = f'["{clock}"' + "".join(f',"{n}"' for n in written) + "]"
             table_rows.append((record_id, record_id[-ids.HANDLE_LENGTH :], clocks, now, now, *column_values))
-            outbox_rows.append((entity.name, record_id, wire, now))
+            outbox_rows.append((entity.name, record_id, [clock, wire], now))
             entry = self._fts_entry(entity, full)
             if entry is not None:
                 fts_rows.append((index, *entry))
@@ -464,7 +465,7 @@ class Store:
                 return current
             clock = self.tick()
             now = iso_utc(utc_now())
-            clocks = json.loads(row["clocks"])
+            clocks = codec.read_clocks(row["clocks"])
             history = []
             for name, value in changed.items():
                 field = entity.by_name[name]
@@ -491,10 +492,10 @@ class Store:
                 " new_clock, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 history,
             )
-            wire = {n: [codec.to_wire(entity.by_name[n], v), clock] for n, v in changed.items()}
+            wire = {n: codec.to_wire(entity.by_name[n], v) for n, v in changed.items()}
             self.conn.execute(
                 "INSERT INTO outbox(entity, record_id, fields, created_at) VALUES (?, ?, ?, ?)",
-                (entity.name, record_id, codec.dumps(wire), now),
+                (entity.name, record_id, codec.dumps([clock, wire]), now),
             )
             self.reindex(entity, int(row["rid"]), updated)
         return updated
@@ -559,7 +560,7 @@ class Store:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [
-            {"seq": r[0], "entity": r[1], "record_id": r[2], "fields": json.loads(r[3]),
+            {"seq": r[0], "entity": r[1], "record_id": r[2], "fields": codec.read_outbox_fields(r[3]),
              "created_at": r[4]}
             for r in self.conn.execute(sql)
         ]  # fmt: skip

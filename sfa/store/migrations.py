@@ -200,7 +200,13 @@ CREATE INDEX history_clock ON history(record_id, new_clock);
 """
 
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
+# No new tables: from here on, clocks and outbox entries may be in the compact form (sfa.store.codec),
+# which an older sfa would misread, so it must refuse the file as newer than itself.
+V5 = """
+INSERT OR REPLACE INTO meta(key, value) VALUES ('clock_encoding', 'compact');
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5)
 
 LATEST = len(MIGRATIONS)
 

@@ -91,7 +91,7 @@ class Replica:
                     olds.setdefault((record_id, new_clock), {})[name] = old
         mutations = []
         for seq, entity_name, record_id, text in rows:
-            fields = json.loads(text)
+            fields = codec.read_outbox_fields(text)
             mutation: dict[str, Any] = {"seq": seq, "entity": entity_name, "id": record_id, "fields": fields}
             clocks = {pair[1] for pair in fields.values() if isinstance(pair, list) and len(pair) == 2}
             if entity_name in ENTITIES and len(clocks) == 1:
@@ -104,7 +104,7 @@ class Replica:
                     row = self.conn.execute(
                         f"SELECT clocks FROM {entity.table} WHERE id = ?", (record_id,)
                     ).fetchone()
-                    known = json.loads(row[0]) if row else {}
+                    known = codec.read_clocks(row[0]) if row else {}
                     known.pop("deleted", None)
                     mutation["known"] = known
             mutations.append(mutation)
@@ -187,7 +187,7 @@ class Replica:
     def _pending_fields(self) -> dict[str, set[str]]:
         pending: dict[str, set[str]] = {}
         for record_id, text in self.conn.execute("SELECT record_id, fields FROM outbox"):
-            pending.setdefault(record_id, set()).update(json.loads(text))
+            pending.setdefault(record_id, set()).update(codec.read_outbox_fields(text))
         return pending
 
     def _apply_entity(
@@ -283,7 +283,7 @@ class Replica:
         self, entity: Entity, row: Any, fields: dict[str, list[Any]], pending: set[str], now: str
     ) -> None:
         current = self.store.row_to_record(entity, row)
-        clocks = json.loads(row["clocks"])
+        clocks = codec.read_clocks(row["clocks"])
         changed: dict[str, Any] = {}
         history = []
         for name, (value, clock) in fields.items():
@@ -297,7 +297,7 @@ class Replica:
                 history.append((entity.name, row["id"], name, codec.dumps(old_wire), clocks.get(name),
                                 codec.dumps(codec.to_wire(spec, new)), clock, "remote", now))  # fmt: skip
             clocks[name] = clock
-        if not changed and clocks == json.loads(row["clocks"]):
+        if not changed and clocks == codec.read_clocks(row["clocks"]):
             return
         updated = {**current, **changed}
         derived = entity.derived(updated) if entity.derived else {}

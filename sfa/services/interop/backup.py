@@ -125,7 +125,7 @@ def _snapshot(ws: Workspace) -> Iterator[tuple[Entity, list[dict[str, Any]]]]:
         for entity in ENTITIES.values():
             clocks = dict(conn.execute(f"SELECT id, clocks FROM {entity.table}").fetchall())
             rows = export_records(ws, entity, include_deleted=True)
-            yield entity, [{**row, "clocks": json.loads(clocks[row["id"]])} for row in rows]
+            yield entity, [{**row, "clocks": codec.read_clocks(clocks[row["id"]])} for row in rows]
     finally:
         conn.execute("COMMIT")
 
@@ -308,7 +308,7 @@ def _put_back(
             # Only what was really written, with its clock: a default the restore filled in (no
             # tags, not deleted) must not travel as a fresh write that could undo an edit elsewhere.
             own = restored[record_id]
-            sent = json.loads(fields).items()
+            sent = codec.read_outbox_fields(fields).items()
             wire = {name: [value, own[name]] for name, (value, _clock) in sent if name in own}
             changes.append((codec.dumps(wire), seq))
     conn.executemany("UPDATE outbox SET fields = ? WHERE seq = ?", changes)
