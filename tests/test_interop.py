@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -237,7 +239,8 @@ def test_writer_process_import_stores_what_the_in_process_import_stores(home: Pa
             # The key columns the importer hands in are the ones the store would derive.
             for contact in ws.store.select(CONTACT):
                 keys = ws.store.conn.execute(
-                    "SELECT email_key, phone_key, mobile_key, name_key FROM contact WHERE id = ?", (contact["id"],)
+                    "SELECT email_key, phone_key, mobile_key, name_key FROM contact WHERE id = ?",
+                    (contact["id"],),
                 ).fetchone()
                 assert tuple(keys) == tuple(CONTACT.derived(contact).values())  # type: ignore[misc]
             assert len(ws.store.search("müller", limit=100)) == 40
@@ -264,7 +267,7 @@ def test_writer_process_killed_leaves_whole_batches_and_rerun_finishes(
         original(self, *args)
         sent.append(1)
         if len(sent) == 2:
-            self.process.kill()  # kill -9 while the second batch is being written (or just after)
+            os.kill(self.pid, signal.SIGKILL)  # while the second batch is being written (or just after)
 
     monkeypatch.setattr(bulk.BulkWriter, "send", send_then_kill)
     with pytest.raises(StoreError, match="writer process stopped"):
@@ -299,13 +302,14 @@ def test_interrupted_writer_process_import_finishes_the_batch_in_flight_only(
 
 
 def test_a_batch_the_writer_process_refuses_writes_nothing(ws: Workspace) -> None:
-    with pytest.raises(ValidationError, match="cannot save: FOREIGN KEY constraint failed"):
-        with ws.store.bulk() as session:
-            session.insert_many(CONTACT, [{"name": "Fine"}])
-            session.commit()
-            session.insert_many(CONTACT, [{"name": "Orphan", "account_id": "0190d6e2-0000-7000-8000-000000000000"}])
-            session.insert_many(CONTACT, [{"name": "Same batch"}])
-            session.commit()
+    orphan = {"name": "Orphan", "account_id": "0190d6e2-0000-7000-8000-000000000000"}
+    refused = pytest.raises(ValidationError, match="cannot save: FOREIGN KEY constraint failed")
+    with refused, ws.store.bulk() as session:
+        session.insert_many(CONTACT, [{"name": "Fine"}])
+        session.commit()
+        session.insert_many(CONTACT, [orphan])
+        session.insert_many(CONTACT, [{"name": "Same batch"}])
+        session.commit()
     assert [c["name"] for c in ws.store.select(CONTACT)] == ["Fine"]
     assert len(ws.store.outbox()) == 1 and len(ws.store.search("same batch")) == 0
 

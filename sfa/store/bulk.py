@@ -3,36 +3,28 @@
 A large import spends about as long in Python (reading, checking and encoding rows) as in SQLite
 (the row, its indexes, the outbox and the search index). Python threads cannot overlap the two:
 sqlite3 gives up the interpreter lock for every row it steps, and waits for it again behind the
-busy thread. So the SQLite half runs in a child process, started with `python -c` (see _WRITER), that reads
-prepared batches on stdin (marshal: plain tuples of str, int, float and None) and answers each
-with one line on stdout.
+busy thread. So each batch is written by a forked child process: it sees the prepared rows in
+memory it shares with this one (nothing is serialised), opens its own connection, writes the batch
+in one transaction, and exits with a status, while this process prepares the next batch.
 
-Each batch is one transaction in the writer: all of it is committed or none of it. This process
-waits for batch N's answer before it sends batch N+2, so at most one batch is in flight, and an
-error in batch N stops the import before anything after it is written. If this process dies, the
-writer reads end-of-file and exits; if the writer dies, its open transaction rolls back.
-
-The writer's work is everything about a row that needs no Python logic: assigning rids, encoding the
-outbox JSON, and SQLite itself.
+At most one batch is in flight: batch N+1 is handed over only after batch N's writer has exited
+(so batches commit in order), and an error in batch N stops the import before anything after it
+is written. A writer that dies rolls back its own transaction; this process dying does not stop a
+writer that already has a whole batch. Where there is no fork (Windows), batches are written here.
 """
 
 from __future__ import annotations
 
-import contextlib
-import marshal
+import gc
+import os
 import signal
 import sqlite3
-import struct
-import subprocess
-import sys
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from sfa.store.codec import dumps
 
 FTS_SLOTS = 16  # search_fts rowid = rid * 16 + entity code
-_LENGTH = struct.Struct("<Q")
-_WRITER = "import sys; from sfa.store.bulk import serve; serve(sys.argv[1], sys.stdin.buffer, sys.stdout)"
 _OUTBOX_SQL = "INSERT INTO outbox(entity, record_id, fields, created_at) VALUES (?, ?, ?, ?)"
 _FTS_SQL = "INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)"
 
@@ -53,8 +45,7 @@ def write_insert(conn: sqlite3.Connection, prepared: PreparedInsert) -> int:
     table, sql, rows, outbox, fts, code = prepared
     base = int(conn.execute(f"SELECT coalesce(max(rid), 0) FROM {table}").fetchone()[0])
     conn.executemany(sql, [(base + number, *row) for number, row in enumerate(rows, 1)])
-    # Encoded here, so that in a bulk write the writer process does it (marshal carries dicts 20x
-    # faster than JSON encodes them).
+    # Encoded here, so that in a bulk write the writer process does it, on the other core.
     conn.executemany(
         _OUTBOX_SQL, [(entity, record_id, dumps(wire), at) for entity, record_id, wire, at in outbox]
     )
@@ -72,48 +63,21 @@ def configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA cache_size=-65536")
 
 
-# -- the writer process ------------------------------------------------------------------------
+# -- the writer ---------------------------------------------------------------------------------
 
 
-def _read_message(stream: IO[bytes]) -> Any:
-    head = stream.read(_LENGTH.size)
-    if len(head) < _LENGTH.size:
-        return None  # the parent is gone (or done): nothing half-read is ever applied
-    (length,) = _LENGTH.unpack(head)
-    body = stream.read(length)
-    if len(body) < length:
-        return None
-    return marshal.loads(body)
-
-
-def serve(path: str, incoming: IO[bytes], answers: IO[str]) -> None:
-    # Ctrl-C reaches the whole process group: the parent decides, and finishes the batch in flight.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def write_batch(path: Path, inserts: list[PreparedInsert], meta: list[tuple[str, str]]) -> None:
+    """One batch in one transaction on a connection of its own."""
     conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-    configure(conn)
-    while True:
-        message = _read_message(incoming)
-        if message is None:
-            break
-        inserts, meta = message
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for prepared in inserts:
-                write_insert(conn, PreparedInsert(*prepared))
-            conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta)
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            kind = "integrity" if isinstance(exc, sqlite3.IntegrityError) else "error"
-            answers.write(f"{kind} {' '.join(str(exc).split())}\n")
-        else:
-            answers.write("ok\n")
-        answers.flush()
-    conn.close()
-
-
-# -- the parent's side ---------------------------------------------------------------------------
+    try:
+        configure(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        for prepared in inserts:
+            write_insert(conn, prepared)
+        conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()  # a transaction still open (an error) is rolled back
 
 
 class BulkWriteError(Exception):
@@ -123,53 +87,71 @@ class BulkWriteError(Exception):
         self.reason = reason
 
 
+_EXIT_INTEGRITY, _EXIT_ERROR = 3, 4
+
+
 class BulkWriter:
-    """Sends batches to the writer process; `send` returns as soon as the batch is on its way."""
+    """Hands batches to writer processes, one at a time; `send` returns once the writer is started."""
 
     def __init__(self, path: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", _WRITER, str(path)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=False,
-        )  # fmt: skip
-        self.in_flight = 0
+        self.path = path
+        self.pid = 0  # the writer in flight
+        self.reasons = -1  # the pipe it explains a failure on
+        # What the writer in flight reads, kept alive until it exits: freeing objects writes to
+        # memory pages the writer shares, and every such page is then copied (copy-on-write).
+        self.shared: tuple[object, ...] = ()
 
-    def send(self, inserts: list[PreparedInsert], meta: list[tuple[str, str]]) -> None:
-        if self.in_flight:
-            self.wait()
-        body = marshal.dumps(([tuple(p) for p in inserts], meta))
-        stdin = self.process.stdin
-        assert stdin is not None
+    def send(self, inserts: list[PreparedInsert], meta: list[tuple[str, str]], keep: object = None) -> None:
+        """Start writing a batch; `keep` is anything else to keep alive as long as the writer runs."""
+        self.wait()
+        self.shared = (inserts, keep)
+        if not hasattr(os, "fork"):
+            self._write_here(inserts, meta)
+            return
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the writer: never returns into the caller's code
+            os.close(read_end)
+            status = 0
+            try:
+                gc.disable()  # a collection would walk (and copy) the whole heap shared with the parent
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent decides
+                write_batch(self.path, inserts, meta)
+            except sqlite3.IntegrityError as exc:
+                status = _EXIT_INTEGRITY
+                os.write(write_end, str(exc).encode("utf-8", "replace"))
+            except BaseException as exc:
+                status = _EXIT_ERROR
+                os.write(write_end, f"{type(exc).__name__}: {exc}".encode("utf-8", "replace"))
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        self.pid, self.reasons = pid, read_end
+
+    def _write_here(self, inserts: list[PreparedInsert], meta: list[tuple[str, str]]) -> None:
         try:
-            stdin.write(_LENGTH.pack(len(body)))
-            stdin.write(body)
-            stdin.flush()
-        except BrokenPipeError:
-            raise BulkWriteError("error", "the writer process stopped") from None
-        self.in_flight = 1
+            write_batch(self.path, inserts, meta)
+        except sqlite3.IntegrityError as exc:
+            raise BulkWriteError("integrity", str(exc)) from None
+        except sqlite3.Error as exc:
+            raise BulkWriteError("error", str(exc)) from None
 
     def wait(self) -> None:
         """Until the batch in flight is committed; raises what it failed with."""
-        if not self.in_flight:
+        if not self.pid:
             return
-        self.in_flight = 0
-        stdout = self.process.stdout
-        assert stdout is not None
-        answer = stdout.readline().decode("utf-8", "replace").strip()
-        if answer == "ok":
+        pid, self.pid = self.pid, 0
+        _, status = os.waitpid(pid, 0)
+        self.shared = ()
+        with os.fdopen(self.reasons, "rb") as pipe:
+            reason = " ".join(pipe.read().decode("utf-8", "replace").split())
+        code = os.waitstatus_to_exitcode(status)
+        if code == 0:
             return
-        kind, _, reason = answer.partition(" ")
-        if not answer:
-            kind, reason = "error", f"the writer process stopped (exit {self.process.wait()})"
-        raise BulkWriteError(kind, reason)
+        if code < 0:
+            raise BulkWriteError("error", f"the writer process stopped (signal {-code})")
+        raise BulkWriteError("integrity" if code == _EXIT_INTEGRITY else "error", reason or f"exit {code}")
 
     def close(self) -> None:
-        """Stop the writer once the batch in flight is committed; raises what that batch failed with."""
-        try:
-            self.wait()
-        finally:
-            if self.process.stdin is not None:
-                with contextlib.suppress(BrokenPipeError):
-                    self.process.stdin.close()
-            self.process.wait()
-            if self.process.stdout is not None:
-                self.process.stdout.close()
+        """Once the batch in flight is committed; raises what that batch failed with."""
+        self.wait()

@@ -616,18 +616,19 @@ class BulkSession:
             with paused_gc():
                 self.pending.append(self.store._prepare_insert(entity, rows, record_ids, derived)[0])
 
-    def commit(self) -> None:
-        """Send the batch; an error in the one before it is raised here."""
+    def commit(self, keep: object = None) -> None:
+        """Send the batch; an error in the one before it is raised here. `keep`: the caller's data
+        behind the batch, freed once it is written (the writer shares this process's memory)."""
         if not self.pending:
             return
         store = self.store
         meta = [("hlc", store.clock.last.encode())]
         store._dirty_clock = False
+        pending, self.pending = self.pending, []
         try:
-            self.writer.send(self.pending, meta)
+            self.writer.send(pending, meta, keep)
         except BulkWriteError as exc:
             raise _bulk_error(exc) from None
-        self.pending = []
 
     def close(self) -> None:
         try:

@@ -25,12 +25,12 @@ from sfa.services.interop import mapping as mapping_rules
 from sfa.services.interop.textfile import FileRefused, Table, read_csv
 from sfa.services.workspace import Workspace
 from sfa.store import codec
-from sfa.store.db import BulkSession, Record
+from sfa.store.db import BulkSession, Record, paused_gc
 
 TYPES = {"account": ACCOUNT, "contact": CONTACT, "lead": LEAD, "product": PRODUCT,
          "opp": OPPORTUNITY, "opportunity": OPPORTUNITY}  # fmt: skip
 ON_DUPLICATE = ("skip", "update", "create")
-BATCH_SIZE = 5000
+BATCH_SIZE = 10_000
 
 Progress = Callable[[int, int], None]
 
@@ -408,7 +408,7 @@ class CsvImporter:
             bulk.insert_many(ACCOUNT, batch.accounts, record_ids=batch.account_ids)
             bulk.insert_many(self.entity, batch.creates, record_ids=batch.create_ids, derived=derived)
             bulk.insert_many(TIMELINE, timeline)
-            bulk.commit()
+            bulk.commit(keep=batch)
             return
         store = self.ws.store
         with store.transaction():
@@ -467,11 +467,12 @@ def import_csv(
     # A file of several batches is written by the store's writer process, on the other core, while
     # the next batch is read and checked. Updating duplicates reads records the previous batch may
     # still be writing, so that mode (and a dry run) stays in this process.
-    if len(table.rows) > batch_size and not dry_run and on_duplicate != "update":
-        with ws.store.bulk() as bulk:
-            _import_rows(table, entity, mapped, importer, summary, progress, batch_size, bulk)
-    else:
-        _import_rows(table, entity, mapped, importer, summary, progress, batch_size)
+    with paused_gc():  # rows are dicts and lists of strings: no cycles for the collector to find
+        if len(table.rows) > batch_size and not dry_run and on_duplicate != "update":
+            with ws.store.bulk() as bulk:
+                _import_rows(table, entity, mapped, importer, summary, progress, batch_size, bulk)
+        else:
+            _import_rows(table, entity, mapped, importer, summary, progress, batch_size)
     return summary
 
 
