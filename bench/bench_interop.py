@@ -1,15 +1,22 @@
-"""Interop figures: a 100,000-row contacts CSV in, 50,000 visits and tasks out to .ics.
+"""Interop figures: a 100,000-row contacts CSV in, 50,000 visits and 50,000 tasks out to .ics.
 
-    .venv/bin/python bench/bench_interop.py [--rows 100000] [--items 50000]
+    .venv/bin/python bench/bench_interop.py [--rows 100000] [--items 50000] [--runs 3]
 
 Targets (issue 6): import >= 20,000 rows/s with duplicate checking and change capture on (every row
-goes through the store: field clocks, outbox, search index); .ics export of 50,000 items <= 5 s.
+goes through the store: field clocks, outbox, search index); .ics export of 50,000 visits and
+50,000 tasks (both, to be safe: the issue's "50,000 visits and tasks" could mean either) <= 5 s.
+
+Each figure is the median of --runs runs, each into a fresh store; the machine is shared, so the
+load average is printed with them. The import is also timed with --dry-run (everything but the
+writing), the baseline that shows what the store's writes add.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -44,34 +51,43 @@ def write_csv(path: Path, rows: int, companies: int) -> None:
             )
 
 
-def bench_import(rows: int) -> None:
+def bench_import(rows: int, runs: int) -> None:
+    walls, dry, again = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "contacts.csv"
         write_csv(path, rows, companies=max(1, rows // 20))
-        ws = Workspace(Path(tmp) / "home")
-        try:
-            ws.store  # noqa: B018 - open (and migrate) outside the timing
-            started, cpu = time.perf_counter(), time.process_time()
-            summary = import_csv(ws, path, "contact")
-            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-            assert summary.created == rows and not summary.rejected, summary.as_dict()["rejected_rows"][:3]
-            outbox = ws.store.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
-            print(f"import csv: {rows} rows, {summary.accounts_created} accounts created, "
-                  f"{elapsed:.2f} s, {rows / elapsed:,.0f} rows/s; CPU {cpu:.2f} s, {rows / cpu:,.0f} rows/s "
-                  f"(outbox {outbox} entries)")  # fmt: skip
-            started = time.perf_counter()
-            again = import_csv(ws, path, "contact")
-            elapsed = time.perf_counter() - started
-            assert again.created == 0 and len(again.skipped) == rows
-            print(
-                f"re-import (all {rows} skipped as duplicates): {elapsed:.2f} s, {rows / elapsed:,.0f} rows/s"
-            )
-            assert ws.store.count(CONTACT) == rows
-        finally:
-            ws.close()
+        for run in range(runs):
+            ws = Workspace(Path(tmp) / f"home-{run}")
+            try:
+                ws.store  # noqa: B018 - open (and migrate) outside the timing
+                started = time.perf_counter()
+                checked = import_csv(ws, path, "contact", dry_run=True)
+                dry.append(time.perf_counter() - started)
+                assert checked.created == rows and ws.store.count(CONTACT) == 0
+                started = time.perf_counter()
+                summary = import_csv(ws, path, "contact")
+                walls.append(time.perf_counter() - started)
+                assert summary.created == rows and not summary.rejected, summary.as_dict()["rejected_rows"][
+                    :3
+                ]
+                outbox = ws.store.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+                assert outbox == rows + summary.accounts_created and ws.store.count(CONTACT) == rows
+                started = time.perf_counter()
+                repeat = import_csv(ws, path, "contact")
+                again.append(time.perf_counter() - started)
+                assert repeat.created == 0 and len(repeat.skipped) == rows
+            finally:
+                ws.close()
+    wall, check, skip = statistics.median(walls), statistics.median(dry), statistics.median(again)
+    print(f"import csv: {rows:,} contacts ({summary.accounts_created:,} accounts created, outbox "
+          f"{outbox:,} entries): median {wall:.2f} s = {rows / wall:,.0f} rows/s "
+          f"(runs: {', '.join(f'{w:.2f}' for w in walls)} s); target >= 20,000 rows/s")  # fmt: skip
+    print(f"  baseline, the same import with --dry-run (read, check, no writes): {check:.2f} s; "
+          f"the import takes {wall / check:.2f}x that")  # fmt: skip
+    print(f"  re-import, all {rows:,} skipped as duplicates: {skip:.2f} s = {rows / skip:,.0f} rows/s")
 
 
-def bench_ics(items: int) -> None:
+def bench_ics(items: int, runs: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace(Path(tmp) / "home")
         try:
@@ -89,22 +105,25 @@ def bench_ics(items: int) -> None:
                 "account_id": accounts[i % 500]["id"], "contact_ids": [contacts[i % 1000]["id"]],
                 "starts_at": start + timedelta(hours=2 * i), "duration_min": 60, "status": "planned",
                 "purpose": f"Quarterly review {i}, new pump line", "notes": "Bring the catalogue",
-            } for i in range(items // 2)]  # fmt: skip
+                "fixed_time": i % 2 == 0,  # half appointments, half flexible (all-day events)
+            } for i in range(items)]  # fmt: skip
             tasks = [{
                 "title": f"Follow up {i}", "due_date": date(2026, 1, 5) + timedelta(days=i % 300),
                 "priority": "normal", "status": "open", "account_id": accounts[i % 500]["id"],
-            } for i in range(items - items // 2)]  # fmt: skip
+            } for i in range(items)]  # fmt: skip
             with store.transaction():
                 store.insert_many(VISIT, visits)
                 store.insert_many(TASK, tasks)
-            started, cpu = time.perf_counter(), time.process_time()
-            text, n_visits, n_tasks = export_ics(ws)
-            (Path(tmp) / "out.ics").write_text(text, encoding="utf-8")
-            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-            print(
-                f"export ics: {n_visits} visits + {n_tasks} tasks, {len(text) / 1e6:.1f} MB, "
-                f"{elapsed:.2f} s (CPU {cpu:.2f} s)"
-            )
+            walls = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                text, n_visits, n_tasks = export_ics(ws)
+                (Path(tmp) / "out.ics").write_text(text, encoding="utf-8")
+                walls.append(time.perf_counter() - started)
+            assert (n_visits, n_tasks) == (items, items)
+            wall = statistics.median(walls)
+            print(f"export ics: {n_visits:,} visits + {n_tasks:,} tasks, {len(text) / 1e6:.1f} MB: median "
+                  f"{wall:.2f} s (runs: {', '.join(f'{w:.2f}' for w in walls)} s); target <= 5 s")  # fmt: skip
         finally:
             ws.close()
 
@@ -112,10 +131,13 @@ def bench_ics(items: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--items", type=int, default=50_000)
+    parser.add_argument("--items", type=int, default=50_000, help="visits, and as many tasks")
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    bench_import(args.rows)
-    bench_ics(args.items)
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    bench_import(args.rows, args.runs)
+    bench_ics(args.items, args.runs)
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -510,6 +510,14 @@ def test_ics_parses_with_icalendar_field_by_field(ws: Workspace) -> None:
     assert [str(c) for c in event["CATEGORIES"].cats] == ["demo", "pumps"]
     cancelled = next(e for uid, e in events.items() if uid != f"{ids['visit']}@sfa")
     assert str(cancelled["STATUS"]) == "CANCELLED"
+    # No fixed time (a flexible visit): an all-day event on its day, leaving the day free.
+    assert (cancelled.decoded("DTSTART"), cancelled.decoded("DTEND")) == (
+        date(2026, 12, 1),
+        date(2026, 12, 2),
+    )
+    assert str(cancelled["TRANSP"]) == "TRANSPARENT"
+    assert "Time: flexible, about 60 min" in str(cancelled["DESCRIPTION"])
+    assert "TRANSP" not in event
     assert str(cancelled["LOCATION"]) == "Hauptstraße 5, 10115 Berlin, Germany"  # the account's address
     todo = todos[f"{ids['task']}@sfa"]
     assert todo.decoded("DUE") == date(2026, 11, 25) and int(todo["PRIORITY"]) == 1
@@ -522,6 +530,29 @@ def test_ics_parses_with_icalendar_field_by_field(ws: Workspace) -> None:
     assert call.decoded("DUE") == datetime(2026, 11, 26, 14, 30, tzinfo=UTC) and int(call["PRIORITY"]) == 9
     # Lines are folded at 75 octets.
     assert max(len(line.encode()) for line in text.split("\r\n")) <= 75
+
+
+def test_ics_flexible_visit_planned_for_a_day_is_all_day_in_the_local_zone(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import date
+
+    from icalendar import Calendar
+
+    from sfa.domain import dates
+    from sfa.services import visits
+
+    monkeypatch.setenv("TZ", "Pacific/Auckland")  # 13 hours ahead of UTC: the UTC date is the day before
+    dates.local_zone.cache_clear()
+    try:
+        account = ws.store.insert(ACCOUNT, {"name": "Kiwi Ltd"})
+        planned = visits.plan_visit(ws, account_ref=account["id"], at="2026-12-03", purpose="Intro")
+        assert planned["fixed_time"] is False and planned["starts_at"].day == 2  # local midnight, in UTC
+        text, _visits, _tasks = ics.export_ics(ws)
+    finally:
+        dates.local_zone.cache_clear()
+    [event] = Calendar.from_ical(text).walk("VEVENT")
+    assert event.decoded("DTSTART") == date(2026, 12, 3) and event.decoded("DTEND") == date(2026, 12, 4)
 
 
 def test_ics_uids_stable_and_sequence_grows(ws: Workspace) -> None:

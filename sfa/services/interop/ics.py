@@ -126,8 +126,15 @@ def _visit(w: _Writer, visit: Record, account: Record | None, contacts: dict[str
     met = [contacts[c] for c in visit["contact_ids"] if c in contacts]
     w.raw("BEGIN:VEVENT")
     _common(w, visit, now)
-    w.raw(f"DTSTART:{_stamp(start)}")
-    w.raw(f"DTEND:{_stamp(end)}")
+    if not visit.get("fixed_time"):
+        # A flexible visit is planned for a day, not a time: an all-day event on that local day.
+        day = start.astimezone(local_zone()).date()
+        w.raw(f"DTSTART;VALUE=DATE:{day.strftime('%Y%m%d')}")
+        w.raw(f"DTEND;VALUE=DATE:{(day + timedelta(days=1)).strftime('%Y%m%d')}")
+        w.raw("TRANSP:TRANSPARENT")  # the day stays free for timed meetings around it
+    else:
+        w.raw(f"DTSTART:{_stamp(start)}")
+        w.raw(f"DTEND:{_stamp(end)}")
     summary = f"Visit: {account_name}" if account_name else "Visit"
     if visit.get("purpose"):
         summary += f" ({visit['purpose']})"
@@ -136,6 +143,10 @@ def _visit(w: _Writer, visit: Record, account: Record | None, contacts: dict[str
     lines = []
     if visit.get("purpose"):
         lines.append(f"Purpose: {visit['purpose']}")
+    if not visit.get("fixed_time"):
+        lines.append(
+            f"Time: flexible, about {visit['duration_min'] or DEFAULT_DURATION_MIN} min (see sfa visit route)"
+        )
     if met:
         people = ", ".join(c["name"] + (f" ({c['title']})" if c.get("title") else "") for c in met)
         lines.append(f"Contacts: {people}")
