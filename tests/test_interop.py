@@ -585,6 +585,15 @@ def test_ics_range(ws: Workspace) -> None:
         ics.export_ics(ws, "2026-11-26", "2026-11-01")
 
 
+@pytest.mark.parametrize(
+    "value", ["Müller GmbH", "a, b; c", "back\\slash", "two\nlines", "cr\r\nlf", "\\N", "plain"]
+)
+def test_escaping_agrees_with_the_library(value: str) -> None:
+    from icalendar import vText
+
+    assert ics._Writer().escape(value) == vText(value).to_ical().decode("utf-8")
+
+
 @pytest.mark.parametrize("line", ["DESCRIPTION:" + "ü" * 100, "DESCRIPTION:" + "x" * 63,
                                   "DESCRIPTION:" + "ab" * 100, "LOCATION:Straße " * 12])  # fmt: skip
 def test_fold_at_75_octets_keeping_utf8_sequences_whole(line: str) -> None:

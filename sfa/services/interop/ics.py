@@ -11,8 +11,10 @@ compare it field by field.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sfa import __version__
@@ -23,6 +25,7 @@ from sfa.services.workspace import Workspace
 from sfa.store.db import Record
 
 DEFAULT_DURATION_MIN = 60
+_SPECIAL = re.compile(r"[\\;,\r\n]")  # what TEXT escaping changes (RFC 5545 3.3.11)
 _PRIORITY = {"high": 1, "normal": 5, "low": 9}
 _VISIT_STATUS = {"cancelled": "CANCELLED"}
 
@@ -31,8 +34,13 @@ def uid_of(record_id: str) -> str:
     return f"{record_id}@sfa"
 
 
+@lru_cache(maxsize=4096)  # records written together share their times: strftime is the cost
 def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _day(day: date) -> str:
+    return day.isoformat().replace("-", "")  # YYYYMMDD, faster than strftime
 
 
 def _instant(value: Any) -> datetime:
@@ -68,19 +76,29 @@ class _Writer:
         self._vtext = vText
         self.parts: list[str] = []
 
+    def escape(self, value: str) -> str:
+        # The library escapes \\ ; , and line breaks; a value with none of them is left as it is,
+        # so only those values pay for building a vText (tests/test_interop.py checks the two agree).
+        if _SPECIAL.search(value) is None:
+            return value
+        return str(self._vtext(value).to_ical().decode("utf-8"))
+
     def text(self, name: str, value: str | None) -> None:
         if value:
-            escaped = self._vtext(value).to_ical().decode("utf-8")
-            self.parts.append(fold(f"{name}:{escaped}"))
+            self.parts.append(fold(f"{name}:{self.escape(value)}"))
 
     def texts(self, name: str, values: Sequence[str]) -> None:
         """A multi-valued text property: each value escaped, then joined with commas."""
         if values:
-            escaped = ",".join(self._vtext(v).to_ical().decode("utf-8") for v in values)
+            escaped = ",".join(self.escape(v) for v in values)
             self.parts.append(fold(f"{name}:{escaped}"))
 
     def raw(self, line: str) -> None:
         self.parts.append(fold(line))
+
+    def short(self, line: str) -> None:
+        """A line known to fit in 75 octets (fixed names, stamps, ids): no folding needed."""
+        self.parts.append(line + "\r\n")
 
 
 def _chunks(values: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
@@ -112,11 +130,11 @@ def _sequence(record: Record) -> int:
 
 def _common(w: _Writer, record: Record, now: str) -> None:
     updated = _instant(record["updated_at"])
-    w.raw(f"UID:{uid_of(record['id'])}")
-    w.raw(f"DTSTAMP:{now}")
-    w.raw(f"CREATED:{_stamp(_instant(record['created_at']))}")
-    w.raw(f"LAST-MODIFIED:{_stamp(updated)}")
-    w.raw(f"SEQUENCE:{_sequence(record)}")
+    w.short(f"UID:{uid_of(record['id'])}")
+    w.short(f"DTSTAMP:{now}")
+    w.short(f"CREATED:{_stamp(_instant(record['created_at']))}")
+    w.short(f"LAST-MODIFIED:{_stamp(updated)}")
+    w.short(f"SEQUENCE:{_sequence(record)}")
 
 
 def _visit(w: _Writer, visit: Record, account: Record | None, contacts: dict[str, Record], now: str) -> None:
@@ -124,17 +142,17 @@ def _visit(w: _Writer, visit: Record, account: Record | None, contacts: dict[str
     end = start + timedelta(minutes=visit["duration_min"] or DEFAULT_DURATION_MIN)
     account_name = account["name"] if account else ""
     met = [contacts[c] for c in visit["contact_ids"] if c in contacts]
-    w.raw("BEGIN:VEVENT")
+    w.short("BEGIN:VEVENT")
     _common(w, visit, now)
     if not visit.get("fixed_time"):
         # A flexible visit is planned for a day, not a time: an all-day event on that local day.
         day = start.astimezone(local_zone()).date()
-        w.raw(f"DTSTART;VALUE=DATE:{day.strftime('%Y%m%d')}")
-        w.raw(f"DTEND;VALUE=DATE:{(day + timedelta(days=1)).strftime('%Y%m%d')}")
-        w.raw("TRANSP:TRANSPARENT")  # the day stays free for timed meetings around it
+        w.short(f"DTSTART;VALUE=DATE:{_day(day)}")
+        w.short(f"DTEND;VALUE=DATE:{_day(day + timedelta(days=1))}")
+        w.short("TRANSP:TRANSPARENT")  # the day stays free for timed meetings around it
     else:
-        w.raw(f"DTSTART:{_stamp(start)}")
-        w.raw(f"DTEND:{_stamp(end)}")
+        w.short(f"DTSTART:{_stamp(start)}")
+        w.short(f"DTEND:{_stamp(end)}")
     summary = f"Visit: {account_name}" if account_name else "Visit"
     if visit.get("purpose"):
         summary += f" ({visit['purpose']})"
@@ -160,22 +178,22 @@ def _visit(w: _Writer, visit: Record, account: Record | None, contacts: dict[str
         lines.append(visit["notes"])
     w.text("DESCRIPTION", "\n".join(lines))
     if visit.get("latitude") is not None and visit.get("longitude") is not None:
-        w.raw(f"GEO:{visit['latitude']};{visit['longitude']}")
-    w.raw(f"STATUS:{_VISIT_STATUS.get(visit.get('status') or '', 'CONFIRMED')}")
+        w.short(f"GEO:{visit['latitude']};{visit['longitude']}")
+    w.short(f"STATUS:{_VISIT_STATUS.get(visit.get('status') or '', 'CONFIRMED')}")
     w.texts("CATEGORIES", visit.get("tags") or [])
-    w.raw("END:VEVENT")
+    w.short("END:VEVENT")
 
 
 def _task(w: _Writer, task: Record, account: Record | None, now: str) -> None:
-    w.raw("BEGIN:VTODO")
+    w.short("BEGIN:VTODO")
     _common(w, task, now)
     w.text("SUMMARY", task["title"])
     if task.get("due_at"):
-        w.raw(f"DUE:{_stamp(_instant(task['due_at']))}")
+        w.short(f"DUE:{_stamp(_instant(task['due_at']))}")
     elif task.get("due_date"):
-        w.raw(f"DUE;VALUE=DATE:{task['due_date'].strftime('%Y%m%d')}")
-    w.raw(f"PRIORITY:{_PRIORITY.get(task.get('priority') or 'normal', 5)}")
-    w.raw("STATUS:NEEDS-ACTION")
+        w.short(f"DUE;VALUE=DATE:{_day(task['due_date'])}")
+    w.short(f"PRIORITY:{_PRIORITY.get(task.get('priority') or 'normal', 5)}")
+    w.short("STATUS:NEEDS-ACTION")
     lines = []
     if account is not None:
         lines.append(f"Account: {account['name']}")
@@ -183,15 +201,15 @@ def _task(w: _Writer, task: Record, account: Record | None, now: str) -> None:
         lines.append(task["notes"])
     w.text("DESCRIPTION", "\n".join(lines))
     if task.get("visit_id"):
-        w.raw(f"RELATED-TO:{uid_of(task['visit_id'])}")
+        w.short(f"RELATED-TO:{uid_of(task['visit_id'])}")
     w.texts("CATEGORIES", task.get("tags") or [])
     if task.get("remind_at"):
-        w.raw("BEGIN:VALARM")
-        w.raw("ACTION:DISPLAY")
+        w.short("BEGIN:VALARM")
+        w.short("ACTION:DISPLAY")
         w.text("DESCRIPTION", task["title"])
-        w.raw(f"TRIGGER;VALUE=DATE-TIME:{_stamp(_instant(task['remind_at']))}")
-        w.raw("END:VALARM")
-    w.raw("END:VTODO")
+        w.short(f"TRIGGER;VALUE=DATE-TIME:{_stamp(_instant(task['remind_at']))}")
+        w.short("END:VALARM")
+    w.short("END:VTODO")
 
 
 def _bounds(start: str | None, end: str | None) -> tuple[date | None, date | None]:
