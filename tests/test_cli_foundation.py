@@ -244,6 +244,32 @@ def test_lead_add_from_csv_and_jsonl(sfa: Runner, tmp_path: Path) -> None:
     assert both.code == 2
 
 
+def test_lead_add_from_many_written_in_batches_by_the_bulk_writer(
+    sfa: Runner, home: Path, tmp_path: Path
+) -> None:
+    many = tmp_path / "many.csv"  # more than one 10,000-lead batch
+    many.write_text(
+        "name,company,email\n" + "".join(f"P {i},Co {i % 50},p{i}@x.com\n" for i in range(10_050))
+    )
+    result = sfa("lead", "add", "--from", str(many), "-q")
+    assert result.code == 0, result.err
+    ids = result.out.split()
+    assert len(ids) == len(set(ids)) == 10_050
+    conn = sqlite3.connect(home / "sfa.db")
+    try:
+        stored = {row[0] for row in conn.execute("SELECT id FROM lead")}
+        keys = conn.execute(
+            "SELECT count(*) FROM lead WHERE email_key IS NULL OR name_key IS NULL"
+        ).fetchone()[0]
+        found = conn.execute("SELECT count(*) FROM search_fts WHERE search_fts MATCH 'co'").fetchone()[0]
+    finally:
+        conn.close()
+    assert stored == set(ids) and keys == 0 and found == 10_050
+    assert outbox_count(home) == 10_050
+    again = sfa("lead", "add", "--from", str(many), "--skip-duplicates", "--json").json()
+    assert again["created"] == 0 and len(again["skipped"]) == 10_050
+
+
 def test_opportunities_and_stages(sfa: Runner) -> None:
     acme = add(sfa, "account", "add", "Acme")
     other = add(sfa, "account", "add", "Other")

@@ -126,6 +126,7 @@ class BatchResult:
 # Column names accepted in batch input, beyond the field names themselves.
 _ALIASES = {"e-mail": "email", "mail": "email", "telephone": "phone", "tel": "phone",
             "organisation": "company", "organization": "company", "full name": "name"}  # fmt: skip
+WRITE_BATCH = 10_000  # leads a transaction, when many are added at once
 BATCH_FIELDS = ("name", "company", "email", "phone", "source", "rating", "notes", "tags")
 
 
@@ -257,8 +258,18 @@ def _add_leads(
             index.add(line, values["name"], probes)
         accepted.append(values)
         accepted_keys.append(keys)
-    with ws.store.transaction():
-        created = ws.store.insert_many(LEAD, accepted, derived=accepted_keys)
+    if len(accepted) <= WRITE_BATCH:
+        with ws.store.transaction():
+            created = ws.store.insert_many(LEAD, accepted, derived=accepted_keys)
+        return BatchResult(created, skipped)
+    # Every row is checked: the rest cannot fail but for the disk. Many leads are written by the
+    # store's bulk writer, a batch at a time, each in one transaction, while the next is prepared.
+    created = []
+    with ws.store.bulk() as bulk:
+        for start in range(0, len(accepted), WRITE_BATCH):
+            chunk = slice(start, start + WRITE_BATCH)
+            created += bulk.insert_many(LEAD, accepted[chunk], derived=accepted_keys[chunk])
+            bulk.commit()
     return BatchResult(created, skipped)
 
 

@@ -611,10 +611,14 @@ class BulkSession:
     def insert_many(
         self, entity: Entity, rows: Sequence[Record], *, record_ids: Sequence[str] | None = None,
         derived: Sequence[Record] | None = None,
-    ) -> None:  # fmt: skip
-        if rows:
-            with paused_gc():
-                self.pending.append(self.store._prepare_insert(entity, rows, record_ids, derived)[0])
+    ) -> list[Record]:  # fmt: skip
+        """The records as `Store.insert_many` returns them; they are written by `commit`."""
+        if not rows:
+            return []
+        with paused_gc():
+            prepared, records = self.store._prepare_insert(entity, rows, record_ids, derived)
+        self.pending.append(prepared)
+        return records
 
     def commit(self, keep: object = None) -> None:
         """Send the batch; an error in the one before it is raised here. `keep`: the caller's data
