@@ -35,12 +35,14 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    # Redrawn by the import's own calls (every 500 rows), not by rich's refresh thread: the bulk
+    # writer forks, and a process with no other thread forks safely.
     with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:  # fmt: skip
+                  console=Console(stderr=True), transient=True, auto_refresh=False) as bar:  # fmt: skip
         task = bar.add_task(label, total=None)
 
         def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            bar.update(task, completed=done, total=total, refresh=True)
 
         yield update
 
