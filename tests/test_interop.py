@@ -253,6 +253,14 @@ def test_writer_process_import_stores_what_the_in_process_import_stores(home: Pa
     assert len(results[0]) == 40 and results[0] == results[1]
 
 
+def test_without_fork_the_batches_are_written_in_this_process(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(os, "fork")  # as on Windows
+    summary = import_csv(ws, _people_csv(tmp_path / "people.csv", 25), "contact", batch_size=10)
+    assert summary.created == 25 and ws.store.count(CONTACT) == 25 and len(ws.store.outbox()) == 25 + 7
+
+
 def test_writer_process_killed_leaves_whole_batches_and_rerun_finishes(
     ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
