@@ -141,6 +141,14 @@ def test_uuid7_layout_and_handles() -> None:
     assert ids.timestamp_ms_of(one) == 1_795_000_000_000
     assert one < two  # time-ordered
     assert ids.handle_of(one) == one[-12:]
+    import uuid
+
+    many = ids.uuid7_many(1000, now_ms=1_795_000_000_000)
+    parsed = [uuid.UUID(i) for i in many]
+    assert len(set(many)) == 1000 and [str(u) for u in parsed] == many
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in parsed)
+    assert {ids.timestamp_ms_of(i) for i in many} == {1_795_000_000_000}
+    assert {i[19] for i in many} == set("89ab")  # the variant digit still carries two random bits
     assert ids.shortest_unique("abcdef123456", ["abcdef999999"]) == "abcdef9"[:6] + "1"
     assert ids.shortest_unique("abcdef123456", ["000000000000"]) == "abcdef"
 

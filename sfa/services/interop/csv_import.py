@@ -211,22 +211,27 @@ class _RowError(Exception):
 def _raw_values(
     entity: Entity, cells: list[str], header_len: int, columns: list[tuple[int, str]]
 ) -> dict[str, str]:
-    if len(cells) > header_len and any(c.strip() for c in cells[header_len:]):
+    width = len(cells)
+    if width > header_len and any(c.strip() for c in cells[header_len:]):
         raise _RowError(
-            f"has {len(cells)} fields but the header has {header_len} (a delimiter or quote out of place?)"
+            f"has {width} fields but the header has {header_len} (a delimiter or quote out of place?)"
         )
     raw: dict[str, str] = {}
     for index, target in columns:
-        if index < len(cells):
+        if index < width:
             value = cells[index].strip()
             if value:
                 raw[target] = value
-    parts = [raw.pop(p, "") for p in mapping_rules.NAME_PARTS]
-    if entity in (CONTACT, LEAD):
-        if not raw.get("name") and any(parts):
-            raw["name"] = names.join_name(*parts)
-        if raw.get("name"):
-            raw["name"] = names.unflip(" ".join(raw["name"].split()))
+    if entity is CONTACT or entity is LEAD:
+        name = raw.get("name")
+        if "first_name" in raw or "middle_name" in raw or "last_name" in raw:
+            parts = [raw.pop(p, "") for p in mapping_rules.NAME_PARTS]
+            name = name or names.join_name(*parts)
+        if name:
+            raw["name"] = names.unflip(" ".join(name.split()))
+    else:
+        for part in mapping_rules.NAME_PARTS:
+            raw.pop(part, None)
     if "tags" in raw:
         raw["tags"] = raw["tags"].replace(":::", ",").replace(";", ",").replace("*", "")
     return raw
