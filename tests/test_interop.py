@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -313,6 +314,8 @@ def test_a_batch_the_writer_process_refuses_writes_nothing(ws: Workspace) -> Non
     orphan = {"name": "Orphan", "account_id": "0190d6e2-0000-7000-8000-000000000000"}
     refused = pytest.raises(ValidationError, match="cannot save: FOREIGN KEY constraint failed")
     with refused, ws.store.bulk() as session:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            ws.store.count(CONTACT)  # no open SQLite file while writers are forked
         session.insert_many(CONTACT, [{"name": "Fine"}])
         session.commit()
         session.insert_many(CONTACT, [orphan])

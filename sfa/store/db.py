@@ -434,19 +434,28 @@ class Store:
     @contextmanager
     def bulk(self) -> Iterator[BulkSession]:
         """Batches of inserts, each committed whole by a writer process on the other core while
-        the caller prepares the next (sfa/store/bulk.py). Leaving the block waits for the last one."""
+        the caller prepares the next (sfa/store/bulk.py). Leaving the block waits for the last one.
+
+        This store's connection is closed meanwhile (using it raises): a forked writer must not
+        inherit an open SQLite file, whose lock bookkeeping would be the parent's, not its own
+        (SQLite's "how to corrupt": carrying a connection across fork()).
+        """
         if self._depth:
             raise StoreError("bulk writes cannot join an open transaction")
-        session = BulkSession(self)
+        self.conn.close()
         try:
-            yield session
-        except BaseException:
-            # Interrupted (Ctrl-C, a failed row): the batch already handed over is finished, so what
-            # is in the store is exactly the batches sent; a failure of that batch is secondary.
-            with suppress(SfaError):
-                session.close()
-            raise
-        session.close()
+            session = BulkSession(self)
+            try:
+                yield session
+            except BaseException:
+                # Interrupted (Ctrl-C, a failed row): the batch already handed over is finished, so
+                # what is in the store is exactly the batches sent; its own failure is secondary.
+                with suppress(SfaError):
+                    session.close()
+                raise
+            session.close()
+        finally:
+            self.conn = self._connect(readonly=False)
 
     def update(self, entity: Entity, record_id: str, changes: Record) -> Record:
         """Change fields of a record; unchanged values write nothing."""
