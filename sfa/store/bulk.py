@@ -5,7 +5,8 @@ A large import spends about as long in Python (reading, checking and encoding ro
 sqlite3 gives up the interpreter lock for every row it steps, and waits for it again behind the
 busy thread. So each batch is written by a forked child process: it sees the prepared rows in
 memory it shares with this one (nothing is serialised), opens its own connection, writes the batch
-in one transaction, and exits with a status, while this process prepares the next batch.
+in one transaction, and exits with a status, while this process prepares the next batch. The
+parent holds no SQLite connection meanwhile (Store.bulk closes it), so no writer inherits one.
 
 At most one batch is in flight: batch N+1 is handed over only after batch N's writer has exited
 (so batches commit in order), and an error in batch N stops the import before anything after it
