@@ -295,6 +295,7 @@ class AccountView(Screen[None]):
         Binding("e", "edit", "Edit"),
         Binding("c", "new_contact", "Contact"),
         Binding("o", "new_opportunity", "Opportunity"),
+        Binding("E", "edit_opportunity", "Edit opp", key_display="E", tooltip="Edit the opportunity"),
         Binding("m", "note", "Note"),
     ]
 
@@ -389,6 +390,35 @@ class AccountView(Screen[None]):
                     self.changed("account saved")
 
         self.app.push_screen(account_form(self.ws, account), done)
+
+    def action_edit_opportunity(self) -> None:
+        """Edit the open opportunity selected in the list (or the first one) in place."""
+        from sfa.tui import editing
+
+        table = self.query_one("#opps-table", Table)
+        if table.row_count == 0:
+            self.notify("no open opportunities here: o adds one", severity="warning")
+            return
+        opp_id = table.selected_key()
+        opp = self.attempt(records.get, self.ws, OPPORTUNITY, opp_id) if opp_id else None
+        if opp is None:
+            return
+        form = editing.opportunity_form(self.ws, opp)
+
+        def done(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            if not editing.changed_values(form.fields, values):
+                self.notify("nothing changed")
+                return
+            saved = self.attempt(editing.save_opportunity, self.ws, opp, form, values)
+            if saved is None:
+                return
+            self.changed(f"{saved['name']} saved")
+            if table.row_count and saved["id"] in {str(k.value) for k in table.rows}:
+                table.move_cursor(row=table.get_row_index(saved["id"]))
+
+        self.app.push_screen(form, done)
 
     def action_new_contact(self) -> None:
         def done(values: dict[str, str] | None) -> None:
