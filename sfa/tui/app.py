@@ -102,11 +102,17 @@ class SfaApp(App[None]):
         return self._frozen or datetime.now(UTC)
 
     def on_mount(self) -> None:
+        self.switch_mode(self._start)
+        self.call_after_refresh(self._after_first_paint)
+
+    def _after_first_paint(self) -> None:
+        """What the first screen does not need: counting the outbox (a thread that would compete
+        with the first paint for the CPU; the status bar says it is counting meanwhile), the
+        periodic status and sync checks, the collector settings."""
         self.refresh_status()
         self.set_interval(STATUS_EVERY, self.refresh_status)
         self.set_interval(RETRY_EVERY, self._sync_tick)
-        self.switch_mode(self._start)
-        self.call_after_refresh(self._settle_heap)
+        self._settle_heap()
 
     # -- garbage collection off the keystroke path ---------------------------------------------
     _gc_thresholds: tuple[int, int, int] | None = None
