@@ -530,6 +530,7 @@ async def test_360_view_edits_an_opportunity_in_place(filled: Path, check: Works
         await pilot.pause()
         assert "Patient portal" in screen_text(app)
         opps = app.screen.query_one("#opps-table", Table)
+        opps.focus()
         opps.move_cursor(
             row=next(i for i in range(opps.row_count) if opps.get_row_at(i)[0] == "Clinic tablets")
         )
@@ -604,3 +605,91 @@ async def test_command_palette_reaches_the_edit_forms(filled: Path) -> None:
             assert title in screen_text(app), name
             await pilot.press("escape")
             await pilot.pause()
+
+
+async def test_360_view_edits_a_contact_in_place(filled: Path, check: Workspace) -> None:
+    app = SfaApp(filled, now=FROZEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3", "j", "j", "enter")  # Chiemsee Kliniken: contacts Lena Wolf, Tobias Keller
+        await pilot.pause()
+        await pilot.press("j", "enter")  # Enter on a contact edits it (so does E)
+        await pilot.pause()
+        assert "Edit Tobias Keller" in screen_text(app)
+        await pilot.press("tab", "tab", "ctrl+u", *"tobias@")  # email
+        await pilot.pause()
+        assert "email" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "Edit Tobias Keller" in screen_text(app)  # refused, the form stays
+        await pilot.press("ctrl+u", *"tobias.keller@chiemsee-kliniken.example", "ctrl+s")
+        await pilot.pause()
+        assert "Edit Tobias Keller" not in screen_text(app) and "tobias.keller@" in screen_text(app)
+    tobias = next(c for c in crm.list_contacts(check) if c["name"] == "Tobias Keller")
+    assert tobias["email"] == "tobias.keller@chiemsee-kliniken.example"
+
+
+async def test_search_results_show_an_edit_made_in_place(filled: Path, check: Workspace) -> None:
+    """The same records found again after a write are drawn again (not skipped as unchanged)."""
+    app = SfaApp(filled, now=FROZEN)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3", "slash", *"huber")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#results", Table)
+        table.focus()
+        table.move_cursor(row=next(i for i in range(table.row_count) if table.get_row_at(i)[0] == "account"))
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("ctrl+u", *"Brauerei Huber AG", "ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "Brauerei Huber AG" in screen_text(app)
+    assert any(a["name"] == "Brauerei Huber AG" for a in crm.list_accounts(check))
+
+
+async def test_search_fetches_the_rows_the_table_shows(home: Path, check: Workspace) -> None:
+    for number in range(60):
+        crm.add_account(check, {"name": f"Musterfirma {number:02d}"})
+    app = SfaApp(home, now=FROZEN)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3", "slash", "m", "u")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#results", Table)
+        visible = table.size.height - 1  # below the header
+        assert 10 <= table.row_count == visible < 30
+        assert f"{visible} found for 'mu', best first; type more to narrow" in screen_text(app)
+
+
+async def test_each_screen_reads_its_data_once_when_first_shown(
+    filled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sfa.tui.screens.accounts import AccountsScreen
+    from sfa.tui.screens.today import TodayScreen
+
+    calls: list[str] = []
+    for screen in (TodayScreen, AccountsScreen):
+        original = screen.reload
+
+        def counted(self: object, original: object = original, name: str = screen.__name__) -> None:
+            calls.append(name)
+            original(self)  # type: ignore[operator]
+
+        monkeypatch.setattr(screen, "reload", counted)
+    app = SfaApp(filled, now=FROZEN)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert calls == ["TodayScreen", "AccountsScreen"]
+
+
+async def test_collector_settings_are_put_back_when_the_app_ends(filled: Path) -> None:
+    import gc
+
+    before = gc.get_threshold()
+    app = SfaApp(filled, now=FROZEN)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert gc.get_threshold()[2] > before[2]  # full passes only when idle while it runs
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

@@ -306,7 +306,9 @@ class AccountView(Screen[None]):
         Binding("e", "edit", "Edit"),
         Binding("c", "new_contact", "Contact"),
         Binding("o", "new_opportunity", "Opportunity"),
-        Binding("E", "edit_opportunity", "Edit opp", key_display="E", tooltip="Edit the opportunity"),
+        Binding(
+            "E", "edit_row", "Edit row", key_display="E", tooltip="Edit the selected contact or opportunity"
+        ),
         Binding("m", "note", "Note"),
     ]
 
@@ -402,8 +404,46 @@ class AccountView(Screen[None]):
 
         self.app.push_screen(account_form(self.ws, account), done)
 
+    def action_edit_row(self) -> None:
+        """Edit the selected contact (when the contacts list has the focus) or opportunity."""
+        if self.query_one("#contacts-table", Table).has_focus:
+            self.edit_contact()
+        else:
+            self.action_edit_opportunity()
+
+    @on(DataTable.RowSelected, "#contacts-table")
+    def _contact_chosen(self) -> None:
+        self.edit_contact()
+
+    @on(DataTable.RowSelected, "#opps-table")
+    def _opportunity_chosen(self) -> None:
+        self.action_edit_opportunity()
+
+    def edit_contact(self) -> None:
+        table = self.query_one("#contacts-table", Table)
+        contact_id = table.selected_key()
+        if contact_id is None:
+            self.notify("no contacts here: c adds one", severity="warning")
+            return
+        contact = self.attempt(records.get, self.ws, CONTACT, contact_id)
+        if contact is None:
+            return
+
+        def done(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            changed = changes(contact, values)
+            if not changed:
+                self.notify("nothing changed")
+                return
+            if self.attempt(records.edit, self.ws, CONTACT, contact["id"], changed) is not None:
+                self.changed(f"contact {values['name']} saved")
+                table.move_cursor(row=table.get_row_index(contact["id"]))
+
+        self.app.push_screen(contact_form(self.ws, contact), done)
+
     def action_edit_opportunity(self) -> None:
-        """Edit the open opportunity selected in the list (or the first one) in place."""
+        """Edit the open opportunity selected in the list in place."""
         from sfa.tui import editing
 
         table = self.query_one("#opps-table", Table)
