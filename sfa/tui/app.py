@@ -110,7 +110,7 @@ class SfaApp(App[None]):
         with the first paint for the CPU; the status bar says it is counting meanwhile), the
         periodic status and sync checks, the collector settings."""
         self.refresh_status()
-        self.set_interval(STATUS_EVERY, self.refresh_status)
+        self.set_interval(STATUS_EVERY, self._status_tick)
         self.set_interval(RETRY_EVERY, self._sync_tick)
         self._settle_heap()
 
@@ -225,6 +225,12 @@ class SfaApp(App[None]):
         self.data_version += 1
         self._dirty = True
         self.refresh_status()
+
+    def _status_tick(self) -> None:
+        """The periodic recount (for changes other programs wrote) waits for a pause in typing: it
+        is a thread with its own connection, but it takes a core for about 160 ms on a big store."""
+        if time.monotonic() - self._last_input >= IDLE_BEFORE_GC:
+            self.refresh_status()
 
     def refresh_status(self) -> None:
         self.status_worker(self.ws.home)
