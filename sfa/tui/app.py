@@ -118,7 +118,7 @@ class SfaApp(App[None]):
     _gc_thresholds: tuple[int, int, int] | None = None
     _gc_was_enabled = False
 
-    def run(self, *args: Any, **kwargs: Any) -> None:
+    def run(self, *args: Any, **kwargs: Any) -> Any:
         """As App.run, with the collector paused until the first paint: starting up makes many
         objects that all stay alive (styles, widgets, the first screen's rows); walking them again
         and again took 12-22 ms between the start of the app and its first paint (measured with
@@ -126,7 +126,7 @@ class SfaApp(App[None]):
         self._gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            super().run(*args, **kwargs)
+            return super().run(*args, **kwargs)  # what the app exited with (snapshots use it)
         finally:
             if self._gc_was_enabled:
                 gc.enable()
