@@ -467,3 +467,229 @@ async def test_long_lists_scroll_inside_the_screen(home: Path, check: Workspace)
         await pilot.pause()
         text = screen_text(app)
         assert "1 Today" in text and "found for 'mu'" in text
+
+
+async def test_pipeline_edits_an_opportunity_in_place(filled: Path, check: Workspace) -> None:
+    app = SfaApp(filled, now=FROZEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2", "e")  # first column: Clinic tablets (15k)
+        await pilot.pause()
+        assert "Edit opportunity Clinic tablets" in screen_text(app)
+        # amount: a bad value is refused as typed and on save; nothing is written
+        await pilot.press("tab", "ctrl+u", *"lots")
+        await pilot.pause()
+        assert "amount" in screen_text(app) and "'lots'" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "Edit opportunity Clinic tablets" in screen_text(app)  # the form stays
+        assert opp_named(check, "Clinic tablets")["amount"] == 15000
+        # a good amount and a next step: saved through the service, shown on the board
+        await pilot.press(
+            "ctrl+u", *"18.5k", "tab", "tab", "tab", "tab", "tab", "tab", *"call Lena", "ctrl+s"
+        )
+        await pilot.pause()
+        assert "Edit opportunity" not in screen_text(app)
+        assert "Chiemsee K   18k 15 May" in screen_text(app)  # was 15k
+    opp = opp_named(check, "Clinic tablets")
+    assert (opp["amount"], opp["next_step"], opp["stage"]) == (18500, "call Lena", "initiation")
+
+
+async def test_opportunity_form_checks_stage_probability_and_contact(filled: Path, check: Workspace) -> None:
+    app = SfaApp(filled, now=FROZEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2", "e")
+        await pilot.pause()
+        await pilot.press("tab", "tab", "tab", "ctrl+u", *"nowhere")  # stage
+        await pilot.pause()
+        assert "is not a stage" in screen_text(app)
+        await pilot.press("ctrl+u", *"lost")
+        await pilot.pause()
+        assert "needs a reason" in screen_text(app)
+        await pilot.press("ctrl+u", *"identification", "tab", "ctrl+u", *"120")  # probability
+        await pilot.pause()
+        assert "outside 0..100" in screen_text(app)
+        await pilot.press("ctrl+u", *"35", "tab", "tab", *"Max Huber")  # a contact at another account
+        await pilot.pause()
+        assert "no contact named 'Max Huber'" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert opp_named(check, "Clinic tablets")["stage"] == "initiation"  # nothing written
+        await pilot.press("ctrl+u", *"lena wolf", "ctrl+s")  # a contact here, by name
+        await pilot.pause()
+        assert "identification (2)" in screen_text(app)
+    opp = opp_named(check, "Clinic tablets")
+    lena = next(c for c in crm.list_contacts(check) if c["name"] == "Lena Wolf")
+    # as `sfa opp edit --stage identification --probability 35`: the typed probability is kept
+    assert (opp["stage"], opp["probability"], opp["contact_id"]) == ("identification", 35, lena["id"])
+
+
+async def test_360_view_edits_an_opportunity_in_place(filled: Path, check: Workspace) -> None:
+    app = SfaApp(filled, now=FROZEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3", "j", "j", "enter")  # Chiemsee Kliniken
+        await pilot.pause()
+        assert "Patient portal" in screen_text(app)
+        opps = app.screen.query_one("#opps-table", Table)
+        opps.focus()
+        opps.move_cursor(
+            row=next(i for i in range(opps.row_count) if opps.get_row_at(i)[0] == "Clinic tablets")
+        )
+        await pilot.press("E")
+        await pilot.pause()
+        assert "Edit opportunity Clinic tablets" in screen_text(app)
+        for _ in range(5):
+            await pilot.press("tab")
+        await pilot.press("ctrl+u", *"someday")  # close date
+        await pilot.pause()
+        assert "close_date" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert str(opp_named(check, "Clinic tablets")["close_date"]) == "2026-05-15"  # unchanged
+        await pilot.press("ctrl+u", *"2026-06-30", "ctrl+s")
+        await pilot.pause()
+        assert "2026-06-30" in screen_text(app)
+        assert "Contacts" in screen_text(app)  # back on the 360° view
+    assert str(opp_named(check, "Clinic tablets")["close_date"]) == "2026-06-30"
+
+
+async def test_quote_header_edit_in_place_only_for_drafts(filled: Path, check: Workspace) -> None:
+    from sfa.services import quotes
+
+    def wifi_quote() -> dict[str, object]:
+        wifi = opp_named(check, "Guest Wi-Fi refresh")
+        return next(q for q in quotes.list_quotes(check) if q["opportunity_id"] == wifi["id"])
+
+    app = SfaApp(filled, now=FROZEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("5", "e")  # the sent quote: locked
+        await pilot.pause()
+        assert any("only drafts can be changed" in n.message for n in app._notifications)
+        assert "header" not in screen_text(app)
+        await pilot.press("j", "e")  # the draft
+        await pilot.pause()
+        assert ": header" in screen_text(app)
+        await pilot.press("ctrl+u", *"2026-01-31")  # valid until, in the past
+        await pilot.pause()
+        assert "in the past" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert str(wifi_quote()["valid_until"]) == "2026-04-15"  # nothing written
+        await pilot.press("ctrl+u", *"2026-04-30", "tab", *"Anna Berger", "tab", *"net 30 days", "ctrl+s")
+        await pilot.pause()
+        assert ": header" not in screen_text(app)
+        assert "2026-04-30" in screen_text(app)
+    quote = wifi_quote()
+    anna = next(c for c in crm.list_contacts(check) if c["name"] == "Anna Berger")
+    assert (str(quote["valid_until"]), quote["contact_id"], quote["terms"]) == (
+        "2026-04-30",
+        anna["id"],
+        "net 30 days",
+    )
+
+
+async def test_command_palette_reaches_the_edit_forms(filled: Path) -> None:
+    app = SfaApp(filled, now=FROZEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for mode, name, title in (("2", "edit the opportunity", "Edit opportunity"),
+                                  ("5", "edit the quote header", ": header")):  # fmt: skip
+            await pilot.press(mode)
+            await pilot.pause()
+            if mode == "5":
+                await pilot.press("j")
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            await pilot.press(*name)
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await pilot.pause()
+            assert title in screen_text(app), name
+            await pilot.press("escape")
+            await pilot.pause()
+
+
+async def test_360_view_edits_a_contact_in_place(filled: Path, check: Workspace) -> None:
+    app = SfaApp(filled, now=FROZEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3", "j", "j", "enter")  # Chiemsee Kliniken: contacts Lena Wolf, Tobias Keller
+        await pilot.pause()
+        await pilot.press("j", "enter")  # Enter on a contact edits it (so does E)
+        await pilot.pause()
+        assert "Edit Tobias Keller" in screen_text(app)
+        await pilot.press("tab", "tab", "ctrl+u", *"tobias@")  # email
+        await pilot.pause()
+        assert "email" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "Edit Tobias Keller" in screen_text(app)  # refused, the form stays
+        await pilot.press("ctrl+u", *"tobias.keller@chiemsee-kliniken.example", "ctrl+s")
+        await pilot.pause()
+        assert "Edit Tobias Keller" not in screen_text(app) and "tobias.keller@" in screen_text(app)
+    tobias = next(c for c in crm.list_contacts(check) if c["name"] == "Tobias Keller")
+    assert tobias["email"] == "tobias.keller@chiemsee-kliniken.example"
+
+
+async def test_search_results_show_an_edit_made_in_place(filled: Path, check: Workspace) -> None:
+    """The same records found again after a write are drawn again (not skipped as unchanged)."""
+    app = SfaApp(filled, now=FROZEN)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3", "slash", *"huber")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#results", Table)
+        table.focus()
+        table.move_cursor(row=next(i for i in range(table.row_count) if table.get_row_at(i)[0] == "account"))
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("ctrl+u", *"Brauerei Huber AG", "ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "Brauerei Huber AG" in screen_text(app)
+    assert any(a["name"] == "Brauerei Huber AG" for a in crm.list_accounts(check))
+
+
+async def test_search_fetches_the_rows_the_table_shows(home: Path, check: Workspace) -> None:
+    for number in range(60):
+        crm.add_account(check, {"name": f"Musterfirma {number:02d}"})
+    app = SfaApp(home, now=FROZEN)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3", "slash", "m", "u")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#results", Table)
+        visible = table.size.height - 1  # below the header
+        assert 10 <= table.row_count == visible < 30
+        assert f"{visible} found for 'mu', best first; type more to narrow" in screen_text(app)
+
+
+async def test_each_screen_reads_its_data_once_when_first_shown(
+    filled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sfa.tui.screens.accounts import AccountsScreen
+    from sfa.tui.screens.today import TodayScreen
+
+    calls: list[str] = []
+    for screen in (TodayScreen, AccountsScreen):
+        original = screen.reload
+
+        def counted(self: object, original: object = original, name: str = screen.__name__) -> None:
+            calls.append(name)
+            original(self)  # type: ignore[operator]
+
+        monkeypatch.setattr(screen, "reload", counted)
+    app = SfaApp(filled, now=FROZEN)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert calls == ["TodayScreen", "AccountsScreen"]
+
+
+async def test_collector_settings_are_put_back_when_the_app_ends(filled: Path) -> None:
+    import gc
+
+    before = gc.get_threshold()
+    app = SfaApp(filled, now=FROZEN)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert gc.get_threshold()[2] > before[2]  # full passes only when idle while it runs
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

@@ -122,3 +122,15 @@ def test_forecast(snap_compare: Any, filled: Path, size: Any) -> None:
 def test_log_visit_form(snap_compare: Any, filled: Path, size: Any) -> None:
     keys = ["l", *"Pilot agreed", "tab", "tab", *"Send pilot contract", "tab", *"fri"]
     assert snap_compare(SfaApp(filled, now=FROZEN), press=keys, terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_opportunity_edit_form(snap_compare: Any, filled: Path, size: Any) -> None:
+    keys = ["2", "l", "e", "tab", "ctrl+u", *"lots", "tab", "tab", "tab", "ctrl+u", *"120"]
+    assert snap_compare(SfaApp(filled, now=FROZEN), press=keys, terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_quote_header_form(snap_compare: Any, filled: Path, size: Any) -> None:
+    keys = ["5", "j", "e", "ctrl+u", *"2026-01-31", "tab", *"Anna Berger"]
+    assert snap_compare(SfaApp(filled, now=FROZEN), press=keys, terminal_size=size, run_before=settle)

@@ -51,7 +51,14 @@ class SfaScreen(Screen[None]):
     def reload(self) -> None:
         """Read the screen's data again from the services."""
 
+    _loaded = False
+
     def on_mount(self) -> None:
+        # Textual calls the on_mount of every class in the MRO, and the screens' own on_mount call
+        # this one after setting up their tables: read the data once, not twice.
+        if self._loaded:
+            return
+        self._loaded = True
         self.reload()
         self._seen_version = self.sfa.data_version  # just read: no second reload when first shown
 

@@ -99,6 +99,7 @@ class AccountsScreen(SfaScreen):
     ]
 
     shown_query: str = ""  # the query whose results are on screen (the bench waits for it)
+    _shown_keys: list[str] | None = None  # the records in the table, in order
     _latest = ""
     _executor: ThreadPoolExecutor | None = None
 
@@ -116,6 +117,7 @@ class AccountsScreen(SfaScreen):
         table.focus()
 
     def reload(self) -> None:
+        self._shown_keys = None  # the records may have changed: draw them again
         self.run_query(self.query_one("#search", Input).value)
 
     def run_query(self, text: str) -> None:
@@ -137,12 +139,18 @@ class AccountsScreen(SfaScreen):
     def _submitted(self) -> None:
         self.query_one(Table).focus()
 
+    def result_rows(self) -> int:
+        """How many results to fetch: the rows the table shows (no more are seen without scrolling,
+        and each one costs a read and a rendered line), at least 10 and at most SEARCH_LIMIT."""
+        height = self.query_one(Table).size.height - 1  # the header
+        return SEARCH_LIMIT if height <= 0 else max(10, min(SEARCH_LIMIT, height))
+
     @work(exclusive=True, group="search")
     async def search_worker(self, text: str, home: Any) -> None:
         """Full-text search on the search thread (its own connection): the UI keeps answering keys."""
         self._latest = text
         loop = asyncio.get_running_loop()
-        found = await loop.run_in_executor(self._searcher(), self._search, home, text)
+        found = await loop.run_in_executor(self._searcher(), self._search, home, text, self.result_rows())
         if found is not None:
             self.show(text, *found)
 
@@ -151,7 +159,7 @@ class AccountsScreen(SfaScreen):
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sfa-search")
         return self._executor
 
-    def _search(self, home: Any, text: str) -> tuple[list[tuple[str, str, str, str]], str] | None:
+    def _search(self, home: Any, text: str, limit: int) -> tuple[list[tuple[str, str, str, str]], str] | None:
         """Runs on the search thread; a query overtaken by newer typing is skipped."""
         if text != self._latest:
             return None
@@ -159,7 +167,7 @@ class AccountsScreen(SfaScreen):
         if ws is None:
             ws = _thread.ws = Workspace(home)
         try:
-            found = finder.find_as_you_type(ws, text, limit=SEARCH_LIMIT)
+            found = finder.find_as_you_type(ws, text, limit=limit)
         except SfaError:
             return [], "type a word to search"
         rows = [(f"{e.name}:{r['id']}", _TYPE[e.name], str(r.get(e.title) or ""), self._detail(e, r))
@@ -169,7 +177,7 @@ class AccountsScreen(SfaScreen):
         elif found.how == "unranked":
             hint = f"first {len(rows)} of many matches for {text!r} (unranked); type more to narrow"
         else:
-            more = ", best first; type more to narrow" if len(rows) == SEARCH_LIMIT else ""
+            more = ", best first; type more to narrow" if len(rows) == limit else ""
             hint = f"{len(rows)} found for {text!r}{more}"
         return rows, hint
 
@@ -191,9 +199,12 @@ class AccountsScreen(SfaScreen):
         if text != self.query_one("#search", Input).value:
             return  # a slower, older search: its results are already out of date
         table = self.query_one(Table)
-        table.clear()
-        for key, *cells in rows:
-            table.add_row(*cells, key=key)
+        keys = [key for key, *_ in rows]
+        if keys != self._shown_keys:  # the next letter often finds the same records: no redraw then
+            table.clear()
+            for key, *cells in rows:
+                table.add_row(*cells, key=key)
+            self._shown_keys = keys
         self.query_one("#accounts-hint", Static).update(hint)
         self.shown_query = text
 
@@ -295,6 +306,9 @@ class AccountView(Screen[None]):
         Binding("e", "edit", "Edit"),
         Binding("c", "new_contact", "Contact"),
         Binding("o", "new_opportunity", "Opportunity"),
+        Binding(
+            "E", "edit_row", "Edit row", key_display="E", tooltip="Edit the selected contact or opportunity"
+        ),
         Binding("m", "note", "Note"),
     ]
 
@@ -389,6 +403,73 @@ class AccountView(Screen[None]):
                     self.changed("account saved")
 
         self.app.push_screen(account_form(self.ws, account), done)
+
+    def action_edit_row(self) -> None:
+        """Edit the selected contact (when the contacts list has the focus) or opportunity."""
+        if self.query_one("#contacts-table", Table).has_focus:
+            self.edit_contact()
+        else:
+            self.action_edit_opportunity()
+
+    @on(DataTable.RowSelected, "#contacts-table")
+    def _contact_chosen(self) -> None:
+        self.edit_contact()
+
+    @on(DataTable.RowSelected, "#opps-table")
+    def _opportunity_chosen(self) -> None:
+        self.action_edit_opportunity()
+
+    def edit_contact(self) -> None:
+        table = self.query_one("#contacts-table", Table)
+        contact_id = table.selected_key()
+        if contact_id is None:
+            self.notify("no contacts here: c adds one", severity="warning")
+            return
+        contact = self.attempt(records.get, self.ws, CONTACT, contact_id)
+        if contact is None:
+            return
+
+        def done(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            changed = changes(contact, values)
+            if not changed:
+                self.notify("nothing changed")
+                return
+            if self.attempt(records.edit, self.ws, CONTACT, contact["id"], changed) is not None:
+                self.changed(f"contact {values['name']} saved")
+                table.move_cursor(row=table.get_row_index(contact["id"]))
+
+        self.app.push_screen(contact_form(self.ws, contact), done)
+
+    def action_edit_opportunity(self) -> None:
+        """Edit the open opportunity selected in the list in place."""
+        from sfa.tui import editing
+
+        table = self.query_one("#opps-table", Table)
+        if table.row_count == 0:
+            self.notify("no open opportunities here: o adds one", severity="warning")
+            return
+        opp_id = table.selected_key()
+        opp = self.attempt(records.get, self.ws, OPPORTUNITY, opp_id) if opp_id else None
+        if opp is None:
+            return
+        form = editing.opportunity_form(self.ws, opp)
+
+        def done(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            if not editing.changed_values(form.fields, values):
+                self.notify("nothing changed")
+                return
+            saved = self.attempt(editing.save_opportunity, self.ws, opp, form, values)
+            if saved is None:
+                return
+            self.changed(f"{saved['name']} saved")
+            if table.row_count and saved["id"] in {str(k.value) for k in table.rows}:
+                table.move_cursor(row=table.get_row_index(saved["id"]))
+
+        self.app.push_screen(form, done)
 
     def action_new_contact(self) -> None:
         def done(values: dict[str, str] | None) -> None:

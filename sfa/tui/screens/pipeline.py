@@ -77,6 +77,7 @@ class PipelineScreen(SfaScreen):
         Binding("w", "won", "Won"),
         Binding("x", "lost", "Lost"),
         Binding("q", "quote", "Quote"),
+        Binding("e", "edit", "Edit", tooltip="Edit the opportunity"),
         Binding("enter", "open", "Account", show=False),
     ]
 
@@ -181,6 +182,30 @@ class PipelineScreen(SfaScreen):
                     self.changed(f"{moved['name']}: lost ({result['value'].strip()})")
 
         self.app.push_screen(ask(f"Lost: {opp['name']}", "Why was it lost?", save_label="Mark lost"), done)
+
+    def action_edit(self) -> None:
+        """Edit the selected opportunity in place: every field checked as it is typed."""
+        from sfa.tui import editing
+
+        opp = self.selected()
+        if opp is None:
+            return
+        form = editing.opportunity_form(self.ws, opp)
+
+        def done(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            if not editing.changed_values(form.fields, values):
+                self.notify("nothing changed")
+                return
+            saved = self.attempt(editing.save_opportunity, self.ws, opp, form, values)
+            if saved is None:
+                return
+            self.changed(f"{saved['name']} saved")
+            if saved["stage"] in self.open_stages():
+                self.select(saved["id"], saved["stage"])
+
+        self.app.push_screen(form, done)
 
     def action_quote(self) -> None:
         """Draft a quote for the selected opportunity and open it in the quote editor."""

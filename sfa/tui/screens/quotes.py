@@ -70,6 +70,7 @@ class QuotesScreen(SfaScreen):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new_quote", "New", tooltip="New quote"),
+        Binding("e", "edit_header", "Header", tooltip="Edit the quote header"),
         Binding("a", "add_line", "+Line", tooltip="Add a quote line"),
         Binding("delete", "remove_line", "-Line", key_display="del", tooltip="Remove the quote line"),
         Binding("s", "send", "Send", tooltip="Send the quote"),
@@ -174,6 +175,32 @@ class QuotesScreen(SfaScreen):
         if quote is not None:
             self.selected_id = quote["id"]
             self.changed(f"quote {quote['number']} drafted; a adds a line")
+
+    def action_edit_header(self) -> None:
+        """Valid-until, contact and terms of a draft, in place; sent or decided quotes are revised first."""
+        from sfa.tui import editing
+
+        key = self.current()
+        if key is None:
+            self.notify("no quote selected", severity="warning")
+            return
+        quote = self.attempt(editing.editable_quote, self.ws, key, self.today())
+        if quote is None:
+            return
+        form = editing.quote_header_form(self.ws, quote, self.today())
+
+        def done(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            if not editing.changed_values(form.fields, values):
+                self.notify("nothing changed")
+                return
+            saved = self.attempt(editing.save_quote_header, self.ws, quote, form, values)
+            if saved is not None:
+                self.selected_id = saved["id"]
+                self.changed(f"quote {saved['number']} rev {saved['revision']}: header saved")
+
+        self.app.push_screen(form, done)
 
     def action_add_line(self) -> None:
         key = self.current()
