@@ -1,3 +1,3 @@
-from sfa.cli.main import run
+from sfa.cli.launch import run
 
 run()

@@ -73,3 +73,28 @@ def test_dashboard_in_a_pseudo_terminal(home: Path) -> None:
     assert term.raw.rindex(ALT_OFF) > term.raw.rindex(ALT_ON)
     assert term.raw.rfind("\x1b[?1000l") > term.raw.rfind("\x1b[?1000h")  # mouse reporting off
     assert term.raw.rfind("\x1b[?25h") > term.raw.rfind("\x1b[?25l")  # cursor shown again
+
+
+def test_only_a_bare_dashboard_start_skips_the_command_parser() -> None:
+    from sfa.cli.launch import dashboard_home
+
+    assert dashboard_home(["dashboard"]) == (True, None)
+    assert dashboard_home(["--home", "/x", "dashboard"]) == (True, "/x")
+    assert dashboard_home(["--home=/x", "dashboard"]) == (True, "/x")
+    for other in (["dashboard", "--help"], ["dashboard", "x"], ["lead", "list"], [], ["--home", "/x"]):
+        assert dashboard_home(other) == (False, None)
+
+
+def test_dashboard_on_a_bad_data_file_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    import subprocess
+
+    (tmp_path / "sfa.db").write_bytes(b"not a database" * 100)
+    for args in (["--home", str(tmp_path), "dashboard"], [f"--home={tmp_path}", "dashboard"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "sfa", *args], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 1 and done.stdout == ""
+        assert done.stderr.startswith("sfa: error: cannot open data file") and done.stderr.count("\n") == 1
+    parsed = subprocess.run([sys.executable, "-m", "sfa", "--home", str(tmp_path), "dashboard", "--help"],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert parsed.returncode == 0 and "Usage: sfa dashboard" in parsed.stdout

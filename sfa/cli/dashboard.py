@@ -14,4 +14,6 @@ def dashboard(ctx: typer.Context) -> None:
     """Open the dashboard: Today, Pipeline, Accounts, Leads (Ctrl+P lists every action)."""
     from sfa.tui.app import SfaApp
 
-    SfaApp(workspace=workspace(ctx)).run()
+    ws = workspace(ctx)
+    ws.store  # noqa: B018 - opened here, so a bad data file is one line, not a traceback
+    SfaApp(workspace=ws).run()

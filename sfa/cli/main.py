@@ -129,8 +129,8 @@ def run(argv: list[str] | None = None) -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    print(f"sfa: error: {message}", file=sys.stderr)
     from sfa.cli.common import close_workspace
+    from sfa.cli.failure import fail
 
     close_workspace()
-    sys.exit(code)
+    fail(message, code)

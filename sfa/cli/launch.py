@@ -1,0 +1,46 @@
+"""The `sfa` entry point. `sfa [--home DIR] dashboard` opens the dashboard without the command
+parser: Typer, and the pydantic it imports to parse options, cost 100-190 ms of the dashboard's
+first paint (bench/bench_tui.py). Everything else, `sfa dashboard --help` included, goes through
+the parser in sfa.cli.main; errors are reported the same way by both (sfa.cli.failure).
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def dashboard_home(args: list[str]) -> tuple[bool, str | None]:
+    """(True, home) when the arguments are exactly a dashboard start, with or without --home."""
+    if args == ["dashboard"]:
+        return True, None
+    if len(args) == 3 and args[0] == "--home" and args[2] == "dashboard":
+        return True, args[1]
+    if len(args) == 2 and args[0].startswith("--home=") and args[1] == "dashboard":
+        return True, args[0].removeprefix("--home=")
+    return False, None
+
+
+def run() -> None:
+    is_dashboard, home = dashboard_home(sys.argv[1:])
+    if not is_dashboard:
+        from sfa.cli.main import run as run_command
+
+        run_command()
+        return
+    from sfa.cli.failure import fail
+    from sfa.domain.errors import SfaError
+
+    try:
+        from sfa.services.workspace import Workspace
+        from sfa.tui.app import SfaApp
+
+        workspace = Workspace(home)
+        try:
+            workspace.store  # noqa: B018 - opened here, so a bad data file is one line, not a traceback
+            SfaApp(workspace=workspace).run()
+        finally:
+            workspace.close()
+    except SfaError as exc:
+        fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
