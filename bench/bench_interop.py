@@ -51,8 +51,21 @@ def write_csv(path: Path, rows: int, companies: int) -> None:
             )
 
 
+def _import_without_fork(ws: Workspace, path: Path) -> float:
+    """The same import with every batch written in this process (as where there is no fork)."""
+    fork = os.fork
+    del os.fork
+    try:
+        started = time.perf_counter()
+        summary = import_csv(ws, path, "contact")
+        return time.perf_counter() - started
+    finally:
+        os.fork = fork
+        assert summary.created > 0
+
+
 def bench_import(rows: int, runs: int) -> None:
-    walls, dry, again = [], [], []
+    walls, dry, again, serial = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "contacts.csv"
         write_csv(path, rows, companies=max(1, rows // 20))
@@ -78,12 +91,21 @@ def bench_import(rows: int, runs: int) -> None:
                 assert repeat.created == 0 and len(repeat.skipped) == rows
             finally:
                 ws.close()
+            one_core = Workspace(Path(tmp) / f"home-serial-{run}")
+            try:
+                one_core.store  # noqa: B018
+                serial.append(_import_without_fork(one_core, path))
+            finally:
+                one_core.close()
     wall, check, skip = statistics.median(walls), statistics.median(dry), statistics.median(again)
+    alone = statistics.median(serial)
     print(f"import csv: {rows:,} contacts ({summary.accounts_created:,} accounts created, outbox "
           f"{outbox:,} entries): median {wall:.2f} s = {rows / wall:,.0f} rows/s "
           f"(runs: {', '.join(f'{w:.2f}' for w in walls)} s); target >= 20,000 rows/s")  # fmt: skip
     print(f"  baseline, the same import with --dry-run (read, check, no writes): {check:.2f} s; "
           f"the import takes {wall / check:.2f}x that")  # fmt: skip
+    print(f"  baseline, the same import writing every batch in this process (no second core): {alone:.2f} s "
+          f"= {rows / alone:,.0f} rows/s; the bulk writer takes {wall / alone:.2f}x that")  # fmt: skip
     print(f"  re-import, all {rows:,} skipped as duplicates: {skip:.2f} s = {rows / skip:,.0f} rows/s")
 
 

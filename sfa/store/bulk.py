@@ -16,15 +16,23 @@ writer that already has a whole batch. Where there is no fork (Windows), batches
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from sfa.store.codec import dumps
 
+# Holds one idle connection to the store for as long as its stdin is open (see BulkWriter).
+_KEEPER = (
+    "import sqlite3, sys; conn = sqlite3.connect(sys.argv[1], timeout=30); "
+    "conn.execute('SELECT count(*) FROM meta').fetchone(); sys.stdin.buffer.read()"
+)
 FTS_SLOTS = 16  # search_fts rowid = rid * 16 + entity code
 _OUTBOX_SQL = "INSERT INTO outbox(entity, record_id, fields, created_at) VALUES (?, ?, ?, ?)"
 _FTS_SQL = "INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)"
@@ -96,6 +104,15 @@ class BulkWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.keeper: subprocess.Popen[bytes] | None = None
+        if hasattr(os, "fork"):
+            # The parent holds no connection (Store.bulk), so each writer would be the file's last
+            # one: closing, it would checkpoint and delete the write-ahead log, and the next writer
+            # would make it again. A connection in a process of its own keeps the file open.
+            self.keeper = subprocess.Popen(
+                [sys.executable, "-c", _KEEPER, str(path)],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
         self.pid = 0  # the writer in flight
         self.reasons = -1  # the pipe it explains a failure on
         # What the writer in flight reads, kept alive until it exits: freeing objects writes to
@@ -155,4 +172,10 @@ class BulkWriter:
 
     def close(self) -> None:
         """Once the batch in flight is committed; raises what that batch failed with."""
-        self.wait()
+        try:
+            self.wait()
+        finally:
+            if self.keeper is not None:
+                keeper, self.keeper = self.keeper, None
+                with contextlib.suppress(OSError):
+                    keeper.communicate(timeout=30)  # closes its stdin: it reads to the end and exits
