@@ -316,14 +316,15 @@ def test_a_batch_the_writer_process_refuses_writes_nothing(ws: Workspace) -> Non
     with refused, ws.store.bulk() as session:
         with pytest.raises(sqlite3.ProgrammingError, match="closed"):
             ws.store.count(CONTACT)  # no open SQLite file while writers are forked
-        keeper = session.writer.keeper  # the process holding the file open meanwhile
-        assert keeper is not None and keeper.poll() is None
+        writer = session.writer.pid  # one writer process for the session
+        assert writer and os.waitpid(writer, os.WNOHANG) == (0, 0)
         session.insert_many(CONTACT, [{"name": "Fine"}])
         session.commit()
         session.insert_many(CONTACT, [orphan])
         session.insert_many(CONTACT, [{"name": "Same batch"}])
         session.commit()
-    assert keeper.poll() == 0  # it ended with the session
+    with pytest.raises(ChildProcessError):
+        os.waitpid(writer, os.WNOHANG)  # it ended, and was waited for, with the session
     assert [c["name"] for c in ws.store.select(CONTACT)] == ["Fine"]
     assert len(ws.store.outbox()) == 1 and len(ws.store.search("same batch")) == 0
 

@@ -3,36 +3,33 @@
 A large import spends about as long in Python (reading, checking and encoding rows) as in SQLite
 (the row, its indexes, the outbox and the search index). Python threads cannot overlap the two:
 sqlite3 gives up the interpreter lock for every row it steps, and waits for it again behind the
-busy thread. So each batch is written by a forked child process: it sees the prepared rows in
-memory it shares with this one (nothing is serialised), opens its own connection, writes the batch
-in one transaction, and exits with a status, while this process prepares the next batch. The
-parent holds no SQLite connection meanwhile (Store.bulk closes it), so no writer inherits one.
+busy thread. So a writer process, forked once when the session starts, writes the batches: each
+one arrives through a pipe (marshal: tuples, lists and dicts of str, int, float and None), is
+written in one transaction on the writer's own connection, and is answered with one line.
 
-At most one batch is in flight: batch N+1 is handed over only after batch N's writer has exited
-(so batches commit in order), and an error in batch N stops the import before anything after it
-is written. A writer that dies rolls back its own transaction; this process dying does not stop a
-writer that already has a whole batch. Where there is no fork (Windows), batches are written here.
+At most one batch is in flight: batch N+1 is sent only after batch N is answered, so batches
+commit in order, and an error in batch N stops the import before anything after it is written.
+A writer that dies rolls back its open transaction; if this process dies, the writer reads the
+end of the pipe and exits. When the writer is forked this process holds no SQLite connection
+(Store.bulk closes it), so the writer inherits no SQLite state. One long-lived writer keeps its
+page cache warm from batch to batch, and the memory the fork shares is copied at most once.
+Where there is no fork (Windows), batches are written in this process.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import marshal
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
+import struct
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from sfa.store.codec import dumps
 
-# Holds one idle connection to the store for as long as its stdin is open (see BulkWriter).
-_KEEPER = (
-    "import sqlite3, sys; conn = sqlite3.connect(sys.argv[1], timeout=30); "
-    "conn.execute('SELECT count(*) FROM meta').fetchone(); sys.stdin.buffer.read()"
-)
 FTS_SLOTS = 16  # search_fts rowid = rid * 16 + entity code
 _OUTBOX_SQL = "INSERT INTO outbox(entity, record_id, fields, created_at) VALUES (?, ?, ?, ?)"
 _FTS_SQL = "INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)"
@@ -75,20 +72,6 @@ def configure(conn: sqlite3.Connection) -> None:
 # -- the writer ---------------------------------------------------------------------------------
 
 
-def write_batch(path: Path, inserts: list[PreparedInsert], meta: list[tuple[str, str]]) -> None:
-    """One batch in one transaction on a connection of its own."""
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-    try:
-        configure(conn)
-        conn.execute("BEGIN IMMEDIATE")
-        for prepared in inserts:
-            write_insert(conn, prepared)
-        conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()  # a transaction still open (an error) is rolled back
-
-
 class BulkWriteError(Exception):
     def __init__(self, kind: str, reason: str) -> None:
         super().__init__(reason)
@@ -96,86 +79,137 @@ class BulkWriteError(Exception):
         self.reason = reason
 
 
-_EXIT_INTEGRITY, _EXIT_ERROR = 3, 4
+_LENGTH = struct.Struct("<Q")
+
+
+def _read_message(stream: BinaryIO) -> Any:
+    head = stream.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:
+        return None  # the parent is gone (or done): nothing half-read is ever applied
+    (length,) = _LENGTH.unpack(head)
+    body = stream.read(length)
+    return marshal.loads(body) if len(body) == length else None
+
+
+def serve(path: Path, incoming: BinaryIO, answers: BinaryIO) -> None:
+    """The writer's loop: a batch in, one transaction, one answer line out; until end of input."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+    configure(conn)
+    try:
+        while (message := _read_message(incoming)) is not None:
+            inserts, meta = message
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                for prepared in inserts:
+                    write_insert(conn, PreparedInsert(*prepared))
+                conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta)
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                kind = "integrity" if isinstance(exc, sqlite3.IntegrityError) else "error"
+                answers.write(f"{kind} {' '.join(str(exc).split())}\n".encode())
+            else:
+                answers.write(b"ok\n")
+            answers.flush()
+    finally:
+        conn.close()
 
 
 class BulkWriter:
-    """Hands batches to writer processes, one at a time; `send` returns once the writer is started."""
+    """The writer process of one bulk session; `send` returns as soon as the batch is on its way."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.keeper: subprocess.Popen[bytes] | None = None
-        if hasattr(os, "fork"):
-            # The parent holds no connection (Store.bulk), so each writer would be the file's last
-            # one: closing, it would checkpoint and delete the write-ahead log, and the next writer
-            # would make it again. A connection in a process of its own keeps the file open.
-            self.keeper = subprocess.Popen(
-                [sys.executable, "-c", _KEEPER, str(path)],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
-        self.pid = 0  # the writer in flight
-        self.reasons = -1  # the pipe it explains a failure on
-        # What the writer in flight reads, kept alive until it exits: freeing objects writes to
-        # memory pages the writer shares, and every such page is then copied (copy-on-write).
-        self.shared: tuple[object, ...] = ()
-
-    def send(self, inserts: list[PreparedInsert], meta: list[tuple[str, str]], keep: object = None) -> None:
-        """Start writing a batch; `keep` is anything else to keep alive as long as the writer runs."""
-        self.wait()
-        self.shared = (inserts, keep)
+        self.pid = 0
+        self.in_flight = False
+        self.outgoing: BinaryIO | None = None
+        self.answers: BinaryIO | None = None
         if not hasattr(os, "fork"):
-            self._write_here(inserts, meta)
             return
-        read_end, write_end = os.pipe()
+        to_writer, outgoing = os.pipe()
+        answers, from_writer = os.pipe()
         pid = os.fork()
         if pid == 0:  # the writer: never returns into the caller's code
-            os.close(read_end)
+            os.close(outgoing)
+            os.close(answers)
             status = 0
             try:
                 gc.disable()  # a collection would walk (and copy) the whole heap shared with the parent
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent decides
-                write_batch(self.path, inserts, meta)
-            except sqlite3.IntegrityError as exc:
-                status = _EXIT_INTEGRITY
-                os.write(write_end, str(exc).encode("utf-8", "replace"))
-            except BaseException as exc:
-                status = _EXIT_ERROR
-                os.write(write_end, f"{type(exc).__name__}: {exc}".encode("utf-8", "replace"))
+                with os.fdopen(to_writer, "rb") as incoming, os.fdopen(from_writer, "wb") as replies:
+                    serve(path, incoming, replies)
+            except BaseException:
+                status = 1
             finally:
                 os._exit(status)
-        os.close(write_end)
-        self.pid, self.reasons = pid, read_end
+        os.close(to_writer)
+        os.close(from_writer)
+        self.pid = pid
+        self.outgoing = os.fdopen(outgoing, "wb")
+        self.answers = os.fdopen(answers, "rb")
+
+    def send(self, inserts: list[PreparedInsert], meta: list[tuple[str, str]]) -> None:
+        self.wait()
+        if self.outgoing is None:
+            self._write_here(inserts, meta)
+            return
+        body = marshal.dumps(([tuple(p) for p in inserts], meta))
+        try:
+            self.outgoing.write(_LENGTH.pack(len(body)))
+            self.outgoing.write(body)
+            self.outgoing.flush()
+        except BrokenPipeError:
+            raise self._stopped() from None
+        self.in_flight = True
 
     def _write_here(self, inserts: list[PreparedInsert], meta: list[tuple[str, str]]) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
         try:
-            write_batch(self.path, inserts, meta)
+            configure(conn)
+            conn.execute("BEGIN IMMEDIATE")
+            for prepared in inserts:
+                write_insert(conn, prepared)
+            conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta)
+            conn.execute("COMMIT")
         except sqlite3.IntegrityError as exc:
             raise BulkWriteError("integrity", str(exc)) from None
         except sqlite3.Error as exc:
             raise BulkWriteError("error", str(exc)) from None
+        finally:
+            conn.close()  # a transaction still open (an error) is rolled back
 
     def wait(self) -> None:
         """Until the batch in flight is committed; raises what it failed with."""
-        if not self.pid:
+        if not self.in_flight:
             return
-        pid, self.pid = self.pid, 0
-        _, status = os.waitpid(pid, 0)
-        self.shared = ()
-        with os.fdopen(self.reasons, "rb") as pipe:
-            reason = " ".join(pipe.read().decode("utf-8", "replace").split())
+        self.in_flight = False
+        assert self.answers is not None
+        answer = self.answers.readline().decode("utf-8", "replace").strip()
+        if answer == "ok":
+            return
+        if not answer:
+            raise self._stopped()
+        kind, _, reason = answer.partition(" ")
+        raise BulkWriteError(kind, reason)
+
+    def _stopped(self) -> BulkWriteError:
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
         code = os.waitstatus_to_exitcode(status)
-        if code == 0:
-            return
-        if code < 0:
-            raise BulkWriteError("error", f"the writer process stopped (signal {-code})")
-        raise BulkWriteError("integrity" if code == _EXIT_INTEGRITY else "error", reason or f"exit {code}")
+        how = f"signal {-code}" if code < 0 else f"exit {code}"
+        return BulkWriteError("error", f"the writer process stopped ({how})")
 
     def close(self) -> None:
         """Once the batch in flight is committed; raises what that batch failed with."""
         try:
             self.wait()
         finally:
-            if self.keeper is not None:
-                keeper, self.keeper = self.keeper, None
-                with contextlib.suppress(OSError):
-                    keeper.communicate(timeout=30)  # closes its stdin: it reads to the end and exits
+            for stream in (self.outgoing, self.answers):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()  # end of input: the writer finishes and exits
+            self.outgoing = self.answers = None
+            if self.pid:
+                os.waitpid(self.pid, 0)
+                self.pid = 0

@@ -629,9 +629,8 @@ class BulkSession:
         self.pending.append(prepared)
         return records
 
-    def commit(self, keep: object = None) -> None:
-        """Send the batch; an error in the one before it is raised here. `keep`: the caller's data
-        behind the batch, freed once it is written (the writer shares this process's memory)."""
+    def commit(self) -> None:
+        """Send the batch; an error in the one before it is raised here."""
         if not self.pending:
             return
         store = self.store
@@ -639,7 +638,7 @@ class BulkSession:
         store._dirty_clock = False
         pending, self.pending = self.pending, []
         try:
-            self.writer.send(pending, meta, keep)
+            self.writer.send(pending, meta)
         except BulkWriteError as exc:
             raise _bulk_error(exc) from None
 

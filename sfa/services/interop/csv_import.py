@@ -413,7 +413,7 @@ class CsvImporter:
             bulk.insert_many(ACCOUNT, batch.accounts, record_ids=batch.account_ids)
             bulk.insert_many(self.entity, batch.creates, record_ids=batch.create_ids, derived=derived)
             bulk.insert_many(TIMELINE, timeline)
-            bulk.commit(keep=batch)
+            bulk.commit()
             return
         store = self.ws.store
         with store.transaction():
