@@ -28,8 +28,6 @@ import struct
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
-from sfa.store.codec import dumps
-
 FTS_SLOTS = 16  # search_fts rowid = rid * 16 + entity code
 _OUTBOX_SQL = "INSERT INTO outbox(entity, record_id, fields, created_at) VALUES (?, ?, ?, ?)"
 _FTS_SQL = "INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)"
@@ -41,7 +39,7 @@ class PreparedInsert(NamedTuple):
     table: str
     sql: str  # INSERT INTO table (rid, ...) VALUES (?, ...)
     rows: list[tuple[Any, ...]]  # every column but rid
-    outbox: list[tuple[str, str, list[Any], str]]  # (entity, id, [clock, wire fields], time); JSON here
+    outbox: list[tuple[str, str, str, str]]  # (entity, id, fields JSON, time)
     fts: list[tuple[int, str, str]]  # (index of the row in `rows`, title, body)
     fts_code: int
 
@@ -51,10 +49,7 @@ def write_insert(conn: sqlite3.Connection, prepared: PreparedInsert) -> int:
     table, sql, rows, outbox, fts, code = prepared
     base = int(conn.execute(f"SELECT coalesce(max(rid), 0) FROM {table}").fetchone()[0])
     conn.executemany(sql, [(base + number, *row) for number, row in enumerate(rows, 1)])
-    # Encoded here, so that in a bulk write the writer process does it, on the other core.
-    conn.executemany(
-        _OUTBOX_SQL, [(entity, record_id, dumps(wire), at) for entity, record_id, wire, at in outbox]
-    )
+    conn.executemany(_OUTBOX_SQL, outbox)
     if fts:
         conn.executemany(_FTS_SQL, [((base + 1 + i) * FTS_SLOTS + code, t, b) for i, t, b in fts])
     return base

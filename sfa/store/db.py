@@ -377,7 +377,7 @@ class Store:
                    *entity.derived_columns]  # fmt: skip
         sql = f"INSERT INTO {entity.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         table_rows: list[tuple[Any, ...]] = []
-        outbox_rows: list[tuple[str, str, list[Any], str]] = []
+        outbox_rows: list[tuple[str, str, str, str]] = []
         fts_rows: list[tuple[int, str, str]] = []
         records: list[Record] = []
         plan = codec.writers(entity)
@@ -421,7 +421,7 @@ class Store:
             if clocks is None:
                 clocks = clocks_json[written] = f'["{clock}"' + "".join(f',"{n}"' for n in written) + "]"
             table_rows.append((record_id, record_id[-ids.HANDLE_LENGTH :], clocks, now, now, *column_values))
-            outbox_rows.append((entity.name, record_id, [clock, wire], now))
+            outbox_rows.append((entity.name, record_id, codec.dumps([clock, wire]), now))
             entry = self._fts_entry(entity, full)
             if entry is not None:
                 fts_rows.append((index, *entry))
