@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -228,11 +227,23 @@ def _stored_contacts(ws: Workspace) -> list[tuple[Any, ...]]:
             for row in rows]  # fmt: skip
 
 
-def test_writer_process_import_stores_what_the_in_process_import_stores(home: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def writer_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small test files written by the writer process, as files of a megabyte or more are."""
+    monkeypatch.setattr("sfa.services.interop.csv_import.BULK_MIN_BYTES", 0)
+
+
+def test_writer_process_import_stores_what_the_in_process_import_stores(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sfa.services.interop import csv_import
+
     path = _people_csv(tmp_path / "people.csv", 40)
     results = []
-    for batch_size in (1000, 7):  # one batch: written here; six batches: by the writer process
-        ws = Workspace(tmp_path / f"home-{batch_size}")
+    for threshold in (1 << 40, 0):  # written here; then by the writer process, in six batches
+        monkeypatch.setattr(csv_import, "BULK_MIN_BYTES", threshold)
+        batch_size = 7
+        ws = Workspace(tmp_path / f"home-{threshold}")
         try:
             summary = import_csv(ws, path, "contact", batch_size=batch_size)
             assert (summary.created, summary.accounts_created) == (40, 7)
@@ -255,7 +266,7 @@ def test_writer_process_import_stores_what_the_in_process_import_stores(home: Pa
 
 
 def test_without_fork_the_batches_are_written_in_this_process(
-    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer_process: None
 ) -> None:
     monkeypatch.delattr(os, "fork")  # as on Windows
     summary = import_csv(ws, _people_csv(tmp_path / "people.csv", 25), "contact", batch_size=10)
@@ -263,7 +274,7 @@ def test_without_fork_the_batches_are_written_in_this_process(
 
 
 def test_writer_process_killed_leaves_whole_batches_and_rerun_finishes(
-    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer_process: None
 ) -> None:
     from sfa.domain.errors import StoreError
     from sfa.store import bulk
@@ -290,7 +301,7 @@ def test_writer_process_killed_leaves_whole_batches_and_rerun_finishes(
 
 
 def test_interrupted_writer_process_import_finishes_the_batch_in_flight_only(
-    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer_process: None
 ) -> None:
     from sfa.services.interop.csv_import import CsvImporter
 
@@ -314,8 +325,7 @@ def test_a_batch_the_writer_process_refuses_writes_nothing(ws: Workspace) -> Non
     orphan = {"name": "Orphan", "account_id": "0190d6e2-0000-7000-8000-000000000000"}
     refused = pytest.raises(ValidationError, match="cannot save: FOREIGN KEY constraint failed")
     with refused, ws.store.bulk() as session:
-        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
-            ws.store.count(CONTACT)  # no open SQLite file while writers are forked
+        assert ws.store.count(CONTACT) == 0  # this process reads as usual; the writer writes
         writer = session.writer.pid  # one writer process for the session
         assert writer and os.waitpid(writer, os.WNOHANG) == (0, 0)
         session.insert_many(CONTACT, [{"name": "Fine"}])

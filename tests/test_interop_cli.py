@@ -213,8 +213,8 @@ def test_progress_bar_only_on_a_terminal(home: Path, tmp_path: Path) -> None:
     import pexpect
 
     path = tmp_path / "many.csv"
-    # Two batches: the second is read while the bulk writer (a forked child) commits the first.
-    path.write_text("Name,Email\n" + "".join(f"Person {i},p{i}@example.com\n" for i in range(12_000)))
+    # Over a megabyte, four batches: each is read while the writer process commits the one before.
+    path.write_text("Name,Email\n" + "".join(f"Person {i},p{i}@example.com\n" for i in range(36_000)))
     child = pexpect.spawn(
         sys.executable, ["-m", "sfa", "--home", str(home), "import", "csv", str(path), "-t", "contact"],
         encoding="utf-8", timeout=60, dimensions=(24, 100),
@@ -223,9 +223,9 @@ def test_progress_bar_only_on_a_terminal(home: Path, tmp_path: Path) -> None:
     child.close()
     assert child.exitstatus == 0
     assert "importing" in child.before  # the bar, drawn on the terminal
-    assert "12000 rows read: 12000 created" in child.before
+    assert "36000 rows read: 36000 created" in child.before
     piped = run_sfa(home, "import", "csv", str(path), "-t", "contact")
-    assert "importing" not in piped.err and piped.out.startswith("12000 rows read: 0 created")
+    assert "importing" not in piped.err and piped.out.startswith("36000 rows read: 0 created")
 
 
 def test_export_vcard_vdir_for_khard(sfa: Runner, home: Path, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,13 @@ from sfa.store.migrations import LATEST, MIGRATIONS, execute_script
 Record = dict[str, Any]
 
 _FTS_SLOTS = FTS_SLOTS  # the name the rest of the package imports
+
+
+@cache
+def _body_fields(entity: Entity) -> tuple[str, ...]:
+    """The fields of a record's search entry besides its title."""
+    return tuple(f for f in entity.search_fields if f != entity.title)
+
 
 _HEX = set("0123456789abcdef")
 
@@ -394,6 +402,8 @@ class Store:
         # and a batch writes each record once.
         clock = self.tick()
         clocks_json: dict[tuple[str, ...], str] = {}
+        # Rows of a batch mostly name the same fields: their conversions are looked up once a shape.
+        shapes: dict[tuple[str, ...], list[tuple[str, int, Any, Any]]] = {}
         for index, values in enumerate(rows):
             record_id = new_ids[index]
             full: Record = empty_record.copy()
@@ -401,13 +411,16 @@ class Store:
                 full[name] = []
             wire: Record = {}
             column_values = empty_columns.copy()
-            for name, value in values.items():
-                converter = converters.get(name)
-                if converter is None:  # checked here: a separate pass over every row costs as much
-                    raise ValidationError(name, f"{entity.name} has no such field")
+            shape = tuple(values)
+            steps = shapes.get(shape)
+            if steps is None:
+                unknown = [name for name in shape if name not in converters]
+                if unknown:
+                    raise ValidationError(unknown[0], f"{entity.name} has no such field")
+                steps = shapes[shape] = [(name, *converters[name]) for name in shape]
+            for (name, position, to_column, to_wire), value in zip(steps, values.values(), strict=True):
                 if value is None:
                     continue
-                position, to_column, to_wire = converter
                 full[name] = value
                 column_values[position] = value if to_column is None else to_column(value)
                 wire[name] = value if to_wire is None else to_wire(value)
@@ -436,26 +449,28 @@ class Store:
         """Batches of inserts, each committed whole by a writer process on the other core while
         the caller prepares the next (sfa/store/bulk.py). Leaving the block waits for the last one.
 
-        This store's connection is closed meanwhile (using it raises): a forked writer must not
-        inherit an open SQLite file, whose lock bookkeeping would be the parent's, not its own
-        (SQLite's "how to corrupt": carrying a connection across fork()).
+        The writer is forked while this store's connection is closed: it must not inherit an open
+        SQLite file, whose lock bookkeeping would be the parent's, not its own (SQLite's "how to
+        corrupt": carrying a connection across fork()). The connection is open again at once, for
+        reads; writes go to the session. Start the session before building large data: the fork
+        shares this process's memory, and every page either side then writes is copied.
         """
         if self._depth:
             raise StoreError("bulk writes cannot join an open transaction")
         self.conn.close()
         try:
             session = BulkSession(self)
-            try:
-                yield session
-            except BaseException:
-                # Interrupted (Ctrl-C, a failed row): the batch already handed over is finished, so
-                # what is in the store is exactly the batches sent; its own failure is secondary.
-                with suppress(SfaError):
-                    session.close()
-                raise
-            session.close()
         finally:
             self.conn = self._connect(readonly=False)
+        try:
+            yield session
+        except BaseException:
+            # Interrupted (Ctrl-C, a failed row): the batch already handed over is finished, so
+            # what is in the store is exactly the batches sent; its own failure is secondary.
+            with suppress(SfaError):
+                session.close()
+            raise
+        session.close()
 
     def update(self, entity: Entity, record_id: str, changes: Record) -> Record:
         """Change fields of a record; unchanged values write nothing."""
@@ -520,7 +535,7 @@ class Store:
         if entity.name == "timeline" and record.get("kind") not in SEARCHABLE_TIMELINE_KINDS:
             return None
         title = str(record.get(entity.title) or "")
-        body = " ".join(str(record[f]) for f in entity.search_fields if f != entity.title and record.get(f))
+        body = " ".join([str(value) for value in [record.get(f) for f in _body_fields(entity)] if value])
         return title, body
 
     def reindex(self, entity: Entity, rid: int, record: Record) -> None:

@@ -9,6 +9,7 @@ and extended with every accepted row, so rows repeated within the file are caugh
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -31,6 +32,7 @@ TYPES = {"account": ACCOUNT, "contact": CONTACT, "lead": LEAD, "product": PRODUC
          "opp": OPPORTUNITY, "opportunity": OPPORTUNITY}  # fmt: skip
 ON_DUPLICATE = ("skip", "update", "create")
 BATCH_SIZE = 10_000
+BULK_MIN_BYTES = 1 << 20  # about 10,000 rows: smaller files are written in this process
 
 Progress = Callable[[int, int], None]
 
@@ -461,24 +463,32 @@ def import_csv(
     if on_duplicate not in ON_DUPLICATE:
         raise UsageError(f"--on-duplicate {on_duplicate!r}: use one of {', '.join(ON_DUPLICATE)}")
     overrides = mapping_rules.parse_overrides(entity.name, maps)
-    table = read_csv(path)
-    mapped = mapping_rules.guess(entity.name, table.header, overrides)
-    check_header(path, entity, table, mapped)
-    summary = Summary(entity.name, str(path), rows=len(table.rows), dry_run=dry_run,
-                      mapping=mapped.as_dict(table.header), ignored_columns=mapped.ignored)  # fmt: skip
-    importer = CsvImporter(ws, entity, on_duplicate=on_duplicate, dry_run=dry_run)
-    if progress:
-        progress(0, len(table.rows))
-    # A file of several batches is written by the store's writer process, on the other core, while
-    # the next batch is read and checked. Updating duplicates reads records the previous batch may
-    # still be writing, so that mode (and a dry run) stays in this process.
-    with paused_gc():  # rows are dicts and lists of strings: no cycles for the collector to find
-        if len(table.rows) > batch_size and not dry_run and on_duplicate != "update":
-            with ws.store.bulk() as bulk:
-                _import_rows(table, entity, mapped, importer, summary, progress, batch_size, bulk)
-        else:
-            _import_rows(table, entity, mapped, importer, summary, progress, batch_size)
+    # A large file is written by the store's writer process, on the other core, while the next
+    # batch is read and checked; the writer is started before the file is read, so that the memory
+    # its fork shares is small. Updating duplicates reads records the previous batch may still be
+    # writing, so that mode (and a dry run) stays in this process, as do small files.
+    with ExitStack() as stack:
+        bulk = None
+        if not dry_run and on_duplicate != "update" and _size(path) >= BULK_MIN_BYTES:
+            bulk = stack.enter_context(ws.store.bulk())
+        table = read_csv(path)
+        mapped = mapping_rules.guess(entity.name, table.header, overrides)
+        check_header(path, entity, table, mapped)
+        summary = Summary(entity.name, str(path), rows=len(table.rows), dry_run=dry_run,
+                          mapping=mapped.as_dict(table.header), ignored_columns=mapped.ignored)  # fmt: skip
+        importer = CsvImporter(ws, entity, on_duplicate=on_duplicate, dry_run=dry_run)
+        if progress:
+            progress(0, len(table.rows))
+        with paused_gc():  # rows are dicts and lists of strings: no cycles for the collector to find
+            _import_rows(table, entity, mapped, importer, summary, progress, batch_size, bulk)
     return summary
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # read_csv reports it
 
 
 def _import_rows(
