@@ -123,18 +123,12 @@ def _address(account: Record | None) -> str:
     return ", ".join(p for p in (account.get("street"), town, account.get("country")) if p)
 
 
-def _sequence(record: Record) -> int:
-    seconds = (_instant(record["updated_at"]) - _instant(record["created_at"])).total_seconds()
-    return max(0, int(seconds))
-
-
-def _common(w: _Writer, record: Record, now: str) -> None:
-    updated = _instant(record["updated_at"])
-    w.short(f"UID:{uid_of(record['id'])}")
-    w.short(f"DTSTAMP:{now}")
-    w.short(f"CREATED:{_stamp(_instant(record['created_at']))}")
-    w.short(f"LAST-MODIFIED:{_stamp(updated)}")
-    w.short(f"SEQUENCE:{_sequence(record)}")
+def _common(record: Record, now: str) -> str:
+    """UID, DTSTAMP, CREATED, LAST-MODIFIED and SEQUENCE: short lines, written as one piece."""
+    created, updated = _instant(record["created_at"]), _instant(record["updated_at"])
+    sequence = max(0, int((updated - created).total_seconds()))
+    return (f"UID:{uid_of(record['id'])}\r\nDTSTAMP:{now}\r\nCREATED:{_stamp(created)}\r\n"
+            f"LAST-MODIFIED:{_stamp(updated)}\r\nSEQUENCE:{sequence}\r\n")  # fmt: skip
 
 
 def _visit(w: _Writer, visit: Record, account: Record | None, contacts: dict[str, Record], now: str) -> None:
@@ -142,17 +136,15 @@ def _visit(w: _Writer, visit: Record, account: Record | None, contacts: dict[str
     end = start + timedelta(minutes=visit["duration_min"] or DEFAULT_DURATION_MIN)
     account_name = account["name"] if account else ""
     met = [contacts[c] for c in visit["contact_ids"] if c in contacts]
-    w.short("BEGIN:VEVENT")
-    _common(w, visit, now)
     if not visit.get("fixed_time"):
-        # A flexible visit is planned for a day, not a time: an all-day event on that local day.
+        # A flexible visit is planned for a day, not a time: an all-day event on that local day,
+        # transparent, so the day stays free for timed meetings around it.
         day = start.astimezone(local_zone()).date()
-        w.short(f"DTSTART;VALUE=DATE:{_day(day)}")
-        w.short(f"DTEND;VALUE=DATE:{_day(day + timedelta(days=1))}")
-        w.short("TRANSP:TRANSPARENT")  # the day stays free for timed meetings around it
+        when = (f"DTSTART;VALUE=DATE:{_day(day)}\r\nDTEND;VALUE=DATE:{_day(day + timedelta(days=1))}\r\n"
+                "TRANSP:TRANSPARENT\r\n")  # fmt: skip
     else:
-        w.short(f"DTSTART:{_stamp(start)}")
-        w.short(f"DTEND:{_stamp(end)}")
+        when = f"DTSTART:{_stamp(start)}\r\nDTEND:{_stamp(end)}\r\n"
+    w.parts.append(f"BEGIN:VEVENT\r\n{_common(visit, now)}{when}")
     summary = f"Visit: {account_name}" if account_name else "Visit"
     if visit.get("purpose"):
         summary += f" ({visit['purpose']})"
@@ -185,8 +177,7 @@ def _visit(w: _Writer, visit: Record, account: Record | None, contacts: dict[str
 
 
 def _task(w: _Writer, task: Record, account: Record | None, now: str) -> None:
-    w.short("BEGIN:VTODO")
-    _common(w, task, now)
+    w.parts.append(f"BEGIN:VTODO\r\n{_common(task, now)}")
     w.text("SUMMARY", task["title"])
     if task.get("due_at"):
         w.short(f"DUE:{_stamp(_instant(task['due_at']))}")
