@@ -189,10 +189,12 @@ class BulkWriter:
         raise BulkWriteError(kind, reason)
 
     def _stopped(self) -> BulkWriteError:
-        _, status = os.waitpid(self.pid, 0)
-        self.pid = 0
-        code = os.waitstatus_to_exitcode(status)
-        how = f"signal {-code}" if code < 0 else f"exit {code}"
+        how = "gone"
+        if self.pid:  # reaped once only (waitpid(0) would wait for any child)
+            _, status = os.waitpid(self.pid, 0)
+            self.pid = 0
+            code = os.waitstatus_to_exitcode(status)
+            how = f"signal {-code}" if code < 0 else f"exit {code}"
         return BulkWriteError("error", f"the writer process stopped ({how})")
 
     def close(self) -> None:
