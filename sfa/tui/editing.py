@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sfa.domain import quotes as rules
 from sfa.domain.entities import CONTACT, OPPORTUNITY, QUOTE
@@ -21,6 +21,9 @@ from sfa.services.workspace import Workspace
 from sfa.store.db import Record
 from sfa.tui.forms import FormField, FormScreen
 
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
 OPP_FIELDS = ("name", "amount", "currency", "stage", "probability", "close_date", "contact", "next_step")
 QUOTE_FIELDS = ("valid_until", "contact", "terms")
 
@@ -28,6 +31,26 @@ QUOTE_FIELDS = ("valid_until", "contact", "terms")
 def changed_values(fields: Sequence[FormField], typed: dict[str, str]) -> dict[str, str]:
     """Only the fields the person changed (an emptied field clears it)."""
     return {f.name: typed[f.name] for f in fields if typed[f.name].strip() != f.value.strip()}
+
+
+def open_form(
+    screen: Screen[Any], form: FormScreen, save: Callable[[dict[str, str]], Record | None],
+    saved: Callable[[Record], None],
+) -> None:  # fmt: skip
+    """Show an edit form; on Save, say "nothing changed" or `save` what was typed, and hand a saved
+    record to `saved` (`save` reports its own refusal and returns None)."""
+
+    def done(values: dict[str, str] | None) -> None:
+        if values is None:
+            return
+        if not changed_values(form.fields, values):
+            screen.notify("nothing changed")
+            return
+        record = save(values)
+        if record is not None:
+            saved(record)
+
+    screen.app.push_screen(form, done)
 
 
 def _text(value: Any) -> str:

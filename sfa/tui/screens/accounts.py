@@ -456,20 +456,17 @@ class AccountView(Screen[None]):
             return
         form = editing.opportunity_form(self.ws, opp)
 
-        def done(values: dict[str, str] | None) -> None:
-            if values is None:
-                return
-            if not editing.changed_values(form.fields, values):
-                self.notify("nothing changed")
-                return
-            saved = self.attempt(editing.save_opportunity, self.ws, opp, form, values)
-            if saved is None:
-                return
-            self.changed(f"{saved['name']} saved")
-            if table.row_count and saved["id"] in {str(k.value) for k in table.rows}:
-                table.move_cursor(row=table.get_row_index(saved["id"]))
+        def saved(opp: Record) -> None:
+            self.changed(f"{opp['name']} saved")
+            if table.row_count and opp["id"] in {str(k.value) for k in table.rows}:
+                table.move_cursor(row=table.get_row_index(opp["id"]))
 
-        self.app.push_screen(form, done)
+        editing.open_form(
+            self,
+            form,
+            lambda values: self.attempt(editing.save_opportunity, self.ws, opp, form, values),
+            saved,
+        )
 
     def action_new_contact(self) -> None:
         def done(values: dict[str, str] | None) -> None:

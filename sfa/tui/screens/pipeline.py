@@ -192,20 +192,17 @@ class PipelineScreen(SfaScreen):
             return
         form = editing.opportunity_form(self.ws, opp)
 
-        def done(values: dict[str, str] | None) -> None:
-            if values is None:
-                return
-            if not editing.changed_values(form.fields, values):
-                self.notify("nothing changed")
-                return
-            saved = self.attempt(editing.save_opportunity, self.ws, opp, form, values)
-            if saved is None:
-                return
-            self.changed(f"{saved['name']} saved")
-            if saved["stage"] in self.open_stages():
-                self.select(saved["id"], saved["stage"])
+        def saved(opp: Record) -> None:
+            self.changed(f"{opp['name']} saved")
+            if opp["stage"] in self.open_stages():
+                self.select(opp["id"], opp["stage"])
 
-        self.app.push_screen(form, done)
+        editing.open_form(
+            self,
+            form,
+            lambda values: self.attempt(editing.save_opportunity, self.ws, opp, form, values),
+            saved,
+        )
 
     def action_quote(self) -> None:
         """Draft a quote for the selected opportunity and open it in the quote editor."""

@@ -189,18 +189,16 @@ class QuotesScreen(SfaScreen):
             return
         form = editing.quote_header_form(self.ws, quote, self.today())
 
-        def done(values: dict[str, str] | None) -> None:
-            if values is None:
-                return
-            if not editing.changed_values(form.fields, values):
-                self.notify("nothing changed")
-                return
-            saved = self.attempt(editing.save_quote_header, self.ws, quote, form, values)
-            if saved is not None:
-                self.selected_id = saved["id"]
-                self.changed(f"quote {saved['number']} rev {saved['revision']}: header saved")
+        def saved(quote: Record) -> None:
+            self.selected_id = quote["id"]
+            self.changed(f"quote {quote['number']} rev {quote['revision']}: header saved")
 
-        self.app.push_screen(form, done)
+        editing.open_form(
+            self,
+            form,
+            lambda values: self.attempt(editing.save_quote_header, self.ws, quote, form, values),
+            saved,
+        )
 
     def action_add_line(self) -> None:
         key = self.current()
