@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -263,6 +264,49 @@ def test_writer_process_import_stores_what_the_in_process_import_stores(
         finally:
             ws.close()
     assert len(results[0]) == 40 and results[0] == results[1]
+
+
+def test_writer_process_stores_money_dates_and_timeline_as_the_in_process_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Products and opportunities carry Decimals and dates (sent to the writer by pickle, not
+    marshal) and opportunities a timeline entry: the writer prepares them as Store.insert_many does."""
+    from sfa.services.interop import csv_import
+
+    def stored(ws: Workspace) -> list[Any]:
+        names_by_id = {a["id"]: a["name"] for a in ws.store.select(ACCOUNT)}
+        found = []
+        for entity in (ACCOUNT, PRODUCT, OPPORTUNITY, TIMELINE):
+            for record in ws.store.select(entity, order="rid"):
+                kept = {k: v for k, v in record.items() if k not in ("id", "created_at", "updated_at", "at")}
+                for ref in ("account_id", "record_id"):
+                    kept[ref] = names_by_id.get(kept.get(ref), "opp" if kept.get(ref) else None)
+                found.append((entity.name, kept))
+        outbox = sorted(json.dumps(sorted(e["fields"]), default=str) for e in ws.store.outbox())
+        return [found, outbox, len(ws.store.search("pumps")), len(ws.store.search("berg"))]
+
+    results = []
+    for threshold in (1 << 40, 0):
+        monkeypatch.setattr(csv_import, "BULK_MIN_BYTES", threshold)
+        ws = Workspace(tmp_path / f"home-{threshold}")
+        try:
+            for name, kind in (("salesforce_accounts.csv", "account"), ("products.tsv", "product"),
+                               ("hubspot_deals.csv", "opp")):  # fmt: skip
+                import_csv(ws, FIXTURES / name, kind, batch_size=2)
+            results.append(stored(ws))
+        finally:
+            ws.close()
+    assert results[0] == results[1]
+    assert results[0][2] == 1 and results[0][3] == 1  # found by search: the entries were written
+    prices = [r["unit_price"] for e, r in results[1][0] if e == "product"]
+    assert len(prices) == 3 and all(isinstance(p, Decimal) for p in prices)
+
+
+def test_a_field_the_entity_lacks_is_refused_before_the_writer_process_sees_it(ws: Workspace) -> None:
+    with pytest.raises(ValidationError, match="shoe_size: contact has no such field"):
+        with ws.store.bulk() as session:
+            session.insert_many(CONTACT, [{"name": "Fine"}, {"name": "Odd", "shoe_size": "44"}])
+    assert ws.store.count(CONTACT) == 0
 
 
 def test_without_fork_the_batches_are_written_in_this_process(

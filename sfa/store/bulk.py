@@ -1,11 +1,15 @@
-"""Bulk writes on the second core: a writer process commits one batch while this one prepares the next.
+"""Bulk writes on the second core: a writer process prepares and commits one batch while this one
+reads and checks the next.
 
 A large import spends about as long in Python (reading, checking and encoding rows) as in SQLite
 (the row, its indexes, the outbox and the search index). Python threads cannot overlap the two:
 sqlite3 gives up the interpreter lock for every row it steps, and waits for it again behind the
 busy thread. So a writer process, forked once when the session starts, writes the batches: each
-one arrives through a pipe (marshal: tuples, lists and dicts of str, int, float and None), is
-written in one transaction on the writer's own connection, and is answered with one line.
+arrives through a pipe as the checked rows of each table (marshal, or pickle where a value is not
+a plain str, int, float, bool or None), is made ready for SQL there (sfa/store/prepare.py: field
+clocks, outbox entries, search entries), written in one transaction on the writer's own
+connection, and answered with one line. The split follows the cost: encoding rows for SQL is the
+part of the work that needs nothing but the rows, so it moves to the side that waited.
 
 At most one batch is in flight: batch N+1 is sent only after batch N is answered, so batches
 commit in order, and an error in batch N stops the import before anything after it is written.
@@ -13,7 +17,7 @@ A writer that dies rolls back its open transaction; if this process dies, the wr
 end of the pipe and exits. When the writer is forked this process holds no SQLite connection
 (Store.bulk closes it), so the writer inherits no SQLite state. One long-lived writer keeps its
 page cache warm from batch to batch, and the memory the fork shares is copied at most once.
-Where there is no fork (Windows), batches are written in this process.
+Where there is no fork (Windows), batches are prepared and written in this process.
 """
 
 from __future__ import annotations
@@ -22,26 +26,30 @@ import contextlib
 import gc
 import marshal
 import os
+import pickle
 import signal
 import sqlite3
 import struct
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
+from sfa.domain.entities import ENTITIES
+from sfa.store.prepare import PreparedInsert, prepare_insert
+
 FTS_SLOTS = 16  # search_fts rowid = rid * 16 + entity code
 _OUTBOX_SQL = "INSERT INTO outbox(entity, record_id, fields, created_at) VALUES (?, ?, ?, ?)"
 _FTS_SQL = "INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)"
 
 
-class PreparedInsert(NamedTuple):
-    """New rows of one table, ready for SQL; `rid` (column 0) is given when the batch is written."""
+class InsertJob(NamedTuple):
+    """Checked new records of one entity, to be prepared (prepare_insert) and written by the writer."""
 
-    table: str
-    sql: str  # INSERT INTO table (rid, ...) VALUES (?, ...)
-    rows: list[tuple[Any, ...]]  # every column but rid
-    outbox: list[tuple[str, str, str, str]]  # (entity, id, fields JSON, time)
-    fts: list[tuple[int, str, str]]  # (index of the row in `rows`, title, body)
-    fts_code: int
+    entity: str
+    rows: list[dict[str, Any]]
+    record_ids: list[str]
+    derived: list[dict[str, Any]] | None
+    clock: str
+    now: str
 
 
 def write_insert(conn: sqlite3.Connection, prepared: PreparedInsert) -> int:
@@ -53,6 +61,18 @@ def write_insert(conn: sqlite3.Connection, prepared: PreparedInsert) -> int:
     if fts:
         conn.executemany(_FTS_SQL, [((base + 1 + i) * FTS_SLOTS + code, t, b) for i, t, b in fts])
     return base
+
+
+def write_jobs(conn: sqlite3.Connection, jobs: list[InsertJob], meta: list[tuple[str, str]]) -> None:
+    """One batch in one transaction: every job prepared and written, then the meta rows."""
+    conn.execute("BEGIN IMMEDIATE")
+    for entity, rows, record_ids, derived, clock, now in jobs:
+        prepared, _ = prepare_insert(
+            ENTITIES[entity], rows, record_ids, derived, clock, now, keep_records=False
+        )
+        write_insert(conn, prepared)
+    conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta)
+    conn.execute("COMMIT")
 
 
 def configure(conn: sqlite3.Connection) -> None:
@@ -83,7 +103,17 @@ def _read_message(stream: BinaryIO) -> Any:
         return None  # the parent is gone (or done): nothing half-read is ever applied
     (length,) = _LENGTH.unpack(head)
     body = stream.read(length)
-    return marshal.loads(body) if len(body) == length else None
+    if len(body) < length:
+        return None
+    return marshal.loads(body[1:]) if body[:1] == b"m" else pickle.loads(body[1:])
+
+
+def _encode(message: Any) -> bytes:
+    """marshal, fast for the rows of str and None an import mostly is; pickle for other values."""
+    try:
+        return b"m" + marshal.dumps(message)
+    except ValueError:  # a Decimal, a date: not marshallable
+        return b"p" + pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def serve(path: Path, incoming: BinaryIO, answers: BinaryIO) -> None:
@@ -92,14 +122,10 @@ def serve(path: Path, incoming: BinaryIO, answers: BinaryIO) -> None:
     configure(conn)
     try:
         while (message := _read_message(incoming)) is not None:
-            inserts, meta = message
+            jobs, meta = message
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                for prepared in inserts:
-                    write_insert(conn, PreparedInsert(*prepared))
-                conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta)
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
+                write_jobs(conn, [InsertJob(*job) for job in jobs], meta)
+            except Exception as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 kind = "integrity" if isinstance(exc, sqlite3.IntegrityError) else "error"
@@ -144,12 +170,12 @@ class BulkWriter:
         self.outgoing = os.fdopen(outgoing, "wb")
         self.answers = os.fdopen(answers, "rb")
 
-    def send(self, inserts: list[PreparedInsert], meta: list[tuple[str, str]]) -> None:
+    def send(self, jobs: list[InsertJob], meta: list[tuple[str, str]]) -> None:
         self.wait()
         if self.outgoing is None:
-            self._write_here(inserts, meta)
+            self._write_here(jobs, meta)
             return
-        body = marshal.dumps(([tuple(p) for p in inserts], meta))
+        body = _encode(([tuple(job) for job in jobs], meta))
         try:
             self.outgoing.write(_LENGTH.pack(len(body)))
             self.outgoing.write(body)
@@ -158,15 +184,11 @@ class BulkWriter:
             raise self._stopped() from None
         self.in_flight = True
 
-    def _write_here(self, inserts: list[PreparedInsert], meta: list[tuple[str, str]]) -> None:
+    def _write_here(self, jobs: list[InsertJob], meta: list[tuple[str, str]]) -> None:
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
         try:
             configure(conn)
-            conn.execute("BEGIN IMMEDIATE")
-            for prepared in inserts:
-                write_insert(conn, prepared)
-            conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta)
-            conn.execute("COMMIT")
+            write_jobs(conn, jobs, meta)
         except sqlite3.IntegrityError as exc:
             raise BulkWriteError("integrity", str(exc)) from None
         except sqlite3.Error as exc:

@@ -15,28 +15,28 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from decimal import Decimal
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from sfa.domain import ids
 from sfa.domain.dates import iso_utc, utc_now
-from sfa.domain.entities import ENTITIES, SEARCHABLE_TIMELINE_KINDS, Entity, Field
+from sfa.domain.entities import ENTITIES, Entity, Field
 from sfa.domain.errors import AmbiguousRefError, NotFoundError, SfaError, StoreError, ValidationError
 from sfa.domain.hlc import Clock, Hlc
 from sfa.store import codec
-from sfa.store.bulk import FTS_SLOTS, BulkWriteError, BulkWriter, PreparedInsert, configure, write_insert
+from sfa.store.bulk import FTS_SLOTS, BulkWriteError, BulkWriter, InsertJob, configure, write_insert
 from sfa.store.migrations import LATEST, MIGRATIONS, execute_script
+from sfa.store.prepare import (
+    PreparedInsert,
+    check_fields,
+    fts_entry,
+    new_records,
+    prepare_insert,
+)
 
 Record = dict[str, Any]
 
 _FTS_SLOTS = FTS_SLOTS  # the name the rest of the package imports
-
-
-@cache
-def _body_fields(entity: Entity) -> tuple[str, ...]:
-    """The fields of a record's search entry besides its title."""
-    return tuple(f for f in entity.search_fields if f != entity.title)
 
 
 _HEX = set("0123456789abcdef")
@@ -379,70 +379,9 @@ class Store:
         derived: Sequence[Record] | None,
     ) -> tuple[PreparedInsert, list[Record]]:  # fmt: skip
         """The SQL rows of new records (row, field clocks, outbox entry, search entry) and the records."""
-        now = iso_utc(utc_now())
-        names = entity.field_names
-        columns = ["rid", "id", "handle", "clocks", "created_at", "updated_at", *names,
-                   *entity.derived_columns]  # fmt: skip
-        sql = f"INSERT INTO {entity.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-        table_rows: list[tuple[Any, ...]] = []
-        outbox_rows: list[tuple[str, str, str, str]] = []
-        fts_rows: list[tuple[int, str, str]] = []
-        records: list[Record] = []
-        plan = codec.writers(entity)
-        empty_record = {name: empty for name, empty, _, _, _ in plan}
-        empty_columns = [empty_column for _, _, empty_column, _, _ in plan]
-        converters = {name: (position, to_column, to_wire)
-                      for position, (name, _, _, to_column, to_wire) in enumerate(plan)}  # fmt: skip
-        list_fields = [name for name, empty, _, _, _ in plan if isinstance(empty, list)]
-        derive = entity.derived
-        derived_columns = entity.derived_columns
         # Sorted, so the unique index on id is appended to rather than split at random.
         new_ids = record_ids or sorted(ids.uuid7_many(len(rows)))
-        # One clock for the batch: clocks order writes to the same field of the same record,
-        # and a batch writes each record once.
-        clock = self.tick()
-        clocks_json: dict[tuple[str, ...], str] = {}
-        # Rows of a batch mostly name the same fields: their conversions are looked up once a shape.
-        shapes: dict[tuple[str, ...], list[tuple[str, int, Any, Any]]] = {}
-        for index, values in enumerate(rows):
-            record_id = new_ids[index]
-            full: Record = empty_record.copy()
-            for name in list_fields:
-                full[name] = []
-            wire: Record = {}
-            column_values = empty_columns.copy()
-            shape = tuple(values)
-            steps = shapes.get(shape)
-            if steps is None:
-                unknown = [name for name in shape if name not in converters]
-                if unknown:
-                    raise ValidationError(unknown[0], f"{entity.name} has no such field")
-                steps = shapes[shape] = [(name, *converters[name]) for name in shape]
-            for (name, position, to_column, to_wire), value in zip(steps, values.values(), strict=True):
-                if value is None:
-                    continue
-                full[name] = value
-                column_values[position] = value if to_column is None else to_column(value)
-                wire[name] = value if to_wire is None else to_wire(value)
-            if derive is not None:
-                keys = derived[index] if derived is not None else derive(full)
-                column_values += [keys.get(c) for c in derived_columns]
-            # Compact clocks (codec.read_clocks); field names are identifiers and clocks are
-            # [0-9a-f:] only, so no escaping is needed.
-            written = tuple(wire)
-            clocks = clocks_json.get(written)
-            if clocks is None:
-                clocks = clocks_json[written] = f'["{clock}"' + "".join(f',"{n}"' for n in written) + "]"
-            table_rows.append((record_id, record_id[-ids.HANDLE_LENGTH :], clocks, now, now, *column_values))
-            outbox_rows.append((entity.name, record_id, codec.dumps([clock, wire]), now))
-            entry = self._fts_entry(entity, full)
-            if entry is not None:
-                fts_rows.append((index, *entry))
-            full["id"] = record_id
-            full["created_at"] = full["updated_at"] = now
-            records.append(full)
-        prepared = PreparedInsert(entity.table, sql, table_rows, outbox_rows, fts_rows, entity.code)
-        return prepared, records
+        return prepare_insert(entity, rows, new_ids, derived, self.tick(), iso_utc(utc_now()))
 
     @contextmanager
     def bulk(self) -> Iterator[BulkSession]:
@@ -529,19 +468,10 @@ class Store:
         return self.update(entity, record_id, {"deleted": True})
 
     # -- full-text search --------------------------------------------------------------------
-    def _fts_entry(self, entity: Entity, record: Record) -> tuple[str, str] | None:
-        if not entity.search_fields or record.get("deleted"):
-            return None
-        if entity.name == "timeline" and record.get("kind") not in SEARCHABLE_TIMELINE_KINDS:
-            return None
-        title = str(record.get(entity.title) or "")
-        body = " ".join([str(value) for value in [record.get(f) for f in _body_fields(entity)] if value])
-        return title, body
-
     def reindex(self, entity: Entity, rid: int, record: Record) -> None:
         rowid = rid * _FTS_SLOTS + entity.code
         self.conn.execute("DELETE FROM search_fts WHERE rowid = ?", (rowid,))
-        entry = self._fts_entry(entity, record)
+        entry = fts_entry(entity, record)
         if entry is not None:
             self.conn.execute("INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)", (rowid, *entry))
 
@@ -625,24 +555,29 @@ def fts_query(text: str) -> str:
 
 
 class BulkSession:
-    """Inserts gathered per batch; `commit` hands the batch to the writer process (Store.bulk)."""
+    """Inserts gathered per batch; `commit` hands the batch to the writer process (Store.bulk), which
+    prepares the rows for SQL and writes them (sfa/store/prepare.py, sfa/store/bulk.py)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.writer = BulkWriter(store.path)
-        self.pending: list[PreparedInsert] = []
+        self.pending: list[InsertJob] = []
 
     def insert_many(
         self, entity: Entity, rows: Sequence[Record], *, record_ids: Sequence[str] | None = None,
-        derived: Sequence[Record] | None = None,
+        derived: Sequence[Record] | None = None, records: bool = True,
     ) -> list[Record]:  # fmt: skip
-        """The records as `Store.insert_many` returns them; they are written by `commit`."""
+        """The records as `Store.insert_many` returns them (none if `records` is false); they are
+        written by `commit`. Rows are checked for unknown fields here; the rest is the writer's."""
         if not rows:
             return []
-        with paused_gc():
-            prepared, records = self.store._prepare_insert(entity, rows, record_ids, derived)
-        self.pending.append(prepared)
-        return records
+        check_fields(entity, rows)
+        new_ids = list(record_ids) if record_ids else sorted(ids.uuid7_many(len(rows)))
+        now = iso_utc(utc_now())
+        job = InsertJob(entity.name, list(rows), new_ids, list(derived) if derived is not None else None,
+                        self.store.tick(), now)  # fmt: skip
+        self.pending.append(job)
+        return new_records(entity, rows, new_ids, now) if records else []
 
     def commit(self) -> None:
         """Send the batch; an error in the one before it is raised here."""

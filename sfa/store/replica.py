@@ -17,6 +17,7 @@ from sfa.domain.errors import NotFoundError, StateError
 from sfa.domain.hlc import Hlc
 from sfa.store import codec
 from sfa.store.db import _FTS_SLOTS, Store
+from sfa.store.prepare import fts_entry
 
 CONFLICT = "_conflict"
 _CONFLICT_COLUMNS = ("entity", "record_id", "field", "kind", "kept", "kept_clock", "lost", "lost_clock",
@@ -272,7 +273,7 @@ class Replica:
                 rid, record_id, ids.handle_of(record_id), clocks, now, now, *columns_out,
                 *(derived.get(c) for c in entity.derived_columns),
             ))  # fmt: skip
-            entry = self.store._fts_entry(entity, full)
+            entry = fts_entry(entity, full)
             if entry is not None:
                 fts.append((rid * _FTS_SLOTS + entity.code, *entry))
         self.conn.executemany(sql, rows)

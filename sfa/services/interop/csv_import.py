@@ -412,9 +412,10 @@ class CsvImporter:
                        for record_id, record in zip(batch.create_ids, batch.creates, strict=True)]  # fmt: skip
         timeline = [{**t, "at": utc_now()} for t in batch.timeline]
         if bulk is not None and not batch.updates:
-            bulk.insert_many(ACCOUNT, batch.accounts, record_ids=batch.account_ids)
-            bulk.insert_many(self.entity, batch.creates, record_ids=batch.create_ids, derived=derived)
-            bulk.insert_many(TIMELINE, timeline)
+            bulk.insert_many(ACCOUNT, batch.accounts, record_ids=batch.account_ids, records=False)
+            bulk.insert_many(self.entity, batch.creates, record_ids=batch.create_ids, derived=derived,
+                             records=False)  # fmt: skip
+            bulk.insert_many(TIMELINE, timeline, records=False)
             bulk.commit()
             return
         store = self.ws.store

@@ -1,0 +1,160 @@
+"""New records made ready for SQL: the row, its field clocks, its outbox entry and its search entry.
+
+`Store.insert_many` prepares and writes in its own process. A bulk session (sfa/store/bulk.py)
+hands the checked rows to its writer process, which prepares them there: the process that reads
+and checks an import then spends its time on the next batch, not on encoding this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any, NamedTuple
+
+from sfa.domain import ids
+from sfa.domain.entities import SEARCHABLE_TIMELINE_KINDS, Entity
+from sfa.domain.errors import ValidationError
+from sfa.store import codec
+
+Record = dict[str, Any]
+
+
+class PreparedInsert(NamedTuple):
+    """New rows of one table, ready for SQL; `rid` (column 0) is given when the batch is written."""
+
+    table: str
+    sql: str  # INSERT INTO table (rid, ...) VALUES (?, ...)
+    rows: list[tuple[Any, ...]]  # every column but rid
+    outbox: list[tuple[str, str, str, str]]  # (entity, id, fields JSON, time)
+    fts: list[tuple[int, str, str]]  # (index of the row in `rows`, title, body)
+    fts_code: int
+
+
+@cache
+def body_fields(entity: Entity) -> tuple[str, ...]:
+    """The fields of a record's search entry besides its title."""
+    return tuple(f for f in entity.search_fields if f != entity.title)
+
+
+def fts_entry(entity: Entity, record: Record) -> tuple[str, str] | None:
+    """A record's search entry (title, body), or None if it is not searchable."""
+    if not entity.search_fields or record.get("deleted"):
+        return None
+    if entity.name == "timeline" and record.get("kind") not in SEARCHABLE_TIMELINE_KINDS:
+        return None
+    title = str(record.get(entity.title) or "")
+    body = " ".join([str(value) for value in [record.get(f) for f in body_fields(entity)] if value])
+    return title, body
+
+
+@cache
+def insert_sql(entity: Entity) -> str:
+    columns = ["rid", "id", "handle", "clocks", "created_at", "updated_at", *entity.field_names,
+               *entity.derived_columns]  # fmt: skip
+    return f"INSERT INTO {entity.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+def check_fields(entity: Entity, rows: Sequence[Record]) -> None:
+    """Refuse a field the entity does not have (checked once per distinct set of names)."""
+    known = entity.by_name
+    seen: set[tuple[str, ...]] = set()
+    for values in rows:
+        shape = tuple(values)
+        if shape in seen:
+            continue
+        seen.add(shape)
+        for name in shape:
+            if name not in known:
+                raise ValidationError(name, f"{entity.name} has no such field")
+
+
+def new_records(entity: Entity, rows: Sequence[Record], record_ids: Sequence[str], now: str) -> list[Record]:
+    """The records `prepare_insert` describes, as reads return them (every field, ids and times)."""
+    plan = codec.writers(entity)
+    empty_record = {name: empty for name, empty, _, _, _ in plan}
+    list_fields = [name for name, empty, _, _, _ in plan if isinstance(empty, list)]
+    records = []
+    for record_id, values in zip(record_ids, rows, strict=True):
+        full = empty_record.copy()
+        for name in list_fields:
+            full[name] = []
+        full.update({name: value for name, value in values.items() if value is not None})
+        full["id"] = record_id
+        full["created_at"] = full["updated_at"] = now
+        records.append(full)
+    return records
+
+
+def prepare_insert(
+    entity: Entity, rows: Sequence[Record], record_ids: Sequence[str], derived: Sequence[Record] | None,
+    clock: str, now: str, *, keep_records: bool = True,
+) -> tuple[PreparedInsert, list[Record]]:  # fmt: skip
+    """The SQL rows of new records (row, field clocks, outbox entry, search entry), and the records
+    themselves unless `keep_records` is false.
+
+    `clock` is one clock for the batch: clocks order writes to the same field of the same record,
+    and a batch writes each record once. `derived` may hand in `entity.derived(row)` for each row
+    when the caller computed it already.
+    """
+    table_rows: list[tuple[Any, ...]] = []
+    outbox_rows: list[tuple[str, str, str, str]] = []
+    fts_rows: list[tuple[int, str, str]] = []
+    records: list[Record] = []
+    plan = codec.writers(entity)
+    empty_record = {name: empty for name, empty, _, _, _ in plan}
+    empty_columns = [empty_column for _, _, empty_column, _, _ in plan]
+    converters = {name: (position, to_column, to_wire)
+                  for position, (name, _, _, to_column, to_wire) in enumerate(plan)}  # fmt: skip
+    list_fields = [name for name, empty, _, _, _ in plan if isinstance(empty, list)]
+    derive = entity.derived
+    derived_columns = entity.derived_columns
+    entity_name = entity.name
+    searchable = bool(entity.search_fields)
+    handle_start = -ids.HANDLE_LENGTH
+    dumps = codec.dumps
+    clocks_json: dict[tuple[str, ...], str] = {}
+    # Rows of a batch mostly name the same fields: their conversions are looked up once a shape.
+    shapes: dict[tuple[str, ...], list[tuple[str, int, Any, Any]]] = {}
+    for index, values in enumerate(rows):
+        record_id = record_ids[index]
+        full: Record = empty_record.copy()
+        for name in list_fields:
+            full[name] = []
+        wire: Record = {}
+        column_values = empty_columns.copy()
+        shape = tuple(values)
+        steps = shapes.get(shape)
+        if steps is None:
+            unknown = [name for name in shape if name not in converters]
+            if unknown:
+                raise ValidationError(unknown[0], f"{entity.name} has no such field")
+            steps = shapes[shape] = [(name, *converters[name]) for name in shape]
+        for (name, position, to_column, to_wire), value in zip(steps, values.values(), strict=True):
+            if value is None:
+                continue
+            full[name] = value
+            column_values[position] = value if to_column is None else to_column(value)
+            wire[name] = value if to_wire is None else to_wire(value)
+        if derive is not None:
+            keys = derived[index] if derived is not None else derive(full)
+            column_values += [keys.get(c) for c in derived_columns]
+        # Compact clocks (codec.read_clocks); field names are identifiers and clocks are
+        # [0-9a-f:] only, so no escaping is needed.
+        written = tuple(wire)
+        clocks = clocks_json.get(written)
+        if clocks is None:
+            clocks = clocks_json[written] = f'["{clock}"' + "".join(f',"{n}"' for n in written) + "]"
+        table_rows.append((record_id, record_id[handle_start:], clocks, now, now, *column_values))
+        outbox_rows.append((entity_name, record_id, dumps([clock, wire]), now))
+        if searchable:
+            entry = fts_entry(entity, full)
+            if entry is not None:
+                fts_rows.append((index, *entry))
+        if keep_records:
+            full["id"] = record_id
+            full["created_at"] = full["updated_at"] = now
+            records.append(full)
+    prepared = PreparedInsert(
+        entity.table, insert_sql(entity), table_rows, outbox_rows, fts_rows, entity.code
+    )
+    return prepared, records
