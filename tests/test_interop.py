@@ -302,10 +302,34 @@ def test_writer_process_stores_money_dates_and_timeline_as_the_in_process_import
     assert len(prices) == 3 and all(isinstance(p, Decimal) for p in prices)
 
 
+def test_a_batch_prepared_partly_here_and_partly_by_the_writer_stores_every_row_once(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the writer is busy this process prepares slices of the batch itself; the rest goes as
+    rows. Rids, search entries and outbox entries must still line up one to one with the rows."""
+    from sfa.store import db
+
+    monkeypatch.setattr(db, "PREPARE_STEP", 3)
+    answers = iter([True, True])  # busy for two slices (rows 0-5), then free: rows 6-9 go unprepared
+    with ws.store.bulk() as session:
+        monkeypatch.setattr(session.writer, "busy", lambda: next(answers, False))
+        session.insert_many(
+            CONTACT, [{"name": f"Person {i}", "email": f"p{i}@example.com"} for i in range(10)]
+        )
+        session.commit()
+    stored = ws.store.select(CONTACT, order="rid")
+    assert [c["name"] for c in stored] == [f"Person {i}" for i in range(10)]
+    assert [c["email"] for c in stored] == [f"p{i}@example.com" for i in range(10)]
+    for i, contact in enumerate(stored):
+        found = ws.store.search(f"p{i}@example.com")
+        assert [record["id"] for _, record in found] == [contact["id"]]
+    assert sorted(e["record_id"] for e in ws.store.outbox()) == sorted(c["id"] for c in stored)
+
+
 def test_a_field_the_entity_lacks_is_refused_before_the_writer_process_sees_it(ws: Workspace) -> None:
-    with pytest.raises(ValidationError, match="shoe_size: contact has no such field"):
-        with ws.store.bulk() as session:
-            session.insert_many(CONTACT, [{"name": "Fine"}, {"name": "Odd", "shoe_size": "44"}])
+    refused = pytest.raises(ValidationError, match="shoe_size: contact has no such field")
+    with refused, ws.store.bulk() as session:
+        session.insert_many(CONTACT, [{"name": "Fine"}, {"name": "Odd", "shoe_size": "44"}])
     assert ws.store.count(CONTACT) == 0
 
 

@@ -27,6 +27,7 @@ import gc
 import marshal
 import os
 import pickle
+import select
 import signal
 import sqlite3
 import struct
@@ -51,6 +52,13 @@ class InsertJob(NamedTuple):
     clock: str
     now: str
 
+    def part(self, start: int, end: int) -> InsertJob:
+        """Rows start..end of the job (a batch may be prepared partly here, partly by the writer)."""
+        derived = self.derived[start:end] if self.derived is not None else None
+        return self._replace(
+            rows=self.rows[start:end], record_ids=self.record_ids[start:end], derived=derived
+        )
+
 
 def write_insert(conn: sqlite3.Connection, prepared: PreparedInsert) -> int:
     """Write prepared rows inside the caller's transaction; returns the rid before the first row."""
@@ -63,16 +71,29 @@ def write_insert(conn: sqlite3.Connection, prepared: PreparedInsert) -> int:
     return base
 
 
-def write_jobs(conn: sqlite3.Connection, jobs: list[InsertJob], meta: list[tuple[str, str]]) -> None:
-    """One batch in one transaction: every job prepared and written, then the meta rows."""
+def prepared(job: InsertJob) -> PreparedInsert:
+    entity, rows, record_ids, derived, clock, now = job
+    return prepare_insert(ENTITIES[entity], rows, record_ids, derived, clock, now, keep_records=False)[0]
+
+
+Work = InsertJob | PreparedInsert  # rows still to prepare, or prepared by the sender
+
+
+def write_batch(conn: sqlite3.Connection, batch: list[Work], meta: list[tuple[str, str]]) -> None:
+    """One batch in one transaction: every part prepared (if it is not yet) and written, then meta."""
     conn.execute("BEGIN IMMEDIATE")
-    for entity, rows, record_ids, derived, clock, now in jobs:
-        prepared, _ = prepare_insert(
-            ENTITIES[entity], rows, record_ids, derived, clock, now, keep_records=False
-        )
-        write_insert(conn, prepared)
+    for work in batch:
+        write_insert(conn, prepared(work) if isinstance(work, InsertJob) else work)
     conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta)
     conn.execute("COMMIT")
+
+
+def _to_wire(batch: list[Work]) -> list[tuple[Any, ...]]:
+    return [("j" if isinstance(work, InsertJob) else "p", *work) for work in batch]
+
+
+def _from_wire(batch: list[tuple[Any, ...]]) -> list[Work]:
+    return [InsertJob(*work[1:]) if work[0] == "j" else PreparedInsert(*work[1:]) for work in batch]
 
 
 def configure(conn: sqlite3.Connection) -> None:
@@ -122,9 +143,9 @@ def serve(path: Path, incoming: BinaryIO, answers: BinaryIO) -> None:
     configure(conn)
     try:
         while (message := _read_message(incoming)) is not None:
-            jobs, meta = message
+            batch, meta = message
             try:
-                write_jobs(conn, [InsertJob(*job) for job in jobs], meta)
+                write_batch(conn, _from_wire(batch), meta)
             except Exception as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -170,12 +191,19 @@ class BulkWriter:
         self.outgoing = os.fdopen(outgoing, "wb")
         self.answers = os.fdopen(answers, "rb")
 
-    def send(self, jobs: list[InsertJob], meta: list[tuple[str, str]]) -> None:
+    def busy(self) -> bool:
+        """Whether the batch in flight is still being written (its answer has not come)."""
+        if not self.in_flight or self.answers is None:
+            return False
+        readable, _, _ = select.select([self.answers], [], [], 0)
+        return not readable
+
+    def send(self, batch: list[Work], meta: list[tuple[str, str]]) -> None:
         self.wait()
         if self.outgoing is None:
-            self._write_here(jobs, meta)
+            self._write_here(batch, meta)
             return
-        body = _encode(([tuple(job) for job in jobs], meta))
+        body = _encode((_to_wire(batch), meta))
         try:
             self.outgoing.write(_LENGTH.pack(len(body)))
             self.outgoing.write(body)
@@ -184,11 +212,11 @@ class BulkWriter:
             raise self._stopped() from None
         self.in_flight = True
 
-    def _write_here(self, jobs: list[InsertJob], meta: list[tuple[str, str]]) -> None:
+    def _write_here(self, batch: list[Work], meta: list[tuple[str, str]]) -> None:
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
         try:
             configure(conn)
-            write_jobs(conn, jobs, meta)
+            write_batch(conn, batch, meta)
         except sqlite3.IntegrityError as exc:
             raise BulkWriteError("integrity", str(exc)) from None
         except sqlite3.Error as exc:

@@ -24,7 +24,16 @@ from sfa.domain.entities import ENTITIES, Entity, Field
 from sfa.domain.errors import AmbiguousRefError, NotFoundError, SfaError, StoreError, ValidationError
 from sfa.domain.hlc import Clock, Hlc
 from sfa.store import codec
-from sfa.store.bulk import FTS_SLOTS, BulkWriteError, BulkWriter, InsertJob, configure, write_insert
+from sfa.store.bulk import (
+    FTS_SLOTS,
+    BulkWriteError,
+    BulkWriter,
+    InsertJob,
+    Work,
+    configure,
+    prepared,
+    write_insert,
+)
 from sfa.store.migrations import LATEST, MIGRATIONS, execute_script
 from sfa.store.prepare import (
     PreparedInsert,
@@ -554,6 +563,9 @@ def fts_query(text: str) -> str:
     return " ".join(f'"{w}"*' for w in words)
 
 
+PREPARE_STEP = 1000  # rows this process prepares before it looks whether the writer is free
+
+
 class BulkSession:
     """Inserts gathered per batch; `commit` hands the batch to the writer process (Store.bulk), which
     prepares the rows for SQL and writes them (sfa/store/prepare.py, sfa/store/bulk.py)."""
@@ -588,9 +600,23 @@ class BulkSession:
         store._dirty_clock = False
         pending, self.pending = self.pending, []
         try:
-            self.writer.send(pending, meta)
+            self.writer.send(self._balanced(pending), meta)
         except BulkWriteError as exc:
             raise _bulk_error(exc) from None
+
+    def _balanced(self, jobs: list[InsertJob]) -> list[Work]:
+        """The writer prepares the rows it is sent. While it is still busy with the batch before,
+        this process would only wait, so it prepares rows itself, a slice at a time, until the
+        writer is free: the two sides share the work whichever of them is faster."""
+        batch: list[Work] = []
+        for job in jobs:
+            start, total = 0, len(job.rows)
+            while start < total and self.writer.busy():
+                batch.append(prepared(job.part(start, start + PREPARE_STEP)))
+                start += PREPARE_STEP
+            if start < total:
+                batch.append(job.part(start, total) if start else job)
+        return batch
 
     def close(self) -> None:
         try:

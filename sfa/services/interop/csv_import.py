@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ TYPES = {"account": ACCOUNT, "contact": CONTACT, "lead": LEAD, "product": PRODUC
          "opp": OPPORTUNITY, "opportunity": OPPORTUNITY}  # fmt: skip
 ON_DUPLICATE = ("skip", "update", "create")
 BATCH_SIZE = 10_000
+FIRST_BULK_BATCH = 2_000
 BULK_MIN_BYTES = 1 << 20  # about 10,000 rows: smaller files are written in this process
 
 Progress = Callable[[int, int], None]
@@ -492,6 +494,14 @@ def _size(path: Path) -> int:
         return 0  # read_csv reports it
 
 
+def _batches(total: int, size: int, bulk: bool) -> list[tuple[int, int]]:
+    """Row ranges of the batches. With the writer process the first batch is small, so that it
+    starts writing soon instead of idling while this process checks a whole batch."""
+    first = FIRST_BULK_BATCH if bulk and size > FIRST_BULK_BATCH else size
+    bounds = [0, *range(min(first, total), total, size), total] if total else [0]
+    return list(pairwise(bounds))
+
+
 def _import_rows(
     table: Table, entity: Entity, mapped: mapping_rules.Mapping, importer: CsvImporter, summary: Summary,
     progress: Progress | None, batch_size: int, bulk: BulkSession | None = None,
@@ -499,9 +509,9 @@ def _import_rows(
     total = len(table.rows)
     header_len = len(table.header)
     done = 0
-    for start in range(0, total, batch_size):
+    for start, end in _batches(total, batch_size, bulk is not None):
         batch = _Batch()
-        for line, cells in table.rows[start : start + batch_size]:
+        for line, cells in table.rows[start:end]:
             try:
                 raw = _raw_values(entity, cells, header_len, mapped.columns)
                 importer.row(line, raw, batch, summary)
