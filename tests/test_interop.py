@@ -421,6 +421,25 @@ def test_malformed_rows_rejected_with_line_numbers(ws: Workspace, tmp_path: Path
     assert reasons[5].startswith("phone: 'abc' is not a phone number")
 
 
+def test_a_quote_never_closed_rejects_its_line_and_the_rows_after_it_import(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    path = tmp_path / "quotes.csv"
+    path.write_text('Name,Email,Notes\nAlice A,alice@a.de,"two\nlines"\n"Bob B,bob@b.de,x\n'
+                    'Carol C,carol@c.de,"y\n"Acme" Inc,acme@a.de,\nEve E,eve@e.de,"z"\n'
+                    'Dan D,dan@d.de,"open\nFrank F,frank@f.de,\n')  # fmt: skip
+    summary = import_csv(ws, path, "contact")
+    stored = {c["name"]: c["notes"] for c in ws.store.select(CONTACT)}
+    assert stored == {"Alice A": "two\nlines", "Eve E": "z", "Frank F": None}
+    reasons = {r["line"]: r["reason"] for r in summary.rejected}
+    assert [r["line"] for r in summary.rejected] == [4, 5, 6, 8]  # in file order
+    assert "text follows a closing quote" in reasons[4]  # Bob's quote ends on Carol's line, before y
+    assert "text follows a closing quote" in reasons[5]  # Carol's quote ends on the next line
+    assert "text follows a closing quote" in reasons[6]
+    assert reasons[8].startswith("a quote opened on this line is never closed")
+    assert (summary.rows, summary.created) == (7, 3)
+
+
 def test_accounts_products_opportunities_and_leads(ws: Workspace, tmp_path: Path) -> None:
     accounts = import_csv(ws, FIXTURES / "salesforce_accounts.csv", "account")
     assert accounts.created == 3 and [r["line"] for r in accounts.rejected] == [6]

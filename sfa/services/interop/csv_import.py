@@ -477,13 +477,15 @@ def import_csv(
         table = read_csv(path)
         mapped = mapping_rules.guess(entity.name, table.header, overrides)
         check_header(path, entity, table, mapped)
-        summary = Summary(entity.name, str(path), rows=len(table.rows), dry_run=dry_run,
+        summary = Summary(entity.name, str(path), rows=len(table.rows) + len(table.broken), dry_run=dry_run,
                           mapping=mapped.as_dict(table.header), ignored_columns=mapped.ignored)  # fmt: skip
+        summary.rejected += [{"line": line, "reason": reason} for line, reason in table.broken]
         importer = CsvImporter(ws, entity, on_duplicate=on_duplicate, dry_run=dry_run)
         if progress:
             progress(0, len(table.rows))
         with paused_gc():  # rows are dicts and lists of strings: no cycles for the collector to find
             _import_rows(table, entity, mapped, importer, summary, progress, batch_size, bulk)
+    summary.rejected.sort(key=lambda rejected: int(rejected["line"]))
     return summary
 
 

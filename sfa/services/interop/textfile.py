@@ -9,7 +9,7 @@ import csv
 import io
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sfa.domain.errors import SfaError, UsageError
@@ -64,6 +64,7 @@ class Table:
     rows: list[tuple[int, list[str]]]  # (line number where the row starts, cells)
     delimiter: str
     header_line: int
+    broken: list[tuple[int, str]] = field(default_factory=list)  # (line, why it is not a row)
 
 
 def sniff_delimiter(line: str) -> str:
@@ -75,7 +76,12 @@ def sniff_delimiter(line: str) -> str:
 
 
 def read_csv(path: Path) -> Table:
-    """Parse a CSV file: BOM, "sep=" line, delimiter sniffing, quoting and embedded newlines."""
+    """Parse a CSV file: BOM, "sep=" line, delimiter sniffing, quoting and embedded newlines.
+
+    Quoting is read strictly: a row the csv module cannot read (a quote opened and never closed,
+    which would otherwise swallow the rest of the file into one field; text after a closing
+    quote) is set aside in `broken` with its line, and reading goes on from the line after it.
+    """
     # The same line breaks csv counts (\n, \r\n, \r), read without copying the text.
     buffer = io.StringIO(read_text(path, "CSV"), newline="")
     skipped = 0
@@ -96,25 +102,46 @@ def read_csv(path: Path) -> Table:
     if delimiter is None:
         delimiter = sniff_delimiter(line)
     # Parse from the header line on: step back over the line just read.
-    buffer.seek(buffer.tell() - len(line))
-    reader = csv.reader(buffer, delimiter=delimiter, quotechar='"', doublequote=True)
-    rows: list[tuple[int, list[str]]] = []
-    header: list[str] | None = None
-    header_line = 0
-    previous_end = 0
-    try:
-        for cells in reader:
-            start = previous_end + 1 + skipped
-            previous_end = reader.line_num
-            if not cells or all(not c.strip() for c in cells):
-                continue
-            if header is None:
-                header = [c.strip() for c in cells]
-                header_line = start
-                continue
-            rows.append((start, cells))
-    except csv.Error as exc:
-        raise FileRefused(f"{path}: line {previous_end + 1 + skipped}: cannot read CSV: {exc}") from None
-    if header is None:
+    offset = buffer.tell() - len(line)
+    line_number = 1 + skipped  # the physical line at `offset`
+    table = Table([], [], delimiter, 0)
+    header_seen = False
+    while True:
+        buffer.seek(offset)
+        reader = csv.reader(buffer, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
+        previous_end = 0
+        try:
+            for cells in reader:
+                start = previous_end + line_number
+                previous_end = reader.line_num
+                if not cells or all(not c.strip() for c in cells):
+                    continue
+                if not header_seen:
+                    table.header = [c.strip() for c in cells]
+                    table.header_line = start
+                    header_seen = True
+                    continue
+                table.rows.append((start, cells))
+            break
+        except csv.Error as exc:
+            bad = previous_end + line_number  # the line the unreadable row starts on
+            if not header_seen:
+                raise FileRefused(f"{path}: line {bad}: cannot read the CSV header: {exc}") from None
+            table.broken.append((bad, _why_unreadable(exc)))
+        # Go on from the line after the one the bad row starts on.
+        buffer.seek(offset)
+        for _ in range(bad + 1 - line_number):
+            buffer.readline()
+        offset, line_number = buffer.tell(), bad + 1
+    if not header_seen:
         raise FileRefused(f"{path} has no header line")
-    return Table(header, rows, delimiter, header_line)
+    return table
+
+
+def _why_unreadable(exc: csv.Error) -> str:
+    text = str(exc)
+    if "end of data" in text:  # the end of the file inside a quoted value
+        return "a quote opened on this line is never closed; the line is skipped"
+    if "expected after" in text:
+        return f'text follows a closing quote ({text}); quote the whole value, doubling quotes inside ("")'
+    return f"cannot read this line as CSV: {text}"
