@@ -78,6 +78,20 @@ def test_import_csv_errors(sfa: Runner, tmp_path: Path) -> None:
     assert sfa("import", "csv", str(FIXTURES / "crm_contacts.csv"), "-t", "contact", "--map", "x").code == 2
     assert sfa("import", "csv", str(FIXTURES / "crm_contacts.csv")).code == 2  # --type is required
     assert sfa("contact", "list", "--json").json() == []
+    nameless = tmp_path / "nameless.csv"
+    nameless.write_text("Name,Email\n,a@example.com\n,b@example.com\n")
+    for extra in ([], ["--json"]):  # every row rejected: the summary, then a failure scripts see
+        result = sfa("import", "csv", str(nameless), "--type", "contact", *extra)
+        assert result.code == 1
+        assert (
+            result.err.splitlines()[-1]
+            == "sfa: error: nothing was imported: all 2 rows were rejected (the summary says why)"
+        )
+        if extra:
+            assert [r["line"] for r in result.json()["rejected_rows"]] == [2, 3]
+        else:
+            assert "rejected line 3: name: is required" in result.out
+    assert sfa("contact", "list", "--json").json() == []
 
 
 def test_import_other_types(sfa: Runner) -> None:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from sfa.cli.common import JsonOpt, message, print_json, workspace
+from sfa.domain.errors import NothingImportedError
 
 app = typer.Typer(
     help="Bring records in: CSV from other tools, vCards, a full sfa backup.", no_args_is_help=True
@@ -75,6 +76,13 @@ def _print_summary(data: dict[str, Any], noun: str) -> None:
             print(f"  ... and {len(rows) - SHOWN_PROBLEMS} more {kind} (see --json)")
 
 
+def _fail_if_all_rejected(data: dict[str, Any], noun: str) -> None:
+    """Some rows rejected is a partial import (exit 0, the summary says which); all of them is a
+    failure a script must see."""
+    if data["rejected"] and not (data["created"] or data["updated"] or data["skipped"]):
+        raise NothingImportedError(data["rejected"], noun)
+
+
 @app.command("csv")
 def import_csv(
     ctx: typer.Context, file: FileArg,
@@ -94,10 +102,11 @@ def import_csv(
     data = summary.as_dict()
     if as_json:
         print_json(data)
-        return
-    if data["mapping"]:
-        message("columns: " + ", ".join(f"{c} -> {f}" for c, f in data["mapping"].items()))
-    _print_summary(data, "rows")
+    else:
+        if data["mapping"]:
+            message("columns: " + ", ".join(f"{c} -> {f}" for c, f in data["mapping"].items()))
+        _print_summary(data, "rows")
+    _fail_if_all_rejected(data, "rows")
 
 
 @app.command("vcard")
@@ -114,8 +123,9 @@ def import_vcard(
     data = summary.as_dict()
     if as_json:
         print_json(data)
-        return
-    _print_summary(data, "cards")
+    else:
+        _print_summary(data, "cards")
+    _fail_if_all_rejected(data, "cards")
 
 
 @app.command("all")

@@ -35,6 +35,13 @@ class DuplicateError(SfaError):
         super().__init__(message)
 
 
+class NothingImportedError(SfaError):
+    """Every row or card of an import was rejected: the summary is shown, and the exit is not 0."""
+
+    def __init__(self, rejected: int, noun: str) -> None:
+        super().__init__(f"nothing was imported: all {rejected} {noun} were rejected (the summary says why)")
+
+
 class StateError(SfaError):
     """The record is in a state that does not allow the operation."""
 
