@@ -810,21 +810,45 @@ def test_export_json_and_csv_every_type(ws: Workspace, name: str) -> None:
     assert [r[0] for r in table[1:]] == [r["id"] for r in rows]
 
 
-def test_csv_export_of_accounts_and_products_reimports(ws: Workspace, tmp_path: Path) -> None:
+def test_csv_export_of_each_type_reimports_with_its_ids(ws: Workspace, tmp_path: Path) -> None:
+    """`export csv` type by type, then `import csv` in reference order into an empty store: the
+    records keep their ids, so a contact's account_id or a lead's opportunity_id still holds."""
     populate(ws)
     other = Workspace(tmp_path / "other")
     try:
-        for entity in (ACCOUNT, PRODUCT):
+        for entity in (ACCOUNT, PRODUCT, CONTACT, OPPORTUNITY, LEAD):
             path = tmp_path / f"{entity.name}.csv"
             path.write_text(backup.render(entity, backup.export_records(ws, entity), "csv"))
             summary = import_csv(other, path, entity.name)
             assert summary.rejected == [] and summary.created == ws.store.count(entity)
-            fields = [f.name for f in entity.fields]
+            fields = ["id", *(f.name for f in entity.fields)]
             original = [{k: r[k] for k in fields} for r in backup.export_records(ws, entity)]
+            for record in original:  # an import gives an ownerless row to the one importing it
+                if "owner" in record and record["owner"] is None:
+                    record["owner"] = other.owner
             copied = [{k: r[k] for k in fields} for r in backup.export_records(other, entity)]
             assert copied == original
+            again = import_csv(other, path, entity.name)  # the ids make every row a duplicate
+            assert again.created == 0 and len(again.skipped) == summary.created
+        assert any(contact["account_id"] for contact in other.store.select(CONTACT))  # references held
     finally:
         other.close()
+
+
+def test_an_id_column_keeps_sfa_ids_only_and_a_repeated_id_is_a_duplicate(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    path = tmp_path / "accounts.csv"
+    kept = "01a2085d-7410-7ff4-9ea5-c8b04f8c6007"
+    path.write_text(f"Id,Name\n0015g00000XyZAB,Salesforce Row\n{kept.upper()},Kept Id\n"
+                    f"{kept},Same Id Again\n")  # fmt: skip
+    summary = import_csv(ws, path, "account", batch_size=1)  # the repeat is in a later batch
+    assert summary.created == 2 and summary.mapping["Id"] == "id (an sfa id is kept)"
+    assert summary.skipped[0]["line"] == 4 and summary.skipped[0]["duplicate_of"]["reason"] == "id"
+    by_name = {a["name"]: a["id"] for a in ws.store.select(ACCOUNT)}
+    assert by_name["Kept Id"] == kept and by_name["Salesforce Row"] != "0015g00000XyZAB"
+    created = import_csv(ws, path, "account", on_duplicate="create")  # new ids for every row
+    assert created.created == 3 and ws.store.count(ACCOUNT) == 5
 
 
 def test_faster_shared_helpers_give_the_same_results() -> None:

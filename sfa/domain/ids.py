@@ -7,10 +7,12 @@ timestamp head, so records created in the same second still get distinct short h
 from __future__ import annotations
 
 import os
+import re
 import time
 
 HANDLE_LENGTH = 12  # hex digits of random tail kept in the indexed handle column
 MIN_SHOWN = 6  # shortest prefix a listing shows
+_FULL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def uuid7(now_ms: int | None = None) -> str:
@@ -49,6 +51,12 @@ def timestamp_ms_of(record_id: str) -> int:
 
 def is_full_id(ref: str) -> bool:
     return len(ref) == 36 and ref.count("-") == 4
+
+
+def parse_full_id(text: str) -> str | None:
+    """A full sfa id (any UUID in lowercase hyphenated form) given as text, or None if it is not one."""
+    value = text.strip().lower()
+    return value if _FULL_ID.fullmatch(value) else None
 
 
 def shortest_unique(handle: str, neighbours: list[str]) -> str:

@@ -253,6 +253,7 @@ class CsvImporter:
         self.currency = ws.setting("currency")
         self.stages = ws.stages if entity is OPPORTUNITY else ()
         self._company_keys: dict[str, str] = {}
+        self.kept_ids: dict[str, str] = {}  # id -> title of records created with the id their source gave
 
     def company_key(self, name: str) -> str:
         """The account name key, remembered: a file names the same companies again and again."""
@@ -336,12 +337,16 @@ class CsvImporter:
         else:
             probes = _probes(entity, values, account_key)
         hit = self.index.match(probes) if self.on_duplicate != "create" else None
+        kept_id = record_id
         if record_id is not None:
             known = self.ws.store.find(entity, record_id)
-            if (known is not None or record_id in batch.pending) and self.on_duplicate == "create":
-                record_id = None
-            elif known is not None or record_id in batch.pending:
-                name = str((known or batch.pending[record_id]).get(entity.title) or "")
+            earlier = self.kept_ids.get(record_id)  # an earlier row of this file had the id
+            if known is None and earlier is None:
+                pass
+            elif self.on_duplicate == "create":
+                record_id = kept_id = None
+            else:
+                name = str(known.get(entity.title) or "") if known is not None else earlier or ""
                 hit = Hit(entity.name, record_id, name, "id")
         if hit is not None:
             self._duplicate(line, hit, given, account_name, batch, summary)
@@ -369,6 +374,8 @@ class CsvImporter:
         if entity is OPPORTUNITY:
             probes = _probes(entity, values, account_key)
         self.index.remember(entity.name, record_id, str(values.get(entity.title) or ""), probes)
+        if kept_id is not None:
+            self.kept_ids[kept_id] = str(values.get(entity.title) or "")
         summary.created += 1
 
     def _duplicate(
@@ -511,12 +518,20 @@ def _import_rows(
     total = len(table.rows)
     header_len = len(table.header)
     done = 0
+    id_column = mapped.id_column
     for start, end in _batches(total, batch_size, bulk is not None):
         batch = _Batch()
         for line, cells in table.rows[start:end]:
             try:
                 raw = _raw_values(entity, cells, header_len, mapped.columns)
-                importer.row(line, raw, batch, summary)
+                # An sfa export's id column: the record keeps its id (so references between
+                # files, like a contact's account_id, still hold); other tools' ids are not ours.
+                kept = (
+                    ids.parse_full_id(cells[id_column])
+                    if id_column is not None and id_column < len(cells)
+                    else None
+                )
+                importer.row(line, raw, batch, summary, record_id=kept)
             except _RowError as exc:
                 summary.rejected.append({"line": line, "reason": exc.reason})
             except SfaError as exc:

@@ -164,9 +164,13 @@ def targets(entity_name: str) -> list[str]:
 class Mapping:
     columns: list[tuple[int, str]]  # (column index, target)
     ignored: list[str]  # header names no target was found for
+    id_column: int | None = None  # a column named "id": sfa ids are kept, others are not used
 
     def as_dict(self, header: Sequence[str]) -> dict[str, str]:
-        return {header[i]: target for i, target in self.columns}
+        shown = {header[i]: target for i, target in self.columns}
+        if self.id_column is not None:
+            shown[header[self.id_column]] = "id (an sfa id is kept)"
+        return shown
 
 
 def _find_column(header: Sequence[str], wanted: str) -> int:
@@ -232,7 +236,8 @@ def guess(entity_name: str, header: Sequence[str], overrides: Sequence[tuple[str
                 taken.add(target)
                 break
     ignored = [h for i, h in enumerate(header) if i not in chosen and keys[i] not in NEVER and h]
-    return Mapping(sorted(chosen.items()), ignored)
+    id_column = next((i for i, k in enumerate(keys) if k == "id" and i not in handled), None)
+    return Mapping(sorted(chosen.items()), ignored, id_column)
 
 
 def missing_required(entity_name: str, mapping: Mapping) -> tuple[str, ...] | None:

@@ -142,9 +142,7 @@ def card_id(card: Any) -> str | None:
     uid = _first(card, "uid")
     if uid is None:
         return None
-    text = str(uid.value).strip().lower()
-    text = text.removeprefix("urn:uuid:")
-    return text if ids.is_full_id(text) and re.fullmatch(r"[0-9a-f-]{36}", text) else None
+    return ids.parse_full_id(str(uid.value).strip().lower().removeprefix("urn:uuid:"))
 
 
 def _reason(exc: Exception) -> str:
