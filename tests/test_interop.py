@@ -440,6 +440,79 @@ def test_a_quote_never_closed_rejects_its_line_and_the_rows_after_it_import(
     assert (summary.rows, summary.created) == (7, 3)
 
 
+def test_a_german_pipedrive_export_with_decimal_commas_dotted_dates_and_currency_signs(ws: Workspace) -> None:
+    summary = import_csv(ws, FIXTURES / "pipedrive_deals_de.csv", "opp")
+    assert summary.created == 4 and summary.accounts_created == 2
+    assert summary.rejected == [{"line": 7, "reason": "amount: 'zwölf' is not an amount; expected a number "
+                                                      "like 12000, 12,000.50 or 12k"}]  # fmt: skip
+    deals = {o["name"]: o for o in ws.store.select(OPPORTUNITY)}
+    shown = {name: (str(o["amount"]), o["currency"], o["close_date"].isoformat(), o["probability"])
+             for name, o in deals.items()}  # fmt: skip
+    assert shown == {
+        "Pumpen Linie 3": ("1234.56", "EUR", "2026-12-15", 45),  # "1.234,56 €", "15.12.2026", "45%"
+        "Ventile": ("12000.00", "EUR", "2027-01-31", 30),  # "12.000": the column has decimal commas
+        "Service USA": ("5000.00", "USD", "2027-02-03", 30),  # "5.000,00 USD" gives the currency
+        "Wartung": ("2500.00", "EUR", "2027-03-01", 70),  # a timestamp's date; the stage's probability
+    }
+    assert deals["Pumpen Linie 3"]["notes"] == 'Angebot bis Freitag; "dringend"'
+    assert deals["Wartung"]["notes"] == "zwei\nZeilen"  # the cell's CRLF is one line break
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        (["03/04/2026", "31/12/2026"], ["2026-04-03", "2026-12-31"]),  # the column is day first
+        (["03/04/2026", "12/31/2026"], ["2026-03-04", "2026-12-31"]),  # month first
+        (["4.3.2026", "2026-03-04", "2026-03-04 23:30"], ["2026-03-04", "2026-03-04", "2026-03-04"]),
+    ],
+)
+def test_spreadsheet_dates_are_read_one_way_per_column(cells: list[str], expected: list[str]) -> None:
+    from sfa.services.interop.spreadsheet import date_order, iso_date
+
+    order = date_order(cells)
+    assert [iso_date(c, order) for c in cells] == expected
+
+
+def test_an_ambiguous_date_in_a_column_that_never_tells_is_rejected(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "deals.csv"
+    path.write_text("Deal Name,Company,Close Date\nA,X,03/04/2026\nB,X,05/05/2026\n")
+    summary = import_csv(ws, path, "opp")
+    assert [r["line"] for r in summary.rejected] == [2]
+    assert "could be day/month or month/day" in summary.rejected[0]["reason"]
+    assert [o["close_date"].isoformat() for o in ws.store.select(OPPORTUNITY)] == ["2026-05-05"]
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        (["1,234", "1.234,56"], [("1.234", None), ("1234.56", None)]),  # a decimal-comma column
+        (["1,234", "12.50"], [("1,234", None), ("12.50", None)]),  # a decimal-point column
+        (["1,234"], [("1,234", None)]),  # undecided: sfa's own reading (thousands)
+        (["3.000,00 €", "$5", "EUR 1.200", "1 234,50", "70%"],
+         [("3000.00", "EUR"), ("5", "USD"), ("1200", "EUR"), ("1234.50", None), ("70", None)]),
+    ],
+)  # fmt: skip
+def test_spreadsheet_numbers_are_read_one_way_per_column(
+    cells: list[str], expected: list[tuple[str, str | None]]
+) -> None:
+    from sfa.services.interop.spreadsheet import decimal_mark, plain_number
+
+    mark = decimal_mark(cells)
+    assert [plain_number(c, mark) for c in cells] == expected
+
+
+def test_a_currency_sign_that_contradicts_the_rows_currency_rejects_the_row(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    path = tmp_path / "deals.csv"
+    path.write_text('Deal Name,Company,Amount,Currency\nA,X,"$1,500.50",CHF\nB,X,"$1,500.50",usd\n')
+    summary = import_csv(ws, path, "opp")
+    assert summary.rejected == [
+        {"line": 2, "reason": "amount: '$1,500.50' is in USD, but the row's currency is CHF"}
+    ]
+    assert [(str(o["amount"]), o["currency"]) for o in ws.store.select(OPPORTUNITY)] == [("1500.50", "USD")]
+
+
 def test_accounts_products_opportunities_and_leads(ws: Workspace, tmp_path: Path) -> None:
     accounts = import_csv(ws, FIXTURES / "salesforce_accounts.csv", "account")
     assert accounts.created == 3 and [r["line"] for r in accounts.rejected] == [6]

@@ -8,7 +8,7 @@ and extended with every accepted row, so rows repeated within the file are caugh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,6 +24,7 @@ from sfa.domain.money import round_money
 from sfa.domain.stages import LOST, find_stage
 from sfa.services import records
 from sfa.services.interop import mapping as mapping_rules
+from sfa.services.interop.spreadsheet import Forms, column_forms
 from sfa.services.interop.textfile import FileRefused, Table, read_csv
 from sfa.services.workspace import Workspace
 from sfa.store import codec
@@ -225,6 +226,8 @@ def _raw_values(
         if index < width:
             value = cells[index].strip()
             if value:
+                if "\r" in value:  # a line break inside a cell, as Windows writes it: one \n
+                    value = value.replace("\r\n", "\n").replace("\r", "\n")
                 raw[target] = value
     if entity is CONTACT or entity is LEAD:
         name = raw.get("name")
@@ -242,8 +245,11 @@ def _raw_values(
 
 
 class CsvImporter:
-    def __init__(self, ws: Workspace, entity: Entity, *, on_duplicate: str, dry_run: bool) -> None:
+    def __init__(
+        self, ws: Workspace, entity: Entity, *, on_duplicate: str, dry_run: bool, forms: Forms | None = None
+    ) -> None:
         self.ws = ws
+        self.forms = forms or Forms({}, {})
         self.entity = entity
         self.on_duplicate = on_duplicate
         self.dry_run = dry_run
@@ -261,6 +267,24 @@ class CsvImporter:
         if key is None:
             key = self._company_keys[name] = normalize.company_key(name)
         return key
+
+    def _spreadsheet_values(self, raw: dict[str, str]) -> None:
+        """Dates and numbers in the forms spreadsheets write, made into sfa's (spreadsheet.py); a
+        currency symbol gives the row's currency."""
+        for name, read_date in self.forms.dates.items():
+            if name in raw:
+                raw[name] = read_date(raw[name])
+        for name, read_number in self.forms.numbers.items():
+            if name not in raw:
+                continue
+            text = raw[name]
+            raw[name], currency = read_number(text)
+            if currency is None or "currency" not in self.entity.by_name:
+                continue
+            stated = raw.get("currency", "").strip().upper()
+            if stated and stated != currency:
+                raise ValidationError(name, f"{text!r} is in {currency}, but the row's currency is {stated}")
+            raw["currency"] = currency
 
     # Values typed as the row gives them, checked by field kind; the account name kept aside.
     def prepare(self, raw: dict[str, str]) -> tuple[Record, str | None]:
@@ -316,6 +340,7 @@ class CsvImporter:
         and a record that already has it is the duplicate.
         """
         entity = self.entity
+        self._spreadsheet_values(raw)
         provided = set(raw)
         values, account_name = self.prepare(raw)
         # What the row itself says (not the defaults filled in): an update changes only these.
@@ -487,13 +512,28 @@ def import_csv(
         summary = Summary(entity.name, str(path), rows=len(table.rows) + len(table.broken), dry_run=dry_run,
                           mapping=mapped.as_dict(table.header), ignored_columns=mapped.ignored)  # fmt: skip
         summary.rejected += [{"line": line, "reason": reason} for line, reason in table.broken]
-        importer = CsvImporter(ws, entity, on_duplicate=on_duplicate, dry_run=dry_run)
+        importer = CsvImporter(ws, entity, on_duplicate=on_duplicate, dry_run=dry_run,
+                               forms=_forms(entity, table, mapped))  # fmt: skip
         if progress:
             progress(0, len(table.rows))
         with paused_gc():  # rows are dicts and lists of strings: no cycles for the collector to find
             _import_rows(table, entity, mapped, importer, summary, progress, batch_size, bulk)
     summary.rejected.sort(key=lambda rejected: int(rejected["line"]))
     return summary
+
+
+def _forms(entity: Entity, table: Table, mapped: mapping_rules.Mapping) -> Forms:
+    """How the file's date and number columns are read, decided per column (spreadsheet.py)."""
+    dates = {f.name for f in entity.fields if f.kind == "date"}
+    numbers = {f.name for f in entity.fields if f.kind in ("decimal", "int")}
+    columns = {target: _column(table, index) for index, target in mapped.columns
+               if target in dates or target in numbers}  # fmt: skip
+    return column_forms(columns, dates, numbers)
+
+
+def _column(table: Table, index: int) -> Iterator[str]:
+    """A column's values, read only as far as a caller looks (usually a few rows)."""
+    return (cells[index] for _, cells in table.rows if index < len(cells))
 
 
 def _size(path: Path) -> int:

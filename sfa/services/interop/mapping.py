@@ -37,14 +37,23 @@ _PERSON = {
     "team": ["team", "territory"],
 }  # fmt: skip
 _COMPANY = ["accountname", "company", "companyname", "organization", "organisation", "organization1name",
-            "account", "firma", "organisationname"]  # fmt: skip
+            "account", "firma", "organisationname", "organizationname"]  # fmt: skip
 
 ALIASES: dict[str, dict[str, list[str]]] = {
     "contact": {
         "name": [*_NAME, "contactname", "contact"],
         **_PERSON,
-        "title": ["jobtitle", "title", "position", "organization1title", "role"],
-        "mobile": ["mobile", "mobilephone", "cell", "cellphone", "mobilenumber", "handy", "mobil"],
+        "title": ["jobtitle", "title", "position", "organization1title", "organizationtitle", "role"],
+        "mobile": [
+            "mobile",
+            "mobilephone",
+            "mobilephonenumber",
+            "cell",
+            "cellphone",
+            "mobilenumber",
+            "handy",
+            "mobil",
+        ],
         ACCOUNT_BY_NAME: _COMPANY,
         "owner": ["owner", "contactowner"],
     },
@@ -120,13 +129,25 @@ ALIASES: dict[str, dict[str, list[str]]] = {
         "active": ["active", "isactive", "enabled"],
     },
     "opportunity": {
-        "name": ["name", "opportunityname", "dealname", "opportunity", "deal", "title"],
-        ACCOUNT_BY_NAME: _COMPANY,
+        "name": ["name", "opportunityname", "dealname", "dealtitle", "opportunity", "deal", "title"],
+        ACCOUNT_BY_NAME: [*_COMPANY, "dealorganization"],
         "amount": ["amount", "value", "dealvalue", "opportunityamount", "dealamount"],
-        "currency": ["currency", "currencycode", "currencyisocode"],
+        "currency": ["currency", "currencycode", "currencyisocode", "dealcurrency"],
         "stage": ["stage", "dealstage", "salesstage", "opportunitystage"],
-        "probability": ["probability", "probabilitypct", "probabilitypercent", "winprobability"],
-        "close_date": ["closedate", "expectedclosedate", "closingdate", "expectedclose"],
+        "probability": [
+            "probability",
+            "probabilitypct",
+            "probabilitypercent",
+            "winprobability",
+            "dealprobability",
+        ],
+        "close_date": [
+            "closedate",
+            "expectedclosedate",
+            "closingdate",
+            "expectedclose",
+            "dealexpectedclosedate",
+        ],
         "next_step": ["nextstep"],
         "lost_reason": ["lostreason", "reasonlost", "lossreason"],
         "notes": ["notes", "note", "description", "comments"],
