@@ -78,6 +78,11 @@ def test_import_csv_errors(sfa: Runner, tmp_path: Path) -> None:
     assert sfa("import", "csv", str(FIXTURES / "crm_contacts.csv"), "-t", "contact", "--map", "x").code == 2
     assert sfa("import", "csv", str(FIXTURES / "crm_contacts.csv")).code == 2  # --type is required
     assert sfa("contact", "list", "--json").json() == []
+    json_lines = tmp_path / "accounts.jsonl"
+    json_lines.write_text('{"id": "x", "name": "' + "Acme " * 100 + '", "tags": []}\n')
+    result = sfa("import", "csv", str(json_lines), "--type", "account")
+    assert result.code == 1 and result.err.count("\n") == 1 and len(result.err) < 200
+    assert "is JSON, not a CSV header" in result.err
     nameless = tmp_path / "nameless.csv"
     nameless.write_text("Name,Email\n,a@example.com\n,b@example.com\n")
     for extra in ([], ["--json"]):  # every row rejected: the summary, then a failure scripts see

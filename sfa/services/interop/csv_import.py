@@ -473,10 +473,13 @@ def entity_for(type_name: str) -> Entity:
 
 def check_header(path: Path, entity: Entity, table: Table, mapped: mapping_rules.Mapping) -> None:
     """Refuse a file whose first line is not a header sfa can use (nothing is written)."""
+    if table.header and table.header[0].lstrip().startswith(("{", "[")):
+        raise FileRefused(f"{path}: line {table.header_line} is JSON, not a CSV header "
+                          "(a backup written by sfa export all is read by sfa import all)")  # fmt: skip
     if not mapped.columns:
         looks_like_data = any("@" in h or sum(c.isdigit() for c in h) >= 5 for h in table.header)
         what = "looks like data, not a header line" if looks_like_data else "names no field sfa knows"
-        shown = ", ".join(repr(h) for h in table.header[:8])
+        shown = _shown_columns(table.header, quoted=True)
         raise FileRefused(
             f"{path}: line {table.header_line} {what} ({shown}); "
             f"give the header line, or name the columns with --map COLUMN=FIELD"
@@ -486,8 +489,16 @@ def check_header(path: Path, entity: Entity, table: Table, mapped: mapping_rules
         wanted = " and ".join(missing)
         raise FileRefused(
             f"{path}: no column gives the {entity.name} {wanted}; columns are "
-            f"{', '.join(table.header)}. Name one with --map COLUMN={missing[0]}"
+            f"{_shown_columns(table.header)}. Name one with --map COLUMN={missing[0]}"
         )
+
+
+def _shown_columns(header: Sequence[str], *, quoted: bool = False) -> str:
+    """Column names for an error line: at most 8, each cut at 40 characters (the line stays one
+    readable line even when the "header" is a line of JSON)."""
+    names = [h if len(h) <= 40 else h[:39] + "…" for h in header[:8]]
+    shown = ", ".join(repr(n) if quoted else n for n in names)
+    return shown + (f", … ({len(header)} columns)" if len(header) > 8 else "")
 
 
 def import_csv(
