@@ -840,6 +840,39 @@ def test_export_all_import_all_restores_exactly(ws: Workspace, tmp_path: Path) -
         other.close()
 
 
+def test_the_backup_carries_the_settings_and_a_restore_keeps_the_homes_own(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    from sfa.services import config
+
+    populate(ws)
+    config.set_value(ws, "company.name", "Müller Vertrieb GmbH")
+    config.set_value(ws, "stages", "lead:10, offer:50, won:100, lost:0")
+    config.set_value(ws, "owner", "anna")
+    backup.export_all(ws, tmp_path / "backup")
+    saved = json.loads((tmp_path / "backup" / "settings.json").read_text())
+    assert saved["company.name"] == "Müller Vertrieb GmbH" and saved["owner"] == "anna"
+    other = Workspace(tmp_path / "restored")
+    try:
+        config.set_value(other, "owner", "ben")  # this home's own: kept
+        result = backup.import_all(other, tmp_path / "backup")
+        assert result["settings_kept"] == ["owner"] and "company.name" in result["settings_restored"]
+        fresh = Workspace(tmp_path / "restored")  # as the next command reads it
+        assert fresh.setting("company.name") == "Müller Vertrieb GmbH" and fresh.setting("owner") == "ben"
+        assert fresh.setting("stages") == ws.setting("stages")
+    finally:
+        other.close()
+    # A settings file with a value `sfa config set` refuses: nothing is restored, records neither.
+    (tmp_path / "backup" / "settings.json").write_text('{"quote.valid_days": "forever"}')
+    third = Workspace(tmp_path / "third")
+    try:
+        with pytest.raises(FileRefused, match=r"quote\.valid_days"):
+            backup.import_all(third, tmp_path / "backup")
+        assert third.store.count(CONTACT) == 0 and not (tmp_path / "third" / "config.toml").exists()
+    finally:
+        third.close()
+
+
 def test_backup_refusals(ws: Workspace, tmp_path: Path) -> None:
     populate(ws)
     (tmp_path / "full").mkdir()

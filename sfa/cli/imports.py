@@ -145,3 +145,7 @@ def import_all(
     total = sum(result["types"].values())
     detail = ", ".join(f"{n} {t}" for t, n in result["types"].items() if n)
     print(f"restored {total} records from {result['directory']}" + (f": {detail}" if detail else ""))
+    if result["settings_restored"]:
+        print(f"restored settings: {', '.join(result['settings_restored'])}")
+    if result["settings_kept"]:
+        print(f"kept this home's own settings: {', '.join(result['settings_kept'])}")

@@ -48,10 +48,13 @@ class ConfigFile:
         return self.values().get(key)
 
     def set(self, key: str, value: str) -> None:
+        self.update({key: value})
+
+    def update(self, changes: dict[str, str]) -> None:
+        """Set several keys in one atomic write."""
         import tomli_w
 
-        values = dict(self.values())
-        values[key] = value
+        values = {**self.values(), **changes}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".toml.tmp")
         with tmp.open("wb") as handle:

@@ -3,9 +3,11 @@
 Field names and value forms are those of `--json` (the wire form of sfa.store.codec): decimals,
 dates and instants as strings, tags and refs as lists (joined with commas in CSV).
 
-A backup is a directory: manifest.json (format, schema version, counts) and one JSON Lines file per
-record type, every record with its id, its fields and its created_at/updated_at, deleted ones too.
-`import all` restores it into an empty store in one transaction, keeping the ids.
+A backup is a directory: manifest.json (format, schema version, counts), one JSON Lines file per
+record type, every record with its id, its fields and its created_at/updated_at, deleted ones too,
+and settings.json, the configuration (company, stages, currency, quote terms, ...; the sync token
+lives elsewhere and is not in it). `import all` restores the records into an empty store in one
+transaction, keeping the ids, then the settings the store's home has not set itself.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sfa.store.db import Record
 BACKUP_FORMAT = "sfa-backup"
 BACKUP_VERSION = 1
 MANIFEST = "manifest.json"
+SETTINGS_FILE = "settings.json"
 _ALIASES = {"opp": "opportunity", "opps": "opportunity", "quote-line": "quote_line", "line": "quote_line"}
 
 
@@ -151,7 +154,11 @@ def export_all(ws: Workspace, directory: Path) -> dict[str, Any]:
             "format": BACKUP_FORMAT, "format_version": BACKUP_VERSION,
             "schema_version": ws.store.schema_version, "sfa_version": __version__,
             "exported_at": iso_utc(utc_now()), "replica_id": ws.store.replica_id, "types": counts,
+            "settings": SETTINGS_FILE,
         }  # fmt: skip
+        configured = dict(sorted(ws.config.values().items()))
+        (temp / SETTINGS_FILE).write_text(json.dumps(configured, indent=2, ensure_ascii=False) + "\n",
+                                          encoding="utf-8")  # fmt: skip
         (temp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         if directory.exists():
             directory.rmdir()
@@ -159,7 +166,37 @@ def export_all(ws: Workspace, directory: Path) -> dict[str, Any]:
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
-    return {"directory": str(directory), "types": {k: v["count"] for k, v in counts.items()}}
+    return {"directory": str(directory), "types": {k: v["count"] for k, v in counts.items()},
+            "settings": len(configured)}  # fmt: skip
+
+
+def _read_settings(directory: Path, manifest: dict[str, Any]) -> dict[str, str]:
+    """The backup's settings, each checked as `sfa config set` checks it (a backup written before
+    settings were saved has none)."""
+    from sfa.domain import settings
+
+    name = manifest.get("settings")
+    if not name:
+        return {}
+    path = directory / Path(str(name)).name
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileRefused(f"{directory}: the manifest lists {path.name} but the file is missing") from None
+    except (OSError, ValueError) as exc:
+        raise FileRefused(f"{path}: cannot read the settings: {exc}") from None
+    if not isinstance(values, dict):
+        raise FileRefused(f"{path}: the settings are not an object of key: value")
+    checked = {}
+    for key, value in values.items():
+        known = settings.SETTINGS.get(str(key))
+        if known is None:
+            continue  # a setting a newer sfa knows: nothing here reads it
+        try:
+            checked[known.key] = known.check(str(value))
+        except ValidationError as exc:
+            raise FileRefused(f"{path}: {key}: {exc}; nothing was restored") from None
+    return checked
 
 
 def _read_manifest(directory: Path) -> dict[str, Any]:
@@ -260,6 +297,7 @@ def import_all(ws: Workspace, directory: Path) -> dict[str, Any]:
                     f"{directory}/{MANIFEST}: the entry for {entity.name} needs a file and a count"
                 ) from None
             loaded.append((entity, *_read_records(directory, entity, name, count)))
+    backed_up = _read_settings(directory, manifest)
     counts: dict[str, int] = {}
     store = ws.store
     with store.transaction():
@@ -275,7 +313,15 @@ def import_all(ws: Workspace, directory: Path) -> dict[str, Any]:
             # Later local writes must order after every restored clock.
             store.clock.observe(Hlc.decode(latest))
             store.tick()
-    return {"directory": str(directory), "types": counts}
+    # After the records are in: a refused backup changes no setting. A setting this home has
+    # already (its own owner, a sync server) is kept; the rest come back.
+    current = ws.config.values()
+    restored = {key: value for key, value in backed_up.items() if key not in current}
+    if restored:
+        ws.config.update(restored)
+    kept = sorted(key for key, value in backed_up.items() if key in current and current[key] != value)
+    return {"directory": str(directory), "types": counts, "settings_restored": sorted(restored),
+            "settings_kept": kept}  # fmt: skip
 
 
 def _put_back(
