@@ -47,6 +47,23 @@ def test_names_join_split_and_unflip() -> None:
     assert names.unflip("Acme, Inc, Ltd") == "Acme, Inc, Ltd"
 
 
+def test_a_comma_before_a_suffix_is_not_a_flip_and_vcard_n_gets_prefix_and_suffix(ws: Workspace) -> None:
+    assert names.unflip("Hans Müller, PhD") == "Hans Müller, PhD"
+    assert names.unflip("Peter King, M.D.") == "Peter King, M.D."
+    assert names.unflip("Müller, Hans Jr.") == "Hans Müller Jr."
+    assert names.name_parts("Dr. Anna van der Berg, PhD") == ("Dr.", "Anna", "van der Berg", "PhD")
+    assert names.name_parts("Prof. Dr. Hans Peter Müller") == ("Prof. Dr.", "Hans Peter", "Müller", "")
+    assert names.name_parts("Dr. Who") == ("Dr.", "", "Who", "")
+    import vobject
+
+    ws.store.insert(CONTACT, {"name": "Dr. Anna van der Berg, PhD"})
+    text, _count = vcard.export_vcards(ws)
+    card = next(vobject.readComponents(text))
+    n = card.n.value
+    assert (n.prefix, n.given, n.family, n.suffix) == ("Dr.", "Anna", "van der Berg", "PhD")
+    assert card.fn.value == "Dr. Anna van der Berg, PhD"
+
+
 # -- reading CSV ----------------------------------------------------------------------------------
 
 

@@ -17,12 +17,43 @@ def join_name(*parts: str | None) -> str:
     return " ".join(" ".join(p.split()) for p in parts if p and p.strip())
 
 
+# Words that open or close a name without being part of the given or family name.
+_PREFIXES = {"dr", "prof", "mr", "mrs", "ms", "mx", "herr", "frau", "sir", "dame", "dipl-ing", "ing"}
+_SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "phd", "md", "mba", "esq", "dds", "cpa", "msc", "bsc", "ma",
+             "ba", "jd", "rn"}  # fmt: skip
+
+
+def _bare(word: str) -> str:
+    return word.lower().replace(".", "").strip(",")
+
+
 def unflip(name: str) -> str:
-    """ "Müller, Hans" -> "Hans Müller": a family-name-first export with exactly one comma."""
+    """ "Müller, Hans" -> "Hans Müller": a family-name-first export with exactly one comma. A comma
+    before a suffix ("Hans Müller, PhD") is not a flip."""
     family, comma, given = name.partition(",")
     if not comma or "," in given or not family.strip() or not given.strip():
         return name.strip()
-    return join_name(given, family)
+    words = given.split()
+    if all(_bare(word) in _SUFFIXES for word in words):
+        return " ".join(name.split())
+    end = len(words)
+    while end > 1 and _bare(words[end - 1]) in _SUFFIXES:  # "Müller, Hans Jr." -> "Hans Müller Jr."
+        end -= 1
+    return join_name(" ".join(words[:end]), family, " ".join(words[end:]))
+
+
+def name_parts(name: str) -> tuple[str, str, str, str]:
+    """ "Dr. Hans Peter Müller, PhD" -> ("Dr.", "Hans Peter", "Müller", "PhD"): honorific prefixes,
+    given names, family name (with its particles), suffixes; for vCard's N."""
+    words = unflip(name).replace(",", " ").split()
+    start = 0
+    while start < len(words) - 1 and _bare(words[start]) in _PREFIXES:
+        start += 1
+    end = len(words)
+    while end - 1 > start and _bare(words[end - 1]) in _SUFFIXES:
+        end -= 1
+    given, family = split_name(" ".join(words[start:end]))
+    return " ".join(words[:start]), given, family, " ".join(words[end:])
 
 
 def split_name(name: str) -> tuple[str, str]:

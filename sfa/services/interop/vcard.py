@@ -199,8 +199,8 @@ def contact_card(contact: Record, account: Record | None) -> Any:
     card.add("version").value = "3.0"
     card.add("uid").value = f"urn:uuid:{contact['id']}"
     card.add("fn").value = contact["name"]
-    given, family = names.split_name(contact["name"])
-    card.add("n").value = vobject.vcard.Name(family=family, given=given)
+    prefix, given, family, suffix = names.name_parts(contact["name"])
+    card.add("n").value = vobject.vcard.Name(family=family, given=given, prefix=prefix, suffix=suffix)
     if account is not None:
         card.add("org").value = [account["name"]]
         street = _address(account)
