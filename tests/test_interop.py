@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from sfa.domain import names
+from sfa.domain.dates import iso_utc, utc_now
 from sfa.domain.entities import ACCOUNT, CONTACT, ENTITIES, LEAD, OPPORTUNITY, PRODUCT, TIMELINE
 from sfa.domain.errors import UsageError, ValidationError
 from sfa.services.interop import backup, ics, vcard
@@ -763,6 +765,9 @@ def test_ics_uids_stable_and_sequence_grows(ws: Workspace) -> None:
     from sfa.domain.entities import VISIT
 
     ids = populate(ws)
+    an_hour_ago = iso_utc(utc_now() - timedelta(hours=1))  # made then, so that an edit now counts
+    ws.store.conn.execute("UPDATE visit SET created_at = ?, updated_at = ? WHERE id = ?",
+                          (an_hour_ago, an_hour_ago, ids["visit"]))  # fmt: skip
     first = Calendar.from_ical(ics.export_ics(ws)[0])
     ws.store.update(VISIT, ids["visit"], {"purpose": "Demo, moved"})
     second = Calendar.from_ical(ics.export_ics(ws)[0])
@@ -772,9 +777,32 @@ def test_ics_uids_stable_and_sequence_grows(ws: Workspace) -> None:
     def visit_of(cal: Any) -> Any:
         return next(e for e in cal.walk("VEVENT") if str(e["UID"]) == f"{ids['visit']}@sfa")
 
-    assert int(visit_of(second)["SEQUENCE"]) >= int(visit_of(first)["SEQUENCE"])
-    assert visit_of(second).decoded("LAST-MODIFIED") >= visit_of(first).decoded("LAST-MODIFIED")
+    assert int(visit_of(first)["SEQUENCE"]) == 0 and int(visit_of(second)["SEQUENCE"]) > 3000
+    assert visit_of(second).decoded("LAST-MODIFIED") > visit_of(first).decoded("LAST-MODIFIED")
     assert "Demo, moved" in str(visit_of(second)["SUMMARY"])
+
+
+def test_ics_ends_what_ended_lately_so_a_calendar_that_has_it_updates(ws: Workspace) -> None:
+    """A task done, a visit or task deleted: written as COMPLETED or CANCELLED for RECENT days, so
+    that a calendar holding them from an earlier export updates them; older ones are left out."""
+    from icalendar import Calendar
+
+    from sfa.domain.entities import TASK, VISIT
+
+    ids = populate(ws)
+    done_at = utc_now()
+    ws.store.update(TASK, ids["task"], {"status": "done", "done_at": done_at})
+    ws.store.delete(VISIT, ids["visit"])
+    calendar = Calendar.from_ical(ics.export_ics(ws)[0])
+    status = {str(c["UID"]).removesuffix("@sfa"): str(c["STATUS"]) for c in calendar.walk() if "UID" in c}
+    assert status[ids["task"]] == "COMPLETED" and status[ids["visit"]] == "CANCELLED"
+    todo = next(c for c in calendar.walk("VTODO") if str(c["UID"]) == f"{ids['task']}@sfa")
+    assert todo.decoded("COMPLETED") == done_at.replace(microsecond=0)
+    long_ago = iso_utc(utc_now() - ics.RECENT - timedelta(days=1))
+    ws.store.conn.execute("UPDATE task SET done_at = ? WHERE id = ?", (long_ago, ids["task"]))
+    ws.store.conn.execute("UPDATE visit SET updated_at = ? WHERE id = ?", (long_ago, ids["visit"]))
+    text = ics.export_ics(ws)[0]
+    assert ids["task"] not in text and ids["visit"] not in text
 
 
 def test_ics_range(ws: Workspace) -> None:

@@ -1,7 +1,10 @@
 """Visits as VEVENTs and open tasks as VTODOs in one iCalendar file (RFC 5545).
 
 UIDs are the record ids ("<id>@sfa"), so a calendar that imports a later export updates its events
-instead of adding copies; SEQUENCE and LAST-MODIFIED grow with every edit of the record.
+instead of adding copies; SEQUENCE and LAST-MODIFIED grow with every edit of the record. So that
+such an update also ends what ended in sfa, tasks done and visits and tasks deleted in the last
+RECENT days are written too, as STATUS:COMPLETED and STATUS:CANCELLED (older ones are left out,
+or every export would carry the whole history).
 
 Values are escaped by the icalendar library (vText); the lines are assembled and folded here
 because building one icalendar component per record is about 3x too slow for the 50,000-record
@@ -28,6 +31,7 @@ DEFAULT_DURATION_MIN = 60
 _SPECIAL = re.compile(r"[\\;,\r\n]")  # what TEXT escaping changes (RFC 5545 3.3.11)
 _PRIORITY = {"high": 1, "normal": 5, "low": 9}
 _VISIT_STATUS = {"cancelled": "CANCELLED"}
+RECENT = timedelta(days=30)
 
 
 def uid_of(record_id: str) -> str:
@@ -171,7 +175,10 @@ def _visit(w: _Writer, visit: Record, account: Record | None, contacts: dict[str
     w.text("DESCRIPTION", "\n".join(lines))
     if visit.get("latitude") is not None and visit.get("longitude") is not None:
         w.short(f"GEO:{visit['latitude']};{visit['longitude']}")
-    w.short(f"STATUS:{_VISIT_STATUS.get(visit.get('status') or '', 'CONFIRMED')}")
+    status = (
+        "CANCELLED" if visit.get("deleted") else _VISIT_STATUS.get(visit.get("status") or "", "CONFIRMED")
+    )
+    w.short(f"STATUS:{status}")
     w.texts("CATEGORIES", visit.get("tags") or [])
     w.short("END:VEVENT")
 
@@ -184,7 +191,14 @@ def _task(w: _Writer, task: Record, account: Record | None, now: str) -> None:
     elif task.get("due_date"):
         w.short(f"DUE;VALUE=DATE:{_day(task['due_date'])}")
     w.short(f"PRIORITY:{_PRIORITY.get(task.get('priority') or 'normal', 5)}")
-    w.short("STATUS:NEEDS-ACTION")
+    if task.get("deleted"):
+        w.short("STATUS:CANCELLED")
+    elif task.get("status") == "done":
+        w.short("STATUS:COMPLETED")
+        if task.get("done_at"):
+            w.short(f"COMPLETED:{_stamp(_instant(task['done_at']))}")
+    else:
+        w.short("STATUS:NEEDS-ACTION")
     lines = []
     if account is not None:
         lines.append(f"Account: {account['name']}")
@@ -218,7 +232,8 @@ def _local_midnight_utc(day: date) -> datetime:
 def select_for_calendar(
     ws: Workspace, start: str | None = None, end: str | None = None
 ) -> tuple[list[Record], list[Record]]:
-    """Visits starting within [from, to] (local days) and open tasks due within them.
+    """Visits starting within [from, to] (local days) and open tasks due within them, and those
+    ended lately (RECENT: done, deleted), for a calendar that has them to update.
 
     Without --from/--to every visit and every open task is taken, undated tasks too; with either,
     tasks without a due date are left out.
@@ -226,15 +241,21 @@ def select_for_calendar(
     from sfa.domain.dates import iso_utc
 
     first, last = _bounds(start, end)
-    clauses, params = [], []
+    lately = iso_utc(utc_now() - RECENT)
+    clauses, params = ["(deleted = 0 OR updated_at >= ?)"], [lately]
     if first:
         clauses.append("starts_at >= ?")
         params.append(iso_utc(_local_midnight_utc(first)))
     if last:
         clauses.append("starts_at < ?")
         params.append(iso_utc(_local_midnight_utc(last + timedelta(days=1))))
-    visits = ws.store.select(VISIT, " AND ".join(clauses), params, order="starts_at, rid")
-    tasks = ws.store.select(TASK, "status IS NULL OR status != 'done'", order="rid")
+    visits = ws.store.select(
+        VISIT, " AND ".join(clauses), params, order="starts_at, rid", include_deleted=True
+    )
+    tasks = ws.store.select(
+        TASK, "(deleted = 0 AND (status IS NULL OR status != 'done' OR done_at >= ?))"
+        " OR (deleted = 1 AND updated_at >= ?)", (lately, lately), order="rid", include_deleted=True,
+    )  # fmt: skip
     if first or last:
         zone = local_zone()
 
