@@ -59,6 +59,26 @@ def test_import_csv_dry_run_map_and_on_duplicate(sfa: Runner, tmp_path: Path) ->
     assert sfa("contact", "list", "--json").json()[0]["title"] == "CEO"
 
 
+def test_a_dry_run_or_a_refused_backup_in_a_new_home_leaves_no_data_file(tmp_path: Path) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text("Name,Email\nHans Müller,hans@example.com\n")
+    new_home = tmp_path / "new"
+    dry = run_sfa(new_home, "import", "csv", str(people), "--type", "contact", "--dry-run", "--json")
+    assert dry.code == 0 and dry.json()["created"] == 1
+    cards = run_sfa(new_home, "import", "vcard", str(FIXTURES / "phone_export.vcf"), "--dry-run")
+    assert cards.code == 0 and "would be created" in cards.out
+    assert not new_home.exists()
+    backup_dir = tmp_path / "backup"
+    source = tmp_path / "source"
+    assert run_sfa(source, "import", "csv", str(people), "--type", "contact").code == 0
+    assert run_sfa(source, "export", "all", "--output", str(backup_dir)).code == 0
+    with (backup_dir / "contact.jsonl").open("a") as broken:
+        broken.write('{"not json\n')
+    refused = run_sfa(new_home, "import", "all", str(backup_dir))
+    assert refused.code == 1 and "nothing was restored" in refused.err
+    assert not new_home.exists()
+
+
 def test_import_csv_errors(sfa: Runner, tmp_path: Path) -> None:
     binary = tmp_path / "photo.csv"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))

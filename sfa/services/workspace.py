@@ -21,6 +21,12 @@ class Workspace:
     def store(self) -> Store:
         return Store(self.home / DB_NAME)
 
+    def check_without_creating(self) -> None:
+        """For a dry run: a home that has no data file yet gets an empty store in memory, so that
+        checking against it writes nothing, not even an empty file."""
+        if "store" not in self.__dict__ and not self.db_path.exists():
+            self.__dict__["store"] = Store(":memory:")
+
     @property
     def db_path(self) -> Path:
         return self.home / DB_NAME

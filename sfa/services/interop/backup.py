@@ -31,6 +31,7 @@ from sfa.services.interop.textfile import FileRefused
 from sfa.services.workspace import Workspace
 from sfa.store import codec
 from sfa.store.db import Record
+from sfa.store.migrations import LATEST
 
 BACKUP_FORMAT = "sfa-backup"
 BACKUP_VERSION = 1
@@ -270,13 +271,7 @@ def record_count(ws: Workspace) -> int:
 def import_all(ws: Workspace, directory: Path) -> dict[str, Any]:
     directory = directory.expanduser()
     manifest = _read_manifest(directory)
-    existing = record_count(ws)
-    if existing:
-        raise ValidationError(
-            "store", f"{ws.db_path} already holds {existing} records; `import all` restores into an "
-            "empty store only (use a new --home)",
-        )  # fmt: skip
-    if int(manifest.get("schema_version", 0)) > ws.store.schema_version:
+    if int(manifest.get("schema_version", 0)) > LATEST:
         raise FileRefused(f"{directory} was written by a newer sfa (schema {manifest['schema_version']}); "
                           "upgrade sfa to restore it")  # fmt: skip
     types = manifest.get("types") or {}
@@ -298,6 +293,13 @@ def import_all(ws: Workspace, directory: Path) -> dict[str, Any]:
                 ) from None
             loaded.append((entity, *_read_records(directory, entity, name, count)))
     backed_up = _read_settings(directory, manifest)
+    # Only now is the store opened (and made, in a new home): a refused backup leaves nothing behind.
+    existing = record_count(ws)
+    if existing:
+        raise ValidationError(
+            "store", f"{ws.db_path} already holds {existing} records; `import all` restores into an "
+            "empty store only (use a new --home)",
+        )  # fmt: skip
     counts: dict[str, int] = {}
     store = ws.store
     with store.transaction():

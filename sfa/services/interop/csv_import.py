@@ -509,6 +509,8 @@ def import_csv(
     if on_duplicate not in ON_DUPLICATE:
         raise UsageError(f"--on-duplicate {on_duplicate!r}: use one of {', '.join(ON_DUPLICATE)}")
     overrides = mapping_rules.parse_overrides(entity.name, maps)
+    if dry_run:
+        ws.check_without_creating()
     # A large file is written by the store's writer process, on the other core, while the next
     # batch is read and checked; the writer is started before the file is read, so that the memory
     # its fork shares is small. Updating duplicates reads records the previous batch may still be

@@ -160,6 +160,8 @@ def import_vcards(
     if on_duplicate not in ON_DUPLICATE:
         raise UsageError(f"--on-duplicate {on_duplicate!r}: use one of {', '.join(ON_DUPLICATE)}")
     cards = split_cards(path, read_text(path, "vCard"))
+    if dry_run:
+        ws.check_without_creating()
     summary = Summary("contact", str(path), rows=len(cards), dry_run=dry_run)
     importer = CsvImporter(ws, CONTACT, on_duplicate=on_duplicate, dry_run=dry_run)
     done = 0
