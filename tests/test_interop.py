@@ -998,8 +998,14 @@ def test_an_id_column_keeps_sfa_ids_only_and_a_repeated_id_is_a_duplicate(
     assert summary.skipped[0]["line"] == 4 and summary.skipped[0]["duplicate_of"]["reason"] == "id"
     by_name = {a["name"]: a["id"] for a in ws.store.select(ACCOUNT)}
     assert by_name["Kept Id"] == kept and by_name["Salesforce Row"] != "0015g00000XyZAB"
+    ws.store.delete(ACCOUNT, kept)
+    again = import_csv(ws, path, "account")
+    assert [(r["line"], r["duplicate_of"]["reason"]) for r in again.skipped if r["line"] > 2] == [
+        (3, "id, deleted in sfa"),
+        (4, "id, deleted in sfa"),
+    ]  # said, not silently skipped
     created = import_csv(ws, path, "account", on_duplicate="create")  # new ids for every row
-    assert created.created == 3 and ws.store.count(ACCOUNT) == 5
+    assert created.created == 3 and ws.store.count(ACCOUNT) == 4  # 2 + 3, one deleted
 
 
 def test_faster_shared_helpers_give_the_same_results() -> None:

@@ -372,7 +372,8 @@ class CsvImporter:
                 record_id = kept_id = None
             else:
                 name = str(known.get(entity.title) or "") if known is not None else earlier or ""
-                hit = Hit(entity.name, record_id, name, "id")
+                deleted = known is not None and bool(known.get("deleted"))
+                hit = Hit(entity.name, record_id, name, "id, deleted in sfa" if deleted else "id")
         if hit is not None:
             self._duplicate(line, hit, given, account_name, batch, summary)
             return
