@@ -269,7 +269,7 @@ def _without_rev(text: str) -> list[str]:
 
 
 def contact_cards(ws: Workspace, *, account_ref: str | None = None) -> list[tuple[str, str]]:
-    """(contact id, vCard text) of every contact, or of one account's, by name."""
+    """(contact id, vCard text) of every contact, or of one account's (a ref), in name order."""
     store = ws.store
     if account_ref:
         account = store.resolve(ACCOUNT, account_ref)
