@@ -56,6 +56,53 @@ def test_upgrade_from_first_schema_keeps_data(tmp_path: Path) -> None:
     store.close()
 
 
+@pytest.mark.parametrize(
+    ("phone", "key"),
+    [("+49 (0)89 123456", "+4989123456"), ("0049 (0)89 123456", "+4989123456"),
+     ("+44 (0)20 7946 0018", "+442079460018"), ("+49 89 123456", "+4989123456"),
+     ("(0)89 123456", "089123456"), ("+(0)89 1234", "+0891234"), ("030 1234567", "0301234567")],
+)  # fmt: skip
+def test_a_trunk_zero_in_brackets_after_a_country_code_is_dropped_from_keys_old_and_new(
+    tmp_path: Path, phone: str, key: str
+) -> None:
+    """normalize.phone_key drops it from new keys; migration V6 gives keys stored before it the
+    same form, so old and new records find each other as duplicates."""
+    from sfa.domain import normalize
+
+    assert normalize.phone_key(phone) == key
+    digits = "".join(c for c in phone if c.isdigit())
+    old_key = (
+        "+" + digits if phone.startswith("+") else ("+" + digits[2:] if digits.startswith("00") else digits)
+    )
+    path = tmp_path / "v5.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    for script in MIGRATIONS[:5]:
+        execute_script(conn, script)
+    conn.execute("INSERT INTO meta VALUES ('replica_id', '00112233aabbccdd')")
+    conn.execute(
+        "INSERT INTO contact(id, handle, name, phone, mobile, phone_key, mobile_key, created_at, updated_at)"
+        " VALUES ('01a20000-0000-7000-8000-000000000001', '000000000001', 'Old', ?, ?, ?, ?, 'x', 'x')",
+        (phone, phone, old_key, old_key),
+    )
+    conn.execute(
+        "INSERT INTO lead(id, handle, name, phone, phone_key, status, created_at, updated_at)"
+        " VALUES ('01a20000-0000-7000-8000-000000000002', '000000000002', 'Old', ?, ?, 'new', 'x', 'x')",
+        (phone, old_key),
+    )
+    conn.execute("PRAGMA user_version = 5")
+    conn.execute("COMMIT")
+    conn.close()
+    store = Store(path)
+    try:
+        assert store.schema_version == LATEST
+        keys = store.conn.execute("SELECT phone_key, mobile_key FROM contact").fetchone()
+        assert tuple(keys) == (key, key)
+        assert store.conn.execute("SELECT phone_key FROM lead").fetchone()[0] == key
+    finally:
+        store.close()
+
+
 def test_file_from_newer_sfa_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "new.db"
     Store(path).close()

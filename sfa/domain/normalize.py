@@ -38,11 +38,19 @@ def phone(text: str, field: str = "phone") -> str:
 
 
 def phone_key(value: str | None) -> str | None:
-    """Digits only with a leading + for international numbers; 00 prefix read as +."""
+    """Digits only with a leading + for international numbers; 00 prefix read as +. The trunk
+    zero written in brackets after a country code is not dialled from abroad and is dropped:
+    "+49 (0)89 123456" is "+49 89 123456" (migration V6 applies the same rule to stored keys)."""
     if not value:
         return None
-    digits = _NOT_DIGIT.sub("", value)
-    if value.strip().startswith("+"):
+    text = value.strip()
+    digits = _NOT_DIGIT.sub("", text)
+    international = text.startswith("+") or digits.startswith("00")
+    if international and "(0)" in text:
+        head, _, tail = text.partition("(0)")
+        if _NOT_DIGIT.sub("", head) not in ("", "00"):  # a country code stands before it
+            digits = _NOT_DIGIT.sub("", head + tail)
+    if text.startswith("+"):
         return "+" + digits
     if digits.startswith("00"):
         return "+" + digits[2:]

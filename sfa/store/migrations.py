@@ -206,7 +206,29 @@ V5 = """
 INSERT OR REPLACE INTO meta(key, value) VALUES ('clock_encoding', 'compact');
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5)
+
+def _drop_trunk_zero(table: str, phone: str, key: str) -> str:
+    """Stored phone keys as normalize.phone_key now makes them: the "(0)" after a country code
+    dropped. `before` counts the digits in front of the "(0)"; the key's zero sits right after them
+    (after the "+", or in place of the "00")."""
+    head = f"substr({phone}, 1, instr({phone}, '(0)') - 1)"
+    for char in "+ ().-/":
+        head = f"replace({head}, '{char}', '')"
+    before = f"length({head})"
+    return f"""
+UPDATE {table} SET {key} = substr({key}, 1, 1 + {before}) || substr({key}, 3 + {before})
+WHERE {phone} LIKE '+%(0)%' AND {before} > 0 AND substr({key}, 2 + {before}, 1) = '0';
+UPDATE {table} SET {key} = substr({key}, 1, {before} - 1) || substr({key}, {before} + 1)
+WHERE {phone} LIKE '00%(0)%' AND {before} > 2 AND substr({key}, {before}, 1) = '0';
+"""
+
+
+# "+49 (0)89 123456" and "+49 89 123456" are one number: keys written before this dropped no zero.
+V6 = "".join(_drop_trunk_zero(*columns) for columns in (
+    ("contact", "phone", "phone_key"), ("contact", "mobile", "mobile_key"), ("lead", "phone", "phone_key"),
+))  # fmt: skip
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6)
 
 LATEST = len(MIGRATIONS)
 
