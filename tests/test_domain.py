@@ -99,6 +99,14 @@ def test_phone_and_email_normalisation() -> None:
         normalize.email("not-an-email")
     with pytest.raises(ValidationError, match="phone"):
         normalize.phone("call me maybe")
+    # What address books and other CRMs write around an address or a number.
+    assert normalize.email("mailto:g7@x.de") == "g7@x.de"
+    assert normalize.email("Frank Six <f6@x.de>") == "f6@x.de"
+    assert normalize.phone("tel:+49-89-1234567;ext=12") == "+49-89-1234567 ext. 12"
+    assert normalize.phone("+49 89 1234567 x12") == "+49 89 1234567 ext. 12"
+    assert normalize.phone("+1 (555) 010-0199 extension 7") == "+1 (555) 010-0199 ext. 7"
+    assert normalize.phone_key("+49 89 1234567 ext. 12") == "+49891234567x12"
+    assert normalize.phone_key("+49 89 1234567 ext. 12") != normalize.phone_key("+49 89 123456712")
 
 
 def test_near_identical_names_share_a_key() -> None:

@@ -620,6 +620,7 @@ def test_vcard_4(ws: Workspace) -> None:
     assert jane["phone"] == "+1-555-555-0101" and jane["mobile"] == "+1-555-555-0100"
     assert jane["email"] == "jane@example.com" and jane["tags"] == ["partner", "vip"]
     assert jane["account_id"] == contacts_by_name(ws)["Kenji Nakamura"]["account_id"]
+    assert contacts_by_name(ws)["Kenji Nakamura"]["phone"] == "+81-3-1234-5678 ext. 102"  # RFC 6350 tel: URI
 
 
 def test_android_vcard_21_quoted_printable(ws: Workspace) -> None:
