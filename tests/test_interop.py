@@ -426,6 +426,23 @@ def test_a_batch_the_writer_process_refuses_writes_nothing(ws: Workspace) -> Non
     assert len(ws.store.outbox()) == 1 and len(ws.store.search("same batch")) == 0
 
 
+def test_a_google_contacts_export_with_labelled_phones(ws: Workspace) -> None:
+    """Google's current CSV: Organization Name/Title, "Phone N - Label" saying which number is the
+    mobile, several numbers of one label joined with " ::: ", and the myContacts system group."""
+    summary = import_csv(ws, FIXTURES / "google_contacts.csv", "contact")
+    assert summary.created == 3 and summary.rejected == []
+    assert summary.mapping["Phone 1 - Value"] == "mobile or phone, by Phone 1 - Label"
+    assert summary.mapping["Organization Title"] == "title"
+    people = {c["name"]: c for c in ws.store.select(CONTACT)}
+    hans, eva, dan = people["Hans Müller"], people["Eva Roth"], people["Dan Lee"]
+    assert (hans["mobile"], hans["phone"], hans["title"]) == ("+49 170 111111", "+49 30 222222", "Einkauf")
+    assert (eva["mobile"], eva["phone"], eva["title"]) == (None, "+49 89 444444", "CEO")
+    assert (dan["mobile"], dan["phone"]) == ("+44 7700 900123", "+44 (0)20 7946 0018")
+    assert hans["tags"] == ["kunden"] and dan["tags"] == []
+    accounts = {a["id"]: a["name"] for a in ws.store.select(ACCOUNT)}
+    assert accounts[hans["account_id"]] == "Müller GmbH"
+
+
 def test_malformed_rows_rejected_with_line_numbers(ws: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text('Name,Email,Phone\nGood One,good@example.com,+49 30 111111\n'

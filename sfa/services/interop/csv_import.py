@@ -214,8 +214,9 @@ class _RowError(Exception):
 
 
 def _raw_values(
-    entity: Entity, cells: list[str], header_len: int, columns: list[tuple[int, str]]
-) -> dict[str, str]:
+    entity: Entity, cells: list[str], header_len: int, columns: list[tuple[int, str]],
+    labelled_phones: Sequence[tuple[int, int]] = (),
+) -> dict[str, str]:  # fmt: skip
     width = len(cells)
     if width > header_len and any(c.strip() for c in cells[header_len:]):
         raise _RowError(
@@ -229,6 +230,11 @@ def _raw_values(
                 if "\r" in value:  # a line break inside a cell, as Windows writes it: one \n
                     value = value.replace("\r\n", "\n").replace("\r", "\n")
                 raw[target] = value
+    for label_index, value_index in labelled_phones:
+        number = cells[value_index].split(":::")[0].strip() if value_index < width else ""
+        if number:  # Google joins several numbers of one label with " ::: "; the first is kept
+            label = cells[label_index].lower() if label_index < width else ""
+            raw.setdefault("mobile" if "mobile" in label or "cell" in label else "phone", number)
     if entity is CONTACT or entity is LEAD:
         name = raw.get("name")
         if "first_name" in raw or "middle_name" in raw or "last_name" in raw:
@@ -240,7 +246,9 @@ def _raw_values(
         for part in mapping_rules.NAME_PARTS:
             raw.pop(part, None)
     if "tags" in raw:
-        raw["tags"] = raw["tags"].replace(":::", ",").replace(";", ",").replace("*", "")
+        tags = raw["tags"].replace(":::", ",").replace(";", ",").replace("*", "").split(",")
+        # Google puts every contact in its "myContacts" system group: not a tag anyone chose.
+        raw["tags"] = ",".join(t for t in tags if t.strip().lower() != "mycontacts")
     return raw
 
 
@@ -577,7 +585,7 @@ def _import_rows(
         batch = _Batch()
         for line, cells in table.rows[start:end]:
             try:
-                raw = _raw_values(entity, cells, header_len, mapped.columns)
+                raw = _raw_values(entity, cells, header_len, mapped.columns, mapped.labelled_phones)
                 # An sfa export's id column: the record keeps its id (so references between
                 # files, like a contact's account_id, still hold); other tools' ids are not ours.
                 kept = (

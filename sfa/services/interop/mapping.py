@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sfa.domain import normalize
 from sfa.domain.entities import ENTITIES
@@ -186,12 +186,30 @@ class Mapping:
     columns: list[tuple[int, str]]  # (column index, target)
     ignored: list[str]  # header names no target was found for
     id_column: int | None = None  # a column named "id": sfa ids are kept, others are not used
+    # Google Contacts' "Phone 1 - Label" / "Phone 1 - Value" pairs: (label column, value column);
+    # the label of each row says whether the number is a mobile.
+    labelled_phones: list[tuple[int, int]] = field(default_factory=list)
 
     def as_dict(self, header: Sequence[str]) -> dict[str, str]:
         shown = {header[i]: target for i, target in self.columns}
+        for label, value in self.labelled_phones:
+            shown[header[value]] = f"mobile or phone, by {header[label]}"
         if self.id_column is not None:
             shown[header[self.id_column]] = "id (an sfa id is kept)"
         return shown
+
+
+_LABELLED_PHONE = re.compile(r"phone(\d)(value|label|type)")
+
+
+def _labelled_phones(keys: Sequence[str], handled: set[int]) -> list[tuple[int, int]]:
+    """Pairs of a phone's label and value columns (Google Contacts), in the file's order."""
+    found: dict[str, dict[str, int]] = {}
+    for index, key in enumerate(keys):
+        match = _LABELLED_PHONE.fullmatch(key)
+        if match and index not in handled:
+            found.setdefault(match.group(1), {})["value" if match.group(2) == "value" else "label"] = index
+    return [(pair["label"], pair["value"]) for _, pair in sorted(found.items()) if len(pair) == 2]
 
 
 def _find_column(header: Sequence[str], wanted: str) -> int:
@@ -242,6 +260,9 @@ def guess(entity_name: str, header: Sequence[str], overrides: Sequence[tuple[str
                     del chosen[other]
             chosen[index] = target
     keys = [column_key(h) for h in header]
+    labelled = _labelled_phones(keys, handled) if "mobile" in targets(entity_name) else []
+    for label, value in labelled:
+        handled.update((label, value))
     taken = set(chosen.values())
     allowed = targets(entity_name)
     aliases = ALIASES[entity_name]
@@ -256,9 +277,12 @@ def guess(entity_name: str, header: Sequence[str], overrides: Sequence[tuple[str
                 handled.add(found)
                 taken.add(target)
                 break
-    ignored = [h for i, h in enumerate(header) if i not in chosen and keys[i] not in NEVER and h]
+    paired = {index for pair in labelled for index in pair}
+    ignored = [
+        h for i, h in enumerate(header) if i not in chosen and i not in paired and keys[i] not in NEVER and h
+    ]
     id_column = next((i for i, k in enumerate(keys) if k == "id" and i not in handled), None)
-    return Mapping(sorted(chosen.items()), ignored, id_column)
+    return Mapping(sorted(chosen.items()), ignored, id_column, labelled)
 
 
 def missing_required(entity_name: str, mapping: Mapping) -> tuple[str, ...] | None:
