@@ -177,6 +177,8 @@ def import_vcards(
             except Exception as exc:  # vobject raises many kinds for a malformed card
                 summary.rejected.append({"line": line, "reason": _reason(exc)})
             done += 1
+            if progress and done % 200 == 0:  # parsing a card is slow: the bar moves within a batch
+                progress(done, len(cards))
         importer.write(batch, summary)
         if progress:
             progress(done, len(cards))
