@@ -26,10 +26,11 @@ _EXTENSION = re.compile(r"\s*(?:;ext=|\b(?:ext\.?|extension|x)\s*)(\d{1,6})$", r
 def email(text: str, field: str = "email") -> str:
     """An address as typed, without a mailto: or a display name around it."""
     value = text.strip()
-    named = _NAMED_ADDRESS.match(value)
-    if named:
-        value = named.group(1).strip()
-    if value[:7].lower() == "mailto:":
+    if "<" in value:  # the rare forms are looked for only where they can be (imports: 100k rows)
+        named = _NAMED_ADDRESS.match(value)
+        if named:
+            value = named.group(1).strip()
+    if ":" in value and value[:7].lower() == "mailto:":
         value = value[7:].split("?", 1)[0].strip()
     if not _EMAIL.match(value):
         raise ValidationError(field, f"{text!r} is not an email address (name@example.com)")
@@ -44,11 +45,13 @@ def phone(text: str, field: str = "phone") -> str:
     """A phone number with its whitespace collapsed; a tel: URI's prefix dropped; an extension
     ("x12", "ext. 12", ";ext=12") kept as " ext. 12"."""
     value = " ".join(text.split())
-    if value[:4].lower() == "tel:":
-        value = value[4:]
-    extension = _EXTENSION.search(value)
-    if extension:
-        value = value[: extension.start()].rstrip()
+    extension = None
+    if not _PHONE_CHARS.match(value):  # letters or ";": a tel: URI or an extension, perhaps
+        if value[:4].lower() == "tel:":
+            value = value[4:]
+        extension = _EXTENSION.search(value)
+        if extension:
+            value = value[: extension.start()].rstrip()
     digits = _NOT_DIGIT.sub("", value)
     if not _PHONE_CHARS.match(value) or len(digits) < 5 or len(digits) > 17:
         raise ValidationError(field, f"{text!r} is not a phone number (digits, spaces, + ( ) - /)")
@@ -62,7 +65,7 @@ def phone_key(value: str | None) -> str | None:
     if not value:
         return None
     text = value.strip()
-    extension = _EXTENSION.search(text)
+    extension = _EXTENSION.search(text) if "x" in text or "X" in text else None
     if extension:  # "x12" after the number's own key: never mistaken for more of its digits
         return f"{phone_key(text[: extension.start()])}x{extension.group(1)}"
     digits = _NOT_DIGIT.sub("", text)

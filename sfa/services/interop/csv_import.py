@@ -348,7 +348,8 @@ class CsvImporter:
         and a record that already has it is the duplicate.
         """
         entity = self.entity
-        self._spreadsheet_values(raw)
+        if self.forms.dates or self.forms.numbers:
+            self._spreadsheet_values(raw)
         provided = set(raw)
         values, account_name = self.prepare(raw)
         # What the row itself says (not the defaults filled in): an update changes only these.
