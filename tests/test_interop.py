@@ -443,6 +443,21 @@ def test_a_google_contacts_export_with_labelled_phones(ws: Workspace) -> None:
     assert accounts[hans["account_id"]] == "Müller GmbH"
 
 
+def test_title_lines_above_the_header_are_skipped(ws: Workspace, tmp_path: Path) -> None:
+    """A report export: its name and date above the header, which has its own delimiter."""
+    path = tmp_path / "report.csv"
+    path.write_text("Contacts report\r\nExported 2026-11-20;;\r\n\r\nFirst Name;Last Name;Company;Email\r\n"
+                    "Hans;Müller;Müller GmbH;hans@m.de\r\nEva;Roth;Roth AG;not-an-email\r\n")  # fmt: skip
+    summary = import_csv(ws, path, "contact")
+    assert summary.header_line == 4 and summary.created == 1
+    assert summary.rejected[0]["line"] == 6  # line numbers are still the file's
+    assert [c["name"] for c in ws.store.select(CONTACT)] == ["Hans Müller"]
+    data = tmp_path / "data.csv"
+    data.write_text("Hans Müller,hans@example.com\nEva Roth,eva@example.com\n")  # no header anywhere
+    with pytest.raises(FileRefused, match="looks like data, not a header line"):
+        import_csv(ws, data, "contact")
+
+
 def test_malformed_rows_rejected_with_line_numbers(ws: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text('Name,Email,Phone\nGood One,good@example.com,+49 30 111111\n'

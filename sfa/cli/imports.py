@@ -103,6 +103,8 @@ def import_csv(
     if as_json:
         print_json(data)
     else:
+        if data.get("header_line", 1) > 1:
+            message(f"header: line {data['header_line']} (the lines above it are not rows)")
         if data["mapping"]:
             message("columns: " + ", ".join(f"{c} -> {f}" for c, f in data["mapping"].items()))
         _print_summary(data, "rows")

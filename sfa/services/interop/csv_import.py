@@ -25,7 +25,7 @@ from sfa.domain.stages import LOST, find_stage
 from sfa.services import records
 from sfa.services.interop import mapping as mapping_rules
 from sfa.services.interop.spreadsheet import Forms, column_forms
-from sfa.services.interop.textfile import FileRefused, Table, read_csv
+from sfa.services.interop.textfile import FileRefused, Table, first_lines, read_csv
 from sfa.services.workspace import Workspace
 from sfa.store import codec
 from sfa.store.db import BulkSession, Record, paused_gc
@@ -53,13 +53,14 @@ class Summary:
     mapping: dict[str, str] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
     dry_run: bool = False
+    header_line: int = 1
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "type": self.entity, "file": self.file, "dry_run": self.dry_run, "rows": self.rows,
             "created": self.created, "updated": self.updated, "skipped": len(self.skipped),
             "rejected": len(self.rejected), "accounts_created": self.accounts_created,
-            "mapping": self.mapping, "ignored_columns": self.ignored_columns,
+            "mapping": self.mapping, "ignored_columns": self.ignored_columns, "header_line": self.header_line,
             "skipped_rows": self.skipped, "rejected_rows": self.rejected,
         }  # fmt: skip
 
@@ -531,9 +532,15 @@ def import_csv(
             bulk = stack.enter_context(ws.store.bulk())
         table = read_csv(path)
         mapped = mapping_rules.guess(entity.name, table.header, overrides)
+        if not mapped.columns and not overrides:
+            below = _header_below_titles(path, entity)
+            if below is not None:
+                table = read_csv(path, header_from=below)
+                mapped = mapping_rules.guess(entity.name, table.header, overrides)
         check_header(path, entity, table, mapped)
         summary = Summary(entity.name, str(path), rows=len(table.rows) + len(table.broken), dry_run=dry_run,
-                          mapping=mapped.as_dict(table.header), ignored_columns=mapped.ignored)  # fmt: skip
+                          mapping=mapped.as_dict(table.header), ignored_columns=mapped.ignored,
+                          header_line=table.header_line)  # fmt: skip
         summary.rejected += [{"line": line, "reason": reason} for line, reason in table.broken]
         importer = CsvImporter(ws, entity, on_duplicate=on_duplicate, dry_run=dry_run,
                                forms=_forms(entity, table, mapped))  # fmt: skip
@@ -557,6 +564,16 @@ def _forms(entity: Entity, table: Table, mapped: mapping_rules.Mapping) -> Forms
 def _column(table: Table, index: int) -> Iterator[str]:
     """A column's values, read only as far as a caller looks (usually a few rows)."""
     return (cells[index] for _, cells in table.rows if index < len(cells))
+
+
+def _header_below_titles(path: Path, entity: Entity) -> int | None:
+    """The line of a usable header among the first lines, when the first line is a title (a report
+    name, an export date) rather than the header."""
+    for number, cells in first_lines(path, 10)[1:]:
+        candidate = mapping_rules.guess(entity.name, cells, [])
+        if candidate.columns and mapping_rules.missing_required(entity.name, candidate) is None:
+            return number
+    return None
 
 
 def _size(path: Path) -> int:

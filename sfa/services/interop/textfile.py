@@ -75,7 +75,7 @@ def sniff_delimiter(line: str) -> str:
     return best if counts[best] else ","
 
 
-def read_csv(path: Path) -> Table:
+def read_csv(path: Path, header_from: int = 1) -> Table:
     """Parse a CSV file: BOM, "sep=" line, delimiter sniffing, quoting and embedded newlines.
 
     Quoting is read strictly: a row the csv module cannot read (a quote opened and never closed,
@@ -86,7 +86,7 @@ def read_csv(path: Path) -> Table:
     buffer = io.StringIO(read_text(path, "CSV"), newline="")
     skipped = 0
     line = buffer.readline()
-    while line and not line.strip():
+    while line and (not line.strip() or skipped + 1 < header_from):  # blank, or a title above the header
         skipped += 1
         line = buffer.readline()
     if not line:
@@ -136,6 +136,26 @@ def read_csv(path: Path) -> Table:
     if not header_seen:
         raise FileRefused(f"{path} has no header line")
     return table
+
+
+def first_lines(path: Path, count: int) -> list[tuple[int, list[str]]]:
+    """The first `count` non-blank physical lines, each split by its own sniffed delimiter, with
+    their line numbers: candidates for a header below title lines (a report's name, a date)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(65536)
+    except OSError:
+        return []
+    text = head.decode("utf-8-sig", errors="replace")
+    buffer = io.StringIO(text, newline="")
+    found: list[tuple[int, list[str]]] = []
+    for number, line in enumerate(iter(buffer.readline, ""), 1):
+        if len(found) == count or not line.endswith(("\n", "\r")):
+            break  # enough, or a line the 64 KiB cut short
+        if line.strip():
+            cells = next(csv.reader([line.rstrip("\r\n")], delimiter=sniff_delimiter(line)), [])
+            found.append((number, [c.strip() for c in cells]))
+    return found
 
 
 def _why_unreadable(exc: csv.Error) -> str:
