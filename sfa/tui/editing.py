@@ -8,7 +8,7 @@ service call, so what is refused there is refused here, and nothing is written o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +28,6 @@ OPP_FIELDS = ("name", "amount", "currency", "stage", "probability", "close_date"
 QUOTE_FIELDS = ("valid_until", "contact", "terms")
 
 
-def changed_values(fields: Sequence[FormField], typed: dict[str, str]) -> dict[str, str]:
-    """Only the fields the person changed (an emptied field clears it)."""
-    return {f.name: typed[f.name] for f in fields if typed[f.name].strip() != f.value.strip()}
-
-
 def open_form(
     screen: Screen[Any], form: FormScreen, save: Callable[[dict[str, str]], Record | None],
     saved: Callable[[Record], None],
@@ -43,7 +38,7 @@ def open_form(
     def done(values: dict[str, str] | None) -> None:
         if values is None:
             return
-        if not changed_values(form.fields, values):
+        if not form.changed_values(values):
             screen.notify("nothing changed")
             return
         record = save(values)
@@ -142,7 +137,7 @@ def opportunity_form(ws: Workspace, opp: Record) -> FormScreen:
 
 def save_opportunity(ws: Workspace, opp: Record, form: FormScreen, typed: dict[str, str]) -> Record | None:
     """The changed fields through crm.edit_opportunity (as `sfa opp edit`); None when nothing changed."""
-    changed = changed_values(form.fields, typed)
+    changed = form.changed_values(typed)
     if not changed:
         return None
     raw: dict[str, Any] = {k: v for k, v in changed.items() if k != "contact"}
@@ -192,7 +187,7 @@ def quote_header_form(ws: Workspace, quote: Record, today: date) -> FormScreen:
 
 def save_quote_header(ws: Workspace, quote: Record, form: FormScreen, typed: dict[str, str]) -> Record | None:
     """The changed fields through quotes.edit_quote (as `sfa quote edit`); None when nothing changed."""
-    changed = changed_values(form.fields, typed)
+    changed = form.changed_values(typed)
     if not changed:
         return None
     contact = changed.get("contact")

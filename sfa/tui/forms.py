@@ -131,6 +131,10 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
     def values(self) -> dict[str, str]:
         return {f.name: self.query_one(f"#f-{f.name}", Input).value for f in self.fields}
 
+    def changed_values(self, typed: dict[str, str]) -> dict[str, str]:
+        """Of what was typed, only the fields the person changed (an emptied field clears it)."""
+        return {f.name: typed[f.name] for f in self.fields if typed[f.name].strip() != f.value.strip()}
+
     def action_save(self) -> None:
         values = self.values()
         problems = [name for name, text in values.items() if self._check(name, text) is not None]

@@ -82,11 +82,6 @@ def opportunity_form(ws: Workspace) -> FormScreen:
     ])  # fmt: skip
 
 
-def changes(before: Record, typed: dict[str, str]) -> dict[str, str]:
-    """Only the fields the person changed (an emptied field clears it)."""
-    return {k: v for k, v in typed.items() if v != ("" if before.get(k) is None else str(before[k]))}
-
-
 class AccountsScreen(SfaScreen):
     MODE = "accounts"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -278,19 +273,15 @@ class AccountsScreen(SfaScreen):
         if kind not in ("account", "contact"):
             self.notify(f"edit {kind}s from their own screen", severity="warning")
             return
+        from sfa.tui import editing
+
         entity = ACCOUNT if kind == "account" else CONTACT
         form = account_form(self.ws, record) if kind == "account" else contact_form(self.ws, record)
-
-        def done(values: dict[str, str] | None) -> None:
-            if values:
-                changed = changes(record, values)
-                if not changed:
-                    self.notify("nothing changed")
-                    return
-                if self.attempt(records.edit, self.ws, entity, record["id"], changed) is not None:
-                    self.changed(f"{kind} {values['name']} saved")
-
-        self.app.push_screen(form, done)
+        editing.open_form(
+            self, form,
+            lambda values: self.attempt(records.edit, self.ws, entity, record["id"], form.changed_values(values)),
+            lambda saved: self.changed(f"{kind} {saved['name']} saved"),
+        )  # fmt: skip
 
 
 class AccountView(Screen[None]):
@@ -395,14 +386,15 @@ class AccountView(Screen[None]):
 
     def action_edit(self) -> None:
         account = records.get(self.ws, ACCOUNT, self.account_id)
+        form = account_form(self.ws, account)
 
         def done(values: dict[str, str] | None) -> None:
             if values:
-                changed = changes(account, values)
+                changed = form.changed_values(values)
                 if changed and self.attempt(records.edit, self.ws, ACCOUNT, account["id"], changed):
                     self.changed("account saved")
 
-        self.app.push_screen(account_form(self.ws, account), done)
+        self.app.push_screen(form, done)
 
     def action_edit_row(self) -> None:
         """Edit the selected contact (when the contacts list has the focus) or opportunity."""
@@ -428,19 +420,19 @@ class AccountView(Screen[None]):
         contact = self.attempt(records.get, self.ws, CONTACT, contact_id)
         if contact is None:
             return
+        from sfa.tui import editing
 
-        def done(values: dict[str, str] | None) -> None:
-            if values is None:
-                return
-            changed = changes(contact, values)
-            if not changed:
-                self.notify("nothing changed")
-                return
-            if self.attempt(records.edit, self.ws, CONTACT, contact["id"], changed) is not None:
-                self.changed(f"contact {values['name']} saved")
-                table.move_cursor(row=table.get_row_index(contact["id"]))
+        form = contact_form(self.ws, contact)
 
-        self.app.push_screen(contact_form(self.ws, contact), done)
+        def saved(contact: Record) -> None:
+            self.changed(f"contact {contact['name']} saved")
+            table.move_cursor(row=table.get_row_index(contact["id"]))
+
+        editing.open_form(
+            self, form,
+            lambda values: self.attempt(records.edit, self.ws, CONTACT, contact["id"], form.changed_values(values)),
+            saved,
+        )  # fmt: skip
 
     def action_edit_opportunity(self) -> None:
         """Edit the open opportunity selected in the list in place."""
