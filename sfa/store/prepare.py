@@ -68,11 +68,17 @@ def check_fields(entity: Entity, rows: Sequence[Record]) -> None:
                 raise ValidationError(name, f"{entity.name} has no such field")
 
 
+@cache
+def _blank(entity: Entity) -> tuple[Record, tuple[str, ...]]:
+    """A record with every field empty, and the list fields (each record needs its own list)."""
+    plan = codec.writers(entity)
+    return ({name: empty for name, empty, _, _, _ in plan},
+            tuple(name for name, empty, _, _, _ in plan if isinstance(empty, list)))  # fmt: skip
+
+
 def new_records(entity: Entity, rows: Sequence[Record], record_ids: Sequence[str], now: str) -> list[Record]:
     """The records `prepare_insert` describes, as reads return them (every field, ids and times)."""
-    plan = codec.writers(entity)
-    empty_record = {name: empty for name, empty, _, _, _ in plan}
-    list_fields = [name for name, empty, _, _, _ in plan if isinstance(empty, list)]
+    empty_record, list_fields = _blank(entity)
     records = []
     for record_id, values in zip(record_ids, rows, strict=True):
         full = empty_record.copy()
@@ -101,11 +107,10 @@ def prepare_insert(
     fts_rows: list[tuple[int, str, str]] = []
     records: list[Record] = []
     plan = codec.writers(entity)
-    empty_record = {name: empty for name, empty, _, _, _ in plan}
+    empty_record, list_fields = _blank(entity)
     empty_columns = [empty_column for _, _, empty_column, _, _ in plan]
     converters = {name: (position, to_column, to_wire)
                   for position, (name, _, _, to_column, to_wire) in enumerate(plan)}  # fmt: skip
-    list_fields = [name for name, empty, _, _, _ in plan if isinstance(empty, list)]
     derive = entity.derived
     derived_columns = entity.derived_columns
     entity_name = entity.name

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from functools import partial
 from typing import NamedTuple
 
 from sfa.domain.dates import local_zone
@@ -141,8 +142,8 @@ def column_forms(
     for target, values in columns.items():
         if target in date_fields:
             order = date_order(values)
-            dates[target] = lambda text, order=order, field=target: iso_date(text, order, field)  # type: ignore[misc]
+            dates[target] = partial(iso_date, order=order, field=target)
         elif target in number_fields:
             mark = decimal_mark(values)
-            numbers[target] = lambda text, mark=mark: plain_number(text, mark)  # type: ignore[misc]
+            numbers[target] = partial(plain_number, mark=mark)
     return Forms(dates, numbers)
