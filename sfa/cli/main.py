@@ -11,10 +11,11 @@ import sys
 from typing import Any
 
 import typer
-from typer import _click as click
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from sfa import __version__
+from sfa.cli.startup import build, speed_up, write_commands
 from sfa.domain.errors import SfaError
 
 # name -> (module, one-line help). A module exposes `app`, a Typer with its commands.
@@ -42,18 +43,27 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class LazyGroup(TyperGroup):
+    def get_params(self, ctx: Any) -> Any:
+        params = super().get_params(ctx)
+        speed_up(params)  # options convert without pydantic (sfa/cli/startup.py)
+        return params
+
     def list_commands(self, ctx: Any) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name in COMMANDS:
             module = importlib.import_module(COMMANDS[cmd_name][0])
-            command = typer.main.get_command(module.app)
+            command = build(module.app)
             command.name = cmd_name
             if not command.help:
                 command.help = COMMANDS[cmd_name][1]
             return command
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        # From COMMANDS: `sfa --help` imports no command module.
+        write_commands(formatter, [(name, COMMANDS[name][1]) for name in sorted(COMMANDS)])
 
 
 app = typer.Typer(
@@ -103,13 +113,13 @@ def run(argv: list[str] | None = None) -> None:
         code = result if isinstance(result, int) else 0
     except SfaError as exc:
         _fail(str(exc), exc.exit_code)
-    except click.exceptions.UsageError as exc:
+    except TyperException as exc:
+        # Click's errors, as Typer raises them; a usage error (exit code 2) names its command.
         hint = ""
-        if exc.ctx is not None:
-            hint = f" (see '{exc.ctx.command_path} --help')"
-        _fail(f"{exc.format_message()}{hint}", 2)
-    except click.exceptions.ClickException as exc:
-        _fail(exc.format_message(), exc.exit_code)
+        ctx = getattr(exc, "ctx", None)
+        if exc.exit_code == 2 and ctx is not None:
+            hint = f" (see '{ctx.command_path} --help')"
+        _fail(f"{exc.format_message()}{hint}", exc.exit_code)
     except typer.Abort:
         _fail("aborted", 130)
     except KeyboardInterrupt:
