@@ -6,6 +6,7 @@ Command groups live in their own modules and are imported only when invoked, so 
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from typing import Any
@@ -55,6 +56,10 @@ class LazyGroup(TyperGroup):
         if cmd_name in COMMANDS:
             module = importlib.import_module(COMMANDS[cmd_name][0])
             command = build(module.app)
+            # The start-up's objects live as long as the process: out of the collector's way, and
+            # collection back on if sfa.cli.launch paused it.
+            gc.freeze()
+            gc.enable()
             command.name = cmd_name
             if not command.help:
                 command.help = COMMANDS[cmd_name][1]
