@@ -56,10 +56,11 @@ class LazyGroup(TyperGroup):
         if cmd_name in COMMANDS:
             module = importlib.import_module(COMMANDS[cmd_name][0])
             command = build(module.app)
-            # The start-up's objects live as long as the process: out of the collector's way, and
-            # collection back on if sfa.cli.launch paused it.
-            gc.freeze()
-            gc.enable()
+            if not gc.isenabled():
+                # sfa.cli.launch paused collection for the start-up, whose objects live as long as
+                # the process: out of the collector's way, and collection back on.
+                gc.freeze()
+                gc.enable()
             command.name = cmd_name
             if not command.help:
                 command.help = COMMANDS[cmd_name][1]
