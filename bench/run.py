@@ -70,13 +70,19 @@ def bench_lead_add(runs: int) -> list[tuple[str, str, str, bool]]:
     cpu_ratio, wall_ratio = lead_cpu / hello_cpu, lead_wall / hello_wall
     return [
         ("sfa lead add, CPU", f"{lead_cpu * 1000:.0f} ms", "<= 100 ms", lead_cpu <= 0.100),
-        ("sfa lead add vs Typer hello, CPU",
-         f"{lead_cpu * 1000:.0f} ms / {hello_cpu * 1000:.0f} ms = {cpu_ratio:.2f}x", "<= 0.65x",
-         cpu_ratio <= 0.65),
-        ("sfa lead add vs Typer hello, wall",
-         f"{lead_wall * 1000:.0f} ms / {hello_wall * 1000:.0f} ms = {wall_ratio:.2f}x", "<= 1.3x",
-         wall_ratio <= 1.3),
-    ]  # fmt: skip
+        (
+            "sfa lead add vs Typer hello, CPU",
+            f"{lead_cpu * 1000:.0f} ms / {hello_cpu * 1000:.0f} ms = {cpu_ratio:.2f}x",
+            "<= 0.65x",
+            cpu_ratio <= 0.65,
+        ),
+        (
+            "sfa lead add vs Typer hello, wall",
+            f"{lead_wall * 1000:.0f} ms / {hello_wall * 1000:.0f} ms = {wall_ratio:.2f}x",
+            "<= 1.3x",
+            wall_ratio <= 1.3,
+        ),
+    ]
 
 
 def bench_reads(home: Path, runs: int) -> list[tuple[str, str, str, bool]]:

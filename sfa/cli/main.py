@@ -13,7 +13,6 @@ from typing import Any
 
 import typer
 from typer.core import TyperGroup
-from typer.exceptions import TyperException
 
 from sfa import __version__
 from sfa.cli.startup import build, speed_up, write_commands
@@ -109,6 +108,16 @@ def root(
         welcome(ctx)
 
 
+def _click_error(name: str) -> Any:
+    # Click's error classes as the installed Typer raises them: Typer (from 0.26) carries its own copy
+    # of click in a private module, so they are found from the public typer.BadParameter instead.
+    return next(kind for kind in typer.BadParameter.__mro__ if kind.__name__ == name)
+
+
+_USAGE_ERROR: type[Any] = _click_error("UsageError")
+_CLICK_ERROR: type[Any] = _click_error("ClickException")
+
+
 def run(argv: list[str] | None = None) -> None:
     """Console entry point: run a command and map every error to one line and an exit code."""
     command = typer.main.get_command(app)
@@ -119,13 +128,14 @@ def run(argv: list[str] | None = None) -> None:
         code = result if isinstance(result, int) else 0
     except SfaError as exc:
         _fail(str(exc), exc.exit_code)
-    except TyperException as exc:
-        # Click's errors, as Typer raises them; a usage error (exit code 2) names its command.
+    except _USAGE_ERROR as exc:
         hint = ""
         ctx = getattr(exc, "ctx", None)
-        if exc.exit_code == 2 and ctx is not None:
+        if ctx is not None:
             hint = f" (see '{ctx.command_path} --help')"
-        _fail(f"{exc.format_message()}{hint}", exc.exit_code)
+        _fail(f"{exc.format_message()}{hint}", 2)
+    except _CLICK_ERROR as exc:
+        _fail(exc.format_message(), exc.exit_code)
     except typer.Abort:
         _fail("aborted", 130)
     except KeyboardInterrupt:
@@ -138,15 +148,20 @@ def run(argv: list[str] | None = None) -> None:
         where = f": {exc.filename}" if exc.filename else ""
         _fail(f"{exc.strerror or exc}{where}", 1)
     finally:
-        from sfa.cli.common import close_workspace
-
-        close_workspace()
+        _close_workspace()
     sys.exit(code)
 
 
+def _close_workspace() -> None:
+    # A command that opened a workspace imported sfa.cli.common; `sfa --help` and `--version` did
+    # not, and do not pay for importing it (and the store) here.
+    common = sys.modules.get("sfa.cli.common")
+    if common is not None:
+        common.close_workspace()
+
+
 def _fail(message: str, code: int) -> None:
-    from sfa.cli.common import close_workspace
     from sfa.cli.failure import fail
 
-    close_workspace()
+    _close_workspace()
     fail(message, code)
