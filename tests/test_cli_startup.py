@@ -55,6 +55,8 @@ def outcome(command: Any, args: list[str]) -> tuple[str, Any]:
         return "ok", command.main(args=args, prog_name="probe", standalone_mode=False)
     except TyperException as exc:
         return "error", (exc.exit_code, exc.format_message())
+    except Exception as exc:  # not sfa's to judge here: the same as Typer is all that is asked
+        return "crash", (type(exc).__name__, str(exc))
 
 
 NUMBERISH = st.one_of(
@@ -106,7 +108,10 @@ def command_lines(draw: st.DrawFn, existing: str) -> list[str]:
         elif option in ("--text", "--tag"):
             args += [option, draw(TEXT)]
         elif option == "--path":
-            args += [option, draw(st.sampled_from(["", ".", "/", existing, "no/such/file", "x.csv"]))]
+            args += [
+                option,
+                draw(st.sampled_from(["", ".", "/", existing, "no/such/file", "x.csv", "a\x00b"])),
+            ]
         else:
             args.append(f"{option}={draw(NUMBERISH)}" if option.startswith("--") else option)
             if not option.startswith("--"):

@@ -61,6 +61,8 @@ def _path(info: Any, value: Any) -> Any:
         mode = os.stat(value).st_mode
     except OSError:
         return _SLOW if info.exists else Path(value)
+    except ValueError:  # a NUL in the name: whatever Typer makes of it
+        return _SLOW
     import stat
 
     if (not info.file_okay and stat.S_ISREG(mode)) or (not info.dir_okay and stat.S_ISDIR(mode)):
