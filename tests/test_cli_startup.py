@@ -254,3 +254,40 @@ def test_scripted_commands_load_no_pydantic(args: list[str], tmp_path: Path) -> 
     assert code in ("0", "None"), proc.stderr
     for heavy in ("pydantic", "pydantic_core", "annotated_types", "rich"):
         assert repr(heavy) not in loaded, proc.stderr
+
+
+# -- the collector is paused for the start-up only --------------------------------------------------
+
+
+def test_the_collector_is_back_on_when_the_command_runs(tmp_path: Path) -> None:
+    """sfa.cli.launch pauses garbage collection for the start-up; the command itself runs with it."""
+    import subprocess
+    import sys
+
+    script = (
+        "import gc, sys\n"
+        "import sfa.services.leads as leads\n"
+        "real = leads.add_lead\n"
+        "def spy(*args, **kwargs):\n"
+        "    print('collector', gc.isenabled(), gc.get_freeze_count() > 0, file=sys.stderr)\n"
+        "    return real(*args, **kwargs)\n"
+        "leads.add_lead = spy\n"
+        f"sys.argv = ['sfa', '--home', {str(tmp_path)!r}, 'lead', 'add', 'Gc Test', '-q']\n"
+        "from sfa.cli.launch import run\nrun()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "collector True True" in proc.stderr
+
+
+def test_in_process_runs_leave_the_collector_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Tests and other callers of sfa.cli.main.run keep their collector as it was: nothing frozen."""
+    import gc
+
+    frozen = gc.get_freeze_count()
+    with pytest.raises(SystemExit) as exit:
+        main.run(["--home", str(tmp_path), "lead", "add", "In Process", "-q"])
+    assert exit.value.code == 0, capsys.readouterr().err
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
