@@ -211,6 +211,32 @@ def test_help_has_one_style(
     assert not list(tmp_path.iterdir())  # help writes nothing
 
 
+def groups_needing_a_command() -> list[list[str]]:
+    root = typer.main.get_command(main.app)
+    context = typer.Context(root, info_name="sfa")
+    found = []
+    for path in PATHS[1:]:
+        command: Any = root
+        for word in path:
+            command = command.get_command(context, word)
+        if hasattr(command, "list_commands") and command.no_args_is_help:
+            found.append(path)
+    return found
+
+
+@pytest.mark.parametrize("path", groups_needing_a_command(), ids=" ".join)
+def test_a_group_without_its_command_is_one_usage_line(
+    path: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Typer's "no args is help" carries the whole help page as an error message: one line instead."""
+    with pytest.raises(SystemExit) as exit:
+        main.run(["--home", str(tmp_path), *path])
+    out, err = capsys.readouterr()
+    assert exit.value.code == 2 and out == ""
+    assert err.startswith("sfa: error: missing command: ") and err.count("\n") == 1, err
+    assert err.rstrip().endswith(f"(see 'sfa {' '.join(path)} --help')")
+
+
 def test_root_help_imports_no_command_module(tmp_path: Path) -> None:
     import subprocess
     import sys

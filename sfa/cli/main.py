@@ -133,7 +133,7 @@ def run(argv: list[str] | None = None) -> None:
         ctx = getattr(exc, "ctx", None)
         if ctx is not None:
             hint = f" (see '{ctx.command_path} --help')"
-        _fail(f"{exc.format_message()}{hint}", 2)
+        _fail(f"{_usage_message(exc)}{hint}", 2)
     except _CLICK_ERROR as exc:
         _fail(exc.format_message(), exc.exit_code)
     except typer.Abort:
@@ -150,6 +150,17 @@ def run(argv: list[str] | None = None) -> None:
     finally:
         _close_workspace()
     sys.exit(code)
+
+
+def _usage_message(exc: Any) -> str:
+    """A usage error's one line. A group run without its command (Typer's "no args is help") carries
+    the whole help page as its message: say what is missing and name the commands instead."""
+    if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
+        command = exc.ctx.command
+        if hasattr(command, "list_commands"):
+            return "missing command: " + ", ".join(command.list_commands(exc.ctx))
+        return "missing arguments"
+    return str(exc.format_message())
 
 
 def _close_workspace() -> None:
