@@ -1,17 +1,18 @@
-"""Option values without pydantic: the start-up of every command (docs/performance.md).
+"""What the command line does to start fast, with Typer as its one parser (docs/performance.md).
 
-Typer (0.29) converts each option and argument through a pydantic ``TypeAdapter``, built when the
-command line is parsed, for every parameter of the command that runs, given or not. Importing
-pydantic and building those adapters is most of the CPU time of a short command such as
-``sfa lead add`` (about 90 ms of 190 ms). Typer stays the one command parser: it declares the
-options, parses the command line, writes the help and the usage errors. Only the last step, turning
-an already parsed string into the annotated Python type, is done here for the plain annotations
-sfa's commands use (``str``, ``int`` with ``min``/``max``, ``bool``, ``Path``, ``list[str]``).
-
-The fast conversion only ever *accepts*: a value it is not certain about (a malformed number, a
-number out of range, a path that fails a check, any other annotation) is handed to Typer's own
-conversion, which gives exactly the result and the error message it always gave. So the accepted
-values and every message are Typer's; only the cost of the common case changes.
+1. Option values without pydantic. Typer (0.29) converts each option and argument through a pydantic
+   ``TypeAdapter``, built when the command line is parsed, for every parameter of the command that
+   runs, given or not. Importing pydantic and building those adapters is most of the CPU time of a
+   short command such as ``sfa lead add`` (about 90 ms of 190 ms). Typer still declares the options,
+   parses the command line, writes the help and the usage errors; only the last step, turning an
+   already parsed string into the annotated type, is done here for the plain annotations sfa's
+   commands use (``str``, ``int`` with ``min``/``max``, ``bool``, ``Path``, ``list[str]``). This
+   conversion only ever *accepts*: a value it is not certain about (a malformed number, a number out
+   of range, a path that fails a check, any other annotation) is handed to Typer's own conversion,
+   which gives exactly the result and the error message it always gave.
+2. A command module's group builds a command when it is asked for, not all of them up front.
+3. One help style: every group and command is built with plain (click-layout) help, without Typer's
+   shell-completion options, and command lists wrap their summaries instead of cutting them.
 """
 
 from __future__ import annotations
@@ -76,7 +77,6 @@ class _Conversion:
     """Duck-types Typer's runtime conversion (``coerce``); builds Typer's own only when needed."""
 
     def __init__(self, param: Any, typer_conversion: Any) -> None:
-        self._param = param
         self._typer_conversion = typer_conversion
         descriptor = param.type_descriptor
         self._info = descriptor.parameter_info
@@ -111,7 +111,7 @@ def _get_runtime_param(self: Any) -> Any:
     """Typer's hook for a parameter's conversion: ours, with Typer's own (built lazily) behind it."""
     conversion = self.__dict__.get("_sfa_conversion")
     if conversion is None:
-        typer_get = super(type(self), self).get_runtime_param
+        typer_get = super(type(self), self).get_runtime_param  # FastOption's or FastArgument's base
         conversion = self.__dict__["_sfa_conversion"] = _Conversion(self, typer_get)
     return conversion
 
