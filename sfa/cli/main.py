@@ -1,7 +1,8 @@
 """The `sfa` command: global options, lazily loaded command groups, and the one error mapping.
 
 Command groups live in their own modules and are imported only when invoked, so that
-`sfa lead add` pays for the lead commands and nothing else (see tests/test_import_hygiene.py).
+`sfa lead add` pays for the lead commands and nothing else (tests/test_architecture.py); how they
+are built to start fast, and their one help style: sfa/cli/startup.py, docs/performance.md.
 """
 
 from __future__ import annotations
