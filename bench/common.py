@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -38,6 +39,18 @@ def time_process(command: Sequence[str], runs: int, stdin: str | None = None) ->
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(command)} failed: {proc.stderr.strip()}")
     return samples
+
+
+def cpu_process(command: Sequence[str]) -> tuple[float, float]:
+    """(CPU seconds, user + system, and wall seconds) of one run; stdout is a pipe, as in a script.
+
+    CPU time is what a command costs the machine, whatever else runs: on a shared, loaded machine it
+    says what wall time cannot."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time_process(command, 1)[0]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, wall
 
 
 def interleaved(commands: dict[str, Sequence[str]], runs: int) -> dict[str, float]:

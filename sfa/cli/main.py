@@ -1,20 +1,22 @@
 """The `sfa` command: global options, lazily loaded command groups, and the one error mapping.
 
 Command groups live in their own modules and are imported only when invoked, so that
-`sfa lead add` pays for the lead commands and nothing else (see tests/test_import_hygiene.py).
+`sfa lead add` pays for the lead commands and nothing else (tests/test_architecture.py); how they
+are built to start fast, and their one help style: sfa/cli/startup.py, docs/performance.md.
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from typing import Any
 
 import typer
-from typer import _click as click
 from typer.core import TyperGroup
 
 from sfa import __version__
+from sfa.cli.startup import build, speed_up, write_commands
 from sfa.domain.errors import SfaError
 
 # name -> (module, one-line help). A module exposes `app`, a Typer with its commands.
@@ -42,18 +44,32 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class LazyGroup(TyperGroup):
+    def get_params(self, ctx: Any) -> Any:
+        params = super().get_params(ctx)
+        speed_up(params)  # options convert without pydantic (sfa/cli/startup.py)
+        return params
+
     def list_commands(self, ctx: Any) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name in COMMANDS:
             module = importlib.import_module(COMMANDS[cmd_name][0])
-            command = typer.main.get_command(module.app)
+            command = build(module.app)
+            if not gc.isenabled():
+                # sfa.cli.launch paused collection for the start-up, whose objects live as long as
+                # the process: out of the collector's way, and collection back on.
+                gc.freeze()
+                gc.enable()
             command.name = cmd_name
             if not command.help:
                 command.help = COMMANDS[cmd_name][1]
             return command
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        # From COMMANDS: `sfa --help` imports no command module.
+        write_commands(formatter, [(name, COMMANDS[name][1]) for name in sorted(COMMANDS)])
 
 
 app = typer.Typer(
@@ -93,6 +109,16 @@ def root(
         welcome(ctx)
 
 
+def _click_error(name: str) -> Any:
+    # Click's error classes as the installed Typer raises them: Typer (from 0.26) carries its own copy
+    # of click in a private module, so they are found from the public typer.BadParameter instead.
+    return next(kind for kind in typer.BadParameter.__mro__ if kind.__name__ == name)
+
+
+_USAGE_ERROR: type[Any] = _click_error("UsageError")
+_CLICK_ERROR: type[Any] = _click_error("ClickException")
+
+
 def run(argv: list[str] | None = None) -> None:
     """Console entry point: run a command and map every error to one line and an exit code."""
     command = typer.main.get_command(app)
@@ -103,12 +129,13 @@ def run(argv: list[str] | None = None) -> None:
         code = result if isinstance(result, int) else 0
     except SfaError as exc:
         _fail(str(exc), exc.exit_code)
-    except click.exceptions.UsageError as exc:
+    except _USAGE_ERROR as exc:
         hint = ""
-        if exc.ctx is not None:
-            hint = f" (see '{exc.ctx.command_path} --help')"
-        _fail(f"{exc.format_message()}{hint}", 2)
-    except click.exceptions.ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        if ctx is not None:
+            hint = f" (see '{ctx.command_path} --help')"
+        _fail(f"{_usage_message(exc)}{hint}", 2)
+    except _CLICK_ERROR as exc:
         _fail(exc.format_message(), exc.exit_code)
     except typer.Abort:
         _fail("aborted", 130)
@@ -122,15 +149,31 @@ def run(argv: list[str] | None = None) -> None:
         where = f": {exc.filename}" if exc.filename else ""
         _fail(f"{exc.strerror or exc}{where}", 1)
     finally:
-        from sfa.cli.common import close_workspace
-
-        close_workspace()
+        _close_workspace()
     sys.exit(code)
 
 
+def _usage_message(exc: Any) -> str:
+    """A usage error's one line. A group run without its command (Typer's "no args is help") carries
+    the whole help page as its message: say what is missing and name the commands instead."""
+    if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
+        command = exc.ctx.command
+        if hasattr(command, "list_commands"):
+            return "missing command: " + ", ".join(command.list_commands(exc.ctx))
+        return "missing arguments"
+    return str(exc.format_message())
+
+
+def _close_workspace() -> None:
+    # A command that opened a workspace imported sfa.cli.common; `sfa --help` and `--version` did
+    # not, and do not pay for importing it (and the store) here.
+    common = sys.modules.get("sfa.cli.common")
+    if common is not None:
+        common.close_workspace()
+
+
 def _fail(message: str, code: int) -> None:
-    from sfa.cli.common import close_workspace
     from sfa.cli.failure import fail
 
-    close_workspace()
+    _close_workspace()
     fail(message, code)

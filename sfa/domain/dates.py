@@ -7,12 +7,10 @@ Accepted: ISO dates (2026-11-23), ISO date-times (2026-11-23T10:00, "2026-11-23 
 
 from __future__ import annotations
 
-import calendar
 import os
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sfa.domain.errors import ValidationError
 
@@ -32,6 +30,8 @@ def local_zone() -> tzinfo:
 
     $TZ names it (as a zone name); else the system's /etc/localtime; else today's fixed offset.
     """
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # here: a write that stores UTC needs none
+
     name = os.environ.get("TZ", "").lstrip(":")
     if name:
         try:
@@ -53,6 +53,8 @@ def local_today(now: datetime | None = None) -> date:
 
 
 def _add_months(day: date, months: int) -> date:
+    import calendar
+
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
     last = calendar.monthrange(year, month)[1]

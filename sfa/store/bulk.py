@@ -26,7 +26,6 @@ import contextlib
 import gc
 import marshal
 import os
-import pickle
 import select
 import signal
 import sqlite3
@@ -126,7 +125,11 @@ def _read_message(stream: BinaryIO) -> Any:
     body = stream.read(length)
     if len(body) < length:
         return None
-    return marshal.loads(body[1:]) if body[:1] == b"m" else pickle.loads(body[1:])
+    if body[:1] == b"m":
+        return marshal.loads(body[1:])
+    import pickle  # here: only a bulk import pays for it
+
+    return pickle.loads(body[1:])
 
 
 def _encode(message: Any) -> bytes:
@@ -134,6 +137,8 @@ def _encode(message: Any) -> bytes:
     try:
         return b"m" + marshal.dumps(message)
     except ValueError:  # a Decimal, a date: not marshallable
+        import pickle
+
         return b"p" + pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
 
 

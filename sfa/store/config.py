@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,8 @@ class ConfigFile:
         if self._values is None:
             self._values = {}
             if self.path.exists():
+                import tomllib  # here: a home without a config file never pays for the parser
+
                 try:
                     with self.path.open("rb") as handle:
                         data = tomllib.load(handle)
