@@ -16,9 +16,9 @@ from typing import Annotated, Any
 import typer
 
 from sfa.domain.entities import ENTITIES, Entity
-from sfa.services.workspace import Workspace
 from sfa.store import codec
 from sfa.store.db import Record
+from sfa.store.workspace import Workspace
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="Print only the id.")]

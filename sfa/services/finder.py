@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from sfa.domain.entities import ACCOUNT, CONTACT, ENTITIES, Entity
 from sfa.services import search
-from sfa.services.workspace import Workspace
 from sfa.store.db import _FTS_SLOTS, Record, fts_query
+from sfa.store.workspace import Workspace
 
 RANK_BUDGET = 0.030  # seconds a ranked search may take before the unranked fallback
 _NAME_FROM = "name COLLATE NOCASE >= ? AND name COLLATE NOCASE < ?"

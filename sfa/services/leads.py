@@ -16,8 +16,8 @@ from sfa.domain.errors import DuplicateError, StateError, ValidationError
 from sfa.domain.money import parse_amount
 from sfa.services import crm, records
 from sfa.services.records import Raw
-from sfa.services.workspace import Workspace
 from sfa.store.db import Record, paused_gc
+from sfa.store.workspace import Workspace
 
 
 @dataclass(frozen=True)

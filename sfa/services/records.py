@@ -11,8 +11,8 @@ from sfa.domain.dates import parse_date, parse_datetime
 from sfa.domain.entities import TIMELINE, Entity
 from sfa.domain.errors import ValidationError
 from sfa.domain.money import parse_amount, parse_currency
-from sfa.services.workspace import Workspace
 from sfa.store.db import Record
+from sfa.store.workspace import Workspace
 
 # What a typed value may be: a string from the command line, or an already-typed value (None
 # leaves a field alone on edit; "" clears it).

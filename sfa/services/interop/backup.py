@@ -28,10 +28,10 @@ from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import UsageError, ValidationError
 from sfa.domain.hlc import Hlc
 from sfa.services.interop.textfile import FileRefused
-from sfa.services.workspace import Workspace
 from sfa.store import codec
 from sfa.store.db import Record
 from sfa.store.migrations import LATEST
+from sfa.store.workspace import Workspace
 
 BACKUP_FORMAT = "sfa-backup"
 BACKUP_VERSION = 1

@@ -26,9 +26,9 @@ from sfa.services import records
 from sfa.services.interop import mapping as mapping_rules
 from sfa.services.interop.spreadsheet import Forms, column_forms
 from sfa.services.interop.textfile import FileRefused, Table, first_lines, read_csv
-from sfa.services.workspace import Workspace
 from sfa.store import codec
 from sfa.store.db import BulkSession, Record, paused_gc
+from sfa.store.workspace import Workspace
 
 TYPES = {"account": ACCOUNT, "contact": CONTACT, "lead": LEAD, "product": PRODUCT,
          "opp": OPPORTUNITY, "opportunity": OPPORTUNITY}  # fmt: skip
