@@ -3,7 +3,7 @@
 The store builds its reads and writes from these specs, the sync engine merges by them, and the
 server shares them, so a field is declared once.
 
-Merge policies (see DESIGN.md, "Conflicts, per field"):
+Merge policies (docs/architecture.md, "Conflicts, per field"):
 - ``lww``: last writer by hybrid logical clock wins; the loser is kept in conflicts.
 - ``flag``: money, stage, owner: the server value stays and the record is flagged for a person.
 - ``union``: tags: both sides' tags survive.
