@@ -18,9 +18,6 @@ from typing import Any
 
 from sfa.domain import normalize
 
-KINDS = ("text", "email", "phone", "url", "int", "float", "decimal", "currency", "date", "datetime",
-         "enum", "ref", "refs", "tags", "bool")  # fmt: skip
-
 
 @dataclass(frozen=True)
 class Field:
@@ -289,11 +286,3 @@ ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (ACCOUNT, CONTACT, LEAD, OPPORTUNITY, TIMELINE, VISIT, TASK, PRODUCT, QUOTE, QUOTE_LINE)
 }
-
-
-def register(entity: Entity) -> Entity:
-    """Add a record type (later features declare theirs beside their rules)."""
-    if entity.name in ENTITIES or any(e.code == entity.code for e in ENTITIES.values()):
-        raise ValueError(f"entity {entity.name} or code {entity.code} already registered")
-    ENTITIES[entity.name] = entity
-    return entity

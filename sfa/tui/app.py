@@ -270,7 +270,3 @@ class SfaApp(App[None]):
 
     def action_help(self) -> None:
         self.action_show_help_panel()
-
-
-def run(home: Path | str | None = None) -> None:
-    SfaApp(home).run()

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
 OPP_FIELDS = ("name", "amount", "currency", "stage", "probability", "close_date", "contact", "next_step")
-QUOTE_FIELDS = ("valid_until", "contact", "terms")
 
 
 def open_form(
