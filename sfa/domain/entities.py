@@ -17,17 +17,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sfa.domain import normalize
+from sfa.domain.fields import FieldType, field_type
 
 
 @dataclass(frozen=True)
 class Field:
     name: str
-    kind: str = "text"
+    kind: str = "text"  # a name in the field-type registry (sfa/domain/fields.py)
     merge: str = "lww"
     required: bool = False
     choices: tuple[str, ...] = ()
     ref: str | None = None  # the entity a "ref" field points at
     doc: str = ""
+    type: FieldType = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", field_type(self.kind))
 
 
 @dataclass(frozen=True, eq=False)  # one instance per record type: identity is equality

@@ -20,7 +20,7 @@ from typing import Any
 
 from sfa.domain import ids
 from sfa.domain.dates import iso_utc, utc_now
-from sfa.domain.entities import ENTITIES, Entity, Field
+from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import AmbiguousRefError, NotFoundError, SfaError, StoreError, ValidationError
 from sfa.domain.hlc import Clock, Hlc
 from sfa.store import codec
@@ -540,12 +540,6 @@ class Store:
              "origin": r[6], "changed_at": r[7]}
             for r in rows
         ]  # fmt: skip
-
-
-def _default(field: Field, value: Any) -> Any:
-    if value is None:
-        return [] if field.kind in ("tags", "refs") else (False if field.kind == "bool" else None)
-    return value
 
 
 def _is_deleted(entity: Entity, row: sqlite3.Row) -> bool:

@@ -246,27 +246,20 @@ class Replica:
         sql = f"INSERT INTO {entity.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         rid = int(self.conn.execute(f"SELECT coalesce(max(rid), 0) FROM {entity.table}").fetchone()[0])
         rows, fts = [], []
-        kinds = [(spec.name, spec.kind, spec.required) for spec in entity.fields]
+        specs = [(spec.name, spec.type, spec.required) for spec in entity.fields]
         for record_id, fields in created.items():
             rid += 1
-            # Wire values are already in column form for every kind but tags, refs and bool (the
-            # fast path of an initial sync); derived keys and the search index read text values.
+            # Wire values are already in column form for most kinds (the fast path of an initial
+            # sync); derived keys and the search index read text values.
             full: dict[str, Any] = {}
             columns_out: list[Any] = []
-            for name, kind, required in kinds:
+            for name, kind, required in specs:
                 pair = fields.get(name)
                 value = pair[0] if pair is not None else None
                 if value is None and required:  # never seen a create: keep the row valid
-                    value = codec.to_wire(entity.by_name[name], _placeholder(kind))
+                    value = kind.to_wire(kind.placeholder())
                 full[name] = value
-                if kind == "tags":
-                    columns_out.append(json.dumps(sorted(value or []), ensure_ascii=False))
-                elif kind == "refs":
-                    columns_out.append(json.dumps(list(value or [])))
-                elif kind == "bool":
-                    columns_out.append(1 if value else 0)
-                else:
-                    columns_out.append(value)
+                columns_out.append(kind.wire_to_column(value))
             derived = entity.derived(full) if entity.derived else {}
             clocks = "{" + ",".join(f'"{n}":"{pair[1]}"' for n, pair in fields.items()) + "}"
             rows.append((
@@ -401,17 +394,3 @@ class Replica:
                 (CONFLICT, conflict["id"], codec.dumps(fields), now),
             )
         return {**conflict, "status": "resolved", "resolution": choice}
-
-
-def _placeholder(kind: str) -> Any:
-    from decimal import Decimal
-
-    if kind == "decimal":
-        return Decimal(0)
-    if kind == "int":
-        return 0
-    if kind == "datetime":
-        return utc_now()
-    if kind == "date":
-        return utc_now().date()
-    return ""
