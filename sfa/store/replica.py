@@ -14,9 +14,8 @@ from sfa.domain import ids
 from sfa.domain.dates import iso_utc, utc_now
 from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import NotFoundError, StateError
-from sfa.domain.hlc import Hlc
-from sfa.store import codec
-from sfa.store.db import _FTS_SLOTS, Store
+from sfa.store import codec, writes
+from sfa.store.db import Store
 from sfa.store.prepare import fts_entry
 
 CONFLICT = "_conflict"
@@ -179,8 +178,7 @@ class Replica:
             for change in conflicts:
                 newest = max(newest, self._apply_conflict(change, pending))
             if newest:
-                self.store.clock.observe(Hlc.decode(newest))
-                self.store._dirty_clock = True
+                self.store.observe(newest)
             self.store.set_meta("sync.cursor", str(cursor))
             self.store.set_meta("sync.epoch", epoch)
         return len(changes)
@@ -211,9 +209,7 @@ class Replica:
                 created.pop(record_id, None)
                 row = existing.pop(record_id, None)
                 if row is not None:
-                    self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (record_id,))
-                    self.conn.execute("DELETE FROM search_fts WHERE rowid = ?",
-                                      (row["rid"] * _FTS_SLOTS + entity.code,))  # fmt: skip
+                    writes.remove(self.conn, entity, record_id, int(row["rid"]))
                 continue
             fields = {k: v for k, v in (change.get("fields") or {}).items() if k in entity.by_name}
             for _, clock in fields.values():
@@ -268,10 +264,8 @@ class Replica:
             ))  # fmt: skip
             entry = fts_entry(entity, full)
             if entry is not None:
-                fts.append((rid * _FTS_SLOTS + entity.code, *entry))
-        self.conn.executemany(sql, rows)
-        if fts:
-            self.conn.executemany("INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)", fts)
+                fts.append((writes.fts_rowid(entity, rid), *entry))
+        writes.write_pulled_inserts(self.conn, entity, sql, rows, fts)
 
     def _update(
         self, entity: Entity, row: Any, fields: dict[str, list[Any]], pending: set[str], now: str
@@ -288,8 +282,9 @@ class Replica:
             old_wire = codec.to_wire(spec, current[name])
             if codec.to_wire(spec, new) != old_wire:
                 changed[name] = new
-                history.append((entity.name, row["id"], name, codec.dumps(old_wire), clocks.get(name),
-                                codec.dumps(codec.to_wire(spec, new)), clock, "remote", now))  # fmt: skip
+                history.append(writes.HistoryEntry(entity.name, row["id"], name, codec.dumps(old_wire),
+                               clocks.get(name), codec.dumps(codec.to_wire(spec, new)), clock, "remote",
+                               now))  # fmt: skip
             clocks[name] = clock
         if not changed and clocks == codec.read_clocks(row["clocks"]):
             return
@@ -302,16 +297,8 @@ class Replica:
         }
         if changed:
             assignments["updated_at"] = now
-        self.conn.execute(
-            f"UPDATE {entity.table} SET {', '.join(f'{c} = ?' for c in assignments)} WHERE id = ?",
-            (*assignments.values(), row["id"]),
-        )
+        writes.write_update(self.conn, entity, row["id"], assignments, history, None)
         if history:
-            self.conn.executemany(
-                "INSERT INTO history(entity, record_id, field, old_value, old_clock, new_value, new_clock,"
-                " origin, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                history,
-            )
             self.store.reindex(entity, int(row["rid"]), updated)
 
     def _apply_conflict(self, change: dict[str, Any], pending: dict[str, set[str]]) -> str:
@@ -389,8 +376,5 @@ class Replica:
                 "UPDATE sync_conflict SET status = 'resolved', resolution = ?, clocks = ? WHERE id = ?",
                 (choice, json.dumps(clocks), conflict["id"]),
             )
-            self.conn.execute(
-                "INSERT INTO outbox(entity, record_id, fields, created_at) VALUES (?, ?, ?, ?)",
-                (CONFLICT, conflict["id"], codec.dumps(fields), now),
-            )
+            writes.append_outbox(self.conn, CONFLICT, conflict["id"], codec.dumps(fields), now)
         return {**conflict, "status": "resolved", "resolution": choice}
