@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sfa.domain.entities import ACCOUNT, CONTACT, TASK, VISIT
 from sfa.services.interop.ics import export_ics
-from sfa.services.workspace import Workspace
+from sfa.store.workspace import Workspace
 
 FIRST = ["Hans", "Anna", "Jürgen", "Claire", "Tom", "Eva", "Kenji", "Maria", "Luca", "Sofia", "Ole", "Ines"]
 LAST = ["Müller", "Schmidt", "Dubois", "Baker", "van der Berg", "Rossi", "Nakamura", "García", "Nowak"]
@@ -59,7 +59,7 @@ _DRIVER = """
 import os, sys, time
 from pathlib import Path
 from sfa.services.interop.csv_import import import_csv
-from sfa.services.workspace import Workspace
+from sfa.store.workspace import Workspace
 mode, csv_path, home = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 ws = Workspace(home)
 ws.store

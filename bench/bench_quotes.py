@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from sfa.services import crm, products, quotes
-from sfa.services.workspace import Workspace
+from sfa.store.workspace import Workspace
 
 TARGET_S = 1.0
 

@@ -31,7 +31,7 @@ from faultproxy import FaultProxy  # noqa: E402
 
 from sfa.domain import ids  # noqa: E402
 from sfa.domain.entities import ACCOUNT  # noqa: E402
-from sfa.services.workspace import Workspace  # noqa: E402
+from sfa.store.workspace import Workspace  # noqa: E402
 
 HELLO = """
 import typer

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sfa.services.workspace import Workspace
+from sfa.store.workspace import Workspace
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,51 @@ def test_lead_add_imports_no_heavy_library(tmp_path: Path) -> None:
     assert cli == {"sfa.cli.main", "sfa.cli.startup", "sfa.cli.common", "sfa.cli.lead"}
     # and it really ran: the lead is there
     assert len(proc.stdout.strip()) == 36
+
+
+def _store_privates(path: Path) -> list[str]:
+    """`.conn` on anything, `<...>store._name`, and private names imported from sfa.store."""
+    found = []
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            owner = ast.unparse(node.value)
+            if node.attr == "conn":
+                found.append(f"{path.name}:{node.lineno}: {owner}.conn")
+            elif node.attr.startswith("_") and not node.attr.startswith("__") and owner.endswith("store"):
+                found.append(f"{path.name}:{node.lineno}: {owner}.{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sfa.store"):
+            found += [f"{path.name}:{node.lineno}: imports {alias.name}" for alias in node.names
+                      if alias.name.startswith("_")]  # fmt: skip
+    return found
+
+
+def test_only_the_store_touches_its_connection_and_private_names() -> None:
+    """Persistence has one owner: services, sync and the user interfaces ask the store questions
+    through its methods, never through its SQLite connection or its private names."""
+    offenders = []
+    for layer in ("services", "sync", "cli", "tui"):
+        for path in sorted((PACKAGE / layer).rglob("*.py")):
+            offenders += _store_privates(path)
+    assert offenders == []
+
+
+def test_the_private_name_check_sees_what_it_bans(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from sfa.store.db import _FTS_SLOTS\nws.store.conn.execute('x')\nws.store._depth += 1\n",
+        encoding="utf-8",
+    )
+    assert len(_store_privates(sample)) == 3
+
+
+def test_change_capture_is_written_in_one_module() -> None:
+    """The outbox, history and search index are written by sfa/store/writes.py alone."""
+    writers = re.compile(r"INSERT INTO (outbox|history|search_fts)|UPDATE outbox|DELETE FROM search_fts")
+    offenders = [
+        str(path.relative_to(PACKAGE.parent))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.parent.name != "server" and path.name != "writes.py"
+        and writers.search(path.read_text(encoding="utf-8"))
+    ]  # fmt: skip
+    assert offenders == []

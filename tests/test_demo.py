@@ -9,7 +9,7 @@ from typing import Any
 from sfa.domain.dates import local_today, local_zone
 from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, OPPORTUNITY, PRODUCT, QUOTE, TASK, VISIT
 from sfa.services import demo, quotes
-from sfa.services.workspace import Workspace
+from sfa.store.workspace import Workspace
 
 
 def test_demo_fills_an_empty_store_and_refuses_a_second_time(sfa: Any, ws: Any) -> None:

@@ -19,8 +19,8 @@ from sfa.domain.errors import UsageError, ValidationError
 from sfa.services.interop import backup, ics, vcard
 from sfa.services.interop.csv_import import import_csv
 from sfa.services.interop.textfile import FileRefused, read_csv
-from sfa.services.workspace import Workspace
 from sfa.store import codec
+from sfa.store.workspace import Workspace
 from tests.interop_data import populate
 
 FIXTURES = Path(__file__).parent / "fixtures"

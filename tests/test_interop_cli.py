@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sfa.services.workspace import Workspace
+from sfa.store.workspace import Workspace
 from tests.conftest import Runner, run_sfa
 from tests.interop_data import populate
 

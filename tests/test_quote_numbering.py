@@ -10,7 +10,7 @@ import pytest
 from sfa.domain import quotes as rules
 from sfa.domain.entities import QUOTE
 from sfa.services import crm, quotes
-from sfa.services.workspace import Workspace
+from sfa.store.workspace import Workspace
 
 
 def _replica(home: Path, replica_id: str | None = None) -> Workspace:

@@ -9,7 +9,7 @@ import pytest
 
 from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, OPPORTUNITY
 from sfa.services import crm, leads
-from sfa.services.workspace import Workspace
+from sfa.store.workspace import Workspace
 from sfa.tui import sample
 from sfa.tui.app import SfaApp
 from sfa.tui.widgets import Options, Table

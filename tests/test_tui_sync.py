@@ -12,7 +12,7 @@ import pytest
 
 from sfa.domain.entities import CONTACT, OPPORTUNITY
 from sfa.services import crm
-from sfa.services.workspace import Workspace
+from sfa.store.workspace import Workspace
 from sfa.tui.app import SfaApp
 from tests.tui_support import FROZEN, freeze, load_fixture, screen_text
 

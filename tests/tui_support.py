@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from sfa.services.workspace import Workspace
+from sfa.store.workspace import Workspace
 from sfa.tui import sample
 
 # A Monday morning; every date in the fixture is relative to it.

@@ -15,16 +15,15 @@ from typing import Annotated, Any
 
 import typer
 
-from sfa.domain.entities import ENTITIES, Entity
-from sfa.services.workspace import Workspace
+from sfa.domain.entities import Entity
 from sfa.store import codec
 from sfa.store.db import Record
+from sfa.store.workspace import Workspace
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="Print only the id.")]
 LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N rows.")]
 # Options several record types share, declared once.
-NameOpt = Annotated[str | None, typer.Option("--name", help="New name.")]
 EmailOpt = Annotated[str | None, typer.Option("--email")]
 PhoneOpt = Annotated[str | None, typer.Option("--phone")]
 NotesOpt = Annotated[str | None, typer.Option("--notes")]
@@ -205,10 +204,6 @@ def emit_detail(
         print(f"{name} ({len(rows)})")
         if rows:
             emit_table(rows, (section_columns or {}).get(name, [("text", "")]))
-
-
-def entity(name: str) -> Entity:
-    return ENTITIES[name]
 
 
 def when(value: Any) -> str:

@@ -35,7 +35,7 @@ def run() -> None:
     from sfa.domain.errors import SfaError
 
     try:
-        from sfa.services.workspace import Workspace
+        from sfa.store.workspace import Workspace
         from sfa.tui.app import SfaApp
 
         workspace = Workspace(home)

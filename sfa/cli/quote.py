@@ -24,8 +24,8 @@ from sfa.domain import quotes as rules
 from sfa.domain.entities import ACCOUNT, QUOTE, QUOTE_LINE
 from sfa.domain.money import format_money
 from sfa.services import quotes, records
-from sfa.services.workspace import Workspace
 from sfa.store.db import Record
+from sfa.store.workspace import Workspace
 
 app = typer.Typer(help="Quotes: lines from the price list, exact totals, send, revise, export.",
                   no_args_is_help=True)  # fmt: skip

@@ -23,8 +23,8 @@ from sfa.domain.dates import local_today, utc_now
 from sfa.domain.entities import ACCOUNT, TASK
 from sfa.domain.errors import UsageError
 from sfa.services import tasks
-from sfa.services.workspace import Workspace
 from sfa.store.db import Record
+from sfa.store.workspace import Workspace
 
 app = typer.Typer(help="Follow-up tasks: due dates, priorities, reminders.", no_args_is_help=True)
 

@@ -25,8 +25,8 @@ from sfa.domain.entities import TASK, VISIT
 from sfa.domain.errors import UsageError
 from sfa.domain.schedule import week_of
 from sfa.services import visits
-from sfa.services.workspace import Workspace
 from sfa.store.db import Record
+from sfa.store.workspace import Workspace
 
 app = typer.Typer(help="Visits: plan the day, drive the route, log the report.", no_args_is_help=True)
 

@@ -3,7 +3,7 @@
 The store builds its reads and writes from these specs, the sync engine merges by them, and the
 server shares them, so a field is declared once.
 
-Merge policies (see DESIGN.md, "Conflicts, per field"):
+Merge policies (docs/architecture.md, "Conflicts, per field"):
 - ``lww``: last writer by hybrid logical clock wins; the loser is kept in conflicts.
 - ``flag``: money, stage, owner: the server value stays and the record is flagged for a person.
 - ``union``: tags: both sides' tags survive.
@@ -17,20 +17,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sfa.domain import normalize
-
-KINDS = ("text", "email", "phone", "url", "int", "float", "decimal", "currency", "date", "datetime",
-         "enum", "ref", "refs", "tags", "bool")  # fmt: skip
+from sfa.domain.fields import FieldType, field_type
 
 
 @dataclass(frozen=True)
 class Field:
     name: str
-    kind: str = "text"
+    kind: str = "text"  # a name in the field-type registry (sfa/domain/fields.py)
     merge: str = "lww"
     required: bool = False
     choices: tuple[str, ...] = ()
     ref: str | None = None  # the entity a "ref" field points at
     doc: str = ""
+    type: FieldType = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", field_type(self.kind))
 
 
 @dataclass(frozen=True, eq=False)  # one instance per record type: identity is equality
@@ -289,11 +291,3 @@ ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (ACCOUNT, CONTACT, LEAD, OPPORTUNITY, TIMELINE, VISIT, TASK, PRODUCT, QUOTE, QUOTE_LINE)
 }
-
-
-def register(entity: Entity) -> Entity:
-    """Add a record type (later features declare theirs beside their rules)."""
-    if entity.name in ENTITIES or any(e.code == entity.code for e in ENTITIES.values()):
-        raise ValueError(f"entity {entity.name} or code {entity.code} already registered")
-    ENTITIES[entity.name] = entity
-    return entity

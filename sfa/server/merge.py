@@ -8,11 +8,10 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sfa.domain.entities import ENTITIES, Entity
+from sfa.domain.errors import ValidationError
 from sfa.domain.hlc import Hlc
 from sfa.sync.protocol import CLOCK_SKEW_MS, CONFLICT, CONFLICT_FIELDS, CONFLICT_WRITABLE, SERVER_REPLICA
 
@@ -21,7 +20,6 @@ Fields = dict[str, list[Any]]  # field -> [value, clock]
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _REPLICA = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 ROLES = ("rep", "manager", "admin")
-_TEXTUAL = ("text", "email", "phone", "url", "currency", "ref")
 
 
 @dataclass(frozen=True)
@@ -56,54 +54,11 @@ def check_clock(text: object, where: str) -> str:
 
 
 def check_value(entity: Entity, name: str, value: Any) -> Any:
-    """The value if it has the field's kind; Invalid otherwise."""
-    spec = entity.by_name[name]
-    kind = spec.kind
-    if value is None:
-        if kind in ("tags", "refs"):
-            return []
-        if kind == "bool":
-            return False
-        return None
-    bad = Invalid(f"{name}: {str(value)[:40]!r} is not a valid {kind}")
-    if kind in _TEXTUAL:
-        if not isinstance(value, str):
-            raise bad
-    elif kind == "enum":
-        if value not in spec.choices:
-            raise Invalid(f"{name}: {str(value)[:40]!r} is not one of {', '.join(spec.choices)}")
-    elif kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad
-    elif kind == "float":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise bad
-    elif kind == "decimal":
-        try:
-            if not isinstance(value, str) or not Decimal(value).is_finite():
-                raise bad
-        except InvalidOperation:
-            raise bad from None
-    elif kind == "date":
-        try:
-            date.fromisoformat(value)
-        except (TypeError, ValueError):
-            raise bad from None
-    elif kind == "datetime":
-        try:
-            datetime.fromisoformat(value)
-        except (TypeError, ValueError):
-            raise bad from None
-    elif kind in ("tags", "refs"):
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise bad
-        return sorted(set(value)) if kind == "tags" else value
-    elif kind == "bool":
-        if not isinstance(value, bool):
-            raise bad
-    elif not isinstance(value, str):
-        raise bad
-    return value
+    """The value if it has the field's kind (sfa/domain/fields.py); Invalid otherwise."""
+    try:
+        return entity.by_name[name].type.check_wire(entity.by_name[name], value)
+    except ValidationError as exc:
+        raise Invalid(str(exc)) from None
 
 
 @dataclass

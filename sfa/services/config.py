@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sfa.domain import settings
-from sfa.services.workspace import Workspace
+from sfa.store.workspace import Workspace
 
 
 def get(ws: Workspace, key: str) -> str:

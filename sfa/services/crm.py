@@ -12,8 +12,8 @@ from sfa.domain.money import round_money
 from sfa.domain.stages import LOST, WON, find_stage
 from sfa.services import records
 from sfa.services.records import Raw
-from sfa.services.workspace import Workspace
 from sfa.store.db import Record
+from sfa.store.workspace import Workspace
 
 # -- accounts ---------------------------------------------------------------------------------
 

@@ -33,8 +33,8 @@ from sfa.domain.errors import StateError
 from sfa.domain.normalize import fold
 from sfa.domain.stages import LOST, WON
 from sfa.services import quotes
-from sfa.services.workspace import Workspace
 from sfa.store.db import Record
+from sfa.store.workspace import Workspace
 
 DEFAULT_SEED = 2026
 COUNTED: tuple[Entity, ...] = (ACCOUNT, CONTACT, LEAD, OPPORTUNITY, VISIT, TASK, PRODUCT, QUOTE)

@@ -11,14 +11,12 @@
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from dataclasses import dataclass
 
-from sfa.domain.entities import ACCOUNT, CONTACT, ENTITIES, Entity
+from sfa.domain.entities import ACCOUNT, CONTACT, Entity
 from sfa.services import search
-from sfa.services.workspace import Workspace
-from sfa.store.db import _FTS_SLOTS, Record, fts_query
+from sfa.store.db import QueryInterrupted, Record
+from sfa.store.workspace import Workspace
 
 RANK_BUDGET = 0.030  # seconds a ranked search may take before the unranked fallback
 _NAME_FROM = "name COLLATE NOCASE >= ? AND name COLLATE NOCASE < ?"
@@ -40,28 +38,8 @@ def find_as_you_type(ws: Workspace, text: str, limit: int = 50) -> Found:
             rows = ws.store.select(entity, _NAME_FROM, bounds, order="name COLLATE NOCASE", limit=half)
             found += [(entity, row) for row in rows]
         return Found(found, "names")
-    conn = ws.store.conn
-    deadline = time.perf_counter() + RANK_BUDGET
-    conn.set_progress_handler(lambda: int(time.perf_counter() > deadline), 1000)
     try:
-        return Found(search.search(ws, text, limit=limit), "ranked")
-    except sqlite3.OperationalError as exc:
-        if "interrupt" not in str(exc):
-            raise
-    finally:
-        conn.set_progress_handler(None, 0)
-    return Found(_first_matches(ws, text, limit), "unranked")
-
-
-def _first_matches(ws: Workspace, text: str, limit: int) -> list[tuple[Entity, Record]]:
-    """The first matches in index order: no ranking, so it stops after `limit` rows."""
-    by_code = {e.code: e for e in ENTITIES.values()}
-    rowids = ws.store.conn.execute(
-        "SELECT rowid FROM search_fts WHERE search_fts MATCH ? LIMIT ?", (fts_query(text), limit)
-    ).fetchall()
-    found: list[tuple[Entity, Record]] = []
-    for (rowid,) in rowids:
-        entity = by_code[rowid % _FTS_SLOTS]
-        rows = ws.store.select(entity, "rid = ?", (rowid // _FTS_SLOTS,), limit=1)
-        found += [(entity, row) for row in rows]
-    return found
+        with ws.store.time_limit(RANK_BUDGET):
+            return Found(search.search(ws, text, limit=limit), "ranked")
+    except QueryInterrupted:
+        return Found(ws.store.first_matches(text, limit), "unranked")

@@ -16,8 +16,8 @@ from sfa.domain.errors import DuplicateError, StateError, ValidationError
 from sfa.domain.money import parse_amount
 from sfa.services import crm, records
 from sfa.services.records import Raw
-from sfa.services.workspace import Workspace
 from sfa.store.db import Record, paused_gc
+from sfa.store.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -178,15 +178,16 @@ class _KeyIndex:
     def __init__(self, ws: Workspace) -> None:
         # (reason, key) -> (entity, record id, name); Duplicate objects are made only for hits.
         self.keys: dict[tuple[str, str], tuple[str, str, str]] = {}
-        for row in ws.store.conn.execute(
-            "SELECT id, name, email_key, phone_key, name_key FROM lead WHERE deleted = 0"
-        ):
+        store = ws.store
+        for row in store.key_rows(LEAD, ("email_key", "phone_key", "name_key")):
             self._remember("lead", row[0], row[1], row[2], (row[3],), row[4])
-        for row in ws.store.conn.execute(
-            f"SELECT id, name, email_key, phone_key, mobile_key, name_key, {_CONTACT_COMPANY}"
-            " FROM contact WHERE deleted = 0"
+        company = {
+            row[0]: row[2] or "" for row in store.key_rows(ACCOUNT, ("name_key",), include_deleted=True)
+        }
+        for row in store.key_rows(
+            CONTACT, ("email_key", "phone_key", "mobile_key", "name_key", "account_id")
         ):
-            name_key = (row[5] or "|").split("|")[0] + "|" + row[6]
+            name_key = (row[5] or "|").split("|")[0] + "|" + company.get(row[6], "")
             self._remember("contact", row[0], row[1], row[2], (row[3], row[4]), name_key)
 
     def _remember(self, entity: str, record_id: str, name: str, email: str | None,

@@ -14,8 +14,8 @@ from sfa.domain.errors import NotFoundError, StateError, ValidationError
 from sfa.domain.money import parse_amount
 from sfa.domain.quotes import parse_rate
 from sfa.services import records
-from sfa.services.workspace import Workspace
 from sfa.store.db import Record
+from sfa.store.workspace import Workspace
 
 
 def _sku(text: str) -> str:

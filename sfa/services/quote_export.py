@@ -25,7 +25,7 @@ from sfa.domain.dates import local_today, local_zone
 from sfa.domain.errors import ValidationError
 from sfa.domain.money import format_money
 from sfa.services import quotes
-from sfa.services.workspace import Workspace
+from sfa.store.workspace import Workspace
 
 if TYPE_CHECKING:
     from fpdf import FPDF

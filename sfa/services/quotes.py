@@ -20,8 +20,8 @@ from sfa.domain.errors import NotFoundError, StateError, UsageError, ValidationE
 from sfa.domain.money import format_money, parse_amount, parse_currency
 from sfa.domain.stages import LOST, WON
 from sfa.services import crm, products, records
-from sfa.services.workspace import Workspace
 from sfa.store.db import Record
+from sfa.store.workspace import Workspace
 
 QUOTATION_SENT = "quotation sent"
 _LATEST = (

@@ -6,13 +6,10 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from sfa.domain import normalize
-from sfa.domain.dates import parse_date, parse_datetime
-from sfa.domain.entities import TIMELINE, Entity
+from sfa.domain.entities import ENTITIES, TIMELINE, Entity
 from sfa.domain.errors import ValidationError
-from sfa.domain.money import parse_amount, parse_currency
-from sfa.services.workspace import Workspace
 from sfa.store.db import Record
+from sfa.store.workspace import Workspace
 
 # What a typed value may be: a string from the command line, or an already-typed value (None
 # leaves a field alone on edit; "" clears it).
@@ -31,7 +28,7 @@ def clean(ws: Workspace, entity: Entity, raw: Raw, *, creating: bool) -> Record:
             continue
         if isinstance(value, str):
             text = value.strip()
-            if not text and field.kind != "tags":
+            if not text and field.kind != "tags":  # an empty tags value clears the tags
                 if field.required:
                     raise ValidationError(name, "is required and cannot be empty")
                 values[name] = None
@@ -53,66 +50,13 @@ def _required(entity: Entity) -> tuple[str, ...]:
 
 
 def convert(ws: Workspace, entity: Entity, name: str, value: Any) -> Any:
+    """A typed value by its field's kind (sfa/domain/fields.py); refs are resolved in the store."""
     field = entity.by_name[name]
     if not isinstance(value, str):
         return value
-    text = value.strip()
-    kind = field.kind
-    if kind == "text":
-        return text
-    if kind == "email":
-        return normalize.email(text, name)
-    if kind == "phone":
-        return normalize.phone(text, name)
-    if kind == "url":
-        return normalize.website(text, name)
-    if kind == "tags":
-        return normalize.split_tags(text)
-    if kind == "enum":
-        word = text.lower()
-        if word not in field.choices:
-            raise ValidationError(name, f"{text!r} is not accepted; use one of {', '.join(field.choices)}")
-        return word
-    if kind == "decimal":
-        return parse_amount(text, name)
-    if kind == "date":
-        return parse_date(text, name)
-    if kind == "datetime":
-        return parse_datetime(text, name)
-    if kind == "int":
-        try:
-            return int(text)
-        except ValueError:
-            raise ValidationError(name, f"{text!r} is not a whole number") from None
-    if kind == "float":
-        return _coordinate(name, text)
-    if kind == "ref":
-        from sfa.domain.entities import ENTITIES
-
-        assert field.ref is not None
-        return ws.store.resolve(ENTITIES[field.ref], text)["id"]
-    if kind == "refs":
-        from sfa.domain.entities import ENTITIES
-
-        assert field.ref is not None
-        target = ENTITIES[field.ref]
-        return [ws.store.resolve(target, part)["id"] for part in text.split(",") if part.strip()]
-    if kind == "currency":
-        return parse_currency(text, name)
-    if kind == "bool":
-        return text.lower() in ("1", "true", "yes", "y")
-    raise AssertionError(f"unhandled field kind {kind}")
-
-
-def _coordinate(name: str, text: str) -> float:
-    try:
-        number = float(text)
-    except ValueError:
-        raise ValidationError(name, f"{text!r} is not a number") from None
-    limit = 90 if name == "latitude" else 180
-    if not -limit <= number <= limit:
-        raise ValidationError(name, f"{number} is outside -{limit}..{limit}")
-    return number
+    return field.type.parse(
+        field, value.strip(), lambda target, ref: ws.store.resolve(ENTITIES[target], ref)["id"]
+    )
 
 
 def get(ws: Workspace, entity: Entity, ref: str) -> Record:

@@ -12,7 +12,7 @@ from sfa.domain.entities import ACCOUNT, OPPORTUNITY, QUOTE, TASK, VISIT
 from sfa.domain.schedule import day_range, week_of
 from sfa.domain.stages import LOST, WON
 from sfa.services import tasks, visits
-from sfa.services.workspace import Workspace
+from sfa.store.workspace import Workspace
 
 # -- opportunity figures ------------------------------------------------------------------------
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import ValidationError
-from sfa.services.workspace import Workspace
 from sfa.store.db import Record
+from sfa.store.workspace import Workspace
 
 # The names a person types for --type, and the record type each means.
 TYPE_NAMES = {"account": "account", "contact": "contact", "lead": "lead", "opp": "opportunity",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sfa.domain import settings
 from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, OPPORTUNITY
-from sfa.services.workspace import Workspace
+from sfa.store.workspace import Workspace
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from typing import Any
 
 from sfa.domain.entities import ENTITIES
 from sfa.services import records, status
-from sfa.services.workspace import Workspace
 from sfa.store.replica import Replica
+from sfa.store.workspace import Workspace
 
 
 @dataclass(frozen=True)

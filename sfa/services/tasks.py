@@ -10,8 +10,8 @@ from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, OPPORTUNITY, TASK, VISIT
 from sfa.domain.errors import StateError, UsageError, ValidationError
 from sfa.domain.schedule import is_overdue, parse_due
 from sfa.services import records
-from sfa.services.workspace import Workspace
 from sfa.store.db import Record
+from sfa.store.workspace import Workspace
 
 LINKS: dict[str, tuple[str, Entity]] = {
     "account": ("account_id", ACCOUNT),

@@ -12,8 +12,8 @@ from sfa.domain.entities import ACCOUNT, CONTACT, TASK, TIMELINE, VISIT
 from sfa.domain.errors import ConfigError, StateError, UsageError, ValidationError
 from sfa.domain.schedule import day_range, overlaps, parse_duration, parse_when
 from sfa.services import records, tasks
-from sfa.services.workspace import Workspace
 from sfa.store.db import Record
+from sfa.store.workspace import Workspace
 
 DEFAULT_DURATION = 45
 BUSY = ("planned", "done")  # visits that occupy their time slot

@@ -34,11 +34,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 from sfa.domain.entities import ENTITIES
-from sfa.store.prepare import PreparedInsert, prepare_insert
-
-FTS_SLOTS = 16  # search_fts rowid = rid * 16 + entity code
-_OUTBOX_SQL = "INSERT INTO outbox(entity, record_id, fields, created_at) VALUES (?, ?, ?, ?)"
-_FTS_SQL = "INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)"
+from sfa.store.prepare import prepare_insert
+from sfa.store.writes import PreparedInsert, write_insert
 
 
 class InsertJob(NamedTuple):
@@ -57,17 +54,6 @@ class InsertJob(NamedTuple):
         return self._replace(
             rows=self.rows[start:end], record_ids=self.record_ids[start:end], derived=derived
         )
-
-
-def write_insert(conn: sqlite3.Connection, prepared: PreparedInsert) -> int:
-    """Write prepared rows inside the caller's transaction; returns the rid before the first row."""
-    table, sql, rows, outbox, fts, code = prepared
-    base = int(conn.execute(f"SELECT coalesce(max(rid), 0) FROM {table}").fetchone()[0])
-    conn.executemany(sql, [(base + number, *row) for number, row in enumerate(rows, 1)])
-    conn.executemany(_OUTBOX_SQL, outbox)
-    if fts:
-        conn.executemany(_FTS_SQL, [((base + 1 + i) * FTS_SLOTS + code, t, b) for i, t, b in fts])
-    return base
 
 
 def prepared(job: InsertJob) -> PreparedInsert:

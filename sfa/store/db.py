@@ -12,6 +12,7 @@ import gc
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from decimal import Decimal
@@ -20,23 +21,20 @@ from typing import Any
 
 from sfa.domain import ids
 from sfa.domain.dates import iso_utc, utc_now
-from sfa.domain.entities import ENTITIES, Entity, Field
+from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import AmbiguousRefError, NotFoundError, SfaError, StoreError, ValidationError
 from sfa.domain.hlc import Clock, Hlc
-from sfa.store import codec
+from sfa.store import codec, writes
 from sfa.store.bulk import (
-    FTS_SLOTS,
     BulkWriteError,
     BulkWriter,
     InsertJob,
     Work,
     configure,
     prepared,
-    write_insert,
 )
 from sfa.store.migrations import LATEST, MIGRATIONS, execute_script
 from sfa.store.prepare import (
-    PreparedInsert,
     check_fields,
     fts_entry,
     new_records,
@@ -45,7 +43,7 @@ from sfa.store.prepare import (
 
 Record = dict[str, Any]
 
-_FTS_SLOTS = FTS_SLOTS  # the name the rest of the package imports
+FTS_SLOTS = writes.FTS_SLOTS
 
 
 _HEX = set("0123456789abcdef")
@@ -62,6 +60,10 @@ def paused_gc() -> Iterator[None]:
     finally:
         if collecting:
             gc.enable()
+
+
+class QueryInterrupted(Exception):
+    """A query ran past the time limit it was given (Store.time_limit)."""
 
 
 class Store:
@@ -179,6 +181,11 @@ class Store:
     def tick(self) -> str:
         self._dirty_clock = True
         return self.clock.tick().encode()
+
+    def observe(self, clock: str) -> None:
+        """A clock seen in a pulled change: later local writes are stamped after it."""
+        self.clock.observe(Hlc.decode(clock))
+        self._dirty_clock = True
 
     @property
     def schema_version(self) -> int:
@@ -334,6 +341,69 @@ class Store:
             for row in self.conn.execute(sql, params)
         ]  # fmt: skip
 
+    def key_rows(
+        self, entity: Entity, columns: Sequence[str], *, include_deleted: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """(id, title, *columns) of every live record: duplicate checks read their key columns
+        (entity.derived_columns, or plain fields) without building a record per row."""
+        known = {*entity.derived_columns, *entity.field_names}
+        for column in columns:
+            if column not in known:
+                raise ValidationError(column, f"{entity.name} has no such column")
+        where = " WHERE deleted = 0" if "deleted" in entity.by_name and not include_deleted else ""
+        sql = f"SELECT {', '.join(['id', entity.title, *columns])} FROM {entity.table}{where} ORDER BY rid"
+        return [tuple(row) for row in self.conn.execute(sql)]
+
+    def field_clocks(self, entity: Entity) -> dict[str, dict[str, str]]:
+        """Every record's field clocks (deleted records included), by id."""
+        return {
+            record_id: codec.read_clocks(text)
+            for record_id, text in self.conn.execute(f"SELECT id, clocks FROM {entity.table}")
+        }
+
+    def total_records(self) -> int:
+        """Records of every type, deleted ones included (an empty store has none)."""
+        return sum(
+            int(self.conn.execute(f"SELECT count(*) FROM {e.table}").fetchone()[0]) for e in ENTITIES.values()
+        )
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One read transaction: every read inside sees the same state of the file."""
+        if self._depth:
+            yield
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
+    @contextmanager
+    def time_limit(self, seconds: float) -> Iterator[None]:
+        """Queries inside give up after `seconds` with QueryInterrupted (search as you type)."""
+        deadline = time.perf_counter() + seconds
+        self.conn.set_progress_handler(lambda: int(time.perf_counter() > deadline), 1000)
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "interrupt" not in str(exc):
+                raise
+            raise QueryInterrupted(f"query took longer than {seconds} s") from None
+        finally:
+            self.conn.set_progress_handler(None, 0)
+
+    def first_matches(self, text: str, limit: int) -> list[tuple[Entity, Record]]:
+        """Full-text matches in index order, unranked: stops after `limit` rows however many match."""
+        by_code = {e.code: e for e in ENTITIES.values()}
+        found: list[tuple[Entity, Record]] = []
+        for (rowid,) in self.conn.execute(
+            "SELECT rowid FROM search_fts WHERE search_fts MATCH ? LIMIT ?", (fts_query(text), limit)
+        ).fetchall():
+            entity = by_code[rowid % FTS_SLOTS]
+            found += [(entity, row) for row in self.select(entity, "rid = ?", (rowid // FTS_SLOTS,), limit=1)]
+        return found
+
     def titles(self, entity: Entity, record_ids: Iterable[str]) -> dict[str, str]:
         """Display titles of the given records, in one query."""
         wanted = sorted({i for i in record_ids if i})
@@ -378,7 +448,7 @@ class Store:
         with self.transaction():
             prepared, records = self._prepare_insert(entity, rows, record_ids, derived)
             try:
-                write_insert(self.conn, prepared)
+                writes.write_insert(self.conn, prepared)
             except sqlite3.IntegrityError as exc:
                 raise ValidationError(entity.name, f"cannot save: {exc}") from None
         return records
@@ -386,7 +456,7 @@ class Store:
     def _prepare_insert(
         self, entity: Entity, rows: Sequence[Record], record_ids: Sequence[str] | None,
         derived: Sequence[Record] | None,
-    ) -> tuple[PreparedInsert, list[Record]]:  # fmt: skip
+    ) -> tuple[writes.PreparedInsert, list[Record]]:  # fmt: skip
         """The SQL rows of new records (row, field clocks, outbox entry, search entry) and the records."""
         # Sorted, so the unique index on id is appended to rather than split at random.
         new_ids = record_ids or sorted(ids.uuid7_many(len(rows)))
@@ -441,10 +511,10 @@ class Store:
             history = []
             for name, value in changed.items():
                 field = entity.by_name[name]
-                history.append((
+                history.append(writes.HistoryEntry(
                     entity.name, record_id, name,
                     codec.dumps(codec.to_wire(field, current[name])), clocks.get(name),
-                    codec.dumps(codec.to_wire(field, value)), clock, now,
+                    codec.dumps(codec.to_wire(field, value)), clock, "local", now,
                 ))  # fmt: skip
                 clocks[name] = clock
             updated = {**current, **changed, "updated_at": now}
@@ -455,20 +525,9 @@ class Store:
                 "clocks": json.dumps(clocks),
                 "updated_at": now,
             }
-            self.conn.execute(
-                f"UPDATE {entity.table} SET {', '.join(f'{c} = ?' for c in assignments)} WHERE id = ?",
-                (*assignments.values(), record_id),
-            )
-            self.conn.executemany(
-                "INSERT INTO history(entity, record_id, field, old_value, old_clock, new_value,"
-                " new_clock, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                history,
-            )
             wire = {n: codec.to_wire(entity.by_name[n], v) for n, v in changed.items()}
-            self.conn.execute(
-                "INSERT INTO outbox(entity, record_id, fields, created_at) VALUES (?, ?, ?, ?)",
-                (entity.name, record_id, codec.dumps([clock, wire]), now),
-            )
+            writes.write_update(self.conn, entity, record_id, assignments, history,
+                                (codec.dumps([clock, wire]), now))  # fmt: skip
             self.reindex(entity, int(row["rid"]), updated)
         return updated
 
@@ -478,11 +537,14 @@ class Store:
 
     # -- full-text search --------------------------------------------------------------------
     def reindex(self, entity: Entity, rid: int, record: Record) -> None:
-        rowid = rid * _FTS_SLOTS + entity.code
-        self.conn.execute("DELETE FROM search_fts WHERE rowid = ?", (rowid,))
-        entry = fts_entry(entity, record)
-        if entry is not None:
-            self.conn.execute("INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)", (rowid, *entry))
+        writes.reindex(self.conn, entity, rid, fts_entry(entity, record))
+
+    def restore_bookkeeping(
+        self, entity: Entity, record_ids: Sequence[str], stamps: Sequence[tuple[str, str]],
+        clocks: Sequence[dict[str, str]],
+    ) -> None:  # fmt: skip
+        """Restored records get their own created/updated times and field clocks back (writes.put_back)."""
+        writes.put_back(self.conn, entity, record_ids, stamps, clocks)
 
     def search(
         self, text: str, entities: Iterable[Entity] | None = None, limit: int = 20
@@ -501,12 +563,12 @@ class Store:
                 (query, page, offset),
             ).fetchall()
             for (rowid,) in hits:
-                code = rowid % _FTS_SLOTS
+                code = rowid % FTS_SLOTS
                 if code not in wanted:
                     continue
                 entity = by_code[code]
                 row = self.conn.execute(
-                    f"SELECT * FROM {entity.table} WHERE rid = ?", (rowid // _FTS_SLOTS,)
+                    f"SELECT * FROM {entity.table} WHERE rid = ?", (rowid // FTS_SLOTS,)
                 ).fetchone()
                 if row is not None:
                     results.append((entity, self.row_to_record(entity, row)))
@@ -540,12 +602,6 @@ class Store:
              "origin": r[6], "changed_at": r[7]}
             for r in rows
         ]  # fmt: skip
-
-
-def _default(field: Field, value: Any) -> Any:
-    if value is None:
-        return [] if field.kind in ("tags", "refs") else (False if field.kind == "bool" else None)
-    return value
 
 
 def _is_deleted(entity: Entity, row: sqlite3.Row) -> bool:

@@ -9,25 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from sfa.domain import ids
 from sfa.domain.entities import SEARCHABLE_TIMELINE_KINDS, Entity
 from sfa.domain.errors import ValidationError
 from sfa.store import codec
+from sfa.store.writes import PreparedInsert
 
 Record = dict[str, Any]
-
-
-class PreparedInsert(NamedTuple):
-    """New rows of one table, ready for SQL; `rid` (column 0) is given when the batch is written."""
-
-    table: str
-    sql: str  # INSERT INTO table (rid, ...) VALUES (?, ...)
-    rows: list[tuple[Any, ...]]  # every column but rid
-    outbox: list[tuple[str, str, str, str]]  # (entity, id, fields JSON, time)
-    fts: list[tuple[int, str, str]]  # (index of the row in `rows`, title, body)
-    fts_code: int
 
 
 @cache

@@ -14,9 +14,8 @@ from sfa.domain import ids
 from sfa.domain.dates import iso_utc, utc_now
 from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import NotFoundError, StateError
-from sfa.domain.hlc import Hlc
-from sfa.store import codec
-from sfa.store.db import _FTS_SLOTS, Store
+from sfa.store import codec, writes
+from sfa.store.db import Store
 from sfa.store.prepare import fts_entry
 
 CONFLICT = "_conflict"
@@ -179,8 +178,7 @@ class Replica:
             for change in conflicts:
                 newest = max(newest, self._apply_conflict(change, pending))
             if newest:
-                self.store.clock.observe(Hlc.decode(newest))
-                self.store._dirty_clock = True
+                self.store.observe(newest)
             self.store.set_meta("sync.cursor", str(cursor))
             self.store.set_meta("sync.epoch", epoch)
         return len(changes)
@@ -211,9 +209,7 @@ class Replica:
                 created.pop(record_id, None)
                 row = existing.pop(record_id, None)
                 if row is not None:
-                    self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (record_id,))
-                    self.conn.execute("DELETE FROM search_fts WHERE rowid = ?",
-                                      (row["rid"] * _FTS_SLOTS + entity.code,))  # fmt: skip
+                    writes.remove(self.conn, entity, record_id, int(row["rid"]))
                 continue
             fields = {k: v for k, v in (change.get("fields") or {}).items() if k in entity.by_name}
             for _, clock in fields.values():
@@ -246,27 +242,20 @@ class Replica:
         sql = f"INSERT INTO {entity.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         rid = int(self.conn.execute(f"SELECT coalesce(max(rid), 0) FROM {entity.table}").fetchone()[0])
         rows, fts = [], []
-        kinds = [(spec.name, spec.kind, spec.required) for spec in entity.fields]
+        specs = [(spec.name, spec.type, spec.required) for spec in entity.fields]
         for record_id, fields in created.items():
             rid += 1
-            # Wire values are already in column form for every kind but tags, refs and bool (the
-            # fast path of an initial sync); derived keys and the search index read text values.
+            # Wire values are already in column form for most kinds (the fast path of an initial
+            # sync); derived keys and the search index read text values.
             full: dict[str, Any] = {}
             columns_out: list[Any] = []
-            for name, kind, required in kinds:
+            for name, kind, required in specs:
                 pair = fields.get(name)
                 value = pair[0] if pair is not None else None
                 if value is None and required:  # never seen a create: keep the row valid
-                    value = codec.to_wire(entity.by_name[name], _placeholder(kind))
+                    value = kind.to_wire(kind.placeholder())
                 full[name] = value
-                if kind == "tags":
-                    columns_out.append(json.dumps(sorted(value or []), ensure_ascii=False))
-                elif kind == "refs":
-                    columns_out.append(json.dumps(list(value or [])))
-                elif kind == "bool":
-                    columns_out.append(1 if value else 0)
-                else:
-                    columns_out.append(value)
+                columns_out.append(kind.wire_to_column(value))
             derived = entity.derived(full) if entity.derived else {}
             clocks = "{" + ",".join(f'"{n}":"{pair[1]}"' for n, pair in fields.items()) + "}"
             rows.append((
@@ -275,10 +264,8 @@ class Replica:
             ))  # fmt: skip
             entry = fts_entry(entity, full)
             if entry is not None:
-                fts.append((rid * _FTS_SLOTS + entity.code, *entry))
-        self.conn.executemany(sql, rows)
-        if fts:
-            self.conn.executemany("INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)", fts)
+                fts.append((writes.fts_rowid(entity, rid), *entry))
+        writes.write_pulled_inserts(self.conn, entity, sql, rows, fts)
 
     def _update(
         self, entity: Entity, row: Any, fields: dict[str, list[Any]], pending: set[str], now: str
@@ -295,8 +282,9 @@ class Replica:
             old_wire = codec.to_wire(spec, current[name])
             if codec.to_wire(spec, new) != old_wire:
                 changed[name] = new
-                history.append((entity.name, row["id"], name, codec.dumps(old_wire), clocks.get(name),
-                                codec.dumps(codec.to_wire(spec, new)), clock, "remote", now))  # fmt: skip
+                history.append(writes.HistoryEntry(entity.name, row["id"], name, codec.dumps(old_wire),
+                               clocks.get(name), codec.dumps(codec.to_wire(spec, new)), clock, "remote",
+                               now))  # fmt: skip
             clocks[name] = clock
         if not changed and clocks == codec.read_clocks(row["clocks"]):
             return
@@ -309,16 +297,8 @@ class Replica:
         }
         if changed:
             assignments["updated_at"] = now
-        self.conn.execute(
-            f"UPDATE {entity.table} SET {', '.join(f'{c} = ?' for c in assignments)} WHERE id = ?",
-            (*assignments.values(), row["id"]),
-        )
+        writes.write_update(self.conn, entity, row["id"], assignments, history, None)
         if history:
-            self.conn.executemany(
-                "INSERT INTO history(entity, record_id, field, old_value, old_clock, new_value, new_clock,"
-                " origin, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                history,
-            )
             self.store.reindex(entity, int(row["rid"]), updated)
 
     def _apply_conflict(self, change: dict[str, Any], pending: dict[str, set[str]]) -> str:
@@ -396,22 +376,5 @@ class Replica:
                 "UPDATE sync_conflict SET status = 'resolved', resolution = ?, clocks = ? WHERE id = ?",
                 (choice, json.dumps(clocks), conflict["id"]),
             )
-            self.conn.execute(
-                "INSERT INTO outbox(entity, record_id, fields, created_at) VALUES (?, ?, ?, ?)",
-                (CONFLICT, conflict["id"], codec.dumps(fields), now),
-            )
+            writes.append_outbox(self.conn, CONFLICT, conflict["id"], codec.dumps(fields), now)
         return {**conflict, "status": "resolved", "resolution": choice}
-
-
-def _placeholder(kind: str) -> Any:
-    from decimal import Decimal
-
-    if kind == "decimal":
-        return Decimal(0)
-    if kind == "int":
-        return 0
-    if kind == "datetime":
-        return utc_now()
-    if kind == "date":
-        return utc_now().date()
-    return ""

@@ -22,8 +22,8 @@ import httpx
 
 from sfa import __version__
 from sfa.domain.errors import AuthError, SfaError, SyncError, UnreachableError
-from sfa.services.workspace import Workspace
 from sfa.store.replica import Replica
+from sfa.store.workspace import Workspace
 from sfa.sync.protocol import GZIP_MIN, MAX_BATCH, MAX_PAGE, PROTOCOL
 
 TOKEN_FILE = "sync.token"

@@ -19,7 +19,7 @@ from textual.screen import Screen
 
 from sfa.domain.errors import SfaError
 from sfa.services import status
-from sfa.services.workspace import Workspace
+from sfa.store.workspace import Workspace
 from sfa.tui import sample
 from sfa.tui.screens import MODES
 from sfa.tui.widgets import SCREENS
@@ -270,7 +270,3 @@ class SfaApp(App[None]):
 
     def action_help(self) -> None:
         self.action_show_help_panel()
-
-
-def run(home: Path | str | None = None) -> None:
-    SfaApp(home).run()

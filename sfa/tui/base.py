@@ -13,7 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Footer
 
 from sfa.domain.errors import SfaError
-from sfa.services.workspace import Workspace
+from sfa.store.workspace import Workspace
 from sfa.tui.widgets import NavBar, StatusBar
 
 if TYPE_CHECKING:

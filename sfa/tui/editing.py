@@ -17,15 +17,14 @@ from sfa.domain.entities import CONTACT, OPPORTUNITY, QUOTE
 from sfa.domain.errors import SfaError, StateError, ValidationError
 from sfa.domain.stages import LOST, find_stage
 from sfa.services import crm, quotes, records
-from sfa.services.workspace import Workspace
 from sfa.store.db import Record
+from sfa.store.workspace import Workspace
 from sfa.tui.forms import FormField, FormScreen
 
 if TYPE_CHECKING:
     from textual.screen import Screen
 
 OPP_FIELDS = ("name", "amount", "currency", "stage", "probability", "close_date", "contact", "next_step")
-QUOTE_FIELDS = ("valid_until", "contact", "terms")
 
 
 def open_form(

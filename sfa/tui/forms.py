@@ -195,11 +195,6 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(event.button.id == "yes")
 
 
-def field_check(convert: Callable[[str, str], Any], name: str) -> Check:
-    """A check from a converter taking (field name, text)."""
-    return lambda text: convert(name, text)
-
-
 class PickScreen(ModalScreen[str | None]):
     """Choose one of many (an opportunity, an account): type to filter, Enter or click to pick."""
 

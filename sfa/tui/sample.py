@@ -14,7 +14,7 @@ from typing import Any
 
 from sfa.domain.dates import local_today
 from sfa.services import crm, leads
-from sfa.services.workspace import Workspace
+from sfa.store.workspace import Workspace
 
 
 def optional_service(name: str) -> ModuleType | None:

@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from sfa.services.workspace import Workspace
+from sfa.store.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests/faultproxy.py
 

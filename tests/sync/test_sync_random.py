@@ -15,8 +15,8 @@ from synchelp import Server, comparable
 
 from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import UnreachableError
-from sfa.services.workspace import Workspace
 from sfa.store import codec
+from sfa.store.workspace import Workspace
 from sfa.sync import engine
 
 STEPS = 300

@@ -28,10 +28,10 @@ from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import UsageError, ValidationError
 from sfa.domain.hlc import Hlc
 from sfa.services.interop.textfile import FileRefused
-from sfa.services.workspace import Workspace
 from sfa.store import codec
 from sfa.store.db import Record
 from sfa.store.migrations import LATEST
+from sfa.store.workspace import Workspace
 
 BACKUP_FORMAT = "sfa-backup"
 BACKUP_VERSION = 1
@@ -123,15 +123,11 @@ def write_file_atomic(path: Path, text: str) -> None:
 
 def _snapshot(ws: Workspace) -> Iterator[tuple[Entity, list[dict[str, Any]]]]:
     """Every record of every type, with its field clocks, read in one read transaction."""
-    conn = ws.store.conn
-    conn.execute("BEGIN")
-    try:
+    with ws.store.snapshot():
         for entity in ENTITIES.values():
-            clocks = dict(conn.execute(f"SELECT id, clocks FROM {entity.table}").fetchall())
+            clocks = ws.store.field_clocks(entity)
             rows = export_records(ws, entity, include_deleted=True)
-            yield entity, [{**row, "clocks": codec.read_clocks(clocks[row["id"]])} for row in rows]
-    finally:
-        conn.execute("COMMIT")
+            yield entity, [{**row, "clocks": clocks[row["id"]]} for row in rows]
 
 
 def export_all(ws: Workspace, directory: Path) -> dict[str, Any]:
@@ -264,8 +260,7 @@ def _read_records(directory: Path, entity: Entity, name: str, expected: int) -> 
 
 
 def record_count(ws: Workspace) -> int:
-    conn = ws.store.conn
-    return sum(int(conn.execute(f"SELECT count(*) FROM {e.table}").fetchone()[0]) for e in ENTITIES.values())
+    return ws.store.total_records()
 
 
 def import_all(ws: Workspace, directory: Path) -> dict[str, Any]:
@@ -330,33 +325,5 @@ def _put_back(
     ws: Workspace, entity: Entity, record_ids: list[str], stamps: list[tuple[str, str]],
     clocks: list[dict[str, str]],
 ) -> None:  # fmt: skip
-    """Give restored records their own bookkeeping back: created_at, updated_at, field clocks.
-
-    The field clocks go on the rows and into the outbox entries of the restore, so that a sync
-    after a restore merges by the clocks the values really had: a newer edit made elsewhere after
-    the backup still wins, and nothing restored looks newer than it is.
-    """
-    conn = ws.store.conn
-    restored = {i: c for i, c in zip(record_ids, clocks, strict=True) if c}
-    conn.executemany(
-        f"UPDATE {entity.table} SET created_at = ?, updated_at = ? WHERE id = ?",
-        [(c, u, i) for (c, u), i in zip(stamps, record_ids, strict=True)],
-    )
-    if not restored:
-        return
-    conn.executemany(
-        f"UPDATE {entity.table} SET clocks = ? WHERE id = ?",
-        [(json.dumps(own), record_id) for record_id, own in restored.items()],
-    )
-    changes = []
-    for seq, record_id, fields in conn.execute(
-        "SELECT seq, record_id, fields FROM outbox WHERE entity = ?", (entity.name,)
-    ).fetchall():
-        if record_id in restored:
-            # Only what was really written, with its clock: a default the restore filled in (no
-            # tags, not deleted) must not travel as a fresh write that could undo an edit elsewhere.
-            own = restored[record_id]
-            sent = codec.read_outbox_fields(fields).items()
-            wire = {name: [value, own[name]] for name, (value, _clock) in sent if name in own}
-            changes.append((codec.dumps(wire), seq))
-    conn.executemany("UPDATE outbox SET fields = ? WHERE seq = ?", changes)
+    """Give restored records their own bookkeeping back: created_at, updated_at, field clocks."""
+    ws.store.restore_bookkeeping(entity, record_ids, stamps, clocks)

@@ -26,9 +26,9 @@ from sfa.services import records
 from sfa.services.interop import mapping as mapping_rules
 from sfa.services.interop.spreadsheet import Forms, column_forms
 from sfa.services.interop.textfile import FileRefused, Table, first_lines, read_csv
-from sfa.services.workspace import Workspace
 from sfa.store import codec
 from sfa.store.db import BulkSession, Record, paused_gc
+from sfa.store.workspace import Workspace
 
 TYPES = {"account": ACCOUNT, "contact": CONTACT, "lead": LEAD, "product": PRODUCT,
          "opp": OPPORTUNITY, "opportunity": OPPORTUNITY}  # fmt: skip
@@ -102,9 +102,7 @@ class Accounts:
     def __init__(self, ws: Workspace) -> None:
         self.by_key: dict[str, str] = {}
         self.key_of: dict[str, str] = {}
-        for record_id, key in ws.store.conn.execute(
-            "SELECT id, name_key FROM account WHERE deleted = 0 ORDER BY rid"
-        ):
+        for record_id, _name, key in ws.store.key_rows(ACCOUNT, ("name_key",)):
             self.key_of[record_id] = key or ""
             if key:
                 self.by_key.setdefault(key, record_id)
@@ -153,11 +151,10 @@ def _probes(entity: Entity, values: Record, account_key: str) -> list[tuple[str,
 
 def _load_index(ws: Workspace, entity: Entity, accounts: Accounts) -> KeyIndex:
     index = KeyIndex()
-    conn = ws.store.conn
+    store = ws.store
     if entity in (CONTACT, LEAD):
-        for row in conn.execute(
-            "SELECT id, name, email_key, phone_key, mobile_key, name_key, account_id FROM contact"
-            " WHERE deleted = 0"
+        for row in store.key_rows(
+            CONTACT, ("email_key", "phone_key", "mobile_key", "name_key", "account_id")
         ):
             person = (row[5] or "|").split("|")[0]
             account_key = accounts.key_of.get(row[6], "") if row[6] else ""
@@ -167,19 +164,17 @@ def _load_index(ws: Workspace, entity: Entity, accounts: Accounts) -> KeyIndex:
                 (reason, f"{person}|{account_key}" if person else None),
             ])  # fmt: skip
     if entity is LEAD:
-        for row in conn.execute(
-            "SELECT id, name, email_key, phone_key, name_key FROM lead WHERE deleted = 0"
-        ):
+        for row in store.key_rows(LEAD, ("email_key", "phone_key", "name_key")):
             index.remember("lead", row[0], row[1], [("email", row[2]), ("phone", row[3]),
                                                     ("name and company", row[4])])  # fmt: skip
     if entity is ACCOUNT:
-        for row in conn.execute("SELECT id, name, name_key FROM account WHERE deleted = 0"):
+        for row in store.key_rows(ACCOUNT, ("name_key",)):
             index.remember("account", row[0], row[1], [("name", row[2])])
     if entity is PRODUCT:
-        for row in conn.execute("SELECT id, name, sku FROM product WHERE deleted = 0"):
+        for row in store.key_rows(PRODUCT, ("sku",)):
             index.remember("product", row[0], row[1], [("sku", _fold_sku(row[2]))])
     if entity is OPPORTUNITY:
-        for row in conn.execute("SELECT id, name, account_id FROM opportunity WHERE deleted = 0"):
+        for row in store.key_rows(OPPORTUNITY, ("account_id",)):
             index.remember(
                 "opportunity", row[0], row[1], [("name and account", f"{normalize.fold(row[1])}|{row[2]}")]
             )

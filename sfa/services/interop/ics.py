@@ -24,8 +24,8 @@ from sfa import __version__
 from sfa.domain.dates import from_iso_utc, local_zone, parse_date, utc_now
 from sfa.domain.entities import ACCOUNT, CONTACT, TASK, VISIT, Entity
 from sfa.domain.errors import ValidationError
-from sfa.services.workspace import Workspace
 from sfa.store.db import Record
+from sfa.store.workspace import Workspace
 
 DEFAULT_DURATION_MIN = 60
 _SPECIAL = re.compile(r"[\\;,\r\n]")  # what TEXT escaping changes (RFC 5545 3.3.11)

@@ -19,8 +19,8 @@ from sfa.domain.entities import ACCOUNT, CONTACT
 from sfa.domain.errors import SfaError, UsageError
 from sfa.services.interop.csv_import import BATCH_SIZE, ON_DUPLICATE, CsvImporter, Progress, Summary, _Batch
 from sfa.services.interop.textfile import FileRefused, read_text
-from sfa.services.workspace import Workspace
 from sfa.store.db import Record
+from sfa.store.workspace import Workspace
 
 _BEGIN = re.compile(r"^\s*BEGIN\s*:\s*VCARD\s*$", re.IGNORECASE)
 _END = re.compile(r"^\s*END\s*:\s*VCARD\s*$", re.IGNORECASE)

@@ -19,8 +19,8 @@ from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY, Entity
 from sfa.domain.errors import SfaError
 from sfa.domain.money import format_money
 from sfa.services import crm, finder, quotes, records
-from sfa.services.workspace import Workspace
 from sfa.store.db import Record
+from sfa.store.workspace import Workspace
 from sfa.tui.base import SfaScreen
 from sfa.tui.format import local_stamp, short_money
 from sfa.tui.forms import FormField, FormScreen

@@ -17,8 +17,8 @@ from sfa.domain import quotes as rules
 from sfa.domain.errors import SfaError, ValidationError
 from sfa.domain.money import format_money, parse_amount
 from sfa.services import crm, products, quote_export, quotes
-from sfa.services.workspace import Workspace
 from sfa.store.db import Record
+from sfa.store.workspace import Workspace
 from sfa.tui.base import SfaScreen
 from sfa.tui.format import short_money
 from sfa.tui.forms import FormField, FormScreen, PickScreen, ask

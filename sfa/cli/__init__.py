@@ -1,0 +1,1 @@
+"""The `sfa` command line: thin Typer commands over sfa.services."""
