@@ -31,13 +31,15 @@ def run() -> None:
     from sfa.domain.errors import SfaError
 
     try:
+        from sfa.tui import crash
+
+        crash.require_terminal()  # before anything is opened or created
         from sfa.services.workspace import Workspace
-        from sfa.tui.app import SfaApp
 
         workspace = Workspace(home)
         try:
             workspace.store  # noqa: B018 - opened here, so a bad data file is one line, not a traceback
-            SfaApp(workspace=workspace).run()
+            crash.run_dashboard(workspace)  # a crash: one line naming the crash log, exit 1
         finally:
             workspace.close()
     except SfaError as exc:

@@ -271,6 +271,19 @@ class SfaApp(App[None]):
     def action_help(self) -> None:
         self.action_show_help_panel()
 
+    # -- an error nobody handled -------------------------------------------------------------
+    crash: tuple[BaseException, Path | None] | None = None  # the first one, and its crash log
 
-def run(home: Path | str | None = None) -> None:
-    SfaApp(home).run()
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual calls this for every exception it catches in the app (a handler, a worker, the
+        CSS at start-up) and then ends the app, restoring the terminal. Textual would print a
+        full-screen traceback on the way out; the traceback goes to a crash log in the data home
+        instead, and the entry point (sfa.tui.crash.run_dashboard) prints one line naming it
+        and exits 1. Under Pilot the exception is still raised to the test, as Textual does."""
+        if self.crash is None:
+            from sfa.tui import crash
+
+            self.crash = (error, crash.write_crash_log(self.ws.home, error))
+        super()._handle_exception(error)
+        self._exit_renderables.clear()  # the traceback is in the log; the terminal gets one line
+

@@ -9,6 +9,7 @@ from typing import ClassVar
 from textual import on
 from textual.binding import Binding, BindingType
 from textual.containers import HorizontalScroll, Vertical
+from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -54,13 +55,15 @@ class StageColumn(Vertical):
         total = sum((Decimal(o["amount"]) for o in opps if o["amount"] is not None), Decimal(0))
         weight = sum((weighted(o) for o in opps), Decimal(0))
         head = self.query_one(".stage-head", Static)
-        head.update(f"{self.stage} ({count})\n{short_money(total) or '0'} · w {short_money(weight) or '0'}")
+        head.update(
+            Content(f"{self.stage} ({count})\n{short_money(total) or '0'} · w {short_money(weight) or '0'}")
+        )
         options = self.query_one(Options)
         highlighted = options.highlighted_option.id if options.highlighted_option else None
         options.clear_options()
         options.add_options([
-            Option(f"{o['name'][:24]}\n[dim]{accounts.get(o['account_id'], '')[:10]:<10} "
-                   f"{short_money(o['amount']):>5} {close_label(o)}[/]", id=o["id"])
+            Option(Content.assemble(f"{o['name'][:24]}\n", (f"{accounts.get(o['account_id'], '')[:10]:<10} "
+                   f"{short_money(o['amount']):>5} {close_label(o)}", "dim")), id=o["id"])
             for o in opps
         ])  # fmt: skip
         if highlighted and any(o["id"] == highlighted for o in opps):
