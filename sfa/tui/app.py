@@ -286,4 +286,3 @@ class SfaApp(App[None]):
             self.crash = (error, crash.write_crash_log(self.ws.home, error))
         super()._handle_exception(error)
         self._exit_renderables.clear()  # the traceback is in the log; the terminal gets one line
-

@@ -78,7 +78,11 @@ def write_crash_log(home: Path, error: BaseException, now: datetime | None = Non
         ]
     )
     if cause is not error:
-        text += "\n(raised in a worker: " + "".join(traceback.format_exception_only(type(error), error)).strip() + ")\n"
+        text += (
+            "\n(raised in a worker: "
+            + "".join(traceback.format_exception_only(type(error), error)).strip()
+            + ")\n"
+        )
     stamp = moment.astimezone(UTC).strftime("%Y%m%d-%H%M%S")
     for folder in (home, Path(tempfile.gettempdir())):
         for attempt in range(100):
@@ -105,7 +109,9 @@ def _version(package: str) -> str:
 
 def crashed(error: BaseException, log: Path | None) -> SfaError:
     """The one line the command ends with after a crash (exit 1)."""
-    where = f"the traceback is in {log}" if log else "no crash log could be written (the data home is read-only?)"
+    where = (
+        f"the traceback is in {log}" if log else "no crash log could be written (the data home is read-only?)"
+    )
     return SfaError(f"the dashboard stopped on an unexpected error ({summary(error)}); {where}")
 
 
