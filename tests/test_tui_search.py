@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sfa.domain.entities import ACCOUNT, ENTITIES, LEAD
-from sfa.services import crm, demo, leads, products, quotes, records, tasks, visits
+from sfa.domain.errors import SfaError
+from sfa.services import crm, demo, finder, leads, products, quotes, records, tasks, visits
 from sfa.services.workspace import Workspace
 from sfa.tui.app import SfaApp
-from sfa.tui.screens.accounts import AccountsScreen, AccountView
-from sfa.tui.screens.details import DetailsScreen
+from sfa.tui.screens.accounts import AccountsScreen, AccountView, destination
+from sfa.tui.screens.details import DetailsScreen, label_of
 from sfa.tui.screens.leads import LeadsScreen
 from sfa.tui.screens.quotes import QuotesScreen
 from sfa.tui.widgets import Table
@@ -260,3 +263,33 @@ async def test_typing_every_prefix_of_common_words_keeps_the_app_alive(store: Pa
                 assert screen.shown_query == word[:end]  # the results of this prefix are on screen
             assert table.row_count > 0, f"nothing found for {word!r}"
             assert "found for" in screen_text(app) or "matches for" in screen_text(app)
+
+
+# What a person may type into the search box: letters, umlauts, digits, and the characters the
+# full-text query language gives a meaning to (quotes, *, -, :, parentheses, ^, NEAR, AND …).
+TYPED = st.text(alphabet=st.sampled_from(list("aeimnorsuüßäöAEZ019 \"'*-:()^+.,@[]/\\{}%_")), max_size=12) | (
+    st.sampled_from(["NEAR", "AND", "OR", "NOT", "müller", "send", "gmbh", "augsburg"])
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=TYPED)
+def test_any_typed_text_finds_rows_the_screen_can_show_and_open(
+    demo_store: tuple[Path, dict[str, tuple[str, str]]], text: str
+) -> None:
+    """The search service under the screen, with what the screen does to each hit (its type label,
+    title, detail, where Enter goes): a refusal is a SfaError (shown as a hint), nothing else."""
+    ws = Workspace(demo_store[0])
+    try:
+        try:
+            found = finder.find_as_you_type(ws, text, limit=30)
+        except SfaError:
+            return
+        for entity, record in found.hits:
+            assert label_of(entity)
+            AccountsScreen._title(entity, record)
+            AccountsScreen._detail(entity, record)
+            where, target = destination(ws, entity, record)
+            assert where in ("account", "leads", "quotes", "details") and target
+    finally:
+        ws.close()
