@@ -219,7 +219,7 @@ async def test_names_and_notes_are_shown_as_typed_not_read_as_markup(store: Path
     finally:
         ws.close()
     app = SfaApp(store, background_sync=False)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         table = await search_for(pilot, "klammer [/")
         await pilot.press("backspace", "backspace")
         await app.workers.wait_for_complete()
@@ -233,6 +233,12 @@ async def test_names_and_notes_are_shown_as_typed_not_read_as_markup(store: Path
         await pilot.pause()
         assert isinstance(app.screen, AccountView)
         assert "Klammer [/x] [b]Bau[/b] [GmbH]" in screen_text(app)
+        # a notification quoting a typed name
+        await pilot.press("escape", "n", *"Neu [/x] [GmbH]", "ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert any(n.message == "account Neu [/x] [GmbH] added" for n in app._notifications)
+        assert "account Neu [/x] [GmbH] added" in screen_text(app)  # the toast, drawn
 
 
 # Words a rep types on the demo company: surnames, towns, what tasks, visits, deals and products say.

@@ -14,6 +14,7 @@ from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 
@@ -270,6 +271,14 @@ class SfaApp(App[None]):
 
     def action_help(self) -> None:
         self.action_show_help_panel()
+
+    def notify(
+        self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+        timeout: float | None = None, markup: bool = True,
+    ) -> None:  # fmt: skip
+        """Notifications are text, never markup: they quote names and values people typed (an
+        account named "[/x]" made the "added" message stop the app)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     # -- an error nobody handled -------------------------------------------------------------
     crash: tuple[BaseException, Path | None] | None = None  # the first one, and its crash log
