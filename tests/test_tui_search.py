@@ -233,8 +233,14 @@ async def test_names_and_notes_are_shown_as_typed_not_read_as_markup(store: Path
         await pilot.pause()
         assert isinstance(app.screen, AccountView)
         assert "Klammer [/x] [b]Bau[/b] [GmbH]" in screen_text(app)
-        # a notification quoting a typed name
-        await pilot.press("escape", "n", *"Neu [/x] [GmbH]", "ctrl+s")
+        # a form's title quoting a name, a field's message quoting what was typed, a notification
+        await pilot.press("e")
+        await pilot.pause()
+        assert "Edit Klammer [/x] [b]Bau[/b] [GmbH]" in screen_text(app)
+        await pilot.press("escape", "escape", "n", *"Neu [/x] [GmbH]", "tab", "tab", "tab", *"[/x]")
+        await pilot.pause()
+        assert "email: '[/x]'" in screen_text(app)
+        await pilot.press("ctrl+u", "ctrl+s")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert any(n.message == "account Neu [/x] [GmbH] added" for n in app._notifications)

@@ -47,7 +47,7 @@ class StageColumn(Vertical):
         self.stage = stage
 
     def compose(self) -> Iterable[Widget]:
-        yield Static(self.stage, classes="stage-head")
+        yield Static(Content(self.stage), classes="stage-head")
         yield Options()
 
     def fill(self, opps: list[Record], accounts: dict[str, str]) -> None:
@@ -104,10 +104,10 @@ class PipelineScreen(SfaScreen):
         total = sum((Decimal(o["amount"]) for o in opps if o["amount"] is not None), Decimal(0))
         weight = sum((weighted(o) for o in opps), Decimal(0))
         currency = self.ws.setting("currency")
-        self.query_one("#pipeline-summary", Static).update(
+        self.query_one("#pipeline-summary", Static).update(Content.assemble(
             f"{len(opps)} open · {short_money(total) or '0'} {currency} · weighted "
-            f"{short_money(weight) or '0'} {currency}   [dim]←/→ column · </> move stage[/]"
-        )
+            f"{short_money(weight) or '0'} {currency}   ", ("←/→ column · </> move stage", "dim"),
+        ))  # fmt: skip
         if not isinstance(self.focused, Options):
             self.focus_column(0)
 
