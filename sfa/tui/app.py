@@ -292,6 +292,10 @@ class SfaApp(App[None]):
         if self.crash is None:
             from sfa.tui import crash
 
-            self.crash = (error, crash.write_crash_log(self.ws.home, error))
+            try:
+                log = crash.write_crash_log(self.ws.home, error)
+            except Exception:  # reporting a crash must not raise one of its own
+                log = None
+            self.crash = (error, log)
         super()._handle_exception(error)
         self._exit_renderables.clear()  # the traceback is in the log; the terminal gets one line
