@@ -693,3 +693,51 @@ async def test_collector_settings_are_put_back_when_the_app_ends(filled: Path) -
         await pilot.pause()
         assert gc.get_threshold()[2] > before[2]  # full passes only when idle while it runs
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+async def test_a_crash_under_pilot_writes_the_log_and_still_reaches_the_test(filled: Path) -> None:
+    """The crash log is written by the app itself (whatever runs it), and Textual still hands the
+    exception to a test driving the app, so a crash never passes a Pilot test unnoticed."""
+    import sqlite3
+
+    with sqlite3.connect(filled / "sfa.db") as db:
+        db.execute("DROP TABLE quote_line")
+    app = SfaApp(filled, now=FROZEN)
+    with pytest.raises(sqlite3.OperationalError, match="quote_line"):
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("5")
+            await pilot.pause()
+    assert app.crash is not None and app.return_code == 1
+    _, log = app.crash
+    assert log is not None and log.parent == filled and "no such table: quote_line" in log.read_text()
+
+
+def test_crash_log_falls_back_to_the_temp_folder_and_never_overwrites(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from textual.worker import WorkerFailed
+
+    from sfa.tui import crash
+
+    try:
+        {}["task"]
+    except KeyError as exc:
+        error: BaseException = WorkerFailed(exc)  # as Textual reports an error in a worker
+    assert crash.summary(error) == "KeyError: 'task'"
+    moment = datetime(2026, 11, 29, 4, 5, 6, tzinfo=UTC)
+    first = crash.write_crash_log(tmp_path, error, now=moment)
+    second = crash.write_crash_log(tmp_path, error, now=moment)
+    assert first == tmp_path / "crash-20261129-040506.log"
+    assert second == tmp_path / "crash-20261129-040506-1.log"
+    text = first.read_text()
+    assert "Traceback (most recent call last)" in text and "KeyError: 'task'" in text
+    assert "raised in a worker" in text
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    elsewhere = crash.write_crash_log(not_a_folder, ValueError("x\ny"), now=moment)
+    assert elsewhere is not None and elsewhere.parent != not_a_folder
+    elsewhere.unlink()
+    assert crash.summary(ValueError("first line\nsecond")) == "ValueError: first line"
+    assert crash.summary(ValueError("z" * 500)).endswith("…")
+    line = str(crash.crashed(ValueError("x"), None))
+    assert "\n" not in line and "no crash log could be written" in line

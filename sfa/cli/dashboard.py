@@ -12,8 +12,9 @@ app = typer.Typer(help="The full-screen dashboard for the rep's day.")
 @app.command("dashboard")
 def dashboard(ctx: typer.Context) -> None:
     """Open the dashboard: Today, Pipeline, Accounts, Leads (Ctrl+P lists every action)."""
-    from sfa.tui.app import SfaApp
+    from sfa.tui import crash
 
+    crash.require_terminal()  # before anything is opened or created (as sfa.cli.launch does)
     ws = workspace(ctx)
     ws.store  # noqa: B018 - opened here, so a bad data file is one line, not a traceback
-    SfaApp(workspace=ws).run()
+    crash.run_dashboard(ws)  # a crash: one line naming the crash log, exit 1

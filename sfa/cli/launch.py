@@ -1,7 +1,9 @@
 """The `sfa` entry point. `sfa [--home DIR] dashboard` opens the dashboard without the command
 parser: Typer, and the pydantic it imports to parse options, cost 100-190 ms of the dashboard's
 first paint (bench/bench_tui.py). Everything else, `sfa dashboard --help` included, goes through
-the parser in sfa.cli.main; errors are reported the same way by both (sfa.cli.failure).
+the parser in sfa.cli.main; errors are reported the same way by both (sfa.cli.failure), and both
+start and end the dashboard through sfa.tui.crash (a terminal is required; a crash is one line
+naming the crash log, exit 1).
 """
 
 from __future__ import annotations
@@ -35,13 +37,15 @@ def run() -> None:
     from sfa.domain.errors import SfaError
 
     try:
+        from sfa.tui import crash
+
+        crash.require_terminal()  # before anything is opened or created
         from sfa.store.workspace import Workspace
-        from sfa.tui.app import SfaApp
 
         workspace = Workspace(home)
         try:
             workspace.store  # noqa: B018 - opened here, so a bad data file is one line, not a traceback
-            SfaApp(workspace=workspace).run()
+            crash.run_dashboard(workspace)  # a crash: one line naming the crash log, exit 1
         finally:
             workspace.close()
     except SfaError as exc:

@@ -14,6 +14,7 @@ from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 
@@ -270,3 +271,31 @@ class SfaApp(App[None]):
 
     def action_help(self) -> None:
         self.action_show_help_panel()
+
+    def notify(
+        self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+        timeout: float | None = None, markup: bool = True,
+    ) -> None:  # fmt: skip
+        """Notifications are text, never markup: they quote names and values people typed (an
+        account named "[/x]" made the "added" message stop the app)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    # -- an error nobody handled -------------------------------------------------------------
+    crash: tuple[BaseException, Path | None] | None = None  # the first one, and its crash log
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual calls this for every exception it catches in the app (a handler, a worker, the
+        CSS at start-up) and then ends the app, restoring the terminal. Textual would print a
+        full-screen traceback on the way out; the traceback goes to a crash log in the data home
+        instead, and the entry point (sfa.tui.crash.run_dashboard) prints one line naming it
+        and exits 1. Under Pilot the exception is still raised to the test, as Textual does."""
+        if self.crash is None:
+            from sfa.tui import crash
+
+            try:
+                log = crash.write_crash_log(self.ws.home, error)
+            except Exception:  # reporting a crash must not raise one of its own
+                log = None
+            self.crash = (error, log)
+        super()._handle_exception(error)
+        self._exit_renderables.clear()  # the traceback is in the log; the terminal gets one line

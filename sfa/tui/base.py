@@ -63,7 +63,8 @@ class SfaScreen(Screen[None]):
         self._seen_version = self.sfa.data_version  # just read: no second reload when first shown
 
     def on_screen_resume(self) -> None:
-        if self.sfa.data_version != getattr(self, "_seen_version", -1):
+        # reload after a write anywhere, or to select a record another screen asked for (search)
+        if self.sfa.data_version != getattr(self, "_seen_version", -1) or self.MODE in self.sfa.select_next:
             self.reload()
         self._seen_version = self.sfa.data_version
 

@@ -10,6 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
@@ -70,9 +71,9 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dense" if len(self.fields) > 5 else ""):
-            yield Label(self.title_text, classes="title")
-            if self.info:
-                yield Static(self.info, classes="info")
+            yield Label(Content(self.title_text), classes="title")  # titles and infos quote records:
+            if self.info:  # text, never markup
+                yield Static(Content(self.info), classes="info")
             with VerticalScroll(id="fields"):
                 for field in self.fields:
                     with Horizontal(classes="row"):
@@ -96,10 +97,11 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
     def _show_preview(self) -> None:
         if self.preview is None:
             return
+        text: str | Content
         try:
-            text = self.preview(self.values())
+            text = self.preview(self.values())  # figures, in markup
         except SfaError as exc:
-            text = f"[dim]{exc}[/]"
+            text = Content.styled(str(exc), "dim")  # it may quote what was typed
         self.query_one("#preview", Static).update(text)
 
     def problem(self, name: str, text: str) -> str | None:
@@ -118,7 +120,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         problem = self.problem(name, text)
         shown = "" if problem is None or (quiet and not text) else problem
         error = self.query_one(f"#e-{name}", Static)
-        error.update(shown)
+        error.update(Content(shown))  # the message quotes what was typed: text, never markup
         error.set_class(not shown, "-empty")
         return problem
 
@@ -181,8 +183,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(self.title_text, classes="title")
-            yield Static(self.info, classes="info")
+            yield Label(Content(self.title_text), classes="title")
+            yield Static(Content(self.info), classes="info")
             with Horizontal(classes="buttons"):
                 yield Button(f"{self.no} (n)", id="no")
                 yield Button(f"{self.yes} (y)", id="yes", variant="primary")
@@ -216,7 +218,7 @@ class PickScreen(ModalScreen[str | None]):
         from textual.widgets import OptionList
 
         with Vertical(id="dialog"):
-            yield Label(self.title_text, classes="title")
+            yield Label(Content(self.title_text), classes="title")
             yield Input(placeholder="type to filter", id="filter", compact=True)
             yield OptionList(*self._options(""), id="choices")
 
@@ -225,7 +227,9 @@ class PickScreen(ModalScreen[str | None]):
 
         words = text.lower().split()
         return [
-            Option(label, id=key) for key, label in self.choices if all(w in label.lower() for w in words)
+            Option(Content(label), id=key)
+            for key, label in self.choices
+            if all(w in label.lower() for w in words)
         ]
 
     @on(Input.Changed, "#filter")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from rich.markup import escape
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, OptionList, Static
+from textual.widgets.data_table import RowKey
 
 # (mode, key, label): the screens, in the order of their number keys.
 SCREENS: tuple[tuple[str, str, str], ...] = (
@@ -63,6 +65,15 @@ class Table(DataTable[str]):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+
+    def add_row(
+        self, *cells: Any, height: int | None = 1, key: str | None = None, label: Any = None
+    ) -> RowKey:
+        """As DataTable.add_row, with text cells shown as they are: DataTable reads a str cell as
+        markup, so a name or note holding "[/x]" stopped the app and "[b]" vanished. A cell that
+        wants a style is given as a rich Text."""
+        shown = [escape(cell) if isinstance(cell, str) else cell for cell in cells]
+        return super().add_row(*shown, height=height, key=key, label=label)
 
     def selected_key(self) -> str | None:
         if self.row_count == 0:

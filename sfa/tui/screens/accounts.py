@@ -11,11 +11,24 @@ from typing import Any, ClassVar
 from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Static
 
-from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY, Entity
+from sfa.domain.entities import (
+    ACCOUNT,
+    CONTACT,
+    ENTITIES,
+    LEAD,
+    OPPORTUNITY,
+    PRODUCT,
+    QUOTE,
+    TASK,
+    TIMELINE,
+    VISIT,
+    Entity,
+)  # fmt: skip
 from sfa.domain.errors import SfaError
 from sfa.domain.money import format_money
 from sfa.services import crm, finder, quotes, records
@@ -24,6 +37,7 @@ from sfa.store.workspace import Workspace
 from sfa.tui.base import SfaScreen
 from sfa.tui.format import local_stamp, short_money
 from sfa.tui.forms import FormField, FormScreen
+from sfa.tui.screens.details import DetailsScreen, label_of
 from sfa.tui.widgets import StatusBar, Table
 
 _thread = threading.local()  # the search thread's own workspace (sqlite connections stay in their thread)
@@ -38,7 +52,6 @@ def _close_thread_workspace() -> None:
 
 LIST_LIMIT = 500  # accounts listed before anything is typed
 SEARCH_LIMIT = 30  # a screenful at 120×40; type more to narrow
-_TYPE = {"account": "account", "contact": "contact", "lead": "lead", "opportunity": "opp", "timeline": "note"}
 
 
 def _check(ws: Workspace, entity: Entity, name: str) -> Any:
@@ -80,6 +93,37 @@ def opportunity_form(ws: Workspace) -> FormScreen:
         field("name", "Name", True), field("amount", "Amount", placeholder="12000, 12k"),
         field("close_date", "Expected close", placeholder="2026-12-31, +2w, fri"),
     ])  # fmt: skip
+
+
+def destination(ws: Workspace, entity: Entity, record: Record) -> tuple[str, str]:
+    """Where Enter on a search result goes: ("account", id) the 360° view, ("leads", id) or
+    ("quotes", id) that screen with the record selected, or ("details", id) a read-only view of
+    the record's fields. A lead or a quote opens its own screen; any other record opens the account
+    it belongs to, directly (account_id) or through what it is linked to (a task's contact, a note's
+    record); a record at no account (a product, a contact or task on its own) shows its details."""
+    if entity is ACCOUNT:
+        return "account", record["id"]
+    if entity is LEAD:
+        return "leads", record["id"]
+    if entity is QUOTE:
+        return "quotes", record["id"]
+    if record.get("account_id"):
+        return "account", str(record["account_id"])
+    links = [(ENTITIES[f.ref], record.get(f.name)) for f in entity.fields if f.kind == "ref" and f.ref]
+    if entity is TIMELINE and record.get("record_entity") in ENTITIES:
+        links.insert(0, (ENTITIES[record["record_entity"]], record.get("record_id")))
+    for linked, linked_id in links:
+        if not linked_id or linked is entity:
+            continue
+        if linked in (LEAD, QUOTE):
+            return destination(ws, linked, {"id": linked_id})
+        try:
+            parent = records.get(ws, linked, str(linked_id))
+        except SfaError:  # deleted since, or not synced here yet
+            continue
+        if linked is ACCOUNT or parent.get("account_id"):
+            return "account", str(parent["id"] if linked is ACCOUNT else parent["account_id"])
+    return "details", record["id"]
 
 
 class AccountsScreen(SfaScreen):
@@ -165,8 +209,9 @@ class AccountsScreen(SfaScreen):
             found = finder.find_as_you_type(ws, text, limit=limit)
         except SfaError:
             return [], "type a word to search"
-        rows = [(f"{e.name}:{r['id']}", _TYPE[e.name], str(r.get(e.title) or ""), self._detail(e, r))
-                for e, r in found.hits]  # fmt: skip
+        rows = [
+            (f"{e.name}:{r['id']}", label_of(e), self._title(e, r), self._detail(e, r)) for e, r in found.hits
+        ]
         if found.how == "names":
             hint = f"names starting with {text.strip()!r}; full-text search from the second character"
         elif found.how == "unranked":
@@ -182,13 +227,42 @@ class AccountsScreen(SfaScreen):
             self._executor.shutdown(wait=False)
 
     @staticmethod
+    def _title(entity: Entity, record: Record) -> str:
+        """The record's name on one line (a note's first line; a visit without a purpose: its place)."""
+        title = record.get(entity.title) or (record.get("location") if entity is VISIT else None) or ""
+        lines = str(title).strip().splitlines()
+        return lines[0] if lines else ""
+
+    @staticmethod
     def _detail(entity: Entity, record: Record) -> str:
+        """A few facts that tell one result from another, per record type."""
         if entity is OPPORTUNITY:
             return f"{record['stage']} · {short_money(record['amount'])}"
-        fields = [f for f in entity.search_fields[1:4] if record.get(f)]
-        if entity is ACCOUNT:
-            fields = [f for f in ("city", "industry", "phone") if record.get(f)]
-        return " · ".join(str(record[f]) for f in fields)
+        parts: list[Any]
+        if entity is TIMELINE:
+            parts = [local_stamp(record.get("at")), str(record.get("kind") or "").replace("_", " ")]
+        elif entity is VISIT:
+            parts = [local_stamp(record.get("starts_at")), record.get("status"), record.get("location")]
+        elif entity is TASK:
+            due = record.get("due_date")
+            parts = [f"due {due}" if due else "", record.get("status"), record.get("priority")]
+        elif entity is PRODUCT:
+            price = record.get("unit_price")
+            parts = [
+                record.get("sku"),
+                format_money(price, record.get("currency") or "") if price is not None else "",
+            ]
+        elif entity is QUOTE:
+            valid = record.get("valid_until")
+            parts = [
+                f"rev {record.get('revision') or 1}",
+                record.get("status"),
+                f"valid until {valid}" if valid else "",
+            ]
+        else:
+            names = ("city", "industry", "phone") if entity is ACCOUNT else entity.search_fields[1:4]
+            parts = [record.get(f) for f in names]
+        return " · ".join(str(p) for p in parts if p)
 
     def show(self, text: str, rows: list[tuple[str, str, str, str]], hint: str) -> None:
         if text != self.query_one("#search", Input).value:
@@ -200,7 +274,9 @@ class AccountsScreen(SfaScreen):
             for key, *cells in rows:
                 table.add_row(*cells, key=key)
             self._shown_keys = keys
-        self.query_one("#accounts-hint", Static).update(hint)
+        self.query_one("#accounts-hint", Static).update(
+            Content(hint)
+        )  # it quotes what was typed: text, never markup
         self.shown_query = text
 
     # -- actions -----------------------------------------------------------------------------
@@ -209,8 +285,6 @@ class AccountsScreen(SfaScreen):
         if key is None:
             return None
         kind, _, record_id = key.partition(":")
-        from sfa.domain.entities import ENTITIES
-
         record = self.attempt(records.get, self.ws, ENTITIES[kind], record_id)
         return (kind, record) if record is not None else None
 
@@ -224,18 +298,19 @@ class AccountsScreen(SfaScreen):
         self.query_one(Table).focus()
 
     def action_open(self) -> None:
+        """Enter on a result opens where the record is worked on (see `destination`)."""
         chosen = self.selected()
         if chosen is None:
             return
         kind, record = chosen
-        if kind == "account":
-            self.app.push_screen(AccountView(record["id"]))
-        elif kind == "lead":
-            self.app.switch_mode("leads")
-        elif record.get("account_id"):
-            self.app.push_screen(AccountView(record["account_id"]))
+        where, target_id = destination(self.ws, ENTITIES[kind], record)
+        if where == "account":
+            self.app.push_screen(AccountView(target_id))
+        elif where in ("leads", "quotes"):
+            self.sfa.select_next[where] = target_id
+            self.app.switch_mode(where)
         else:
-            self.notify(f"{kind} {record.get('name') or ''} is not at an account")
+            self.app.push_screen(DetailsScreen(self.ws, ENTITIES[kind], record))
 
     @on(DataTable.RowSelected, "#results")
     def _row_selected(self) -> None:
@@ -271,7 +346,8 @@ class AccountsScreen(SfaScreen):
             return
         kind, record = chosen
         if kind not in ("account", "contact"):
-            self.notify(f"edit {kind}s from their own screen", severity="warning")
+            self.notify(f"a {label_of(ENTITIES[kind])} is edited from its own screen (Enter opens it)",
+                        severity="warning")  # fmt: skip
             return
         from sfa.tui import editing
 
@@ -341,9 +417,10 @@ class AccountView(Screen[None]):
         facts = " · ".join(
             str(account[f]) for f in ("industry", "phone", "email", "website") if account.get(f)
         )
-        self.query_one("#account-head", Static).update(
-            f"[b]{account['name']}[/b]  [dim]{account.get('owner') or ''}[/]\n{where or '-'}\n{facts or '-'}"
-        )
+        self.query_one("#account-head", Static).update(Content.assemble(  # names are text, never markup
+            (str(account["name"]), "bold"), "  ", (str(account.get("owner") or ""), "dim"),
+            f"\n{where or '-'}\n{facts or '-'}",
+        ))  # fmt: skip
         contacts = self.query_one("#contacts-table", Table)
         contacts.clear()
         for c in view["contacts"]:

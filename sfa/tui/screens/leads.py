@@ -15,9 +15,11 @@ from sfa.services import leads, records
 from sfa.store.db import Record
 from sfa.tui.base import SfaScreen
 from sfa.tui.forms import ConfirmScreen, FormField, FormScreen, ask
+from sfa.tui.screens.details import DetailsScreen
 from sfa.tui.widgets import Table
 
 OPEN = ("new", "contacted", "qualified")
+LIST_LIMIT = 2000
 
 
 def inbox_order(lead: Record) -> tuple[int, int]:
@@ -54,10 +56,16 @@ class LeadsScreen(SfaScreen):
 
     def reload(self) -> None:
         table = self.query_one(Table)
-        keep = table.selected_key()
-        rows = leads.list_leads(self.ws, limit=2000)
-        if not self.show_all:
-            rows = [r for r in rows if r["status"] in OPEN]
+        wanted = self.sfa.select_next.pop("leads", None)  # a lead chosen in search
+        keep = wanted or table.selected_key()
+        everything = leads.list_leads(self.ws, limit=LIST_LIMIT)
+        if (
+            wanted
+            and not self.show_all
+            and not any(r["id"] == wanted and r["status"] in OPEN for r in everything)
+        ):
+            self.show_all = True  # a converted or disqualified lead is only in the list of all leads
+        rows = everything if self.show_all else [r for r in everything if r["status"] in OPEN]
         rows.sort(key=inbox_order)
         table.clear()
         for lead in rows:
@@ -65,6 +73,10 @@ class LeadsScreen(SfaScreen):
                           lead["source"] or "", key=lead["id"])  # fmt: skip
         if keep is not None and any(r["id"] == keep for r in rows):
             table.move_cursor(row=table.get_row_index(keep))
+        elif wanted:  # beyond the listed leads: its fields, read only
+            found = self.attempt(records.get, self.ws, LEAD, wanted)
+            if found is not None:
+                self.app.push_screen(DetailsScreen(self.ws, LEAD, found, "not among the leads listed here"))
         which = "all leads" if self.show_all else "open leads (new, contacted, qualified)"
         self.query_one("#leads-hint", Static).update(f"{len(rows)} {which}, hottest first")
 

@@ -9,6 +9,7 @@ from typing import ClassVar
 from textual import on
 from textual.binding import Binding, BindingType
 from textual.containers import HorizontalScroll, Vertical
+from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -46,7 +47,7 @@ class StageColumn(Vertical):
         self.stage = stage
 
     def compose(self) -> Iterable[Widget]:
-        yield Static(self.stage, classes="stage-head")
+        yield Static(Content(self.stage), classes="stage-head")
         yield Options()
 
     def fill(self, opps: list[Record], accounts: dict[str, str]) -> None:
@@ -54,13 +55,15 @@ class StageColumn(Vertical):
         total = sum((Decimal(o["amount"]) for o in opps if o["amount"] is not None), Decimal(0))
         weight = sum((weighted(o) for o in opps), Decimal(0))
         head = self.query_one(".stage-head", Static)
-        head.update(f"{self.stage} ({count})\n{short_money(total) or '0'} · w {short_money(weight) or '0'}")
+        head.update(
+            Content(f"{self.stage} ({count})\n{short_money(total) or '0'} · w {short_money(weight) or '0'}")
+        )
         options = self.query_one(Options)
         highlighted = options.highlighted_option.id if options.highlighted_option else None
         options.clear_options()
         options.add_options([
-            Option(f"{o['name'][:24]}\n[dim]{accounts.get(o['account_id'], '')[:10]:<10} "
-                   f"{short_money(o['amount']):>5} {close_label(o)}[/]", id=o["id"])
+            Option(Content.assemble(f"{o['name'][:24]}\n", (f"{accounts.get(o['account_id'], '')[:10]:<10} "
+                   f"{short_money(o['amount']):>5} {close_label(o)}", "dim")), id=o["id"])
             for o in opps
         ])  # fmt: skip
         if highlighted and any(o["id"] == highlighted for o in opps):
@@ -101,10 +104,10 @@ class PipelineScreen(SfaScreen):
         total = sum((Decimal(o["amount"]) for o in opps if o["amount"] is not None), Decimal(0))
         weight = sum((weighted(o) for o in opps), Decimal(0))
         currency = self.ws.setting("currency")
-        self.query_one("#pipeline-summary", Static).update(
+        self.query_one("#pipeline-summary", Static).update(Content.assemble(
             f"{len(opps)} open · {short_money(total) or '0'} {currency} · weighted "
-            f"{short_money(weight) or '0'} {currency}   [dim]←/→ column · </> move stage[/]"
-        )
+            f"{short_money(weight) or '0'} {currency}   ", ("←/→ column · </> move stage", "dim"),
+        ))  # fmt: skip
         if not isinstance(self.focused, Options):
             self.focus_column(0)
 

@@ -10,18 +10,21 @@ from typing import Any, ClassVar
 
 from textual import on, work
 from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from sfa.domain import quotes as rules
+from sfa.domain.entities import QUOTE
 from sfa.domain.errors import SfaError, ValidationError
 from sfa.domain.money import format_money, parse_amount
-from sfa.services import crm, products, quote_export, quotes
+from sfa.services import crm, products, quote_export, quotes, records
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 from sfa.tui.base import SfaScreen
 from sfa.tui.format import short_money
 from sfa.tui.forms import FormField, FormScreen, PickScreen, ask
+from sfa.tui.screens.details import DetailsScreen
 from sfa.tui.widgets import Table
 
 LIST_LIMIT = 200
@@ -100,7 +103,8 @@ class QuotesScreen(SfaScreen):
 
     def reload(self) -> None:
         table = self.query_one("#quotes-table", Table)
-        keep = self.sfa.select_next.pop("quotes", None) or self.selected_id or table.selected_key()
+        wanted = self.sfa.select_next.pop("quotes", None)  # a quote drafted on the board, or found by search
+        keep = wanted or self.selected_id or table.selected_key()
         rows = quotes.list_quotes(self.ws, limit=LIST_LIMIT)
         totals = quotes.totals_by_quote(self.ws, rows)
         names = crm.names_of(self.ws, "account", {q["account_id"] for q in rows})
@@ -111,6 +115,11 @@ class QuotesScreen(SfaScreen):
                           str(q["valid_until"] or ""), key=q["id"])  # fmt: skip
         if keep is not None and any(q["id"] == keep for q in rows):
             table.move_cursor(row=table.get_row_index(keep))
+        elif wanted:  # a revision a newer one replaced, or beyond the listed quotes: its fields
+            quote = self.attempt(records.get, self.ws, QUOTE, wanted)
+            if quote is not None:
+                why = "not in the list here: the list shows the latest revision of each quote"
+                self.app.push_screen(DetailsScreen(self.ws, QUOTE, quote, why))
         self.show_quote()
 
     def today(self) -> Any:
@@ -139,7 +148,9 @@ class QuotesScreen(SfaScreen):
         view = quotes.view(self.ws, key)
         q = view.quote
         opp = f" · {view.opportunity['name']}" if view.opportunity else ""
-        head.update(f"{q['number']} rev {q['revision']} · {view.account['name']}{opp} · {view.status}")
+        head.update(
+            Content(f"{q['number']} rev {q['revision']} · {view.account['name']}{opp} · {view.status}")
+        )
         cur = view.totals.currency
         for line, net in zip(view.lines, view.totals.line_nets, strict=False):
             discount = f"{line['discount_percent']}%" if line["discount_percent"] else (

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -65,14 +66,16 @@ class SyncScreen(SfaScreen):
     def reload(self) -> None:
         view = syncing.overview(self.ws)
         server = view.server or "none (sfa sync login URL)"
-        state = ""
-        if view.server:
-            state = " · [green]online[/]" if self.sfa.online else (
-                f" · [red]offline[/]: {self.sfa.sync_error}" if self.sfa.online is False else "")  # fmt: skip
-        self.query_one("#sync-head", Static).update(
-            f"server {server}{state}\nuser {view.user or '—'} · last sync {view.last_sync or 'never'} · "
-            f"{view.pending} pending · {view.conflicts} open conflicts · {view.rejected} rejected"
-        )
+        state: list[str | tuple[str, str]] = []  # text, never markup: an error may hold "[/]"
+        if view.server and self.sfa.online:
+            state = [" · ", ("online", "green")]
+        elif view.server and self.sfa.online is False:
+            state = [" · ", ("offline", "red"), f": {self.sfa.sync_error}"]
+        self.query_one("#sync-head", Static).update(Content.assemble(
+            f"server {server}", *state,
+            f"\nuser {view.user or '—'} · last sync {view.last_sync or 'never'} · "
+            f"{view.pending} pending · {view.conflicts} open conflicts · {view.rejected} rejected",
+        ))  # fmt: skip
         conflicts = self.query_one("#conflicts", Table)
         conflicts.clear()
         for c in syncing.conflicts(self.ws):

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -85,9 +86,9 @@ class TodayScreen(SfaScreen):
                 visits.add_row(local_time(visit["starts_at"]), row["account"], visit["purpose"] or "",
                                leg, visit["status"], key=visit["id"])  # fmt: skip
             for task in day["tasks"]:
-                due = day_label(task["due_date"], today)
+                due: str | Text = day_label(task["due_date"], today)
                 if task["due_date"] is not None and task["due_date"] < today:
-                    due = f"[b red]{due}[/]"
+                    due = Text(str(due), style="bold red")
                 tasks.add_row(due, task["title"], task["priority"] or "", key=task["id"])
             head += f" · {len(day['visits'])} visits · {km:.1f} km · {day['tasks_total']} tasks due"
         else:
