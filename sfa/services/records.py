@@ -10,13 +10,18 @@ from sfa.domain import normalize
 from sfa.domain.dates import parse_date, parse_datetime
 from sfa.domain.entities import TIMELINE, Entity
 from sfa.domain.errors import ValidationError
-from sfa.domain.money import parse_amount, parse_currency
+from sfa.domain.money import parse_currency, parse_decimal_field
+from sfa.domain.text import check_text
 from sfa.services.workspace import Workspace
 from sfa.store.db import Record
 
 # What a typed value may be: a string from the command line, or an already-typed value (None
 # leaves a field alone on edit; "" clears it).
 Raw = Mapping[str, Any]
+
+
+# Choices that may be cleared (`lead edit --rating ""`); every other choice always has a value.
+_CLEARABLE_ENUMS = frozenset({("lead", "rating")})
 
 
 def clean(ws: Workspace, entity: Entity, raw: Raw, *, creating: bool) -> Record:
@@ -34,10 +39,14 @@ def clean(ws: Workspace, entity: Entity, raw: Raw, *, creating: bool) -> Record:
             if not text and field.kind != "tags":
                 if field.required:
                     raise ValidationError(name, "is required and cannot be empty")
+                if field.kind == "currency":
+                    raise ValidationError(name, "cannot be empty; give a three-letter code like EUR")
+                if field.kind == "enum" and (entity.name, name) not in _CLEARABLE_ENUMS:
+                    raise ValidationError(name, f"cannot be empty; use one of {', '.join(field.choices)}")
                 values[name] = None
                 continue
             if field.kind == "text":  # the common case, without a call (imports run this per cell)
-                values[name] = text
+                values[name] = check_text(name, text)
                 continue
         values[name] = convert(ws, entity, name, value)
     if creating:
@@ -56,7 +65,7 @@ def convert(ws: Workspace, entity: Entity, name: str, value: Any) -> Any:
     field = entity.by_name[name]
     if not isinstance(value, str):
         return value
-    text = value.strip()
+    text = check_text(name, value.strip())
     kind = field.kind
     if kind == "text":
         return text
@@ -74,16 +83,13 @@ def convert(ws: Workspace, entity: Entity, name: str, value: Any) -> Any:
             raise ValidationError(name, f"{text!r} is not accepted; use one of {', '.join(field.choices)}")
         return word
     if kind == "decimal":
-        return parse_amount(text, name)
+        return parse_decimal_field(text, name)
     if kind == "date":
         return parse_date(text, name)
     if kind == "datetime":
         return parse_datetime(text, name)
     if kind == "int":
-        try:
-            return int(text)
-        except ValueError:
-            raise ValidationError(name, f"{text!r} is not a whole number") from None
+        return _whole_number(name, text)
     if kind == "float":
         return _coordinate(name, text)
     if kind == "ref":
@@ -104,11 +110,32 @@ def convert(ws: Workspace, entity: Entity, name: str, value: Any) -> Any:
     raise AssertionError(f"unhandled field kind {kind}")
 
 
+# Whole-number fields are small: a probability is a percentage, and the rest (minutes, revisions,
+# positions) stay far below a billion; the bound keeps a typed page of digits out of int() and
+# SQLite's 64-bit integers.
+MAX_WHOLE = 1_000_000_000
+_WHOLE_BOUNDS = {"probability": (0, 100)}
+
+
+def _whole_number(name: str, text: str) -> int:
+    shown = text if len(text) <= 32 else text[:29] + "..."
+    digits = text[1:] if text[:1] in "+-" else text
+    if not (digits.isascii() and digits.isdigit()):
+        raise ValidationError(name, f"{shown!r} is not a whole number")
+    low, high = _WHOLE_BOUNDS.get(name, (-MAX_WHOLE, MAX_WHOLE))
+    if len(digits) > 10 or not low <= int(text) <= high:
+        raise ValidationError(name, f"{shown!r} is outside {low:,}..{high:,}")
+    return int(text)
+
+
 def _coordinate(name: str, text: str) -> float:
+    shown = text if len(text) <= 32 else text[:29] + "..."
     try:
-        number = float(text)
+        number = float(text) if len(text) <= 40 else float("nan")
     except ValueError:
-        raise ValidationError(name, f"{text!r} is not a number") from None
+        raise ValidationError(name, f"{shown!r} is not a number") from None
+    if number != number:  # NaN, or a page of digits
+        raise ValidationError(name, f"{shown!r} is not a number")
     limit = 90 if name == "latitude" else 180
     if not -limit <= number <= limit:
         raise ValidationError(name, f"{number} is outside -{limit}..{limit}")
@@ -164,6 +191,7 @@ def add_note(ws: Workspace, entity: Entity, ref: str, text: str) -> Record:
     """A note on a record: an insert-only timeline entry, found by full-text search."""
     if not text.strip():
         raise ValidationError("text", "a note needs some text")
+    text = check_text("text", text)
     record = ws.store.resolve(entity, ref)
     account_id = record["id"] if entity.name == "account" else record.get("account_id")
     return add_timeline(ws, entity, record, "note", text.strip(), account_id)
