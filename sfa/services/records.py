@@ -10,7 +10,7 @@ from sfa.domain import normalize
 from sfa.domain.dates import parse_date, parse_datetime
 from sfa.domain.entities import TIMELINE, Entity
 from sfa.domain.errors import ValidationError
-from sfa.domain.money import parse_currency, parse_decimal_field
+from sfa.domain.money import check_decimal_field, parse_currency, parse_decimal_field
 from sfa.domain.text import check_text
 from sfa.services.workspace import Workspace
 from sfa.store.db import Record
@@ -202,3 +202,54 @@ def notes_of(ws: Workspace, entity: Entity, ref: str) -> list[Record]:
     return ws.store.select(
         TIMELINE, "record_id = ? AND kind = 'note'", (record["id"],), order="at DESC, rid DESC"
     )
+
+
+# -- values read back (a backup): checked by the rules typed values meet ---------------------------
+
+
+def check_value(entity: Entity, name: str, value: Any) -> Any:
+    """A field's value as `codec.from_wire` decodes it (a backup line), held to the rules a typed
+    value meets in `convert`: text without control characters, a choice of the field's choices,
+    money and numbers within their bounds, a well-formed email, phone, web address or currency.
+    References are checked by the caller, against the records it has. Returns the value."""
+    field = entity.by_name[name]
+    kind = field.kind
+    if value is None or value == [] or (kind == "bool" and isinstance(value, bool)):
+        if value is None and field.required:
+            raise ValidationError(name, "is required")
+        return value
+    if kind in ("tags", "refs"):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValidationError(name, "is not a list of text")
+        for item in value:
+            check_text(name, item)
+        return value
+    if kind == "decimal":
+        return check_decimal_field(name, value)
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(name, f"{value!r} is not a whole number")
+        return _whole_number(name, str(value))
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError(name, f"{value!r} is not a number")
+        return _coordinate(name, repr(float(value)))
+    if kind in ("date", "datetime"):
+        return value  # codec.from_wire parsed it, or refused it
+    if not isinstance(value, str):
+        raise ValidationError(name, f"{value!r} is not text")
+    text = check_text(name, value)
+    if field.required and not text.strip():
+        raise ValidationError(name, "is required and cannot be empty")
+    if kind == "enum" and text not in field.choices:
+        raise ValidationError(name, f"{text!r} is not accepted; use one of {', '.join(field.choices)}")
+    if kind == "currency":
+        if parse_currency(text, name) != text:
+            raise ValidationError(name, f"{text!r} is not a currency code; expected three letters like EUR")
+    elif kind == "email":
+        normalize.email(text, name)
+    elif kind == "phone":
+        normalize.phone(text, name)
+    elif kind == "url":
+        normalize.website(text, name)
+    return text
