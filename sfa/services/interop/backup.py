@@ -299,8 +299,13 @@ def _read_line(
             if spec.required:
                 raise ValidationError(spec.name, "is missing; it is required")
             continue
+        raw = data[spec.name]
+        if spec.kind == "bool" and raw not in (True, False, None):
+            raise ValidationError(spec.name, f"{raw!r} is not true or false")
+        if spec.kind in ("tags", "refs") and not isinstance(raw, list | None):
+            raise ValidationError(spec.name, f"{raw!r} is not a list")
         try:
-            value = codec.from_wire(spec, data[spec.name])
+            value = codec.from_wire(spec, raw)
         except (ValueError, TypeError, ArithmeticError, AttributeError):
             raise ValidationError(
                 spec.name, f"{data[spec.name]!r} is not a {_KIND_NAMES.get(spec.kind, spec.kind)}"
