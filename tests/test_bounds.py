@@ -318,3 +318,9 @@ def test_money_context_is_wide_enough_for_any_bounded_sum() -> None:
     with money.money_context():
         total = sum([MAX_AMOUNT] * 1000, Decimal(0)) * 10**9  # a trillion deals at the limit
     assert round_money(total, "KWD") == MAX_AMOUNT * 10**12
+
+
+def test_config_values_refuse_control_characters(cli: Cli) -> None:
+    refused(cli("config", "set", "company.name", "Acme\x1b[31m"), "value:", "U+001B")
+    refused(cli("config", "set", "currency", ""), "currency:")
+    assert cli("config", "set", "quote.terms", "Net 30.\nNo returns.").code == 0

@@ -196,7 +196,7 @@ def _read_settings(directory: Path, manifest: dict[str, Any]) -> dict[str, str]:
         if known is None:
             continue  # a setting a newer sfa knows: nothing here reads it
         try:
-            checked[known.key] = known.check(str(value))
+            checked[known.key] = known.checked(str(value))
         except ValidationError as exc:
             raise FileRefused(f"{path}: {key}: {exc}; nothing was restored") from None
     return checked
