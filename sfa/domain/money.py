@@ -82,7 +82,7 @@ def parse_amount(
 
 def check_bounds(
     field: str, value: Decimal, *, limit: Decimal = MAX_AMOUNT, places: int = AMOUNT_PLACES,
-    noun: str = "amount", allow_negative: bool = False, low: Decimal | None = None,
+    noun: str = "amount", allow_negative: bool = False,
 ) -> Decimal:  # fmt: skip
     """`value` if it is a finite number within its bounds; else a ValidationError naming the field."""
     if not value.is_finite():
@@ -93,8 +93,6 @@ def check_bounds(
         raise ValidationError(
             field, f"{_plain(value)} is more than the largest {noun}, {format_limit(limit)}"
         )
-    if low is not None and value < low:
-        raise ValidationError(field, f"{_plain(value)} is less than {format_limit(low)}")
     exponent = value.as_tuple().exponent
     if (
         isinstance(exponent, int)
