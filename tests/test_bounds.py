@@ -304,14 +304,16 @@ def test_lead_add_from_refuses_control_characters_naming_line_and_field(cli: Cli
 
 
 def test_import_csv_rejects_a_row_with_a_control_character(cli: Cli, tmp_path: Path) -> None:
-    rows = [f"Contact {n},c{n}@example.com" for n in range(200)]
-    rows[7] = "Bad\x01Name,bad@example.com"
+    rows = [f"Contact {n},c{n}@example.com,Acme" for n in range(200)]
+    rows[7] = "Bad\x01Name,bad@example.com,Acme"
+    rows[9] = "Fine Name,fine@example.com,Evil\x1b[2J Corp"  # an account the import would create
     path = tmp_path / "contacts.csv"
-    path.write_text("name,email\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    path.write_text("name,email,account\n" + "\n".join(rows) + "\n", encoding="utf-8")
     result = cli("import", "csv", str(path), "--type", "contact", "--json")
     assert result.code == 0, result
-    assert "U+0001" in result.out + result.err
-    assert len(json.loads(cli("contact", "list", "--json").out)) == 199
+    assert "U+0001" in result.out + result.err and "U+001B" in result.out + result.err
+    assert len(json.loads(cli("contact", "list", "--json").out)) == 198
+    assert [a["name"] for a in json.loads(cli("account", "list", "--json").out)] == ["Acme"]
 
 
 def test_money_context_is_wide_enough_for_any_bounded_sum() -> None:
