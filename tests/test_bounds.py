@@ -326,3 +326,55 @@ def test_config_values_refuse_control_characters(cli: Cli) -> None:
     refused(cli("config", "set", "company.name", "Acme\x1b[31m"), "value:", "U+001B")
     refused(cli("config", "set", "currency", ""), "currency:")
     assert cli("config", "set", "quote.terms", "Net 30.\nNo returns.").code == 0
+
+
+amount_texts = amounts.map(lambda value: f"{value:,.2f}") | st.integers(0, 999_999_999).map(lambda n: f"{n}k")
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(amount_texts, st.sampled_from(["won", "lost", None])), min_size=2, max_size=12))
+def test_any_accepted_amounts_in_a_real_store_add_up_in_every_report(
+    tmp_path_factory: pytest.TempPathFactory, deals: list[tuple[str, str | None]]
+) -> None:
+    from sfa.services import crm
+
+    ws = Workspace(tmp_path_factory.mktemp("home"))
+    try:
+        acme = crm.add_account(ws, {"name": "Acme"})
+        open_total = won_total = lost_total = Decimal(0)
+        for number, (text, stage) in enumerate(deals):
+            raw = {"name": f"Deal {number}", "account_id": acme["id"], "amount": text}
+            if stage == "lost":
+                raw["lost_reason"] = "price"
+            opp = crm.add_opportunity(ws, {**raw, **({"stage": stage} if stage else {})})
+            if stage == "won":
+                won_total += opp["amount"]
+            elif stage == "lost":
+                lost_total += opp["amount"]
+            else:
+                open_total += opp["amount"]
+        # No close dates: every deal is in "unscheduled", none drops out of the forecast as past.
+        assert sum((r.amount for r in report_service.pipeline(ws)), Decimal(0)) == open_total
+        forecast = report_service.forecast(ws)
+        assert sum((r.pipeline for r in forecast), Decimal(0)) == open_total
+        assert sum((r.won for r in forecast), Decimal(0)) == won_total
+        decided = report_service.win_loss(ws)
+        assert sum((r.lost_amount for r in decided.rows), Decimal(0)) == lost_total
+    finally:
+        ws.close()
+
+
+@given(
+    st.sampled_from(["amount", "unit_price", "discount_amount", "quantity", "tax_rate", "discount_percent"]),
+    st.integers(min_value=1, max_value=10**40),
+)
+def test_every_decimal_field_refuses_beyond_its_bound_naming_the_field(name: str, extra: int) -> None:
+    bound = {"quantity": MAX_QUANTITY, "tax_rate": Decimal(100), "discount_percent": Decimal(100)}.get(
+        name, MAX_AMOUNT
+    )
+    with pytest.raises(ValidationError) as refusal:
+        money.parse_decimal_field(f"{bound + extra:f}", name)
+    assert refusal.value.field == name and "largest" in str(refusal.value)
+    with pytest.raises(ValidationError) as again:  # a value read back, as from a backup
+        money.check_decimal_field(name, bound + extra)
+    assert again.value.field == name
