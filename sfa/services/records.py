@@ -123,9 +123,12 @@ def _whole_number(name: str, text: str) -> int:
     if not (digits.isascii() and digits.isdigit()):
         raise ValidationError(name, f"{shown!r} is not a whole number")
     low, high = _WHOLE_BOUNDS.get(name, (-MAX_WHOLE, MAX_WHOLE))
-    if len(digits) > 10 or not low <= int(text) <= high:
+    if len(digits) > 10:
         raise ValidationError(name, f"{shown!r} is outside {low:,}..{high:,}")
-    return int(text)
+    number = int(text)
+    if not low <= number <= high:
+        raise ValidationError(name, f"{number} is outside {low:,}..{high:,}")
+    return number
 
 
 def _coordinate(name: str, text: str) -> float:
