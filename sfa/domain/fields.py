@@ -4,6 +4,7 @@ A record declares each field with a kind name (`Field("email", "email")`, see en
 kind's object here is the one place that knows how such a value is
 
 - parsed from what a person typed (the CLI, a form, an import): `parse`;
+- held to those same rules when it was read back decoded (a backup line): `check`;
 - checked when it arrives from another laptop through the server: `check_wire`;
 - written to and read from its SQLite column: `to_column` / `from_column`;
 - written to and read from JSON (the outbox, the sync protocol, `--json`): `to_wire` / `from_wire`;
@@ -24,7 +25,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sfa.domain import normalize
 from sfa.domain.dates import from_iso_utc, iso_utc, parse_date, parse_datetime, utc_now
 from sfa.domain.errors import ValidationError
-from sfa.domain.money import parse_amount, parse_currency
+from sfa.domain.money import check_decimal_field, parse_currency, parse_decimal_field
+from sfa.domain.text import check_text
 
 if TYPE_CHECKING:
     from sfa.domain.entities import Field
@@ -63,6 +65,13 @@ class FieldType:
     def parse(self, field: Field, text: str, resolve: Resolve | None = None) -> Any:
         """The value of non-empty, stripped text a person typed; ValidationError naming the field."""
         return text
+
+    def check(self, field: Field, value: Any) -> Any:
+        """A decoded, non-empty value held to the rules typed text meets (`parse`): text without
+        control characters, within bounds, of the field's form. Returns the value."""
+        if not isinstance(value, str):
+            raise ValidationError(field.name, f"{value!r} is not text")
+        return check_text(field.name, value)
 
     def to_text(self, value: Any) -> str:
         """What a person would type to get `value` back (form fields, CSV cells)."""
@@ -145,6 +154,44 @@ def _json_list(value: Any) -> list[Any]:
     return json.loads(value) if value else []
 
 
+# Whole-number fields are small: a probability is a percentage, and the rest (minutes, revisions,
+# positions) stay far below a billion; the bound keeps a typed page of digits out of int() and
+# SQLite's 64-bit integers.
+MAX_WHOLE = 1_000_000_000
+_WHOLE_BOUNDS = {"probability": (0, 100)}
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 32 else text[:29] + "..."
+
+
+def _whole_number(name: str, text: str) -> int:
+    digits = text[1:] if text[:1] in "+-" else text
+    if not (digits.isascii() and digits.isdigit()):
+        raise ValidationError(name, f"{_shown(text)!r} is not a whole number")
+    low, high = _WHOLE_BOUNDS.get(name, (-MAX_WHOLE, MAX_WHOLE))
+    if len(digits) > 10:
+        raise ValidationError(name, f"{_shown(text)!r} is outside {low:,}..{high:,}")
+    number = int(text)
+    if not low <= number <= high:
+        raise ValidationError(name, f"{number} is outside {low:,}..{high:,}")
+    return number
+
+
+def _coordinate(name: str, text: str) -> float:
+    """A latitude within +-90, a longitude (any other float field) within +-180."""
+    try:
+        number = float(text) if len(text) <= 40 else float("nan")
+    except ValueError:
+        raise ValidationError(name, f"{_shown(text)!r} is not a number") from None
+    if number != number:  # NaN, or a page of digits
+        raise ValidationError(name, f"{_shown(text)!r} is not a number")
+    limit = 90 if name == "latitude" else 180
+    if not -limit <= number <= limit:
+        raise ValidationError(name, f"{number} is outside -{limit}..{limit}")
+    return number
+
+
 class Text(FieldType):
     name = "text"
 
@@ -155,12 +202,22 @@ class Email(FieldType):
     def parse(self, field: Field, text: str, resolve: Resolve | None = None) -> Any:
         return normalize.email(text, field.name)
 
+    def check(self, field: Field, value: Any) -> Any:
+        text = super().check(field, value)
+        normalize.email(text, field.name)
+        return text
+
 
 class Phone(FieldType):
     name = "phone"
 
     def parse(self, field: Field, text: str, resolve: Resolve | None = None) -> Any:
         return normalize.phone(text, field.name)
+
+    def check(self, field: Field, value: Any) -> Any:
+        text = super().check(field, value)
+        normalize.phone(text, field.name)
+        return text
 
 
 class Url(FieldType):
@@ -169,12 +226,25 @@ class Url(FieldType):
     def parse(self, field: Field, text: str, resolve: Resolve | None = None) -> Any:
         return normalize.website(text, field.name)
 
+    def check(self, field: Field, value: Any) -> Any:
+        text = super().check(field, value)
+        normalize.website(text, field.name)
+        return text
+
 
 class Currency(FieldType):
     name = "currency"
 
     def parse(self, field: Field, text: str, resolve: Resolve | None = None) -> Any:
         return parse_currency(text, field.name)
+
+    def check(self, field: Field, value: Any) -> Any:
+        text = super().check(field, value)
+        if parse_currency(text, field.name) != text:
+            raise ValidationError(
+                field.name, f"{text!r} is not a currency code; expected three letters like EUR"
+            )
+        return text
 
 
 class Enum(FieldType):
@@ -188,6 +258,14 @@ class Enum(FieldType):
             )
         return word
 
+    def check(self, field: Field, value: Any) -> Any:
+        text = super().check(field, value)
+        if text not in field.choices:
+            raise ValidationError(
+                field.name, f"{text!r} is not accepted; use one of {', '.join(field.choices)}"
+            )
+        return text
+
     def check_wire(self, field: Field, value: Any) -> Any:
         if value is None:
             return None
@@ -200,10 +278,12 @@ class Int(FieldType):
     name = "int"
 
     def parse(self, field: Field, text: str, resolve: Resolve | None = None) -> Any:
-        try:
-            return int(text)
-        except ValueError:
-            raise ValidationError(field.name, f"{text!r} is not a whole number") from None
+        return _whole_number(field.name, text)
+
+    def check(self, field: Field, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(field.name, f"{value!r} is not a whole number")
+        return _whole_number(field.name, str(value))
 
     def check_wire(self, field: Field, value: Any) -> Any:
         if value is None:
@@ -222,14 +302,12 @@ class Float(FieldType):
     name = "float"
 
     def parse(self, field: Field, text: str, resolve: Resolve | None = None) -> Any:
-        try:
-            number = float(text)
-        except ValueError:
-            raise ValidationError(field.name, f"{text!r} is not a number") from None
-        limit = 90 if field.name == "latitude" else 180
-        if not -limit <= number <= limit:
-            raise ValidationError(field.name, f"{number} is outside -{limit}..{limit}")
-        return number
+        return _coordinate(field.name, text)
+
+    def check(self, field: Field, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError(field.name, f"{value!r} is not a number")
+        return _coordinate(field.name, repr(float(value)))
 
     def check_wire(self, field: Field, value: Any) -> Any:
         if value is None:
@@ -257,7 +335,10 @@ class DecimalType(FieldType):
         return str
 
     def parse(self, field: Field, text: str, resolve: Resolve | None = None) -> Any:
-        return parse_amount(text, field.name)
+        return parse_decimal_field(text, field.name)
+
+    def check(self, field: Field, value: Any) -> Any:
+        return check_decimal_field(field.name, value)
 
     def check_wire(self, field: Field, value: Any) -> Any:
         if value is None:
@@ -288,6 +369,9 @@ class Date(FieldType):
     def parse(self, field: Field, text: str, resolve: Resolve | None = None) -> Any:
         return parse_date(text, field.name)
 
+    def check(self, field: Field, value: Any) -> Any:
+        return value  # from_wire parsed it, or refused it
+
     def check_wire(self, field: Field, value: Any) -> Any:
         if value is None:
             return None
@@ -317,6 +401,9 @@ class DateTime(FieldType):
 
     def parse(self, field: Field, text: str, resolve: Resolve | None = None) -> Any:
         return parse_datetime(text, field.name)
+
+    def check(self, field: Field, value: Any) -> Any:
+        return value  # from_wire parsed it, or refused it
 
     def check_wire(self, field: Field, value: Any) -> Any:
         if value is None:
@@ -363,6 +450,13 @@ class _List(FieldType):
             return []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self.invalid(field, value)
+        return value
+
+    def check(self, field: Field, value: Any) -> Any:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValidationError(field.name, "is not a list of text")
+        for item in value:
+            check_text(field.name, item)
         return value
 
     def to_text(self, value: Any) -> str:
@@ -429,6 +523,11 @@ class Bool(FieldType):
             return False
         if not isinstance(value, bool):
             raise self.invalid(field, value)
+        return value
+
+    def check(self, field: Field, value: Any) -> Any:
+        if not isinstance(value, bool):
+            raise ValidationError(field.name, f"{value!r} is not true or false")
         return value
 
     def to_text(self, value: Any) -> str:

@@ -19,10 +19,20 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Decimal, localcontext
 
 from sfa.domain.errors import ValidationError
-from sfa.domain.money import minor_units, parse_amount, round_money
+from sfa.domain.money import (
+    MAX_AMOUNT,
+    MAX_QUANTITY,
+    QUANTITY_PLACES,
+    RATE_PLACES,
+    check_bounds,
+    format_limit,
+    minor_units,
+    parse_amount,
+    round_money,
+)
 
 ZERO = Decimal(0)
 # Decimal arithmetic rounds to the context's precision (28 digits by default); with 80 digits every
@@ -119,20 +129,24 @@ def _plain(rate: Decimal) -> Decimal:
 
 
 def parse_quantity(text: str) -> Decimal:
-    value = parse_amount(text, "qty")
+    value = parse_amount(text, "qty", limit=MAX_QUANTITY, places=QUANTITY_PLACES, noun="quantity")
     if value <= 0:
         raise ValidationError("qty", f"{text!r} must be more than 0")
     return value
 
 
+_RATE = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)$")
+
+
 def parse_rate(text: str, field: str = "tax") -> Decimal:
     raw = text.strip().rstrip("%").strip()
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValidationError(field, f"{text!r} is not a percentage; expected e.g. 19 or 7.5") from None
-    if not value.is_finite() or not ZERO <= value <= HUNDRED:
+    if len(raw) > 40 or not _RATE.match(raw):
+        shown = text if len(text) <= 32 else text[:29] + "..."
+        raise ValidationError(field, f"{shown!r} is not a percentage; expected e.g. 19 or 7.5")
+    value = Decimal(raw)
+    if not ZERO <= value <= HUNDRED:
         raise ValidationError(field, f"{text!r} is outside 0..100")
+    check_bounds(field, value, limit=HUNDRED, places=RATE_PLACES, noun="percentage")
     return _plain(value)
 
 
@@ -160,6 +174,10 @@ def check_line(line: Line, currency: str) -> None:
         raise ValidationError("qty", "must be more than 0")
     if line.unit_price < 0:
         raise ValidationError("price", "must not be negative")
+    if line_gross(line) > MAX_AMOUNT:
+        raise ValidationError(
+            "qty", f"quantity × price is more than the largest line amount, {format_limit(MAX_AMOUNT)}"
+        )
     if line.discount_percent is not None and line.discount_amount is not None:
         raise ValidationError("discount", "give a percentage or an amount, not both")
     if line.discount_amount is not None and line.discount_amount > line_gross(line):

@@ -15,7 +15,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from sfa.domain.errors import ValidationError
-from sfa.domain.money import round_money
+from sfa.domain.money import money_context, round_money
 from sfa.domain.stages import LOST, WON, Stage
 
 ZERO = Decimal(0)
@@ -100,6 +100,11 @@ def _is_open(opp: OppFigures) -> bool:
 
 def pipeline(opps: Iterable[OppFigures], stages: Sequence[Stage]) -> list[StageRow]:
     """Open opportunities by stage (in the configured order), then currency."""
+    with money_context():
+        return _pipeline(opps, stages)
+
+
+def _pipeline(opps: Iterable[OppFigures], stages: Sequence[Stage]) -> list[StageRow]:
     rows: dict[tuple[str, str], StageRow] = {}
     for opp in opps:
         if not _is_open(opp):
@@ -141,6 +146,11 @@ def forecast(opps: Iterable[OppFigures], by: str = "month", start: date | None =
     the current period), earlier periods are history, not forecast: won deals before it are left
     out, and open deals whose close date has passed are gathered in "overdue" (listed first).
     """
+    with money_context():
+        return _forecast(opps, by, start)
+
+
+def _forecast(opps: Iterable[OppFigures], by: str, start: date | None) -> list[PeriodRow]:
     rows: dict[tuple[str, str], PeriodRow] = {}
     for opp in opps:
         if opp.stage == LOST:
@@ -172,6 +182,11 @@ def forecast(opps: Iterable[OppFigures], by: str = "month", start: date | None =
 
 def win_loss(opps: Iterable[OppFigures]) -> WinLoss:
     """Won against lost deals: counts and amounts per currency, win rate, lost reasons."""
+    with money_context():
+        return _win_loss(opps)
+
+
+def _win_loss(opps: Iterable[OppFigures]) -> WinLoss:
     rows: dict[str, WinLossRow] = {}
     reasons: Counter[str] = Counter()
     for opp in opps:

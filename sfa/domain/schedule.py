@@ -57,6 +57,8 @@ def week_of(day: date) -> tuple[date, date]:
 def parse_duration(text: str, field: str = "duration") -> int:
     """Minutes: "45m", "45", "1h", "1h30m", "90min"."""
     word = text.strip().lower().replace(" ", "")
+    if len(word) > 12:  # longer than any duration up to 24 hours: no int() of a page of digits
+        raise ValidationError(field, f"{text[:29]!r}... is not a duration; expected {DURATION_HELP}")
     if word.isdigit():
         minutes = int(word)
     else:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sfa.domain import money, stages
 from sfa.domain.errors import ConfigError, ValidationError
+from sfa.domain.text import check_text
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,14 @@ class Setting:
     default: str
     doc: str
     check: Callable[[str], str] = lambda value: value.strip()
+
+    def checked(self, value: str) -> str:
+        """The value as stored: no control characters (line breaks only in the quote terms), then
+        the key's own check."""
+        return self.check(check_text("value", value, multiline=self.key in _MULTILINE_KEYS))
+
+
+_MULTILINE_KEYS = frozenset({"quote.terms"})
 
 
 def _stages(value: str) -> str:

@@ -16,7 +16,7 @@ def get(ws: Workspace, key: str) -> str:
 
 def set_value(ws: Workspace, key: str, value: str) -> str:
     setting = settings.lookup(key)
-    checked = setting.check(value)
+    checked = setting.checked(value)
     ws.config.set(key, checked)
     return checked
 

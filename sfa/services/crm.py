@@ -10,6 +10,7 @@ from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY, TIMELINE
 from sfa.domain.errors import StateError, ValidationError
 from sfa.domain.money import round_money
 from sfa.domain.stages import LOST, WON, find_stage
+from sfa.domain.text import check_text
 from sfa.services import records
 from sfa.services.records import Raw
 from sfa.store.db import Record
@@ -144,6 +145,7 @@ def move_stage(
     ws: Workspace, ref: str, stage_name: str, *, reason: str | None = None,
     keep_probability: bool = False,
 ) -> Record:  # fmt: skip
+    reason = check_text("reason", reason.strip()) or None if reason else None
     opp = ws.store.resolve(OPPORTUNITY, ref)
     stage = find_stage(ws.stages, stage_name)
     if stage.name == LOST and not (reason or opp["lost_reason"]):

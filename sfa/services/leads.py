@@ -14,6 +14,7 @@ from sfa.domain.dates import parse_date
 from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, Entity
 from sfa.domain.errors import DuplicateError, StateError, ValidationError
 from sfa.domain.money import parse_amount
+from sfa.domain.text import check_text
 from sfa.services import crm, records
 from sfa.services.records import Raw
 from sfa.store.db import Record, paused_gc
@@ -318,6 +319,7 @@ def qualify(ws: Workspace, ref: str) -> Record:
 
 
 def disqualify(ws: Workspace, ref: str, reason: str | None = None) -> Record:
+    reason = check_text("reason", reason.strip()) or None if reason else None
     lead = ws.store.resolve(LEAD, ref)
     if lead["status"] in ("disqualified", "converted"):
         raise StateError(f"lead {lead['name']!r} is already {lead['status']}")
@@ -345,6 +347,8 @@ def convert(
         opportunity = f"{lead['company'] or lead['name']}: new business"
     # Check every typed value before writing anything.
     amount_value = parse_amount(amount, "amount") if amount else None
+    if opportunity is not None:
+        opportunity = check_text("opportunity", opportunity.strip())
     close_value = parse_date(close_date, "close_date") if close_date else None
     with ws.store.transaction():
         account, account_created = _account_for(ws, lead, account_ref)

@@ -13,13 +13,14 @@ from sfa.domain.entities import PRODUCT
 from sfa.domain.errors import NotFoundError, StateError, ValidationError
 from sfa.domain.money import parse_amount
 from sfa.domain.quotes import parse_rate
+from sfa.domain.text import check_text
 from sfa.services import records
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
 
 def _sku(text: str) -> str:
-    sku = " ".join(text.split())
+    sku = " ".join(check_text("sku", text).split())
     if not sku:
         raise ValidationError("sku", "is required and cannot be empty")
     return sku

@@ -19,6 +19,7 @@ from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY, QUOTE, QUOTE_LINE
 from sfa.domain.errors import NotFoundError, StateError, UsageError, ValidationError
 from sfa.domain.money import format_money, parse_amount, parse_currency
 from sfa.domain.stages import LOST, WON
+from sfa.domain.text import check_text
 from sfa.services import crm, products, records
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
@@ -211,7 +212,7 @@ def new_quote(
         "currency": parse_currency(currency) if currency else (opp_currency or default_currency),
         "valid_until": _valid_until(ws, valid_until, today),
         "status": rules.DRAFT,
-        "terms": terms.strip() if terms is not None else (ws.setting("quote.terms") or None),
+        "terms": check_text("terms", terms.strip()) if terms is not None else (ws.setting("quote.terms") or None),
     }  # fmt: skip
     with ws.store.transaction():
         values["number"] = _allocate_number(ws, today)
@@ -247,7 +248,7 @@ def edit_quote(
             _contact_at(ws, contact_ref, quote["account_id"]) if contact_ref.strip() else None
         )
     if terms is not None:
-        changes["terms"] = terms.strip() or None
+        changes["terms"] = check_text("terms", terms.strip()) or None
     if not changes:
         raise ValidationError("quote", "nothing to change; give at least one option")
     return ws.store.update(QUOTE, quote["id"], changes)
@@ -274,7 +275,7 @@ def add_line(
     if description is not None:
         if not description.strip():
             raise ValidationError("description", "is required and cannot be empty")
-        values["description"] = description.strip()
+        values["description"] = check_text("description", description.strip())
     if price is not None:
         values["unit_price"] = parse_amount(price, "price")
     if tax is not None:
@@ -386,7 +387,7 @@ def reject(ws: Workspace, ref: str, reason: str | None = None) -> Record:
     status = status_of(quote)
     if status not in (rules.SENT, rules.EXPIRED):
         raise StateError(f"quote {_label(quote)} is {status}; only a sent quote can be rejected")
-    reason = reason.strip() if reason else None
+    reason = check_text("reason", reason.strip()) if reason else None
     text = f"quote {_label(quote)} rejected" + (f" ({reason})" if reason else "")
     with ws.store.transaction():
         return _set_status(

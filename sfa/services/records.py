@@ -8,12 +8,17 @@ from typing import Any
 
 from sfa.domain.entities import ENTITIES, TIMELINE, Entity
 from sfa.domain.errors import ValidationError
+from sfa.domain.text import check_text
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
 # What a typed value may be: a string from the command line, or an already-typed value (None
 # leaves a field alone on edit; "" clears it).
 Raw = Mapping[str, Any]
+
+
+# Choices that may be cleared (`lead edit --rating ""`); every other choice always has a value.
+_CLEARABLE_ENUMS = frozenset({("lead", "rating")})
 
 
 def clean(ws: Workspace, entity: Entity, raw: Raw, *, creating: bool) -> Record:
@@ -31,10 +36,14 @@ def clean(ws: Workspace, entity: Entity, raw: Raw, *, creating: bool) -> Record:
             if not text and field.kind != "tags":  # an empty tags value clears the tags
                 if field.required:
                     raise ValidationError(name, "is required and cannot be empty")
+                if field.kind == "currency":
+                    raise ValidationError(name, "cannot be empty; give a three-letter code like EUR")
+                if field.kind == "enum" and (entity.name, name) not in _CLEARABLE_ENUMS:
+                    raise ValidationError(name, f"cannot be empty; use one of {', '.join(field.choices)}")
                 values[name] = None
                 continue
             if field.kind == "text":  # the common case, without a call (imports run this per cell)
-                values[name] = text
+                values[name] = check_text(name, text)
                 continue
         values[name] = convert(ws, entity, name, value)
     if creating:
@@ -54,9 +63,8 @@ def convert(ws: Workspace, entity: Entity, name: str, value: Any) -> Any:
     field = entity.by_name[name]
     if not isinstance(value, str):
         return value
-    return field.type.parse(
-        field, value.strip(), lambda target, ref: ws.store.resolve(ENTITIES[target], ref)["id"]
-    )
+    text = check_text(name, value.strip())
+    return field.type.parse(field, text, lambda target, ref: ws.store.resolve(ENTITIES[target], ref)["id"])
 
 
 def get(ws: Workspace, entity: Entity, ref: str) -> Record:
@@ -108,6 +116,7 @@ def add_note(ws: Workspace, entity: Entity, ref: str, text: str) -> Record:
     """A note on a record: an insert-only timeline entry, found by full-text search."""
     if not text.strip():
         raise ValidationError("text", "a note needs some text")
+    text = check_text("text", text)
     record = ws.store.resolve(entity, ref)
     account_id = record["id"] if entity.name == "account" else record.get("account_id")
     return add_timeline(ws, entity, record, "note", text.strip(), account_id)
@@ -118,3 +127,21 @@ def notes_of(ws: Workspace, entity: Entity, ref: str) -> list[Record]:
     return ws.store.select(
         TIMELINE, "record_id = ? AND kind = 'note'", (record["id"],), order="at DESC, rid DESC"
     )
+
+
+# -- values read back (a backup): checked by the rules typed values meet ---------------------------
+
+
+def check_value(entity: Entity, name: str, value: Any) -> Any:
+    """A field's value as `codec.from_wire` decodes it (a backup line), held to the rules a typed
+    value meets in `convert` (the field's kind checks it: sfa/domain/fields.py). References are
+    checked by the caller, against the records it has. Returns the value."""
+    field = entity.by_name[name]
+    if value is None or value == [] or (field.kind == "bool" and isinstance(value, bool)):
+        if value is None and field.required:
+            raise ValidationError(name, "is required")
+        return value
+    checked = field.type.check(field, value)
+    if field.required and isinstance(checked, str) and not checked.strip():
+        raise ValidationError(name, "is required and cannot be empty")
+    return checked

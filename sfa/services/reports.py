@@ -9,6 +9,7 @@ from typing import Any
 from sfa.domain import reports
 from sfa.domain.dates import iso_utc, local_today, utc_now
 from sfa.domain.entities import ACCOUNT, OPPORTUNITY, QUOTE, TASK, VISIT
+from sfa.domain.money import money_context
 from sfa.domain.schedule import day_range, week_of
 from sfa.domain.stages import LOST, WON
 from sfa.services import tasks, visits
@@ -26,9 +27,9 @@ def _figures(ws: Workspace, where: str = "", params: tuple[Any, ...] = ()) -> li
     default = ws.setting("currency")
     keys = ("stage", "currency", "coalesce(probability, 0)", "substr(close_date, 1, 7)", "lost_reason")
     figures = []
-    for (stage, currency, probability, month, reason), count, total in ws.store.grouped_sums(
-        OPPORTUNITY, keys, "amount", where, params
-    ):
+    with money_context():  # the sums are exact even for amounts an older sfa stored past the bounds
+        groups = ws.store.grouped_sums(OPPORTUNITY, keys, "amount", where, params)
+    for (stage, currency, probability, month, reason), count, total in groups:
         close = date(int(month[:4]), int(month[5:7]), 1) if month else None
         figures.append(
             reports.OppFigures(stage, total, currency or default, int(probability), close, reason, count)

@@ -11,6 +11,7 @@ from sfa.domain.dates import iso_utc, local_zone
 from sfa.domain.entities import ACCOUNT, CONTACT, TASK, TIMELINE, VISIT
 from sfa.domain.errors import ConfigError, StateError, UsageError, ValidationError
 from sfa.domain.schedule import day_range, overlaps, parse_duration, parse_when
+from sfa.domain.text import check_text
 from sfa.services import records, tasks
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
@@ -187,7 +188,8 @@ def log_visit(
         raise StateError(f"visit {ref} is {visit['status']}; only a planned visit can be logged")
     if not outcome.strip():
         raise ValidationError("outcome", "describe the outcome of the visit")
-    report = (notes or "").strip() or None
+    outcome = check_text("outcome", outcome)
+    report = check_text("notes", (notes or "").strip()) or None
     status = "no-show" if no_show else "done"
     with ws.store.transaction():
         visit = ws.store.update(VISIT, visit["id"], {"status": status, "outcome": outcome.strip(),
@@ -214,7 +216,9 @@ def cancel_visit(ws: Workspace, ref: str, reason: str | None = None) -> Record:
         raise StateError(f"visit {ref} is {visit['status']}; only a planned visit can be cancelled")
     with ws.store.transaction():
         visit = ws.store.update(
-            VISIT, visit["id"], {"status": "cancelled", "cancel_reason": (reason or "").strip() or None}
+            VISIT,
+            visit["id"],
+            {"status": "cancelled", "cancel_reason": check_text("reason", (reason or "").strip()) or None},
         )
         text = "Visit cancelled" + (f": {reason.strip()}" if reason and reason.strip() else "")
         records.add_timeline(ws, VISIT, visit, "visit_cancelled", text, visit["account_id"])

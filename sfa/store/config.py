@@ -6,16 +6,24 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sfa.domain.errors import ConfigError
+from sfa.domain.errors import ConfigError, UsageError
 
 DB_NAME = "sfa.db"
 CONFIG_NAME = "config.toml"
 
 
 def data_home(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """--home DIR, else $SFA_HOME, else the platform's user data directory."""
-    if explicit:
-        return Path(explicit).expanduser()
+    """--home DIR, else $SFA_HOME, else the platform's user data directory.
+
+    An empty --home (a script's unset variable: `--home "$DIR"`) is refused rather than read as
+    "not given", which would quietly write into the user's real data home."""
+    if explicit is not None:
+        text = os.fspath(explicit)
+        if not text.strip():
+            raise UsageError("--home: cannot be empty; give a directory, or leave --home out")
+        if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in text):
+            raise UsageError("--home: holds a control character or bytes that are not UTF-8")
+        return Path(text).expanduser()
     env = os.environ.get("SFA_HOME")
     if env:
         return Path(env).expanduser()

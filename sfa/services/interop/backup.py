@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sfa import __version__
-from sfa.domain.dates import iso_utc, utc_now
+from sfa.domain.dates import from_iso_utc, iso_utc, utc_now
 from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import UsageError, ValidationError
 from sfa.domain.hlc import Hlc
+from sfa.domain.text import check_text
+from sfa.services import records
 from sfa.services.interop.textfile import FileRefused
 from sfa.store import codec
 from sfa.store.db import Record
@@ -190,7 +192,7 @@ def _read_settings(directory: Path, manifest: dict[str, Any]) -> dict[str, str]:
         if known is None:
             continue  # a setting a newer sfa knows: nothing here reads it
         try:
-            checked[known.key] = known.check(str(value))
+            checked[known.key] = known.checked(str(value))
         except ValidationError as exc:
             raise FileRefused(f"{path}: {key}: {exc}; nothing was restored") from None
     return checked
@@ -214,49 +216,135 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
     return manifest
 
 
-# ids, values, (created_at, updated_at), field clocks
-Loaded = tuple[list[str], list[Record], list[tuple[str, str]], list[dict[str, str]]]
+# ids, values, (created_at, updated_at), field clocks, line numbers
+Loaded = tuple[list[str], list[Record], list[tuple[str, str]], list[dict[str, str]], list[int]]
 
 
 def _read_records(directory: Path, entity: Entity, name: str, expected: int) -> Loaded:
+    """Every line of one record type, each value decoded and checked by the rules typed values
+    meet (records.check_value); the first bad line refuses the backup, naming file, line and field."""
     path = directory / name
     allowed = {"id", "created_at", "updated_at", "clocks", *entity.field_names}
     record_ids: list[str] = []
     values: list[Record] = []
     stamps: list[tuple[str, str]] = []
     clocks: list[dict[str, str]] = []
+    lines: list[int] = []
+    seen: set[str] = set()
     try:
         handle = path.open(encoding="utf-8")
     except FileNotFoundError:
         raise FileRefused(f"{directory}: the manifest lists {name} but the file is missing") from None
     with handle:
-        for line_no, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-                if not isinstance(data, dict):
-                    raise ValueError("not a JSON object")
-                unknown = sorted(set(data) - allowed)
-                if unknown:
-                    raise ValueError(f"{entity.name} has no field {unknown[0]!r}")
-                record_id = str(data["id"])
-                record = {f.name: codec.from_wire(f, data[f.name]) for f in entity.fields if f.name in data}
-                stamps.append((str(data["created_at"]), str(data["updated_at"])))
-                field_clocks = data.get("clocks") or {}
-                if not isinstance(field_clocks, dict):
-                    raise ValueError("clocks is not a JSON object")
-                clocks.append({str(k): Hlc.decode(str(v)).encode() for k, v in field_clocks.items()})
-            except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
-                reason = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
-                raise FileRefused(f"{path}: line {line_no}: {reason}; nothing was restored") from None
-            record_ids.append(record_id)
-            values.append(record)
+        line_no = 0
+        try:
+            for line_no, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                record_id, record, stamp, field_clocks = _read_line(entity, line, allowed)
+                if record_id in seen:
+                    raise ValidationError("id", f"{record_id!r} is on an earlier line too")
+                seen.add(record_id)
+                record_ids.append(record_id)
+                values.append(record)
+                stamps.append(stamp)
+                clocks.append(field_clocks)
+                lines.append(line_no)
+        except ValidationError as exc:
+            raise FileRefused(f"{path}: line {line_no}: {exc}; nothing was restored") from None
+        except UnicodeDecodeError:
+            raise FileRefused(
+                f"{path}: line {line_no + 1}: is not UTF-8 text; nothing was restored"
+            ) from None
     if len(values) != expected:
         raise FileRefused(
             f"{path} holds {len(values)} records but the manifest says {expected}; nothing was restored"
         )
-    return record_ids, values, stamps, clocks
+    return record_ids, values, stamps, clocks, lines
+
+
+def _read_line(
+    entity: Entity, line: str, allowed: set[str]
+) -> tuple[str, Record, tuple[str, str], dict[str, str]]:
+    """One backup line: (id, field values, (created_at, updated_at), field clocks), or a
+    ValidationError naming what is wrong ("FIELD: why")."""
+    try:
+        data = json.loads(line)
+    except ValueError as exc:
+        raise ValidationError("line", f"is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValidationError("line", "is not a JSON object")
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValidationError(str(unknown[0]), f"{entity.name} has no such field")
+    for key in ("id", "created_at", "updated_at"):
+        if key not in data:
+            raise ValidationError(key, "is missing")
+    record_id = data["id"]
+    if not isinstance(record_id, str) or not record_id.strip():
+        raise ValidationError("id", f"{record_id!r} is not a record id")
+    check_text("id", record_id)
+    for key in ("created_at", "updated_at"):
+        try:
+            from_iso_utc(str(data[key]))
+        except ValueError:
+            raise ValidationError(key, f"{data[key]!r} is not a time (ISO 8601, UTC)") from None
+    record: Record = {}
+    for spec in entity.fields:
+        if spec.name not in data:
+            if spec.required:
+                raise ValidationError(spec.name, "is missing; it is required")
+            continue
+        raw = data[spec.name]
+        if spec.kind == "bool" and raw not in (True, False, None):
+            raise ValidationError(spec.name, f"{raw!r} is not true or false")
+        if spec.kind in ("tags", "refs") and not isinstance(raw, list | None):
+            raise ValidationError(spec.name, f"{raw!r} is not a list")
+        try:
+            value = codec.from_wire(spec, raw)
+        except (ValueError, TypeError, ArithmeticError, AttributeError):
+            raise ValidationError(
+                spec.name, f"{data[spec.name]!r} is not a {_KIND_NAMES.get(spec.kind, spec.kind)}"
+            ) from None
+        record[spec.name] = records.check_value(entity, spec.name, value)
+    field_clocks = data.get("clocks") or {}
+    if not isinstance(field_clocks, dict):
+        raise ValidationError("clocks", "is not a JSON object")
+    try:
+        own = {str(k): Hlc.decode(str(v)).encode() for k, v in field_clocks.items()}
+    except (ValueError, TypeError):
+        raise ValidationError("clocks", "holds a value that is not a clock") from None
+    return record_id, record, (str(data["created_at"]), str(data["updated_at"])), own
+
+
+_KIND_NAMES = {"decimal": "number", "date": "date (YYYY-MM-DD)", "datetime": "time (ISO 8601, UTC)",
+               "tags": "list", "refs": "list of ids"}  # fmt: skip
+
+
+def _check_references(directory: Path, loaded: list[tuple[Entity, str, Loaded]]) -> None:
+    """Every reference of a restored record names a record of the backup (`import all` restores
+    into an empty store, so there is nothing else it could name)."""
+    ids = {entity.name: set(data[0]) for entity, _, data in loaded}
+    for entity, name, (_ids, values, _stamps, _clocks, lines) in loaded:
+        refs = [f for f in entity.fields if f.kind in ("ref", "refs")]
+        timeline = entity.name == "timeline"
+        for line_no, record in zip(lines, values, strict=True):
+            for spec in refs:
+                value = record.get(spec.name)
+                targets = value if isinstance(value, list) else [value] if value else []
+                for target in targets:
+                    assert spec.ref is not None
+                    if target not in ids.get(spec.ref, ()):
+                        raise FileRefused(
+                            f"{directory / name}: line {line_no}: {spec.name}: {target!r} names no "
+                            f"{spec.ref} in the backup; nothing was restored"
+                        )
+            owner = record.get("record_entity") if timeline else None
+            if owner in ENTITIES and record.get("record_id") not in ids.get(str(owner), ()):
+                raise FileRefused(
+                    f"{directory / name}: line {line_no}: record_id: {record.get('record_id')!r} "
+                    f"names no {owner} in the backup; nothing was restored"
+                )
 
 
 def record_count(ws: Workspace) -> int:
@@ -277,7 +365,7 @@ def import_all(ws: Workspace, directory: Path) -> dict[str, Any]:
         raise FileRefused(
             f"{directory}: this sfa has no record type {unknown[0]!r}; upgrade sfa to restore it"
         )
-    loaded = []
+    loaded: list[tuple[Entity, str, Loaded]] = []
     for entity in ENTITIES.values():
         if entity.name in types:
             try:
@@ -286,9 +374,49 @@ def import_all(ws: Workspace, directory: Path) -> dict[str, Any]:
                 raise FileRefused(
                     f"{directory}/{MANIFEST}: the entry for {entity.name} needs a file and a count"
                 ) from None
-            loaded.append((entity, *_read_records(directory, entity, name, count)))
+            loaded.append((entity, name, _read_records(directory, entity, name, count)))
+    _check_references(directory, loaded)
     backed_up = _read_settings(directory, manifest)
     # Only now is the store opened (and made, in a new home): a refused backup leaves nothing behind.
+    # Should the write still fail (a full disk), what the restore made in a new home is removed.
+    made = _new_paths(ws)
+    try:
+        return _restore(ws, directory, loaded, backed_up)
+    except BaseException:
+        _remove_made(ws, made)
+        raise
+
+
+def _new_paths(ws: Workspace) -> list[Path]:
+    """The home and data file a restore would create, outermost first: what to remove if it fails."""
+    if ws.db_path.exists():
+        return []
+    made = [ws.db_path]
+    folder = ws.home
+    while not folder.exists() and folder.parent != folder:
+        made.insert(0, folder)
+        folder = folder.parent
+    return made
+
+
+def _remove_made(ws: Workspace, made: list[Path]) -> None:
+    if not made:
+        return
+    if "store" in ws.__dict__:
+        ws.store.close()
+        del ws.__dict__["store"]
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{ws.db_path}{suffix}").unlink(missing_ok=True)
+    for folder in reversed(made[:-1]):
+        try:
+            folder.rmdir()  # only if empty: nothing of anyone else's is removed
+        except OSError:
+            break
+
+
+def _restore(
+    ws: Workspace, directory: Path, loaded: list[tuple[Entity, str, Loaded]], backed_up: dict[str, str]
+) -> dict[str, Any]:  # fmt: skip
     existing = record_count(ws)
     if existing:
         raise ValidationError(
@@ -299,7 +427,7 @@ def import_all(ws: Workspace, directory: Path) -> dict[str, Any]:
     store = ws.store
     with store.transaction():
         latest = ""
-        for entity, record_ids, values, stamps, clocks in loaded:
+        for entity, _name, (record_ids, values, stamps, clocks, _lines) in loaded:
             for start in range(0, len(values), 5000):
                 store.insert_many(entity, values[start : start + 5000],
                                   record_ids=record_ids[start : start + 5000])  # fmt: skip

@@ -22,6 +22,7 @@ from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, OPPORTUNITY, PRODUCT, TI
 from sfa.domain.errors import SfaError, UsageError, ValidationError
 from sfa.domain.money import round_money
 from sfa.domain.stages import LOST, find_stage
+from sfa.domain.text import check_text
 from sfa.services import records
 from sfa.services.interop import mapping as mapping_rules
 from sfa.services.interop.spreadsheet import Forms, column_forms
@@ -293,6 +294,8 @@ class CsvImporter:
     # Values typed as the row gives them, checked by field kind; the account name kept aside.
     def prepare(self, raw: dict[str, str]) -> tuple[Record, str | None]:
         account_name = raw.pop(mapping_rules.ACCOUNT_BY_NAME, None)
+        if account_name:  # the name of an account the import may create: the rules of its name
+            check_text("account", account_name)
         if self.entity is OPPORTUNITY:
             return self._prepare_opportunity(raw, account_name), account_name
         values = records.clean(self.ws, self.entity, raw, creating=True)
