@@ -11,9 +11,12 @@ that use it (`sfa lead qualify 36a338` runs with the ref this run printed). A li
 stands for any number of left-out lines. A command exits 0, or non-zero when its output shows
 `sfa: error:`, or the N its comment names (`# ... exit 3`).
 
-The clock is the README's: each command runs at 2026-11-23 07:20 Europe/Berlin (a Monday, a second
-later per command) through time-machine, so dates, weekdays, overdue tasks and the demo's agenda are
-those the README shows. Two shell lines are understood: `CMD &` starts a background process (the sync
+The clock is the README's: each command runs at 2026-11-23 07:20 Europe/Berlin (a Monday), STEP
+later than the one before, through time-machine, so dates, weekdays, overdue tasks and the demo's
+agenda are those the README shows. The clock ticks while a command runs; STEP is longer than any
+command takes, so every command starts later than the one before ended, as a person typing them
+would (the sync conflict depends on which edit came last), and short enough that the timeline of
+the tour's first commands still reads 07:20. Two shell lines are understood: `CMD &` starts a background process (the sync
 server; the port is a free one in place of the README's) and `kill %1` stops it.
 
 To see what the tour prints today (to update the README after a change of output):
@@ -39,6 +42,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "tour"
 START = datetime(2026, 11, 23, 7, 20, tzinfo=ZoneInfo("Europe/Berlin"))
+STEP = timedelta(seconds=5)
 README_HOME = "/home/anna"
 README_PORT = "8765"
 
@@ -152,7 +156,7 @@ class Tour:
 
     def run(self, step: Step) -> tuple[int, str]:
         command = self.substitute(step.command)
-        env = {**self.env, "SFA_TOUR_NOW": (START + timedelta(seconds=self.count)).isoformat()}
+        env = {**self.env, "SFA_TOUR_NOW": (START + STEP * self.count).isoformat()}
         self.count += 1
         if re.match(r"^kill %1\s*(#.*)?$", command):
             self.stop_background()
