@@ -1,9 +1,9 @@
 """README.md's five-minute tour is a test: its `$ sfa ...` lines run in order, in one fresh home, and
 print what the README shows.
 
-Each `$ ` line of the tour's code blocks (with its `\\` continuation lines) runs in bash, in a work
-folder holding the files the tour reads (tests/fixtures/tour/), with HOME a temporary /home/anna and
-`sfa` on PATH. The lines below a command, up to the next `$ `, are its expected output (stdout and
+Each `$ ` line of the tour's code blocks (with its `\\` continuation lines) runs in bash, with HOME
+a temporary folder standing for /home/anna, USER anna, `sfa` on PATH, and ~ as the working folder,
+holding the files the tour reads (tests/fixtures/tour/). The lines below a command, up to the next `$ `, are its expected output (stdout and
 stderr as a terminal shows them, interleaved). What differs from run to run is matched by pattern:
 record refs and ids, quote numbers (they carry a per-laptop code), tokens and sync timestamps. The
 value a README ref stands for is taken from the line that printed it and put into the later commands
@@ -16,8 +16,10 @@ later than the one before, through time-machine, so dates, weekdays, overdue tas
 agenda are those the README shows. The clock ticks while a command runs; STEP is longer than any
 command takes, so every command starts later than the one before ended, as a person typing them
 would (the sync conflict depends on which edit came last), and short enough that the timeline of
-the tour's first commands still reads 07:20. Two shell lines are understood: `CMD &` starts a background process (the sync
-server; the port is a free one in place of the README's) and `kill %1` stops it.
+the tour's first commands still reads 07:20.
+
+Two shell lines are understood: `CMD &` starts a background process (the sync server; the port is a
+free one in place of the README's) and `kill %1` stops it.
 
 To see what the tour prints today (to update the README after a change of output):
 
