@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -148,7 +149,8 @@ def dashboard(sfa: str, work: Path, env: dict[str, str]) -> None:
     finally:
         child.close()
     check(child.exitstatus == 0, f"sfa dashboard exited {child.exitstatus}, signal {child.signalstatus}")
-    check("Traceback" not in raw and "Error" not in raw, f"sfa dashboard printed an error:\n{raw[-3000:]}")
+    error = re.search(r"Traceback|\w+Error\b", raw)  # KeyError, StylesheetError ...
+    check(error is None, f"sfa dashboard printed an error:\n{raw[-3000:]}")
 
 
 def quote_pdf(sfa: str, work: Path, env: dict[str, str]) -> None:
