@@ -273,8 +273,12 @@ def test_export_vcard_vdir_for_khard(sfa: Runner, home: Path, tmp_path: Path) ->
     ids = seeded(home)
     book = tmp_path / "book"
     assert sfa("export", "vcard", "--vdir").code == 2
-    assert sfa("export", "vcard", "--vdir", "--output", str(book)).code == 2  # the directory must exist
-    book.mkdir()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    refused = sfa("export", "vcard", "--vdir", "--output", str(blocker))
+    assert refused.code == 2 and "not a directory" in refused.err and blocker.read_text() == ""
+    # A missing directory is created with its parents, as for a first export into ~/.contacts/sfa.
+    book = tmp_path / "contacts" / "book"
     result = sfa("export", "vcard", "--vdir", "--output", str(book), "--json")
     assert result.json() == {"directory": str(book), "contacts": 2}
     hans_file = book / f"{ids['hans']}.vcf"

@@ -18,7 +18,9 @@ Output = Annotated[
     Path | None, Opt("--output", "-o", metavar="FILE", help="Write to FILE (default: standard output).")
 ]
 _TYPES = "account, contact, lead, opp, timeline, visit, task, product, quote, quote_line."
-_VDIR_HELP = "Write one <id>.vcf a contact into the --output directory (khard, vdirsyncer)."
+_VDIR_HELP = (
+    "Write one <id>.vcf a contact into the --output directory, created if missing (khard, vdirsyncer)."
+)
 TypeOpt = Annotated[str, Opt("--type", "-t", metavar="TYPE", help=_TYPES)]
 
 

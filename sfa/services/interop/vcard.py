@@ -245,13 +245,18 @@ def export_vdir(ws: Workspace, directory: Path, *, account_ref: str | None = Non
     """One <id>.vcf a contact in `directory` (a vdir, as khard and vdirsyncer keep address books).
 
     A file is replaced only when its card changed, so a sync tool sees just the real changes, and
-    the file of a contact deleted in sfa is removed. Other files are left alone.
+    the file of a contact deleted in sfa is removed. Other files are left alone. A missing
+    directory is created, with its parents (`mkdir -p`), as an address book's first export needs.
     """
     from sfa.services.interop.backup import write_file_atomic
 
     directory = directory.expanduser()
-    if not directory.is_dir():
-        raise UsageError(f"--output {directory}: no such directory (--vdir writes into an existing one)")
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"--output {directory}: not a directory (--vdir writes one file a contact into one)")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SfaError(f"--output {directory}: cannot create the directory: {exc.strerror or exc}") from None
     cards = contact_cards(ws, account_ref=account_ref)
     for record_id, text in cards:
         path = directory / f"{record_id}.vcf"
