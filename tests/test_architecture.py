@@ -133,3 +133,16 @@ def test_change_capture_is_written_in_one_module() -> None:
         and writers.search(path.read_text(encoding="utf-8"))
     ]  # fmt: skip
     assert offenders == []
+
+
+def test_the_dashboard_calls_services_only() -> None:
+    """No `.store` in the dashboard: what it reads and writes goes through sfa.services, where the
+    CLI's rules live, and no service module is loaded by name."""
+    offenders = []
+    for path in sorted((PACKAGE / "tui").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            by_name = isinstance(node, ast.Constant) and str(node.value).startswith("sfa.services")
+            if by_name or (isinstance(node, ast.Attribute) and node.attr == "store"):
+                offenders.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
+    assert offenders == []

@@ -24,11 +24,10 @@ def freeze(monkeypatch: pytest.MonkeyPatch) -> None:
     time.tzset()
     monkeypatch.setattr("sfa.domain.dates.utc_now", lambda: FROZEN)
     # the quote services read "today" themselves (validity, numbering, the expired state)
-    if sample.optional_service("quotes") is not None:
-        monkeypatch.setattr("sfa.services.quotes.local_today", lambda now=None: FROZEN.date())
-        monkeypatch.setattr("sfa.services.quotes.utc_now", lambda: FROZEN)
-    if sample.optional_service("reports") is not None:  # the forecast starts at the current period
-        monkeypatch.setattr("sfa.services.reports.local_today", lambda now=None: FROZEN.date())
+    monkeypatch.setattr("sfa.services.quotes.local_today", lambda now=None: FROZEN.date())
+    monkeypatch.setattr("sfa.services.quotes.utc_now", lambda: FROZEN)
+    # the forecast starts at the current period
+    monkeypatch.setattr("sfa.services.reports.local_today", lambda now=None: FROZEN.date())
 
 
 def load_fixture(home: Path, today: date | None = None) -> None:

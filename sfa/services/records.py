@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -69,6 +70,23 @@ def convert(ws: Workspace, entity: Entity, name: str, value: Any) -> Any:
 
 def get(ws: Workspace, entity: Entity, ref: str) -> Record:
     return ws.store.resolve(entity, ref)
+
+
+def short_ref(ws: Workspace, entity: Entity, record_id: str) -> str:
+    """The shortest prefix of the record's handle that no other record of its type shares."""
+    return ws.store.short_ref(entity, record_id)
+
+
+def count(ws: Workspace, entity: Entity) -> int:
+    """Live records of a type."""
+    return ws.store.count(entity)
+
+
+@contextmanager
+def all_or_nothing(ws: Workspace) -> Iterator[None]:
+    """Several use cases as one write: all of them are kept, or none (one store transaction)."""
+    with ws.store.transaction():
+        yield
 
 
 def edit(ws: Workspace, entity: Entity, ref: str, raw: Raw) -> Record:

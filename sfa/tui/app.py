@@ -19,9 +19,8 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from sfa.domain.errors import SfaError
-from sfa.services import status
+from sfa.services import status, syncing
 from sfa.store.workspace import Workspace
-from sfa.tui import sample
 from sfa.tui.screens import MODES
 from sfa.tui.widgets import SCREENS
 
@@ -176,7 +175,7 @@ class SfaApp(App[None]):
 
     def sync_soon(self, force: bool = False) -> None:
         """Start a sync round in a worker, if a server is configured and the sync service is there."""
-        if sample.optional_service("syncing") is None or not self.server:
+        if not self.server:
             if force:
                 self.notify("no sync server configured (sfa sync login URL)", severity="warning")
             return
@@ -186,7 +185,6 @@ class SfaApp(App[None]):
     @work(thread=True, exclusive=True, group="sync")
     def sync_worker(self, home: Path, force: bool) -> None:
         """One push/pull round on its own connection; the UI keeps answering meanwhile."""
-        syncing: Any = sample.optional_service("syncing")
         ws = Workspace(home)
         summary, error = None, ""
         try:

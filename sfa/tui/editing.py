@@ -62,7 +62,7 @@ def contact_id(ws: Workspace, account_id: str, text: str) -> str:
     if len(named) == 1:
         return str(named[0]["id"])
     try:
-        contact = ws.store.resolve(CONTACT, text)
+        contact = records.get(ws, CONTACT, text)
     except ValidationError:  # not a ref either
         raise ValidationError("contact", f"no contact named {text.strip()!r} at this account") from None
     if contact["account_id"] and contact["account_id"] != account_id:
@@ -74,13 +74,13 @@ def _contact_value(ws: Workspace, record: Record) -> str:
     """The record's contact as typed in the form: its name when that is unique at the account."""
     if not record.get("contact_id"):
         return ""
-    contact = ws.store.get(CONTACT, record["contact_id"])
+    contact = records.get(ws, CONTACT, record["contact_id"])
     try:
         if contact_id(ws, record["account_id"], contact["name"]) == contact["id"]:
             return str(contact["name"])
     except SfaError:
         pass
-    return ws.store.short_ref(CONTACT, contact["id"])
+    return records.short_ref(ws, CONTACT, contact["id"])
 
 
 def _contacts_info(ws: Workspace, account_id: str) -> str:

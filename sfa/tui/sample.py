@@ -1,29 +1,16 @@
 """A small, fixed sample store, with dates relative to a given day.
 
-The dashboard offers it on an empty store when the demo service (sfa.services.demo) is not there;
-the dashboard's tests and snapshots use it too, with a frozen "today", so that every run paints the
-same screens. Everything is written through the services, in one transaction.
+The dashboard's tests and snapshots use it, with a frozen "today", so that every run paints the same
+screens (an empty store is offered the demo company of sfa.services.demo instead). Everything is written through the services, in one transaction.
 """
 
 from __future__ import annotations
 
-import importlib
 from datetime import date, datetime, timedelta
-from types import ModuleType
-from typing import Any
 
 from sfa.domain.dates import local_today
-from sfa.services import crm, leads
+from sfa.services import crm, demo, leads, products, quotes, records, tasks, visits
 from sfa.store.workspace import Workspace
-
-
-def optional_service(name: str) -> ModuleType | None:
-    """A service module that may not exist yet in this build (visits, tasks, quotes, demo, sync)."""
-    try:
-        return importlib.import_module(f"sfa.services.{name}")
-    except ModuleNotFoundError:
-        return None
-
 
 ACCOUNTS = [
     # name, industry, city, phone, lat, lon
@@ -70,13 +57,9 @@ PRODUCTS = [
 def load(ws: Workspace, today: date | None = None, now: datetime | None = None) -> dict[str, int]:
     """Write the sample; returns how many records of each kind were added."""
     day = today or local_today(now)
-    visits = optional_service("visits")
-    tasks = optional_service("tasks")
-    products: Any = optional_service("products")
-    quotes: Any = optional_service("quotes")
     counts = {"accounts": 0, "contacts": 0, "leads": 0, "opportunities": 0, "visits": 0, "tasks": 0,
               "products": 0, "quotes": 0}  # fmt: skip
-    with ws.store.transaction():
+    with records.all_or_nothing(ws):
         accounts = []
         for name, industry, city, phone, lat, lon in ACCOUNTS:
             accounts.append(crm.add_account(ws, {"name": name, "industry": industry, "city": city,
@@ -94,44 +77,37 @@ def load(ws: Workspace, today: date | None = None, now: datetime | None = None) 
                                      "amount": amount, "close_date": (day + timedelta(days=days)).isoformat()})  # fmt: skip
         counts.update(accounts=len(accounts), contacts=len(contacts), leads=len(LEADS),
                       opportunities=len(OPPORTUNITIES))  # fmt: skip
-        if visits is not None:
-            plan: list[tuple[int, str, str]] = [(2, "09:00", "demo the patient portal"),
-                                                (1, "11:30", "sensor trial review"),
-                                                (0, "15:00", "spa system walkthrough")]  # fmt: skip
-            for index, clock, purpose in plan:
-                visits.plan_visit(ws, account_ref=accounts[index]["id"], at=f"{day.isoformat()} {clock}",
-                                  contact_refs=[contacts[index + (1 if index == 2 else 0)]["id"]],
-                                  purpose=purpose, allow_overlap=True)  # fmt: skip
-            counts["visits"] = len(plan)
-        if tasks is not None:
-            todo: list[tuple[str, int, int]] = [("Send Wi-Fi site survey", -2, 0),
-                                                ("Call Max about the trial", 0, 1),
-                                                ("Prepare portal pricing", 1, 2)]  # fmt: skip
-            for title, days, index in todo:
-                tasks.add_task(ws, title, due=(day + timedelta(days=days)).isoformat(),
-                               links={"account": accounts[index]["id"]})  # fmt: skip
-            counts["tasks"] = len(todo)
-        if products is not None and quotes is not None:
-            for sku, name, price, tax in PRODUCTS:
-                products.add_product(ws, {"sku": sku, "name": name, "unit_price": price, "tax_rate": tax})
-            draft = quotes.new_quote(ws, opp_ref=opps["Guest Wi-Fi refresh"]["id"],
-                                     valid_until=(day + timedelta(days=30)).isoformat())  # fmt: skip
-            quotes.add_line(ws, draft["id"], product_ref="AP-6", qty="12", discount="5%")
-            quotes.add_line(ws, draft["id"], product_ref="SVC-DAY", qty="2")
-            sent = quotes.new_quote(ws, opp_ref=opps["Spa booking system"]["id"],
-                                    valid_until=(day + timedelta(days=5)).isoformat())  # fmt: skip
-            quotes.add_line(ws, sent["id"], product_ref="LIC-SPA", qty="1")
-            quotes.add_line(ws, sent["id"], description="Printed manuals", price="120", qty="3", tax="7")
-            quotes.send(ws, sent["id"])
-            counts.update(products=len(PRODUCTS), quotes=2)
+        plan: list[tuple[int, str, str]] = [(2, "09:00", "demo the patient portal"),
+                                            (1, "11:30", "sensor trial review"),
+                                            (0, "15:00", "spa system walkthrough")]  # fmt: skip
+        for index, clock, purpose in plan:
+            visits.plan_visit(ws, account_ref=accounts[index]["id"], at=f"{day.isoformat()} {clock}",
+                              contact_refs=[contacts[index + (1 if index == 2 else 0)]["id"]],
+                              purpose=purpose, allow_overlap=True)  # fmt: skip
+        counts["visits"] = len(plan)
+        todo: list[tuple[str, int, int]] = [("Send Wi-Fi site survey", -2, 0),
+                                            ("Call Max about the trial", 0, 1),
+                                            ("Prepare portal pricing", 1, 2)]  # fmt: skip
+        for title, days, index in todo:
+            tasks.add_task(ws, title, due=(day + timedelta(days=days)).isoformat(),
+                           links={"account": accounts[index]["id"]})  # fmt: skip
+        counts["tasks"] = len(todo)
+        for sku, name, price, tax in PRODUCTS:
+            products.add_product(ws, {"sku": sku, "name": name, "unit_price": price, "tax_rate": tax})
+        draft = quotes.new_quote(ws, opp_ref=opps["Guest Wi-Fi refresh"]["id"],
+                                 valid_until=(day + timedelta(days=30)).isoformat())  # fmt: skip
+        quotes.add_line(ws, draft["id"], product_ref="AP-6", qty="12", discount="5%")
+        quotes.add_line(ws, draft["id"], product_ref="SVC-DAY", qty="2")
+        sent = quotes.new_quote(ws, opp_ref=opps["Spa booking system"]["id"],
+                                valid_until=(day + timedelta(days=5)).isoformat())  # fmt: skip
+        quotes.add_line(ws, sent["id"], product_ref="LIC-SPA", qty="1")
+        quotes.add_line(ws, sent["id"], description="Printed manuals", price="120", qty="3", tax="7")
+        quotes.send(ws, sent["id"])
+        counts.update(products=len(PRODUCTS), quotes=2)
     return counts
 
 
 def load_demo(ws: Workspace, now: datetime | None = None) -> str:
-    """The empty-store offer: the demo service's data when it exists, else this sample."""
-    demo: Any = optional_service("demo")
-    if demo is not None:
-        result = demo.generate(ws)
-        return "demo data loaded: " + ", ".join(f"{n} {k}" for k, n in result.counts.items() if n)
-    counts = load(ws, now=now)
-    return "sample data loaded: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+    """The empty-store offer: the demo company (sfa.services.demo), as `sfa demo` makes it."""
+    result = demo.generate(ws)
+    return "demo data loaded: " + ", ".join(f"{n} {k}" for k, n in result.counts.items() if n)

@@ -165,7 +165,7 @@ class AccountsScreen(SfaScreen):
             self.search_worker(text, self.ws.home)
         else:
             accounts = crm.list_accounts(self.ws, limit=LIST_LIMIT)
-            total = self.ws.store.count(ACCOUNT) if len(accounts) == LIST_LIMIT else len(accounts)
+            total = records.count(self.ws, ACCOUNT) if len(accounts) == LIST_LIMIT else len(accounts)
             rows = [(f"account:{a['id']}", "account", a["name"], self._detail(ACCOUNT, a)) for a in accounts]
             more = f" (first {LIST_LIMIT}; type to search)" if total > LIST_LIMIT else ""
             self.show(text, rows, f"{total} accounts{more}")

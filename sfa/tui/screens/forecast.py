@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from sfa.tui import sample
+from sfa.services import reports
 from sfa.tui.base import SfaScreen
 from sfa.tui.format import short_money
 
@@ -46,13 +46,8 @@ class ForecastScreen(SfaScreen):
             yield Static("", id="pipeline-chart")
 
     def reload(self) -> None:
-        reports: Any = sample.optional_service("reports")
         chart = self.query_one("#forecast-chart", Static)
         stages = self.query_one("#pipeline-chart", Static)
-        if reports is None:
-            chart.update("The forecast needs the reports service, which this build does not have yet.")
-            stages.update("")
-            return
         rows = reports.forecast(self.ws, self.by)
         scale = max((r.best_case for r in rows), default=Decimal(0))
         lines = [f"[b]Forecast by {self.by}[/b]  [green]{WON}[/] won  [blue]{WEIGHTED}[/] weighted  "
@@ -69,13 +64,13 @@ class ForecastScreen(SfaScreen):
             lines.append(f"[yellow]amounts in {', '.join(currencies)} are added as they are[/]")
         chart.update("\n".join(lines))
         pipe = reports.pipeline(self.ws)
-        scale = max((r.amount for r in pipe), default=Decimal(0))
+        scale = max((s.amount for s in pipe), default=Decimal(0))
         lines = ["", f"[b]Open pipeline by stage[/b]  [blue]{WEIGHTED}[/] weighted  [dim]{OPEN}[/] rest"]
-        for r in pipe:
-            drawn = bar([(r.weighted, WEIGHTED, "blue"), (max(Decimal(0), r.amount - r.weighted), OPEN, "dim")],
+        for s in pipe:
+            drawn = bar([(s.weighted, WEIGHTED, "blue"), (max(Decimal(0), s.amount - s.weighted), OPEN, "dim")],
                         scale)  # fmt: skip
-            lines.append(f"{r.stage[:14]:<15}{drawn} {r.count:>3} · {short_money(r.amount) or '0':>5} "
-                         f"w {short_money(r.weighted) or '0':>5}")  # fmt: skip
+            lines.append(f"{s.stage[:14]:<15}{drawn} {s.count:>3} · {short_money(s.amount) or '0':>5} "
+                         f"w {short_money(s.weighted) or '0':>5}")  # fmt: skip
         stages.update("\n".join(lines))
 
     def action_toggle_period(self) -> None:

@@ -19,7 +19,10 @@ from textual.widgets import Button, DataTable, Static
 
 from sfa.domain.dates import local_today
 from sfa.domain.errors import SfaError
-from sfa.services import crm, status
+from sfa.services import crm, reports, status
+from sfa.services import quotes as quote_service
+from sfa.services import tasks as task_service
+from sfa.services import visits as visit_service
 from sfa.tui import sample
 from sfa.tui.base import SfaScreen
 from sfa.tui.format import day_label, local_time, short_money
@@ -69,37 +72,31 @@ class TodayScreen(SfaScreen):
         now = self.now()
         today = local_today(now)
         self.offer_demo(status.is_empty(self.ws))
-        reports: Any = sample.optional_service("reports")
         visits = self.query_one("#visits", Table)
         tasks = self.query_one("#tasks", Table)
         quotes = self.query_one("#quotes", Table)
         for table in (visits, tasks, quotes):
             table.clear()
         head = f"{today:%A %d %B %Y}"
-        if reports is not None:
-            day = reports.today(self.ws, now=now)
-            km = 0.0
-            for row in day["visits"]:
-                visit = row["visit"]
-                leg = f"{row['km_from_previous']:.1f} km" if row["km_from_previous"] is not None else "start"
-                km += row["km_from_previous"] or 0.0
-                visits.add_row(local_time(visit["starts_at"]), row["account"], visit["purpose"] or "",
-                               leg, visit["status"], key=visit["id"])  # fmt: skip
-            for task in day["tasks"]:
-                due: str | Text = day_label(task["due_date"], today)
-                if task["due_date"] is not None and task["due_date"] < today:
-                    due = Text(str(due), style="bold red")
-                tasks.add_row(due, task["title"], task["priority"] or "", key=task["id"])
-            head += f" · {len(day['visits'])} visits · {km:.1f} km · {day['tasks_total']} tasks due"
-        else:
-            visits.add_row("", "visits and tasks arrive with the rep's-day update", "", "", "")
-        quote_service: Any = sample.optional_service("quotes")
-        if quote_service is not None:
-            expiring = quote_service.expiring(self.ws, today + timedelta(days=QUOTE_DAYS - 1), today)
-            names = crm.names_of(self.ws, "account", {q["account_id"] for q in expiring})
-            for quote in expiring:
-                quotes.add_row(quote["number"], names.get(quote["account_id"], ""),
-                               day_label(quote["valid_until"], today), quote["status"], key=quote["id"])  # fmt: skip
+        day = reports.today(self.ws, now=now)
+        km = 0.0
+        for row in day["visits"]:
+            visit = row["visit"]
+            leg = f"{row['km_from_previous']:.1f} km" if row["km_from_previous"] is not None else "start"
+            km += row["km_from_previous"] or 0.0
+            visits.add_row(local_time(visit["starts_at"]), row["account"], visit["purpose"] or "",
+                           leg, visit["status"], key=visit["id"])  # fmt: skip
+        for task in day["tasks"]:
+            due: str | Text = day_label(task["due_date"], today)
+            if task["due_date"] is not None and task["due_date"] < today:
+                due = Text(str(due), style="bold red")
+            tasks.add_row(due, task["title"], task["priority"] or "", key=task["id"])
+        head += f" · {len(day['visits'])} visits · {km:.1f} km · {day['tasks_total']} tasks due"
+        expiring = quote_service.expiring(self.ws, today + timedelta(days=QUOTE_DAYS - 1), today)
+        names = crm.names_of(self.ws, "account", {q["account_id"] for q in expiring})
+        for quote in expiring:
+            quotes.add_row(quote["number"], names.get(quote["account_id"], ""),
+                           day_label(quote["valid_until"], today), quote["status"], key=quote["id"])  # fmt: skip
         closing = self.query_one("#closing", Table)
         closing.clear()
         horizon = today + timedelta(days=CLOSING_DAYS)
@@ -147,12 +144,11 @@ class TodayScreen(SfaScreen):
         self.action_log_visit()
 
     def action_log_visit(self) -> None:
-        visits: Any = sample.optional_service("visits")
         key = self.query_one("#visits", Table).selected_key()
-        if visits is None or key is None:
+        if key is None:
             self.notify("no visit selected", severity="warning")
             return
-        detail = self.attempt(visits.visit_detail, self.ws, key)
+        detail = self.attempt(visit_service.visit_detail, self.ws, key)
         if detail is None:
             return
         visit = detail["visit"]
@@ -166,10 +162,9 @@ class TodayScreen(SfaScreen):
     def _log(self, visit_id: str, values: dict[str, str] | None) -> None:
         if values is None:
             return
-        visits: Any = sample.optional_service("visits")
         titles, dues = follow_ups_of(values)
         try:
-            _, created = visits.log_visit(self.ws, visit_id, outcome=values["outcome"], notes=values["notes"],
+            _, created = visit_service.log_visit(self.ws, visit_id, outcome=values["outcome"], notes=values["notes"],
                                           follow_ups=titles, dues=dues or None)  # fmt: skip
         except SfaError as exc:
             self.notify(str(exc), severity="error", timeout=6)
@@ -177,12 +172,11 @@ class TodayScreen(SfaScreen):
         self.changed("visit logged" + (f"; {len(created)} follow-up task(s)" if created else ""))
 
     def action_task_done(self) -> None:
-        tasks: Any = sample.optional_service("tasks")
         key = self.query_one("#tasks", Table).selected_key()
-        if tasks is None or key is None:
+        if key is None:
             self.notify("no task selected", severity="warning")
             return
-        task = self.attempt(tasks.complete_task, self.ws, key)
+        task = self.attempt(task_service.complete_task, self.ws, key)
         if task is not None:
             self.changed(f"done: {task['title']}")
 
