@@ -1,7 +1,8 @@
 """Snapshots of every dashboard screen at 80×24 and 120×40, with a frozen clock and fixed data.
 
 A layout change shows as a diff here; when it is intended, regenerate with
-`pytest tests/test_tui_snapshots.py --snapshot-update` and commit the SVGs.
+`pytest tests/test_tui_snapshots.py --snapshot-update` and commit the `.raw` files under tests/__snapshots__/ (the text and styles of each
+cell, as syrupy stores them), reviewing the diff.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Versioned schema migrations for the local store.
 
 Each entry is applied once, in order, inside the transaction that also records the new version in
-``schema_version``. A file whose version is newer than the last entry here is refused. Never edit a
+``PRAGMA user_version``. A file whose version is newer than the last entry here is refused. Never edit a
 migration that has shipped: add a new one.
 """
 
