@@ -22,6 +22,8 @@ from sfa.cli.common import (
     message,
     print_json,
     record_json,
+    refuse_together,
+    require_with,
     timeline_json,
     timeline_rows,
     workspace,
@@ -66,16 +68,19 @@ def add(
     as_json: JsonOpt = False, quiet: QuietOpt = False,
 ) -> None:  # fmt: skip
     """Add a lead; refused if it duplicates a lead or contact (same email, phone, or name + company)."""
-    ws = workspace(ctx)
+    raw = {"name": name, "company": company, "email": email, "phone": phone, "source": source,
+           "rating": rating, "notes": notes, "tags": tags}  # fmt: skip
+    refuse_together(("--allow-duplicate", allow_duplicate), ("--skip-duplicates", skip_duplicates))
+    require_with(("--skip-duplicates", skip_duplicates), ("--from", from_file))
     if from_file is not None:
-        if name is not None:
-            raise UsageError("give either NAME or --from, not both")
-        _add_from(ws, from_file, allow_duplicate, skip_duplicates, as_json, quiet)
+        # The rows carry the fields: a NAME or a field option beside --from would be ignored.
+        for field, value in raw.items():
+            refuse_together(("NAME" if field == "name" else f"--{field}", value), ("--from", from_file))
+        _add_from(workspace(ctx), from_file, allow_duplicate, skip_duplicates, as_json, quiet)
         return
     if name is None:
         raise UsageError("missing argument NAME (or --from FILE)")
-    raw = {"name": name, "company": company, "email": email, "phone": phone, "source": source,
-           "rating": rating, "notes": notes, "tags": tags}  # fmt: skip
+    ws = workspace(ctx)
     record = leads.add_lead(ws, raw, allow_duplicate=allow_duplicate)
     emit_written(ws, LEAD, record, "added", as_json=as_json, quiet=quiet)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from sfa.domain import ids, names
 from sfa.domain.entities import ACCOUNT, CONTACT
-from sfa.domain.errors import SfaError, UsageError
+from sfa.domain.errors import NotFoundError, SfaError, UsageError
 from sfa.services.interop.csv_import import BATCH_SIZE, ON_DUPLICATE, CsvImporter, Progress, Summary, _Batch
 from sfa.services.interop.textfile import FileRefused, read_text
 from sfa.services.workspace import Workspace
@@ -251,7 +251,7 @@ def export_vdir(ws: Workspace, directory: Path, *, account_ref: str | None = Non
 
     directory = directory.expanduser()
     if not directory.is_dir():
-        raise UsageError(f"--output {directory}: no such directory (--vdir writes into an existing one)")
+        raise NotFoundError(f"--output {directory}: no such directory (--vdir writes into an existing one)")
     cards = contact_cards(ws, account_ref=account_ref)
     for record_id, text in cards:
         path = directory / f"{record_id}.vcf"
