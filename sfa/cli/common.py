@@ -78,6 +78,9 @@ QuietOpt = Annotated[
 ]
 LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N rows.")]
 # Options several record types share, declared once.
+AllowDuplicateOpt = Annotated[
+    bool, typer.Option("--allow-duplicate", help="Add even if it looks like an existing record.")
+]
 NameOpt = Annotated[str | None, typer.Option("--name", help="New name.")]
 EmailOpt = Annotated[str | None, typer.Option("--email")]
 PhoneOpt = Annotated[str | None, typer.Option("--phone")]

@@ -9,6 +9,7 @@ import typer
 
 from sfa.cli.common import (
     TIMELINE_COLUMNS,
+    AllowDuplicateOpt,
     EmailOpt,
     JsonOpt,
     LimitOpt,
@@ -43,9 +44,7 @@ Source = Annotated[str | None, typer.Option("--source", help="Where the lead cam
 Rating = Annotated[str | None, typer.Option("--rating", help="hot, warm or cold.")]
 Notes = NotesOpt
 Tags = TagsOpt
-AllowDuplicate = Annotated[
-    bool, typer.Option("--allow-duplicate", help="Add even if it looks like an existing record.")
-]
+AllowDuplicate = AllowDuplicateOpt
 
 LIST_COLUMNS = [("ref", "Ref"), ("name", "Name"), ("company", "Company"), ("email", "Email"),
                 ("phone", "Phone"), ("status", "Status"), ("rating", "Rating")]  # fmt: skip
