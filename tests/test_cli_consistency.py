@@ -55,6 +55,7 @@ MISSING_INPUT = [
     ("import", "csv", f"{MISSING}/x.csv", "--type", "contact"),
     ("import", "vcard", f"{MISSING}/x.vcf"),
     ("import", "all", f"{MISSING}/backup"),
+    ("config", "set", "quote.font", f"{MISSING}/font.ttf"),
 ]
 MISSING_OUTPUT = [
     ("export", "csv", "--type", "account", "--output", f"{MISSING}/x.csv"),
@@ -250,3 +251,16 @@ def test_search_type_accepts_every_type_search_returns(demo: Path) -> None:
         assert result.code == 0, result.err
         assert {hit["type"] for hit in json.loads(result.out)} <= {kind}
     assert {"account", "contact", "lead", "opp", "task", "visit", "product", "quote"} <= seen
+
+
+def test_an_import_that_rejects_every_row_has_one_error_line(demo: Path, tmp_path: Path) -> None:
+    """The summary (with how the columns were read) says why on stdout; stderr has the one line."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,email\nX,not-an-email\nY,worse\n")
+    before = store_digest(demo)
+    result = sfa(demo, "import", "csv", str(bad), "--type", "lead")
+    assert result.code == 1
+    assert "nothing was imported" in one_error_line(result)
+    assert "columns: name -> name, email -> email" in result.out.splitlines()
+    assert "rejected line 2: email" in result.out
+    assert store_digest(demo) == before

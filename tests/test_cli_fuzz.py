@@ -23,6 +23,7 @@ In CI it runs a few hundred examples; set SFA_FUZZ_EXAMPLES for a longer run (do
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -203,6 +204,59 @@ def _values(refs: list[str]) -> st.SearchStrategy[str]:
     )
 
 
+# What a parameter names, by its name (and for REF, by its group), so that runs get past the ref
+# lookup often enough to reach the rules behind it.
+GROUP_KIND = {"account": "account", "contact": "contact", "lead": "lead", "opp": "opp", "task": "task",
+              "visit": "visit", "product": "product", "quote": "quote"}  # fmt: skip
+CHOICES = {
+    "stage": ["won", "lost", "qualification", "Final Stage", "rfp-received", "initiation"],
+    "type_": ["account", "contact", "lead", "opp", "product", "visit", "task", "quote", "timeline",
+              "quote_line", "note", "opportunity"],
+    "types": ["account", "contact", "lead", "opp", "note", "task", "visit", "product", "quote"],
+    "key": ["owner", "team", "currency", "stages", "company.name", "quote.valid_days", "quote.font",
+            "quote.tax_rate", "home.latitude", "sync.url", "nope"],
+    "on_duplicate": ["skip", "update", "create"],
+    "role": ["rep", "manager", "admin"],
+    "by": ["owner", "month", "stage", "team"],
+    "due": ["today", "week", "tomorrow", "+3d", "fri"],
+    "priority": ["high", "normal", "low", ""],
+    "status": ["new", "contacted", "qualified", "draft", "sent", "accepted", "open"],
+    "rating": ["hot", "warm", "cold"],
+    "currency": ["EUR", "USD", "JPY", "KWD", "chf", "", " ", "E", "EURO"],
+    "maps": ["Company=account", "E-mail Address=email", "Title=-", "Name=name", "Notes=notes"],
+}  # fmt: skip
+# Money and numbers: the edges of what is parsed, stored, summed and rounded.
+AMOUNTS = ["0", "-1", "5", "0.001", "12k", "1.5m", "-12k", "12,5", "12,000.50", "1e3", "1e309", "nan",
+           "inf", "-0", "10%", "100%", "150%", "-10%", "", " ", "abc", "9" * 26, "9" * 27, "9" * 40,
+           "1" + "0" * 30, "99999999999999999999999999.99", "0." + "0" * 30 + "1"]  # fmt: skip
+for _name in ("amount", "price", "qty", "discount", "tax", "probability", "lat", "lon", "duration"):
+    CHOICES[_name] = AMOUNTS
+
+
+def _strategy(
+    path: tuple[str, ...], param: Any, refs: dict[str, list[str]], work: str
+) -> st.SearchStrategy[str]:
+    name = param.name
+    if name in PATH_PARAMS:
+        return _paths(work)
+    if name == "db":
+        return _db_values(work)
+    generic = _values([r for kind in refs.values() for r in kind])
+    kind = GROUP_KIND.get(path[0]) if name == "ref" else "quote" if name == "qref" else name
+    if kind in refs:
+        return st.one_of(st.sampled_from(refs[kind]), st.sampled_from(refs[kind]), generic)
+    if name in CHOICES:
+        return st.one_of(st.sampled_from(CHOICES[name]), generic)
+    if getattr(getattr(param, "type_descriptor", None), "annotation", None) is int:
+        return st.one_of(st.integers(-3, 60).map(str), generic)
+    return generic
+
+
+# Input files: copies in the per-run working directory (an --output may name them too: it must
+# never name a file of the repository).
+FIXTURE_COPIES = ("crm_contacts.csv", "products.tsv", "hubspot_deals.csv", "phone_export.vcf", "broken.vcf")
+
+
 def _paths(work: str) -> st.SearchStrategy[str]:
     """File and folder values: under the per-run working directory only (sfa runs as whatever user
     runs the tests: a fuzzed value must not name a real file elsewhere)."""
@@ -210,10 +264,8 @@ def _paths(work: str) -> st.SearchStrategy[str]:
         "-", "", " ", "\x00", "out.csv", "x.pdf", "q.md", "q.html", "q.docx", "book", "backup",
         f"{work}/out.csv", f"{work}/out", f"{work}/out/q.pdf", f"{work}/missing/x.csv",
         f"{work}/missing/dir", f"{work}/file.txt", f"{work}/file.txt/x.csv", f"{work}/empty",
-        str(FIXTURES / "crm_contacts.csv"), str(FIXTURES / "products.tsv"),
-        str(FIXTURES / "hubspot_deals.csv"), str(FIXTURES / "phone_export.vcf"),
-        str(FIXTURES / "broken.vcf"), str(FIXTURES), f"{work}/empty.csv", f"{work}/leads.csv",
-        f"{work}/missing.csv",
+        *(f"{work}/{name}" for name in FIXTURE_COPIES), f"{work}/fixtures", f"{work}/empty.csv",
+        f"{work}/leads.csv", f"{work}/missing.csv",
     ])  # fmt: skip
 
 
@@ -228,20 +280,14 @@ PATH_PARAMS = {"output", "file", "directory", "from_file"}
 
 
 @st.composite
-def command_line(draw: st.DrawFn, path: tuple[str, ...], refs: list[str], work: str) -> list[str]:
+def command_line(draw: st.DrawFn, path: tuple[str, ...], refs: dict[str, list[str]], work: str) -> list[str]:
     command = COMMANDS[path]
-    values = _values(refs)
     options: list[str] = []
     positionals: list[str] = []
     for param in command.params:
         if param.name in SKIPPED_OPTIONS or getattr(param, "hidden", False):
             continue
-        if param.name in PATH_PARAMS:
-            strategy = _paths(work)
-        elif param.name == "db":
-            strategy = _db_values(work)
-        else:
-            strategy = values
+        strategy = _strategy(path, param, refs, work)
         if param.param_type_name == "argument":
             count = draw(st.integers(1, 3)) if param.nargs == -1 else 1
             if not param.required and draw(st.booleans()):
@@ -278,21 +324,25 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     home = tmp_path_factory.mktemp("fuzz-template")
     created = run_in_process(home, "demo", "--seed", "11")
     assert created.code == 0, created.err
-    refs: list[str] = []
-    for group in ("account", "contact", "lead", "opp", "task", "product", "quote"):
-        listed = run_in_process(home, group, "list", "--json")
-        assert listed.code == 0, listed.err
-        import json
-
-        rows = json.loads(listed.out)[:3]
-        refs += [str(r.get("ref")) for r in rows] + [str(r["id"]) for r in rows[:1]]
-        refs += [str(r[k]) for r in rows[:2] for k in ("sku", "number") if r.get(k)]
-    visits = run_in_process(home, "visit", "list", "--week", "--json")
-    assert visits.code == 0, visits.err
+    refs: dict[str, list[str]] = {}
+    for kind in ("account", "contact", "lead", "opp", "task", "visit", "product", "quote"):
+        exported = run_in_process(home, "export", "json", "--type", kind)
+        assert exported.code == 0, exported.err
+        rows = json.loads(exported.out)
+        assert rows, kind
+        refs[kind] = [str(r["id"]) for r in rows[:2]]
+        listed = run_in_process(home, kind, "list", "--json")
+        if listed.code == 0:
+            refs[kind] += [str(r["ref"]) for r in json.loads(listed.out)[:4] if r.get("ref")]
+        refs[kind] += [str(r[k]) for r in rows[:3] for k in ("sku", "number") if r.get(k)]
     return {"home": home, "digest": store_digest(home), "refs": refs}
 
 
 def _prepare_work(work: Path) -> None:
+    (work / "fixtures").mkdir()
+    for name in FIXTURE_COPIES:
+        shutil.copyfile(FIXTURES / name, work / name)
+        shutil.copyfile(FIXTURES / name, work / "fixtures" / name)
     (work / "out").mkdir()
     (work / "empty").mkdir()
     (work / "file.txt").write_text("not a folder\n")
@@ -360,6 +410,7 @@ def check(args: list[str], result: InProcessResult, before: str, home: Path, wor
 def test_every_command_ends_cleanly_on_any_input(path: tuple[str, ...], template: dict[str, Any]) -> None:
     root = Path(tempfile.mkdtemp(prefix="sfa-fuzz-"))
     work = root / "work"
+    fixtures = _listing(FIXTURES)
 
     @settings(max_examples=PER_COMMAND, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -386,6 +437,7 @@ def test_every_command_ends_cleanly_on_any_input(path: tuple[str, ...], template
         run()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    assert _listing(FIXTURES) == fixtures, "a fuzzed run wrote into the repository's test fixtures"
 
 
 def test_the_tree_walk_sees_every_group() -> None:
