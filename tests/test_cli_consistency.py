@@ -121,6 +121,9 @@ CONTRADICTIONS = [
     (("report", "pipeline", "--json", "--csv"), "--json", "--csv"),
     (("sync", "resolve", "abc", "--ours", "--theirs"), "--ours", "--theirs"),
     (("export", "vcard", "--vdir"), "--vdir", "--output"),
+    (("account", "add", "Somewhere", "--lat", "48.1"), "--lat", "--lon"),
+    (("account", "edit", "ACCOUNT", "--lon", "11.5"), "--lon", "--lat"),
+    (("visit", "plan", "--account", "ACCOUNT", "--at", "tomorrow 10:00", "--lat", "52.5"), "--lat", "--lon"),
     (("export", "vcard", "--vdir", "--output", "-"), "--vdir", "--output"),
 ]  # fmt: skip
 

@@ -236,6 +236,7 @@ for _name in ("amount", "price", "qty", "discount", "tax", "probability", "lat",
 def _strategy(
     path: tuple[str, ...], param: Any, refs: dict[str, list[str]], work: str
 ) -> st.SearchStrategy[str]:
+    """Any value: the nasty ones above, and now and then one that means something here."""
     name = param.name
     if name in PATH_PARAMS:
         return _paths(work)
@@ -244,12 +245,49 @@ def _strategy(
     generic = _values([r for kind in refs.values() for r in kind])
     kind = GROUP_KIND.get(path[0]) if name == "ref" else "quote" if name == "qref" else name
     if kind in refs:
-        return st.one_of(st.sampled_from(refs[kind]), st.sampled_from(refs[kind]), generic)
+        return st.one_of(st.sampled_from(refs[kind]), generic)
     if name in CHOICES:
-        return st.one_of(st.sampled_from(CHOICES[name]), generic)
-    if getattr(getattr(param, "type_descriptor", None), "annotation", None) is int:
+        return st.one_of(st.sampled_from(CHOICES[name]), st.sampled_from(CHOICES[name]), generic)
+    if _is_int(param):
         return st.one_of(st.integers(-3, 60).map(str), generic)
     return generic
+
+
+def _is_int(param: Any) -> bool:
+    return getattr(getattr(param, "type_descriptor", None), "annotation", None) is int
+
+
+# Values a careful user would give, by parameter name: all the other parameters of a run get these,
+# so that the one fuzzed value gets past them to the rule it meets.
+SANE = {
+    "amount": ["5", "12k", "1200.50"], "price": ["19.90", "1200"], "qty": ["1", "3"],
+    "discount": ["10%", "5"], "tax": ["19", "7"], "probability": ["50"], "currency": ["EUR", "USD"],
+    "lat": ["48.1"], "lon": ["11.5"], "duration": ["45m", "1h"], "email": ["fuzz@example.com"],
+    "phone": ["+49 89 123456"], "mobile": ["+49 170 1234567"], "website": ["example.com"],
+    "stage": ["qualification", "won"], "at": ["tomorrow 10:00", "fri 14:30"], "interval": ["30s"],
+    "close_date": ["+2w", "2026-12-31"], "valid_until": ["+30d"], "until": ["tomorrow"],
+    "remind": ["tomorrow 09:00"], "since": ["-1m", "2026-01-01"], "start": ["today"], "end": ["+1w"],
+    "date": ["today", "tomorrow"], "due": ["tomorrow", "today"], "priority": ["high"],
+    "rating": ["hot"], "status": ["new", "sent"], "role": ["rep"], "by": ["owner", "month"],
+    "type_": ["account", "lead", "contact"], "types": ["account", "lead"], "on_duplicate": ["skip"],
+    "key": ["team", "currency"], "maps": ["Company=account"], "outcome": ["Ordered 3 units"],
+}  # fmt: skip
+
+
+def _sane(path: tuple[str, ...], param: Any, refs: dict[str, list[str]], work: str) -> st.SearchStrategy[str]:
+    name = param.name
+    if name in PATH_PARAMS:
+        return _paths(work)
+    if name == "db":
+        return st.just(f"sqlite:///{work}/server.db")
+    kind = GROUP_KIND.get(path[0]) if name == "ref" else "quote" if name == "qref" else name
+    if kind in refs:
+        return st.sampled_from(refs[kind])
+    if name in SANE:
+        return st.sampled_from(SANE[name])
+    if _is_int(param):
+        return st.sampled_from(["3", "20"])
+    return st.sampled_from(["Fuzz", "Müller GmbH", "Call back about the offer"])
 
 
 # Input files: copies in the per-run working directory (an --output may name them too: it must
@@ -282,12 +320,14 @@ PATH_PARAMS = {"output", "file", "directory", "from_file"}
 @st.composite
 def command_line(draw: st.DrawFn, path: tuple[str, ...], refs: dict[str, list[str]], work: str) -> list[str]:
     command = COMMANDS[path]
+    params = [p for p in command.params if p.name not in SKIPPED_OPTIONS and not getattr(p, "hidden", False)]
+    # One parameter (sometimes a few) gets any value; the others get sane ones, or are left out.
+    focus = draw(st.sampled_from([p.name for p in params] or [None]))
     options: list[str] = []
     positionals: list[str] = []
-    for param in command.params:
-        if param.name in SKIPPED_OPTIONS or getattr(param, "hidden", False):
-            continue
-        strategy = _strategy(path, param, refs, work)
+    for param in params:
+        nasty = param.name == focus or draw(st.sampled_from([False] * 5 + [True]))
+        strategy = (_strategy if nasty else _sane)(path, param, refs, work)
         if param.param_type_name == "argument":
             count = draw(st.integers(1, 3)) if param.nargs == -1 else 1
             if not param.required and draw(st.booleans()):
@@ -296,22 +336,22 @@ def command_line(draw: st.DrawFn, path: tuple[str, ...], refs: dict[str, list[st
             continue
         flag = next((o for o in param.opts if o.startswith("--")), param.opts[0])
         if getattr(param, "is_flag", False):
-            if draw(st.integers(0, 3)) == 0:  # flags are on now and then, so combinations occur
+            if draw(st.sampled_from([False, False, False, True])):  # now and then: combinations occur
                 options.append(flag)
             continue
         if getattr(param, "multiple", False):
             count = draw(st.integers(0, 2))
         elif param.required:
-            count = 1 if draw(st.integers(0, 9)) else 0  # now and then a required option is missing
+            count = 0 if draw(st.integers(0, 9)) == 9 else 1  # now and then a required option is missing
         else:
-            count = draw(st.sampled_from([0, 0, 1]))
+            count = 1 if param.name == focus else draw(st.sampled_from([0, 0, 1]))
         for _ in range(count):
             value = draw(strategy)
             if value.startswith("-") and draw(st.booleans()):
                 options.append(f"{flag}={value}")  # how a script passes a value that looks like an option
             else:
                 options += [flag, value]
-    if draw(st.booleans()):
+    if any(p.startswith("-") for p in positionals) and draw(st.booleans()):
         return [*path, *options, "--", *positionals]
     return [*path, *positionals, *options]
 

@@ -22,6 +22,7 @@ from sfa.cli.common import (
     emit_written,
     print_json,
     record_json,
+    require_both,
     timeline_json,
     timeline_rows,
     workspace,
@@ -60,6 +61,7 @@ def add(
     allow_duplicate: AllowDuplicateOpt = False, as_json: JsonOpt = False, quiet: QuietOpt = False,
 ) -> None:  # fmt: skip
     """Add an account; refused if one of the same name exists (case, accents, legal form aside)."""
+    require_both(("--lat", lat), ("--lon", lon))
     ws = workspace(ctx)
     raw = {"name": name, "industry": industry, "phone": phone, "email": email,
            "website": website, "street": street, "city": city, "postcode": postcode,
@@ -126,6 +128,7 @@ def edit(
     as_json: JsonOpt = False, quiet: QuietOpt = False,
 ) -> None:  # fmt: skip
     """Change an account's fields; an empty value ("") clears a field."""
+    require_both(("--lat", lat), ("--lon", lon))
     ws = workspace(ctx)
     raw = {"name": name, "industry": industry, "phone": phone, "email": email,
            "website": website, "street": street, "city": city, "postcode": postcode,

@@ -44,6 +44,12 @@ def require_with(option: tuple[str, Any], needed: tuple[str, Any]) -> None:
         raise UsageError(f"{option[0]} needs {needed[0]}")
 
 
+def require_both(first: tuple[str, Any], second: tuple[str, Any]) -> None:
+    """Two options that only mean something together (--lat and --lon): both or neither."""
+    require_with(first, second)
+    require_with(second, first)
+
+
 def require_one(*options: tuple[str, Any]) -> None:
     """Exactly one of the options: two are refused by refuse_together, none names them all."""
     refuse_together(*options)
