@@ -342,7 +342,7 @@ def command_line(draw: st.DrawFn, path: tuple[str, ...], refs: dict[str, list[st
         if getattr(param, "multiple", False):
             count = draw(st.integers(0, 2))
         elif param.required:
-            count = 0 if draw(st.integers(0, 9)) == 9 else 1  # now and then a required option is missing
+            count = draw(st.sampled_from([1] * 9 + [0]))  # now and then a required option is missing
         else:
             count = 1 if param.name == focus else draw(st.sampled_from([0, 0, 1]))
         for _ in range(count):
@@ -425,6 +425,15 @@ def _note_known(shown: str, result: InProcessResult) -> None:  # removed when th
             log.write(f"{type(result.exception).__name__}: {result.exception!s:.120}\t{shown[:300]}\n")
 
 
+def _note_run(args: list[str], result: InProcessResult) -> None:
+    """With SFA_FUZZ_RUNS=FILE, every run is written there: its exit code and its arguments."""
+    target = os.environ.get("SFA_FUZZ_RUNS")
+    if target:
+        code = result.code if isinstance(result.exception, SystemExit) else type(result.exception).__name__
+        with open(target, "a", encoding="utf-8") as log:
+            log.write(f"{code}\t{json.dumps(args, ensure_ascii=True)[:400]}\n")
+
+
 def check(args: list[str], result: InProcessResult, before: str, home: Path, work: Path,
           listing: list[tuple[str, int]]) -> None:  # fmt: skip
     shown = " ".join(repr(a) if not a or not a.isprintable() or " " in a else a for a in args)
@@ -471,6 +480,7 @@ def test_every_command_ends_cleanly_on_any_input(path: tuple[str, ...], template
             result = run_in_process(home, *args)
         finally:
             os.chdir(cwd)
+        _note_run(args, result)
         check(args, result, template["digest"], home, work, listing)
 
     try:

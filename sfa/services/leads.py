@@ -25,7 +25,7 @@ class Duplicate:
     entity: str
     record_id: str
     name: str
-    reason: str  # "email", "phone" or "name and company"
+    reason: str  # "email", "phone", "name and company"; for an account "name"
 
     def describe(self, ref: str) -> str:
         return f"{self.entity} {ref} {self.name!r} (same {self.reason})"
