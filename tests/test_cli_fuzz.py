@@ -426,12 +426,13 @@ def _note_known(shown: str, result: InProcessResult) -> None:  # removed when th
 
 
 def _note_run(args: list[str], result: InProcessResult) -> None:
-    """With SFA_FUZZ_RUNS=FILE, every run is written there: its exit code and its arguments."""
+    """With SFA_FUZZ_RUNS=FILE, every run is written there: exit code, arguments, error line."""
     target = os.environ.get("SFA_FUZZ_RUNS")
     if target:
         code = result.code if isinstance(result.exception, SystemExit) else type(result.exception).__name__
         with open(target, "a", encoding="utf-8") as log:
-            log.write(f"{code}\t{json.dumps(args, ensure_ascii=True)[:400]}\n")
+            error = result.err.splitlines()[-1][:300] if result.err and result.code else ""
+            log.write(f"{code}\t{json.dumps(args, ensure_ascii=True)[:400]}\t{error!r}\n")
 
 
 def check(args: list[str], result: InProcessResult, before: str, home: Path, work: Path,
