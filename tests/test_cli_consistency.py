@@ -267,3 +267,22 @@ def test_an_import_that_rejects_every_row_has_one_error_line(demo: Path, tmp_pat
     assert "columns: name -> name, email -> email" in result.out.splitlines()
     assert "rejected line 2: email" in result.out
     assert store_digest(demo) == before
+
+
+LISTINGS_WITH_LIMIT = sorted(
+    path for path, command in COMMANDS.items()
+    if "--limit" in {o for p in command.params for o in getattr(p, "opts", ())}
+    and not any(p.required for p in command.params)
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("path", LISTINGS_WITH_LIMIT, ids=" ".join)
+def test_a_huge_limit_means_every_row(demo: Path, path: tuple[str, ...]) -> None:
+    """Found by the fuzz test: --limit 10**30 overflowed SQLite's integer (a traceback)."""
+    huge = sfa(demo, *path, "--limit", "1" + "0" * 30, "--json")
+    assert huge.code == 0, huge.err
+    assert huge.out == sfa(demo, *path, "--json").out
+
+
+def test_the_limit_listings_are_found() -> None:
+    assert ("contact", "list") in LISTINGS_WITH_LIMIT and len(LISTINGS_WITH_LIMIT) >= 5

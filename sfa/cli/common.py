@@ -82,7 +82,17 @@ JsonOpt = Annotated[
 QuietOpt = Annotated[
     bool, typer.Option("-q", "--quiet", help="Print only the id.", callback=_excludes("--json"))
 ]
-LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N rows.")]
+LIMIT_CAP = 1_000_000_000
+
+
+def _cap_limit(value: int | None) -> int | None:
+    """A limit beyond any store (10**30, say) means every row: capped, not an overflow in SQL."""
+    return None if value is None else min(value, LIMIT_CAP)
+
+
+LimitOpt = Annotated[
+    int | None, typer.Option("--limit", "-n", min=1, callback=_cap_limit, help="At most N rows.")
+]
 # Options several record types share, declared once.
 AllowDuplicateOpt = Annotated[
     bool, typer.Option("--allow-duplicate", help="Add even if it looks like an existing record.")
