@@ -65,7 +65,7 @@ def test_account_errors_write_nothing(sfa: Runner, home: Path) -> None:
     before = outbox_count(home)
     for args, fragment in [
         (("account", "add", "X", "--email", "nope"), "email"),
-        (("account", "add", "X", "--lat", "123"), "latitude"),
+        (("account", "add", "X", "--lat", "123", "--lon", "11"), "latitude"),
         (("account", "add", "X", "--phone", "call me"), "phone"),
         (("account", "add", "X", "--website", "not a site"), "website"),
         (("account", "add", ""), "name"),
