@@ -90,7 +90,7 @@ def test_import_csv_errors(sfa: Runner, tmp_path: Path) -> None:
     result = sfa("import", "csv", str(headerless), "--type", "contact")
     assert result.code == 1 and "looks like data, not a header line" in result.err
     assert len(result.err.splitlines()) == 1
-    assert sfa("import", "csv", str(tmp_path / "missing.csv"), "--type", "contact").code == 2
+    assert sfa("import", "csv", str(tmp_path / "missing.csv"), "--type", "contact").code == 1
     bad_type = sfa("import", "csv", str(FIXTURES / "crm_contacts.csv"), "--type", "visit")
     assert bad_type.code == 2 and "--type 'visit'" in bad_type.err
     bad_map = sfa("import", "csv", str(FIXTURES / "crm_contacts.csv"), "-t", "contact", "--map", "Nope=name")
@@ -167,7 +167,7 @@ def test_export_csv_json_stdout_and_file(sfa: Runner, home: Path, tmp_path: Path
     as_json = sfa("export", "csv", "-t", "opp", "-o", str(tmp_path / "o.csv"), "--json").json()
     assert as_json == {"file": str(tmp_path / "o.csv"), "type": "opportunity", "count": 1}
     assert sfa("export", "csv", "--type", "widgets").code == 2
-    assert sfa("export", "csv", "-t", "account", "-o", str(tmp_path / "no" / "x.csv")).code == 2
+    assert sfa("export", "csv", "-t", "account", "-o", str(tmp_path / "no" / "x.csv")).code == 1
 
 
 def test_export_vcard_and_ics(sfa: Runner, home: Path, tmp_path: Path) -> None:
@@ -219,10 +219,10 @@ def test_export_all_and_import_all(sfa: Runner, home: Path, tmp_path: Path) -> N
         assert after == before, kind
     again = run_sfa(second_home, "import", "all", str(backup_dir))
     assert again.code == 1 and "empty store only" in again.err
-    assert sfa("export", "all", "--output", str(backup_dir)).code == 2  # not empty: refused
+    assert sfa("export", "all", "--output", str(backup_dir)).code == 1  # not empty: refused
     not_backup = run_sfa(tmp_path / "third", "import", "all", str(FIXTURES))
     assert not_backup.code == 1 and "is not an sfa backup" in not_backup.err
-    assert run_sfa(tmp_path / "third", "import", "all", str(tmp_path / "nowhere")).code == 2
+    assert run_sfa(tmp_path / "third", "import", "all", str(tmp_path / "nowhere")).code == 1
 
 
 def test_interop_libraries_stay_off_the_plain_cli_path(tmp_path: Path) -> None:
@@ -276,7 +276,7 @@ def test_export_vcard_vdir_for_khard(sfa: Runner, home: Path, tmp_path: Path) ->
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     refused = sfa("export", "vcard", "--vdir", "--output", str(blocker))
-    assert refused.code == 2 and "not a directory" in refused.err and blocker.read_text() == ""
+    assert refused.code == 1 and "not a directory" in refused.err and blocker.read_text() == ""
     # A missing directory is created with its parents, as for a first export into ~/.contacts/sfa.
     book = tmp_path / "contacts" / "book"
     result = sfa("export", "vcard", "--vdir", "--output", str(book), "--json")

@@ -119,7 +119,12 @@ def test_pdf_without_a_unicode_font_transliterates(ws: Any, quote: dict[str, Any
 
 
 def test_configured_font_must_exist(sfa: Any, quote: dict[str, Any], out_dir: Path) -> None:
-    assert sfa("config", "set", "quote.font", str(out_dir / "missing.ttf")).code == 0
+    refused = sfa("config", "set", "quote.font", str(out_dir / "missing.ttf"))
+    assert refused.code == 1 and "no such file" in refused.err  # a missing file: error, exit 1
+    gone = out_dir / "gone.ttf"
+    gone.write_text("")
+    assert sfa("config", "set", "quote.font", str(gone)).code == 0
+    gone.unlink()  # the font was there when it was set, and went away
     r = sfa("quote", "export", quote["number"], "-o", str(out_dir / "q.pdf"))
     assert r.code == 1 and "quote.font" in r.err
     not_a_font = out_dir / "notes.ttf"

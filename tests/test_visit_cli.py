@@ -136,7 +136,6 @@ def test_cancelled_visit_frees_its_slot(sfa: Runner, accounts: dict[str, str]) -
             ["--account", "{mueller}", "--at", "tomorrow 10:00", "--contact", "{bob}"],
             "belongs to another account",
         ),
-        (["--account", "{mueller}", "--at", "tomorrow 10:00", "--lat", "52.5"], "both --lat and --lon"),
     ],
 )
 def test_plan_errors_write_nothing(

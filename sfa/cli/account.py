@@ -8,6 +8,7 @@ import typer
 
 from sfa.cli.common import (
     TIMELINE_COLUMNS,
+    AllowDuplicateOpt,
     EmailOpt,
     JsonOpt,
     LimitOpt,
@@ -21,6 +22,7 @@ from sfa.cli.common import (
     emit_written,
     print_json,
     record_json,
+    require_both,
     timeline_json,
     timeline_rows,
     workspace,
@@ -56,15 +58,17 @@ def add(
     email: Email = None, website: Website = None, street: Street = None, city: City = None,
     postcode: Postcode = None, country: Country = None, lat: Lat = None, lon: Lon = None,
     owner: Owner = None, tags: Tags = None, notes: Notes = None,
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
+    allow_duplicate: AllowDuplicateOpt = False, as_json: JsonOpt = False, quiet: QuietOpt = False,
 ) -> None:  # fmt: skip
-    """Add an account."""
+    """Add an account; refused if one of the same name exists (case, accents, legal form aside)."""
+    require_both(("--lat", lat), ("--lon", lon))
     ws = workspace(ctx)
     raw = {"name": name, "industry": industry, "phone": phone, "email": email,
            "website": website, "street": street, "city": city, "postcode": postcode,
            "country": country, "latitude": lat, "longitude": lon, "owner": owner,
            "tags": tags, "notes": notes}  # fmt: skip
-    emit_written(ws, ACCOUNT, crm.add_account(ws, raw), "added", as_json=as_json, quiet=quiet)
+    record = crm.add_account(ws, raw, allow_duplicate=allow_duplicate)
+    emit_written(ws, ACCOUNT, record, "added", as_json=as_json, quiet=quiet)
 
 
 @app.command("list")
@@ -124,6 +128,7 @@ def edit(
     as_json: JsonOpt = False, quiet: QuietOpt = False,
 ) -> None:  # fmt: skip
     """Change an account's fields; an empty value ("") clears a field."""
+    require_both(("--lat", lat), ("--lon", lon))
     ws = workspace(ctx)
     raw = {"name": name, "industry": industry, "phone": phone, "email": email,
            "website": website, "street": street, "city": city, "postcode": postcode,

@@ -16,14 +16,87 @@ from typing import Annotated, Any
 import typer
 
 from sfa.domain.entities import Entity
+from sfa.domain.errors import UsageError
 from sfa.store import codec
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="Print only the id.")]
-LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N rows.")]
+# -- flags that contradict each other ------------------------------------------------------------
+# One rule for every command: two options that cannot both hold are a usage error (exit 2) naming
+# both, raised before anything is read or written (docs/cli.md, "Exit codes").
+
+
+def _given(value: Any) -> bool:
+    """An option counts as given when it is on (a flag) or has any value, even ""."""
+    return value is not None and value is not False and value != [] and value != ()
+
+
+def refuse_together(*options: tuple[str, Any]) -> None:
+    """Refuse when two of the (flag, value) pairs are given: "--a and --b cannot be used together"."""
+    given = [flag for flag, value in options if _given(value)]
+    if len(given) > 1:
+        raise UsageError(f"{given[0]} and {given[1]} cannot be used together")
+
+
+def require_with(option: tuple[str, Any], needed: tuple[str, Any]) -> None:
+    """Refuse an option given without the one it belongs to: "--a needs --b"."""
+    if _given(option[1]) and not _given(needed[1]):
+        raise UsageError(f"{option[0]} needs {needed[0]}")
+
+
+def require_both(first: tuple[str, Any], second: tuple[str, Any]) -> None:
+    """Two options that only mean something together (--lat and --lon): both or neither."""
+    require_with(first, second)
+    require_with(second, first)
+
+
+def require_one(*options: tuple[str, Any]) -> None:
+    """Exactly one of the options: two are refused by refuse_together, none names them all."""
+    refuse_together(*options)
+    if not any(_given(value) for _, value in options):
+        raise UsageError("give one of " + ", ".join(flag for flag, _ in options))
+
+
+def _excludes(*others: str) -> Callable[[typer.Context, Any, Any], Any]:
+    """A parameter callback refusing the option together with the `others` (checked whichever of
+    the two comes last on the command line, so before the command runs)."""
+
+    def check(ctx: typer.Context, param: Any, value: Any) -> Any:
+        if _given(value):
+            for other in ctx.command.params:
+                if set(getattr(other, "opts", ())) & set(others) and _given(ctx.params.get(other.name or "")):
+                    refuse_together((_flag(other.opts), True), (_flag(param.opts), True))
+        return value
+
+    return check
+
+
+def _flag(opts: Sequence[str]) -> str:
+    """The long form of an option's names (-q/--quiet is named --quiet)."""
+    return next((o for o in opts if o.startswith("--")), opts[0])
+
+
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print JSON instead of text.", callback=_excludes("-q", "--quiet"))
+]
+QuietOpt = Annotated[
+    bool, typer.Option("-q", "--quiet", help="Print only the id.", callback=_excludes("--json"))
+]
+LIMIT_CAP = 1_000_000_000
+
+
+def _cap_limit(value: int | None) -> int | None:
+    """A limit beyond any store (10**30, say) means every row: capped, not an overflow in SQL."""
+    return None if value is None else min(value, LIMIT_CAP)
+
+
+LimitOpt = Annotated[
+    int | None, typer.Option("--limit", "-n", min=1, callback=_cap_limit, help="At most N rows.")
+]
 # Options several record types share, declared once.
+AllowDuplicateOpt = Annotated[
+    bool, typer.Option("--allow-duplicate", help="Add even if it looks like an existing record.")
+]
 EmailOpt = Annotated[str | None, typer.Option("--email")]
 PhoneOpt = Annotated[str | None, typer.Option("--phone")]
 NotesOpt = Annotated[str | None, typer.Option("--notes")]

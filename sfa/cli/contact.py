@@ -8,6 +8,7 @@ import typer
 
 from sfa.cli.common import (
     TIMELINE_COLUMNS,
+    AllowDuplicateOpt,
     EmailOpt,
     JsonOpt,
     LimitOpt,
@@ -46,13 +47,15 @@ LIST_COLUMNS = [("ref", "Ref"), ("name", "Name"), ("title", "Title"), ("account"
 def add(
     ctx: typer.Context, name: str, account: Account = None, email: Email = None,
     phone: Phone = None, mobile: Mobile = None, title: Title = None, tags: Tags = None,
-    notes: Notes = None, as_json: JsonOpt = False, quiet: QuietOpt = False,
+    notes: Notes = None, allow_duplicate: AllowDuplicateOpt = False,
+    as_json: JsonOpt = False, quiet: QuietOpt = False,
 ) -> None:  # fmt: skip
-    """Add a contact."""
+    """Add a contact; refused if it duplicates a contact or lead (same email, phone, or name at the account)."""
     ws = workspace(ctx)
     raw = {"name": name, "account_id": account, "email": email, "phone": phone,
            "mobile": mobile, "title": title, "tags": tags, "notes": notes}  # fmt: skip
-    emit_written(ws, CONTACT, crm.add_contact(ws, raw), "added", as_json=as_json, quiet=quiet)
+    record = crm.add_contact(ws, raw, allow_duplicate=allow_duplicate)
+    emit_written(ws, CONTACT, record, "added", as_json=as_json, quiet=quiet)
 
 
 @app.command("list")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from sfa.cli.common import JsonOpt, message, print_json, workspace
+from sfa.cli.common import JsonOpt, message, print_json, require_with, workspace
 from sfa.domain.errors import UsageError
 
 app = typer.Typer(help="Write records out: CSV, JSON, vCard, iCalendar, a full backup.", no_args_is_help=True)
@@ -78,8 +78,10 @@ def export_vcard(
     from sfa.services.interop.vcard import export_vcards, export_vdir
 
     if vdir:
-        if output is None:
-            raise UsageError("--vdir needs --output DIR")
+        require_with(("--vdir", vdir), ("--output DIR", output))
+        if str(output) == "-":
+            raise UsageError("--vdir writes files into a directory: give --output DIR, not -")
+        assert output is not None
         count = export_vdir(workspace(ctx), output, account_ref=account)
         if as_json:
             print_json({"directory": str(output), "contacts": count})

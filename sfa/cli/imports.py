@@ -79,8 +79,12 @@ def _print_summary(data: dict[str, Any], noun: str) -> None:
 def _fail_if_all_rejected(data: dict[str, Any], noun: str) -> None:
     """Some rows rejected is a partial import (exit 0, the summary says which); all of them is a
     failure a script must see."""
-    if data["rejected"] and not (data["created"] or data["updated"] or data["skipped"]):
+    if _all_rejected(data):
         raise NothingImportedError(data["rejected"], noun)
+
+
+def _all_rejected(data: dict[str, Any]) -> bool:
+    return bool(data["rejected"] and not (data["created"] or data["updated"] or data["skipped"]))
 
 
 @app.command("csv")
@@ -103,10 +107,13 @@ def import_csv(
     if as_json:
         print_json(data)
     else:
+        # How the file was read goes to stderr; when every row is rejected it is part of the
+        # summary on stdout instead, so that stderr holds the one error line (docs/cli.md).
+        note = print if _all_rejected(data) else message
         if data.get("header_line", 1) > 1:
-            message(f"header: line {data['header_line']} (the lines above it are not rows)")
+            note(f"header: line {data['header_line']} (the lines above it are not rows)")
         if data["mapping"]:
-            message("columns: " + ", ".join(f"{c} -> {f}" for c, f in data["mapping"].items()))
+            note("columns: " + ", ".join(f"{c} -> {f}" for c, f in data["mapping"].items()))
         _print_summary(data, "rows")
     _fail_if_all_rejected(data, "rows")
 

@@ -9,6 +9,7 @@ import typer
 
 from sfa.cli.common import (
     TIMELINE_COLUMNS,
+    AllowDuplicateOpt,
     EmailOpt,
     JsonOpt,
     LimitOpt,
@@ -22,6 +23,8 @@ from sfa.cli.common import (
     message,
     print_json,
     record_json,
+    refuse_together,
+    require_with,
     timeline_json,
     timeline_rows,
     workspace,
@@ -41,9 +44,7 @@ Source = Annotated[str | None, typer.Option("--source", help="Where the lead cam
 Rating = Annotated[str | None, typer.Option("--rating", help="hot, warm or cold.")]
 Notes = NotesOpt
 Tags = TagsOpt
-AllowDuplicate = Annotated[
-    bool, typer.Option("--allow-duplicate", help="Add even if it looks like an existing record.")
-]
+AllowDuplicate = AllowDuplicateOpt
 
 LIST_COLUMNS = [("ref", "Ref"), ("name", "Name"), ("company", "Company"), ("email", "Email"),
                 ("phone", "Phone"), ("status", "Status"), ("rating", "Rating")]  # fmt: skip
@@ -66,16 +67,19 @@ def add(
     as_json: JsonOpt = False, quiet: QuietOpt = False,
 ) -> None:  # fmt: skip
     """Add a lead; refused if it duplicates a lead or contact (same email, phone, or name + company)."""
-    ws = workspace(ctx)
+    raw = {"name": name, "company": company, "email": email, "phone": phone, "source": source,
+           "rating": rating, "notes": notes, "tags": tags}  # fmt: skip
+    refuse_together(("--allow-duplicate", allow_duplicate), ("--skip-duplicates", skip_duplicates))
+    require_with(("--skip-duplicates", skip_duplicates), ("--from", from_file))
     if from_file is not None:
-        if name is not None:
-            raise UsageError("give either NAME or --from, not both")
-        _add_from(ws, from_file, allow_duplicate, skip_duplicates, as_json, quiet)
+        # The rows carry the fields: a NAME or a field option beside --from would be ignored.
+        for field, value in raw.items():
+            refuse_together(("NAME" if field == "name" else f"--{field}", value), ("--from", from_file))
+        _add_from(workspace(ctx), from_file, allow_duplicate, skip_duplicates, as_json, quiet)
         return
     if name is None:
         raise UsageError("missing argument NAME (or --from FILE)")
-    raw = {"name": name, "company": company, "email": email, "phone": phone, "source": source,
-           "rating": rating, "notes": notes, "tags": tags}  # fmt: skip
+    ws = workspace(ctx)
     record = leads.add_lead(ws, raw, allow_duplicate=allow_duplicate)
     emit_written(ws, LEAD, record, "added", as_json=as_json, quiet=quiet)
 

@@ -6,7 +6,16 @@ from typing import Annotated
 
 import typer
 
-from sfa.cli.common import JsonOpt, QuietOpt, emit_table, emit_written, print_json, when, workspace
+from sfa.cli.common import (
+    JsonOpt,
+    QuietOpt,
+    emit_table,
+    emit_written,
+    print_json,
+    require_one,
+    when,
+    workspace,
+)
 from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, OPPORTUNITY, TIMELINE, Entity
 from sfa.domain.errors import ValidationError
 from sfa.services import records
@@ -21,8 +30,9 @@ def _target(
 ) -> tuple[Entity, str]:
     targets = [(e, r) for e, r in ((ACCOUNT, account), (CONTACT, contact), (LEAD, lead),
                                     (OPPORTUNITY, opp)) if r]  # fmt: skip
-    if len(targets) != 1:
-        raise ValidationError("record", "give exactly one of --account, --contact, --lead, --opp")
+    require_one(("--account", account), ("--contact", contact), ("--lead", lead), ("--opp", opp))
+    if not targets:  # given, but empty
+        raise ValidationError("record", "give a ref to --account, --contact, --lead or --opp")
     return targets[0]
 
 

@@ -20,13 +20,14 @@ from sfa.cli.common import (
     emit_written,
     print_json,
     record_json,
+    refuse_together,
     timeline_json,
     timeline_rows,
     workspace,
 )
 from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY
 from sfa.domain.money import format_money
-from sfa.domain.stages import LOST, WON
+from sfa.domain.stages import LOST, WON, find_stage
 from sfa.services import crm, records
 
 app = typer.Typer(help="Opportunities through stages to won or lost.", no_args_is_help=True)
@@ -75,6 +76,10 @@ def list_(
 ) -> None:  # fmt: skip
     """List opportunities by expected close date."""
     ws = workspace(ctx)
+    if open_only and stage:
+        closed = find_stage(ws.stages, stage).name
+        if closed in (WON, LOST):
+            refuse_together(("--open", open_only), (f"--stage {closed}", stage))
     shown = (
         None
         if as_json

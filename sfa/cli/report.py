@@ -10,9 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
-from sfa.cli.common import Column, emit_table, is_terminal, print_json, workspace
+from sfa.cli.common import Column, emit_table, is_terminal, print_json, refuse_together, workspace
 from sfa.domain.dates import parse_date
-from sfa.domain.errors import UsageError
 from sfa.domain.money import format_money
 from sfa.services import reports
 
@@ -30,8 +29,7 @@ def _emit(
     rows: list[dict[str, Any]], columns: Sequence[Column], *, as_json: bool, as_csv: bool, title: str,
     json_value: Any = None, bars: Sequence[tuple[str, list[Bar]]] = (), empty: str = "nothing to report",
 ) -> None:  # fmt: skip
-    if as_json and as_csv:
-        raise UsageError("give --json or --csv, not both")
+    refuse_together(("--json", as_json), ("--csv", as_csv))
     if as_json:
         print_json(rows if json_value is None else json_value)
         return

@@ -11,9 +11,6 @@ from sfa.services import search as search_service
 
 app = typer.Typer(help="Full-text search over every record type.")
 
-_SHOWN = {"account": "account", "contact": "contact", "lead": "lead", "opportunity": "opp",
-          "timeline": "note"}  # fmt: skip
-
 
 @app.command("search")
 def search(
@@ -21,7 +18,7 @@ def search(
     text: Annotated[list[str], typer.Argument(help="Words to find; each must match (as a prefix).")],
     types: Annotated[
         list[str] | None,
-        typer.Option("--type", "-t", help="account, contact, lead, opp or note; may repeat."),
+        typer.Option("--type", "-t", help=f"{', '.join(search_service.accepted_types())}; may repeat."),
     ] = None,
     limit: LimitOpt = 20, as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
@@ -33,13 +30,13 @@ def search(
         refs.update(ws.store.short_refs(entity, [record["id"]]))
     if as_json:
         print_json([
-            {"type": _SHOWN.get(e.name, e.name), **record_json(e, r, refs[r["id"]])} for e, r in hits
+            {"type": search_service.shown_name(e), **record_json(e, r, refs[r["id"]])} for e, r in hits
         ])  # fmt: skip
         return
     rows = []
     for entity, record in hits:
         detail = " ".join(str(record[f]) for f in entity.search_fields[1:3] if record.get(f))
-        rows.append({"type": _SHOWN.get(entity.name, entity.name), "ref": refs[record["id"]],
+        rows.append({"type": search_service.shown_name(entity), "ref": refs[record["id"]],
                      "title": record.get(entity.title), "detail": detail})  # fmt: skip
     emit_table(rows, [("type", "Type"), ("ref", "Ref"), ("title", "Name"), ("detail", "Detail")],
                empty=f"nothing matches {' '.join(text)!r}")  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Annotated
@@ -9,7 +11,7 @@ from typing import Annotated
 import typer
 
 from sfa.cli.common import JsonOpt, emit_table, message, print_json
-from sfa.domain.errors import ConfigError
+from sfa.domain.errors import ConfigError, NotFoundError
 from sfa.store.config import data_home
 
 app = typer.Typer(help="The central sync server.", no_args_is_help=True)
@@ -37,6 +39,31 @@ def _admin() -> ModuleType:
     return admin
 
 
+def _existing_db(ctx: typer.Context, db: str | None) -> str | None:
+    """The user commands work on a database `sfa server init` made: a SQLite file that is not there
+    is an error (exit 1), not a new empty file beside it."""
+    from sfa.server import storage
+
+    url = storage.resolve_db_url(_home(ctx), db)
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///") :])
+        if not path.is_file():
+            raise NotFoundError(f"no server database at {path}: run 'sfa server init' first")
+    return db
+
+
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    """A database the server cannot open or use is one line (exit 1), not the driver's traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise ConfigError(f"server database: {reason}") from None
+
+
 @app.command("init")
 def init(
     ctx: typer.Context, db: DbOpt = None,
@@ -46,7 +73,9 @@ def init(
     as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """Create or upgrade the server database."""
-    result = _admin().init(_home(ctx), db, new_epoch=new_epoch)
+    admin = _admin()
+    with _database_errors():
+        result = admin.init(_home(ctx), db, new_epoch=new_epoch)
     if as_json:
         print_json(result)
         return
@@ -74,7 +103,9 @@ def user_add(
     as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """Add a user and print their token (shown only this once)."""
-    result = _admin().add_user(_home(ctx), db, name, role, team)
+    admin = _admin()
+    with _database_errors():
+        result = admin.add_user(_home(ctx), _existing_db(ctx, db), name, role, team)
     if as_json:
         print_json(result)
         return
@@ -85,7 +116,9 @@ def user_add(
 @user_app.command("list")
 def user_list(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """List users (never their tokens)."""
-    users = _admin().list_users(_home(ctx), db)
+    admin = _admin()
+    with _database_errors():
+        users = admin.list_users(_home(ctx), _existing_db(ctx, db))
     if as_json:
         print_json(users)
         return
@@ -96,7 +129,9 @@ def user_list(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) ->
 @user_app.command("revoke")
 def user_revoke(ctx: typer.Context, name: str, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Revoke a user's token: their next request gets 401."""
-    result = _admin().revoke_user(_home(ctx), db, name)
+    admin = _admin()
+    with _database_errors():
+        result = admin.revoke_user(_home(ctx), _existing_db(ctx, db), name)
     if as_json:
         print_json(result)
         return

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sfa.cli.common import JsonOpt, emit_table, message, print_json, workspace
+from sfa.cli.common import JsonOpt, emit_table, message, print_json, require_one, workspace
 from sfa.domain.errors import UsageError, ValidationError
 
 app = typer.Typer(help="Sync with the central server: push, pull, conflicts.", invoke_without_command=True)
@@ -189,20 +189,19 @@ def resolve(
     from sfa.services import records
     from sfa.store.replica import Replica
 
-    chosen = [name for name, on in (("ours", ours), ("theirs", theirs), ("value", value is not None)) if on]
-    if len(chosen) != 1:
-        raise UsageError("give exactly one of --ours, --theirs, --value V")
+    require_one(("--ours", ours), ("--theirs", theirs), ("--value", value))
+    chosen = "ours" if ours else "theirs" if theirs else "value"
     ws = workspace(ctx)
     replica = Replica(ws.store)
     conflict = replica.find_conflict(ref)
     converted = None
     if value is not None:
         converted = records.convert(ws, ENTITIES[conflict["entity"]], conflict["field"], value)
-    result = replica.resolve(conflict, chosen[0], converted)
+    result = replica.resolve(conflict, chosen, converted)
     if as_json:
         print_json(result)
         return
-    message(f"conflict resolved ({chosen[0]}); it reaches the others with the next sync")
+    message(f"conflict resolved ({chosen}); it reaches the others with the next sync")
 
 
 @app.command("rejected")

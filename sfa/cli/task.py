@@ -16,6 +16,7 @@ from sfa.cli.common import (
     emit_written,
     print_json,
     record_json,
+    refuse_together,
     when,
     workspace,
 )
@@ -87,13 +88,13 @@ def list_(
     limit: LimitOpt = None, as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """List tasks (default: open tasks, most urgent first)."""
+    refuse_together(("--overdue", overdue), ("--due", due), ("--remind", remind), ("--done", done),
+                    ("--all", all_))  # fmt: skip
+    if due is not None and due not in ("today", "week"):
+        raise UsageError(f"--due takes today or week, not {due!r}")
     modes = [m for m, on in (("overdue", overdue), ("remind", remind), ("done", done), ("all", all_)) if on]
     if due is not None:
-        if due not in ("today", "week"):
-            raise UsageError(f"--due takes today or week, not {due!r}")
         modes.append(due)
-    if len(modes) > 1:
-        raise UsageError("give at most one of --overdue, --due, --remind, --done, --all")
     ws = workspace(ctx)
     batch = tasks.list_tasks(ws, modes[0] if modes else "open", limit=limit)
     if as_json:

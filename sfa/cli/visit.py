@@ -16,6 +16,7 @@ from sfa.cli.common import (
     message,
     print_json,
     record_json,
+    require_both,
     timeline_json,
     when,
     workspace,
@@ -65,6 +66,7 @@ def plan(
     as_json: JsonOpt = False, quiet: QuietOpt = False,
 ) -> None:  # fmt: skip
     """Plan a visit at an account."""
+    require_both(("--lat", lat), ("--lon", lon))
     ws = workspace(ctx)
     record = visits.plan_visit(
         ws, account_ref=account, at=at, contact_refs=contact, duration=duration, purpose=purpose,

@@ -19,8 +19,13 @@ from sfa.store.workspace import Workspace
 # -- accounts ---------------------------------------------------------------------------------
 
 
-def add_account(ws: Workspace, raw: Raw) -> Record:
+def add_account(ws: Workspace, raw: Raw, *, allow_duplicate: bool = False) -> Record:
+    """Add an account; refused when one of the same folded name exists, unless allow_duplicate."""
     values = {**records.scope_defaults(ws), **records.clean(ws, ACCOUNT, raw, creating=True)}
+    if not allow_duplicate:
+        from sfa.services.leads import check_duplicates  # leads uses crm: imported when called
+
+        check_duplicates(ws, ACCOUNT, values)
     return ws.store.insert(ACCOUNT, values)
 
 
@@ -64,8 +69,14 @@ def delete_account(ws: Workspace, ref: str) -> Record:
 # -- contacts ---------------------------------------------------------------------------------
 
 
-def add_contact(ws: Workspace, raw: Raw) -> Record:
+def add_contact(ws: Workspace, raw: Raw, *, allow_duplicate: bool = False) -> Record:
+    """Add a contact; refused when it looks like a lead or contact (the lead check: same email,
+    same phone or mobile, same folded name at the same account), unless allow_duplicate."""
     values = {**records.scope_defaults(ws), **records.clean(ws, CONTACT, raw, creating=True)}
+    if not allow_duplicate:
+        from sfa.services.leads import check_duplicates  # leads uses crm: imported when called
+
+        check_duplicates(ws, CONTACT, values)
     return ws.store.insert(CONTACT, values)
 
 

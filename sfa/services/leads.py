@@ -11,7 +11,7 @@ from typing import Any
 
 from sfa.domain import normalize
 from sfa.domain.dates import parse_date
-from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, Entity
+from sfa.domain.entities import ACCOUNT, CONTACT, ENTITIES, LEAD, Entity
 from sfa.domain.errors import DuplicateError, StateError, ValidationError
 from sfa.domain.money import parse_amount
 from sfa.domain.text import check_text
@@ -26,7 +26,7 @@ class Duplicate:
     entity: str
     record_id: str
     name: str
-    reason: str  # "email", "phone" or "name and company"
+    reason: str  # "email", "phone", "name and company"; for an account "name"
 
     def describe(self, ref: str) -> str:
         return f"{self.entity} {ref} {self.name!r} (same {self.reason})"
@@ -38,11 +38,6 @@ class Duplicate:
             "name": self.name,
             "reason": self.reason,
         }
-
-
-def _probe_keys(values: Record) -> dict[str, str]:
-    """The keys of a new lead that would make it a duplicate of an existing lead or contact."""
-    return _probe_from_derived(LEAD.derived(values) if LEAD.derived else {})
 
 
 def _probe_from_derived(keys: Record) -> dict[str, str]:
@@ -62,14 +57,18 @@ _CONTACT_COMPANY = "coalesce((SELECT a.name_key FROM account a WHERE a.id = cont
 
 
 def find_duplicates(ws: Workspace, values: Record, exclude_id: str | None = None) -> list[Duplicate]:
-    """Leads and contacts with the same email, the same phone, or near-identical name + company."""
-    probes = _probe_keys(values)
+    """Leads and contacts with the same email, the same phone, or near-identical name + company.
+
+    `values` are a lead's (name, company, email, phone), or a contact's as `contact_probe` gives them.
+    """
+    keys = _person_keys_of(values)
+    probes = _probe_from_derived(keys)
     queries: list[tuple[Entity, str, str, tuple[str, ...]]] = []
     if "email" in probes:
         queries += [(LEAD, "email", "email_key = ?", (probes["email"],)),
                     (CONTACT, "email", "email_key = ?", (probes["email"],))]  # fmt: skip
-    if "phone" in probes:
-        phone = probes["phone"]
+    # A contact has a mobile number beside its phone: both are compared, with each other too.
+    for phone in dict.fromkeys(k for k in (keys.get("phone_key"), keys.get("mobile_key")) if k):
         queries += [(LEAD, "phone", "phone_key = ?", (phone,)),
                     (CONTACT, "phone", "phone_key = ? OR mobile_key = ?", (phone, phone))]  # fmt: skip
     if "name and company" in probes:
@@ -89,17 +88,52 @@ def find_duplicates(ws: Workspace, values: Record, exclude_id: str | None = None
     return found
 
 
-def _duplicate_error(ws: Workspace, name: str, found: list[Duplicate]) -> DuplicateError:
+def _person_keys_of(values: Record) -> Record:
+    return LEAD.derived(values) if LEAD.derived else {}
+
+
+def contact_probe(ws: Workspace, values: Record) -> Record:
+    """A contact's values as the duplicate check reads a lead's: its account's name is its company."""
+    account_id = values.get("account_id")
+    company = ws.store.titles(ACCOUNT, [account_id]).get(account_id) if account_id else None
+    return {"name": values.get("name"), "company": company, "email": values.get("email"),
+            "phone": values.get("phone"), "mobile": values.get("mobile")}  # fmt: skip
+
+
+def find_account_duplicates(ws: Workspace, name: str, exclude_id: str | None = None) -> list[Duplicate]:
+    """Accounts whose name is the same after folding case, accents, punctuation and legal forms:
+    the company comparison of the lead check ("Müller GmbH" and "MULLER" are the same account)."""
+    key = normalize.company_key(name)
+    if not key:
+        return []
+    return [Duplicate(ACCOUNT.name, r["id"], r["name"], "name")
+            for r in ws.store.select(ACCOUNT, "name_key = ?", (key,), limit=5)
+            if r["id"] != exclude_id]  # fmt: skip
+
+
+def check_duplicates(ws: Workspace, entity: Entity, values: Record, *, exclude_id: str | None = None) -> None:
+    """Refuse a new lead, contact or account that looks like an existing record (DuplicateError,
+    naming what it matches); the caller skips this for --allow-duplicate."""
+    if entity is ACCOUNT:
+        found = find_account_duplicates(ws, values["name"], exclude_id)
+    else:
+        probe = contact_probe(ws, values) if entity is CONTACT else values
+        found = find_duplicates(ws, probe, exclude_id)
+    if found:
+        raise _duplicate_error(ws, values["name"], found, entity.name)
+
+
+def _duplicate_error(ws: Workspace, name: str, found: list[Duplicate], what: str = "lead") -> DuplicateError:
     refs = {d.record_id: _ref(ws, d) for d in found}
     listed = "; ".join(d.describe(refs[d.record_id]) for d in found[:3])
     return DuplicateError(
-        f"lead {name!r} looks like a duplicate of {listed}; use --allow-duplicate to add it anyway",
+        f"{what} {name!r} looks like a duplicate of {listed}; use --allow-duplicate to add it anyway",
         [d.as_dict() for d in found],
     )
 
 
 def _ref(ws: Workspace, dup: Duplicate) -> str:
-    entity = LEAD if dup.entity == "lead" else CONTACT
+    entity = ENTITIES[dup.entity]
     return ws.store.short_refs(entity, [dup.record_id])[dup.record_id]
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from sfa.domain import quotes as rules
 from sfa.domain.dates import local_today, local_zone
-from sfa.domain.errors import ValidationError
+from sfa.domain.errors import NotFoundError, ValidationError
 from sfa.domain.money import format_money
 from sfa.services import quotes
 from sfa.store.workspace import Workspace
@@ -496,11 +496,11 @@ def export(ws: Workspace, ref: str, output: str) -> ExportResult:
     path = Path(output).expanduser()
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise ValidationError("output", f"{output!r} has no known extension; use .pdf, .md or .html")
+        raise ValidationError("--output", f"{output!r} has no known extension; use .pdf, .md or .html")
     if not path.parent.is_dir():
-        raise ValidationError("output", f"directory {str(path.parent)!r} does not exist")
+        raise NotFoundError(f"--output {output}: directory {path.parent} does not exist")
     if path.is_dir():
-        raise ValidationError("output", f"{output!r} is a directory")
+        raise ValidationError("--output", f"{output!r} is a directory")
     doc = build(ws, ref)
     note = (
         "" if doc.seller[0] else "company.name is not set (sfa config set company.name ...): no seller name"

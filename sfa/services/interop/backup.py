@@ -25,7 +25,7 @@ from typing import Any, TextIO
 from sfa import __version__
 from sfa.domain.dates import from_iso_utc, iso_utc, utc_now
 from sfa.domain.entities import ENTITIES, Entity
-from sfa.domain.errors import UsageError, ValidationError
+from sfa.domain.errors import NotFoundError, UsageError, ValidationError
 from sfa.domain.hlc import Hlc
 from sfa.domain.text import check_text
 from sfa.services import records
@@ -107,9 +107,9 @@ def write_file_atomic(path: Path, text: str) -> None:
     """Write the whole file or nothing: a temporary file beside it, renamed into place."""
     path = path.expanduser()
     if path.is_dir():
-        raise UsageError(f"--output {path} is a directory; give a file name")
+        raise ValidationError("--output", f"{path} is a directory; give a file name")
     if not path.parent.exists():
-        raise UsageError(f"--output {path}: directory {path.parent} does not exist")
+        raise NotFoundError(f"--output {path}: directory {path.parent} does not exist")
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
@@ -135,10 +135,10 @@ def _snapshot(ws: Workspace) -> Iterator[tuple[Entity, list[dict[str, Any]]]]:
 def export_all(ws: Workspace, directory: Path) -> dict[str, Any]:
     directory = directory.expanduser()
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
-        raise UsageError(f"--output {directory} exists and is not an empty directory; give a new one")
+        raise ValidationError("--output", f"{directory} exists and is not an empty directory; give a new one")
     parent = directory.parent
     if not parent.exists():
-        raise UsageError(f"--output {directory}: directory {parent} does not exist")
+        raise NotFoundError(f"--output {directory}: directory {parent} does not exist")
     temp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=parent))
     try:
         counts: dict[str, dict[str, Any]] = {}
@@ -200,7 +200,7 @@ def _read_settings(directory: Path, manifest: dict[str, Any]) -> dict[str, str]:
 
 def _read_manifest(directory: Path) -> dict[str, Any]:
     if not directory.is_dir():
-        raise UsageError(f"{directory}: no such directory")
+        raise NotFoundError(f"{directory}: no such directory")
     path = directory / MANIFEST
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sfa.domain.errors import SfaError, UsageError
+from sfa.domain.errors import NotFoundError, SfaError
 
 _DELIMITERS = (",", ";", "\t", "|")
 _SEP_LINE = re.compile(r"^\s*sep=(.)\s*$", re.IGNORECASE)  # Excel's "sep=;" first line
@@ -31,11 +31,11 @@ def read_text(path: Path, kind: str) -> str:
     try:
         data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
     except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
+        raise NotFoundError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise UsageError(f"{path} is a directory, not a {kind} file") from None
+        raise FileRefused(f"{path} is a directory, not a {kind} file") from None
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+        raise FileRefused(f"{path}: cannot read: {exc.strerror}") from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")

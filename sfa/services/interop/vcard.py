@@ -252,7 +252,7 @@ def export_vdir(ws: Workspace, directory: Path, *, account_ref: str | None = Non
 
     directory = directory.expanduser()
     if directory.exists() and not directory.is_dir():
-        raise UsageError(f"--output {directory}: not a directory (--vdir writes one file a contact into one)")
+        raise SfaError(f"--output {directory}: not a directory (--vdir writes one file a contact into one)")
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
