@@ -196,40 +196,41 @@ class Text(FieldType):
     name = "text"
 
 
-class Email(FieldType):
+class _Normalized(FieldType):
+    """Text with a normal form (an email, a phone number, a web address): typed text is brought into
+    it, and a decoded value must be accepted by the same rule."""
+
+    def normalize(self, text: str, name: str) -> str:
+        raise NotImplementedError
+
+    def parse(self, field: Field, text: str, resolve: Resolve | None = None) -> Any:
+        return self.normalize(text, field.name)
+
+    def check(self, field: Field, value: Any) -> Any:
+        text = super().check(field, value)
+        self.normalize(text, field.name)
+        return text
+
+
+class Email(_Normalized):
     name = "email"
 
-    def parse(self, field: Field, text: str, resolve: Resolve | None = None) -> Any:
-        return normalize.email(text, field.name)
-
-    def check(self, field: Field, value: Any) -> Any:
-        text = super().check(field, value)
-        normalize.email(text, field.name)
-        return text
+    def normalize(self, text: str, name: str) -> str:
+        return normalize.email(text, name)
 
 
-class Phone(FieldType):
+class Phone(_Normalized):
     name = "phone"
 
-    def parse(self, field: Field, text: str, resolve: Resolve | None = None) -> Any:
-        return normalize.phone(text, field.name)
-
-    def check(self, field: Field, value: Any) -> Any:
-        text = super().check(field, value)
-        normalize.phone(text, field.name)
-        return text
+    def normalize(self, text: str, name: str) -> str:
+        return normalize.phone(text, name)
 
 
-class Url(FieldType):
+class Url(_Normalized):
     name = "url"
 
-    def parse(self, field: Field, text: str, resolve: Resolve | None = None) -> Any:
-        return normalize.website(text, field.name)
-
-    def check(self, field: Field, value: Any) -> Any:
-        text = super().check(field, value)
-        normalize.website(text, field.name)
-        return text
+    def normalize(self, text: str, name: str) -> str:
+        return normalize.website(text, name)
 
 
 class Currency(FieldType):

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from typing import Any
 
 from sfa.domain.errors import ValidationError
 
@@ -111,22 +112,23 @@ _RATE_FIELDS = frozenset({"tax_rate", "discount_percent"})
 HUNDRED = Decimal(100)
 
 
+def _bounds_of(field: str) -> dict[str, Any]:
+    """The limit, decimal places and noun of a decimal field (an amount unless named otherwise)."""
+    if field in _QUANTITY_FIELDS:
+        return {"limit": MAX_QUANTITY, "places": QUANTITY_PLACES, "noun": "quantity"}
+    if field in _RATE_FIELDS:
+        return {"limit": HUNDRED, "places": RATE_PLACES, "noun": "percentage"}
+    return {}
+
+
 def check_decimal_field(field: str, value: Decimal) -> Decimal:
     """A decimal field's value (typed or read from a backup) held to the bounds of its field."""
-    if field in _QUANTITY_FIELDS:
-        return check_bounds(field, value, limit=MAX_QUANTITY, places=QUANTITY_PLACES, noun="quantity")
-    if field in _RATE_FIELDS:
-        return check_bounds(field, value, limit=HUNDRED, places=RATE_PLACES, noun="percentage")
-    return check_bounds(field, value)
+    return check_bounds(field, value, **_bounds_of(field))
 
 
 def parse_decimal_field(text: str, field: str) -> Decimal:
     """Typed text for the decimal field `field`, by the bounds of that field."""
-    if field in _QUANTITY_FIELDS:
-        return parse_amount(text, field, limit=MAX_QUANTITY, places=QUANTITY_PLACES, noun="quantity")
-    if field in _RATE_FIELDS:
-        return parse_amount(text, field, limit=HUNDRED, places=RATE_PLACES, noun="percentage")
-    return parse_amount(text, field)
+    return parse_amount(text, field, **_bounds_of(field))
 
 
 def format_limit(limit: Decimal) -> str:
