@@ -61,7 +61,7 @@ MISSING_OUTPUT = [
     ("export", "csv", "--type", "account", "--output", f"{MISSING}/x.csv"),
     ("export", "json", "--type", "lead", "--output", f"{MISSING}/x.json"),
     ("export", "vcard", "--output", f"{MISSING}/x.vcf"),
-    ("export", "vcard", "--vdir", "--output", f"{MISSING}/book"),
+    # (export vcard --vdir creates a missing folder: test_interop_cli tests a file in the way, exit 1)
     ("export", "ics", "--output", f"{MISSING}/x.ics"),
     ("export", "all", "--output", f"{MISSING}/backup"),
     ("quote", "export", "QUOTE", "--output", f"{MISSING}/q.pdf"),

@@ -955,8 +955,9 @@ def test_backup_refusals(ws: Workspace, tmp_path: Path) -> None:
     populate(ws)
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("x")
-    with pytest.raises(UsageError, match="not an empty directory"):
+    with pytest.raises(ValidationError, match="not an empty directory") as refused:
         backup.export_all(ws, tmp_path / "full")
+    assert refused.value.exit_code == 1  # an unusable folder is an error, not a malformed command line
     backup.export_all(ws, tmp_path / "bk")
     other = Workspace(tmp_path / "other")
     try:
