@@ -186,11 +186,15 @@ class PushRequest:
     mutations: list[Mutation]
     acked: int = 0
     now: int | None = None
+    cursor: int | None = None  # the laptop's committed pull cursor (see "Own changes" in the doc)
     protocol: int = PROTOCOL
 
     def to_json(self) -> dict[str, Any]:
-        return {"protocol": self.protocol, "client_id": self.client_id, "acked": self.acked,
-                "now": self.now, "mutations": [m.to_json() for m in self.mutations]}  # fmt: skip
+        out = {"protocol": self.protocol, "client_id": self.client_id, "acked": self.acked,
+               "now": self.now, "mutations": [m.to_json() for m in self.mutations]}  # fmt: skip
+        if self.cursor is not None:
+            out["cursor"] = self.cursor
+        return out
 
     @classmethod
     def parse(cls, raw: object) -> PushRequest:
@@ -213,7 +217,8 @@ class PushRequest:
         now = body.get("now")
         if now is not None and not is_int(now):
             raise ProtocolError("now", "must be the laptop's clock in milliseconds")
-        return cls(client_id, mutations, acked, now)
+        cursor = _int(body, "cursor") if body.get("cursor") is not None else None
+        return cls(client_id, mutations, acked, now, cursor)
 
 
 @dataclass

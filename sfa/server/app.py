@@ -127,7 +127,9 @@ def create_app(engine: Engine) -> FastAPI:
             seq = int(conn.execute(text(f"SELECT value FROM counter WHERE name = 'seq'{lock}")).scalar_one())
             epoch = meta(conn, "epoch")
             client = conn.execute(
-                text(f"SELECT user_name, last_seq, last_results FROM client WHERE client_id = :c{lock}"),
+                text(
+                    f"SELECT user_name, last_seq, last_results, pulled FROM client WHERE client_id = :c{lock}"
+                ),
                 {"c": client_id},
             ).first()
             if client is not None and client[0] != user.name:
@@ -146,8 +148,12 @@ def create_app(engine: Engine) -> FastAPI:
                         PushResult.parse(old) if old else PushResult(m.seq, "applied", duplicate=True)
                     )
             if fresh:
+                # Where the laptop's pull stands: what is logged after it, it has not seen yet.
+                since = int(client[3]) if client else 0
+                if body.cursor is not None:
+                    since = min(since, body.cursor)
                 batch = _Batch(conn, user, client_id, seq, body.now)
-                batch.preload(fresh)
+                batch.preload(fresh, since)
                 for m in fresh:
                     results.append(batch.apply(m))
                 seq = batch.flush()
@@ -211,10 +217,10 @@ def create_app(engine: Engine) -> FastAPI:
             rows = conn.execute(text(sql + " ORDER BY seq LIMIT :n"), params).all()
             changes: list[str] = []  # JSON text: the stored fields are passed through unparsed
             for row in rows:
-                if client_id and row[9] == client_id:
-                    continue
                 now_visible = rules.visible(user, row[4], row[5])
                 before = bool(row[8]) and rules.visible(user, row[6], row[7])
+                if client_id and row[9] == client_id and now_visible:
+                    continue  # the client's own write, as it made it (a move out of scope still removes)
                 if now_visible and (before or not row[8]):
                     changes.append(_change_json(row[0], row[1], row[2], row[3]))
                 elif now_visible:
@@ -290,14 +296,26 @@ class _Batch:
         self.records: dict[tuple[str, str], list[Any]] = {}
         self.changes: list[dict[str, Any]] = []
         self.loaded: set[tuple[str, str]] = set()  # keys already looked up (found or not)
+        # Records with a logged change the pushing laptop has not pulled yet: its own changes to
+        # them are sent back (see "Own changes" in docs/sync-protocol.md).
+        self.unseen: set[tuple[str, str]] = set()
 
-    def preload(self, mutations: list[Mutation]) -> None:
-        """Read every record the batch touches in a few queries instead of one each."""
+    def preload(self, mutations: list[Mutation], since: int) -> None:
+        """Read every record the batch touches in a few queries instead of one each, and which of
+        them changed after `since` (the pushing laptop's pull cursor) by another hand."""
         wanted = sorted({m.id for m in mutations if is_uuid(m.id)})
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            params = {f"i{n}": v for n, v in enumerate(chunk)}
+            params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
             marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+            for row in self.conn.execute(
+                text(
+                    f"SELECT DISTINCT entity, id FROM change WHERE seq > :since AND id IN ({marks})"
+                    " AND (origin IS NULL OR origin <> :client)"
+                ),
+                {**params, "since": since, "client": self.client_id},
+            ):
+                self.unseen.add((row[0], row[1]))
             for row in self.conn.execute(
                 text(
                     "SELECT entity, id, fields, owner, team, deleted, flagged FROM record"
@@ -354,6 +372,8 @@ class _Batch:
 
     def log(self, entity: str, record_id: str, fields: Fields, before: Scope | None, after: Scope,
             origin: str | None) -> None:  # fmt: skip
+        if origin is None:
+            self.unseen.add((entity, record_id))
         self.seq += 1
         self.changes.append({
             "seq": self.seq, "entity": entity, "id": record_id, "fields": _dumps(fields),
@@ -390,7 +410,9 @@ class _Batch:
             if target is not None:
                 target[4], target[6] = False, True
         if outcome.changed:
-            exact = not outcome.conflicts and outcome.changed == m.fields
+            exact = (
+                not outcome.conflicts and outcome.changed == m.fields and (m.entity, m.id) not in self.unseen
+            )
             self.log(m.entity, m.id, outcome.changed, before, after, self.client_id if exact else None)
         conflict_ids = []
         for data in outcome.conflicts:

@@ -281,7 +281,7 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None) -> Summar
             break
         now = max(int(time.time() * 1000), ws.store.clock.last.ms)  # what this laptop believes now is
         try:
-            reply = conn.push(PushRequest(client_id, mutations, replica.acked, now))
+            reply = conn.push(PushRequest(client_id, mutations, replica.acked, now, replica.cursor))
         except ResetNeeded:
             if reset_done:
                 raise SyncError("the sync server keeps asking for a reset; giving up") from None

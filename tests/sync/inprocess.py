@@ -16,7 +16,7 @@ from typing import Any
 
 import anyio.from_thread
 import httpx
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from sfa.server import admin, storage
 from sfa.server.app import create_app
@@ -80,10 +80,11 @@ class Bridge(httpx.BaseTransport):
 class InProcessServer:
     """A server database in `home` and the app over it; users are added with the admin use case."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, *, fresh: bool = True) -> None:
         self.home = home
         self.db = f"sqlite:///{home / 'server.db'}"
-        admin.init(home, self.db)
+        if fresh:
+            admin.init(home, self.db)
         self.engine: Engine = storage.make_engine(self.db)
         self.app = create_app(self.engine)
         self.transport = Bridge(self.app)
@@ -103,6 +104,13 @@ class InProcessServer:
         """Log `ws` in as `sfa sync login` does, and return its connection to this server."""
         engine.login(ws, URL, token, transport=self.transport)
         return self.connect(token)
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Read the server database directly (assertions only)."""
+        with self.engine.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(text(sql)).all()]
+            conn.rollback()
+        return rows
 
     def close(self) -> None:
         self.transport.shutdown()
