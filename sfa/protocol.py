@@ -137,7 +137,8 @@ class Mutation:
         if not is_int(seq) or seq <= previous_seq:
             raise ProtocolError(f"{where}.seq", "must be an integer, increasing within the batch")
         entity, record_id, fields = item.get("entity"), item.get("id"), item.get("fields")
-        base, known = item.get("base") or {}, item.get("known")
+        base, known = item.get("base", {}), item.get("known")
+        base = {} if base is None else base
         mutation = cls(
             int(seq),
             entity if isinstance(entity, str) else "",
