@@ -302,7 +302,8 @@ class _Batch:
 
     def preload(self, mutations: list[Mutation], since: int) -> None:
         """Read every record the batch touches in a few queries instead of one each, and which of
-        them changed after `since` (the pushing laptop's pull cursor) by another hand."""
+        them changed after `since` (the pushing laptop's pull cursor). A record's `seq` is at least
+        that of every change logged for it: each logging path marks the record dirty."""
         wanted = sorted({m.id for m in mutations if is_uuid(m.id)})
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
@@ -310,19 +311,13 @@ class _Batch:
             marks = ", ".join(f":i{n}" for n in range(len(chunk)))
             for row in self.conn.execute(
                 text(
-                    f"SELECT DISTINCT entity, id FROM change WHERE seq > :since AND id IN ({marks})"
-                    " AND (origin IS NULL OR origin <> :client)"
-                ),
-                {**params, "since": since, "client": self.client_id},
-            ):
-                self.unseen.add((row[0], row[1]))
-            for row in self.conn.execute(
-                text(
-                    "SELECT entity, id, fields, owner, team, deleted, flagged FROM record"
+                    "SELECT entity, id, fields, owner, team, deleted, flagged, seq FROM record"
                     f" WHERE id IN ({marks})"
                 ),
                 params,
             ):
+                if int(row[7]) > since:  # changed after the laptop's cursor (by anyone: conservative)
+                    self.unseen.add((row[0], row[1]))
                 self.records[(row[0], row[1])] = [
                     json.loads(row[2]),
                     row[3],
@@ -432,6 +427,7 @@ class _Batch:
         fields = {k: v for k, v in current[0].items() if k in m.fields}
         if fields:
             self.log(m.entity, m.id, fields, before, before, None)
+            current[6] = True  # rewritten with the batch's seq: the revert counts as a change
 
     def flush(self) -> int:
         inserts: list[dict[str, Any]] = []
