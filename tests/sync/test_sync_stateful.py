@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule
 from inprocess import InProcessServer
@@ -292,10 +292,9 @@ class SyncMachine(RuleBasedStateMachine):
             if (write.id, write.field, write.value) in kept:
                 continue
             assert newest[(write.id, write.field)] > write.clock, f"acknowledged write lost: {write}"
-        if os.environ.get("SFA_STATEFUL_STATS"):
-            print(
-                f"acked {len(self.acked)} rejected {len(self.rejected)} conflicts {len(conflicts)} records {len(rows)}"
-            )
+        # What the example exercised: pytest --hypothesis-show-statistics lists these.
+        event("with conflicts" if conflicts else "no conflict")
+        event("with rejections" if self.rejected else "no rejection")
         # Quote numbers unique.
         numbers = [(f["number"][0], f.get("revision", [None])[0]) for (e, _), f in server.items()
                    if e == "quote" and f.get("deleted", [False])[0] is not True]  # fmt: skip
