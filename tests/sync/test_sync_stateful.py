@@ -3,8 +3,8 @@ app over SQLite in a temporary directory, reached through an httpx transport; te
 
 Rules: adds, edits of the same few fields with few values (so writes collide), deletes racing edits,
 lead conversions, quotes created, sent and revised offline on different replicas, owner/team moves in
-and out of scope, conflicts resolved (each on one replica at most: see `resolve_conflict`), and syncs
-in any order, some with the answer lost after the server applied the
+and out of scope, conflicts resolved (the same one possibly on two replicas, differently), and syncs in
+any order, some with the answer lost after the server applied the
 request, some with the request delivered twice. After a final sync of all, the invariants:
 - every replica equals the server within its scope (its user's view of the server's records and
   conflicts);
@@ -237,13 +237,13 @@ class SyncMachine(RuleBasedStateMachine):
 
     @rule(lap=lap_ids, n=picks, choice=st.sampled_from(("ours", "theirs")))
     def resolve_conflict(self, lap: int, n: int, choice: str) -> None:
-        open_ = [c for c in Replica(self.laps[lap].store).conflicts() if c["id"] not in self.resolved]
+        # Any open conflict this replica has, also one another replica has resolved (differently,
+        # maybe) and not yet synced: the issue on server validation reports that such replicas end
+        # different; this test has not reproduced that so far (see docs/sync-protocol.md).
+        open_ = Replica(self.laps[lap].store).conflicts()
         if not open_:
             return
         conflict = open_[n % len(open_)]
-        # Targeted filter, a known bug left to the server-validation issue: two replicas resolving the
-        # same conflict differently end different for good (a resolution is not an ordinary clocked
-        # write the server orders). So each conflict is resolved on one replica at most here.
         self.resolved.add(conflict["id"])
         with contextlib.suppress(SfaError):
             syncing.resolve(self.laps[lap], conflict["id"], choice)
