@@ -18,10 +18,27 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
 from sfa.domain import ids
+from sfa.protocol import (
+    CONFLICT,
+    DEFAULT_PAGE,
+    GZIP_MIN,
+    MAX_BODY,
+    MAX_CLIENT_ID,
+    MAX_EPOCH,
+    MAX_PAGE,
+    PROTOCOL,
+    Fields,
+    Mutation,
+    ProtocolError,
+    PushRequest,
+    PushResponse,
+    PushResult,
+    is_uuid,
+)
 from sfa.server import merge as rules
-from sfa.server.merge import Fields, Invalid, User
+from sfa.server import schema
+from sfa.server.merge import Invalid, User
 from sfa.server.storage import hash_token, utc_iso
-from sfa.sync.protocol import CONFLICT, DEFAULT_PAGE, GZIP_MIN, MAX_BATCH, MAX_BODY, MAX_PAGE, PROTOCOL
 
 Scope = tuple[str | None, str | None]
 
@@ -78,68 +95,41 @@ def create_app(engine: Engine) -> FastAPI:
     async def current_user(request: Request) -> User:
         return await run_in_threadpool(authenticate, request)
 
-    @app.get("/v1/health")
+    @app.get("/v1/health", responses=schema.replies("Health"))
     def health() -> dict[str, Any]:
         with engine.connect() as conn:
             epoch = meta(conn, "epoch")
             conn.rollback()
         return {"ok": True, "protocol": PROTOCOL, "epoch": epoch}
 
-    @app.get("/v1/me")
+    @app.get("/v1/me", responses=schema.replies("Me", 401))
     def me(user: User = Depends(current_user)) -> dict[str, Any]:
         return {"user": user.name, "role": user.role, "team": user.team}
 
     # -- push -------------------------------------------------------------------------------
-    @app.post("/v1/push")
+    @app.post("/v1/push", openapi_extra=schema.body("PushRequest"),
+              responses=schema.replies("PushResponse", 400, 401, 403, 409, 413))  # fmt: skip
     async def push(request: Request, user: User = Depends(current_user)) -> JSONResponse:
-        body = await _read_json(request)
-        if not isinstance(body, dict):
-            raise ApiError(400, "the body must be a JSON object")
-        if body.get("protocol") != PROTOCOL:
-            raise ApiError(400, f"protocol must be {PROTOCOL}")
-        client_id = body.get("client_id")
-        if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
-            raise ApiError(400, "client_id must be a string of 1 to 64 characters")
-        raw = body.get("mutations")
-        if not isinstance(raw, list):
-            raise ApiError(400, "mutations must be a list")
-        if len(raw) > MAX_BATCH:
-            raise ApiError(400, f"at most {MAX_BATCH} mutations per push")
-        mutations: list[rules.Mutation] = []
-        previous = 0
-        for item in raw:
-            try:
-                mutation = rules.parse_mutation(item, previous)
-            except ValueError as exc:
-                raise ApiError(400, str(exc)) from None
-            mutations.append(mutation)
-            previous = mutation.seq
-        acked = body.get("acked", 0)
-        if isinstance(acked, bool) or not isinstance(acked, int) or acked < 0:
-            raise ApiError(400, "acked must be a non-negative integer")
-        client_now = body.get("now")
-        if client_now is not None and (isinstance(client_now, bool) or not isinstance(client_now, int)):
-            raise ApiError(400, "now must be the laptop's clock in milliseconds")
+        try:
+            body = PushRequest.parse(await _read_json(request))
+        except ProtocolError as exc:
+            raise ApiError(400, str(exc)) from None
         delay = 0.0
         if test_hooks:
             delay = float(request.headers.get("x-test-delay-commit", "0") or 0)
-        result = await run_in_threadpool(apply_push, user, client_id, mutations, acked, client_now, delay)
-        return JSONResponse(result)
+        result = await run_in_threadpool(apply_push, user, body, delay)
+        return JSONResponse(result.to_json())
 
-    def apply_push(
-        user: User,
-        client_id: str,
-        mutations: list[rules.Mutation],
-        acked: int,
-        client_now: int | None,
-        delay: float,
-    ) -> dict[str, Any]:
+    def apply_push(user: User, body: PushRequest, delay: float) -> PushResponse:
+        client_id, mutations, acked = body.client_id, body.mutations, body.acked
         with engine.begin() as conn:
             lock = " FOR UPDATE" if postgres else ""
             seq = int(conn.execute(text(f"SELECT value FROM counter WHERE name = 'seq'{lock}")).scalar_one())
             epoch = meta(conn, "epoch")
             client = conn.execute(
-                text(f"SELECT user_name, last_seq, last_results FROM client WHERE client_id = :c{lock}"),
+                text(
+                    f"SELECT user_name, last_seq, last_results, pulled FROM client WHERE client_id = :c{lock}"
+                ),
                 {"c": client_id},
             ).first()
             if client is not None and client[0] != user.name:
@@ -149,22 +139,27 @@ def create_app(engine: Engine) -> FastAPI:
                 raise ApiError(409, "the server lost changes it had acknowledged (restored from a backup?)",
                                reset="behind")  # fmt: skip
             stored: dict[str, Any] = json.loads(client[2]) if client else {}
-            results: list[dict[str, Any]] = []
+            results: list[PushResult] = []
             fresh = [m for m in mutations if m.seq > last_seq]
             for m in mutations:
                 if m.seq <= last_seq:
+                    old = stored.get(str(m.seq))
                     results.append(
-                        stored.get(str(m.seq)) or {"seq": m.seq, "status": "applied", "duplicate": True}
+                        PushResult.parse(old) if old else PushResult(m.seq, "applied", duplicate=True)
                     )
             if fresh:
-                batch = _Batch(conn, user, client_id, seq, client_now)
-                batch.preload(fresh)
+                # Where the laptop's pull stands: what is logged after it, it has not seen yet.
+                since = int(client[3]) if client else 0
+                if body.cursor is not None:
+                    since = min(since, body.cursor)
+                batch = _Batch(conn, user, client_id, seq, body.now)
+                batch.preload(fresh, since)
                 for m in fresh:
                     results.append(batch.apply(m))
                 seq = batch.flush()
                 conn.execute(text("UPDATE counter SET value = :v WHERE name = 'seq'"), {"v": seq})
                 last = fresh[-1].seq
-                payload = _dumps({str(r["seq"]): r for r in results if r["seq"] > last_seq})
+                payload = _dumps({str(r.seq): r.to_json() for r in results if r.seq > last_seq})
                 now = utc_iso()
                 if client is None:
                     conn.execute(
@@ -182,14 +177,15 @@ def create_app(engine: Engine) -> FastAPI:
                 last_seq = last
             if delay:
                 time.sleep(min(delay, 30.0))
-        results.sort(key=lambda r: int(r["seq"]))
-        return {"epoch": epoch, "last_seq": last_seq, "results": results}
+        results.sort(key=lambda r: r.seq)
+        return PushResponse(epoch, last_seq, results)
 
     # -- pull -------------------------------------------------------------------------------
-    @app.get("/v1/pull")
+    @app.get("/v1/pull", responses=schema.replies("PullResponse", 400, 401, 403, 409))
     def pull(
         cursor: int = Query(0, ge=0), limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE),
-        epoch: str | None = Query(None, max_length=64), client_id: str | None = Query(None, max_length=64),
+        epoch: str | None = Query(None, max_length=MAX_EPOCH),
+        client_id: str | None = Query(None, max_length=MAX_CLIENT_ID),
         user: User = Depends(current_user),
     ) -> Response:  # fmt: skip
         with engine.begin() as conn:
@@ -221,10 +217,10 @@ def create_app(engine: Engine) -> FastAPI:
             rows = conn.execute(text(sql + " ORDER BY seq LIMIT :n"), params).all()
             changes: list[str] = []  # JSON text: the stored fields are passed through unparsed
             for row in rows:
-                if client_id and row[9] == client_id:
-                    continue
                 now_visible = rules.visible(user, row[4], row[5])
                 before = bool(row[8]) and rules.visible(user, row[6], row[7])
+                if client_id and row[9] == client_id and now_visible:
+                    continue  # the client's own write, as it made it (a move out of scope still removes)
                 if now_visible and (before or not row[8]):
                     changes.append(_change_json(row[0], row[1], row[2], row[3]))
                 elif now_visible:
@@ -254,6 +250,7 @@ def create_app(engine: Engine) -> FastAPI:
             head_json[:-1] + ',"changes":[' + ",".join(changes) + "]}", media_type="application/json"
         )
 
+    app.openapi = lambda: schema.openapi(app)  # type: ignore[method-assign]
     return app
 
 
@@ -299,21 +296,28 @@ class _Batch:
         self.records: dict[tuple[str, str], list[Any]] = {}
         self.changes: list[dict[str, Any]] = []
         self.loaded: set[tuple[str, str]] = set()  # keys already looked up (found or not)
+        # Records with a logged change the pushing laptop has not pulled yet: its own changes to
+        # them are sent back (see "Own changes" in docs/sync-protocol.md).
+        self.unseen: set[tuple[str, str]] = set()
 
-    def preload(self, mutations: list[rules.Mutation]) -> None:
-        """Read every record the batch touches in a few queries instead of one each."""
-        wanted = sorted({m.id for m in mutations if isinstance(m.id, str) and rules.is_uuid(m.id)})
+    def preload(self, mutations: list[Mutation], since: int) -> None:
+        """Read every record the batch touches in a few queries instead of one each, and which of
+        them changed after `since` (the pushing laptop's pull cursor). A record's `seq` is at least
+        that of every change logged for it: each logging path marks the record dirty."""
+        wanted = sorted({m.id for m in mutations if is_uuid(m.id)})
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            params = {f"i{n}": v for n, v in enumerate(chunk)}
+            params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
             marks = ", ".join(f":i{n}" for n in range(len(chunk)))
             for row in self.conn.execute(
                 text(
-                    "SELECT entity, id, fields, owner, team, deleted, flagged FROM record"
+                    "SELECT entity, id, fields, owner, team, deleted, flagged, seq FROM record"
                     f" WHERE id IN ({marks})"
                 ),
                 params,
             ):
+                if int(row[7]) > since:  # changed after the laptop's cursor (by anyone: conservative)
+                    self.unseen.add((row[0], row[1]))
                 self.records[(row[0], row[1])] = [
                     json.loads(row[2]),
                     row[3],
@@ -323,7 +327,7 @@ class _Batch:
                     True,
                     False,
                 ]
-        self.loaded = {(m.entity, m.id) for m in mutations if isinstance(m.entity, str)}
+        self.loaded = {(m.entity, m.id) for m in mutations}
 
     def load(self, entity: str, record_id: str) -> list[Any] | None:
         key = (entity, record_id)
@@ -363,6 +367,8 @@ class _Batch:
 
     def log(self, entity: str, record_id: str, fields: Fields, before: Scope | None, after: Scope,
             origin: str | None) -> None:  # fmt: skip
+        if origin is None:
+            self.unseen.add((entity, record_id))
         self.seq += 1
         self.changes.append({
             "seq": self.seq, "entity": entity, "id": record_id, "fields": _dumps(fields),
@@ -371,15 +377,14 @@ class _Batch:
             "user_name": self.user.name, "at": self.at,
         })  # fmt: skip
 
-    def apply(self, m: rules.Mutation) -> dict[str, Any]:
-        entity_ok = isinstance(m.entity, str) and isinstance(m.id, str)
-        current = self.load(m.entity, m.id) if entity_ok else None
+    def apply(self, m: Mutation) -> PushResult:
+        current = self.load(m.entity, m.id) if m.entity and m.id else None
         before: Scope | None = (current[1], current[2]) if current else None
         try:
             rules.validate(m, current is not None)
         except Invalid as exc:
             self._revert(m, current, before)
-            return {"seq": m.seq, "status": "rejected", "reason": str(exc)}
+            return PushResult(m.seq, "rejected", reason=str(exc))
         assert current is not None or m.entity != CONFLICT
         outcome = rules.merge(
             m.entity, m.id, current[0] if current else None, m.fields, m.base, m.known, self.now, self.skew
@@ -388,7 +393,7 @@ class _Batch:
         reason = rules.may_write(self.user, before, after)
         if reason is not None:
             self._revert(m, current, before)
-            return {"seq": m.seq, "status": "rejected", "reason": reason}
+            return PushResult(m.seq, "rejected", reason=reason)
         entry = current or [{}, None, None, False, False, False, False]
         entry[0], entry[1], entry[2] = outcome.state, after[0], after[1]
         entry[3] = outcome.state.get("deleted", [False])[0] is True
@@ -400,7 +405,9 @@ class _Batch:
             if target is not None:
                 target[4], target[6] = False, True
         if outcome.changed:
-            exact = not outcome.conflicts and outcome.changed == m.fields
+            exact = (
+                not outcome.conflicts and outcome.changed == m.fields and (m.entity, m.id) not in self.unseen
+            )
             self.log(m.entity, m.id, outcome.changed, before, after, self.client_id if exact else None)
         conflict_ids = []
         for data in outcome.conflicts:
@@ -410,18 +417,17 @@ class _Batch:
             self.log(CONFLICT, conflict_id, fields, None, after, None)
             conflict_ids.append(conflict_id)
         if conflict_ids:
-            return {"seq": m.seq, "status": "conflict", "conflicts": conflict_ids}
-        return {"seq": m.seq, "status": "applied"}
+            return PushResult(m.seq, "conflict", conflict_ids)
+        return PushResult(m.seq, "applied")
 
-    def _revert(self, m: rules.Mutation, current: list[Any] | None, before: Scope | None) -> None:
+    def _revert(self, m: Mutation, current: list[Any] | None, before: Scope | None) -> None:
         """A rejected edit of a record the user sees: send the server's values back."""
         if current is None or before is None or not rules.visible(self.user, *before):
-            return
-        if not isinstance(m.fields, dict):
             return
         fields = {k: v for k, v in current[0].items() if k in m.fields}
         if fields:
             self.log(m.entity, m.id, fields, before, before, None)
+            current[6] = True  # rewritten with the batch's seq: the revert counts as a change
 
     def flush(self) -> int:
         inserts: list[dict[str, Any]] = []

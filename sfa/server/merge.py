@@ -5,7 +5,6 @@ No I/O here; sfa/server/app.py loads and stores. The rules are described in docs
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,12 +12,17 @@ from typing import Any
 from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import ValidationError
 from sfa.domain.hlc import Hlc
-from sfa.sync.protocol import CLOCK_SKEW_MS, CONFLICT, CONFLICT_FIELDS, CONFLICT_WRITABLE, SERVER_REPLICA
+from sfa.protocol import (
+    CLOCK_SKEW_MS,
+    CONFLICT,
+    CONFLICT_FIELDS,
+    CONFLICT_WRITABLE,
+    SERVER_REPLICA,
+    Fields,
+    Mutation,
+    clock_problem,
+)
 
-Fields = dict[str, list[Any]]  # field -> [value, clock]
-
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_REPLICA = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 ROLES = ("rep", "manager", "admin")
 
 
@@ -37,19 +41,11 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def is_uuid(text: object) -> bool:
-    return isinstance(text, str) and bool(_UUID.match(text))
-
-
 def check_clock(text: object, where: str) -> str:
-    if not isinstance(text, str) or len(text) > 100:
-        raise Invalid(f"{where}: not a clock")
-    try:
-        clock = Hlc.decode(text)
-    except ValueError:
-        raise Invalid(f"{where}: not a clock: {text[:40]!r}") from None
-    if clock.ms < 0 or clock.counter < 0 or not _REPLICA.match(clock.replica):
-        raise Invalid(f"{where}: not a clock: {text[:40]!r}")
+    problem = clock_problem(text)
+    if problem is not None:
+        raise Invalid(f"{where}: {problem}")
+    assert isinstance(text, str)
     return text
 
 
@@ -61,48 +57,13 @@ def check_value(entity: Entity, name: str, value: Any) -> Any:
         raise Invalid(str(exc)) from None
 
 
-@dataclass
-class Mutation:
-    seq: int
-    entity: str
-    id: str
-    fields: Fields
-    base: dict[str, str]
-    known: dict[str, str] | None
-
-
-def parse_mutation(raw: Any, previous_seq: int) -> Mutation:
-    """Structural checks of one mutation. A bad seq makes the whole batch malformed (ValueError);
-    anything else is Invalid (this mutation is rejected, the batch goes on)."""
-    if not isinstance(raw, dict):
-        raise ValueError("every mutation must be an object")
-    seq = raw.get("seq")
-    if isinstance(seq, bool) or not isinstance(seq, int) or seq <= previous_seq:
-        raise ValueError("mutation seq must be an integer, increasing within the batch")
-    return Mutation(seq, raw.get("entity"), raw.get("id"), raw.get("fields"),  # type: ignore[arg-type]
-                    raw.get("base") or {}, raw.get("known"))  # fmt: skip
-
-
-def entity_of(name: str) -> Entity | None:
-    return ENTITIES.get(name)
-
-
 def validate(mutation: Mutation, exists: bool) -> None:
-    """Raise Invalid with the reason if the mutation can never be applied."""
-    if not isinstance(mutation.entity, str) or (
-        mutation.entity not in ENTITIES and mutation.entity != CONFLICT
-    ):
-        raise Invalid(f"unknown record type {str(mutation.entity)[:40]!r}")
-    if not is_uuid(mutation.id):
-        raise Invalid(f"id {str(mutation.id)[:40]!r} is not a UUID")
-    if not isinstance(mutation.fields, dict) or not mutation.fields:
-        raise Invalid("fields must be a non-empty object")
-    if not isinstance(mutation.base, dict) or (
-        mutation.known is not None and not isinstance(mutation.known, dict)
-    ):
-        raise Invalid("base and known must be objects")
-    for name, clock in {**mutation.base, **(mutation.known or {})}.items():
-        check_clock(clock, f"base of {name}")
+    """Raise Invalid with the reason if the mutation can never be applied. Its wire form was checked
+    by `Mutation.parse` (sfa/protocol.py); here: the entity, its fields and their values."""
+    if mutation.problem is not None:
+        raise Invalid(mutation.problem)
+    if mutation.entity not in ENTITIES and mutation.entity != CONFLICT:
+        raise Invalid(f"unknown record type {mutation.entity[:40]!r}")
     if mutation.entity == CONFLICT:
         if not exists:
             raise Invalid("no such conflict")
@@ -129,10 +90,8 @@ def validate(mutation: Mutation, exists: bool) -> None:
     mutation.fields = clean
 
 
-def _pair(name: str, pair: Any) -> tuple[Any, str]:
-    if not isinstance(pair, list) or len(pair) != 2:
-        raise Invalid(f"{name}: expected [value, clock]")
-    return pair[0], check_clock(pair[1], name)
+def _pair(name: str, pair: list[Any]) -> tuple[Any, str]:
+    return pair[0], check_clock(pair[1], name)  # the shape was checked by Mutation.parse
 
 
 # -- clocks --------------------------------------------------------------------------------------
@@ -173,10 +132,6 @@ class Merge:
     changed: Fields  # what to log and send to replicas
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     flagged: bool = False
-
-    @property
-    def exact(self) -> bool:
-        return not self.conflicts
 
 
 def merge(

@@ -14,13 +14,12 @@ from sfa.domain import ids
 from sfa.domain.dates import iso_utc, utc_now
 from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import NotFoundError, StateError
+from sfa.protocol import CONFLICT, CONFLICT_FIELDS, Change, Mutation, PushResult
 from sfa.store import codec, writes
 from sfa.store.db import Store
 from sfa.store.prepare import fts_entry
 
-CONFLICT = "_conflict"
-_CONFLICT_COLUMNS = ("entity", "record_id", "field", "kind", "kept", "kept_clock", "lost", "lost_clock",
-                     "lost_by", "status", "resolution", "at")  # fmt: skip
+_CONFLICT_COLUMNS = CONFLICT_FIELDS
 _JSON_COLUMNS = ("kept", "lost")
 _CHUNK = 500
 
@@ -72,7 +71,7 @@ class Replica:
         }
 
     # -- push side ---------------------------------------------------------------------------
-    def pending(self, limit: int) -> list[dict[str, Any]]:
+    def pending(self, limit: int) -> list[Mutation]:
         """The oldest outbox rows as wire mutations, with base clocks (and known clocks for deletes)."""
         rows = self.conn.execute(
             "SELECT seq, entity, record_id, fields FROM outbox ORDER BY seq LIMIT ?", (limit,)
@@ -92,12 +91,12 @@ class Replica:
         mutations = []
         for seq, entity_name, record_id, text in rows:
             fields = codec.read_outbox_fields(text)
-            mutation: dict[str, Any] = {"seq": seq, "entity": entity_name, "id": record_id, "fields": fields}
+            mutation = Mutation(seq, entity_name, record_id, fields)
             clocks = {pair[1] for pair in fields.values() if isinstance(pair, list) and len(pair) == 2}
             if entity_name in ENTITIES and len(clocks) == 1:
                 base = {k: v for k, v in olds.get((record_id, next(iter(clocks))), {}).items() if k in fields}
                 if base:
-                    mutation["base"] = base
+                    mutation.base = base
                 deleted = fields.get("deleted")
                 if isinstance(deleted, list) and deleted and deleted[0] is True:
                     entity = ENTITIES[entity_name]
@@ -106,24 +105,24 @@ class Replica:
                     ).fetchone()
                     known = codec.read_clocks(row[0]) if row else {}
                     known.pop("deleted", None)
-                    mutation["known"] = known
+                    mutation.known = known
             mutations.append(mutation)
         return mutations
 
-    def acknowledge(self, mutations: Sequence[dict[str, Any]], results: Sequence[dict[str, Any]]) -> None:
+    def acknowledge(self, mutations: Sequence[Mutation], results: Sequence[PushResult]) -> None:
         """The server answered: drop acknowledged rows; rejected ones move to sync_rejected."""
-        by_seq = {int(m["seq"]): m for m in mutations}
+        by_seq = {m.seq: m for m in mutations}
         now = iso_utc(utc_now())
-        done = [int(r["seq"]) for r in results if int(r["seq"]) in by_seq]
+        done = [r.seq for r in results if r.seq in by_seq]
         with self.store.transaction():
             self.conn.executemany("DELETE FROM outbox WHERE seq = ?", [(seq,) for seq in done])
             if done and max(done) > self.acked:
                 self.store.set_meta("sync.acked", str(max(done)))
             for result in results:
-                seq = int(result["seq"])
+                seq = result.seq
                 if seq not in by_seq:
                     continue
-                if result.get("status") == "rejected":
+                if result.status == "rejected":
                     m = by_seq[seq]
                     self.conn.execute(
                         "INSERT OR REPLACE INTO sync_rejected(seq, entity, record_id, fields, reason,"
@@ -131,10 +130,10 @@ class Replica:
                         " VALUES (?, ?, ?, ?, ?, ?)",
                         (
                             seq,
-                            m["entity"],
-                            m["id"],
-                            codec.dumps(m["fields"]),
-                            str(result.get("reason", "")),
+                            m.entity,
+                            m.id,
+                            codec.dumps(m.fields),
+                            result.reason or "",
                             now,
                         ),
                     )
@@ -160,12 +159,12 @@ class Replica:
         finally:
             self.conn.execute("PRAGMA foreign_keys=ON")
 
-    def apply_page(self, changes: Sequence[dict[str, Any]], cursor: int, epoch: str) -> int:
+    def apply_page(self, changes: Sequence[Change], cursor: int, epoch: str) -> int:
         """Apply one pulled page and store its cursor in the same transaction. Returns records touched."""
         with self._unchecked():
             pending = self._pending_fields()
             newest = ""
-            by_entity: dict[str, list[dict[str, Any]]] = {}
+            by_entity: dict[str, list[Change]] = {}
             conflicts = []
             for change in changes:
                 name = change.get("entity")
@@ -189,9 +188,7 @@ class Replica:
             pending.setdefault(record_id, set()).update(codec.read_outbox_fields(text))
         return pending
 
-    def _apply_entity(
-        self, entity: Entity, changes: list[dict[str, Any]], pending: dict[str, set[str]]
-    ) -> str:
+    def _apply_entity(self, entity: Entity, changes: list[Change], pending: dict[str, set[str]]) -> str:
         table = entity.table
         wanted = list(dict.fromkeys(str(c["id"]) for c in changes))
         existing: dict[str, Any] = {}
@@ -301,7 +298,7 @@ class Replica:
         if history:
             self.store.reindex(entity, int(row["rid"]), updated)
 
-    def _apply_conflict(self, change: dict[str, Any], pending: dict[str, set[str]]) -> str:
+    def _apply_conflict(self, change: Change, pending: dict[str, set[str]]) -> str:
         record_id = str(change["id"])
         fields = {k: v for k, v in (change.get("fields") or {}).items() if k in _CONFLICT_COLUMNS}
         mine = pending.get(record_id, set())

@@ -1,4 +1,4 @@
-"""The sync client (engine: push, pull, watch) and the wire protocol shared with the server."""
+"""The sync client (engine: push, pull, watch); its wire protocol, shared with the server: sfa/protocol.py."""
 
 import sys
 

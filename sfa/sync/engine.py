@@ -9,12 +9,11 @@ import fcntl
 import gzip
 import json
 import os
-import random
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,21 @@ import httpx
 
 from sfa import __version__
 from sfa.domain.errors import AuthError, SfaError, SyncError, UnreachableError
+from sfa.protocol import (
+    GZIP_MIN,
+    MAX_BATCH,
+    MAX_PAGE,
+    RETRY,
+    WATCH_BACKOFF,
+    ProtocolError,
+    PullRequest,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    RetryPolicy,
+)
 from sfa.store.replica import Replica
 from sfa.store.workspace import Workspace
-from sfa.sync.protocol import GZIP_MIN, MAX_BATCH, MAX_PAGE, PROTOCOL
 
 TOKEN_FILE = "sync.token"
 LOCK_FILE = "sync.lock"
@@ -51,7 +62,6 @@ class Summary:
     new_conflicts: int = 0
     reset: bool = False
     server: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"pushed": self.pushed, "pulled": self.pulled, "conflicts": self.conflicts,
@@ -97,18 +107,28 @@ def server_url(ws: Workspace) -> str:
 
 
 class Connection:
-    """One server, with retries (backoff + jitter) on transport errors and one error mapping."""
+    """One server: the one retry policy (protocol.RETRY) and one mapping of answers to errors.
 
-    def __init__(self, url: str, token: str | None, *, retries: int | None = None) -> None:
+    `transport` replaces the network (tests run the client against the server app in-process);
+    `sleep` is what waits between retries.
+    """
+
+    def __init__(self, url: str, token: str | None, *, retry: RetryPolicy | None = None,
+                 transport: httpx.BaseTransport | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
         headers = {"User-Agent": f"sfa/{__version__}", "Accept-Encoding": "gzip"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.url = url
-        self.retries = _env_int("SFA_SYNC_RETRIES", 3) if retries is None else retries
+        policy = retry or RETRY
+        if retry is None and "SFA_SYNC_RETRIES" in os.environ:
+            policy = replace(policy, retries=max(0, _env_int("SFA_SYNC_RETRIES", policy.retries)))
+        self.retry = policy
+        self.sleep = sleep
         # Plain http:// needs no TLS context (building one reads the CA bundle); https verifies.
         self.http = httpx.Client(
             base_url=url, headers=headers, timeout=httpx.Timeout(60.0, connect=5.0),
-            verify=url.startswith("https://"),
+            verify=url.startswith("https://"), transport=transport,
         )  # fmt: skip
         self.bytes_sent = 0
         self.bytes_received = 0
@@ -116,8 +136,22 @@ class Connection:
     def close(self) -> None:
         self.http.close()
 
+    def push(self, request: PushRequest) -> PushResponse:
+        reply = self.request("POST", "/v1/push", body=request.to_json())
+        try:
+            return PushResponse.parse(reply)
+        except ProtocolError as exc:
+            raise SyncError(f"the sync server sent a malformed push reply: {exc}") from None
+
+    def pull(self, request: PullRequest) -> PullResponse:
+        reply = self.request("GET", "/v1/pull", params=request.to_params())
+        try:
+            return PullResponse.parse(reply)
+        except ProtocolError as exc:
+            raise SyncError(f"the sync server sent a malformed pull page: {exc}") from None
+
     def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                body: Any = None) -> Any:  # fmt: skip
+                body: Any = None) -> dict[str, Any]:  # fmt: skip
         content: bytes | None = None
         headers: dict[str, str] = {}
         if body is not None:
@@ -128,6 +162,7 @@ class Connection:
                 headers["Content-Encoding"] = "gzip"
         attempt = 0
         while True:
+            failure: str
             try:
                 response = self.http.request(method, path, params=params, content=content, headers=headers)
                 try:
@@ -141,32 +176,23 @@ class Connection:
                 self.bytes_sent += len(content or b"") + 200
                 self.bytes_received += int(response.num_bytes_downloaded)
             except (httpx.TransportError, ValueError) as exc:
-                if attempt >= self.retries:
-                    raise UnreachableError(
-                        f"cannot reach the sync server at {self.url}: {_why(exc)}"
-                    ) from None
-                delay = 0.5 * (2**attempt) * random.uniform(0.75, 1.25)
-                attempt += 1
-                time.sleep(delay)
-                continue
-            if response.status_code == 401:
-                raise AuthError(f"the sync server refused the token: {data.get('error', '')}; "
-                                "run 'sfa sync login URL --token T'")  # fmt: skip
-            if response.status_code == 409 and isinstance(data, dict) and data.get("reset"):
-                raise ResetNeeded(str(data.get("error")))
-            if response.status_code >= 500:
-                if attempt >= self.retries:
-                    raise UnreachableError(
-                        f"the sync server failed ({response.status_code}); try again later"
-                    )
-                attempt += 1
-                time.sleep(0.5 * (2**attempt) * random.uniform(0.75, 1.25))
-                continue
-            if response.status_code >= 400:
-                raise SyncError(
-                    f"the sync server refused the request: {data.get('error', response.status_code)}"
-                )
-            return data
+                failure = f"cannot reach the sync server at {self.url}: {_why(exc)}"
+            else:
+                status = response.status_code
+                if status < 400:
+                    return data
+                if status == 401:
+                    raise AuthError(f"the sync server refused the token: {data.get('error', '')}; "
+                                    "run 'sfa sync login URL --token T'")  # fmt: skip
+                if status == 409 and data.get("reset"):
+                    raise ResetNeeded(str(data.get("error")))
+                if status < 500:
+                    raise SyncError(f"the sync server refused the request: {data.get('error', status)}")
+                failure = f"the sync server failed ({status}); try again later"
+            if attempt >= self.retry.retries:
+                raise UnreachableError(failure)
+            self.sleep(self.retry.delay(attempt))
+            attempt += 1
 
 
 def _why(exc: Exception) -> str:
@@ -205,11 +231,13 @@ def sync_lock(
 # -- the round -----------------------------------------------------------------------------------
 
 
-def login(ws: Workspace, url: str, token: str) -> dict[str, Any]:
+def login(
+    ws: Workspace, url: str, token: str, *, transport: httpx.BaseTransport | None = None
+) -> dict[str, Any]:
     url = url.rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise SyncError(f"{url!r} is not an http:// or https:// URL")
-    conn = Connection(url, token, retries=1)
+    conn = Connection(url, token, retry=replace(RETRY, retries=1), transport=transport)
     try:
         me = conn.request("GET", "/v1/me")
     finally:
@@ -252,47 +280,39 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None) -> Summar
         if not mutations:
             break
         now = max(int(time.time() * 1000), ws.store.clock.last.ms)  # what this laptop believes now is
-        body = {"protocol": PROTOCOL, "client_id": client_id, "acked": replica.acked, "now": now,
-                "mutations": mutations}  # fmt: skip
         try:
-            reply = conn.request("POST", "/v1/push", body=body)
+            reply = conn.push(PushRequest(client_id, mutations, replica.acked, now, replica.cursor))
         except ResetNeeded:
             if reset_done:
                 raise SyncError("the sync server keeps asking for a reset; giving up") from None
             replica.reset_cursor()
             summary.reset = reset_done = True
             continue
-        results = reply.get("results") or []
-        replica.acknowledge(mutations, results)
-        for result in results:
-            status = result.get("status")
-            if status == "rejected":
+        if not reply.results:
+            raise SyncError("the sync server acknowledged nothing; giving up this round")
+        replica.acknowledge(mutations, reply.results)
+        for result in reply.results:
+            if result.status == "rejected":
                 summary.rejected += 1
             else:
                 summary.pushed += 1
-            if status == "conflict":
-                summary.new_conflicts += len(result.get("conflicts") or [])
-        if not results:
-            raise SyncError("the sync server acknowledged nothing; giving up this round")
+            summary.new_conflicts += len(result.conflicts)
         done += len(mutations)
         if progress:
             progress("push", done, max(total, done))
     page = min(_env_int("SFA_SYNC_PAGE", CLIENT_PAGE), MAX_PAGE)
 
-    def fetch(cursor: int, epoch: str | None) -> Any:
-        params: dict[str, Any] = {"cursor": cursor, "limit": page, "client_id": client_id}
-        if epoch:
-            params["epoch"] = epoch
-        return conn.request("GET", "/v1/pull", params=params)
+    def fetch(cursor: int, epoch: str | None) -> PullResponse:
+        return conn.pull(PullRequest(cursor, page, epoch, client_id))
 
     # The next page is fetched while this one is applied; nothing is committed out of order, since a
     # page's cursor is stored only with the page, in the main thread.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        reply = None
+        reply_page: PullResponse | None = None
         while True:
-            if reply is None:
+            if reply_page is None:
                 try:
-                    reply = fetch(replica.cursor, replica.epoch)
+                    reply_page = fetch(replica.cursor, replica.epoch)
                 except ResetNeeded:
                     if reset_done:
                         raise SyncError("the sync server keeps asking for a reset; giving up") from None
@@ -300,24 +320,23 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None) -> Summar
                     summary.reset = reset_done = True
                     continue
             ahead = None
-            if reply.get("more"):
-                ahead = pool.submit(fetch, int(reply["cursor"]), str(reply.get("epoch", "")) or None)
-            changes = reply.get("changes") or []
+            if reply_page.more:
+                ahead = pool.submit(fetch, reply_page.cursor, reply_page.epoch or None)
             try:
-                replica.apply_page(changes, int(reply["cursor"]), str(reply.get("epoch", "")))
+                replica.apply_page(reply_page.changes, reply_page.cursor, reply_page.epoch)
             except BaseException:
                 if ahead is not None:
                     ahead.cancel()
                 raise
-            summary.pulled += len(changes)
+            summary.pulled += len(reply_page.changes)
             if progress:
-                progress("pull", int(reply["cursor"]), int(reply.get("head", reply["cursor"])))
+                progress("pull", reply_page.cursor, reply_page.head)
             if ahead is None:
                 break
             try:
-                reply = ahead.result()
+                reply_page = ahead.result()
             except ResetNeeded:
-                reply = None  # fetched again from the committed cursor, which handles the reset
+                reply_page = None  # fetched again from the committed cursor, which handles the reset
     replica.mark_synced()
     summary.conflicts = replica.status()["conflicts"]
     return summary
@@ -337,7 +356,7 @@ def watch(ws: Workspace, interval: float, report: Callable[[Summary | Exception]
                 wait = interval
             except (UnreachableError, BusyError) as exc:
                 report(exc)
-                wait = min(interval, 2.0**failures) * random.uniform(0.75, 1.25)
+                wait = replace(WATCH_BACKOFF, cap=interval).delay(failures)
                 failures += 1
             _sleep_until_due(ws, wait, stop, after_write=failures == 0)
     finally:

@@ -42,6 +42,10 @@ def test_server_shares_only_domain_and_protocol() -> None:
     loaded = _modules("import sfa.server.app, sfa.server.admin")
     ours = {m for m in loaded if m.startswith("sfa.")}
     assert ours, "nothing imported"
-    assert all(
-        m.startswith(("sfa.server", "sfa.domain", "sfa.sync.protocol")) or m == "sfa.sync" for m in ours
-    ), ours
+    assert all(m.startswith(("sfa.server", "sfa.domain")) or m == "sfa.protocol" for m in ours), ours
+
+
+def test_protocol_module_is_light() -> None:
+    """The wire types are on the laptop's sync path: no pydantic, no HTTP client, no server code."""
+    loaded = _modules("import sfa.protocol")
+    assert not loaded & {"pydantic", "httpx", "fastapi", "sqlalchemy", "sfa.store", "sfa.sync"}, loaded

@@ -1,0 +1,117 @@
+"""The sync server in-process: the FastAPI app over SQLite in a temporary directory, and an httpx
+transport that lets the (synchronous) sync client talk to it without a socket or a process.
+
+httpx.ASGITransport is async-only; `Bridge` runs it on one event loop in a background thread (an
+anyio blocking portal, the mechanism Starlette's TestClient uses) and hands the synchronous client
+the response. Faults for tests: `lose_next` (the server applies the request, the answer never
+arrives) and `repeat_next` (the request reaches the server twice, as a retry after a lost answer).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from pathlib import Path
+from typing import Any
+
+import anyio.from_thread
+import httpx
+from sqlalchemy import Engine, text
+
+from sfa.server import admin, storage
+from sfa.server.app import create_app
+from sfa.store.workspace import Workspace
+from sfa.sync import engine
+
+URL = "http://sfa.test"
+
+
+class Bridge(httpx.BaseTransport):
+    def __init__(self, app: Any) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self._stack = contextlib.ExitStack()
+        self.portal = self._stack.enter_context(anyio.from_thread.start_blocking_portal())
+        self.lock = threading.Lock()
+        self.lose: list[str] = []  # paths whose next answer is lost after the server applied it
+        self.repeat: list[str] = []  # paths whose next request is delivered twice
+        self.requests = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+
+        async def send() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+            copy = httpx.Request(request.method, request.url, headers=request.headers, content=body)
+            reply = await self.inner.handle_async_request(copy)
+            content = b"".join([chunk async for chunk in reply.aiter_raw()])  # still gzip-encoded
+            return reply.status_code, list(reply.headers.raw), content
+
+        path = request.url.path
+        with self.lock:
+            repeat = path in self.repeat
+            lose = path in self.lose
+            if repeat:
+                self.repeat.remove(path)
+            if lose:
+                self.lose.remove(path)
+        if repeat:
+            self.portal.call(send)
+            self.requests += 1
+        status, headers, content = self.portal.call(send)
+        self.requests += 1
+        if lose:
+            raise httpx.ReadError("the answer was lost (test)", request=request)
+        return httpx.Response(status, headers=headers, content=content, request=request)
+
+    def lose_next(self, path: str) -> None:
+        with self.lock:
+            self.lose.append(path)
+
+    def repeat_next(self, path: str) -> None:
+        with self.lock:
+            self.repeat.append(path)
+
+    def close(self) -> None:
+        """Called by every client that closes: the bridge outlives them (see `shutdown`)."""
+
+    def shutdown(self) -> None:
+        self._stack.close()
+
+
+class InProcessServer:
+    """A server database in `home` and the app over it; users are added with the admin use case."""
+
+    def __init__(self, home: Path, *, fresh: bool = True) -> None:
+        self.home = home
+        self.db = f"sqlite:///{home / 'server.db'}"
+        if fresh:
+            admin.init(home, self.db)
+        self.engine: Engine = storage.make_engine(self.db)
+        self.app = create_app(self.engine)
+        self.transport = Bridge(self.app)
+
+    def add_user(self, name: str, role: str = "rep", team: str | None = "north") -> str:
+        return str(admin.add_user(self.home, self.db, name, role, team)["token"])
+
+    def connect(self, token: str, retries: int = 0) -> engine.Connection:
+        from dataclasses import replace
+
+        from sfa.protocol import RETRY
+
+        return engine.Connection(URL, token, retry=replace(RETRY, retries=retries),
+                                 transport=self.transport, sleep=lambda _s: None)  # fmt: skip
+
+    def login(self, ws: Workspace, token: str) -> engine.Connection:
+        """Log `ws` in as `sfa sync login` does, and return its connection to this server."""
+        engine.login(ws, URL, token, transport=self.transport)
+        return self.connect(token)
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Read the server database directly (assertions only)."""
+        with self.engine.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(text(sql)).all()]
+            conn.rollback()
+        return rows
+
+    def close(self) -> None:
+        self.transport.shutdown()
+        self.engine.dispose()
