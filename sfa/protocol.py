@@ -88,6 +88,13 @@ def _int(raw: Mapping[str, Any], name: str, *, default: int | None = None, low: 
     return int(value)
 
 
+def _list(raw: Mapping[str, Any], name: str) -> list[Any]:
+    value = raw.get(name)
+    if not isinstance(value, list):
+        raise ProtocolError(name, "must be a list")
+    return value
+
+
 def _object(raw: object, where: str) -> Mapping[str, Any]:
     if not isinstance(raw, dict):
         raise ProtocolError(where, "must be a JSON object")
@@ -203,9 +210,7 @@ class PushRequest:
         if body.get("protocol") != PROTOCOL or not is_int(body.get("protocol")):
             raise ProtocolError("protocol", f"must be {PROTOCOL}")
         client_id = _client_id(body.get("client_id"))
-        items = body.get("mutations")
-        if not isinstance(items, list):
-            raise ProtocolError("mutations", "must be a list")
+        items = _list(body, "mutations")
         if len(items) > MAX_BATCH:
             raise ProtocolError("mutations", f"at most {MAX_BATCH} mutations per push")
         mutations: list[Mutation] = []
@@ -275,9 +280,7 @@ class PushResponse:
     @classmethod
     def parse(cls, raw: object) -> PushResponse:
         body = _object(raw, "push reply")
-        items = body.get("results")
-        if not isinstance(items, list):
-            raise ProtocolError("results", "must be a list")
+        items = _list(body, "results")
         return cls(str(body.get("epoch", "")), _int(body, "last_seq", default=0),
                    [PushResult.parse(r, f"results[{n}]") for n, r in enumerate(items)])  # fmt: skip
 
@@ -353,9 +356,7 @@ class PullResponse:
     @classmethod
     def parse(cls, raw: object) -> PullResponse:
         body = _object(raw, "pull reply")
-        changes = body.get("changes")
-        if not isinstance(changes, list):
-            raise ProtocolError("changes", "must be a list")
+        changes = _list(body, "changes")
         for n, change in enumerate(changes):
             problem = _change_problem(change)
             if problem is not None:

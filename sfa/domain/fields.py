@@ -355,20 +355,27 @@ class DecimalType(FieldType):
         return Decimal(0)
 
 
-class Date(FieldType):
-    name = "date"
+class _Temporal(FieldType):
+    """A date or an instant: ISO 8601 text in columns and JSON, checked on the wire by the ISO
+    parser of its Python type. Subclasses give the conversions."""
+
+    def __init__(
+        self, *, as_text: Convert, from_text: Convert, iso_check: Convert, typed: Callable[[str, str], Any]
+    ) -> None:
+        self.as_text, self.from_text, self.iso_check, self.typed = as_text, from_text, iso_check, typed
+        super().__init__()
 
     def column_writer(self) -> Convert | None:
-        return _date_text
+        return self.as_text
 
     def column_reader(self) -> Convert | None:
-        return _nullable(date.fromisoformat)
+        return _nullable(self.from_text)
 
     def wire_writer(self) -> Convert | None:
-        return _date_text
+        return self.as_text
 
     def parse(self, field: Field, text: str, resolve: Resolve | None = None) -> Any:
-        return parse_date(text, field.name)
+        return self.typed(text, field.name)
 
     def check(self, field: Field, value: Any) -> Any:
         return value  # from_wire parsed it, or refused it
@@ -377,43 +384,31 @@ class Date(FieldType):
         if value is None:
             return None
         try:
-            date.fromisoformat(value)
+            self.iso_check(value)
         except (TypeError, ValueError):
             raise self.invalid(field, value) from None
         return value
+
+
+class Date(_Temporal):
+    name = "date"
+
+    def __init__(self) -> None:
+        super().__init__(as_text=_date_text, from_text=date.fromisoformat, iso_check=date.fromisoformat,
+                         typed=parse_date)  # fmt: skip
 
     def placeholder(self) -> Any:
         return utc_now().date()
 
 
-class DateTime(FieldType):
+class DateTime(_Temporal):
     """An instant: timezone-aware in Python, ISO 8601 UTC text in columns and JSON."""
 
     name = "datetime"
 
-    def column_writer(self) -> Convert | None:
-        return _datetime_text
-
-    def column_reader(self) -> Convert | None:
-        return _nullable(from_iso_utc)
-
-    def wire_writer(self) -> Convert | None:
-        return _datetime_text
-
-    def parse(self, field: Field, text: str, resolve: Resolve | None = None) -> Any:
-        return parse_datetime(text, field.name)
-
-    def check(self, field: Field, value: Any) -> Any:
-        return value  # from_wire parsed it, or refused it
-
-    def check_wire(self, field: Field, value: Any) -> Any:
-        if value is None:
-            return None
-        try:
-            datetime.fromisoformat(value)
-        except (TypeError, ValueError):
-            raise self.invalid(field, value) from None
-        return value
+    def __init__(self) -> None:
+        super().__init__(as_text=_datetime_text, from_text=from_iso_utc, iso_check=datetime.fromisoformat,
+                         typed=parse_datetime)  # fmt: skip
 
     def placeholder(self) -> Any:
         return utc_now()
