@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh data home per test, and sfa run as a real process."""
+"""Shared fixtures: a fresh data home per test, and sfa run in-process (or as a real process)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from sfa.store.workspace import Workspace
 
@@ -29,20 +31,63 @@ class Result:
 Runner = Callable[..., Result]
 
 
-def run_sfa(home: Path, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
-    """Run `python -m sfa --home HOME ARGS...` as a process, stdout not a terminal."""
+def _environment(env: dict[str, str] | None) -> dict[str, str]:
     full_env = {**os.environ, "NO_COLOR": "1", "TZ": os.environ.get("TZ", "Europe/Berlin")}
     full_env.pop("SFA_HOME", None)
     full_env.update(env or {})
+    return full_env
+
+
+def run_sfa_process(
+    home: Path, *args: str, input: str | None = None, env: dict[str, str] | None = None
+) -> Result:
+    """Run `python -m sfa --home HOME ARGS...` as a process, stdout not a terminal. For what only a
+    process shows: the entry point, import hygiene, signals, a crash's exit."""
     proc = subprocess.run(
         [sys.executable, "-m", "sfa", "--home", str(home), *args],
         input=input,
         capture_output=True,
         text=True,
-        env=full_env,
+        env=_environment(env),
         timeout=120,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+_IN_PROCESS = CliRunner()
+
+
+def run_sfa(home: Path, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+    """`sfa --home HOME ARGS...` in this process, through the same entry point as the installed
+    command (sfa.cli.main.run: parsing, the one error mapping, exit codes), stdout not a terminal.
+
+    Far cheaper than a process, which is what lets the suite run hundreds of commands. The
+    environment a process would get is set for the call (TZ applied with tzset) and restored. An
+    exception other than SystemExit escapes, and fails the test, as a traceback would.
+    """
+    from sfa.cli.main import run
+
+    wanted = _environment(env)
+    patch: dict[str, str | None] = {k: v for k, v in wanted.items() if os.environ.get(k) != v}
+    patch.update({k: None for k in os.environ if k not in wanted})
+    code = 0
+    with _IN_PROCESS.isolation(input=input, env=patch) as (stdout, stderr, _output):
+        time.tzset()
+        try:
+            run(["--home", str(home), *args])
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            out, err = stdout.getvalue(), stderr.getvalue()
+    time.tzset()
+    return Result(code, _text(out), _text(err))
+
+
+def _text(data: bytes) -> str:
+    """Bytes as subprocess.run(text=True) reads them: UTF-8, universal newlines."""
+    return data.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
 
 
 @pytest.fixture

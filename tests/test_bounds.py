@@ -25,22 +25,16 @@ from sfa.domain.stages import parse_stages
 from sfa.domain.text import check_text
 from sfa.services import reports as report_service
 from sfa.store.workspace import Workspace
-from tests.conftest import Result
+from tests.conftest import Result, Runner
 
 LIMIT_TEXT = "999,999,999,999.99"
 Cli = Callable[..., Result]
 
 
 @pytest.fixture
-def cli(home: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
-    def run(*args: str) -> Result:
-        with pytest.raises(SystemExit) as stop:
-            main.run(["--home", str(home), *args])
-        out, err = capsys.readouterr()
-        code = stop.value.code
-        return Result(code if isinstance(code, int) else 1, out, err)
-
-    return run
+def cli(sfa: Runner) -> Cli:
+    """The shared in-process runner (tests/conftest.py: run_sfa, the console entry point)."""
+    return sfa
 
 
 def refused(result: Result, *words: str, code: int = 1) -> None:
