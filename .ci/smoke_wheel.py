@@ -117,8 +117,16 @@ def dashboard(sfa: str, work: Path, env: dict[str, str]) -> None:
     step("sfa dashboard in a pseudo-terminal: Today, then ctrl+q")
     term_env = {**env, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
     term_env.pop("NO_COLOR", None)
-    child = pexpect.spawn(sfa, ["dashboard"], cwd=str(work), env=term_env, dimensions=(24, 80),
-                          encoding="utf-8", codec_errors="replace", timeout=60)  # fmt: skip
+    child = pexpect.spawn(
+        sfa,
+        ["dashboard"],
+        cwd=str(work),
+        env=term_env,
+        dimensions=(24, 80),
+        encoding="utf-8",
+        codec_errors="replace",
+        timeout=60,
+    )
     screen = pyte.Screen(80, 24)
     stream = pyte.Stream(screen)
     raw = ""

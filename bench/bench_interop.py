@@ -76,8 +76,12 @@ print(elapsed, summary.created, len(summary.skipped), len(summary.rejected), sum
 
 
 def _timed_import(mode: str, path: Path, home: Path) -> tuple[float, int, int, int, int, int]:
-    done = subprocess.run([sys.executable, "-c", _DRIVER, mode, str(path), str(home)],
-                          check=True, capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", _DRIVER, mode, str(path), str(home)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     elapsed, *counts = done.stdout.split()
     created, skipped, rejected, accounts, outbox = (int(c) for c in counts)
     return float(elapsed), created, skipped, rejected, accounts, outbox
@@ -104,13 +108,19 @@ def bench_import(rows: int, runs: int) -> None:
                     assert created == rows and outbox == 0
     wall, check, alone, skip = (statistics.median(times[m]) for m in ("import", "dry-run", "serial", "again"))
     walls = times["import"]
-    print(f"import csv: {rows:,} contacts ({new_accounts:,} accounts created, outbox {rows + new_accounts:,} "
-          f"entries): median {wall:.2f} s = {rows / wall:,.0f} rows/s "
-          f"(runs: {', '.join(f'{w:.2f}' for w in walls)} s); target >= 20,000 rows/s")  # fmt: skip
-    print(f"  baseline, the same import with --dry-run (read, check, no writes): {check:.2f} s; "
-          f"the import takes {wall / check:.2f}x that")  # fmt: skip
-    print(f"  baseline, the same import writing every batch in its own process (one core): {alone:.2f} s "
-          f"= {rows / alone:,.0f} rows/s; with the bulk writer it takes {wall / alone:.2f}x that")  # fmt: skip
+    print(
+        f"import csv: {rows:,} contacts ({new_accounts:,} accounts created, outbox {rows + new_accounts:,} "
+        f"entries): median {wall:.2f} s = {rows / wall:,.0f} rows/s "
+        f"(runs: {', '.join(f'{w:.2f}' for w in walls)} s); target >= 20,000 rows/s"
+    )
+    print(
+        f"  baseline, the same import with --dry-run (read, check, no writes): {check:.2f} s; "
+        f"the import takes {wall / check:.2f}x that"
+    )
+    print(
+        f"  baseline, the same import writing every batch in its own process (one core): {alone:.2f} s "
+        f"= {rows / alone:,.0f} rows/s; with the bulk writer it takes {wall / alone:.2f}x that"
+    )
     print(f"  re-import, all {rows:,} skipped as duplicates: {skip:.2f} s = {rows / skip:,.0f} rows/s")
 
 
@@ -119,25 +129,49 @@ def bench_ics(items: int, runs: int) -> None:
         ws = Workspace(Path(tmp) / "home")
         try:
             store = ws.store
-            accounts = store.insert_many(ACCOUNT, [
-                {"name": f"Company {i}", "street": f"Hauptstraße {i}", "city": "Berlin", "postcode": "10115"}
-                for i in range(500)
-            ])  # fmt: skip
-            contacts = store.insert_many(CONTACT, [
-                {"name": f"Person {i}", "title": "Buyer", "account_id": accounts[i % 500]["id"]}
-                for i in range(1000)
-            ])  # fmt: skip
+            accounts = store.insert_many(
+                ACCOUNT,
+                [
+                    {
+                        "name": f"Company {i}",
+                        "street": f"Hauptstraße {i}",
+                        "city": "Berlin",
+                        "postcode": "10115",
+                    }
+                    for i in range(500)
+                ],
+            )
+            contacts = store.insert_many(
+                CONTACT,
+                [
+                    {"name": f"Person {i}", "title": "Buyer", "account_id": accounts[i % 500]["id"]}
+                    for i in range(1000)
+                ],
+            )
             start = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
-            visits = [{
-                "account_id": accounts[i % 500]["id"], "contact_ids": [contacts[i % 1000]["id"]],
-                "starts_at": start + timedelta(hours=2 * i), "duration_min": 60, "status": "planned",
-                "purpose": f"Quarterly review {i}, new pump line", "notes": "Bring the catalogue",
-                "fixed_time": i % 2 == 0,  # half appointments, half flexible (all-day events)
-            } for i in range(items)]  # fmt: skip
-            tasks = [{
-                "title": f"Follow up {i}", "due_date": date(2026, 1, 5) + timedelta(days=i % 300),
-                "priority": "normal", "status": "open", "account_id": accounts[i % 500]["id"],
-            } for i in range(items)]  # fmt: skip
+            visits = [
+                {
+                    "account_id": accounts[i % 500]["id"],
+                    "contact_ids": [contacts[i % 1000]["id"]],
+                    "starts_at": start + timedelta(hours=2 * i),
+                    "duration_min": 60,
+                    "status": "planned",
+                    "purpose": f"Quarterly review {i}, new pump line",
+                    "notes": "Bring the catalogue",
+                    "fixed_time": i % 2 == 0,  # half appointments, half flexible (all-day events)
+                }
+                for i in range(items)
+            ]
+            tasks = [
+                {
+                    "title": f"Follow up {i}",
+                    "due_date": date(2026, 1, 5) + timedelta(days=i % 300),
+                    "priority": "normal",
+                    "status": "open",
+                    "account_id": accounts[i % 500]["id"],
+                }
+                for i in range(items)
+            ]
             with store.transaction():
                 store.insert_many(VISIT, visits)
                 store.insert_many(TASK, tasks)
@@ -149,8 +183,10 @@ def bench_ics(items: int, runs: int) -> None:
                 walls.append(time.perf_counter() - started)
             assert (n_visits, n_tasks) == (items, items)
             wall = statistics.median(walls)
-            print(f"export ics: {n_visits:,} visits + {n_tasks:,} tasks, {len(text) / 1e6:.1f} MB: median "
-                  f"{wall:.2f} s (runs: {', '.join(f'{w:.2f}' for w in walls)} s); target <= 5 s")  # fmt: skip
+            print(
+                f"export ics: {n_visits:,} visits + {n_tasks:,} tasks, {len(text) / 1e6:.1f} MB: median "
+                f"{wall:.2f} s (runs: {', '.join(f'{w:.2f}' for w in walls)} s); target <= 5 s"
+            )
         finally:
             ws.close()
 

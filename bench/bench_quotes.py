@@ -29,15 +29,25 @@ TARGET_S = 1.0
 def build(home: Path, lines: int) -> str:
     ws = Workspace(home)
     try:
-        for key, value in {"company.name": "Alpenblick Fördertechnik GmbH",
-                           "company.address": "Gewerbepark Nord 7; 85356 Freising; Germany",
-                           "company.vat_id": "DE812345678"}.items():  # fmt: skip
+        for key, value in {
+            "company.name": "Alpenblick Fördertechnik GmbH",
+            "company.address": "Gewerbepark Nord 7; 85356 Freising; Germany",
+            "company.vat_id": "DE812345678",
+        }.items():
             ws.config.set(key, value)
-        account = crm.add_account(ws, {"name": "Müller & Söhne Brauerei GmbH", "street": "Hopfenweg 3",
-                                       "postcode": "85354", "city": "Freising"})  # fmt: skip
+        account = crm.add_account(
+            ws,
+            {
+                "name": "Müller & Söhne Brauerei GmbH",
+                "street": "Hopfenweg 3",
+                "postcode": "85354",
+                "city": "Freising",
+            },
+        )
         products.add_product(ws, {"name": "Gurtförderer Modul 2 m", "sku": "FT-200", "unit_price": "2650"})
-        products.add_product(ws, {"name": "Technisches Handbuch", "sku": "HB-DE", "unit_price": "49.90",
-                                  "tax_rate": "7"})  # fmt: skip
+        products.add_product(
+            ws, {"name": "Technisches Handbuch", "sku": "HB-DE", "unit_price": "49.90", "tax_rate": "7"}
+        )
         quote = quotes.new_quote(ws, account_ref=account["id"])
         with ws.store.transaction():
             for n in range(lines):
@@ -46,9 +56,15 @@ def build(home: Path, lines: int) -> str:
                 elif n % 3 == 1:
                     quotes.add_line(ws, quote["id"], product_ref="HB-DE", qty="2")
                 else:
-                    quotes.add_line(ws, quote["id"], description=f"Montage Abschnitt {n} – Förderstrecke, "
-                                    "inklusive Ausrichtung und Probelauf", price="85.50", qty="7.5",
-                                    discount="25.00")  # fmt: skip
+                    quotes.add_line(
+                        ws,
+                        quote["id"],
+                        description=f"Montage Abschnitt {n} – Förderstrecke, "
+                        "inklusive Ausrichtung und Probelauf",
+                        price="85.50",
+                        qty="7.5",
+                        discount="25.00",
+                    )
         return str(quote["number"])
     finally:
         ws.close()
@@ -102,8 +118,10 @@ def main() -> int:
         size = out.stat().st_size
     median = statistics.median(runs)
     spread = f"min {min(runs):.3f} s, max {max(runs):.3f} s over {options.runs} runs"
-    print(f"sfa quote export ({options.lines} lines, .{options.format}, {size:,} bytes): "
-          f"median {median:.3f} s, {spread}; CPU (user+sys) median {cpu:.3f} s")  # fmt: skip
+    print(
+        f"sfa quote export ({options.lines} lines, .{options.format}, {size:,} bytes): "
+        f"median {median:.3f} s, {spread}; CPU (user+sys) median {cpu:.3f} s"
+    )
     print(f"sfa --version (start-up baseline): median {statistics.median(baseline):.3f} s")
     verdict = "OK" if median <= TARGET_S else "OVER TARGET"
     load = f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"

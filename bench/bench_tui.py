@@ -58,8 +58,15 @@ def time_to_paint(command: list[str], markers: tuple[str, ...]) -> float:
     screen = pyte.Screen(80, 24)
     stream = pyte.Stream(screen)
     start = time.perf_counter()
-    child = pexpect.spawn(command[0], command[1:], env=env, dimensions=(24, 80), encoding="utf-8",
-                          codec_errors="replace", timeout=120)  # fmt: skip
+    child = pexpect.spawn(
+        command[0],
+        command[1:],
+        env=env,
+        dimensions=(24, 80),
+        encoding="utf-8",
+        codec_errors="replace",
+        timeout=120,
+    )
     try:
         while True:
             text = "\n".join(screen.display)
@@ -85,8 +92,15 @@ def search_latencies(home: Path) -> list[tuple[str, float]]:
     env = terminal_env()
     screen = pyte.Screen(80, 24)
     stream = pyte.Stream(screen)
-    child = pexpect.spawn(PYTHON, ["-m", "sfa", "--home", str(home), "dashboard"], env=env, dimensions=(24, 80),
-                          encoding="utf-8", codec_errors="replace", timeout=120)  # fmt: skip
+    child = pexpect.spawn(
+        PYTHON,
+        ["-m", "sfa", "--home", str(home), "dashboard"],
+        env=env,
+        dimensions=(24, 80),
+        encoding="utf-8",
+        codec_errors="replace",
+        timeout=120,
+    )
     # pexpect sleeps 50 ms inside send() before it writes (delaybeforesend, for password prompts):
     # with the clock started before send(), every keystroke was charged 50 ms the app never saw.
     child.delaybeforesend = None
@@ -180,19 +194,31 @@ def main() -> None:
     times = [t for _, t in samples]
     worst_query, worst = max(samples, key=lambda s: s[1])
     print(f"store: {home}")
-    print(f"first paint, median of {args.runs}: dashboard Today {first * 1000:.0f} ms, "
-          f"empty Textual app {base * 1000:.0f} ms; the app without the CLI in front "
-          f"{direct_first * 1000:.0f} ms ({direct_first / base:.2f}x)")  # fmt: skip
-    print("first paint per run (dashboard / empty): "
-          + " ".join(f"{d / e:.2f}x" for d, e in zip(paint["dashboard"], paint["empty"], strict=True)))  # fmt: skip
-    print(f"search as you type: {len(times)} keystrokes over {len(QUERIES)} queries; "
-          f"worst {worst * 1000:.1f} ms at {worst_query!r}")  # fmt: skip
-    report([
-        ("Today first paint / empty app", f"{first / base:.2f}x", "<= 2x", first / base <= 2),
-        ("search keystroke, median", f"{statistics.median(times) * 1000:.1f} ms", "<= 100 ms",
-         statistics.median(times) <= 0.1),
-        ("search keystroke, worst", f"{worst * 1000:.1f} ms", "<= 100 ms", worst <= 0.1),
-    ])  # fmt: skip
+    print(
+        f"first paint, median of {args.runs}: dashboard Today {first * 1000:.0f} ms, "
+        f"empty Textual app {base * 1000:.0f} ms; the app without the CLI in front "
+        f"{direct_first * 1000:.0f} ms ({direct_first / base:.2f}x)"
+    )
+    print(
+        "first paint per run (dashboard / empty): "
+        + " ".join(f"{d / e:.2f}x" for d, e in zip(paint["dashboard"], paint["empty"], strict=True))
+    )
+    print(
+        f"search as you type: {len(times)} keystrokes over {len(QUERIES)} queries; "
+        f"worst {worst * 1000:.1f} ms at {worst_query!r}"
+    )
+    report(
+        [
+            ("Today first paint / empty app", f"{first / base:.2f}x", "<= 2x", first / base <= 2),
+            (
+                "search keystroke, median",
+                f"{statistics.median(times) * 1000:.1f} ms",
+                "<= 100 ms",
+                statistics.median(times) <= 0.1,
+            ),
+            ("search keystroke, worst", f"{worst * 1000:.1f} ms", "<= 100 ms", worst <= 0.1),
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -23,16 +23,84 @@ from sfa.domain.stages import DEFAULT_STAGES
 from sfa.store.config import DB_NAME
 from sfa.store.db import Store
 
-FIRST = ["Anna", "Ben", "Clara", "David", "Emma", "Felix", "Greta", "Hugo", "Ida", "Jonas", "Karl", "Lena",
-         "Mia", "Noah", "Olga", "Paul", "Quinn", "Rosa", "Sven", "Tara", "Uwe", "Vera", "Wim", "Xenia"]  # fmt: skip
-LAST = ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz",
-        "Hoffmann", "Koch", "Richter", "Klein", "Wolf", "Neumann", "Schwarz", "Braun", "Zimmermann"]  # fmt: skip
-WORDS = ["Alpen", "Isar", "Donau", "Bavaria", "Nord", "Süd", "Tech", "Metall", "Bau", "Agrar", "Logistik",
-         "Medizin", "Software", "Energie", "Holz", "Glas", "Textil", "Druck", "Optik", "Chemie"]  # fmt: skip
+FIRST = [
+    "Anna",
+    "Ben",
+    "Clara",
+    "David",
+    "Emma",
+    "Felix",
+    "Greta",
+    "Hugo",
+    "Ida",
+    "Jonas",
+    "Karl",
+    "Lena",
+    "Mia",
+    "Noah",
+    "Olga",
+    "Paul",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tara",
+    "Uwe",
+    "Vera",
+    "Wim",
+    "Xenia",
+]
+LAST = [
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Schulz",
+    "Hoffmann",
+    "Koch",
+    "Richter",
+    "Klein",
+    "Wolf",
+    "Neumann",
+    "Schwarz",
+    "Braun",
+    "Zimmermann",
+]
+WORDS = [
+    "Alpen",
+    "Isar",
+    "Donau",
+    "Bavaria",
+    "Nord",
+    "Süd",
+    "Tech",
+    "Metall",
+    "Bau",
+    "Agrar",
+    "Logistik",
+    "Medizin",
+    "Software",
+    "Energie",
+    "Holz",
+    "Glas",
+    "Textil",
+    "Druck",
+    "Optik",
+    "Chemie",
+]
 FORMS = ["GmbH", "AG", "KG", "GmbH & Co. KG", "SE"]
 CITIES = ["München", "Augsburg", "Regensburg", "Ingolstadt", "Würzburg", "Nürnberg", "Passau", "Landshut"]
-NOTES = ["prefers calls in the morning", "budget cycle in Q3", "met at the trade fair",
-         "interested in maintenance contract", "decision by committee", "price sensitive"]  # fmt: skip
+NOTES = [
+    "prefers calls in the morning",
+    "budget cycle in Q3",
+    "met at the trade fair",
+    "interested in maintenance contract",
+    "decision by committee",
+    "price sensitive",
+]
 CHUNK = 20_000
 
 
@@ -46,19 +114,33 @@ def generate(home: Path, contacts: int, accounts: int, timeline: int, opportunit
         rows = []
         for i in range(base, min(base + CHUNK, accounts)):
             name = f"{rng.choice(WORDS)}{rng.choice(WORDS).lower()} {i} {rng.choice(FORMS)}"
-            rows.append({"name": name, "city": rng.choice(CITIES), "industry": rng.choice(WORDS),
-                         "phone": f"+49 89 {rng.randrange(10**6, 10**7)}", "owner": "rep",
-                         "latitude": 47.5 + rng.random() * 2.5, "longitude": 9.5 + rng.random() * 4,
-                         "notes": rng.choice(NOTES)})  # fmt: skip
+            rows.append(
+                {
+                    "name": name,
+                    "city": rng.choice(CITIES),
+                    "industry": rng.choice(WORDS),
+                    "phone": f"+49 89 {rng.randrange(10**6, 10**7)}",
+                    "owner": "rep",
+                    "latitude": 47.5 + rng.random() * 2.5,
+                    "longitude": 9.5 + rng.random() * 4,
+                    "notes": rng.choice(NOTES),
+                }
+            )
         account_ids += [r["id"] for r in store.insert_many(ACCOUNT, rows)]
     for base in range(0, contacts, CHUNK):
         rows = []
         for i in range(base, min(base + CHUNK, contacts)):
             first, last = rng.choice(FIRST), rng.choice(LAST)
-            rows.append({"name": f"{first} {last}", "email": f"{first}.{last}.{i}@example.com".lower(),
-                         "phone": f"+49 170 {i:07d}", "account_id": rng.choice(account_ids),
-                         "title": rng.choice(["CEO", "CTO", "Buyer", "Head of Operations", None]),
-                         "owner": "rep"})  # fmt: skip
+            rows.append(
+                {
+                    "name": f"{first} {last}",
+                    "email": f"{first}.{last}.{i}@example.com".lower(),
+                    "phone": f"+49 170 {i:07d}",
+                    "account_id": rng.choice(account_ids),
+                    "title": rng.choice(["CEO", "CTO", "Buyer", "Head of Operations", None]),
+                    "owner": "rep",
+                }
+            )
         store.insert_many(CONTACT, rows)
     opp_ids = []
     open_stages = [s for s in DEFAULT_STAGES if not s.is_closed]
@@ -68,31 +150,56 @@ def generate(home: Path, contacts: int, accounts: int, timeline: int, opportunit
     for i in range(opportunities):
         # A pipeline with history: most deals ever opened are closed by now; 30 % are open.
         stage = rng.choice(open_stages if rng.random() < 0.3 else closed_stages)
-        rows.append({"name": f"Deal {i}", "account_id": rng.choice(account_ids),
-                     "amount": Decimal(rng.randrange(1000, 500_000)), "currency": "EUR",
-                     "stage": stage.name, "probability": stage.probability, "owner": "rep",
-                     "close_date": today + timedelta(days=rng.randrange(-90, 365)),
-                     "lost_reason": "price" if stage.name == "lost" else None})  # fmt: skip
+        rows.append(
+            {
+                "name": f"Deal {i}",
+                "account_id": rng.choice(account_ids),
+                "amount": Decimal(rng.randrange(1000, 500_000)),
+                "currency": "EUR",
+                "stage": stage.name,
+                "probability": stage.probability,
+                "owner": "rep",
+                "close_date": today + timedelta(days=rng.randrange(-90, 365)),
+                "lost_reason": "price" if stage.name == "lost" else None,
+            }
+        )
     opp_ids = [r["id"] for r in store.insert_many(OPPORTUNITY, rows)]
-    store.insert_many(LEAD, [{"name": f"{rng.choice(FIRST)} {rng.choice(LAST)} {i}", "status": "new",
-                              "company": f"{rng.choice(WORDS)} {rng.choice(FORMS)}",
-                              "email": f"lead{i}@example.org"} for i in range(leads)])  # fmt: skip
+    store.insert_many(
+        LEAD,
+        [
+            {
+                "name": f"{rng.choice(FIRST)} {rng.choice(LAST)} {i}",
+                "status": "new",
+                "company": f"{rng.choice(WORDS)} {rng.choice(FORMS)}",
+                "email": f"lead{i}@example.org",
+            }
+            for i in range(leads)
+        ],
+    )
     moment = datetime.now(UTC)
     for base in range(0, timeline, CHUNK):
         rows = []
         for i in range(base, min(base + CHUNK, timeline)):
             note = i % 4 == 0
-            rows.append({"record_entity": "opportunity" if not note else "account",
-                         "record_id": rng.choice(opp_ids) if not note else rng.choice(account_ids),
-                         "account_id": rng.choice(account_ids),
-                         "kind": "note" if note else "stage",
-                         "text": rng.choice(NOTES) if note else "stage: initiation → qualification",
-                         "at": moment - timedelta(minutes=i), "owner": "rep"})  # fmt: skip
+            rows.append(
+                {
+                    "record_entity": "opportunity" if not note else "account",
+                    "record_id": rng.choice(opp_ids) if not note else rng.choice(account_ids),
+                    "account_id": rng.choice(account_ids),
+                    "kind": "note" if note else "stage",
+                    "text": rng.choice(NOTES) if note else "stage: initiation → qualification",
+                    "at": moment - timedelta(minutes=i),
+                    "owner": "rep",
+                }
+            )
         store.insert_many(TIMELINE, rows)
     store.conn.execute("PRAGMA optimize")
     store.close()
-    print(f"generated in {time.perf_counter() - start:.1f} s: {accounts} accounts, {contacts} contacts, "
-          f"{opportunities} opportunities, {leads} leads, {timeline} timeline entries", file=sys.stderr)  # fmt: skip
+    print(
+        f"generated in {time.perf_counter() - start:.1f} s: {accounts} accounts, {contacts} contacts, "
+        f"{opportunities} opportunities, {leads} leads, {timeline} timeline entries",
+        file=sys.stderr,
+    )
 
 
 def main() -> None:

@@ -40,8 +40,14 @@ def big_store(contacts: int) -> Path:
     home = DATA / f"store-v{LATEST}-{contacts}-b"  # -b: 30 % of opportunities open
     if not (home / "ok").exists():
         shutil.rmtree(home, ignore_errors=True)
-        generate(home, contacts=contacts, accounts=contacts // 5, timeline=contacts * 2,
-                 opportunities=contacts // 10, leads=contacts // 10)  # fmt: skip
+        generate(
+            home,
+            contacts=contacts,
+            accounts=contacts // 5,
+            timeline=contacts * 2,
+            opportunities=contacts // 10,
+            leads=contacts // 10,
+        )
         (home / "ok").write_text("complete\n")
     return home
 
@@ -110,8 +116,15 @@ def bench_bulk_leads(count: int) -> tuple[str, str, str, bool]:
             writer = csv.writer(handle)
             writer.writerow(["name", "company", "email", "phone", "rating"])
             for i in range(count):
-                writer.writerow([f"Person {i}", f"Company {i % 5000} GmbH", f"p{i}@example.com",
-                                 f"+49 30 {i:08d}", ("hot", "warm", "cold")[i % 3]])  # fmt: skip
+                writer.writerow(
+                    [
+                        f"Person {i}",
+                        f"Company {i % 5000} GmbH",
+                        f"p{i}@example.com",
+                        f"+49 30 {i:08d}",
+                        ("hot", "warm", "cold")[i % 3],
+                    ]
+                )
         home = Path(tmp) / "home"
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
@@ -121,9 +134,12 @@ def bench_bulk_leads(count: int) -> tuple[str, str, str, bool]:
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     rate = count / elapsed
     # CPU seconds are shown too: on a shared, loaded machine they say what wall time cannot.
-    return (f"sfa lead add --from ({count:,} leads)",
-            f"{rate:,.0f} leads/s ({elapsed:.1f} s wall, {cpu:.1f} s cpu)", ">= 20,000/s",
-            rate >= 20_000)  # fmt: skip
+    return (
+        f"sfa lead add --from ({count:,} leads)",
+        f"{rate:,.0f} leads/s ({elapsed:.1f} s wall, {cpu:.1f} s cpu)",
+        ">= 20,000/s",
+        rate >= 20_000,
+    )
 
 
 def main() -> None:

@@ -32,9 +32,19 @@ GZIP_MIN = 1024  # bodies at least this large are gzip-compressed
 CLOCK_SKEW_MS = 60_000  # clocks further ahead of the server than this are clamped
 CONFLICT = "_conflict"  # pseudo-entity holding conflicts; synced like records
 CONFLICT_FIELDS = (
-    "entity", "record_id", "field", "kind", "kept", "kept_clock", "lost", "lost_clock", "lost_by",
-    "status", "resolution", "at",
-)  # fmt: skip
+    "entity",
+    "record_id",
+    "field",
+    "kind",
+    "kept",
+    "kept_clock",
+    "lost",
+    "lost_clock",
+    "lost_by",
+    "status",
+    "resolution",
+    "at",
+)
 CONFLICT_WRITABLE = ("status", "resolution")
 SERVER_REPLICA = "server"
 MAX_CLIENT_ID = 64
@@ -198,8 +208,13 @@ class PushRequest:
     protocol: int = PROTOCOL
 
     def to_json(self) -> dict[str, Any]:
-        out = {"protocol": self.protocol, "client_id": self.client_id, "acked": self.acked,
-               "now": self.now, "mutations": [m.to_json() for m in self.mutations]}  # fmt: skip
+        out = {
+            "protocol": self.protocol,
+            "client_id": self.client_id,
+            "acked": self.acked,
+            "now": self.now,
+            "mutations": [m.to_json() for m in self.mutations],
+        }
         if self.cursor is not None:
             out["cursor"] = self.cursor
         return out
@@ -260,8 +275,13 @@ class PushResult:
         if not isinstance(conflicts, list) or not all(isinstance(c, str) for c in conflicts):
             raise ProtocolError(f"{where}.conflicts", "must be a list of ids")
         reason = item.get("reason")
-        return cls(int(seq), status, list(conflicts), None if reason is None else str(reason),
-                   item.get("duplicate") is True)  # fmt: skip
+        return cls(
+            int(seq),
+            status,
+            list(conflicts),
+            None if reason is None else str(reason),
+            item.get("duplicate") is True,
+        )
 
 
 @dataclass
@@ -281,8 +301,11 @@ class PushResponse:
     def parse(cls, raw: object) -> PushResponse:
         body = _object(raw, "push reply")
         items = _list(body, "results")
-        return cls(str(body.get("epoch", "")), _int(body, "last_seq", default=0),
-                   [PushResult.parse(r, f"results[{n}]") for n, r in enumerate(items)])  # fmt: skip
+        return cls(
+            str(body.get("epoch", "")),
+            _int(body, "last_seq", default=0),
+            [PushResult.parse(r, f"results[{n}]") for n, r in enumerate(items)],
+        )
 
 
 # -- pull ------------------------------------------------------------------------------------------
@@ -350,8 +373,13 @@ class PullResponse:
     changes: list[Change]
 
     def to_json(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "cursor": self.cursor, "head": self.head, "more": self.more,
-                "changes": self.changes}  # fmt: skip
+        return {
+            "epoch": self.epoch,
+            "cursor": self.cursor,
+            "head": self.head,
+            "more": self.more,
+            "changes": self.changes,
+        }
 
     @classmethod
     def parse(cls, raw: object) -> PullResponse:

@@ -59,8 +59,10 @@ def store_digest(home: Path) -> str:
     if db.exists():
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:
-            tables = [r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]  # fmt: skip
+            tables = [
+                r[0]
+                for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            ]
             for table in tables:
                 digest.update(table.encode())
                 for row in sorted(repr(r) for r in conn.execute(f'SELECT * FROM "{table}"')):

@@ -23,75 +23,185 @@ from sfa.domain.entities import (
 def populate(ws: Any) -> dict[str, str]:
     """Insert one or more records of every type; returns their ids by a short name."""
     store = ws.store
-    acme = store.insert(ACCOUNT, {
-        "name": "Müller Maschinenbau GmbH", "industry": "Machinery", "phone": "+49 30 1234567",
-        "email": "info@mueller-mb.de", "website": "mueller-mb.de", "street": "Hauptstraße 5",
-        "city": "Berlin", "postcode": "10115", "country": "Germany", "latitude": 52.5321,
-        "longitude": 13.3849, "owner": "anna", "team": "north", "tags": ["key", "machinery"],
-        "notes": "Key account,\nsince 2019; \"A\" rating",
-    })  # fmt: skip
+    acme = store.insert(
+        ACCOUNT,
+        {
+            "name": "Müller Maschinenbau GmbH",
+            "industry": "Machinery",
+            "phone": "+49 30 1234567",
+            "email": "info@mueller-mb.de",
+            "website": "mueller-mb.de",
+            "street": "Hauptstraße 5",
+            "city": "Berlin",
+            "postcode": "10115",
+            "country": "Germany",
+            "latitude": 52.5321,
+            "longitude": 13.3849,
+            "owner": "anna",
+            "team": "north",
+            "tags": ["key", "machinery"],
+            "notes": 'Key account,\nsince 2019; "A" rating',
+        },
+    )
     gone = store.insert(ACCOUNT, {"name": "Closed Shop Ltd", "owner": "anna"})
     store.delete(ACCOUNT, gone["id"])
-    hans = store.insert(CONTACT, {
-        "name": "Hans Müller", "title": "Einkaufsleiter", "email": "hans@mueller-mb.de",
-        "phone": "+49 30 1234568", "mobile": "+49 171 2345678", "account_id": acme["id"],
-        "owner": "anna", "tags": ["decision maker"], "notes": "Prefers calls before 10:00",
-    })  # fmt: skip
+    hans = store.insert(
+        CONTACT,
+        {
+            "name": "Hans Müller",
+            "title": "Einkaufsleiter",
+            "email": "hans@mueller-mb.de",
+            "phone": "+49 30 1234568",
+            "mobile": "+49 171 2345678",
+            "account_id": acme["id"],
+            "owner": "anna",
+            "tags": ["decision maker"],
+            "notes": "Prefers calls before 10:00",
+        },
+    )
     eva = store.insert(
         CONTACT, {"name": "Eva Schmidt", "email": "eva@mueller-mb.de", "account_id": acme["id"]}
     )
-    lead = store.insert(LEAD, {
-        "name": "Claire Dubois", "company": "Dubois SARL", "email": "claire@dubois.fr",
-        "phone": "+33 1 42 68 53 00", "source": "fair", "status": "qualified", "rating": "hot",
-    })  # fmt: skip
-    opp = store.insert(OPPORTUNITY, {
-        "name": "Pumps for line 3", "account_id": acme["id"], "contact_id": hans["id"],
-        "amount": Decimal("12000.50"), "currency": "EUR", "stage": "quotation sent",
-        "probability": 70, "close_date": date(2026, 12, 15), "next_step": "Send offer",
-    })  # fmt: skip
-    store.insert(TIMELINE, {
-        "record_entity": "opportunity", "record_id": opp["id"], "account_id": acme["id"],
-        "kind": "note", "text": "Budget approved", "at": datetime(2026, 11, 20, 9, 30, tzinfo=UTC),
-        "owner": "anna",
-    })  # fmt: skip
-    visit = store.insert(VISIT, {
-        "account_id": acme["id"], "contact_ids": [hans["id"], eva["id"]],
-        "starts_at": datetime(2026, 11, 24, 9, 0, tzinfo=UTC), "duration_min": 90, "fixed_time": True,
-        "purpose": "Demo of the new pump, line 3", "location": "Hauptstraße 5, 10115 Berlin",
-        "latitude": 52.5321, "longitude": 13.3849, "status": "planned", "tags": ["demo", "pumps"],
-    })  # fmt: skip
-    store.insert(VISIT, {
-        "account_id": acme["id"], "starts_at": datetime(2026, 12, 1, 13, 0, tzinfo=UTC),
-        "status": "cancelled", "cancel_reason": "customer ill",
-    })  # fmt: skip
-    task = store.insert(TASK, {
-        "title": "Send the offer for line 3", "due_date": date(2026, 11, 25), "priority": "high",
-        "status": "open", "account_id": acme["id"], "opportunity_id": opp["id"], "visit_id": visit["id"],
-        "remind_at": datetime(2026, 11, 25, 7, 0, tzinfo=UTC), "notes": "Include the service option",
-    })  # fmt: skip
-    store.insert(TASK, {
-        "title": "Call Eva back", "due_at": datetime(2026, 11, 26, 14, 30, tzinfo=UTC), "status": "open",
-        "contact_id": eva["id"], "priority": "low",
-    })  # fmt: skip
+    lead = store.insert(
+        LEAD,
+        {
+            "name": "Claire Dubois",
+            "company": "Dubois SARL",
+            "email": "claire@dubois.fr",
+            "phone": "+33 1 42 68 53 00",
+            "source": "fair",
+            "status": "qualified",
+            "rating": "hot",
+        },
+    )
+    opp = store.insert(
+        OPPORTUNITY,
+        {
+            "name": "Pumps for line 3",
+            "account_id": acme["id"],
+            "contact_id": hans["id"],
+            "amount": Decimal("12000.50"),
+            "currency": "EUR",
+            "stage": "quotation sent",
+            "probability": 70,
+            "close_date": date(2026, 12, 15),
+            "next_step": "Send offer",
+        },
+    )
+    store.insert(
+        TIMELINE,
+        {
+            "record_entity": "opportunity",
+            "record_id": opp["id"],
+            "account_id": acme["id"],
+            "kind": "note",
+            "text": "Budget approved",
+            "at": datetime(2026, 11, 20, 9, 30, tzinfo=UTC),
+            "owner": "anna",
+        },
+    )
+    visit = store.insert(
+        VISIT,
+        {
+            "account_id": acme["id"],
+            "contact_ids": [hans["id"], eva["id"]],
+            "starts_at": datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
+            "duration_min": 90,
+            "fixed_time": True,
+            "purpose": "Demo of the new pump, line 3",
+            "location": "Hauptstraße 5, 10115 Berlin",
+            "latitude": 52.5321,
+            "longitude": 13.3849,
+            "status": "planned",
+            "tags": ["demo", "pumps"],
+        },
+    )
+    store.insert(
+        VISIT,
+        {
+            "account_id": acme["id"],
+            "starts_at": datetime(2026, 12, 1, 13, 0, tzinfo=UTC),
+            "status": "cancelled",
+            "cancel_reason": "customer ill",
+        },
+    )
+    task = store.insert(
+        TASK,
+        {
+            "title": "Send the offer for line 3",
+            "due_date": date(2026, 11, 25),
+            "priority": "high",
+            "status": "open",
+            "account_id": acme["id"],
+            "opportunity_id": opp["id"],
+            "visit_id": visit["id"],
+            "remind_at": datetime(2026, 11, 25, 7, 0, tzinfo=UTC),
+            "notes": "Include the service option",
+        },
+    )
+    store.insert(
+        TASK,
+        {
+            "title": "Call Eva back",
+            "due_at": datetime(2026, 11, 26, 14, 30, tzinfo=UTC),
+            "status": "open",
+            "contact_id": eva["id"],
+            "priority": "low",
+        },
+    )
     store.insert(
         TASK,
         {"title": "Already done", "status": "done", "priority": "normal", "due_date": date(2026, 11, 23)},
     )
     store.insert(TASK, {"title": "Someday", "status": "open", "priority": "normal"})
-    pump = store.insert(PRODUCT, {
-        "sku": "PMP-100", "name": "Pump 100", "description": "Centrifugal pump",
-        "unit_price": Decimal("1250.00"), "currency": "EUR", "tax_rate": Decimal("19"), "active": True,
-    })  # fmt: skip
-    quote = store.insert(QUOTE, {
-        "number": "Q-2026-K7F2-0001", "revision": 1, "account_id": acme["id"], "opportunity_id": opp["id"],
-        "contact_id": hans["id"], "currency": "EUR", "valid_until": date(2026, 12, 31), "status": "sent",
-        "sent_at": datetime(2026, 11, 21, 16, 0, tzinfo=UTC),
-    })  # fmt: skip
-    store.insert(QUOTE_LINE, {
-        "quote_id": quote["id"], "position": 1, "product_id": pump["id"], "sku": "PMP-100",
-        "description": "Pump 100", "quantity": Decimal("2"), "unit_price": Decimal("1250.00"),
-        "discount_percent": Decimal("5"), "tax_rate": Decimal("19"),
-    })  # fmt: skip
+    pump = store.insert(
+        PRODUCT,
+        {
+            "sku": "PMP-100",
+            "name": "Pump 100",
+            "description": "Centrifugal pump",
+            "unit_price": Decimal("1250.00"),
+            "currency": "EUR",
+            "tax_rate": Decimal("19"),
+            "active": True,
+        },
+    )
+    quote = store.insert(
+        QUOTE,
+        {
+            "number": "Q-2026-K7F2-0001",
+            "revision": 1,
+            "account_id": acme["id"],
+            "opportunity_id": opp["id"],
+            "contact_id": hans["id"],
+            "currency": "EUR",
+            "valid_until": date(2026, 12, 31),
+            "status": "sent",
+            "sent_at": datetime(2026, 11, 21, 16, 0, tzinfo=UTC),
+        },
+    )
+    store.insert(
+        QUOTE_LINE,
+        {
+            "quote_id": quote["id"],
+            "position": 1,
+            "product_id": pump["id"],
+            "sku": "PMP-100",
+            "description": "Pump 100",
+            "quantity": Decimal("2"),
+            "unit_price": Decimal("1250.00"),
+            "discount_percent": Decimal("5"),
+            "tax_rate": Decimal("19"),
+        },
+    )
     store.update(CONTACT, hans["id"], {"title": "Head of purchasing"})
-    return {"account": acme["id"], "hans": hans["id"], "eva": eva["id"], "lead": lead["id"],
-            "opp": opp["id"], "visit": visit["id"], "task": task["id"], "quote": quote["id"]}  # fmt: skip
+    return {
+        "account": acme["id"],
+        "hans": hans["id"],
+        "eva": eva["id"],
+        "lead": lead["id"],
+        "opp": opp["id"],
+        "visit": visit["id"],
+        "task": task["id"],
+        "quote": quote["id"],
+    }

@@ -99,8 +99,11 @@ def _store_privates(path: Path) -> list[str]:
             elif node.attr.startswith("_") and not node.attr.startswith("__") and owner.endswith("store"):
                 found.append(f"{path.name}:{node.lineno}: {owner}.{node.attr}")
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sfa.store"):
-            found += [f"{path.name}:{node.lineno}: imports {alias.name}" for alias in node.names
-                      if alias.name.startswith("_")]  # fmt: skip
+            found += [
+                f"{path.name}:{node.lineno}: imports {alias.name}"
+                for alias in node.names
+                if alias.name.startswith("_")
+            ]
     return found
 
 
@@ -129,9 +132,10 @@ def test_change_capture_is_written_in_one_module() -> None:
     offenders = [
         str(path.relative_to(PACKAGE.parent))
         for path in sorted(PACKAGE.rglob("*.py"))
-        if path.parent.name != "server" and path.name != "writes.py"
+        if path.parent.name != "server"
+        and path.name != "writes.py"
         and writers.search(path.read_text(encoding="utf-8"))
-    ]  # fmt: skip
+    ]
     assert offenders == []
 
 

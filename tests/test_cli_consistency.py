@@ -106,8 +106,11 @@ def test_a_malformed_command_line_is_usage_exit_2(demo: Path, args: tuple[str, .
 # -- contradicting options ----------------------------------------------------------------------
 
 CONTRADICTIONS = [
-    (("lead", "add", "--from", "LEADS", "--allow-duplicate", "--skip-duplicates"),
-     "--allow-duplicate", "--skip-duplicates"),
+    (
+        ("lead", "add", "--from", "LEADS", "--allow-duplicate", "--skip-duplicates"),
+        "--allow-duplicate",
+        "--skip-duplicates",
+    ),
     (("lead", "add", "X", "--skip-duplicates"), "--skip-duplicates", "--from"),
     (("lead", "add", "X", "--from", "LEADS"), "NAME", "--from"),
     (("lead", "add", "--from", "LEADS", "--company", "Acme"), "--company", "--from"),
@@ -125,7 +128,7 @@ CONTRADICTIONS = [
     (("account", "edit", "ACCOUNT", "--lon", "11.5"), "--lon", "--lat"),
     (("visit", "plan", "--account", "ACCOUNT", "--at", "tomorrow 10:00", "--lat", "52.5"), "--lat", "--lon"),
     (("export", "vcard", "--vdir", "--output", "-"), "--vdir", "--output"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(
@@ -151,9 +154,10 @@ def test_open_with_an_open_stage_is_not_a_contradiction(demo: Path) -> None:
 
 
 WRITES_WITH_JSON_AND_QUIET = sorted(
-    path for path, command in COMMANDS.items()
+    path
+    for path, command in COMMANDS.items()
     if {"--json", "--quiet"} <= {o for p in command.params for o in getattr(p, "opts", ())}
-)  # fmt: skip
+)
 
 
 @pytest.mark.parametrize("path", WRITES_WITH_JSON_AND_QUIET, ids=" ".join)
@@ -208,8 +212,9 @@ def test_contact_add_runs_the_lead_duplicate_check(demo: Path, options: Any, rea
 
 def test_contact_add_same_name_at_another_account_is_not_a_duplicate(demo: Path) -> None:
     existing = _contact(demo)
-    other = next(a for a in json.loads(sfa(demo, "account", "list", "--json").out)
-                 if a["id"] != existing["account_id"])  # fmt: skip
+    other = next(
+        a for a in json.loads(sfa(demo, "account", "list", "--json").out) if a["id"] != existing["account_id"]
+    )
     result = sfa(demo, "contact", "add", existing["name"], "--account", other["ref"], "-q")
     assert result.code == 0, result.err
 
@@ -270,10 +275,11 @@ def test_an_import_that_rejects_every_row_has_one_error_line(demo: Path, tmp_pat
 
 
 LISTINGS_WITH_LIMIT = sorted(
-    path for path, command in COMMANDS.items()
+    path
+    for path, command in COMMANDS.items()
     if "--limit" in {o for p in command.params for o in getattr(p, "opts", ())}
     and not any(p.required for p in command.params)
-)  # fmt: skip
+)
 
 
 @pytest.mark.parametrize("path", LISTINGS_WITH_LIMIT, ids=" ".join)

@@ -35,9 +35,26 @@ def test_version_and_help(sfa: Runner) -> None:
 
 
 def test_account_lifecycle(sfa: Runner, home: Path) -> None:
-    acme = add(sfa, "account", "add", "Acme GmbH", "--industry", "Machinery", "--city", "Munich",
-               "--phone", "+49 89 1234567", "--website", "acme.example", "--lat", "48.137",
-               "--lon", "11.575", "--tags", "key, Bavaria")  # fmt: skip
+    acme = add(
+        sfa,
+        "account",
+        "add",
+        "Acme GmbH",
+        "--industry",
+        "Machinery",
+        "--city",
+        "Munich",
+        "--phone",
+        "+49 89 1234567",
+        "--website",
+        "acme.example",
+        "--lat",
+        "48.137",
+        "--lon",
+        "11.575",
+        "--tags",
+        "key, Bavaria",
+    )
     assert acme["name"] == "Acme GmbH" and acme["latitude"] == 48.137
     assert acme["tags"] == ["bavaria", "key"]
     assert isinstance(acme["ref"], str) and len(acme["ref"]) >= 6
@@ -87,8 +104,20 @@ def test_account_errors_write_nothing(sfa: Runner, home: Path) -> None:
 
 def test_contacts(sfa: Runner) -> None:
     acme = add(sfa, "account", "add", "Acme")
-    ann = add(sfa, "contact", "add", "Ann Smith", "--account", str(acme["ref"]), "--email",
-              "ann@acme.com", "--title", "CTO", "--mobile", "+49 170 1234567")  # fmt: skip
+    ann = add(
+        sfa,
+        "contact",
+        "add",
+        "Ann Smith",
+        "--account",
+        str(acme["ref"]),
+        "--email",
+        "ann@acme.com",
+        "--title",
+        "CTO",
+        "--mobile",
+        "+49 170 1234567",
+    )
     assert ann["account_id"] == acme["id"] and ann["title"] == "CTO"
     add(sfa, "contact", "add", "Bob Free")
     by_account = sfa("contact", "list", "--account", str(acme["ref"]), "--json").json()
@@ -165,8 +194,18 @@ def test_lead_lifecycle_and_convert(sfa: Runner) -> None:
     assert add(sfa, "lead", "qualify", ref)["status"] == "qualified"
     again = sfa("lead", "qualify", ref)
     assert again.code == 1 and "already qualified" in again.err
-    converted = sfa("lead", "convert", ref, "--opportunity", "Fleet", "--amount", "12,000.50",
-                    "--close-date", "2027-03-31", "--json").json()  # fmt: skip
+    converted = sfa(
+        "lead",
+        "convert",
+        ref,
+        "--opportunity",
+        "Fleet",
+        "--amount",
+        "12,000.50",
+        "--close-date",
+        "2027-03-31",
+        "--json",
+    ).json()
     assert converted["lead"]["status"] == "converted"
     assert converted["account"]["name"] == "Navy Systems" and converted["account"]["created"] is True
     assert converted["contact"]["email"] == "grace@navy.example"
@@ -274,8 +313,20 @@ def test_opportunities_and_stages(sfa: Runner) -> None:
     acme = add(sfa, "account", "add", "Acme")
     other = add(sfa, "account", "add", "Other")
     ann = add(sfa, "contact", "add", "Ann", "--account", str(other["ref"]))
-    opp = add(sfa, "opp", "add", "Big Deal", "--account", str(acme["ref"]), "--amount", "12k",
-              "--close-date", "2027-01-31", "--stage", "qualification")  # fmt: skip
+    opp = add(
+        sfa,
+        "opp",
+        "add",
+        "Big Deal",
+        "--account",
+        str(acme["ref"]),
+        "--amount",
+        "12k",
+        "--close-date",
+        "2027-01-31",
+        "--stage",
+        "qualification",
+    )
     assert (opp["amount"], opp["currency"], opp["stage"], opp["probability"]) == (
         "12000.00",
         "EUR",
@@ -344,8 +395,11 @@ def test_search_and_notes(sfa: Runner) -> None:
     assert [n["text"] for n in notes] == ["Prefers espresso, hates robots"]
     found = sfa("search", "robo", "--json").json()
     assert {(x["type"], x.get("name") or x.get("text")) for x in found} >= {
-        ("account", "Acme Robotics"), ("contact", "Rita Robot"), ("lead", "Rob Lead"), ("opp", "Robot arms"),
-    }  # fmt: skip
+        ("account", "Acme Robotics"),
+        ("contact", "Rita Robot"),
+        ("lead", "Rob Lead"),
+        ("opp", "Robot arms"),
+    }
     only = sfa("search", "robo", "--type", "contact", "--json").json()
     assert [x["name"] for x in only] == ["Rita Robot"]
     assert [x["type"] for x in sfa("search", "espresso", "--json").json()] == ["note"]
@@ -358,8 +412,14 @@ def test_search_and_notes(sfa: Runner) -> None:
 
 def test_json_is_valid_everywhere(sfa: Runner) -> None:
     acme = add(sfa, "account", "add", "Acme")
-    for args in (("account", "list"), ("contact", "list"), ("lead", "list"), ("opp", "list"),
-                 ("account", "show", str(acme["ref"])), ("config", "list")):  # fmt: skip
+    for args in (
+        ("account", "list"),
+        ("contact", "list"),
+        ("lead", "list"),
+        ("opp", "list"),
+        ("account", "show", str(acme["ref"])),
+        ("config", "list"),
+    ):
         result = sfa(*args, "--json")
         assert result.code == 0, args
         json.loads(result.out)
@@ -371,8 +431,13 @@ def test_home_from_environment(tmp_path: Path) -> None:
     import sys
 
     env = {**os.environ, "SFA_HOME": str(tmp_path / "envhome")}
-    proc = subprocess.run([sys.executable, "-m", "sfa", "account", "add", "EnvCo", "-q"],
-                          capture_output=True, text=True, env=env, check=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "sfa", "account", "add", "EnvCo", "-q"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     assert len(proc.stdout.strip()) == 36
     assert (tmp_path / "envhome" / "sfa.db").exists()
 

@@ -206,15 +206,46 @@ def _values(refs: list[str]) -> st.SearchStrategy[str]:
 
 # What a parameter names, by its name (and for REF, by its group), so that runs get past the ref
 # lookup often enough to reach the rules behind it.
-GROUP_KIND = {"account": "account", "contact": "contact", "lead": "lead", "opp": "opp", "task": "task",
-              "visit": "visit", "product": "product", "quote": "quote"}  # fmt: skip
+GROUP_KIND = {
+    "account": "account",
+    "contact": "contact",
+    "lead": "lead",
+    "opp": "opp",
+    "task": "task",
+    "visit": "visit",
+    "product": "product",
+    "quote": "quote",
+}
 CHOICES = {
     "stage": ["won", "lost", "qualification", "Final Stage", "rfp-received", "initiation"],
-    "type_": ["account", "contact", "lead", "opp", "product", "visit", "task", "quote", "timeline",
-              "quote_line", "note", "opportunity"],
+    "type_": [
+        "account",
+        "contact",
+        "lead",
+        "opp",
+        "product",
+        "visit",
+        "task",
+        "quote",
+        "timeline",
+        "quote_line",
+        "note",
+        "opportunity",
+    ],
     "types": ["account", "contact", "lead", "opp", "note", "task", "visit", "product", "quote"],
-    "key": ["owner", "team", "currency", "stages", "company.name", "quote.valid_days", "quote.font",
-            "quote.tax_rate", "home.latitude", "sync.url", "nope"],
+    "key": [
+        "owner",
+        "team",
+        "currency",
+        "stages",
+        "company.name",
+        "quote.valid_days",
+        "quote.font",
+        "quote.tax_rate",
+        "home.latitude",
+        "sync.url",
+        "nope",
+    ],
     "on_duplicate": ["skip", "update", "create"],
     "role": ["rep", "manager", "admin"],
     "by": ["owner", "month", "stage", "team"],
@@ -224,11 +255,37 @@ CHOICES = {
     "rating": ["hot", "warm", "cold"],
     "currency": ["EUR", "USD", "JPY", "KWD", "chf", "", " ", "E", "EURO"],
     "maps": ["Company=account", "E-mail Address=email", "Title=-", "Name=name", "Notes=notes"],
-}  # fmt: skip
+}
 # Money and numbers: the edges of what is parsed, stored, summed and rounded.
-AMOUNTS = ["0", "-1", "5", "0.001", "12k", "1.5m", "-12k", "12,5", "12,000.50", "1e3", "1e309", "nan",
-           "inf", "-0", "10%", "100%", "150%", "-10%", "", " ", "abc", "9" * 26, "9" * 27, "9" * 40,
-           "1" + "0" * 30, "99999999999999999999999999.99", "0." + "0" * 30 + "1"]  # fmt: skip
+AMOUNTS = [
+    "0",
+    "-1",
+    "5",
+    "0.001",
+    "12k",
+    "1.5m",
+    "-12k",
+    "12,5",
+    "12,000.50",
+    "1e3",
+    "1e309",
+    "nan",
+    "inf",
+    "-0",
+    "10%",
+    "100%",
+    "150%",
+    "-10%",
+    "",
+    " ",
+    "abc",
+    "9" * 26,
+    "9" * 27,
+    "9" * 40,
+    "1" + "0" * 30,
+    "99999999999999999999999999.99",
+    "0." + "0" * 30 + "1",
+]
 for _name in ("amount", "price", "qty", "discount", "tax", "probability", "lat", "lon", "duration"):
     CHOICES[_name] = AMOUNTS
 
@@ -260,18 +317,44 @@ def _is_int(param: Any) -> bool:
 # Values a careful user would give, by parameter name: all the other parameters of a run get these,
 # so that the one fuzzed value gets past them to the rule it meets.
 SANE = {
-    "amount": ["5", "12k", "1200.50"], "price": ["19.90", "1200"], "qty": ["1", "3"],
-    "discount": ["10%", "5"], "tax": ["19", "7"], "probability": ["50"], "currency": ["EUR", "USD"],
-    "lat": ["48.1"], "lon": ["11.5"], "duration": ["45m", "1h"], "email": ["fuzz@example.com"],
-    "phone": ["+49 89 123456"], "mobile": ["+49 170 1234567"], "website": ["example.com"],
-    "stage": ["qualification", "won"], "at": ["tomorrow 10:00", "fri 14:30"], "interval": ["30s"],
-    "close_date": ["+2w", "2026-12-31"], "valid_until": ["+30d"], "until": ["tomorrow"],
-    "remind": ["tomorrow 09:00"], "since": ["-1m", "2026-01-01"], "start": ["today"], "end": ["+1w"],
-    "date": ["today", "tomorrow"], "due": ["tomorrow", "today"], "priority": ["high"],
-    "rating": ["hot"], "status": ["new", "sent"], "role": ["rep"], "by": ["owner", "month"],
-    "type_": ["account", "lead", "contact"], "types": ["account", "lead"], "on_duplicate": ["skip"],
-    "key": ["team", "currency"], "maps": ["Company=account"], "outcome": ["Ordered 3 units"],
-}  # fmt: skip
+    "amount": ["5", "12k", "1200.50"],
+    "price": ["19.90", "1200"],
+    "qty": ["1", "3"],
+    "discount": ["10%", "5"],
+    "tax": ["19", "7"],
+    "probability": ["50"],
+    "currency": ["EUR", "USD"],
+    "lat": ["48.1"],
+    "lon": ["11.5"],
+    "duration": ["45m", "1h"],
+    "email": ["fuzz@example.com"],
+    "phone": ["+49 89 123456"],
+    "mobile": ["+49 170 1234567"],
+    "website": ["example.com"],
+    "stage": ["qualification", "won"],
+    "at": ["tomorrow 10:00", "fri 14:30"],
+    "interval": ["30s"],
+    "close_date": ["+2w", "2026-12-31"],
+    "valid_until": ["+30d"],
+    "until": ["tomorrow"],
+    "remind": ["tomorrow 09:00"],
+    "since": ["-1m", "2026-01-01"],
+    "start": ["today"],
+    "end": ["+1w"],
+    "date": ["today", "tomorrow"],
+    "due": ["tomorrow", "today"],
+    "priority": ["high"],
+    "rating": ["hot"],
+    "status": ["new", "sent"],
+    "role": ["rep"],
+    "by": ["owner", "month"],
+    "type_": ["account", "lead", "contact"],
+    "types": ["account", "lead"],
+    "on_duplicate": ["skip"],
+    "key": ["team", "currency"],
+    "maps": ["Company=account"],
+    "outcome": ["Ordered 3 units"],
+}
 
 
 def _sane(path: tuple[str, ...], param: Any, refs: dict[str, list[str]], work: str) -> st.SearchStrategy[str]:
@@ -298,20 +381,50 @@ FIXTURE_COPIES = ("crm_contacts.csv", "products.tsv", "hubspot_deals.csv", "phon
 def _paths(work: str) -> st.SearchStrategy[str]:
     """File and folder values: under the per-run working directory only (sfa runs as whatever user
     runs the tests: a fuzzed value must not name a real file elsewhere)."""
-    return st.sampled_from([
-        "-", "", " ", "\x00", "out.csv", "x.pdf", "q.md", "q.html", "q.docx", "book", "backup",
-        f"{work}/out.csv", f"{work}/out", f"{work}/out/q.pdf", f"{work}/missing/x.csv",
-        f"{work}/missing/dir", f"{work}/file.txt", f"{work}/file.txt/x.csv", f"{work}/empty",
-        *(f"{work}/{name}" for name in FIXTURE_COPIES), f"{work}/fixtures", f"{work}/empty.csv",
-        f"{work}/leads.csv", f"{work}/missing.csv",
-    ])  # fmt: skip
+    return st.sampled_from(
+        [
+            "-",
+            "",
+            " ",
+            "\x00",
+            "out.csv",
+            "x.pdf",
+            "q.md",
+            "q.html",
+            "q.docx",
+            "book",
+            "backup",
+            f"{work}/out.csv",
+            f"{work}/out",
+            f"{work}/out/q.pdf",
+            f"{work}/missing/x.csv",
+            f"{work}/missing/dir",
+            f"{work}/file.txt",
+            f"{work}/file.txt/x.csv",
+            f"{work}/empty",
+            *(f"{work}/{name}" for name in FIXTURE_COPIES),
+            f"{work}/fixtures",
+            f"{work}/empty.csv",
+            f"{work}/leads.csv",
+            f"{work}/missing.csv",
+        ]
+    )
 
 
 def _db_values(work: str) -> st.SearchStrategy[str]:
     """--db: sqlite files under the working directory, or values that are not URLs (never a
     postgresql:// one: that would go to the network)."""
-    return st.sampled_from(["", "x", "sqlite:///", f"sqlite:///{work}/server.db",
-                            f"sqlite:///{work}/missing/s.db", "mysql://nowhere/x", "sqlite://"])  # fmt: skip
+    return st.sampled_from(
+        [
+            "",
+            "x",
+            "sqlite:///",
+            f"sqlite:///{work}/server.db",
+            f"sqlite:///{work}/missing/s.db",
+            "mysql://nowhere/x",
+            "sqlite://",
+        ]
+    )
 
 
 PATH_PARAMS = {"output", "file", "directory", "from_file"}
@@ -404,8 +517,14 @@ def _note_run(args: list[str], result: InProcessResult) -> None:
             log.write(f"{code}\t{json.dumps(args, ensure_ascii=True)[:400]}\t{error!r}\n")
 
 
-def check(args: list[str], result: InProcessResult, before: str, home: Path, work: Path,
-          listing: list[tuple[str, int]]) -> None:  # fmt: skip
+def check(
+    args: list[str],
+    result: InProcessResult,
+    before: str,
+    home: Path,
+    work: Path,
+    listing: list[tuple[str, int]],
+) -> None:
     shown = " ".join(repr(a) if not a or not a.isprintable() or " " in a else a for a in args)
     if not isinstance(result.exception, SystemExit):
         assert result.exception is not None
@@ -428,9 +547,16 @@ def test_every_command_ends_cleanly_on_any_input(path: tuple[str, ...], template
     work = root / "work"
     fixtures = _listing(FIXTURES)
 
-    @settings(max_examples=PER_COMMAND, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                     HealthCheck.function_scoped_fixture])  # fmt: skip
+    @settings(
+        max_examples=PER_COMMAND,
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.function_scoped_fixture,
+        ],
+    )
     @given(data=st.data())
     def run(data: st.DataObject) -> None:
         args = data.draw(command_line(path, template["refs"], str(work)), label="argv")

@@ -104,8 +104,12 @@ def test_a_day_in_the_field(sfa: Runner, tmp_path: Path) -> None:
 
     # The promised quote: drafted from the deal, sent, exported as PDF, accepted.
     quote = ok(sfa("quote", "new", "--opp", opp["ref"], "--valid-until", "+3d", "--json"))
-    assert sfa("quote", "add-line", quote["number"], "--description", "Module", "--price", "240", "--qty",
-               "50").code == 0  # fmt: skip
+    assert (
+        sfa(
+            "quote", "add-line", quote["number"], "--description", "Module", "--price", "240", "--qty", "50"
+        ).code
+        == 0
+    )
     assert sfa("quote", "send", quote["number"]).code == 0
     pdf = tmp_path / "quote.pdf"
     assert sfa("quote", "export", quote["number"], "--output", str(pdf)).code == 0

@@ -17,9 +17,19 @@ def test_demo_fills_an_empty_store_and_refuses_a_second_time(sfa: Any, ws: Any) 
     assert r.code == 0, r.err
     created = r.json()["created"]
     assert {k: created[k] for k in ("account", "contact", "lead", "opportunity", "product")} == {
-        "account": 50, "contact": 150, "lead": 40, "opportunity": 30, "product": 15}  # fmt: skip
-    assert r.json()["config_set"] == ["company.name", "company.address", "company.vat_id", "company.email",
-                                      "company.phone"]  # fmt: skip
+        "account": 50,
+        "contact": 150,
+        "lead": 40,
+        "opportunity": 30,
+        "product": 15,
+    }
+    assert r.json()["config_set"] == [
+        "company.name",
+        "company.address",
+        "company.vat_id",
+        "company.email",
+        "company.phone",
+    ]
 
     accounts = ws.store.select(ACCOUNT)
     assert all(a["street"] and a["city"] and a["postcode"] for a in accounts)
@@ -68,9 +78,11 @@ def test_same_seed_same_company(tmp_path: Path) -> None:
         ws = Workspace(tmp_path / name)
         try:
             demo.generate(ws, seed=seed)
-            return ([a["name"] for a in ws.store.select(ACCOUNT)],
-                    [c["email"] for c in ws.store.select(CONTACT)],
-                    [str(o["amount"]) for o in ws.store.select(OPPORTUNITY)])  # fmt: skip
+            return (
+                [a["name"] for a in ws.store.select(ACCOUNT)],
+                [c["email"] for c in ws.store.select(CONTACT)],
+                [str(o["amount"]) for o in ws.store.select(OPPORTUNITY)],
+            )
         finally:
             ws.close()
 

@@ -42,9 +42,20 @@ def test_whole_scenario_as_a_script(tmp_path: Path) -> None:
     )
     assert sfa(home, "lead", "qualify", marie["ref"]).returncode == 0
     converted = json.loads(
-        sfa(home, "lead", "convert", marie["ref"], "--opportunity", "Isotope supply", "--amount", "250k",
-            "--close-date", "+30d", "--json").stdout
-    )  # fmt: skip
+        sfa(
+            home,
+            "lead",
+            "convert",
+            marie["ref"],
+            "--opportunity",
+            "Isotope supply",
+            "--amount",
+            "250k",
+            "--close-date",
+            "+30d",
+            "--json",
+        ).stdout
+    )
     opp_id = converted["opportunity"]["id"]
     for stage in ("qualification", "quotation sent", "final stage"):
         assert sfa(home, "opp", "stage", opp_id, stage).returncode == 0
@@ -63,8 +74,9 @@ def test_in_a_terminal(tmp_path: Path) -> None:
     """Under a pseudo-terminal sfa draws tables and still reports errors on one line."""
     env = {**os.environ, "SFA_HOME": str(tmp_path / "tty"), "COLUMNS": "120", "TERM": "xterm"}
     env.pop("NO_COLOR", None)
-    child = pexpect.spawn(SFA, ["account", "add", "Tty Works", "--city", "Berlin"], env=env,
-                          encoding="utf-8", timeout=30)  # fmt: skip
+    child = pexpect.spawn(
+        SFA, ["account", "add", "Tty Works", "--city", "Berlin"], env=env, encoding="utf-8", timeout=30
+    )
     child.expect(r"account ([0-9a-f]{6,}) added: Tty Works")
     ref = child.match.group(1)
     child.expect(pexpect.EOF)
@@ -77,8 +89,13 @@ def test_in_a_terminal(tmp_path: Path) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
-    child = pexpect.spawn(SFA, ["opp", "add", "Deal", "--account", ref, "--amount", "lots"], env=env,
-                          encoding="utf-8", timeout=30)  # fmt: skip
+    child = pexpect.spawn(
+        SFA,
+        ["opp", "add", "Deal", "--account", ref, "--amount", "lots"],
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+    )
     child.expect("sfa: error: amount: 'lots' is not an amount")
     child.expect(pexpect.EOF)
     child.close()

@@ -158,8 +158,10 @@ def test_rerun_skips_everything_and_update_changes_only_given_fields(ws: Workspa
     assert "duplicate of contact" in again.skipped[0]["reason"]
     assert ws.store.count(CONTACT) == 5 and ws.store.count(ACCOUNT) == 3
     path = tmp_path / "changes.csv"
-    path.write_text("Email,Mobile,Name\nhans.mueller@mueller-mb.de,+49 172 9999999,Hans Müller\n"
-                    "claire.dubois@dubois.fr,,Claire Dubois\n")  # fmt: skip
+    path.write_text(
+        "Email,Mobile,Name\nhans.mueller@mueller-mb.de,+49 172 9999999,Hans Müller\n"
+        "claire.dubois@dubois.fr,,Claire Dubois\n"
+    )
     updated = import_csv(ws, path, "contact", on_duplicate="update")
     assert (updated.created, updated.updated, len(updated.skipped)) == (0, 1, 1)
     assert updated.skipped[0]["reason"].startswith("unchanged")
@@ -172,8 +174,10 @@ def test_rerun_skips_everything_and_update_changes_only_given_fields(ws: Workspa
 
 def test_duplicates_within_one_file(ws: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "dups.csv"
-    path.write_text("Name,Email,Company\nHans Müller,hans@x.de,Acme\nH. Mueller,HANS@x.de,Acme\n"
-                    "Hans Müller,,ACME GmbH\nEva,eva@x.de,Acme\n")  # fmt: skip
+    path.write_text(
+        "Name,Email,Company\nHans Müller,hans@x.de,Acme\nH. Mueller,HANS@x.de,Acme\n"
+        "Hans Müller,,ACME GmbH\nEva,eva@x.de,Acme\n"
+    )
     summary = import_csv(ws, path, "contact")
     assert summary.created == 2
     assert [s["line"] for s in summary.skipped] == [3, 4]
@@ -230,9 +234,13 @@ def test_interrupted_import_keeps_whole_batches_and_rerun_finishes(
 
 
 def _people_csv(path: Path, count: int) -> Path:
-    path.write_text("First Name;Last Name;Company;E-mail;Mobile\n" + "".join(
-        f"Anna;Müller {i};Firma {i % 7} GmbH;anna.{i}@example.com;+49 171 {3000000 + i}\n" for i in range(count)
-    ))  # fmt: skip
+    path.write_text(
+        "First Name;Last Name;Company;E-mail;Mobile\n"
+        + "".join(
+            f"Anna;Müller {i};Firma {i % 7} GmbH;anna.{i}@example.com;+49 171 {3000000 + i}\n"
+            for i in range(count)
+        )
+    )
     return path
 
 
@@ -243,8 +251,10 @@ def _stored_contacts(ws: Workspace) -> list[tuple[Any, ...]]:
         " o.fields FROM contact c JOIN account a ON a.id = c.account_id"
         " JOIN outbox o ON o.record_id = c.id ORDER BY c.name"
     ).fetchall()
-    return [(*row[:8], {k: v[0] for k, v in codec.read_outbox_fields(row[8]).items() if k != "account_id"})
-            for row in rows]  # fmt: skip
+    return [
+        (*row[:8], {k: v[0] for k, v in codec.read_outbox_fields(row[8]).items() if k != "account_id"})
+        for row in rows
+    ]
 
 
 @pytest.fixture
@@ -309,8 +319,11 @@ def test_writer_process_stores_money_dates_and_timeline_as_the_in_process_import
         monkeypatch.setattr(csv_import, "BULK_MIN_BYTES", threshold)
         ws = Workspace(tmp_path / f"home-{threshold}")
         try:
-            for name, kind in (("salesforce_accounts.csv", "account"), ("products.tsv", "product"),
-                               ("hubspot_deals.csv", "opp")):  # fmt: skip
+            for name, kind in (
+                ("salesforce_accounts.csv", "account"),
+                ("products.tsv", "product"),
+                ("hubspot_deals.csv", "opp"),
+            ):
                 import_csv(ws, FIXTURES / name, kind, batch_size=2)
             results.append(stored(ws))
         finally:
@@ -446,8 +459,10 @@ def test_a_google_contacts_export_with_labelled_phones(ws: Workspace) -> None:
 def test_title_lines_above_the_header_are_skipped(ws: Workspace, tmp_path: Path) -> None:
     """A report export: its name and date above the header, which has its own delimiter."""
     path = tmp_path / "report.csv"
-    path.write_text("Contacts report\r\nExported 2026-11-20;;\r\n\r\nFirst Name;Last Name;Company;Email\r\n"
-                    "Hans;Müller;Müller GmbH;hans@m.de\r\nEva;Roth;Roth AG;not-an-email\r\n")  # fmt: skip
+    path.write_text(
+        "Contacts report\r\nExported 2026-11-20;;\r\n\r\nFirst Name;Last Name;Company;Email\r\n"
+        "Hans;Müller;Müller GmbH;hans@m.de\r\nEva;Roth;Roth AG;not-an-email\r\n"
+    )
     summary = import_csv(ws, path, "contact")
     assert summary.header_line == 4 and summary.created == 1
     assert summary.rejected[0]["line"] == 6  # line numbers are still the file's
@@ -460,9 +475,11 @@ def test_title_lines_above_the_header_are_skipped(ws: Workspace, tmp_path: Path)
 
 def test_malformed_rows_rejected_with_line_numbers(ws: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
-    path.write_text('Name,Email,Phone\nGood One,good@example.com,+49 30 111111\n'
-                    'Too,many,+49 30 222222,fields,here\n,nobody@example.com,\n'
-                    '"Multi\nLine",ml@example.com,abc\nLast Good,last@example.com,\n')  # fmt: skip
+    path.write_text(
+        "Name,Email,Phone\nGood One,good@example.com,+49 30 111111\n"
+        "Too,many,+49 30 222222,fields,here\n,nobody@example.com,\n"
+        '"Multi\nLine",ml@example.com,abc\nLast Good,last@example.com,\n'
+    )
     summary = import_csv(ws, path, "contact")
     assert summary.created == 2
     reasons = {r["line"]: r["reason"] for r in summary.rejected}
@@ -476,9 +493,11 @@ def test_a_quote_never_closed_rejects_its_line_and_the_rows_after_it_import(
     ws: Workspace, tmp_path: Path
 ) -> None:
     path = tmp_path / "quotes.csv"
-    path.write_text('Name,Email,Notes\nAlice A,alice@a.de,"two\nlines"\n"Bob B,bob@b.de,x\n'
-                    'Carol C,carol@c.de,"y\n"Acme" Inc,acme@a.de,\nEve E,eve@e.de,"z"\n'
-                    'Dan D,dan@d.de,"open\nFrank F,frank@f.de,\n')  # fmt: skip
+    path.write_text(
+        'Name,Email,Notes\nAlice A,alice@a.de,"two\nlines"\n"Bob B,bob@b.de,x\n'
+        'Carol C,carol@c.de,"y\n"Acme" Inc,acme@a.de,\nEve E,eve@e.de,"z"\n'
+        'Dan D,dan@d.de,"open\nFrank F,frank@f.de,\n'
+    )
     summary = import_csv(ws, path, "contact")
     stored = {c["name"]: c["notes"] for c in ws.store.select(CONTACT)}
     assert stored == {"Alice A": "two\nlines", "Eve E": "z", "Frank F": None}
@@ -494,11 +513,17 @@ def test_a_quote_never_closed_rejects_its_line_and_the_rows_after_it_import(
 def test_a_german_pipedrive_export_with_decimal_commas_dotted_dates_and_currency_signs(ws: Workspace) -> None:
     summary = import_csv(ws, FIXTURES / "pipedrive_deals_de.csv", "opp")
     assert summary.created == 4 and summary.accounts_created == 2
-    assert summary.rejected == [{"line": 7, "reason": "amount: 'zwölf' is not an amount; expected a number "
-                                                      "like 12000, 12,000.50 or 12k"}]  # fmt: skip
+    assert summary.rejected == [
+        {
+            "line": 7,
+            "reason": "amount: 'zwölf' is not an amount; expected a number like 12000, 12,000.50 or 12k",
+        }
+    ]
     deals = {o["name"]: o for o in ws.store.select(OPPORTUNITY)}
-    shown = {name: (str(o["amount"]), o["currency"], o["close_date"].isoformat(), o["probability"])
-             for name, o in deals.items()}  # fmt: skip
+    shown = {
+        name: (str(o["amount"]), o["currency"], o["close_date"].isoformat(), o["probability"])
+        for name, o in deals.items()
+    }
     assert shown == {
         "Pumpen Linie 3": ("1234.56", "EUR", "2026-12-15", 45),  # "1.234,56 €", "15.12.2026", "45%"
         "Ventile": ("12000.00", "EUR", "2027-01-31", 30),  # "12.000": the column has decimal commas
@@ -539,10 +564,12 @@ def test_an_ambiguous_date_in_a_column_that_never_tells_is_rejected(ws: Workspac
         (["1,234", "1.234,56"], [("1.234", None), ("1234.56", None)]),  # a decimal-comma column
         (["1,234", "12.50"], [("1,234", None), ("12.50", None)]),  # a decimal-point column
         (["1,234"], [("1,234", None)]),  # undecided: sfa's own reading (thousands)
-        (["3.000,00 €", "$5", "EUR 1.200", "1 234,50", "70%"],
-         [("3000.00", "EUR"), ("5", "USD"), ("1200", "EUR"), ("1234.50", None), ("70", None)]),
+        (
+            ["3.000,00 €", "$5", "EUR 1.200", "1 234,50", "70%"],
+            [("3000.00", "EUR"), ("5", "USD"), ("1200", "EUR"), ("1234.50", None), ("70", None)],
+        ),
     ],
-)  # fmt: skip
+)
 def test_spreadsheet_numbers_are_read_one_way_per_column(
     cells: list[str], expected: list[tuple[str, str | None]]
 ) -> None:
@@ -598,9 +625,11 @@ def test_accounts_products_opportunities_and_leads(ws: Workspace, tmp_path: Path
     )
 
     path = tmp_path / "leads.csv"
-    path.write_text("First Name,Last Name,Company,Email,Lead Source\n"
-                    "Claire,Dubois,Dubois SARL,c@dubois.fr,fair\n"
-                    "Hans,Müller,Other,hans.x@example.com,web\n")  # fmt: skip
+    path.write_text(
+        "First Name,Last Name,Company,Email,Lead Source\n"
+        "Claire,Dubois,Dubois SARL,c@dubois.fr,fair\n"
+        "Hans,Müller,Other,hans.x@example.com,web\n"
+    )
     import_csv(ws, FIXTURES / "crm_contacts.csv", "contact")
     leads = import_csv(ws, path, "lead", on_duplicate="update")
     # Claire is already a contact at Dubois SARL (same name and company): skipped, even with update.
@@ -799,8 +828,10 @@ def test_ics_uids_stable_and_sequence_grows(ws: Workspace) -> None:
 
     ids = populate(ws)
     an_hour_ago = iso_utc(utc_now() - timedelta(hours=1))  # made then, so that an edit now counts
-    ws.store.conn.execute("UPDATE visit SET created_at = ?, updated_at = ? WHERE id = ?",
-                          (an_hour_ago, an_hour_ago, ids["visit"]))  # fmt: skip
+    ws.store.conn.execute(
+        "UPDATE visit SET created_at = ?, updated_at = ? WHERE id = ?",
+        (an_hour_ago, an_hour_ago, ids["visit"]),
+    )
     first = Calendar.from_ical(ics.export_ics(ws)[0])
     ws.store.update(VISIT, ids["visit"], {"purpose": "Demo, moved"})
     second = Calendar.from_ical(ics.export_ics(ws)[0])
@@ -857,8 +888,15 @@ def test_escaping_agrees_with_the_library(value: str) -> None:
     assert ics._Writer().escape(value) == vText(value).to_ical().decode("utf-8")
 
 
-@pytest.mark.parametrize("line", ["DESCRIPTION:" + "ü" * 100, "DESCRIPTION:" + "x" * 63,
-                                  "DESCRIPTION:" + "ab" * 100, "LOCATION:Straße " * 12])  # fmt: skip
+@pytest.mark.parametrize(
+    "line",
+    [
+        "DESCRIPTION:" + "ü" * 100,
+        "DESCRIPTION:" + "x" * 63,
+        "DESCRIPTION:" + "ab" * 100,
+        "LOCATION:Straße " * 12,
+    ],
+)
 def test_fold_at_75_octets_keeping_utf8_sequences_whole(line: str) -> None:
     folded = ics.fold(line)
     assert folded.endswith("\r\n")
@@ -905,8 +943,9 @@ def test_export_all_import_all_restores_exactly(ws: Workspace, tmp_path: Path) -
             restored = [(r[0], codec.read_clocks(r[1])) for r in other.store.conn.execute(query)]
             assert restored == [(r[0], codec.read_clocks(r[1])) for r in original]
         hans = contacts_by_name(ws)["Hans Müller"]
-        clocks = codec.read_clocks(ws.store.conn.execute("SELECT clocks FROM contact WHERE id = ?",
-                                                  (hans["id"],)).fetchone()[0])  # fmt: skip
+        clocks = codec.read_clocks(
+            ws.store.conn.execute("SELECT clocks FROM contact WHERE id = ?", (hans["id"],)).fetchone()[0]
+        )
         entry = next(e for e in other.store.outbox() if e["record_id"] == hans["id"])
         assert {name: clock for name, (_v, clock) in entry["fields"].items()} == {
             name: clocks[name] for name in entry["fields"]
@@ -1025,8 +1064,9 @@ def test_an_id_column_keeps_sfa_ids_only_and_a_repeated_id_is_a_duplicate(
 ) -> None:
     path = tmp_path / "accounts.csv"
     kept = "01a2085d-7410-7ff4-9ea5-c8b04f8c6007"
-    path.write_text(f"Id,Name\n0015g00000XyZAB,Salesforce Row\n{kept.upper()},Kept Id\n"
-                    f"{kept},Same Id Again\n")  # fmt: skip
+    path.write_text(
+        f"Id,Name\n0015g00000XyZAB,Salesforce Row\n{kept.upper()},Kept Id\n{kept},Same Id Again\n"
+    )
     summary = import_csv(ws, path, "account", batch_size=1)  # the repeat is in a later batch
     assert summary.created == 2 and summary.mapping["Id"] == "id (an sfa id is kept)"
     assert summary.skipped[0]["line"] == 4 and summary.skipped[0]["duplicate_of"]["reason"] == "id"

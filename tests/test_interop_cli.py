@@ -44,8 +44,19 @@ def test_import_csv_text_summary_and_rerun(sfa: Runner) -> None:
 def test_import_csv_dry_run_map_and_on_duplicate(sfa: Runner, tmp_path: Path) -> None:
     path = tmp_path / "odd.csv"
     path.write_text("Kunde;Wer;Mail\nAcme;Hans Müller;hans@acme.de\n", encoding="utf-8")
-    dry = sfa("import", "csv", str(path), "-t", "contact", "--map", "Wer=name", "--map", "Kunde=account",
-              "--dry-run", "--json")  # fmt: skip
+    dry = sfa(
+        "import",
+        "csv",
+        str(path),
+        "-t",
+        "contact",
+        "--map",
+        "Wer=name",
+        "--map",
+        "Kunde=account",
+        "--dry-run",
+        "--json",
+    )
     assert dry.code == 0 and dry.json()["created"] == 1 and dry.json()["dry_run"] is True
     assert sfa("contact", "list", "--json").json() == []
     assert (
@@ -53,8 +64,20 @@ def test_import_csv_dry_run_map_and_on_duplicate(sfa: Runner, tmp_path: Path) ->
         == 0
     )
     path.write_text("Kunde;Wer;Mail;Titel\nAcme;Hans Müller;hans@acme.de;CEO\n", encoding="utf-8")
-    updated = sfa("import", "csv", str(path), "-t", "contact", "--map", "Wer=name", "--map", "Titel=title",
-                  "--on-duplicate", "update", "--json")  # fmt: skip
+    updated = sfa(
+        "import",
+        "csv",
+        str(path),
+        "-t",
+        "contact",
+        "--map",
+        "Wer=name",
+        "--map",
+        "Titel=title",
+        "--on-duplicate",
+        "update",
+        "--json",
+    )
     assert updated.json()["updated"] == 1
     assert sfa("contact", "list", "--json").json()[0]["title"] == "CEO"
 
@@ -255,9 +278,12 @@ def test_progress_bar_only_on_a_terminal(home: Path, tmp_path: Path) -> None:
     # Over a megabyte, four batches: each is read while the writer process commits the one before.
     path.write_text("Name,Email\n" + "".join(f"Person {i},p{i}@example.com\n" for i in range(36_000)))
     child = pexpect.spawn(
-        sys.executable, ["-m", "sfa", "--home", str(home), "import", "csv", str(path), "-t", "contact"],
-        encoding="utf-8", timeout=60, dimensions=(24, 100),
-    )  # fmt: skip
+        sys.executable,
+        ["-m", "sfa", "--home", str(home), "import", "csv", str(path), "-t", "contact"],
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(24, 100),
+    )
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0

@@ -16,14 +16,28 @@ from sfa.services import crm, products
 @pytest.fixture
 def setup(ws: Any) -> dict[str, Any]:
     """An account with a contact and an open opportunity, a second account, and a price list."""
-    account = crm.add_account(ws, {"name": "Huber Maschinenbau GmbH", "city": "München",
-                                   "street": "Leopoldstraße 12", "postcode": "80802"})  # fmt: skip
+    account = crm.add_account(
+        ws,
+        {
+            "name": "Huber Maschinenbau GmbH",
+            "city": "München",
+            "street": "Leopoldstraße 12",
+            "postcode": "80802",
+        },
+    )
     contact = crm.add_contact(ws, {"name": "Anna Huber", "account_id": account["id"]})
     other = crm.add_account(ws, {"name": "Gruber Logistik AG"})
     stranger = crm.add_contact(ws, {"name": "Ben Gruber", "account_id": other["id"]})
-    opp = crm.add_opportunity(ws, {"name": "Retrofit line 3", "account_id": account["id"],
-                                   "contact_id": contact["id"], "amount": "40k",
-                                   "stage": "qualification"})  # fmt: skip
+    opp = crm.add_opportunity(
+        ws,
+        {
+            "name": "Retrofit line 3",
+            "account_id": account["id"],
+            "contact_id": contact["id"],
+            "amount": "40k",
+            "stage": "qualification",
+        },
+    )
     products.add_product(ws, {"name": "Förderband Modul 2 m", "sku": "FB-200", "unit_price": "1250"})
     products.add_product(ws, {"name": "Handbuch", "sku": "HB-1", "unit_price": "49.90", "tax_rate": "7"})
     products.add_product(ws, {"name": "Service USD", "sku": "US-1", "unit_price": "100", "currency": "USD"})
@@ -55,8 +69,20 @@ def test_a_quote_from_draft_to_accepted(sfa: Any, setup: dict[str, Any]) -> None
         == "line 1 added to " + number + ": Förderband Modul 2 m, 3 × 1,250.00 EUR = 3,375.00 EUR"
     )
     assert sfa("quote", "add-line", ref, "--product", "hb-1", "--qty", "2").code == 0
-    r = sfa("quote", "add-line", ref, "--description", "Montage vor Ort", "--price", "85.50", "--qty", "7.5",
-            "--discount", "25.00", "--json")  # fmt: skip
+    r = sfa(
+        "quote",
+        "add-line",
+        ref,
+        "--description",
+        "Montage vor Ort",
+        "--price",
+        "85.50",
+        "--qty",
+        "7.5",
+        "--discount",
+        "25.00",
+        "--json",
+    )
     line = r.json()
     assert (line["position"], line["discount_amount"], line["tax_rate"]) == (3, "25", "19")
     assert sfa("quote", "add-line", ref, "--description", "Anfahrt", "--price", "120", "--tax", "0").code == 0
@@ -66,14 +92,21 @@ def test_a_quote_from_draft_to_accepted(sfa: Any, setup: dict[str, Any]) -> None
     assert r.code == 0 and "Handbuch" in r.out
     shown = sfa("quote", "show", ref, "--json").json()
     assert [(ln["position"], ln["description"]) for ln in shown["lines"]] == [
-        (1, "Förderband Modul 2 m"), (2, "Montage vor Ort"), (3, "Anfahrt")]  # fmt: skip
+        (1, "Förderband Modul 2 m"),
+        (2, "Montage vor Ort"),
+        (3, "Anfahrt"),
+    ]
     assert [ln["net"] for ln in shown["lines"]] == ["3375.00", "616.25", "120.00"]
     assert shown["totals"] == {
-        "currency": "EUR", "net": "4111.25",
-        "taxes": [{"rate": "0", "base": "120.00", "tax": "0.00"},
-                  {"rate": "19", "base": "3991.25", "tax": "758.34"}],
-        "tax": "758.34", "total": "4869.59",
-    }  # fmt: skip
+        "currency": "EUR",
+        "net": "4111.25",
+        "taxes": [
+            {"rate": "0", "base": "120.00", "tax": "0.00"},
+            {"rate": "19", "base": "3991.25", "tax": "758.34"},
+        ],
+        "tax": "758.34",
+        "total": "4869.59",
+    }
 
     text = sfa("quote", "show", number).out
     assert f"{number} rev 1  (draft)" in text and "account: Huber Maschinenbau GmbH" in text

@@ -21,25 +21,41 @@ def out_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def quote(ws: Any, home: Path) -> dict[str, Any]:
-    for key, value in {"company.name": "Alpenblick Fördertechnik GmbH",
-                       "company.address": "Gewerbepark Nord 7; 85356 Freising",
-                       "company.vat_id": "DE812345678"}.items():  # fmt: skip
+    for key, value in {
+        "company.name": "Alpenblick Fördertechnik GmbH",
+        "company.address": "Gewerbepark Nord 7; 85356 Freising",
+        "company.vat_id": "DE812345678",
+    }.items():
         ws.config.set(key, value)
-    account = crm.add_account(ws, {"name": "Müller & Söhne Brauerei GmbH", "street": "Hopfenweg 3",
-                                   "postcode": "85354", "city": "Freising",
-                                   "country": "Germany"})  # fmt: skip
+    account = crm.add_account(
+        ws,
+        {
+            "name": "Müller & Söhne Brauerei GmbH",
+            "street": "Hopfenweg 3",
+            "postcode": "85354",
+            "city": "Freising",
+            "country": "Germany",
+        },
+    )
     contact = crm.add_contact(ws, {"name": "Łukasz Wróbel", "account_id": account["id"]})
     opp = crm.add_opportunity(ws, {"name": "Abfüllanlage <Linie 2>", "account_id": account["id"]})
     products.add_product(ws, {"name": "Gurtförderer Modul 2 m", "sku": "FT-200", "unit_price": "2650"})
-    products.add_product(ws, {"name": "Technisches Handbuch", "sku": "HB-DE", "unit_price": "49.90",
-                              "tax_rate": "7"})  # fmt: skip
+    products.add_product(
+        ws, {"name": "Technisches Handbuch", "sku": "HB-DE", "unit_price": "49.90", "tax_rate": "7"}
+    )
     made = quotes.new_quote(
         ws, opp_ref=opp["id"], contact_ref=contact["id"], terms="Zahlbar in 30 Tagen | netto"
     )
     quotes.add_line(ws, made["id"], product_ref="FT-200", qty="3", discount="10%")
     quotes.add_line(ws, made["id"], product_ref="HB-DE", qty="2")
-    quotes.add_line(ws, made["id"], description="Montage vor Ort – 2 Techniker", price="85.50", qty="7.5",
-                    discount="25.00")  # fmt: skip
+    quotes.add_line(
+        ws,
+        made["id"],
+        description="Montage vor Ort – 2 Techniker",
+        price="85.50",
+        qty="7.5",
+        discount="25.00",
+    )
     quotes.send(ws, made["id"])
     return made
 
@@ -51,12 +67,20 @@ def test_markdown(sfa: Any, quote: dict[str, Any], out_dir: Path) -> None:
     assert r.out.strip() == str(out.resolve())
     text = out.read_text()
     assert text.startswith(f"# Quotation {quote['number']}\n")
-    for expected in ("Alpenblick Fördertechnik GmbH", "Gewerbepark Nord 7  ", "VAT ID: DE812345678",
-                     "Müller & Söhne Brauerei GmbH", "Attn. Łukasz Wróbel", "85354 Freising",
-                     "| Reference | Abfüllanlage <Linie 2> |",
-                     "| 1 | Gurtförderer Modul 2 m (FT-200) | 3 | 2,650.00 | 10 % | 19 % | 7,155.00 |",
-                     "| VAT 7 % on 99.80 | 6.99 |", "| VAT 19 % on 7,771.25 | 1,476.54 |",
-                     "| **Total (EUR)** | **9,354.58** |", "Zahlbar in 30 Tagen | netto"):  # fmt: skip
+    for expected in (
+        "Alpenblick Fördertechnik GmbH",
+        "Gewerbepark Nord 7  ",
+        "VAT ID: DE812345678",
+        "Müller & Söhne Brauerei GmbH",
+        "Attn. Łukasz Wróbel",
+        "85354 Freising",
+        "| Reference | Abfüllanlage <Linie 2> |",
+        "| 1 | Gurtförderer Modul 2 m (FT-200) | 3 | 2,650.00 | 10 % | 19 % | 7,155.00 |",
+        "| VAT 7 % on 99.80 | 6.99 |",
+        "| VAT 19 % on 7,771.25 | 1,476.54 |",
+        "| **Total (EUR)** | **9,354.58** |",
+        "Zahlbar in 30 Tagen | netto",
+    ):
         assert expected in text, expected
 
 
@@ -79,10 +103,22 @@ def test_pdf_reads_back(sfa: Any, quote: dict[str, Any], out_dir: Path) -> None:
     assert out.read_bytes().startswith(b"%PDF-")
     reader = PdfReader(out)
     text = "\n".join(page.extract_text() for page in reader.pages)
-    for expected in (quote["number"], "Quotation", "Alpenblick Fördertechnik GmbH", "DE812345678",
-                     "Müller & Söhne Brauerei GmbH", "Łukasz Wróbel", "Gurtförderer Modul 2 m",
-                     "7,155.00", "VAT 19 % on 7,771.25", "1,476.54", "7,871.05", "9,354.58",
-                     "Total (EUR)", "Zahlbar in 30 Tagen"):  # fmt: skip
+    for expected in (
+        quote["number"],
+        "Quotation",
+        "Alpenblick Fördertechnik GmbH",
+        "DE812345678",
+        "Müller & Söhne Brauerei GmbH",
+        "Łukasz Wróbel",
+        "Gurtförderer Modul 2 m",
+        "7,155.00",
+        "VAT 19 % on 7,771.25",
+        "1,476.54",
+        "7,871.05",
+        "9,354.58",
+        "Total (EUR)",
+        "Zahlbar in 30 Tagen",
+    ):
         assert expected in text, expected
     assert reader.metadata is not None and reader.metadata.title == f"Quotation {quote['number']}"
     assert [p.name for p in out_dir.iterdir()] == ["quote.pdf"]  # no temporary file left behind
@@ -92,8 +128,13 @@ def test_long_quote_spans_pages(ws: Any, out_dir: Path) -> None:
     account = crm.add_account(ws, {"name": "Huber GmbH"})
     made = quotes.new_quote(ws, account_ref=account["id"])
     for n in range(1, 121):
-        quotes.add_line(ws, made["id"], description=f"Position {n} " + "lange Beschreibung " * (n % 4),
-                        price=f"{n}.25", qty="2")  # fmt: skip
+        quotes.add_line(
+            ws,
+            made["id"],
+            description=f"Position {n} " + "lange Beschreibung " * (n % 4),
+            price=f"{n}.25",
+            qty="2",
+        )
     out = out_dir / "long.pdf"
     quote_export.export(ws, made["number"], str(out))
     reader = PdfReader(out)
@@ -104,8 +145,9 @@ def test_long_quote_spans_pages(ws: Any, out_dir: Path) -> None:
     assert f"{total:,.2f}" in text
 
 
-def test_pdf_without_a_unicode_font_transliterates(ws: Any, quote: dict[str, Any], out_dir: Path,
-                                                   monkeypatch: Any) -> None:  # fmt: skip
+def test_pdf_without_a_unicode_font_transliterates(
+    ws: Any, quote: dict[str, Any], out_dir: Path, monkeypatch: Any
+) -> None:
     monkeypatch.setattr(quote_export, "find_font", lambda ws: None)
     out = out_dir / "core.pdf"
     result = quote_export.export(ws, quote["number"], str(out))
@@ -147,8 +189,9 @@ def test_export_errors(sfa: Any, quote: dict[str, Any], out_dir: Path) -> None:
     assert list(out_dir.iterdir()) == []
 
 
-def test_a_failed_export_leaves_the_old_file_alone(ws: Any, quote: dict[str, Any], out_dir: Path,
-                                                   monkeypatch: Any) -> None:  # fmt: skip
+def test_a_failed_export_leaves_the_old_file_alone(
+    ws: Any, quote: dict[str, Any], out_dir: Path, monkeypatch: Any
+) -> None:
     out = out_dir / "quote.md"
     out.write_text("previous version")
 
@@ -186,8 +229,12 @@ def test_fpdf_is_imported_only_by_pdf_export(home: Path, quote: dict[str, Any], 
     import sys
 
     def loaded(*args: str) -> str:
-        proc = subprocess.run([sys.executable, "-c", _PROBE, "--home", str(home), *args],
-                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-c", _PROBE, "--home", str(home), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr
         return proc.stderr.strip().splitlines()[-1]
 

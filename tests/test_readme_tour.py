@@ -167,15 +167,23 @@ class Tour:
         if background and not background.group(1).rstrip().endswith("&"):
             assert self.background is None, f"README line {step.line}: a second background process"
             self.background = subprocess.Popen(
-                ["bash", "-c", f"exec {background.group(1)}"], cwd=self.work, env=env,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            )  # fmt: skip
+                ["bash", "-c", f"exec {background.group(1)}"],
+                cwd=self.work,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
             _wait_for_port(int(self.port), self.background)
             return 0, ""
         proc = subprocess.run(
-            ["bash", "-c", command], cwd=self.work, env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, timeout=300,
-        )  # fmt: skip
+            ["bash", "-c", command],
+            cwd=self.work,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=300,
+        )
         return proc.returncode, proc.stdout.decode("utf-8", "replace")
 
     def stop_background(self) -> None:

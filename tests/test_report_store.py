@@ -14,14 +14,31 @@ from sfa.domain.ids import handle_of, shortest_unique
 def test_grouped_sums_are_exact(ws: Any) -> None:
     account = ws.store.insert(ACCOUNT, {"name": "A"})
     amounts = ["0.10", "0.20", "0.30", "1234567890.05", "0.01"]
-    ws.store.insert_many(OPPORTUNITY, [
-        {"name": f"D{i}", "account_id": account["id"], "stage": "initiation", "amount": Decimal(a),
-         "currency": "EUR", "probability": 10}
-        for i, a in enumerate(amounts)
-    ])  # fmt: skip
+    ws.store.insert_many(
+        OPPORTUNITY,
+        [
+            {
+                "name": f"D{i}",
+                "account_id": account["id"],
+                "stage": "initiation",
+                "amount": Decimal(a),
+                "currency": "EUR",
+                "probability": 10,
+            }
+            for i, a in enumerate(amounts)
+        ],
+    )
     ws.store.insert(OPPORTUNITY, {"name": "none", "account_id": account["id"], "stage": "won"})
-    gone = ws.store.insert(OPPORTUNITY, {"name": "gone", "account_id": account["id"], "stage": "initiation",
-                                         "amount": Decimal("99"), "currency": "EUR"})  # fmt: skip
+    gone = ws.store.insert(
+        OPPORTUNITY,
+        {
+            "name": "gone",
+            "account_id": account["id"],
+            "stage": "initiation",
+            "amount": Decimal("99"),
+            "currency": "EUR",
+        },
+    )
     ws.store.delete(OPPORTUNITY, gone["id"])
     groups = {
         key: (count, total) for key, count, total in ws.store.grouped_sums(OPPORTUNITY, ["stage"], "amount")

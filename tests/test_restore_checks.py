@@ -64,40 +64,100 @@ def test_a_good_backup_restores(saved: Path, tmp_path: Path, capsys: pytest.Capt
 
 
 CASES: list[tuple[str, str, int, Callable[[dict[str, Any]], None], tuple[str, ...]]] = [
-    ("opportunity names a missing account", "opportunity", 1,
-     lambda d: d.update(account_id="01missing"), ("opportunity.jsonl: line 1: account_id:", "names no account")),
-    ("contact names a missing account", "contact", 1,
-     lambda d: d.update(account_id="01missing"), ("contact.jsonl: line 1: account_id:",)),
-    ("timeline entry of a missing record", "timeline", 1,
-     lambda d: d.update(record_id="01missing"), ("timeline.jsonl: line 1: record_id:",)),
-    ("a malformed amount", "opportunity", 1,
-     lambda d: d.update(amount="12,5"), ("opportunity.jsonl: line 1: amount: '12,5' is not a number",)),
-    ("an amount beyond the bound", "opportunity", 1,
-     lambda d: d.update(amount="9" * 27), ("line 1: amount:", "999,999,999,999.99")),
+    (
+        "opportunity names a missing account",
+        "opportunity",
+        1,
+        lambda d: d.update(account_id="01missing"),
+        ("opportunity.jsonl: line 1: account_id:", "names no account"),
+    ),
+    (
+        "contact names a missing account",
+        "contact",
+        1,
+        lambda d: d.update(account_id="01missing"),
+        ("contact.jsonl: line 1: account_id:",),
+    ),
+    (
+        "timeline entry of a missing record",
+        "timeline",
+        1,
+        lambda d: d.update(record_id="01missing"),
+        ("timeline.jsonl: line 1: record_id:",),
+    ),
+    (
+        "a malformed amount",
+        "opportunity",
+        1,
+        lambda d: d.update(amount="12,5"),
+        ("opportunity.jsonl: line 1: amount: '12,5' is not a number",),
+    ),
+    (
+        "an amount beyond the bound",
+        "opportunity",
+        1,
+        lambda d: d.update(amount="9" * 27),
+        ("line 1: amount:", "999,999,999,999.99"),
+    ),
     ("a negative amount", "opportunity", 1, lambda d: d.update(amount="-5"), ("line 1: amount:", "negative")),
-    ("a probability outside 0..100", "opportunity", 1,
-     lambda d: d.update(probability=1000), ("line 1: probability:", "0..100")),
-    ("NUL in a name", "contact", 1, lambda d: d.update(name="Hans\u0000"), ("contact.jsonl: line 1: name:", "NUL")),
-    ("a line break in a name", "account", 1, lambda d: d.update(name="Acme\nGmbH"), ("line 1: name:", "line break")),
+    (
+        "a probability outside 0..100",
+        "opportunity",
+        1,
+        lambda d: d.update(probability=1000),
+        ("line 1: probability:", "0..100"),
+    ),
+    (
+        "NUL in a name",
+        "contact",
+        1,
+        lambda d: d.update(name="Hans\u0000"),
+        ("contact.jsonl: line 1: name:", "NUL"),
+    ),
+    (
+        "a line break in a name",
+        "account",
+        1,
+        lambda d: d.update(name="Acme\nGmbH"),
+        ("line 1: name:", "line break"),
+    ),
     ("an empty currency", "opportunity", 1, lambda d: d.update(currency=""), ("line 1: currency:",)),
-    ("a currency that is no code", "opportunity", 1, lambda d: d.update(currency="euro"), ("line 1: currency:",)),
+    (
+        "a currency that is no code",
+        "opportunity",
+        1,
+        lambda d: d.update(currency="euro"),
+        ("line 1: currency:",),
+    ),
     ("a bad email", "account", 1, lambda d: d.update(email="not-an-email"), ("line 1: email:",)),
     ("a bad date", "opportunity", 1, lambda d: d.update(close_date="soon"), ("line 1: close_date:",)),
     ("a required field missing", "opportunity", 1, lambda d: d.pop("name"), ("line 1: name:", "required")),
-    ("a required field empty", "opportunity", 1, lambda d: d.update(account_id=None), ("line 1: account_id:",)),
+    (
+        "a required field empty",
+        "opportunity",
+        1,
+        lambda d: d.update(account_id=None),
+        ("line 1: account_id:",),
+    ),
     ("an unknown choice", "opportunity", 1, lambda d: d.update(deleted="maybe"), ("line 1: deleted:",)),
     ("a bad created_at", "account", 1, lambda d: d.update(created_at="yesterday"), ("line 1: created_at:",)),
     ("tags that are no list of text", "account", 1, lambda d: d.update(tags=[1, 2]), ("line 1: tags:",)),
     ("tags that are no list", "account", 1, lambda d: d.update(tags="vip"), ("line 1: tags:",)),
     ("a coordinate off the globe", "account", 1, lambda d: d.update(latitude=123.0), ("line 1: latitude:",)),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("why", "type_name", "line", "change", "words"), CASES, ids=[c[0] for c in CASES])
 def test_a_bad_backup_is_refused_naming_file_line_and_field_and_creates_nothing(
-    saved: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], why: str, type_name: str, line: int,
-    change: Callable[[dict[str, Any]], None], words: tuple[str, ...],
-) -> None:  # fmt: skip
+    saved: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    why: str,
+    type_name: str,
+    line: int,
+    change: Callable[[dict[str, Any]], None],
+    words: tuple[str, ...],
+) -> None:
     rewrite(saved, type_name, line, change)
     new_home = tmp_path / "fresh" / "home"
     assert_refused(restore(new_home, saved, capsys), *words)

@@ -58,10 +58,16 @@ def test_upgrade_from_first_schema_keeps_data(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("phone", "key"),
-    [("+49 (0)89 123456", "+4989123456"), ("0049 (0)89 123456", "+4989123456"),
-     ("+44 (0)20 7946 0018", "+442079460018"), ("+49 89 123456", "+4989123456"),
-     ("(0)89 123456", "089123456"), ("+(0)89 1234", "+0891234"), ("030 1234567", "0301234567")],
-)  # fmt: skip
+    [
+        ("+49 (0)89 123456", "+4989123456"),
+        ("0049 (0)89 123456", "+4989123456"),
+        ("+44 (0)20 7946 0018", "+442079460018"),
+        ("+49 89 123456", "+4989123456"),
+        ("(0)89 123456", "089123456"),
+        ("+(0)89 1234", "+0891234"),
+        ("030 1234567", "0301234567"),
+    ],
+)
 def test_a_trunk_zero_in_brackets_after_a_country_code_is_dropped_from_keys_old_and_new(
     tmp_path: Path, phone: str, key: str
 ) -> None:
@@ -294,8 +300,16 @@ def test_select_projection_decodes_only_the_asked_fields(store: Store) -> None:
     acme = store.insert(ACCOUNT, {"name": "Acme", "city": "Ulm"})
     from sfa.domain.entities import OPPORTUNITY
 
-    store.insert(OPPORTUNITY, {"name": "Deal", "account_id": acme["id"], "stage": "initiation",
-                               "amount": Decimal("10.50"), "notes": "long text"})  # fmt: skip
+    store.insert(
+        OPPORTUNITY,
+        {
+            "name": "Deal",
+            "account_id": acme["id"],
+            "stage": "initiation",
+            "amount": Decimal("10.50"),
+            "notes": "long text",
+        },
+    )
     [row] = store.select(OPPORTUNITY, fields=("name", "amount"))
     assert set(row) == {"id", "created_at", "updated_at", "name", "amount"}
     assert row["amount"] == Decimal("10.50")

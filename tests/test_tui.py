@@ -81,8 +81,12 @@ async def test_today_lists_deals_closing_and_status_bar_counts_pending(
 async def test_number_keys_switch_screens_and_every_screen_paints(filled: Path) -> None:
     app = SfaApp(filled, now=FROZEN)
     async with app.run_test(size=SIZE) as pilot:
-        for key, marker in (("2", "qualification (2)"), ("3", "Alpenblick Hotel"), ("4", "Nina Vogel"),
-                            ("1", "Deals closing")):  # fmt: skip
+        for key, marker in (
+            ("2", "qualification (2)"),
+            ("3", "Alpenblick Hotel"),
+            ("4", "Nina Vogel"),
+            ("1", "Deals closing"),
+        ):
             await pilot.press(key)
             await pilot.pause()
             assert marker in screen_text(app), key
@@ -204,8 +208,9 @@ async def test_leads_qualify_and_disqualify(filled: Path, check: Workspace) -> N
     by_name = {lead["name"]: lead for lead in leads.list_leads(check)}
     assert by_name["Nina Vogel"]["status"] == "qualified"
     assert (by_name["Jonas Maier"]["status"], by_name["Jonas Maier"]["disqualify_reason"]) == (
-        "disqualified", "no project",
-    )  # fmt: skip
+        "disqualified",
+        "no project",
+    )
 
 
 async def test_convert_a_lead_shows_the_duplicate_check(filled: Path, check: Workspace) -> None:
@@ -590,8 +595,10 @@ async def test_quote_header_edit_in_place_only_for_drafts(filled: Path, check: W
 async def test_command_palette_reaches_the_edit_forms(filled: Path) -> None:
     app = SfaApp(filled, now=FROZEN)
     async with app.run_test(size=(120, 40)) as pilot:
-        for mode, name, title in (("2", "edit the opportunity", "Edit opportunity"),
-                                  ("5", "edit the quote header", ": header")):  # fmt: skip
+        for mode, name, title in (
+            ("2", "edit the opportunity", "Edit opportunity"),
+            ("5", "edit the quote header", ": header"),
+        ):
             await pilot.press(mode)
             await pilot.pause()
             if mode == "5":

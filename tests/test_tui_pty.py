@@ -28,8 +28,15 @@ class Terminal:
         env = {**os.environ, "TERM": "xterm-256color", "TZ": "UTC", "COLUMNS": "80", "LINES": "24"}
         env.pop("NO_COLOR", None)
         args = args or ["-m", "sfa", "--home", str(home), "dashboard"]
-        self.child = pexpect.spawn(sys.executable, args, env=env,
-                                   dimensions=(24, 80), encoding="utf-8", codec_errors="replace", timeout=60)  # fmt: skip
+        self.child = pexpect.spawn(
+            sys.executable,
+            args,
+            env=env,
+            dimensions=(24, 80),
+            encoding="utf-8",
+            codec_errors="replace",
+            timeout=60,
+        )
         self.screen = pyte.Screen(80, 24)
         self.stream = pyte.Stream(self.screen)
         self.raw = ""
@@ -95,9 +102,14 @@ def test_only_a_bare_dashboard_start_skips_the_command_parser() -> None:
 # (sfa/cli/launch.py); any other spelling goes through it (sfa/cli/dashboard.py). Both end the same.
 ENTRIES = {
     "fast-path": lambda home: ["-m", "sfa", "--home", str(home), "dashboard"],
-    "command-parser": lambda home: ["-c", "import sys; from sfa.cli.main import run; run(sys.argv[1:])",
-                                    "--home", str(home), "dashboard"],
-}  # fmt: skip
+    "command-parser": lambda home: [
+        "-c",
+        "import sys; from sfa.cli.main import run; run(sys.argv[1:])",
+        "--home",
+        str(home),
+        "dashboard",
+    ],
+}
 ESCAPE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07]*\x07|[@-Z\\-_])")
 
 
@@ -105,11 +117,25 @@ def run_in_pty(args: list[str], shell: str | None = None) -> tuple[int, str]:
     """Run `python ARGS` in an 80x24 pseudo-terminal to the end: (exit status, all it wrote)."""
     env = {**os.environ, "TERM": "xterm-256color", "TZ": "UTC"}
     if shell is None:
-        child = pexpect.spawn(sys.executable, args, env=env, dimensions=(24, 80), encoding="utf-8",
-                              codec_errors="replace", timeout=60)  # fmt: skip
+        child = pexpect.spawn(
+            sys.executable,
+            args,
+            env=env,
+            dimensions=(24, 80),
+            encoding="utf-8",
+            codec_errors="replace",
+            timeout=60,
+        )
     else:
-        child = pexpect.spawn("/bin/sh", ["-c", shell], env=env, dimensions=(24, 80), encoding="utf-8",
-                              codec_errors="replace", timeout=60)  # fmt: skip
+        child = pexpect.spawn(
+            "/bin/sh",
+            ["-c", shell],
+            env=env,
+            dimensions=(24, 80),
+            encoding="utf-8",
+            codec_errors="replace",
+            timeout=60,
+        )
     out = child.read()
     child.close()
     return child.exitstatus, out
@@ -179,8 +205,13 @@ def test_dashboard_refuses_an_output_that_is_not_a_terminal(tmp_path: Path, entr
     home = tmp_path / "new-home"
     out = tmp_path / "out.txt"
     with open(out, "w") as stdout:
-        done = subprocess.run([sys.executable, *ENTRIES[entry](home)], stdout=stdout, stderr=subprocess.PIPE,
-                              text=True, timeout=60)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, *ENTRIES[entry](home)],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
     assert done.returncode == 2
     assert out.read_text() == ""  # no escape codes written into the file
     assert (
@@ -214,6 +245,10 @@ def test_dashboard_on_a_bad_data_file_is_one_line_and_exit_1(tmp_path: Path, ent
 
 
 def test_dashboard_help_goes_through_the_command_parser(tmp_path: Path) -> None:
-    parsed = subprocess.run([sys.executable, "-m", "sfa", "--home", str(tmp_path), "dashboard", "--help"],
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    parsed = subprocess.run(
+        [sys.executable, "-m", "sfa", "--home", str(tmp_path), "dashboard", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert parsed.returncode == 0 and "Usage: sfa dashboard" in parsed.stdout

@@ -249,11 +249,37 @@ async def test_names_and_notes_are_shown_as_typed_not_read_as_markup(store: Path
 
 # Words a rep types on the demo company: surnames, towns, what tasks, visits, deals and products say.
 WORDS = [
-    "müller", "schmid", "huber", "maier", "bauer", "wagner", "gruber", "fischer", "weber",
-    "augsburg", "münchen", "nürnberg", "regensburg", "freising", "rosenheim", "passau",
-    "send", "call", "prepare", "check", "quote", "maintenance", "review", "survey", "retrofit",
-    "conveyor", "gurtförderer", "alpen", "logistik", "gmbh",
-]  # fmt: skip
+    "müller",
+    "schmid",
+    "huber",
+    "maier",
+    "bauer",
+    "wagner",
+    "gruber",
+    "fischer",
+    "weber",
+    "augsburg",
+    "münchen",
+    "nürnberg",
+    "regensburg",
+    "freising",
+    "rosenheim",
+    "passau",
+    "send",
+    "call",
+    "prepare",
+    "check",
+    "quote",
+    "maintenance",
+    "review",
+    "survey",
+    "retrofit",
+    "conveyor",
+    "gurtförderer",
+    "alpen",
+    "logistik",
+    "gmbh",
+]
 
 
 async def test_typing_every_prefix_of_common_words_keeps_the_app_alive(store: Path) -> None:

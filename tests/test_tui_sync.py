@@ -18,12 +18,15 @@ from tests.tui_support import FROZEN, freeze, load_fixture, screen_text
 
 pytestmark = pytest.mark.asyncio
 SIZE = (80, 24)
-COLUMNS = ("id, clocks, entity, record_id, field, kind, kept, kept_clock, lost, lost_clock, lost_by, status,"
-           " resolution, at")  # fmt: skip
+COLUMNS = (
+    "id, clocks, entity, record_id, field, kind, kept, kept_clock, lost, lost_clock, lost_by, status,"
+    " resolution, at"
+)
 
 
-def conflict(ws: Workspace, number: int, entity: str, record_id: str, field: str, kind: str,
-             kept: object, lost: object) -> str:  # fmt: skip
+def conflict(
+    ws: Workspace, number: int, entity: str, record_id: str, field: str, kind: str, kept: object, lost: object
+) -> str:
     """A conflict as a pull leaves it (the server kept one value, ours was set aside)."""
     conflict_id = f"0190aaaa-bbbb-7ccc-8ddd-eeeeffff{number:04d}"
     ws.store.conn.execute(

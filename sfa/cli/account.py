@@ -48,34 +48,67 @@ Owner = OwnerOpt
 Tags = TagsOpt
 Notes = NotesOpt
 
-LIST_COLUMNS = [("ref", "Ref"), ("name", "Name"), ("industry", "Industry"), ("city", "City"),
-                ("phone", "Phone"), ("owner", "Owner")]  # fmt: skip
+LIST_COLUMNS = [
+    ("ref", "Ref"),
+    ("name", "Name"),
+    ("industry", "Industry"),
+    ("city", "City"),
+    ("phone", "Phone"),
+    ("owner", "Owner"),
+]
 
 
 @app.command("add")
 def add(
-    ctx: typer.Context, name: str, industry: Industry = None, phone: Phone = None,
-    email: Email = None, website: Website = None, street: Street = None, city: City = None,
-    postcode: Postcode = None, country: Country = None, lat: Lat = None, lon: Lon = None,
-    owner: Owner = None, tags: Tags = None, notes: Notes = None,
-    allow_duplicate: AllowDuplicateOpt = False, as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    ctx: typer.Context,
+    name: str,
+    industry: Industry = None,
+    phone: Phone = None,
+    email: Email = None,
+    website: Website = None,
+    street: Street = None,
+    city: City = None,
+    postcode: Postcode = None,
+    country: Country = None,
+    lat: Lat = None,
+    lon: Lon = None,
+    owner: Owner = None,
+    tags: Tags = None,
+    notes: Notes = None,
+    allow_duplicate: AllowDuplicateOpt = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Add an account; refused if one of the same name exists (case, accents, legal form aside)."""
     require_both(("--lat", lat), ("--lon", lon))
     ws = workspace(ctx)
-    raw = {"name": name, "industry": industry, "phone": phone, "email": email,
-           "website": website, "street": street, "city": city, "postcode": postcode,
-           "country": country, "latitude": lat, "longitude": lon, "owner": owner,
-           "tags": tags, "notes": notes}  # fmt: skip
+    raw = {
+        "name": name,
+        "industry": industry,
+        "phone": phone,
+        "email": email,
+        "website": website,
+        "street": street,
+        "city": city,
+        "postcode": postcode,
+        "country": country,
+        "latitude": lat,
+        "longitude": lon,
+        "owner": owner,
+        "tags": tags,
+        "notes": notes,
+    }
     record = crm.add_account(ws, raw, allow_duplicate=allow_duplicate)
     emit_written(ws, ACCOUNT, record, "added", as_json=as_json, quiet=quiet)
 
 
 @app.command("list")
 def list_(
-    ctx: typer.Context, city: Annotated[str | None, Opt("--city")] = None,
-    limit: LimitOpt = None, as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+    ctx: typer.Context,
+    city: Annotated[str | None, Opt("--city")] = None,
+    limit: LimitOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """List accounts by name."""
     ws = workspace(ctx)
     rows = crm.list_accounts(ws, limit=limit, city=city)
@@ -95,11 +128,13 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
         data = record_json(ACCOUNT, account, ws.store.short_ref(ACCOUNT, account["id"]))
         data["contacts"] = [record_json(CONTACT, c, refs_c[c["id"]]) for c in contacts]
         data["open_opportunities"] = [record_json(OPPORTUNITY, o, refs_o[o["id"]]) for o in opps]
-        data["timeline"] = timeline_json(view["timeline"])  # fmt: skip
+        data["timeline"] = timeline_json(view["timeline"])
         print_json(data)
         return
     emit_detail(
-        ws, ACCOUNT, account,
+        ws,
+        ACCOUNT,
+        account,
         sections={
             "contacts": [{**c, "ref": refs_c[c["id"]]} for c in contacts],
             "open opportunities": [
@@ -109,31 +144,65 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
             "timeline": timeline_rows(view["timeline"]),
         },
         section_columns={
-            "contacts": [("ref", "Ref"), ("name", "Name"), ("title", "Title"), ("email", "Email"),
-                         ("phone", "Phone")],
-            "open opportunities": [("ref", "Ref"), ("name", "Name"), ("stage", "Stage"),
-                                   ("amount", "Amount"), ("close_date", "Close")],
+            "contacts": [
+                ("ref", "Ref"),
+                ("name", "Name"),
+                ("title", "Title"),
+                ("email", "Email"),
+                ("phone", "Phone"),
+            ],
+            "open opportunities": [
+                ("ref", "Ref"),
+                ("name", "Name"),
+                ("stage", "Stage"),
+                ("amount", "Amount"),
+                ("close_date", "Close"),
+            ],
             "timeline": TIMELINE_COLUMNS,
         },
-    )  # fmt: skip
+    )
 
 
 @app.command("edit")
 def edit(
-    ctx: typer.Context, ref: str, name: Annotated[str | None, Opt("--name")] = None,
-    industry: Industry = None, phone: Phone = None, email: Email = None,
-    website: Website = None, street: Street = None, city: City = None,
-    postcode: Postcode = None, country: Country = None, lat: Lat = None, lon: Lon = None,
-    owner: Owner = None, tags: Tags = None, notes: Notes = None,
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    ctx: typer.Context,
+    ref: str,
+    name: Annotated[str | None, Opt("--name")] = None,
+    industry: Industry = None,
+    phone: Phone = None,
+    email: Email = None,
+    website: Website = None,
+    street: Street = None,
+    city: City = None,
+    postcode: Postcode = None,
+    country: Country = None,
+    lat: Lat = None,
+    lon: Lon = None,
+    owner: Owner = None,
+    tags: Tags = None,
+    notes: Notes = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Change an account's fields; an empty value ("") clears a field."""
     require_both(("--lat", lat), ("--lon", lon))
     ws = workspace(ctx)
-    raw = {"name": name, "industry": industry, "phone": phone, "email": email,
-           "website": website, "street": street, "city": city, "postcode": postcode,
-           "country": country, "latitude": lat, "longitude": lon, "owner": owner,
-           "tags": tags, "notes": notes}  # fmt: skip
+    raw = {
+        "name": name,
+        "industry": industry,
+        "phone": phone,
+        "email": email,
+        "website": website,
+        "street": street,
+        "city": city,
+        "postcode": postcode,
+        "country": country,
+        "latitude": lat,
+        "longitude": lon,
+        "owner": owner,
+        "tags": tags,
+        "notes": notes,
+    }
     record = records.edit(ws, ACCOUNT, ref, raw)
     emit_written(ws, ACCOUNT, record, "updated", as_json=as_json, quiet=quiet)
 

@@ -192,9 +192,12 @@ Column = tuple[str, str]  # (key in the row dict, header)
 
 
 def emit_table(
-    rows: Sequence[dict[str, Any]], columns: Sequence[Column], *, title: str | None = None,
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[Column],
+    *,
+    title: str | None = None,
     empty: str = "nothing to show",
-) -> None:  # fmt: skip
+) -> None:
     if not rows:
         message(empty)
         return
@@ -211,8 +214,12 @@ def emit_table(
     table = Table(title=title, box=None, header_style="bold", pad_edge=False)
     for key, header in columns:
         numeric = key in ("amount", "weighted", "probability", "count")
-        table.add_column(header, justify="right" if numeric else "left",
-                         style="cyan" if key == "ref" else None, overflow="fold")  # fmt: skip
+        table.add_column(
+            header,
+            justify="right" if numeric else "left",
+            style="cyan" if key == "ref" else None,
+            overflow="fold",
+        )
     for row in rows:
         table.add_row(*(_cell(row.get(key)) for key, _ in columns))
     Console().print(table)
@@ -236,10 +243,15 @@ def _cell(value: Any) -> str:
 
 
 def emit_records(
-    ws: Workspace, entity: Entity, records: Sequence[Record], columns: Sequence[Column], *,
-    as_json: bool, extra: Callable[[list[Record]], Iterable[dict[str, Any]]] | None = None,
+    ws: Workspace,
+    entity: Entity,
+    records: Sequence[Record],
+    columns: Sequence[Column],
+    *,
+    as_json: bool,
+    extra: Callable[[list[Record]], Iterable[dict[str, Any]]] | None = None,
     empty: str = "",
-) -> None:  # fmt: skip
+) -> None:
     """A listing: every row carries its short ref; `extra` adds display-only values per row."""
     refs = ws.store.short_refs(entity, [r["id"] for r in records])
     if as_json:
@@ -257,10 +269,14 @@ def emit_records(
 
 
 def emit_detail(
-    ws: Workspace, entity: Entity, record: Record, *, labels: dict[str, str] | None = None,
+    ws: Workspace,
+    entity: Entity,
+    record: Record,
+    *,
+    labels: dict[str, str] | None = None,
     sections: dict[str, list[dict[str, Any]]] | None = None,
     section_columns: dict[str, Sequence[Column]] | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """`show` in text form: one field a line, then related sections."""
     ref = ws.store.short_ref(entity, record["id"])
     labels = labels or {}

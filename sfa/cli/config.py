@@ -8,8 +8,7 @@ from sfa.cli.common import JsonOpt, emit_table, print_json, workspace
 from sfa.domain import settings
 from sfa.services import config as config_service
 
-app = typer.Typer(help="Read and change settings (config.toml beside the data).",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(help="Read and change settings (config.toml beside the data).", no_args_is_help=True)
 
 
 @app.command("get")

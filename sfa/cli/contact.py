@@ -39,21 +39,43 @@ Title = Annotated[str | None, Opt("--title", help="Job title.")]
 Tags = TagsOpt
 Notes = NotesOpt
 
-LIST_COLUMNS = [("ref", "Ref"), ("name", "Name"), ("title", "Title"), ("account", "Account"),
-                ("email", "Email"), ("phone", "Phone")]  # fmt: skip
+LIST_COLUMNS = [
+    ("ref", "Ref"),
+    ("name", "Name"),
+    ("title", "Title"),
+    ("account", "Account"),
+    ("email", "Email"),
+    ("phone", "Phone"),
+]
 
 
 @app.command("add")
 def add(
-    ctx: typer.Context, name: str, account: Account = None, email: Email = None,
-    phone: Phone = None, mobile: Mobile = None, title: Title = None, tags: Tags = None,
-    notes: Notes = None, allow_duplicate: AllowDuplicateOpt = False,
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    ctx: typer.Context,
+    name: str,
+    account: Account = None,
+    email: Email = None,
+    phone: Phone = None,
+    mobile: Mobile = None,
+    title: Title = None,
+    tags: Tags = None,
+    notes: Notes = None,
+    allow_duplicate: AllowDuplicateOpt = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Add a contact; refused if it duplicates a contact or lead (same email, phone, or name at the account)."""
     ws = workspace(ctx)
-    raw = {"name": name, "account_id": account, "email": email, "phone": phone,
-           "mobile": mobile, "title": title, "tags": tags, "notes": notes}  # fmt: skip
+    raw = {
+        "name": name,
+        "account_id": account,
+        "email": email,
+        "phone": phone,
+        "mobile": mobile,
+        "title": title,
+        "tags": tags,
+        "notes": notes,
+    }
     record = crm.add_contact(ws, raw, allow_duplicate=allow_duplicate)
     emit_written(ws, CONTACT, record, "added", as_json=as_json, quiet=quiet)
 
@@ -70,8 +92,7 @@ def list_(
         names = ws.store.titles(ACCOUNT, {str(r["account_id"]) for r in batch if r["account_id"]})
         return [{"account": names.get(str(r["account_id"]), "")} for r in batch]
 
-    emit_records(ws, CONTACT, rows, LIST_COLUMNS, as_json=as_json, extra=account_names,
-                 empty="no contacts")  # fmt: skip
+    emit_records(ws, CONTACT, rows, LIST_COLUMNS, as_json=as_json, extra=account_names, empty="no contacts")
 
 
 @app.command("show")
@@ -90,23 +111,42 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
         titles = ws.store.titles(ACCOUNT, [contact["account_id"]])
         labels["account_id"] = titles.get(contact["account_id"]) or str(contact["account_id"])
     emit_detail(
-        ws, CONTACT, contact, labels=labels,
+        ws,
+        CONTACT,
+        contact,
+        labels=labels,
         sections={"timeline": timeline_rows(timeline)},
         section_columns={"timeline": TIMELINE_COLUMNS},
-    )  # fmt: skip
+    )
 
 
 @app.command("edit")
 def edit(
-    ctx: typer.Context, ref: str, name: Annotated[str | None, Opt("--name")] = None,
-    account: Account = None, email: Email = None, phone: Phone = None, mobile: Mobile = None,
-    title: Title = None, tags: Tags = None, notes: Notes = None,
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    ctx: typer.Context,
+    ref: str,
+    name: Annotated[str | None, Opt("--name")] = None,
+    account: Account = None,
+    email: Email = None,
+    phone: Phone = None,
+    mobile: Mobile = None,
+    title: Title = None,
+    tags: Tags = None,
+    notes: Notes = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Change a contact's fields; an empty value ("") clears a field."""
     ws = workspace(ctx)
-    raw = {"name": name, "account_id": account, "email": email, "phone": phone,
-           "mobile": mobile, "title": title, "tags": tags, "notes": notes}  # fmt: skip
+    raw = {
+        "name": name,
+        "account_id": account,
+        "email": email,
+        "phone": phone,
+        "mobile": mobile,
+        "title": title,
+        "tags": tags,
+        "notes": notes,
+    }
     record = records.edit(ws, CONTACT, ref, raw)
     emit_written(ws, CONTACT, record, "updated", as_json=as_json, quiet=quiet)
 

@@ -73,7 +73,7 @@ def export_vcard(
     output: Output = None,
     vdir: Annotated[bool, Opt("--vdir", help=_VDIR_HELP)] = False,
     as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """Contacts as vCard 3.0, for khard, Thunderbird and phones."""
     from sfa.services.interop.vcard import export_vcards, export_vdir
 
@@ -97,8 +97,9 @@ def export_ics(
     ctx: typer.Context,
     start: Annotated[str | None, Opt("--from", metavar="DATE", help="First day (ISO, today, -2w).")] = None,
     end: Annotated[str | None, Opt("--to", metavar="DATE", help="Last day, included.")] = None,
-    output: Output = None, as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+    output: Output = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Visits as events and open tasks as to-dos, in one iCalendar file with stable UIDs."""
     from sfa.services.interop.ics import export_ics as build
 
@@ -117,7 +118,7 @@ def export_all(
     ctx: typer.Context,
     output: Annotated[Path, Opt("--output", "-o", metavar="DIR", help="A new (or empty) directory.")],
     as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """Every record of every type, deleted ones too, with ids: a backup `sfa import all` restores."""
     from sfa.services.interop.backup import export_all as backup
 

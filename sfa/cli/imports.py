@@ -21,9 +21,13 @@ Opt = typer.Option
 FileArg = Annotated[Path, typer.Argument(metavar="FILE", help="The file to read (- for standard input).")]
 DryRun = Annotated[bool, Opt("--dry-run", help="Check and count everything; write nothing.")]
 OnDuplicate = Annotated[
-    str, Opt("--on-duplicate", metavar="skip|update|create",
-             help="What to do with a row that matches an existing record (default: skip).")
-]  # fmt: skip
+    str,
+    Opt(
+        "--on-duplicate",
+        metavar="skip|update|create",
+        help="What to do with a row that matches an existing record (default: skip).",
+    ),
+]
 SHOWN_PROBLEMS = 20
 
 
@@ -38,8 +42,15 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
 
     # Redrawn by the import's own calls (every 500 rows), not by rich's refresh thread: the bulk
     # writer forks, and a process with no other thread forks safely.
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True, auto_refresh=False) as bar:  # fmt: skip
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        auto_refresh=False,
+    ) as bar:
         task = bar.add_task(label, total=None)
 
         def update(done: int, total: int) -> None:
@@ -53,15 +64,21 @@ def _interruptible() -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        message("sfa: batches already written are kept; run the same import again to finish it "
-                "(rows already imported are skipped as duplicates)")  # fmt: skip
+        message(
+            "sfa: batches already written are kept; run the same import again to finish it "
+            "(rows already imported are skipped as duplicates)"
+        )
         raise
 
 
 def _print_summary(data: dict[str, Any], noun: str) -> None:
     verb = "would be " if data["dry_run"] else ""
-    parts = [f"{data['created']} {verb}created", f"{data['updated']} {verb}updated",
-             f"{data['skipped']} skipped", f"{data['rejected']} rejected"]  # fmt: skip
+    parts = [
+        f"{data['created']} {verb}created",
+        f"{data['updated']} {verb}updated",
+        f"{data['skipped']} skipped",
+        f"{data['rejected']} rejected",
+    ]
     line = f"{data['rows']} {noun} read: " + ", ".join(parts)
     if data["accounts_created"]:
         line += f"; {data['accounts_created']} new accounts {verb}created"
@@ -89,20 +106,32 @@ def _all_rejected(data: dict[str, Any]) -> bool:
 
 @app.command("csv")
 def import_csv(
-    ctx: typer.Context, file: FileArg,
-    type_: Annotated[str, Opt("--type", "-t", metavar="account|contact|lead|product|opp",
-                              help="The record type the rows are.")],
-    maps: Annotated[list[str] | None, Opt("--map", metavar="COLUMN=FIELD",
-                    help="Map a column to a field (repeatable); FIELD - ignores the column.")] = None,
-    dry_run: DryRun = False, on_duplicate: OnDuplicate = "skip", as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+    ctx: typer.Context,
+    file: FileArg,
+    type_: Annotated[
+        str,
+        Opt("--type", "-t", metavar="account|contact|lead|product|opp", help="The record type the rows are."),
+    ],
+    maps: Annotated[
+        list[str] | None,
+        Opt(
+            "--map",
+            metavar="COLUMN=FIELD",
+            help="Map a column to a field (repeatable); FIELD - ignores the column.",
+        ),
+    ] = None,
+    dry_run: DryRun = False,
+    on_duplicate: OnDuplicate = "skip",
+    as_json: JsonOpt = False,
+) -> None:
     """Import rows of a CSV file (comma, semicolon or tab; a header line names the columns)."""
     from sfa.services.interop.csv_import import import_csv as run
 
     ws = workspace(ctx)
     with _progress("importing") as progress, _interruptible():
-        summary = run(ws, file, type_, maps=maps or [], dry_run=dry_run, on_duplicate=on_duplicate,
-                      progress=progress)  # fmt: skip
+        summary = run(
+            ws, file, type_, maps=maps or [], dry_run=dry_run, on_duplicate=on_duplicate, progress=progress
+        )
     data = summary.as_dict()
     if as_json:
         print_json(data)
@@ -120,9 +149,12 @@ def import_csv(
 
 @app.command("vcard")
 def import_vcard(
-    ctx: typer.Context, file: FileArg, dry_run: DryRun = False, on_duplicate: OnDuplicate = "skip",
+    ctx: typer.Context,
+    file: FileArg,
+    dry_run: DryRun = False,
+    on_duplicate: OnDuplicate = "skip",
     as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """Import contacts from a vCard file (3.0 or 4.0, any number of cards); ORG is the account."""
     from sfa.services.interop.vcard import import_vcards
 
@@ -142,7 +174,7 @@ def import_all(
     ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="A directory `sfa export all` wrote.")],
     as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """Restore a full backup into an empty store, keeping every id."""
     from sfa.services.interop.backup import import_all as restore
 

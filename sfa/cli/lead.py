@@ -46,16 +46,28 @@ Notes = NotesOpt
 Tags = TagsOpt
 AllowDuplicate = AllowDuplicateOpt
 
-LIST_COLUMNS = [("ref", "Ref"), ("name", "Name"), ("company", "Company"), ("email", "Email"),
-                ("phone", "Phone"), ("status", "Status"), ("rating", "Rating")]  # fmt: skip
+LIST_COLUMNS = [
+    ("ref", "Ref"),
+    ("name", "Name"),
+    ("company", "Company"),
+    ("email", "Email"),
+    ("phone", "Phone"),
+    ("status", "Status"),
+    ("rating", "Rating"),
+]
 
 
 @app.command("add")
 def add(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="The lead's name.")] = None,
-    company: Company = None, email: Email = None, phone: Phone = None, source: Source = None,
-    rating: Rating = None, notes: Notes = None, tags: Tags = None,
+    company: Company = None,
+    email: Email = None,
+    phone: Phone = None,
+    source: Source = None,
+    rating: Rating = None,
+    notes: Notes = None,
+    tags: Tags = None,
     allow_duplicate: AllowDuplicate = False,
     skip_duplicates: Annotated[
         bool, typer.Option("--skip-duplicates", help="With --from: skip duplicate rows, add the rest.")
@@ -64,11 +76,20 @@ def add(
         str | None,
         typer.Option("--from", metavar="FILE|-", help="Add many: CSV with a header, or JSON lines."),
     ] = None,
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Add a lead; refused if it duplicates a lead or contact (same email, phone, or name + company)."""
-    raw = {"name": name, "company": company, "email": email, "phone": phone, "source": source,
-           "rating": rating, "notes": notes, "tags": tags}  # fmt: skip
+    raw = {
+        "name": name,
+        "company": company,
+        "email": email,
+        "phone": phone,
+        "source": source,
+        "rating": rating,
+        "notes": notes,
+        "tags": tags,
+    }
     refuse_together(("--allow-duplicate", allow_duplicate), ("--skip-duplicates", skip_duplicates))
     require_with(("--skip-duplicates", skip_duplicates), ("--from", from_file))
     if from_file is not None:
@@ -104,23 +125,34 @@ def _add_from(ws: Any, source: str, allow: bool, skip: bool, as_json: bool, quie
     if quiet:
         sys.stdout.write("".join(f"{r['id']}\n" for r in result.created))
     elif as_json:
-        print_json({"created": len(result.created), "skipped": result.skipped,
-                    "ids": [r["id"] for r in result.created]})  # fmt: skip
+        print_json(
+            {
+                "created": len(result.created),
+                "skipped": result.skipped,
+                "ids": [r["id"] for r in result.created],
+            }
+        )
     else:
-        print(f"added {len(result.created)} leads" + (
-            f", skipped {len(result.skipped)} duplicates" if result.skipped else ""))  # fmt: skip
+        print(
+            f"added {len(result.created)} leads"
+            + (f", skipped {len(result.skipped)} duplicates" if result.skipped else "")
+        )
         for skipped in result.skipped[:20]:
             first = skipped["duplicate_of"][0]
-            message(f"  line {skipped['line']}: {skipped['name']!r} duplicates "
-                    f"{first['entity']} {first['name']!r} (same {first['reason']})")  # fmt: skip
+            message(
+                f"  line {skipped['line']}: {skipped['name']!r} duplicates "
+                f"{first['entity']} {first['name']!r} (same {first['reason']})"
+            )
 
 
 @app.command("list")
 def list_(
     ctx: typer.Context,
     status: Annotated[str | None, typer.Option("--status", help=_STATUS_HELP)] = None,
-    rating: Rating = None, limit: LimitOpt = None, as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+    rating: Rating = None,
+    limit: LimitOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """List leads, newest first."""
     ws = workspace(ctx)
     rows = leads.list_leads(ws, status=status, rating=rating, limit=limit)
@@ -139,24 +171,42 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
         print_json(data)
         return
     emit_detail(
-        ws, LEAD, lead,
+        ws,
+        LEAD,
+        lead,
         sections={"timeline": timeline_rows(timeline)},
         section_columns={"timeline": TIMELINE_COLUMNS},
-    )  # fmt: skip
+    )
 
 
 @app.command("edit")
 def edit(
-    ctx: typer.Context, ref: str,
+    ctx: typer.Context,
+    ref: str,
     name: Annotated[str | None, typer.Option("--name")] = None,
-    company: Company = None, email: Email = None, phone: Phone = None, source: Source = None,
-    rating: Rating = None, notes: Notes = None, tags: Tags = None,
-    allow_duplicate: AllowDuplicate = False, as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    company: Company = None,
+    email: Email = None,
+    phone: Phone = None,
+    source: Source = None,
+    rating: Rating = None,
+    notes: Notes = None,
+    tags: Tags = None,
+    allow_duplicate: AllowDuplicate = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Change a lead's fields; an empty value ("") clears a field."""
     ws = workspace(ctx)
-    raw = {"name": name, "company": company, "email": email, "phone": phone, "source": source,
-           "rating": rating, "notes": notes, "tags": tags}  # fmt: skip
+    raw = {
+        "name": name,
+        "company": company,
+        "email": email,
+        "phone": phone,
+        "source": source,
+        "rating": rating,
+        "notes": notes,
+        "tags": tags,
+    }
     record = leads.edit_lead(ws, ref, raw, allow_duplicate=allow_duplicate)
     emit_written(ws, LEAD, record, "updated", as_json=as_json, quiet=quiet)
 
@@ -185,10 +235,12 @@ def qualify(ctx: typer.Context, ref: str, as_json: JsonOpt = False, quiet: Quiet
 
 @app.command("disqualify")
 def disqualify(
-    ctx: typer.Context, ref: str,
+    ctx: typer.Context,
+    ref: str,
     reason: Annotated[str | None, typer.Option("--reason", help="Why it is not a fit.")] = None,
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Mark a lead as disqualified."""
     ws = workspace(ctx)
     record = leads.disqualify(ws, ref, reason)
@@ -197,24 +249,29 @@ def disqualify(
 
 @app.command("convert")
 def convert(
-    ctx: typer.Context, ref: str,
+    ctx: typer.Context,
+    ref: str,
     opportunity: Annotated[str | None, Opt("--opportunity", help="Also open an opportunity.")] = None,
     amount: Annotated[str | None, Opt("--amount", help="Opportunity amount: 12000, 12,000.50, 12k.")] = None,
     close_date: Annotated[str | None, Opt("--close-date", help="Expected close: ISO, fri, +2w ...")] = None,
     account: Annotated[str | None, Opt("--account", help="Link this account.")] = None,
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Convert a lead into an account (found or new), a contact and optionally an opportunity."""
     from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY
 
     ws = workspace(ctx)
-    result = leads.convert(ws, ref, opportunity=opportunity, amount=amount, close_date=close_date,
-                           account_ref=account)  # fmt: skip
+    result = leads.convert(
+        ws, ref, opportunity=opportunity, amount=amount, close_date=close_date, account_ref=account
+    )
     if quiet:
         print(result["lead"]["id"])
         return
-    parts = [(ACCOUNT, result["account"], result["account_created"]),
-             (CONTACT, result["contact"], result["contact_created"])]  # fmt: skip
+    parts = [
+        (ACCOUNT, result["account"], result["account_created"]),
+        (CONTACT, result["contact"], result["contact_created"]),
+    ]
     if result["opportunity"]:
         parts.append((OPPORTUNITY, result["opportunity"], True))
     if as_json:

@@ -28,8 +28,9 @@ Opt = typer.Option
 def _target(
     account: str | None, contact: str | None, lead: str | None, opp: str | None
 ) -> tuple[Entity, str]:
-    targets = [(e, r) for e, r in ((ACCOUNT, account), (CONTACT, contact), (LEAD, lead),
-                                    (OPPORTUNITY, opp)) if r]  # fmt: skip
+    targets = [
+        (e, r) for e, r in ((ACCOUNT, account), (CONTACT, contact), (LEAD, lead), (OPPORTUNITY, opp)) if r
+    ]
     require_one(("--account", account), ("--contact", contact), ("--lead", lead), ("--opp", opp))
     if not targets:  # given, but empty
         raise ValidationError("record", "give a ref to --account, --contact, --lead or --opp")
@@ -38,13 +39,15 @@ def _target(
 
 @app.command("add")
 def add(
-    ctx: typer.Context, text: str,
+    ctx: typer.Context,
+    text: str,
     account: Annotated[str | None, Opt("--account")] = None,
     contact: Annotated[str | None, Opt("--contact")] = None,
     lead: Annotated[str | None, Opt("--lead")] = None,
     opp: Annotated[str | None, Opt("--opp")] = None,
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Add a note to one record's timeline."""
     entity, ref = _target(account, contact, lead, opp)
     ws = workspace(ctx)
@@ -60,7 +63,7 @@ def list_(
     lead: Annotated[str | None, Opt("--lead")] = None,
     opp: Annotated[str | None, Opt("--opp")] = None,
     as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """The notes on one record, newest first."""
     entity, ref = _target(account, contact, lead, opp)
     ws = workspace(ctx)
@@ -68,5 +71,8 @@ def list_(
     if as_json:
         print_json([{"id": n["id"], "at": n["at"], "text": n["text"], "owner": n["owner"]} for n in notes])
         return
-    emit_table([{"at": when(n["at"]), "text": n["text"]} for n in notes], [("at", "When"), ("text", "Note")],
-               empty="no notes")  # fmt: skip
+    emit_table(
+        [{"at": when(n["at"]), "text": n["text"]} for n in notes],
+        [("at", "When"), ("text", "Note")],
+        empty="no notes",
+    )

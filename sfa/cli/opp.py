@@ -44,36 +44,64 @@ Tags = TagsOpt
 Notes = NotesOpt
 Owner = OwnerOpt
 
-LIST_COLUMNS = [("ref", "Ref"), ("name", "Name"), ("account", "Account"), ("stage", "Stage"),
-                ("probability", "%"), ("amount", "Amount"), ("close_date", "Close")]  # fmt: skip
+LIST_COLUMNS = [
+    ("ref", "Ref"),
+    ("name", "Name"),
+    ("account", "Account"),
+    ("stage", "Stage"),
+    ("probability", "%"),
+    ("amount", "Amount"),
+    ("close_date", "Close"),
+]
 
 
 @app.command("add")
 def add(
-    ctx: typer.Context, name: str,
+    ctx: typer.Context,
+    name: str,
     account: Annotated[str, Opt("--account", help="Account ref.")],
-    amount: Amount = None, currency: Currency = None, stage: Stage = None,
-    close_date: CloseDate = None, contact: Contact = None, probability: Probability = None,
-    next_step: NextStep = None, owner: Owner = None, tags: Tags = None, notes: Notes = None,
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    amount: Amount = None,
+    currency: Currency = None,
+    stage: Stage = None,
+    close_date: CloseDate = None,
+    contact: Contact = None,
+    probability: Probability = None,
+    next_step: NextStep = None,
+    owner: Owner = None,
+    tags: Tags = None,
+    notes: Notes = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Add an opportunity at an account."""
     ws = workspace(ctx)
-    raw = {"name": name, "account_id": account, "amount": amount, "currency": currency,
-           "stage": stage, "close_date": close_date, "contact_id": contact,
-           "probability": probability, "next_step": next_step, "owner": owner, "tags": tags,
-           "notes": notes}  # fmt: skip
+    raw = {
+        "name": name,
+        "account_id": account,
+        "amount": amount,
+        "currency": currency,
+        "stage": stage,
+        "close_date": close_date,
+        "contact_id": contact,
+        "probability": probability,
+        "next_step": next_step,
+        "owner": owner,
+        "tags": tags,
+        "notes": notes,
+    }
     record = crm.add_opportunity(ws, raw)
     emit_written(ws, OPPORTUNITY, record, "added", as_json=as_json, quiet=quiet)
 
 
 @app.command("list")
 def list_(
-    ctx: typer.Context, stage: Stage = None,
+    ctx: typer.Context,
+    stage: Stage = None,
     open_only: Annotated[bool, Opt("--open", help="Only opportunities not won or lost.")] = False,
     account: Annotated[str | None, Opt("--account", help="Account ref.")] = None,
-    limit: LimitOpt = None, as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+    limit: LimitOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """List opportunities by expected close date."""
     ws = workspace(ctx)
     if open_only and stage:
@@ -85,17 +113,23 @@ def list_(
         if as_json
         else ("name", "account_id", "stage", "probability", "amount", "currency", "close_date")
     )
-    rows = crm.list_opportunities(ws, stage=stage, open_only=open_only, limit=limit,
-                                  account_ref=account, fields=shown)  # fmt: skip
+    rows = crm.list_opportunities(
+        ws, stage=stage, open_only=open_only, limit=limit, account_ref=account, fields=shown
+    )
 
     def display(batch: list[dict[str, object]]) -> list[dict[str, object]]:
         names = ws.store.titles(ACCOUNT, {str(r["account_id"]) for r in batch})
-        return [{"account": names.get(str(r["account_id"]), ""),
-                 "amount": format_money(r["amount"], str(r["currency"] or ""))}  # type: ignore[arg-type]
-                for r in batch]  # fmt: skip
+        return [
+            {
+                "account": names.get(str(r["account_id"]), ""),
+                "amount": format_money(r["amount"], str(r["currency"] or "")),  # type: ignore[arg-type]
+            }
+            for r in batch
+        ]
 
-    emit_records(ws, OPPORTUNITY, rows, LIST_COLUMNS, as_json=as_json, extra=display,
-                 empty="no opportunities")  # fmt: skip
+    emit_records(
+        ws, OPPORTUNITY, rows, LIST_COLUMNS, as_json=as_json, extra=display, empty="no opportunities"
+    )
 
 
 @app.command("show")
@@ -120,27 +154,50 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
     if opp["contact_id"]:
         labels["contact_id"] = ws.store.titles(CONTACT, [opp["contact_id"]]).get(opp["contact_id"], "")
     emit_detail(
-        ws, OPPORTUNITY, opp, labels=labels,
+        ws,
+        OPPORTUNITY,
+        opp,
+        labels=labels,
         sections={"timeline": timeline_rows(timeline)},
         section_columns={"timeline": TIMELINE_COLUMNS},
-    )  # fmt: skip
+    )
 
 
 @app.command("edit")
 def edit(
-    ctx: typer.Context, ref: str, name: Annotated[str | None, Opt("--name")] = None,
+    ctx: typer.Context,
+    ref: str,
+    name: Annotated[str | None, Opt("--name")] = None,
     account: Annotated[str | None, Opt("--account", help="Account ref.")] = None,
-    amount: Amount = None, currency: Currency = None, stage: Stage = None,
-    close_date: CloseDate = None, contact: Contact = None, probability: Probability = None,
-    next_step: NextStep = None, owner: Owner = None, tags: Tags = None, notes: Notes = None,
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    amount: Amount = None,
+    currency: Currency = None,
+    stage: Stage = None,
+    close_date: CloseDate = None,
+    contact: Contact = None,
+    probability: Probability = None,
+    next_step: NextStep = None,
+    owner: Owner = None,
+    tags: Tags = None,
+    notes: Notes = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Change an opportunity's fields; an empty value ("") clears a field."""
     ws = workspace(ctx)
-    raw = {"name": name, "account_id": account, "amount": amount, "currency": currency,
-           "stage": stage, "close_date": close_date, "contact_id": contact,
-           "probability": probability, "next_step": next_step, "owner": owner, "tags": tags,
-           "notes": notes}  # fmt: skip
+    raw = {
+        "name": name,
+        "account_id": account,
+        "amount": amount,
+        "currency": currency,
+        "stage": stage,
+        "close_date": close_date,
+        "contact_id": contact,
+        "probability": probability,
+        "next_step": next_step,
+        "owner": owner,
+        "tags": tags,
+        "notes": notes,
+    }
     record = crm.edit_opportunity(ws, ref, raw)
     emit_written(ws, OPPORTUNITY, record, "updated", as_json=as_json, quiet=quiet)
 
@@ -165,10 +222,12 @@ def won(ctx: typer.Context, ref: str, as_json: JsonOpt = False, quiet: QuietOpt 
 
 @app.command("lost")
 def lost(
-    ctx: typer.Context, ref: str,
+    ctx: typer.Context,
+    ref: str,
     reason: Annotated[str, Opt("--reason", help="Why the deal was lost.")],
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Mark an opportunity as lost, with the reason."""
     ws = workspace(ctx)
     record = crm.move_stage(ws, ref, LOST, reason=reason)

@@ -32,27 +32,52 @@ Currency = CurrencyOpt
 Tax = Annotated[str | None, Opt("--tax", help="Tax rate in percent, e.g. 19 (default: quote.tax_rate).")]
 Description = Annotated[str | None, Opt("--description", help="Longer text.")]
 
-LIST_COLUMNS = [("ref", "Ref"), ("sku", "SKU"), ("name", "Name"), ("price", "Price"), ("tax", "Tax %"),
-                ("status", "Status")]  # fmt: skip
+LIST_COLUMNS = [
+    ("ref", "Ref"),
+    ("sku", "SKU"),
+    ("name", "Name"),
+    ("price", "Price"),
+    ("tax", "Tax %"),
+    ("status", "Status"),
+]
 
 
 def _display(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"price": format_money(r["unit_price"], r["currency"] or ""), "tax": str(r["tax_rate"] or 0),
-             "status": "active" if r["active"] else "inactive"} for r in batch]  # fmt: skip
+    return [
+        {
+            "price": format_money(r["unit_price"], r["currency"] or ""),
+            "tax": str(r["tax_rate"] or 0),
+            "status": "active" if r["active"] else "inactive",
+        }
+        for r in batch
+    ]
 
 
 @app.command("add")
 def add(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Product name.")],
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Product name.")],
     sku: Annotated[str, Opt("--sku", help="Stock-keeping unit; unique among active products.")],
     price: Annotated[str, Opt("--price", help="Unit price: 12.50, 1,200 or 1.2k.")],
-    currency: Currency = None, tax: Tax = None, description: Description = None,
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    currency: Currency = None,
+    tax: Tax = None,
+    description: Description = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Add a product to the price list."""
     ws = workspace(ctx)
-    record = products.add_product(ws, {"name": name, "sku": sku, "unit_price": price, "currency": currency,
-                                       "tax_rate": tax, "description": description})  # fmt: skip
+    record = products.add_product(
+        ws,
+        {
+            "name": name,
+            "sku": sku,
+            "unit_price": price,
+            "currency": currency,
+            "tax_rate": tax,
+            "description": description,
+        },
+    )
     emit_written(ws, PRODUCT, record, "added", as_json=as_json, quiet=quiet)
 
 
@@ -60,8 +85,9 @@ def add(
 def list_(
     ctx: typer.Context,
     include_all: Annotated[bool, Opt("--all", help="Include inactive products.")] = False,
-    limit: LimitOpt = None, as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+    limit: LimitOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """List the price list by SKU."""
     ws = workspace(ctx)
     rows = products.list_products(ws, include_inactive=include_all, limit=limit)
@@ -87,15 +113,31 @@ def show(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None:
 
 @app.command("edit")
 def edit(
-    ctx: typer.Context, ref: Ref, name: Annotated[str | None, Opt("--name")] = None, sku: Sku = None,
-    price: Price = None, currency: Currency = None, tax: Tax = None, description: Description = None,
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    ctx: typer.Context,
+    ref: Ref,
+    name: Annotated[str | None, Opt("--name")] = None,
+    sku: Sku = None,
+    price: Price = None,
+    currency: Currency = None,
+    tax: Tax = None,
+    description: Description = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Change a product; quotes already written keep the price they copied."""
     ws = workspace(ctx)
-    record = products.edit_product(ws, ref, {"name": name, "sku": sku, "unit_price": price,
-                                             "currency": currency, "tax_rate": tax,
-                                             "description": description})  # fmt: skip
+    record = products.edit_product(
+        ws,
+        ref,
+        {
+            "name": name,
+            "sku": sku,
+            "unit_price": price,
+            "currency": currency,
+            "tax_rate": tax,
+            "description": description,
+        },
+    )
     emit_written(ws, PRODUCT, record, "updated", as_json=as_json, quiet=quiet)
 
 

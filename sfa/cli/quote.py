@@ -27,8 +27,9 @@ from sfa.services import quotes, records
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
-app = typer.Typer(help="Quotes: lines from the price list, exact totals, send, revise, export.",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(
+    help="Quotes: lines from the price list, exact totals, send, revise, export.", no_args_is_help=True
+)
 
 Opt = typer.Option
 QRef = Annotated[str, typer.Argument(metavar="QREF", help="Quote number (latest revision) or short ref.")]
@@ -36,11 +37,25 @@ ValidUntil = Annotated[str | None, Opt("--valid-until", help="Date: ISO, +30d, f
 Contact = Annotated[str | None, Opt("--contact", help="Contact ref at the quote's account.")]
 Terms = Annotated[str | None, Opt("--terms", help="Terms printed on the quote (default: config).")]
 
-LIST_COLUMNS = [("ref", "Ref"), ("number", "Number"), ("revision", "Rev"), ("account", "Account"),
-                ("status", "Status"), ("valid_until", "Valid until"), ("amount", "Total")]  # fmt: skip
-LINE_COLUMNS = [("position", "#"), ("sku", "SKU"), ("description", "Description"), ("qty", "Qty"),
-                ("unit_price", "Unit price"), ("discount", "Discount"), ("tax", "Tax %"),
-                ("amount", "Net")]  # fmt: skip
+LIST_COLUMNS = [
+    ("ref", "Ref"),
+    ("number", "Number"),
+    ("revision", "Rev"),
+    ("account", "Account"),
+    ("status", "Status"),
+    ("valid_until", "Valid until"),
+    ("amount", "Total"),
+]
+LINE_COLUMNS = [
+    ("position", "#"),
+    ("sku", "SKU"),
+    ("description", "Description"),
+    ("qty", "Qty"),
+    ("unit_price", "Unit price"),
+    ("discount", "Discount"),
+    ("tax", "Tax %"),
+    ("amount", "Net"),
+]
 
 
 def _quote_json(ws: Workspace, quote: Record, status: str) -> dict[str, Any]:
@@ -67,22 +82,37 @@ def new(
     ctx: typer.Context,
     opp: Annotated[str | None, Opt("--opp", help="Opportunity ref; quote for its account.")] = None,
     account: Annotated[str | None, Opt("--account", help="Account ref (no opportunity).")] = None,
-    valid_until: ValidUntil = None, contact: Contact = None, terms: Terms = None,
+    valid_until: ValidUntil = None,
+    contact: Contact = None,
+    terms: Terms = None,
     currency: Annotated[str | None, Opt("--currency", help="Default: the opportunity's.")] = None,
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Start a draft quote with a new number."""
     ws = workspace(ctx)
-    quote = quotes.new_quote(ws, opp_ref=opp, account_ref=account, contact_ref=contact,
-                             valid_until=valid_until, terms=terms, currency=currency)  # fmt: skip
+    quote = quotes.new_quote(
+        ws,
+        opp_ref=opp,
+        account_ref=account,
+        contact_ref=contact,
+        valid_until=valid_until,
+        terms=terms,
+        currency=currency,
+    )
     _written(ws, quote, "drafted", as_json=as_json, quiet=quiet)
 
 
 @app.command("edit")
 def edit(
-    ctx: typer.Context, qref: QRef, valid_until: ValidUntil = None, contact: Contact = None,
-    terms: Terms = None, as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    ctx: typer.Context,
+    qref: QRef,
+    valid_until: ValidUntil = None,
+    contact: Contact = None,
+    terms: Terms = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Change a draft's valid-until date, contact or terms ("" clears)."""
     ws = workspace(ctx)
     quote = quotes.edit_quote(ws, qref, valid_until=valid_until, contact_ref=contact, terms=terms)
@@ -91,19 +121,29 @@ def edit(
 
 @app.command("add-line")
 def add_line(
-    ctx: typer.Context, qref: QRef,
+    ctx: typer.Context,
+    qref: QRef,
     product: Annotated[str | None, Opt("--product", help="SKU or ref: its name, price, tax.")] = None,
     description: Annotated[str | None, Opt("--description", help="Line text (or override).")] = None,
     price: Annotated[str | None, Opt("--price", help="Unit price (or override).")] = None,
     qty: Annotated[str | None, Opt("--qty", help="Quantity (default 1).")] = None,
     discount: Annotated[str | None, Opt("--discount", help="10% or an amount off: 25.00.")] = None,
     tax: Annotated[str | None, Opt("--tax", help="Tax rate, percent (default: product's).")] = None,
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Append a line to a draft."""
     ws = workspace(ctx)
-    line = quotes.add_line(ws, qref, product_ref=product, description=description, price=price, qty=qty,
-                           discount=discount, tax=tax)  # fmt: skip
+    line = quotes.add_line(
+        ws,
+        qref,
+        product_ref=product,
+        description=description,
+        price=price,
+        qty=qty,
+        discount=discount,
+        tax=tax,
+    )
     if quiet:
         print(line["id"])
         return
@@ -113,17 +153,21 @@ def add_line(
     quote = ws.store.get(QUOTE, line["quote_id"])
     currency = quote["currency"] or ""
     net = rules.line_net(quotes.to_line(line), currency)
-    print(f"line {line['position']} added to {quote['number']}: {line['description']}, "
-          f"{rules.plain_number(line['quantity'])} × {format_money(line['unit_price'], currency)}"
-          f" = {format_money(net, currency)}")  # fmt: skip
+    print(
+        f"line {line['position']} added to {quote['number']}: {line['description']}, "
+        f"{rules.plain_number(line['quantity'])} × {format_money(line['unit_price'], currency)}"
+        f" = {format_money(net, currency)}"
+    )
 
 
 @app.command("remove-line")
 def remove_line(
-    ctx: typer.Context, qref: QRef,
+    ctx: typer.Context,
+    qref: QRef,
     position: Annotated[int, typer.Argument(metavar="N", help="Line number.")],
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Remove line N of a draft; the lines after it move up."""
     ws = workspace(ctx)
     line = quotes.remove_line(ws, qref, position)
@@ -140,13 +184,18 @@ def _line_rows(view: quotes.QuoteView) -> list[dict[str, Any]]:
     rows = []
     for line, net in zip(view.lines, view.totals.line_nets, strict=True):
         rules_line = quotes.to_line(line)
-        rows.append({
-            "position": line["position"], "sku": line["sku"] or "", "description": line["description"],
-            "qty": rules.plain_number(line["quantity"]),
-            "unit_price": format_money(line["unit_price"], currency),
-            "discount": rules.discount_text(rules_line, currency),
-            "tax": rules.plain_number(rules_line.tax_rate), "amount": format_money(net, currency),
-        })  # fmt: skip
+        rows.append(
+            {
+                "position": line["position"],
+                "sku": line["sku"] or "",
+                "description": line["description"],
+                "qty": rules.plain_number(line["quantity"]),
+                "unit_price": format_money(line["unit_price"], currency),
+                "discount": rules.discount_text(rules_line, currency),
+                "tax": rules.plain_number(rules_line.tax_rate),
+                "amount": format_money(net, currency),
+            }
+        )
     return rows
 
 
@@ -160,8 +209,10 @@ def show(ctx: typer.Context, qref: QRef, as_json: JsonOpt = False) -> None:
     if as_json:
         data = _quote_json(ws, quote, view.status)
         data["latest_revision"] = view.latest
-        data["lines"] = [{**record_json(QUOTE_LINE, line), "net": str(net)}
-                         for line, net in zip(view.lines, totals.line_nets, strict=True)]  # fmt: skip
+        data["lines"] = [
+            {**record_json(QUOTE_LINE, line), "net": str(net)}
+            for line, net in zip(view.lines, totals.line_nets, strict=True)
+        ]
         data["totals"] = rules.totals_json(totals)
         data["timeline"] = timeline_json(timeline)
         print_json(data)
@@ -206,8 +257,9 @@ def list_(
     status: Annotated[str | None, Opt("--status", help="draft, sent, accepted, rejected or expired.")] = None,
     account: Annotated[str | None, Opt("--account", help="Account ref.")] = None,
     all_revisions: Annotated[bool, Opt("--all-revisions", help="Also older revisions.")] = False,
-    limit: LimitOpt = None, as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+    limit: LimitOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """List quotes, newest first (the latest revision of each number)."""
     ws = workspace(ctx)
     rows = quotes.list_quotes(
@@ -228,9 +280,14 @@ def list_(
 
     def display(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         names = ws.store.titles(ACCOUNT, {str(r["account_id"]) for r in batch})
-        return [{"account": names.get(r["account_id"], ""), "status": quotes.status_of(r),
-                 "amount": format_money(totals[r["id"]].total, totals[r["id"]].currency)}
-                for r in batch]  # fmt: skip
+        return [
+            {
+                "account": names.get(r["account_id"], ""),
+                "status": quotes.status_of(r),
+                "amount": format_money(totals[r["id"]].total, totals[r["id"]].currency),
+            }
+            for r in batch
+        ]
 
     emit_records(ws, QUOTE, rows, LIST_COLUMNS, as_json=False, extra=display, empty="no quotes")
 
@@ -258,10 +315,12 @@ def accept(ctx: typer.Context, qref: QRef, as_json: JsonOpt = False, quiet: Quie
 
 @app.command("reject")
 def reject(
-    ctx: typer.Context, qref: QRef,
+    ctx: typer.Context,
+    qref: QRef,
     reason: Annotated[str | None, Opt("--reason", help="Why the customer said no.")] = None,
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """The customer declined; the opportunity stays open (revise, or mark it lost)."""
     ws = workspace(ctx)
     _written(ws, quotes.reject(ws, qref, reason), "rejected", as_json=as_json, quiet=quiet)
@@ -269,18 +328,27 @@ def reject(
 
 @app.command("export")
 def export(
-    ctx: typer.Context, qref: QRef,
+    ctx: typer.Context,
+    qref: QRef,
     output: Annotated[str, Opt("--output", "-o", metavar="FILE", help="FILE.pdf, FILE.md or FILE.html.")],
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Write a customer-ready quote document (PDF, Markdown or HTML)."""
     from sfa.services import quote_export
 
     ws = workspace(ctx)
     result = quote_export.export(ws, qref, output)
     if as_json:
-        print_json({"path": str(result.path), "format": result.format, "number": result.number,
-                    "revision": result.revision, "bytes": result.size})  # fmt: skip
+        print_json(
+            {
+                "path": str(result.path),
+                "format": result.format,
+                "number": result.number,
+                "revision": result.revision,
+                "bytes": result.size,
+            }
+        )
     elif quiet:
         print(result.path)
     else:

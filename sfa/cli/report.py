@@ -26,9 +26,16 @@ Bar = tuple[str, Decimal, str]  # label, value, shown value
 
 
 def _emit(
-    rows: list[dict[str, Any]], columns: Sequence[Column], *, as_json: bool, as_csv: bool, title: str,
-    json_value: Any = None, bars: Sequence[tuple[str, list[Bar]]] = (), empty: str = "nothing to report",
-) -> None:  # fmt: skip
+    rows: list[dict[str, Any]],
+    columns: Sequence[Column],
+    *,
+    as_json: bool,
+    as_csv: bool,
+    title: str,
+    json_value: Any = None,
+    bars: Sequence[tuple[str, list[Bar]]] = (),
+    empty: str = "nothing to report",
+) -> None:
     refuse_together(("--json", as_json), ("--csv", as_csv))
     if as_json:
         print_json(rows if json_value is None else json_value)
@@ -94,29 +101,74 @@ def _since(text: str | None) -> Any:
 @app.command("pipeline")
 def pipeline(ctx: typer.Context, as_json: JsonOut = False, as_csv: CsvOut = False) -> None:
     """Open opportunities by stage: count, amount, weighted amount (per currency)."""
-    rows = [{"stage": r.stage, "currency": r.currency, "count": r.count, "amount": r.amount,
-             "weighted": r.weighted} for r in reports.pipeline(workspace(ctx))]  # fmt: skip
-    columns = [("stage", "Stage"), ("currency", "Cur"), ("count", "Count"), ("amount", "Amount"),
-               ("weighted", "Weighted")]  # fmt: skip
-    _emit(rows, columns, as_json=as_json, as_csv=as_csv, title="Pipeline (open opportunities)",
-          bars=_money_bars(rows, "stage", "amount"), empty="no open opportunities")  # fmt: skip
+    rows = [
+        {
+            "stage": r.stage,
+            "currency": r.currency,
+            "count": r.count,
+            "amount": r.amount,
+            "weighted": r.weighted,
+        }
+        for r in reports.pipeline(workspace(ctx))
+    ]
+    columns = [
+        ("stage", "Stage"),
+        ("currency", "Cur"),
+        ("count", "Count"),
+        ("amount", "Amount"),
+        ("weighted", "Weighted"),
+    ]
+    _emit(
+        rows,
+        columns,
+        as_json=as_json,
+        as_csv=as_csv,
+        title="Pipeline (open opportunities)",
+        bars=_money_bars(rows, "stage", "amount"),
+        empty="no open opportunities",
+    )
 
 
 @app.command("forecast")
 def forecast(
     ctx: typer.Context,
     by: Annotated[str, Opt("--by", help="month or quarter.")] = "month",
-    as_json: JsonOut = False, as_csv: CsvOut = False,
-) -> None:  # fmt: skip
+    as_json: JsonOut = False,
+    as_csv: CsvOut = False,
+) -> None:
     """Per period of expected close: pipeline, weighted, best case, won to date (per currency)."""
-    rows = [{"period": r.period, "currency": r.currency, "count": r.count, "pipeline": r.pipeline,
-             "weighted": r.weighted, "best_case": r.best_case, "won": r.won, "won_count": r.won_count}
-            for r in reports.forecast(workspace(ctx), by.strip().lower())]  # fmt: skip
-    columns = [("period", "Period"), ("currency", "Cur"), ("count", "Open"), ("pipeline", "Pipeline"),
-               ("weighted", "Weighted"), ("best_case", "Best case"), ("won", "Won"),
-               ("won_count", "Won #")]  # fmt: skip
-    _emit(rows, columns, as_json=as_json, as_csv=as_csv, title=f"Forecast by {by}",
-          bars=_money_bars(rows, "period", "weighted"), empty="no opportunities to forecast")  # fmt: skip
+    rows = [
+        {
+            "period": r.period,
+            "currency": r.currency,
+            "count": r.count,
+            "pipeline": r.pipeline,
+            "weighted": r.weighted,
+            "best_case": r.best_case,
+            "won": r.won,
+            "won_count": r.won_count,
+        }
+        for r in reports.forecast(workspace(ctx), by.strip().lower())
+    ]
+    columns = [
+        ("period", "Period"),
+        ("currency", "Cur"),
+        ("count", "Open"),
+        ("pipeline", "Pipeline"),
+        ("weighted", "Weighted"),
+        ("best_case", "Best case"),
+        ("won", "Won"),
+        ("won_count", "Won #"),
+    ]
+    _emit(
+        rows,
+        columns,
+        as_json=as_json,
+        as_csv=as_csv,
+        title=f"Forecast by {by}",
+        bars=_money_bars(rows, "period", "weighted"),
+        empty="no opportunities to forecast",
+    )
 
 
 @app.command("activity")
@@ -128,9 +180,15 @@ def activity(
     data = result.as_dict()
     rows = [{"measure": k, "count": v} for k, v in data.items() if k != "since"]
     bars = [(k, Decimal(v), str(v)) for k, v in ((r["measure"], r["count"]) for r in rows)]
-    _emit(rows, [("measure", "Measure"), ("count", "Count")], as_json=as_json, as_csv=as_csv,
-          title=f"Activity since {result.since}", json_value=data,
-          bars=[(f"activity since {result.since}", bars)])  # fmt: skip
+    _emit(
+        rows,
+        [("measure", "Measure"), ("count", "Count")],
+        as_json=as_json,
+        as_csv=as_csv,
+        title=f"Activity since {result.since}",
+        json_value=data,
+        bars=[(f"activity since {result.since}", bars)],
+    )
 
 
 @app.command("win-loss")
@@ -139,19 +197,44 @@ def win_loss(
 ) -> None:
     """Won against lost: counts and amounts per currency, win rate, lost reasons."""
     result = reports.win_loss(workspace(ctx), _since(since))
-    rows = [{"currency": r.currency, "won_count": r.won_count, "won_amount": r.won_amount,
-             "lost_count": r.lost_count, "lost_amount": r.lost_amount, "win_rate": r.win_rate}
-            for r in result.rows]  # fmt: skip
-    columns = [("currency", "Cur"), ("won_count", "Won"), ("won_amount", "Won amount"),
-               ("lost_count", "Lost"), ("lost_amount", "Lost amount"), ("win_rate", "Win %")]  # fmt: skip
+    rows = [
+        {
+            "currency": r.currency,
+            "won_count": r.won_count,
+            "won_amount": r.won_amount,
+            "lost_count": r.lost_count,
+            "lost_amount": r.lost_amount,
+            "win_rate": r.win_rate,
+        }
+        for r in result.rows
+    ]
+    columns = [
+        ("currency", "Cur"),
+        ("won_count", "Won"),
+        ("won_amount", "Won amount"),
+        ("lost_count", "Lost"),
+        ("lost_amount", "Lost amount"),
+        ("win_rate", "Win %"),
+    ]
     json_value = {
-        "since": _since(since), "won_count": result.won_count, "lost_count": result.lost_count,
-        "win_rate": result.win_rate, "by_currency": rows,
+        "since": _since(since),
+        "won_count": result.won_count,
+        "lost_count": result.lost_count,
+        "win_rate": result.win_rate,
+        "by_currency": rows,
         "lost_reasons": [{"reason": r, "count": n} for r, n in result.lost_reasons],
-    }  # fmt: skip
+    }
     bars = [(reason, Decimal(n), str(n)) for reason, n in result.lost_reasons]
-    _emit(rows, columns, as_json=as_json, as_csv=as_csv, title="Won vs lost", json_value=json_value,
-          bars=[("lost reasons", bars)], empty="no won or lost opportunities")  # fmt: skip
+    _emit(
+        rows,
+        columns,
+        as_json=as_json,
+        as_csv=as_csv,
+        title="Won vs lost",
+        json_value=json_value,
+        bars=[("lost reasons", bars)],
+        empty="no won or lost opportunities",
+    )
     if not (as_json or as_csv) and result.won_count + result.lost_count:
         rate = result.win_rate
         print(f"win rate: {rate} % ({result.won_count} won, {result.lost_count} lost)", file=sys.stderr)

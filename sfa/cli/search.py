@@ -20,8 +20,9 @@ def search(
         list[str] | None,
         typer.Option("--type", "-t", help=f"{', '.join(search_service.accepted_types())}; may repeat."),
     ] = None,
-    limit: LimitOpt = 20, as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+    limit: LimitOpt = 20,
+    as_json: JsonOpt = False,
+) -> None:
     """Find records by any word in their name, company, email, notes ..."""
     ws = workspace(ctx)
     hits = search_service.search(ws, " ".join(text), types, limit=limit or 20)
@@ -29,14 +30,23 @@ def search(
     for entity, record in hits:
         refs.update(ws.store.short_refs(entity, [record["id"]]))
     if as_json:
-        print_json([
-            {"type": search_service.shown_name(e), **record_json(e, r, refs[r["id"]])} for e, r in hits
-        ])  # fmt: skip
+        print_json(
+            [{"type": search_service.shown_name(e), **record_json(e, r, refs[r["id"]])} for e, r in hits]
+        )
         return
     rows = []
     for entity, record in hits:
         detail = " ".join(str(record[f]) for f in entity.search_fields[1:3] if record.get(f))
-        rows.append({"type": search_service.shown_name(entity), "ref": refs[record["id"]],
-                     "title": record.get(entity.title), "detail": detail})  # fmt: skip
-    emit_table(rows, [("type", "Type"), ("ref", "Ref"), ("title", "Name"), ("detail", "Detail")],
-               empty=f"nothing matches {' '.join(text)!r}")  # fmt: skip
+        rows.append(
+            {
+                "type": search_service.shown_name(entity),
+                "ref": refs[record["id"]],
+                "title": record.get(entity.title),
+                "detail": detail,
+            }
+        )
+    emit_table(
+        rows,
+        [("type", "Type"), ("ref", "Ref"), ("title", "Name"), ("detail", "Detail")],
+        empty=f"nothing matches {' '.join(text)!r}",
+    )

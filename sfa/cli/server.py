@@ -66,12 +66,13 @@ def _database_errors() -> Iterator[None]:
 
 @app.command("init")
 def init(
-    ctx: typer.Context, db: DbOpt = None,
+    ctx: typer.Context,
+    db: DbOpt = None,
     new_epoch: Annotated[
         bool, typer.Option("--new-epoch", help="After restoring a backup: make every laptop resync.")
     ] = False,
     as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """Create or upgrade the server database."""
     admin = _admin()
     with _database_errors():
@@ -84,10 +85,11 @@ def init(
 
 @app.command("run")
 def run(
-    ctx: typer.Context, db: DbOpt = None,
+    ctx: typer.Context,
+    db: DbOpt = None,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8765,
-) -> None:  # fmt: skip
+) -> None:
     """Serve /v1/push, /v1/pull and /v1/health until interrupted."""
     admin = _admin()
     admin.parse_port(port)
@@ -97,11 +99,13 @@ def run(
 
 @user_app.command("add")
 def user_add(
-    ctx: typer.Context, name: str, db: DbOpt = None,
+    ctx: typer.Context,
+    name: str,
+    db: DbOpt = None,
     role: Annotated[str, typer.Option("--role", help="rep, manager or admin.")] = "rep",
     team: Annotated[str | None, typer.Option("--team", help="Team or territory.")] = None,
     as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """Add a user and print their token (shown only this once)."""
     admin = _admin()
     with _database_errors():
@@ -122,8 +126,17 @@ def user_list(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) ->
     if as_json:
         print_json(users)
         return
-    emit_table(users, [("name", "Name"), ("role", "Role"), ("team", "Team"), ("revoked", "Revoked"),
-                       ("created_at", "Created")], empty="no users")  # fmt: skip
+    emit_table(
+        users,
+        [
+            ("name", "Name"),
+            ("role", "Role"),
+            ("team", "Team"),
+            ("revoked", "Revoked"),
+            ("created_at", "Created"),
+        ],
+        empty="no users",
+    )
 
 
 @user_app.command("revoke")

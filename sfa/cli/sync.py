@@ -111,12 +111,13 @@ def _progress() -> _Bar:
 
 @app.command("login")
 def login(
-    ctx: typer.Context, url: str,
+    ctx: typer.Context,
+    url: str,
     token: Annotated[
         str | None, typer.Option("--token", help="The token 'sfa server user add' printed.")
     ] = None,
     as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """Check the token against the server and keep it (file readable only by you)."""
     from sfa.sync import engine
 
@@ -153,9 +154,10 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 @app.command("conflicts")
 def conflicts(
-    ctx: typer.Context, show_all: Annotated[bool, typer.Option("--all", help="Resolved ones too.")] = False,
+    ctx: typer.Context,
+    show_all: Annotated[bool, typer.Option("--all", help="Resolved ones too.")] = False,
     as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """Concurrent edits the server decided, and values set aside for a person to settle."""
     from sfa.domain import ids
     from sfa.domain.entities import ENTITIES
@@ -171,19 +173,30 @@ def conflicts(
         entity = ENTITIES.get(item["entity"])
         title = ws.store.titles(entity, [item["record_id"]]).get(item["record_id"], "") if entity else ""
         rows.append({**item, "ref": ids.handle_of(item["id"])[:8], "record": f"{item['entity']} {title}"})
-    emit_table(rows, [("ref", "Ref"), ("record", "Record"), ("field", "Field"), ("kind", "Kind"),
-                      ("kept", "Kept (theirs)"), ("lost", "Set aside (ours)"), ("status", "Status")],
-               empty="no open conflicts")  # fmt: skip
+    emit_table(
+        rows,
+        [
+            ("ref", "Ref"),
+            ("record", "Record"),
+            ("field", "Field"),
+            ("kind", "Kind"),
+            ("kept", "Kept (theirs)"),
+            ("lost", "Set aside (ours)"),
+            ("status", "Status"),
+        ],
+        empty="no open conflicts",
+    )
 
 
 @app.command("resolve")
 def resolve(
-    ctx: typer.Context, ref: str,
+    ctx: typer.Context,
+    ref: str,
     ours: Annotated[bool, typer.Option("--ours", help="Take the value that was set aside.")] = False,
     theirs: Annotated[bool, typer.Option("--theirs", help="Keep the current value.")] = False,
     value: Annotated[str | None, typer.Option("--value", help="Set a new value.")] = None,
     as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """Settle a conflict everywhere (the resolution syncs)."""
     from sfa.domain.entities import ENTITIES
     from sfa.services import records
@@ -214,5 +227,14 @@ def rejected(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         print_json(items)
         return
     rows = [{**i, "what": ", ".join(f"{k}={v}" for k, v in i["fields"].items())[:60]} for i in items]
-    emit_table(rows, [("seq", "Seq"), ("entity", "Type"), ("record_id", "Record"), ("what", "Change"),
-                      ("reason", "Reason")], empty="no rejected changes")  # fmt: skip
+    emit_table(
+        rows,
+        [
+            ("seq", "Seq"),
+            ("entity", "Type"),
+            ("record_id", "Record"),
+            ("what", "Change"),
+            ("reason", "Reason"),
+        ],
+        empty="no rejected changes",
+    )

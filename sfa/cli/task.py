@@ -42,8 +42,14 @@ Lead = Annotated[str | None, Opt("--lead", help="Link to a lead.")]
 Opp = Annotated[str | None, Opt("--opp", help="Link to an opportunity.")]
 Visit = Annotated[str | None, Opt("--visit", help="Link to a visit.")]
 
-LIST_COLUMNS = [("ref", "Ref"), ("due", "Due"), ("priority", "Prio"), ("title", "Title"),
-                ("account", "Account"), ("status", "Status")]  # fmt: skip
+LIST_COLUMNS = [
+    ("ref", "Ref"),
+    ("due", "Due"),
+    ("priority", "Prio"),
+    ("title", "Title"),
+    ("account", "Account"),
+    ("status", "Status"),
+]
 
 
 def task_rows(ws: Workspace, batch: list[Record]) -> list[dict[str, Any]]:
@@ -53,10 +59,16 @@ def task_rows(ws: Workspace, batch: list[Record]) -> list[dict[str, Any]]:
     now = utc_now()
     today = local_today(now)
     return [
-        {"ref": refs[t["id"]], "due": tasks.due_label(t, today, now), "priority": t["priority"],
-         "title": t["title"], "account": names.get(t["account_id"] or "", ""), "status": t["status"]}
+        {
+            "ref": refs[t["id"]],
+            "due": tasks.due_label(t, today, now),
+            "priority": t["priority"],
+            "title": t["title"],
+            "account": names.get(t["account_id"] or "", ""),
+            "status": t["status"],
+        }
         for t in batch
-    ]  # fmt: skip
+    ]
 
 
 def tasks_json(ws: Workspace, batch: list[Record]) -> list[dict[str, Any]]:
@@ -66,10 +78,20 @@ def tasks_json(ws: Workspace, batch: list[Record]) -> list[dict[str, Any]]:
 
 @app.command("add")
 def add(
-    ctx: typer.Context, title: str, due: Due = None, priority: Priority = None, remind: Remind = None,
-    notes: Notes = None, account: Account = None, contact: Contact = None, lead: Lead = None,
-    opp: Opp = None, visit: Visit = None, as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    ctx: typer.Context,
+    title: str,
+    due: Due = None,
+    priority: Priority = None,
+    remind: Remind = None,
+    notes: Notes = None,
+    account: Account = None,
+    contact: Contact = None,
+    lead: Lead = None,
+    opp: Opp = None,
+    visit: Visit = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Add a task."""
     ws = workspace(ctx)
     links = {"account": account, "contact": contact, "lead": lead, "opp": opp, "visit": visit}
@@ -85,11 +107,13 @@ def list_(
     remind: Annotated[bool, Opt("--remind", help="Open tasks whose reminder time has passed.")] = False,
     done: Annotated[bool, Opt("--done", help="Completed tasks, latest first.")] = False,
     all_: Annotated[bool, Opt("--all", help="Open and done tasks.")] = False,
-    limit: LimitOpt = None, as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+    limit: LimitOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """List tasks (default: open tasks, most urgent first)."""
-    refuse_together(("--overdue", overdue), ("--due", due), ("--remind", remind), ("--done", done),
-                    ("--all", all_))  # fmt: skip
+    refuse_together(
+        ("--overdue", overdue), ("--due", due), ("--remind", remind), ("--done", done), ("--all", all_)
+    )
     if due is not None and due not in ("today", "week"):
         raise UsageError(f"--due takes today or week, not {due!r}")
     modes = [m for m, on in (("overdue", overdue), ("remind", remind), ("done", done), ("all", all_)) if on]
@@ -119,25 +143,38 @@ def reopen(ctx: typer.Context, ref: str, as_json: JsonOpt = False, quiet: QuietO
 
 @app.command("edit")
 def edit(
-    ctx: typer.Context, ref: str, title: Annotated[str | None, Opt("--title")] = None, due: Due = None,
-    priority: Priority = None, remind: Remind = None, notes: Notes = None, account: Account = None,
-    contact: Contact = None, lead: Lead = None, opp: Opp = None, visit: Visit = None,
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    ctx: typer.Context,
+    ref: str,
+    title: Annotated[str | None, Opt("--title")] = None,
+    due: Due = None,
+    priority: Priority = None,
+    remind: Remind = None,
+    notes: Notes = None,
+    account: Account = None,
+    contact: Contact = None,
+    lead: Lead = None,
+    opp: Opp = None,
+    visit: Visit = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Change a task; an empty value ("") clears a field."""
     ws = workspace(ctx)
     links = {"account": account, "contact": contact, "lead": lead, "opp": opp, "visit": visit}
-    record = tasks.edit_task(ws, ref, title=title, due=due, priority=priority, remind=remind, notes=notes,
-                             links=links)  # fmt: skip
+    record = tasks.edit_task(
+        ws, ref, title=title, due=due, priority=priority, remind=remind, notes=notes, links=links
+    )
     emit_written(ws, TASK, record, "updated", as_json=as_json, quiet=quiet)
 
 
 @app.command("snooze")
 def snooze(
-    ctx: typer.Context, ref: str,
+    ctx: typer.Context,
+    ref: str,
     until: Annotated[str, Opt("--until", help="New due: a date, or date and time.")],
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Move an open task's due date (and its reminder) later."""
     ws = workspace(ctx)
     record = tasks.snooze_task(ws, ref, until)

@@ -20,15 +20,19 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     day = reports.today(ws)
     quote_refs = ws.store.short_refs(QUOTE, [q["quote"]["id"] for q in day["quotes"]])
     if as_json:
-        print_json({
-            "date": day["date"].isoformat(),
-            "visits": agenda_json(ws, day["visits"]),
-            "tasks": tasks_json(ws, day["tasks"]),
-            "tasks_total": day["tasks_total"],
-            "quotes_total": day["quotes_total"],
-            "quotes_expiring": [{**record_json(QUOTE, q["quote"], quote_refs[q["quote"]["id"]]),
-                                 "account": q["account"]} for q in day["quotes"]],
-        })  # fmt: skip
+        print_json(
+            {
+                "date": day["date"].isoformat(),
+                "visits": agenda_json(ws, day["visits"]),
+                "tasks": tasks_json(ws, day["tasks"]),
+                "tasks_total": day["tasks_total"],
+                "quotes_total": day["quotes_total"],
+                "quotes_expiring": [
+                    {**record_json(QUOTE, q["quote"], quote_refs[q["quote"]["id"]]), "account": q["account"]}
+                    for q in day["quotes"]
+                ],
+            }
+        )
         return
     bold = is_terminal()
 
@@ -57,8 +61,10 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     heading(f"Quotes expiring by {day['quotes_until']} ({day['quotes_total']})")
     for item in day["quotes"]:
         quote = item["quote"]
-        print(f"  {quote_refs[quote['id']]:<6} {quote['number']}  {item['account']}  valid until "
-              f"{quote['valid_until']} [{quote['status']}]")  # fmt: skip
+        print(
+            f"  {quote_refs[quote['id']]:<6} {quote['number']}  {item['account']}  valid until "
+            f"{quote['valid_until']} [{quote['status']}]"
+        )
     if day["quotes_total"] > len(day["quotes"]):
         print(f"  … and {day['quotes_total'] - len(day['quotes'])} more")
     if not day["quotes"]:

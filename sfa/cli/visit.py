@@ -34,9 +34,16 @@ app = typer.Typer(help="Visits: plan the day, drive the route, log the report.",
 Opt = typer.Option
 DateOpt = Annotated[str | None, Opt("--date", help="The day: ISO, today, tomorrow, fri, +2d.")]
 
-AGENDA_COLUMNS = [("ref", "Ref"), ("day", "Date"), ("time", "Time"), ("duration", "Min"),
-                  ("account", "Account"), ("purpose", "Purpose"), ("status", "Status"),
-                  ("km", "Km")]  # fmt: skip
+AGENDA_COLUMNS = [
+    ("ref", "Ref"),
+    ("day", "Date"),
+    ("time", "Time"),
+    ("duration", "Min"),
+    ("account", "Account"),
+    ("purpose", "Purpose"),
+    ("status", "Status"),
+    ("km", "Km"),
+]
 
 
 def _time(visit: Record) -> str:
@@ -53,8 +60,14 @@ def _day(visit: Record) -> str:
 def plan(
     ctx: typer.Context,
     account: Annotated[str, Opt("--account", help="Account ref.")],
-    at: Annotated[str, Opt("--at", help="'2026-11-23 10:00', 'tomorrow 10:00', 'fri 14:30'; "
-                                        "a date alone plans a visit with no fixed time.")],
+    at: Annotated[
+        str,
+        Opt(
+            "--at",
+            help="'2026-11-23 10:00', 'tomorrow 10:00', 'fri 14:30'; "
+            "a date alone plans a visit with no fixed time.",
+        ),
+    ],
     contact: Annotated[list[str] | None, Opt("--contact", help="Contact ref (repeatable).")] = None,
     duration: Annotated[str | None, Opt("--duration", help="45m (default), 1h, 1h30m.")] = None,
     purpose: Annotated[str | None, Opt("--purpose")] = None,
@@ -63,15 +76,25 @@ def plan(
     lon: Annotated[str | None, Opt("--lon", help="Longitude (default: the account's).")] = None,
     notes: Annotated[str | None, Opt("--notes")] = None,
     allow_overlap: Annotated[bool, Opt("--allow-overlap", help="Plan even if it overlaps a visit.")] = False,
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Plan a visit at an account."""
     require_both(("--lat", lat), ("--lon", lon))
     ws = workspace(ctx)
     record = visits.plan_visit(
-        ws, account_ref=account, at=at, contact_refs=contact, duration=duration, purpose=purpose,
-        location=location, latitude=lat, longitude=lon, notes=notes, allow_overlap=allow_overlap,
-    )  # fmt: skip
+        ws,
+        account_ref=account,
+        at=at,
+        contact_refs=contact,
+        duration=duration,
+        purpose=purpose,
+        location=location,
+        latitude=lat,
+        longitude=lon,
+        notes=notes,
+        allow_overlap=allow_overlap,
+    )
     if quiet or as_json:
         emit_written(ws, VISIT, record, "planned", as_json=as_json, quiet=quiet)
         return
@@ -89,31 +112,41 @@ def agenda_rows(ws: Workspace, items: list[dict[str, Any]]) -> list[dict[str, An
     rows = []
     for item in items:
         visit = item["visit"]
-        rows.append({
-            "ref": refs[visit["id"]], "day": _day(visit), "time": _time(visit),
-            "duration": visit["duration_min"], "account": item["account"], "purpose": visit["purpose"],
-            "status": visit["status"],
-            "km": "" if item["km_from_previous"] is None else f"{item['km_from_previous']:.1f}",
-        })  # fmt: skip
+        rows.append(
+            {
+                "ref": refs[visit["id"]],
+                "day": _day(visit),
+                "time": _time(visit),
+                "duration": visit["duration_min"],
+                "account": item["account"],
+                "purpose": visit["purpose"],
+                "status": visit["status"],
+                "km": "" if item["km_from_previous"] is None else f"{item['km_from_previous']:.1f}",
+            }
+        )
     return rows
 
 
 def agenda_json(ws: Workspace, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     refs = ws.store.short_refs(VISIT, [i["visit"]["id"] for i in items])
     return [
-        {**record_json(VISIT, i["visit"], refs[i["visit"]["id"]]), "account": i["account"],
-         "km_from_previous": i["km_from_previous"]}
+        {
+            **record_json(VISIT, i["visit"], refs[i["visit"]["id"]]),
+            "account": i["account"],
+            "km_from_previous": i["km_from_previous"],
+        }
         for i in items
-    ]  # fmt: skip
+    ]
 
 
 @app.command("list")
 def list_(
-    ctx: typer.Context, date: DateOpt = None,
+    ctx: typer.Context,
+    date: DateOpt = None,
     week: Annotated[bool, Opt("--week", help="The whole week (Monday to Sunday) of --date.")] = False,
     include_cancelled: Annotated[bool, Opt("--all", help="Include cancelled visits.")] = False,
     as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """The agenda in time order, with the km from the previous visit of the day."""
     ws = workspace(ctx)
     day = parse_date(date, "date") if date else local_today()
@@ -128,10 +161,11 @@ def list_(
 
 @app.command("route")
 def route(
-    ctx: typer.Context, date: DateOpt = None,
+    ctx: typer.Context,
+    date: DateOpt = None,
     round_trip: Annotated[bool, Opt("--round-trip", help="Also drive back home; optimise for it.")] = False,
     as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """The shortest order for the day's visits with no fixed time, starting from home."""
     ws = workspace(ctx)
     day = parse_date(date, "date") if date else local_today()
@@ -139,14 +173,25 @@ def route(
     all_ids = [r["visit"]["id"] for r in (*plan.stops, *plan.unrouted, *plan.fixed)]
     refs = ws.store.short_refs(VISIT, all_ids)
     if as_json:
-        print_json({
-            "date": day.isoformat(), "home": {"latitude": plan.home[0], "longitude": plan.home[1]},
-            "exact": plan.exact, "total_km": plan.total_km, "back_home_km": plan.back_home_km,
-            "stops": [{**record_json(VISIT, r["visit"], refs[r["visit"]["id"]]), "account": r["account"],
-                       "leg_km": r["km"]} for r in plan.stops],
-            "unrouted": [refs[r["visit"]["id"]] for r in plan.unrouted],
-            "fixed": [refs[r["visit"]["id"]] for r in plan.fixed],
-        })  # fmt: skip
+        print_json(
+            {
+                "date": day.isoformat(),
+                "home": {"latitude": plan.home[0], "longitude": plan.home[1]},
+                "exact": plan.exact,
+                "total_km": plan.total_km,
+                "back_home_km": plan.back_home_km,
+                "stops": [
+                    {
+                        **record_json(VISIT, r["visit"], refs[r["visit"]["id"]]),
+                        "account": r["account"],
+                        "leg_km": r["km"],
+                    }
+                    for r in plan.stops
+                ],
+                "unrouted": [refs[r["visit"]["id"]] for r in plan.unrouted],
+                "fixed": [refs[r["visit"]["id"]] for r in plan.fixed],
+            }
+        )
         return
     if not plan.stops:
         message(f"no flexible visits with coordinates on {day}")
@@ -154,27 +199,48 @@ def route(
         rows: list[dict[str, Any]] = []
         previous = "home"
         for number, row in enumerate(plan.stops, start=1):
-            rows.append({"n": number, "ref": refs[row["visit"]["id"]], "account": row["account"],
-                         "location": row["visit"]["location"], "leg": f"{previous} → {row['account']}",
-                         "km": f"{row['km']:.1f}"})  # fmt: skip
+            rows.append(
+                {
+                    "n": number,
+                    "ref": refs[row["visit"]["id"]],
+                    "account": row["account"],
+                    "location": row["visit"]["location"],
+                    "leg": f"{previous} → {row['account']}",
+                    "km": f"{row['km']:.1f}",
+                }
+            )
             previous = row["account"]
         if plan.back_home_km is not None:
-            rows.append({"n": "", "ref": "", "account": "", "location": "", "leg": f"{previous} → home",
-                         "km": f"{plan.back_home_km:.1f}"})  # fmt: skip
+            rows.append(
+                {
+                    "n": "",
+                    "ref": "",
+                    "account": "",
+                    "location": "",
+                    "leg": f"{previous} → home",
+                    "km": f"{plan.back_home_km:.1f}",
+                }
+            )
         method = "shortest (exact)" if plan.exact else "nearest neighbour + 2-opt"
-        emit_table(rows, [("n", "#"), ("ref", "Ref"), ("leg", "Leg"), ("location", "Location"),
-                          ("km", "Km")], title=f"Route {day} — {method}")  # fmt: skip
+        emit_table(
+            rows,
+            [("n", "#"), ("ref", "Ref"), ("leg", "Leg"), ("location", "Location"), ("km", "Km")],
+            title=f"Route {day} — {method}",
+        )
         message(f"total {plan.total_km:.1f} km ({method})")
     for row in plan.unrouted:
         message(f"not routed, no coordinates: visit {refs[row['visit']['id']]} at {row['account']}")
     for row in plan.fixed:
-        message(f"fixed time, not reordered: visit {refs[row['visit']['id']]} at {row['account']} "
-                f"{_time(row['visit'])}")  # fmt: skip
+        message(
+            f"fixed time, not reordered: visit {refs[row['visit']['id']]} at {row['account']} "
+            f"{_time(row['visit'])}"
+        )
 
 
 @app.command("log")
 def log(
-    ctx: typer.Context, ref: str,
+    ctx: typer.Context,
+    ref: str,
     outcome: Annotated[str, Opt("--outcome", help="What came of it, in a line.")],
     notes: Annotated[str | None, Opt("--notes", help="The visit report.")] = None,
     follow_up: Annotated[
@@ -182,14 +248,16 @@ def log(
     ] = None,
     due: Annotated[list[str] | None, Opt("--due", help="Due of the Nth --follow-up.")] = None,
     no_show: Annotated[bool, Opt("--no-show", help="The customer was not there.")] = False,
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Mark a visit done, write its report to the account's timeline, create follow-up tasks."""
     ws = workspace(ctx)
     if due and not follow_up:
         raise UsageError("--due belongs to a --follow-up; give --follow-up TITLE --due D")
-    visit, created = visits.log_visit(ws, ref, outcome=outcome, notes=notes, follow_ups=follow_up or [],
-                                      dues=due or [], no_show=no_show)  # fmt: skip
+    visit, created = visits.log_visit(
+        ws, ref, outcome=outcome, notes=notes, follow_ups=follow_up or [], dues=due or [], no_show=no_show
+    )
     if quiet:
         print(visit["id"])
         return
@@ -208,9 +276,12 @@ def log(
 
 @app.command("cancel")
 def cancel(
-    ctx: typer.Context, ref: str, reason: Annotated[str | None, Opt("--reason")] = None,
-    as_json: JsonOpt = False, quiet: QuietOpt = False,
-) -> None:  # fmt: skip
+    ctx: typer.Context,
+    ref: str,
+    reason: Annotated[str | None, Opt("--reason")] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Cancel a planned visit."""
     ws = workspace(ctx)
     visit = visits.cancel_visit(ws, ref, reason)
@@ -244,15 +315,21 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
     }
     titled = {**visit, "purpose": visit["purpose"] or f"visit at {detail['account']['name']}"}
     emit_detail(
-        ws, VISIT, titled, labels=labels,
+        ws,
+        VISIT,
+        titled,
+        labels=labels,
         sections={
-            "follow-up tasks": [{"ref": task_refs[t["id"]], "title": t["title"], "due": t["due_date"],
-                                 "status": t["status"]} for t in detail["tasks"]],
-            "timeline": [{"at": when(t["at"]), "text": t["text"].replace("\n", " — ")}
-                         for t in detail["timeline"]],
+            "follow-up tasks": [
+                {"ref": task_refs[t["id"]], "title": t["title"], "due": t["due_date"], "status": t["status"]}
+                for t in detail["tasks"]
+            ],
+            "timeline": [
+                {"at": when(t["at"]), "text": t["text"].replace("\n", " — ")} for t in detail["timeline"]
+            ],
         },
         section_columns={
             "follow-up tasks": [("ref", "Ref"), ("title", "Title"), ("due", "Due"), ("status", "Status")],
             "timeline": TIMELINE_COLUMNS,
         },
-    )  # fmt: skip
+    )

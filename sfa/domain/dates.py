@@ -15,10 +15,24 @@ from functools import cache
 from sfa.domain.errors import ValidationError
 
 WEEKDAYS = {
-    "mon": 0, "monday": 0, "tue": 1, "tues": 1, "tuesday": 1, "wed": 2, "wednesday": 2,
-    "thu": 3, "thur": 3, "thurs": 3, "thursday": 3, "fri": 4, "friday": 4,
-    "sat": 5, "saturday": 5, "sun": 6, "sunday": 6,
-}  # fmt: skip
+    "mon": 0,
+    "monday": 0,
+    "tue": 1,
+    "tues": 1,
+    "tuesday": 1,
+    "wed": 2,
+    "wednesday": 2,
+    "thu": 3,
+    "thur": 3,
+    "thurs": 3,
+    "thursday": 3,
+    "fri": 4,
+    "friday": 4,
+    "sat": 5,
+    "saturday": 5,
+    "sun": 6,
+    "sunday": 6,
+}
 _OFFSET = re.compile(r"^([+-])(\d{1,4})([dwm])$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 DATE_HELP = "ISO date, today, tomorrow, a weekday (fri), or +3d/+2w/+1m"

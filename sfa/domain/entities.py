@@ -88,7 +88,9 @@ LEAD_STATUSES = ("new", "contacted", "qualified", "disqualified", "converted")
 LEAD_RATINGS = ("hot", "warm", "cold")
 
 ACCOUNT = Entity(
-    "account", "account", 1,
+    "account",
+    "account",
+    1,
     (
         Field("name", required=True),
         Field("industry"),
@@ -106,10 +108,12 @@ ACCOUNT = Entity(
     search_fields=("name", "industry", "city", "email", "website", "notes"),
     derived=_account_keys,
     derived_columns=("name_key",),
-)  # fmt: skip
+)
 
 CONTACT = Entity(
-    "contact", "contact", 2,
+    "contact",
+    "contact",
+    2,
     (
         Field("name", required=True),
         Field("title"),
@@ -122,10 +126,12 @@ CONTACT = Entity(
     search_fields=("name", "title", "email", "notes"),
     derived=_person_keys,
     derived_columns=("email_key", "phone_key", "mobile_key", "name_key"),
-)  # fmt: skip
+)
 
 LEAD = Entity(
-    "lead", "lead", 3,
+    "lead",
+    "lead",
+    3,
     (
         Field("name", required=True),
         Field("company"),
@@ -143,10 +149,12 @@ LEAD = Entity(
     search_fields=("name", "company", "email", "source", "notes"),
     derived=_person_keys,
     derived_columns=("email_key", "phone_key", "mobile_key", "name_key"),
-)  # fmt: skip
+)
 
 OPPORTUNITY = Entity(
-    "opportunity", "opportunity", 4,
+    "opportunity",
+    "opportunity",
+    4,
     (
         Field("name", required=True),
         Field("account_id", "ref", required=True, ref="account"),
@@ -161,10 +169,12 @@ OPPORTUNITY = Entity(
         *_scope_fields(),
     ),
     search_fields=("name", "next_step", "lost_reason", "notes"),
-)  # fmt: skip
+)
 
 TIMELINE = Entity(
-    "timeline", "timeline", 5,
+    "timeline",
+    "timeline",
+    5,
     (
         Field("record_entity", required=True),
         Field("record_id", required=True),
@@ -177,12 +187,14 @@ TIMELINE = Entity(
     title="text",
     search_fields=("text",),
     insert_only=True,
-)  # fmt: skip
+)
 
 VISIT_STATUSES = ("planned", "done", "cancelled", "no-show")
 
 VISIT = Entity(
-    "visit", "visit", 6,
+    "visit",
+    "visit",
+    6,
     (
         Field("account_id", "ref", required=True, ref="account"),
         Field("contact_ids", "refs", ref="contact", doc="contacts met, in order"),
@@ -201,13 +213,15 @@ VISIT = Entity(
     ),
     title="purpose",
     search_fields=("purpose", "location", "outcome", "report"),
-)  # fmt: skip
+)
 
 TASK_PRIORITIES = ("high", "normal", "low")
 TASK_STATUSES = ("open", "done")
 
 TASK = Entity(
-    "task", "task", 7,
+    "task",
+    "task",
+    7,
     (
         Field("title", required=True),
         Field("due_date", "date", doc="local calendar date the task is due"),
@@ -225,10 +239,12 @@ TASK = Entity(
     ),
     title="title",
     search_fields=("title", "notes"),
-)  # fmt: skip
+)
 
 PRODUCT = Entity(
-    "product", "product", 8,
+    "product",
+    "product",
+    8,
     (
         Field("sku", required=True),
         Field("name", required=True),
@@ -240,12 +256,14 @@ PRODUCT = Entity(
         Field("deleted", "bool"),
     ),
     search_fields=("name", "sku", "description"),
-)  # fmt: skip
+)
 
 QUOTE_STATUSES = ("draft", "sent", "accepted", "rejected", "expired")
 
 QUOTE = Entity(
-    "quote", "quote", 9,
+    "quote",
+    "quote",
+    9,
     (
         Field("number", required=True, doc="unique across replicas, e.g. Q-2026-K7F2-0042"),
         Field("revision", "int", doc="1 for the first; a revision keeps the number"),
@@ -264,10 +282,12 @@ QUOTE = Entity(
     ),
     title="number",
     search_fields=("number", "terms", "notes"),
-)  # fmt: skip
+)
 
 QUOTE_LINE = Entity(
-    "quote_line", "quote_line", 10,
+    "quote_line",
+    "quote_line",
+    10,
     (
         Field("quote_id", "ref", required=True, ref="quote"),
         Field("position", "int", required=True),
@@ -282,7 +302,7 @@ QUOTE_LINE = Entity(
         Field("deleted", "bool"),
     ),
     title="description",
-)  # fmt: skip
+)
 
 # Kinds of timeline entry that hold prose people wrote; these are found by full-text search.
 SEARCHABLE_TIMELINE_KINDS = ("note", "visit_report")

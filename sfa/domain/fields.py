@@ -394,8 +394,9 @@ class Date(_Temporal):
     name = "date"
 
     def __init__(self) -> None:
-        super().__init__(as_text=_date_text, from_text=date.fromisoformat, iso_check=date.fromisoformat,
-                         typed=parse_date)  # fmt: skip
+        super().__init__(
+            as_text=_date_text, from_text=date.fromisoformat, iso_check=date.fromisoformat, typed=parse_date
+        )
 
     def placeholder(self) -> Any:
         return utc_now().date()
@@ -407,8 +408,12 @@ class DateTime(_Temporal):
     name = "datetime"
 
     def __init__(self) -> None:
-        super().__init__(as_text=_datetime_text, from_text=from_iso_utc, iso_check=datetime.fromisoformat,
-                         typed=parse_datetime)  # fmt: skip
+        super().__init__(
+            as_text=_datetime_text,
+            from_text=from_iso_utc,
+            iso_check=datetime.fromisoformat,
+            typed=parse_datetime,
+        )
 
     def placeholder(self) -> Any:
         return utc_now()

@@ -50,9 +50,14 @@ _MINOR_UNITS = {
 
 
 def parse_amount(
-    text: str, field: str = "amount", allow_negative: bool = False, *,
-    limit: Decimal = MAX_AMOUNT, places: int = AMOUNT_PLACES, noun: str = "amount",
-) -> Decimal:  # fmt: skip
+    text: str,
+    field: str = "amount",
+    allow_negative: bool = False,
+    *,
+    limit: Decimal = MAX_AMOUNT,
+    places: int = AMOUNT_PLACES,
+    noun: str = "amount",
+) -> Decimal:
     """An amount as typed, checked against its bounds: at most `limit`, at most `places` decimals."""
     raw = text.strip().lower().replace(" ", "").replace("_", "")
     negative = raw.startswith("-")
@@ -82,9 +87,14 @@ def parse_amount(
 
 
 def check_bounds(
-    field: str, value: Decimal, *, limit: Decimal = MAX_AMOUNT, places: int = AMOUNT_PLACES,
-    noun: str = "amount", allow_negative: bool = False,
-) -> Decimal:  # fmt: skip
+    field: str,
+    value: Decimal,
+    *,
+    limit: Decimal = MAX_AMOUNT,
+    places: int = AMOUNT_PLACES,
+    noun: str = "amount",
+    allow_negative: bool = False,
+) -> Decimal:
     """`value` if it is a finite number within its bounds; else a ValidationError naming the field."""
     if not value.is_finite():
         raise ValidationError(field, f"{value} is not a number")

@@ -8,8 +8,29 @@ the way in and split on the way out.
 from __future__ import annotations
 
 # Lower-case particles that belong to the family name: "Ludwig van Beethoven" -> "van Beethoven".
-_PARTICLES = {"van", "von", "de", "der", "den", "del", "della", "di", "da", "du", "la", "le", "zu",
-              "ten", "ter", "bin", "ibn", "al", "dos", "das", "do"}  # fmt: skip
+_PARTICLES = {
+    "van",
+    "von",
+    "de",
+    "der",
+    "den",
+    "del",
+    "della",
+    "di",
+    "da",
+    "du",
+    "la",
+    "le",
+    "zu",
+    "ten",
+    "ter",
+    "bin",
+    "ibn",
+    "al",
+    "dos",
+    "das",
+    "do",
+}
 
 
 def join_name(*parts: str | None) -> str:
@@ -19,8 +40,25 @@ def join_name(*parts: str | None) -> str:
 
 # Words that open or close a name without being part of the given or family name.
 _PREFIXES = {"dr", "prof", "mr", "mrs", "ms", "mx", "herr", "frau", "sir", "dame", "dipl-ing", "ing"}
-_SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "phd", "md", "mba", "esq", "dds", "cpa", "msc", "bsc", "ma",
-             "ba", "jd", "rn"}  # fmt: skip
+_SUFFIXES = {
+    "jr",
+    "sr",
+    "ii",
+    "iii",
+    "iv",
+    "phd",
+    "md",
+    "mba",
+    "esq",
+    "dds",
+    "cpa",
+    "msc",
+    "bsc",
+    "ma",
+    "ba",
+    "jd",
+    "rn",
+}
 
 
 def _bare(word: str) -> str:

@@ -13,9 +13,31 @@ _URL = re.compile(r"^(https?://)?[\w.-]+\.[a-z]{2,}(/\S*)?$", re.IGNORECASE)
 # Legal-form words that do not make two companies different.
 _NOT_DIGIT = re.compile(r"\D")
 _LEGAL_FORMS = {
-    "gmbh", "ag", "kg", "ohg", "ug", "mbh", "co", "inc", "ltd", "llc", "plc", "corp",
-    "corporation", "company", "sa", "sas", "sarl", "srl", "spa", "bv", "nv", "ab", "oy", "as",
-}  # fmt: skip
+    "gmbh",
+    "ag",
+    "kg",
+    "ohg",
+    "ug",
+    "mbh",
+    "co",
+    "inc",
+    "ltd",
+    "llc",
+    "plc",
+    "corp",
+    "corporation",
+    "company",
+    "sa",
+    "sas",
+    "sarl",
+    "srl",
+    "spa",
+    "bv",
+    "nv",
+    "ab",
+    "oy",
+    "as",
+}
 
 
 _NAMED_ADDRESS = re.compile(r"^[^<>]*<([^<>]+)>$")  # "Hans Müller <hans@example.com>"

@@ -47,8 +47,14 @@ def register(setting: Setting) -> Setting:
 register(Setting("owner", "", "your user name; new records are owned by it (default: login name)"))
 register(Setting("team", "", "your team or territory; new records carry it"))
 register(Setting("currency", "EUR", "default currency of new opportunities", money.parse_currency))
-register(Setting("stages", stages.format_stages(stages.DEFAULT_STAGES),
-                 "opportunity stages in order, NAME:PROBABILITY, comma separated", _stages))  # fmt: skip
+register(
+    Setting(
+        "stages",
+        stages.format_stages(stages.DEFAULT_STAGES),
+        "opportunity stages in order, NAME:PROBABILITY, comma separated",
+        _stages,
+    )
+)
 register(Setting("company.name", "", "your company's name (quotes and reports)", _name))
 
 
@@ -87,8 +93,11 @@ register(Setting("quote.valid_days", "30", "days a new quote is valid for", _day
 register(
     Setting("quote.tax_rate", "19", "default tax rate (percent) of new products and free lines", _percent)
 )
-register(Setting("quote.terms", "Payment within 30 days of invoice date, net.",
-                 "default terms printed on new quotes"))  # fmt: skip
+register(
+    Setting(
+        "quote.terms", "Payment within 30 days of invoice date, net.", "default terms printed on new quotes"
+    )
+)
 register(Setting("quote.font", "", "a TrueType font file for PDF quotes (default: DejaVu Sans if installed)"))
 
 

@@ -15,9 +15,22 @@ from sfa.domain.errors import ValidationError
 # Fields whose text may run over several lines; in every other text field a line break or a tab is
 # refused like any other control character.
 MULTILINE_FIELDS = frozenset(
-    {"notes", "text", "description", "terms", "report", "outcome", "street", "location",
-     "next_step", "lost_reason", "disqualify_reason", "reject_reason", "cancel_reason"}
-)  # fmt: skip
+    {
+        "notes",
+        "text",
+        "description",
+        "terms",
+        "report",
+        "outcome",
+        "street",
+        "location",
+        "next_step",
+        "lost_reason",
+        "disqualify_reason",
+        "reject_reason",
+        "cancel_reason",
+    }
+)
 
 # C0 controls, DEL, C1 controls and lone surrogates.
 _ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")

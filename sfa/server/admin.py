@@ -29,8 +29,9 @@ def init(home: Path, db: str | None, *, new_epoch: bool = False) -> dict[str, An
         before = storage.migrate(engine)
         with engine.begin() as conn:
             if new_epoch:
-                conn.execute(text("UPDATE server_meta SET value = :e WHERE key = 'epoch'"),
-                             {"e": secrets.token_hex(8)})  # fmt: skip
+                conn.execute(
+                    text("UPDATE server_meta SET value = :e WHERE key = 'epoch'"), {"e": secrets.token_hex(8)}
+                )
             epoch = conn.execute(text("SELECT value FROM server_meta WHERE key = 'epoch'")).scalar_one()
     finally:
         engine.dispose()
@@ -70,11 +71,19 @@ def add_user(home: Path, db: str | None, name: str, role: str, team: str | None)
             if exists:
                 raise ValidationError("name", f"user {name!r} already exists; pick another name")
             conn.execute(
-                text("INSERT INTO app_user(name, role, team, token_hash, revoked, created_at)"
-                     " VALUES (:n, :r, :t, :h, :f, :c)"),
-                {"n": name, "r": role, "t": team or None, "h": storage.hash_token(token), "f": False,
-                 "c": storage.utc_iso()},
-            )  # fmt: skip
+                text(
+                    "INSERT INTO app_user(name, role, team, token_hash, revoked, created_at)"
+                    " VALUES (:n, :r, :t, :h, :f, :c)"
+                ),
+                {
+                    "n": name,
+                    "r": role,
+                    "t": team or None,
+                    "h": storage.hash_token(token),
+                    "f": False,
+                    "c": storage.utc_iso(),
+                },
+            )
     finally:
         engine.dispose()
     return {"name": name, "role": role, "team": team or None, "token": token}

@@ -107,8 +107,11 @@ def create_app(engine: Engine) -> FastAPI:
         return {"user": user.name, "role": user.role, "team": user.team}
 
     # -- push -------------------------------------------------------------------------------
-    @app.post("/v1/push", openapi_extra=schema.body("PushRequest"),
-              responses=schema.replies("PushResponse", 400, 401, 403, 409, 413))  # fmt: skip
+    @app.post(
+        "/v1/push",
+        openapi_extra=schema.body("PushRequest"),
+        responses=schema.replies("PushResponse", 400, 401, 403, 409, 413),
+    )
     async def push(request: Request, user: User = Depends(current_user)) -> JSONResponse:
         try:
             body = PushRequest.parse(await _read_json(request))
@@ -136,8 +139,11 @@ def create_app(engine: Engine) -> FastAPI:
                 raise ApiError(403, "this client id belongs to another user; log in again on this laptop")
             last_seq = int(client[1]) if client else 0
             if acked > last_seq:
-                raise ApiError(409, "the server lost changes it had acknowledged (restored from a backup?)",
-                               reset="behind")  # fmt: skip
+                raise ApiError(
+                    409,
+                    "the server lost changes it had acknowledged (restored from a backup?)",
+                    reset="behind",
+                )
             stored: dict[str, Any] = json.loads(client[2]) if client else {}
             results: list[PushResult] = []
             fresh = [m for m in mutations if m.seq > last_seq]
@@ -163,17 +169,21 @@ def create_app(engine: Engine) -> FastAPI:
                 now = utc_iso()
                 if client is None:
                     conn.execute(
-                        text("INSERT INTO client(client_id, user_name, last_seq, last_results, pulled,"
-                             " updated_at)"
-                             " VALUES (:c, :u, :s, :r, 0, :t)"),
+                        text(
+                            "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled,"
+                            " updated_at)"
+                            " VALUES (:c, :u, :s, :r, 0, :t)"
+                        ),
                         {"c": client_id, "u": user.name, "s": last, "r": payload, "t": now},
-                    )  # fmt: skip
+                    )
                 else:
                     conn.execute(
-                        text("UPDATE client SET last_seq = :s, last_results = :r, updated_at = :t"
-                             " WHERE client_id = :c"),
+                        text(
+                            "UPDATE client SET last_seq = :s, last_results = :r, updated_at = :t"
+                            " WHERE client_id = :c"
+                        ),
                         {"c": client_id, "s": last, "r": payload, "t": now},
-                    )  # fmt: skip
+                    )
                 last_seq = last
             if delay:
                 time.sleep(min(delay, 30.0))
@@ -183,11 +193,12 @@ def create_app(engine: Engine) -> FastAPI:
     # -- pull -------------------------------------------------------------------------------
     @app.get("/v1/pull", responses=schema.replies("PullResponse", 400, 401, 403, 409))
     def pull(
-        cursor: int = Query(0, ge=0), limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE),
+        cursor: int = Query(0, ge=0),
+        limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE),
         epoch: str | None = Query(None, max_length=MAX_EPOCH),
         client_id: str | None = Query(None, max_length=MAX_CLIENT_ID),
         user: User = Depends(current_user),
-    ) -> Response:  # fmt: skip
+    ) -> Response:
         with engine.begin() as conn:
             head = int(conn.execute(text("SELECT value FROM counter WHERE name = 'seq'")).scalar_one())
             server_epoch = meta(conn, "epoch")
@@ -205,14 +216,19 @@ def create_app(engine: Engine) -> FastAPI:
                 if client is not None and client[0] != user.name:
                     raise ApiError(403, "this client id belongs to another user; log in again on this laptop")
                 if cursor > 0 and (client is None or int(client[1]) < cursor):
-                    raise ApiError(409, "the server does not know this laptop's cursor (restored?)",
-                                   reset="behind")  # fmt: skip
-            sql = ("SELECT seq, entity, id, fields, owner, team, prev_owner, prev_team, existed, origin"
-                   " FROM change WHERE seq > :c AND seq <= :h")  # fmt: skip
+                    raise ApiError(
+                        409, "the server does not know this laptop's cursor (restored?)", reset="behind"
+                    )
+            sql = (
+                "SELECT seq, entity, id, fields, owner, team, prev_owner, prev_team, existed, origin"
+                " FROM change WHERE seq > :c AND seq <= :h"
+            )
             params: dict[str, Any] = {"c": cursor, "h": head, "n": limit}
             if user.role != "admin":
-                sql += (" AND (owner = :u OR team = :t OR prev_owner = :u OR prev_team = :t"
-                        " OR (owner IS NULL AND team IS NULL))")  # fmt: skip
+                sql += (
+                    " AND (owner = :u OR team = :t OR prev_owner = :u OR prev_team = :t"
+                    " OR (owner IS NULL AND team IS NULL))"
+                )
                 params.update(u=user.name, t=user.team)
             rows = conn.execute(text(sql + " ORDER BY seq LIMIT :n"), params).all()
             changes: list[str] = []  # JSON text: the stored fields are passed through unparsed
@@ -235,14 +251,18 @@ def create_app(engine: Engine) -> FastAPI:
             if client_id and (client is None or int(client[1]) != new_cursor):
                 if client is None:
                     conn.execute(
-                        text("INSERT INTO client(client_id, user_name, last_seq, last_results, pulled,"
-                             " updated_at)"
-                             " VALUES (:c, :u, 0, '{}', :p, :t)"),
+                        text(
+                            "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled,"
+                            " updated_at)"
+                            " VALUES (:c, :u, 0, '{}', :p, :t)"
+                        ),
                         {"c": client_id, "u": user.name, "p": new_cursor, "t": utc_iso()},
-                    )  # fmt: skip
+                    )
                 else:
-                    conn.execute(text("UPDATE client SET pulled = :p WHERE client_id = :c"),
-                                 {"p": new_cursor, "c": client_id})  # fmt: skip
+                    conn.execute(
+                        text("UPDATE client SET pulled = :p WHERE client_id = :c"),
+                        {"p": new_cursor, "c": client_id},
+                    )
         head_json = _dumps(
             {"epoch": server_epoch, "cursor": new_cursor, "head": head, "more": new_cursor < head}
         )
@@ -365,17 +385,34 @@ class _Batch:
             return owner, inherited[1] if inherited else self.user.team
         return inherited if inherited is not None else (self.user.name, self.user.team)
 
-    def log(self, entity: str, record_id: str, fields: Fields, before: Scope | None, after: Scope,
-            origin: str | None) -> None:  # fmt: skip
+    def log(
+        self,
+        entity: str,
+        record_id: str,
+        fields: Fields,
+        before: Scope | None,
+        after: Scope,
+        origin: str | None,
+    ) -> None:
         if origin is None:
             self.unseen.add((entity, record_id))
         self.seq += 1
-        self.changes.append({
-            "seq": self.seq, "entity": entity, "id": record_id, "fields": _dumps(fields),
-            "owner": after[0], "team": after[1], "prev_owner": before[0] if before else None,
-            "prev_team": before[1] if before else None, "existed": before is not None, "origin": origin,
-            "user_name": self.user.name, "at": self.at,
-        })  # fmt: skip
+        self.changes.append(
+            {
+                "seq": self.seq,
+                "entity": entity,
+                "id": record_id,
+                "fields": _dumps(fields),
+                "owner": after[0],
+                "team": after[1],
+                "prev_owner": before[0] if before else None,
+                "prev_team": before[1] if before else None,
+                "existed": before is not None,
+                "origin": origin,
+                "user_name": self.user.name,
+                "at": self.at,
+            }
+        )
 
     def apply(self, m: Mutation) -> PushResult:
         current = self.load(m.entity, m.id) if m.entity and m.id else None
@@ -435,27 +472,42 @@ class _Batch:
         for (entity, record_id), entry in self.records.items():
             if not entry[6]:
                 continue
-            row = {"e": entity, "i": record_id, "f": _dumps(entry[0]), "o": entry[1], "t": entry[2],
-                   "d": entry[3], "g": entry[4], "s": self.seq, "u": self.at}  # fmt: skip
+            row = {
+                "e": entity,
+                "i": record_id,
+                "f": _dumps(entry[0]),
+                "o": entry[1],
+                "t": entry[2],
+                "d": entry[3],
+                "g": entry[4],
+                "s": self.seq,
+                "u": self.at,
+            }
             (updates if entry[5] else inserts).append(row)
         if inserts:
             self.conn.execute(
-                text("INSERT INTO record(entity, id, fields, owner, team, deleted, flagged, seq, updated_at)"
-                     " VALUES (:e, :i, :f, :o, :t, :d, :g, :s, :u)"),
+                text(
+                    "INSERT INTO record(entity, id, fields, owner, team, deleted, flagged, seq, updated_at)"
+                    " VALUES (:e, :i, :f, :o, :t, :d, :g, :s, :u)"
+                ),
                 inserts,
-            )  # fmt: skip
+            )
         if updates:
             self.conn.execute(
-                text("UPDATE record SET fields = :f, owner = :o, team = :t, deleted = :d, flagged = :g,"
-                     " seq = :s, updated_at = :u WHERE entity = :e AND id = :i"),
+                text(
+                    "UPDATE record SET fields = :f, owner = :o, team = :t, deleted = :d, flagged = :g,"
+                    " seq = :s, updated_at = :u WHERE entity = :e AND id = :i"
+                ),
                 updates,
-            )  # fmt: skip
+            )
         if self.changes:
             self.conn.execute(
-                text("INSERT INTO change(seq, entity, id, fields, owner, team, prev_owner, prev_team,"
-                     " existed, origin, user_name, at) VALUES (:seq, :entity, :id, :fields, :owner, :team,"
-                     " :prev_owner,"
-                     " :prev_team, :existed, :origin, :user_name, :at)"),
+                text(
+                    "INSERT INTO change(seq, entity, id, fields, owner, team, prev_owner, prev_team,"
+                    " existed, origin, user_name, at) VALUES (:seq, :entity, :id, :fields, :owner, :team,"
+                    " :prev_owner,"
+                    " :prev_team, :existed, :origin, :user_name, :at)"
+                ),
                 self.changes,
-            )  # fmt: skip
+            )
         return self.seq

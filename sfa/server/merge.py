@@ -135,9 +135,15 @@ class Merge:
 
 
 def merge(
-    entity_name: str, record_id: str, current: Fields | None, incoming: Fields, base: dict[str, str],
-    known: dict[str, str] | None, now: int, skew: int = 0,
-) -> Merge:  # fmt: skip
+    entity_name: str,
+    record_id: str,
+    current: Fields | None,
+    incoming: Fields,
+    base: dict[str, str],
+    known: dict[str, str] | None,
+    now: int,
+    skew: int = 0,
+) -> Merge:
     """Apply one validated mutation to a record's fields (see docs/sync-protocol.md)."""
     entity = ENTITIES.get(entity_name)
     state: Fields = {k: list(v) for k, v in (current or {}).items()}
@@ -148,12 +154,21 @@ def merge(
     has_deleted = entity is not None and "deleted" in entity.by_name
 
     def conflict(name: str, kind: str, kept: list[Any], lost: list[Any]) -> None:
-        result.conflicts.append({
-            "entity": entity_name, "record_id": record_id, "field": name, "kind": kind,
-            "kept": kept[0], "kept_clock": kept[1], "lost": lost[0], "lost_clock": lost[1],
-            "lost_by": Hlc.decode(lost[1]).replica if lost[1] else "", "status": "open",
-            "resolution": None,
-        })  # fmt: skip
+        result.conflicts.append(
+            {
+                "entity": entity_name,
+                "record_id": record_id,
+                "field": name,
+                "kind": kind,
+                "kept": kept[0],
+                "kept_clock": kept[1],
+                "lost": lost[0],
+                "lost_clock": lost[1],
+                "lost_by": Hlc.decode(lost[1]).replica if lost[1] else "",
+                "status": "open",
+                "resolution": None,
+            }
+        )
 
     if has_deleted and current is not None:
         server_deleted = state.get("deleted", [False, ""])
@@ -240,8 +255,9 @@ def visible(user: User, owner: str | None, team: str | None) -> bool:
     return owner == user.name or (team is not None and team == user.team)
 
 
-def may_write(user: User, before: tuple[str | None, str | None] | None,
-              after: tuple[str | None, str | None]) -> str | None:  # fmt: skip
+def may_write(
+    user: User, before: tuple[str | None, str | None] | None, after: tuple[str | None, str | None]
+) -> str | None:
     """None if allowed, else the reason."""
     if user.role == "admin":
         return None

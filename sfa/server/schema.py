@@ -21,8 +21,14 @@ from pydantic import TypeAdapter
 from sfa import protocol
 
 _REF = "#/components/schemas/{model}"
-_MESSAGES = (protocol.PushRequest, protocol.PushResponse, protocol.PullResponse, protocol.Health,
-             protocol.Me, protocol.ErrorReply)  # fmt: skip
+_MESSAGES = (
+    protocol.PushRequest,
+    protocol.PushResponse,
+    protocol.PullResponse,
+    protocol.Health,
+    protocol.Me,
+    protocol.ErrorReply,
+)
 _ERRORS = {
     400: "malformed body or parameter (the reason names the field)",
     401: "missing, unknown or revoked token",
@@ -47,8 +53,10 @@ def replies(name: str, *errors: int) -> dict[int | str, dict[str, Any]]:
         200: {"description": "OK", "content": {"application/json": {"schema": ref(name)}}}
     }
     for code in errors:
-        out[code] = {"description": _ERRORS[code],
-                     "content": {"application/json": {"schema": ref("ErrorReply")}}}  # fmt: skip
+        out[code] = {
+            "description": _ERRORS[code],
+            "content": {"application/json": {"schema": ref("ErrorReply")}},
+        }
     return out
 
 
@@ -85,8 +93,12 @@ def components() -> dict[str, Any]:
 def openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
-    document = get_openapi(title=app.title, version=app.version, routes=app.routes,
-                           description="The sfa sync protocol, docs/sync-protocol.md.")  # fmt: skip
+    document = get_openapi(
+        title=app.title,
+        version=app.version,
+        routes=app.routes,
+        description="The sfa sync protocol, docs/sync-protocol.md.",
+    )
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)

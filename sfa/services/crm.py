@@ -39,13 +39,18 @@ def account_overview(ws: Workspace, ref: str, timeline_limit: int = 10) -> dict[
     account = ws.store.resolve(ACCOUNT, ref)
     contacts = ws.store.select(CONTACT, "account_id = ?", (account["id"],), order="name COLLATE NOCASE")
     opportunities = ws.store.select(
-        OPPORTUNITY, "account_id = ? AND stage NOT IN (?, ?)", (account["id"], WON, LOST),
+        OPPORTUNITY,
+        "account_id = ? AND stage NOT IN (?, ?)",
+        (account["id"], WON, LOST),
         order="close_date IS NULL, close_date",
-    )  # fmt: skip
+    )
     timeline = ws.store.select(
-        TIMELINE, "account_id = ? OR record_id = ?", (account["id"], account["id"]),
-        order="at DESC, rid DESC", limit=timeline_limit,
-    )  # fmt: skip
+        TIMELINE,
+        "account_id = ? OR record_id = ?",
+        (account["id"], account["id"]),
+        order="at DESC, rid DESC",
+        limit=timeline_limit,
+    )
     return {
         "account": account,
         "contacts": contacts,
@@ -153,9 +158,13 @@ def edit_opportunity(ws: Workspace, ref: str, raw: Raw) -> Record:
 
 
 def move_stage(
-    ws: Workspace, ref: str, stage_name: str, *, reason: str | None = None,
+    ws: Workspace,
+    ref: str,
+    stage_name: str,
+    *,
+    reason: str | None = None,
     keep_probability: bool = False,
-) -> Record:  # fmt: skip
+) -> Record:
     reason = check_text("reason", reason.strip()) or None if reason else None
     opp = ws.store.resolve(OPPORTUNITY, ref)
     stage = find_stage(ws.stages, stage_name)
@@ -180,9 +189,14 @@ def move_stage(
 
 
 def list_opportunities(
-    ws: Workspace, *, stage: str | None = None, open_only: bool = False, limit: int | None = None,
-    account_ref: str | None = None, fields: Sequence[str] | None = None,
-) -> list[Record]:  # fmt: skip
+    ws: Workspace,
+    *,
+    stage: str | None = None,
+    open_only: bool = False,
+    limit: int | None = None,
+    account_ref: str | None = None,
+    fields: Sequence[str] | None = None,
+) -> list[Record]:
     clauses: list[str] = []
     params: list[Any] = []
     if stage:
@@ -195,9 +209,13 @@ def list_opportunities(
         clauses.append("account_id = ?")
         params.append(ws.store.resolve(ACCOUNT, account_ref)["id"])
     return ws.store.select(
-        OPPORTUNITY, " AND ".join(clauses), params,
-        order="close_date IS NULL, close_date, name", limit=limit, fields=fields,
-    )  # fmt: skip
+        OPPORTUNITY,
+        " AND ".join(clauses),
+        params,
+        order="close_date IS NULL, close_date, name",
+        limit=limit,
+        fields=fields,
+    )
 
 
 def names_of(ws: Workspace, entity_name: str, record_ids: set[str]) -> dict[str, str]:

@@ -41,46 +41,157 @@ COUNTED: tuple[Entity, ...] = (ACCOUNT, CONTACT, LEAD, OPPORTUNITY, VISIT, TASK,
 
 # (city, postcode, latitude, longitude): 50 Bavarian towns.
 TOWNS = [
-    ("München", "80331", 48.1372, 11.5755), ("Augsburg", "86150", 48.3705, 10.8978),
-    ("Nürnberg", "90402", 49.4521, 11.0767), ("Regensburg", "93047", 49.0134, 12.1016),
-    ("Ingolstadt", "85049", 48.7665, 11.4258), ("Würzburg", "97070", 49.7913, 9.9534),
-    ("Fürth", "90762", 49.4771, 10.9887), ("Erlangen", "91054", 49.5897, 11.0040),
-    ("Bamberg", "96047", 49.8988, 10.9028), ("Bayreuth", "95444", 49.9456, 11.5713),
-    ("Landshut", "84028", 48.5442, 12.1469), ("Passau", "94032", 48.5667, 13.4319),
-    ("Rosenheim", "83022", 47.8561, 12.1289), ("Kempten", "87435", 47.7267, 10.3139),
-    ("Freising", "85354", 48.4029, 11.7488), ("Straubing", "94315", 48.8777, 12.5801),
-    ("Dachau", "85221", 48.2600, 11.4342), ("Aschaffenburg", "63739", 49.9769, 9.1474),
-    ("Schweinfurt", "97421", 50.0492, 10.2217), ("Neu-Ulm", "89231", 48.3928, 10.0116),
-    ("Memmingen", "87700", 47.9878, 10.1811), ("Amberg", "92224", 49.4447, 11.8583),
-    ("Weiden", "92637", 49.6768, 12.1561), ("Hof", "95028", 50.3135, 11.9128),
-    ("Coburg", "96450", 50.2612, 10.9627), ("Ansbach", "91522", 49.3007, 10.5716),
-    ("Erding", "85435", 48.3064, 11.9076), ("Kaufbeuren", "87600", 47.8800, 10.6225),
-    ("Starnberg", "82319", 47.9990, 11.3398), ("Traunstein", "83278", 47.8687, 12.6435),
-    ("Garmisch-Partenkirchen", "82467", 47.4921, 11.0958), ("Deggendorf", "94469", 48.8403, 12.9601),
-    ("Neumarkt", "92318", 49.2803, 11.4626), ("Schwabach", "91126", 49.3290, 11.0231),
-    ("Germering", "82110", 48.1333, 11.3667), ("Fürstenfeldbruck", "82256", 48.1784, 11.2556),
-    ("Pfaffenhofen", "85276", 48.5308, 11.5053), ("Mühldorf", "84453", 48.2470, 12.5226),
-    ("Altötting", "84503", 48.2264, 12.6777), ("Kulmbach", "95326", 50.1006, 11.4534),
-    ("Forchheim", "91301", 49.7197, 11.0581), ("Lindau", "88131", 47.5460, 9.6844),
-    ("Günzburg", "89312", 48.4527, 10.2711), ("Donauwörth", "86609", 48.7184, 10.7772),
-    ("Dingolfing", "84130", 48.6302, 12.4960), ("Weilheim", "82362", 47.8398, 11.1394),
-    ("Bad Tölz", "83646", 47.7603, 11.5572), ("Miesbach", "83714", 47.7893, 11.8338),
-    ("Cham", "93413", 49.2256, 12.6555), ("Kitzingen", "97318", 49.7373, 10.1583),
-]  # fmt: skip
-STREETS = ["Hauptstraße", "Industriestraße", "Gewerbepark", "Bahnhofstraße", "Am Werksgelände",
-           "Max-Planck-Straße", "Siemensstraße", "Lindenweg", "Rudolf-Diesel-Straße", "Ludwigstraße",
-           "Äußere Nürnberger Straße", "Robert-Bosch-Ring", "Münchner Straße",
-           "Augsburger Straße"]  # fmt: skip
-SURNAMES = ["Huber", "Maier", "Bauer", "Wagner", "Hofmann", "Schmid", "Gruber", "Brandl", "Lechner",
-            "Steiner", "Zimmermann", "Fischer", "Weber", "Kraus", "Pichler", "Obermeier", "Eder",
-            "Reiter", "Wimmer", "Hartl", "Seidl", "Moser", "Lang", "Winkler", "Koch", "Schäfer",
-            "Müller", "Schneider", "Köhler", "Sommer", "Haas", "Stadler", "Forster", "Aigner"]  # fmt: skip
-FIRST_NAMES = ["Anna", "Maria", "Sophie", "Katharina", "Laura", "Julia", "Lena", "Sabine", "Claudia",
-               "Monika", "Theresa", "Franziska", "Andreas", "Thomas", "Michael", "Stefan", "Markus",
-               "Josef", "Florian", "Matthias", "Christian", "Johannes", "Tobias", "Sebastian", "Jörg",
-               "Günther", "Lukas", "Benedikt", "Veronika", "Elisabeth"]  # fmt: skip
-PREFIXES = ["Alpen", "Isar", "Donau", "Chiemgau", "Franken", "Allgäu", "Inn", "Lech", "Main", "Altmühl",
-            "Oberland", "Rottal", "Spessart", "Fichtel"]  # fmt: skip
+    ("München", "80331", 48.1372, 11.5755),
+    ("Augsburg", "86150", 48.3705, 10.8978),
+    ("Nürnberg", "90402", 49.4521, 11.0767),
+    ("Regensburg", "93047", 49.0134, 12.1016),
+    ("Ingolstadt", "85049", 48.7665, 11.4258),
+    ("Würzburg", "97070", 49.7913, 9.9534),
+    ("Fürth", "90762", 49.4771, 10.9887),
+    ("Erlangen", "91054", 49.5897, 11.0040),
+    ("Bamberg", "96047", 49.8988, 10.9028),
+    ("Bayreuth", "95444", 49.9456, 11.5713),
+    ("Landshut", "84028", 48.5442, 12.1469),
+    ("Passau", "94032", 48.5667, 13.4319),
+    ("Rosenheim", "83022", 47.8561, 12.1289),
+    ("Kempten", "87435", 47.7267, 10.3139),
+    ("Freising", "85354", 48.4029, 11.7488),
+    ("Straubing", "94315", 48.8777, 12.5801),
+    ("Dachau", "85221", 48.2600, 11.4342),
+    ("Aschaffenburg", "63739", 49.9769, 9.1474),
+    ("Schweinfurt", "97421", 50.0492, 10.2217),
+    ("Neu-Ulm", "89231", 48.3928, 10.0116),
+    ("Memmingen", "87700", 47.9878, 10.1811),
+    ("Amberg", "92224", 49.4447, 11.8583),
+    ("Weiden", "92637", 49.6768, 12.1561),
+    ("Hof", "95028", 50.3135, 11.9128),
+    ("Coburg", "96450", 50.2612, 10.9627),
+    ("Ansbach", "91522", 49.3007, 10.5716),
+    ("Erding", "85435", 48.3064, 11.9076),
+    ("Kaufbeuren", "87600", 47.8800, 10.6225),
+    ("Starnberg", "82319", 47.9990, 11.3398),
+    ("Traunstein", "83278", 47.8687, 12.6435),
+    ("Garmisch-Partenkirchen", "82467", 47.4921, 11.0958),
+    ("Deggendorf", "94469", 48.8403, 12.9601),
+    ("Neumarkt", "92318", 49.2803, 11.4626),
+    ("Schwabach", "91126", 49.3290, 11.0231),
+    ("Germering", "82110", 48.1333, 11.3667),
+    ("Fürstenfeldbruck", "82256", 48.1784, 11.2556),
+    ("Pfaffenhofen", "85276", 48.5308, 11.5053),
+    ("Mühldorf", "84453", 48.2470, 12.5226),
+    ("Altötting", "84503", 48.2264, 12.6777),
+    ("Kulmbach", "95326", 50.1006, 11.4534),
+    ("Forchheim", "91301", 49.7197, 11.0581),
+    ("Lindau", "88131", 47.5460, 9.6844),
+    ("Günzburg", "89312", 48.4527, 10.2711),
+    ("Donauwörth", "86609", 48.7184, 10.7772),
+    ("Dingolfing", "84130", 48.6302, 12.4960),
+    ("Weilheim", "82362", 47.8398, 11.1394),
+    ("Bad Tölz", "83646", 47.7603, 11.5572),
+    ("Miesbach", "83714", 47.7893, 11.8338),
+    ("Cham", "93413", 49.2256, 12.6555),
+    ("Kitzingen", "97318", 49.7373, 10.1583),
+]
+STREETS = [
+    "Hauptstraße",
+    "Industriestraße",
+    "Gewerbepark",
+    "Bahnhofstraße",
+    "Am Werksgelände",
+    "Max-Planck-Straße",
+    "Siemensstraße",
+    "Lindenweg",
+    "Rudolf-Diesel-Straße",
+    "Ludwigstraße",
+    "Äußere Nürnberger Straße",
+    "Robert-Bosch-Ring",
+    "Münchner Straße",
+    "Augsburger Straße",
+]
+SURNAMES = [
+    "Huber",
+    "Maier",
+    "Bauer",
+    "Wagner",
+    "Hofmann",
+    "Schmid",
+    "Gruber",
+    "Brandl",
+    "Lechner",
+    "Steiner",
+    "Zimmermann",
+    "Fischer",
+    "Weber",
+    "Kraus",
+    "Pichler",
+    "Obermeier",
+    "Eder",
+    "Reiter",
+    "Wimmer",
+    "Hartl",
+    "Seidl",
+    "Moser",
+    "Lang",
+    "Winkler",
+    "Koch",
+    "Schäfer",
+    "Müller",
+    "Schneider",
+    "Köhler",
+    "Sommer",
+    "Haas",
+    "Stadler",
+    "Forster",
+    "Aigner",
+]
+FIRST_NAMES = [
+    "Anna",
+    "Maria",
+    "Sophie",
+    "Katharina",
+    "Laura",
+    "Julia",
+    "Lena",
+    "Sabine",
+    "Claudia",
+    "Monika",
+    "Theresa",
+    "Franziska",
+    "Andreas",
+    "Thomas",
+    "Michael",
+    "Stefan",
+    "Markus",
+    "Josef",
+    "Florian",
+    "Matthias",
+    "Christian",
+    "Johannes",
+    "Tobias",
+    "Sebastian",
+    "Jörg",
+    "Günther",
+    "Lukas",
+    "Benedikt",
+    "Veronika",
+    "Elisabeth",
+]
+PREFIXES = [
+    "Alpen",
+    "Isar",
+    "Donau",
+    "Chiemgau",
+    "Franken",
+    "Allgäu",
+    "Inn",
+    "Lech",
+    "Main",
+    "Altmühl",
+    "Oberland",
+    "Rottal",
+    "Spessart",
+    "Fichtel",
+]
 INDUSTRIES = {
     "Manufacturing": ["Maschinenbau", "Metallbau", "Werkzeugbau", "Kunststofftechnik"],
     "Logistics": ["Logistik", "Spedition"],
@@ -92,25 +203,66 @@ INDUSTRIES = {
     "Energy": ["Energietechnik", "Solartechnik"],
 }
 FORMS = ["GmbH", "GmbH", "GmbH & Co. KG", "AG", "KG", "e.K."]
-TITLES = ["Managing Director", "Head of Purchasing", "Technical Director", "Production Manager",
-          "Maintenance Lead", "Plant Manager", "Buyer", "Office Manager", "Head of Logistics"]  # fmt: skip
+TITLES = [
+    "Managing Director",
+    "Head of Purchasing",
+    "Technical Director",
+    "Production Manager",
+    "Maintenance Lead",
+    "Plant Manager",
+    "Buyer",
+    "Office Manager",
+    "Head of Logistics",
+]
 LEAD_SOURCES = ["trade fair", "website", "referral", "cold call", "LinkedIn", "partner"]
 DISQUALIFY = ["no budget", "too small", "competitor's customer", "no need"]
-OPP_NAMES = ["Packaging line retrofit", "Conveyor extension hall 2", "Maintenance contract 2027",
-             "Palletising robot cell", "Spare parts framework agreement", "Operator training programme",
-             "Energy monitoring rollout", "Warehouse sorter", "Cold store conveyors", "Line 3 automation",
-             "Control cabinet upgrade", "New plant fit-out", "Safety light curtains",
-             "Service renewal"]  # fmt: skip
+OPP_NAMES = [
+    "Packaging line retrofit",
+    "Conveyor extension hall 2",
+    "Maintenance contract 2027",
+    "Palletising robot cell",
+    "Spare parts framework agreement",
+    "Operator training programme",
+    "Energy monitoring rollout",
+    "Warehouse sorter",
+    "Cold store conveyors",
+    "Line 3 automation",
+    "Control cabinet upgrade",
+    "New plant fit-out",
+    "Safety light curtains",
+    "Service renewal",
+]
 REJECT_REASONS = ["price too high", "delivery time"]
 LOST_REASONS = ["price", "went with competitor", "project postponed", "no budget this year"]
-PURPOSES = ["Quarterly review", "Site survey for retrofit", "Demo of the new control unit",
-            "Contract negotiation", "Maintenance planning", "Introduce new product range",
-            "Commissioning check", "Follow-up on quote"]  # fmt: skip
-OUTCOMES = ["Interested, wants a quote", "Needs internal approval", "Positive; next visit in spring",
-            "Price concerns; offer discount", "Decision in two weeks"]  # fmt: skip
-TASK_TITLES = ["Send revised layout", "Call back about delivery date", "Prepare quote", "Send brochure",
-               "Check spare parts stock", "Book commissioning engineer", "Ask for purchase order",
-               "Clarify payment terms", "Schedule training date", "Send maintenance report"]  # fmt: skip
+PURPOSES = [
+    "Quarterly review",
+    "Site survey for retrofit",
+    "Demo of the new control unit",
+    "Contract negotiation",
+    "Maintenance planning",
+    "Introduce new product range",
+    "Commissioning check",
+    "Follow-up on quote",
+]
+OUTCOMES = [
+    "Interested, wants a quote",
+    "Needs internal approval",
+    "Positive; next visit in spring",
+    "Price concerns; offer discount",
+    "Decision in two weeks",
+]
+TASK_TITLES = [
+    "Send revised layout",
+    "Call back about delivery date",
+    "Prepare quote",
+    "Send brochure",
+    "Check spare parts stock",
+    "Book commissioning engineer",
+    "Ask for purchase order",
+    "Clarify payment terms",
+    "Schedule training date",
+    "Send maintenance report",
+]
 # (sku, name, unit price, tax rate)
 PRODUCTS = [
     ("FT-100", "Gurtförderer Modul 1 m", "1480.00", "19"),
@@ -182,9 +334,17 @@ class _Builder:
 
     def note(self, entity: Entity, record: Record, kind: str, text: str, when: datetime) -> None:
         account_id = record["id"] if entity is ACCOUNT else record.get("account_id")
-        self.timeline.append({"record_entity": entity.name, "record_id": record["id"],
-                              "account_id": account_id,
-                              "kind": kind, "text": text, "at": when, "owner": self.ws.owner})  # fmt: skip
+        self.timeline.append(
+            {
+                "record_entity": entity.name,
+                "record_id": record["id"],
+                "account_id": account_id,
+                "kind": kind,
+                "text": text,
+                "at": when,
+                "owner": self.ws.owner,
+            }
+        )
 
     # -- people and companies ------------------------------------------------------------------------
     def accounts(self) -> list[Record]:
@@ -198,16 +358,23 @@ class _Builder:
                     names.add(name)
                     break
             domain = f"{_slug(name.split()[0])}-{_slug(name.split()[1])}.de"
-            rows.append({
-                **self.scope, "name": name, "industry": industry,
-                "phone": f"+49 {rng.randint(800, 999)} {rng.randint(100000, 999999)}",
-                "email": f"info@{domain}", "website": f"https://www.{domain}",
-                "street": f"{rng.choice(STREETS)} {rng.randint(1, 120)}", "city": city,
-                "postcode": postcode, "country": "Germany",
-                "latitude": round(lat + rng.uniform(-0.015, 0.015), 5),
-                "longitude": round(lon + rng.uniform(-0.015, 0.015), 5),
-                "tags": rng.sample(["key account", "prospect", "service", "a-customer", "b-customer"], 1),
-            })  # fmt: skip
+            rows.append(
+                {
+                    **self.scope,
+                    "name": name,
+                    "industry": industry,
+                    "phone": f"+49 {rng.randint(800, 999)} {rng.randint(100000, 999999)}",
+                    "email": f"info@{domain}",
+                    "website": f"https://www.{domain}",
+                    "street": f"{rng.choice(STREETS)} {rng.randint(1, 120)}",
+                    "city": city,
+                    "postcode": postcode,
+                    "country": "Germany",
+                    "latitude": round(lat + rng.uniform(-0.015, 0.015), 5),
+                    "longitude": round(lon + rng.uniform(-0.015, 0.015), 5),
+                    "tags": rng.sample(["key account", "prospect", "service", "a-customer", "b-customer"], 1),
+                }
+            )
         return self.insert(ACCOUNT, rows)
 
     def contacts(self, accounts: list[Record], total: int = 150) -> dict[str, list[Record]]:
@@ -220,12 +387,17 @@ class _Builder:
             domain = account["email"].split("@", 1)[1]
             for title in rng.sample(TITLES, count):
                 first, last = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
-                rows.append({
-                    **self.scope, "name": f"{first} {last}", "title": title, "account_id": account["id"],
-                    "email": f"{_slug(first)}.{_slug(last)}@{domain}",
-                    "phone": f"{self.phone()}-{rng.randint(10, 99)}",
-                    "mobile": f"+49 1{rng.randint(51, 79)} {rng.randint(1000000, 9999999)}",
-                })  # fmt: skip
+                rows.append(
+                    {
+                        **self.scope,
+                        "name": f"{first} {last}",
+                        "title": title,
+                        "account_id": account["id"],
+                        "email": f"{_slug(first)}.{_slug(last)}@{domain}",
+                        "phone": f"{self.phone()}-{rng.randint(10, 99)}",
+                        "mobile": f"+49 1{rng.randint(51, 79)} {rng.randint(1000000, 9999999)}",
+                    }
+                )
         by_account: dict[str, list[Record]] = {a["id"]: [] for a in accounts}
         for contact in self.insert(CONTACT, rows):
             by_account[contact["account_id"]].append(contact)
@@ -239,18 +411,25 @@ class _Builder:
             city = rng.choice(TOWNS)[0]
             company = f"{rng.choice(PREFIXES)} {rng.choice(rng.choice(list(INDUSTRIES.values())))} {city}"
             domain = f"{_slug(company.split()[0])}-{_slug(company.split()[1])}.de"
-            rows.append({
-                **self.scope, "name": f"{first} {last}", "company": company, "status": status,
-                "email": f"{_slug(first)[0]}.{_slug(last)}@{domain}",
-                "phone": f"+49 {rng.randint(800, 999)} {rng.randint(100000, 999999)}",
-                "source": rng.choice(LEAD_SOURCES), "rating": rng.choice(["hot", "warm", "warm", "cold"]),
-                "disqualify_reason": rng.choice(DISQUALIFY) if status == "disqualified" else None,
-            })  # fmt: skip
+            rows.append(
+                {
+                    **self.scope,
+                    "name": f"{first} {last}",
+                    "company": company,
+                    "status": status,
+                    "email": f"{_slug(first)[0]}.{_slug(last)}@{domain}",
+                    "phone": f"+49 {rng.randint(800, 999)} {rng.randint(100000, 999999)}",
+                    "source": rng.choice(LEAD_SOURCES),
+                    "rating": rng.choice(["hot", "warm", "warm", "cold"]),
+                    "disqualify_reason": rng.choice(DISQUALIFY) if status == "disqualified" else None,
+                }
+            )
         return self.insert(LEAD, rows)
 
     # -- pipeline ------------------------------------------------------------------------------------
-    def opportunities(self, accounts: list[Record], contacts: dict[str, list[Record]], total: int = 30
-                      ) -> list[Record]:  # fmt: skip
+    def opportunities(
+        self, accounts: list[Record], contacts: dict[str, list[Record]], total: int = 30
+    ) -> list[Record]:
         rng, stages = self.rng, list(self.ws.stages)
         # Spread over every stage, more in the early and middle ones; a few won and lost.
         open_stages = [s for s in stages if not s.is_closed]
@@ -264,14 +443,21 @@ class _Builder:
             close = self.today + timedelta(
                 days=rng.randint(-60, -3) if closed_stage else rng.randint(-10, 150)
             )
-            rows.append({
-                **self.scope, "name": rng.choice(OPP_NAMES), "account_id": account["id"],
-                "contact_id": rng.choice(people)["id"] if people else None,
-                "amount": Decimal(rng.randint(10, 500) * 500), "currency": "EUR", "stage": stage.name,
-                "probability": stage.probability, "close_date": close,
-                "next_step": None if closed_stage else rng.choice(TASK_TITLES),
-                "lost_reason": rng.choice(LOST_REASONS) if stage.name == LOST else None,
-            })  # fmt: skip
+            rows.append(
+                {
+                    **self.scope,
+                    "name": rng.choice(OPP_NAMES),
+                    "account_id": account["id"],
+                    "contact_id": rng.choice(people)["id"] if people else None,
+                    "amount": Decimal(rng.randint(10, 500) * 500),
+                    "currency": "EUR",
+                    "stage": stage.name,
+                    "probability": stage.probability,
+                    "close_date": close,
+                    "next_step": None if closed_stage else rng.choice(TASK_TITLES),
+                    "lost_reason": rng.choice(LOST_REASONS) if stage.name == LOST else None,
+                }
+            )
         opps = self.insert(OPPORTUNITY, rows)
         for opp in opps:
             opened = self.at(self.today - timedelta(days=rng.randint(20, 120)), 9)
@@ -309,15 +495,20 @@ class _Builder:
         people = contacts[account["id"]]
         done = status == "done"
         return {
-            **self.scope, "account_id": account["id"], "starts_at": start,
+            **self.scope,
+            "account_id": account["id"],
+            "starts_at": start,
             "contact_ids": [rng.choice(people)["id"]] if people else [],
-            "duration_min": rng.choice([45, 60, 60, 90]), "fixed_time": rng.random() < 0.35,
+            "duration_min": rng.choice([45, 60, 60, 90]),
+            "fixed_time": rng.random() < 0.35,
             "purpose": rng.choice(PURPOSES),
             "location": f"{account['street']}, {account['postcode']} {account['city']}",
-            "latitude": account["latitude"], "longitude": account["longitude"], "status": status,
+            "latitude": account["latitude"],
+            "longitude": account["longitude"],
+            "status": status,
             "outcome": rng.choice(OUTCOMES) if done else None,
             "report": "Walked the line with the plant manager; notes in the shared folder." if done else None,
-        }  # fmt: skip
+        }
 
     def tasks(
         self, accounts: list[Record], contacts: dict[str, list[Record]], opps: list[Record]
@@ -329,25 +520,42 @@ class _Builder:
                 opp = rng.choice(opps) if rng.random() < 0.5 else None
                 account_id = opp["account_id"] if opp else rng.choice(accounts)["id"]
                 people = contacts[account_id]
-                due = {"overdue": self.today - timedelta(days=rng.randint(1, 12)), "today": self.today,
-                       "soon": self.today + timedelta(days=rng.randint(1, 12)),
-                       "done": self.today - timedelta(days=rng.randint(1, 20))}[kind]  # fmt: skip
-                rows.append({
-                    **self.scope, "title": rng.choice(TASK_TITLES), "due_date": due,
-                    "priority": rng.choice(["high", "normal", "normal", "low"]),
-                    "status": "done" if kind == "done" else "open",
-                    "done_at": self.at(due, 17) if kind == "done" else None,
-                    "account_id": account_id, "contact_id": rng.choice(people)["id"] if people else None,
-                    "opportunity_id": opp["id"] if opp else None,
-                })  # fmt: skip
+                due = {
+                    "overdue": self.today - timedelta(days=rng.randint(1, 12)),
+                    "today": self.today,
+                    "soon": self.today + timedelta(days=rng.randint(1, 12)),
+                    "done": self.today - timedelta(days=rng.randint(1, 20)),
+                }[kind]
+                rows.append(
+                    {
+                        **self.scope,
+                        "title": rng.choice(TASK_TITLES),
+                        "due_date": due,
+                        "priority": rng.choice(["high", "normal", "normal", "low"]),
+                        "status": "done" if kind == "done" else "open",
+                        "done_at": self.at(due, 17) if kind == "done" else None,
+                        "account_id": account_id,
+                        "contact_id": rng.choice(people)["id"] if people else None,
+                        "opportunity_id": opp["id"] if opp else None,
+                    }
+                )
         return self.insert(TASK, rows)
 
     # -- price list and quotes -----------------------------------------------------------------------
     def products(self) -> list[Record]:
         existing = {p["sku"].lower(): p for p in self.ws.store.select(PRODUCT, "active = 1")}
-        rows = [{"sku": sku, "name": name, "unit_price": Decimal(price), "currency": "EUR",
-                 "tax_rate": Decimal(tax), "active": True}
-                for sku, name, price, tax in PRODUCTS if sku.lower() not in existing]  # fmt: skip
+        rows = [
+            {
+                "sku": sku,
+                "name": name,
+                "unit_price": Decimal(price),
+                "currency": "EUR",
+                "tax_rate": Decimal(tax),
+                "active": True,
+            }
+            for sku, name, price, tax in PRODUCTS
+            if sku.lower() not in existing
+        ]
         written = {p["sku"].lower(): p for p in self.insert(PRODUCT, rows)}
         return [existing.get(sku.lower()) or written[sku.lower()] for sku, *_ in PRODUCTS]
 
@@ -369,12 +577,19 @@ class _Builder:
             return rng.choice(opps)
 
         # (status, valid-until offset, opportunity stages to draw from)
-        plan = [("draft", 30, ("rfp received", "qualification")), ("draft", 30, ("rfp received",)),
-                ("sent", 3, ("quotation sent",)), ("sent", 20, ("quotation sent", "final stage")),
-                ("sent", 12, ("final stage", "quotation sent")),
-                ("expired", -4, ("quotation sent",)), ("expired", -15, ("final stage",)),
-                ("accepted", 10, (WON,)), ("accepted", 5, (WON,)),
-                ("rejected", 8, (LOST,)), ("rejected", 2, ("qualification", LOST))]  # fmt: skip
+        plan = [
+            ("draft", 30, ("rfp received", "qualification")),
+            ("draft", 30, ("rfp received",)),
+            ("sent", 3, ("quotation sent",)),
+            ("sent", 20, ("quotation sent", "final stage")),
+            ("sent", 12, ("final stage", "quotation sent")),
+            ("expired", -4, ("quotation sent",)),
+            ("expired", -15, ("final stage",)),
+            ("accepted", 10, (WON,)),
+            ("accepted", 5, (WON,)),
+            ("rejected", 8, (LOST,)),
+            ("rejected", 2, ("qualification", LOST)),
+        ]
         made = []
         for status, valid_offset, stages in plan:
             opp = pick(*stages)
@@ -387,14 +602,29 @@ class _Builder:
     def _revision(self, previous: Record, status: str, valid_offset: int) -> Record:
         keep = ("number", "account_id", "opportunity_id", "contact_id", "currency", "terms", "owner", "team")
         sent_at = self.at(self.today - timedelta(days=1), 16)
-        values = {**{k: previous[k] for k in keep}, "revision": previous["revision"] + 1,
-                  "previous_id": previous["id"], "status": status, "sent_at": sent_at,
-                  "valid_until": self.today + timedelta(days=valid_offset)}  # fmt: skip
+        values = {
+            **{k: previous[k] for k in keep},
+            "revision": previous["revision"] + 1,
+            "previous_id": previous["id"],
+            "status": status,
+            "sent_at": sent_at,
+            "valid_until": self.today + timedelta(days=valid_offset),
+        }
         quote = self.insert(QUOTE, [values])[0]
         lines = []
         for line in quotes.lines_of(self.ws, previous["id"]):
-            copied = {k: line[k] for k in ("position", "product_id", "sku", "description", "quantity",
-                                           "unit_price", "tax_rate")}  # fmt: skip
+            copied = {
+                k: line[k]
+                for k in (
+                    "position",
+                    "product_id",
+                    "sku",
+                    "description",
+                    "quantity",
+                    "unit_price",
+                    "tax_rate",
+                )
+            }
             lines.append({**copied, "quote_id": quote["id"], "discount_percent": Decimal(8)})
         self.insert(QUOTE_LINE, lines)
         label = f"quote {quote['number']} rev {quote['revision']}"
@@ -410,23 +640,37 @@ class _Builder:
         stored = rules.SENT if status == rules.EXPIRED else status
         decided = stored in (rules.ACCEPTED, rules.REJECTED)
         values: Record = {
-            **self.scope, "number": quotes._allocate_number(self.ws, self.today), "revision": 1,
-            "account_id": opp["account_id"], "opportunity_id": opp["id"], "contact_id": opp["contact_id"],
-            "currency": "EUR", "valid_until": valid_until, "status": stored,
+            **self.scope,
+            "number": quotes._allocate_number(self.ws, self.today),
+            "revision": 1,
+            "account_id": opp["account_id"],
+            "opportunity_id": opp["id"],
+            "contact_id": opp["contact_id"],
+            "currency": "EUR",
+            "valid_until": valid_until,
+            "status": stored,
             "terms": "Payment within 30 days of invoice date, net. Delivery 6-8 weeks after order.",
             "sent_at": sent_at if stored != rules.DRAFT else None,
             "decided_at": sent_at + timedelta(days=rng.randint(2, 4)) if decided else None,
             "reject_reason": rng.choice(REJECT_REASONS) if stored == rules.REJECTED else None,
-        }  # fmt: skip
+        }
         quote = self.insert(QUOTE, [values])[0]
         lines = []
         for position, product in enumerate(rng.sample(products, rng.randint(2, 6)), start=1):
             percent = Decimal(rng.choice([5, 10, 15])) if rng.random() < 0.25 else None
-            lines.append({"quote_id": quote["id"], "position": position, "product_id": product["id"],
-                          "sku": product["sku"], "description": product["name"],
-                          "quantity": Decimal(rng.choice([1, 1, 2, 3, 4, 8, 10, 16])),
-                          "unit_price": product["unit_price"], "tax_rate": product["tax_rate"],
-                          "discount_percent": percent})  # fmt: skip
+            lines.append(
+                {
+                    "quote_id": quote["id"],
+                    "position": position,
+                    "product_id": product["id"],
+                    "sku": product["sku"],
+                    "description": product["name"],
+                    "quantity": Decimal(rng.choice([1, 1, 2, 3, 4, 8, 10, 16])),
+                    "unit_price": product["unit_price"],
+                    "tax_rate": product["tax_rate"],
+                    "discount_percent": percent,
+                }
+            )
         self.insert(QUOTE_LINE, lines)
         drafted = sent_at - timedelta(days=1)
         self.note(QUOTE, quote, "status", f"quote {quote['number']} drafted", drafted)

@@ -41,8 +41,11 @@ class Duplicate:
 
 
 def _probe_from_derived(keys: Record) -> dict[str, str]:
-    probes = {"email": keys.get("email_key"), "phone": keys.get("phone_key"),
-              "name and company": keys.get("name_key")}  # fmt: skip
+    probes = {
+        "email": keys.get("email_key"),
+        "phone": keys.get("phone_key"),
+        "name and company": keys.get("name_key"),
+    }
     return {reason: key for reason, key in probes.items() if key}
 
 
@@ -65,19 +68,22 @@ def find_duplicates(ws: Workspace, values: Record, exclude_id: str | None = None
     probes = _probe_from_derived(keys)
     queries: list[tuple[Entity, str, str, tuple[str, ...]]] = []
     if "email" in probes:
-        queries += [(LEAD, "email", "email_key = ?", (probes["email"],)),
-                    (CONTACT, "email", "email_key = ?", (probes["email"],))]  # fmt: skip
+        queries += [
+            (LEAD, "email", "email_key = ?", (probes["email"],)),
+            (CONTACT, "email", "email_key = ?", (probes["email"],)),
+        ]
     # A contact has a mobile number beside its phone: both are compared, with each other too.
     for phone in dict.fromkeys(k for k in (keys.get("phone_key"), keys.get("mobile_key")) if k):
-        queries += [(LEAD, "phone", "phone_key = ?", (phone,)),
-                    (CONTACT, "phone", "phone_key = ? OR mobile_key = ?", (phone, phone))]  # fmt: skip
+        queries += [
+            (LEAD, "phone", "phone_key = ?", (phone,)),
+            (CONTACT, "phone", "phone_key = ? OR mobile_key = ?", (phone, phone)),
+        ]
     if "name and company" in probes:
         person, company = _split_name_key(probes["name and company"])
         queries += [
             (LEAD, "name and company", "name_key = ?", (probes["name and company"],)),
-            (CONTACT, "name and company", f"name_key = ? AND {_CONTACT_COMPANY} = ?",
-             (person, company)),
-        ]  # fmt: skip
+            (CONTACT, "name and company", f"name_key = ? AND {_CONTACT_COMPANY} = ?", (person, company)),
+        ]
     found: list[Duplicate] = []
     seen = {exclude_id}
     for entity, reason, where, params in queries:
@@ -96,8 +102,13 @@ def contact_probe(ws: Workspace, values: Record) -> Record:
     """A contact's values as the duplicate check reads a lead's: its account's name is its company."""
     account_id = values.get("account_id")
     company = ws.store.titles(ACCOUNT, [account_id]).get(account_id) if account_id else None
-    return {"name": values.get("name"), "company": company, "email": values.get("email"),
-            "phone": values.get("phone"), "mobile": values.get("mobile")}  # fmt: skip
+    return {
+        "name": values.get("name"),
+        "company": company,
+        "email": values.get("email"),
+        "phone": values.get("phone"),
+        "mobile": values.get("mobile"),
+    }
 
 
 def find_account_duplicates(ws: Workspace, name: str, exclude_id: str | None = None) -> list[Duplicate]:
@@ -106,9 +117,11 @@ def find_account_duplicates(ws: Workspace, name: str, exclude_id: str | None = N
     key = normalize.company_key(name)
     if not key:
         return []
-    return [Duplicate(ACCOUNT.name, r["id"], r["name"], "name")
-            for r in ws.store.select(ACCOUNT, "name_key = ?", (key,), limit=5)
-            if r["id"] != exclude_id]  # fmt: skip
+    return [
+        Duplicate(ACCOUNT.name, r["id"], r["name"], "name")
+        for r in ws.store.select(ACCOUNT, "name_key = ?", (key,), limit=5)
+        if r["id"] != exclude_id
+    ]
 
 
 def check_duplicates(ws: Workspace, entity: Entity, values: Record, *, exclude_id: str | None = None) -> None:
@@ -159,8 +172,15 @@ class BatchResult:
 
 
 # Column names accepted in batch input, beyond the field names themselves.
-_ALIASES = {"e-mail": "email", "mail": "email", "telephone": "phone", "tel": "phone",
-            "organisation": "company", "organization": "company", "full name": "name"}  # fmt: skip
+_ALIASES = {
+    "e-mail": "email",
+    "mail": "email",
+    "telephone": "phone",
+    "tel": "phone",
+    "organisation": "company",
+    "organization": "company",
+    "full name": "name",
+}
 WRITE_BATCH = 10_000  # leads a transaction, when many are added at once
 BATCH_FIELDS = ("name", "company", "email", "phone", "source", "rating", "notes", "tags")
 
@@ -189,8 +209,16 @@ def parse_batch(text: str) -> list[tuple[int, dict[str, str]]]:
                 raise ValidationError(f"line {number}", f"not JSON: {exc.msg}") from None
             if not isinstance(value, dict):
                 raise ValidationError(f"line {number}", "each JSON line must be an object")
-            rows.append((number, {_batch_column(str(k), number): v if isinstance(v, str) else str(v)
-                                  for k, v in value.items() if v is not None and str(v).strip()}))  # fmt: skip
+            rows.append(
+                (
+                    number,
+                    {
+                        _batch_column(str(k), number): v if isinstance(v, str) else str(v)
+                        for k, v in value.items()
+                        if v is not None and str(v).strip()
+                    },
+                )
+            )
         return rows
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
@@ -225,10 +253,20 @@ class _KeyIndex:
             name_key = (row[5] or "|").split("|")[0] + "|" + company.get(row[6], "")
             self._remember("contact", row[0], row[1], row[2], (row[3], row[4]), name_key)
 
-    def _remember(self, entity: str, record_id: str, name: str, email: str | None,
-                  phones: tuple[str | None, ...], name_key: str | None) -> None:  # fmt: skip
-        for reason, key in (("email", email), *(("phone", p) for p in phones),
-                            ("name and company", name_key)):  # fmt: skip
+    def _remember(
+        self,
+        entity: str,
+        record_id: str,
+        name: str,
+        email: str | None,
+        phones: tuple[str | None, ...],
+        name_key: str | None,
+    ) -> None:
+        for reason, key in (
+            ("email", email),
+            *(("phone", p) for p in phones),
+            ("name and company", name_key),
+        ):
             if key:
                 self.keys.setdefault((reason, key), (entity, record_id, name))
 
@@ -243,14 +281,23 @@ class _KeyIndex:
         return found
 
     def add(self, line: int, name: str, probes: dict[str, str]) -> None:
-        self._remember("lead", f"line {line}", name, probes.get("email"),
-                       (probes.get("phone"),), probes.get("name and company"))  # fmt: skip
+        self._remember(
+            "lead",
+            f"line {line}",
+            name,
+            probes.get("email"),
+            (probes.get("phone"),),
+            probes.get("name and company"),
+        )
 
 
 def add_leads(
-    ws: Workspace, rows: Sequence[tuple[int, Raw]], *, allow_duplicate: bool = False,
+    ws: Workspace,
+    rows: Sequence[tuple[int, Raw]],
+    *,
+    allow_duplicate: bool = False,
     skip_duplicates: bool = False,
-) -> BatchResult:  # fmt: skip
+) -> BatchResult:
     """Add many leads in one transaction: every row is checked first; any bad row writes nothing.
 
     `rows` pairs each input line number with its values, so errors can name the line.
@@ -287,8 +334,9 @@ def _add_leads(
                         "Use --allow-duplicate or --skip-duplicates",
                         [d.as_dict() for d in found],
                     )
-                skipped.append({"line": line, "name": values["name"],
-                                "duplicate_of": [d.as_dict() for d in found]})  # fmt: skip
+                skipped.append(
+                    {"line": line, "name": values["name"], "duplicate_of": [d.as_dict() for d in found]}
+                )
                 continue
             # Later rows of the same batch are checked against earlier ones too.
             index.add(line, values["name"], probes)
@@ -336,8 +384,9 @@ def edit_lead(ws: Workspace, ref: str, raw: Raw, *, allow_duplicate: bool = Fals
     return ws.store.update(LEAD, lead["id"], values)
 
 
-def _set_status(ws: Workspace, lead: Record, status: str, extra: Record | None = None,
-                note: str = "") -> Record:  # fmt: skip
+def _set_status(
+    ws: Workspace, lead: Record, status: str, extra: Record | None = None, note: str = ""
+) -> Record:
     text = f"status: {lead['status']} → {status}" + (f" ({note})" if note else "")
     with ws.store.transaction():
         updated = ws.store.update(LEAD, lead["id"], {"status": status, **(extra or {})})
@@ -368,9 +417,14 @@ def set_contacted(ws: Workspace, ref: str) -> Record:
 
 
 def convert(
-    ws: Workspace, ref: str, *, opportunity: str | None = None, amount: str | None = None,
-    close_date: str | None = None, account_ref: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    ws: Workspace,
+    ref: str,
+    *,
+    opportunity: str | None = None,
+    amount: str | None = None,
+    close_date: str | None = None,
+    account_ref: str | None = None,
+) -> dict[str, Any]:
     """One transaction: account (found or new), contact (found or new), optional opportunity."""
     lead = ws.store.resolve(LEAD, ref)
     if lead["status"] == "converted":
@@ -389,18 +443,30 @@ def convert(
         contact, contact_created = _contact_for(ws, lead, account)
         opp = None
         if opportunity:
-            opp = crm.add_opportunity(ws, {
-                "name": opportunity, "account_id": account["id"], "contact_id": contact["id"],
-                "amount": amount_value, "close_date": close_value,
-            })  # fmt: skip
-        links = {"account_id": account["id"], "contact_id": contact["id"],
-                 "opportunity_id": opp["id"] if opp else None}  # fmt: skip
+            opp = crm.add_opportunity(
+                ws,
+                {
+                    "name": opportunity,
+                    "account_id": account["id"],
+                    "contact_id": contact["id"],
+                    "amount": amount_value,
+                    "close_date": close_value,
+                },
+            )
+        links = {
+            "account_id": account["id"],
+            "contact_id": contact["id"],
+            "opportunity_id": opp["id"] if opp else None,
+        }
         updated = _set_status(ws, lead, "converted", links)
         records.add_timeline(
-            ws, ACCOUNT, account, "converted",
+            ws,
+            ACCOUNT,
+            account,
+            "converted",
             f"lead {lead['name']!r} converted" + (f"; opportunity {opp['name']!r}" if opp else ""),
             account["id"],
-        )  # fmt: skip
+        )
     return {
         "lead": updated,
         "account": account,
@@ -422,8 +488,7 @@ def _account_for(ws: Workspace, lead: Record, account_ref: str | None) -> tuple[
     existing = ws.store.select(ACCOUNT, "name_key = ?", (key,), limit=1) if key else []
     if existing:
         return existing[0], False
-    values = {**records.scope_defaults(ws), "name": lead["company"], "phone": None,
-              "email": None}  # fmt: skip
+    values = {**records.scope_defaults(ws), "name": lead["company"], "phone": None, "email": None}
     return ws.store.insert(ACCOUNT, values), True
 
 
@@ -437,9 +502,13 @@ def _contact_for(ws: Workspace, lead: Record, account: Record) -> tuple[Record, 
             return same[0], False
     values = {
         **records.scope_defaults(ws),
-        "name": lead["name"], "email": lead["email"], "phone": lead["phone"],
-        "account_id": account["id"], "notes": lead["notes"], "tags": lead["tags"],
-    }  # fmt: skip
+        "name": lead["name"],
+        "email": lead["email"],
+        "phone": lead["phone"],
+        "account_id": account["id"],
+        "notes": lead["notes"],
+        "tags": lead["tags"],
+    }
     contact = ws.store.insert(CONTACT, values)
     return contact, True
 

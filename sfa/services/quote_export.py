@@ -117,22 +117,39 @@ def build(ws: Workspace, ref: str) -> Document:
     rows = []
     for line, net in zip(view.lines, totals.line_nets, strict=True):
         rule_line = quotes.to_line(line)
-        rows.append(Row(
-            str(line["position"]), line["sku"] or "", line["description"],
-            rules.plain_number(line["quantity"]), amount(line["unit_price"]),
-            rules.discount_text(rule_line, currency), f"{rules.plain_number(rule_line.tax_rate)} %",
-            amount(net),
-        ))  # fmt: skip
+        rows.append(
+            Row(
+                str(line["position"]),
+                line["sku"] or "",
+                line["description"],
+                rules.plain_number(line["quantity"]),
+                amount(line["unit_price"]),
+                rules.discount_text(rule_line, currency),
+                f"{rules.plain_number(rule_line.tax_rate)} %",
+                amount(net),
+            )
+        )
     taxes = [(f"VAT {rules.plain_number(b.rate)} % on {amount(b.base)}", amount(b.tax)) for b in totals.taxes]
     issued = quote["sent_at"].astimezone(local_zone()).date() if quote["sent_at"] else local_today()
     return Document(
-        number=quote["number"], revision=quote["revision"], status=view.status, issued=issued,
-        valid_until=quote["valid_until"], seller=seller, seller_extra=extra, customer=customer,
-        reference=view.opportunity["name"] if view.opportunity else "", currency=currency, rows=rows,
-        taxes=taxes, net=amount(totals.net), tax=amount(totals.tax),
-        total=amount(totals.total), terms=quote["terms"] or "",
+        number=quote["number"],
+        revision=quote["revision"],
+        status=view.status,
+        issued=issued,
+        valid_until=quote["valid_until"],
+        seller=seller,
+        seller_extra=extra,
+        customer=customer,
+        reference=view.opportunity["name"] if view.opportunity else "",
+        currency=currency,
+        rows=rows,
+        taxes=taxes,
+        net=amount(totals.net),
+        tax=amount(totals.tax),
+        total=amount(totals.total),
+        terms=quote["terms"] or "",
         has_discount=any(r.discount for r in rows),
-    )  # fmt: skip
+    )
 
 
 def _facts(doc: Document) -> list[tuple[str, str]]:
@@ -198,19 +215,28 @@ def render_html(doc: Document) -> str:
     e = html.escape
     seller = [x for x in doc.seller + doc.seller_extra if x]
     parts = [
-        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-        f"<title>{e(doc.title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
-        f"<h1>{e(doc.title)}</h1>", '<div class="parties">',
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>{e(doc.title)}</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{e(doc.title)}</h1>",
+        '<div class="parties">',
         '<div><div class="label">From</div>' + "<br>".join(e(x) for x in seller) + "</div>",
         '<div><div class="label">To</div>' + "<br>".join(e(x) for x in doc.customer) + "</div>",
-        "</div>", '<table class="facts">',
+        "</div>",
+        '<table class="facts">',
         *(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in _facts(doc)),
-        "</table>", '<table class="lines">',
+        "</table>",
+        '<table class="lines">',
         '<thead><tr><th class="num">#</th><th>Item</th><th class="num">Qty</th>'
         '<th class="num">Unit price</th>'
         '<th class="num">Discount</th><th class="num">VAT</th>'
         f'<th class="num">Net ({e(doc.currency)})</th></tr></thead><tbody>',
-    ]  # fmt: skip
+    ]
     for r in doc.rows:
         sku = f' <span class="label">{e(r.sku)}</span>' if r.sku else ""
         parts.append(
@@ -220,10 +246,13 @@ def render_html(doc: Document) -> str:
             f'<td class="num">{e(r.net)}</td></tr>'
         )
     totals = [("Net total", doc.net), *doc.taxes]
-    parts += ["</tbody></table>", '<table class="totals">',
-              *(f'<tr><td>{e(label)}</td><td class="num">{e(amount)}</td></tr>' for label, amount in totals),
-              f'<tr class="grand"><td>Total ({e(doc.currency)})</td><td class="num">{e(doc.total)}</td></tr>',
-              "</table>"]  # fmt: skip
+    parts += [
+        "</tbody></table>",
+        '<table class="totals">',
+        *(f'<tr><td>{e(label)}</td><td class="num">{e(amount)}</td></tr>' for label, amount in totals),
+        f'<tr class="grand"><td>Total ({e(doc.currency)})</td><td class="num">{e(doc.total)}</td></tr>',
+        "</table>",
+    ]
     if doc.terms:
         parts.append(f'<div class="terms"><div class="label">Terms</div>{e(doc.terms)}</div>')
     parts += ["</body>", "</html>", ""]
@@ -232,9 +261,30 @@ def render_html(doc: Document) -> str:
 
 # -- PDF --------------------------------------------------------------------------------------------
 
-_TRANSLIT = {"€": "EUR", "–": "-", "—": "-", "“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "…": "...",
-             "•": "-", "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "ı": "i", "Œ": "OE", "œ": "oe", "ẞ": "SS",
-             "Ŀ": "L", "ŀ": "l", "Ħ": "H", "ħ": "h"}  # fmt: skip
+_TRANSLIT = {
+    "€": "EUR",
+    "–": "-",
+    "—": "-",
+    "“": '"',
+    "”": '"',
+    "„": '"',
+    "‘": "'",
+    "’": "'",
+    "…": "...",
+    "•": "-",
+    "Ł": "L",
+    "ł": "l",
+    "Đ": "D",
+    "đ": "d",
+    "ı": "i",
+    "Œ": "OE",
+    "œ": "oe",
+    "ẞ": "SS",
+    "Ŀ": "L",
+    "ŀ": "l",
+    "Ħ": "H",
+    "ħ": "h",
+}
 
 
 def transliterate(text: str, encoding: str = "latin-1") -> str:
@@ -316,8 +366,9 @@ class _Pdf:
             pdf.set_y(-12)
             pdf.set_font(family, "", 7.5)
             pdf.set_text_color(110)
-            pdf.cell(0, 4, text(f"{number} rev {doc.revision}  ·  {page_word} {pdf.page_no()}/{{nb}}"),
-                     align="C")  # fmt: skip
+            pdf.cell(
+                0, 4, text(f"{number} rev {doc.revision}  ·  {page_word} {pdf.page_no()}/{{nb}}"), align="C"
+            )
 
         pdf.footer = footer  # type: ignore[method-assign]
 
@@ -370,9 +421,14 @@ class _Pdf:
         return bytes(pdf.output())
 
     def _columns(self, width: float) -> list[tuple[str, float, str]]:
-        fixed = [("#", 8.0, "R"), ("Qty", 14.0, "R"), ("Unit price", 27.0, "R"),
-                 ("Discount", 20.0 if self.doc.has_discount else 0.0, "R"), ("VAT", 13.0, "R"),
-                 (f"Net ({self.doc.currency})", 29.0, "R")]  # fmt: skip
+        fixed = [
+            ("#", 8.0, "R"),
+            ("Qty", 14.0, "R"),
+            ("Unit price", 27.0, "R"),
+            ("Discount", 20.0 if self.doc.has_discount else 0.0, "R"),
+            ("VAT", 13.0, "R"),
+            (f"Net ({self.doc.currency})", 29.0, "R"),
+        ]
         item_width = width - sum(w for _, w, _ in fixed)
         return [fixed[0], ("Item", item_width, "L"), *fixed[1:]]
 
@@ -450,8 +506,11 @@ class _Pdf:
         from fpdf.enums import XPos, YPos
 
         pdf, doc, t = self.pdf, self.doc, self.text
-        rows = [("Net total", doc.net, False), *((label, amount, False) for label, amount in doc.taxes),
-                (f"Total ({doc.currency})", doc.total, True)]  # fmt: skip
+        rows = [
+            ("Net total", doc.net, False),
+            *((label, amount, False) for label, amount in doc.taxes),
+            (f"Total ({doc.currency})", doc.total, True),
+        ]
         needed = len(rows) * 5.5 + 6
         if pdf.get_y() + needed > pdf.page_break_trigger:
             pdf.add_page()
@@ -465,8 +524,15 @@ class _Pdf:
                 pdf.set_draw_color(120)
             border = "T" if grand else ""
             pdf.cell(label_w, 5.5 if not grand else 7, t(label), border=border)
-            pdf.cell(amount_w, 5.5 if not grand else 7, t(amount), border=border, align="R",
-                     new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
+            pdf.cell(
+                amount_w,
+                5.5 if not grand else 7,
+                t(amount),
+                border=border,
+                align="R",
+                new_x=XPos.LMARGIN,
+                new_y=YPos.NEXT,
+            )
 
 
 def render_pdf(doc: Document, font: tuple[Path, Path | None] | None) -> bytes:

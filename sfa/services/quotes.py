@@ -94,14 +94,19 @@ def view(ws: Workspace, ref: str) -> QuoteView:
     account = ws.store.get(ACCOUNT, quote["account_id"], include_deleted=True)
     contact = ws.store.find(CONTACT, quote["contact_id"]) if quote["contact_id"] else None
     opp = ws.store.find(OPPORTUNITY, quote["opportunity_id"]) if quote["opportunity_id"] else None
-    return QuoteView(quote, status_of(quote), lines, totals_of(quote, lines), account, contact, opp,
-                     is_latest(ws, quote))  # fmt: skip
+    return QuoteView(
+        quote, status_of(quote), lines, totals_of(quote, lines), account, contact, opp, is_latest(ws, quote)
+    )
 
 
 def list_quotes(
-    ws: Workspace, *, status: str | None = None, all_revisions: bool = False, limit: int | None = None,
+    ws: Workspace,
+    *,
+    status: str | None = None,
+    all_revisions: bool = False,
+    limit: int | None = None,
     account_ref: str | None = None,
-) -> list[Record]:  # fmt: skip
+) -> list[Record]:
     clauses: list[str] = []
     params: list[Any] = []
     today = local_today().isoformat()
@@ -125,8 +130,9 @@ def list_quotes(
         params.append(ws.store.resolve(ACCOUNT, account_ref)["id"])
     if not all_revisions:
         clauses.append(_LATEST)
-    return ws.store.select(QUOTE, " AND ".join(f"({c})" for c in clauses), params,
-                           order="created_at DESC, rid DESC", limit=limit)  # fmt: skip
+    return ws.store.select(
+        QUOTE, " AND ".join(f"({c})" for c in clauses), params, order="created_at DESC, rid DESC", limit=limit
+    )
 
 
 def totals_by_quote(ws: Workspace, quotes: list[Record]) -> dict[str, rules.Totals]:
@@ -145,9 +151,11 @@ def expiring(ws: Workspace, until: date, today: date | None = None) -> list[Reco
     """Sent quotes (latest revisions) still valid today and valid until no later than `until`."""
     start = (today or local_today()).isoformat()
     return ws.store.select(
-        QUOTE, f"status = 'sent' AND valid_until >= ? AND valid_until <= ? AND {_LATEST}",
-        (start, until.isoformat()), order="valid_until, number",
-    )  # fmt: skip
+        QUOTE,
+        f"status = 'sent' AND valid_until >= ? AND valid_until <= ? AND {_LATEST}",
+        (start, until.isoformat()),
+        order="valid_until, number",
+    )
 
 
 # -- creating and editing drafts ----------------------------------------------------------------------
@@ -186,10 +194,15 @@ def _contact_at(ws: Workspace, ref: str, account_id: str) -> str:
 
 
 def new_quote(
-    ws: Workspace, *, opp_ref: str | None = None, account_ref: str | None = None,
-    contact_ref: str | None = None, valid_until: str | None = None, terms: str | None = None,
+    ws: Workspace,
+    *,
+    opp_ref: str | None = None,
+    account_ref: str | None = None,
+    contact_ref: str | None = None,
+    valid_until: str | None = None,
+    terms: str | None = None,
     currency: str | None = None,
-) -> Record:  # fmt: skip
+) -> Record:
     if not opp_ref and not account_ref:
         raise UsageError("give --opp REF or --account REF")
     opp = ws.store.resolve(OPPORTUNITY, opp_ref) if opp_ref else None
@@ -212,8 +225,10 @@ def new_quote(
         "currency": parse_currency(currency) if currency else (opp_currency or default_currency),
         "valid_until": _valid_until(ws, valid_until, today),
         "status": rules.DRAFT,
-        "terms": check_text("terms", terms.strip()) if terms is not None else (ws.setting("quote.terms") or None),
-    }  # fmt: skip
+        "terms": check_text("terms", terms.strip())
+        if terms is not None
+        else (ws.setting("quote.terms") or None),
+    }
     with ws.store.transaction():
         values["number"] = _allocate_number(ws, today)
         quote = ws.store.insert(QUOTE, values)
@@ -236,9 +251,13 @@ def _label(quote: Record) -> str:
 
 
 def edit_quote(
-    ws: Workspace, ref: str, *, valid_until: str | None = None, contact_ref: str | None = None,
+    ws: Workspace,
+    ref: str,
+    *,
+    valid_until: str | None = None,
+    contact_ref: str | None = None,
     terms: str | None = None,
-) -> Record:  # fmt: skip
+) -> Record:
     quote = _draft(ws, ref)
     changes: Record = {}
     if valid_until is not None:
@@ -255,9 +274,16 @@ def edit_quote(
 
 
 def add_line(
-    ws: Workspace, ref: str, *, product_ref: str | None = None, description: str | None = None,
-    price: str | None = None, qty: str | None = None, discount: str | None = None, tax: str | None = None,
-) -> Record:  # fmt: skip
+    ws: Workspace,
+    ref: str,
+    *,
+    product_ref: str | None = None,
+    description: str | None = None,
+    price: str | None = None,
+    qty: str | None = None,
+    discount: str | None = None,
+    tax: str | None = None,
+) -> Record:
     """Append a line: from a product (its price and tax unless overridden) or free text."""
     quote = _draft(ws, ref)
     currency = quote["currency"] or ws.setting("currency")
@@ -268,8 +294,13 @@ def add_line(
             raise ValidationError(
                 "product", f"{product['sku']} is priced in {product['currency']}, the quote in {currency}"
             )
-        values.update(product_id=product["id"], sku=product["sku"], description=product["name"],
-                      unit_price=product["unit_price"], tax_rate=product["tax_rate"])  # fmt: skip
+        values.update(
+            product_id=product["id"],
+            sku=product["sku"],
+            description=product["name"],
+            unit_price=product["unit_price"],
+            tax_rate=product["tax_rate"],
+        )
     elif description is None or price is None:
         raise UsageError("give --product SKU, or --description TEXT and --price AMOUNT")
     if description is not None:
@@ -340,8 +371,12 @@ def send(ws: Workspace, ref: str) -> Record:
             "`sfa quote edit --valid-until`"
         )
     with ws.store.transaction():
-        updated = _set_status(ws, quote, {"status": rules.SENT, "sent_at": utc_now()},
-                              f"quote {_label(quote)} sent ({_total_text(ws, quote)})")  # fmt: skip
+        updated = _set_status(
+            ws,
+            quote,
+            {"status": rules.SENT, "sent_at": utc_now()},
+            f"quote {_label(quote)} sent ({_total_text(ws, quote)})",
+        )
         _advance_opportunity(ws, quote, QUOTATION_SENT)
     return updated
 
@@ -375,8 +410,12 @@ def accept(ws: Workspace, ref: str) -> Record:
     if status != rules.SENT:
         raise StateError(f"quote {_label(quote)} is {status}; only a sent quote can be accepted")
     with ws.store.transaction():
-        updated = _set_status(ws, quote, {"status": rules.ACCEPTED, "decided_at": utc_now()},
-                              f"quote {_label(quote)} accepted ({_total_text(ws, quote)})")  # fmt: skip
+        updated = _set_status(
+            ws,
+            quote,
+            {"status": rules.ACCEPTED, "decided_at": utc_now()},
+            f"quote {_label(quote)} accepted ({_total_text(ws, quote)})",
+        )
         _advance_opportunity(ws, quote, WON)
     return updated
 
@@ -405,20 +444,48 @@ def revise(ws: Workspace, ref: str) -> Record:
     if status == rules.ACCEPTED:
         raise StateError(f"quote {_label(quote)} was accepted; start a new quote instead")
     today = local_today()
-    keep = ("number", "account_id", "opportunity_id", "contact_id", "currency", "terms", "owner", "team",
-            "tags", "notes")  # fmt: skip
+    keep = (
+        "number",
+        "account_id",
+        "opportunity_id",
+        "contact_id",
+        "currency",
+        "terms",
+        "owner",
+        "team",
+        "tags",
+        "notes",
+    )
     values: Record = {name: quote[name] for name in keep}
-    values.update(revision=quote["revision"] + 1, previous_id=quote["id"], status=rules.DRAFT,
-                  valid_until=max(quote["valid_until"] or today, _valid_until(ws, None, today)))  # fmt: skip
-    copied = ("position", "product_id", "sku", "description", "quantity", "unit_price", "discount_percent",
-              "discount_amount", "tax_rate")  # fmt: skip
+    values.update(
+        revision=quote["revision"] + 1,
+        previous_id=quote["id"],
+        status=rules.DRAFT,
+        valid_until=max(quote["valid_until"] or today, _valid_until(ws, None, today)),
+    )
+    copied = (
+        "position",
+        "product_id",
+        "sku",
+        "description",
+        "quantity",
+        "unit_price",
+        "discount_percent",
+        "discount_amount",
+        "tax_rate",
+    )
     with ws.store.transaction():
         new = ws.store.insert(QUOTE, values)
         lines = [
             {**{k: line[k] for k in copied}, "quote_id": new["id"]} for line in lines_of(ws, quote["id"])
         ]
         ws.store.insert_many(QUOTE_LINE, lines)
-        records.add_timeline(ws, QUOTE, new, "status",
-                             f"quote {_label(new)} drafted, revising rev {quote['revision']} ({status})",
-                             new["account_id"])  # fmt: skip
+        records.add_timeline(
+            ws,
+            QUOTE,
+            new,
+            "status",
+            f"quote {_label(new)} drafted, revising rev {quote['revision']} ({status})",
+            new["account_id"],
+        )
     return new

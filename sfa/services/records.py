@@ -103,9 +103,13 @@ def delete(ws: Workspace, entity: Entity, ref: str) -> Record:
 
 
 def add_timeline(
-    ws: Workspace, record_entity: Entity, record: Record, kind: str, text: str,
+    ws: Workspace,
+    record_entity: Entity,
+    record: Record,
+    kind: str,
+    text: str,
     account_id: str | None = None,
-) -> Record:  # fmt: skip
+) -> Record:
     from sfa.domain.dates import utc_now
 
     return ws.store.insert(

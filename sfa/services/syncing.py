@@ -25,8 +25,14 @@ class Overview:
 
 def overview(ws: Workspace) -> Overview:
     state = Replica(ws.store).status()
-    return Overview(status.server_of(ws), state.get("user"), int(state["pending"]), state.get("last_sync"),
-                    int(state["conflicts"]), int(state["rejected"]))  # fmt: skip
+    return Overview(
+        status.server_of(ws),
+        state.get("user"),
+        int(state["pending"]),
+        state.get("last_sync"),
+        int(state["conflicts"]),
+        int(state["rejected"]),
+    )
 
 
 def _title(ws: Workspace, entity_name: str, record_id: str) -> str:

@@ -66,9 +66,15 @@ def _links(ws: Workspace, refs: dict[str, str | None]) -> dict[str, Any]:
 
 
 def create_task(
-    ws: Workspace, title: str, *, due: str | None = None, priority: str | None = None,
-    remind: str | None = None, notes: str | None = None, **link_ids: str | None,
-) -> Record:  # fmt: skip
+    ws: Workspace,
+    title: str,
+    *,
+    due: str | None = None,
+    priority: str | None = None,
+    remind: str | None = None,
+    notes: str | None = None,
+    **link_ids: str | None,
+) -> Record:
     """Insert a task; link_ids are already resolved ids (account_id=..., visit_id=...)."""
     values = records.clean(ws, TASK, {"title": title, "priority": priority, "notes": notes}, creating=True)
     values.update(_due_values(due))
@@ -79,9 +85,15 @@ def create_task(
 
 
 def add_task(
-    ws: Workspace, title: str, *, due: str | None = None, priority: str | None = None,
-    remind: str | None = None, notes: str | None = None, links: dict[str, str | None] | None = None,
-) -> Record:  # fmt: skip
+    ws: Workspace,
+    title: str,
+    *,
+    due: str | None = None,
+    priority: str | None = None,
+    remind: str | None = None,
+    notes: str | None = None,
+    links: dict[str, str | None] | None = None,
+) -> Record:
     linked = _links(ws, links or {})
     return create_task(ws, title, due=due, priority=priority, remind=remind, notes=notes, **linked)
 
@@ -108,8 +120,9 @@ def task_filter(mode: str, now: datetime) -> tuple[str, list[Any], str]:
         # Served by the (status, due_date) index: the due_at test only looks at rows due today or before.
         return (
             "status = 'open' AND due_date <= ? AND (due_date < ? OR (due_at IS NOT NULL AND due_at < ?))",
-            [day, day, iso_utc(now)], URGENCY,
-        )  # fmt: skip
+            [day, day, iso_utc(now)],
+            URGENCY,
+        )
     if mode == "due-or-overdue":
         return "status = 'open' AND due_date <= ?", [day], URGENCY
     if mode == "today":
@@ -148,10 +161,16 @@ def reopen_task(ws: Workspace, ref: str) -> Record:
 
 
 def edit_task(
-    ws: Workspace, ref: str, *, title: str | None = None, due: str | None = None,
-    priority: str | None = None, remind: str | None = None, notes: str | None = None,
+    ws: Workspace,
+    ref: str,
+    *,
+    title: str | None = None,
+    due: str | None = None,
+    priority: str | None = None,
+    remind: str | None = None,
+    notes: str | None = None,
     links: dict[str, str | None] | None = None,
-) -> Record:  # fmt: skip
+) -> Record:
     task = ws.store.resolve(TASK, ref)
     values = records.clean(ws, TASK, {"title": title, "priority": priority, "notes": notes}, creating=False)
     values.update(_due_values(due))
@@ -180,8 +199,12 @@ def snooze_task(ws: Workspace, ref: str, until: str) -> Record:
 def task_detail(ws: Workspace, ref: str) -> dict[str, Any]:
     task = ws.store.resolve(TASK, ref)
     linked: dict[str, str] = {}
-    for column, entity in (("account_id", ACCOUNT), ("contact_id", CONTACT), ("lead_id", LEAD),
-                           ("opportunity_id", OPPORTUNITY)):  # fmt: skip
+    for column, entity in (
+        ("account_id", ACCOUNT),
+        ("contact_id", CONTACT),
+        ("lead_id", LEAD),
+        ("opportunity_id", OPPORTUNITY),
+    ):
         if task[column]:
             linked[column] = str(ws.store.titles(entity, [task[column]]).get(task[column]) or task[column])
     if task["visit_id"]:

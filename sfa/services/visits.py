@@ -27,11 +27,20 @@ def _address(account: Record) -> str | None:
 
 
 def plan_visit(
-    ws: Workspace, *, account_ref: str, at: str, contact_refs: list[str] | None = None,
-    duration: str | None = None, purpose: str | None = None, location: str | None = None,
-    latitude: str | None = None, longitude: str | None = None, notes: str | None = None,
-    allow_overlap: bool = False, now: datetime | None = None,
-) -> Record:  # fmt: skip
+    ws: Workspace,
+    *,
+    account_ref: str,
+    at: str,
+    contact_refs: list[str] | None = None,
+    duration: str | None = None,
+    purpose: str | None = None,
+    location: str | None = None,
+    latitude: str | None = None,
+    longitude: str | None = None,
+    notes: str | None = None,
+    allow_overlap: bool = False,
+    now: datetime | None = None,
+) -> Record:
     account = ws.store.resolve(ACCOUNT, account_ref)
     when = parse_when(at, "at", now=now)
     minutes = parse_duration(duration) if duration else DEFAULT_DURATION
@@ -43,11 +52,17 @@ def plan_visit(
         if contact["id"] not in contact_ids:
             contact_ids.append(contact["id"])
     values = records.clean(
-        ws, VISIT,
-        {"purpose": purpose, "location": location, "latitude": latitude, "longitude": longitude,
-         "notes": notes},
+        ws,
+        VISIT,
+        {
+            "purpose": purpose,
+            "location": location,
+            "latitude": latitude,
+            "longitude": longitude,
+            "notes": notes,
+        },
         creating=False,
-    )  # fmt: skip
+    )
     if (values.get("latitude") is None) != (values.get("longitude") is None):
         raise ValidationError("latitude", "give both --lat and --lon, or neither")
     if values.get("latitude") is None:
@@ -67,9 +82,15 @@ def plan_visit(
                 " choose another time or give --allow-overlap",
             )
     record = {
-        **records.scope_defaults(ws), **values, "account_id": account["id"], "contact_ids": contact_ids,
-        "starts_at": when.at, "duration_min": minutes, "fixed_time": when.fixed, "status": "planned",
-    }  # fmt: skip
+        **records.scope_defaults(ws),
+        **values,
+        "account_id": account["id"],
+        "contact_ids": contact_ids,
+        "starts_at": when.at,
+        "duration_min": minutes,
+        "fixed_time": when.fixed,
+        "status": "planned",
+    }
     return ws.store.insert(VISIT, record)
 
 
@@ -78,10 +99,12 @@ def _first_overlap(ws: Workspace, start: datetime, minutes: int, owner: str) -> 
     window_start = iso_utc(start - timedelta(hours=24))
     window_end = iso_utc(start + timedelta(minutes=minutes))
     candidates = ws.store.select(
-        VISIT, "starts_at >= ? AND starts_at < ? AND fixed_time = 1 AND status IN (?, ?)"
+        VISIT,
+        "starts_at >= ? AND starts_at < ? AND fixed_time = 1 AND status IN (?, ?)"
         " AND coalesce(owner, '') = ?",
-        (window_start, window_end, *BUSY, owner), order="starts_at",
-    )  # fmt: skip
+        (window_start, window_end, *BUSY, owner),
+        order="starts_at",
+    )
     for visit in candidates:
         if overlaps(start, minutes, visit["starts_at"], visit["duration_min"] or DEFAULT_DURATION):
             return visit
@@ -163,16 +186,27 @@ def route(ws: Workspace, day: date, *, round_trip: bool = False) -> RoutePlan:
     stops = [row(located[i], round(km, 1)) for i, km in zip(plan.order, plan.legs, strict=False)]
     back = round(plan.legs[-1], 1) if round_trip and plan.legs else None
     return RoutePlan(
-        day, home, stops, back, round(plan.total_km, 1), plan.exact,
+        day,
+        home,
+        stops,
+        back,
+        round(plan.total_km, 1),
+        plan.exact,
         [row(v) for v in flexible if point_of(v) is None],
         [row(v) for v in visits if v["fixed_time"]],
-    )  # fmt: skip
+    )
 
 
 def log_visit(
-    ws: Workspace, ref: str, *, outcome: str, notes: str | None = None,
-    follow_ups: list[str] | None = None, dues: list[str] | None = None, no_show: bool = False,
-) -> tuple[Record, list[Record]]:  # fmt: skip
+    ws: Workspace,
+    ref: str,
+    *,
+    outcome: str,
+    notes: str | None = None,
+    follow_ups: list[str] | None = None,
+    dues: list[str] | None = None,
+    no_show: bool = False,
+) -> tuple[Record, list[Record]]:
     """Mark a visit done (or no-show), write its report to the account's timeline, create follow-ups.
 
     Everything happens in one transaction: a bad --due leaves nothing written.
@@ -192,8 +226,9 @@ def log_visit(
     report = check_text("notes", (notes or "").strip()) or None
     status = "no-show" if no_show else "done"
     with ws.store.transaction():
-        visit = ws.store.update(VISIT, visit["id"], {"status": status, "outcome": outcome.strip(),
-                                                     "report": report})  # fmt: skip
+        visit = ws.store.update(
+            VISIT, visit["id"], {"status": status, "outcome": outcome.strip(), "report": report}
+        )
         text = f"Visit ({status}): {outcome.strip()}"
         if visit.get("purpose"):
             text = f"Visit ({status}) — {visit['purpose']}: {outcome.strip()}"
@@ -203,10 +238,16 @@ def log_visit(
         created = []
         contact_id = visit["contact_ids"][0] if visit["contact_ids"] else None
         for index, title in enumerate(follow_ups):
-            created.append(tasks.create_task(
-                ws, title, due=dues[index] if dues else None, account_id=visit["account_id"],
-                contact_id=contact_id, visit_id=visit["id"],
-            ))  # fmt: skip
+            created.append(
+                tasks.create_task(
+                    ws,
+                    title,
+                    due=dues[index] if dues else None,
+                    account_id=visit["account_id"],
+                    contact_id=contact_id,
+                    visit_id=visit["id"],
+                )
+            )
     return visit, created
 
 
@@ -234,7 +275,9 @@ def visit_detail(ws: Workspace, ref: str) -> dict[str, Any]:
     )
     timeline = ws.store.select(TIMELINE, "record_id = ?", (visit["id"],), order="at, rid")
     return {
-        "visit": visit, "account": account,
+        "visit": visit,
+        "account": account,
         "contacts": [contacts.get(c, c) for c in visit["contact_ids"]],
-        "tasks": follow_ups, "timeline": timeline,
-    }  # fmt: skip
+        "tasks": follow_ups,
+        "timeline": timeline,
+    }

@@ -291,10 +291,16 @@ class Store:
         }
 
     def select(
-        self, entity: Entity, where: str = "", params: Sequence[Any] = (), *,
-        order: str = "rid", limit: int | None = None, include_deleted: bool = False,
+        self,
+        entity: Entity,
+        where: str = "",
+        params: Sequence[Any] = (),
+        *,
+        order: str = "rid",
+        limit: int | None = None,
+        include_deleted: bool = False,
         fields: Sequence[str] | None = None,
-    ) -> list[Record]:  # fmt: skip
+    ) -> list[Record]:
         """Matching records in `order`. `fields` limits the record to those fields (plus id and
         timestamps): long listings that show a few columns need not decode twenty."""
         clauses = [where] if where else []
@@ -318,8 +324,13 @@ class Store:
         return [self.row_to_record(entity, row, wanted) for row in self.conn.execute(sql, params)]
 
     def grouped_sums(
-        self, entity: Entity, keys: Sequence[str], field: str, where: str = "", params: Sequence[Any] = (),
-    ) -> list[tuple[tuple[Any, ...], int, Decimal]]:  # fmt: skip
+        self,
+        entity: Entity,
+        keys: Sequence[str],
+        field: str,
+        where: str = "",
+        params: Sequence[Any] = (),
+    ) -> list[tuple[tuple[Any, ...], int, Decimal]]:
         """Matching records grouped by the SQL expressions ``keys``: (key values, count, exact sum of
         the decimal ``field``). SQLite would sum in floating point, so it hands over the group's
         values as text and Python adds them as Decimal, without building a record per row."""
@@ -336,10 +347,13 @@ class Store:
         width = len(keys)
         zero = Decimal(0)
         return [
-            (tuple(row[:width]), int(row[width]),
-             sum(map(Decimal, row[width + 1].split(",")), zero) if row[width + 1] else zero)
+            (
+                tuple(row[:width]),
+                int(row[width]),
+                sum(map(Decimal, row[width + 1].split(",")), zero) if row[width + 1] else zero,
+            )
             for row in self.conn.execute(sql, params)
-        ]  # fmt: skip
+        ]
 
     def key_rows(
         self, entity: Entity, columns: Sequence[str], *, include_deleted: bool = False
@@ -429,9 +443,13 @@ class Store:
         return self.insert_many(entity, [values], record_ids=[record_id] if record_id else None)[0]
 
     def insert_many(
-        self, entity: Entity, rows: Sequence[Record], *, record_ids: Sequence[str] | None = None,
+        self,
+        entity: Entity,
+        rows: Sequence[Record],
+        *,
+        record_ids: Sequence[str] | None = None,
         derived: Sequence[Record] | None = None,
-    ) -> list[Record]:  # fmt: skip
+    ) -> list[Record]:
         """Create records: row, field clocks, outbox and search index, in one transaction.
 
         `derived` may hand in `entity.derived(row)` for each row when the caller computed it already.
@@ -442,9 +460,12 @@ class Store:
             return self._insert_many(entity, rows, record_ids, derived)
 
     def _insert_many(
-        self, entity: Entity, rows: Sequence[Record], record_ids: Sequence[str] | None,
+        self,
+        entity: Entity,
+        rows: Sequence[Record],
+        record_ids: Sequence[str] | None,
         derived: Sequence[Record] | None,
-    ) -> list[Record]:  # fmt: skip
+    ) -> list[Record]:
         with self.transaction():
             prepared, records = self._prepare_insert(entity, rows, record_ids, derived)
             try:
@@ -454,9 +475,12 @@ class Store:
         return records
 
     def _prepare_insert(
-        self, entity: Entity, rows: Sequence[Record], record_ids: Sequence[str] | None,
+        self,
+        entity: Entity,
+        rows: Sequence[Record],
+        record_ids: Sequence[str] | None,
         derived: Sequence[Record] | None,
-    ) -> tuple[writes.PreparedInsert, list[Record]]:  # fmt: skip
+    ) -> tuple[writes.PreparedInsert, list[Record]]:
         """The SQL rows of new records (row, field clocks, outbox entry, search entry) and the records."""
         # Sorted, so the unique index on id is appended to rather than split at random.
         new_ids = record_ids or sorted(ids.uuid7_many(len(rows)))
@@ -511,11 +535,19 @@ class Store:
             history = []
             for name, value in changed.items():
                 field = entity.by_name[name]
-                history.append(writes.HistoryEntry(
-                    entity.name, record_id, name,
-                    codec.dumps(codec.to_wire(field, current[name])), clocks.get(name),
-                    codec.dumps(codec.to_wire(field, value)), clock, "local", now,
-                ))  # fmt: skip
+                history.append(
+                    writes.HistoryEntry(
+                        entity.name,
+                        record_id,
+                        name,
+                        codec.dumps(codec.to_wire(field, current[name])),
+                        clocks.get(name),
+                        codec.dumps(codec.to_wire(field, value)),
+                        clock,
+                        "local",
+                        now,
+                    )
+                )
                 clocks[name] = clock
             updated = {**current, **changed, "updated_at": now}
             derived = entity.derived(updated) if entity.derived else {}
@@ -526,8 +558,9 @@ class Store:
                 "updated_at": now,
             }
             wire = {n: codec.to_wire(entity.by_name[n], v) for n, v in changed.items()}
-            writes.write_update(self.conn, entity, record_id, assignments, history,
-                                (codec.dumps([clock, wire]), now))  # fmt: skip
+            writes.write_update(
+                self.conn, entity, record_id, assignments, history, (codec.dumps([clock, wire]), now)
+            )
             self.reindex(entity, int(row["rid"]), updated)
         return updated
 
@@ -540,9 +573,12 @@ class Store:
         writes.reindex(self.conn, entity, rid, fts_entry(entity, record))
 
     def restore_bookkeeping(
-        self, entity: Entity, record_ids: Sequence[str], stamps: Sequence[tuple[str, str]],
+        self,
+        entity: Entity,
+        record_ids: Sequence[str],
+        stamps: Sequence[tuple[str, str]],
         clocks: Sequence[dict[str, str]],
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Restored records get their own created/updated times and field clocks back (writes.put_back)."""
         writes.put_back(self.conn, entity, record_ids, stamps, clocks)
 
@@ -585,10 +621,15 @@ class Store:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [
-            {"seq": r[0], "entity": r[1], "record_id": r[2], "fields": codec.read_outbox_fields(r[3]),
-             "created_at": r[4]}
+            {
+                "seq": r[0],
+                "entity": r[1],
+                "record_id": r[2],
+                "fields": codec.read_outbox_fields(r[3]),
+                "created_at": r[4],
+            }
             for r in self.conn.execute(sql)
-        ]  # fmt: skip
+        ]
 
     def history(self, record_id: str) -> list[dict[str, Any]]:
         rows = self.conn.execute(
@@ -597,11 +638,18 @@ class Store:
             (record_id,),
         )
         return [
-            {"entity": r[0], "field": r[1], "old": json.loads(r[2]) if r[2] else None,
-             "old_clock": r[3], "new": json.loads(r[4]) if r[4] else None, "new_clock": r[5],
-             "origin": r[6], "changed_at": r[7]}
+            {
+                "entity": r[0],
+                "field": r[1],
+                "old": json.loads(r[2]) if r[2] else None,
+                "old_clock": r[3],
+                "new": json.loads(r[4]) if r[4] else None,
+                "new_clock": r[5],
+                "origin": r[6],
+                "changed_at": r[7],
+            }
             for r in rows
-        ]  # fmt: skip
+        ]
 
 
 def _is_deleted(entity: Entity, row: sqlite3.Row) -> bool:
@@ -632,9 +680,14 @@ class BulkSession:
         self.pending: list[InsertJob] = []
 
     def insert_many(
-        self, entity: Entity, rows: Sequence[Record], *, record_ids: Sequence[str] | None = None,
-        derived: Sequence[Record] | None = None, records: bool = True,
-    ) -> list[Record]:  # fmt: skip
+        self,
+        entity: Entity,
+        rows: Sequence[Record],
+        *,
+        record_ids: Sequence[str] | None = None,
+        derived: Sequence[Record] | None = None,
+        records: bool = True,
+    ) -> list[Record]:
         """The records as `Store.insert_many` returns them (none if `records` is false); they are
         written by `commit`. Rows are checked for unknown fields here; the rest is the writer's."""
         if not rows:
@@ -642,8 +695,14 @@ class BulkSession:
         check_fields(entity, rows)
         new_ids = list(record_ids) if record_ids else sorted(ids.uuid7_many(len(rows)))
         now = iso_utc(utc_now())
-        job = InsertJob(entity.name, list(rows), new_ids, list(derived) if derived is not None else None,
-                        self.store.tick(), now)  # fmt: skip
+        job = InsertJob(
+            entity.name,
+            list(rows),
+            new_ids,
+            list(derived) if derived is not None else None,
+            self.store.tick(),
+            now,
+        )
         self.pending.append(job)
         return new_records(entity, rows, new_ids, now) if records else []
 

@@ -224,9 +224,14 @@ WHERE {phone} LIKE '00%(0)%' AND {before} > 2 AND substr({key}, {before}, 1) = '
 
 
 # "+49 (0)89 123456" and "+49 89 123456" are one number: keys written before this dropped no zero.
-V6 = "".join(_drop_trunk_zero(*columns) for columns in (
-    ("contact", "phone", "phone_key"), ("contact", "mobile", "mobile_key"), ("lead", "phone", "phone_key"),
-))  # fmt: skip
+V6 = "".join(
+    _drop_trunk_zero(*columns)
+    for columns in (
+        ("contact", "phone", "phone_key"),
+        ("contact", "mobile", "mobile_key"),
+        ("lead", "phone", "phone_key"),
+    )
+)
 
 MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6)
 

@@ -39,8 +39,16 @@ def fts_entry(entity: Entity, record: Record) -> tuple[str, str] | None:
 
 @cache
 def insert_sql(entity: Entity) -> str:
-    columns = ["rid", "id", "handle", "clocks", "created_at", "updated_at", *entity.field_names,
-               *entity.derived_columns]  # fmt: skip
+    columns = [
+        "rid",
+        "id",
+        "handle",
+        "clocks",
+        "created_at",
+        "updated_at",
+        *entity.field_names,
+        *entity.derived_columns,
+    ]
     return f"INSERT INTO {entity.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
@@ -62,8 +70,10 @@ def check_fields(entity: Entity, rows: Sequence[Record]) -> None:
 def _blank(entity: Entity) -> tuple[Record, tuple[str, ...]]:
     """A record with every field empty, and the list fields (each record needs its own list)."""
     plan = codec.writers(entity)
-    return ({name: empty for name, empty, _, _, _ in plan},
-            tuple(name for name, empty, _, _, _ in plan if isinstance(empty, list)))  # fmt: skip
+    return (
+        {name: empty for name, empty, _, _, _ in plan},
+        tuple(name for name, empty, _, _, _ in plan if isinstance(empty, list)),
+    )
 
 
 def new_records(entity: Entity, rows: Sequence[Record], record_ids: Sequence[str], now: str) -> list[Record]:
@@ -82,9 +92,15 @@ def new_records(entity: Entity, rows: Sequence[Record], record_ids: Sequence[str
 
 
 def prepare_insert(
-    entity: Entity, rows: Sequence[Record], record_ids: Sequence[str], derived: Sequence[Record] | None,
-    clock: str, now: str, *, keep_records: bool = True,
-) -> tuple[PreparedInsert, list[Record]]:  # fmt: skip
+    entity: Entity,
+    rows: Sequence[Record],
+    record_ids: Sequence[str],
+    derived: Sequence[Record] | None,
+    clock: str,
+    now: str,
+    *,
+    keep_records: bool = True,
+) -> tuple[PreparedInsert, list[Record]]:
     """The SQL rows of new records (row, field clocks, outbox entry, search entry), and the records
     themselves unless `keep_records` is false.
 
@@ -99,8 +115,9 @@ def prepare_insert(
     plan = codec.writers(entity)
     empty_record, list_fields = _blank(entity)
     empty_columns = [empty_column for _, _, empty_column, _, _ in plan]
-    converters = {name: (position, to_column, to_wire)
-                  for position, (name, _, _, to_column, to_wire) in enumerate(plan)}  # fmt: skip
+    converters = {
+        name: (position, to_column, to_wire) for position, (name, _, _, to_column, to_wire) in enumerate(plan)
+    }
     derive = entity.derived
     derived_columns = entity.derived_columns
     entity_name = entity.name

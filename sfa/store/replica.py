@@ -143,10 +143,16 @@ class Replica:
             "SELECT seq, entity, record_id, fields, reason, rejected_at FROM sync_rejected ORDER BY seq"
         )
         return [
-            {"seq": r[0], "entity": r[1], "record_id": r[2],
-             "fields": {k: v[0] for k, v in json.loads(r[3]).items()}, "reason": r[4], "rejected_at": r[5]}
+            {
+                "seq": r[0],
+                "entity": r[1],
+                "record_id": r[2],
+                "fields": {k: v[0] for k, v in json.loads(r[3]).items()},
+                "reason": r[4],
+                "rejected_at": r[5],
+            }
             for r in rows
-        ]  # fmt: skip
+        ]
 
     # -- pull side ---------------------------------------------------------------------------
     @contextmanager
@@ -255,10 +261,18 @@ class Replica:
                 columns_out.append(kind.wire_to_column(value))
             derived = entity.derived(full) if entity.derived else {}
             clocks = "{" + ",".join(f'"{n}":"{pair[1]}"' for n, pair in fields.items()) + "}"
-            rows.append((
-                rid, record_id, ids.handle_of(record_id), clocks, now, now, *columns_out,
-                *(derived.get(c) for c in entity.derived_columns),
-            ))  # fmt: skip
+            rows.append(
+                (
+                    rid,
+                    record_id,
+                    ids.handle_of(record_id),
+                    clocks,
+                    now,
+                    now,
+                    *columns_out,
+                    *(derived.get(c) for c in entity.derived_columns),
+                )
+            )
             entry = fts_entry(entity, full)
             if entry is not None:
                 fts.append((writes.fts_rowid(entity, rid), *entry))
@@ -279,9 +293,19 @@ class Replica:
             old_wire = codec.to_wire(spec, current[name])
             if codec.to_wire(spec, new) != old_wire:
                 changed[name] = new
-                history.append(writes.HistoryEntry(entity.name, row["id"], name, codec.dumps(old_wire),
-                               clocks.get(name), codec.dumps(codec.to_wire(spec, new)), clock, "remote",
-                               now))  # fmt: skip
+                history.append(
+                    writes.HistoryEntry(
+                        entity.name,
+                        row["id"],
+                        name,
+                        codec.dumps(old_wire),
+                        clocks.get(name),
+                        codec.dumps(codec.to_wire(spec, new)),
+                        clock,
+                        "remote",
+                        now,
+                    )
+                )
             clocks[name] = clock
         if not changed and clocks == codec.read_clocks(row["clocks"]):
             return
@@ -341,8 +365,11 @@ class Replica:
 
     def find_conflict(self, ref: str) -> dict[str, Any]:
         text = ref.strip().lower()
-        matches = [c for c in self.conflicts(include_resolved=True)
-                   if c["id"] == text or ids.handle_of(c["id"]).startswith(text)]  # fmt: skip
+        matches = [
+            c
+            for c in self.conflicts(include_resolved=True)
+            if c["id"] == text or ids.handle_of(c["id"]).startswith(text)
+        ]
         if not text or not matches:
             raise NotFoundError(f"no conflict matches {ref!r}; see 'sfa sync conflicts'")
         if len(matches) > 1:

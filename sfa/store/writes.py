@@ -70,9 +70,12 @@ def write_insert(conn: sqlite3.Connection, prepared: PreparedInsert) -> int:
 
 
 def write_pulled_inserts(
-    conn: sqlite3.Connection, entity: Entity, sql: str, rows: Sequence[tuple[Any, ...]],
+    conn: sqlite3.Connection,
+    entity: Entity,
+    sql: str,
+    rows: Sequence[tuple[Any, ...]],
     search: Sequence[tuple[int, str, str]],
-) -> None:  # fmt: skip
+) -> None:
     """Records new to this replica, pulled with their clocks: rows (rid included) and search
     entries (rowid, title, body); no outbox entry, since the server already has them."""
     conn.executemany(sql, rows)
@@ -81,9 +84,13 @@ def write_pulled_inserts(
 
 
 def write_update(
-    conn: sqlite3.Connection, entity: Entity, record_id: str, assignments: Mapping[str, Any],
-    history: Iterable[HistoryEntry], outbox: tuple[str, str] | None,
-) -> None:  # fmt: skip
+    conn: sqlite3.Connection,
+    entity: Entity,
+    record_id: str,
+    assignments: Mapping[str, Any],
+    history: Iterable[HistoryEntry],
+    outbox: tuple[str, str] | None,
+) -> None:
     """Change columns of one row (values, derived keys, clocks, times), keep the overwritten values
     in history, and queue `outbox` = (fields JSON, time) when the write is a local one."""
     conn.execute(
@@ -115,9 +122,12 @@ def remove(conn: sqlite3.Connection, entity: Entity, record_id: str, rid: int) -
 
 
 def put_back(
-    conn: sqlite3.Connection, entity: Entity, record_ids: Sequence[str], stamps: Sequence[tuple[str, str]],
+    conn: sqlite3.Connection,
+    entity: Entity,
+    record_ids: Sequence[str],
+    stamps: Sequence[tuple[str, str]],
     clocks: Sequence[dict[str, str]],
-) -> None:  # fmt: skip
+) -> None:
     """Give restored records their own bookkeeping back: created_at, updated_at, field clocks.
 
     The field clocks go on the rows and into the outbox entries of the restore, so that a sync

@@ -64,9 +64,15 @@ class Summary:
     server: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"pushed": self.pushed, "pulled": self.pulled, "conflicts": self.conflicts,
-                "new_conflicts": self.new_conflicts, "rejected": self.rejected, "reset": self.reset,
-                "server": self.server}  # fmt: skip
+        return {
+            "pushed": self.pushed,
+            "pulled": self.pulled,
+            "conflicts": self.conflicts,
+            "new_conflicts": self.new_conflicts,
+            "rejected": self.rejected,
+            "reset": self.reset,
+            "server": self.server,
+        }
 
 
 def _env_int(name: str, default: int) -> int:
@@ -113,9 +119,15 @@ class Connection:
     `sleep` is what waits between retries.
     """
 
-    def __init__(self, url: str, token: str | None, *, retry: RetryPolicy | None = None,
-                 transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        *,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         headers = {"User-Agent": f"sfa/{__version__}", "Accept-Encoding": "gzip"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -127,9 +139,12 @@ class Connection:
         self.sleep = sleep
         # Plain http:// needs no TLS context (building one reads the CA bundle); https verifies.
         self.http = httpx.Client(
-            base_url=url, headers=headers, timeout=httpx.Timeout(60.0, connect=5.0),
-            verify=url.startswith("https://"), transport=transport,
-        )  # fmt: skip
+            base_url=url,
+            headers=headers,
+            timeout=httpx.Timeout(60.0, connect=5.0),
+            verify=url.startswith("https://"),
+            transport=transport,
+        )
         self.bytes_sent = 0
         self.bytes_received = 0
 
@@ -150,8 +165,9 @@ class Connection:
         except ProtocolError as exc:
             raise SyncError(f"the sync server sent a malformed pull page: {exc}") from None
 
-    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                body: Any = None) -> dict[str, Any]:  # fmt: skip
+    def request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None
+    ) -> dict[str, Any]:
         content: bytes | None = None
         headers: dict[str, str] = {}
         if body is not None:
@@ -182,8 +198,10 @@ class Connection:
                 if status < 400:
                     return data
                 if status == 401:
-                    raise AuthError(f"the sync server refused the token: {data.get('error', '')}; "
-                                    "run 'sfa sync login URL --token T'")  # fmt: skip
+                    raise AuthError(
+                        f"the sync server refused the token: {data.get('error', '')}; "
+                        "run 'sfa sync login URL --token T'"
+                    )
                 if status == 409 and data.get("reset"):
                     raise ResetNeeded(str(data.get("error")))
                 if status < 500:
@@ -254,8 +272,13 @@ def login(
     return {"server": url, **me}
 
 
-def sync_once(ws: Workspace, progress: Progress | None = None, *, conn: Connection | None = None,
-              on_wait: Callable[[], None] | None = None) -> Summary:  # fmt: skip
+def sync_once(
+    ws: Workspace,
+    progress: Progress | None = None,
+    *,
+    conn: Connection | None = None,
+    on_wait: Callable[[], None] | None = None,
+) -> Summary:
     own = conn is None
     if conn is None:
         conn = Connection(server_url(ws), load_token(ws.home))
@@ -342,8 +365,12 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None) -> Summar
     return summary
 
 
-def watch(ws: Workspace, interval: float, report: Callable[[Summary | Exception], None],
-          stop: Callable[[], bool] = lambda: False) -> None:  # fmt: skip
+def watch(
+    ws: Workspace,
+    interval: float,
+    report: Callable[[Summary | Exception], None],
+    stop: Callable[[], bool] = lambda: False,
+) -> None:
     """Sync every interval, soon after local writes, and with backoff while the server is away."""
     failures = 0
     conn = Connection(server_url(ws), load_token(ws.home))

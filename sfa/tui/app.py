@@ -87,9 +87,14 @@ class SfaApp(App[None]):
     data_version: int = 0
 
     def __init__(
-        self, home: Path | str | None = None, *, now: datetime | None = None,
-        workspace: Workspace | None = None, start: str = "today", background_sync: bool = True,
-    ) -> None:  # fmt: skip
+        self,
+        home: Path | str | None = None,
+        *,
+        now: datetime | None = None,
+        workspace: Workspace | None = None,
+        start: str = "today",
+        background_sync: bool = True,
+    ) -> None:
         super().__init__()
         self.ws = workspace or Workspace(home)
         self._frozen = now
@@ -211,8 +216,10 @@ class SfaApp(App[None]):
             if error:
                 self.notify(f"sync failed: {error}", severity="error", timeout=8)
             elif summary is not None:
-                self.notify(f"synced: {summary.pushed} pushed, {summary.pulled} pulled, "
-                            f"{summary.conflicts} open conflicts")  # fmt: skip
+                self.notify(
+                    f"synced: {summary.pushed} pushed, {summary.pulled} pulled, "
+                    f"{summary.conflicts} open conflicts"
+                )
 
     def on_unmount(self) -> None:
         self.ws.close()
@@ -271,9 +278,14 @@ class SfaApp(App[None]):
         self.action_show_help_panel()
 
     def notify(
-        self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-        timeout: float | None = None, markup: bool = True,
-    ) -> None:  # fmt: skip
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
         """Notifications are text, never markup: they quote names and values people typed (an
         account named "[/x]" made the "added" message stop the app)."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)

@@ -28,9 +28,11 @@ OPP_FIELDS = ("name", "amount", "currency", "stage", "probability", "close_date"
 
 
 def open_form(
-    screen: Screen[Any], form: FormScreen, save: Callable[[dict[str, str]], Record | None],
+    screen: Screen[Any],
+    form: FormScreen,
+    save: Callable[[dict[str, str]], Record | None],
     saved: Callable[[Record], None],
-) -> None:  # fmt: skip
+) -> None:
     """Show an edit form; on Save, say "nothing changed" or `save` what was typed, and hand a saved
     record to `saved` (`save` reports its own refusal and returns None)."""
 
@@ -112,24 +114,49 @@ def opportunity_checks(ws: Workspace, opp: Record) -> dict[str, Callable[[str], 
         return value
 
     return {
-        "name": convert("name"), "amount": convert("amount"), "currency": convert("currency"),
-        "stage": stage, "probability": probability, "close_date": convert("close_date"),
-        "contact": lambda text: contact_id(ws, opp["account_id"], text), "next_step": convert("next_step"),
-    }  # fmt: skip
+        "name": convert("name"),
+        "amount": convert("amount"),
+        "currency": convert("currency"),
+        "stage": stage,
+        "probability": probability,
+        "close_date": convert("close_date"),
+        "contact": lambda text: contact_id(ws, opp["account_id"], text),
+        "next_step": convert("next_step"),
+    }
 
 
 def opportunity_form(ws: Workspace, opp: Record) -> FormScreen:
     checks = opportunity_checks(ws, opp)
-    labels = {"name": "Name", "amount": "Amount", "currency": "Currency", "stage": "Stage",
-              "probability": "Probability %", "close_date": "Expected close", "contact": "Contact",
-              "next_step": "Next step"}  # fmt: skip
-    hints = {"amount": "12000, 12k", "close_date": "2026-12-31, +2w, fri", "currency": "EUR",
-             "probability": "default: the stage's"}  # fmt: skip
+    labels = {
+        "name": "Name",
+        "amount": "Amount",
+        "currency": "Currency",
+        "stage": "Stage",
+        "probability": "Probability %",
+        "close_date": "Expected close",
+        "contact": "Contact",
+        "next_step": "Next step",
+    }
+    hints = {
+        "amount": "12000, 12k",
+        "close_date": "2026-12-31, +2w, fri",
+        "currency": "EUR",
+        "probability": "default: the stage's",
+    }
     values = {name: _text(opp.get(name)) for name in OPP_FIELDS}
     values["contact"] = _contact_value(ws, opp)
     stages = ", ".join(s.name for s in ws.stages if s.name != LOST)
-    fields = [FormField(name, labels[name], checks[name], values[name], hints.get(name, ""),
-                        required=name in ("name", "stage")) for name in OPP_FIELDS]  # fmt: skip
+    fields = [
+        FormField(
+            name,
+            labels[name],
+            checks[name],
+            values[name],
+            hints.get(name, ""),
+            required=name in ("name", "stage"),
+        )
+        for name in OPP_FIELDS
+    ]
     info = f"stages: {stages}\n{_contacts_info(ws, opp['account_id'])}"
     return FormScreen(f"Edit opportunity {opp['name']}", fields, info=info)
 
@@ -175,12 +202,18 @@ def quote_header_form(ws: Workspace, quote: Record, today: date) -> FormScreen:
     opp = f" · {view.opportunity['name']}" if view.opportunity else ""
     fields = [
         FormField("valid_until", "Valid until", valid_until, _text(quote["valid_until"]), "2026-12-31, +30d"),
-        FormField("contact", "Contact", lambda text: contact_id(ws, quote["account_id"], text),
-                  _contact_value(ws, quote)),
+        FormField(
+            "contact",
+            "Contact",
+            lambda text: contact_id(ws, quote["account_id"], text),
+            _contact_value(ws, quote),
+        ),
         FormField("terms", "Terms", terms, _text(quote["terms"]), "payment and delivery terms"),
-    ]  # fmt: skip
-    info = (f"{view.account['name']}{opp} · {quote['currency'] or ws.setting('currency')}\n"
-            f"{_contacts_info(ws, quote['account_id'])}")  # fmt: skip
+    ]
+    info = (
+        f"{view.account['name']}{opp} · {quote['currency'] or ws.setting('currency')}\n"
+        f"{_contacts_info(ws, quote['account_id'])}"
+    )
     return FormScreen(f"Quote {quote['number']} rev {quote['revision']}: header", fields, info=info)
 
 
@@ -192,5 +225,10 @@ def save_quote_header(ws: Workspace, quote: Record, form: FormScreen, typed: dic
     contact = changed.get("contact")
     if contact is not None and contact.strip():
         contact = contact_id(ws, quote["account_id"], contact)
-    return quotes.edit_quote(ws, quote["id"], valid_until=changed.get("valid_until"), contact_ref=contact,
-                             terms=changed.get("terms"))  # fmt: skip
+    return quotes.edit_quote(
+        ws,
+        quote["id"],
+        valid_until=changed.get("valid_until"),
+        contact_ref=contact,
+        terms=changed.get("terms"),
+    )

@@ -59,9 +59,14 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
     ]
 
     def __init__(
-        self, title: str, fields: Sequence[FormField], *, info: str = "", save_label: str = "Save",
+        self,
+        title: str,
+        fields: Sequence[FormField],
+        *,
+        info: str = "",
+        save_label: str = "Save",
         preview: Callable[[dict[str, str]], str] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.fields = list(fields)
@@ -161,11 +166,19 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         self.action_cancel()
 
 
-def ask(title: str, label: str, *, required: bool = True, check: Check | None = None,
-        info: str = "", save_label: str = "OK") -> FormScreen:  # fmt: skip
+def ask(
+    title: str,
+    label: str,
+    *,
+    required: bool = True,
+    check: Check | None = None,
+    info: str = "",
+    save_label: str = "OK",
+) -> FormScreen:
     """A one-field form (a reason, a name ...); dismisses with {"value": text} or None."""
-    return FormScreen(title, [FormField("value", label, check, required=required)], info=info,
-                      save_label=save_label)  # fmt: skip
+    return FormScreen(
+        title, [FormField("value", label, check, required=required)], info=info, save_label=save_label
+    )
 
 
 class ConfirmScreen(ModalScreen[bool]):

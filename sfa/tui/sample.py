@@ -57,49 +57,98 @@ PRODUCTS = [
 def load(ws: Workspace, today: date | None = None, now: datetime | None = None) -> dict[str, int]:
     """Write the sample; returns how many records of each kind were added."""
     day = today or local_today(now)
-    counts = {"accounts": 0, "contacts": 0, "leads": 0, "opportunities": 0, "visits": 0, "tasks": 0,
-              "products": 0, "quotes": 0}  # fmt: skip
+    counts = {
+        "accounts": 0,
+        "contacts": 0,
+        "leads": 0,
+        "opportunities": 0,
+        "visits": 0,
+        "tasks": 0,
+        "products": 0,
+        "quotes": 0,
+    }
     with records.all_or_nothing(ws):
         accounts = []
         for name, industry, city, phone, lat, lon in ACCOUNTS:
-            accounts.append(crm.add_account(ws, {"name": name, "industry": industry, "city": city,
-                                                 "phone": phone, "latitude": str(lat), "longitude": str(lon)}))  # fmt: skip
+            accounts.append(
+                crm.add_account(
+                    ws,
+                    {
+                        "name": name,
+                        "industry": industry,
+                        "city": city,
+                        "phone": phone,
+                        "latitude": str(lat),
+                        "longitude": str(lon),
+                    },
+                )
+            )
         contacts = []
         for name, title, email, index in CONTACTS:
-            contacts.append(crm.add_contact(ws, {"name": name, "title": title, "email": email,
-                                                 "account_id": accounts[index]["id"]}))  # fmt: skip
+            contacts.append(
+                crm.add_contact(
+                    ws, {"name": name, "title": title, "email": email, "account_id": accounts[index]["id"]}
+                )
+            )
         for name, company, email, rating, source in LEADS:
-            leads.add_lead(ws, {"name": name, "company": company, "email": email, "rating": rating,
-                                "source": source}, allow_duplicate=True)  # fmt: skip
+            leads.add_lead(
+                ws,
+                {"name": name, "company": company, "email": email, "rating": rating, "source": source},
+                allow_duplicate=True,
+            )
         opps = {}
         for name, index, stage, amount, days in OPPORTUNITIES:
-            opps[name] = crm.add_opportunity(ws, {"name": name, "account_id": accounts[index]["id"], "stage": stage,
-                                     "amount": amount, "close_date": (day + timedelta(days=days)).isoformat()})  # fmt: skip
-        counts.update(accounts=len(accounts), contacts=len(contacts), leads=len(LEADS),
-                      opportunities=len(OPPORTUNITIES))  # fmt: skip
-        plan: list[tuple[int, str, str]] = [(2, "09:00", "demo the patient portal"),
-                                            (1, "11:30", "sensor trial review"),
-                                            (0, "15:00", "spa system walkthrough")]  # fmt: skip
+            opps[name] = crm.add_opportunity(
+                ws,
+                {
+                    "name": name,
+                    "account_id": accounts[index]["id"],
+                    "stage": stage,
+                    "amount": amount,
+                    "close_date": (day + timedelta(days=days)).isoformat(),
+                },
+            )
+        counts.update(
+            accounts=len(accounts), contacts=len(contacts), leads=len(LEADS), opportunities=len(OPPORTUNITIES)
+        )
+        plan: list[tuple[int, str, str]] = [
+            (2, "09:00", "demo the patient portal"),
+            (1, "11:30", "sensor trial review"),
+            (0, "15:00", "spa system walkthrough"),
+        ]
         for index, clock, purpose in plan:
-            visits.plan_visit(ws, account_ref=accounts[index]["id"], at=f"{day.isoformat()} {clock}",
-                              contact_refs=[contacts[index + (1 if index == 2 else 0)]["id"]],
-                              purpose=purpose, allow_overlap=True)  # fmt: skip
+            visits.plan_visit(
+                ws,
+                account_ref=accounts[index]["id"],
+                at=f"{day.isoformat()} {clock}",
+                contact_refs=[contacts[index + (1 if index == 2 else 0)]["id"]],
+                purpose=purpose,
+                allow_overlap=True,
+            )
         counts["visits"] = len(plan)
-        todo: list[tuple[str, int, int]] = [("Send Wi-Fi site survey", -2, 0),
-                                            ("Call Max about the trial", 0, 1),
-                                            ("Prepare portal pricing", 1, 2)]  # fmt: skip
+        todo: list[tuple[str, int, int]] = [
+            ("Send Wi-Fi site survey", -2, 0),
+            ("Call Max about the trial", 0, 1),
+            ("Prepare portal pricing", 1, 2),
+        ]
         for title, days, index in todo:
-            tasks.add_task(ws, title, due=(day + timedelta(days=days)).isoformat(),
-                           links={"account": accounts[index]["id"]})  # fmt: skip
+            tasks.add_task(
+                ws,
+                title,
+                due=(day + timedelta(days=days)).isoformat(),
+                links={"account": accounts[index]["id"]},
+            )
         counts["tasks"] = len(todo)
         for sku, name, price, tax in PRODUCTS:
             products.add_product(ws, {"sku": sku, "name": name, "unit_price": price, "tax_rate": tax})
-        draft = quotes.new_quote(ws, opp_ref=opps["Guest Wi-Fi refresh"]["id"],
-                                 valid_until=(day + timedelta(days=30)).isoformat())  # fmt: skip
+        draft = quotes.new_quote(
+            ws, opp_ref=opps["Guest Wi-Fi refresh"]["id"], valid_until=(day + timedelta(days=30)).isoformat()
+        )
         quotes.add_line(ws, draft["id"], product_ref="AP-6", qty="12", discount="5%")
         quotes.add_line(ws, draft["id"], product_ref="SVC-DAY", qty="2")
-        sent = quotes.new_quote(ws, opp_ref=opps["Spa booking system"]["id"],
-                                valid_until=(day + timedelta(days=5)).isoformat())  # fmt: skip
+        sent = quotes.new_quote(
+            ws, opp_ref=opps["Spa booking system"]["id"], valid_until=(day + timedelta(days=5)).isoformat()
+        )
         quotes.add_line(ws, sent["id"], product_ref="LIC-SPA", qty="1")
         quotes.add_line(ws, sent["id"], description="Printed manuals", price="120", qty="3", tax="7")
         quotes.send(ws, sent["id"])

@@ -97,8 +97,9 @@ class InProcessServer:
 
         from sfa.protocol import RETRY
 
-        return engine.Connection(URL, token, retry=replace(RETRY, retries=retries),
-                                 transport=self.transport, sleep=lambda _s: None)  # fmt: skip
+        return engine.Connection(
+            URL, token, retry=replace(RETRY, retries=retries), transport=self.transport, sleep=lambda _s: None
+        )
 
     def login(self, ws: Workspace, token: str) -> engine.Connection:
         """Log `ws` in as `sfa sync login` does, and return its connection to this server."""

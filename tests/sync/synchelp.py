@@ -50,8 +50,13 @@ def run_sfa(home: Path, *args: str, env: dict[str, str] | None = None, timeout: 
     full_env = {**os.environ, "NO_COLOR": "1", "TZ": "Europe/Berlin"}
     full_env.pop("SFA_HOME", None)
     full_env.update(env or {})
-    proc = subprocess.run([sys.executable, "-m", "sfa", "--home", str(home), *args], capture_output=True,
-                          text=True, env=full_env, timeout=timeout)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "sfa", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+    )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -101,8 +106,9 @@ class PgCluster:
     def sql(self, statement: str, database: str = "postgres") -> None:
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname={database}",
-                             autocommit=True) as conn:  # fmt: skip
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=postgres dbname={database}", autocommit=True
+        ) as conn:
             conn.execute(statement)  # type: ignore[arg-type]
 
     def new_database(self) -> str:
@@ -145,10 +151,23 @@ class Server:
         env = {**os.environ, "SFA_SERVER_TEST_HOOKS": "1"}
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "sfa", "--home", str(self.home), "server", "run", "--port",
-                 str(self.port), "--db", self.db],
-                stdout=log, stderr=subprocess.STDOUT, env=env,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "sfa",
+                    "--home",
+                    str(self.home),
+                    "server",
+                    "run",
+                    "--port",
+                    str(self.port),
+                    "--db",
+                    self.db,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
         wait_until(self.healthy, 60, "the server to answer /v1/health")
 
     def healthy(self) -> bool:
@@ -279,6 +298,7 @@ def comparable(records: dict[tuple[str, str], dict[str, Any]]) -> dict[tuple[str
     out = {}
     for (name, record_id), values in records.items():
         entity = ENTITIES[name]
-        out[(name, record_id)] = {f.name: codec.to_wire(f, codec.from_wire(f, values.get(f.name)))
-                                  for f in entity.fields}  # fmt: skip
+        out[(name, record_id)] = {
+            f.name: codec.to_wire(f, codec.from_wire(f, values.get(f.name))) for f in entity.fields
+        }
     return out

@@ -32,8 +32,10 @@ def _accounts(server: Server) -> list[tuple[Any, ...]]:
 def _bulk_accounts(lap: Laptop, count: int, prefix: str = "Acct") -> list[str]:
     ws = lap.workspace()
     try:
-        rows = [{"name": f"{prefix} {i:05d}", "owner": "ana", "team": "north", "city": "Berlin"}
-                for i in range(count)]  # fmt: skip
+        rows = [
+            {"name": f"{prefix} {i:05d}", "owner": "ana", "team": "north", "city": "Berlin"}
+            for i in range(count)
+        ]
         return [r["id"] for r in ws.store.insert_many(ACCOUNT, rows)]
     finally:
         ws.close()
@@ -163,8 +165,13 @@ def test_04_out_of_order_commits_skip_nothing(laptop: Any, proxy: FaultProxy, se
 
 def _popen_sync(lap: Laptop, env: dict[str, str]) -> subprocess.Popen[str]:
     full = {**os.environ, "NO_COLOR": "1", **env}
-    return subprocess.Popen([sys.executable, "-m", "sfa", "--home", str(lap.home), "sync", "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "sfa", "--home", str(lap.home), "sync", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=full,
+    )
 
 
 def test_02_sigkill_mid_push_and_mid_pull(laptop: Any, proxy: FaultProxy, server: Server) -> None:
@@ -209,8 +216,9 @@ def test_13_two_syncs_at_once_on_one_replica(laptop: Any, proxy: FaultProxy, ser
     assert len(_accounts(server)) == 200 and _outbox(ana) == 0
 
 
-def test_11_watch_syncs_when_the_server_comes_back(laptop: Any, proxy: FaultProxy, server: Server,
-                                                    tmp_path: Path) -> None:  # fmt: skip
+def test_11_watch_syncs_when_the_server_comes_back(
+    laptop: Any, proxy: FaultProxy, server: Server, tmp_path: Path
+) -> None:
     ana = laptop("ana")
     proxy.refuse()
     ana.ok("account", "add", "Offline Co")

@@ -104,17 +104,23 @@ BAD_BODIES: list[tuple[str, Any, str]] = [
     ("no client id", {"protocol": 1, "mutations": []}, "client_id"),
     ("client id too long", {"protocol": 1, "client_id": "c" * 65, "mutations": []}, "client_id"),
     ("mutations not a list", {"protocol": 1, "client_id": "c", "mutations": {}}, "mutations"),
-    ("too many", {"protocol": 1, "client_id": "c", "mutations": [{"seq": i + 1} for i in range(501)]},
-     "mutations"),
-    ("seq not increasing", {"protocol": 1, "client_id": "c", "mutations": [{"seq": 2}, {"seq": 1}]},
-     "mutations[1].seq"),
+    (
+        "too many",
+        {"protocol": 1, "client_id": "c", "mutations": [{"seq": i + 1} for i in range(501)]},
+        "mutations",
+    ),
+    (
+        "seq not increasing",
+        {"protocol": 1, "client_id": "c", "mutations": [{"seq": 2}, {"seq": 1}]},
+        "mutations[1].seq",
+    ),
     ("seq a string", {"protocol": 1, "client_id": "c", "mutations": [{"seq": "1"}]}, "mutations[0].seq"),
     ("mutation not an object", {"protocol": 1, "client_id": "c", "mutations": [7]}, "mutations[0]"),
     ("acked negative", {"protocol": 1, "client_id": "c", "acked": -1, "mutations": []}, "acked"),
     ("acked a bool", {"protocol": 1, "client_id": "c", "acked": True, "mutations": []}, "acked"),
     ("now a string", {"protocol": 1, "client_id": "c", "now": "12", "mutations": []}, "now"),
     ("cursor negative", {"protocol": 1, "client_id": "c", "cursor": -3, "mutations": []}, "cursor"),
-]  # fmt: skip
+]
 
 
 def test_malformed_requests_get_400_naming_the_field(server: InProcessServer, http: httpx.Client) -> None:
@@ -147,8 +153,11 @@ def test_malformed_requests_get_400_naming_the_field(server: InProcessServer, ht
         {"seq": 11, "entity": "account", "id": ID, "fields": {"name": ["Fine", CLOCK]}},
     ]
     body = {"protocol": 1, "client_id": "c1", "mutations": mutations}
-    reply = http.post("/v1/push", content=gzip.compress(json.dumps(body).encode()),
-                      headers={**headers, "Content-Encoding": "gzip"})  # fmt: skip
+    reply = http.post(
+        "/v1/push",
+        content=gzip.compress(json.dumps(body).encode()),
+        headers={**headers, "Content-Encoding": "gzip"},
+    )
     assert reply.status_code == 200
     results = PushResponse.parse(reply.json()).results
     assert [r.status for r in results] == ["rejected"] * 10 + ["applied"]
@@ -163,9 +172,16 @@ def test_malformed_requests_get_400_naming_the_field(server: InProcessServer, ht
 
 
 def test_protocol_messages_round_trip() -> None:
-    request = PushRequest("c1", [Mutation(3, "contact", ID, {"phone": ["1", CLOCK]}, {"phone": CLOCK}),
-                                 Mutation(4, "contact", ID, {"deleted": [True, CLOCK]}, known={})],
-                          acked=2, now=5, cursor=9)  # fmt: skip
+    request = PushRequest(
+        "c1",
+        [
+            Mutation(3, "contact", ID, {"phone": ["1", CLOCK]}, {"phone": CLOCK}),
+            Mutation(4, "contact", ID, {"deleted": [True, CLOCK]}, known={}),
+        ],
+        acked=2,
+        now=5,
+        cursor=9,
+    )
     assert PushRequest.parse(json.loads(json.dumps(request.to_json()))) == request
     response = PushResponse(
         "e", 4, [PushResult(3, "conflict", ["x"]), PushResult(4, "rejected", reason="no")]
@@ -215,8 +231,9 @@ def test_client_retries_by_the_policy_then_gives_up(failure: str) -> None:
 
 def test_client_recovers_after_a_failure_and_refuses_a_malformed_reply() -> None:
     replies = iter([httpx.Response(502), httpx.Response(200, json={"epoch": "e", "results": "no"})])
-    conn = engine.Connection(URL, "t", transport=httpx.MockTransport(lambda _r: next(replies)),
-                             sleep=lambda _s: None)  # fmt: skip
+    conn = engine.Connection(
+        URL, "t", transport=httpx.MockTransport(lambda _r: next(replies)), sleep=lambda _s: None
+    )
     with pytest.raises(SyncError, match="malformed push reply"):
         conn.push(PushRequest("c", []))
 

@@ -53,8 +53,15 @@ def test_concurrent_lww_writes_end_the_same_in_any_order(batch: list[tuple[Any, 
 
 
 @settings(max_examples=300)
-@given(st.lists(st.tuples(st.lists(st.sampled_from("xyz"), max_size=3, unique=True), clocks), min_size=1, max_size=4,
-                unique_by=lambda w: w[1]), st.data())  # fmt: skip
+@given(
+    st.lists(
+        st.tuples(st.lists(st.sampled_from("xyz"), max_size=3, unique=True), clocks),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda w: w[1],
+    ),
+    st.data(),
+)
 def test_concurrent_tag_writes_are_the_union_in_any_order(batch: list[tuple[Any, str]], data: Any) -> None:
     order = data.draw(st.permutations(batch))
     state, _ = apply_all("contact", "tags", order)
@@ -124,8 +131,14 @@ def test_flag_field_keeps_the_server_value_and_flags(
 
 
 @settings(max_examples=200)
-@given(st.integers(NOW - 9_000, NOW - 5_000), st.integers(1, 4_000), st.integers(1, 4_000), VALUES,
-       st.sampled_from(("aaaa", "bbbb")), st.sampled_from(("bbbb", "cccc")))  # fmt: skip
+@given(
+    st.integers(NOW - 9_000, NOW - 5_000),
+    st.integers(1, 4_000),
+    st.integers(1, 4_000),
+    VALUES,
+    st.sampled_from(("aaaa", "bbbb")),
+    st.sampled_from(("bbbb", "cccc")),
+)
 def test_delete_racing_an_edit_keeps_the_record_in_both_orders(
     at: int, edit_after: int, delete_after: int, value: Any, editor: str, deleter: str
 ) -> None:

@@ -48,10 +48,14 @@ def _value(entity: Entity, name: str, rng: random.Random) -> Any:
 
 
 EDITABLE = {  # fields a random edit may touch (not refs, scope or the tombstone)
-    name: [f.name for f in e.fields if f.kind not in ("ref", "refs") and f.name not in
-           ("owner", "team", "deleted", "record_entity", "record_id")]
+    name: [
+        f.name
+        for f in e.fields
+        if f.kind not in ("ref", "refs")
+        and f.name not in ("owner", "team", "deleted", "record_entity", "record_id")
+    ]
     for name, e in ENTITIES.items()
-}  # fmt: skip
+}
 
 
 class Walker:

@@ -50,8 +50,9 @@ def test_tags_concurrent_union_sequential_replace() -> None:
     current = {"tags": [["a", "b"], clock(NOW - 10, "bbbb")]}
     concurrent = rules.merge("account", RID, current, {"tags": [["c"], clock(NOW)]}, {}, None, NOW)
     assert concurrent.state["tags"][0] == ["a", "b", "c"] and not concurrent.conflicts
-    sequential = rules.merge("account", RID, current, {"tags": [["c"], clock(NOW)]},
-                             {"tags": clock(NOW - 10, "bbbb")}, None, NOW)  # fmt: skip
+    sequential = rules.merge(
+        "account", RID, current, {"tags": [["c"], clock(NOW)]}, {"tags": clock(NOW - 10, "bbbb")}, None, NOW
+    )
     assert sequential.state["tags"][0] == ["c"]
 
 
@@ -82,8 +83,15 @@ def test_delete_racing_edit_keeps_the_record_in_both_orders() -> None:
 
 def test_delete_that_saw_everything_applies() -> None:
     base = {"name": ["Jane", clock(NOW - 100)], "deleted": [False, clock(NOW - 100)]}
-    result = rules.merge("contact", RID, base, {"deleted": [True, clock(NOW)]}, {"deleted": clock(NOW - 100)},
-                         {"name": clock(NOW - 100)}, NOW)  # fmt: skip
+    result = rules.merge(
+        "contact",
+        RID,
+        base,
+        {"deleted": [True, clock(NOW)]},
+        {"deleted": clock(NOW - 100)},
+        {"name": clock(NOW - 100)},
+        NOW,
+    )
     assert _deleted(result.state) and not result.conflicts
 
 

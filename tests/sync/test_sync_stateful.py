@@ -77,12 +77,21 @@ def _templates() -> Path:
             contact = ws.store.insert(
                 ENTITIES["contact"], {"name": "Jo", "account_id": account["id"], **scope}
             )
-            ws.store.insert(ENTITIES["opportunity"], {
-                "name": "Deal", "account_id": account["id"], "contact_id": contact["id"],
-                "stage": "prospect", "amount": Decimal(100), "currency": "EUR", **scope,
-            })  # fmt: skip
-            ws.store.insert(ENTITIES["lead"], {"name": "Lee", "company": f"{ws.owner} AG", "status": "new",
-                                               **scope})  # fmt: skip
+            ws.store.insert(
+                ENTITIES["opportunity"],
+                {
+                    "name": "Deal",
+                    "account_id": account["id"],
+                    "contact_id": contact["id"],
+                    "stage": "prospect",
+                    "amount": Decimal(100),
+                    "currency": "EUR",
+                    **scope,
+                },
+            )
+            ws.store.insert(
+                ENTITIES["lead"], {"name": "Lee", "company": f"{ws.owner} AG", "status": "new", **scope}
+            )
             quotes.new_quote(ws, account_ref=account["id"])
         for _ in range(2):
             for ws, conn in zip(laps, conns, strict=True):
@@ -149,10 +158,21 @@ class SyncMachine(RuleBasedStateMachine):
             entity = ENTITIES.get(row["entity"])
             if entity is None:
                 continue  # a conflict's resolution
-            self.sent.setdefault((lap, row["seq"]), [
-                Write(lap, row["seq"], row["entity"], row["record_id"], name, norm(entity, name, pair[0]), pair[1])
-                for name, pair in row["fields"].items()
-            ])  # fmt: skip
+            self.sent.setdefault(
+                (lap, row["seq"]),
+                [
+                    Write(
+                        lap,
+                        row["seq"],
+                        row["entity"],
+                        row["record_id"],
+                        name,
+                        norm(entity, name, pair[0]),
+                        pair[1],
+                    )
+                    for name, pair in row["fields"].items()
+                ],
+            )
         try:
             engine.sync_once(ws, conn=self.conns[lap])
         finally:
@@ -179,16 +199,32 @@ class SyncMachine(RuleBasedStateMachine):
             return
         scope = {"owner": ws.owner, "team": ws.team}
         contact = ws.store.insert(ENTITIES["contact"], {"name": word, "account_id": account["id"], **scope})
-        ws.store.insert(ENTITIES["opportunity"], {
-            "name": word, "account_id": account["id"], "contact_id": contact["id"], "stage": "prospect",
-            "amount": Decimal(100), "currency": "EUR", **scope,
-        })  # fmt: skip
+        ws.store.insert(
+            ENTITIES["opportunity"],
+            {
+                "name": word,
+                "account_id": account["id"],
+                "contact_id": contact["id"],
+                "stage": "prospect",
+                "amount": Decimal(100),
+                "currency": "EUR",
+                **scope,
+            },
+        )
 
     @rule(lap=lap_ids, word=st.sampled_from(WORDS))
     def add_lead(self, lap: int, word: str) -> None:
         ws = self.laps[lap]
-        ws.store.insert(ENTITIES["lead"], {"name": f"Lee {word}", "company": f"{word} GmbH", "status": "new",
-                                           "owner": ws.owner, "team": ws.team})  # fmt: skip
+        ws.store.insert(
+            ENTITIES["lead"],
+            {
+                "name": f"Lee {word}",
+                "company": f"{word} GmbH",
+                "status": "new",
+                "owner": ws.owner,
+                "team": ws.team,
+            },
+        )
 
     @rule(lap=lap_ids, entity=st.sampled_from(sorted(EDITS)), n=picks, data=st.data())
     def edit(self, lap: int, entity: str, n: int, data: st.DataObject) -> None:
@@ -248,8 +284,11 @@ class SyncMachine(RuleBasedStateMachine):
         with contextlib.suppress(SfaError):
             syncing.resolve(self.laps[lap], conflict["id"], choice)
 
-    @rule(lap=lap_ids, fault=st.sampled_from((None, "lose", "repeat")),
-          path=st.sampled_from(("/v1/push", "/v1/pull")))  # fmt: skip
+    @rule(
+        lap=lap_ids,
+        fault=st.sampled_from((None, "lose", "repeat")),
+        path=st.sampled_from(("/v1/push", "/v1/pull")),
+    )
     def sync_now(self, lap: int, fault: str | None, path: str) -> None:
         transport = self.server.transport
         if fault == "lose":
@@ -292,8 +331,9 @@ class SyncMachine(RuleBasedStateMachine):
             user = User(name, role, team)
             expected = {
                 (r[0], r[1]): {k: v[0] for k, v in json.loads(r[2]).items()}
-                for r in rows if r[0] != "_conflict" and visible(user, r[3], r[4])
-            }  # fmt: skip
+                for r in rows
+                if r[0] != "_conflict" and visible(user, r[3], r[4])
+            }
             local = self.local(lap)
             rejected_ids = {row["record_id"] for row in Replica(self.laps[lap].store).rejected()}
             for key in set(local) - set(expected):
@@ -305,8 +345,9 @@ class SyncMachine(RuleBasedStateMachine):
             # Conflicts too: the same ones, in the same state, as the server's the user can see.
             seen = {
                 r[1]: json.loads(r[2])["status"][0]
-                for r in rows if r[0] == "_conflict" and visible(user, r[3], r[4])
-            }  # fmt: skip
+                for r in rows
+                if r[0] == "_conflict" and visible(user, r[3], r[4])
+            }
             mine = {
                 c["id"]: c["status"] for c in Replica(self.laps[lap].store).conflicts(include_resolved=True)
             }
@@ -316,8 +357,11 @@ class SyncMachine(RuleBasedStateMachine):
         for write in self.acked:
             key = (write.id, write.field)
             newest[key] = max(newest.get(key, ""), write.clock)
-        kept = {(c["record_id"], c["field"], norm(ENTITIES[c["entity"]], c["field"], c[side]))
-                for c in conflicts for side in ("kept", "lost")}  # fmt: skip
+        kept = {
+            (c["record_id"], c["field"], norm(ENTITIES[c["entity"]], c["field"], c[side]))
+            for c in conflicts
+            for side in ("kept", "lost")
+        }
         for write in self.acked:
             fields = server.get((write.entity, write.id))
             assert fields is not None, f"acknowledged create lost: {write}"
@@ -333,8 +377,11 @@ class SyncMachine(RuleBasedStateMachine):
         event("with rejections" if self.rejected else "no rejection")
         event("with a resolution" if self.resolved else "no resolution")
         # Quote numbers unique.
-        numbers = [(f["number"][0], f.get("revision", [None])[0]) for (e, _), f in server.items()
-                   if e == "quote" and f.get("deleted", [False])[0] is not True]  # fmt: skip
+        numbers = [
+            (f["number"][0], f.get("revision", [None])[0])
+            for (e, _), f in server.items()
+            if e == "quote" and f.get("deleted", [False])[0] is not True
+        ]
         assert len(numbers) == len(set(numbers)), f"a quote number twice: {sorted(numbers)}"
 
     def local(self, lap: int) -> dict[tuple[str, str], dict[str, Any]]:

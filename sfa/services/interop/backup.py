@@ -150,14 +150,19 @@ def export_all(ws: Workspace, directory: Path) -> dict[str, Any]:
                     handle.write("\n")
             counts[entity.name] = {"file": name, "count": len(rows)}
         manifest = {
-            "format": BACKUP_FORMAT, "format_version": BACKUP_VERSION,
-            "schema_version": ws.store.schema_version, "sfa_version": __version__,
-            "exported_at": iso_utc(utc_now()), "replica_id": ws.store.replica_id, "types": counts,
+            "format": BACKUP_FORMAT,
+            "format_version": BACKUP_VERSION,
+            "schema_version": ws.store.schema_version,
+            "sfa_version": __version__,
+            "exported_at": iso_utc(utc_now()),
+            "replica_id": ws.store.replica_id,
+            "types": counts,
             "settings": SETTINGS_FILE,
-        }  # fmt: skip
+        }
         configured = dict(sorted(ws.config.values().items()))
-        (temp / SETTINGS_FILE).write_text(json.dumps(configured, indent=2, ensure_ascii=False) + "\n",
-                                          encoding="utf-8")  # fmt: skip
+        (temp / SETTINGS_FILE).write_text(
+            json.dumps(configured, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         (temp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         if directory.exists():
             directory.rmdir()
@@ -165,8 +170,11 @@ def export_all(ws: Workspace, directory: Path) -> dict[str, Any]:
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
-    return {"directory": str(directory), "types": {k: v["count"] for k, v in counts.items()},
-            "settings": len(configured)}  # fmt: skip
+    return {
+        "directory": str(directory),
+        "types": {k: v["count"] for k, v in counts.items()},
+        "settings": len(configured),
+    }
 
 
 def _read_settings(directory: Path, manifest: dict[str, Any]) -> dict[str, str]:
@@ -211,8 +219,10 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != BACKUP_FORMAT:
         raise FileRefused(f"{path} is not an sfa backup manifest (format is not {BACKUP_FORMAT!r})")
     if int(manifest.get("format_version", 0)) > BACKUP_VERSION:
-        raise FileRefused(f"{directory} was written by a newer sfa (backup format "
-                          f"{manifest.get('format_version')}); upgrade sfa to restore it")  # fmt: skip
+        raise FileRefused(
+            f"{directory} was written by a newer sfa (backup format "
+            f"{manifest.get('format_version')}); upgrade sfa to restore it"
+        )
     return manifest
 
 
@@ -317,8 +327,13 @@ def _read_line(
     return record_id, record, (str(data["created_at"]), str(data["updated_at"])), own
 
 
-_KIND_NAMES = {"decimal": "number", "date": "date (YYYY-MM-DD)", "datetime": "time (ISO 8601, UTC)",
-               "tags": "list", "refs": "list of ids"}  # fmt: skip
+_KIND_NAMES = {
+    "decimal": "number",
+    "date": "date (YYYY-MM-DD)",
+    "datetime": "time (ISO 8601, UTC)",
+    "tags": "list",
+    "refs": "list of ids",
+}
 
 
 def _check_references(directory: Path, loaded: list[tuple[Entity, str, Loaded]]) -> None:
@@ -355,8 +370,10 @@ def import_all(ws: Workspace, directory: Path) -> dict[str, Any]:
     directory = directory.expanduser()
     manifest = _read_manifest(directory)
     if int(manifest.get("schema_version", 0)) > LATEST:
-        raise FileRefused(f"{directory} was written by a newer sfa (schema {manifest['schema_version']}); "
-                          "upgrade sfa to restore it")  # fmt: skip
+        raise FileRefused(
+            f"{directory} was written by a newer sfa (schema {manifest['schema_version']}); "
+            "upgrade sfa to restore it"
+        )
     types = manifest.get("types") or {}
     if not isinstance(types, dict):
         raise FileRefused(f'{directory}/{MANIFEST}: "types" is not an object')
@@ -416,21 +433,23 @@ def _remove_made(ws: Workspace, made: list[Path]) -> None:
 
 def _restore(
     ws: Workspace, directory: Path, loaded: list[tuple[Entity, str, Loaded]], backed_up: dict[str, str]
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     existing = record_count(ws)
     if existing:
         raise ValidationError(
-            "store", f"{ws.db_path} already holds {existing} records; `import all` restores into an "
+            "store",
+            f"{ws.db_path} already holds {existing} records; `import all` restores into an "
             "empty store only (use a new --home)",
-        )  # fmt: skip
+        )
     counts: dict[str, int] = {}
     store = ws.store
     with store.transaction():
         latest = ""
         for entity, _name, (record_ids, values, stamps, clocks, _lines) in loaded:
             for start in range(0, len(values), 5000):
-                store.insert_many(entity, values[start : start + 5000],
-                                  record_ids=record_ids[start : start + 5000])  # fmt: skip
+                store.insert_many(
+                    entity, values[start : start + 5000], record_ids=record_ids[start : start + 5000]
+                )
             latest = max([latest, *(c for record in clocks for c in record.values())])
             _put_back(ws, entity, record_ids, stamps, clocks)
             counts[entity.name] = len(values)
@@ -445,13 +464,20 @@ def _restore(
     if restored:
         ws.config.update(restored)
     kept = sorted(key for key, value in backed_up.items() if key in current and current[key] != value)
-    return {"directory": str(directory), "types": counts, "settings_restored": sorted(restored),
-            "settings_kept": kept}  # fmt: skip
+    return {
+        "directory": str(directory),
+        "types": counts,
+        "settings_restored": sorted(restored),
+        "settings_kept": kept,
+    }
 
 
 def _put_back(
-    ws: Workspace, entity: Entity, record_ids: list[str], stamps: list[tuple[str, str]],
+    ws: Workspace,
+    entity: Entity,
+    record_ids: list[str],
+    stamps: list[tuple[str, str]],
     clocks: list[dict[str, str]],
-) -> None:  # fmt: skip
+) -> None:
     """Give restored records their own bookkeeping back: created_at, updated_at, field clocks."""
     ws.store.restore_bookkeeping(entity, record_ids, stamps, clocks)

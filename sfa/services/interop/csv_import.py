@@ -31,8 +31,14 @@ from sfa.store import codec
 from sfa.store.db import BulkSession, Record, paused_gc
 from sfa.store.workspace import Workspace
 
-TYPES = {"account": ACCOUNT, "contact": CONTACT, "lead": LEAD, "product": PRODUCT,
-         "opp": OPPORTUNITY, "opportunity": OPPORTUNITY}  # fmt: skip
+TYPES = {
+    "account": ACCOUNT,
+    "contact": CONTACT,
+    "lead": LEAD,
+    "product": PRODUCT,
+    "opp": OPPORTUNITY,
+    "opportunity": OPPORTUNITY,
+}
 ON_DUPLICATE = ("skip", "update", "create")
 BATCH_SIZE = 10_000
 FIRST_BULK_BATCH = 2_000
@@ -58,12 +64,21 @@ class Summary:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "type": self.entity, "file": self.file, "dry_run": self.dry_run, "rows": self.rows,
-            "created": self.created, "updated": self.updated, "skipped": len(self.skipped),
-            "rejected": len(self.rejected), "accounts_created": self.accounts_created,
-            "mapping": self.mapping, "ignored_columns": self.ignored_columns, "header_line": self.header_line,
-            "skipped_rows": self.skipped, "rejected_rows": self.rejected,
-        }  # fmt: skip
+            "type": self.entity,
+            "file": self.file,
+            "dry_run": self.dry_run,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "skipped": len(self.skipped),
+            "rejected": len(self.rejected),
+            "accounts_created": self.accounts_created,
+            "mapping": self.mapping,
+            "ignored_columns": self.ignored_columns,
+            "header_line": self.header_line,
+            "skipped_rows": self.skipped,
+            "rejected_rows": self.rejected,
+        }
 
 
 @dataclass(frozen=True)
@@ -130,10 +145,18 @@ def _person_probes(
     if entity is CONTACT:
         person = normalize.person_key(values.get("name"))
         mobile = normalize.phone_key(values.get("mobile"))
-        probes = [("email", email), ("phone", phone), ("phone", mobile),
-                  ("name and account", f"{person}|{account_key}" if person else None)]  # fmt: skip
-        return probes, {"email_key": email, "phone_key": phone, "mobile_key": mobile,
-                        "name_key": f"{person}|" if person else None}  # fmt: skip
+        probes = [
+            ("email", email),
+            ("phone", phone),
+            ("phone", mobile),
+            ("name and account", f"{person}|{account_key}" if person else None),
+        ]
+        return probes, {
+            "email_key": email,
+            "phone_key": phone,
+            "mobile_key": mobile,
+            "name_key": f"{person}|" if person else None,
+        }
     name_key = normalize.name_company_key(values.get("name"), values.get("company"))
     probes = [("email", email), ("phone", phone), ("name and company", name_key)]
     return probes, {"email_key": email, "phone_key": phone, "mobile_key": None, "name_key": name_key}
@@ -160,14 +183,22 @@ def _load_index(ws: Workspace, entity: Entity, accounts: Accounts) -> KeyIndex:
             person = (row[5] or "|").split("|")[0]
             account_key = accounts.key_of.get(row[6], "") if row[6] else ""
             reason = "name and account" if entity is CONTACT else "name and company"
-            index.remember("contact", row[0], row[1], [
-                ("email", row[2]), ("phone", row[3]), ("phone", row[4]),
-                (reason, f"{person}|{account_key}" if person else None),
-            ])  # fmt: skip
+            index.remember(
+                "contact",
+                row[0],
+                row[1],
+                [
+                    ("email", row[2]),
+                    ("phone", row[3]),
+                    ("phone", row[4]),
+                    (reason, f"{person}|{account_key}" if person else None),
+                ],
+            )
     if entity is LEAD:
         for row in store.key_rows(LEAD, ("email_key", "phone_key", "name_key")):
-            index.remember("lead", row[0], row[1], [("email", row[2]), ("phone", row[3]),
-                                                    ("name and company", row[4])])  # fmt: skip
+            index.remember(
+                "lead", row[0], row[1], [("email", row[2]), ("phone", row[3]), ("name and company", row[4])]
+            )
     if entity is ACCOUNT:
         for row in store.key_rows(ACCOUNT, ("name_key",)):
             index.remember("account", row[0], row[1], [("name", row[2])])
@@ -211,9 +242,12 @@ class _RowError(Exception):
 
 
 def _raw_values(
-    entity: Entity, cells: list[str], header_len: int, columns: list[tuple[int, str]],
+    entity: Entity,
+    cells: list[str],
+    header_len: int,
+    columns: list[tuple[int, str]],
     labelled_phones: Sequence[tuple[int, int]] = (),
-) -> dict[str, str]:  # fmt: skip
+) -> dict[str, str]:
     width = len(cells)
     if width > header_len and any(c.strip() for c in cells[header_len:]):
         raise _RowError(
@@ -401,10 +435,16 @@ class CsvImporter:
         if derived is not None:
             batch.derived[record_id] = derived
         if entity is OPPORTUNITY:
-            batch.timeline.append({
-                "record_entity": "opportunity", "record_id": record_id, "account_id": values["account_id"],
-                "kind": "stage", "text": f"imported at stage {values['stage']}", "owner": self.ws.owner,
-            })  # fmt: skip
+            batch.timeline.append(
+                {
+                    "record_entity": "opportunity",
+                    "record_id": record_id,
+                    "account_id": values["account_id"],
+                    "kind": "stage",
+                    "text": f"imported at stage {values['stage']}",
+                    "owner": self.ws.owner,
+                }
+            )
         if entity is OPPORTUNITY:
             probes = _probes(entity, values, account_key)
         self.index.remember(entity.name, record_id, str(values.get(entity.title) or ""), probes)
@@ -417,9 +457,18 @@ class CsvImporter:
     ) -> None:
         described = f"{hit.entity} {ids.handle_of(hit.record_id)[:8]} {hit.name!r} (same {hit.reason})"
         if self.on_duplicate == "skip" or hit.entity != self.entity.name:
-            summary.skipped.append({"line": line, "reason": f"duplicate of {described}",
-                                    "duplicate_of": {"entity": hit.entity, "id": hit.record_id,
-                                                     "name": hit.name, "reason": hit.reason}})  # fmt: skip
+            summary.skipped.append(
+                {
+                    "line": line,
+                    "reason": f"duplicate of {described}",
+                    "duplicate_of": {
+                        "entity": hit.entity,
+                        "id": hit.record_id,
+                        "name": hit.name,
+                        "reason": hit.reason,
+                    },
+                }
+            )
             return
         changes = dict(given)
         if account_name and "account_id" not in changes:
@@ -431,14 +480,24 @@ class CsvImporter:
             return
         current = self.ws.store.get(self.entity, hit.record_id, include_deleted=True)
         changed = {
-            name: value for name, value in changes.items()
+            name: value
+            for name, value in changes.items()
             if codec.to_wire(self.entity.by_name[name], current[name])
             != codec.to_wire(self.entity.by_name[name], value)
-        }  # fmt: skip
+        }
         if not changed:
-            summary.skipped.append({"line": line, "reason": f"unchanged: same as {described}",
-                                    "duplicate_of": {"entity": hit.entity, "id": hit.record_id,
-                                                     "name": hit.name, "reason": hit.reason}})  # fmt: skip
+            summary.skipped.append(
+                {
+                    "line": line,
+                    "reason": f"unchanged: same as {described}",
+                    "duplicate_of": {
+                        "entity": hit.entity,
+                        "id": hit.record_id,
+                        "name": hit.name,
+                        "reason": hit.reason,
+                    },
+                }
+            )
             return
         batch.updates.append((line, hit.record_id, changed))
         summary.updated += 1
@@ -451,13 +510,16 @@ class CsvImporter:
         derived = None
         if batch.creates and self.entity.derived is not None:
             derive, known = self.entity.derived, batch.derived
-            derived = [known.get(record_id) or derive(record)
-                       for record_id, record in zip(batch.create_ids, batch.creates, strict=True)]  # fmt: skip
+            derived = [
+                known.get(record_id) or derive(record)
+                for record_id, record in zip(batch.create_ids, batch.creates, strict=True)
+            ]
         timeline = [{**t, "at": utc_now()} for t in batch.timeline]
         if bulk is not None and not batch.updates:
             bulk.insert_many(ACCOUNT, batch.accounts, record_ids=batch.account_ids, records=False)
-            bulk.insert_many(self.entity, batch.creates, record_ids=batch.create_ids, derived=derived,
-                             records=False)  # fmt: skip
+            bulk.insert_many(
+                self.entity, batch.creates, record_ids=batch.create_ids, derived=derived, records=False
+            )
             bulk.insert_many(TIMELINE, timeline, records=False)
             bulk.commit()
             return
@@ -483,8 +545,10 @@ def entity_for(type_name: str) -> Entity:
 def check_header(path: Path, entity: Entity, table: Table, mapped: mapping_rules.Mapping) -> None:
     """Refuse a file whose first line is not a header sfa can use (nothing is written)."""
     if table.header and table.header[0].lstrip().startswith(("{", "[")):
-        raise FileRefused(f"{path}: line {table.header_line} is JSON, not a CSV header "
-                          "(a backup written by sfa export all is read by sfa import all)")  # fmt: skip
+        raise FileRefused(
+            f"{path}: line {table.header_line} is JSON, not a CSV header "
+            "(a backup written by sfa export all is read by sfa import all)"
+        )
     if not mapped.columns:
         looks_like_data = any("@" in h or sum(c.isdigit() for c in h) >= 5 for h in table.header)
         what = "looks like data, not a header line" if looks_like_data else "names no field sfa knows"
@@ -511,9 +575,16 @@ def _shown_columns(header: Sequence[str], *, quoted: bool = False) -> str:
 
 
 def import_csv(
-    ws: Workspace, path: Path, type_name: str, *, maps: Sequence[str] = (), dry_run: bool = False,
-    on_duplicate: str = "skip", progress: Progress | None = None, batch_size: int = BATCH_SIZE,
-) -> Summary:  # fmt: skip
+    ws: Workspace,
+    path: Path,
+    type_name: str,
+    *,
+    maps: Sequence[str] = (),
+    dry_run: bool = False,
+    on_duplicate: str = "skip",
+    progress: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> Summary:
     entity = entity_for(type_name)
     if on_duplicate not in ON_DUPLICATE:
         raise UsageError(f"--on-duplicate {on_duplicate!r}: use one of {', '.join(ON_DUPLICATE)}")
@@ -536,12 +607,19 @@ def import_csv(
                 table = read_csv(path, header_from=below)
                 mapped = mapping_rules.guess(entity.name, table.header, overrides)
         check_header(path, entity, table, mapped)
-        summary = Summary(entity.name, str(path), rows=len(table.rows) + len(table.broken), dry_run=dry_run,
-                          mapping=mapped.as_dict(table.header), ignored_columns=mapped.ignored,
-                          header_line=table.header_line)  # fmt: skip
+        summary = Summary(
+            entity.name,
+            str(path),
+            rows=len(table.rows) + len(table.broken),
+            dry_run=dry_run,
+            mapping=mapped.as_dict(table.header),
+            ignored_columns=mapped.ignored,
+            header_line=table.header_line,
+        )
         summary.rejected += [{"line": line, "reason": reason} for line, reason in table.broken]
-        importer = CsvImporter(ws, entity, on_duplicate=on_duplicate, dry_run=dry_run,
-                               forms=_forms(entity, table, mapped))  # fmt: skip
+        importer = CsvImporter(
+            ws, entity, on_duplicate=on_duplicate, dry_run=dry_run, forms=_forms(entity, table, mapped)
+        )
         if progress:
             progress(0, len(table.rows))
         with paused_gc():  # rows are dicts and lists of strings: no cycles for the collector to find
@@ -554,8 +632,11 @@ def _forms(entity: Entity, table: Table, mapped: mapping_rules.Mapping) -> Forms
     """How the file's date and number columns are read, decided per column (spreadsheet.py)."""
     dates = {f.name for f in entity.fields if f.kind == "date"}
     numbers = {f.name for f in entity.fields if f.kind in ("decimal", "int")}
-    columns = {target: _column(table, index) for index, target in mapped.columns
-               if target in dates or target in numbers}  # fmt: skip
+    columns = {
+        target: _column(table, index)
+        for index, target in mapped.columns
+        if target in dates or target in numbers
+    }
     return column_forms(columns, dates, numbers)
 
 
@@ -590,9 +671,15 @@ def _batches(total: int, size: int, bulk: bool) -> list[tuple[int, int]]:
 
 
 def _import_rows(
-    table: Table, entity: Entity, mapped: mapping_rules.Mapping, importer: CsvImporter, summary: Summary,
-    progress: Progress | None, batch_size: int, bulk: BulkSession | None = None,
-) -> None:  # fmt: skip
+    table: Table,
+    entity: Entity,
+    mapped: mapping_rules.Mapping,
+    importer: CsvImporter,
+    summary: Summary,
+    progress: Progress | None,
+    batch_size: int,
+    bulk: BulkSession | None = None,
+) -> None:
     total = len(table.rows)
     header_len = len(table.header)
     done = 0

@@ -131,8 +131,10 @@ def _common(record: Record, now: str) -> str:
     """UID, DTSTAMP, CREATED, LAST-MODIFIED and SEQUENCE: short lines, written as one piece."""
     created, updated = _instant(record["created_at"]), _instant(record["updated_at"])
     sequence = max(0, int((updated - created).total_seconds()))
-    return (f"UID:{uid_of(record['id'])}\r\nDTSTAMP:{now}\r\nCREATED:{_stamp(created)}\r\n"
-            f"LAST-MODIFIED:{_stamp(updated)}\r\nSEQUENCE:{sequence}\r\n")  # fmt: skip
+    return (
+        f"UID:{uid_of(record['id'])}\r\nDTSTAMP:{now}\r\nCREATED:{_stamp(created)}\r\n"
+        f"LAST-MODIFIED:{_stamp(updated)}\r\nSEQUENCE:{sequence}\r\n"
+    )
 
 
 def _visit(w: _Writer, visit: Record, account: Record | None, contacts: dict[str, Record], now: str) -> None:
@@ -144,8 +146,10 @@ def _visit(w: _Writer, visit: Record, account: Record | None, contacts: dict[str
         # A flexible visit is planned for a day, not a time: an all-day event on that local day,
         # transparent, so the day stays free for timed meetings around it.
         day = start.astimezone(local_zone()).date()
-        when = (f"DTSTART;VALUE=DATE:{_day(day)}\r\nDTEND;VALUE=DATE:{_day(day + timedelta(days=1))}\r\n"
-                "TRANSP:TRANSPARENT\r\n")  # fmt: skip
+        when = (
+            f"DTSTART;VALUE=DATE:{_day(day)}\r\nDTEND;VALUE=DATE:{_day(day + timedelta(days=1))}\r\n"
+            "TRANSP:TRANSPARENT\r\n"
+        )
     else:
         when = f"DTSTART:{_stamp(start)}\r\nDTEND:{_stamp(end)}\r\n"
     w.parts.append(f"BEGIN:VEVENT\r\n{_common(visit, now)}{when}")
@@ -253,9 +257,13 @@ def select_for_calendar(
         VISIT, " AND ".join(clauses), params, order="starts_at, rid", include_deleted=True
     )
     tasks = ws.store.select(
-        TASK, "(deleted = 0 AND (status IS NULL OR status != 'done' OR done_at >= ?))"
-        " OR (deleted = 1 AND updated_at >= ?)", (lately, lately), order="rid", include_deleted=True,
-    )  # fmt: skip
+        TASK,
+        "(deleted = 0 AND (status IS NULL OR status != 'done' OR done_at >= ?))"
+        " OR (deleted = 1 AND updated_at >= ?)",
+        (lately, lately),
+        order="rid",
+        include_deleted=True,
+    )
     if first or last:
         zone = local_zone()
 
@@ -265,8 +273,11 @@ def select_for_calendar(
             value = task.get("due_date")
             return value if isinstance(value, date) else None
 
-        tasks = [t for t in tasks if (d := due(t)) is not None and (not first or d >= first)
-                 and (not last or d <= last)]  # fmt: skip
+        tasks = [
+            t
+            for t in tasks
+            if (d := due(t)) is not None and (not first or d >= first) and (not last or d <= last)
+        ]
     return visits, tasks
 
 

@@ -28,16 +28,46 @@ _PERSON = {
     "first_name": ["firstname", "givenname", "forename", "vorname", "prenom"],
     "middle_name": ["middlename", "additionalname", "middlenames"],
     "last_name": ["lastname", "surname", "familyname", "nachname", "nom"],
-    "email": ["email", "emailaddress", "email1value", "email1", "primaryemail", "workemail",
-              "businessemail", "emailadresse", "mail"],
-    "phone": ["phone", "businessphone", "workphone", "officephone", "phonenumber", "telephone",
-              "primaryphone", "mainphone", "phone1value", "telefon", "tel"],
+    "email": [
+        "email",
+        "emailaddress",
+        "email1value",
+        "email1",
+        "primaryemail",
+        "workemail",
+        "businessemail",
+        "emailadresse",
+        "mail",
+    ],
+    "phone": [
+        "phone",
+        "businessphone",
+        "workphone",
+        "officephone",
+        "phonenumber",
+        "telephone",
+        "primaryphone",
+        "mainphone",
+        "phone1value",
+        "telefon",
+        "tel",
+    ],
     "notes": ["notes", "note", "description", "comments", "comment", "notizen"],
     "tags": ["tags", "labels", "categories", "groupmembership", "groups"],
     "team": ["team", "territory"],
-}  # fmt: skip
-_COMPANY = ["accountname", "company", "companyname", "organization", "organisation", "organization1name",
-            "account", "firma", "organisationname", "organizationname"]  # fmt: skip
+}
+_COMPANY = [
+    "accountname",
+    "company",
+    "companyname",
+    "organization",
+    "organisation",
+    "organization1name",
+    "account",
+    "firma",
+    "organisationname",
+    "organizationname",
+]
 
 ALIASES: dict[str, dict[str, list[str]]] = {
     "contact": {

@@ -70,8 +70,11 @@ def iso_date(text: str, order: str | None, field: str = "date") -> str:
     if match:
         first, second, year = int(match.group(1)), int(match.group(2)), match.group(3)
         if order is None and first <= 12 and second <= 12 and first != second:
-            raise ValidationError(field, f"{value!r} could be day/month or month/day; "
-                                          "no date in this column tells which (write it as 2026-12-15)")  # fmt: skip
+            raise ValidationError(
+                field,
+                f"{value!r} could be day/month or month/day; "
+                "no date in this column tells which (write it as 2026-12-15)",
+            )
         day, month = (first, second) if order == "dmy" or first > 12 else (second, first)
         return f"{year}-{month:02d}-{day:02d}"
     if _STAMP.fullmatch(value):

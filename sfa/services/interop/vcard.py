@@ -92,8 +92,13 @@ def card_values(card: Any) -> dict[str, str]:
     if not name and n is not None:
         value = n.value
         if hasattr(value, "family"):
-            name = names.join_name(_text(value.prefix), _text(value.given), _text(value.additional),
-                                   _text(value.family), _text(value.suffix))  # fmt: skip
+            name = names.join_name(
+                _text(value.prefix),
+                _text(value.given),
+                _text(value.additional),
+                _text(value.family),
+                _text(value.suffix),
+            )
         else:
             family, _, rest = str(value).partition(";")
             given = rest.split(";")[0]
@@ -152,9 +157,13 @@ def _reason(exc: Exception) -> str:
 
 
 def import_vcards(
-    ws: Workspace, path: Path, *, on_duplicate: str = "skip", dry_run: bool = False,
+    ws: Workspace,
+    path: Path,
+    *,
+    on_duplicate: str = "skip",
+    dry_run: bool = False,
     progress: Progress | None = None,
-) -> Summary:  # fmt: skip
+) -> Summary:
     import vobject  # type: ignore[import-untyped]
 
     if on_duplicate not in ON_DUPLICATE:
@@ -191,8 +200,12 @@ def import_vcards(
 def _address(account: Record) -> list[str] | None:
     if not any(account.get(k) for k in ("street", "city", "postcode", "country")):
         return None
-    return [account.get("street") or "", account.get("city") or "", account.get("postcode") or "",
-            account.get("country") or ""]  # fmt: skip
+    return [
+        account.get("street") or "",
+        account.get("city") or "",
+        account.get("postcode") or "",
+        account.get("country") or "",
+    ]
 
 
 def contact_card(contact: Record, account: Record | None) -> Any:
@@ -210,8 +223,9 @@ def contact_card(contact: Record, account: Record | None) -> Any:
         street = _address(account)
         if street is not None:
             adr = card.add("adr")
-            adr.value = vobject.vcard.Address(street=street[0], city=street[1], code=street[2],
-                                              country=street[3])  # fmt: skip
+            adr.value = vobject.vcard.Address(
+                street=street[0], city=street[1], code=street[2], country=street[3]
+            )
             adr.type_param = "WORK"
     if contact.get("title"):
         card.add("title").value = contact["title"]

@@ -28,7 +28,7 @@ from sfa.domain.entities import (
     TIMELINE,
     VISIT,
     Entity,
-)  # fmt: skip
+)
 from sfa.domain.errors import SfaError
 from sfa.domain.money import format_money
 from sfa.services import crm, finder, quotes, records
@@ -65,10 +65,17 @@ def account_form(ws: Workspace, account: Record | None = None) -> FormScreen:
 
     return FormScreen(
         "New account" if account is None else f"Edit {account['name']}",
-        [field("name", "Name", True), field("industry", "Industry"), field("phone", "Phone"),
-         field("email", "Email"), field("website", "Website"), field("street", "Street"),
-         field("postcode", "Postcode"), field("city", "City")],
-    )  # fmt: skip
+        [
+            field("name", "Name", True),
+            field("industry", "Industry"),
+            field("phone", "Phone"),
+            field("email", "Email"),
+            field("website", "Website"),
+            field("street", "Street"),
+            field("postcode", "Postcode"),
+            field("city", "City"),
+        ],
+    )
 
 
 def contact_form(ws: Workspace, contact: Record | None = None) -> FormScreen:
@@ -78,9 +85,14 @@ def contact_form(ws: Workspace, contact: Record | None = None) -> FormScreen:
 
     return FormScreen(
         "New contact" if contact is None else f"Edit {contact['name']}",
-        [field("name", "Name", True), field("title", "Title"), field("email", "Email"),
-         field("phone", "Phone"), field("mobile", "Mobile")],
-    )  # fmt: skip
+        [
+            field("name", "Name", True),
+            field("title", "Title"),
+            field("email", "Email"),
+            field("phone", "Phone"),
+            field("mobile", "Mobile"),
+        ],
+    )
 
 
 def opportunity_form(ws: Workspace) -> FormScreen:
@@ -89,10 +101,14 @@ def opportunity_form(ws: Workspace) -> FormScreen:
             name, label, _check(ws, OPPORTUNITY, name), required=required, placeholder=placeholder
         )
 
-    return FormScreen("New opportunity", [
-        field("name", "Name", True), field("amount", "Amount", placeholder="12000, 12k"),
-        field("close_date", "Expected close", placeholder="2026-12-31, +2w, fri"),
-    ])  # fmt: skip
+    return FormScreen(
+        "New opportunity",
+        [
+            field("name", "Name", True),
+            field("amount", "Amount", placeholder="12000, 12k"),
+            field("close_date", "Expected close", placeholder="2026-12-31, +2w, fri"),
+        ],
+    )
 
 
 def destination(ws: Workspace, entity: Entity, record: Record) -> tuple[str, str]:
@@ -346,18 +362,23 @@ class AccountsScreen(SfaScreen):
             return
         kind, record = chosen
         if kind not in ("account", "contact"):
-            self.notify(f"a {label_of(ENTITIES[kind])} is edited from its own screen (Enter opens it)",
-                        severity="warning")  # fmt: skip
+            self.notify(
+                f"a {label_of(ENTITIES[kind])} is edited from its own screen (Enter opens it)",
+                severity="warning",
+            )
             return
         from sfa.tui import editing
 
         entity = ACCOUNT if kind == "account" else CONTACT
         form = account_form(self.ws, record) if kind == "account" else contact_form(self.ws, record)
         editing.open_form(
-            self, form,
-            lambda values: self.attempt(records.edit, self.ws, entity, record["id"], form.changed_values(values)),
+            self,
+            form,
+            lambda values: self.attempt(
+                records.edit, self.ws, entity, record["id"], form.changed_values(values)
+            ),
             lambda saved: self.changed(f"{kind} {saved['name']} saved"),
-        )  # fmt: skip
+        )
 
 
 class AccountView(Screen[None]):
@@ -417,28 +438,43 @@ class AccountView(Screen[None]):
         facts = " · ".join(
             str(account[f]) for f in ("industry", "phone", "email", "website") if account.get(f)
         )
-        self.query_one("#account-head", Static).update(Content.assemble(  # names are text, never markup
-            (str(account["name"]), "bold"), "  ", (str(account.get("owner") or ""), "dim"),
-            f"\n{where or '-'}\n{facts or '-'}",
-        ))  # fmt: skip
+        self.query_one("#account-head", Static).update(
+            Content.assemble(  # names are text, never markup
+                (str(account["name"]), "bold"),
+                "  ",
+                (str(account.get("owner") or ""), "dim"),
+                f"\n{where or '-'}\n{facts or '-'}",
+            )
+        )
         contacts = self.query_one("#contacts-table", Table)
         contacts.clear()
         for c in view["contacts"]:
-            contacts.add_row(c["name"], c["title"] or "", c["email"] or "", c["phone"] or c["mobile"] or "",
-                             key=c["id"])  # fmt: skip
+            contacts.add_row(
+                c["name"], c["title"] or "", c["email"] or "", c["phone"] or c["mobile"] or "", key=c["id"]
+            )
         opps = self.query_one("#opps-table", Table)
         opps.clear()
         for o in view["open_opportunities"]:
-            opps.add_row(o["name"], o["stage"], format_money(o["amount"], o["currency"] or ""),
-                         str(o["close_date"] or ""), key=o["id"])  # fmt: skip
+            opps.add_row(
+                o["name"],
+                o["stage"],
+                format_money(o["amount"], o["currency"] or ""),
+                str(o["close_date"] or ""),
+                key=o["id"],
+            )
         quote_table = self.query_one("#quotes-table", Table)
         quote_table.clear()
         account_quotes = quotes.list_quotes(self.ws, account_ref=self.account_id, limit=20)
         totals = quotes.totals_by_quote(self.ws, account_quotes)
         for q in account_quotes:
-            quote_table.add_row(q["number"], str(q["revision"]), quotes.status_of(q),
-                                format_money(totals[q["id"]].total, totals[q["id"]].currency),
-                                str(q["valid_until"] or ""), key=q["id"])  # fmt: skip
+            quote_table.add_row(
+                q["number"],
+                str(q["revision"]),
+                quotes.status_of(q),
+                format_money(totals[q["id"]].total, totals[q["id"]].currency),
+                str(q["valid_until"] or ""),
+                key=q["id"],
+            )
         timeline = self.query_one("#timeline-table", Table)
         timeline.clear()
         for t in view["timeline"]:
@@ -506,10 +542,13 @@ class AccountView(Screen[None]):
             table.move_cursor(row=table.get_row_index(contact["id"]))
 
         editing.open_form(
-            self, form,
-            lambda values: self.attempt(records.edit, self.ws, CONTACT, contact["id"], form.changed_values(values)),
+            self,
+            form,
+            lambda values: self.attempt(
+                records.edit, self.ws, CONTACT, contact["id"], form.changed_values(values)
+            ),
             saved,
-        )  # fmt: skip
+        )
 
     def action_edit_opportunity(self) -> None:
         """Edit the open opportunity selected in the list in place."""

@@ -20,8 +20,17 @@ from sfa.store.workspace import Workspace
 from sfa.tui.format import local_stamp
 from sfa.tui.forms import FORM_CSS
 
-LABELS = {"account": "account", "contact": "contact", "lead": "lead", "opportunity": "opp",
-          "timeline": "note", "visit": "visit", "task": "task", "product": "product", "quote": "quote"}  # fmt: skip
+LABELS = {
+    "account": "account",
+    "contact": "contact",
+    "lead": "lead",
+    "opportunity": "opp",
+    "timeline": "note",
+    "visit": "visit",
+    "task": "task",
+    "product": "product",
+    "quote": "quote",
+}
 
 
 def label_of(entity: Entity) -> str:

@@ -50,13 +50,17 @@ class ForecastScreen(SfaScreen):
         stages = self.query_one("#pipeline-chart", Static)
         rows = reports.forecast(self.ws, self.by)
         scale = max((r.best_case for r in rows), default=Decimal(0))
-        lines = [f"[b]Forecast by {self.by}[/b]  [green]{WON}[/] won  [blue]{WEIGHTED}[/] weighted  "
-                 f"[dim]{OPEN}[/] rest of pipeline   (b: by {'quarter' if self.by == 'month' else 'month'})"]  # fmt: skip
+        lines = [
+            f"[b]Forecast by {self.by}[/b]  [green]{WON}[/] won  [blue]{WEIGHTED}[/] weighted  "
+            f"[dim]{OPEN}[/] rest of pipeline   (b: by {'quarter' if self.by == 'month' else 'month'})"
+        ]
         for r in rows:
             rest = max(Decimal(0), r.pipeline - r.weighted)
             drawn = bar([(r.won, WON, "green"), (r.weighted, WEIGHTED, "blue"), (rest, OPEN, "dim")], scale)
-            lines.append(f"{r.period:<9}{drawn} w {short_money(r.weighted) or '0':>5} "
-                         f"won {short_money(r.won) or '0':>5} best {short_money(r.best_case) or '0':>5}")  # fmt: skip
+            lines.append(
+                f"{r.period:<9}{drawn} w {short_money(r.weighted) or '0':>5} "
+                f"won {short_money(r.won) or '0':>5} best {short_money(r.best_case) or '0':>5}"
+            )
         if not rows:
             lines.append("[dim]no open or won opportunities with a close date[/]")
         currencies = sorted({r.currency for r in rows})
@@ -67,10 +71,13 @@ class ForecastScreen(SfaScreen):
         scale = max((s.amount for s in pipe), default=Decimal(0))
         lines = ["", f"[b]Open pipeline by stage[/b]  [blue]{WEIGHTED}[/] weighted  [dim]{OPEN}[/] rest"]
         for s in pipe:
-            drawn = bar([(s.weighted, WEIGHTED, "blue"), (max(Decimal(0), s.amount - s.weighted), OPEN, "dim")],
-                        scale)  # fmt: skip
-            lines.append(f"{s.stage[:14]:<15}{drawn} {s.count:>3} · {short_money(s.amount) or '0':>5} "
-                         f"w {short_money(s.weighted) or '0':>5}")  # fmt: skip
+            drawn = bar(
+                [(s.weighted, WEIGHTED, "blue"), (max(Decimal(0), s.amount - s.weighted), OPEN, "dim")], scale
+            )
+            lines.append(
+                f"{s.stage[:14]:<15}{drawn} {s.count:>3} · {short_money(s.amount) or '0':>5} "
+                f"w {short_money(s.weighted) or '0':>5}"
+            )
         stages.update("\n".join(lines))
 
     def action_toggle_period(self) -> None:

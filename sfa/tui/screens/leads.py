@@ -69,8 +69,14 @@ class LeadsScreen(SfaScreen):
         rows.sort(key=inbox_order)
         table.clear()
         for lead in rows:
-            table.add_row(lead["rating"] or "", lead["name"], lead["company"] or "", lead["status"],
-                          lead["source"] or "", key=lead["id"])  # fmt: skip
+            table.add_row(
+                lead["rating"] or "",
+                lead["name"],
+                lead["company"] or "",
+                lead["status"],
+                lead["source"] or "",
+                key=lead["id"],
+            )
         if keep is not None and any(r["id"] == keep for r in rows):
             table.move_cursor(row=table.get_row_index(keep))
         elif wanted:  # beyond the listed leads: its fields, read only
@@ -104,8 +110,10 @@ class LeadsScreen(SfaScreen):
                 if self.attempt(leads.disqualify, self.ws, lead["id"], reason) is not None:
                     self.changed(f"{lead['name']} disqualified")
 
-        self.app.push_screen(ask(f"Disqualify {lead['name']}", "Reason (optional)", required=False,
-                                 save_label="Disqualify"), done)  # fmt: skip
+        self.app.push_screen(
+            ask(f"Disqualify {lead['name']}", "Reason (optional)", required=False, save_label="Disqualify"),
+            done,
+        )
 
     def action_convert(self) -> None:
         lead = self.selected()
@@ -126,25 +134,35 @@ class LeadsScreen(SfaScreen):
 
         form = FormScreen(
             f"Convert {lead['name']}" + (f" ({lead['company']})" if lead["company"] else ""),
-            [FormField("opportunity", "Opportunity (empty: none)"),
-             FormField("amount", "Amount", check_amount, placeholder="12000, 12k"),
-             FormField("close_date", "Expected close", check_date, placeholder="+1m, 2026-12-31")],
-            info=info, save_label="Convert",
-        )  # fmt: skip
+            [
+                FormField("opportunity", "Opportunity (empty: none)"),
+                FormField("amount", "Amount", check_amount, placeholder="12000, 12k"),
+                FormField("close_date", "Expected close", check_date, placeholder="+1m, 2026-12-31"),
+            ],
+            info=info,
+            save_label="Convert",
+        )
 
         def done(values: dict[str, str] | None) -> None:
             if values is None:
                 return
             try:
                 result = leads.convert(
-                    self.ws, lead["id"], opportunity=values["opportunity"].strip() or None,
-                    amount=values["amount"].strip() or None, close_date=values["close_date"].strip() or None,
-                )  # fmt: skip
+                    self.ws,
+                    lead["id"],
+                    opportunity=values["opportunity"].strip() or None,
+                    amount=values["amount"].strip() or None,
+                    close_date=values["close_date"].strip() or None,
+                )
             except SfaError as exc:
                 self.notify(str(exc), severity="error", timeout=6)
                 return
-            parts = [("new" if result["account_created"] else "existing") + f" account {result['account']['name']}",
-                     ("new" if result["contact_created"] else "existing") + f" contact {result['contact']['name']}"]  # fmt: skip
+            parts = [
+                ("new" if result["account_created"] else "existing")
+                + f" account {result['account']['name']}",
+                ("new" if result["contact_created"] else "existing")
+                + f" contact {result['contact']['name']}",
+            ]
             if result["opportunity"]:
                 parts.append(f"opportunity {result['opportunity']['name']}")
             self.changed(f"{lead['name']} converted: " + ", ".join(parts))

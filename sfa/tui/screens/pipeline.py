@@ -61,11 +61,22 @@ class StageColumn(Vertical):
         options = self.query_one(Options)
         highlighted = options.highlighted_option.id if options.highlighted_option else None
         options.clear_options()
-        options.add_options([
-            Option(Content.assemble(f"{o['name'][:24]}\n", (f"{accounts.get(o['account_id'], '')[:10]:<10} "
-                   f"{short_money(o['amount']):>5} {close_label(o)}", "dim")), id=o["id"])
-            for o in opps
-        ])  # fmt: skip
+        options.add_options(
+            [
+                Option(
+                    Content.assemble(
+                        f"{o['name'][:24]}\n",
+                        (
+                            f"{accounts.get(o['account_id'], '')[:10]:<10} "
+                            f"{short_money(o['amount']):>5} {close_label(o)}",
+                            "dim",
+                        ),
+                    ),
+                    id=o["id"],
+                )
+                for o in opps
+            ]
+        )
         if highlighted and any(o["id"] == highlighted for o in opps):
             options.highlighted = options.get_option_index(highlighted)
 
@@ -104,10 +115,13 @@ class PipelineScreen(SfaScreen):
         total = sum((Decimal(o["amount"]) for o in opps if o["amount"] is not None), Decimal(0))
         weight = sum((weighted(o) for o in opps), Decimal(0))
         currency = self.ws.setting("currency")
-        self.query_one("#pipeline-summary", Static).update(Content.assemble(
-            f"{len(opps)} open · {short_money(total) or '0'} {currency} · weighted "
-            f"{short_money(weight) or '0'} {currency}   ", ("←/→ column · </> move stage", "dim"),
-        ))  # fmt: skip
+        self.query_one("#pipeline-summary", Static).update(
+            Content.assemble(
+                f"{len(opps)} open · {short_money(total) or '0'} {currency} · weighted "
+                f"{short_money(weight) or '0'} {currency}   ",
+                ("←/→ column · </> move stage", "dim"),
+            )
+        )
         if not isinstance(self.focused, Options):
             self.focus_column(0)
 

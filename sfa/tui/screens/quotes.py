@@ -110,9 +110,15 @@ class QuotesScreen(SfaScreen):
         names = crm.names_of(self.ws, "account", {q["account_id"] for q in rows})
         table.clear()
         for q in rows:
-            table.add_row(q["number"], str(q["revision"]), names.get(q["account_id"], "")[:22],
-                          quotes.status_of(q, self.today()), short_money(totals[q["id"]].total),
-                          str(q["valid_until"] or ""), key=q["id"])  # fmt: skip
+            table.add_row(
+                q["number"],
+                str(q["revision"]),
+                names.get(q["account_id"], "")[:22],
+                quotes.status_of(q, self.today()),
+                short_money(totals[q["id"]].total),
+                str(q["valid_until"] or ""),
+                key=q["id"],
+            )
         if keep is not None and any(q["id"] == keep for q in rows):
             table.move_cursor(row=table.get_row_index(keep))
         elif wanted:  # a revision a newer one replaced, or beyond the listed quotes: its fields
@@ -153,11 +159,21 @@ class QuotesScreen(SfaScreen):
         )
         cur = view.totals.currency
         for line, net in zip(view.lines, view.totals.line_nets, strict=False):
-            discount = f"{line['discount_percent']}%" if line["discount_percent"] else (
-                format_money(line["discount_amount"], "") if line["discount_amount"] else "")  # fmt: skip
-            lines_table.add_row(str(line["position"]), line["description"], f"{line['quantity']:g}",
-                                format_money(line["unit_price"], ""), discount, f"{line['tax_rate']}%",
-                                format_money(net, cur), key=line["id"])  # fmt: skip
+            discount = (
+                f"{line['discount_percent']}%"
+                if line["discount_percent"]
+                else (format_money(line["discount_amount"], "") if line["discount_amount"] else "")
+            )
+            lines_table.add_row(
+                str(line["position"]),
+                line["description"],
+                f"{line['quantity']:g}",
+                format_money(line["unit_price"], ""),
+                discount,
+                f"{line['tax_rate']}%",
+                format_money(net, cur),
+                key=line["id"],
+            )
         totals.update(totals_text(view.totals) if view.lines else "no lines yet: a adds one")
 
     def act(self, action: Any, *args: Any, message: str, **kwargs: Any) -> Record | None:
@@ -238,28 +254,38 @@ class QuotesScreen(SfaScreen):
         def preview(values: dict[str, str]) -> str:
             line = candidate_line(ws, quote, values)
             new = rules.totals([*(quotes.to_line(x) for x in view.lines), line], currency)
-            return (f"line net {format_money(rules.line_net(line, currency), currency)}\n"
-                    + totals_text(new))  # fmt: skip
+            return f"line net {format_money(rules.line_net(line, currency), currency)}\n" + totals_text(new)
 
         catalogue = ", ".join(p["sku"] for p in products.list_products(ws, limit=6))
         form = FormScreen(
             f"Add a line to {quote['number']} rev {quote['revision']}",
-            [FormField("product", "Product (SKU)", check("product"), placeholder=catalogue),
-             FormField("description", "Description", placeholder="default: the product's name"),
-             FormField("price", "Unit price", check("price"), placeholder="default: the product's"),
-             FormField("qty", "Quantity", check("qty"), placeholder="1"),
-             FormField("discount", "Discount", check("discount"), placeholder="10% or 25.00"),
-             FormField("tax", "Tax rate %", check("tax"), placeholder="default: the product's or 19")],
-            save_label="Add line", preview=preview,
-        )  # fmt: skip
+            [
+                FormField("product", "Product (SKU)", check("product"), placeholder=catalogue),
+                FormField("description", "Description", placeholder="default: the product's name"),
+                FormField("price", "Unit price", check("price"), placeholder="default: the product's"),
+                FormField("qty", "Quantity", check("qty"), placeholder="1"),
+                FormField("discount", "Discount", check("discount"), placeholder="10% or 25.00"),
+                FormField("tax", "Tax rate %", check("tax"), placeholder="default: the product's or 19"),
+            ],
+            save_label="Add line",
+            preview=preview,
+        )
 
         def done(values: dict[str, str] | None) -> None:
             if values is None:
                 return
             given = {k: (v.strip() or None) for k, v in values.items()}
-            line = self.attempt(quotes.add_line, self.ws, quote["id"], product_ref=given["product"],
-                                description=given["description"], price=given["price"], qty=given["qty"],
-                                discount=given["discount"], tax=given["tax"])  # fmt: skip
+            line = self.attempt(
+                quotes.add_line,
+                self.ws,
+                quote["id"],
+                product_ref=given["product"],
+                description=given["description"],
+                price=given["price"],
+                qty=given["qty"],
+                discount=given["discount"],
+                tax=given["tax"],
+            )
             if line is not None:
                 self.changed(f"line {line['position']} added: {line['description']}")
 
@@ -298,8 +324,11 @@ class QuotesScreen(SfaScreen):
             return
         q = quotes.resolve(self.ws, key)
         default = str(Path.cwd() / f"{q['number']}-rev{q['revision']}.pdf")
-        form = FormScreen("Export quote", [FormField("path", "File (.pdf .md .html)", value=default, required=True)],
-                          save_label="Export")  # fmt: skip
+        form = FormScreen(
+            "Export quote",
+            [FormField("path", "File (.pdf .md .html)", value=default, required=True)],
+            save_label="Export",
+        )
 
         def done(values: dict[str, str] | None) -> None:
             if values:

@@ -71,21 +71,35 @@ class SyncScreen(SfaScreen):
             state = [" · ", ("online", "green")]
         elif view.server and self.sfa.online is False:
             state = [" · ", ("offline", "red"), f": {self.sfa.sync_error}"]
-        self.query_one("#sync-head", Static).update(Content.assemble(
-            f"server {server}", *state,
-            f"\nuser {view.user or '—'} · last sync {view.last_sync or 'never'} · "
-            f"{view.pending} pending · {view.conflicts} open conflicts · {view.rejected} rejected",
-        ))  # fmt: skip
+        self.query_one("#sync-head", Static).update(
+            Content.assemble(
+                f"server {server}",
+                *state,
+                f"\nuser {view.user or '—'} · last sync {view.last_sync or 'never'} · "
+                f"{view.pending} pending · {view.conflicts} open conflicts · {view.rejected} rejected",
+            )
+        )
         conflicts = self.query_one("#conflicts", Table)
         conflicts.clear()
         for c in syncing.conflicts(self.ws):
-            conflicts.add_row(f"{c['entity']} {c['title']}"[:24], c["field"], shown(c["kept"]), shown(c["lost"]),
-                              c["kind"], key=c["id"])  # fmt: skip
+            conflicts.add_row(
+                f"{c['entity']} {c['title']}"[:24],
+                c["field"],
+                shown(c["kept"]),
+                shown(c["lost"]),
+                c["kind"],
+                key=c["id"],
+            )
         pending = self.query_one("#pending", Table)
         pending.clear()
         for row in syncing.pending(self.ws, limit=30):
-            pending.add_row(str(row["seq"]), row["entity"], str(row["title"])[:24], _fields(row["fields"]),
-                            key=str(row["seq"]))  # fmt: skip
+            pending.add_row(
+                str(row["seq"]),
+                row["entity"],
+                str(row["title"])[:24],
+                _fields(row["fields"]),
+                key=str(row["seq"]),
+            )
         rejected = self.query_one("#rejected", Table)
         rejected.clear()
         for row in syncing.rejected(self.ws):
@@ -110,11 +124,17 @@ class SyncScreen(SfaScreen):
         ws = self.ws
         form = FormScreen(
             f"New value for {conflict['entity']} {conflict['title']}: {conflict['field']}",
-            [FormField("value", conflict["field"], lambda text: syncing.check_value(ws, conflict, text),
-                       required=True)],
+            [
+                FormField(
+                    "value",
+                    conflict["field"],
+                    lambda text: syncing.check_value(ws, conflict, text),
+                    required=True,
+                )
+            ],
             info=f"theirs (kept): {shown(conflict['kept'])}\nours (set aside): {shown(conflict['lost'])}",
             save_label="Resolve",
-        )  # fmt: skip
+        )
 
         def done(values: dict[str, str] | None) -> None:
             if values and self.attempt(syncing.resolve, self.ws, key, "value", values["value"]) is not None:

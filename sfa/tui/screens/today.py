@@ -84,8 +84,14 @@ class TodayScreen(SfaScreen):
             visit = row["visit"]
             leg = f"{row['km_from_previous']:.1f} km" if row["km_from_previous"] is not None else "start"
             km += row["km_from_previous"] or 0.0
-            visits.add_row(local_time(visit["starts_at"]), row["account"], visit["purpose"] or "",
-                           leg, visit["status"], key=visit["id"])  # fmt: skip
+            visits.add_row(
+                local_time(visit["starts_at"]),
+                row["account"],
+                visit["purpose"] or "",
+                leg,
+                visit["status"],
+                key=visit["id"],
+            )
         for task in day["tasks"]:
             due: str | Text = day_label(task["due_date"], today)
             if task["due_date"] is not None and task["due_date"] < today:
@@ -95,16 +101,26 @@ class TodayScreen(SfaScreen):
         expiring = quote_service.expiring(self.ws, today + timedelta(days=QUOTE_DAYS - 1), today)
         names = crm.names_of(self.ws, "account", {q["account_id"] for q in expiring})
         for quote in expiring:
-            quotes.add_row(quote["number"], names.get(quote["account_id"], ""),
-                           day_label(quote["valid_until"], today), quote["status"], key=quote["id"])  # fmt: skip
+            quotes.add_row(
+                quote["number"],
+                names.get(quote["account_id"], ""),
+                day_label(quote["valid_until"], today),
+                quote["status"],
+                key=quote["id"],
+            )
         closing = self.query_one("#closing", Table)
         closing.clear()
         horizon = today + timedelta(days=CLOSING_DAYS)
         for opp in crm.list_opportunities(self.ws, open_only=True, limit=CLOSING_LIMIT):
             if opp["close_date"] is None or opp["close_date"] > horizon:
                 break  # listed by close date, undated last
-            closing.add_row(day_label(opp["close_date"], today), opp["name"], opp["stage"],
-                            short_money(opp["amount"]), key=opp["id"])  # fmt: skip
+            closing.add_row(
+                day_label(opp["close_date"], today),
+                opp["name"],
+                opp["stage"],
+                short_money(opp["amount"]),
+                key=opp["id"],
+            )
         self.query_one("#today-head", Static).update(head)
 
     def offer_demo(self, empty: bool) -> None:
@@ -164,8 +180,14 @@ class TodayScreen(SfaScreen):
             return
         titles, dues = follow_ups_of(values)
         try:
-            _, created = visit_service.log_visit(self.ws, visit_id, outcome=values["outcome"], notes=values["notes"],
-                                          follow_ups=titles, dues=dues or None)  # fmt: skip
+            _, created = visit_service.log_visit(
+                self.ws,
+                visit_id,
+                outcome=values["outcome"],
+                notes=values["notes"],
+                follow_ups=titles,
+                dues=dues or None,
+            )
         except SfaError as exc:
             self.notify(str(exc), severity="error", timeout=6)
             return
@@ -187,8 +209,10 @@ def check_due(text: str) -> object:
 
 
 def log_visit_form(account: str, visit: dict[str, Any]) -> FormScreen:
-    fields = [FormField("outcome", "Outcome", required=True, placeholder="what happened"),
-              FormField("notes", "Report", placeholder="notes for the timeline")]  # fmt: skip
+    fields = [
+        FormField("outcome", "Outcome", required=True, placeholder="what happened"),
+        FormField("notes", "Report", placeholder="notes for the timeline"),
+    ]
     for index in range(1, FOLLOW_UPS + 1):
         fields.append(FormField(f"follow{index}", f"Follow-up task {index}"))
         fields.append(
