@@ -122,10 +122,10 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
     view = crm.account_overview(ws, ref)
     account = view["account"]
     contacts, opps = view["contacts"], view["open_opportunities"]
-    refs_c = ws.store.short_refs(CONTACT, [c["id"] for c in contacts])
-    refs_o = ws.store.short_refs(OPPORTUNITY, [o["id"] for o in opps])
+    refs_c = records.short_refs(ws, CONTACT, [c["id"] for c in contacts])
+    refs_o = records.short_refs(ws, OPPORTUNITY, [o["id"] for o in opps])
     if as_json:
-        data = record_json(ACCOUNT, account, ws.store.short_ref(ACCOUNT, account["id"]))
+        data = record_json(ACCOUNT, account, records.short_ref(ws, ACCOUNT, account["id"]))
         data["contacts"] = [record_json(CONTACT, c, refs_c[c["id"]]) for c in contacts]
         data["open_opportunities"] = [record_json(OPPORTUNITY, o, refs_o[o["id"]]) for o in opps]
         data["timeline"] = timeline_json(view["timeline"])

@@ -17,6 +17,7 @@ import typer
 
 from sfa.domain.entities import Entity
 from sfa.domain.errors import UsageError
+from sfa.services import records as record_service
 from sfa.store import codec
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
@@ -179,7 +180,7 @@ def emit_written(
     if quiet:
         print(record["id"])
         return
-    ref = ws.store.short_ref(entity, record["id"])
+    ref = record_service.short_ref(ws, entity, record["id"])
     if as_json:
         print_json(record_json(entity, record, ref))
         return
@@ -253,7 +254,7 @@ def emit_records(
     empty: str = "",
 ) -> None:
     """A listing: every row carries its short ref; `extra` adds display-only values per row."""
-    refs = ws.store.short_refs(entity, [r["id"] for r in records])
+    refs = record_service.short_refs(ws, entity, [r["id"] for r in records])
     if as_json:
         print_json([record_json(entity, r, refs[r["id"]]) for r in records])
         return
@@ -278,7 +279,7 @@ def emit_detail(
     section_columns: dict[str, Sequence[Column]] | None = None,
 ) -> None:
     """`show` in text form: one field a line, then related sections."""
-    ref = ws.store.short_ref(entity, record["id"])
+    ref = record_service.short_ref(ws, entity, record["id"])
     labels = labels or {}
     print(f"{entity.name} {ref}  {record.get(entity.title)}")
     for field in entity.fields:

@@ -89,7 +89,7 @@ def list_(
     rows = crm.list_contacts(ws, account_ref=account, limit=limit)
 
     def account_names(batch: list[dict[str, object]]) -> list[dict[str, object]]:
-        names = ws.store.titles(ACCOUNT, {str(r["account_id"]) for r in batch if r["account_id"]})
+        names = records.titles_of(ws, ACCOUNT, {str(r["account_id"]) for r in batch if r["account_id"]})
         return [{"account": names.get(str(r["account_id"]), "")} for r in batch]
 
     emit_records(ws, CONTACT, rows, LIST_COLUMNS, as_json=as_json, extra=account_names, empty="no contacts")
@@ -102,13 +102,13 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
     contact = records.get(ws, CONTACT, ref)
     timeline = records.timeline_of(ws, contact["id"])
     if as_json:
-        data = record_json(CONTACT, contact, ws.store.short_ref(CONTACT, contact["id"]))
+        data = record_json(CONTACT, contact, records.short_ref(ws, CONTACT, contact["id"]))
         data["timeline"] = timeline_json(timeline)
         print_json(data)
         return
     labels: dict[str, str] = {}
     if contact["account_id"]:
-        titles = ws.store.titles(ACCOUNT, [contact["account_id"]])
+        titles = records.titles_of(ws, ACCOUNT, [contact["account_id"]])
         labels["account_id"] = titles.get(contact["account_id"]) or str(contact["account_id"])
     emit_detail(
         ws,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from sfa.cli.common import workspace
+from sfa.services import records
 
 app = typer.Typer(help="The full-screen dashboard for the rep's day.")
 
@@ -16,5 +17,5 @@ def dashboard(ctx: typer.Context) -> None:
 
     crash.require_terminal()  # before anything is opened or created (as sfa.cli.launch does)
     ws = workspace(ctx)
-    ws.store  # noqa: B018 - opened here, so a bad data file is one line, not a traceback
+    records.open_data(ws)  # opened here, so a bad data file is one line, not a traceback
     crash.run_dashboard(ws)  # a crash: one line naming the crash log, exit 1

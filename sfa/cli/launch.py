@@ -40,11 +40,12 @@ def run() -> None:
         from sfa.tui import crash
 
         crash.require_terminal()  # before anything is opened or created
+        from sfa.services import records
         from sfa.store.workspace import Workspace
 
         workspace = Workspace(home)
         try:
-            workspace.store  # noqa: B018 - opened here, so a bad data file is one line, not a traceback
+            records.open_data(workspace)  # opened here, so a bad data file is one line, not a traceback
             crash.run_dashboard(workspace)  # a crash: one line naming the crash log, exit 1
         finally:
             workspace.close()

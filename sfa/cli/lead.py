@@ -166,7 +166,7 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
     lead = records.get(ws, LEAD, ref)
     timeline = records.timeline_of(ws, lead["id"])
     if as_json:
-        data = record_json(LEAD, lead, ws.store.short_ref(LEAD, lead["id"]))
+        data = record_json(LEAD, lead, records.short_ref(ws, LEAD, lead["id"]))
         data["timeline"] = timeline_json(timeline)
         print_json(data)
         return
@@ -281,5 +281,5 @@ def convert(
         return
     print(f"lead {result['lead']['name']!r} converted")
     for entity, record, created in parts:
-        ref_ = ws.store.short_ref(entity, record["id"])
+        ref_ = records.short_ref(ws, entity, record["id"])
         print(f"  {entity.name} {ref_} {'created' if created else 'linked'}: {record['name']}")

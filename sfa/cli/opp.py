@@ -118,7 +118,7 @@ def list_(
     )
 
     def display(batch: list[dict[str, object]]) -> list[dict[str, object]]:
-        names = ws.store.titles(ACCOUNT, {str(r["account_id"]) for r in batch})
+        names = records.titles_of(ws, ACCOUNT, {str(r["account_id"]) for r in batch})
         return [
             {
                 "account": names.get(str(r["account_id"]), ""),
@@ -139,7 +139,7 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
     opp = records.get(ws, OPPORTUNITY, ref)
     timeline = records.timeline_of(ws, opp["id"])
     if as_json:
-        data = record_json(OPPORTUNITY, opp, ws.store.short_ref(OPPORTUNITY, opp["id"]))
+        data = record_json(OPPORTUNITY, opp, records.short_ref(ws, OPPORTUNITY, opp["id"]))
         data["weighted_amount"] = (
             str(opp["amount"] * opp["probability"] / 100) if opp["amount"] is not None else None
         )
@@ -147,12 +147,12 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
         print_json(data)
         return
     labels = {
-        "account_id": ws.store.titles(ACCOUNT, [opp["account_id"]]).get(opp["account_id"], ""),
+        "account_id": records.titles_of(ws, ACCOUNT, [opp["account_id"]]).get(opp["account_id"], ""),
         "amount": format_money(opp["amount"], opp["currency"] or ""),
         "probability": f"{opp['probability']} %",
     }
     if opp["contact_id"]:
-        labels["contact_id"] = ws.store.titles(CONTACT, [opp["contact_id"]]).get(opp["contact_id"], "")
+        labels["contact_id"] = records.titles_of(ws, CONTACT, [opp["contact_id"]]).get(opp["contact_id"], "")
     emit_detail(
         ws,
         OPPORTUNITY,

@@ -20,7 +20,7 @@ from sfa.cli.common import (
 )
 from sfa.domain.entities import PRODUCT
 from sfa.domain.money import format_money
-from sfa.services import products
+from sfa.services import products, records
 
 app = typer.Typer(help="The price list: products with SKU, price and tax rate.", no_args_is_help=True)
 
@@ -100,7 +100,7 @@ def show(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None:
     ws = workspace(ctx)
     product = products.resolve(ws, ref)
     if as_json:
-        print_json(record_json(PRODUCT, product, ws.store.short_ref(PRODUCT, product["id"])))
+        print_json(record_json(PRODUCT, product, records.short_ref(ws, PRODUCT, product["id"])))
         return
     labels = {
         "unit_price": format_money(product["unit_price"], product["currency"] or ""),

@@ -59,7 +59,7 @@ LINE_COLUMNS = [
 
 
 def _quote_json(ws: Workspace, quote: Record, status: str) -> dict[str, Any]:
-    data = record_json(QUOTE, quote, ws.store.short_ref(QUOTE, quote["id"]))
+    data = record_json(QUOTE, quote, records.short_ref(ws, QUOTE, quote["id"]))
     data["stored_status"] = data["status"]
     data["status"] = status
     return data
@@ -73,7 +73,7 @@ def _written(ws: Workspace, quote: Record, verb: str, *, as_json: bool, quiet: b
     if as_json:
         print_json(_quote_json(ws, quote, status))
         return
-    ref = ws.store.short_ref(QUOTE, quote["id"])
+    ref = records.short_ref(ws, QUOTE, quote["id"])
     print(f"quote {ref} {verb}: {quote['number']} rev {quote['revision']} ({status})")
 
 
@@ -150,7 +150,7 @@ def add_line(
     if as_json:
         print_json(record_json(QUOTE_LINE, line))
         return
-    quote = ws.store.get(QUOTE, line["quote_id"])
+    quote = records.get(ws, QUOTE, line["quote_id"])
     currency = quote["currency"] or ""
     net = rules.line_net(quotes.to_line(line), currency)
     print(
@@ -217,7 +217,7 @@ def show(ctx: typer.Context, qref: QRef, as_json: JsonOpt = False) -> None:
         data["timeline"] = timeline_json(timeline)
         print_json(data)
         return
-    ref = ws.store.short_ref(QUOTE, quote["id"])
+    ref = records.short_ref(ws, QUOTE, quote["id"])
     print(f"quote {ref}  {quote['number']} rev {quote['revision']}  ({view.status})")
     fields = [
         ("account", view.account["name"]),
@@ -267,7 +267,7 @@ def list_(
     )
     totals = quotes.totals_by_quote(ws, rows)
     if as_json:
-        refs = ws.store.short_refs(QUOTE, [r["id"] for r in rows])
+        refs = records.short_refs(ws, QUOTE, [r["id"] for r in rows])
         out = []
         for row in rows:
             data = record_json(QUOTE, row, refs[row["id"]])
@@ -279,7 +279,7 @@ def list_(
         return
 
     def display(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        names = ws.store.titles(ACCOUNT, {str(r["account_id"]) for r in batch})
+        names = records.titles_of(ws, ACCOUNT, {str(r["account_id"]) for r in batch})
         return [
             {
                 "account": names.get(r["account_id"], ""),

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from sfa.cli.common import JsonOpt, LimitOpt, emit_table, print_json, record_json, workspace
+from sfa.services import records
 from sfa.services import search as search_service
 
 app = typer.Typer(help="Full-text search over every record type.")
@@ -28,7 +29,7 @@ def search(
     hits = search_service.search(ws, " ".join(text), types, limit=limit or 20)
     refs = {}
     for entity, record in hits:
-        refs.update(ws.store.short_refs(entity, [record["id"]]))
+        refs.update(records.short_refs(ws, entity, [record["id"]]))
     if as_json:
         print_json(
             [{"type": search_service.shown_name(e), **record_json(e, r, refs[r["id"]])} for e, r in hits]

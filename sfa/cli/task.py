@@ -23,7 +23,7 @@ from sfa.cli.common import (
 from sfa.domain.dates import local_today, utc_now
 from sfa.domain.entities import ACCOUNT, TASK
 from sfa.domain.errors import UsageError
-from sfa.services import tasks
+from sfa.services import records, tasks
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
@@ -54,8 +54,8 @@ LIST_COLUMNS = [
 
 def task_rows(ws: Workspace, batch: list[Record]) -> list[dict[str, Any]]:
     """Display rows for tasks: ref, due (marked overdue), account name."""
-    refs = ws.store.short_refs(TASK, [t["id"] for t in batch])
-    names = ws.store.titles(ACCOUNT, {t["account_id"] for t in batch if t["account_id"]})
+    refs = records.short_refs(ws, TASK, [t["id"] for t in batch])
+    names = records.titles_of(ws, ACCOUNT, {t["account_id"] for t in batch if t["account_id"]})
     now = utc_now()
     today = local_today(now)
     return [
@@ -72,7 +72,7 @@ def task_rows(ws: Workspace, batch: list[Record]) -> list[dict[str, Any]]:
 
 
 def tasks_json(ws: Workspace, batch: list[Record]) -> list[dict[str, Any]]:
-    refs = ws.store.short_refs(TASK, [t["id"] for t in batch])
+    refs = records.short_refs(ws, TASK, [t["id"] for t in batch])
     return [record_json(TASK, t, refs[t["id"]]) for t in batch]
 
 

@@ -8,7 +8,7 @@ from sfa.cli.common import JsonOpt, is_terminal, print_json, record_json, worksp
 from sfa.cli.task import task_rows, tasks_json
 from sfa.cli.visit import agenda_json, agenda_rows
 from sfa.domain.entities import QUOTE
-from sfa.services import reports
+from sfa.services import records, reports
 
 app = typer.Typer(help="Today: visits, tasks due or overdue, quotes expiring this week.")
 
@@ -18,7 +18,7 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Today's visits, open tasks due today or overdue, and quotes expiring within 7 days."""
     ws = workspace(ctx)
     day = reports.today(ws)
-    quote_refs = ws.store.short_refs(QUOTE, [q["quote"]["id"] for q in day["quotes"]])
+    quote_refs = records.short_refs(ws, QUOTE, [q["quote"]["id"] for q in day["quotes"]])
     if as_json:
         print_json(
             {

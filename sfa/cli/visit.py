@@ -25,7 +25,7 @@ from sfa.domain.dates import local_today, local_zone, parse_date
 from sfa.domain.entities import TASK, VISIT
 from sfa.domain.errors import UsageError
 from sfa.domain.schedule import week_of
-from sfa.services import visits
+from sfa.services import records, visits
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
@@ -98,7 +98,7 @@ def plan(
     if quiet or as_json:
         emit_written(ws, VISIT, record, "planned", as_json=as_json, quiet=quiet)
         return
-    ref = ws.store.short_ref(VISIT, record["id"])
+    ref = records.short_ref(ws, VISIT, record["id"])
     slot = f"{_day(record)} {_time(record)}"
     print(
         f"visit {ref} planned: {slot}, {record['duration_min']} min, {record.get('location') or ''}".rstrip(
@@ -108,7 +108,7 @@ def plan(
 
 
 def agenda_rows(ws: Workspace, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    refs = ws.store.short_refs(VISIT, [i["visit"]["id"] for i in items])
+    refs = records.short_refs(ws, VISIT, [i["visit"]["id"] for i in items])
     rows = []
     for item in items:
         visit = item["visit"]
@@ -128,7 +128,7 @@ def agenda_rows(ws: Workspace, items: list[dict[str, Any]]) -> list[dict[str, An
 
 
 def agenda_json(ws: Workspace, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    refs = ws.store.short_refs(VISIT, [i["visit"]["id"] for i in items])
+    refs = records.short_refs(ws, VISIT, [i["visit"]["id"] for i in items])
     return [
         {
             **record_json(VISIT, i["visit"], refs[i["visit"]["id"]]),
@@ -171,7 +171,7 @@ def route(
     day = parse_date(date, "date") if date else local_today()
     plan = visits.route(ws, day, round_trip=round_trip)
     all_ids = [r["visit"]["id"] for r in (*plan.stops, *plan.unrouted, *plan.fixed)]
-    refs = ws.store.short_refs(VISIT, all_ids)
+    refs = records.short_refs(ws, VISIT, all_ids)
     if as_json:
         print_json(
             {
@@ -261,8 +261,8 @@ def log(
     if quiet:
         print(visit["id"])
         return
-    refs = ws.store.short_refs(VISIT, [visit["id"]])
-    task_refs = ws.store.short_refs(TASK, [t["id"] for t in created])
+    refs = records.short_refs(ws, VISIT, [visit["id"]])
+    task_refs = records.short_refs(ws, TASK, [t["id"] for t in created])
     if as_json:
         data = record_json(VISIT, visit, refs[visit["id"]])
         data["tasks"] = [record_json(TASK, t, task_refs[t["id"]]) for t in created]
@@ -288,7 +288,7 @@ def cancel(
     if quiet or as_json:
         emit_written(ws, VISIT, visit, "cancelled", as_json=as_json, quiet=quiet)
         return
-    ref = ws.store.short_ref(VISIT, visit["id"])
+    ref = records.short_ref(ws, VISIT, visit["id"])
     print(f"visit {ref} cancelled: {_day(visit)} {_time(visit)}")
 
 
@@ -298,9 +298,9 @@ def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
     ws = workspace(ctx)
     detail = visits.visit_detail(ws, ref)
     visit = detail["visit"]
-    task_refs = ws.store.short_refs(TASK, [t["id"] for t in detail["tasks"]])
+    task_refs = records.short_refs(ws, TASK, [t["id"] for t in detail["tasks"]])
     if as_json:
-        data = record_json(VISIT, visit, ws.store.short_ref(VISIT, visit["id"]))
+        data = record_json(VISIT, visit, records.short_ref(ws, VISIT, visit["id"]))
         data["account"] = detail["account"]["name"]
         data["contacts"] = detail["contacts"]
         data["tasks"] = [record_json(TASK, t, task_refs[t["id"]]) for t in detail["tasks"]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
@@ -75,6 +75,22 @@ def get(ws: Workspace, entity: Entity, ref: str) -> Record:
 def short_ref(ws: Workspace, entity: Entity, record_id: str) -> str:
     """The shortest prefix of the record's handle that no other record of its type shares."""
     return ws.store.short_ref(entity, record_id)
+
+
+def short_refs(ws: Workspace, entity: Entity, record_ids: Sequence[str]) -> dict[str, str]:
+    """The short ref of each record, for a listing (record id -> ref)."""
+    return ws.store.short_refs(entity, record_ids)
+
+
+def titles_of(ws: Workspace, entity: Entity, record_ids: Iterable[str]) -> dict[str, str]:
+    """The display title of each record that exists (record id -> title), in one query; empty
+    ids are skipped, so an optional reference can be passed as it is."""
+    return ws.store.titles(entity, record_ids)
+
+
+def open_data(ws: Workspace) -> None:
+    """Open the data file now, so that a bad one is reported before anything starts."""
+    ws.store  # noqa: B018 - opening is the point
 
 
 def count(ws: Workspace, entity: Entity) -> int:
