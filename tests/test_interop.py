@@ -649,10 +649,13 @@ def test_lead_matching_a_contact_is_skipped_even_with_update(ws: Workspace, tmp_
 
 
 def test_bad_type_and_on_duplicate(ws: Workspace) -> None:
-    with pytest.raises(UsageError, match="--type 'visit'"):
+    # Messages name fields, not flags; `asks_for` says which (the CLI adds their flags).
+    with pytest.raises(UsageError, match=r"^type: 'visit' is not a record type") as bad_type:
         import_csv(ws, FIXTURES / "crm_contacts.csv", "visit")
-    with pytest.raises(UsageError, match="--on-duplicate"):
+    assert bad_type.value.asks_for == ("type",) and "--" not in str(bad_type.value)
+    with pytest.raises(UsageError, match=r"^on_duplicate: 'merge'") as bad_choice:
         import_csv(ws, FIXTURES / "crm_contacts.csv", "contact", on_duplicate="merge")
+    assert bad_choice.value.asks_for == ("on_duplicate",) and "--" not in str(bad_choice.value)
 
 
 # -- vCard ----------------------------------------------------------------------------------------
@@ -875,8 +878,9 @@ def test_ics_range(ws: Workspace) -> None:
     assert (visits, tasks) == (1, 1)
     _, visits, tasks = ics.export_ics(ws, "2026-11-26")
     assert (visits, tasks) == (1, 1)
-    with pytest.raises(ValidationError, match="before --from"):
+    with pytest.raises(ValidationError, match=r"^to: 2026-11-01 is before the from date 2026-11-26") as bad:
         ics.export_ics(ws, "2026-11-26", "2026-11-01")
+    assert bad.value.asks_for == ("from",)
 
 
 @pytest.mark.parametrize(

@@ -284,7 +284,8 @@ def test_log_is_all_or_nothing(sfa: Runner, ws: Any, accounts: dict[str, str]) -
     mismatch = sfa(
         "visit", "log", ref, "--outcome", "ok", "--follow-up", "A", "--follow-up", "B", "--due", "fri"
     )
-    assert mismatch.code == 2 and "one --due per --follow-up" in mismatch.err
+    assert mismatch.code == 2 and "give one due date per follow-up" in mismatch.err
+    assert "(--follow-up, --due)" in mismatch.err
     orphan = sfa("visit", "log", ref, "--outcome", "ok", "--due", "fri")
     assert orphan.code == 2
     missing = sfa("visit", "log", ref)

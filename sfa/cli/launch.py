@@ -33,7 +33,7 @@ def run() -> None:
 
         run_command()
         return
-    from sfa.cli.failure import fail
+    from sfa.cli.failure import fail, shown
     from sfa.domain.errors import SfaError
 
     try:
@@ -50,6 +50,6 @@ def run() -> None:
         finally:
             workspace.close()
     except SfaError as exc:
-        fail(str(exc), exc.exit_code)
+        fail(shown(exc), exc.exit_code)
     except KeyboardInterrupt:
         fail("interrupted", 130)

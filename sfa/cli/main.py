@@ -128,7 +128,9 @@ def run(argv: list[str] | None = None) -> None:
         result = command.main(args=args, prog_name="sfa", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except SfaError as exc:
-        _fail(str(exc), exc.exit_code)
+        from sfa.cli.failure import shown
+
+        _fail(shown(exc), exc.exit_code)
     except _USAGE_ERROR as exc:
         hint = ""
         ctx = getattr(exc, "ctx", None)

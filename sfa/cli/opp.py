@@ -26,6 +26,7 @@ from sfa.cli.common import (
     workspace,
 )
 from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY
+from sfa.domain.errors import ValidationError
 from sfa.domain.money import format_money
 from sfa.domain.stages import LOST, WON, find_stage
 from sfa.services import crm, records
@@ -208,7 +209,15 @@ def stage(
 ) -> None:
     """Move an opportunity to a stage; its probability follows the stage."""
     ws = workspace(ctx)
-    record = crm.move_stage(ws, ref, stage)
+    try:
+        record = crm.move_stage(ws, ref, stage)
+    except ValidationError as exc:
+        if exc.field != "reason":
+            raise
+        # `opp stage` takes no reason: the command that does is named instead of a flag.
+        raise ValidationError(
+            "reason", f"a lost deal needs a reason; use `sfa opp lost {ref} --reason TEXT`"
+        ) from None
     emit_written(ws, OPPORTUNITY, record, f"moved to {record['stage']}", as_json=as_json, quiet=quiet)
 
 

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 
 class SfaError(Exception):
-    """Base of every error a user can meet; the message is one clear line."""
+    """Base of every error a user can meet; the message is one clear line.
+
+    A message names fields, never a user interface's controls: `asks_for` lists the fields (or
+    choices, such as `allow_duplicate`) that the message asks the user to give, and each interface
+    shows them its own way: the CLI adds their flags (sfa/cli/failure.py), the dashboard its form's
+    field names (docs/architecture.md)."""
 
     exit_code = 1
+
+    def __init__(self, *args: object, asks_for: tuple[str, ...] = ()) -> None:
+        super().__init__(*args)
+        self.asks_for = asks_for
 
 
 class ValidationError(SfaError):
     """A value the user gave is not acceptable."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, asks_for: tuple[str, ...] = ()) -> None:
         self.field = field
-        super().__init__(f"{field}: {message}")
+        super().__init__(f"{field}: {message}", asks_for=asks_for)
 
 
 class NotFoundError(SfaError):
@@ -30,9 +39,11 @@ class AmbiguousRefError(SfaError):
 
 
 class DuplicateError(SfaError):
-    def __init__(self, message: str, existing: list[dict[str, object]]) -> None:
+    def __init__(
+        self, message: str, existing: list[dict[str, object]], *, asks_for: tuple[str, ...] = ()
+    ) -> None:
         self.existing = existing
-        super().__init__(message)
+        super().__init__(message, asks_for=asks_for)
 
 
 class NothingImportedError(SfaError):

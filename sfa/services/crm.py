@@ -169,7 +169,7 @@ def move_stage(
     opp = ws.store.resolve(OPPORTUNITY, ref)
     stage = find_stage(ws.stages, stage_name)
     if stage.name == LOST and not (reason or opp["lost_reason"]):
-        raise ValidationError("reason", f"use `sfa opp lost {ref} --reason TEXT`: a lost deal needs a reason")
+        raise ValidationError("reason", "a lost deal needs a reason", asks_for=("reason",))
     if stage.name == opp["stage"]:
         raise StateError(f"opportunity {opp['name']!r} is already at stage {stage.name}")
     changes: Record = {"stage": stage.name}

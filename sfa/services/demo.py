@@ -686,7 +686,8 @@ def generate(ws: Workspace, *, seed: int = DEFAULT_SEED, force: bool = False) ->
     if existing and not force:
         held = ", ".join(f"{n} {name}{'s' if n != 1 else ''}" for name, n in existing.items())
         raise StateError(
-            f"the store {ws.db_path} is not empty ({held}); use --force to add the demo company anyway"
+            f"the store {ws.db_path} is not empty ({held}); force it to add the demo company anyway",
+            asks_for=("force",),
         )
     builder = _Builder(ws, seed, local_today())
     with ws.store.transaction():

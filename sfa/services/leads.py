@@ -140,8 +140,9 @@ def _duplicate_error(ws: Workspace, name: str, found: list[Duplicate], what: str
     refs = {d.record_id: _ref(ws, d) for d in found}
     listed = "; ".join(d.describe(refs[d.record_id]) for d in found[:3])
     return DuplicateError(
-        f"{what} {name!r} looks like a duplicate of {listed}; use --allow-duplicate to add it anyway",
+        f"{what} {name!r} looks like a duplicate of {listed}; allow the duplicate to add it anyway",
         [d.as_dict() for d in found],
+        asks_for=("allow_duplicate",),
     )
 
 
@@ -223,7 +224,9 @@ def parse_batch(text: str) -> list[tuple[int, dict[str, str]]]:
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if not header:
-        raise ValidationError("--from", "the input is empty; expected a CSV header or JSON lines")
+        raise ValidationError(
+            "from", "the input is empty; expected a CSV header or JSON lines", asks_for=("from",)
+        )
     columns = [_batch_column(key, 1) for key in header]  # mapped once, not per row
     width = len(columns)
     for row in reader:
@@ -331,8 +334,9 @@ def _add_leads(
                     raise DuplicateError(
                         f"line {line}: lead {values['name']!r} looks like a duplicate of "
                         f"{first.entity} {first.name!r} (same {first.reason}); nothing was added. "
-                        "Use --allow-duplicate or --skip-duplicates",
+                        "Allow the duplicates, or skip them",
                         [d.as_dict() for d in found],
+                        asks_for=("allow_duplicate", "skip_duplicates"),
                     )
                 skipped.append(
                     {"line": line, "name": values["name"], "duplicate_of": [d.as_dict() for d in found]}
@@ -482,7 +486,9 @@ def _account_for(ws: Workspace, lead: Record, account_ref: str | None) -> tuple[
         return ws.store.resolve(ACCOUNT, account_ref), False
     if not lead["company"]:
         raise ValidationError(
-            "company", f"lead {lead['name']!r} has no company; give --account REF to link one"
+            "company",
+            f"lead {lead['name']!r} has no company; give the account to link it to",
+            asks_for=("account",),
         )
     key = normalize.company_key(lead["company"])
     existing = ws.store.select(ACCOUNT, "name_key = ?", (key,), limit=1) if key else []

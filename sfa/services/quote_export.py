@@ -562,11 +562,13 @@ def export(ws: Workspace, ref: str, output: str) -> ExportResult:
     path = Path(output).expanduser()
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise ValidationError("--output", f"{output!r} has no known extension; use .pdf, .md or .html")
+        raise ValidationError(
+            "output", f"{output!r} has no known extension; use .pdf, .md or .html", asks_for=("output",)
+        )
     if not path.parent.is_dir():
-        raise NotFoundError(f"--output {output}: directory {path.parent} does not exist")
+        raise NotFoundError(f"output {output}: directory {path.parent} does not exist", asks_for=("output",))
     if path.is_dir():
-        raise ValidationError("--output", f"{output!r} is a directory")
+        raise ValidationError("output", f"{output!r} is a directory", asks_for=("output",))
     doc = build(ws, ref)
     note = (
         "" if doc.seller[0] else "company.name is not set (sfa config set company.name ...): no seller name"

@@ -204,7 +204,9 @@ def new_quote(
     currency: str | None = None,
 ) -> Record:
     if not opp_ref and not account_ref:
-        raise UsageError("give --opp REF or --account REF")
+        raise UsageError(
+            "give the opportunity or the account the quote is for", asks_for=("opportunity", "account")
+        )
     opp = ws.store.resolve(OPPORTUNITY, opp_ref) if opp_ref else None
     if account_ref:
         account_id = ws.store.resolve(ACCOUNT, account_ref)["id"]
@@ -302,7 +304,9 @@ def add_line(
             tax_rate=product["tax_rate"],
         )
     elif description is None or price is None:
-        raise UsageError("give --product SKU, or --description TEXT and --price AMOUNT")
+        raise UsageError(
+            "give a product, or a description and a price", asks_for=("product", "description", "price")
+        )
     if description is not None:
         if not description.strip():
             raise ValidationError("description", "is required and cannot be empty")
@@ -367,8 +371,8 @@ def send(ws: Workspace, ref: str) -> Record:
     today = local_today()
     if quote["valid_until"] is not None and quote["valid_until"] < today:
         raise StateError(
-            f"quote {_label(quote)} was valid until {quote['valid_until']}; set a later date with "
-            "`sfa quote edit --valid-until`"
+            f"quote {_label(quote)} was valid until {quote['valid_until']}; edit the quote to set a "
+            "later valid_until first"
         )
     with ws.store.transaction():
         updated = _set_status(

@@ -36,6 +36,9 @@ def search(
             key = name.strip().lower()
             if key not in TYPE_NAMES:
                 accepted = ", ".join(accepted_types())
-                raise UsageError(f"--type {name!r} is not a record type search finds; use one of {accepted}")
+                raise UsageError(
+                    f"type: {name!r} is not a record type search finds; use one of {accepted}",
+                    asks_for=("type",),
+                )
             entities.append(ENTITIES[TYPE_NAMES[key]])
     return ws.store.search(text, entities, limit=limit)

@@ -177,7 +177,7 @@ def edit_task(
     values.update(_remind_value(remind))
     values.update(_links(ws, links or {}))
     if not values:
-        raise UsageError("nothing to change; give at least one option (see 'sfa task edit --help')")
+        raise UsageError("nothing to change; give at least one field to change")
     return ws.store.update(TASK, task["id"], values)
 
 
@@ -187,7 +187,7 @@ def snooze_task(ws: Workspace, ref: str, until: str) -> Record:
     if task["status"] != "open":
         raise StateError(f"task {ref} is done; reopen it to snooze it")
     if not until.strip():
-        raise ValidationError("until", "give the new due date, e.g. --until mon or --until '+3d 09:00'")
+        raise ValidationError("until", "give the new due date, e.g. mon or '+3d 09:00'", asks_for=("until",))
     values = _due_values(until, "until")
     if task["remind_at"] is not None:
         values["remind_at"] = values["due_at"] or datetime.combine(

@@ -64,7 +64,9 @@ def plan_visit(
         creating=False,
     )
     if (values.get("latitude") is None) != (values.get("longitude") is None):
-        raise ValidationError("latitude", "give both --lat and --lon, or neither")
+        raise ValidationError(
+            "latitude", "give both latitude and longitude, or neither", asks_for=("latitude", "longitude")
+        )
     if values.get("latitude") is None:
         values["latitude"], values["longitude"] = account["latitude"], account["longitude"]
     if not values.get("location"):
@@ -79,7 +81,8 @@ def plan_visit(
             raise ValidationError(
                 "at",
                 f"overlaps visit {ref} at {name} ({start:%Y-%m-%d %H:%M}–{end:%H:%M});"
-                " choose another time or give --allow-overlap",
+                " choose another time or allow the overlap",
+                asks_for=("allow_overlap",),
             )
     record = {
         **records.scope_defaults(ws),
@@ -214,8 +217,9 @@ def log_visit(
     follow_ups, dues = follow_ups or [], dues or []
     if dues and len(dues) != len(follow_ups):
         raise UsageError(
-            f"{len(follow_ups)} --follow-up but {len(dues)} --due; give one --due per --follow-up "
-            "(in the same order), or none"
+            f"{len(follow_ups)} follow-ups but {len(dues)} due dates; give one due date per follow-up "
+            "(in the same order), or none",
+            asks_for=("follow_up", "due"),
         )
     visit = ws.store.resolve(VISIT, ref)
     if visit["status"] != "planned":

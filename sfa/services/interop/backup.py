@@ -48,7 +48,10 @@ def export_entity(type_name: str) -> Entity:
     if name.endswith("s") and name[:-1] in ENTITIES:
         name = name[:-1]
     if name not in ENTITIES:
-        raise UsageError(f"--type {type_name!r}: use one of {', '.join(ENTITIES)} (or opp)")
+        raise UsageError(
+            f"type: {type_name!r} is not a record type; use one of {', '.join(ENTITIES)} (or opp)",
+            asks_for=("type",),
+        )
     return ENTITIES[name]
 
 
@@ -107,9 +110,9 @@ def write_file_atomic(path: Path, text: str) -> None:
     """Write the whole file or nothing: a temporary file beside it, renamed into place."""
     path = path.expanduser()
     if path.is_dir():
-        raise ValidationError("--output", f"{path} is a directory; give a file name")
+        raise ValidationError("output", f"{path} is a directory; give a file name", asks_for=("output",))
     if not path.parent.exists():
-        raise NotFoundError(f"--output {path}: directory {path.parent} does not exist")
+        raise NotFoundError(f"output {path}: directory {path.parent} does not exist", asks_for=("output",))
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
@@ -135,10 +138,14 @@ def _snapshot(ws: Workspace) -> Iterator[tuple[Entity, list[dict[str, Any]]]]:
 def export_all(ws: Workspace, directory: Path) -> dict[str, Any]:
     directory = directory.expanduser()
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
-        raise ValidationError("--output", f"{directory} exists and is not an empty directory; give a new one")
+        raise ValidationError(
+            "output",
+            f"{directory} exists and is not an empty directory; give a new one",
+            asks_for=("output",),
+        )
     parent = directory.parent
     if not parent.exists():
-        raise NotFoundError(f"--output {directory}: directory {parent} does not exist")
+        raise NotFoundError(f"output {directory}: directory {parent} does not exist", asks_for=("output",))
     temp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=parent))
     try:
         counts: dict[str, dict[str, Any]] = {}
@@ -439,7 +446,8 @@ def _restore(
         raise ValidationError(
             "store",
             f"{ws.db_path} already holds {existing} records; `import all` restores into an "
-            "empty store only (use a new --home)",
+            "empty store only; use a new data home",
+            asks_for=("home",),
         )
     counts: dict[str, int] = {}
     store = ws.store

@@ -539,7 +539,10 @@ def entity_for(type_name: str) -> Entity:
     try:
         return TYPES[type_name.strip().lower()]
     except KeyError:
-        raise UsageError(f"--type {type_name!r}: use one of account, contact, lead, product, opp") from None
+        raise UsageError(
+            f"type: {type_name!r} is not a record type; use one of account, contact, lead, product, opp",
+            asks_for=("type",),
+        ) from None
 
 
 def check_header(path: Path, entity: Entity, table: Table, mapped: mapping_rules.Mapping) -> None:
@@ -555,14 +558,16 @@ def check_header(path: Path, entity: Entity, table: Table, mapped: mapping_rules
         shown = _shown_columns(table.header, quoted=True)
         raise FileRefused(
             f"{path}: line {table.header_line} {what} ({shown}); "
-            f"give the header line, or name the columns with --map COLUMN=FIELD"
+            "give the header line, or map the columns (COLUMN=FIELD)",
+            asks_for=("map",),
         )
     missing = mapping_rules.missing_required(entity.name, mapped)
     if missing:
         wanted = " and ".join(missing)
         raise FileRefused(
             f"{path}: no column gives the {entity.name} {wanted}; columns are "
-            f"{_shown_columns(table.header)}. Name one with --map COLUMN={missing[0]}"
+            f"{_shown_columns(table.header)}. Map one: COLUMN={missing[0]}",
+            asks_for=("map",),
         )
 
 
@@ -587,7 +592,10 @@ def import_csv(
 ) -> Summary:
     entity = entity_for(type_name)
     if on_duplicate not in ON_DUPLICATE:
-        raise UsageError(f"--on-duplicate {on_duplicate!r}: use one of {', '.join(ON_DUPLICATE)}")
+        raise UsageError(
+            f"on_duplicate: {on_duplicate!r}: use one of {', '.join(ON_DUPLICATE)}",
+            asks_for=("on_duplicate",),
+        )
     overrides = mapping_rules.parse_overrides(entity.name, maps)
     if dry_run:
         ws.check_without_creating()

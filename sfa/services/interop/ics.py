@@ -225,7 +225,7 @@ def _bounds(start: str | None, end: str | None) -> tuple[date | None, date | Non
     first = parse_date(start, "from") if start else None
     last = parse_date(end, "to") if end else None
     if first and last and last < first:
-        raise ValidationError("to", f"{last} is before --from {first}")
+        raise ValidationError("to", f"{last} is before the from date {first}", asks_for=("from",))
     return first, last
 
 

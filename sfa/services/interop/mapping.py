@@ -251,7 +251,9 @@ def _find_column(header: Sequence[str], wanted: str) -> int:
         for index, name in enumerate(header):
             if match(name):
                 return index
-    raise UsageError(f"--map {wanted!r}: the file has no such column; its columns are {', '.join(header)}")
+    raise UsageError(
+        f"map {wanted!r}: the file has no such column; its columns are {', '.join(header)}", asks_for=("map",)
+    )
 
 
 def parse_overrides(entity_name: str, specs: Sequence[str]) -> list[tuple[str, str | None]]:
@@ -261,7 +263,9 @@ def parse_overrides(entity_name: str, specs: Sequence[str]) -> list[tuple[str, s
     for spec in specs:
         column, eq, target = spec.rpartition("=")
         if not eq or not column.strip():
-            raise UsageError(f"--map {spec!r}: expected COLUMN=FIELD, e.g. --map 'Company=account'")
+            raise UsageError(
+                f"map {spec!r}: expected COLUMN=FIELD, e.g. 'Company=account'", asks_for=("map",)
+            )
         name = target.strip().lower().replace("-", "_") if target.strip() not in IGNORE else "-"
         if name in ("", "-", "ignore", "skip"):
             result.append((column.strip(), None))
@@ -270,8 +274,9 @@ def parse_overrides(entity_name: str, specs: Sequence[str]) -> list[tuple[str, s
             name = "opportunity"
         if name not in allowed:
             raise UsageError(
-                f"--map {spec!r}: a {entity_name} has no field {target.strip()!r}; use one of "
-                f"{', '.join(allowed)}, or - to ignore the column"
+                f"map {spec!r}: a {entity_name} has no field {target.strip()!r}; use one of "
+                f"{', '.join(allowed)}, or - to ignore the column",
+                asks_for=("map",),
             )
         result.append((column.strip(), name))
     return result

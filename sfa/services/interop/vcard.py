@@ -167,7 +167,10 @@ def import_vcards(
     import vobject  # type: ignore[import-untyped]
 
     if on_duplicate not in ON_DUPLICATE:
-        raise UsageError(f"--on-duplicate {on_duplicate!r}: use one of {', '.join(ON_DUPLICATE)}")
+        raise UsageError(
+            f"on_duplicate: {on_duplicate!r}: use one of {', '.join(ON_DUPLICATE)}",
+            asks_for=("on_duplicate",),
+        )
     cards = split_cards(path, read_text(path, "vCard"))
     if dry_run:
         ws.check_without_creating()
@@ -266,11 +269,16 @@ def export_vdir(ws: Workspace, directory: Path, *, account_ref: str | None = Non
 
     directory = directory.expanduser()
     if directory.exists() and not directory.is_dir():
-        raise SfaError(f"--output {directory}: not a directory (--vdir writes one file a contact into one)")
+        raise SfaError(
+            f"output {directory}: not a directory (a vdir is a directory of one file a contact)",
+            asks_for=("output", "vdir"),
+        )
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SfaError(f"--output {directory}: cannot create the directory: {exc.strerror or exc}") from None
+        raise SfaError(
+            f"output {directory}: cannot create the directory: {exc.strerror or exc}", asks_for=("output",)
+        ) from None
     cards = contact_cards(ws, account_ref=account_ref)
     for record_id, text in cards:
         path = directory / f"{record_id}.vcf"
