@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,9 @@ class Result:
     code: int
     out: str
     err: str
+    # What ended the run: the SystemExit of every clean ending; with keep_exception=True also any
+    # other exception (a traceback a user would see, code 1 as a process would exit with).
+    exception: BaseException | None = None
 
     def json(self) -> Any:
         return json.loads(self.out)
@@ -57,13 +62,23 @@ def run_sfa_process(
 _IN_PROCESS = CliRunner()
 
 
-def run_sfa(home: Path, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+def run_sfa(
+    home: Path,
+    *args: str,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+    keep_exception: bool = False,
+) -> Result:
     """`sfa --home HOME ARGS...` in this process, through the same entry point as the installed
     command (sfa.cli.main.run: parsing, the one error mapping, exit codes), stdout not a terminal.
+    The one in-process runner of the suite: the `sfa` fixture, the fuzz test and the consistency
+    tests all run the CLI through it.
 
     Far cheaper than a process, which is what lets the suite run hundreds of commands. The
-    environment a process would get is set for the call (TZ applied with tzset) and restored. An
-    exception other than SystemExit escapes, and fails the test, as a traceback would.
+    environment a process would get is set for the call (TZ applied with tzset) and restored;
+    standard output is strict UTF-8 and standard error backslash-escapes, as a process's are. An
+    exception other than SystemExit escapes, and fails the test, as a traceback would; with
+    keep_exception=True it is kept in the result instead (code 1), for a test that reports it.
     """
     from sfa.cli.main import run
 
@@ -71,18 +86,24 @@ def run_sfa(home: Path, *args: str, input: str | None = None, env: dict[str, str
     patch: dict[str, str | None] = {k: v for k, v in wanted.items() if os.environ.get(k) != v}
     patch.update({k: None for k in os.environ if k not in wanted})
     code = 0
+    ended: BaseException | None = None
     with _IN_PROCESS.isolation(input=input, env=patch) as (stdout, stderr, _output):
         time.tzset()
         try:
             run(["--home", str(home), *args])
         except SystemExit as exit_:
+            ended = exit_
             code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        except BaseException as exc:  # run() has closed the workspace on its way out
+            if not keep_exception:
+                raise
+            ended, code = exc, 1
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
             out, err = stdout.getvalue(), stderr.getvalue()
     time.tzset()
-    return Result(code, _text(out), _text(err))
+    return Result(code, _text(out), _text(err), ended)
 
 
 def _text(data: bytes) -> str:
@@ -110,3 +131,58 @@ def ws(home: Path) -> Any:
     workspace = Workspace(home)
     yield workspace
     workspace.close()
+
+
+# -- helpers of the tests that run many commands (fuzz, consistency) -----------------------------
+
+
+def store_digest(home: Path) -> str:
+    """A digest of every row of every table of the store (the outbox and the history included),
+    and of the settings file: equal digests mean nothing was written."""
+    digest = hashlib.sha256()
+    db = home / "sfa.db"
+    if db.exists():
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            tables = [
+                r[0]
+                for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            ]
+            for table in tables:
+                digest.update(table.encode())
+                for row in sorted(repr(r) for r in conn.execute(f'SELECT * FROM "{table}"')):
+                    digest.update(row.encode())
+        finally:
+            conn.close()
+    config = home / "config.toml"
+    if config.exists():
+        digest.update(config.read_bytes())
+    return digest.hexdigest()
+
+
+def copy_home(template: Path, target: Path) -> Path:
+    """A fresh copy of a data home (the store and its settings), to spoil in one test."""
+    import shutil
+
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(template, target)
+    return target
+
+
+def _walk(command: Any, path: tuple[str, ...], ctx: Any) -> Iterator[tuple[tuple[str, ...], Any]]:
+    if hasattr(command, "list_commands"):
+        for name in command.list_commands(ctx):
+            yield from _walk(command.get_command(ctx, name), (*path, name), ctx)
+    else:
+        yield path, command
+
+
+def command_tree() -> dict[tuple[str, ...], Any]:
+    """Every leaf command of `sfa`, by its path (("lead", "add"), ("search",) ...)."""
+    import typer
+
+    from sfa.cli.main import app
+
+    root = typer.main.get_command(app)
+    ctx = root.make_context("sfa", [], resilient_parsing=True)
+    return dict(_walk(root, (), ctx))

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from sfa.domain.entities import ENTITIES
-from tests.cli_inprocess import InProcessResult, command_tree, copy_home, run_in_process, store_digest
+from tests.conftest import Result, command_tree, copy_home, run_sfa, store_digest
 
 COMMANDS = command_tree()
 
@@ -22,7 +22,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 @pytest.fixture(scope="module")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("demo-template")
-    assert run_in_process(home, "demo", "--seed", "3").code == 0
+    assert run_sfa(home, "demo", "--seed", "3").code == 0
     return home
 
 
@@ -31,13 +31,13 @@ def demo(demo_template: Path, tmp_path: Path) -> Path:
     return copy_home(demo_template, tmp_path / "home")
 
 
-def sfa(home: Path, *args: str) -> InProcessResult:
-    result = run_in_process(home, *args)
+def sfa(home: Path, *args: str) -> Result:
+    result = run_sfa(home, *args)  # a traceback escapes and fails the test
     assert isinstance(result.exception, SystemExit), result.exception
     return result
 
 
-def one_error_line(result: InProcessResult) -> str:
+def one_error_line(result: Result) -> str:
     lines = result.err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("sfa: error: "), result.err
     return lines[0]

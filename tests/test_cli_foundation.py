@@ -6,6 +6,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Runner
 
 
@@ -455,3 +457,23 @@ def test_unusable_home_is_one_line(tmp_path: Path) -> None:
     (garbage / "sfa.db").write_bytes(b"garbage" * 1000)
     result = run_sfa(garbage, "lead", "list")
     assert result.code == 1 and "not a database" in result.err
+
+
+def test_the_in_process_runner_reports_a_traceback(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_sfa (tests/conftest.py) lets a crash escape, or keeps it for a test that reports it
+    (the fuzz test); a clean ending is a SystemExit either way."""
+    from sfa.services import records
+    from tests.conftest import run_sfa
+
+    clean = run_sfa(home, "account", "add", "Fine GmbH", "-q")
+    assert clean.code == 0 and isinstance(clean.exception, SystemExit)
+
+    def crash(*_args: object) -> str:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(records, "short_ref", crash)
+    with pytest.raises(RuntimeError, match="a bug"):
+        run_sfa(home, "account", "add", "Crash GmbH")
+    kept = run_sfa(home, "account", "add", "Nordlicht Logistik", keep_exception=True)
+    assert kept.code == 1 and isinstance(kept.exception, RuntimeError)
+    assert kept.out == ""  # the line that would have named the account never came

@@ -5,7 +5,7 @@ so a new command or option is fuzzed without touching this file. For every leaf 
 draws values for its options and arguments: empty, blank, huge, negative, unicode, NUL and other
 control characters, option-like (`-5`, `--json`), SQL and FTS5 syntax, impossible dates, amounts of
 30 digits, refs of records that exist, paths that exist and paths that do not. Each run is in
-process (tests/cli_inprocess.py), on a copy of a small demo store, with empty standard input, and
+process (tests/conftest.py, run_sfa), on a copy of a small demo store, with empty standard input, and
 must end
 
 - with SystemExit and exit code 0, 1 or 2 (never another exception: that is a traceback);
@@ -36,7 +36,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.cli_inprocess import InProcessResult, command_tree, run_in_process, store_digest
+from tests.conftest import Result, command_tree, run_sfa, store_digest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -475,16 +475,16 @@ def command_line(draw: st.DrawFn, path: tuple[str, ...], refs: dict[str, list[st
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     home = tmp_path_factory.mktemp("fuzz-template")
-    created = run_in_process(home, "demo", "--seed", "11")
+    created = run_sfa(home, "demo", "--seed", "11")
     assert created.code == 0, created.err
     refs: dict[str, list[str]] = {}
     for kind in ("account", "contact", "lead", "opp", "task", "visit", "product", "quote"):
-        exported = run_in_process(home, "export", "json", "--type", kind)
+        exported = run_sfa(home, "export", "json", "--type", kind)
         assert exported.code == 0, exported.err
         rows = json.loads(exported.out)
         assert rows, kind
         refs[kind] = [str(r["id"]) for r in rows[:2]]
-        listed = run_in_process(home, kind, "list", "--json")
+        listed = run_sfa(home, kind, "list", "--json")
         if listed.code == 0:
             refs[kind] += [str(r["ref"]) for r in json.loads(listed.out)[:4] if r.get("ref")]
         refs[kind] += [str(r[k]) for r in rows[:3] for k in ("sku", "number") if r.get(k)]
@@ -507,7 +507,7 @@ def _listing(work: Path) -> list[tuple[str, int]]:
     return sorted((str(p.relative_to(work)), p.stat().st_size) for p in work.rglob("*") if p.is_file())
 
 
-def _note_run(args: list[str], result: InProcessResult) -> None:
+def _note_run(args: list[str], result: Result) -> None:
     """With SFA_FUZZ_RUNS=FILE, every run is written there: exit code, arguments, error line."""
     target = os.environ.get("SFA_FUZZ_RUNS")
     if target:
@@ -519,7 +519,7 @@ def _note_run(args: list[str], result: InProcessResult) -> None:
 
 def check(
     args: list[str],
-    result: InProcessResult,
+    result: Result,
     before: str,
     home: Path,
     work: Path,
@@ -570,7 +570,7 @@ def test_every_command_ends_cleanly_on_any_input(path: tuple[str, ...], template
         cwd = os.getcwd()
         os.chdir(work)
         try:
-            result = run_in_process(home, *args)
+            result = run_sfa(home, *args, keep_exception=True)
         finally:
             os.chdir(cwd)
         _note_run(args, result)

@@ -18,8 +18,7 @@ from sfa.cli.failure import flag_of, shown
 from sfa.domain.errors import DuplicateError, SfaError, UsageError, ValidationError
 from sfa.services import leads
 from sfa.store.workspace import Workspace
-from tests.cli_inprocess import command_tree
-from tests.conftest import Runner
+from tests.conftest import Runner, command_tree
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sfa"
 FLAG = re.compile(r"(?<![\w-])--[a-z]")
