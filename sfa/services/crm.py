@@ -219,7 +219,7 @@ def list_opportunities(
 
 
 def names_of(ws: Workspace, entity_name: str, record_ids: set[str]) -> dict[str, str]:
-    """Display names of referenced records, fetched in one query."""
+    """Display names of referenced records, fetched in one query (records.titles_of by type name)."""
     from sfa.domain.entities import ENTITIES
 
-    return ws.store.titles(ENTITIES[entity_name], record_ids)
+    return records.titles_of(ws, ENTITIES[entity_name], record_ids)
