@@ -89,12 +89,84 @@ def run(
     db: DbOpt = None,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8765,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Processes sharing the port (PostgreSQL only).")
+    ] = 1,
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", metavar="FILE", help="Serve HTTPS with this certificate.")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option("--tls-key", metavar="FILE", help="The certificate's key.")
+    ] = None,
+    log_format: Annotated[
+        str, typer.Option("--log-format", metavar="off|json", help="json: one line per request on stderr.")
+    ] = "off",
+    metrics: Annotated[
+        bool, typer.Option("--metrics", help="Serve /metrics (Prometheus text format).")
+    ] = False,
 ) -> None:
-    """Serve /v1/push, /v1/pull and /v1/health until interrupted."""
+    """Serve /v1/push, /v1/pull, /v1/health and /v1/ready until interrupted (SIGTERM finishes the
+    requests in flight)."""
     admin = _admin()
     admin.parse_port(port)
-    message(f"sfa server listening on http://{host}:{port}")
-    admin.run(_home(ctx), db, host, port)
+    with _database_errors():
+        admin.check_run_options(
+            admin.storage.resolve_db_url(_home(ctx), db), workers, tls_cert, tls_key, log_format
+        )
+        scheme = "https" if tls_cert else "http"
+        message(
+            f"sfa server listening on {scheme}://{host}:{port}"
+            + (f" ({workers} workers)" if workers > 1 else "")
+        )
+        admin.run(
+            _home(ctx),
+            db,
+            host,
+            port,
+            workers=workers,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            log_format=log_format,
+            metrics=metrics,
+        )
+
+
+@app.command("backup")
+def backup(
+    ctx: typer.Context,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="FILE", help="Where to write the backup.")
+    ],
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy the server database while it runs (SQLite backup API, or pg_dump for PostgreSQL)."""
+    with _database_errors():
+        result = _admin().backup(_home(ctx), _existing_db(ctx, db), output)
+    if as_json:
+        print_json(result)
+    else:
+        message(
+            f"backed up the {result['kind']} server database to {result['output']} ({result['bytes']} bytes)"
+        )
+
+
+@app.command("restore")
+def restore(
+    ctx: typer.Context,
+    backup_file: Annotated[Path, typer.Argument(metavar="FILE", help="A file `sfa server backup` wrote.")],
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replace the server database with a backup and start a new epoch (laptops reset and re-send)."""
+    with _database_errors():
+        result = _admin().restore(_home(ctx), db, backup_file)
+    if as_json:
+        print_json(result)
+    else:
+        message(
+            f"restored {result['restored']}; new epoch {result['epoch']}: every laptop resets on its next sync"
+        )
 
 
 @user_app.command("add")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
+import sqlite3
+import subprocess
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
 
-from sfa.domain.errors import NotFoundError, UsageError, ValidationError
+from sfa.domain.errors import ConfigError, NotFoundError, UsageError, ValidationError
 from sfa.server import storage
 from sfa.server.merge import ROLES
 
@@ -48,13 +52,160 @@ def _redact(url: str) -> str:
     return url
 
 
-def run(home: Path, db: str | None, host: str, port: int) -> None:
+def run(
+    home: Path,
+    db: str | None,
+    host: str,
+    port: int,
+    *,
+    workers: int = 1,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+    log_format: str = "off",
+    metrics: bool = False,
+) -> None:
+    """Serve until SIGINT/SIGTERM; uvicorn then stops accepting, finishes the requests in flight
+    (up to ``GRACEFUL_SECONDS``) and exits (docs/deploy.md)."""
     import uvicorn
 
-    from sfa.server.app import create_app
+    url = storage.resolve_db_url(home, db)
+    check_run_options(url, workers, tls_cert, tls_key, log_format)
+    open_engine(home, db).dispose()  # a wrong URL or an old schema fails here, once, not per worker
+    os.environ[_ENV_URL] = url
+    os.environ[_ENV_METRICS] = "1" if metrics else ""
+    os.environ[_ENV_LOG] = log_format
+    uvicorn.run(
+        "sfa.server.admin:service_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        ssl_certfile=str(tls_cert) if tls_cert else None,
+        ssl_keyfile=str(tls_key) if tls_key else None,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+    )
 
-    engine = open_engine(home, db)
-    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning", access_log=False)
+
+GRACEFUL_SECONDS = 30
+LOG_FORMATS = ("off", "json")
+_ENV_URL = "SFA_SERVER_SERVE_URL"
+_ENV_METRICS = "SFA_SERVER_SERVE_METRICS"
+_ENV_LOG = "SFA_SERVER_SERVE_LOG"
+
+
+def check_run_options(
+    url: str, workers: int, tls_cert: Path | None, tls_key: Path | None, log_format: str
+) -> None:
+    if not 1 <= workers <= 64:
+        raise ValidationError("workers", f"{workers} is outside 1..64")
+    if workers > 1 and url.startswith("sqlite"):
+        raise ValidationError(
+            "workers", "SQLite serves from one process; use PostgreSQL to run several workers"
+        )
+    if (tls_cert is None) != (tls_key is None):
+        raise ValidationError("tls_cert", "give both the certificate and its key, or neither")
+    for name, path in (("tls_cert", tls_cert), ("tls_key", tls_key)):
+        if path is not None and not path.is_file():
+            raise NotFoundError(f"{name}: no file at {path}")
+    if log_format not in LOG_FORMATS:
+        raise ValidationError(
+            "log_format", f"{log_format!r} is not accepted; use one of {', '.join(LOG_FORMATS)}"
+        )
+
+
+def service_app() -> Any:
+    """The app each worker process builds (uvicorn's factory): create_app wrapped for operations."""
+    from sfa.server.app import create_app
+    from sfa.server.observe import wrap
+
+    engine = storage.make_engine(os.environ[_ENV_URL])
+    return wrap(
+        create_app(engine),
+        engine,
+        metrics=os.environ.get(_ENV_METRICS) == "1",
+        log_format=os.environ.get(_ENV_LOG, "off"),
+    )
+
+
+def backup(home: Path, db: str | None, output: Path) -> dict[str, Any]:
+    """A consistent copy of a running server's database: SQLite's online backup API, or pg_dump's
+    custom format. Written beside ``output`` and renamed into place, so a cut leaves no half file."""
+    url = storage.resolve_db_url(home, db)
+    if output.exists() and output.is_dir():
+        raise ValidationError("output", f"{output} is a directory; give a file name")
+    if not output.parent.is_dir():
+        raise NotFoundError(f"output: no folder {output.parent}")
+    partial = output.with_name(output.name + ".partial")
+    if url.startswith("sqlite:///"):
+        source_path = Path(url[len("sqlite:///") :])
+        if not source_path.is_file():
+            raise NotFoundError(f"no server database at {source_path}")
+        partial.unlink(missing_ok=True)
+        source = sqlite3.connect(source_path)
+        target = sqlite3.connect(partial)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+        kind = "sqlite"
+    else:
+        _pg_tool("pg_dump", "--format=custom", f"--file={partial}", _libpq_url(url))
+        kind = "postgresql"
+    os.chmod(partial, 0o600)
+    os.replace(partial, output)
+    return {"output": str(output), "kind": kind, "bytes": output.stat().st_size}
+
+
+def restore(home: Path, db: str | None, source: Path) -> dict[str, Any]:
+    """Replace the server's database with a backup and start a new epoch: every laptop then resets
+    and re-sends what the backup lost (docs/sync-protocol.md, "Reset")."""
+    url = storage.resolve_db_url(home, db)
+    if not source.is_file():
+        raise NotFoundError(f"no backup file at {source}")
+    if url.startswith("sqlite:///"):
+        target_path = Path(url[len("sqlite:///") :])
+        target_path.parent.mkdir(parents=True, exist_ok=True)
+        backup_db = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            if backup_db.execute("PRAGMA quick_check").fetchone() != ("ok",):
+                raise ValidationError("backup", f"{source} is not an intact SQLite database")
+            target = sqlite3.connect(target_path)
+            try:
+                backup_db.backup(target)
+            finally:
+                target.close()
+        except sqlite3.DatabaseError as exc:
+            raise ValidationError("backup", f"{source} is not a SQLite server backup: {exc}") from None
+        finally:
+            backup_db.close()
+    else:
+        _pg_tool(
+            "pg_restore", "--clean", "--if-exists", "--no-owner", f"--dbname={_libpq_url(url)}", str(source)
+        )
+    result = init(home, db, new_epoch=True)
+    return {"restored": str(source), "epoch": result["epoch"], "schema": result["schema"]}
+
+
+def _libpq_url(url: str) -> str:
+    for prefix in ("postgresql+psycopg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url
+
+
+def _pg_tool(name: str, *args: str) -> None:
+    tool = shutil.which(name) or next(
+        (str(p) for p in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)), None
+    )
+    if tool is None:
+        raise ConfigError(f"{name} not found: install the PostgreSQL client tools")
+    done = subprocess.run([tool, *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        raise ConfigError(f"{name} failed: {lines[0] if lines else 'exit ' + str(done.returncode)}")
 
 
 def add_user(home: Path, db: str | None, name: str, role: str, team: str | None) -> dict[str, Any]:

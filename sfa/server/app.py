@@ -7,6 +7,7 @@ import os
 import time
 import zlib
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -121,7 +122,7 @@ def create_app(engine: Engine) -> FastAPI:
         if test_hooks:
             delay = float(request.headers.get("x-test-delay-commit", "0") or 0)
         result = await run_in_threadpool(apply_push, user, body, delay)
-        return JSONResponse(result.to_json())
+        return JSONResponse(result.to_json(), headers=_observed(user, body.client_id, result.results))
 
     def apply_push(user: User, body: PushRequest, delay: float) -> PushResponse:
         client_id, mutations, acked = body.client_id, body.mutations, body.acked
@@ -267,11 +268,24 @@ def create_app(engine: Engine) -> FastAPI:
             {"epoch": server_epoch, "cursor": new_cursor, "head": head, "more": new_cursor < head}
         )
         return Response(
-            head_json[:-1] + ',"changes":[' + ",".join(changes) + "]}", media_type="application/json"
+            head_json[:-1] + ',"changes":[' + ",".join(changes) + "]}",
+            media_type="application/json",
+            headers=_observed(user, client_id or "", []),
         )
 
     app.openapi = lambda: schema.openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _observed(user: User, client_id: str, results: list[Any]) -> dict[str, str]:
+    """What sfa/server/observe.py logs and counts; it strips these headers before they leave.
+    Quoted, so any user or client name is a valid header value."""
+    headers = {"x-sfa-user": quote(user.name), "x-sfa-client": quote(client_id)}
+    if results:
+        headers["x-sfa-mutations"] = str(len(results))
+        for status in ("applied", "rejected", "conflict"):
+            headers[f"x-sfa-{status}"] = str(sum(1 for r in results if r.status == status))
+    return headers
 
 
 def _change_json(seq: int, entity: str, record_id: str, fields: str) -> str:
