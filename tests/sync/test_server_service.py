@@ -296,3 +296,19 @@ def test_backup_and_restore_refuse_bad_paths(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.partial"))
     # The database is untouched by the refused restore.
     assert admin.list_users(home, None) == []
+
+
+def test_the_load_bench_runs_and_checks_what_it_stored() -> None:
+    """bench/bench_server_load.py ships with the project: a short run must pass its own checks."""
+    bench = Path(__file__).resolve().parents[2] / "bench" / "bench_server_load.py"
+    done = subprocess.run(
+        [sys.executable, str(bench), "--reps", "4", "--seconds", "3"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["errors"] == 0 and summary["problems"] == []
+    assert summary["mutations_per_s"] > 0
