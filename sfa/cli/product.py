@@ -155,3 +155,211 @@ def activate(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False, quiet: Quie
     ws = workspace(ctx)
     record = products.set_active(ws, ref, True)
     emit_written(ws, PRODUCT, record, "activated", as_json=as_json, quiet=quiet)
+
+
+# -- the configurator (docs/products.md) ---------------------------------------------------------
+
+option_app = typer.Typer(help="A configurable product's options.", no_args_is_help=True)
+rule_app = typer.Typer(help="Rules between a product's options.", no_args_is_help=True)
+app.add_typer(option_app, name="option")
+app.add_typer(rule_app, name="rule")
+
+OptionPairs = Annotated[list[str] | None, Opt("--option", metavar="A=V", help="A chosen option (repeat).")]
+
+
+@option_app.command("add")
+def option_add(
+    ctx: typer.Context,
+    ref: Ref,
+    attribute: Annotated[str, Opt("--attribute", help="The attribute, e.g. Voltage.")],
+    value: Annotated[str, Opt("--value", help="One of its values, e.g. 24V.")],
+    extra: Annotated[str | None, Opt("--extra", help="Price extra (may be negative).")] = None,
+    sku_suffix: Annotated[str | None, Opt("--sku-suffix", help="Appended to the SKU with a dash.")] = None,
+    default: Annotated[bool, Opt("--default", help="Preselected when the attribute is not chosen.")] = False,
+    required: Annotated[bool, Opt("--required", help="The attribute must have a value.")] = False,
+    multiple: Annotated[bool, Opt("--multiple", help="The attribute takes several values.")] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Add an option (attribute=value, price extra, SKU suffix) to a product."""
+    from sfa.domain.entities import PRODUCT_OPTION
+    from sfa.services import configurator
+
+    ws = workspace(ctx)
+    record = configurator.add_option(
+        ws,
+        ref,
+        attribute=attribute,
+        value=value,
+        extra=extra,
+        sku_suffix=sku_suffix,
+        default=default,
+        required=required,
+        multiple=multiple,
+    )
+    if quiet or as_json:
+        emit_written(ws, PRODUCT_OPTION, record, "added", as_json=as_json, quiet=quiet)
+        return
+    print(f"option added: {record['attribute']}={record['value']} (+{record['extra']})")
+
+
+@option_app.command("list")
+def option_list(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None:
+    """A product's options and rules."""
+    from sfa.services import configurator
+
+    ws = workspace(ctx)
+    product = products.resolve(ws, ref)
+    options = configurator.option_rows(ws, product["id"])
+    rules = configurator.rule_rows(ws, product["id"])
+    if as_json:
+        from sfa.domain.entities import OPTION_RULE, PRODUCT_OPTION
+
+        print_json(
+            {
+                "options": [record_json(PRODUCT_OPTION, r) for r in options],
+                "rules": [record_json(OPTION_RULE, r) for r in rules],
+            }
+        )
+        return
+    _print_options(options, rules, product["currency"] or "")
+
+
+def _print_options(options: list[dict[str, Any]], rules: list[dict[str, Any]], currency: str) -> None:
+    from sfa.cli.common import emit_table
+
+    rows = [
+        {
+            "attribute": o["attribute"],
+            "value": o["value"],
+            "extra": format_money(o["extra"], currency) if o["extra"] else "",
+            "suffix": o["sku_suffix"] or "",
+            "flags": " ".join(
+                name
+                for name, on in (
+                    ("default", o["is_default"]),
+                    ("required", o["required"]),
+                    ("multiple", o["multiple"]),
+                )
+                if on
+            ),
+        }
+        for o in options
+    ]
+    emit_table(
+        rows,
+        [
+            ("attribute", "Attribute"),
+            ("value", "Value"),
+            ("extra", "Extra"),
+            ("suffix", "SKU suffix"),
+            ("flags", "Flags"),
+        ],
+        empty="no options",
+    )
+    if rules:
+        print()
+        emit_table(
+            [
+                {
+                    "n": str(n),
+                    "rule": f"{r['when_options']} {r['action']}s {r['target']}",
+                    "message": r["message"] or "",
+                }
+                for n, r in enumerate(rules, start=1)
+            ],
+            [("n", "#"), ("rule", "Rule"), ("message", "Message")],
+        )
+
+
+@rule_app.command("add")
+def rule_add(
+    ctx: typer.Context,
+    ref: Ref,
+    when: Annotated[list[str], Opt("--when", metavar="A=V", help="The condition (repeat: all must hold).")],
+    require: Annotated[str | None, Opt("--require", metavar="A=V", help="Then this is required.")] = None,
+    exclude: Annotated[str | None, Opt("--exclude", metavar="A=V", help="Then this is excluded.")] = None,
+    message_: Annotated[str | None, Opt("--message", help="What a refused choice is told.")] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Add a rule: when A=V holds, another option is required or excluded."""
+    from sfa.cli.common import require_one
+    from sfa.domain.entities import OPTION_RULE
+    from sfa.services import configurator
+
+    require_one(("--require", require), ("--exclude", exclude))
+    ws = workspace(ctx)
+    record = configurator.add_rule(ws, ref, when=when, require=require, exclude=exclude, message=message_)
+    if quiet or as_json:
+        emit_written(ws, OPTION_RULE, record, "added", as_json=as_json, quiet=quiet)
+        return
+    print(f"rule added: {record['when_options']} {record['action']}s {record['target']}")
+
+
+@app.command("configure")
+def configure(ctx: typer.Context, ref: Ref, option: OptionPairs = None, as_json: JsonOpt = False) -> None:
+    """Configure a product: SKU, description and price for the chosen options, or what is wrong.
+
+    In a terminal without --option it asks attribute by attribute, showing the price as it goes."""
+    import sys
+
+    from sfa.services import configurator
+
+    ws = workspace(ctx)
+    chosen = list(option or [])
+    if not chosen and sys.stdin.isatty() and not as_json:
+        chosen = _ask(ws, ref)
+    product, config = configurator.configure_product(ws, ref, chosen)
+    currency = product["currency"] or ""
+    if as_json:
+        print_json(
+            {
+                "sku": config.sku,
+                "description": config.description,
+                "configuration": config.text,
+                "unit_price": str(config.unit_price),
+                "currency": currency,
+                "ok": config.ok,
+                "errors": [
+                    {
+                        "attribute": p.attribute,
+                        "message": p.message,
+                        "rule": p.rule.number if p.rule else None,
+                    }
+                    for p in config.errors
+                ],
+                "allowed": {a: list(v) for a, v in config.allowed.items()},
+            }
+        )
+        if not config.ok:
+            raise typer.Exit(1)
+        return
+    configurator.check(config)
+    print(f"{config.sku}  {config.description}")
+    print(f"unit price: {format_money(config.unit_price, currency)}")
+
+
+def _ask(ws: Any, ref: str) -> list[str]:
+    """Attribute by attribute: the allowed values with their extras, the price so far."""
+    from sfa.services import configurator
+
+    chosen: list[str] = []
+    product, config = configurator.configure_product(ws, ref, chosen)
+    currency = product["currency"] or ""
+    options = configurator.option_rows(ws, product["id"])
+    attributes = list(dict.fromkeys(o["attribute"] for o in options))
+    for attribute in attributes:
+        _, config = configurator.configure_product(ws, ref, chosen)
+        allowed = config.allowed.get(attribute, ())
+        extras = {o["value"]: o["extra"] for o in options if o["attribute"] == attribute}
+        shown = ", ".join(
+            f"{v} (+{format_money(extras[v], currency)})" if extras.get(v) else v for v in allowed
+        )
+        current = dict(config.chosen).get(attribute, ())
+        typer.echo(f"price so far: {format_money(config.unit_price, currency)}", err=True)
+        answer = typer.prompt(f"{attribute} [{shown}]", default="|".join(current), show_default=bool(current))
+        for value in answer.split("|"):
+            if value.strip():
+                chosen.append(f"{attribute}={value.strip()}")
+    return chosen

@@ -300,8 +300,48 @@ QUOTE_LINE = Entity(
         Field("discount_amount", "decimal", merge="flag"),
         Field("tax_rate", "decimal", merge="flag"),
         Field("deleted", "bool"),
+        Field("configuration", doc="the chosen options, canonical text (sfa/domain/configure.py)"),
     ),
     title="description",
+)
+
+# The configurator (sfa/domain/configure.py, docs/products.md): one row per option and per rule, so
+# two managers editing different options never conflict.
+PRODUCT_OPTION = Entity(
+    "product_option",
+    "product_option",
+    11,
+    (
+        Field("product_id", "ref", required=True, ref="product"),
+        Field("attribute", required=True),
+        Field("value", required=True),
+        Field("extra", "decimal", merge="flag", doc="price extra added to the unit price"),
+        Field("sku_suffix", doc="appended to the SKU with a dash"),
+        Field("is_default", "bool", doc="preselected when the attribute is not chosen"),
+        Field("required", "bool", doc="the attribute must have a value"),
+        Field("multiple", "bool", doc="the attribute takes several values"),
+        Field("position", "int"),
+        Field("deleted", "bool"),
+    ),
+    title="value",
+)
+
+OPTION_RULES = ("require", "exclude")
+
+OPTION_RULE = Entity(
+    "option_rule",
+    "option_rule",
+    12,
+    (
+        Field("product_id", "ref", required=True, ref="product"),
+        Field("when_options", required=True, doc="canonical ATTR=VALUE, ATTR=VALUE"),
+        Field("action", "enum", required=True, choices=OPTION_RULES),
+        Field("target", required=True, doc="ATTR=VALUE required or excluded"),
+        Field("message"),
+        Field("position", "int"),
+        Field("deleted", "bool"),
+    ),
+    title="target",
 )
 
 # Kinds of timeline entry that hold prose people wrote; these are found by full-text search.
@@ -309,5 +349,18 @@ SEARCHABLE_TIMELINE_KINDS = ("note", "visit_report")
 
 ENTITIES: dict[str, Entity] = {
     e.name: e
-    for e in (ACCOUNT, CONTACT, LEAD, OPPORTUNITY, TIMELINE, VISIT, TASK, PRODUCT, QUOTE, QUOTE_LINE)
+    for e in (
+        ACCOUNT,
+        CONTACT,
+        LEAD,
+        OPPORTUNITY,
+        TIMELINE,
+        VISIT,
+        TASK,
+        PRODUCT,
+        QUOTE,
+        QUOTE_LINE,
+        PRODUCT_OPTION,
+        OPTION_RULE,
+    )
 }

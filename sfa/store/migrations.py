@@ -233,7 +233,29 @@ V6 = "".join(
     )
 )
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6)
+# The product configurator (issue 17): options and rules per product, and the configuration a quote
+# line was priced with. Self-contained (new tables, one added column): renumbering it is harmless.
+V_CONFIGURATOR = f"""
+CREATE TABLE product_option ({_RECORD_COLUMNS},
+    product_id TEXT NOT NULL REFERENCES product(id) DEFERRABLE INITIALLY DEFERRED,
+    attribute TEXT NOT NULL, value TEXT NOT NULL, extra TEXT, sku_suffix TEXT,
+    is_default INTEGER NOT NULL DEFAULT 0, required INTEGER NOT NULL DEFAULT 0,
+    multiple INTEGER NOT NULL DEFAULT 0, position INTEGER,
+    deleted INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX product_option_handle ON product_option(handle);
+CREATE INDEX product_option_product ON product_option(product_id, position);
+
+CREATE TABLE option_rule ({_RECORD_COLUMNS},
+    product_id TEXT NOT NULL REFERENCES product(id) DEFERRABLE INITIALLY DEFERRED,
+    when_options TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, message TEXT,
+    position INTEGER, deleted INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX option_rule_handle ON option_rule(handle);
+CREATE INDEX option_rule_product ON option_rule(product_id, position);
+
+ALTER TABLE quote_line ADD COLUMN configuration TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CONFIGURATOR)
 
 LATEST = len(MIGRATIONS)
 
