@@ -11,7 +11,9 @@ from sfa.domain.entities import (
     CONTACT,
     LEAD,
     OPPORTUNITY,
+    OPTION_RULE,
     PRODUCT,
+    PRODUCT_OPTION,
     QUOTE,
     QUOTE_LINE,
     TASK,
@@ -192,6 +194,32 @@ def populate(ws: Any) -> dict[str, str]:
             "unit_price": Decimal("1250.00"),
             "discount_percent": Decimal("5"),
             "tax_rate": Decimal("19"),
+            "configuration": "Voltage=24V",
+        },
+    )
+    for position, (value, extra) in enumerate((("24V", "0"), ("230V", "45.50")), start=1):
+        store.insert(
+            PRODUCT_OPTION,
+            {
+                "product_id": pump["id"],
+                "attribute": "Voltage",
+                "value": value,
+                "extra": Decimal(extra),
+                "sku_suffix": value,
+                "is_default": position == 1,
+                "required": True,
+                "position": position,
+            },
+        )
+    store.insert(
+        OPTION_RULE,
+        {
+            "product_id": pump["id"],
+            "when_options": "Voltage=230V",
+            "action": "exclude",
+            "target": "Voltage=24V",
+            "message": "one voltage",
+            "position": 1,
         },
     )
     store.update(CONTACT, hans["id"], {"title": "Head of purchasing"})

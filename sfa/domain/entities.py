@@ -70,6 +70,16 @@ def _scope_fields() -> tuple[Field, ...]:
     )
 
 
+def _merged_into(entity: str) -> Field:
+    return Field(
+        "merged_into", "ref", ref=entity, doc="set with deleted: merged into this record (sfa merge)"
+    )
+
+
+# Record types `sfa merge` and `sfa dedupe scan` handle (sfa/services/dedupe.py).
+MERGEABLE = ("account", "contact", "lead")
+
+
 def _person_keys(record: dict[str, Any]) -> dict[str, Any]:
     company = record.get("company")
     return {
@@ -104,6 +114,7 @@ ACCOUNT = Entity(
         Field("latitude", "float"),
         Field("longitude", "float"),
         *_scope_fields(),
+        _merged_into("account"),
     ),
     search_fields=("name", "industry", "city", "email", "website", "notes"),
     derived=_account_keys,
@@ -122,6 +133,7 @@ CONTACT = Entity(
         Field("mobile", "phone"),
         Field("account_id", "ref", ref="account"),
         *_scope_fields(),
+        _merged_into("contact"),
     ),
     search_fields=("name", "title", "email", "notes"),
     derived=_person_keys,
@@ -145,6 +157,7 @@ LEAD = Entity(
         Field("contact_id", "ref", ref="contact", doc="set on conversion"),
         Field("opportunity_id", "ref", ref="opportunity", doc="set on conversion"),
         *_scope_fields(),
+        _merged_into("lead"),
     ),
     search_fields=("name", "company", "email", "source", "notes"),
     derived=_person_keys,

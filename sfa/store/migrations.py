@@ -255,7 +255,27 @@ CREATE INDEX option_rule_product ON option_rule(product_id, position);
 ALTER TABLE quote_line ADD COLUMN configuration TEXT;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CONFIGURATOR)
+# Duplicate merge (issue 17): the merged-away record points at its survivor; what each merge changed,
+# so `sfa unmerge` can undo it (local only, like history). Renumbering is harmless.
+V_MERGE = """
+ALTER TABLE account ADD COLUMN merged_into TEXT;
+ALTER TABLE contact ADD COLUMN merged_into TEXT;
+ALTER TABLE lead ADD COLUMN merged_into TEXT;
+CREATE INDEX account_merged ON account(merged_into) WHERE merged_into IS NOT NULL;
+CREATE INDEX contact_merged ON contact(merged_into) WHERE merged_into IS NOT NULL;
+CREATE INDEX lead_merged ON lead(merged_into) WHERE merged_into IS NOT NULL;
+CREATE TABLE merge_log (
+    id INTEGER PRIMARY KEY,
+    entity TEXT NOT NULL,
+    keep_id TEXT NOT NULL,
+    other_id TEXT NOT NULL,
+    undo TEXT NOT NULL,
+    at TEXT NOT NULL,
+    undone_at TEXT);
+CREATE INDEX merge_log_other ON merge_log(other_id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CONFIGURATOR, V_MERGE)
 
 LATEST = len(MIGRATIONS)
 

@@ -1,0 +1,91 @@
+"""`sfa dedupe scan`, `sfa merge`, `sfa unmerge` on one laptop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _ok(sfa: Any, *args: str) -> str:
+    result = sfa(*args)
+    assert result.code == 0, (args, result.err)
+    return str(result.out.strip())
+
+
+def test_scan_merge_and_unmerge_a_contact(sfa: Any) -> None:
+    account = _ok(sfa, "account", "add", "Acme GmbH", "-q")
+    keep = _ok(sfa, "contact", "add", "Hans Müller", "--account", account, "--email", "hans@acme.de", "-q")
+    other = _ok(
+        sfa,
+        "contact",
+        "add",
+        "Mueller, Hans",
+        "--email",
+        "HANS@acme.de",
+        "--phone",
+        "+49 89 1234",
+        "--title",
+        "Buyer",
+        "--allow-duplicate",
+        "-q",
+    )
+    third = _ok(sfa, "contact", "add", "Somebody Else", "--email", "else@acme.de", "-q")
+    task = _ok(sfa, "task", "add", "Call Hans", "--contact", other, "-q")
+    _ok(sfa, "note", "add", "met at the fair", "--contact", other)
+    scan = sfa("dedupe", "scan", "--type", "contact", "--json").json()
+    assert [[r["id"] for r in g["records"]] for g in scan] == [[keep, other]]
+    assert scan[0]["reasons"] == ["email"]
+    text = sfa("dedupe", "scan")
+    assert "same email" in text.out and "Somebody" not in text.out
+
+    merged = sfa("merge", "contact", keep, other, "--take", "title=OTHER", "--json")
+    assert merged.code == 0, merged.err
+    data = merged.json()
+    assert data["taken"] == ["phone", "title"] and data["children"] == 1
+    survivor = sfa("contact", "show", keep, "--json").json()
+    assert survivor["title"] == "Buyer" and survivor["phone"] == "+49 89 1234"
+    assert survivor["account_id"] == account  # its own, not the other's empty one
+    assert sfa("task", "show", task, "--json").json()["contact_id"] == keep
+    assert "met at the fair" in sfa("contact", "show", keep).out  # the merged-away record's notes
+    assert sfa("contact", "show", other).code == 1  # gone
+    assert sfa("dedupe", "scan", "--type", "contact", "--json").json() == []
+    assert _ok(sfa, "contact", "list", "--json").count('"id"') == 2
+
+    back = sfa("unmerge", other)
+    assert back.code == 0, back.err
+    assert "1 linked records moved back" in back.out
+    restored = sfa("contact", "show", other, "--json").json()
+    assert restored["merged_into"] is None and restored["title"] == "Buyer"
+    survivor = sfa("contact", "show", keep, "--json").json()
+    assert survivor["title"] is None and survivor["phone"] is None
+    assert sfa("task", "show", task, "--json").json()["contact_id"] == other
+    assert sfa("unmerge", other).code == 1  # nothing left to undo
+    assert third
+
+
+def test_merge_refusals_name_the_field(sfa: Any) -> None:
+    a = _ok(sfa, "lead", "add", "Ann", "--email", "ann@x.de", "-q")
+    b = _ok(sfa, "lead", "add", "Ann B", "--email", "ANN@x.de", "--allow-duplicate", "-q")
+    same = sfa("merge", "lead", a, a)
+    assert same.code == 2 and "same record" in same.err
+    bad = sfa("merge", "lead", a, b, "--take", "colour=OTHER")
+    assert bad.code == 1 and bad.err.startswith(
+        "sfa: error: take: lead has no field 'colour'; allowed: name,"
+    )
+    worse = sfa("merge", "lead", a, b, "--take", "email=mine")
+    assert worse.code == 1 and worse.err.startswith("sfa: error: take: ")
+    typ = sfa("dedupe", "scan", "--type", "opportunity")
+    assert typ.code == 1 and typ.err.startswith("sfa: error: type: ")
+    assert sfa("lead", "list", "--json").json()[0]["merged_into"] is None  # nothing written
+
+
+def test_accounts_merge_moves_contacts_and_opportunities(sfa: Any) -> None:
+    keep = _ok(sfa, "account", "add", "Müller GmbH", "-q")
+    other = _ok(sfa, "account", "add", "MULLER", "--city", "Köln", "--allow-duplicate", "-q")
+    contact = _ok(sfa, "contact", "add", "Eva", "--account", other, "-q")
+    opp = _ok(sfa, "opp", "add", "Deal", "--account", other, "--amount", "1000", "-q")
+    groups = sfa("dedupe", "scan", "--type", "account", "--json").json()
+    assert groups[0]["reasons"] == ["name"]
+    assert _ok(sfa, "merge", "account", keep, other, "-q") == keep
+    assert sfa("contact", "show", contact, "--json").json()["account_id"] == keep
+    assert sfa("opp", "show", opp, "--json").json()["account_id"] == keep
+    assert sfa("account", "show", keep, "--json").json()["city"] == "Köln"
