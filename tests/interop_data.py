@@ -14,6 +14,7 @@ from sfa.domain.entities import (
     OPTION_RULE,
     PRODUCT,
     PRODUCT_OPTION,
+    PRODUCT_SPEC,
     QUOTE,
     QUOTE_LINE,
     TASK,
@@ -166,7 +167,18 @@ def populate(ws: Any) -> dict[str, str]:
             "currency": "EUR",
             "tax_rate": Decimal("19"),
             "active": True,
+            "model_number": "P100-A",
+            "family": "Pumps",
+            "unit": "pcs",
+            "image": "images/pump100.png",
+            "datasheet": "docs/pump100.pdf",
         },
+    )
+    # No refs between products here: a CSV import checks a ref against the store before the rows of
+    # its own file are written (tests/test_encyclopedia_cli.py covers successor and accessories).
+    store.insert(
+        PRODUCT_SPEC,
+        {"product_id": pump["id"], "name": "Flow", "value": "600", "unit": "l/min", "position": 1},
     )
     quote = store.insert(
         QUOTE,

@@ -31,6 +31,11 @@ Price = Annotated[str | None, Opt("--price", help="Unit price: 12.50, 1,200 or 1
 Currency = CurrencyOpt
 Tax = Annotated[str | None, Opt("--tax", help="Tax rate in percent, e.g. 19 (default: quote.tax_rate).")]
 Description = Annotated[str | None, Opt("--description", help="Longer text.")]
+Model = Annotated[str | None, Opt("--model", help="Model number.")]
+Family = Annotated[str | None, Opt("--family", help="Product family or line.")]
+Unit = Annotated[str | None, Opt("--unit", help="Unit of sale: pcs, m, h, kg ...")]
+Image = Annotated[str | None, Opt("--image", help="File path of a picture.")]
+Datasheet = Annotated[str | None, Opt("--datasheet", help="File path of the datasheet.")]
 
 LIST_COLUMNS = [
     ("ref", "Ref"),
@@ -62,6 +67,11 @@ def add(
     currency: Currency = None,
     tax: Tax = None,
     description: Description = None,
+    model: Model = None,
+    family: Family = None,
+    unit: Unit = None,
+    image: Image = None,
+    datasheet: Datasheet = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -76,6 +86,11 @@ def add(
             "currency": currency,
             "tax_rate": tax,
             "description": description,
+            "model_number": model,
+            "family": family,
+            "unit": unit,
+            "image": image,
+            "datasheet": datasheet,
         },
     )
     emit_written(ws, PRODUCT, record, "added", as_json=as_json, quiet=quiet)
@@ -96,19 +111,45 @@ def list_(
 
 @app.command("show")
 def show(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None:
-    """Show a product."""
+    """Show a product: fields, specs, successor, accessories, alternatives."""
+    from sfa.domain.entities import PRODUCT_SPEC
+    from sfa.services import encyclopedia
+
     ws = workspace(ctx)
-    product = products.resolve(ws, ref)
+    found = encyclopedia.detail(ws, ref)
+    product = found.product
     if as_json:
-        print_json(record_json(PRODUCT, product, ws.store.short_ref(PRODUCT, product["id"])))
+        data = record_json(PRODUCT, product, ws.store.short_ref(PRODUCT, product["id"]))
+        data["specs"] = [record_json(PRODUCT_SPEC, s) for s in found.specs]
+        data["successor"] = found.successor["sku"] if found.successor else None
+        data["accessory_skus"] = [p["sku"] for p in found.accessories]
+        data["alternative_skus"] = [p["sku"] for p in found.alternatives]
+        print_json(data)
         return
     labels = {
         "unit_price": format_money(product["unit_price"], product["currency"] or ""),
         "tax_rate": f"{product['tax_rate'] or 0} %",
         "active": "yes" if product["active"] else "no",
+        "successor_id": f"{found.successor['sku']} ({found.successor['name']})" if found.successor else "",
+        "accessories": ", ".join(p["sku"] for p in found.accessories),
+        "alternatives": ", ".join(p["sku"] for p in found.alternatives),
     }
     # emit_detail skips falsy values; show an inactive product's state all the same.
-    emit_detail(ws, PRODUCT, {**product, "active": "no"} if not product["active"] else product, labels=labels)
+    sections = {
+        "specs": [{"name": s["name"], "value": s["value"], "unit": s["unit"] or ""} for s in found.specs],
+        "accessories": [{"sku": p["sku"], "name": p["name"]} for p in found.accessories],
+    }
+    emit_detail(
+        ws,
+        PRODUCT,
+        {**product, "active": "no"} if not product["active"] else product,
+        labels=labels,
+        sections=sections,
+        section_columns={
+            "specs": [("name", "Spec"), ("value", "Value"), ("unit", "Unit")],
+            "accessories": [("sku", "SKU"), ("name", "Name")],
+        },
+    )
 
 
 @app.command("edit")
@@ -121,23 +162,49 @@ def edit(
     currency: Currency = None,
     tax: Tax = None,
     description: Description = None,
+    model: Model = None,
+    family: Family = None,
+    unit: Unit = None,
+    image: Image = None,
+    datasheet: Datasheet = None,
+    successor: Annotated[
+        str | None, Opt("--successor", help='SKU of the product replacing it ("" clears).')
+    ] = None,
+    accessory: Annotated[
+        list[str] | None, Opt("--accessory", help="SKU of an accessory (repeat; replaces the list).")
+    ] = None,
+    alternative: Annotated[
+        list[str] | None, Opt("--alternative", help="SKU of an alternative (repeat; replaces the list).")
+    ] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Change a product; quotes already written keep the price they copied."""
+    from sfa.services import encyclopedia
+
     ws = workspace(ctx)
-    record = products.edit_product(
-        ws,
-        ref,
-        {
-            "name": name,
-            "sku": sku,
-            "unit_price": price,
-            "currency": currency,
-            "tax_rate": tax,
-            "description": description,
-        },
-    )
+    raw = {
+        "name": name,
+        "sku": sku,
+        "unit_price": price,
+        "currency": currency,
+        "tax_rate": tax,
+        "description": description,
+        "model_number": model,
+        "family": family,
+        "unit": unit,
+        "image": image,
+        "datasheet": datasheet,
+    }
+    links = successor is not None or accessory is not None or alternative is not None
+    with ws.store.transaction():
+        record = products.resolve(ws, ref)
+        if any(v is not None for v in raw.values()) or not links:
+            record = products.edit_product(ws, ref, raw)
+        if links:
+            record = encyclopedia.set_links(
+                ws, record["id"], successor=successor, accessories=accessory, alternatives=alternative
+            )
     emit_written(ws, PRODUCT, record, "updated", as_json=as_json, quiet=quiet)
 
 
@@ -363,3 +430,91 @@ def _ask(ws: Any, ref: str) -> list[str]:
             if value.strip():
                 chosen.append(f"{attribute}={value.strip()}")
     return chosen
+
+
+# -- the encyclopedia (docs/products.md) ---------------------------------------------------------
+
+spec_app = typer.Typer(help="A product's specifications.", no_args_is_help=True)
+app.add_typer(spec_app, name="spec")
+
+
+@spec_app.command("set")
+def spec_set(
+    ctx: typer.Context,
+    ref: Ref,
+    name: Annotated[str, typer.Argument(help="Spec name, e.g. Stroke.")],
+    value: Annotated[str, typer.Argument(help="Its value, e.g. 600.")],
+    unit: Annotated[str | None, Opt("--unit", help="Its unit, e.g. mm.")] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Set a spec of a product (added, or its value changed)."""
+    from sfa.domain.entities import PRODUCT_SPEC
+    from sfa.services import encyclopedia
+
+    ws = workspace(ctx)
+    record = encyclopedia.set_spec(ws, ref, name, value, unit)
+    if quiet or as_json:
+        emit_written(ws, PRODUCT_SPEC, record, "set", as_json=as_json, quiet=quiet)
+        return
+    print(f"spec set: {record['name']} = {record['value']}{' ' + record['unit'] if record['unit'] else ''}")
+
+
+@spec_app.command("remove")
+def spec_remove(
+    ctx: typer.Context,
+    ref: Ref,
+    name: Annotated[str, typer.Argument(help="Spec name.")],
+    quiet: QuietOpt = False,
+) -> None:
+    """Remove a spec from a product."""
+    from sfa.services import encyclopedia
+
+    ws = workspace(ctx)
+    record = encyclopedia.remove_spec(ws, ref, name)
+    print(record["id"] if quiet else f"spec removed: {record['name']}")
+
+
+@app.command("import")
+def import_specs(
+    ctx: typer.Context,
+    path: Annotated[str, typer.Argument(metavar="FILE", help="CSV with columns sku, name, value, unit.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Import specs from CSV (sku, name, value, unit): all rows or none."""
+    from pathlib import Path
+
+    from sfa.services import encyclopedia
+
+    ws = workspace(ctx)
+    summary = encyclopedia.import_specs(ws, Path(path))
+    if as_json:
+        print_json(summary)
+        return
+    print(
+        f"{summary['rows']} specs imported for {summary['products']} products "
+        f"({summary['created']} new, {summary['updated']} changed)"
+    )
+
+
+@app.command("compare")
+def compare(
+    ctx: typer.Context,
+    refs: Annotated[list[str], typer.Argument(metavar="SKU...", help="Two or more products.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Specs side by side; rows whose values differ are marked with *."""
+    from sfa.cli.common import emit_table
+    from sfa.services import encyclopedia
+
+    ws = workspace(ctx)
+    result = encyclopedia.compare(ws, refs)
+    if as_json:
+        print_json(encyclopedia.comparison_json(result))
+        return
+    columns = [("diff", ""), ("spec", "Spec")] + [(f"p{n}", p["sku"]) for n, p in enumerate(result.products)]
+    rows = [
+        {"diff": "*" if differ else "", "spec": name, **{f"p{n}": v for n, v in enumerate(values)}}
+        for name, values, differ in result.rows
+    ]
+    emit_table(rows, columns, empty="none of these products has specs")

@@ -267,8 +267,33 @@ PRODUCT = Entity(
         Field("tax_rate", "decimal", merge="flag", doc="percent, e.g. 19"),
         Field("active", "bool"),
         Field("deleted", "bool"),
+        # The encyclopedia (docs/products.md): specs are product_spec rows, not fields here.
+        Field("model_number"),
+        Field("family", doc="product family or line"),
+        Field("unit", doc="unit of sale: pcs, m, h, kg ..."),
+        Field("successor_id", "ref", ref="product", doc="the product that replaces this one"),
+        Field("accessories", "refs", ref="product"),
+        Field("alternatives", "refs", ref="product"),
+        Field("image", doc="file path of a picture (documents, when they land)"),
+        Field("datasheet", doc="file path of the datasheet (documents, when they land)"),
     ),
-    search_fields=("name", "sku", "description"),
+    search_fields=("name", "sku", "description", "model_number", "family"),
+)
+
+# One row per spec: two managers editing different specs of one product never conflict.
+PRODUCT_SPEC = Entity(
+    "product_spec",
+    "product_spec",
+    13,
+    (
+        Field("product_id", "ref", required=True, ref="product"),
+        Field("name", required=True, doc="e.g. Stroke"),
+        Field("value", required=True, doc="e.g. 600"),
+        Field("unit", doc="e.g. mm"),
+        Field("position", "int"),
+        Field("deleted", "bool"),
+    ),
+    search_fields=("name", "value", "unit"),
 )
 
 QUOTE_STATUSES = ("draft", "sent", "accepted", "rejected", "expired")
@@ -375,5 +400,6 @@ ENTITIES: dict[str, Entity] = {
         QUOTE_LINE,
         PRODUCT_OPTION,
         OPTION_RULE,
+        PRODUCT_SPEC,
     )
 }

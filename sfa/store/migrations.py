@@ -275,7 +275,25 @@ CREATE TABLE merge_log (
 CREATE INDEX merge_log_other ON merge_log(other_id);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CONFIGURATOR, V_MERGE)
+# The product encyclopedia (issue 17): product fields and one row per spec. Renumbering is harmless.
+V_ENCYCLOPEDIA = f"""
+ALTER TABLE product ADD COLUMN model_number TEXT;
+ALTER TABLE product ADD COLUMN family TEXT;
+ALTER TABLE product ADD COLUMN unit TEXT;
+ALTER TABLE product ADD COLUMN successor_id TEXT;
+ALTER TABLE product ADD COLUMN accessories TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE product ADD COLUMN alternatives TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE product ADD COLUMN image TEXT;
+ALTER TABLE product ADD COLUMN datasheet TEXT;
+CREATE TABLE product_spec ({_RECORD_COLUMNS},
+    product_id TEXT NOT NULL REFERENCES product(id) DEFERRABLE INITIALLY DEFERRED,
+    name TEXT NOT NULL, value TEXT NOT NULL, unit TEXT, position INTEGER,
+    deleted INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX product_spec_handle ON product_spec(handle);
+CREATE INDEX product_spec_product ON product_spec(product_id, position);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CONFIGURATOR, V_MERGE, V_ENCYCLOPEDIA)
 
 LATEST = len(MIGRATIONS)
 
