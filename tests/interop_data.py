@@ -8,6 +8,8 @@ from typing import Any
 
 from sfa.domain.entities import (
     ACCOUNT,
+    CAMPAIGN,
+    CAMPAIGN_MEMBER,
     CONTACT,
     LEAD,
     OPPORTUNITY,
@@ -234,6 +236,38 @@ def populate(ws: Any) -> dict[str, str]:
             "position": 1,
         },
     )
+    fair = store.insert(
+        CAMPAIGN,
+        {
+            "name": "Hannover Messe",
+            "kind": "trade-show",
+            "starts_on": date(2026, 4, 20),
+            "ends_on": date(2026, 4, 24),
+            "venue": "Hannover",
+            "booth": "H12 B4",
+            "url": "hannovermesse.de",
+            "budget": Decimal("12000.00"),
+            "actual_cost": Decimal("13250.50"),
+            "currency": "EUR",
+            "status": "done",
+            "goals": "20 qualified leads",
+            "report": "Busy booth;\nthe pump demo drew crowds",
+            "owner": "anna",
+        },
+    )
+    store.insert(
+        CAMPAIGN_MEMBER,
+        {
+            "campaign_id": fair["id"],
+            "contact_id": hans["id"],
+            "status": "met",
+            "responded": True,
+            "captured_at": datetime(2026, 4, 21, 10, 15, tzinfo=UTC),
+            "owner": "anna",
+        },
+    )
+    # (No lead.campaign_id here: the CSV round trip imports leads without campaigns;
+    # tests/test_event_cli.py covers it.)
     store.update(CONTACT, hans["id"], {"title": "Head of purchasing"})
     return {
         "account": acme["id"],

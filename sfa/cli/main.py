@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dedupe": ("sfa.cli.dedupe", "Find likely duplicates (merge them with `sfa merge`)."),
     "merge": ("sfa.cli.merge", "Merge two duplicates: one survives, children re-pointed."),
     "unmerge": ("sfa.cli.unmerge", "Undo a merge: the merged-away record comes back."),
+    "event": ("sfa.cli.event", "Events: trade shows, conferences, webinars; booth capture; reports."),
 }
 
 

@@ -158,6 +158,7 @@ LEAD = Entity(
         Field("opportunity_id", "ref", ref="opportunity", doc="set on conversion"),
         *_scope_fields(),
         _merged_into("lead"),
+        Field("campaign_id", "ref", ref="campaign", doc="primary campaign (sfa event capture)"),
     ),
     search_fields=("name", "company", "email", "source", "notes"),
     derived=_person_keys,
@@ -180,6 +181,7 @@ OPPORTUNITY = Entity(
         Field("next_step"),
         Field("lost_reason"),
         *_scope_fields(),
+        Field("campaign_id", "ref", ref="campaign", doc="primary campaign"),
     ),
     search_fields=("name", "next_step", "lost_reason", "notes"),
 )
@@ -382,6 +384,52 @@ OPTION_RULE = Entity(
     title="target",
 )
 
+# Events and campaigns (sfa/services/events.py, docs/products.md).
+CAMPAIGN_KINDS = ("trade-show", "conference", "webinar", "customer-day", "mailing", "other")
+CAMPAIGN_STATUSES = ("planned", "confirmed", "done", "cancelled")
+MEMBER_STATUSES = ("invited", "registered", "attended", "no-show", "met")
+
+CAMPAIGN = Entity(
+    "campaign",
+    "campaign",
+    14,
+    (
+        Field("name", required=True),
+        Field("kind", "enum", required=True, choices=CAMPAIGN_KINDS),
+        Field("starts_on", "date", required=True),
+        Field("ends_on", "date"),
+        Field("venue"),
+        Field("booth"),
+        Field("url", "url"),
+        Field("budget", "decimal", merge="flag"),
+        Field("actual_cost", "decimal", merge="flag"),
+        Field("currency", "currency", merge="flag"),
+        Field("status", "enum", choices=CAMPAIGN_STATUSES),
+        Field("goals"),
+        Field("report", doc="the event report (text)"),
+        *_scope_fields(),
+    ),
+    search_fields=("name", "venue", "goals", "report", "notes"),
+)
+
+# One row per person and campaign: several reps at one booth never conflict. The owner is the rep
+# who captured the person.
+CAMPAIGN_MEMBER = Entity(
+    "campaign_member",
+    "campaign_member",
+    15,
+    (
+        Field("campaign_id", "ref", required=True, ref="campaign"),
+        Field("contact_id", "ref", ref="contact"),
+        Field("lead_id", "ref", ref="lead"),
+        Field("status", "enum", required=True, choices=MEMBER_STATUSES),
+        Field("responded", "bool"),
+        Field("captured_at", "datetime"),
+        *_scope_fields(),
+    ),
+    title="status",
+)
+
 # Kinds of timeline entry that hold prose people wrote; these are found by full-text search.
 SEARCHABLE_TIMELINE_KINDS = ("note", "visit_report")
 
@@ -401,5 +449,7 @@ ENTITIES: dict[str, Entity] = {
         PRODUCT_OPTION,
         OPTION_RULE,
         PRODUCT_SPEC,
+        CAMPAIGN,
+        CAMPAIGN_MEMBER,
     )
 }

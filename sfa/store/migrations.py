@@ -293,7 +293,43 @@ CREATE INDEX product_spec_handle ON product_spec(handle);
 CREATE INDEX product_spec_product ON product_spec(product_id, position);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_CONFIGURATOR, V_MERGE, V_ENCYCLOPEDIA)
+# Events and campaigns (issue 17). Renumbering is harmless.
+V_CAMPAIGNS = f"""
+CREATE TABLE campaign ({_RECORD_COLUMNS},
+    name TEXT NOT NULL, kind TEXT NOT NULL, starts_on TEXT NOT NULL, ends_on TEXT, venue TEXT,
+    booth TEXT, url TEXT, budget TEXT, actual_cost TEXT, currency TEXT,
+    status TEXT NOT NULL DEFAULT 'planned', goals TEXT, report TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX campaign_handle ON campaign(handle);
+CREATE INDEX campaign_starts ON campaign(starts_on);
+
+CREATE TABLE campaign_member ({_RECORD_COLUMNS},
+    campaign_id TEXT NOT NULL REFERENCES campaign(id) DEFERRABLE INITIALLY DEFERRED,
+    contact_id TEXT REFERENCES contact(id) DEFERRABLE INITIALLY DEFERRED,
+    lead_id TEXT REFERENCES lead(id) DEFERRABLE INITIALLY DEFERRED,
+    status TEXT NOT NULL, responded INTEGER NOT NULL DEFAULT 0, captured_at TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX campaign_member_handle ON campaign_member(handle);
+CREATE INDEX campaign_member_campaign ON campaign_member(campaign_id);
+CREATE INDEX campaign_member_contact ON campaign_member(contact_id);
+CREATE INDEX campaign_member_lead ON campaign_member(lead_id);
+
+ALTER TABLE lead ADD COLUMN campaign_id TEXT;
+ALTER TABLE opportunity ADD COLUMN campaign_id TEXT;
+CREATE INDEX lead_campaign ON lead(campaign_id) WHERE campaign_id IS NOT NULL;
+CREATE INDEX opportunity_campaign ON opportunity(campaign_id) WHERE campaign_id IS NOT NULL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    V1,
+    V2,
+    V3,
+    V4,
+    V5,
+    V6,
+    V_CONFIGURATOR,
+    V_MERGE,
+    V_ENCYCLOPEDIA,
+    V_CAMPAIGNS,
+)
 
 LATEST = len(MIGRATIONS)
 
