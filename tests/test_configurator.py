@@ -270,3 +270,44 @@ def test_option_and_rule_refusals(sfa: object) -> None:
     assert no_option.code == 1 and "Voltage: no value '12V'; allowed: 24V" in no_option.err
     free = run_("quote", "add-line", "nope", "--option", "Voltage=24V", "--description", "x", "--price", "1")
     assert free.code == 2 and "--option needs --product" in free.err
+
+
+def test_configure_asks_attribute_by_attribute_in_a_terminal(sfa: object, home: Path) -> None:
+    """In a terminal without --option: each attribute is asked with its allowed values and extras,
+    the price shown as it goes; then the result (a real pseudo-terminal)."""
+    import os
+    import sys
+
+    import pexpect
+
+    run_ = sfa  # type: ignore[assignment]
+    assert run_("product", "add", "Drive", "--sku", "DRV", "--price", "100").code == 0
+    for args in (
+        ["--attribute", "Voltage", "--value", "24V", "--default"],
+        ["--attribute", "Voltage", "--value", "230V", "--extra", "25.50", "--sku-suffix", "230"],
+        ["--attribute", "Color", "--value", "red", "--extra", "5"],
+        ["--attribute", "Color", "--value", "blue"],
+    ):
+        assert run_("product", "option", "add", "DRV", *args).code == 0
+    rule = ["--when", "Voltage=230V", "--exclude", "Color=red", "--message", "red is 24V only"]
+    assert run_("product", "rule", "add", "DRV", *rule).code == 0
+    env = {**os.environ, "NO_COLOR": "1", "TZ": "UTC"}
+    env.pop("SFA_HOME", None)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "sfa", "--home", str(home), "product", "configure", "DRV"],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+    )
+    child.expect("price so far: 100.00 EUR")
+    child.expect(r"Voltage: 24V, 230V \(\+25.50 EUR\) \[24V\]: ")
+    child.sendline("230V")
+    child.expect("price so far: 125.50 EUR")
+    child.expect(r"Color: blue: ")  # red is excluded by the rule: not offered
+    child.sendline("blue")
+    child.expect("DRV-230  Drive \\(Voltage=230V, Color=blue\\)")
+    child.expect("unit price: 125.50 EUR")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0

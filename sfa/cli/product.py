@@ -425,7 +425,7 @@ def _ask(ws: Any, ref: str) -> list[str]:
         )
         current = dict(config.chosen).get(attribute, ())
         typer.echo(f"price so far: {format_money(config.unit_price, currency)}", err=True)
-        answer = typer.prompt(f"{attribute} [{shown}]", default="|".join(current), show_default=bool(current))
+        answer = typer.prompt(f"{attribute}: {shown}", default="|".join(current), show_default=bool(current))
         for value in answer.split("|"):
             if value.strip():
                 chosen.append(f"{attribute}={value.strip()}")
