@@ -89,3 +89,26 @@ def test_accounts_merge_moves_contacts_and_opportunities(sfa: Any) -> None:
     assert sfa("contact", "show", contact, "--json").json()["account_id"] == keep
     assert sfa("opp", "show", opp, "--json").json()["account_id"] == keep
     assert sfa("account", "show", keep, "--json").json()["city"] == "Köln"
+
+
+def test_scan_compares_phone_with_mobile_and_skips_deleted(ws: Any) -> None:
+    from sfa.domain.entities import ACCOUNT, CONTACT
+    from sfa.services import dedupe
+
+    store = ws.store
+    a = store.insert(CONTACT, {"name": "A One", "phone": "+49 (0)89 1234567"})
+    b = store.insert(CONTACT, {"name": "B Two", "mobile": "+49 89 1234567"})
+    c = store.insert(CONTACT, {"name": "C Three", "email": "c@x.de"})
+    d = store.insert(CONTACT, {"name": "D Four", "email": "C@X.DE"})
+    store.delete(CONTACT, d["id"])
+    acme = store.insert(ACCOUNT, {"name": "Acme GmbH"})
+    other = store.insert(ACCOUNT, {"name": "Other"})
+    e = store.insert(CONTACT, {"name": "Eva Maier", "account_id": acme["id"]})
+    f = store.insert(CONTACT, {"name": "Maier, Eva", "account_id": acme["id"]})
+    store.insert(CONTACT, {"name": "Eva Maier", "account_id": other["id"]})  # another company
+    groups = {frozenset(i for i, _ in g.records): g.reasons for g in dedupe.scan(ws, ["contact"])}
+    assert groups == {
+        frozenset((a["id"], b["id"])): ["phone"],
+        frozenset((e["id"], f["id"])): ["name and company"],
+    }
+    assert c

@@ -64,45 +64,13 @@ def scan(ws: Workspace, types: Sequence[str] = MERGEABLE) -> list[Group]:
 
 
 def _scan(ws: Workspace, entity: Entity) -> list[Group]:
-    keyed: list[tuple[str, dict[str, str]]] = []  # reason -> key map per record
-    titles: dict[str, str] = {}
-    if entity is ACCOUNT:
-        for record_id, title, name_key in ws.store.key_rows(ACCOUNT, ["name_key"]):
-            titles[record_id] = title
-            if name_key:
-                keyed.append((record_id, {"name": name_key}))
-    else:
-        companies: dict[str, str] = {}
-        if entity is CONTACT:
-            companies = {i: k or "" for i, _, k in ws.store.key_rows(ACCOUNT, ["name_key"])}
-        columns = ["email_key", "phone_key", "mobile_key", "name_key"]
-        if entity is CONTACT:
-            columns.append("account_id")
-        for row in ws.store.key_rows(entity, columns):
-            record_id, title, email, phone, mobile, name = row[:6]
-            titles[record_id] = title
-            keys: dict[str, str] = {}
-            if email:
-                keys["email"] = email
-            phones = [p for p in (phone, mobile) if p]
-            for n, p in enumerate(dict.fromkeys(phones)):
-                keys[f"phone{n}"] = p
-            if name:
-                if entity is CONTACT:
-                    name = name + companies.get(row[6] or "", "")
-                keys["name and company"] = name
-            keyed.append((record_id, keys))
     union = _Union()
-    first: dict[tuple[str, str], str] = {}
     reasons: dict[str, set[str]] = {}
-    for record_id, keys in keyed:
-        for reason, value in keys.items():
-            kind = "phone" if reason.startswith("phone") else reason
-            seen = first.setdefault((kind, value), record_id)
-            if seen != record_id:
-                union.join(seen, record_id)
-                reasons.setdefault(record_id, set()).add(kind)
-                reasons.setdefault(seen, set()).add(kind)
+    for reason, ids_ in merges.shared_keys(ws.store, entity.name):
+        for record_id in ids_:
+            union.join(ids_[0], record_id)
+            reasons.setdefault(record_id, set()).add(reason)
+    titles = ws.store.titles(entity, reasons)
     members: dict[str, list[str]] = {}
     for record_id in reasons:
         members.setdefault(union.find(record_id), []).append(record_id)
