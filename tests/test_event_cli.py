@@ -102,6 +102,7 @@ def test_capture_links_creates_and_follows_up(sfa: Any, tmp_path: Path) -> None:
         "30000",
         "--json",
     ).json()
+    assert converted["opportunity"]["campaign_id"] == lead["campaign_id"]
     _ok(sfa, "opp", "won", converted["opportunity"]["id"])
     _ok(
         sfa,
