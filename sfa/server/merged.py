@@ -11,6 +11,7 @@ offline work made before the merge (docs/products.md, "Merges and sync"):
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sfa.domain.entities import ENTITIES, MERGEABLE
@@ -31,16 +32,17 @@ def survivor_of(state: Fields | None, deleted: bool) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def ref_fields(entity_name: str) -> list[tuple[str, str]]:
+@cache
+def ref_fields(entity_name: str) -> tuple[tuple[str, str], ...]:
     """(field, target entity) of the single refs of a record type that may point at a merged record."""
     entity = ENTITIES.get(entity_name)
     if entity is None:
-        return []
-    return [
+        return ()
+    return tuple(
         (f.name, f.ref)
         for f in entity.fields
         if f.kind == "ref" and f.ref in MERGEABLE and f.name != "merged_into"
-    ]
+    )
 
 
 def redirected(m: Mutation, survivor: str, other: Fields, target: Fields | None) -> Mutation:
