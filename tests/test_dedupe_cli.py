@@ -112,3 +112,79 @@ def test_scan_compares_phone_with_mobile_and_skips_deleted(ws: Any) -> None:
         frozenset((e["id"], f["id"])): ["name and company"],
     }
     assert c
+
+
+def _snapshot(ws: Any) -> dict[str, Any]:
+    from sfa.domain.entities import CONTACT, OPPORTUNITY, TASK
+    from sfa.store import codec
+
+    return {
+        (entity.name, r["id"]): {f.name: codec.to_wire(f, r[f.name]) for f in entity.fields}
+        for entity in (CONTACT, TASK, OPPORTUNITY)
+        for r in ws.store.select(entity, include_deleted=True)
+    }
+
+
+def test_unmerge_after_merge_gives_back_what_was_there(tmp_path: Any) -> None:
+    """Property: merge then unmerge, nothing changed in between: every contact, task and
+    opportunity holds exactly its values from before (whatever the fields, tags, --take)."""
+    import itertools
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY, TASK
+    from sfa.services import dedupe
+    from sfa.store.workspace import Workspace
+
+    counter = itertools.count()
+    text = st.one_of(st.none(), st.sampled_from(["Buyer", "CEO", "x"]))
+    person = st.fixed_dictionaries(
+        {
+            "title": text,
+            "email": st.one_of(st.none(), st.sampled_from(["a@x.de", "b@x.de"])),
+            "phone": st.one_of(st.none(), st.sampled_from(["+49 30 1111", "+49 30 2222"])),
+            "tags": st.lists(st.sampled_from(["fair", "vip", "key"]), unique=True),
+            "notes": text,
+        }
+    )
+
+    @settings(max_examples=40, deadline=None)
+    @given(
+        person,
+        person,
+        st.lists(st.sampled_from(["title", "email", "phone", "notes"]), unique=True),
+        st.integers(0, 3),
+        st.integers(0, 3),
+        st.booleans(),
+    )
+    def run(
+        keep_values: Any, other_values: Any, take: list[str], keep_tasks: int, other_tasks: int, account: bool
+    ) -> None:
+        ws = Workspace(tmp_path / f"h{next(counter)}")
+        try:
+            acme = ws.store.insert(ACCOUNT, {"name": "Acme"})
+            keep = ws.store.insert(
+                CONTACT, {"name": "Keep", **keep_values, "account_id": acme["id"] if account else None}
+            )
+            other = ws.store.insert(CONTACT, {"name": "Other", **other_values, "account_id": acme["id"]})
+            for n in range(keep_tasks + other_tasks):
+                owner = keep if n < keep_tasks else other
+                ws.store.insert(
+                    TASK,
+                    {"title": f"t{n}", "contact_id": owner["id"], "status": "open", "priority": "normal"},
+                )
+            ws.store.insert(
+                OPPORTUNITY,
+                {"name": "Deal", "account_id": acme["id"], "contact_id": other["id"], "stage": "prospecting"},
+            )
+            before = _snapshot(ws)
+            dedupe.merge(ws, "contact", keep["id"], other["id"], [f"{t}=OTHER" for t in take])
+            merged = ws.store.select(TASK, "contact_id = ?", (keep["id"],))
+            assert len(merged) == keep_tasks + other_tasks
+            dedupe.unmerge(ws, other["id"])
+            assert _snapshot(ws) == before
+        finally:
+            ws.close()
+
+    run()
