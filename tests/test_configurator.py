@@ -268,6 +268,16 @@ def test_option_and_rule_refusals(sfa: object) -> None:
     assert both.code == 2
     no_option = run_("product", "configure", "DRV", "--option", "Voltage=12V")
     assert no_option.code == 1 and "Voltage: no value '12V'; allowed: 24V" in no_option.err
+    assert run_("product", "option", "add", "DRV", "--attribute", "Color", "--value", "red").code == 0
+    assert run_("product", "rule", "add", "DRV", "--when", "Voltage=24V", "--exclude", "Color=red").code == 0
+    named = run_("product", "option", "remove", "DRV", "--attribute", "color", "--value", "RED")
+    assert named.code == 1 and "rule 1 (Voltage=24V excludes Color=red) names Color=red" in named.err
+    out_of_range = run_("product", "rule", "remove", "DRV", "2")
+    assert out_of_range.code == 1 and "has 1 rules" in out_of_range.err
+    assert run_("product", "rule", "remove", "DRV", "1").code == 0
+    assert run_("product", "option", "remove", "DRV", "--attribute", "Color", "--value", "red").code == 0
+    listed = run_("product", "option", "list", "DRV", "--json").json()
+    assert [o["value"] for o in listed["options"]] == ["24V"] and listed["rules"] == []
     free = run_("quote", "add-line", "nope", "--option", "Voltage=24V", "--description", "x", "--price", "1")
     assert free.code == 2 and "--option needs --product" in free.err
 

@@ -518,3 +518,38 @@ def compare(
         for name, values, differ in result.rows
     ]
     emit_table(rows, columns, empty="none of these products has specs")
+
+
+@option_app.command("remove")
+def option_remove(
+    ctx: typer.Context,
+    ref: Ref,
+    attribute: Annotated[str, Opt("--attribute", help="The attribute.")],
+    value: Annotated[str, Opt("--value", help="The value to remove.")],
+    quiet: QuietOpt = False,
+) -> None:
+    """Remove an option (refused while a rule names it)."""
+    from sfa.services import configurator
+
+    ws = workspace(ctx)
+    record = configurator.remove_option(ws, ref, attribute, value)
+    print(record["id"] if quiet else f"option removed: {record['attribute']}={record['value']}")
+
+
+@rule_app.command("remove")
+def rule_remove(
+    ctx: typer.Context,
+    ref: Ref,
+    number: Annotated[int, typer.Argument(metavar="N", help="Rule number (sfa product option list).")],
+    quiet: QuietOpt = False,
+) -> None:
+    """Remove rule N of a product; the rules after it move up."""
+    from sfa.services import configurator
+
+    ws = workspace(ctx)
+    record = configurator.remove_rule(ws, ref, number)
+    print(
+        record["id"]
+        if quiet
+        else f"rule removed: {record['when_options']} {record['action']}s {record['target']}"
+    )

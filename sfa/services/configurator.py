@@ -176,3 +176,33 @@ def check(config: Configuration) -> None:
         first = config.errors[0]
         more = f" (and {len(config.errors) - 1} more)" if len(config.errors) > 1 else ""
         raise ValidationError(first.attribute, first.message + more)
+
+
+def remove_option(ws: Workspace, ref: str, attribute: str, value: str) -> Record:
+    """Remove one option; refused while a rule names it (remove the rule first)."""
+    product = products.resolve(ws, ref)
+    options, rules = options_and_rules(ws, product["id"])
+    pair = _known(options, (attribute, value), "value")
+    for rule in rules:
+        if any(key(a) == key(pair[0]) and key(v) == key(pair[1]) for a, v in (*rule.when, rule.target)):
+            raise ValidationError(
+                "value",
+                f"rule {rule.number} ({rule.describe()}) names {pair[0]}={pair[1]}; remove the rule first",
+            )
+    row = next(
+        r
+        for r in option_rows(ws, product["id"])
+        if key(r["attribute"]) == key(pair[0]) and key(r["value"]) == key(pair[1])
+    )
+    return ws.store.delete(PRODUCT_OPTION, row["id"])
+
+
+def remove_rule(ws: Workspace, ref: str, number: int) -> Record:
+    """Remove rule N (as `product option list` numbers them); the rules after it move up."""
+    product = products.resolve(ws, ref)
+    rows = rule_rows(ws, product["id"])
+    if not 1 <= number <= len(rows):
+        raise ValidationError(
+            "N", f"{product['sku']} has {len(rows)} rules; give a number from 1 to {len(rows)}"
+        )
+    return ws.store.delete(OPTION_RULE, rows[number - 1]["id"])
