@@ -8,10 +8,15 @@ from typing import Any
 
 from sfa.domain.entities import (
     ACCOUNT,
+    CAMPAIGN,
+    CAMPAIGN_MEMBER,
     CONTACT,
     LEAD,
     OPPORTUNITY,
+    OPTION_RULE,
     PRODUCT,
+    PRODUCT_OPTION,
+    PRODUCT_SPEC,
     QUOTE,
     QUOTE_LINE,
     TASK,
@@ -164,7 +169,18 @@ def populate(ws: Any) -> dict[str, str]:
             "currency": "EUR",
             "tax_rate": Decimal("19"),
             "active": True,
+            "model_number": "P100-A",
+            "family": "Pumps",
+            "unit": "pcs",
+            "image": "images/pump100.png",
+            "datasheet": "docs/pump100.pdf",
         },
+    )
+    # No refs between products here: a CSV import checks a ref against the store before the rows of
+    # its own file are written (tests/test_encyclopedia_cli.py covers successor and accessories).
+    store.insert(
+        PRODUCT_SPEC,
+        {"product_id": pump["id"], "name": "Flow", "value": "600", "unit": "l/min", "position": 1},
     )
     quote = store.insert(
         QUOTE,
@@ -192,8 +208,66 @@ def populate(ws: Any) -> dict[str, str]:
             "unit_price": Decimal("1250.00"),
             "discount_percent": Decimal("5"),
             "tax_rate": Decimal("19"),
+            "configuration": "Voltage=24V",
         },
     )
+    for position, (value, extra) in enumerate((("24V", "0"), ("230V", "45.50")), start=1):
+        store.insert(
+            PRODUCT_OPTION,
+            {
+                "product_id": pump["id"],
+                "attribute": "Voltage",
+                "value": value,
+                "extra": Decimal(extra),
+                "sku_suffix": value,
+                "is_default": position == 1,
+                "required": True,
+                "position": position,
+            },
+        )
+    store.insert(
+        OPTION_RULE,
+        {
+            "product_id": pump["id"],
+            "when_options": "Voltage=230V",
+            "action": "exclude",
+            "target": "Voltage=24V",
+            "message": "one voltage",
+            "position": 1,
+        },
+    )
+    fair = store.insert(
+        CAMPAIGN,
+        {
+            "name": "Hannover Messe",
+            "kind": "trade-show",
+            "starts_on": date(2026, 4, 20),
+            "ends_on": date(2026, 4, 24),
+            "venue": "Hannover",
+            "booth": "H12 B4",
+            "url": "hannovermesse.de",
+            "budget": Decimal("12000.00"),
+            "actual_cost": Decimal("13250.50"),
+            "currency": "EUR",
+            "status": "done",
+            "goals": "20 qualified leads",
+            "report": "Busy booth;\nthe pump demo drew crowds",
+            "owner": "anna",
+        },
+    )
+    store.insert(
+        CAMPAIGN_MEMBER,
+        {
+            "campaign_id": fair["id"],
+            "contact_id": hans["id"],
+            "status": "met",
+            "responded": True,
+            "captured_at": datetime(2026, 4, 21, 10, 15, tzinfo=UTC),
+            "owner": "anna",
+        },
+    )
+    # (No lead.campaign_id here: the CSV round trip imports leads without campaigns;
+    # tests/test_event_cli.py covers it.)
     store.update(CONTACT, hans["id"], {"title": "Head of purchasing"})
     return {
         "account": acme["id"],

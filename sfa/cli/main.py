@@ -40,6 +40,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "server": ("sfa.cli.server", "The central sync server: init, run, users."),
     "sync": ("sfa.cli.sync", "Sync with the central server: push, pull, conflicts."),
     "dashboard": ("sfa.cli.dashboard", "The full-screen dashboard (Textual)."),
+    "dedupe": ("sfa.cli.dedupe", "Find likely duplicates (merge them with `sfa merge`)."),
+    "merge": ("sfa.cli.merge", "Merge two duplicates: one survives, children re-pointed."),
+    "unmerge": ("sfa.cli.unmerge", "Undo a merge: the merged-away record comes back."),
+    "event": ("sfa.cli.event", "Events: trade shows, conferences, webinars; booth capture; reports."),
 }
 
 

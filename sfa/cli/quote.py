@@ -129,10 +129,13 @@ def add_line(
     qty: Annotated[str | None, Opt("--qty", help="Quantity (default 1).")] = None,
     discount: Annotated[str | None, Opt("--discount", help="10% or an amount off: 25.00.")] = None,
     tax: Annotated[str | None, Opt("--tax", help="Tax rate, percent (default: product's).")] = None,
+    option: Annotated[
+        list[str] | None, Opt("--option", metavar="A=V", help="A configured product's option (repeat).")
+    ] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Append a line to a draft."""
+    """Append a line to a draft (a configurable product: with its options)."""
     ws = workspace(ctx)
     line = quotes.add_line(
         ws,
@@ -143,6 +146,7 @@ def add_line(
         qty=qty,
         discount=discount,
         tax=tax,
+        options=option or (),
     )
     if quiet:
         print(line["id"])

@@ -241,3 +241,25 @@ def win_loss(
         if not is_terminal():
             for reason, count in result.lost_reasons:
                 print(f"lost: {reason}: {count}", file=sys.stderr)
+
+
+@app.command("campaigns")
+def campaigns(ctx: typer.Context, as_json: JsonOut = False, as_csv: CsvOut = False) -> None:
+    """Per event or campaign: members met, leads, converted, pipeline, won, cost per lead, ROI."""
+    from sfa.services import events
+
+    reports_ = events.all_reports(workspace(ctx))
+    rows = [events.report_json(r) for r in reports_]
+    columns = [
+        ("event", "Event"),
+        ("met", "Met"),
+        ("leads", "Leads"),
+        ("converted", "Conv."),
+        ("opportunities", "Opps"),
+        ("pipeline", "Pipeline"),
+        ("won", "Won"),
+        ("cost_per_lead", "Cost/lead"),
+        ("roi", "ROI"),
+        ("currency", "Cur"),
+    ]
+    _emit(rows, columns, as_json=as_json, as_csv=as_csv, title="Campaigns", empty="no events or campaigns")

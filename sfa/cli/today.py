@@ -7,7 +7,7 @@ import typer
 from sfa.cli.common import JsonOpt, is_terminal, print_json, record_json, workspace
 from sfa.cli.task import task_rows, tasks_json
 from sfa.cli.visit import agenda_json, agenda_rows
-from sfa.domain.entities import QUOTE
+from sfa.domain.entities import CAMPAIGN, QUOTE
 from sfa.services import records, reports
 
 app = typer.Typer(help="Today: visits, tasks due or overdue, quotes expiring this week.")
@@ -31,6 +31,7 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
                     {**record_json(QUOTE, q["quote"], quote_refs[q["quote"]["id"]]), "account": q["account"]}
                     for q in day["quotes"]
                 ],
+                "events": [record_json(CAMPAIGN, e) for e in day["events"]],
             }
         )
         return
@@ -41,6 +42,13 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     heading(f"Today {day['date']:%A %Y-%m-%d}")
     print()
+    if day["events"]:  # shown only on a day with an event
+        heading(f"Events ({len(day['events'])})")
+        for event in day["events"]:
+            place = f" — {event['venue']}" if event["venue"] else ""
+            booth = f", booth {event['booth']}" if event["booth"] else ""
+            print(f"  {event['name']} [{event['kind']}]{place}{booth}")
+        print()
     heading(f"Visits ({len(day['visits'])})")
     for row in agenda_rows(ws, day["visits"]):
         km = f"  +{row['km']} km" if row["km"] else ""

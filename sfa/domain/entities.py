@@ -39,7 +39,7 @@ class Field:
 class Entity:
     name: str
     table: str
-    code: int  # small number mixed into full-text rowids; unique per entity
+    code: int  # small number mixed into full-text rowids; unique per entity, below store FTS_SLOTS (64)
     fields: tuple[Field, ...]
     title: str = "name"
     search_fields: tuple[str, ...] = ()
@@ -68,6 +68,16 @@ def _scope_fields() -> tuple[Field, ...]:
         Field("notes"),
         Field("deleted", "bool", doc="soft delete; tombstones replicate"),
     )
+
+
+def _merged_into(entity: str) -> Field:
+    return Field(
+        "merged_into", "ref", ref=entity, doc="set with deleted: merged into this record (sfa merge)"
+    )
+
+
+# Record types `sfa merge` and `sfa dedupe scan` handle (sfa/services/dedupe.py).
+MERGEABLE = ("account", "contact", "lead")
 
 
 def _person_keys(record: dict[str, Any]) -> dict[str, Any]:
@@ -104,6 +114,7 @@ ACCOUNT = Entity(
         Field("latitude", "float"),
         Field("longitude", "float"),
         *_scope_fields(),
+        _merged_into("account"),
     ),
     search_fields=("name", "industry", "city", "email", "website", "notes"),
     derived=_account_keys,
@@ -122,6 +133,7 @@ CONTACT = Entity(
         Field("mobile", "phone"),
         Field("account_id", "ref", ref="account"),
         *_scope_fields(),
+        _merged_into("contact"),
     ),
     search_fields=("name", "title", "email", "notes"),
     derived=_person_keys,
@@ -145,6 +157,8 @@ LEAD = Entity(
         Field("contact_id", "ref", ref="contact", doc="set on conversion"),
         Field("opportunity_id", "ref", ref="opportunity", doc="set on conversion"),
         *_scope_fields(),
+        _merged_into("lead"),
+        Field("campaign_id", "ref", ref="campaign", doc="primary campaign (sfa event capture)"),
     ),
     search_fields=("name", "company", "email", "source", "notes"),
     derived=_person_keys,
@@ -167,6 +181,7 @@ OPPORTUNITY = Entity(
         Field("next_step"),
         Field("lost_reason"),
         *_scope_fields(),
+        Field("campaign_id", "ref", ref="campaign", doc="primary campaign"),
     ),
     search_fields=("name", "next_step", "lost_reason", "notes"),
 )
@@ -254,8 +269,33 @@ PRODUCT = Entity(
         Field("tax_rate", "decimal", merge="flag", doc="percent, e.g. 19"),
         Field("active", "bool"),
         Field("deleted", "bool"),
+        # The encyclopedia (docs/products.md): specs are product_spec rows, not fields here.
+        Field("model_number"),
+        Field("family", doc="product family or line"),
+        Field("unit", doc="unit of sale: pcs, m, h, kg ..."),
+        Field("successor_id", "ref", ref="product", doc="the product that replaces this one"),
+        Field("accessories", "refs", ref="product"),
+        Field("alternatives", "refs", ref="product"),
+        Field("image", doc="file path of a picture (documents, when they land)"),
+        Field("datasheet", doc="file path of the datasheet (documents, when they land)"),
     ),
-    search_fields=("name", "sku", "description"),
+    search_fields=("name", "sku", "description", "model_number", "family"),
+)
+
+# One row per spec: two managers editing different specs of one product never conflict.
+PRODUCT_SPEC = Entity(
+    "product_spec",
+    "product_spec",
+    13,
+    (
+        Field("product_id", "ref", required=True, ref="product"),
+        Field("name", required=True, doc="e.g. Stroke"),
+        Field("value", required=True, doc="e.g. 600"),
+        Field("unit", doc="e.g. mm"),
+        Field("position", "int"),
+        Field("deleted", "bool"),
+    ),
+    search_fields=("name", "value", "unit"),
 )
 
 QUOTE_STATUSES = ("draft", "sent", "accepted", "rejected", "expired")
@@ -300,8 +340,94 @@ QUOTE_LINE = Entity(
         Field("discount_amount", "decimal", merge="flag"),
         Field("tax_rate", "decimal", merge="flag"),
         Field("deleted", "bool"),
+        Field("configuration", doc="the chosen options, canonical text (sfa/domain/configure.py)"),
     ),
     title="description",
+)
+
+# The configurator (sfa/domain/configure.py, docs/products.md): one row per option and per rule, so
+# two managers editing different options never conflict.
+PRODUCT_OPTION = Entity(
+    "product_option",
+    "product_option",
+    11,
+    (
+        Field("product_id", "ref", required=True, ref="product"),
+        Field("attribute", required=True),
+        Field("value", required=True),
+        Field("extra", "decimal", merge="flag", doc="price extra added to the unit price"),
+        Field("sku_suffix", doc="appended to the SKU with a dash"),
+        Field("is_default", "bool", doc="preselected when the attribute is not chosen"),
+        Field("required", "bool", doc="the attribute must have a value"),
+        Field("multiple", "bool", doc="the attribute takes several values"),
+        Field("position", "int"),
+        Field("deleted", "bool"),
+    ),
+    title="value",
+)
+
+OPTION_RULES = ("require", "exclude")
+
+OPTION_RULE = Entity(
+    "option_rule",
+    "option_rule",
+    12,
+    (
+        Field("product_id", "ref", required=True, ref="product"),
+        Field("when_options", required=True, doc="canonical ATTR=VALUE, ATTR=VALUE"),
+        Field("action", "enum", required=True, choices=OPTION_RULES),
+        Field("target", required=True, doc="ATTR=VALUE required or excluded"),
+        Field("message"),
+        Field("position", "int"),
+        Field("deleted", "bool"),
+    ),
+    title="target",
+)
+
+# Events and campaigns (sfa/services/events.py, docs/products.md).
+CAMPAIGN_KINDS = ("trade-show", "conference", "webinar", "customer-day", "mailing", "other")
+CAMPAIGN_STATUSES = ("planned", "confirmed", "done", "cancelled")
+MEMBER_STATUSES = ("invited", "registered", "attended", "no-show", "met")
+
+CAMPAIGN = Entity(
+    "campaign",
+    "campaign",
+    14,
+    (
+        Field("name", required=True),
+        Field("kind", "enum", required=True, choices=CAMPAIGN_KINDS),
+        Field("starts_on", "date", required=True),
+        Field("ends_on", "date"),
+        Field("venue"),
+        Field("booth"),
+        Field("url", "url"),
+        Field("budget", "decimal", merge="flag"),
+        Field("actual_cost", "decimal", merge="flag"),
+        Field("currency", "currency", merge="flag"),
+        Field("status", "enum", choices=CAMPAIGN_STATUSES),
+        Field("goals"),
+        Field("report", doc="the event report (text)"),
+        *_scope_fields(),
+    ),
+    search_fields=("name", "venue", "goals", "report", "notes"),
+)
+
+# One row per person and campaign: several reps at one booth never conflict. The owner is the rep
+# who captured the person.
+CAMPAIGN_MEMBER = Entity(
+    "campaign_member",
+    "campaign_member",
+    15,
+    (
+        Field("campaign_id", "ref", required=True, ref="campaign"),
+        Field("contact_id", "ref", ref="contact"),
+        Field("lead_id", "ref", ref="lead"),
+        Field("status", "enum", required=True, choices=MEMBER_STATUSES),
+        Field("responded", "bool"),
+        Field("captured_at", "datetime"),
+        *_scope_fields(),
+    ),
+    title="status",
 )
 
 # Kinds of timeline entry that hold prose people wrote; these are found by full-text search.
@@ -309,5 +435,21 @@ SEARCHABLE_TIMELINE_KINDS = ("note", "visit_report")
 
 ENTITIES: dict[str, Entity] = {
     e.name: e
-    for e in (ACCOUNT, CONTACT, LEAD, OPPORTUNITY, TIMELINE, VISIT, TASK, PRODUCT, QUOTE, QUOTE_LINE)
+    for e in (
+        ACCOUNT,
+        CONTACT,
+        LEAD,
+        OPPORTUNITY,
+        TIMELINE,
+        VISIT,
+        TASK,
+        PRODUCT,
+        QUOTE,
+        QUOTE_LINE,
+        PRODUCT_OPTION,
+        OPTION_RULE,
+        PRODUCT_SPEC,
+        CAMPAIGN,
+        CAMPAIGN_MEMBER,
+    )
 }

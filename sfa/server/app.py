@@ -37,7 +37,7 @@ from sfa.protocol import (
     is_uuid,
 )
 from sfa.server import merge as rules
-from sfa.server import schema
+from sfa.server import merged, schema
 from sfa.server.merge import Invalid, User
 from sfa.server.storage import hash_token, utc_iso
 
@@ -333,6 +333,7 @@ class _Batch:
         # Records with a logged change the pushing laptop has not pulled yet: its own changes to
         # them are sent back (see "Own changes" in docs/sync-protocol.md).
         self.unseen: set[tuple[str, str]] = set()
+        self.survivors: dict[str, str] = {}  # merged-away id -> survivor id (sfa/server/merged.py)
 
     def preload(self, mutations: list[Mutation], since: int) -> None:
         """Read every record the batch touches in a few queries instead of one each, and which of
@@ -362,6 +363,86 @@ class _Batch:
                     False,
                 ]
         self.loaded = {(m.entity, m.id) for m in mutations}
+        self._preload_merged(mutations)
+
+    def _preload_merged(self, mutations: list[Mutation]) -> None:
+        """Which records the batch refers to were merged away, and into what (one query per 500)."""
+        wanted: set[str] = set()
+        for m in mutations:
+            for name, _ in merged.ref_fields(m.entity):
+                value = m.fields.get(name, [None])[0]
+                if isinstance(value, str) and is_uuid(value):
+                    wanted.add(value)
+        for (entity, record_id), entry in self.records.items():
+            survivor = merged.survivor_of(entry[0], entry[3]) if entity in merged.MERGEABLE else None
+            if survivor:
+                self.survivors[record_id] = survivor
+        ordered = sorted(wanted - set(self.survivors))
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
+            params["t"] = True
+            marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+            for row in self.conn.execute(
+                text(f"SELECT entity, id, fields FROM record WHERE id IN ({marks}) AND deleted = :t"), params
+            ):
+                survivor = (
+                    merged.survivor_of(json.loads(row[2]), True) if row[0] in merged.MERGEABLE else None
+                )
+                if survivor:
+                    self.survivors[row[1]] = survivor
+
+    def _survivor(self, entity: str, record_id: str) -> str | None:
+        """The live record a merged-away one ended in (following merges of survivors), else None."""
+        found = None
+        for _ in range(merged.MAX_CHAIN):
+            nxt = self.survivors.get(record_id)
+            if nxt is None:
+                entry = self.load(entity, record_id) if found else None
+                nxt = merged.survivor_of(entry[0], entry[3]) if entry else None
+            if nxt is None or nxt == found:
+                break
+            found = record_id = nxt
+        return found
+
+    def _follow_merges(self, m: Mutation) -> tuple[Mutation, dict[str, Any] | None]:
+        """Refs to merged-away records point at the survivor; an edit of a merged-away record goes to
+        its survivor; a merge opposite to one already made is refused with a conflict."""
+        if m.problem is not None:
+            return m, None
+        for name, points_at in merged.ref_fields(m.entity):
+            pair = m.fields.get(name)
+            if pair and isinstance(pair[0], str):
+                survivor = self._survivor(points_at, pair[0])
+                if survivor:
+                    m.fields[name] = [survivor, pair[1]]
+                    self.unseen.add((m.entity, m.id))  # the writer gets the survivor back
+        if m.entity not in merged.MERGEABLE:
+            return m, None
+        current = self.load(m.entity, m.id)
+        if "merged_into" in m.fields:
+            into = m.fields["merged_into"][0]
+            into_entry = self.load(m.entity, into) if isinstance(into, str) and is_uuid(into) else None
+            if into_entry is None or not merged.opposite(m, into_entry[0], into_entry[3]):
+                return m, None
+            kept = (current[0] if current else {}).get("merged_into", [None, ""])
+            data = merged.conflict_data(m, list(kept))
+            clocks = [c for _, c in m.fields.values()] + [
+                c for _, c in (current[0] if current else {}).values()
+            ]
+            tick = rules.server_tick(self.now, *clocks)
+            m.fields["merged_into"], m.fields["deleted"] = [None, tick], [False, tick]
+            self.unseen.add((m.entity, m.id))  # the merging laptop gets the record back alive
+            return m, data
+        if current is None or merged.BOOKKEEPING & set(m.fields):
+            return m, None
+        survivor = self._survivor(m.entity, m.id) if merged.survivor_of(current[0], current[3]) else None
+        if survivor is None:
+            return m, None
+        target_entry = self.load(m.entity, survivor)
+        moved = merged.redirected(m, survivor, current[0], target_entry[0] if target_entry else None)
+        self.unseen.add((m.entity, survivor))
+        return moved, None
 
     def load(self, entity: str, record_id: str) -> list[Any] | None:
         key = (entity, record_id)
@@ -429,6 +510,7 @@ class _Batch:
         )
 
     def apply(self, m: Mutation) -> PushResult:
+        m, merge_conflict = self._follow_merges(m)
         current = self.load(m.entity, m.id) if m.entity and m.id else None
         before: Scope | None = (current[1], current[2]) if current else None
         try:
@@ -440,6 +522,9 @@ class _Batch:
         outcome = rules.merge(
             m.entity, m.id, current[0] if current else None, m.fields, m.base, m.known, self.now, self.skew
         )
+        if merge_conflict is not None:
+            outcome.conflicts.append(merge_conflict)
+            outcome.flagged = True
         after = before if m.entity == CONFLICT and before else self.scope(m.entity, outcome.state)
         reason = rules.may_write(self.user, before, after)
         if reason is not None:

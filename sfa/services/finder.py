@@ -42,4 +42,5 @@ def find_as_you_type(ws: Workspace, text: str, limit: int = 50) -> Found:
         with ws.store.time_limit(RANK_BUDGET):
             return Found(search.search(ws, text, limit=limit), "ranked")
     except QueryInterrupted:
-        return Found(ws.store.first_matches(text, limit), "unranked")
+        hits = ws.store.first_matches(text, limit)
+        return Found([h for h in hits if h[0].name not in search.HIDDEN], "unranked")

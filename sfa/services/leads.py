@@ -455,6 +455,7 @@ def convert(
                     "contact_id": contact["id"],
                     "amount": amount_value,
                     "close_date": close_value,
+                    "campaign_id": lead.get("campaign_id"),  # the lead's primary campaign
                 },
             )
         links = {

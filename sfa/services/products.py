@@ -18,6 +18,9 @@ from sfa.services import records
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
+# Plain text fields of the encyclopedia (sfa/services/encyclopedia.py), set by `product add/edit`.
+ENCYCLOPEDIA_FIELDS = ("model_number", "family", "unit", "image", "datasheet")
+
 
 def _sku(text: str) -> str:
     sku = " ".join(check_text("sku", text).split())
@@ -36,7 +39,15 @@ def _check_unique_sku(ws: Workspace, sku: str, except_id: str | None = None) -> 
 
 def _values(ws: Workspace, raw: dict[str, Any], *, creating: bool) -> Record:
     values: Record = {}
-    for key in ("sku", "name", "description", "unit_price", "currency", "tax_rate"):
+    for key in (
+        "sku",
+        "name",
+        "description",
+        "unit_price",
+        "currency",
+        "tax_rate",
+        *ENCYCLOPEDIA_FIELDS,
+    ):
         value = raw.get(key)
         if value is None:
             continue

@@ -8,6 +8,7 @@ reject, revise) apply to the latest revision of a number only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -20,7 +21,7 @@ from sfa.domain.errors import NotFoundError, StateError, UsageError, ValidationE
 from sfa.domain.money import format_money, parse_amount, parse_currency
 from sfa.domain.stages import LOST, WON
 from sfa.domain.text import check_text
-from sfa.services import crm, products, records
+from sfa.services import configurator, crm, products, records
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
@@ -285,8 +286,12 @@ def add_line(
     qty: str | None = None,
     discount: str | None = None,
     tax: str | None = None,
+    options: Sequence[str] = (),
 ) -> Record:
-    """Append a line: from a product (its price and tax unless overridden) or free text."""
+    """Append a line: from a product (its price and tax unless overridden) or free text. A product
+    with options is configured (sfa/services/configurator.py): its defaults, or `options`."""
+    if options and not product_ref:
+        raise UsageError("options need a product", asks_for=("product",))
     quote = _draft(ws, ref)
     currency = quote["currency"] or ws.setting("currency")
     values: Record = {"quote_id": quote["id"]}
@@ -303,6 +308,15 @@ def add_line(
             unit_price=product["unit_price"],
             tax_rate=product["tax_rate"],
         )
+        if options or configurator.option_rows(ws, product["id"]):
+            _, config = configurator.configure_product(ws, product["id"], options)
+            configurator.check(config)
+            values.update(
+                sku=config.sku,
+                description=config.description,
+                unit_price=config.unit_price,
+                configuration=config.text or None,
+            )
     elif description is None or price is None:
         raise UsageError(
             "give a product, or a description and a price", asks_for=("product", "description", "price")
@@ -477,6 +491,7 @@ def revise(ws: Workspace, ref: str) -> Record:
         "discount_percent",
         "discount_amount",
         "tax_rate",
+        "configuration",
     )
     with ws.store.transaction():
         new = ws.store.insert(QUOTE, values)

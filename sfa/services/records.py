@@ -142,8 +142,17 @@ def add_timeline(
     )
 
 
+# A record's timeline includes the entries of the records merged into it (sfa merge): timeline
+# entries are insert-only, so they keep pointing at the merged-away record.
+_MERGED = " OR ".join(
+    f"record_id IN (SELECT id FROM {name} WHERE merged_into = ?1)" for name in ("account", "contact", "lead")
+)
+
+
 def timeline_of(ws: Workspace, record_id: str, limit: int = 20) -> list[Record]:
-    return ws.store.select(TIMELINE, "record_id = ?", (record_id,), order="at DESC, rid DESC", limit=limit)
+    return ws.store.select(
+        TIMELINE, f"record_id = ?1 OR {_MERGED}", (record_id,), order="at DESC, rid DESC", limit=limit
+    )
 
 
 def scope_defaults(ws: Workspace) -> Record:
@@ -163,7 +172,10 @@ def add_note(ws: Workspace, entity: Entity, ref: str, text: str) -> Record:
 def notes_of(ws: Workspace, entity: Entity, ref: str) -> list[Record]:
     record = ws.store.resolve(entity, ref)
     return ws.store.select(
-        TIMELINE, "record_id = ? AND kind = 'note'", (record["id"],), order="at DESC, rid DESC"
+        TIMELINE,
+        f"(record_id = ?1 OR {_MERGED}) AND kind = 'note'",
+        (record["id"],),
+        order="at DESC, rid DESC",
     )
 
 

@@ -143,4 +143,11 @@ def today(ws: Workspace, now: datetime | None = None) -> dict[str, Any]:
         "quotes": [{"quote": q, "account": quote_accounts.get(q["account_id"], "")} for q in quotes],
         "quotes_until": horizon,
         "quotes_total": quotes_total,
+        "events": _events_on(ws, day),
     }
+
+
+def _events_on(ws: Workspace, day: date) -> list[dict[str, Any]]:
+    from sfa.services import events
+
+    return events.on_day(ws, day)

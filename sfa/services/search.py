@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sfa.domain.entities import ENTITIES, Entity
+from sfa.domain.entities import ENTITIES, PRODUCT, PRODUCT_SPEC, Entity
 from sfa.domain.errors import UsageError
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
@@ -11,8 +11,14 @@ from sfa.store.workspace import Workspace
 # (SHOWN) are accepted for every record type that has a search entry (Entity.search_fields), so a
 # type search returns is always one --type accepts (tests/test_cli_consistency.py).
 SHOWN = {"opportunity": "opp", "timeline": "note"}
+# Spec rows are found through their product (sfa/store/specsearch.py), never shown themselves.
+HIDDEN = frozenset({PRODUCT_SPEC.name})
 TYPE_NAMES = {
-    **{SHOWN.get(e.name, e.name): e.name for e in ENTITIES.values() if e.search_fields},
+    **{
+        SHOWN.get(e.name, e.name): e.name
+        for e in ENTITIES.values()
+        if e.search_fields and e.name not in HIDDEN
+    },
     "opportunity": "opportunity",
 }
 
@@ -41,4 +47,16 @@ def search(
                     asks_for=("type",),
                 )
             entities.append(ENTITIES[TYPE_NAMES[key]])
-    return ws.store.search(text, entities, limit=limit)
+    if entities is None:
+        entities = [e for e in ENTITIES.values() if e.search_fields and e.name not in HIDDEN]
+    hits = ws.store.search(text, entities, limit=limit)
+    if PRODUCT in entities:
+        # Products whose words are spread over their specs ("600 mm 24V") come first.
+        from sfa.store.specsearch import products_matching
+
+        by_spec = products_matching(ws.store, text, limit)
+        if by_spec:
+            shown = {r["id"] for e, r in hits if e is PRODUCT}
+            first = [(PRODUCT, ws.store.get(PRODUCT, i)) for i in by_spec if i not in shown]
+            hits = (first + hits)[:limit]
+    return hits

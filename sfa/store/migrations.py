@@ -99,7 +99,7 @@ CREATE TABLE history (
     changed_at TEXT NOT NULL);
 CREATE INDEX history_record ON history(record_id, id);
 
--- rowid = record rid * 16 + entity code, so a record's entry is found without a scan.
+-- rowid = record rid * 16 + entity code, so a record's entry is found without a scan (64: V_FTS_SLOTS).
 CREATE VIRTUAL TABLE search_fts USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2');
 """
 
@@ -233,7 +233,114 @@ V6 = "".join(
     )
 )
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6)
+# The product configurator (issue 17): options and rules per product, and the configuration a quote
+# line was priced with. Self-contained (new tables, one added column): renumbering it is harmless.
+V_CONFIGURATOR = f"""
+CREATE TABLE product_option ({_RECORD_COLUMNS},
+    product_id TEXT NOT NULL REFERENCES product(id) DEFERRABLE INITIALLY DEFERRED,
+    attribute TEXT NOT NULL, value TEXT NOT NULL, extra TEXT, sku_suffix TEXT,
+    is_default INTEGER NOT NULL DEFAULT 0, required INTEGER NOT NULL DEFAULT 0,
+    multiple INTEGER NOT NULL DEFAULT 0, position INTEGER,
+    deleted INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX product_option_handle ON product_option(handle);
+CREATE INDEX product_option_product ON product_option(product_id, position);
+
+CREATE TABLE option_rule ({_RECORD_COLUMNS},
+    product_id TEXT NOT NULL REFERENCES product(id) DEFERRABLE INITIALLY DEFERRED,
+    when_options TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, message TEXT,
+    position INTEGER, deleted INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX option_rule_handle ON option_rule(handle);
+CREATE INDEX option_rule_product ON option_rule(product_id, position);
+
+ALTER TABLE quote_line ADD COLUMN configuration TEXT;
+"""
+
+# Duplicate merge (issue 17): the merged-away record points at its survivor; what each merge changed,
+# so `sfa unmerge` can undo it (local only, like history). Renumbering is harmless.
+V_MERGE = """
+ALTER TABLE account ADD COLUMN merged_into TEXT;
+ALTER TABLE contact ADD COLUMN merged_into TEXT;
+ALTER TABLE lead ADD COLUMN merged_into TEXT;
+CREATE INDEX account_merged ON account(merged_into) WHERE merged_into IS NOT NULL;
+CREATE INDEX contact_merged ON contact(merged_into) WHERE merged_into IS NOT NULL;
+CREATE INDEX lead_merged ON lead(merged_into) WHERE merged_into IS NOT NULL;
+CREATE TABLE merge_log (
+    id INTEGER PRIMARY KEY,
+    entity TEXT NOT NULL,
+    keep_id TEXT NOT NULL,
+    other_id TEXT NOT NULL,
+    undo TEXT NOT NULL,
+    at TEXT NOT NULL,
+    undone_at TEXT);
+CREATE INDEX merge_log_other ON merge_log(other_id);
+"""
+
+# The product encyclopedia (issue 17): product fields and one row per spec. Renumbering is harmless.
+V_ENCYCLOPEDIA = f"""
+ALTER TABLE product ADD COLUMN model_number TEXT;
+ALTER TABLE product ADD COLUMN family TEXT;
+ALTER TABLE product ADD COLUMN unit TEXT;
+ALTER TABLE product ADD COLUMN successor_id TEXT;
+ALTER TABLE product ADD COLUMN accessories TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE product ADD COLUMN alternatives TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE product ADD COLUMN image TEXT;
+ALTER TABLE product ADD COLUMN datasheet TEXT;
+CREATE TABLE product_spec ({_RECORD_COLUMNS},
+    product_id TEXT NOT NULL REFERENCES product(id) DEFERRABLE INITIALLY DEFERRED,
+    name TEXT NOT NULL, value TEXT NOT NULL, unit TEXT, position INTEGER,
+    deleted INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX product_spec_handle ON product_spec(handle);
+CREATE INDEX product_spec_product ON product_spec(product_id, position);
+"""
+
+# Events and campaigns (issue 17). Renumbering is harmless.
+V_CAMPAIGNS = f"""
+CREATE TABLE campaign ({_RECORD_COLUMNS},
+    name TEXT NOT NULL, kind TEXT NOT NULL, starts_on TEXT NOT NULL, ends_on TEXT, venue TEXT,
+    booth TEXT, url TEXT, budget TEXT, actual_cost TEXT, currency TEXT,
+    status TEXT NOT NULL DEFAULT 'planned', goals TEXT, report TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX campaign_handle ON campaign(handle);
+CREATE INDEX campaign_starts ON campaign(starts_on);
+
+CREATE TABLE campaign_member ({_RECORD_COLUMNS},
+    campaign_id TEXT NOT NULL REFERENCES campaign(id) DEFERRABLE INITIALLY DEFERRED,
+    contact_id TEXT REFERENCES contact(id) DEFERRABLE INITIALLY DEFERRED,
+    lead_id TEXT REFERENCES lead(id) DEFERRABLE INITIALLY DEFERRED,
+    status TEXT NOT NULL, responded INTEGER NOT NULL DEFAULT 0, captured_at TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX campaign_member_handle ON campaign_member(handle);
+CREATE INDEX campaign_member_campaign ON campaign_member(campaign_id);
+CREATE INDEX campaign_member_contact ON campaign_member(contact_id);
+CREATE INDEX campaign_member_lead ON campaign_member(lead_id);
+
+ALTER TABLE lead ADD COLUMN campaign_id TEXT;
+ALTER TABLE opportunity ADD COLUMN campaign_id TEXT;
+CREATE INDEX lead_campaign ON lead(campaign_id) WHERE campaign_id IS NOT NULL;
+CREATE INDEX opportunity_campaign ON opportunity(campaign_id) WHERE campaign_id IS NOT NULL;
+"""
+
+# Room for 64 record types in the search index (rowid = rid * 64 + entity code; it was 16, which
+# the record types of orders, contracts, documents, policy and products outgrew). Every entry is
+# moved, none is rebuilt, so the migration is fast and keeps what was indexed.
+V_FTS_SLOTS = """
+CREATE TEMP TABLE fts_move AS SELECT rowid AS old, title, body FROM search_fts;
+DELETE FROM search_fts;
+INSERT INTO search_fts(rowid, title, body) SELECT (old / 16) * 64 + old % 16, title, body FROM fts_move;
+DROP TABLE fts_move;
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    V1,
+    V2,
+    V3,
+    V4,
+    V5,
+    V6,
+    V_CONFIGURATOR,
+    V_MERGE,
+    V_ENCYCLOPEDIA,
+    V_CAMPAIGNS,
+    V_FTS_SLOTS,
+)
 
 LATEST = len(MIGRATIONS)
 

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from sfa.domain.entities import Entity
 from sfa.store import codec
 
-FTS_SLOTS = 16  # search_fts rowid = rid * 16 + entity code
+FTS_SLOTS = 64  # search_fts rowid = rid * 64 + entity code (16 before migration V_FTS_SLOTS)
 
 _OUTBOX_SQL = "INSERT INTO outbox(entity, record_id, fields, created_at) VALUES (?, ?, ?, ?)"
 _FTS_SQL = "INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)"

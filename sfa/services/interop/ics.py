@@ -221,6 +221,41 @@ def _task(w: _Writer, task: Record, account: Record | None, now: str) -> None:
     w.short("END:VTODO")
 
 
+def _campaigns(ws: Workspace, start: str | None, end: str | None) -> list[Record]:
+    """Events (campaigns) overlapping [from, to], cancelled ones too (a calendar updates them)."""
+    from sfa.domain.entities import CAMPAIGN
+
+    first, last = _bounds(start, end)
+    clauses, params = [], []
+    if first:
+        clauses.append("coalesce(ends_on, starts_on) >= ?")
+        params.append(first.isoformat())
+    if last:
+        clauses.append("starts_on <= ?")
+        params.append(last.isoformat())
+    return ws.store.select(CAMPAIGN, " AND ".join(clauses), params, order="starts_on, rid")
+
+
+def _campaign(w: _Writer, campaign: Record, now: str) -> None:
+    """An event as an all-day VEVENT (DTEND is the day after its last day)."""
+    w.parts.append(f"BEGIN:VEVENT\r\n{_common(campaign, now)}")
+    w.text("SUMMARY", campaign["name"])
+    w.short(f"DTSTART;VALUE=DATE:{_day(campaign['starts_on'])}")
+    last = campaign["ends_on"] or campaign["starts_on"]
+    w.short(f"DTEND;VALUE=DATE:{_day(last + timedelta(days=1))}")
+    place = ", ".join(p for p in (campaign.get("venue"), campaign.get("booth")) if p)
+    if place:
+        w.text("LOCATION", place)
+    if campaign.get("status") == "cancelled":
+        w.short("STATUS:CANCELLED")
+    elif campaign.get("status") == "confirmed":
+        w.short("STATUS:CONFIRMED")
+    else:
+        w.short("STATUS:TENTATIVE")
+    w.text("DESCRIPTION", campaign.get("goals") or "")
+    w.short("END:VEVENT")
+
+
 def _bounds(start: str | None, end: str | None) -> tuple[date | None, date | None]:
     first = parse_date(start, "from") if start else None
     last = parse_date(end, "to") if end else None
@@ -297,5 +332,7 @@ def export_ics(ws: Workspace, start: str | None = None, end: str | None = None) 
         _visit(w, visit, accounts.get(visit["account_id"]), contacts, now)
     for task in tasks:
         _task(w, task, accounts.get(task["account_id"] or ""), now)
+    for campaign in _campaigns(ws, start, end):
+        _campaign(w, campaign, now)
     w.raw("END:VCALENDAR")
     return "".join(w.parts), len(visits), len(tasks)
