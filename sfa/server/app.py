@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import zlib
 from typing import Any
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -18,14 +17,14 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
 from sfa.domain import ids
+from sfa.domain.entities import ENTITIES
 from sfa.protocol import (
     CONFLICT,
     DEFAULT_PAGE,
     GZIP_MIN,
-    MAX_BODY,
-    MAX_CLIENT_ID,
     MAX_EPOCH,
     MAX_PAGE,
+    MAX_SEQ,
     PROTOCOL,
     Fields,
     Mutation,
@@ -33,10 +32,11 @@ from sfa.protocol import (
     PushRequest,
     PushResponse,
     PushResult,
+    client_id_problem,
     is_uuid,
 )
+from sfa.server import limits, schema, wire
 from sfa.server import merge as rules
-from sfa.server import schema
 from sfa.server.merge import Invalid, User
 from sfa.server.storage import hash_token, utc_iso
 
@@ -55,11 +55,22 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def create_app(engine: Engine) -> FastAPI:
+def create_app(
+    engine: Engine,
+    *,
+    read_timeout: float | None = None,
+    throttle: limits.TokenThrottle | None = None,
+) -> FastAPI:
+    """The app. `read_timeout`: seconds a request body may stall (default $SFA_SERVER_READ_TIMEOUT,
+    else limits.READ_TIMEOUT); `throttle`: the failed-token limit (default 20 a minute per address)."""
     app = FastAPI(title="sfa sync server", version=str(PROTOCOL), docs_url="/docs")
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN, compresslevel=5)
     postgres = engine.dialect.name == "postgresql"
     test_hooks = os.environ.get("SFA_SERVER_TEST_HOOKS") == "1"
+    if read_timeout is None:
+        read_timeout = float(os.environ.get("SFA_SERVER_READ_TIMEOUT") or limits.READ_TIMEOUT)
+    body_timeout = max(read_timeout, limits.BODY_TIMEOUT)
+    tokens = throttle or limits.TokenThrottle()
 
     @app.exception_handler(HTTPException)
     async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
@@ -82,6 +93,12 @@ def create_app(engine: Engine) -> FastAPI:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        address = request.client.host if request.client else ""
+        wait = tokens.retry_after(address)
+        if wait is not None:
+            raise ApiError(
+                429, "too many unknown tokens from this address; wait", headers={"Retry-After": str(wait)}
+            )
         with engine.connect() as conn:
             row = conn.execute(
                 text("SELECT name, role, team FROM app_user WHERE token_hash = :h AND revoked = :f"),
@@ -89,6 +106,7 @@ def create_app(engine: Engine) -> FastAPI:
             ).first()
             conn.rollback()
         if row is None:
+            tokens.failed(address)
             raise ApiError(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
         return User(row[0], row[1], row[2])
 
@@ -114,9 +132,13 @@ def create_app(engine: Engine) -> FastAPI:
     )
     async def push(request: Request, user: User = Depends(current_user)) -> JSONResponse:
         try:
-            body = PushRequest.parse(await _read_json(request))
+            raw = await limits.read_body(request, read_timeout, body_timeout)
+            body = PushRequest.parse(limits.parse_json(raw))
+        except limits.BodyError as exc:
+            headers = {"Connection": "close"} if exc.status in (408, 413) else None
+            raise ApiError(exc.status, str(exc), headers=headers) from None
         except ProtocolError as exc:
-            raise ApiError(400, str(exc)) from None
+            raise ApiError(400, wire.safe_text(str(exc))) from None
         delay = 0.0
         if test_hooks:
             delay = float(request.headers.get("x-test-delay-commit", "0") or 0)
@@ -193,12 +215,14 @@ def create_app(engine: Engine) -> FastAPI:
     # -- pull -------------------------------------------------------------------------------
     @app.get("/v1/pull", responses=schema.replies("PullResponse", 400, 401, 403, 409))
     def pull(
-        cursor: int = Query(0, ge=0),
+        cursor: int = Query(0, ge=0, le=MAX_SEQ),
         limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE),
         epoch: str | None = Query(None, max_length=MAX_EPOCH),
-        client_id: str | None = Query(None, max_length=MAX_CLIENT_ID),
+        client_id: str | None = Query(None, min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:-]+$"),
         user: User = Depends(current_user),
     ) -> Response:
+        if client_id is not None and client_id_problem(client_id) is not None:
+            raise ApiError(400, f"client_id: {client_id_problem(client_id)}")
         with engine.begin() as conn:
             head = int(conn.execute(text("SELECT value FROM counter WHERE name = 'seq'")).scalar_one())
             server_epoch = meta(conn, "epoch")
@@ -280,23 +304,8 @@ def _change_json(seq: int, entity: str, record_id: str, fields: str) -> str:
     )
 
 
-async def _read_json(request: Request) -> Any:
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_BODY:
-        raise ApiError(413, f"the body is larger than {MAX_BODY} bytes")
-    raw = await request.body()
-    if request.headers.get("content-encoding", "").lower() == "gzip":
-        try:
-            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            raw = inflater.decompress(raw, MAX_BODY + 1)
-        except zlib.error:
-            raise ApiError(400, "the body is not valid gzip") from None
-        if len(raw) > MAX_BODY:
-            raise ApiError(413, f"the body is larger than {MAX_BODY} bytes uncompressed")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"the body is not JSON: {exc}") from None
+# Records whose scope is their parent's (merge.parent_of names the parent).
+_CHILDREN = ("timeline", "quote_line", CONFLICT)
 
 
 class _Batch:
@@ -319,6 +328,7 @@ class _Batch:
         # Records with a logged change the pushing laptop has not pulled yet: its own changes to
         # them are sent back (see "Own changes" in docs/sync-protocol.md).
         self.unseen: set[tuple[str, str]] = set()
+        self.teams: dict[str, str | None] = {}  # user name -> team ("" none), None: no such user
 
     def preload(self, mutations: list[Mutation], since: int) -> None:
         """Read every record the batch touches in a few queries instead of one each, and which of
@@ -375,15 +385,45 @@ class _Batch:
         return None if row is None else (row[0], row[1])
 
     def scope(self, entity: str, state: Fields) -> Scope:
+        """A record's (owner, team): its own, or, for a child (a timeline entry, a quote line), its
+        parent's whatever the child says, or the writer's while the parent is unknown."""
         own = rules.own_scope(entity, state)
         if own is not None:
             return own
         parent = rules.parent_of(entity, state)
         inherited = self.scope_of_id(parent) if parent else None
-        if entity == "timeline":
-            owner = state.get("owner", [None])[0] or (inherited[0] if inherited else self.user.name)
-            return owner, inherited[1] if inherited else self.user.team
         return inherited if inherited is not None else (self.user.name, self.user.team)
+
+    def team_of(self, name: str) -> str | None:
+        """The team of server user `name` ("" for a user without a team, None if there is none)."""
+        if name not in self.teams:
+            row = self.conn.execute(
+                text("SELECT team FROM app_user WHERE name = :n AND revoked = :f"), {"n": name, "f": False}
+            ).first()
+            self.teams[name] = None if row is None else (row[0] or "")
+        return self.teams[name]
+
+    def move_children(self, parent_id: str, after: Scope) -> None:
+        """The parent moved: its timeline entries, quote lines and conflicts move with it, each
+        logged with its full fields so that who gains it gets it and who loses it gets `remove`."""
+        found: dict[tuple[str, str], list[Any]] = {}
+        marks = ", ".join(f"'{e}'" for e in _CHILDREN)
+        for row in self.conn.execute(
+            text(f"SELECT entity, id FROM record WHERE entity IN ({marks}) AND fields LIKE :pattern"),
+            {"pattern": f'%"{parent_id}"%'},
+        ):
+            entry = self.load(row[0], row[1])
+            if entry is not None:
+                found[(row[0], row[1])] = entry
+        for key, entry in self.records.items():
+            if key[0] in _CHILDREN:
+                found[key] = entry
+        for (entity, child_id), entry in found.items():
+            if rules.parent_of(entity, entry[0]) != parent_id or (entry[1], entry[2]) == after:
+                continue
+            before = (entry[1], entry[2])
+            entry[1], entry[2], entry[6] = after[0], after[1], True
+            self.log(entity, child_id, entry[0], before, after, None)
 
     def log(
         self,
@@ -421,22 +461,26 @@ class _Batch:
             rules.validate(m, current is not None)
         except Invalid as exc:
             self._revert(m, current, before)
-            return PushResult(m.seq, "rejected", reason=str(exc))
+            return PushResult(m.seq, "rejected", reason=wire.safe_text(str(exc)))
         assert current is not None or m.entity != CONFLICT
         outcome = rules.merge(
             m.entity, m.id, current[0] if current else None, m.fields, m.base, m.known, self.now, self.skew
         )
         after = before if m.entity == CONFLICT and before else self.scope(m.entity, outcome.state)
-        reason = rules.may_write(self.user, before, after)
+        spec = ENTITIES.get(m.entity)
+        movable = spec is not None and "team" in spec.by_name and m.entity not in _CHILDREN
+        reason = rules.may_write(self.user, before, after, self.team_of if movable else None)
         if reason is not None:
             self._revert(m, current, before)
-            return PushResult(m.seq, "rejected", reason=reason)
+            return PushResult(m.seq, "rejected", reason=wire.safe_text(reason))
         entry = current or [{}, None, None, False, False, False, False]
         entry[0], entry[1], entry[2] = outcome.state, after[0], after[1]
         entry[3] = outcome.state.get("deleted", [False])[0] is True
         entry[4] = entry[4] or outcome.flagged
         entry[6] = True
         self.records[(m.entity, m.id)] = entry
+        if before is not None and after != before and m.entity not in _CHILDREN:
+            self.move_children(m.id, after)
         if m.entity == CONFLICT and outcome.state.get("status", [None])[0] == "resolved":
             target = self.load(str(outcome.state["entity"][0]), str(outcome.state["record_id"][0]))
             if target is not None:
