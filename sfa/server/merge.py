@@ -62,7 +62,7 @@ def validate(mutation: Mutation, exists: bool) -> None:
             raise Invalid("no such conflict")
         for name, pair in mutation.fields.items():
             if name not in CONFLICT_WRITABLE:
-                raise Invalid(f"{wire.shown(name)}: a conflict's {wire.shown(name)} cannot be changed")
+                raise Invalid(f"{wire.safe_text(name[:40])}: a conflict's {name[:40]} cannot be changed")
             wire.check_conflict_value(name, pair[0])
             check_clock(pair[1], name)
         return
@@ -70,7 +70,7 @@ def validate(mutation: Mutation, exists: bool) -> None:
     clean: Fields = {}
     for name, pair in mutation.fields.items():
         if name not in entity.by_name:
-            raise Invalid(f"{wire.shown(name)}: {entity.name} has no such field")
+            raise Invalid(f"{wire.safe_text(name[:40])}: {entity.name} has no such field")
         clean[name] = [wire.check_value(entity, name, pair[0]), check_clock(pair[1], name)]
     if not exists:
         missing = wire.missing_on_create(entity, {k: v[0] for k, v in clean.items()})

@@ -173,7 +173,12 @@ def test_malformed_requests_get_400_naming_the_field(server: InProcessServer, ht
         {"seq": 8, "entity": 5, "id": ID, "fields": {"name": ["x", CLOCK]}},
         {"seq": 9, "entity": "account", "id": ID, "fields": {"name": ["x"]}},
         {"seq": 10, "entity": "account", "id": ID, "fields": {"name": ["x", CLOCK]}, "base": []},
-        {"seq": 11, "entity": "account", "id": ID, "fields": {"name": ["Fine", CLOCK], "owner": ["ana", CLOCK]}},
+        {
+            "seq": 11,
+            "entity": "account",
+            "id": ID,
+            "fields": {"name": ["Fine", CLOCK], "owner": ["ana", CLOCK]},
+        },
     ]
     body = {"protocol": 1, "client_id": "c1", "mutations": mutations}
     reply = http.post(
