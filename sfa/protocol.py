@@ -62,7 +62,8 @@ _REPLICA = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 # The fixed-width clock form (sfa/domain/hlc.py): string order is clock order only in this form.
 _CLOCK = re.compile(r"^[0-9]{16}:[0-9]{5}:[0-9A-Za-z_-]{1,64}$")
 # A client id is a replica id (16 hex digits today); ASCII letters, digits, `_`, `-`, `.` and `:`.
-_CLIENT_ID = re.compile(r"^[0-9A-Za-z_.:-]{1,64}$")
+CLIENT_ID_PATTERN = r"^[0-9A-Za-z_.:-]{1,64}$"
+_CLIENT_ID = re.compile(CLIENT_ID_PATTERN)
 
 
 class ProtocolError(ValueError):

@@ -120,7 +120,7 @@ def create_app(
             conn.rollback()
         return {"ok": True, "protocol": PROTOCOL, "epoch": epoch}
 
-    @app.get("/v1/me", responses=schema.replies("Me", 401))
+    @app.get("/v1/me", responses=schema.replies("Me", 401, 429))
     def me(user: User = Depends(current_user)) -> dict[str, Any]:
         return {"user": user.name, "role": user.role, "team": user.team}
 
@@ -128,7 +128,7 @@ def create_app(
     @app.post(
         "/v1/push",
         openapi_extra=schema.body("PushRequest"),
-        responses=schema.replies("PushResponse", 400, 401, 403, 409, 413),
+        responses=schema.replies("PushResponse", 400, 401, 403, 408, 409, 413, 429),
     )
     async def push(request: Request, user: User = Depends(current_user)) -> JSONResponse:
         try:
@@ -213,7 +213,7 @@ def create_app(
         return PushResponse(epoch, last_seq, results)
 
     # -- pull -------------------------------------------------------------------------------
-    @app.get("/v1/pull", responses=schema.replies("PullResponse", 400, 401, 403, 409))
+    @app.get("/v1/pull", responses=schema.replies("PullResponse", 400, 401, 403, 409, 429))
     def pull(
         cursor: int = Query(0, ge=0, le=MAX_SEQ),
         limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE),
@@ -304,8 +304,10 @@ def _change_json(seq: int, entity: str, record_id: str, fields: str) -> str:
     )
 
 
-# Records whose scope is their parent's (merge.parent_of names the parent).
-_CHILDREN = ("timeline", "quote_line", CONFLICT)
+# Records whose scope is their parent's (merge.parent_of names the parent) and follows it when the
+# parent moves. (A conflict record keeps the scope it was made in: laptops do not take `remove` of
+# a conflict.)
+_CHILDREN = ("timeline", "quote_line")
 
 
 class _Batch:
@@ -404,7 +406,7 @@ class _Batch:
         return self.teams[name]
 
     def move_children(self, parent_id: str, after: Scope) -> None:
-        """The parent moved: its timeline entries, quote lines and conflicts move with it, each
+        """The parent moved: its timeline entries and quote lines move with it, each
         logged with its full fields so that who gains it gets it and who loses it gets `remove`."""
         found: dict[tuple[str, str], list[Any]] = {}
         marks = ", ".join(f"'{e}'" for e in _CHILDREN)
@@ -468,7 +470,7 @@ class _Batch:
         )
         after = before if m.entity == CONFLICT and before else self.scope(m.entity, outcome.state)
         spec = ENTITIES.get(m.entity)
-        movable = spec is not None and "team" in spec.by_name and m.entity not in _CHILDREN
+        movable = spec is not None and "team" in spec.by_name
         reason = rules.may_write(self.user, before, after, self.team_of if movable else None)
         if reason is not None:
             self._revert(m, current, before)
@@ -479,7 +481,7 @@ class _Batch:
         entry[4] = entry[4] or outcome.flagged
         entry[6] = True
         self.records[(m.entity, m.id)] = entry
-        if before is not None and after != before and m.entity not in _CHILDREN:
+        if before is not None and after != before and m.entity not in (*_CHILDREN, CONFLICT):
             self.move_children(m.id, after)
         if m.entity == CONFLICT and outcome.state.get("status", [None])[0] == "resolved":
             target = self.load(str(outcome.state["entity"][0]), str(outcome.state["record_id"][0]))
