@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from sfa.domain import private
 from sfa.domain.errors import NotFoundError, UsageError, ValidationError
 from sfa.server import storage
 from sfa.server.merge import ROLES
@@ -23,7 +24,7 @@ def open_engine(home: Path, db: str | None, *, check: bool = True) -> Engine:
 def init(home: Path, db: str | None, *, new_epoch: bool = False) -> dict[str, Any]:
     url = storage.resolve_db_url(home, db)
     if url.startswith("sqlite:///"):
-        storage.private_file(Path(url[len("sqlite:///") :]))
+        private.private_file(Path(url[len("sqlite:///") :]))
     engine = storage.make_engine(url)
     try:
         before = storage.migrate(engine)

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, Index, SQLModel, create_engine
 
+from sfa.domain import private
 from sfa.domain.errors import ConfigError
 
 
@@ -201,26 +202,9 @@ def resolve_db_url(home: Path, explicit: str | None) -> str:
     return f"sqlite:///{server_dir(home) / 'server.db'}"
 
 
-def private_dir(directory: Path) -> None:
-    """Make `directory` (and missing parents) readable by this user only (0700); a directory that
-    already exists keeps its mode: it may be shared on purpose."""
-    missing = [p for p in (directory, *directory.parents) if not p.exists()]
-    for path in reversed(missing):
-        path.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
-
-
-def private_file(path: Path) -> None:
-    """Create `path` empty, 0600, in a private directory, unless it exists. SQLite creates its -wal
-    and -shm files with the database file's mode."""
-    private_dir(path.parent)
-    if not path.exists():
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-
-
 def remember_db_url(home: Path, url: str) -> None:
     directory = server_dir(home)
-    private_dir(directory)
+    private.private_dir(directory)
     path = directory / "db-url"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

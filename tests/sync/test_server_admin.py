@@ -118,3 +118,15 @@ def test_server_files_are_private(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(server_dir).st_mode) == 0o700
     for path in server_dir.iterdir():
         assert stat.S_IMODE(os.stat(path).st_mode) & 0o077 == 0, path
+
+
+def test_laptop_store_and_config_are_private(tmp_path: Path) -> None:
+    home = tmp_path / "laptop"
+    assert run_sfa(home, "account", "add", "Acme").code == 0
+    assert run_sfa(home, "config", "set", "currency", "EUR").code == 0
+    assert stat.S_IMODE(os.stat(home).st_mode) == 0o700
+    found = list(home.rglob("*"))
+    assert any(p.suffix == ".toml" for p in found) and any(p.suffix == ".db" for p in found), found
+    for path in found:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        assert mode & 0o077 == 0, (path, oct(mode))
