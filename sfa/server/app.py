@@ -331,6 +331,7 @@ class _Batch:
         # them are sent back (see "Own changes" in docs/sync-protocol.md).
         self.unseen: set[tuple[str, str]] = set()
         self.teams: dict[str, str | None] = {}  # user name -> team ("" none), None: no such user
+        self.moved: dict[str, Scope] = {}  # parent id -> its new scope (children follow in flush)
 
     def preload(self, mutations: list[Mutation], since: int) -> None:
         """Read every record the batch touches in a few queries instead of one each, and which of
@@ -405,25 +406,30 @@ class _Batch:
             self.teams[name] = None if row is None else (row[0] or "")
         return self.teams[name]
 
-    def move_children(self, parent_id: str, after: Scope) -> None:
-        """The parent moved: its timeline entries and quote lines move with it, each
-        logged with its full fields so that who gains it gets it and who loses it gets `remove`."""
-        found: dict[tuple[str, str], list[Any]] = {}
-        marks = ", ".join(f"'{e}'" for e in _CHILDREN)
-        for row in self.conn.execute(
-            text(f"SELECT entity, id FROM record WHERE entity IN ({marks}) AND fields LIKE :pattern"),
-            {"pattern": f'%"{parent_id}"%'},
-        ):
-            entry = self.load(row[0], row[1])
-            if entry is not None:
-                found[(row[0], row[1])] = entry
-        for key, entry in self.records.items():
-            if key[0] in _CHILDREN:
-                found[key] = entry
-        for (entity, child_id), entry in found.items():
-            if rules.parent_of(entity, entry[0]) != parent_id or (entry[1], entry[2]) == after:
+    def move_children(self) -> None:
+        """Parents moved in this batch (`self.moved`): their timeline entries and quote lines move with
+        them, each logged with its full fields so that who gains it gets it and who loses it gets
+        `remove`. One query per 100 moved parents, at the end of the batch."""
+        if not self.moved:
+            return
+        kinds = ", ".join(f"'{e}'" for e in _CHILDREN)
+        parents = sorted(self.moved)
+        keys: list[tuple[str, str]] = []
+        for start in range(0, len(parents), 100):
+            chunk = parents[start : start + 100]
+            where = " OR ".join(f"fields LIKE :p{n}" for n in range(len(chunk)))
+            params = {f"p{n}": f'%"{parent}"%' for n, parent in enumerate(chunk)}
+            rows = self.conn.execute(
+                text(f"SELECT entity, id FROM record WHERE entity IN ({kinds}) AND ({where})"), params
+            )
+            keys.extend((row[0], row[1]) for row in rows)
+        keys.extend(key for key in self.records if key[0] in _CHILDREN)
+        for entity, child_id in dict.fromkeys(keys):
+            entry = self.load(entity, child_id)
+            parent = rules.parent_of(entity, entry[0]) if entry is not None else None
+            if entry is None or parent not in self.moved or (entry[1], entry[2]) == self.moved[parent]:
                 continue
-            before = (entry[1], entry[2])
+            before, after = (entry[1], entry[2]), self.moved[parent]
             entry[1], entry[2], entry[6] = after[0], after[1], True
             self.log(entity, child_id, entry[0], before, after, None)
 
@@ -482,7 +488,7 @@ class _Batch:
         entry[6] = True
         self.records[(m.entity, m.id)] = entry
         if before is not None and after != before and m.entity not in (*_CHILDREN, CONFLICT):
-            self.move_children(m.id, after)
+            self.moved[m.id] = after
         if m.entity == CONFLICT and outcome.state.get("status", [None])[0] == "resolved":
             target = self.load(str(outcome.state["entity"][0]), str(outcome.state["record_id"][0]))
             if target is not None:
@@ -513,6 +519,7 @@ class _Batch:
             current[6] = True  # rewritten with the batch's seq: the revert counts as a change
 
     def flush(self) -> int:
+        self.move_children()
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         for (entity, record_id), entry in self.records.items():
