@@ -250,9 +250,9 @@ def may_write(
 ) -> str | None:
     """None if `user` may write a record whose scope goes from `before` (None: a create) to `after`,
     else the reason. Everyone writes only what they see. A manager may give a record any scope; a
-    rep's records stay in the rep's team: a rep cannot move one to another team, give it to an owner
-    of another team (`team_of` names a user's team; an unknown user counts as another team), or make
-    it unscoped (visible to every team). Records that are unscoped by nature (products) are written
+    rep's records stay in the rep's team: a rep cannot move one to another team, give it to a server
+    user of another team (`team_of` names a user's team, None for a name that is no server user:
+    the record stays in the team, so that is allowed), or make it unscoped (visible to every team). Records that are unscoped by nature (products) are written
     with `after == (None, None)` and `team_of` None: no move check applies."""
     if user.role == "admin":
         return None
@@ -269,7 +269,7 @@ def may_write(
     if team != old_team and team != user.team and not (team is None and owner == user.name):
         return f"team: only a manager can move a record to team {team!r}"
     if owner is not None and owner not in (user.name, old_owner):
-        owner_team = team_of(owner)
-        if user.team is None or owner_team is None or (owner_team or None) != user.team:
+        owner_team = team_of(owner)  # None: not a server user (yet); the record stays in the team
+        if owner_team is not None and (user.team is None or (owner_team or None) != user.team):
             return f"owner: {owner!r} is not in your team; only a manager can hand a record to another team"
     return None

@@ -79,7 +79,7 @@ class Store:
 
     # -- opening -----------------------------------------------------------------------------
     def _connect(self, readonly: bool) -> sqlite3.Connection:
-        if not readonly:
+        if not readonly and str(self.path) != ":memory:":
             private.private_file(self.path)  # 0600 in a 0700 directory (sfa/domain/private.py)
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)

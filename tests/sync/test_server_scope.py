@@ -148,7 +148,9 @@ def test_a_rep_may_hand_a_record_within_the_team(server: Server) -> None:
             == "applied"
         )
         assert ana.push("account", account, {"owner": "bob"})["status"] == "applied"  # a teammate
-        assert ana.push("account", account, {"owner": "nobody"})["status"] == "rejected"  # no such user
+        assert ana.push("account", account, {"owner": "sam"})["status"] == "rejected"  # another team
+        # A name that is no server user (yet): the record stays in the team, visible to it.
+        assert ana.push("account", account, {"owner": "newhire"})["status"] == "applied"
         # A rep's create must be scoped to the rep's team.
         for scope in ({"owner": None, "team": None}, {"owner": "ana", "team": "south"}, {"owner": "sam"}):
             result = ana.push("account", str(uuid.uuid4()), {"name": "B", **scope})
