@@ -130,7 +130,9 @@ def create_app(
         openapi_extra=schema.body("PushRequest"),
         responses=schema.replies("PushResponse", 400, 401, 403, 408, 409, 413, 429),
     )
-    async def push(request: Request, user: User = Depends(current_user)) -> JSONResponse:
+    async def push(
+        request: Request, arrived: int = Depends(rules.now_ms), user: User = Depends(current_user)
+    ) -> JSONResponse:
         try:
             raw = await limits.read_body(request, read_timeout, body_timeout)
             body = PushRequest.parse(limits.parse_json(raw))
@@ -142,10 +144,10 @@ def create_app(
         delay = 0.0
         if test_hooks:
             delay = float(request.headers.get("x-test-delay-commit", "0") or 0)
-        result = await run_in_threadpool(apply_push, user, body, delay)
+        result = await run_in_threadpool(apply_push, user, body, delay, arrived)
         return JSONResponse(result.to_json())
 
-    def apply_push(user: User, body: PushRequest, delay: float) -> PushResponse:
+    def apply_push(user: User, body: PushRequest, delay: float, arrived: int) -> PushResponse:
         client_id, mutations, acked = body.client_id, body.mutations, body.acked
         with engine.begin() as conn:
             lock = " FOR UPDATE" if postgres else ""
@@ -180,7 +182,7 @@ def create_app(
                 since = int(client[3]) if client else 0
                 if body.cursor is not None:
                     since = min(since, body.cursor)
-                batch = _Batch(conn, user, client_id, seq, body.now)
+                batch = _Batch(conn, user, client_id, seq, body.now, arrived)
                 batch.preload(fresh, since)
                 for m in fresh:
                     results.append(batch.apply(m))
@@ -314,14 +316,23 @@ class _Batch:
     """The records one push touches, merged in memory and written at the end of the transaction."""
 
     def __init__(
-        self, conn: Connection, user: User, client_id: str, seq: int, client_now: int | None
+        self,
+        conn: Connection,
+        user: User,
+        client_id: str,
+        seq: int,
+        client_now: int | None,
+        arrived: int | None = None,
     ) -> None:
         self.conn = conn
         self.user = user
         self.client_id = client_id
         self.seq = seq
         self.now = rules.now_ms()
-        self.skew = rules.skew_of(client_now, self.now)
+        # The laptop's skew is measured against the server's clock when the request arrived (before
+        # its token check and body): the laptop took `now` just before sending, so the time the
+        # server spends on the request does not count as skew.
+        self.skew = rules.skew_of(client_now, arrived if arrived is not None else self.now)
         self.at = utc_iso()
         # (entity, id) -> [fields, owner, team, deleted, flagged, existed_in_db, dirty]
         self.records: dict[tuple[str, str], list[Any]] = {}
