@@ -17,22 +17,21 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from inprocess import InProcessServer
-from serverworld import World
-from synchelp import BACKENDS
-
-from sfa.domain.entities import ENTITIES
-
-schemathesis = pytest.importorskip("schemathesis")
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.generation import GenerationMode  # noqa: E402
-from schemathesis.specs.openapi.checks import (  # noqa: E402
+from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
+from serverworld import World
+from synchelp import BACKENDS
+
+from sfa.domain.entities import ENTITIES
 
 EXAMPLES = int(os.environ.get("SFA_FUZZ_EXAMPLES", "100"))
 FUZZ_SETTINGS = settings(
