@@ -153,7 +153,10 @@ def user_revoke(ctx: typer.Context, name: str, db: DbOpt = None, as_json: JsonOp
 
 @user_app.command("rotate")
 def user_rotate(ctx: typer.Context, name: str, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Issue a new token for a user (shown only this once); the old token stops working."""
+    """Issue a new token for a user (shown only this once); the old token stops working.
+
+    A revoked user gets a token again: rotating is also how a revoked user is let back in.
+    """
     admin = _admin()
     with _database_errors():
         result = admin.rotate_user(_home(ctx), _existing_db(ctx, db), name)
