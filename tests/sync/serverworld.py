@@ -104,6 +104,18 @@ class World:
             assert result.code == 0, (args, result.err)
             assert "Traceback" not in result.err, (args, result.err)
 
+    def newcomer_ok(self, root: Path) -> None:
+        """A laptop that joins now pulls the whole log from cursor 0; its sync and reports exit 0."""
+        home = root / "newcomer"
+        token = self.server.add_user("neo", "rep", "north")
+        login = run_sfa(home, "sync", "login", self.url, "--token", token)
+        assert login.code == 0, login.err
+        self.teammate, before = home, self.teammate
+        try:
+            self.teammate_ok()
+        finally:
+            self.teammate = before
+
     def server_log(self) -> str:
         return self.server.log.read_text(errors="replace")
 

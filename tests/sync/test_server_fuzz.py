@@ -141,6 +141,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     pg = request.getfixturevalue("pg_cluster") if request.param == "postgres" else None
     made = World(tmp_path_factory.mktemp(f"fuzz-{request.param}"), request.param, pg)
     yield made
+    made.newcomer_ok(tmp_path_factory.mktemp("newcomer"))
     log = made.server_log()
     made.close()
     assert "Traceback" not in log, log[-3000:]

@@ -27,6 +27,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     made.records = base_records(made)  # type: ignore[attr-defined]
     made.teammate_ok()
     yield made
+    made.newcomer_ok(tmp_path_factory.mktemp("newcomer"))
     log = made.server_log()
     made.close()
     assert "Traceback" not in log, log[-3000:]
