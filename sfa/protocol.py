@@ -58,7 +58,6 @@ STATUSES: tuple[Status, ...] = ("applied", "conflict", "rejected")
 Fields = dict[str, list[Any]]  # field -> [wire value, clock]
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_REPLICA = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 # The fixed-width clock form (sfa/domain/hlc.py): string order is clock order only in this form.
 _CLOCK = re.compile(r"^[0-9]{16}:[0-9]{5}:[0-9A-Za-z_-]{1,64}$")
 # A client id is a replica id (16 hex digits today); ASCII letters, digits, `_`, `-`, `.` and `:`.

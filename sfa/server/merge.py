@@ -250,10 +250,11 @@ def may_write(
 ) -> str | None:
     """None if `user` may write a record whose scope goes from `before` (None: a create) to `after`,
     else the reason. Everyone writes only what they see. A manager may give a record any scope; a
-    rep's records stay in the rep's team: a rep cannot move one to another team, give it to a server
-    user of another team (`team_of` names a user's team, None for a name that is no server user:
-    the record stays in the team, so that is allowed), or make it unscoped (visible to every team). Records that are unscoped by nature (products) are written
-    with `after == (None, None)` and `team_of` None: no move check applies."""
+    rep's records stay in the rep's team: a rep cannot move one to another team (nor out of its
+    team to no team), give it to a server user of another team (`team_of` names a user's team, None
+    for a name that is no server user: the record stays in the team, so that is allowed), or make
+    it unscoped (visible to every team). Records unscoped by nature (products) are checked with
+    `team_of` None: no move check applies."""
     if user.role == "admin":
         return None
     if before is not None and not visible(user, *before):
@@ -266,7 +267,7 @@ def may_write(
     old_owner, old_team = before if before is not None else (None, None)
     if owner is None and team is None:
         return "owner/team: only a manager can make a record visible to every team"
-    if team != old_team and team != user.team and not (team is None and owner == user.name):
+    if team != old_team and team != user.team:  # a create keeps no team, or takes the rep's
         return f"team: only a manager can move a record to team {team!r}"
     if owner is not None and owner not in (user.name, old_owner):
         owner_team = team_of(owner)  # None: not a server user (yet); the record stays in the team

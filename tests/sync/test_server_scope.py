@@ -204,3 +204,27 @@ def test_children_follow_their_parent(server: Server) -> None:
     finally:
         for client in clients.values():
             client.http.close()
+
+
+def test_rep_move_rules_without_a_server() -> None:
+    from sfa.server.merge import User, may_write
+
+    teams = {"ana": "north", "bob": "north", "sam": "south", "solo": ""}
+    rep, manager = User("ana", "rep", "north"), User("mia", "manager", "north")
+
+    def check(user: User, before: tuple[Any, Any] | None, after: tuple[Any, Any]) -> bool:
+        return may_write(user, before, after, teams.get) is None
+
+    assert check(rep, None, ("ana", "north")) and check(rep, None, ("ana", None))  # creates
+    assert check(rep, None, ("bob", "north")) and check(rep, None, (None, "north"))
+    assert not check(rep, None, ("ana", "south")) and not check(rep, None, (None, None))
+    assert check(rep, ("ana", "north"), ("bob", "north"))  # a teammate
+    assert check(rep, ("ana", "north"), ("newhire", "north"))  # no server user yet: stays in the team
+    assert not check(rep, ("ana", "north"), ("sam", "north"))  # a user of another team
+    assert not check(rep, ("ana", "north"), ("ana", "south"))  # keeping the owner, moving the team
+    assert not check(rep, ("ana", "north"), ("ana", None))  # out of the team
+    assert not check(rep, ("ana", "north"), (None, None))  # unscoped
+    assert check(rep, ("ana", "north"), ("ana", "north"))  # no move
+    for after in (("sam", "south"), ("ana", None), (None, None)):
+        assert check(manager, ("ana", "north"), after)
+    assert not check(manager, ("sam", "south"), ("mia", "north"))  # not visible to the manager
