@@ -21,8 +21,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict, TypeGuard
 
-from sfa.domain.hlc import Hlc
-
 PROTOCOL = 1
 MAX_BATCH = 500  # mutations per push
 DEFAULT_PAGE = 1000  # changes per pull page
@@ -49,13 +47,22 @@ CONFLICT_WRITABLE = ("status", "resolution")
 SERVER_REPLICA = "server"
 MAX_CLIENT_ID = 64
 MAX_EPOCH = 64
+# Seqs (a laptop's outbox seq, the server's change-log seq, cursors) fit a signed 32-bit column: the
+# server's PostgreSQL tables keep them in `integer` columns.
+MAX_SEQ = 2**31 - 1
+# A laptop's clock in milliseconds fits the 16 digits of the clock's fixed-width form.
+MAX_MS = 10**16 - 1
 
 Status = Literal["applied", "conflict", "rejected"]
 STATUSES: tuple[Status, ...] = ("applied", "conflict", "rejected")
 Fields = dict[str, list[Any]]  # field -> [wire value, clock]
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_REPLICA = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+# The fixed-width clock form (sfa/domain/hlc.py): string order is clock order only in this form.
+_CLOCK = re.compile(r"^[0-9]{16}:[0-9]{5}:[0-9A-Za-z_-]{1,64}$")
+# A client id is a replica id (16 hex digits today); ASCII letters, digits, `_`, `-`, `.` and `:`.
+CLIENT_ID_PATTERN = r"^[0-9A-Za-z_.:-]{1,64}$"
+_CLIENT_ID = re.compile(CLIENT_ID_PATTERN)
 
 
 class ProtocolError(ValueError):
@@ -82,19 +89,17 @@ def clock_problem(text: object) -> str | None:
     """None if `text` is a clock of the wire form, else why not."""
     if not isinstance(text, str) or len(text) > 100:
         return "not a clock"
-    try:
-        clock = Hlc.decode(text)
-    except ValueError:
-        return f"not a clock: {text[:40]!r}"
-    if clock.ms < 0 or clock.counter < 0 or not _REPLICA.match(clock.replica):
-        return f"not a clock: {text[:40]!r}"
+    if not _CLOCK.fullmatch(text):  # `re.$` would let a trailing newline through
+        return f"not a clock of the form 0001763875469123:00000:replica: {text[:40]!r}"
     return None
 
 
-def _int(raw: Mapping[str, Any], name: str, *, default: int | None = None, low: int = 0) -> int:
+def _int(
+    raw: Mapping[str, Any], name: str, *, default: int | None = None, low: int = 0, high: int = MAX_SEQ
+) -> int:
     value = raw.get(name, default)
-    if not is_int(value) or value < low:
-        raise ProtocolError(name, f"must be an integer ≥ {low}")
+    if not is_int(value) or not low <= value <= high:
+        raise ProtocolError(name, f"must be an integer from {low} to {high}")
     return int(value)
 
 
@@ -111,9 +116,18 @@ def _object(raw: object, where: str) -> Mapping[str, Any]:
     return raw
 
 
+def client_id_problem(value: object) -> str | None:
+    """None if `value` is a client id of the wire form, else why not."""
+    if not isinstance(value, str) or not _CLIENT_ID.fullmatch(value):
+        return f"must be 1 to {MAX_CLIENT_ID} ASCII letters, digits, '_', '-', '.' or ':'"
+    return None
+
+
 def _client_id(value: object, where: str = "client_id") -> str:
-    if not isinstance(value, str) or not 1 <= len(value) <= MAX_CLIENT_ID:
-        raise ProtocolError(where, f"must be a string of 1 to {MAX_CLIENT_ID} characters")
+    problem = client_id_problem(value)
+    if problem is not None:
+        raise ProtocolError(where, problem)
+    assert isinstance(value, str)
     return value
 
 
@@ -151,8 +165,10 @@ class Mutation:
         malformed (ProtocolError); any other defect is kept in `problem`."""
         item = _object(raw, where)
         seq = item.get("seq")
-        if not is_int(seq) or seq <= previous_seq:
-            raise ProtocolError(f"{where}.seq", "must be an integer, increasing within the batch")
+        if not is_int(seq) or seq <= previous_seq or seq > MAX_SEQ:
+            raise ProtocolError(
+                f"{where}.seq", f"must be an integer up to {MAX_SEQ}, increasing within the batch"
+            )
         entity, record_id, fields = item.get("entity"), item.get("id"), item.get("fields")
         base, known = item.get("base", {}), item.get("known")
         base = {} if base is None else base
@@ -236,7 +252,7 @@ class PushRequest:
             previous = mutation.seq
         acked = _int(body, "acked", default=0)
         now = body.get("now")
-        if now is not None and not is_int(now):
+        if now is not None and (not is_int(now) or not 0 <= now <= MAX_MS):
             raise ProtocolError("now", "must be the laptop's clock in milliseconds")
         cursor = _int(body, "cursor") if body.get("cursor") is not None else None
         return cls(client_id, mutations, acked, now, cursor)

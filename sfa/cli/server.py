@@ -221,3 +221,44 @@ def user_revoke(ctx: typer.Context, name: str, db: DbOpt = None, as_json: JsonOp
         print_json(result)
         return
     message(f"user {name} revoked")
+
+
+@user_app.command("rotate")
+def user_rotate(ctx: typer.Context, name: str, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Issue a new token for a user (shown only this once); the old token stops working.
+
+    A revoked user gets a token again: rotating is also how a revoked user is let back in.
+    """
+    admin = _admin()
+    with _database_errors():
+        result = admin.rotate_user(_home(ctx), _existing_db(ctx, db), name)
+    if as_json:
+        print_json(result)
+        return
+    message(f"user {name} has a new token; it is shown only once:")
+    print(result["token"])
+
+
+@app.command("repair")
+def repair(
+    ctx: typer.Context,
+    entity: Annotated[str, typer.Option("--entity", help="Record type, e.g. quote.")],
+    record_id: Annotated[str, typer.Option("--id", help="The record's full id.")],
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replace a record's values that no laptop can store with valid ones (one corrective change)."""
+    admin = _admin()
+    with _database_errors():
+        result = admin.repair(_home(ctx), _existing_db(ctx, db), entity, record_id)
+    if as_json:
+        print_json(result)
+        return
+    if not result["fixed"]:
+        message(f"{entity} {record_id} holds nothing to repair")
+        return
+    for reason in result["fixed"].values():
+        message(f"repaired: {reason}")
+    message(
+        f"{entity} {record_id}: corrective change {result['seq']} written; laptops get it on their next sync"
+    )

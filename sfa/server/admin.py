@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from sfa.domain import private
 from sfa.domain.errors import ConfigError, NotFoundError, UsageError, ValidationError
 from sfa.server import storage
 from sfa.server.merge import ROLES
@@ -27,7 +28,7 @@ def open_engine(home: Path, db: str | None, *, check: bool = True) -> Engine:
 def init(home: Path, db: str | None, *, new_epoch: bool = False) -> dict[str, Any]:
     url = storage.resolve_db_url(home, db)
     if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        private.private_file(Path(url[len("sqlite:///") :]))
     engine = storage.make_engine(url)
     try:
         before = storage.migrate(engine)
@@ -267,6 +268,34 @@ def revoke_user(home: Path, db: str | None, name: str) -> dict[str, Any]:
     finally:
         engine.dispose()
     return {"name": name, "revoked": True}
+
+
+def rotate_user(home: Path, db: str | None, name: str) -> dict[str, Any]:
+    """A new token for user `name` (revoked or not: rotating reinstates); the old one stops working."""
+    token = storage.new_token()
+    engine = open_engine(home, db)
+    try:
+        with engine.begin() as conn:
+            found = conn.execute(
+                text("UPDATE app_user SET revoked = :f, token_hash = :h WHERE name = :n"),
+                {"f": False, "h": storage.hash_token(token), "n": name},
+            )
+            if found.rowcount == 0:
+                raise NotFoundError(f"no server user named {name!r}")
+    finally:
+        engine.dispose()
+    return {"name": name, "token": token}
+
+
+def repair(home: Path, db: str | None, entity: str, record_id: str) -> dict[str, Any]:
+    """Write a corrective change for a record holding values today's checks refuse (repair.py)."""
+    from sfa.server import repair as repairs
+
+    engine = open_engine(home, db)
+    try:
+        return repairs.repair(engine, entity, record_id)
+    finally:
+        engine.dispose()
 
 
 def parse_port(port: int) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import zlib
 from typing import Any
 from urllib.parse import quote
 
@@ -19,14 +18,14 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
 from sfa.domain import ids
+from sfa.domain.entities import ENTITIES
 from sfa.protocol import (
     CONFLICT,
     DEFAULT_PAGE,
     GZIP_MIN,
-    MAX_BODY,
-    MAX_CLIENT_ID,
     MAX_EPOCH,
     MAX_PAGE,
+    MAX_SEQ,
     PROTOCOL,
     Fields,
     Mutation,
@@ -34,10 +33,11 @@ from sfa.protocol import (
     PushRequest,
     PushResponse,
     PushResult,
+    client_id_problem,
     is_uuid,
 )
+from sfa.server import limits, merged, schema, wire
 from sfa.server import merge as rules
-from sfa.server import merged, schema
 from sfa.server.merge import Invalid, User
 from sfa.server.storage import hash_token, utc_iso
 
@@ -56,11 +56,22 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def create_app(engine: Engine) -> FastAPI:
+def create_app(
+    engine: Engine,
+    *,
+    read_timeout: float | None = None,
+    throttle: limits.TokenThrottle | None = None,
+) -> FastAPI:
+    """The app. `read_timeout`: seconds a request body may stall (default $SFA_SERVER_READ_TIMEOUT,
+    else limits.READ_TIMEOUT); `throttle`: the failed-token limit (default 20 a minute per address)."""
     app = FastAPI(title="sfa sync server", version=str(PROTOCOL), docs_url="/docs")
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN, compresslevel=5)
     postgres = engine.dialect.name == "postgresql"
     test_hooks = os.environ.get("SFA_SERVER_TEST_HOOKS") == "1"
+    if read_timeout is None:
+        read_timeout = float(os.environ.get("SFA_SERVER_READ_TIMEOUT") or limits.READ_TIMEOUT)
+    body_timeout = max(read_timeout, limits.BODY_TIMEOUT)
+    tokens = throttle or limits.TokenThrottle()
 
     @app.exception_handler(HTTPException)
     async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
@@ -83,6 +94,12 @@ def create_app(engine: Engine) -> FastAPI:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        address = request.client.host if request.client else ""
+        wait = tokens.retry_after(address)
+        if wait is not None:
+            raise ApiError(
+                429, "too many unknown tokens from this address; wait", headers={"Retry-After": str(wait)}
+            )
         with engine.connect() as conn:
             row = conn.execute(
                 text("SELECT name, role, team FROM app_user WHERE token_hash = :h AND revoked = :f"),
@@ -90,6 +107,7 @@ def create_app(engine: Engine) -> FastAPI:
             ).first()
             conn.rollback()
         if row is None:
+            tokens.failed(address)
             raise ApiError(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
         return User(row[0], row[1], row[2])
 
@@ -103,7 +121,7 @@ def create_app(engine: Engine) -> FastAPI:
             conn.rollback()
         return {"ok": True, "protocol": PROTOCOL, "epoch": epoch}
 
-    @app.get("/v1/me", responses=schema.replies("Me", 401))
+    @app.get("/v1/me", responses=schema.replies("Me", 401, 429))
     def me(user: User = Depends(current_user)) -> dict[str, Any]:
         return {"user": user.name, "role": user.role, "team": user.team}
 
@@ -111,20 +129,26 @@ def create_app(engine: Engine) -> FastAPI:
     @app.post(
         "/v1/push",
         openapi_extra=schema.body("PushRequest"),
-        responses=schema.replies("PushResponse", 400, 401, 403, 409, 413),
+        responses=schema.replies("PushResponse", 400, 401, 403, 408, 409, 413, 429),
     )
-    async def push(request: Request, user: User = Depends(current_user)) -> JSONResponse:
+    async def push(
+        request: Request, arrived: int = Depends(rules.now_ms), user: User = Depends(current_user)
+    ) -> JSONResponse:
         try:
-            body = PushRequest.parse(await _read_json(request))
+            raw = await limits.read_body(request, read_timeout, body_timeout)
+            body = PushRequest.parse(limits.parse_json(raw))
+        except limits.BodyError as exc:
+            headers = {"Connection": "close"} if exc.status in (408, 413) else None
+            raise ApiError(exc.status, str(exc), headers=headers) from None
         except ProtocolError as exc:
-            raise ApiError(400, str(exc)) from None
+            raise ApiError(400, wire.safe_text(str(exc))) from None
         delay = 0.0
         if test_hooks:
             delay = float(request.headers.get("x-test-delay-commit", "0") or 0)
-        result = await run_in_threadpool(apply_push, user, body, delay)
+        result = await run_in_threadpool(apply_push, user, body, delay, arrived)
         return JSONResponse(result.to_json(), headers=_observed(user, body.client_id, result.results))
 
-    def apply_push(user: User, body: PushRequest, delay: float) -> PushResponse:
+    def apply_push(user: User, body: PushRequest, delay: float, arrived: int) -> PushResponse:
         client_id, mutations, acked = body.client_id, body.mutations, body.acked
         with engine.begin() as conn:
             lock = " FOR UPDATE" if postgres else ""
@@ -159,7 +183,7 @@ def create_app(engine: Engine) -> FastAPI:
                 since = int(client[3]) if client else 0
                 if body.cursor is not None:
                     since = min(since, body.cursor)
-                batch = _Batch(conn, user, client_id, seq, body.now)
+                batch = _Batch(conn, user, client_id, seq, body.now, arrived)
                 batch.preload(fresh, since)
                 for m in fresh:
                     results.append(batch.apply(m))
@@ -192,14 +216,16 @@ def create_app(engine: Engine) -> FastAPI:
         return PushResponse(epoch, last_seq, results)
 
     # -- pull -------------------------------------------------------------------------------
-    @app.get("/v1/pull", responses=schema.replies("PullResponse", 400, 401, 403, 409))
+    @app.get("/v1/pull", responses=schema.replies("PullResponse", 400, 401, 403, 409, 429))
     def pull(
-        cursor: int = Query(0, ge=0),
+        cursor: int = Query(0, ge=0, le=MAX_SEQ),
         limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE),
         epoch: str | None = Query(None, max_length=MAX_EPOCH),
-        client_id: str | None = Query(None, max_length=MAX_CLIENT_ID),
+        client_id: str | None = Query(None, min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:-]+$"),
         user: User = Depends(current_user),
     ) -> Response:
+        if client_id is not None and client_id_problem(client_id) is not None:
+            raise ApiError(400, f"client_id: {client_id_problem(client_id)}")
         with engine.begin() as conn:
             head = int(conn.execute(text("SELECT value FROM counter WHERE name = 'seq'")).scalar_one())
             server_epoch = meta(conn, "epoch")
@@ -294,37 +320,33 @@ def _change_json(seq: int, entity: str, record_id: str, fields: str) -> str:
     )
 
 
-async def _read_json(request: Request) -> Any:
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_BODY:
-        raise ApiError(413, f"the body is larger than {MAX_BODY} bytes")
-    raw = await request.body()
-    if request.headers.get("content-encoding", "").lower() == "gzip":
-        try:
-            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            raw = inflater.decompress(raw, MAX_BODY + 1)
-        except zlib.error:
-            raise ApiError(400, "the body is not valid gzip") from None
-        if len(raw) > MAX_BODY:
-            raise ApiError(413, f"the body is larger than {MAX_BODY} bytes uncompressed")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"the body is not JSON: {exc}") from None
+# Records whose scope is their parent's (merge.parent_of names the parent) and follows it when the
+# parent moves. (A conflict record keeps the scope it was made in: laptops do not take `remove` of
+# a conflict.)
+_CHILDREN = ("timeline", "quote_line")
 
 
 class _Batch:
     """The records one push touches, merged in memory and written at the end of the transaction."""
 
     def __init__(
-        self, conn: Connection, user: User, client_id: str, seq: int, client_now: int | None
+        self,
+        conn: Connection,
+        user: User,
+        client_id: str,
+        seq: int,
+        client_now: int | None,
+        arrived: int | None = None,
     ) -> None:
         self.conn = conn
         self.user = user
         self.client_id = client_id
         self.seq = seq
         self.now = rules.now_ms()
-        self.skew = rules.skew_of(client_now, self.now)
+        # The laptop's skew is measured against the server's clock when the request arrived (before
+        # its token check and body): the laptop took `now` just before sending, so the time the
+        # server spends on the request does not count as skew.
+        self.skew = rules.skew_of(client_now, arrived if arrived is not None else self.now)
         self.at = utc_iso()
         # (entity, id) -> [fields, owner, team, deleted, flagged, existed_in_db, dirty]
         self.records: dict[tuple[str, str], list[Any]] = {}
@@ -334,6 +356,8 @@ class _Batch:
         # them are sent back (see "Own changes" in docs/sync-protocol.md).
         self.unseen: set[tuple[str, str]] = set()
         self.survivors: dict[str, str] = {}  # merged-away id -> survivor id (sfa/server/merged.py)
+        self.teams: dict[str, str | None] = {}  # user name -> team ("" none), None: no such user
+        self.moved: dict[str, Scope] = {}  # parent id -> its new scope (children follow in flush)
 
     def preload(self, mutations: list[Mutation], since: int) -> None:
         """Read every record the batch touches in a few queries instead of one each, and which of
@@ -470,15 +494,50 @@ class _Batch:
         return None if row is None else (row[0], row[1])
 
     def scope(self, entity: str, state: Fields) -> Scope:
+        """A record's (owner, team): its own, or, for a child (a timeline entry, a quote line), its
+        parent's whatever the child says, or the writer's while the parent is unknown."""
         own = rules.own_scope(entity, state)
         if own is not None:
             return own
         parent = rules.parent_of(entity, state)
         inherited = self.scope_of_id(parent) if parent else None
-        if entity == "timeline":
-            owner = state.get("owner", [None])[0] or (inherited[0] if inherited else self.user.name)
-            return owner, inherited[1] if inherited else self.user.team
         return inherited if inherited is not None else (self.user.name, self.user.team)
+
+    def team_of(self, name: str) -> str | None:
+        """The team of server user `name` ("" for a user without a team, None if there is none)."""
+        if name not in self.teams:
+            row = self.conn.execute(
+                text("SELECT team FROM app_user WHERE name = :n AND revoked = :f"), {"n": name, "f": False}
+            ).first()
+            self.teams[name] = None if row is None else (row[0] or "")
+        return self.teams[name]
+
+    def move_children(self) -> None:
+        """Parents moved in this batch (`self.moved`): their timeline entries and quote lines move with
+        them, each logged with its full fields so that who gains it gets it and who loses it gets
+        `remove`. One query per 100 moved parents, at the end of the batch."""
+        if not self.moved:
+            return
+        kinds = ", ".join(f"'{e}'" for e in _CHILDREN)
+        parents = sorted(self.moved)
+        keys: list[tuple[str, str]] = []
+        for start in range(0, len(parents), 100):
+            chunk = parents[start : start + 100]
+            where = " OR ".join(f"fields LIKE :p{n}" for n in range(len(chunk)))
+            params = {f"p{n}": f'%"{parent}"%' for n, parent in enumerate(chunk)}
+            rows = self.conn.execute(
+                text(f"SELECT entity, id FROM record WHERE entity IN ({kinds}) AND ({where})"), params
+            )
+            keys.extend((row[0], row[1]) for row in rows)
+        keys.extend(key for key in self.records if key[0] in _CHILDREN)
+        for entity, child_id in dict.fromkeys(keys):
+            entry = self.load(entity, child_id)
+            parent = rules.parent_of(entity, entry[0]) if entry is not None else None
+            if entry is None or parent not in self.moved or (entry[1], entry[2]) == self.moved[parent]:
+                continue
+            before, after = (entry[1], entry[2]), self.moved[parent]
+            entry[1], entry[2], entry[6] = after[0], after[1], True
+            self.log(entity, child_id, entry[0], before, after, None)
 
     def log(
         self,
@@ -517,7 +576,7 @@ class _Batch:
             rules.validate(m, current is not None)
         except Invalid as exc:
             self._revert(m, current, before)
-            return PushResult(m.seq, "rejected", reason=str(exc))
+            return PushResult(m.seq, "rejected", reason=wire.safe_text(str(exc)))
         assert current is not None or m.entity != CONFLICT
         outcome = rules.merge(
             m.entity, m.id, current[0] if current else None, m.fields, m.base, m.known, self.now, self.skew
@@ -526,16 +585,20 @@ class _Batch:
             outcome.conflicts.append(merge_conflict)
             outcome.flagged = True
         after = before if m.entity == CONFLICT and before else self.scope(m.entity, outcome.state)
-        reason = rules.may_write(self.user, before, after)
+        spec = ENTITIES.get(m.entity)
+        movable = spec is not None and "team" in spec.by_name
+        reason = rules.may_write(self.user, before, after, self.team_of if movable else None)
         if reason is not None:
             self._revert(m, current, before)
-            return PushResult(m.seq, "rejected", reason=reason)
+            return PushResult(m.seq, "rejected", reason=wire.safe_text(reason))
         entry = current or [{}, None, None, False, False, False, False]
         entry[0], entry[1], entry[2] = outcome.state, after[0], after[1]
         entry[3] = outcome.state.get("deleted", [False])[0] is True
         entry[4] = entry[4] or outcome.flagged
         entry[6] = True
         self.records[(m.entity, m.id)] = entry
+        if before is not None and after != before and m.entity not in (*_CHILDREN, CONFLICT):
+            self.moved[m.id] = after
         if m.entity == CONFLICT and outcome.state.get("status", [None])[0] == "resolved":
             target = self.load(str(outcome.state["entity"][0]), str(outcome.state["record_id"][0]))
             if target is not None:
@@ -566,6 +629,7 @@ class _Batch:
             current[6] = True  # rewritten with the batch's seq: the revert counts as a change
 
     def flush(self) -> int:
+        self.move_children()
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         for (entity, record_id), entry in self.records.items():

@@ -6,11 +6,11 @@ No I/O here; sfa/server/app.py loads and stores. The rules are described in docs
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sfa.domain.entities import ENTITIES, Entity
-from sfa.domain.errors import ValidationError
+from sfa.domain.entities import ENTITIES
 from sfa.domain.hlc import Hlc
 from sfa.protocol import (
     CLOCK_SKEW_MS,
@@ -22,6 +22,10 @@ from sfa.protocol import (
     Mutation,
     clock_problem,
 )
+from sfa.server import wire
+from sfa.server.wire import Invalid
+
+__all__ = ["Invalid"]
 
 ROLES = ("rep", "manager", "admin")
 
@@ -31,10 +35,6 @@ class User:
     name: str
     role: str
     team: str | None
-
-
-class Invalid(Exception):
-    """A mutation that can never be applied; the reason is shown to the rep."""
 
 
 def now_ms() -> int:
@@ -49,49 +49,36 @@ def check_clock(text: object, where: str) -> str:
     return text
 
 
-def check_value(entity: Entity, name: str, value: Any) -> Any:
-    """The value if it has the field's kind (sfa/domain/fields.py); Invalid otherwise."""
-    try:
-        return entity.by_name[name].type.check_wire(entity.by_name[name], value)
-    except ValidationError as exc:
-        raise Invalid(str(exc)) from None
-
-
 def validate(mutation: Mutation, exists: bool) -> None:
     """Raise Invalid with the reason if the mutation can never be applied. Its wire form was checked
-    by `Mutation.parse` (sfa/protocol.py); here: the entity, its fields and their values."""
+    by `Mutation.parse` (sfa/protocol.py); here: the entity, its fields and their values, held to what
+    every laptop can store (sfa/server/wire.py)."""
     if mutation.problem is not None:
         raise Invalid(mutation.problem)
     if mutation.entity not in ENTITIES and mutation.entity != CONFLICT:
-        raise Invalid(f"unknown record type {mutation.entity[:40]!r}")
+        raise Invalid(f"unknown record type {wire.shown(mutation.entity)}")
     if mutation.entity == CONFLICT:
         if not exists:
             raise Invalid("no such conflict")
         for name, pair in mutation.fields.items():
             if name not in CONFLICT_WRITABLE:
-                raise Invalid(f"{name}: a conflict's {name} cannot be changed")
-            _pair(name, pair)
+                raise Invalid(f"{wire.safe_text(name[:40])}: a conflict's {name[:40]} cannot be changed")
+            wire.check_conflict_value(name, pair[0])
+            check_clock(pair[1], name)
         return
     entity = ENTITIES[mutation.entity]
     clean: Fields = {}
     for name, pair in mutation.fields.items():
         if name not in entity.by_name:
-            raise Invalid(f"{name}: {entity.name} has no such field")
-        value, clock = _pair(name, pair)
-        clean[name] = [check_value(entity, name, value), clock]
-        if value is None and entity.by_name[name].required:
-            raise Invalid(f"{name}: is required and cannot be empty")
+            raise Invalid(f"{wire.safe_text(name[:40])}: {entity.name} has no such field")
+        clean[name] = [wire.check_value(entity, name, pair[0]), check_clock(pair[1], name)]
     if not exists:
-        missing = [f.name for f in entity.fields if f.required and clean.get(f.name, [None])[0] is None]
+        missing = wire.missing_on_create(entity, {k: v[0] for k, v in clean.items()})
         if missing:
-            raise Invalid(f"{missing[0]}: is required")
+            raise Invalid(f"{missing}: is required")
     elif entity.insert_only:
         raise Invalid(f"{entity.name} entries are insert-only and cannot be changed")
     mutation.fields = clean
-
-
-def _pair(name: str, pair: list[Any]) -> tuple[Any, str]:
-    return pair[0], check_clock(pair[1], name)  # the shape was checked by Mutation.parse
 
 
 # -- clocks --------------------------------------------------------------------------------------
@@ -256,13 +243,34 @@ def visible(user: User, owner: str | None, team: str | None) -> bool:
 
 
 def may_write(
-    user: User, before: tuple[str | None, str | None] | None, after: tuple[str | None, str | None]
+    user: User,
+    before: tuple[str | None, str | None] | None,
+    after: tuple[str | None, str | None],
+    team_of: Callable[[str], str | None] | None = None,
 ) -> str | None:
-    """None if allowed, else the reason."""
+    """None if `user` may write a record whose scope goes from `before` (None: a create) to `after`,
+    else the reason. Everyone writes only what they see. A manager may give a record any scope; a
+    rep's records stay in the rep's team: a rep cannot move one to another team (nor out of its
+    team to no team), give it to a server user of another team (`team_of` names a user's team, None
+    for a name that is no server user: the record stays in the team, so that is allowed), or make
+    it unscoped (visible to every team). Records unscoped by nature (products) are checked with
+    `team_of` None: no move check applies."""
     if user.role == "admin":
         return None
     if before is not None and not visible(user, *before):
         return "the record is outside your scope (owner/team)"
     if not visible(user, *after) and (before is None or user.role != "manager"):
         return "the change would move the record outside your scope (owner/team)"
+    if user.role == "manager" or team_of is None or after == before:
+        return None
+    owner, team = after
+    old_owner, old_team = before if before is not None else (None, None)
+    if owner is None and team is None:
+        return "owner/team: only a manager can make a record visible to every team"
+    if team != old_team and team != user.team:  # a create keeps no team, or takes the rep's
+        return f"team: only a manager can move a record to team {team!r}"
+    if owner is not None and owner not in (user.name, old_owner):
+        owner_team = team_of(owner)  # None: not a server user (yet); the record stays in the team
+        if owner_team is not None and (user.team is None or (owner_team or None) != user.team):
+            return f"owner: {owner!r} is not in your team; only a manager can hand a record to another team"
     return None

@@ -33,8 +33,10 @@ _ERRORS = {
     400: "malformed body or parameter (the reason names the field)",
     401: "missing, unknown or revoked token",
     403: "the client id belongs to another user",
+    408: "the body did not arrive within the read timeout (the connection is closed)",
     409: "reset needed: the server was restored or replaced (`reset` says which)",
-    413: "body larger than 32 MiB (uncompressed)",
+    413: "body larger than 32 MiB, as sent or uncompressed (the connection is closed)",
+    429: "too many unknown tokens from this address; wait the seconds of the Retry-After header",
 }
 
 
@@ -57,6 +59,10 @@ def replies(name: str, *errors: int) -> dict[int | str, dict[str, Any]]:
             "description": _ERRORS[code],
             "content": {"application/json": {"schema": ref("ErrorReply")}},
         }
+        if code == 429:
+            out[code]["headers"] = {
+                "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
+            }
     return out
 
 
@@ -87,7 +93,26 @@ def components() -> dict[str, Any]:
         out.update(generated.pop("$defs", {}))
         out[cls.__name__] = generated
     out["Mutation"]["properties"].pop("problem", None)  # the server's note, never on the wire
+    _bounds(out)
     return out
+
+
+def _bounds(out: dict[str, Any]) -> None:
+    """The ranges `PushRequest.parse` holds the protocol fields to (a dataclass cannot say them)."""
+    push = out["PushRequest"]
+    props = push["properties"]
+    props["protocol"] = {"title": "Protocol", "type": "integer", "const": protocol.PROTOCOL}
+    push["required"] = ["protocol", "client_id", "mutations"]
+    props["client_id"].update(
+        pattern=protocol.CLIENT_ID_PATTERN, minLength=1, maxLength=protocol.MAX_CLIENT_ID
+    )
+    props["mutations"]["maxItems"] = protocol.MAX_BATCH
+    props["acked"].update(minimum=0, maximum=protocol.MAX_SEQ)
+    props["cursor"]["anyOf"][0].update(minimum=0, maximum=protocol.MAX_SEQ)
+    props["now"]["anyOf"][0].update(minimum=0, maximum=protocol.MAX_MS)
+    mutation = out["Mutation"]["properties"]
+    mutation["seq"].update(minimum=1, maximum=protocol.MAX_SEQ)
+    mutation["fields"]["additionalProperties"].update(minItems=2, maxItems=2)
 
 
 def openapi(app: FastAPI) -> dict[str, Any]:

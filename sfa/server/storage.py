@@ -18,6 +18,7 @@ from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, Index, SQLModel, create_engine
 
+from sfa.domain import private
 from sfa.domain.errors import ConfigError
 
 
@@ -203,7 +204,7 @@ def resolve_db_url(home: Path, explicit: str | None) -> str:
 
 def remember_db_url(home: Path, url: str) -> None:
     directory = server_dir(home)
-    directory.mkdir(parents=True, exist_ok=True)
+    private.private_dir(directory)
     path = directory / "db-url"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from sfa.domain import private
 from sfa.domain.errors import ConfigError, UsageError
 
 DB_NAME = "sfa.db"
@@ -64,9 +65,9 @@ class ConfigFile:
         import tomli_w
 
         values = {**self.values(), **changes}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private.private_dir(self.path.parent)
         tmp = self.path.with_suffix(".toml.tmp")
-        with tmp.open("wb") as handle:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
             tomli_w.dump(_nest(values), handle)
             handle.flush()
             os.fsync(handle.fileno())

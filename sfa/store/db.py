@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sfa.domain import ids
+from sfa.domain import ids, private
 from sfa.domain.dates import iso_utc, utc_now
 from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import AmbiguousRefError, NotFoundError, SfaError, StoreError, ValidationError
@@ -79,8 +79,8 @@ class Store:
 
     # -- opening -----------------------------------------------------------------------------
     def _connect(self, readonly: bool) -> sqlite3.Connection:
-        if not readonly:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not readonly and str(self.path) != ":memory:":
+            private.private_file(self.path)  # 0600 in a 0700 directory (sfa/domain/private.py)
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
             conn.execute("PRAGMA journal_mode=WAL")  # here: a file that is not a database fails first

@@ -85,7 +85,8 @@ def test_openapi_declares_every_request_and_reply(http: httpx.Client) -> None:
 def test_replies_are_the_declared_messages(server: InProcessServer, http: httpx.Client) -> None:
     token = server.add_user("ana")
     headers = {"Authorization": f"Bearer {token}"}
-    request = PushRequest("c1", [Mutation(1, "account", ID, {"name": ["Acme", CLOCK]})], now=1)
+    fields = {"name": ["Acme", CLOCK], "owner": ["ana", CLOCK]}
+    request = PushRequest("c1", [Mutation(1, "account", ID, fields)], now=1)
     reply = http.post("/v1/push", json=request.to_json(), headers=headers)
     parsed = PushResponse.parse(reply.json())
     assert parsed.results == [PushResult(1, "applied")]
@@ -120,6 +121,17 @@ BAD_BODIES: list[tuple[str, Any, str]] = [
     ("acked a bool", {"protocol": 1, "client_id": "c", "acked": True, "mutations": []}, "acked"),
     ("now a string", {"protocol": 1, "client_id": "c", "now": "12", "mutations": []}, "now"),
     ("cursor negative", {"protocol": 1, "client_id": "c", "cursor": -3, "mutations": []}, "cursor"),
+    # Protocol fields to their exact ranges: seqs and cursors fit PostgreSQL's int4 columns.
+    ("seq 2**31", {"protocol": 1, "client_id": "c", "mutations": [{"seq": 2**31}]}, "mutations[0].seq"),
+    ("seq 2**63", {"protocol": 1, "client_id": "c", "mutations": [{"seq": 2**63}]}, "mutations[0].seq"),
+    ("acked 2**63", {"protocol": 1, "client_id": "c", "acked": 2**63, "mutations": []}, "acked"),
+    ("cursor 2**40", {"protocol": 1, "client_id": "c", "cursor": 2**40, "mutations": []}, "cursor"),
+    ("now 10**20", {"protocol": 1, "client_id": "c", "now": 10**20, "mutations": []}, "now"),
+    ("client id NUL", {"protocol": 1, "client_id": "a\x00b", "mutations": []}, "client_id"),
+    ("client id surrogate", {"protocol": 1, "client_id": "a\ud800", "mutations": []}, "client_id"),
+    ("client id space", {"protocol": 1, "client_id": "a b", "mutations": []}, "client_id"),
+    ("nested 100,000 deep", b"[" * 100_000 + b"]" * 100_000, "nested"),
+    ("nested 65 deep", b"[" * 65 + b"]" * 65, "nested"),
 ]
 
 
@@ -134,7 +146,18 @@ def test_malformed_requests_get_400_naming_the_field(server: InProcessServer, ht
         "/v1/push", content=b"\x1f\x8bnot gzip", headers={**headers, "Content-Encoding": "gzip"}
     )
     assert reply.status_code == 400 and "gzip" in reply.json()["error"]
-    for query in ("cursor=-1", "cursor=x", "limit=0", "limit=100000", "epoch=" + "x" * 100):
+    for query in (
+        "cursor=-1",
+        "cursor=x",
+        f"cursor={2**63}",
+        f"cursor={2**31}",
+        "limit=0",
+        "limit=100000",
+        "epoch=" + "x" * 100,
+        "client_id=a%00b",
+        "client_id=a%ED%A0%80",
+        "client_id=",
+    ):
         reply = http.get(f"/v1/pull?{query}", headers=headers)
         assert reply.status_code == 400, query
         assert reply.json()["error"], query
@@ -150,7 +173,12 @@ def test_malformed_requests_get_400_naming_the_field(server: InProcessServer, ht
         {"seq": 8, "entity": 5, "id": ID, "fields": {"name": ["x", CLOCK]}},
         {"seq": 9, "entity": "account", "id": ID, "fields": {"name": ["x"]}},
         {"seq": 10, "entity": "account", "id": ID, "fields": {"name": ["x", CLOCK]}, "base": []},
-        {"seq": 11, "entity": "account", "id": ID, "fields": {"name": ["Fine", CLOCK]}},
+        {
+            "seq": 11,
+            "entity": "account",
+            "id": ID,
+            "fields": {"name": ["Fine", CLOCK], "owner": ["ana", CLOCK]},
+        },
     ]
     body = {"protocol": 1, "client_id": "c1", "mutations": mutations}
     reply = http.post(

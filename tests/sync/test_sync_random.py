@@ -26,8 +26,8 @@ WORDS = ("alpha", "bravo", "delta", "echo", "lima", "oscar", "tango", "zulu")
 def _value(entity: Entity, name: str, rng: random.Random) -> Any:
     spec = entity.by_name[name]
     kind = spec.kind
-    if kind == "decimal":
-        return Decimal(rng.randint(1, 500)) / 4
+    if kind == "decimal":  # within every decimal field's bounds (rates are at most 100)
+        return Decimal(rng.randint(1, 400)) / 4
     if kind == "int":
         return rng.randint(0, 100)
     if kind == "float":

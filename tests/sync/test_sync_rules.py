@@ -124,9 +124,9 @@ def test_scope_rules() -> None:
     [
         ({"amount": ["abc", clock(NOW)]}, "decimal"),
         ({"stage": [3, clock(NOW)]}, "text"),
-        ({"probability": [True, clock(NOW)]}, "int"),
+        ({"probability": [True, clock(NOW)]}, "whole number"),
         ({"close_date": ["someday", clock(NOW)]}, "date"),
-        ({"tags": ["x", clock(NOW)]}, "tags"),
+        ({"tags": ["x", clock(NOW)]}, "list of text"),
         ({"name": ["x", "0:0:bad replica!"]}, "clock"),
         ({"name": [None, clock(NOW)]}, "required"),
     ],
