@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 
-from sfa.cli.common import JsonOpt, is_terminal, print_json, record_json, workspace
+from sfa.cli.common import JsonOpt, is_terminal, print_json, record_json, when, workspace
 from sfa.cli.task import task_rows, tasks_json
 from sfa.cli.visit import agenda_json, agenda_rows
-from sfa.domain.entities import QUOTE
-from sfa.services import reports
+from sfa.domain.entities import ORDER, QUOTE
+from sfa.services import orders, reports
+from sfa.store.db import Record
 
 app = typer.Typer(help="Today: visits, tasks due or overdue, quotes expiring this week.")
 
@@ -19,6 +22,7 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     ws = workspace(ctx)
     day = reports.today(ws)
     quote_refs = ws.store.short_refs(QUOTE, [q["quote"]["id"] for q in day["quotes"]])
+    waiting = orders.attention(ws)
     if as_json:
         print_json(
             {
@@ -31,6 +35,8 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
                     {**record_json(QUOTE, q["quote"], quote_refs[q["quote"]["id"]]), "account": q["account"]}
                     for q in day["quotes"]
                 ],
+                "orders_rejected": [record_json(ORDER, o) for o in waiting["rejected"]],
+                "orders_unacknowledged": [record_json(ORDER, o) for o in waiting["unacknowledged"]],
             }
         )
         return
@@ -69,3 +75,18 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         print(f"  … and {day['quotes_total'] - len(day['quotes'])} more")
     if not day["quotes"]:
         print("  none")
+    _orders(waiting, heading)
+
+
+def _orders(waiting: dict[str, list[Record]], heading: Callable[[str], None]) -> None:
+    """ERP rejections and orders waiting for the ERP (shown only when there are some)."""
+    if waiting["rejected"]:
+        print()
+        heading(f"Orders rejected by the ERP ({len(waiting['rejected'])})")
+        for order in waiting["rejected"]:
+            print(f"  {order['number']}  {order['erp_message'] or ''}".rstrip())
+    if waiting["unacknowledged"]:
+        print()
+        heading(f"Orders unacknowledged for more than 2 days ({len(waiting['unacknowledged'])})")
+        for order in waiting["unacknowledged"]:
+            print(f"  {order['number']}  submitted {when(order['submitted_at'])}")

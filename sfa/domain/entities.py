@@ -304,10 +304,83 @@ QUOTE_LINE = Entity(
     title="description",
 )
 
+# Entity codes: a searchable record type needs a code below 16 (the search rowid is rid * 16 +
+# code); record types without search fields take codes from 17 up, so the small ones stay free.
+# 11 is kept for the approval record (issue 14).
+
+ORDER_STATUSES = ("draft", "submitted", "acknowledged", "rejected", "cancelled", "delivered", "invoiced")
+
+ORDER = Entity(
+    "order",
+    "sales_order",
+    12,
+    (
+        Field("number", required=True, doc="unique across replicas, e.g. O-2026-K7F2-0001"),
+        Field("quote_id", "ref", ref="quote", doc="the accepted quote the order was made from"),
+        Field("contract_id", doc="the contract the order calls off, if any"),
+        Field("account_id", "ref", required=True, ref="account"),
+        Field("opportunity_id", "ref", ref="opportunity"),
+        Field("contact_id", "ref", ref="contact"),
+        Field("currency", "currency", merge="flag"),
+        Field("customer_po", doc="the customer's purchase order number"),
+        Field("requested_date", "date", doc="delivery date the customer asked for"),
+        Field("ship_to"),
+        Field("bill_to"),
+        Field("payment_terms"),
+        Field("status", "enum", merge="flag", choices=ORDER_STATUSES),
+        Field("submitted_at", "datetime"),
+        Field("accepted_differences", "bool", doc="submitted although the pricing check found differences"),
+        Field("cancelled_at", "datetime"),
+        Field("cancel_reason"),
+        Field("erp_ref", doc="the ERP's order number (written by the ERP only)"),
+        Field("erp_message", doc="the ERP's last message (written by the ERP only)"),
+        Field("erp_at", "datetime", doc="when the ERP last answered (written by the ERP only)"),
+        *_scope_fields(),
+    ),
+    title="number",
+    search_fields=("number", "customer_po", "erp_ref", "notes"),
+)
+
+ORDER_LINE = Entity(
+    "order_line",
+    "order_line",
+    17,
+    (
+        Field("order_id", "ref", required=True, ref="order"),
+        Field("position", "int", required=True),
+        Field("quote_line_id", "ref", ref="quote_line", doc="the quote line it was copied from"),
+        Field("product_id", "ref", ref="product"),
+        Field("sku"),
+        Field("description", required=True),
+        Field("quantity", "decimal", merge="flag", required=True),
+        Field("unit_price", "decimal", merge="flag", required=True),
+        Field("discount_percent", "decimal", merge="flag"),
+        Field("discount_amount", "decimal", merge="flag"),
+        Field("tax_rate", "decimal", merge="flag"),
+        Field("delivered_quantity", "decimal", doc="written by the ERP only"),
+        Field("invoiced_quantity", "decimal", doc="written by the ERP only"),
+        Field("deleted", "bool"),
+    ),
+    title="description",
+)
+
 # Kinds of timeline entry that hold prose people wrote; these are found by full-text search.
 SEARCHABLE_TIMELINE_KINDS = ("note", "visit_report")
 
 ENTITIES: dict[str, Entity] = {
     e.name: e
-    for e in (ACCOUNT, CONTACT, LEAD, OPPORTUNITY, TIMELINE, VISIT, TASK, PRODUCT, QUOTE, QUOTE_LINE)
+    for e in (
+        ACCOUNT,
+        CONTACT,
+        LEAD,
+        OPPORTUNITY,
+        TIMELINE,
+        VISIT,
+        TASK,
+        PRODUCT,
+        QUOTE,
+        QUOTE_LINE,
+        ORDER,
+        ORDER_LINE,
+    )
 }

@@ -35,8 +35,8 @@ from sfa.protocol import (
     PushResult,
     is_uuid,
 )
+from sfa.server import erp, schema
 from sfa.server import merge as rules
-from sfa.server import schema
 from sfa.server.merge import Invalid, User
 from sfa.server.storage import hash_token, utc_iso
 
@@ -271,6 +271,7 @@ def create_app(engine: Engine) -> FastAPI:
         )
 
     app.openapi = lambda: schema.openapi(app)  # type: ignore[method-assign]
+    erp.register(app, engine, current_user)  # the ERP hand-off (sfa/server/erp.py)
     return app
 
 
@@ -427,7 +428,7 @@ class _Batch:
             m.entity, m.id, current[0] if current else None, m.fields, m.base, m.known, self.now, self.skew
         )
         after = before if m.entity == CONFLICT and before else self.scope(m.entity, outcome.state)
-        reason = rules.may_write(self.user, before, after)
+        reason = rules.may_write(self.user, before, after, self.change_of(m, current))
         if reason is not None:
             self._revert(m, current, before)
             return PushResult(m.seq, "rejected", reason=reason)
@@ -457,11 +458,27 @@ class _Batch:
             return PushResult(m.seq, "conflict", conflict_ids)
         return PushResult(m.seq, "applied")
 
+    def change_of(self, m: Mutation, current: list[Any] | None) -> rules.RecordChange:
+        """The mutation as the document rules see it (a line with its parent's stored fields)."""
+        parent = None
+        key = rules.LINE_PARENTS.get(m.entity)
+        if key is not None:
+            pair = m.fields.get(key) or (current[0].get(key) if current else None) or [None]
+            entry = self.load(key.removesuffix("_id"), pair[0]) if isinstance(pair[0], str) else None
+            parent = entry[0] if entry else None
+        return rules.RecordChange(m.entity, current[0] if current else None, m.fields, parent)
+
     def _revert(self, m: Mutation, current: list[Any] | None, before: Scope | None) -> None:
         """A rejected edit of a record the user sees: send the server's values back."""
         if current is None or before is None or not rules.visible(self.user, *before):
             return
         fields = {k: v for k, v in current[0].items() if k in m.fields}
+        unset = [k for k in m.fields if k not in current[0]]
+        if unset and m.entity != CONFLICT:
+            # A field the server never had: "no value" returns, with a clock after the rejected one.
+            clock = rules.server_tick(self.now, *(pair[1] for pair in m.fields.values()))
+            for name in unset:
+                current[0][name] = fields[name] = [None, clock]
         if fields:
             self.log(m.entity, m.id, fields, before, before, None)
             current[6] = True  # rewritten with the batch's seq: the revert counts as a change

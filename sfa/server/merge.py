@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sfa.domain import orders as order_rules
 from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import ValidationError
 from sfa.domain.hlc import Hlc
@@ -23,7 +24,7 @@ from sfa.protocol import (
     clock_problem,
 )
 
-ROLES = ("rep", "manager", "admin")
+ROLES = ("rep", "manager", "admin", "erp")  # erp: the ERP hand-off only (sfa/server/erp.py)
 
 
 @dataclass(frozen=True)
@@ -226,9 +227,13 @@ def conflict_fields(data: dict[str, Any], now: int, at: str) -> Fields:
 # -- scope ---------------------------------------------------------------------------------------
 
 
+# Line records take the scope of the document they belong to: line entity -> its parent's id field.
+LINE_PARENTS = {"quote_line": "quote_id", "order_line": "order_id"}
+
+
 def parent_of(entity_name: str, state: Fields) -> str | None:
     """The record whose scope a record without owner/team takes."""
-    key = {"timeline": "record_id", "quote_line": "quote_id", CONFLICT: "record_id"}.get(entity_name)
+    key = {"timeline": "record_id", CONFLICT: "record_id", **LINE_PARENTS}.get(entity_name)
     if key is None or key not in state:
         return None
     value = state[key][0]
@@ -238,7 +243,7 @@ def parent_of(entity_name: str, state: Fields) -> str | None:
 def own_scope(entity_name: str, state: Fields) -> tuple[str | None, str | None] | None:
     """(owner, team) from the record itself, or None when it comes from its parent."""
     entity = ENTITIES.get(entity_name)
-    if entity is None or entity_name == "timeline" or entity_name == "quote_line":
+    if entity is None or entity_name == "timeline" or entity_name in LINE_PARENTS:
         return None
     if "owner" in entity.by_name and "team" in entity.by_name:
         owner = state.get("owner", [None])[0]
@@ -256,9 +261,16 @@ def visible(user: User, owner: str | None, team: str | None) -> bool:
 
 
 def may_write(
-    user: User, before: tuple[str | None, str | None] | None, after: tuple[str | None, str | None]
+    user: User,
+    before: tuple[str | None, str | None] | None,
+    after: tuple[str | None, str | None],
+    change: RecordChange | None = None,
 ) -> str | None:
     """None if allowed, else the reason."""
+    if change is not None:
+        problem = document_problem(user, change)
+        if problem is not None:
+            return problem
     if user.role == "admin":
         return None
     if before is not None and not visible(user, *before):
@@ -266,3 +278,39 @@ def may_write(
     if not visible(user, *after) and (before is None or user.role != "manager"):
         return "the change would move the record outside your scope (owner/team)"
     return None
+
+
+# -- documents past their draft (orders; docs/orders.md) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordChange:
+    """What a pushed mutation does to a record: the record's stored fields (None: new), the pushed
+    fields, and for a line the stored fields of its parent document."""
+
+    entity: str
+    current: Fields | None
+    incoming: Fields
+    parent: Fields | None = None
+
+
+def _values(fields: Fields | None) -> dict[str, Any]:
+    return {name: pair[0] for name, pair in (fields or {}).items()}
+
+
+def document_problem(user: User, change: RecordChange) -> str | None:
+    """Why this push may not change an order or an order line (locked after submit; the ERP's fields
+    and statuses are the ERP's), or None. Applies to every role: the ERP writes through its own
+    endpoints, never through push."""
+    if change.entity not in ("order", "order_line"):
+        return None
+    current = _values(change.current)
+    incoming = {name: pair[0] for name, pair in change.incoming.items()}
+    changed = {name: value for name, value in incoming.items() if current.get(name, None) != value}
+    if change.current is None:
+        changed = {name: value for name, value in incoming.items() if value is not None}
+    if not changed:
+        return None
+    line = change.entity == "order_line"
+    state = _values(change.parent) if line else current
+    return order_rules.rep_change_problem(state, changed, line=line)

@@ -233,7 +233,40 @@ V6 = "".join(
     )
 )
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6)
+# Orders (issue 15): the order a won quote becomes, and its lines. The ERP writes erp_* and the
+# delivered and invoiced quantities through the server.
+V_ORDERS = f"""
+CREATE TABLE IF NOT EXISTS sales_order ({_RECORD_COLUMNS},
+    number TEXT NOT NULL,
+    quote_id TEXT REFERENCES quote(id) DEFERRABLE INITIALLY DEFERRED,
+    contract_id TEXT,
+    account_id TEXT NOT NULL REFERENCES account(id) DEFERRABLE INITIALLY DEFERRED,
+    opportunity_id TEXT REFERENCES opportunity(id) DEFERRABLE INITIALLY DEFERRED,
+    contact_id TEXT REFERENCES contact(id) DEFERRABLE INITIALLY DEFERRED,
+    currency TEXT, customer_po TEXT, requested_date TEXT, ship_to TEXT, bill_to TEXT,
+    payment_terms TEXT, status TEXT NOT NULL DEFAULT 'draft', submitted_at TEXT,
+    accepted_differences INTEGER NOT NULL DEFAULT 0, cancelled_at TEXT, cancel_reason TEXT,
+    erp_ref TEXT, erp_message TEXT, erp_at TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX IF NOT EXISTS sales_order_handle ON sales_order(handle);
+CREATE INDEX IF NOT EXISTS sales_order_number ON sales_order(number);
+CREATE INDEX IF NOT EXISTS sales_order_status ON sales_order(status, submitted_at);
+CREATE INDEX IF NOT EXISTS sales_order_account ON sales_order(account_id);
+CREATE INDEX IF NOT EXISTS sales_order_quote ON sales_order(quote_id);
+
+CREATE TABLE IF NOT EXISTS order_line ({_RECORD_COLUMNS},
+    order_id TEXT NOT NULL REFERENCES sales_order(id) DEFERRABLE INITIALLY DEFERRED,
+    position INTEGER NOT NULL,
+    quote_line_id TEXT REFERENCES quote_line(id) DEFERRABLE INITIALLY DEFERRED,
+    product_id TEXT REFERENCES product(id) DEFERRABLE INITIALLY DEFERRED,
+    sku TEXT, description TEXT NOT NULL, quantity TEXT NOT NULL, unit_price TEXT NOT NULL,
+    discount_percent TEXT, discount_amount TEXT, tax_rate TEXT,
+    delivered_quantity TEXT, invoiced_quantity TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS order_line_handle ON order_line(handle);
+CREATE INDEX IF NOT EXISTS order_line_order ON order_line(order_id, position);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_ORDERS)
 
 LATEST = len(MIGRATIONS)
 
