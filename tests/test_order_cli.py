@@ -155,15 +155,16 @@ def test_today_lists_rejected_and_waiting_orders(sfa: Any, ws: Any, accepted: di
     assert [o["number"] for o in data["orders_unacknowledged"]] == [waiting["number"]]
 
 
-def test_server_erp_export_and_ack_files(tmp_path: Path) -> None:
+def test_server_erp_export_and_ack_files(sfa: Any, home: Path, tmp_path: Path) -> None:
     """The integrator's files, over the server database; the ack reaches the order's record."""
-    from conftest import run_sfa
-
     from sfa.server import admin, erp
     from sfa.server.merge import User
 
-    server_home = tmp_path / "server"
-    server_home.mkdir()
+    server_home = home
+
+    def run_sfa(_home: Path, *args: str) -> Any:
+        return sfa(*args)
+
     db = f"sqlite:///{server_home / 'server.db'}"
     assert run_sfa(server_home, "server", "init", "--db", db).code == 0
     order_id, line_id = "01934b7e-0000-7000-8000-0000000000a1", "01934b7e-0000-7000-8000-0000000000a2"

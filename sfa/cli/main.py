@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("sfa.cli.config", "Read and change settings."),
     "product": ("sfa.cli.product", "The price list: products with SKU, price and tax rate."),
     "quote": ("sfa.cli.quote", "Quotes: exact totals, numbering, send, revise, accept, export."),
+    "contract": ("sfa.cli.contract", "Contracts: approval, release, renewal, termination."),
     "order": ("sfa.cli.order", "Orders: from an accepted quote to the ERP and back."),
     "demo": ("sfa.cli.demo", "Fill an empty store with a realistic demo company."),
     "import": ("sfa.cli.imports", "Import CSV, vCards, or a full backup."),

@@ -9,8 +9,8 @@ import typer
 from sfa.cli.common import JsonOpt, is_terminal, print_json, record_json, when, workspace
 from sfa.cli.task import task_rows, tasks_json
 from sfa.cli.visit import agenda_json, agenda_rows
-from sfa.domain.entities import ORDER, QUOTE
-from sfa.services import orders, reports
+from sfa.domain.entities import CONTRACT, ORDER, QUOTE
+from sfa.services import contracts, orders, reports
 from sfa.store.db import Record
 
 app = typer.Typer(help="Today: visits, tasks due or overdue, quotes expiring this week.")
@@ -23,6 +23,7 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     day = reports.today(ws)
     quote_refs = ws.store.short_refs(QUOTE, [q["quote"]["id"] for q in day["quotes"]])
     waiting = orders.attention(ws)
+    renewals = [c for c, _ in contracts.renewals_due(ws)]
     if as_json:
         print_json(
             {
@@ -37,6 +38,7 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
                 ],
                 "orders_rejected": [record_json(ORDER, o) for o in waiting["rejected"]],
                 "orders_unacknowledged": [record_json(ORDER, o) for o in waiting["unacknowledged"]],
+                "contracts_renewal_due": [record_json(CONTRACT, c) for c in renewals],
             }
         )
         return
@@ -76,6 +78,13 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if not day["quotes"]:
         print("  none")
     _orders(waiting, heading)
+    if renewals:
+        print()
+        heading(f"Contracts due for renewal ({len(renewals)})")
+        for contract in renewals:
+            print(
+                f"  {contract['number']}  {contract['title']}  ends {contract['end_date']}  (sfa contract renew)"
+            )
 
 
 def _orders(waiting: dict[str, list[Record]], heading: Callable[[str], None]) -> None:

@@ -304,6 +304,23 @@ QUOTE_LINE = Entity(
     title="description",
 )
 
+APPROVAL = Entity(
+    name="approval",
+    table="approval",
+    code=11,
+    fields=(
+        Field("entity", required=True, doc="record type the approval is about"),
+        Field("record_id", "text", required=True, doc="id of the record the approval is about"),
+        Field("action", "enum", required=True, choices=("submit", "approve", "reject", "release")),
+        Field("by", required=True, doc="user name of who acted"),
+        Field("at", "datetime", required=True),
+        Field("comment"),
+        *_scope_fields(),
+    ),
+    title="action",
+    insert_only=True,
+)
+
 # Entity codes: a searchable record type needs a code below 16 (the search rowid is rid * 16 +
 # code); record types without search fields take codes from 17 up, so the small ones stay free.
 # 11 is kept for the approval record (issue 14).
@@ -317,7 +334,7 @@ ORDER = Entity(
     (
         Field("number", required=True, doc="unique across replicas, e.g. O-2026-K7F2-0001"),
         Field("quote_id", "ref", ref="quote", doc="the accepted quote the order was made from"),
-        Field("contract_id", doc="the contract the order calls off, if any"),
+        Field("contract_id", "ref", ref="contract", doc="the contract the order calls off, if any"),
         Field("account_id", "ref", required=True, ref="account"),
         Field("opportunity_id", "ref", ref="opportunity"),
         Field("contact_id", "ref", ref="contact"),
@@ -364,6 +381,69 @@ ORDER_LINE = Entity(
     title="description",
 )
 
+CONTRACT_STATUSES = ("draft", "in approval", "activated", "terminated", "cancelled")
+CONTRACT_BILLING = ("once", "monthly", "quarterly", "yearly")
+
+CONTRACT = Entity(
+    "contract",
+    "contract",
+    13,
+    (
+        Field("number", required=True, doc="unique across replicas, e.g. C-2026-K7F2-0001"),
+        Field("revision", "int", doc="1 for the first; a revision keeps the number"),
+        Field("previous_id", "ref", ref="contract", doc="the revision this one replaces"),
+        Field("renewal_of", "ref", ref="contract", doc="the contract this one renews"),
+        Field("renewed_by", "ref", ref="contract", doc="the renewal draft made of this contract"),
+        Field("account_id", "ref", required=True, ref="account"),
+        Field("opportunity_id", "ref", ref="opportunity"),
+        Field("quote_id", "ref", ref="quote"),
+        Field("contact_id", "ref", ref="contact"),
+        Field("title", required=True),
+        Field("start_date", "date", required=True),
+        Field("term_months", "int"),
+        Field("end_date", "date", doc="derived from start and term when empty"),
+        Field("auto_renew", "bool"),
+        Field("notice_days", "int"),
+        Field("renewal_lead_days", "int", doc="renewal is due this many days before the end"),
+        Field("value", "decimal", merge="flag"),
+        Field("currency", "currency", merge="flag"),
+        Field("billing", "enum", choices=CONTRACT_BILLING),
+        Field("terms"),
+        Field("status", "enum", merge="flag", choices=CONTRACT_STATUSES),
+        Field("reject_reason"),
+        Field("customer_signed_by"),
+        Field("customer_signed_on", "date"),
+        Field("company_signed_by"),
+        Field("activated_by"),
+        Field("activated_at", "datetime"),
+        Field("terminated_on", "date"),
+        Field("termination_reason"),
+        *_scope_fields(),
+    ),
+    title="title",
+    search_fields=("number", "title", "terms", "notes"),
+)
+
+CONTRACT_LINE = Entity(
+    "contract_line",
+    "contract_line",
+    18,
+    (
+        Field("contract_id", "ref", required=True, ref="contract"),
+        Field("position", "int", required=True),
+        Field("product_id", "ref", ref="product"),
+        Field("sku"),
+        Field("description", required=True),
+        Field("quantity", "decimal", merge="flag", required=True),
+        Field("unit_price", "decimal", merge="flag", required=True),
+        Field("discount_percent", "decimal", merge="flag"),
+        Field("discount_amount", "decimal", merge="flag"),
+        Field("tax_rate", "decimal", merge="flag"),
+        Field("deleted", "bool"),
+    ),
+    title="description",
+)
+
 # Kinds of timeline entry that hold prose people wrote; these are found by full-text search.
 SEARCHABLE_TIMELINE_KINDS = ("note", "visit_report")
 
@@ -380,7 +460,10 @@ ENTITIES: dict[str, Entity] = {
         PRODUCT,
         QUOTE,
         QUOTE_LINE,
+        APPROVAL,
         ORDER,
         ORDER_LINE,
+        CONTRACT,
+        CONTRACT_LINE,
     )
 }

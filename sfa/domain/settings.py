@@ -91,6 +91,9 @@ def _percent(value: str) -> str:
 
 register(Setting("quote.valid_days", "30", "days a new quote is valid for", _days))
 register(
+    Setting("contract.renewal_lead_days", "90", "days before a contract's end its renewal is due", _days)
+)
+register(
     Setting("quote.tax_rate", "19", "default tax rate (percent) of new products and free lines", _percent)
 )
 register(

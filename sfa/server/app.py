@@ -460,12 +460,9 @@ class _Batch:
 
     def change_of(self, m: Mutation, current: list[Any] | None) -> rules.RecordChange:
         """The mutation as the document rules see it (a line with its parent's stored fields)."""
-        parent = None
-        key = rules.LINE_PARENTS.get(m.entity)
-        if key is not None:
-            pair = m.fields.get(key) or (current[0].get(key) if current else None) or [None]
-            entry = self.load(key.removesuffix("_id"), pair[0]) if isinstance(pair[0], str) else None
-            parent = entry[0] if entry else None
+        ref = rules.parent_ref(m.entity, m.fields, current[0] if current else None)
+        entry = self.load(*ref) if ref is not None else None
+        parent = entry[0] if entry else None
         return rules.RecordChange(m.entity, current[0] if current else None, m.fields, parent)
 
     def _revert(self, m: Mutation, current: list[Any] | None, before: Scope | None) -> None:

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sfa.domain import contracts as contract_rules
 from sfa.domain import orders as order_rules
 from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import ValidationError
@@ -228,7 +229,7 @@ def conflict_fields(data: dict[str, Any], now: int, at: str) -> Fields:
 
 
 # Line records take the scope of the document they belong to: line entity -> its parent's id field.
-LINE_PARENTS = {"quote_line": "quote_id", "order_line": "order_id"}
+LINE_PARENTS = {"quote_line": "quote_id", "order_line": "order_id", "contract_line": "contract_id"}
 
 
 def parent_of(entity_name: str, state: Fields) -> str | None:
@@ -298,11 +299,40 @@ def _values(fields: Fields | None) -> dict[str, Any]:
     return {name: pair[0] for name, pair in (fields or {}).items()}
 
 
+def parent_ref(entity_name: str, incoming: Fields, current: Fields | None) -> tuple[str, str] | None:
+    """(entity, id) of the record whose stored fields the document rules need: a line's document,
+    the record an approval is about."""
+
+    def value(name: str) -> Any:
+        pair = incoming.get(name) or (current or {}).get(name) or [None]
+        return pair[0]
+
+    key = LINE_PARENTS.get(entity_name)
+    if key is not None:
+        parent_id = value(key)
+        return (key.removesuffix("_id"), parent_id) if isinstance(parent_id, str) else None
+    if entity_name == "approval":
+        entity, record_id = value("entity"), value("record_id")
+        if isinstance(entity, str) and isinstance(record_id, str):
+            return entity, record_id
+    return None
+
+
+def is_approver(user: User, team: object) -> bool:
+    """A manager of the record's team, or an admin."""
+    return user.role == "admin" or (user.role == "manager" and team is not None and team == user.team)
+
+
+_DOCUMENTS = ("order", "order_line", "contract", "contract_line", "approval")
+
+
 def document_problem(user: User, change: RecordChange) -> str | None:
-    """Why this push may not change an order or an order line (locked after submit; the ERP's fields
-    and statuses are the ERP's), or None. Applies to every role: the ERP writes through its own
-    endpoints, never through push."""
-    if change.entity not in ("order", "order_line"):
+    """Why this push may not change an order, a contract, one of their lines, or write an approval
+    (docs/orders.md, docs/contracts.md), or None. Orders: locked after submit, the ERP's fields and
+    statuses are the ERP's (it writes through its own endpoints, never through push). Contracts: only
+    drafts are edited; release and reject are a manager's of the team or an admin's; an activated
+    contract changes only by termination and the renewal link."""
+    if change.entity not in _DOCUMENTS:
         return None
     current = _values(change.current)
     incoming = {name: pair[0] for name, pair in change.incoming.items()}
@@ -311,6 +341,13 @@ def document_problem(user: User, change: RecordChange) -> str | None:
         changed = {name: value for name, value in incoming.items() if value is not None}
     if not changed:
         return None
-    line = change.entity == "order_line"
-    state = _values(change.parent) if line else current
-    return order_rules.rep_change_problem(state, changed, line=line)
+    parent = _values(change.parent) if change.parent is not None else None
+    if change.entity == "approval":
+        team = (parent or {}).get("team", incoming.get("team"))
+        return contract_rules.approval_problem(incoming.get("action"), is_approver(user, team))
+    line = change.entity.endswith("_line")
+    state = parent if line else (current if change.current is not None else None)
+    if change.entity.startswith("order"):
+        return order_rules.rep_change_problem(state, changed, line=line)
+    team = (state or {}).get("team", incoming.get("team"))
+    return contract_rules.change_problem(state, changed, approver=is_approver(user, team), line=line)

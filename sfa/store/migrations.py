@@ -266,7 +266,48 @@ CREATE INDEX IF NOT EXISTS order_line_handle ON order_line(handle);
 CREATE INDEX IF NOT EXISTS order_line_order ON order_line(order_id, position);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_ORDERS)
+# Contracts and the approval record (issue 15 §2; the approval record is issue 14's too: IF NOT EXISTS,
+# so whichever branch lands first makes it). "by" is quoted: it is an SQL keyword.
+V_CONTRACTS = f"""
+CREATE TABLE IF NOT EXISTS approval ({_RECORD_COLUMNS},
+    entity TEXT NOT NULL, record_id TEXT NOT NULL, action TEXT NOT NULL, "by" TEXT NOT NULL,
+    at TEXT NOT NULL, comment TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX IF NOT EXISTS approval_handle ON approval(handle);
+CREATE INDEX IF NOT EXISTS approval_record ON approval(record_id, at);
+
+CREATE TABLE IF NOT EXISTS contract ({_RECORD_COLUMNS},
+    number TEXT NOT NULL, revision INTEGER NOT NULL DEFAULT 1,
+    previous_id TEXT REFERENCES contract(id) DEFERRABLE INITIALLY DEFERRED,
+    renewal_of TEXT REFERENCES contract(id) DEFERRABLE INITIALLY DEFERRED,
+    renewed_by TEXT REFERENCES contract(id) DEFERRABLE INITIALLY DEFERRED,
+    account_id TEXT NOT NULL REFERENCES account(id) DEFERRABLE INITIALLY DEFERRED,
+    opportunity_id TEXT REFERENCES opportunity(id) DEFERRABLE INITIALLY DEFERRED,
+    quote_id TEXT REFERENCES quote(id) DEFERRABLE INITIALLY DEFERRED,
+    contact_id TEXT REFERENCES contact(id) DEFERRABLE INITIALLY DEFERRED,
+    title TEXT NOT NULL, start_date TEXT NOT NULL, term_months INTEGER, end_date TEXT,
+    auto_renew INTEGER NOT NULL DEFAULT 0, notice_days INTEGER, renewal_lead_days INTEGER,
+    value TEXT, currency TEXT, billing TEXT, terms TEXT, status TEXT NOT NULL DEFAULT 'draft',
+    reject_reason TEXT, customer_signed_by TEXT, customer_signed_on TEXT, company_signed_by TEXT,
+    activated_by TEXT, activated_at TEXT, terminated_on TEXT, termination_reason TEXT,
+    {_SCOPE_COLUMNS});
+CREATE INDEX IF NOT EXISTS contract_handle ON contract(handle);
+CREATE INDEX IF NOT EXISTS contract_number ON contract(number, revision);
+CREATE INDEX IF NOT EXISTS contract_status_end ON contract(status, end_date);
+CREATE INDEX IF NOT EXISTS contract_account ON contract(account_id);
+CREATE INDEX IF NOT EXISTS contract_renewal_of ON contract(renewal_of);
+
+CREATE TABLE IF NOT EXISTS contract_line ({_RECORD_COLUMNS},
+    contract_id TEXT NOT NULL REFERENCES contract(id) DEFERRABLE INITIALLY DEFERRED,
+    position INTEGER NOT NULL,
+    product_id TEXT REFERENCES product(id) DEFERRABLE INITIALLY DEFERRED,
+    sku TEXT, description TEXT NOT NULL, quantity TEXT NOT NULL, unit_price TEXT NOT NULL,
+    discount_percent TEXT, discount_amount TEXT, tax_rate TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS contract_line_handle ON contract_line(handle);
+CREATE INDEX IF NOT EXISTS contract_line_contract ON contract_line(contract_id, position);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_ORDERS, V_CONTRACTS)
 
 LATEST = len(MIGRATIONS)
 
