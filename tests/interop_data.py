@@ -12,6 +12,7 @@ from sfa.domain.entities import (
     CONTACT,
     CONTRACT,
     CONTRACT_LINE,
+    DOCUMENT,
     LEAD,
     OPPORTUNITY,
     ORDER,
@@ -266,6 +267,22 @@ def populate(ws: Any) -> dict[str, str]:
             "comment": "standard terms",
             "owner": "anna",
             "team": "north",
+        },
+    )
+    store.insert(
+        DOCUMENT,
+        {
+            "title": "Pump 100 datasheet",
+            "kind": "datasheet",
+            "filename": "pump-100.pdf",
+            "media_type": "application/pdf",
+            "size": 1234,
+            "sha256": "ab" * 32,
+            "record_entity": "product",
+            "record_id": pump["id"],
+            "language": "de",
+            "valid_until": date(2027, 6, 30),
+            "version": 1,
         },
     )
     store.update(CONTACT, hans["id"], {"title": "Head of purchasing"})

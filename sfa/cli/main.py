@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "product": ("sfa.cli.product", "The price list: products with SKU, price and tax rate."),
     "quote": ("sfa.cli.quote", "Quotes: exact totals, numbering, send, revise, accept, export."),
     "contract": ("sfa.cli.contract", "Contracts: approval, release, renewal, termination."),
+    "doc": ("sfa.cli.doc", "Documents: files kept with records, synced by content."),
     "order": ("sfa.cli.order", "Orders: from an accepted quote to the ERP and back."),
     "demo": ("sfa.cli.demo", "Fill an empty store with a realistic demo company."),
     "import": ("sfa.cli.imports", "Import CSV, vCards, or a full backup."),

@@ -444,6 +444,33 @@ CONTRACT_LINE = Entity(
     title="description",
 )
 
+DOCUMENT_KINDS = ("brochure", "datasheet", "contract", "drawing", "photo", "other")
+DOCUMENT_OWNERS = ("account", "contact", "opportunity", "quote", "order", "contract", "visit", "product")
+
+DOCUMENT = Entity(
+    "document",
+    "document",
+    14,
+    (
+        Field("title", required=True),
+        Field("kind", "enum", choices=DOCUMENT_KINDS),
+        Field("filename", required=True),
+        Field("media_type"),
+        Field("size", "int", required=True, doc="bytes"),
+        Field("sha256", required=True, doc="the content's SHA-256 (hex); the blob's address"),
+        Field("record_entity", "enum", required=True, choices=DOCUMENT_OWNERS, doc="what it belongs to"),
+        Field("record_id", required=True, doc="the id of the record it belongs to"),
+        Field("account_id", "ref", ref="account", doc="the account of that record, for the 360° view"),
+        Field("language"),
+        Field("valid_until", "date"),
+        Field("version", "int", doc="1 for the first; a new version is a new record"),
+        Field("previous_id", "ref", ref="document", doc="the version this one replaces"),
+        *_scope_fields(),
+    ),
+    title="title",
+    search_fields=("title", "filename", "notes"),
+)
+
 # Kinds of timeline entry that hold prose people wrote; these are found by full-text search.
 SEARCHABLE_TIMELINE_KINDS = ("note", "visit_report")
 
@@ -465,5 +492,6 @@ ENTITIES: dict[str, Entity] = {
         ORDER_LINE,
         CONTRACT,
         CONTRACT_LINE,
+        DOCUMENT,
     )
 }

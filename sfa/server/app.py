@@ -35,7 +35,7 @@ from sfa.protocol import (
     PushResult,
     is_uuid,
 )
-from sfa.server import erp, schema
+from sfa.server import blobs, erp, schema
 from sfa.server import merge as rules
 from sfa.server.merge import Invalid, User
 from sfa.server.storage import hash_token, utc_iso
@@ -272,6 +272,7 @@ def create_app(engine: Engine) -> FastAPI:
 
     app.openapi = lambda: schema.openapi(app)  # type: ignore[method-assign]
     erp.register(app, engine, current_user)  # the ERP hand-off (sfa/server/erp.py)
+    blobs.register(app, engine, current_user)  # document contents (sfa/server/blobs.py)
     return app
 
 

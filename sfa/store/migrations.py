@@ -307,7 +307,24 @@ CREATE INDEX IF NOT EXISTS contract_line_handle ON contract_line(handle);
 CREATE INDEX IF NOT EXISTS contract_line_contract ON contract_line(contract_id, position);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_ORDERS, V_CONTRACTS)
+# Documents (issue 15 §3): metadata here, the content in the blob store under the data home.
+V_DOCUMENTS = f"""
+CREATE TABLE IF NOT EXISTS document ({_RECORD_COLUMNS},
+    title TEXT NOT NULL, kind TEXT, filename TEXT NOT NULL, media_type TEXT, size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL, record_entity TEXT NOT NULL, record_id TEXT NOT NULL,
+    account_id TEXT REFERENCES account(id) DEFERRABLE INITIALLY DEFERRED,
+    language TEXT, valid_until TEXT, version INTEGER NOT NULL DEFAULT 1,
+    previous_id TEXT REFERENCES document(id) DEFERRABLE INITIALLY DEFERRED, {_SCOPE_COLUMNS});
+CREATE INDEX IF NOT EXISTS document_handle ON document(handle);
+CREATE INDEX IF NOT EXISTS document_record ON document(record_id);
+CREATE INDEX IF NOT EXISTS document_sha ON document(sha256);
+CREATE INDEX IF NOT EXISTS document_account ON document(account_id);
+
+-- Blobs this laptop has sent to the server (a blob is uploaded once, whatever refers to it).
+CREATE TABLE IF NOT EXISTS blob_sent (sha256 TEXT PRIMARY KEY, at TEXT NOT NULL);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V_ORDERS, V_CONTRACTS, V_DOCUMENTS)
 
 LATEST = len(MIGRATIONS)
 
