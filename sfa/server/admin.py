@@ -49,12 +49,15 @@ def _redact(url: str) -> str:
 
 
 def run(home: Path, db: str | None, host: str, port: int) -> None:
+    import os
+
     import uvicorn
 
     from sfa.server.app import create_app
 
     engine = open_engine(home, db)
-    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning", access_log=False)
+    blob_dir = Path(os.environ.get("SFA_BLOB_DIR") or home / "blobs")  # document contents
+    uvicorn.run(create_app(engine, blob_dir), host=host, port=port, log_level="warning", access_log=False)
 
 
 def add_user(home: Path, db: str | None, name: str, role: str, team: str | None) -> dict[str, Any]:

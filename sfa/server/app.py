@@ -6,6 +6,7 @@ import json
 import os
 import time
 import zlib
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -55,7 +56,8 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def create_app(engine: Engine) -> FastAPI:
+def create_app(engine: Engine, blob_dir: Path | None = None) -> FastAPI:
+    """The app over `engine`; document contents are kept in `blob_dir` (sfa/server/blobs.py)."""
     app = FastAPI(title="sfa sync server", version=str(PROTOCOL), docs_url="/docs")
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN, compresslevel=5)
     postgres = engine.dialect.name == "postgresql"
@@ -272,7 +274,7 @@ def create_app(engine: Engine) -> FastAPI:
 
     app.openapi = lambda: schema.openapi(app)  # type: ignore[method-assign]
     erp.register(app, engine, current_user)  # the ERP hand-off (sfa/server/erp.py)
-    blobs.register(app, engine, current_user)  # document contents (sfa/server/blobs.py)
+    blobs.register(app, engine, current_user, blob_dir)  # document contents (sfa/server/blobs.py)
     return app
 
 

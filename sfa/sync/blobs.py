@@ -66,6 +66,8 @@ def upload(ws: Workspace, http: httpx.Client, sha: str, summary: BlobSummary | N
             status = http.get(f"/v1/blobs/{sha}/upload")
             if status.status_code == 404:
                 return False
+            if status.status_code == 503:
+                raise SyncError("the sync server keeps no document contents (its blob directory is not set)")
             status.raise_for_status()
             state = status.json()
             if state.get("complete"):
