@@ -109,3 +109,24 @@ def test_refusals_are_one_line_and_store_nothing(
     assert sfa("doc", "add", str(big), "--account", account["id"], "--kind", "poster").code == 1
     assert sfa("doc", "list", "--json").json() == []
     assert _blob_files(home) == []  # nothing half-stored, no temporary file left
+
+
+def test_visit_log_keeps_photos(sfa: Any, home: Path, account: dict[str, Any], tmp_path: Path) -> None:
+    visit = sfa("visit", "plan", "--account", account["id"], "--at", "today 09:00", "--json")
+    assert visit.code == 0, visit.err
+    ref = visit.json()["ref"]
+    photos = [tmp_path / "a.jpg", tmp_path / "b.jpg"]
+    for n, path in enumerate(photos):
+        path.write_bytes(b"\xff\xd8\xff" + bytes([n]) * 50)
+    # A missing photo is refused before anything is written: the visit stays planned.
+    r = sfa(
+        "visit", "log", ref, "--outcome", "ok", "--photo", str(photos[0]), "--photo", str(tmp_path / "c.jpg")
+    )
+    assert r.code == 1 and r.err.startswith("sfa: error: --photo: ") and "c.jpg: no such file" in r.err
+    assert sfa("visit", "show", ref, "--json").json()["status"] == "planned"
+    assert sfa("doc", "list", "--json").json() == []
+    r = sfa("visit", "log", ref, "--outcome", "ok", "--photo", str(photos[0]), "--photo", str(photos[1]))
+    assert r.code == 0, r.err
+    docs = sfa("doc", "list", "--visit", ref, "--json").json()
+    assert sorted(d["filename"] for d in docs) == ["a.jpg", "b.jpg"]
+    assert {d["kind"] for d in docs} == {"photo"} and {d["account_id"] for d in docs} == {account["id"]}

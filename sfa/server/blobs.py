@@ -64,6 +64,12 @@ def may_access(engine: Engine, user: User, sha: str) -> bool:
     return any(rules.visible(user, row[0], row[1]) for row in rows)
 
 
+def _hash_into(digest: Any, path: Path) -> None:
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+
+
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
@@ -153,6 +159,9 @@ def register(app: FastAPI, engine: Engine, current_user: Any, root: Path | None 
         if total is not None and total > limit:
             raise HTTPException(413, f"the blob is larger than the server's limit of {limit // (1 << 20)} MB")
         partial.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        if start:  # resuming: the hash runs over what is already here, then the rest as it arrives
+            await run_in_threadpool(_hash_into, digest, partial)
         written = start
         with open(partial, "ab" if start else "wb") as out:
             async for chunk in request.stream():
@@ -163,15 +172,12 @@ def register(app: FastAPI, engine: Engine, current_user: Any, root: Path | None 
                     raise HTTPException(
                         413, f"the blob is larger than the server's limit of {limit // (1 << 20)} MB"
                     )
+                digest.update(chunk)
                 out.write(chunk)
         if total is not None and written < total:
             return JSONResponse({"sha256": sha, "received": written, "complete": False})
 
         def finish() -> int:
-            digest = hashlib.sha256()
-            with open(partial, "rb") as handle:
-                while chunk := handle.read(1 << 20):
-                    digest.update(chunk)
             if digest.hexdigest() != sha:
                 partial.unlink(missing_ok=True)
                 raise HTTPException(400, f"sha256: the content's hash is {digest.hexdigest()}, not {sha}")

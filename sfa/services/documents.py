@@ -77,6 +77,13 @@ def check_file(path_text: str, limit_mb: int, field: str = "FILE") -> Path:
     return path
 
 
+def check_files(ws: Workspace, paths: list[str], field: str) -> None:
+    """Every file readable and within `files.max_mb`, before a command writes anything."""
+    limit = int(ws.setting("files.max_mb"))
+    for path in paths:
+        check_file(path, limit, field)
+
+
 def _owner(ws: Workspace, owner: str, ref: str) -> tuple[str, Record]:
     if owner == "product":
         return "product", products.resolve(ws, ref)

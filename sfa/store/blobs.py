@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sfa.domain.errors import ValidationError
 
@@ -109,17 +109,23 @@ def partial_path(root: Path, sha: str) -> Path:
     return root / ".partial" / sha
 
 
-def adopt(store: BlobStore, partial: Path, sha: str) -> int:
-    """Check a completed download's hash and move it into place; a mismatch deletes it."""
-    digest = hashlib.sha256()
-    size = 0
-    with open(partial, "rb") as handle:
+def hash_file(path: Path, digest: Any = None) -> Any:
+    """A running SHA-256 (or `digest`) updated with the file's bytes."""
+    digest = digest or hashlib.sha256()
+    with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
-            size += len(chunk)
-    if digest.hexdigest() != sha:
+    return digest
+
+
+def adopt(store: BlobStore, partial: Path, sha: str, computed: str | None = None) -> int:
+    """Check a completed download's hash (`computed` while it arrived, else read now) and move it
+    into place; a mismatch deletes it."""
+    found = computed or hash_file(partial).hexdigest()
+    size = partial.stat().st_size
+    if found != sha:
         partial.unlink(missing_ok=True)
-        raise ValidationError("sha256", f"the downloaded content's hash is {digest.hexdigest()}, not {sha}")
+        raise ValidationError("sha256", f"the downloaded content's hash is {found}, not {sha}")
     target = store.path_of(sha)
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(partial, target)

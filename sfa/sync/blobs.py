@@ -8,6 +8,7 @@ and asks for `Range: bytes=N-`. Every blob is hash-checked before it is stored (
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import httpx
 from sfa.domain.dates import iso_utc, utc_now
 from sfa.domain.entities import DOCUMENT
 from sfa.domain.errors import NotFoundError, SyncError, UnreachableError
-from sfa.store.blobs import CHUNK, BlobStore, adopt, partial_path
+from sfa.store.blobs import CHUNK, BlobStore, adopt, hash_file, partial_path
 from sfa.store.workspace import Workspace
 
 ATTEMPTS = 8  # per blob: each attempt resumes where the last one stopped
@@ -101,6 +102,7 @@ def download(ws: Workspace, http: httpx.Client, sha: str, summary: BlobSummary |
     for _ in range(ATTEMPTS):
         have = partial.stat().st_size if partial.is_file() else 0
         headers = {"Range": f"bytes={have}-"} if have else {}
+        computed: str | None = None
         try:
             with http.stream("GET", f"/v1/blobs/{sha}", headers=headers) as reply:
                 if reply.status_code == 404:
@@ -111,14 +113,18 @@ def download(ws: Workspace, http: httpx.Client, sha: str, summary: BlobSummary |
                     failure = f"HTTP {reply.status_code}"
                     continue
                 else:
-                    with open(partial, "ab" if reply.status_code == 206 else "wb") as out:
+                    resumed = reply.status_code == 206
+                    digest = hash_file(partial) if resumed else hashlib.sha256()
+                    with open(partial, "ab" if resumed else "wb") as out:
                         for chunk in reply.iter_bytes(CHUNK):
+                            digest.update(chunk)
                             out.write(chunk)
                             if summary is not None:
                                 summary.bytes_fetched += len(chunk)
                         out.flush()
                         os.fsync(out.fileno())
-            adopt(store, partial, sha)
+                    computed = digest.hexdigest()
+            adopt(store, partial, sha, computed)
             return True
         except (httpx.TransportError, ValueError) as exc:
             failure = str(exc) or type(exc).__name__
