@@ -299,8 +299,14 @@ def list_(
     """List contracts (latest revisions), with the state computed for today."""
     ws = workspace(ctx)
     days = rules.parse_days(renewal_due, "renewal-due") if renewal_due is not None else None
+    shown = ("number", "revision", "account_id", "title", "value", "currency")
     rows = contracts.list_contracts(
-        ws, status=status, renewal_due_days=days, account_ref=account, limit=limit
+        ws,
+        status=status,
+        renewal_due_days=days,
+        account_ref=account,
+        limit=limit,
+        fields=None if as_json else shown,
     )
     refs = ws.store.short_refs(CONTRACT, [r["id"] for r, _ in rows])
     if as_json:

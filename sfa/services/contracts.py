@@ -49,6 +49,10 @@ _LINE_FIELDS = (
 )
 
 
+# What the computed state of a contract is made of.
+STATE_FIELDS = ("status", "start_date", "end_date", "renewal_lead_days", "renewed_by")
+
+
 # -- reading -------------------------------------------------------------------------------------
 
 
@@ -122,6 +126,7 @@ def list_contracts(
     account_ref: str | None = None,
     limit: int | None = None,
     today: date | None = None,
+    fields: tuple[str, ...] | None = None,
 ) -> list[tuple[Record, str]]:
     """(contract, state) pairs, latest revisions. `renewal_due_days`: activated contracts, not
     renewed, whose renewal falls due within that many days (or is due now) and that have not ended."""
@@ -147,9 +152,14 @@ def list_contracts(
         clauses.append("account_id = ?")
         params.append(ws.store.resolve(ACCOUNT, account_ref)["id"])
     order = "end_date, number" if renewal_due_days is not None else "created_at DESC, rid DESC"
-    rows = ws.store.select(CONTRACT, " AND ".join(f"({c})" for c in clauses), params, order=order)
+    if fields is not None:  # a listing: decode only what it shows and what the state needs
+        fields = tuple(dict.fromkeys((*fields, *STATE_FIELDS)))
+    where = " AND ".join(f"({c})" for c in clauses)
+    rows = ws.store.select(CONTRACT, where, params, order=order, fields=fields)
     renewed_ids = {
-        r["renewal_of"] for r in ws.store.select(CONTRACT, "renewal_of IS NOT NULL", ()) if r["renewal_of"]
+        r["renewal_of"]
+        for r in ws.store.select(CONTRACT, "renewal_of IS NOT NULL", (), fields=("renewal_of",))
+        if r["renewal_of"]
     }
     default_lead = int(ws.setting("contract.renewal_lead_days"))
     out = []

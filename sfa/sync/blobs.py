@@ -101,7 +101,11 @@ def download(ws: Workspace, http: httpx.Client, sha: str, summary: BlobSummary |
     failure = ""
     for _ in range(ATTEMPTS):
         have = partial.stat().st_size if partial.is_file() else 0
-        headers = {"Range": f"bytes={have}-"} if have else {}
+        # Identity: the content is sent as stored (compressing it on the fly costs more than it saves
+        # for the PDFs and photos documents are, and a byte range means the stored bytes).
+        headers = {"Accept-Encoding": "identity"}
+        if have:
+            headers["Range"] = f"bytes={have}-"
         computed: str | None = None
         try:
             with http.stream("GET", f"/v1/blobs/{sha}", headers=headers) as reply:
