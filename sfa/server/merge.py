@@ -307,6 +307,8 @@ def parent_ref(entity_name: str, incoming: Fields, current: Fields | None) -> tu
         pair = incoming.get(name) or (current or {}).get(name) or [None]
         return pair[0]
 
+    if entity_name not in _DOCUMENTS:
+        return None  # no rule needs it: no query
     key = LINE_PARENTS.get(entity_name)
     if key is not None:
         parent_id = value(key)
