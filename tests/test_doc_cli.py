@@ -130,3 +130,30 @@ def test_visit_log_keeps_photos(sfa: Any, home: Path, account: dict[str, Any], t
     docs = sfa("doc", "list", "--visit", ref, "--json").json()
     assert sorted(d["filename"] for d in docs) == ["a.jpg", "b.jpg"]
     assert {d["kind"] for d in docs} == {"photo"} and {d["account_id"] for d in docs} == {account["id"]}
+
+
+def test_quote_export_attaches_the_products_datasheets(
+    sfa: Any, account: dict[str, Any], tmp_path: Path
+) -> None:
+    from fpdf import FPDF
+    from pypdf import PdfReader
+
+    sheet = tmp_path / "p1-datasheet.pdf"
+    pdf = FPDF()
+    for _ in range(2):
+        pdf.add_page()
+        pdf.set_font("helvetica", size=12)
+        pdf.cell(0, 10, "Pumpe P-1 technical data")
+    pdf.output(str(sheet))
+    assert sfa("doc", "add", str(sheet), "--product", "P-1", "--kind", "datasheet").code == 0
+    quote = sfa("quote", "new", "--account", account["id"], "--json").json()["number"]
+    assert sfa("quote", "add-line", quote, "--product", "P-1", "--qty", "2").code == 0
+    assert sfa("quote", "add-line", quote, "--product", "P-1").code == 0  # the same sheet once
+    plain, full = tmp_path / "plain.pdf", tmp_path / "full.pdf"
+    assert sfa("quote", "export", quote, "--output", str(plain)).code == 0
+    r = sfa("quote", "export", quote, "--output", str(full), "--attach-datasheets")
+    assert r.code == 0, r.err
+    assert len(PdfReader(str(full)).pages) == len(PdfReader(str(plain)).pages) + 2
+    assert "technical data" in PdfReader(str(full)).pages[-1].extract_text()
+    r = sfa("quote", "export", quote, "--output", str(tmp_path / "q.md"), "--attach-datasheets")
+    assert r.code == 2 and "needs a .pdf" in r.err

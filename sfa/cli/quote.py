@@ -22,6 +22,7 @@ from sfa.cli.common import (
 )
 from sfa.domain import quotes as rules
 from sfa.domain.entities import ACCOUNT, ORDER, QUOTE, QUOTE_LINE
+from sfa.domain.errors import UsageError
 from sfa.domain.money import format_money
 from sfa.services import quotes, records
 from sfa.store.db import Record
@@ -351,14 +352,24 @@ def export(
     ctx: typer.Context,
     qref: QRef,
     output: Annotated[str, Opt("--output", "-o", metavar="FILE", help="FILE.pdf, FILE.md or FILE.html.")],
+    attach_datasheets: Annotated[
+        bool, Opt("--attach-datasheets", help="Append the lines' product datasheets (PDF output).")
+    ] = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Write a customer-ready quote document (PDF, Markdown or HTML)."""
     from sfa.services import quote_export
 
+    if attach_datasheets and not output.lower().endswith(".pdf"):
+        raise UsageError("--attach-datasheets needs a .pdf --output")
     ws = workspace(ctx)
-    result = quote_export.export(ws, qref, output)
+    attachments = None
+    if attach_datasheets:
+        from sfa.services import documents
+
+        attachments = documents.datasheets_for_quote(ws, quotes.resolve(ws, qref)["id"])
+    result = quote_export.export(ws, qref, output, attachments=attachments)
     if as_json:
         print_json(
             {

@@ -248,3 +248,25 @@ def open_document(ws: Workspace, ref: str) -> Path:
 def delete(ws: Workspace, ref: str) -> Record:
     document = ws.store.resolve(DOCUMENT, ref)
     return ws.store.delete(DOCUMENT, document["id"])
+
+
+def datasheets_for_quote(ws: Workspace, quote_id: str) -> list[Path]:
+    """The PDF datasheets of the products on a quote's lines (latest versions, each once, in line
+    order), as files in the blob store (fetched on demand when not on this laptop)."""
+    from sfa.services import quotes
+
+    found: list[Path] = []
+    seen: set[str] = set()
+    sheets = list_documents(ws, kind="datasheet")
+    for line in quotes.lines_of(ws, quote_id):
+        if not line["product_id"]:
+            continue
+        for doc in sheets:
+            if doc["record_id"] != line["product_id"] or doc["media_type"] != "application/pdf":
+                continue
+            if doc["sha256"] in seen:
+                continue
+            seen.add(doc["sha256"])
+            _ensure_content(ws, doc)
+            found.append(blob_store(ws).path_of(doc["sha256"]))
+    return found

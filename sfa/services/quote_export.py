@@ -553,6 +553,29 @@ def render_pdf(doc: Document, font: tuple[Path, Path | None] | None) -> bytes:
     return pdf.render()
 
 
+def append_pdfs(data: bytes, attachments: list[Path]) -> bytes:
+    """The PDF `data` with every page of each attachment after it (pypdf, imported only here)."""
+    import io
+
+    try:
+        from pypdf import PdfReader, PdfWriter
+        from pypdf.errors import PyPdfError
+    except ImportError:
+        raise ValidationError("--attach-datasheets", "needs the pypdf package (pip install pypdf)") from None
+    writer = PdfWriter()
+    writer.append(PdfReader(io.BytesIO(data)))
+    for path in attachments:
+        try:
+            writer.append(PdfReader(str(path)))
+        except (PyPdfError, OSError, ValueError) as exc:
+            raise ValidationError(
+                "--attach-datasheets", f"{path.name} is not a readable PDF: {exc}"
+            ) from None
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 # -- writing ----------------------------------------------------------------------------------------
 
 
@@ -572,9 +595,14 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def export(
-    ws: Workspace, ref: str, output: str, builder: Callable[[Workspace, str], Document] | None = None
+    ws: Workspace,
+    ref: str,
+    output: str,
+    builder: Callable[[Workspace, str], Document] | None = None,
+    attachments: list[Path] | None = None,
 ) -> ExportResult:
-    """Write the quote `ref` (or the document `builder` makes of `ref`) to `output`."""
+    """Write the quote `ref` (or the document `builder` makes of `ref`) to `output`; a PDF gets the
+    pages of the `attachments` (PDF files) appended."""
     path = Path(output).expanduser()
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -594,6 +622,8 @@ def export(
                 "; " if note else ""
             ) + "no Unicode font found (set quote.font to a .ttf file); used Helvetica with transliteration"
         data = render_pdf(doc, font)
+        if attachments:
+            data = append_pdfs(data, attachments)
     elif fmt == "md":
         data = render_md(doc).encode()
     else:
