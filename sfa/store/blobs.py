@@ -14,9 +14,12 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sfa.domain.errors import ValidationError
+
+if TYPE_CHECKING:
+    from sfa.store.db import Store
 
 CHUNK = 1 << 20
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -130,3 +133,13 @@ def adopt(store: BlobStore, partial: Path, sha: str, computed: str | None = None
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(partial, target)
     return size
+
+
+def sent_blobs(store: Store) -> set[str]:
+    """The blobs this store has seen the server take (the `blob_sent` table)."""
+    return {row[0] for row in store.conn.execute("SELECT sha256 FROM blob_sent")}
+
+
+def mark_sent(store: Store, sha: str, at: str) -> None:
+    with store.transaction():
+        store.conn.execute("INSERT OR REPLACE INTO blob_sent(sha256, at) VALUES (?, ?)", (sha, at))

@@ -19,7 +19,7 @@ import httpx
 from sfa.domain.dates import iso_utc, utc_now
 from sfa.domain.entities import DOCUMENT
 from sfa.domain.errors import NotFoundError, SyncError, UnreachableError
-from sfa.store.blobs import CHUNK, BlobStore, adopt, hash_file, partial_path
+from sfa.store.blobs import CHUNK, BlobStore, adopt, hash_file, mark_sent, partial_path, sent_blobs
 from sfa.store.workspace import Workspace
 
 ATTEMPTS = 8  # per blob: each attempt resumes where the last one stopped
@@ -39,14 +39,11 @@ def blob_store(ws: Workspace) -> BlobStore:
 
 
 def _sent(ws: Workspace) -> set[str]:
-    return {row[0] for row in ws.store.conn.execute("SELECT sha256 FROM blob_sent")}
+    return sent_blobs(ws.store)
 
 
 def _mark_sent(ws: Workspace, sha: str) -> None:
-    with ws.store.transaction():
-        ws.store.conn.execute(
-            "INSERT OR REPLACE INTO blob_sent(sha256, at) VALUES (?, ?)", (sha, iso_utc(utc_now()))
-        )
+    mark_sent(ws.store, sha, iso_utc(utc_now()))
 
 
 def _file_from(path: Path, offset: int) -> Iterator[bytes]:
