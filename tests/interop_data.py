@@ -8,12 +8,18 @@ from typing import Any
 
 from sfa.domain.entities import (
     ACCOUNT,
+    APPROVAL,
     CAMPAIGN,
     CAMPAIGN_MEMBER,
     CONTACT,
+    CONTRACT,
+    CONTRACT_LINE,
+    DOCUMENT,
     LEAD,
     OPPORTUNITY,
     OPTION_RULE,
+    ORDER,
+    ORDER_LINE,
     PRODUCT,
     PRODUCT_OPTION,
     PRODUCT_SPEC,
@@ -268,6 +274,91 @@ def populate(ws: Any) -> dict[str, str]:
     )
     # (No lead.campaign_id here: the CSV round trip imports leads without campaigns;
     # tests/test_event_cli.py covers it.)
+    order = store.insert(
+        ORDER,
+        {
+            "number": "O-2026-K7F2-0001",
+            "quote_id": quote["id"],
+            "account_id": acme["id"],
+            "currency": "EUR",
+            "customer_po": "PO-4711",
+            "requested_date": date(2026, 12, 15),
+            "status": "submitted",
+            "submitted_at": datetime(2026, 11, 22, 9, 0, tzinfo=UTC),
+            "owner": "anna",
+        },
+    )
+    store.insert(
+        ORDER_LINE,
+        {
+            "order_id": order["id"],
+            "position": 1,
+            "description": "Pump 100",
+            "quantity": Decimal("2"),
+            "unit_price": Decimal("1250.00"),
+            "tax_rate": Decimal("19"),
+            "delivered_quantity": Decimal("1"),
+        },
+    )
+    contract = store.insert(
+        CONTRACT,
+        {
+            "number": "C-2026-K7F2-0001",
+            "revision": 1,
+            "account_id": acme["id"],
+            "title": "Pump maintenance",
+            "start_date": date(2026, 1, 1),
+            "term_months": 12,
+            "end_date": date(2026, 12, 31),
+            "auto_renew": True,
+            "notice_days": 90,
+            "value": Decimal("1200.00"),
+            "currency": "EUR",
+            "billing": "monthly",
+            "status": "in approval",
+            "owner": "anna",
+            "team": "north",
+        },
+    )
+    store.insert(
+        CONTRACT_LINE,
+        {
+            "contract_id": contract["id"],
+            "position": 1,
+            "description": "Maintenance",
+            "quantity": Decimal("12"),
+            "unit_price": Decimal("100"),
+        },
+    )
+    store.insert(
+        APPROVAL,
+        {
+            "entity": "contract",
+            "record_id": contract["id"],
+            "action": "submit",
+            "by": "anna",
+            "at": datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
+            "comment": "standard terms",
+            "owner": "anna",
+            "team": "north",
+        },
+    )
+    store.insert(
+        DOCUMENT,
+        {
+            "title": "Pump 100 datasheet",
+            "kind": "datasheet",
+            "filename": "pump-100.pdf",
+            "media_type": "application/pdf",
+            "size": 1234,
+            "sha256": "ab" * 32,
+            "record_entity": "product",
+            "record_id": pump["id"],
+            "language": "de",
+            "valid_until": date(2027, 6, 30),
+            "version": 1,
+        },
+    )
     store.update(CONTACT, hans["id"], {"title": "Head of purchasing"})
     return {
         "account": acme["id"],

@@ -14,9 +14,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sfa.domain.entities import ACCOUNT, ENTITIES, LEAD
+from sfa.domain.entities import ACCOUNT, ENTITIES, LEAD, ORDER
 from sfa.domain.errors import SfaError
-from sfa.services import crm, demo, events, finder, leads, products, quotes, records, tasks, visits
+from sfa.services import (
+    contracts,
+    crm,
+    demo,
+    documents,
+    events,
+    finder,
+    leads,
+    products,
+    quotes,
+    records,
+    tasks,
+    visits,
+)
 from sfa.store.workspace import Workspace
 from sfa.tui.app import SfaApp
 from sfa.tui.screens.accounts import AccountsScreen, AccountView, destination
@@ -63,6 +76,9 @@ CASES = [
     Case("kaiserschmarrn", "quote", "quote", "quotes", "quote"),
     Case("kaiserschmarrn", "old_quote", "quote", "details", "old_quote"),
     Case("oktoberfestzelt", "campaign", "campaign", "details", "campaign"),
+    Case("schuhplattler", "order", "order", "account", "account"),
+    Case("fensterln", "contract", "contract", "account", "account"),
+    Case("jodeldiplom", "document", "document", "account", "account"),
 ]
 
 
@@ -108,6 +124,28 @@ def add_one_of_each(ws: Workspace) -> dict[str, tuple[str, str]]:
     made["quote"] = ("quote", quotes.revise(ws, first["id"])["id"])
     fair = events.add_event(ws, {"name": "Oktoberfestzelt", "kind": "other", "starts_on": "2030-09-20"})
     made["campaign"] = ("campaign", fair["id"])
+    order = ws.store.insert(
+        ORDER,
+        {
+            "number": "O-2030-TEST-0001",
+            "account_id": account["id"],
+            "customer_po": "Schuhplattler",
+            "status": "draft",
+        },
+    )
+    made["order"] = ("order", order["id"])
+    made["contract"] = (
+        "contract",
+        contracts.new_contract(ws, account_ref=account["id"], start="2030-01-01", title="Fensterln service")[
+            "id"
+        ],
+    )
+    attachment = ws.home / "jodel.txt"
+    attachment.write_text("yodel")
+    made["document"] = (
+        "document",
+        documents.add(ws, str(attachment), "account", account["id"], title="Jodeldiplom")["id"],
+    )
     return made
 
 

@@ -21,7 +21,8 @@ from sfa.cli.common import (
     workspace,
 )
 from sfa.domain import quotes as rules
-from sfa.domain.entities import ACCOUNT, QUOTE, QUOTE_LINE
+from sfa.domain.entities import ACCOUNT, ORDER, QUOTE, QUOTE_LINE
+from sfa.domain.errors import UsageError
 from sfa.domain.money import format_money
 from sfa.services import quotes, records
 from sfa.store.db import Record
@@ -311,10 +312,30 @@ def revise(ctx: typer.Context, qref: QRef, as_json: JsonOpt = False, quiet: Quie
 
 
 @app.command("accept")
-def accept(ctx: typer.Context, qref: QRef, as_json: JsonOpt = False, quiet: QuietOpt = False) -> None:
+def accept(
+    ctx: typer.Context,
+    qref: QRef,
+    order: Annotated[bool, Opt("--order", help="Also draft the order (sfa order new --from-quote).")] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """The customer accepted: the quote is accepted and its opportunity won."""
     ws = workspace(ctx)
-    _written(ws, quotes.accept(ws, qref), "accepted", as_json=as_json, quiet=quiet)
+    accepted = quotes.accept(ws, qref)
+    if not order:
+        _written(ws, accepted, "accepted", as_json=as_json, quiet=quiet)
+        return
+    from sfa.cli.order import written
+    from sfa.services import orders
+
+    drafted = orders.new_from_quote(ws, accepted["id"])
+    if as_json:
+        data = _quote_json(ws, accepted, quotes.status_of(accepted))
+        data["order"] = record_json(ORDER, drafted, records.short_ref(ws, ORDER, drafted["id"]))
+        print_json(data)
+        return
+    _written(ws, accepted, "accepted", as_json=False, quiet=quiet)
+    written(ws, drafted, "drafted", as_json=False, quiet=quiet)
 
 
 @app.command("reject")
@@ -335,14 +356,24 @@ def export(
     ctx: typer.Context,
     qref: QRef,
     output: Annotated[str, Opt("--output", "-o", metavar="FILE", help="FILE.pdf, FILE.md or FILE.html.")],
+    attach_datasheets: Annotated[
+        bool, Opt("--attach-datasheets", help="Append the lines' product datasheets (PDF output).")
+    ] = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Write a customer-ready quote document (PDF, Markdown or HTML)."""
     from sfa.services import quote_export
 
+    if attach_datasheets and not output.lower().endswith(".pdf"):
+        raise UsageError("--attach-datasheets needs a .pdf --output")
     ws = workspace(ctx)
-    result = quote_export.export(ws, qref, output)
+    attachments = None
+    if attach_datasheets:
+        from sfa.services import documents
+
+        attachments = documents.datasheets_for_quote(ws, quotes.resolve(ws, qref)["id"])
+    result = quote_export.export(ws, qref, output, attachments=attachments)
     if as_json:
         print_json(
             {

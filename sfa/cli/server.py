@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from sfa.cli.common import JsonOpt, emit_table, message, print_json
-from sfa.domain.errors import ConfigError, NotFoundError
+from sfa.domain.errors import ConfigError, NotFoundError, StateError
 from sfa.store.config import data_home
 
 app = typer.Typer(help="The central sync server.", no_args_is_help=True)
@@ -262,3 +262,65 @@ def repair(
     message(
         f"{entity} {record_id}: corrective change {result['seq']} written; laptops get it on their next sync"
     )
+
+
+erp_app = typer.Typer(help="The ERP hand-off without code: export submitted orders, import answers.")
+app.add_typer(erp_app, name="erp")
+
+
+@erp_app.command("export")
+def erp_export(
+    ctx: typer.Context,
+    output: Annotated[str, typer.Option("--output", metavar="DIR", help="Folder for the file.")],
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    since_cursor: Annotated[
+        int | None, typer.Option("--since-cursor", help="Default: where the last export stopped.", min=0)
+    ] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the submitted orders since the last export, one order a line."""
+    admin = _admin()
+    from sfa.server import erp
+
+    with _database_errors():
+        engine = admin.open_engine(_home(ctx), _existing_db(ctx, db))
+        try:
+            result = erp.export_files(engine, fmt.strip().lower(), Path(output).expanduser(), since_cursor)
+        finally:
+            engine.dispose()
+    if as_json:
+        print_json(result)
+        return
+    if result["file"]:
+        print(result["file"])
+    message(f"{result['orders']} submitted orders (cursor {result['since']} -> {result['cursor']})")
+
+
+@erp_app.command("ack")
+def erp_ack(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(metavar="FILE", help="JSON lines or CSV (.csv).")],
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record the ERP's answers (status, ERP reference, message, delivered/invoiced per line)."""
+    admin = _admin()
+    from sfa.server import erp
+
+    with _database_errors():
+        engine = admin.open_engine(_home(ctx), _existing_db(ctx, db))
+        try:
+            results = erp.ack_file(engine, Path(file).expanduser())
+        finally:
+            engine.dispose()
+    rows = [{"id": r.id, "result": r.result, "reason": r.reason} for r in results]
+    if as_json:
+        print_json(rows)
+    else:
+        emit_table(rows, [("id", "Order"), ("result", "Result"), ("reason", "Reason")])
+    refused = sum(1 for r in results if r.result == "rejected")
+    if refused:
+        raise StateError(
+            f"{refused} of {len(results)} answers were rejected (see the table); the rest are recorded"
+        )

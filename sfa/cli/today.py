@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 
-from sfa.cli.common import JsonOpt, is_terminal, print_json, record_json, workspace
+from sfa.cli.common import JsonOpt, is_terminal, print_json, record_json, when, workspace
 from sfa.cli.task import task_rows, tasks_json
 from sfa.cli.visit import agenda_json, agenda_rows
-from sfa.domain.entities import CAMPAIGN, QUOTE
-from sfa.services import records, reports
+from sfa.domain.entities import CAMPAIGN, CONTRACT, ORDER, QUOTE
+from sfa.services import contracts, orders, records, reports
+from sfa.store.db import Record
 
 app = typer.Typer(help="Today: visits, tasks due or overdue, quotes expiring this week.")
 
@@ -19,6 +22,8 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     ws = workspace(ctx)
     day = reports.today(ws)
     quote_refs = records.short_refs(ws, QUOTE, [q["quote"]["id"] for q in day["quotes"]])
+    waiting = orders.attention(ws)
+    renewals = [c for c, _ in contracts.renewals_due(ws)]
     if as_json:
         print_json(
             {
@@ -32,6 +37,9 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
                     for q in day["quotes"]
                 ],
                 "events": [record_json(CAMPAIGN, e) for e in day["events"]],
+                "orders_rejected": [record_json(ORDER, o) for o in waiting["rejected"]],
+                "orders_unacknowledged": [record_json(ORDER, o) for o in waiting["unacknowledged"]],
+                "contracts_renewal_due": [record_json(CONTRACT, c) for c in renewals],
             }
         )
         return
@@ -77,3 +85,25 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         print(f"  … and {day['quotes_total'] - len(day['quotes'])} more")
     if not day["quotes"]:
         print("  none")
+    _orders(waiting, heading)
+    if renewals:
+        print()
+        heading(f"Contracts due for renewal ({len(renewals)})")
+        for contract in renewals:
+            print(
+                f"  {contract['number']}  {contract['title']}  ends {contract['end_date']}  (sfa contract renew)"
+            )
+
+
+def _orders(waiting: dict[str, list[Record]], heading: Callable[[str], None]) -> None:
+    """ERP rejections and orders waiting for the ERP (shown only when there are some)."""
+    if waiting["rejected"]:
+        print()
+        heading(f"Orders rejected by the ERP ({len(waiting['rejected'])})")
+        for order in waiting["rejected"]:
+            print(f"  {order['number']}  {order['erp_message'] or ''}".rstrip())
+    if waiting["unacknowledged"]:
+        print()
+        heading(f"Orders unacknowledged for more than 2 days ({len(waiting['unacknowledged'])})")
+        for order in waiting["unacknowledged"]:
+            print(f"  {order['number']}  submitted {when(order['submitted_at'])}")

@@ -248,6 +248,9 @@ def log(
     ] = None,
     due: Annotated[list[str] | None, Opt("--due", help="Due of the Nth --follow-up.")] = None,
     no_show: Annotated[bool, Opt("--no-show", help="The customer was not there.")] = False,
+    photo: Annotated[
+        list[str] | None, Opt("--photo", help="A photo to keep with the visit (repeatable).")
+    ] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -255,9 +258,14 @@ def log(
     ws = workspace(ctx)
     if due and not follow_up:
         raise UsageError("--due belongs to a --follow-up; give --follow-up TITLE --due D")
+    from sfa.services import documents
+
+    documents.check_files(ws, photo or [], "--photo")  # before anything is written
     visit, created = visits.log_visit(
         ws, ref, outcome=outcome, notes=notes, follow_ups=follow_up or [], dues=due or [], no_show=no_show
     )
+    for path in photo or []:
+        documents.add(ws, path, "visit", visit["id"], kind="photo")
     if quiet:
         print(visit["id"])
         return

@@ -430,6 +430,174 @@ CAMPAIGN_MEMBER = Entity(
     title="status",
 )
 
+
+APPROVAL = Entity(
+    name="approval",
+    table="approval",
+    code=16,
+    fields=(
+        Field("entity", required=True, doc="record type the approval is about"),
+        Field("record_id", "text", required=True, doc="id of the record the approval is about"),
+        Field("action", "enum", required=True, choices=("submit", "approve", "reject", "release")),
+        Field("by", required=True, doc="user name of who acted"),
+        Field("at", "datetime", required=True),
+        Field("comment"),
+        *_scope_fields(),
+    ),
+    title="action",
+    insert_only=True,
+)
+
+# Entity codes: unique, below the search index's 64 slots (sfa/store/writes.py FTS_SLOTS).
+
+ORDER_STATUSES = ("draft", "submitted", "acknowledged", "rejected", "cancelled", "delivered", "invoiced")
+
+ORDER = Entity(
+    "order",
+    "sales_order",
+    19,
+    (
+        Field("number", required=True, doc="unique across replicas, e.g. O-2026-K7F2-0001"),
+        Field("quote_id", "ref", ref="quote", doc="the accepted quote the order was made from"),
+        Field("contract_id", "ref", ref="contract", doc="the contract the order calls off, if any"),
+        Field("account_id", "ref", required=True, ref="account"),
+        Field("opportunity_id", "ref", ref="opportunity"),
+        Field("contact_id", "ref", ref="contact"),
+        Field("currency", "currency", merge="flag"),
+        Field("customer_po", doc="the customer's purchase order number"),
+        Field("requested_date", "date", doc="delivery date the customer asked for"),
+        Field("ship_to"),
+        Field("bill_to"),
+        Field("payment_terms"),
+        Field("status", "enum", merge="flag", choices=ORDER_STATUSES),
+        Field("submitted_at", "datetime"),
+        Field("accepted_differences", "bool", doc="submitted although the pricing check found differences"),
+        Field("cancelled_at", "datetime"),
+        Field("cancel_reason"),
+        Field("erp_ref", doc="the ERP's order number (written by the ERP only)"),
+        Field("erp_message", doc="the ERP's last message (written by the ERP only)"),
+        Field("erp_at", "datetime", doc="when the ERP last answered (written by the ERP only)"),
+        *_scope_fields(),
+    ),
+    title="number",
+    search_fields=("number", "customer_po", "erp_ref", "notes"),
+)
+
+ORDER_LINE = Entity(
+    "order_line",
+    "order_line",
+    20,
+    (
+        Field("order_id", "ref", required=True, ref="order"),
+        Field("position", "int", required=True),
+        Field("quote_line_id", "ref", ref="quote_line", doc="the quote line it was copied from"),
+        Field("product_id", "ref", ref="product"),
+        Field("sku"),
+        Field("description", required=True),
+        Field("quantity", "decimal", merge="flag", required=True),
+        Field("unit_price", "decimal", merge="flag", required=True),
+        Field("discount_percent", "decimal", merge="flag"),
+        Field("discount_amount", "decimal", merge="flag"),
+        Field("tax_rate", "decimal", merge="flag"),
+        Field("configuration", doc="the chosen options, canonical text (sfa/domain/configure.py)"),
+        Field("delivered_quantity", "decimal", doc="written by the ERP only"),
+        Field("invoiced_quantity", "decimal", doc="written by the ERP only"),
+        Field("deleted", "bool"),
+    ),
+    title="description",
+)
+
+CONTRACT_STATUSES = ("draft", "in approval", "activated", "terminated", "cancelled")
+CONTRACT_BILLING = ("once", "monthly", "quarterly", "yearly")
+
+CONTRACT = Entity(
+    "contract",
+    "contract",
+    21,
+    (
+        Field("number", required=True, doc="unique across replicas, e.g. C-2026-K7F2-0001"),
+        Field("revision", "int", doc="1 for the first; a revision keeps the number"),
+        Field("previous_id", "ref", ref="contract", doc="the revision this one replaces"),
+        Field("renewal_of", "ref", ref="contract", doc="the contract this one renews"),
+        Field("renewed_by", "ref", ref="contract", doc="the renewal draft made of this contract"),
+        Field("account_id", "ref", required=True, ref="account"),
+        Field("opportunity_id", "ref", ref="opportunity"),
+        Field("quote_id", "ref", ref="quote"),
+        Field("contact_id", "ref", ref="contact"),
+        Field("title", required=True),
+        Field("start_date", "date", required=True),
+        Field("term_months", "int"),
+        Field("end_date", "date", doc="derived from start and term when empty"),
+        Field("auto_renew", "bool"),
+        Field("notice_days", "int"),
+        Field("renewal_lead_days", "int", doc="renewal is due this many days before the end"),
+        Field("value", "decimal", merge="flag"),
+        Field("currency", "currency", merge="flag"),
+        Field("billing", "enum", choices=CONTRACT_BILLING),
+        Field("terms"),
+        Field("status", "enum", merge="flag", choices=CONTRACT_STATUSES),
+        Field("reject_reason"),
+        Field("customer_signed_by"),
+        Field("customer_signed_on", "date"),
+        Field("company_signed_by"),
+        Field("activated_by"),
+        Field("activated_at", "datetime"),
+        Field("terminated_on", "date"),
+        Field("termination_reason"),
+        *_scope_fields(),
+    ),
+    title="title",
+    search_fields=("number", "title", "terms", "notes"),
+)
+
+CONTRACT_LINE = Entity(
+    "contract_line",
+    "contract_line",
+    22,
+    (
+        Field("contract_id", "ref", required=True, ref="contract"),
+        Field("position", "int", required=True),
+        Field("product_id", "ref", ref="product"),
+        Field("sku"),
+        Field("description", required=True),
+        Field("quantity", "decimal", merge="flag", required=True),
+        Field("unit_price", "decimal", merge="flag", required=True),
+        Field("discount_percent", "decimal", merge="flag"),
+        Field("discount_amount", "decimal", merge="flag"),
+        Field("tax_rate", "decimal", merge="flag"),
+        Field("configuration", doc="the chosen options, canonical text (sfa/domain/configure.py)"),
+        Field("deleted", "bool"),
+    ),
+    title="description",
+)
+
+DOCUMENT_KINDS = ("brochure", "datasheet", "contract", "drawing", "photo", "other")
+DOCUMENT_OWNERS = ("account", "contact", "opportunity", "quote", "order", "contract", "visit", "product")
+
+DOCUMENT = Entity(
+    "document",
+    "document",
+    23,
+    (
+        Field("title", required=True),
+        Field("kind", "enum", choices=DOCUMENT_KINDS),
+        Field("filename", required=True),
+        Field("media_type"),
+        Field("size", "int", required=True, doc="bytes"),
+        Field("sha256", required=True, doc="the content's SHA-256 (hex); the blob's address"),
+        Field("record_entity", "enum", required=True, choices=DOCUMENT_OWNERS, doc="what it belongs to"),
+        Field("record_id", required=True, doc="the id of the record it belongs to"),
+        Field("account_id", "ref", ref="account", doc="the account of that record, for the 360° view"),
+        Field("language"),
+        Field("valid_until", "date"),
+        Field("version", "int", doc="1 for the first; a new version is a new record"),
+        Field("previous_id", "ref", ref="document", doc="the version this one replaces"),
+        *_scope_fields(),
+    ),
+    title="title",
+    search_fields=("title", "filename", "notes"),
+)
+
 # Kinds of timeline entry that hold prose people wrote; these are found by full-text search.
 SEARCHABLE_TIMELINE_KINDS = ("note", "visit_report")
 
@@ -451,5 +619,11 @@ ENTITIES: dict[str, Entity] = {
         PRODUCT_SPEC,
         CAMPAIGN,
         CAMPAIGN_MEMBER,
+        APPROVAL,
+        ORDER,
+        ORDER_LINE,
+        CONTRACT,
+        CONTRACT_LINE,
+        DOCUMENT,
     )
 }

@@ -117,7 +117,7 @@ def check_bounds(
 # Bounds of the decimal fields by name (entities.py): what `check_decimal_field` holds a stored
 # or restored value to, and what records.convert parses typed text by.
 _AMOUNT_FIELDS = frozenset({"amount", "unit_price", "discount_amount"})
-_QUANTITY_FIELDS = frozenset({"quantity"})
+_QUANTITY_FIELDS = frozenset({"quantity", "delivered_quantity", "invoiced_quantity"})
 _RATE_FIELDS = frozenset({"tax_rate", "discount_percent"})
 HUNDRED = Decimal(100)
 

@@ -83,6 +83,16 @@ def _days(value: str) -> str:
     return str(days)
 
 
+def _megabytes(value: str) -> str:
+    try:
+        size = int(value.strip())
+    except ValueError:
+        raise ValidationError("value", f"{value!r} is not a whole number of megabytes") from None
+    if not 0 <= size <= 1_000_000:
+        raise ValidationError("value", f"{size} is outside 0..1000000")
+    return str(size)
+
+
 def _percent(value: str) -> str:
     from sfa.domain.quotes import parse_rate
 
@@ -90,6 +100,22 @@ def _percent(value: str) -> str:
 
 
 register(Setting("quote.valid_days", "30", "days a new quote is valid for", _days))
+register(
+    Setting(
+        "files.max_mb",
+        "50",
+        "largest file `sfa doc add` stores (MB; the server has its own limit)",
+        _megabytes,
+    )
+)
+register(
+    Setting(
+        "files.auto_max_mb", "500", "MB of documents a sync fetches ahead (the rest on demand)", _megabytes
+    )
+)
+register(
+    Setting("contract.renewal_lead_days", "90", "days before a contract's end its renewal is due", _days)
+)
 register(
     Setting("quote.tax_rate", "19", "default tax rate (percent) of new products and free lines", _percent)
 )

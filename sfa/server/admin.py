@@ -75,6 +75,7 @@ def run(
     os.environ[_ENV_URL] = url
     os.environ[_ENV_METRICS] = "1" if metrics else ""
     os.environ[_ENV_LOG] = log_format
+    os.environ[_ENV_BLOBS] = str(Path(os.environ.get("SFA_BLOB_DIR") or home / "blobs"))  # documents
     uvicorn.run(
         "sfa.server.admin:service_app",
         factory=True,
@@ -94,6 +95,7 @@ LOG_FORMATS = ("off", "json")
 _ENV_URL = "SFA_SERVER_SERVE_URL"
 _ENV_METRICS = "SFA_SERVER_SERVE_METRICS"
 _ENV_LOG = "SFA_SERVER_SERVE_LOG"
+_ENV_BLOBS = "SFA_SERVER_SERVE_BLOBS"
 
 
 def check_run_options(
@@ -122,8 +124,9 @@ def service_app() -> Any:
     from sfa.server.observe import wrap
 
     engine = storage.make_engine(os.environ[_ENV_URL])
+    blobs = os.environ.get(_ENV_BLOBS)
     return wrap(
-        create_app(engine),
+        create_app(engine, Path(blobs) if blobs else None),
         engine,
         metrics=os.environ.get(_ENV_METRICS) == "1",
         log_format=os.environ.get(_ENV_LOG, "off"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -36,7 +37,7 @@ from sfa.protocol import (
     client_id_problem,
     is_uuid,
 )
-from sfa.server import limits, merged, schema, wire
+from sfa.server import blobs, erp, limits, merged, schema, wire
 from sfa.server import merge as rules
 from sfa.server.merge import Invalid, User
 from sfa.server.storage import hash_token, utc_iso
@@ -58,12 +59,14 @@ def _dumps(value: Any) -> str:
 
 def create_app(
     engine: Engine,
+    blob_dir: Path | None = None,
     *,
     read_timeout: float | None = None,
     throttle: limits.TokenThrottle | None = None,
 ) -> FastAPI:
-    """The app. `read_timeout`: seconds a request body may stall (default $SFA_SERVER_READ_TIMEOUT,
-    else limits.READ_TIMEOUT); `throttle`: the failed-token limit (default 20 a minute per address)."""
+    """The app over `engine`; document contents are kept in `blob_dir` (sfa/server/blobs.py).
+    `read_timeout`: seconds a request body may stall (default $SFA_SERVER_READ_TIMEOUT, else
+    limits.READ_TIMEOUT); `throttle`: the failed-token limit (default 20 a minute per address)."""
     app = FastAPI(title="sfa sync server", version=str(PROTOCOL), docs_url="/docs")
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN, compresslevel=5)
     postgres = engine.dialect.name == "postgresql"
@@ -300,6 +303,8 @@ def create_app(
         )
 
     app.openapi = lambda: schema.openapi(app)  # type: ignore[method-assign]
+    erp.register(app, engine, current_user)  # the ERP hand-off (sfa/server/erp.py)
+    blobs.register(app, engine, current_user, blob_dir)  # document contents (sfa/server/blobs.py)
     return app
 
 
@@ -587,7 +592,9 @@ class _Batch:
         after = before if m.entity == CONFLICT and before else self.scope(m.entity, outcome.state)
         spec = ENTITIES.get(m.entity)
         movable = spec is not None and "team" in spec.by_name
-        reason = rules.may_write(self.user, before, after, self.team_of if movable else None)
+        reason = rules.may_write(
+            self.user, before, after, self.team_of if movable else None, change=self.change_of(m, current)
+        )
         if reason is not None:
             self._revert(m, current, before)
             return PushResult(m.seq, "rejected", reason=wire.safe_text(reason))
@@ -619,11 +626,24 @@ class _Batch:
             return PushResult(m.seq, "conflict", conflict_ids)
         return PushResult(m.seq, "applied")
 
+    def change_of(self, m: Mutation, current: list[Any] | None) -> rules.RecordChange:
+        """The mutation as the document rules see it (a line with its parent's stored fields)."""
+        ref = rules.parent_ref(m.entity, m.fields, current[0] if current else None)
+        entry = self.load(*ref) if ref is not None else None
+        parent = entry[0] if entry else None
+        return rules.RecordChange(m.entity, current[0] if current else None, m.fields, parent)
+
     def _revert(self, m: Mutation, current: list[Any] | None, before: Scope | None) -> None:
         """A rejected edit of a record the user sees: send the server's values back."""
         if current is None or before is None or not rules.visible(self.user, *before):
             return
         fields = {k: v for k, v in current[0].items() if k in m.fields}
+        unset = [k for k in m.fields if k not in current[0]]
+        if unset and m.entity != CONFLICT:
+            # A field the server never had: "no value" returns, with a clock after the rejected one.
+            clock = rules.server_tick(self.now, *(pair[1] for pair in m.fields.values()))
+            for name in unset:
+                current[0][name] = fields[name] = [None, clock]
         if fields:
             self.log(m.entity, m.id, fields, before, before, None)
             current[6] = True  # rewritten with the batch's seq: the revert counts as a change

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sfa.domain import contracts as contract_rules
+from sfa.domain import orders as order_rules
 from sfa.domain.entities import ENTITIES
 from sfa.domain.hlc import Hlc
 from sfa.protocol import (
@@ -27,7 +29,7 @@ from sfa.server.wire import Invalid
 
 __all__ = ["Invalid"]
 
-ROLES = ("rep", "manager", "admin")
+ROLES = ("rep", "manager", "admin", "erp")  # erp: the ERP hand-off only (sfa/server/erp.py)
 
 
 @dataclass(frozen=True)
@@ -213,9 +215,13 @@ def conflict_fields(data: dict[str, Any], now: int, at: str) -> Fields:
 # -- scope ---------------------------------------------------------------------------------------
 
 
+# Line records take the scope of the document they belong to: line entity -> its parent's id field.
+LINE_PARENTS = {"quote_line": "quote_id", "order_line": "order_id", "contract_line": "contract_id"}
+
+
 def parent_of(entity_name: str, state: Fields) -> str | None:
     """The record whose scope a record without owner/team takes."""
-    key = {"timeline": "record_id", "quote_line": "quote_id", CONFLICT: "record_id"}.get(entity_name)
+    key = {"timeline": "record_id", CONFLICT: "record_id", **LINE_PARENTS}.get(entity_name)
     if key is None or key not in state:
         return None
     value = state[key][0]
@@ -225,7 +231,7 @@ def parent_of(entity_name: str, state: Fields) -> str | None:
 def own_scope(entity_name: str, state: Fields) -> tuple[str | None, str | None] | None:
     """(owner, team) from the record itself, or None when it comes from its parent."""
     entity = ENTITIES.get(entity_name)
-    if entity is None or entity_name == "timeline" or entity_name == "quote_line":
+    if entity is None or entity_name == "timeline" or entity_name in LINE_PARENTS:
         return None
     if "owner" in entity.by_name and "team" in entity.by_name:
         owner = state.get("owner", [None])[0]
@@ -247,6 +253,7 @@ def may_write(
     before: tuple[str | None, str | None] | None,
     after: tuple[str | None, str | None],
     team_of: Callable[[str], str | None] | None = None,
+    change: RecordChange | None = None,
 ) -> str | None:
     """None if `user` may write a record whose scope goes from `before` (None: a create) to `after`,
     else the reason. Everyone writes only what they see. A manager may give a record any scope; a
@@ -254,7 +261,12 @@ def may_write(
     team to no team), give it to a server user of another team (`team_of` names a user's team, None
     for a name that is no server user: the record stays in the team, so that is allowed), or make
     it unscoped (visible to every team). Records unscoped by nature (products) are checked with
-    `team_of` None: no move check applies."""
+    `team_of` None: no move check applies. `change`: what the write does to the record's fields,
+    for the rules of documents past their draft (orders, contracts, approvals)."""
+    if change is not None:
+        problem = document_problem(user, change)
+        if problem is not None:
+            return problem
     if user.role == "admin":
         return None
     if before is not None and not visible(user, *before):
@@ -274,3 +286,77 @@ def may_write(
         if owner_team is not None and (user.team is None or (owner_team or None) != user.team):
             return f"owner: {owner!r} is not in your team; only a manager can hand a record to another team"
     return None
+
+
+# -- documents past their draft (orders; docs/orders.md) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordChange:
+    """What a pushed mutation does to a record: the record's stored fields (None: new), the pushed
+    fields, and for a line the stored fields of its parent document."""
+
+    entity: str
+    current: Fields | None
+    incoming: Fields
+    parent: Fields | None = None
+
+
+def _values(fields: Fields | None) -> dict[str, Any]:
+    return {name: pair[0] for name, pair in (fields or {}).items()}
+
+
+def parent_ref(entity_name: str, incoming: Fields, current: Fields | None) -> tuple[str, str] | None:
+    """(entity, id) of the record whose stored fields the document rules need: a line's document,
+    the record an approval is about."""
+
+    def value(name: str) -> Any:
+        pair = incoming.get(name) or (current or {}).get(name) or [None]
+        return pair[0]
+
+    if entity_name not in _DOCUMENTS:
+        return None  # no rule needs it: no query
+    key = LINE_PARENTS.get(entity_name)
+    if key is not None:
+        parent_id = value(key)
+        return (key.removesuffix("_id"), parent_id) if isinstance(parent_id, str) else None
+    if entity_name == "approval":
+        entity, record_id = value("entity"), value("record_id")
+        if isinstance(entity, str) and isinstance(record_id, str):
+            return entity, record_id
+    return None
+
+
+def is_approver(user: User, team: object) -> bool:
+    """A manager of the record's team, or an admin."""
+    return user.role == "admin" or (user.role == "manager" and team is not None and team == user.team)
+
+
+_DOCUMENTS = ("order", "order_line", "contract", "contract_line", "approval")
+
+
+def document_problem(user: User, change: RecordChange) -> str | None:
+    """Why this push may not change an order, a contract, one of their lines, or write an approval
+    (docs/orders.md, docs/contracts.md), or None. Orders: locked after submit, the ERP's fields and
+    statuses are the ERP's (it writes through its own endpoints, never through push). Contracts: only
+    drafts are edited; release and reject are a manager's of the team or an admin's; an activated
+    contract changes only by termination and the renewal link."""
+    if change.entity not in _DOCUMENTS:
+        return None
+    current = _values(change.current)
+    incoming = {name: pair[0] for name, pair in change.incoming.items()}
+    changed = {name: value for name, value in incoming.items() if current.get(name, None) != value}
+    if change.current is None:
+        changed = {name: value for name, value in incoming.items() if value is not None}
+    if not changed:
+        return None
+    parent = _values(change.parent) if change.parent is not None else None
+    if change.entity == "approval":
+        team = (parent or {}).get("team", incoming.get("team"))
+        return contract_rules.approval_problem(incoming.get("action"), is_approver(user, team))
+    line = change.entity.endswith("_line")
+    state = parent if line else (current if change.current is not None else None)
+    if change.entity.startswith("order"):
+        return order_rules.rep_change_problem(state, changed, line=line)
+    team = (state or {}).get("team", incoming.get("team"))
+    return contract_rules.change_problem(state, changed, approver=is_approver(user, team), line=line)

@@ -14,6 +14,7 @@ import html
 import os
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -71,10 +72,14 @@ class Document:
     total: str
     terms: str
     has_discount: bool = False
+    # Another document laid out the same way (an order confirmation, sfa/services/order_export.py):
+    # its heading and the facts printed beside it.
+    heading: str = "Quotation"
+    facts: list[tuple[str, str]] | None = None
 
     @property
     def title(self) -> str:
-        return f"Quotation {self.number}" + (f" (revision {self.revision})" if self.revision > 1 else "")
+        return f"{self.heading} {self.number}" + (f" (revision {self.revision})" if self.revision > 1 else "")
 
 
 @dataclass
@@ -91,14 +96,20 @@ def _lines(text: str) -> list[str]:
     return [part.strip() for part in text.replace("\n", ";").split(";") if part.strip()]
 
 
-def build(ws: Workspace, ref: str) -> Document:
-    view = quotes.view(ws, ref)
-    quote, totals, currency = view.quote, view.totals, view.totals.currency
+def seller_lines(ws: Workspace) -> tuple[list[str], list[str]]:
+    """The company's name and address lines, and its phone, email and VAT id lines."""
     seller = [ws.setting("company.name"), *_lines(ws.setting("company.address"))]
     extra = []
     for key, label in (("company.phone", "Phone"), ("company.email", "Email"), ("company.vat_id", "VAT ID")):
         if ws.setting(key):
             extra.append(f"{label}: {ws.setting(key)}")
+    return seller, extra
+
+
+def build(ws: Workspace, ref: str) -> Document:
+    view = quotes.view(ws, ref)
+    quote, totals, currency = view.quote, view.totals, view.totals.currency
+    seller, extra = seller_lines(ws)
     account = view.account
     customer = [account["name"]]
     if view.contact:
@@ -153,6 +164,8 @@ def build(ws: Workspace, ref: str) -> Document:
 
 
 def _facts(doc: Document) -> list[tuple[str, str]]:
+    if doc.facts is not None:
+        return doc.facts
     facts = [("Quote number", doc.number), ("Revision", str(doc.revision)), ("Date", doc.issued.isoformat())]
     if doc.valid_until:
         facts.append(("Valid until", doc.valid_until.isoformat()))
@@ -395,12 +408,12 @@ class _Pdf:
         seller_bottom = pdf.get_y()
         pdf.set_xy(pdf.l_margin + width * 0.58, top)
         self.font(16, bold=True)
-        pdf.cell(width * 0.42, 8, t("Quotation"), align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
+        pdf.cell(width * 0.42, 8, t(doc.heading), align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
         for label, value in _facts(doc):
             pdf.set_x(pdf.l_margin + width * 0.58)
             self.font(8.5, grey=True)
             pdf.cell(width * 0.16, 4.6, t(label))
-            self.font(8.5, bold=label == "Quote number")
+            self.font(8.5, bold=label == _facts(doc)[0][0])
             pdf.cell(width * 0.26, 4.6, t(value), align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
         pdf.set_y(max(seller_bottom, pdf.get_y()) + 8)
         # Customer.
@@ -540,6 +553,27 @@ def render_pdf(doc: Document, font: tuple[Path, Path | None] | None) -> bytes:
     return pdf.render()
 
 
+def append_pdfs(data: bytes, attachments: list[Path]) -> bytes:
+    """The PDF `data` with every page of each attachment after it (pypdf, imported only here)."""
+    import io
+
+    try:
+        from pypdf import PdfReader, PdfWriter
+        from pypdf.errors import PyPdfError
+    except ImportError:
+        raise ValidationError("attach_datasheets", "needs the pypdf package (pip install pypdf)") from None
+    writer = PdfWriter()
+    writer.append(PdfReader(io.BytesIO(data)))
+    for path in attachments:
+        try:
+            writer.append(PdfReader(str(path)))
+        except (PyPdfError, OSError, ValueError) as exc:
+            raise ValidationError("attach_datasheets", f"{path.name} is not a readable PDF: {exc}") from None
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 # -- writing ----------------------------------------------------------------------------------------
 
 
@@ -558,7 +592,15 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def export(ws: Workspace, ref: str, output: str) -> ExportResult:
+def export(
+    ws: Workspace,
+    ref: str,
+    output: str,
+    builder: Callable[[Workspace, str], Document] | None = None,
+    attachments: list[Path] | None = None,
+) -> ExportResult:
+    """Write the quote `ref` (or the document `builder` makes of `ref`) to `output`; a PDF gets the
+    pages of the `attachments` (PDF files) appended."""
     path = Path(output).expanduser()
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -569,7 +611,7 @@ def export(ws: Workspace, ref: str, output: str) -> ExportResult:
         raise NotFoundError(f"output {output}: directory {path.parent} does not exist", asks_for=("output",))
     if path.is_dir():
         raise ValidationError("output", f"{output!r} is a directory", asks_for=("output",))
-    doc = build(ws, ref)
+    doc = (builder or build)(ws, ref)
     note = (
         "" if doc.seller[0] else "company.name is not set (sfa config set company.name ...): no seller name"
     )
@@ -580,6 +622,8 @@ def export(ws: Workspace, ref: str, output: str) -> ExportResult:
                 "; " if note else ""
             ) + "no Unicode font found (set quote.font to a .ttf file); used Helvetica with transliteration"
         data = render_pdf(doc, font)
+        if attachments:
+            data = append_pdfs(data, attachments)
     elif fmt == "md":
         data = render_md(doc).encode()
     else:

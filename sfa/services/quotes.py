@@ -294,12 +294,44 @@ def add_line(
         raise UsageError("options need a product", asks_for=("product",))
     quote = _draft(ws, ref)
     currency = quote["currency"] or ws.setting("currency")
-    values: Record = {"quote_id": quote["id"]}
+    values = line_values(
+        ws,
+        currency,
+        product_ref=product_ref,
+        description=description,
+        price=price,
+        qty=qty,
+        discount=discount,
+        tax=tax,
+        options=options,
+    )
+    values["quote_id"] = quote["id"]
+    with ws.store.transaction():
+        existing = lines_of(ws, quote["id"])
+        values["position"] = (existing[-1]["position"] + 1) if existing else 1
+        return ws.store.insert(QUOTE_LINE, values)
+
+
+def line_values(
+    ws: Workspace,
+    currency: str,
+    *,
+    product_ref: str | None = None,
+    description: str | None = None,
+    price: str | None = None,
+    qty: str | None = None,
+    discount: str | None = None,
+    tax: str | None = None,
+    options: Sequence[str] = (),
+) -> Record:
+    """A checked line (quote, order or contract) from a product or free text; no position or parent
+    yet. A product with options is configured: its defaults, or `options`."""
+    values: Record = {}
     if product_ref:
         product = products.resolve(ws, product_ref, active_only=True)
         if (product["currency"] or currency) != currency:
             raise ValidationError(
-                "product", f"{product['sku']} is priced in {product['currency']}, the quote in {currency}"
+                "product", f"{product['sku']} is priced in {product['currency']}, the document in {currency}"
             )
         values.update(
             product_id=product["id"],
@@ -335,10 +367,7 @@ def add_line(
     percent, amount = rules.parse_discount(discount, currency) if discount else (None, None)
     values["discount_percent"], values["discount_amount"] = percent, amount
     rules.check_line(to_line(values), currency)
-    with ws.store.transaction():
-        existing = lines_of(ws, quote["id"])
-        values["position"] = (existing[-1]["position"] + 1) if existing else 1
-        return ws.store.insert(QUOTE_LINE, values)
+    return values
 
 
 def remove_line(ws: Workspace, ref: str, position: int) -> Record:

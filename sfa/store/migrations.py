@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from sfa.store.writes import RESLOT_FTS_16_TO_64
+
 _RECORD_COLUMNS = """
     rid INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -319,13 +321,104 @@ CREATE INDEX opportunity_campaign ON opportunity(campaign_id) WHERE campaign_id 
 """
 
 # Room for 64 record types in the search index (rowid = rid * 64 + entity code; it was 16, which
-# the record types of orders, contracts, documents, policy and products outgrew). Every entry is
-# moved, none is rebuilt, so the migration is fast and keeps what was indexed.
-V_FTS_SLOTS = """
-CREATE TEMP TABLE fts_move AS SELECT rowid AS old, title, body FROM search_fts;
-DELETE FROM search_fts;
-INSERT INTO search_fts(rowid, title, body) SELECT (old / 16) * 64 + old % 16, title, body FROM fts_move;
-DROP TABLE fts_move;
+# the record types of orders, contracts, documents, policy and products outgrew).
+V_FTS_SLOTS = RESLOT_FTS_16_TO_64
+
+# Orders (issue 15): the order a won quote becomes, and its lines. The ERP writes erp_* and the
+# delivered and invoiced quantities through the server.
+V_ORDERS = f"""
+CREATE TABLE IF NOT EXISTS sales_order ({_RECORD_COLUMNS},
+    number TEXT NOT NULL,
+    quote_id TEXT REFERENCES quote(id) DEFERRABLE INITIALLY DEFERRED,
+    contract_id TEXT,
+    account_id TEXT NOT NULL REFERENCES account(id) DEFERRABLE INITIALLY DEFERRED,
+    opportunity_id TEXT REFERENCES opportunity(id) DEFERRABLE INITIALLY DEFERRED,
+    contact_id TEXT REFERENCES contact(id) DEFERRABLE INITIALLY DEFERRED,
+    currency TEXT, customer_po TEXT, requested_date TEXT, ship_to TEXT, bill_to TEXT,
+    payment_terms TEXT, status TEXT NOT NULL DEFAULT 'draft', submitted_at TEXT,
+    accepted_differences INTEGER NOT NULL DEFAULT 0, cancelled_at TEXT, cancel_reason TEXT,
+    erp_ref TEXT, erp_message TEXT, erp_at TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX IF NOT EXISTS sales_order_handle ON sales_order(handle);
+CREATE INDEX IF NOT EXISTS sales_order_number ON sales_order(number);
+CREATE INDEX IF NOT EXISTS sales_order_status ON sales_order(status, submitted_at);
+CREATE INDEX IF NOT EXISTS sales_order_account ON sales_order(account_id);
+CREATE INDEX IF NOT EXISTS sales_order_quote ON sales_order(quote_id);
+
+CREATE TABLE IF NOT EXISTS order_line ({_RECORD_COLUMNS},
+    order_id TEXT NOT NULL REFERENCES sales_order(id) DEFERRABLE INITIALLY DEFERRED,
+    position INTEGER NOT NULL,
+    quote_line_id TEXT REFERENCES quote_line(id) DEFERRABLE INITIALLY DEFERRED,
+    product_id TEXT REFERENCES product(id) DEFERRABLE INITIALLY DEFERRED,
+    sku TEXT, description TEXT NOT NULL, quantity TEXT NOT NULL, unit_price TEXT NOT NULL,
+    discount_percent TEXT, discount_amount TEXT, tax_rate TEXT,
+    delivered_quantity TEXT, invoiced_quantity TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS order_line_handle ON order_line(handle);
+CREATE INDEX IF NOT EXISTS order_line_order ON order_line(order_id, position);
+"""
+
+# Contracts and the approval record (issue 15 §2; the approval record is issue 14's too: IF NOT EXISTS,
+# so whichever branch lands first makes it). "by" is quoted: it is an SQL keyword.
+V_CONTRACTS = f"""
+CREATE TABLE IF NOT EXISTS approval ({_RECORD_COLUMNS},
+    entity TEXT NOT NULL, record_id TEXT NOT NULL, action TEXT NOT NULL, "by" TEXT NOT NULL,
+    at TEXT NOT NULL, comment TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX IF NOT EXISTS approval_handle ON approval(handle);
+CREATE INDEX IF NOT EXISTS approval_record ON approval(record_id, at);
+
+CREATE TABLE IF NOT EXISTS contract ({_RECORD_COLUMNS},
+    number TEXT NOT NULL, revision INTEGER NOT NULL DEFAULT 1,
+    previous_id TEXT REFERENCES contract(id) DEFERRABLE INITIALLY DEFERRED,
+    renewal_of TEXT REFERENCES contract(id) DEFERRABLE INITIALLY DEFERRED,
+    renewed_by TEXT REFERENCES contract(id) DEFERRABLE INITIALLY DEFERRED,
+    account_id TEXT NOT NULL REFERENCES account(id) DEFERRABLE INITIALLY DEFERRED,
+    opportunity_id TEXT REFERENCES opportunity(id) DEFERRABLE INITIALLY DEFERRED,
+    quote_id TEXT REFERENCES quote(id) DEFERRABLE INITIALLY DEFERRED,
+    contact_id TEXT REFERENCES contact(id) DEFERRABLE INITIALLY DEFERRED,
+    title TEXT NOT NULL, start_date TEXT NOT NULL, term_months INTEGER, end_date TEXT,
+    auto_renew INTEGER NOT NULL DEFAULT 0, notice_days INTEGER, renewal_lead_days INTEGER,
+    value TEXT, currency TEXT, billing TEXT, terms TEXT, status TEXT NOT NULL DEFAULT 'draft',
+    reject_reason TEXT, customer_signed_by TEXT, customer_signed_on TEXT, company_signed_by TEXT,
+    activated_by TEXT, activated_at TEXT, terminated_on TEXT, termination_reason TEXT,
+    {_SCOPE_COLUMNS});
+CREATE INDEX IF NOT EXISTS contract_handle ON contract(handle);
+CREATE INDEX IF NOT EXISTS contract_number ON contract(number, revision);
+CREATE INDEX IF NOT EXISTS contract_status_end ON contract(status, end_date);
+CREATE INDEX IF NOT EXISTS contract_account ON contract(account_id);
+CREATE INDEX IF NOT EXISTS contract_renewal_of ON contract(renewal_of);
+
+CREATE TABLE IF NOT EXISTS contract_line ({_RECORD_COLUMNS},
+    contract_id TEXT NOT NULL REFERENCES contract(id) DEFERRABLE INITIALLY DEFERRED,
+    position INTEGER NOT NULL,
+    product_id TEXT REFERENCES product(id) DEFERRABLE INITIALLY DEFERRED,
+    sku TEXT, description TEXT NOT NULL, quantity TEXT NOT NULL, unit_price TEXT NOT NULL,
+    discount_percent TEXT, discount_amount TEXT, tax_rate TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS contract_line_handle ON contract_line(handle);
+CREATE INDEX IF NOT EXISTS contract_line_contract ON contract_line(contract_id, position);
+"""
+
+# Documents (issue 15 §3): metadata here, the content in the blob store under the data home.
+V_DOCUMENTS = f"""
+CREATE TABLE IF NOT EXISTS document ({_RECORD_COLUMNS},
+    title TEXT NOT NULL, kind TEXT, filename TEXT NOT NULL, media_type TEXT, size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL, record_entity TEXT NOT NULL, record_id TEXT NOT NULL,
+    account_id TEXT REFERENCES account(id) DEFERRABLE INITIALLY DEFERRED,
+    language TEXT, valid_until TEXT, version INTEGER NOT NULL DEFAULT 1,
+    previous_id TEXT REFERENCES document(id) DEFERRABLE INITIALLY DEFERRED, {_SCOPE_COLUMNS});
+CREATE INDEX IF NOT EXISTS document_handle ON document(handle);
+CREATE INDEX IF NOT EXISTS document_record ON document(record_id);
+CREATE INDEX IF NOT EXISTS document_sha ON document(sha256);
+CREATE INDEX IF NOT EXISTS document_account ON document(account_id);
+
+-- Blobs this laptop has sent to the server (a blob is uploaded once, whatever refers to it).
+CREATE TABLE IF NOT EXISTS blob_sent (sha256 TEXT PRIMARY KEY, at TEXT NOT NULL);
+"""
+
+# A configured product's options travel from the quote line into order and contract lines.
+V_LINE_CONFIGURATION = """
+ALTER TABLE order_line ADD COLUMN configuration TEXT;
+ALTER TABLE contract_line ADD COLUMN configuration TEXT;
 """
 
 MIGRATIONS: tuple[str, ...] = (
@@ -340,6 +433,10 @@ MIGRATIONS: tuple[str, ...] = (
     V_ENCYCLOPEDIA,
     V_CAMPAIGNS,
     V_FTS_SLOTS,
+    V_ORDERS,
+    V_CONTRACTS,
+    V_DOCUMENTS,
+    V_LINE_CONFIGURATION,
 )
 
 LATEST = len(MIGRATIONS)

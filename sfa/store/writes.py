@@ -20,6 +20,15 @@ from sfa.store import codec
 
 FTS_SLOTS = 64  # search_fts rowid = rid * 64 + entity code (16 before migration V_FTS_SLOTS)
 
+# Migration V_FTS_SLOTS: every entry of the 16-slot layout moved to its 64-slot rowid, none rebuilt,
+# so it is fast and keeps what was indexed. Kept here with the other index writes.
+RESLOT_FTS_16_TO_64 = """
+CREATE TEMP TABLE fts_move AS SELECT rowid AS old, title, body FROM search_fts;
+DELETE FROM search_fts;
+INSERT INTO search_fts(rowid, title, body) SELECT (old / 16) * 64 + old % 16, title, body FROM fts_move;
+DROP TABLE fts_move;
+"""
+
 _OUTBOX_SQL = "INSERT INTO outbox(entity, record_id, fields, created_at) VALUES (?, ?, ?, ?)"
 _FTS_SQL = "INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)"
 _HISTORY_SQL = (

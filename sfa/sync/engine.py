@@ -36,6 +36,7 @@ from sfa.protocol import (
 )
 from sfa.store.replica import Replica
 from sfa.store.workspace import Workspace
+from sfa.sync import blobs
 
 TOKEN_FILE = "sync.token"
 LOCK_FILE = "sync.lock"
@@ -362,6 +363,7 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None) -> Summar
                 reply_page = None  # fetched again from the committed cursor, which handles the reset
     replica.mark_synced()
     summary.conflicts = replica.status()["conflicts"]
+    blobs.transfer(ws, conn.http)  # document contents: upload, then prime (sfa/sync/blobs.py)
     return summary
 
 
