@@ -186,3 +186,28 @@ def command_tree() -> dict[tuple[str, ...], Any]:
     root = typer.main.get_command(app)
     ctx = root.make_context("sfa", [], resilient_parsing=True)
     return dict(_walk(root, (), ctx))
+
+
+# -- the order tests are handed out in ------------------------------------------------------------
+
+# The suite runs on every core (pytest-xdist, `-n auto --dist loadgroup` in pyproject.toml), each test
+# handed to whichever worker is free. A long test handed out last keeps one worker busy while the
+# others have nothing left, so the longest known tests go first (longest-processing-time-first);
+# the rest keep pytest's order. A name here that no longer matches only loses that head start.
+# docs/performance.md, "Test suite".
+LONGEST_FIRST = (
+    "tests/test_tui_search.py::test_typing_every_prefix_of_common_words_keeps_the_app_alive",
+    "tests/sync/test_sync_stateful.py::",
+    "tests/test_readme_tour.py::test_the_readme_tour_runs_as_shown",
+    "tests/sync/test_sync_random.py::",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        for place, prefix in enumerate(LONGEST_FIRST):
+            if item.nodeid.startswith(prefix):
+                return place
+        return len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the others keep their order

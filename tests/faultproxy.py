@@ -85,10 +85,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self._connections: set[socket.socket] = set()
-        probe = socket.socket()
-        probe.bind((host, 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
+        self.port = 0  # the kernel's free port, taken when it first listens (no probe another could take)
         self._stopped = False
 
     # -- control -------------------------------------------------------------------------------
@@ -101,7 +98,7 @@ class FaultProxy:
         return self
 
     def accept(self) -> None:
-        """Listen (again)."""
+        """Listen (again, on the same port)."""
         with self._lock:
             if self._listener is not None:
                 return
@@ -117,6 +114,7 @@ class FaultProxy:
                         raise
                     time.sleep(0.05)
             listener.listen(64)
+            self.port = listener.getsockname()[1]
             self._listener = listener
         threading.Thread(target=self._accept_loop, args=(listener,), daemon=True).start()
 

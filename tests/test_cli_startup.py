@@ -123,6 +123,11 @@ def probe_commands() -> tuple[Any, Any]:
     return typer.main.get_command(probe), build(probe)
 
 
+# Built once and run for every example, as a click command is meant to be (each run has its own
+# context): a value one run left behind in the command would show up as a difference in a later one.
+PROBE_COMMANDS = probe_commands()
+
+
 @pytest.fixture(scope="module")
 def existing(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("probe") / "here.txt"
@@ -143,8 +148,8 @@ def test_conversion_gives_what_typer_gives(existing: str, data: Any) -> None:
     ]
     if data is not None:
         lines = [data.draw(command_lines(existing))]
+    typer_command, sfa_command = PROBE_COMMANDS
     for args in lines:
-        typer_command, sfa_command = probe_commands()
         assert outcome(sfa_command, args) == outcome(typer_command, args), args
 
 

@@ -62,9 +62,14 @@ TOKEN = re.compile("|".join(f"({pattern})" for pattern, _ in TOKENS))
 SFA_WRAPPER = """#!{python}
 # `sfa` at the README's clock: SFA_TOUR_NOW (ISO), ticking from there.
 import os
+import sys
 from datetime import datetime
 
+# time_machine imports pytest, if it can, for its fixture: 150 ms of each of the tour's commands.
+sys.modules["pytest"] = None
 import time_machine
+
+del sys.modules["pytest"]
 
 with time_machine.travel(datetime.fromisoformat(os.environ["SFA_TOUR_NOW"]), tick=True):
     from sfa.cli.launch import run

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from sfa.store.workspace import Workspace
+from tests.conftest import Result
+from tests.conftest import run_sfa as run_sfa_in_process
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests/faultproxy.py
 
@@ -38,26 +40,12 @@ def wait_until(predicate: Any, timeout: float = 30.0, what: str = "condition") -
         time.sleep(0.05)
 
 
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-def run_sfa(home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
-    full_env = {**os.environ, "NO_COLOR": "1", "TZ": "Europe/Berlin"}
-    full_env.pop("SFA_HOME", None)
-    full_env.update(env or {})
-    proc = subprocess.run(
-        [sys.executable, "-m", "sfa", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout,
-    )
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+def run_sfa(home: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    """`sfa --home HOME ARGS...` in this process (tests/conftest.py run_sfa: the installed command's
+    entry point, exit codes and error mapping), at the clock zone the sync tests assume. A laptop's
+    commands need no process of their own: the server is the real process, behind the fault proxy;
+    what only a killed or concurrent client shows (_popen_sync in test_sync_faults.py) still runs one."""
+    return run_sfa_in_process(home, *args, env={"TZ": "Europe/Berlin", **(env or {})})
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------------
@@ -92,10 +80,16 @@ class PgCluster:
     def start(self) -> None:
         data = self.dir / "data"
         self._run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
-        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(
-            "pg_ctl", "-D", str(data), "-o", options, "-l", str(self.dir / "log"), "-w", "-t", "60", "start"
-        )
+        for attempt in range(3):  # the free port may be taken before PostgreSQL binds it (xdist workers)
+            options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+            log = self.dir / "log"
+            try:
+                self._run("pg_ctl", "-D", str(data), "-o", options, "-l", str(log), "-w", "-t", "60", "start")
+                return
+            except RuntimeError:
+                if attempt == 2 or "in use" not in log.read_text(errors="replace"):
+                    raise
+                self.port = free_port()
 
     def stop(self) -> None:
         try:
@@ -124,6 +118,10 @@ class PgCluster:
 # -- the server ----------------------------------------------------------------------------------
 
 
+class PortTaken(Exception):
+    """The server could not bind its port: another process took it first."""
+
+
 class Server:
     def __init__(self, home: Path, db: str, backend: str, pg: PgCluster | None, database: str | None) -> None:
         self.home = home
@@ -134,6 +132,7 @@ class Server:
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = home / "server.log"
+        self.started = False  # once started, the port is fixed: the fault proxy relays to it
 
     def admin(self, *args: str) -> Result:
         result = run_sfa(self.home, "server", *args, "--db", self.db)
@@ -148,7 +147,20 @@ class Server:
         return self.admin(*args).out.strip()
 
     def start(self) -> None:
+        """Start `sfa server run` on self.port; on the first start, a port another process took
+        between free_port() and the server's bind (tests run in parallel) is replaced by a new one."""
+        for attempt in range(3):
+            try:
+                self._start()
+                return
+            except PortTaken:
+                if attempt == 2 or self.started:
+                    raise
+                self.port = free_port()
+
+    def _start(self) -> None:
         env = {**os.environ, "SFA_SERVER_TEST_HOOKS": "1"}
+        logged = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [
@@ -168,7 +180,13 @@ class Server:
                 stderr=subprocess.STDOUT,
                 env=env,
             )
-        wait_until(self.healthy, 60, "the server to answer /v1/health")
+        try:
+            wait_until(self.healthy, 60, "the server to answer /v1/health")
+        except RuntimeError:
+            if "address already in use" in self.log.read_text(errors="replace")[logged:].lower():
+                raise PortTaken(self.port) from None
+            raise
+        self.started = True
 
     def healthy(self) -> bool:
         assert self.proc is not None

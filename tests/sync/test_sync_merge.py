@@ -90,7 +90,10 @@ def test_07_clock_three_days_ahead_does_not_win_later(laptop: Any, server: Serve
         for round_ in range(2):
             with three_days_ahead:
                 records.edit(ws_ana, ACCOUNT, account, {"phone": f"+49 30 20{round_}"})  # written "in 3 days"
-            time.sleep(0.02)
+            # The server corrects ana's clock by her skew as measured at her push, which is off by that
+            # push's delay (the client's stamp to the server's): bob's edit must come later than any
+            # such delay, even on a loaded machine running tests in parallel (0.02 s was not).
+            time.sleep(1.0)
             records.edit(ws_bob, ACCOUNT, account, {"phone": f"+49 30 30{round_}"})  # written later, really
             with three_days_ahead:
                 engine.sync_once(ws_ana)
