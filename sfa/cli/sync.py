@@ -41,7 +41,7 @@ def run(
     """Push local changes, then pull until drained. Exit 3: server unreachable; 4: login needed."""
     if ctx.invoked_subcommand is not None:
         return
-    from sfa.sync import engine
+    from sfa.services import syncing
 
     ws = workspace(ctx)
     if watch:
@@ -58,13 +58,13 @@ def run(
 
         message(f"watching: a sync every {interval} and after local writes (Ctrl-C stops)")
         try:
-            engine.watch(ws, seconds, report)
+            syncing.watch(ws, seconds, report)
         except KeyboardInterrupt:
             return
         return
     progress = _progress() if sys.stderr.isatty() and not as_json else None
     try:
-        summary = engine.sync_once(
+        summary = syncing.sync_now(
             ws, progress, on_wait=lambda: message("waiting for another sync to finish")
         )
     finally:
@@ -119,7 +119,7 @@ def login(
     as_json: JsonOpt = False,
 ) -> None:
     """Check the token against the server and keep it (file readable only by you)."""
-    from sfa.sync import engine
+    from sfa.services import syncing
 
     if token is None:
         if sys.stdin.isatty():
@@ -130,7 +130,7 @@ def login(
             token = sys.stdin.readline()
     if not token or not token.strip():
         raise UsageError("give the token with --token T (or on standard input)")
-    result = engine.login(workspace(ctx), url, token.strip())
+    result = syncing.login(workspace(ctx), url, token.strip())
     if as_json:
         print_json(result)
         return
@@ -140,10 +140,9 @@ def login(
 @app.command("status")
 def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Pending changes, last successful sync, server, open conflicts."""
-    from sfa.store.replica import Replica
+    from sfa.services import syncing
 
-    ws = workspace(ctx)
-    result = {"server": ws.setting("sync.url") or None, **Replica(ws.store).status()}
+    result = syncing.state(workspace(ctx))
     if as_json:
         print_json(result)
         return
@@ -159,20 +158,14 @@ def conflicts(
     as_json: JsonOpt = False,
 ) -> None:
     """Concurrent edits the server decided, and values set aside for a person to settle."""
-    from sfa.domain import ids
-    from sfa.domain.entities import ENTITIES
-    from sfa.store.replica import Replica
+    from sfa.services import syncing
 
     ws = workspace(ctx)
-    items = Replica(ws.store).conflicts(include_resolved=show_all)
     if as_json:
-        print_json(items)
+        print_json(syncing.conflict_records(ws, include_resolved=show_all))
         return
-    rows = []
-    for item in items:
-        entity = ENTITIES.get(item["entity"])
-        title = ws.store.titles(entity, [item["record_id"]]).get(item["record_id"], "") if entity else ""
-        rows.append({**item, "ref": ids.handle_of(item["id"])[:8], "record": f"{item['entity']} {title}"})
+    items = syncing.conflicts(ws, include_resolved=show_all)
+    rows = [{**item, "record": f"{item['entity']} {item['title']}"} for item in items]
     emit_table(
         rows,
         [
@@ -198,19 +191,11 @@ def resolve(
     as_json: JsonOpt = False,
 ) -> None:
     """Settle a conflict everywhere (the resolution syncs)."""
-    from sfa.domain.entities import ENTITIES
-    from sfa.services import records
-    from sfa.store.replica import Replica
+    from sfa.services import syncing
 
     require_one(("--ours", ours), ("--theirs", theirs), ("--value", value))
     chosen = "ours" if ours else "theirs" if theirs else "value"
-    ws = workspace(ctx)
-    replica = Replica(ws.store)
-    conflict = replica.find_conflict(ref)
-    converted = None
-    if value is not None:
-        converted = records.convert(ws, ENTITIES[conflict["entity"]], conflict["field"], value)
-    result = replica.resolve(conflict, chosen, converted)
+    result = syncing.resolve(workspace(ctx), ref, chosen, value)
     if as_json:
         print_json(result)
         return
@@ -220,9 +205,9 @@ def resolve(
 @app.command("rejected")
 def rejected(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Changes the server refused for good (invalid, or outside your scope)."""
-    from sfa.store.replica import Replica
+    from sfa.services import syncing
 
-    items = Replica(workspace(ctx).store).rejected()
+    items = syncing.rejected_records(workspace(ctx))
     if as_json:
         print_json(items)
         return
