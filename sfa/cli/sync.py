@@ -146,7 +146,7 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         print_json(result)
         return
-    for key in ("server", "user", "pending", "last_sync", "conflicts", "rejected"):
+    for key in ("server", "user", "pending", "last_sync", "conflicts", "rejected", "quarantined"):
         value = result.get(key)
         print(f"{key.replace('_', ' ')}: {value if value not in (None, '') else '-'}")
 
@@ -203,10 +203,34 @@ def resolve(
 
 
 @app.command("rejected")
-def rejected(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def rejected(
+    ctx: typer.Context,
+    pulled: Annotated[
+        bool,
+        typer.Option("--pulled", help="Pulled values this laptop could not store (set aside), instead."),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Changes the server refused for good (invalid, or outside your scope)."""
     from sfa.services import syncing
 
+    if pulled:
+        aside = syncing.quarantined(workspace(ctx))
+        if as_json:
+            print_json(aside)
+            return
+        emit_table(
+            [{**i, "value": (i["value"] or "")[:40]} for i in aside],
+            [
+                ("seq", "Seq"),
+                ("entity", "Type"),
+                ("record_id", "Record"),
+                ("value", "Value"),
+                ("reason", "Reason"),
+            ],
+            empty="no pulled changes set aside",
+        )
+        return
     items = syncing.rejected_records(workspace(ctx))
     if as_json:
         print_json(items)

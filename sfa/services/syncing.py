@@ -91,6 +91,11 @@ def rejected_records(ws: Workspace) -> list[dict[str, Any]]:
     return Replica(ws.store).rejected()
 
 
+def quarantined(ws: Workspace) -> list[dict[str, Any]]:
+    """Pulled values this laptop could not store, set aside with the reason (sfa/store/quarantine.py)."""
+    return Replica(ws.store).quarantined()
+
+
 def rejected(ws: Workspace) -> list[dict[str, Any]]:
     return [{**row, "title": _title(ws, row["entity"], row["record_id"])} for row in rejected_records(ws)]
 

@@ -233,7 +233,23 @@ V6 = "".join(
     )
 )
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6)
+# Pulled values this laptop could not store, set aside with the reason (sfa/store/quarantine.py).
+# `field` is NULL when the whole change was set aside.
+V7_QUARANTINE = """
+CREATE TABLE IF NOT EXISTS sync_quarantine (
+    id INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    entity TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    field TEXT,
+    value TEXT,
+    clock TEXT,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sync_quarantine_record ON sync_quarantine(record_id, field);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7_QUARANTINE)
 
 LATEST = len(MIGRATIONS)
 

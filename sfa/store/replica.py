@@ -5,8 +5,10 @@ rejections and the pull cursor. See docs/sync-protocol.md.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,7 +17,7 @@ from sfa.domain.dates import iso_utc, utc_now
 from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import NotFoundError, StateError
 from sfa.protocol import CONFLICT, CONFLICT_FIELDS, Change, Mutation, PushResult
-from sfa.store import codec, writes
+from sfa.store import codec, quarantine, writes
 from sfa.store.db import Store
 from sfa.store.prepare import fts_entry
 
@@ -28,6 +30,9 @@ class Replica:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.conn = store.conn
+        self._at = ""
+        self._aside: set[tuple[str, str | None]] = set()  # (record id, field) in sync_quarantine
+        self._not_null: dict[str, dict[str, Any]] = {}
 
     # -- bookkeeping -------------------------------------------------------------------------
     @property
@@ -61,12 +66,14 @@ class Replica:
             0
         ]
         rejected = self.conn.execute("SELECT count(*) FROM sync_rejected").fetchone()[0]
+        quarantined = quarantine.count(self.conn)
         return {
             "pending": self.pending_count(),
             "last_sync": self.store.meta("sync.last_sync"),
             "cursor": self.cursor,
             "conflicts": int(conflicts),
             "rejected": int(rejected),
+            "quarantined": quarantined,
             "user": self.store.meta("sync.user"),
         }
 
@@ -166,27 +173,74 @@ class Replica:
             self.conn.execute("PRAGMA foreign_keys=ON")
 
     def apply_page(self, changes: Sequence[Change], cursor: int, epoch: str) -> int:
-        """Apply one pulled page and store its cursor in the same transaction. Returns records touched."""
+        """Apply one pulled page and store its cursor in the same transaction. Returns records touched.
+
+        What this laptop cannot store is set aside (sfa/store/quarantine.py) and the rest applies:
+        nothing pulled can stop the sync."""
         with self._unchecked():
+            self._at = iso_utc(utc_now())
+            self._aside = {
+                (r, f) for r, f in self.conn.execute("SELECT record_id, field FROM sync_quarantine")
+            }
             pending = self._pending_fields()
             newest = ""
             by_entity: dict[str, list[Change]] = {}
             conflicts = []
             for change in changes:
                 name = change.get("entity")
-                if name == CONFLICT:
+                if name != CONFLICT and not (isinstance(name, str) and name in ENTITIES):
+                    continue  # a record type of a newer sfa: ignored
+                problem = quarantine.bad_id(change.get("id"))
+                if problem is not None:
+                    self._set_aside([quarantine.whole(change, problem)])
+                elif name == CONFLICT:
                     conflicts.append(change)
-                elif isinstance(name, str) and name in ENTITIES:
-                    by_entity.setdefault(name, []).append(change)
+                else:
+                    by_entity.setdefault(str(name), []).append(change)
             for name, group in by_entity.items():
-                newest = max(newest, self._apply_entity(ENTITIES[name], group, pending))
+                apply = functools.partial(self._apply_entity, ENTITIES[name], pending=pending)
+                newest = max(newest, self._guarded(apply, group))
             for change in conflicts:
-                newest = max(newest, self._apply_conflict(change, pending))
+                newest = max(newest, self._guarded(lambda g: self._apply_conflict(g[0], pending), [change]))
             if newest:
                 self.store.observe(newest)
             self.store.set_meta("sync.cursor", str(cursor))
             self.store.set_meta("sync.epoch", epoch)
         return len(changes)
+
+    def _guarded(self, apply: Callable[[list[Change]], str], group: list[Change]) -> str:
+        """Apply changes inside a savepoint; when that fails, each alone, setting aside what fails
+        (a value the screening let through that the store still refuses)."""
+        self.conn.execute("SAVEPOINT pulled")
+        try:
+            newest = apply(group)
+        except (sqlite3.Error, ArithmeticError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            self.conn.execute("ROLLBACK TO pulled")
+            self.conn.execute("RELEASE pulled")
+            if len(group) == 1:
+                reason = f"cannot be stored here: {type(exc).__name__}: {str(exc)[:200]}"
+                self._set_aside([quarantine.whole(group[0], reason)])
+                return ""
+            return max((self._guarded(apply, [change]) for change in group), default="")
+        self.conn.execute("RELEASE pulled")
+        return newest
+
+    def _set_aside(self, items: list[quarantine.SetAside]) -> None:
+        if items:
+            quarantine.record(self.conn, items, self._at)
+            self._aside.update((i.record_id, i.field) for i in items)
+
+    def _settle(self, record_id: str, names: Iterable[str]) -> None:
+        """Valid values arrived for these fields: their set-aside values are moot."""
+        if self._aside:
+            moot = [n for n in names if (record_id, n) in self._aside]
+            if moot:
+                quarantine.settle(self.conn, record_id, moot)
+                self._aside.difference_update((record_id, n) for n in moot)
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        """Pulled values set aside because this laptop could not store them."""
+        return quarantine.listing(self.conn)
 
     def _pending_fields(self) -> dict[str, set[str]]:
         pending: dict[str, set[str]] = {}
@@ -194,7 +248,7 @@ class Replica:
             pending.setdefault(record_id, set()).update(codec.read_outbox_fields(text))
         return pending
 
-    def _apply_entity(self, entity: Entity, changes: list[Change], pending: dict[str, set[str]]) -> str:
+    def _apply_entity(self, entity: Entity, changes: list[Change], *, pending: dict[str, set[str]]) -> str:
         table = entity.table
         wanted = list(dict.fromkeys(str(c["id"]) for c in changes))
         existing: dict[str, Any] = {}
@@ -204,6 +258,7 @@ class Replica:
             for row in self.conn.execute(f"SELECT * FROM {table} WHERE id IN ({marks})", chunk):
                 existing[row["id"]] = row
         newest = ""
+        not_null = frozenset(self._defaults(entity))
         created: dict[str, dict[str, list[Any]]] = {}  # id -> wire fields of records new to this replica
         now = iso_utc(utc_now())
         for change in changes:
@@ -214,7 +269,11 @@ class Replica:
                 if row is not None:
                     writes.remove(self.conn, entity, record_id, int(row["rid"]))
                 continue
-            fields = {k: v for k, v in (change.get("fields") or {}).items() if k in entity.by_name}
+            fields, aside = quarantine.screen(
+                entity, int(change.get("seq") or 0), record_id, change.get("fields") or {}, not_null
+            )
+            self._set_aside(aside)
+            self._settle(record_id, fields)
             for _, clock in fields.values():
                 newest = max(newest, clock)
             if record_id in created:
@@ -229,6 +288,12 @@ class Replica:
         if created:
             self._insert(entity, created, now)
         return newest
+
+    def _defaults(self, entity: Entity) -> dict[str, Any]:
+        """The fields whose local column is NOT NULL, with the column default (None: none)."""
+        if entity.name not in self._not_null:
+            self._not_null[entity.name] = quarantine.column_defaults(self.conn, entity)
+        return self._not_null[entity.name]
 
     def _insert(self, entity: Entity, created: dict[str, dict[str, list[Any]]], now: str) -> None:
         names = entity.field_names
@@ -245,7 +310,9 @@ class Replica:
         sql = f"INSERT INTO {entity.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         rid = int(self.conn.execute(f"SELECT coalesce(max(rid), 0) FROM {entity.table}").fetchone()[0])
         rows, fts = [], []
-        specs = [(spec.name, spec.type, spec.required) for spec in entity.fields]
+        missing: list[quarantine.SetAside] = []
+        defaults = self._defaults(entity)
+        specs = [(spec.name, spec.type, spec.required or spec.name in defaults) for spec in entity.fields]
         for record_id, fields in created.items():
             rid += 1
             # Wire values are already in column form for most kinds (the fast path of an initial
@@ -255,8 +322,22 @@ class Replica:
             for name, kind, required in specs:
                 pair = fields.get(name)
                 value = pair[0] if pair is not None else None
-                if value is None and required:  # never seen a create: keep the row valid
+                if value is None and required and defaults.get(name) is not None:
+                    value = defaults[name]  # what the column holds when a create leaves it out
+                elif value is None and required:  # never seen a create: keep the row valid
                     value = kind.to_wire(kind.placeholder())
+                    if (record_id, name) not in self._aside:
+                        missing.append(
+                            quarantine.SetAside(
+                                0,
+                                entity.name,
+                                record_id,
+                                name,
+                                None,
+                                None,
+                                f"{name}: is required; a placeholder is stored",
+                            )
+                        )
                 full[name] = value
                 columns_out.append(kind.wire_to_column(value))
             derived = entity.derived(full) if entity.derived else {}
@@ -277,6 +358,7 @@ class Replica:
             if entry is not None:
                 fts.append((writes.fts_rowid(entity, rid), *entry))
         writes.write_pulled_inserts(self.conn, entity, sql, rows, fts)
+        self._set_aside(missing)
 
     def _update(
         self, entity: Entity, row: Any, fields: dict[str, list[Any]], pending: set[str], now: str
@@ -324,7 +406,11 @@ class Replica:
 
     def _apply_conflict(self, change: Change, pending: dict[str, set[str]]) -> str:
         record_id = str(change["id"])
-        fields = {k: v for k, v in (change.get("fields") or {}).items() if k in _CONFLICT_COLUMNS}
+        fields, aside = quarantine.screen_conflict(
+            int(change.get("seq") or 0), record_id, change.get("fields") or {}
+        )
+        self._set_aside(aside)
+        self._settle(record_id, fields)
         mine = pending.get(record_id, set())
         fields = {k: v for k, v in fields.items() if k not in mine}
         newest = max((pair[1] for pair in fields.values()), default="")
@@ -384,6 +470,13 @@ class Replica:
         if entity is None or conflict["field"] not in entity.by_name:
             raise StateError(f"conflict on unknown field {conflict['entity']}.{conflict['field']}")
         spec = entity.by_name[conflict["field"]]
+        if choice == "ours":
+            problem = quarantine.value_problem(entity, spec.name, conflict["lost"])
+            if problem is not None:
+                raise StateError(
+                    f"the set-aside value cannot be stored here ({spec.name}: {problem});"
+                    " settle it with --theirs or --value"
+                )
         now = iso_utc(utc_now())
         with self.store.transaction():
             record = self.store.find(entity, conflict["record_id"])

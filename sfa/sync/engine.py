@@ -191,6 +191,8 @@ class Connection:
                     data = {}
                 self.bytes_sent += len(content or b"") + 200
                 self.bytes_received += int(response.num_bytes_downloaded)
+            except RecursionError:
+                raise SyncError("the sync server sent a reply nested too deep to read") from None
             except (httpx.TransportError, ValueError) as exc:
                 failure = f"cannot reach the sync server at {self.url}: {_why(exc)}"
             else:
