@@ -84,7 +84,8 @@ def _line(result: dict[str, Any]) -> str:
     if result["rejected"]:
         text += f", rejected {result['rejected']} (see 'sfa sync rejected')"
     if result["reset"]:
-        text += " (the server was reset: pulled everything again)"
+        text += " (the server was reset: pulled everything again"
+        text += f", re-sent {result['resent']} record(s) it had lost)" if result.get("resent") else ")"
     return text
 
 

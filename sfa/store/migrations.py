@@ -249,7 +249,19 @@ CREATE TABLE IF NOT EXISTS sync_quarantine (
 CREATE INDEX IF NOT EXISTS sync_quarantine_record ON sync_quarantine(record_id, field);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7_QUARANTINE)
+# After a server restore (docs/sync-protocol.md, "Restore"): an outbox entry may carry the base
+# clocks it was queued with (a re-send of what the server lost), and the server's clocks seen while
+# re-pulling everything are kept per record until the re-sends are queued.
+V8_RESEND = """
+ALTER TABLE outbox ADD COLUMN base TEXT;
+CREATE TABLE IF NOT EXISTS sync_reconcile (
+    entity TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    clocks TEXT NOT NULL,
+    PRIMARY KEY (entity, record_id));
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7_QUARANTINE, V8_RESEND)
 
 LATEST = len(MIGRATIONS)
 

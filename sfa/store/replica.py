@@ -33,6 +33,8 @@ class Replica:
         self._at = ""
         self._aside: set[tuple[str, str | None]] = set()  # (record id, field) in sync_quarantine
         self._not_null: dict[str, dict[str, Any]] = {}
+        self._reconcile = False
+        self._seen: dict[tuple[str, str], dict[str, str]] = {}
 
     # -- bookkeeping -------------------------------------------------------------------------
     @property
@@ -44,10 +46,62 @@ class Replica:
         return self.store.meta("sync.epoch")
 
     def reset_cursor(self) -> None:
-        """The server was reset or restored: pull everything again; the outbox is kept."""
+        """The server was reset or restored: pull everything again, keeping what is newer here, then
+        re-send what the server lost (`finish_reconcile`); the outbox is kept."""
         with self.store.transaction():
             self.store.set_meta("sync.cursor", "0")
+            self.store.set_meta("sync.reconcile", "1")
             self.conn.execute("DELETE FROM meta WHERE key IN ('sync.epoch', 'sync.acked')")
+            self.conn.execute("DELETE FROM sync_reconcile")
+
+    @property
+    def reconciling(self) -> bool:
+        """True from a reset until the re-sends of what the server lost are queued."""
+        return self.store.meta("sync.reconcile") == "1"
+
+    def finish_reconcile(self) -> int:
+        """After the full pull that follows a reset: queue every record, or field, this laptop holds
+        with a clock the server does not have — the server lacks the record, or its clock of the
+        field is older — with the server's clocks as base (a sequential edit to the server). Fields
+        with a write already in the outbox are left to it. Returns the records queued."""
+        if not self.reconciling:
+            return 0
+        now = iso_utc(utc_now())
+        queued = 0
+        with self.store.transaction():
+            pending = self._pending_fields()
+            seen: dict[tuple[str, str], dict[str, str]] = {
+                (e, i): json.loads(c)
+                for e, i, c in self.conn.execute("SELECT entity, record_id, clocks FROM sync_reconcile")
+            }
+            for entity in ENTITIES.values():
+                for row in self.conn.execute(f"SELECT * FROM {entity.table}").fetchall():
+                    server = seen.get((entity.name, row["id"]))
+                    mine = pending.get(row["id"], set())
+                    record = self.store.row_to_record(entity, row)
+                    fields: dict[str, list[Any]] = {}
+                    base: dict[str, str] = {}
+                    for name, clock in codec.read_clocks(row["clocks"]).items():
+                        if name not in entity.by_name or name in mine:
+                            continue
+                        theirs = server.get(name) if server is not None else None
+                        if theirs is None or clock > theirs:
+                            fields[name] = [codec.to_wire(entity.by_name[name], record[name]), clock]
+                            if theirs is not None:
+                                base[name] = theirs
+                    if fields:
+                        writes.append_resend(
+                            self.conn,
+                            entity.name,
+                            row["id"],
+                            codec.dumps(fields),
+                            codec.dumps(base) if base else None,
+                            now,
+                        )
+                        queued += 1
+            self.conn.execute("DELETE FROM sync_reconcile")
+            self.conn.execute("DELETE FROM meta WHERE key = 'sync.reconcile'")
+        return queued
 
     @property
     def acked(self) -> int:
@@ -81,7 +135,7 @@ class Replica:
     def pending(self, limit: int) -> list[Mutation]:
         """The oldest outbox rows as wire mutations, with base clocks (and known clocks for deletes)."""
         rows = self.conn.execute(
-            "SELECT seq, entity, record_id, fields FROM outbox ORDER BY seq LIMIT ?", (limit,)
+            "SELECT seq, entity, record_id, fields, base FROM outbox ORDER BY seq LIMIT ?", (limit,)
         ).fetchall()
         # The clock each written field had before the write, from local history, in one query a chunk.
         olds: dict[tuple[str, str], dict[str, str]] = {}
@@ -96,23 +150,33 @@ class Replica:
                 if old:
                     olds.setdefault((record_id, new_clock), {})[name] = old
         mutations = []
-        for seq, entity_name, record_id, text in rows:
+        for seq, entity_name, record_id, text, resend_base in rows:
             fields = codec.read_outbox_fields(text)
             mutation = Mutation(seq, entity_name, record_id, fields)
             clocks = {pair[1] for pair in fields.values() if isinstance(pair, list) and len(pair) == 2}
-            if entity_name in ENTITIES and len(clocks) == 1:
+            if entity_name not in ENTITIES:
+                mutations.append(mutation)
+                continue
+            if resend_base is not None:  # a re-send after a restore: based on the server's clocks
+                mutation.base = json.loads(resend_base)
+            elif len(clocks) == 1:
                 base = {k: v for k, v in olds.get((record_id, next(iter(clocks))), {}).items() if k in fields}
                 if base:
                     mutation.base = base
-                deleted = fields.get("deleted")
-                if isinstance(deleted, list) and deleted and deleted[0] is True:
-                    entity = ENTITIES[entity_name]
-                    row = self.conn.execute(
-                        f"SELECT clocks FROM {entity.table} WHERE id = ?", (record_id,)
-                    ).fetchone()
-                    known = codec.read_clocks(row[0]) if row else {}
-                    known.pop("deleted", None)
-                    mutation.known = known
+            deleted = fields.get("deleted")
+            if (
+                isinstance(deleted, list)
+                and deleted
+                and deleted[0] is True
+                and (resend_base or len(clocks) == 1)
+            ):
+                entity = ENTITIES[entity_name]
+                row = self.conn.execute(
+                    f"SELECT clocks FROM {entity.table} WHERE id = ?", (record_id,)
+                ).fetchone()
+                known = codec.read_clocks(row[0]) if row else {}
+                known.pop("deleted", None)
+                mutation.known = known
             mutations.append(mutation)
         return mutations
 
@@ -182,6 +246,8 @@ class Replica:
             self._aside = {
                 (r, f) for r, f in self.conn.execute("SELECT record_id, field FROM sync_quarantine")
             }
+            self._reconcile = self.reconciling
+            self._seen = {}
             pending = self._pending_fields()
             newest = ""
             by_entity: dict[str, list[Change]] = {}
@@ -202,6 +268,8 @@ class Replica:
                 newest = max(newest, self._guarded(apply, group))
             for change in conflicts:
                 newest = max(newest, self._guarded(lambda g: self._apply_conflict(g[0], pending), [change]))
+            if self._seen:
+                self._note_seen()
             if newest:
                 self.store.observe(newest)
             self.store.set_meta("sync.cursor", str(cursor))
@@ -224,6 +292,23 @@ class Replica:
             return max((self._guarded(apply, [change]) for change in group), default="")
         self.conn.execute("RELEASE pulled")
         return newest
+
+    def _note_seen(self) -> None:
+        """Keep the server's clocks of the records this page held (the re-pull after a reset)."""
+        keys = list(self._seen)
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            marks = " OR ".join("(entity = ? AND record_id = ?)" for _ in chunk)
+            for entity, record_id, text in self.conn.execute(
+                f"SELECT entity, record_id, clocks FROM sync_reconcile WHERE {marks}",
+                [part for key in chunk for part in key],
+            ).fetchall():
+                self._seen[(entity, record_id)] = {**json.loads(text), **self._seen[(entity, record_id)]}
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO sync_reconcile(entity, record_id, clocks) VALUES (?, ?, ?)",
+            [(e, i, json.dumps(c)) for (e, i), c in self._seen.items()],
+        )
+        self._seen = {}
 
     def _set_aside(self, items: list[quarantine.SetAside]) -> None:
         if items:
@@ -264,6 +349,12 @@ class Replica:
         for change in changes:
             record_id = str(change["id"])
             if change.get("remove"):
+                if self._reconcile:
+                    self._seen.pop((entity.name, record_id), None)
+                    self.conn.execute(
+                        "DELETE FROM sync_reconcile WHERE entity = ? AND record_id = ?",
+                        (entity.name, record_id),
+                    )
                 created.pop(record_id, None)
                 row = existing.pop(record_id, None)
                 if row is not None:
@@ -274,6 +365,10 @@ class Replica:
             )
             self._set_aside(aside)
             self._settle(record_id, fields)
+            if self._reconcile:
+                self._seen.setdefault((entity.name, record_id), {}).update(
+                    {name: pair[1] for name, pair in fields.items()}
+                )
             for _, clock in fields.values():
                 newest = max(newest, clock)
             if record_id in created:
@@ -370,6 +465,8 @@ class Replica:
         for name, (value, clock) in fields.items():
             if name in pending:  # our own unsent write stays; the server decides when it arrives
                 continue
+            if self._reconcile and clocks.get(name, "") > clock:
+                continue  # newer here than on a restored server: kept, and re-sent after the pull
             spec = entity.by_name[name]
             new = codec.from_wire(spec, value)
             old_wire = codec.to_wire(spec, current[name])

@@ -61,6 +61,7 @@ class Summary:
     conflicts: int = 0  # open conflicts after the round
     new_conflicts: int = 0
     reset: bool = False
+    resent: int = 0  # records re-sent after a reset (what a restored server had lost)
     server: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -71,6 +72,7 @@ class Summary:
             "new_conflicts": self.new_conflicts,
             "rejected": self.rejected,
             "reset": self.reset,
+            "resent": self.resent,
             "server": self.server,
         }
 
@@ -292,7 +294,7 @@ def sync_once(
             conn.close()
 
 
-def _round(ws: Workspace, conn: Connection, progress: Progress | None) -> Summary:
+def _round(ws: Workspace, conn: Connection, progress: Progress | None, *, again: bool = True) -> Summary:
     replica = Replica(ws.store)
     summary = Summary(server=conn.url)
     client_id = ws.store.replica_id
@@ -327,8 +329,11 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None) -> Summar
             progress("push", done, max(total, done))
     page = min(_env_int("SFA_SYNC_PAGE", CLIENT_PAGE), MAX_PAGE)
 
+    # Read in this thread (the store is not shared with the prefetching one); a reset sets it.
+    own = [replica.reconciling]
+
     def fetch(cursor: int, epoch: str | None) -> PullResponse:
-        return conn.pull(PullRequest(cursor, page, epoch, client_id))
+        return conn.pull(PullRequest(cursor, page, epoch, client_id, own=own[0]))
 
     # The next page is fetched while this one is applied; nothing is committed out of order, since a
     # page's cursor is stored only with the page, in the main thread.
@@ -343,6 +348,7 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None) -> Summar
                         raise SyncError("the sync server keeps asking for a reset; giving up") from None
                     replica.reset_cursor()
                     summary.reset = reset_done = True
+                    own[0] = True
                     continue
             ahead = None
             if reply_page.more:
@@ -362,6 +368,15 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None) -> Summar
                 reply_page = ahead.result()
             except ResetNeeded:
                 reply_page = None  # fetched again from the committed cursor, which handles the reset
+    resent = replica.finish_reconcile()  # after a reset: what the server lost, queued again
+    if resent and again:
+        more = _round(ws, conn, progress, again=False)  # push the re-sends, pull what follows
+        summary.pushed += more.pushed
+        summary.pulled += more.pulled
+        summary.rejected += more.rejected
+        summary.new_conflicts += more.new_conflicts
+        summary.reset = summary.reset or more.reset
+    summary.resent += resent
     replica.mark_synced()
     summary.conflicts = replica.status()["conflicts"]
     return summary
