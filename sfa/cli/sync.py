@@ -7,7 +7,15 @@ from typing import Annotated, Any
 
 import typer
 
-from sfa.cli.common import JsonOpt, emit_table, message, print_json, require_one, workspace
+from sfa.cli.common import (
+    JsonOpt,
+    emit_table,
+    message,
+    print_json,
+    refuse_together,
+    require_one,
+    workspace,
+)
 from sfa.domain.errors import UsageError, ValidationError
 
 app = typer.Typer(help="Sync with the central server: push, pull, conflicts.", invoke_without_command=True)
@@ -117,13 +125,25 @@ def login(
     token: Annotated[
         str | None, typer.Option("--token", help="The token 'sfa server user add' printed.")
     ] = None,
+    adopt: Annotated[
+        bool, typer.Option("--adopt", help="This home was another user's: take over its records.")
+    ] = False,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh", help="This home was another user's: start an empty one (the old data is kept)."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Check the token against the server and keep it (file readable only by you)."""
+    from sfa.domain.errors import SfaError
     from sfa.services import syncing
 
+    refuse_together(("--adopt", adopt), ("--fresh", fresh))
+    interactive = sys.stdin.isatty()
     if token is None:
-        if sys.stdin.isatty():
+        if interactive:
             import getpass
 
             token = getpass.getpass("token: ")
@@ -131,11 +151,33 @@ def login(
             token = sys.stdin.readline()
     if not token or not token.strip():
         raise UsageError("give the token with --token T (or on standard input)")
-    result = syncing.login(workspace(ctx), url, token.strip())
+    ws = workspace(ctx)
+    switch = "adopt" if adopt else "fresh" if fresh else None
+    try:
+        result = syncing.login(ws, url, token.strip(), switch)
+    except SfaError as exc:
+        previous = syncing.switch_needed(exc)
+        if previous is None or not interactive:
+            raise
+        answer = typer.prompt(
+            f"this data home was {previous}'s: [a]dopt its records, or start [f]resh", default="a"
+        )
+        choice = {"a": "adopt", "adopt": "adopt", "f": "fresh", "fresh": "fresh"}.get(answer.strip().lower())
+        if choice is None:
+            raise UsageError("answer a (adopt) or f (fresh)") from None
+        result = syncing.login(ws, url, token.strip(), choice)
     if as_json:
         print_json(result)
         return
     message(f"logged in to {result['server']} as {result['user']} ({result['role']}, team {result['team']})")
+    if result.get("switched") == "fresh":
+        message(f"started a fresh data home; {result['previous']}'s data is kept at {result['kept']}")
+    elif result.get("switched") == "adopt":
+        message(f"took over {result['previous']}'s data home")
+    if result.get("adopted"):
+        message(
+            f"adopted {result['adopted']} record(s) as {result['user']}; they reach the server with the next sync"
+        )
 
 
 @app.command("status")

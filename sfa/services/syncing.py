@@ -100,11 +100,20 @@ def rejected(ws: Workspace) -> list[dict[str, Any]]:
     return [{**row, "title": _title(ws, row["entity"], row["record_id"])} for row in rejected_records(ws)]
 
 
-def login(ws: Workspace, url: str, token: str) -> dict[str, Any]:
-    """Check the token against the server and keep it; returns the server's account of the user."""
+def login(ws: Workspace, url: str, token: str, switch: str | None = None) -> dict[str, Any]:
+    """Check the token against the server and keep it; returns the server's account of the user
+    and what the login did to the data home (records adopted; a switch from another user:
+    `switch` "adopt" or "fresh", else engine.SwitchNeeded, a UsageError)."""
     from sfa.sync import engine
 
-    return engine.login(ws, url, token)
+    return engine.login(ws, url, token, switch=switch)
+
+
+def switch_needed(exc: Exception) -> str | None:
+    """The previous user when `exc` says this home was another user's (login needs a choice)."""
+    from sfa.sync import engine
+
+    return exc.previous if isinstance(exc, engine.SwitchNeeded) else None
 
 
 def sync_now(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from sfa.domain import ids
 from sfa.domain.dates import iso_utc, utc_now
 from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import NotFoundError, StateError
+from sfa.domain.hlc import Clock
 from sfa.protocol import CONFLICT, CONFLICT_FIELDS, Change, Mutation, PushResult
 from sfa.store import codec, quarantine, writes
 from sfa.store.db import Store
@@ -531,6 +533,70 @@ class Replica:
                 (*values.values(), json.dumps(clocks), record_id),
             )
         return newest
+
+    # -- who works in this data home --------------------------------------------------------
+    def adopt(self, owners: set[str], team: str | None, to_owner: str, to_team: str | None) -> int:
+        """Give the records of `owners` (or of nobody) in `team` (or in none) to `to_owner` and
+        `to_team`, in one transaction: an ordinary local edit of owner and team each, and the
+        changes still waiting in the outbox rewritten to the new scope, so that their creates reach
+        the server inside the user's scope. Timeline entries (insert-only) are adopted only while
+        unsent. Returns the records adopted."""
+        adopted = 0
+        with self.store.transaction():
+            for entity in ENTITIES.values():
+                if "owner" not in entity.by_name:
+                    continue
+                has_team = "team" in entity.by_name
+                marks = ", ".join("?" * len(owners))
+                where = f"(owner IS NULL OR owner = '' OR owner IN ({marks}))"
+                params: list[Any] = sorted(owners)
+                if has_team:
+                    where += " AND (team IS NULL OR team = ''" + (" OR team = ?)" if team else ")")
+                    params += [team] if team else []
+                wanted = {"owner": to_owner, **({"team": to_team} if has_team else {})}
+                rows = self.conn.execute(
+                    f"SELECT id, owner{', team' if has_team else ''} FROM {entity.table} WHERE {where}",
+                    params,
+                ).fetchall()
+                for row in rows:
+                    changes = {k: v for k, v in wanted.items() if (row[k] or None) != v}
+                    if not changes:
+                        continue
+                    queued = self._rescope_outbox(row["id"], changes)
+                    if entity.insert_only:
+                        if not queued:
+                            continue  # already on the server: an entry is never changed
+                        writes.write_update(self.conn, entity, row["id"], changes, (), None)
+                    else:
+                        self.store.update(entity, row["id"], changes)
+                    adopted += 1
+        return adopted
+
+    def _rescope_outbox(self, record_id: str, changes: dict[str, Any]) -> bool:
+        """Rewrite the record's unsent changes to carry the new owner/team; True if it had any."""
+        rows = self.conn.execute(
+            "SELECT seq, fields FROM outbox WHERE record_id = ?", (record_id,)
+        ).fetchall()
+        for seq, text in rows:
+            fields = codec.read_outbox_fields(text)
+            clock = next(iter(fields.values()))[1] if fields else None
+            # Every row carries the new scope (a create that left team empty must arrive with it).
+            touched = {k: [v, fields[k][1] if k in fields else clock] for k, v in changes.items()}
+            if touched and clock is not None:
+                writes.rewrite_outbox(self.conn, seq, codec.dumps({**fields, **touched}))
+        return bool(rows)
+
+    def new_identity(self) -> str:
+        """A new replica id (client id) for this data home, for another server user: a client id is
+        bound to the user that first pushed with it. The server's acknowledgements and cursor belong
+        to the old id, so everything is pulled again (a reset, which re-sends what the server lacks)."""
+        replica = os.urandom(8).hex()
+        with self.store.transaction():
+            self.store.set_meta("replica_id", replica)
+        self.store.replica_id = replica
+        self.store.clock = Clock(replica, self.store.clock.last)
+        self.reset_cursor()
+        return replica
 
     # -- conflicts ---------------------------------------------------------------------------
     def conflicts(self, *, include_resolved: bool = False) -> list[dict[str, Any]]:

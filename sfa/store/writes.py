@@ -107,6 +107,11 @@ def append_outbox(conn: sqlite3.Connection, entity_name: str, record_id: str, fi
     conn.execute(_OUTBOX_SQL, (entity_name, record_id, fields, now))
 
 
+def rewrite_outbox(conn: sqlite3.Connection, seq: int, fields: str) -> None:
+    """Replace the fields of an unsent outbox entry (a record adopted before it reached a server)."""
+    conn.execute("UPDATE outbox SET fields = ? WHERE seq = ?", (fields, seq))
+
+
 def append_resend(
     conn: sqlite3.Connection, entity_name: str, record_id: str, fields: str, base: str | None, now: str
 ) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from sfa import __version__
-from sfa.domain.errors import AuthError, SfaError, SyncError, UnreachableError
+from sfa.domain.errors import AuthError, SfaError, SyncError, UnreachableError, UsageError
 from sfa.protocol import (
     GZIP_MIN,
     MAX_BATCH,
@@ -253,27 +253,69 @@ def sync_lock(
 # -- the round -----------------------------------------------------------------------------------
 
 
+SWITCHES = ("adopt", "fresh")
+
+
+class SwitchNeeded(UsageError):
+    """This data home was logged in as another server user: `--adopt` or `--fresh` decides."""
+
+    def __init__(self, previous: str, user: str) -> None:
+        self.previous, self.user = previous, user
+        super().__init__(
+            f"this data home was logged in as {previous!r}; to log in as {user!r}, give --adopt (take over"
+            " its records) or --fresh (start an empty data home; the old data is kept aside)"
+        )
+
+
 def login(
-    ws: Workspace, url: str, token: str, *, transport: httpx.BaseTransport | None = None
+    ws: Workspace,
+    url: str,
+    token: str,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    switch: str | None = None,
 ) -> dict[str, Any]:
+    """Check the token, keep it, and make this data home the server user's: records created before
+    the first login are adopted (owner and team set, then pushed). A home that was another user's
+    needs `switch`: "adopt" (take its records over, under a new client id) or "fresh" (its data file
+    is moved aside and an empty one started). See docs/sync-protocol.md, "Logging in"."""
     url = url.rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise SyncError(f"{url!r} is not an http:// or https:// URL")
+    if switch is not None and switch not in SWITCHES:
+        raise UsageError(f"switch: {switch!r} is not one of {', '.join(SWITCHES)}")
     conn = Connection(url, token, retry=replace(RETRY, retries=1), transport=transport)
     try:
         me = conn.request("GET", "/v1/me")
     finally:
         conn.close()
+    user = str(me.get("user") or "")
+    team = str(me["team"]) if me.get("team") else None
+    if not user:
+        raise SyncError("the sync server did not say who this token belongs to")
+    previous = ws.store.meta("sync.user")
+    result: dict[str, Any] = {"server": url, **me, "adopted": 0}
+    owners = {ws.owner}
+    if previous and previous != user:
+        if switch is None:
+            raise SwitchNeeded(previous, user)
+        result["switched"] = switch
+        result["previous"] = previous
+        owners.add(previous)
+        if switch == "fresh":
+            result["kept"] = str(ws.start_fresh(previous))
+        else:
+            Replica(ws.store).new_identity()
     save_token(ws.home, token)
     ws.config.set("sync.url", url)
+    if not previous or switch == "adopt":
+        result["adopted"] = Replica(ws.store).adopt(owners, ws.team, user, team)
     store = ws.store
     with store.transaction():
-        store.set_meta("sync.user", str(me.get("user")))
-    if not ws.config.get("owner") and me.get("user"):
-        ws.config.set("owner", str(me["user"]))
-    if not ws.config.get("team") and me.get("team"):
-        ws.config.set("team", str(me["team"]))
-    return {"server": url, **me}
+        store.set_meta("sync.user", user)
+    ws.config.update({"owner": user, "team": team or ""})  # new records land in the user's scope
+    ws.__dict__.pop("owner", None)
+    return result
 
 
 def sync_once(
