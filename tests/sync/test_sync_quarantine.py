@@ -27,7 +27,7 @@ from tests.conftest import run_sfa
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[InProcessServer]:
+def inproc(tmp_path: Path) -> Iterator[InProcessServer]:
     (tmp_path / "server").mkdir()
     srv = InProcessServer(tmp_path / "server")
     yield srv
@@ -43,7 +43,7 @@ def clock() -> str:
 
 
 def serve(
-    server: InProcessServer,
+    server: Any,
     entity: str,
     record_id: str,
     fields: dict[str, Any],
@@ -118,7 +118,8 @@ def reports_work(home: Path) -> None:
         assert "Traceback" not in result.err
 
 
-def test_poisoned_changes_are_set_aside_and_nothing_fails(server: InProcessServer, tmp_path: Path) -> None:
+def test_poisoned_changes_are_set_aside_and_nothing_fails(inproc: InProcessServer, tmp_path: Path) -> None:
+    server = inproc
     ana, ana_conn = laptop(server, tmp_path, "ana")
     account, opp, quote, lead, task = (ids.uuid7() for _ in range(5))
     serve(server, "account", account, {"name": "Acme", "owner": "ana", "team": "north"})
@@ -243,10 +244,11 @@ def test_poisoned_changes_are_set_aside_and_nothing_fails(server: InProcessServe
 
 
 def test_a_change_the_store_refuses_is_set_aside_whole(
-    server: InProcessServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    inproc: InProcessServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What the screening misses, SQLite's own checks catch: the failing change alone is set aside
     (the page is applied change by change in savepoints), and the sync goes on."""
+    server = inproc
     ana, conn = laptop(server, tmp_path, "ana")
     first, second = ids.uuid7(), ids.uuid7()
     serve(server, "task", first, {"title": "One", "priority": "high", "owner": "ana"})
@@ -262,3 +264,33 @@ def test_a_change_the_store_refuses_is_set_aside_whole(
     assert aside["record_id"] == first and aside["field"] is None
     assert "IntegrityError" in aside["reason"]
     ana.close()
+
+
+class _Served:
+    """The process-level server's database, for `serve` (which needs `.engine`)."""
+
+    def __init__(self, db: str) -> None:
+        from sfa.server.storage import make_engine
+
+        self.engine = make_engine(db)
+
+
+def test_sfa_sync_and_reports_exit_0_after_a_poisoned_pull(laptop: Any, server: Any) -> None:
+    """Through the CLI against the server process: `sfa sync`, `sfa report pipeline` and `sfa quote
+    list` exit 0 on a laptop that pulls poison (SQLite and PostgreSQL)."""
+    ana = laptop("ana")
+    opp = ana.ok("opp", "add", "Deal", "--account", ana.ok("account", "add", "Acme", "-q").out.strip(), "-q")
+    ana.synced()
+    opp_id = ana.ok("opp", "show", opp.out.strip(), "--json").json()["id"]
+    served = _Served(server.db)
+    try:
+        serve(served, "opportunity", opp_id, {"amount": "1e999999", "probability": 2**63})
+        serve(served, "opportunity", opp_id, {"close_date": "2026-W01-1", "stage": None})
+    finally:
+        served.engine.dispose()
+    for args in (("sync",), ("report", "pipeline"), ("quote", "list"), ("sync", "status")):
+        result = ana.sfa(*args)
+        assert result.code == 0 and "Traceback" not in result.err, (args, result.err)
+    assert ana.ok("sync", "status", "--json").json()["quarantined"] == 4
+    listed = ana.ok("sync", "rejected", "--pulled", "--json").json()
+    assert sorted(i["field"] for i in listed) == ["amount", "close_date", "probability", "stage"]
