@@ -535,13 +535,24 @@ class Replica:
         return newest
 
     # -- who works in this data home --------------------------------------------------------
-    def adopt(self, owners: set[str], team: str | None, to_owner: str, to_team: str | None) -> int:
+    def adopt(
+        self,
+        owners: set[str],
+        team: str | None,
+        to_owner: str,
+        to_team: str | None,
+        *,
+        never_synced: bool = False,
+    ) -> int:
         """Give the records of `owners` (or of nobody) in `team` (or in none) to `to_owner` and
-        `to_team`, in one transaction: an ordinary local edit of owner and team each, and the
-        changes still waiting in the outbox rewritten to the new scope, so that their creates reach
-        the server inside the user's scope. Timeline entries (insert-only) are adopted only while
-        unsent. Returns the records adopted."""
+        `to_team`, in one transaction. A record whose create is still in the outbox has that create
+        (and any unsent owner/team edit) rewritten to the new scope, so it reaches the server inside
+        the user's scope with no extra change; one already on a server gets an ordinary edit.
+        Timeline entries (insert-only) are adopted only while unsent. `never_synced`: nothing of
+        this home ever reached a server, so each record's first outbox entry is its create (one a
+        bulk write made may leave an empty owner or team out). Returns the records adopted."""
         adopted = 0
+        now = iso_utc(utc_now())
         with self.store.transaction():
             for entity in ENTITIES.values():
                 if "owner" not in entity.by_name:
@@ -562,29 +573,60 @@ class Replica:
                     changes = {k: v for k, v in wanted.items() if (row[k] or None) != v}
                     if not changes:
                         continue
-                    queued = self._rescope_outbox(row["id"], changes)
-                    if entity.insert_only:
-                        if not queued:
-                            continue  # already on the server: an entry is never changed
-                        writes.write_update(self.conn, entity, row["id"], changes, (), None)
+                    clocks = self._rescope_outbox(row["id"], changes, never_synced)
+                    if clocks:  # never sent: it reaches the server created in the new scope
+                        self._rescope_row(entity, row["id"], changes, clocks, now)
+                    elif entity.insert_only:
+                        continue  # already on the server: an entry is never changed
                     else:
-                        self.store.update(entity, row["id"], changes)
+                        self.store.update(entity, row["id"], changes)  # an ordinary edit
                     adopted += 1
         return adopted
 
-    def _rescope_outbox(self, record_id: str, changes: dict[str, Any]) -> bool:
-        """Rewrite the record's unsent changes to carry the new owner/team; True if it had any."""
+    def _rescope_outbox(
+        self, record_id: str, changes: dict[str, Any], first_is_create: bool
+    ) -> dict[str, str]:
+        """Rewrite the record's unsent changes that set its owner or team (its create, an owner edit)
+        to the new values, each at its own clock; a create that left team empty gets it at the
+        create's clock. Returns the clock each changed field now has in the outbox ({}: the record
+        has no unsent create or scope edit)."""
         rows = self.conn.execute(
-            "SELECT seq, fields FROM outbox WHERE record_id = ?", (record_id,)
+            "SELECT seq, fields FROM outbox WHERE record_id = ? ORDER BY seq", (record_id,)
         ).fetchall()
-        for seq, text in rows:
+        clocks: dict[str, str] = {}
+        for number, (seq, text) in enumerate(rows):
             fields = codec.read_outbox_fields(text)
-            clock = next(iter(fields.values()))[1] if fields else None
-            # Every row carries the new scope (a create that left team empty must arrive with it).
-            touched = {k: [v, fields[k][1] if k in fields else clock] for k, v in changes.items()}
-            if touched and clock is not None:
-                writes.rewrite_outbox(self.conn, seq, codec.dumps({**fields, **touched}))
-        return bool(rows)
+            if not fields or not (any(k in fields for k in changes) or (first_is_create and number == 0)):
+                continue
+            row_clock = next(iter(fields.values()))[1]
+            touched = {k: [v, fields[k][1] if k in fields else row_clock] for k, v in changes.items()}
+            writes.rewrite_outbox(self.conn, seq, codec.dumps({**fields, **touched}))
+            clocks.update({k: pair[1] for k, pair in touched.items()})
+        return clocks
+
+    def _rescope_row(
+        self, entity: Entity, record_id: str, changes: dict[str, Any], clocks: dict[str, str], now: str
+    ) -> None:
+        """The local row takes the new scope at the clocks its unsent changes now carry (no new
+        outbox entry); the old values go to history (origin 'adopt')."""
+        row = self.conn.execute(f"SELECT * FROM {entity.table} WHERE id = ?", (record_id,)).fetchone()
+        current = codec.read_clocks(row["clocks"])
+        history = [
+            writes.HistoryEntry(
+                entity.name,
+                record_id,
+                name,
+                codec.dumps(row[name]),
+                current.get(name),
+                codec.dumps(value),
+                clocks[name],
+                "adopt",
+                now,
+            )
+            for name, value in changes.items()
+        ]
+        assignments = {**changes, "clocks": json.dumps({**current, **clocks}), "updated_at": now}
+        writes.write_update(self.conn, entity, record_id, assignments, history, None)
 
     def new_identity(self) -> str:
         """A new replica id (client id) for this data home, for another server user: a client id is

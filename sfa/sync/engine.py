@@ -309,7 +309,7 @@ def login(
     save_token(ws.home, token)
     ws.config.set("sync.url", url)
     if not previous or switch == "adopt":
-        result["adopted"] = Replica(ws.store).adopt(owners, ws.team, user, team)
+        result["adopted"] = Replica(ws.store).adopt(owners, ws.team, user, team, never_synced=not previous)
     store = ws.store
     with store.transaction():
         store.set_meta("sync.user", user)
