@@ -335,6 +335,9 @@ class PullRequest:
     limit: int = DEFAULT_PAGE
     epoch: str | None = None
     client_id: str | None = None
+    # True while a laptop re-pulls everything after a reset: its own changes are sent too, so it
+    # learns every clock the (restored) server holds (docs/sync-protocol.md, "Restore").
+    own: bool = False
 
     def to_params(self) -> dict[str, Any]:
         params: dict[str, Any] = {"cursor": self.cursor, "limit": self.limit}
@@ -342,6 +345,8 @@ class PullRequest:
             params["client_id"] = self.client_id
         if self.epoch:
             params["epoch"] = self.epoch
+        if self.own:
+            params["own"] = 1
         return params
 
     @classmethod
@@ -365,7 +370,12 @@ class PullRequest:
         if epoch is not None and (not isinstance(epoch, str) or len(epoch) > MAX_EPOCH):
             raise ProtocolError("epoch", f"must be a string of at most {MAX_EPOCH} characters")
         client_id = raw.get("client_id")
-        return cls(cursor, limit, epoch or None, _client_id(client_id) if client_id else None)
+        own = raw.get("own", False)
+        if own not in (False, True, 0, 1, "0", "1"):
+            raise ProtocolError("own", "must be 0 or 1")
+        return cls(
+            cursor, limit, epoch or None, _client_id(client_id) if client_id else None, own in (True, 1, "1")
+        )
 
 
 class Change(TypedDict, total=False):

@@ -7,7 +7,15 @@ from typing import Annotated, Any
 
 import typer
 
-from sfa.cli.common import JsonOpt, emit_table, message, print_json, require_one, workspace
+from sfa.cli.common import (
+    JsonOpt,
+    emit_table,
+    message,
+    print_json,
+    refuse_together,
+    require_one,
+    workspace,
+)
 from sfa.domain.errors import UsageError, ValidationError
 
 app = typer.Typer(help="Sync with the central server: push, pull, conflicts.", invoke_without_command=True)
@@ -41,7 +49,7 @@ def run(
     """Push local changes, then pull until drained. Exit 3: server unreachable; 4: login needed."""
     if ctx.invoked_subcommand is not None:
         return
-    from sfa.sync import engine
+    from sfa.services import syncing
 
     ws = workspace(ctx)
     if watch:
@@ -58,13 +66,13 @@ def run(
 
         message(f"watching: a sync every {interval} and after local writes (Ctrl-C stops)")
         try:
-            engine.watch(ws, seconds, report)
+            syncing.watch(ws, seconds, report)
         except KeyboardInterrupt:
             return
         return
     progress = _progress() if sys.stderr.isatty() and not as_json else None
     try:
-        summary = engine.sync_once(
+        summary = syncing.sync_now(
             ws, progress, on_wait=lambda: message("waiting for another sync to finish")
         )
     finally:
@@ -84,7 +92,8 @@ def _line(result: dict[str, Any]) -> str:
     if result["rejected"]:
         text += f", rejected {result['rejected']} (see 'sfa sync rejected')"
     if result["reset"]:
-        text += " (the server was reset: pulled everything again)"
+        text += " (the server was reset: pulled everything again"
+        text += f", re-sent {result['resent']} record(s) it had lost)" if result.get("resent") else ")"
     return text
 
 
@@ -116,13 +125,25 @@ def login(
     token: Annotated[
         str | None, typer.Option("--token", help="The token 'sfa server user add' printed.")
     ] = None,
+    adopt: Annotated[
+        bool, typer.Option("--adopt", help="This home was another user's: take over its records.")
+    ] = False,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh", help="This home was another user's: start an empty one (the old data is kept)."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Check the token against the server and keep it (file readable only by you)."""
-    from sfa.sync import engine
+    from sfa.domain.errors import SfaError
+    from sfa.services import syncing
 
+    refuse_together(("--adopt", adopt), ("--fresh", fresh))
+    interactive = sys.stdin.isatty()
     if token is None:
-        if sys.stdin.isatty():
+        if interactive:
             import getpass
 
             token = getpass.getpass("token: ")
@@ -130,24 +151,45 @@ def login(
             token = sys.stdin.readline()
     if not token or not token.strip():
         raise UsageError("give the token with --token T (or on standard input)")
-    result = engine.login(workspace(ctx), url, token.strip())
+    ws = workspace(ctx)
+    switch = "adopt" if adopt else "fresh" if fresh else None
+    try:
+        result = syncing.login(ws, url, token.strip(), switch)
+    except SfaError as exc:
+        previous = syncing.switch_needed(exc)
+        if previous is None or not interactive:
+            raise
+        answer = typer.prompt(
+            f"this data home was {previous}'s: [a]dopt its records, or start [f]resh", default="a"
+        )
+        choice = {"a": "adopt", "adopt": "adopt", "f": "fresh", "fresh": "fresh"}.get(answer.strip().lower())
+        if choice is None:
+            raise UsageError("answer a (adopt) or f (fresh)") from None
+        result = syncing.login(ws, url, token.strip(), choice)
     if as_json:
         print_json(result)
         return
     message(f"logged in to {result['server']} as {result['user']} ({result['role']}, team {result['team']})")
+    if result.get("switched") == "fresh":
+        message(f"started a fresh data home; {result['previous']}'s data is kept at {result['kept']}")
+    elif result.get("switched") == "adopt":
+        message(f"took over {result['previous']}'s data home")
+    if result.get("adopted"):
+        message(
+            f"adopted {result['adopted']} record(s) as {result['user']}; they reach the server with the next sync"
+        )
 
 
 @app.command("status")
 def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Pending changes, last successful sync, server, open conflicts."""
-    from sfa.store.replica import Replica
+    from sfa.services import syncing
 
-    ws = workspace(ctx)
-    result = {"server": ws.setting("sync.url") or None, **Replica(ws.store).status()}
+    result = syncing.state(workspace(ctx))
     if as_json:
         print_json(result)
         return
-    for key in ("server", "user", "pending", "last_sync", "conflicts", "rejected"):
+    for key in ("server", "user", "pending", "last_sync", "conflicts", "rejected", "quarantined"):
         value = result.get(key)
         print(f"{key.replace('_', ' ')}: {value if value not in (None, '') else '-'}")
 
@@ -159,20 +201,14 @@ def conflicts(
     as_json: JsonOpt = False,
 ) -> None:
     """Concurrent edits the server decided, and values set aside for a person to settle."""
-    from sfa.domain import ids
-    from sfa.domain.entities import ENTITIES
-    from sfa.store.replica import Replica
+    from sfa.services import syncing
 
     ws = workspace(ctx)
-    items = Replica(ws.store).conflicts(include_resolved=show_all)
     if as_json:
-        print_json(items)
+        print_json(syncing.conflict_records(ws, include_resolved=show_all))
         return
-    rows = []
-    for item in items:
-        entity = ENTITIES.get(item["entity"])
-        title = ws.store.titles(entity, [item["record_id"]]).get(item["record_id"], "") if entity else ""
-        rows.append({**item, "ref": ids.handle_of(item["id"])[:8], "record": f"{item['entity']} {title}"})
+    items = syncing.conflicts(ws, include_resolved=show_all)
+    rows = [{**item, "record": f"{item['entity']} {item['title']}"} for item in items]
     emit_table(
         rows,
         [
@@ -198,19 +234,11 @@ def resolve(
     as_json: JsonOpt = False,
 ) -> None:
     """Settle a conflict everywhere (the resolution syncs)."""
-    from sfa.domain.entities import ENTITIES
-    from sfa.services import records
-    from sfa.store.replica import Replica
+    from sfa.services import syncing
 
     require_one(("--ours", ours), ("--theirs", theirs), ("--value", value))
     chosen = "ours" if ours else "theirs" if theirs else "value"
-    ws = workspace(ctx)
-    replica = Replica(ws.store)
-    conflict = replica.find_conflict(ref)
-    converted = None
-    if value is not None:
-        converted = records.convert(ws, ENTITIES[conflict["entity"]], conflict["field"], value)
-    result = replica.resolve(conflict, chosen, converted)
+    result = syncing.resolve(workspace(ctx), ref, chosen, value)
     if as_json:
         print_json(result)
         return
@@ -218,11 +246,35 @@ def resolve(
 
 
 @app.command("rejected")
-def rejected(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def rejected(
+    ctx: typer.Context,
+    pulled: Annotated[
+        bool,
+        typer.Option("--pulled", help="Pulled values this laptop could not store (set aside), instead."),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Changes the server refused for good (invalid, or outside your scope)."""
-    from sfa.store.replica import Replica
+    from sfa.services import syncing
 
-    items = Replica(workspace(ctx).store).rejected()
+    if pulled:
+        aside = syncing.quarantined(workspace(ctx))
+        if as_json:
+            print_json(aside)
+            return
+        emit_table(
+            [{**i, "value": (i["value"] or "")[:40]} for i in aside],
+            [
+                ("seq", "Seq"),
+                ("entity", "Type"),
+                ("record_id", "Record"),
+                ("value", "Value"),
+                ("reason", "Reason"),
+            ],
+            empty="no pulled changes set aside",
+        )
+        return
+    items = syncing.rejected_records(workspace(ctx))
     if as_json:
         print_json(items)
         return

@@ -153,9 +153,10 @@ LEAD = Entity(
         Field("status", "enum", merge="flag", choices=LEAD_STATUSES),
         Field("rating", "enum", choices=LEAD_RATINGS),
         Field("disqualify_reason"),
-        Field("account_id", "ref", ref="account", doc="set on conversion"),
-        Field("contact_id", "ref", ref="contact", doc="set on conversion"),
-        Field("opportunity_id", "ref", ref="opportunity", doc="set on conversion"),
+        # A conversion racing a different one (another account) is flagged, never settled silently.
+        Field("account_id", "ref", merge="flag", ref="account", doc="set on conversion"),
+        Field("contact_id", "ref", merge="flag", ref="contact", doc="set on conversion"),
+        Field("opportunity_id", "ref", merge="flag", ref="opportunity", doc="set on conversion"),
         *_scope_fields(),
         _merged_into("lead"),
         Field("campaign_id", "ref", ref="campaign", doc="primary campaign (sfa event capture)"),

@@ -6,6 +6,7 @@ timestamp head, so records created in the same second still get distinct short h
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import time
@@ -39,6 +40,18 @@ def uuid7_many(count: int, now_ms: int | None = None) -> list[str]:
         f"{head}{pool[i : i + 3]}-{variant[pool[i + 3]]}{pool[i + 4 : i + 7]}-{pool[i + 7 : i + 19]}"
         for i in range(0, 20 * count, 20)
     ]
+
+
+def derived_id(parent_id: str, role: str) -> str:
+    """The id of the record `role` made from `parent_id`, the same on every laptop: a lead's
+    conversion makes its account, contact and opportunity with these, so converting one lead on two
+    laptops makes one set. UUIDv7-shaped: the parent's milliseconds, then 74 bits of SHA-256 of
+    (parent, role) in place of the random bits."""
+    digest = hashlib.sha256(f"{parent_id}/{role}".encode()).hexdigest()
+    head = (parent_id.replace("-", "") + "0" * 12)[:12].lower()
+    if not all(c in "0123456789abcdef" for c in head):
+        head = digest[-12:]
+    return f"{head[:8]}-{head[8:]}-7{digest[:3]}-{_VARIANT[digest[3]]}{digest[4:7]}-{digest[7:19]}"
 
 
 def handle_of(record_id: str) -> str:

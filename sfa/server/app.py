@@ -225,6 +225,7 @@ def create_app(
         limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE),
         epoch: str | None = Query(None, max_length=MAX_EPOCH),
         client_id: str | None = Query(None, min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:-]+$"),
+        own: int = Query(0, ge=0, le=1),
         user: User = Depends(current_user),
     ) -> Response:
         if client_id is not None and client_id_problem(client_id) is not None:
@@ -265,7 +266,7 @@ def create_app(
             for row in rows:
                 now_visible = rules.visible(user, row[4], row[5])
                 before = bool(row[8]) and rules.visible(user, row[6], row[7])
-                if client_id and row[9] == client_id and now_visible:
+                if client_id and row[9] == client_id and now_visible and not own:
                     continue  # the client's own write, as it made it (a move out of scope still removes)
                 if now_visible and (before or not row[8]):
                     changes.append(_change_json(row[0], row[1], row[2], row[3]))

@@ -111,7 +111,8 @@ def _money(ws: Workspace, values: Record, currency: str) -> None:
         values["amount"] = round_money(Decimal(values["amount"]), currency)
 
 
-def add_opportunity(ws: Workspace, raw: Raw) -> Record:
+def add_opportunity(ws: Workspace, raw: Raw, *, record_id: str | None = None) -> Record:
+    """Add an opportunity (with the id `record_id` when given: a lead's conversion derives it)."""
     raw = dict(raw)
     stage_name = raw.pop("stage", None)
     stage = find_stage(ws.stages, stage_name) if stage_name else ws.stages[0]
@@ -126,7 +127,7 @@ def add_opportunity(ws: Workspace, raw: Raw) -> Record:
         raise ValidationError("lost_reason", "a lost opportunity needs a reason")
     values = {**records.scope_defaults(ws), **values}
     with ws.store.transaction():
-        opp = ws.store.insert(OPPORTUNITY, values)
+        opp = ws.store.insert(OPPORTUNITY, values, record_id=record_id)
         records.add_timeline(
             ws, OPPORTUNITY, opp, "stage", f"opened at stage {stage.name}", opp["account_id"]
         )

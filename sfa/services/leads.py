@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sfa.domain import normalize
+from sfa.domain import ids, normalize
 from sfa.domain.dates import parse_date
-from sfa.domain.entities import ACCOUNT, CONTACT, ENTITIES, LEAD, Entity
+from sfa.domain.entities import ACCOUNT, CONTACT, ENTITIES, LEAD, OPPORTUNITY, Entity
 from sfa.domain.errors import DuplicateError, StateError, ValidationError
 from sfa.domain.money import parse_amount
 from sfa.domain.text import check_text
@@ -442,22 +442,28 @@ def convert(
     if opportunity is not None:
         opportunity = check_text("opportunity", opportunity.strip())
     close_value = parse_date(close_date, "close_date") if close_date else None
+    scope = _scope_of(ws, lead)
     with ws.store.transaction():
-        account, account_created = _account_for(ws, lead, account_ref)
-        contact, contact_created = _contact_for(ws, lead, account)
+        account, account_created = _account_for(ws, lead, account_ref, scope)
+        contact, contact_created = _contact_for(ws, lead, account, scope)
         opp = None
         if opportunity:
-            opp = crm.add_opportunity(
-                ws,
-                {
-                    "name": opportunity,
-                    "account_id": account["id"],
-                    "contact_id": contact["id"],
-                    "amount": amount_value,
-                    "close_date": close_value,
-                    "campaign_id": lead.get("campaign_id"),  # the lead's primary campaign
-                },
-            )
+            derived = ids.derived_id(lead["id"], "opportunity")
+            opp = ws.store.find(OPPORTUNITY, derived)
+            if opp is None:
+                opp = crm.add_opportunity(
+                    ws,
+                    {
+                        "name": opportunity,
+                        "account_id": account["id"],
+                        "contact_id": contact["id"],
+                        "amount": amount_value,
+                        "close_date": close_value,
+                        "campaign_id": lead.get("campaign_id"),  # the lead's primary campaign
+                        **scope,
+                    },
+                    record_id=derived,
+                )
         links = {
             "account_id": account["id"],
             "contact_id": contact["id"],
@@ -482,7 +488,24 @@ def convert(
     }
 
 
-def _account_for(ws: Workspace, lead: Record, account_ref: str | None) -> tuple[Record, bool]:
+def _scope_of(ws: Workspace, lead: Record) -> Record:
+    """Who owns what a conversion makes: the lead's owner and team (the converting user's where the
+    lead has none), so that converting one lead on two laptops writes the same values."""
+    mine = records.scope_defaults(ws)
+    return {"owner": lead.get("owner") or mine["owner"], "team": lead.get("team") or mine["team"]}
+
+
+def _derived(ws: Workspace, entity: Entity, lead: Record, role: str) -> tuple[Record | None, str | None]:
+    """The record this lead's conversion made as `role` (made on another laptop and pulled), or the
+    id to make it with (None when that id is taken by a deleted record: a fresh id then)."""
+    record_id = ids.derived_id(lead["id"], role)
+    found = ws.store.find(entity, record_id)
+    if found is None:
+        return None, record_id
+    return (None, None) if found.get("deleted") else (found, record_id)
+
+
+def _account_for(ws: Workspace, lead: Record, account_ref: str | None, scope: Record) -> tuple[Record, bool]:
     if account_ref:
         return ws.store.resolve(ACCOUNT, account_ref), False
     if not lead["company"]:
@@ -495,11 +518,14 @@ def _account_for(ws: Workspace, lead: Record, account_ref: str | None) -> tuple[
     existing = ws.store.select(ACCOUNT, "name_key = ?", (key,), limit=1) if key else []
     if existing:
         return existing[0], False
-    values = {**records.scope_defaults(ws), "name": lead["company"], "phone": None, "email": None}
-    return ws.store.insert(ACCOUNT, values), True
+    made, record_id = _derived(ws, ACCOUNT, lead, "account")
+    if made is not None:
+        return made, False
+    values = {**scope, "name": lead["company"], "phone": None, "email": None}
+    return ws.store.insert(ACCOUNT, values, record_id=record_id), True
 
 
-def _contact_for(ws: Workspace, lead: Record, account: Record) -> tuple[Record, bool]:
+def _contact_for(ws: Workspace, lead: Record, account: Record, scope: Record) -> tuple[Record, bool]:
     email_key = normalize.email_key(lead["email"])
     if email_key:
         same = ws.store.select(
@@ -507,8 +533,11 @@ def _contact_for(ws: Workspace, lead: Record, account: Record) -> tuple[Record, 
         )
         if same:
             return same[0], False
+    made, record_id = _derived(ws, CONTACT, lead, "contact")
+    if made is not None:
+        return made, False
     values = {
-        **records.scope_defaults(ws),
+        **scope,
         "name": lead["name"],
         "email": lead["email"],
         "phone": lead["phone"],
@@ -516,7 +545,7 @@ def _contact_for(ws: Workspace, lead: Record, account: Record) -> tuple[Record, 
         "notes": lead["notes"],
         "tags": lead["tags"],
     }
-    contact = ws.store.insert(CONTACT, values)
+    contact = ws.store.insert(CONTACT, values, record_id=record_id)
     return contact, True
 
 

@@ -421,6 +421,34 @@ ALTER TABLE order_line ADD COLUMN configuration TEXT;
 ALTER TABLE contract_line ADD COLUMN configuration TEXT;
 """
 
+# Pulled values this laptop could not store, set aside with the reason (sfa/store/quarantine.py).
+# `field` is NULL when the whole change was set aside.
+V7_QUARANTINE = """
+CREATE TABLE IF NOT EXISTS sync_quarantine (
+    id INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    entity TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    field TEXT,
+    value TEXT,
+    clock TEXT,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sync_quarantine_record ON sync_quarantine(record_id, field);
+"""
+
+# After a server restore (docs/sync-protocol.md, "Restore"): an outbox entry may carry the base
+# clocks it was queued with (a re-send of what the server lost), and the server's clocks seen while
+# re-pulling everything are kept per record until the re-sends are queued.
+V8_RESEND = """
+ALTER TABLE outbox ADD COLUMN base TEXT;
+CREATE TABLE IF NOT EXISTS sync_reconcile (
+    entity TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    clocks TEXT NOT NULL,
+    PRIMARY KEY (entity, record_id));
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     V1,
     V2,
@@ -437,6 +465,8 @@ MIGRATIONS: tuple[str, ...] = (
     V_CONTRACTS,
     V_DOCUMENTS,
     V_LINE_CONFIGURATION,
+    V7_QUARANTINE,
+    V8_RESEND,
 )
 
 LATEST = len(MIGRATIONS)

@@ -5,8 +5,11 @@ rejections and the pull cursor. See docs/sync-protocol.md.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator, Sequence
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,8 +17,9 @@ from sfa.domain import ids
 from sfa.domain.dates import iso_utc, utc_now
 from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import NotFoundError, StateError
+from sfa.domain.hlc import Clock
 from sfa.protocol import CONFLICT, CONFLICT_FIELDS, Change, Mutation, PushResult
-from sfa.store import codec, writes
+from sfa.store import codec, quarantine, writes
 from sfa.store.db import Store
 from sfa.store.prepare import fts_entry
 
@@ -28,6 +32,11 @@ class Replica:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.conn = store.conn
+        self._at = ""
+        self._aside: set[tuple[str, str | None]] = set()  # (record id, field) in sync_quarantine
+        self._not_null: dict[str, dict[str, Any]] = {}
+        self._reconcile = False
+        self._seen: dict[tuple[str, str], dict[str, str]] = {}
 
     # -- bookkeeping -------------------------------------------------------------------------
     @property
@@ -39,10 +48,62 @@ class Replica:
         return self.store.meta("sync.epoch")
 
     def reset_cursor(self) -> None:
-        """The server was reset or restored: pull everything again; the outbox is kept."""
+        """The server was reset or restored: pull everything again, keeping what is newer here, then
+        re-send what the server lost (`finish_reconcile`); the outbox is kept."""
         with self.store.transaction():
             self.store.set_meta("sync.cursor", "0")
+            self.store.set_meta("sync.reconcile", "1")
             self.conn.execute("DELETE FROM meta WHERE key IN ('sync.epoch', 'sync.acked')")
+            self.conn.execute("DELETE FROM sync_reconcile")
+
+    @property
+    def reconciling(self) -> bool:
+        """True from a reset until the re-sends of what the server lost are queued."""
+        return self.store.meta("sync.reconcile") == "1"
+
+    def finish_reconcile(self) -> int:
+        """After the full pull that follows a reset: queue every record, or field, this laptop holds
+        with a clock the server does not have — the server lacks the record, or its clock of the
+        field is older — with the server's clocks as base (a sequential edit to the server). Fields
+        with a write already in the outbox are left to it. Returns the records queued."""
+        if not self.reconciling:
+            return 0
+        now = iso_utc(utc_now())
+        queued = 0
+        with self.store.transaction():
+            pending = self._pending_fields()
+            seen: dict[tuple[str, str], dict[str, str]] = {
+                (e, i): json.loads(c)
+                for e, i, c in self.conn.execute("SELECT entity, record_id, clocks FROM sync_reconcile")
+            }
+            for entity in ENTITIES.values():
+                for row in self.conn.execute(f"SELECT * FROM {entity.table}").fetchall():
+                    server = seen.get((entity.name, row["id"]))
+                    mine = pending.get(row["id"], set())
+                    record = self.store.row_to_record(entity, row)
+                    fields: dict[str, list[Any]] = {}
+                    base: dict[str, str] = {}
+                    for name, clock in codec.read_clocks(row["clocks"]).items():
+                        if name not in entity.by_name or name in mine:
+                            continue
+                        theirs = server.get(name) if server is not None else None
+                        if theirs is None or clock > theirs:
+                            fields[name] = [codec.to_wire(entity.by_name[name], record[name]), clock]
+                            if theirs is not None:
+                                base[name] = theirs
+                    if fields:
+                        writes.append_resend(
+                            self.conn,
+                            entity.name,
+                            row["id"],
+                            codec.dumps(fields),
+                            codec.dumps(base) if base else None,
+                            now,
+                        )
+                        queued += 1
+            self.conn.execute("DELETE FROM sync_reconcile")
+            self.conn.execute("DELETE FROM meta WHERE key = 'sync.reconcile'")
+        return queued
 
     @property
     def acked(self) -> int:
@@ -61,12 +122,14 @@ class Replica:
             0
         ]
         rejected = self.conn.execute("SELECT count(*) FROM sync_rejected").fetchone()[0]
+        quarantined = quarantine.count(self.conn)
         return {
             "pending": self.pending_count(),
             "last_sync": self.store.meta("sync.last_sync"),
             "cursor": self.cursor,
             "conflicts": int(conflicts),
             "rejected": int(rejected),
+            "quarantined": quarantined,
             "user": self.store.meta("sync.user"),
         }
 
@@ -74,7 +137,7 @@ class Replica:
     def pending(self, limit: int) -> list[Mutation]:
         """The oldest outbox rows as wire mutations, with base clocks (and known clocks for deletes)."""
         rows = self.conn.execute(
-            "SELECT seq, entity, record_id, fields FROM outbox ORDER BY seq LIMIT ?", (limit,)
+            "SELECT seq, entity, record_id, fields, base FROM outbox ORDER BY seq LIMIT ?", (limit,)
         ).fetchall()
         # The clock each written field had before the write, from local history, in one query a chunk.
         olds: dict[tuple[str, str], dict[str, str]] = {}
@@ -89,23 +152,33 @@ class Replica:
                 if old:
                     olds.setdefault((record_id, new_clock), {})[name] = old
         mutations = []
-        for seq, entity_name, record_id, text in rows:
+        for seq, entity_name, record_id, text, resend_base in rows:
             fields = codec.read_outbox_fields(text)
             mutation = Mutation(seq, entity_name, record_id, fields)
             clocks = {pair[1] for pair in fields.values() if isinstance(pair, list) and len(pair) == 2}
-            if entity_name in ENTITIES and len(clocks) == 1:
+            if entity_name not in ENTITIES:
+                mutations.append(mutation)
+                continue
+            if resend_base is not None:  # a re-send after a restore: based on the server's clocks
+                mutation.base = json.loads(resend_base)
+            elif len(clocks) == 1:
                 base = {k: v for k, v in olds.get((record_id, next(iter(clocks))), {}).items() if k in fields}
                 if base:
                     mutation.base = base
-                deleted = fields.get("deleted")
-                if isinstance(deleted, list) and deleted and deleted[0] is True:
-                    entity = ENTITIES[entity_name]
-                    row = self.conn.execute(
-                        f"SELECT clocks FROM {entity.table} WHERE id = ?", (record_id,)
-                    ).fetchone()
-                    known = codec.read_clocks(row[0]) if row else {}
-                    known.pop("deleted", None)
-                    mutation.known = known
+            deleted = fields.get("deleted")
+            if (
+                isinstance(deleted, list)
+                and deleted
+                and deleted[0] is True
+                and (resend_base or len(clocks) == 1)
+            ):
+                entity = ENTITIES[entity_name]
+                row = self.conn.execute(
+                    f"SELECT clocks FROM {entity.table} WHERE id = ?", (record_id,)
+                ).fetchone()
+                known = codec.read_clocks(row[0]) if row else {}
+                known.pop("deleted", None)
+                mutation.known = known
             mutations.append(mutation)
         return mutations
 
@@ -166,27 +239,95 @@ class Replica:
             self.conn.execute("PRAGMA foreign_keys=ON")
 
     def apply_page(self, changes: Sequence[Change], cursor: int, epoch: str) -> int:
-        """Apply one pulled page and store its cursor in the same transaction. Returns records touched."""
+        """Apply one pulled page and store its cursor in the same transaction. Returns records touched.
+
+        What this laptop cannot store is set aside (sfa/store/quarantine.py) and the rest applies:
+        nothing pulled can stop the sync."""
         with self._unchecked():
+            self._at = iso_utc(utc_now())
+            self._aside = {
+                (r, f) for r, f in self.conn.execute("SELECT record_id, field FROM sync_quarantine")
+            }
+            self._reconcile = self.reconciling
+            self._seen = {}
             pending = self._pending_fields()
             newest = ""
             by_entity: dict[str, list[Change]] = {}
             conflicts = []
             for change in changes:
                 name = change.get("entity")
-                if name == CONFLICT:
+                if name != CONFLICT and not (isinstance(name, str) and name in ENTITIES):
+                    continue  # a record type of a newer sfa: ignored
+                problem = quarantine.bad_id(change.get("id"))
+                if problem is not None:
+                    self._set_aside([quarantine.whole(change, problem)])
+                elif name == CONFLICT:
                     conflicts.append(change)
-                elif isinstance(name, str) and name in ENTITIES:
-                    by_entity.setdefault(name, []).append(change)
+                else:
+                    by_entity.setdefault(str(name), []).append(change)
             for name, group in by_entity.items():
-                newest = max(newest, self._apply_entity(ENTITIES[name], group, pending))
+                apply = functools.partial(self._apply_entity, ENTITIES[name], pending=pending)
+                newest = max(newest, self._guarded(apply, group))
             for change in conflicts:
-                newest = max(newest, self._apply_conflict(change, pending))
+                newest = max(newest, self._guarded(lambda g: self._apply_conflict(g[0], pending), [change]))
+            if self._seen:
+                self._note_seen()
             if newest:
                 self.store.observe(newest)
             self.store.set_meta("sync.cursor", str(cursor))
             self.store.set_meta("sync.epoch", epoch)
         return len(changes)
+
+    def _guarded(self, apply: Callable[[list[Change]], str], group: list[Change]) -> str:
+        """Apply changes inside a savepoint; when that fails, each alone, setting aside what fails
+        (a value the screening let through that the store still refuses)."""
+        self.conn.execute("SAVEPOINT pulled")
+        try:
+            newest = apply(group)
+        except (sqlite3.Error, ArithmeticError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            self.conn.execute("ROLLBACK TO pulled")
+            self.conn.execute("RELEASE pulled")
+            if len(group) == 1:
+                reason = f"cannot be stored here: {type(exc).__name__}: {str(exc)[:200]}"
+                self._set_aside([quarantine.whole(group[0], reason)])
+                return ""
+            return max((self._guarded(apply, [change]) for change in group), default="")
+        self.conn.execute("RELEASE pulled")
+        return newest
+
+    def _note_seen(self) -> None:
+        """Keep the server's clocks of the records this page held (the re-pull after a reset)."""
+        keys = list(self._seen)
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            marks = " OR ".join("(entity = ? AND record_id = ?)" for _ in chunk)
+            for entity, record_id, text in self.conn.execute(
+                f"SELECT entity, record_id, clocks FROM sync_reconcile WHERE {marks}",
+                [part for key in chunk for part in key],
+            ).fetchall():
+                self._seen[(entity, record_id)] = {**json.loads(text), **self._seen[(entity, record_id)]}
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO sync_reconcile(entity, record_id, clocks) VALUES (?, ?, ?)",
+            [(e, i, json.dumps(c)) for (e, i), c in self._seen.items()],
+        )
+        self._seen = {}
+
+    def _set_aside(self, items: list[quarantine.SetAside]) -> None:
+        if items:
+            quarantine.record(self.conn, items, self._at)
+            self._aside.update((i.record_id, i.field) for i in items)
+
+    def _settle(self, record_id: str, names: Iterable[str]) -> None:
+        """Valid values arrived for these fields: their set-aside values are moot."""
+        if self._aside:
+            moot = [n for n in names if (record_id, n) in self._aside]
+            if moot:
+                quarantine.settle(self.conn, record_id, moot)
+                self._aside.difference_update((record_id, n) for n in moot)
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        """Pulled values set aside because this laptop could not store them."""
+        return quarantine.listing(self.conn)
 
     def _pending_fields(self) -> dict[str, set[str]]:
         pending: dict[str, set[str]] = {}
@@ -194,7 +335,7 @@ class Replica:
             pending.setdefault(record_id, set()).update(codec.read_outbox_fields(text))
         return pending
 
-    def _apply_entity(self, entity: Entity, changes: list[Change], pending: dict[str, set[str]]) -> str:
+    def _apply_entity(self, entity: Entity, changes: list[Change], *, pending: dict[str, set[str]]) -> str:
         table = entity.table
         wanted = list(dict.fromkeys(str(c["id"]) for c in changes))
         existing: dict[str, Any] = {}
@@ -204,17 +345,32 @@ class Replica:
             for row in self.conn.execute(f"SELECT * FROM {table} WHERE id IN ({marks})", chunk):
                 existing[row["id"]] = row
         newest = ""
+        not_null = frozenset(self._defaults(entity))
         created: dict[str, dict[str, list[Any]]] = {}  # id -> wire fields of records new to this replica
         now = iso_utc(utc_now())
         for change in changes:
             record_id = str(change["id"])
             if change.get("remove"):
+                if self._reconcile:
+                    self._seen.pop((entity.name, record_id), None)
+                    self.conn.execute(
+                        "DELETE FROM sync_reconcile WHERE entity = ? AND record_id = ?",
+                        (entity.name, record_id),
+                    )
                 created.pop(record_id, None)
                 row = existing.pop(record_id, None)
                 if row is not None:
                     writes.remove(self.conn, entity, record_id, int(row["rid"]))
                 continue
-            fields = {k: v for k, v in (change.get("fields") or {}).items() if k in entity.by_name}
+            fields, aside = quarantine.screen(
+                entity, int(change.get("seq") or 0), record_id, change.get("fields") or {}, not_null
+            )
+            self._set_aside(aside)
+            self._settle(record_id, fields)
+            if self._reconcile:
+                self._seen.setdefault((entity.name, record_id), {}).update(
+                    {name: pair[1] for name, pair in fields.items()}
+                )
             for _, clock in fields.values():
                 newest = max(newest, clock)
             if record_id in created:
@@ -229,6 +385,12 @@ class Replica:
         if created:
             self._insert(entity, created, now)
         return newest
+
+    def _defaults(self, entity: Entity) -> dict[str, Any]:
+        """The fields whose local column is NOT NULL, with the column default (None: none)."""
+        if entity.name not in self._not_null:
+            self._not_null[entity.name] = quarantine.column_defaults(self.conn, entity)
+        return self._not_null[entity.name]
 
     def _insert(self, entity: Entity, created: dict[str, dict[str, list[Any]]], now: str) -> None:
         names = entity.field_names
@@ -245,7 +407,9 @@ class Replica:
         sql = f"INSERT INTO {entity.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         rid = int(self.conn.execute(f"SELECT coalesce(max(rid), 0) FROM {entity.table}").fetchone()[0])
         rows, fts = [], []
-        specs = [(spec.name, spec.type, spec.required) for spec in entity.fields]
+        missing: list[quarantine.SetAside] = []
+        defaults = self._defaults(entity)
+        specs = [(spec.name, spec.type, spec.required or spec.name in defaults) for spec in entity.fields]
         for record_id, fields in created.items():
             rid += 1
             # Wire values are already in column form for most kinds (the fast path of an initial
@@ -255,8 +419,22 @@ class Replica:
             for name, kind, required in specs:
                 pair = fields.get(name)
                 value = pair[0] if pair is not None else None
-                if value is None and required:  # never seen a create: keep the row valid
+                if value is None and required and defaults.get(name) is not None:
+                    value = defaults[name]  # what the column holds when a create leaves it out
+                elif value is None and required:  # never seen a create: keep the row valid
                     value = kind.to_wire(kind.placeholder())
+                    if (record_id, name) not in self._aside:
+                        missing.append(
+                            quarantine.SetAside(
+                                0,
+                                entity.name,
+                                record_id,
+                                name,
+                                None,
+                                None,
+                                f"{name}: is required; a placeholder is stored",
+                            )
+                        )
                 full[name] = value
                 columns_out.append(kind.wire_to_column(value))
             derived = entity.derived(full) if entity.derived else {}
@@ -277,6 +455,7 @@ class Replica:
             if entry is not None:
                 fts.append((writes.fts_rowid(entity, rid), *entry))
         writes.write_pulled_inserts(self.conn, entity, sql, rows, fts)
+        self._set_aside(missing)
 
     def _update(
         self, entity: Entity, row: Any, fields: dict[str, list[Any]], pending: set[str], now: str
@@ -288,6 +467,8 @@ class Replica:
         for name, (value, clock) in fields.items():
             if name in pending:  # our own unsent write stays; the server decides when it arrives
                 continue
+            if self._reconcile and clocks.get(name, "") > clock:
+                continue  # newer here than on a restored server: kept, and re-sent after the pull
             spec = entity.by_name[name]
             new = codec.from_wire(spec, value)
             old_wire = codec.to_wire(spec, current[name])
@@ -324,7 +505,11 @@ class Replica:
 
     def _apply_conflict(self, change: Change, pending: dict[str, set[str]]) -> str:
         record_id = str(change["id"])
-        fields = {k: v for k, v in (change.get("fields") or {}).items() if k in _CONFLICT_COLUMNS}
+        fields, aside = quarantine.screen_conflict(
+            int(change.get("seq") or 0), record_id, change.get("fields") or {}
+        )
+        self._set_aside(aside)
+        self._settle(record_id, fields)
         mine = pending.get(record_id, set())
         fields = {k: v for k, v in fields.items() if k not in mine}
         newest = max((pair[1] for pair in fields.values()), default="")
@@ -348,6 +533,112 @@ class Replica:
                 (*values.values(), json.dumps(clocks), record_id),
             )
         return newest
+
+    # -- who works in this data home --------------------------------------------------------
+    def adopt(
+        self,
+        owners: set[str],
+        team: str | None,
+        to_owner: str,
+        to_team: str | None,
+        *,
+        never_synced: bool = False,
+    ) -> int:
+        """Give the records of `owners` (or of nobody) in `team` (or in none) to `to_owner` and
+        `to_team`, in one transaction. A record whose create is still in the outbox has that create
+        (and any unsent owner/team edit) rewritten to the new scope, so it reaches the server inside
+        the user's scope with no extra change; one already on a server gets an ordinary edit.
+        Timeline entries (insert-only) are adopted only while unsent. `never_synced`: nothing of
+        this home ever reached a server, so each record's first outbox entry is its create (one a
+        bulk write made may leave an empty owner or team out). Returns the records adopted."""
+        adopted = 0
+        now = iso_utc(utc_now())
+        with self.store.transaction():
+            for entity in ENTITIES.values():
+                if "owner" not in entity.by_name:
+                    continue
+                has_team = "team" in entity.by_name
+                marks = ", ".join("?" * len(owners))
+                where = f"(owner IS NULL OR owner = '' OR owner IN ({marks}))"
+                params: list[Any] = sorted(owners)
+                if has_team:
+                    where += " AND (team IS NULL OR team = ''" + (" OR team = ?)" if team else ")")
+                    params += [team] if team else []
+                wanted = {"owner": to_owner, **({"team": to_team} if has_team else {})}
+                rows = self.conn.execute(
+                    f"SELECT id, owner{', team' if has_team else ''} FROM {entity.table} WHERE {where}",
+                    params,
+                ).fetchall()
+                for row in rows:
+                    changes = {k: v for k, v in wanted.items() if (row[k] or None) != v}
+                    if not changes:
+                        continue
+                    clocks = self._rescope_outbox(row["id"], changes, never_synced)
+                    if clocks:  # never sent: it reaches the server created in the new scope
+                        self._rescope_row(entity, row["id"], changes, clocks, now)
+                    elif entity.insert_only:
+                        continue  # already on the server: an entry is never changed
+                    else:
+                        self.store.update(entity, row["id"], changes)  # an ordinary edit
+                    adopted += 1
+        return adopted
+
+    def _rescope_outbox(
+        self, record_id: str, changes: dict[str, Any], first_is_create: bool
+    ) -> dict[str, str]:
+        """Rewrite the record's unsent changes that set its owner or team (its create, an owner edit)
+        to the new values, each at its own clock; a create that left team empty gets it at the
+        create's clock. Returns the clock each changed field now has in the outbox ({}: the record
+        has no unsent create or scope edit)."""
+        rows = self.conn.execute(
+            "SELECT seq, fields FROM outbox WHERE record_id = ? ORDER BY seq", (record_id,)
+        ).fetchall()
+        clocks: dict[str, str] = {}
+        for number, (seq, text) in enumerate(rows):
+            fields = codec.read_outbox_fields(text)
+            if not fields or not (any(k in fields for k in changes) or (first_is_create and number == 0)):
+                continue
+            row_clock = next(iter(fields.values()))[1]
+            touched = {k: [v, fields[k][1] if k in fields else row_clock] for k, v in changes.items()}
+            writes.rewrite_outbox(self.conn, seq, codec.dumps({**fields, **touched}))
+            clocks.update({k: pair[1] for k, pair in touched.items()})
+        return clocks
+
+    def _rescope_row(
+        self, entity: Entity, record_id: str, changes: dict[str, Any], clocks: dict[str, str], now: str
+    ) -> None:
+        """The local row takes the new scope at the clocks its unsent changes now carry (no new
+        outbox entry); the old values go to history (origin 'adopt')."""
+        row = self.conn.execute(f"SELECT * FROM {entity.table} WHERE id = ?", (record_id,)).fetchone()
+        current = codec.read_clocks(row["clocks"])
+        history = [
+            writes.HistoryEntry(
+                entity.name,
+                record_id,
+                name,
+                codec.dumps(row[name]),
+                current.get(name),
+                codec.dumps(value),
+                clocks[name],
+                "adopt",
+                now,
+            )
+            for name, value in changes.items()
+        ]
+        assignments = {**changes, "clocks": json.dumps({**current, **clocks}), "updated_at": now}
+        writes.write_update(self.conn, entity, record_id, assignments, history, None)
+
+    def new_identity(self) -> str:
+        """A new replica id (client id) for this data home, for another server user: a client id is
+        bound to the user that first pushed with it. The server's acknowledgements and cursor belong
+        to the old id, so everything is pulled again (a reset, which re-sends what the server lacks)."""
+        replica = os.urandom(8).hex()
+        with self.store.transaction():
+            self.store.set_meta("replica_id", replica)
+        self.store.replica_id = replica
+        self.store.clock = Clock(replica, self.store.clock.last)
+        self.reset_cursor()
+        return replica
 
     # -- conflicts ---------------------------------------------------------------------------
     def conflicts(self, *, include_resolved: bool = False) -> list[dict[str, Any]]:
@@ -384,6 +675,13 @@ class Replica:
         if entity is None or conflict["field"] not in entity.by_name:
             raise StateError(f"conflict on unknown field {conflict['entity']}.{conflict['field']}")
         spec = entity.by_name[conflict["field"]]
+        if choice == "ours":
+            problem = quarantine.value_problem(entity, spec.name, conflict["lost"])
+            if problem is not None:
+                raise StateError(
+                    f"the set-aside value cannot be stored here ({spec.name}: {problem});"
+                    " settle it with --theirs or --value"
+                )
         now = iso_utc(utc_now())
         with self.store.transaction():
             record = self.store.find(entity, conflict["record_id"])

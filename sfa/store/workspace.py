@@ -53,6 +53,24 @@ class Workspace:
     def stages(self) -> tuple[Stage, ...]:
         return parse_stages(self.setting("stages"))
 
+    def start_fresh(self, label: str) -> Path:
+        """Move this home's data file aside (to `previous/`, named by `label` and the time) and
+        start an empty one; the config stays. Returns where the old data went."""
+        import time
+
+        self.close()
+        self.__dict__.pop("store", None)
+        self.__dict__.pop("owner", None)
+        keep = self.home / "previous"
+        keep.mkdir(mode=0o700, exist_ok=True)
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in label)[:40] or "previous"
+        target = keep / f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}.db"
+        for suffix in ("", "-wal", "-shm"):
+            source = Path(str(self.db_path) + suffix)
+            if source.exists():
+                source.rename(Path(str(target) + suffix))
+        return target
+
     def close(self) -> None:
         if "store" in self.__dict__:
             self.store.close()

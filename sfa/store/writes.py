@@ -116,6 +116,21 @@ def append_outbox(conn: sqlite3.Connection, entity_name: str, record_id: str, fi
     conn.execute(_OUTBOX_SQL, (entity_name, record_id, fields, now))
 
 
+def rewrite_outbox(conn: sqlite3.Connection, seq: int, fields: str) -> None:
+    """Replace the fields of an unsent outbox entry (a record adopted before it reached a server)."""
+    conn.execute("UPDATE outbox SET fields = ? WHERE seq = ?", (fields, seq))
+
+
+def append_resend(
+    conn: sqlite3.Connection, entity_name: str, record_id: str, fields: str, base: str | None, now: str
+) -> None:
+    """Queue a re-send of values a restored server lost, with the server's clocks as its base."""
+    conn.execute(
+        "INSERT INTO outbox(entity, record_id, fields, created_at, base) VALUES (?, ?, ?, ?, ?)",
+        (entity_name, record_id, fields, now, base),
+    )
+
+
 def reindex(conn: sqlite3.Connection, entity: Entity, rid: int, entry: tuple[str, str] | None) -> None:
     """Replace a record's search entry (title, body), or drop it when `entry` is None."""
     rowid = fts_rowid(entity, rid)

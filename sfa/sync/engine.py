@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from sfa import __version__
-from sfa.domain.errors import AuthError, SfaError, SyncError, UnreachableError
+from sfa.domain.errors import AuthError, SfaError, SyncError, UnreachableError, UsageError
 from sfa.protocol import (
     GZIP_MIN,
     MAX_BATCH,
@@ -62,6 +62,7 @@ class Summary:
     conflicts: int = 0  # open conflicts after the round
     new_conflicts: int = 0
     reset: bool = False
+    resent: int = 0  # records re-sent after a reset (what a restored server had lost)
     server: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -72,6 +73,7 @@ class Summary:
             "new_conflicts": self.new_conflicts,
             "rejected": self.rejected,
             "reset": self.reset,
+            "resent": self.resent,
             "server": self.server,
         }
 
@@ -192,6 +194,8 @@ class Connection:
                     data = {}
                 self.bytes_sent += len(content or b"") + 200
                 self.bytes_received += int(response.num_bytes_downloaded)
+            except RecursionError:
+                raise SyncError("the sync server sent a reply nested too deep to read") from None
             except (httpx.TransportError, ValueError) as exc:
                 failure = f"cannot reach the sync server at {self.url}: {_why(exc)}"
             else:
@@ -250,27 +254,69 @@ def sync_lock(
 # -- the round -----------------------------------------------------------------------------------
 
 
+SWITCHES = ("adopt", "fresh")
+
+
+class SwitchNeeded(UsageError):
+    """This data home was logged in as another server user: `--adopt` or `--fresh` decides."""
+
+    def __init__(self, previous: str, user: str) -> None:
+        self.previous, self.user = previous, user
+        super().__init__(
+            f"this data home was logged in as {previous!r}; to log in as {user!r}, give --adopt (take over"
+            " its records) or --fresh (start an empty data home; the old data is kept aside)"
+        )
+
+
 def login(
-    ws: Workspace, url: str, token: str, *, transport: httpx.BaseTransport | None = None
+    ws: Workspace,
+    url: str,
+    token: str,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    switch: str | None = None,
 ) -> dict[str, Any]:
+    """Check the token, keep it, and make this data home the server user's: records created before
+    the first login are adopted (owner and team set, then pushed). A home that was another user's
+    needs `switch`: "adopt" (take its records over, under a new client id) or "fresh" (its data file
+    is moved aside and an empty one started). See docs/sync-protocol.md, "Logging in"."""
     url = url.rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise SyncError(f"{url!r} is not an http:// or https:// URL")
+    if switch is not None and switch not in SWITCHES:
+        raise UsageError(f"switch: {switch!r} is not one of {', '.join(SWITCHES)}")
     conn = Connection(url, token, retry=replace(RETRY, retries=1), transport=transport)
     try:
         me = conn.request("GET", "/v1/me")
     finally:
         conn.close()
+    user = str(me.get("user") or "")
+    team = str(me["team"]) if me.get("team") else None
+    if not user:
+        raise SyncError("the sync server did not say who this token belongs to")
+    previous = ws.store.meta("sync.user")
+    result: dict[str, Any] = {"server": url, **me, "adopted": 0}
+    owners = {ws.owner}
+    if previous and previous != user:
+        if switch is None:
+            raise SwitchNeeded(previous, user)
+        result["switched"] = switch
+        result["previous"] = previous
+        owners.add(previous)
+        if switch == "fresh":
+            result["kept"] = str(ws.start_fresh(previous))
+        else:
+            Replica(ws.store).new_identity()
     save_token(ws.home, token)
     ws.config.set("sync.url", url)
+    if not previous or switch == "adopt":
+        result["adopted"] = Replica(ws.store).adopt(owners, ws.team, user, team, never_synced=not previous)
     store = ws.store
     with store.transaction():
-        store.set_meta("sync.user", str(me.get("user")))
-    if not ws.config.get("owner") and me.get("user"):
-        ws.config.set("owner", str(me["user"]))
-    if not ws.config.get("team") and me.get("team"):
-        ws.config.set("team", str(me["team"]))
-    return {"server": url, **me}
+        store.set_meta("sync.user", user)
+    ws.config.update({"owner": user, "team": team or ""})  # new records land in the user's scope
+    ws.__dict__.pop("owner", None)
+    return result
 
 
 def sync_once(
@@ -291,7 +337,7 @@ def sync_once(
             conn.close()
 
 
-def _round(ws: Workspace, conn: Connection, progress: Progress | None) -> Summary:
+def _round(ws: Workspace, conn: Connection, progress: Progress | None, *, again: bool = True) -> Summary:
     replica = Replica(ws.store)
     summary = Summary(server=conn.url)
     client_id = ws.store.replica_id
@@ -326,8 +372,11 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None) -> Summar
             progress("push", done, max(total, done))
     page = min(_env_int("SFA_SYNC_PAGE", CLIENT_PAGE), MAX_PAGE)
 
+    # Read in this thread (the store is not shared with the prefetching one); a reset sets it.
+    own = [replica.reconciling]
+
     def fetch(cursor: int, epoch: str | None) -> PullResponse:
-        return conn.pull(PullRequest(cursor, page, epoch, client_id))
+        return conn.pull(PullRequest(cursor, page, epoch, client_id, own=own[0]))
 
     # The next page is fetched while this one is applied; nothing is committed out of order, since a
     # page's cursor is stored only with the page, in the main thread.
@@ -342,6 +391,7 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None) -> Summar
                         raise SyncError("the sync server keeps asking for a reset; giving up") from None
                     replica.reset_cursor()
                     summary.reset = reset_done = True
+                    own[0] = True
                     continue
             ahead = None
             if reply_page.more:
@@ -361,6 +411,15 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None) -> Summar
                 reply_page = ahead.result()
             except ResetNeeded:
                 reply_page = None  # fetched again from the committed cursor, which handles the reset
+    resent = replica.finish_reconcile()  # after a reset: what the server lost, queued again
+    if resent and again:
+        more = _round(ws, conn, progress, again=False)  # push the re-sends, pull what follows
+        summary.pushed += more.pushed
+        summary.pulled += more.pulled
+        summary.rejected += more.rejected
+        summary.new_conflicts += more.new_conflicts
+        summary.reset = summary.reset or more.reset
+    summary.resent += resent
     replica.mark_synced()
     summary.conflicts = replica.status()["conflicts"]
     blobs.transfer(ws, conn.http)  # document contents: upload, then prime (sfa/sync/blobs.py)

@@ -259,8 +259,9 @@ def test_12_server_restored_from_older_backup(laptop: Any, server: Server) -> No
     assert result["reset"] is True
     assert _outbox(ana) == 0
     names = sorted(r["name"] for k, r in server.records().items() if k[0] == "account")
-    assert names == ["Before Backup", "Unsent"]
-    # The laptop keeps everything it had, and its unsent change reached the server.
+    # What the restore lost, the laptop that still had it sent again; its unsent change arrived too.
+    assert names == ["Before Backup", "Lost By Restore", "Unsent"]
+    # The laptop keeps everything it had.
     local = sorted(r["name"] for k, r in ana.records().items() if k[0] == "account")
     assert local == ["Before Backup", "Lost By Restore", "Unsent"]
     # Another laptop whose cursor is ahead of the restored head resets on pull.
