@@ -1,0 +1,816 @@
+"""Sales prediction that measures itself: forecast methods, their Monte-Carlo range, and a backtest.
+
+Pure and UI-free, and no numpy: the CLI path stays light. Probabilities are floats (they are
+estimates, not money); amounts are Decimal at the edges and integer minor units (cents) inside, so
+sums are exact and the Monte-Carlo adds integers.
+
+The methods (docs/prediction.md), each falling back to the one before when data is short:
+- ``weighted``: Σ amount × the policy's stage probability, for deals whose close date falls before
+  the period's end (overdue included). No timing, no deals from new.
+- ``history``: P(won | reached stage) from closed deals, shrunk towards the policy probability by a
+  Beta prior worth ``PRIOR_DEALS`` deals; refined by age in stage (buckets at the won deals' median and
+  75th percentile of time in that stage); a timing factor (how often a deal won later closes inside
+  the period, by where its close date stood); plus what deals created inside a period usually add.
+- ``model``: an L2-regularised logistic regression on a dozen features, used only with at least
+  ``MODEL_MIN_CLASS`` won and lost deals and only while its Brier score on a time-ordered hold-out
+  beats the history method's.
+
+Every method is judged by ``backtest``: the pipeline as it stood at each past period's start is
+rebuilt from the deals' stage and close-date histories, every method predicts the period, and the
+prediction is compared with what was actually won.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sfa.domain.stages import LOST, WON, Stage
+
+PRIOR_DEALS = 20  # the policy probability is worth this many deals of evidence
+MODEL_MIN_CLASS = 40  # won and lost deals each, before the model is tried
+METHODS = ("weighted", "history", "model")
+CENTS = Decimal("0.01")
+
+
+# ----------------------------------------------------------------------------------------------
+# History of one deal
+
+
+@dataclass(frozen=True)
+class StageStep:
+    stage: str
+    at: date
+
+
+@dataclass(frozen=True)
+class DealHistory:
+    """One opportunity as its stage changes and close-date changes recorded it."""
+
+    id: str
+    created: date
+    amount: Decimal
+    steps: tuple[StageStep, ...]  # time order; the first is the stage at creation; won/lost last
+    close_dates: tuple[tuple[date, date], ...]  # (from, expected close date), time order
+    owner: str = ""
+    source: str = ""
+    currency: str = "EUR"
+
+    def as_of(self, day: date) -> DealHistory | None:
+        """The deal as someone knew it at the start of ``day`` (None: not created yet)."""
+        if self.created >= day:
+            return None
+        steps = tuple(s for s in self.steps if s.at < day) or self.steps[:1]
+        dates = tuple(c for c in self.close_dates if c[0] < day) or self.close_dates[:1]
+        return replace(self, steps=steps, close_dates=dates)
+
+    @property
+    def stage(self) -> str:
+        return self.steps[-1].stage
+
+    @property
+    def outcome(self) -> tuple[str, date] | None:
+        last = self.steps[-1]
+        return (last.stage, last.at) if last.stage in (WON, LOST) else None
+
+    @property
+    def stage_entered(self) -> date:
+        return self.steps[-1].at
+
+    @property
+    def close_date(self) -> date:
+        return self.close_dates[-1][1]
+
+    @property
+    def pushes(self) -> int:
+        """How often the expected close date moved later."""
+        return sum(1 for a, b in zip(self.close_dates, self.close_dates[1:], strict=False) if b[1] > a[1])
+
+    def reached(self) -> set[str]:
+        return {s.stage for s in self.steps}
+
+    def time_in(self, stage: str) -> int | None:
+        """Days spent in ``stage`` before leaving it (None: never left or never there)."""
+        for step, after in zip(self.steps, self.steps[1:], strict=False):
+            if step.stage == stage:
+                return (after.at - step.at).days
+        return None
+
+
+# ----------------------------------------------------------------------------------------------
+# Periods
+
+
+def period_bounds(day: date, by: str) -> tuple[date, date]:
+    """The month or quarter holding ``day``: first day and the first day after it."""
+    months = 3 if by == "quarter" else 1
+    first = date(day.year, (day.month - 1) // months * months + 1, 1)
+    return first, add_months(first, months)
+
+
+def add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def period_name(first: date, by: str) -> str:
+    if by == "quarter":
+        return f"{first.year:04d}-Q{(first.month - 1) // 3 + 1}"
+    return f"{first.year:04d}-{first.month:02d}"
+
+
+def cents(amount: Decimal) -> int:
+    return int(amount.quantize(CENTS) * 100)
+
+
+def from_cents(value: float) -> Decimal:
+    return (Decimal(round(value)) / 100).quantize(CENTS)
+
+
+# ----------------------------------------------------------------------------------------------
+# What a method knows at a snapshot, and what it predicts
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A period's prediction by one method."""
+
+    method: str
+    expected: Decimal
+    deal_probability: dict[str, float]  # P(won inside the period) per open deal id
+    from_new: Decimal = Decimal(0)
+    p10: Decimal | None = None
+    p50: Decimal | None = None
+    p90: Decimal | None = None
+    p_target: float | None = None
+    note: str = ""
+
+
+@dataclass
+class _Known:
+    """Everything known at the start of a period: closed deals, open deals, training snapshots."""
+
+    at: date
+    end: date
+    by: str
+    stages: Sequence[Stage]
+    deals: list[DealHistory]  # as of ``at``
+    open: list[DealHistory]
+    closed: list[DealHistory]
+    snapshots: list[tuple[date, date, DealHistory, DealHistory]] = field(default_factory=list)
+    # (snapshot start, period end, deal as of start, deal as known now) for deals closed by now
+
+
+def _know(deals: Iterable[DealHistory], at: date, by: str, stages: Sequence[Stage]) -> _Known:
+    first, end = period_bounds(at, by)
+    seen = [d for d in (deal.as_of(at) for deal in deals) if d is not None]
+    known = _Known(
+        first,
+        end,
+        by,
+        stages,
+        seen,
+        [d for d in seen if d.outcome is None],
+        [d for d in seen if d.outcome is not None],
+    )
+    if seen:
+        start = min(d.created for d in seen)
+        s, _ = period_bounds(start, by)
+        s = add_months(s, 3 if by == "quarter" else 1)  # the first period has no pipeline yet
+        while s < first:
+            s_end = period_bounds(s, by)[1]
+            for deal in known.closed:
+                then = deal.as_of(s)
+                if then is not None and then.outcome is None:
+                    known.snapshots.append((s, s_end, then, deal))
+            s = s_end
+    return known
+
+
+# ----------------------------------------------------------------------------------------------
+# Estimates from history
+
+
+def shrink(wins: float, n: float, prior: float, weight: float = PRIOR_DEALS) -> float:
+    """A Beta-prior estimate: ``weight`` deals' worth of the prior probability plus the evidence."""
+    return (wins + weight * prior) / (n + weight)
+
+
+def _posterior(wins: float, n: float, prior: float, weight: float) -> tuple[float, float]:
+    # Kept off 0 and 1 so a Beta can be drawn even from a certain prior.
+    prior = min(max(prior, 0.01), 0.99)
+    return wins + weight * prior, n - wins + weight * (1 - prior)
+
+
+def reach_probabilities(closed: Iterable[DealHistory], stages: Sequence[Stage]) -> dict[str, tuple[int, int]]:
+    """(won, n) of closed deals that reached each stage."""
+    counts: dict[str, list[int]] = {s.name: [0, 0] for s in stages if not s.is_closed}
+    for deal in closed:
+        won = deal.stage == WON
+        for name in deal.reached():
+            if name in counts:
+                counts[name][1] += 1
+                counts[name][0] += won
+    return {k: (v[0], v[1]) for k, v in counts.items()}
+
+
+@dataclass
+class _History:
+    policy: dict[str, float]
+    stage_p: dict[str, float]
+    age_edges: dict[str, tuple[int, int]]
+    age_p: dict[tuple[str, int], float]
+    timing: dict[str, float]
+    from_new: list[int]
+    # Beta posterior (alpha, beta) behind each estimate: the Monte-Carlo draws from them so the range
+    # carries the estimates' own uncertainty, not only each deal's coin toss.
+    evidence: dict[object, tuple[float, float]] = field(default_factory=dict)
+
+    def group_of(self, deal: DealHistory, at: date, end: date, by: str) -> tuple[object, object]:
+        key = (deal.stage, self.age_bucket(deal, at))
+        return (key if key in self.evidence else deal.stage), _close_bucket(deal.close_date, at, end, by)
+
+    def age_bucket(self, deal: DealHistory, at: date) -> int:
+        edges = self.age_edges.get(deal.stage)
+        if edges is None:
+            return 0
+        age = (at - deal.stage_entered).days
+        return 0 if age <= edges[0] else 1 if age <= edges[1] else 2
+
+    def p_win(self, deal: DealHistory, at: date) -> float:
+        base = self.stage_p.get(deal.stage, self.policy.get(deal.stage, 0.0))
+        return self.age_p.get((deal.stage, self.age_bucket(deal, at)), base)
+
+    def p_timing(self, deal: DealHistory, at: date, end: date, by: str) -> float:
+        return self.timing[_close_bucket(deal.close_date, at, end, by)]
+
+
+def _close_bucket(close: date, at: date, end: date, by: str) -> str:
+    if close < at:
+        return "overdue"
+    if close < end:
+        return "in"
+    return "next" if close < add_months(end, 3 if by == "quarter" else 1) else "later"
+
+
+_TIMING_PRIOR = {"overdue": 1.0, "in": 1.0, "next": 0.0, "later": 0.0}
+
+
+def _quantile(values: list[int], q: float) -> int:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _fit_history(known: _Known) -> _History:
+    policy = {s.name: s.probability / 100 for s in known.stages}
+    reach = reach_probabilities(known.closed, known.stages)
+    stage_p = {name: shrink(w, n, policy.get(name, 0.0)) for name, (w, n) in reach.items()}
+    evidence: dict[object, tuple[float, float]] = {}
+    for name, (w, n) in reach.items():
+        evidence[name] = _posterior(w, n, policy.get(name, 0.0), PRIOR_DEALS)
+    edges: dict[str, tuple[int, int]] = {}
+    for stage in known.stages:
+        times = [t for d in known.closed if d.stage == WON and (t := d.time_in(stage.name)) is not None]
+        if len(times) >= 10:
+            edges[stage.name] = (_quantile(times, 0.5), _quantile(times, 0.75))
+    history = _History(policy, stage_p, edges, {}, dict(_TIMING_PRIOR), [], evidence)
+    tally: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    timing: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for start, end, then, now in known.snapshots:
+        won = now.stage == WON
+        key = (then.stage, history.age_bucket(then, start))
+        tally[key][0] += won
+        tally[key][1] += 1
+        if won:
+            bucket = _close_bucket(then.close_date, start, end, known.by)
+            timing[bucket][1] += 1
+            timing[bucket][0] += start <= now.steps[-1].at < end
+    history.age_p = {k: shrink(w, n, stage_p.get(k[0], 0.0)) for k, (w, n) in tally.items()}
+    history.timing = {b: shrink(w, n, _TIMING_PRIOR[b], 5) for b, (w, n) in timing.items()}
+    for k, (w, n) in tally.items():
+        evidence[k] = _posterior(w, n, stage_p.get(k[0], 0.0), PRIOR_DEALS)
+    for b, (w, n) in timing.items():
+        evidence[b] = _posterior(w, n, _TIMING_PRIOR[b], 5)
+    for bucket, prior in _TIMING_PRIOR.items():
+        history.timing.setdefault(bucket, prior)
+    history.from_new = _from_new(known)
+    return history
+
+
+def _from_new(known: _Known) -> list[int]:
+    """Won amount (cents) of deals created and won inside each earlier full period."""
+    if not known.deals:
+        return []
+    totals: dict[date, int] = defaultdict(int)
+    first = add_months(
+        period_bounds(min(d.created for d in known.deals), known.by)[0], 3 if known.by == "quarter" else 1
+    )
+    s = first
+    while s < known.at:
+        totals[s] = 0
+        s = period_bounds(s, known.by)[1]
+    for deal in known.closed:
+        if deal.stage != WON:
+            continue
+        start, end = period_bounds(deal.created, known.by)
+        if start in totals and deal.steps[-1].at < end:
+            totals[start] += cents(deal.amount)
+    return [totals[k] for k in sorted(totals)]
+
+
+# ----------------------------------------------------------------------------------------------
+# The logistic model
+
+
+def _logistic(x: float) -> float:
+    if x < -35:
+        return 1e-15
+    if x > 35:
+        return 1 - 1e-15
+    return 1 / (1 + math.exp(-x))
+
+
+@dataclass
+class _Model:
+    stages: list[str]
+    owner_rate: dict[str, float]
+    source_rate: dict[str, float]
+    base_rate: float
+    weights: list[float] = field(default_factory=list)
+
+    def features(self, deal: DealHistory, at: date, history: _History) -> list[float]:
+        onehot = [1.0 if deal.stage == s else 0.0 for s in self.stages]
+        age = max(0, (at - deal.stage_entered).days)
+        days_to_close = (deal.close_date - at).days
+        return [
+            1.0,
+            *onehot,
+            math.log1p(age) / 4,
+            float(history.age_bucket(deal, at)),
+            max(-1.0, min(1.0, days_to_close / 180)),
+            float(min(deal.pushes, 5)),
+            math.log10(max(float(deal.amount), 1.0)) - 4,
+            1.0 if "quotation sent" in deal.reached() else 0.0,
+            self.owner_rate.get(deal.owner, self.base_rate) - self.base_rate,
+            self.source_rate.get(deal.source, self.base_rate) - self.base_rate,
+        ]
+
+    def predict(self, row: list[float]) -> float:
+        return _logistic(sum(w * x for w, x in zip(self.weights, row, strict=True)))
+
+
+def _fit_logistic(
+    rows: list[list[float]], labels: list[int], l2: float = 1.0, rounds: int = 8
+) -> list[float]:
+    """Newton's method (IRLS) with an L2 penalty on every weight but the intercept."""
+    k = len(rows[0])
+    w = [0.0] * k
+    for _ in range(rounds):
+        grad = [0.0] * k
+        hess = [[0.0] * k for _ in range(k)]
+        for x, y in zip(rows, labels, strict=True):
+            p = _logistic(sum(wi * xi for wi, xi in zip(w, x, strict=True)))
+            err = p - y
+            s = p * (1 - p)
+            nz = [(i, xi) for i, xi in enumerate(x) if xi]
+            for i, xi in nz:
+                grad[i] += err * xi
+                row = hess[i]
+                sxi = s * xi
+                for j, xj in nz:
+                    row[j] += sxi * xj
+        for i in range(1, k):
+            grad[i] += l2 * w[i]
+            hess[i][i] += l2
+        hess[0][0] += 1e-9
+        step = _solve(hess, grad)
+        w = [wi - si for wi, si in zip(w, step, strict=True)]
+        if max(abs(si) for si in step) < 1e-6:
+            break
+    return w
+
+
+def _solve(a: list[list[float]], b: list[float]) -> list[float]:
+    """Gaussian elimination with partial pivoting (a is small and positive definite)."""
+    n = len(b)
+    m = [row[:] + [b[i]] for i, row in enumerate(a)]
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(m[r][col]))
+        m[col], m[pivot] = m[pivot], m[col]
+        if abs(m[col][col]) < 1e-12:
+            continue
+        for r in range(col + 1, n):
+            f = m[r][col] / m[col][col]
+            if f:
+                for c in range(col, n + 1):
+                    m[r][c] -= f * m[col][c]
+    x = [0.0] * n
+    for r in range(n - 1, -1, -1):
+        if abs(m[r][r]) < 1e-12:
+            continue
+        x[r] = (m[r][n] - sum(m[r][c] * x[c] for c in range(r + 1, n))) / m[r][r]
+    return x
+
+
+def _rates(closed: list[DealHistory], key: str) -> dict[str, float]:
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for deal in closed:
+        tally[getattr(deal, key)][0] += deal.stage == WON
+        tally[getattr(deal, key)][1] += 1
+    overall = sum(v[0] for v in tally.values()) / max(1, sum(v[1] for v in tally.values()))
+    return {k: shrink(w, n, overall) for k, (w, n) in tally.items()}
+
+
+def brier(probabilities: Sequence[float], outcomes: Sequence[int]) -> float | None:
+    if not outcomes:
+        return None
+    return sum((p - y) ** 2 for p, y in zip(probabilities, outcomes, strict=True)) / len(outcomes)
+
+
+def auc(probabilities: Sequence[float], outcomes: Sequence[int]) -> float | None:
+    """The chance a random won deal scores above a random lost one (ties count half)."""
+    pairs = sorted(zip(probabilities, outcomes, strict=True))
+    positives = sum(outcomes)
+    negatives = len(outcomes) - positives
+    if not positives or not negatives:
+        return None
+    rank_sum = 0.0
+    i = 0
+    while i < len(pairs):
+        j = i
+        while j < len(pairs) and pairs[j][0] == pairs[i][0]:
+            j += 1
+        mid_rank = (i + j + 1) / 2  # ranks are 1-based
+        rank_sum += mid_rank * sum(y for _, y in pairs[i:j])
+        i = j
+    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+
+
+MAX_TRAINING_ROWS = 3000
+
+
+def _fit_model(known: _Known, history: _History) -> tuple[_Model | None, str]:
+    """The model, or None and why not. Judged fairly: the model and the history method are both fit
+    on what was known at the hold-out's start and scored on the later snapshots (a time-ordered
+    hold-out), so neither sees the outcomes it is scored on."""
+    won = sum(1 for d in known.closed if d.stage == WON)
+    lost = len(known.closed) - won
+    if won < MODEL_MIN_CLASS or lost < MODEL_MIN_CLASS:
+        return (
+            None,
+            f"fell back to history: {won} won and {lost} lost, the model needs {MODEL_MIN_CLASS} of each",
+        )
+    starts = sorted({s[0] for s in known.snapshots})
+    if len(starts) < 3:
+        return None, "fell back to history: too few past periods to hold one out"
+    cut = starts[-max(1, len(starts) // 4)]
+    past = _know(known.deals, cut, known.by, known.stages)
+    hold = [s for s in known.snapshots if s[0] >= cut]
+    past_history = _fit_history(past)
+    trial = _train(past, past_history)
+    if trial is None:
+        return None, "fell back to history: too few closed deals before the hold-out"
+    labels = [int(now.stage == WON) for *_, now in hold]
+    model_brier = brier([trial.predict(trial.features(t, s, past_history)) for s, _, t, _ in hold], labels)
+    history_brier = brier([past_history.p_win(t, s) for s, _, t, _ in hold], labels)
+    if model_brier is None or history_brier is None:
+        return None, "fell back to history: nothing to hold out"
+    if model_brier >= history_brier:
+        return None, (
+            f"fell back to history: the model's hold-out Brier score {model_brier:.4f} "
+            f"does not beat history's {history_brier:.4f}"
+        )
+    return _train(known, history), ""
+
+
+def _train(known: _Known, history: _History) -> _Model | None:
+    snaps = sorted(known.snapshots, key=lambda s: s[0])[-MAX_TRAINING_ROWS:]
+    labels = [int(now.stage == WON) for *_, now in snaps]
+    if len(set(labels)) < 2:
+        return None
+    won = sum(1 for d in known.closed if d.stage == WON)
+    model = _Model(
+        [s.name for s in known.stages if not s.is_closed],
+        _rates(known.closed, "owner"),
+        _rates(known.closed, "source"),
+        won / max(1, len(known.closed)),
+    )
+    model.weights = _fit_logistic(
+        [model.features(then, start, history) for start, _, then, _ in snaps], labels
+    )
+    return model
+
+
+# ----------------------------------------------------------------------------------------------
+# Predicting a period
+
+
+def monte_carlo(
+    deals: Sequence[tuple[int, float, Sequence[object]]],
+    from_new: Sequence[int],
+    runs: int = 2000,
+    seed: int = 0,
+    target: int | None = None,
+    evidence: dict[object, tuple[float, float]] | None = None,
+) -> tuple[int, int, int, float | None]:
+    """P10, P50, P90 (cents) of Σ amount over deals won with their probability, plus a from-new draw.
+
+    ``deals`` are (amount in cents, probability, the estimates the probability rests on). Each run
+    first draws every estimate from its Beta posterior in ``evidence`` (scaling the probabilities
+    that rest on it), then each deal's outcome, then a from-new amount from the earlier periods'.
+    Returns the percentiles and P(total ≥ target).
+    """
+    rng = random.Random(seed)
+    rnd = rng.random
+    beta = rng.betavariate
+    evidence = evidence or {}
+    live = [(a, p, [g for g in groups if g in evidence]) for a, p, groups in deals if p > 0 and a]
+    used = sorted({g for _, _, groups in live for g in groups}, key=repr)
+    means = {g: evidence[g][0] / (evidence[g][0] + evidence[g][1]) for g in used}
+    totals = []
+    new = list(from_new) or [0]
+    pick = rng.choice
+    for _ in range(runs):
+        scale = {g: beta(*evidence[g]) / means[g] for g in used}
+        total = pick(new)
+        for amount, p, groups in live:
+            for g in groups:
+                p *= scale[g]
+            if rnd() < p:
+                total += amount
+        totals.append(total)
+    totals.sort()
+
+    def at(q: float) -> int:
+        return totals[min(runs - 1, int(q * runs))]
+
+    reach = None if target is None else sum(1 for t in totals if t >= target) / runs
+    return at(0.1), at(0.5), at(0.9), reach
+
+
+def predict(
+    deals: Iterable[DealHistory],
+    stages: Sequence[Stage],
+    at: date,
+    by: str = "quarter",
+    method: str = "history",
+    runs: int = 2000,
+    seed: int = 0,
+    target: Decimal | None = None,
+) -> Prediction:
+    """Predict the won amount of the period starting at ``at`` from what was known then."""
+    known = _know(deals, at, by, stages)
+    return _predict(known, method, runs, seed, target)
+
+
+def _predict(known: _Known, method: str, runs: int, seed: int, target: Decimal | None) -> Prediction:
+    policy = {s.name: s.probability / 100 for s in known.stages}
+    if method == "weighted":
+        probs = {d.id: (policy.get(d.stage, 0.0) if d.close_date < known.end else 0.0) for d in known.open}
+        expected = sum(cents(d.amount) * probs[d.id] for d in known.open)
+        return Prediction("weighted", from_cents(expected), probs)
+    history = _fit_history(known)
+    note = ""
+    model: _Model | None = None
+    if method == "model":
+        model, note = _fit_model(known, history)
+    used = "model" if model is not None else "history"
+    probs = {}
+    for deal in known.open:
+        p_win = (
+            model.predict(model.features(deal, known.at, history)) if model else history.p_win(deal, known.at)
+        )
+        probs[deal.id] = p_win * history.p_timing(deal, known.at, known.end, known.by)
+    new = sum(history.from_new) / len(history.from_new) if history.from_new else 0.0
+    expected = sum(cents(d.amount) * probs[d.id] for d in known.open) + new
+    p10, p50, p90, reach = monte_carlo(
+        [
+            (cents(d.amount), probs[d.id], history.group_of(d, known.at, known.end, known.by))
+            for d in known.open
+        ],
+        history.from_new,
+        runs,
+        seed,
+        None if target is None else cents(target),
+        history.evidence,
+    )
+    return Prediction(
+        used,
+        from_cents(expected),
+        probs,
+        from_cents(new),
+        from_cents(p10),
+        from_cents(p50),
+        from_cents(p90),
+        reach,
+        note if method == "model" else "",
+    )
+
+
+def won_in(deals: Iterable[DealHistory], start: date, end: date) -> Decimal:
+    return sum(
+        (d.amount for d in deals if d.outcome is not None and d.stage == WON and start <= d.outcome[1] < end),
+        Decimal(0),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Backtest
+
+
+@dataclass
+class MethodScore:
+    method: str
+    wmape: float | None
+    bias: float | None
+    coverage: float | None
+    brier: float | None
+    auc: float | None
+    note: str = ""
+    periods: list[tuple[str, Decimal, Decimal, Decimal | None, Decimal | None]] = field(default_factory=list)
+    # (period, predicted P50 or expected, actual, P10, P90)
+
+
+@dataclass
+class Backtest:
+    periods: int
+    scores: dict[str, MethodScore]
+    best: str
+
+
+def backtest(
+    deals: Sequence[DealHistory],
+    stages: Sequence[Stage],
+    today: date,
+    periods: int = 8,
+    by: str = "quarter",
+    runs: int = 1000,
+    seed: int = 0,
+) -> Backtest:
+    """Predict each of the ``periods`` full periods before ``today`` as of its start; score each method."""
+    current = period_bounds(today, by)[0]
+    step = 3 if by == "quarter" else 1
+    starts = [add_months(current, -step * k) for k in range(periods, 0, -1)]
+    scores = {}
+    for method in METHODS:
+        abs_err = err = actual_sum = 0.0
+        inside = ranged = 0
+        probs: list[float] = []
+        outcomes: list[int] = []
+        notes: list[str] = []
+        rows: list[tuple[str, Decimal, Decimal, Decimal | None, Decimal | None]] = []
+        for start in starts:
+            known = _know(deals, start, by, stages)
+            end = known.end
+            result = _predict(known, method, runs, seed, None)
+            actual = won_in(deals, start, end)
+            point = result.p50 if result.p50 is not None else result.expected
+            rows.append((period_name(start, by), point, actual, result.p10, result.p90))
+            abs_err += abs(float(point - actual))
+            err += float(point - actual)
+            actual_sum += float(actual)
+            if result.p10 is not None and result.p90 is not None:
+                ranged += 1
+                inside += result.p10 <= actual <= result.p90
+            if result.note:
+                notes.append(result.note)
+            final = {d.id: d for d in deals}
+            for deal in known.open:
+                probs.append(result.deal_probability[deal.id])
+                outcome = final[deal.id].outcome
+                outcomes.append(int(outcome is not None and outcome[0] == WON and start <= outcome[1] < end))
+        scores[method] = MethodScore(
+            method,
+            abs_err / actual_sum if actual_sum else None,
+            err / actual_sum if actual_sum else None,
+            inside / ranged if ranged else None,
+            brier(probs, outcomes),
+            auc(probs, outcomes),
+            notes[-1] if notes else "",
+            rows,
+        )
+    ranked = [m for m in METHODS if scores[m].wmape is not None and not scores[m].note]
+    best = min(ranked, key=lambda m: scores[m].wmape or 0.0) if ranked else "weighted"
+    return Backtest(len(starts), scores, best)
+
+
+# ----------------------------------------------------------------------------------------------
+# A seeded history with known probabilities (demo data and the tests' ground truth)
+
+
+@dataclass(frozen=True)
+class SimulationTruth:
+    reach: dict[str, float]  # P(won | reached stage), exactly, as the generator draws it
+
+
+# Chance to move on from each open stage (for a deal that does not stall); a stalled deal (time in
+# stage beyond 1.5 × the mean) moves on half as often.
+_ADVANCE = (0.66, 0.68, 0.68, 0.70, 0.68, 0.80)
+_MEAN_DAYS = (10, 14, 18, 21, 14, 10)
+_STALL_FACTOR = 0.5
+_P_STALL = math.exp(-3) * 4  # P(Gamma(2, m/2) > 1.5 m)
+_SOURCE_FIRST_STEP = {"web": 0.85, "referral": 1.2, "event": 1.0, "cold call": 0.9}
+_OWNER_LAST_STEP = {"ana": 1.1, "ben": 1.0, "cara": 0.9}
+
+
+def simulation_truth(stages: Sequence[Stage]) -> SimulationTruth:
+    """P(won | reached stage) the simulator draws from: an exact expectation over its mix."""
+    open_stages = [s.name for s in stages if not s.is_closed][: len(_ADVANCE)]
+    eff = [a * (1 - _P_STALL + _P_STALL * _STALL_FACTOR) for a in _ADVANCE]
+    owners = list(_OWNER_LAST_STEP.values())
+    sources = list(_SOURCE_FIRST_STEP.values())
+    reach: dict[str, float] = {}
+    for i, name in enumerate(open_stages):
+        total = 0.0
+        for o in owners:
+            for s in sources if i == 0 else [1.0]:
+                p = 1.0
+                for j in range(i, len(open_stages)):
+                    a = eff[j] * (s if j == 0 else 1.0) * (o if j == len(open_stages) - 1 else 1.0)
+                    p *= min(a, 1.0)
+                total += p / (len(sources) if i == 0 else 1)
+        reach[name] = total / len(owners)
+    return SimulationTruth(reach)
+
+
+def simulate(
+    stages: Sequence[Stage],
+    start: date,
+    months: int,
+    seed: int = 1,
+    deals_per_month: int = 150,
+) -> list[DealHistory]:
+    """Deals created from ``start`` for ``months`` months, their stage paths and close-date pushes.
+
+    Deals not closed by ``start + months`` stay open (today's pipeline). Requires six open stages.
+    """
+    open_stages = [s.name for s in stages if not s.is_closed]
+    if len(open_stages) != len(_ADVANCE):
+        raise ValueError(f"the simulator needs {len(_ADVANCE)} open stages, got {len(open_stages)}")
+    rng = random.Random(seed)
+    end = add_months(start, months)
+    deals: list[DealHistory] = []
+    owners = list(_OWNER_LAST_STEP)
+    sources = list(_SOURCE_FIRST_STEP)
+    for month in range(months):
+        first = add_months(start, month)
+        days = (add_months(first, 1) - first).days
+        mood = rng.uniform(0.8, 1.2)  # a month's market: how many deals come in
+        for _ in range(round(deals_per_month * mood)):
+            created = first + timedelta(days=rng.randrange(days))
+            owner, source = rng.choice(owners), rng.choice(sources)
+            amount = Decimal(round(math.exp(rng.gauss(math.log(20000), 0.5)), -2)).quantize(CENTS)
+            deals.append(_simulate_one(rng, len(deals), created, end, amount, owner, source, open_stages))
+    return deals
+
+
+def _simulate_one(
+    rng: random.Random,
+    number: int,
+    created: date,
+    end: date,
+    amount: Decimal,
+    owner: str,
+    source: str,
+    open_stages: list[str],
+) -> DealHistory:
+    remaining = sum(_MEAN_DAYS)
+    close = created + timedelta(days=round(remaining * 0.7))  # reps are optimists: deals slip
+    close_dates = [(created, close)]
+    steps = [StageStep(open_stages[0], created)]
+    day = created
+    for i, stage in enumerate(open_stages):
+        mean = _MEAN_DAYS[i]
+        spent = max(1, round(rng.gammavariate(2, mean / 2)))
+        advance = _ADVANCE[i] * (_STALL_FACTOR if spent > 1.5 * mean else 1.0)
+        if i == 0:
+            advance *= _SOURCE_FIRST_STEP[source]
+        if i == len(open_stages) - 1:
+            advance *= _OWNER_LAST_STEP[owner]
+        leave = day + timedelta(days=spent)
+        while close < min(leave, end):  # the expected close date passes while the deal is open
+            passed = close
+            close = close + timedelta(days=rng.choice((14, 30, 45)))
+            close_dates.append((passed, close))
+        if leave >= end:
+            break
+        day = leave
+        moved_on = rng.random() < min(advance, 1.0)
+        if not moved_on:
+            steps.append(StageStep(LOST, day))
+            break
+        next_stage = open_stages[i + 1] if i + 1 < len(open_stages) else WON
+        steps.append(StageStep(next_stage, day))
+        if next_stage == WON:
+            break
+        remaining -= mean
+        if close < day + timedelta(days=remaining // 3):
+            close = day + timedelta(days=remaining // 2)
+            close_dates.append((day, close))
+    close_dates.sort()
+    return DealHistory(f"sim-{number:05d}", created, amount, tuple(steps), tuple(close_dates), owner, source)
