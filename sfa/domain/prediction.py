@@ -398,7 +398,7 @@ def _fit_logistic(
 def _solve(a: list[list[float]], b: list[float]) -> list[float]:
     """Gaussian elimination with partial pivoting (a is small and positive definite)."""
     n = len(b)
-    m = [row[:] + [b[i]] for i, row in enumerate(a)]
+    m = [[*row, b[i]] for i, row in enumerate(a)]
     for col in range(n):
         pivot = max(range(col, n), key=lambda r: abs(m[r][col]))
         m[col], m[pivot] = m[pivot], m[col]
@@ -784,7 +784,7 @@ def _simulate_one(
     close_dates = [(created, close)]
     steps = [StageStep(open_stages[0], created)]
     day = created
-    for i, stage in enumerate(open_stages):
+    for i in range(len(open_stages)):
         mean = _MEAN_DAYS[i]
         spent = max(1, round(rng.gammavariate(2, mean / 2)))
         advance = _ADVANCE[i] * (_STALL_FACTOR if spent > 1.5 * mean else 1.0)
