@@ -304,10 +304,40 @@ QUOTE_LINE = Entity(
     title="description",
 )
 
+STAGE_CHANGE = Entity(
+    "stage_change",
+    "stage_change",
+    31,
+    (
+        Field("opportunity_id", "ref", required=True, ref="opportunity"),
+        Field("from_stage", doc="empty: the deal was opened; equal to to_stage: close date or amount moved"),
+        Field("to_stage", required=True),
+        Field("at", "datetime", required=True),
+        Field("amount", "decimal", doc="the deal's amount at the time"),
+        Field("currency", "currency"),
+        Field("close_date", "date", doc="the deal's expected close date at the time"),
+        Field("owner"),
+    ),
+    title="to_stage",
+    insert_only=True,
+)
+
 # Kinds of timeline entry that hold prose people wrote; these are found by full-text search.
 SEARCHABLE_TIMELINE_KINDS = ("note", "visit_report")
 
 ENTITIES: dict[str, Entity] = {
     e.name: e
-    for e in (ACCOUNT, CONTACT, LEAD, OPPORTUNITY, TIMELINE, VISIT, TASK, PRODUCT, QUOTE, QUOTE_LINE)
+    for e in (
+        ACCOUNT,
+        CONTACT,
+        LEAD,
+        OPPORTUNITY,
+        TIMELINE,
+        VISIT,
+        TASK,
+        PRODUCT,
+        QUOTE,
+        QUOTE_LINE,
+        STAGE_CHANGE,
+    )
 }

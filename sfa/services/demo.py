@@ -24,6 +24,7 @@ from sfa.domain.entities import (
     PRODUCT,
     QUOTE,
     QUOTE_LINE,
+    STAGE_CHANGE,
     TASK,
     TIMELINE,
     VISIT,
@@ -32,7 +33,7 @@ from sfa.domain.entities import (
 from sfa.domain.errors import StateError
 from sfa.domain.normalize import fold
 from sfa.domain.stages import LOST, WON
-from sfa.services import quotes
+from sfa.services import forecasting, quotes
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
@@ -459,9 +460,12 @@ class _Builder:
                 }
             )
         opps = self.insert(OPPORTUNITY, rows)
+        changes = []
         for opp in opps:
             opened = self.at(self.today - timedelta(days=rng.randint(20, 120)), 9)
             self.note(OPPORTUNITY, opp, "stage", f"opened at stage {opp['stage']}", opened)
+            changes.append(forecasting.change_row(opp, None, opened))
+        self.ws.store.insert_many(STAGE_CHANGE, changes)
         return opps
 
     # -- the week ------------------------------------------------------------------------------------

@@ -1,0 +1,136 @@
+"""Deal history and forecasts over the store: stage changes written with every move, the deals'
+histories read back for the prediction methods (sfa/domain/prediction.py), the backtest and the
+forecast range. Design and measured figures: docs/prediction.md.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sfa.domain import prediction
+from sfa.domain.dates import utc_now
+from sfa.domain.entities import OPPORTUNITY, STAGE_CHANGE
+from sfa.domain.ids import timestamp_ms_of
+from sfa.domain.prediction import DealHistory, StageStep
+from sfa.domain.stages import Stage
+from sfa.store.db import Record
+from sfa.store.workspace import Workspace
+
+
+def record_change(ws: Workspace, opp: Record, from_stage: str | None, at: datetime | None = None) -> Record:
+    """The insert-only stage_change row for ``opp`` as it now stands (its stage, amount, close date).
+
+    ``from_stage`` is None when the deal is opened, the earlier stage on a move, and the deal's own
+    stage when only its close date or amount moved.
+    """
+    return ws.store.insert(STAGE_CHANGE, change_row(opp, from_stage, at or utc_now()))
+
+
+def change_row(opp: Record, from_stage: str | None, at: datetime) -> Record:
+    return {
+        "opportunity_id": opp["id"],
+        "from_stage": from_stage,
+        "to_stage": opp["stage"],
+        "at": at,
+        "amount": opp.get("amount"),
+        "currency": opp.get("currency"),
+        "close_date": opp.get("close_date"),
+        "owner": opp.get("owner"),
+    }
+
+
+def stages_for(ws: Workspace) -> tuple[Stage, ...]:
+    """The stage probabilities the methods start from: today the configured stages; a sales policy
+    (issue 14) will feed its own here."""
+    return tuple(ws.stages)
+
+
+def _day(text: str) -> date:
+    return date.fromisoformat(text[:10])
+
+
+def histories(ws: Workspace) -> list[DealHistory]:
+    """Every live opportunity as its stage_change rows recorded it, in time order.
+
+    A deal without rows (imported, or pulled from a replica that predates stage changes) is one step:
+    its stage today since its creation (the time in its UUIDv7 id).
+    """
+    changes: dict[str, list[tuple[str, str, str | None, str | None]]] = defaultdict(list)
+    for _id, to_stage, opp_id, at, close, amount in ws.store.key_rows(
+        STAGE_CHANGE, ["opportunity_id", "at", "close_date", "amount"]
+    ):
+        changes[opp_id].append((at, to_stage, close, amount))
+    deals = []
+    for opp_id, _name, stage, amount, currency, close, owner in ws.store.key_rows(
+        OPPORTUNITY, ["stage", "amount", "currency", "close_date", "owner"]
+    ):
+        rows = sorted(changes.get(opp_id, ()))
+        if rows:
+            created = _day(rows[0][0])
+        else:
+            created = datetime.fromtimestamp(timestamp_ms_of(opp_id) / 1000, UTC).date()
+            rows = [(created.isoformat(), stage, close, amount)]
+        steps: list[StageStep] = []
+        close_dates: list[tuple[date, date]] = []
+        for at, to_stage, row_close, _amount in rows:
+            day = _day(at)
+            if not steps or steps[-1].stage != to_stage:
+                steps.append(StageStep(to_stage, day))
+            if row_close and (not close_dates or close_dates[-1][1] != _day(row_close)):
+                close_dates.append((day, _day(row_close)))
+        if not close_dates:
+            close_dates.append((created, _day(close) if close else created))
+        deals.append(
+            DealHistory(
+                opp_id,
+                created,
+                Decimal(amount) if amount else Decimal(0),
+                tuple(steps),
+                tuple(close_dates),
+                owner or "",
+                "",
+                currency or "",
+            )
+        )
+    return deals
+
+
+def backtest(
+    ws: Workspace, periods: int = 8, by: str = "quarter", today: date | None = None
+) -> prediction.Backtest:
+    from sfa.domain.dates import local_today
+
+    return prediction.backtest(histories(ws), stages_for(ws), today or local_today(), periods, by)
+
+
+def backtest_json(result: prediction.Backtest) -> dict[str, Any]:
+    """The shape of `sfa forecast backtest --json` (issue 16)."""
+
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(value, 4)
+
+    methods: dict[str, Any] = {}
+    for name, score in result.scores.items():
+        entry: dict[str, Any] = {
+            "wmape": rounded(score.wmape),
+            "bias": rounded(score.bias),
+            "coverage": rounded(score.coverage),
+            "brier": rounded(score.brier),
+            "auc": rounded(score.auc),
+        }
+        if score.note:
+            entry["note"] = score.note
+        methods[name] = entry
+    return {"periods": result.periods, "methods": methods, "best": result.best}
+
+
+def period_rows(result: prediction.Backtest) -> Sequence[tuple[str, str, Decimal, Decimal, Any, Any]]:
+    return [
+        (method, period, point, actual, p10, p90)
+        for method, score in result.scores.items()
+        for period, point, actual, p10, p90 in score.periods
+    ]

@@ -1,0 +1,91 @@
+"""Deal history in the store (issue 16 §1): stage_change rows written with every move, filled by the
+migration for deals moved before it, and read back as the prediction methods' DealHistory."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sfa.domain.entities import STAGE_CHANGE
+from sfa.domain.errors import ValidationError
+from sfa.services import crm, forecasting
+from sfa.store.workspace import Workspace
+
+
+def _deal(ws: Any) -> dict[str, Any]:
+    account = crm.add_account(ws, {"name": "Acme"})
+    return crm.add_opportunity(
+        ws,
+        {"name": "Line 3", "account_id": account["id"], "amount": "1000", "close_date": "2027-01-31"},
+    )
+
+
+def _rows(ws: Any, opp_id: str) -> list[tuple[Any, ...]]:
+    rows = ws.store.select(STAGE_CHANGE, "opportunity_id = ?", (opp_id,), order="at, rid")
+    return [(r["from_stage"], r["to_stage"], r["amount"], r["close_date"]) for r in rows]
+
+
+def test_every_move_writes_a_stage_change(ws: Any) -> None:
+    opp = _deal(ws)
+    crm.edit_opportunity(ws, opp["id"], {"close_date": "2027-03-31"})
+    crm.edit_opportunity(ws, opp["id"], {"next_step": "call"})  # not a move: no row
+    crm.move_stage(ws, opp["id"], "qualification")
+    crm.edit_opportunity(ws, opp["id"], {"amount": "1500", "stage": "quotation sent"})
+    crm.move_stage(ws, opp["id"], "lost", reason="price")
+    assert _rows(ws, opp["id"]) == [
+        (None, "initiation", Decimal("1000.00"), date(2027, 1, 31)),
+        ("initiation", "initiation", Decimal("1000.00"), date(2027, 3, 31)),
+        ("initiation", "qualification", Decimal("1000.00"), date(2027, 3, 31)),
+        ("qualification", "quotation sent", Decimal("1500.00"), date(2027, 3, 31)),
+        ("quotation sent", "lost", Decimal("1500.00"), date(2027, 3, 31)),
+    ]
+    # insert-only: the store refuses an edit, whoever asks
+    row = ws.store.select(STAGE_CHANGE, "opportunity_id = ?", (opp["id"],))[0]
+    with pytest.raises(ValidationError, match="insert-only"):
+        ws.store.update(STAGE_CHANGE, row["id"], {"to_stage": "won"})
+
+
+def test_histories_read_back_steps_and_close_dates(ws: Any) -> None:
+    opp = _deal(ws)
+    crm.edit_opportunity(ws, opp["id"], {"close_date": "2027-03-31"})
+    crm.move_stage(ws, opp["id"], "qualification")
+    crm.move_stage(ws, opp["id"], "won")
+    (deal,) = forecasting.histories(ws)
+    assert deal.id == opp["id"]
+    assert [s.stage for s in deal.steps] == ["initiation", "qualification", "won"]
+    assert [c[1] for c in deal.close_dates] == [date(2027, 1, 31), date(2027, 3, 31)]
+    assert deal.pushes == 1
+    assert deal.amount == Decimal("1000.00")
+    assert deal.outcome is not None and deal.outcome[0] == "won"
+
+
+def test_migration_fills_stage_changes_from_timeline_and_history(home: Path) -> None:
+    """Deals moved before stage_change existed: the migration rebuilds the same path from the
+    history table, and the opening from the timeline."""
+    ws = Workspace(home)
+    try:
+        opp = _deal(ws)
+        crm.edit_opportunity(ws, opp["id"], {"close_date": "2027-03-31"})
+        crm.move_stage(ws, opp["id"], "qualification")
+        crm.edit_opportunity(ws, opp["id"], {"amount": "2000"})
+        crm.move_stage(ws, opp["id"], "lost", reason="price")
+        live = _rows(ws, opp["id"])
+        version = ws.store.schema_version
+        conn = ws.store.conn
+        conn.execute("DROP TABLE stage_change")
+        conn.execute(f"PRAGMA user_version = {version - 1}")
+    finally:
+        ws.close()
+    ws = Workspace(home)
+    try:
+        assert ws.store.schema_version == version
+        assert _rows(ws, opp["id"]) == live
+        ids = [r["id"] for r in ws.store.select(STAGE_CHANGE)]
+        assert len(set(ids)) == len(ids) == 5
+        assert all(ws.store.resolve(STAGE_CHANGE, i)["id"] == i for i in ids)
+    finally:
+        ws.close()
