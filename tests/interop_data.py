@@ -14,6 +14,7 @@ from sfa.domain.entities import (
     PRODUCT,
     QUOTE,
     QUOTE_LINE,
+    STAGE_CHANGE,
     TASK,
     TIMELINE,
     VISIT,
@@ -86,6 +87,19 @@ def populate(ws: Any) -> dict[str, str]:
             "probability": 70,
             "close_date": date(2026, 12, 15),
             "next_step": "Send offer",
+        },
+    )
+    store.insert(
+        STAGE_CHANGE,
+        {
+            "opportunity_id": opp["id"],
+            "from_stage": "rfp received",
+            "to_stage": "quotation sent",
+            "at": datetime(2026, 11, 19, 8, 0, tzinfo=UTC),
+            "amount": Decimal("12000.50"),
+            "currency": "EUR",
+            "close_date": date(2026, 12, 15),
+            "owner": "anna",
         },
     )
     store.insert(

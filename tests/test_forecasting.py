@@ -10,8 +10,11 @@ from typing import Any
 
 import pytest
 
+from sfa.domain import prediction
+from sfa.domain.dates import local_today
 from sfa.domain.entities import STAGE_CHANGE
 from sfa.domain.errors import ValidationError
+from sfa.domain.prediction import DealHistory
 from sfa.services import crm, forecasting
 from sfa.store.workspace import Workspace
 
@@ -89,3 +92,33 @@ def test_migration_fills_stage_changes_from_timeline_and_history(home: Path) -> 
         assert all(ws.store.resolve(STAGE_CHANGE, i)["id"] == i for i in ids)
     finally:
         ws.close()
+
+
+def _shape(deal: DealHistory) -> tuple[Any, ...]:
+    return (deal.created, deal.amount, deal.owner, deal.steps, deal.close_dates)
+
+
+def test_demo_history_is_the_simulated_history(sfa: Any, home: Path) -> None:
+    """`sfa demo --history` stores exactly the deals the simulator drew: what the domain tests
+    measure on simulate() is what the demo store holds."""
+    result = sfa("demo", "--history", "3m", "--seed", "4", "--json")
+    assert result.code == 0, result.err
+    ws = Workspace(home)
+    try:
+        today = local_today()
+        start, span = prediction.history_window(today, 3)
+        drawn = prediction.simulate(ws.stages, start, span, seed=4, until=today)
+        stored = [d for d in forecasting.histories(ws) if d.owner in {x.owner for x in drawn}]
+        assert sorted(map(_shape, stored), key=repr) == sorted(map(_shape, drawn), key=repr)
+        assert result.json()["created"]["stage_change"] >= 2 * len(drawn)
+        assert min(d.created for d in stored) == start
+    finally:
+        ws.close()
+
+
+@pytest.mark.parametrize("span", ["0m", "x", "121m", "11y", "-3"])
+def test_demo_history_refuses_a_bad_span(sfa: Any, span: str) -> None:
+    result = sfa("demo", "--history", span)
+    assert result.code != 0
+    assert result.err.startswith("sfa: error: history: ")
+    assert sfa("opp", "list", "--json").json() == []

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+from sfa.domain.errors import ValidationError
 from sfa.domain.stages import LOST, WON, Stage
 
 PRIOR_DEALS = 20  # the policy probability is worth this many deals of evidence
@@ -738,22 +739,52 @@ def simulation_truth(stages: Sequence[Stage]) -> SimulationTruth:
     return SimulationTruth(reach)
 
 
+MAX_HISTORY_MONTHS = 120
+
+
+def parse_months(text: str, field: str = "history") -> int:
+    """ "24m", "2y" or "24" as a number of months (1 to ``MAX_HISTORY_MONTHS``)."""
+    raw = text.strip().lower()
+    factor = 12 if raw.endswith("y") else 1
+    digits = raw[:-1] if raw[-1:] in ("m", "y") else raw
+    if not digits.isdigit():
+        raise ValidationError(field, f"{text!r} is not a span of months like 24m or 2y")
+    months = int(digits) * factor
+    if not 1 <= months <= MAX_HISTORY_MONTHS:
+        raise ValidationError(field, f"{text!r} is outside 1m..{MAX_HISTORY_MONTHS}m")
+    return months
+
+
+RUN_IN_MONTHS = 6  # history before the first backtest period: it starts with a pipeline and closed deals
+
+
+def history_window(today: date, months: int, by: str = "quarter") -> tuple[date, int]:
+    """Where a demo history of ``months`` starts, and how many calendar months it spans, so that the
+    ``months`` before the current period are all backtestable: it starts ``RUN_IN_MONTHS`` earlier
+    and runs until ``today``."""
+    start = add_months(period_bounds(today, by)[0], -(months + RUN_IN_MONTHS))
+    span = (today.year - start.year) * 12 + today.month - start.month + 1
+    return start, span
+
+
 def simulate(
     stages: Sequence[Stage],
     start: date,
     months: int,
     seed: int = 1,
     deals_per_month: int = 150,
+    until: date | None = None,
 ) -> list[DealHistory]:
     """Deals created from ``start`` for ``months`` months, their stage paths and close-date pushes.
 
-    Deals not closed by ``start + months`` stay open (today's pipeline). Requires six open stages.
+    Deals not closed by ``until`` (default: ``start + months``) stay open (today's pipeline); nothing
+    happens on or after it. Requires six open stages.
     """
     open_stages = [s.name for s in stages if not s.is_closed]
     if len(open_stages) != len(_ADVANCE):
         raise ValueError(f"the simulator needs {len(_ADVANCE)} open stages, got {len(open_stages)}")
     rng = random.Random(seed)
-    end = add_months(start, months)
+    end = min(until, add_months(start, months)) if until else add_months(start, months)
     deals: list[DealHistory] = []
     owners = list(_OWNER_LAST_STEP)
     sources = list(_SOURCE_FIRST_STEP)
@@ -765,6 +796,8 @@ def simulate(
             created = first + timedelta(days=rng.randrange(days))
             owner, source = rng.choice(owners), rng.choice(sources)
             amount = Decimal(round(math.exp(rng.gauss(math.log(20000), 0.5)), -2)).quantize(CENTS)
+            if created >= end:
+                continue
             deals.append(_simulate_one(rng, len(deals), created, end, amount, owner, source, open_stages))
     return deals
 
