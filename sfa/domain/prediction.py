@@ -66,9 +66,18 @@ class DealHistory:
         """The deal as someone knew it at the start of ``day`` (None: not created yet)."""
         if self.created >= day:
             return None
-        steps = tuple(s for s in self.steps if s.at < day) or self.steps[:1]
-        dates = tuple(c for c in self.close_dates if c[0] < day) or self.close_dates[:1]
-        return replace(self, steps=steps, close_dates=dates)
+        steps, dates = self.steps, self.close_dates
+        if steps[-1].at < day and dates[-1][0] < day:
+            return self  # everything about it was known by then (most closed deals)
+        k = len(steps)
+        while k > 1 and steps[k - 1].at >= day:
+            k -= 1
+        j = len(dates)
+        while j > 1 and dates[j - 1][0] >= day:
+            j -= 1
+        return DealHistory(
+            self.id, self.created, self.amount, steps[:k], dates[:j], self.owner, self.source, self.currency
+        )
 
     @property
     def stage(self) -> str:
@@ -164,33 +173,80 @@ class _Known:
     open: list[DealHistory]
     closed: list[DealHistory]
     snapshots: list[tuple[date, date, DealHistory, DealHistory]] = field(default_factory=list)
-    # (snapshot start, period end, deal as of start, deal as known now) for deals closed by now
+    # (snapshot start, period end, deal as of start, deal as closed) for deals closed by ``at``
+    book: _Book | None = None
+
+
+class _Book:
+    """The deals and what was known of them at any period start, built once and shared by every
+    period and method of a backtest (docs/prediction.md, "Speed").
+
+    A training snapshot is a deal as it stood at a past period's start while still open, labelled by
+    how it closed; each (deal, start) pair is built once, when first needed, and kept.
+    """
+
+    def __init__(self, deals: Iterable[DealHistory], by: str, stages: Sequence[Stage]) -> None:
+        self.deals = list(deals)
+        self.by = by
+        self.stages = stages
+        self.step = 3 if by == "quarter" else 1
+        self.closed = [d for d in self.deals if d.outcome is not None]
+        # The first period has no pipeline yet: snapshots start one period after the first deal.
+        self.first_start = (
+            add_months(period_bounds(min(d.created for d in self.deals), by)[0], self.step)
+            if self.deals
+            else None
+        )
+        self.starts: list[date] = []
+        self.pairs: list[tuple[date, date, date, DealHistory, DealHistory]] = []
+        # (closed on, snapshot start, its period's end, deal as of start, deal as closed)
+
+    def _extend(self, until: date) -> None:
+        """Build the snapshots of every period start before ``until`` not built yet."""
+        if self.first_start is None:
+            return
+        s = add_months(self.starts[-1], self.step) if self.starts else self.first_start
+        new = []
+        while s < until:
+            new.append(s)
+            s = add_months(s, self.step)
+        if not new:
+            return
+        self.starts += new
+        lo, hi = new[0], new[-1]
+        for deal in self.closed:
+            closed_on = deal.steps[-1].at
+            if closed_on < lo or deal.created >= hi:
+                continue
+            for start in new:
+                if deal.created < start <= closed_on:
+                    then = deal.as_of(start)
+                    if then is not None:
+                        self.pairs.append((closed_on, start, add_months(start, self.step), then, deal))
+
+    def know(self, at: date) -> _Known:
+        first, end = period_bounds(at, self.by)
+        self._extend(first)
+        seen = [d for d in (deal.as_of(at) for deal in self.deals) if d is not None]
+        return _Known(
+            first,
+            end,
+            self.by,
+            self.stages,
+            seen,
+            [d for d in seen if d.outcome is None],
+            [d for d in seen if d.outcome is not None],
+            [
+                (s, e, then, deal)
+                for closed_on, s, e, then, deal in self.pairs
+                if closed_on < at and s < first
+            ],
+            self,
+        )
 
 
 def _know(deals: Iterable[DealHistory], at: date, by: str, stages: Sequence[Stage]) -> _Known:
-    first, end = period_bounds(at, by)
-    seen = [d for d in (deal.as_of(at) for deal in deals) if d is not None]
-    known = _Known(
-        first,
-        end,
-        by,
-        stages,
-        seen,
-        [d for d in seen if d.outcome is None],
-        [d for d in seen if d.outcome is not None],
-    )
-    if seen:
-        start = min(d.created for d in seen)
-        s, _ = period_bounds(start, by)
-        s = add_months(s, 3 if by == "quarter" else 1)  # the first period has no pipeline yet
-        while s < first:
-            s_end = period_bounds(s, by)[1]
-            for deal in known.closed:
-                then = deal.as_of(s)
-                if then is not None and then.outcome is None:
-                    known.snapshots.append((s, s_end, then, deal))
-            s = s_end
-    return known
+    return _Book(deals, by, stages).know(at)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -470,7 +526,7 @@ def _fit_model(known: _Known, history: _History) -> tuple[_Model | None, str]:
     if len(starts) < 3:
         return None, "fell back to history: too few past periods to hold one out"
     cut = starts[-max(1, len(starts) // 4)]
-    past = _know(known.deals, cut, known.by, known.stages)
+    past = (known.book or _Book(known.deals, known.by, known.stages)).know(cut)
     hold = [s for s in known.snapshots if s[0] >= cut]
     past_history = _fit_history(past)
     trial = _train(past, past_history)
@@ -511,6 +567,9 @@ def _train(known: _Known, history: _History) -> _Model | None:
 # Predicting a period
 
 
+OUTER_DRAWS = 200  # draws of the estimates per Monte-Carlo; each serves runs / OUTER_DRAWS runs
+
+
 def monte_carlo(
     deals: Sequence[tuple[int, float, Sequence[object]]],
     from_new: Sequence[int],
@@ -521,30 +580,53 @@ def monte_carlo(
 ) -> tuple[int, int, int, float | None]:
     """P10, P50, P90 (cents) of Σ amount over deals won with their probability, plus a from-new draw.
 
-    ``deals`` are (amount in cents, probability, the estimates the probability rests on). Each run
-    first draws every estimate from its Beta posterior in ``evidence`` (scaling the probabilities
-    that rest on it), then each deal's outcome, then a from-new amount from the earlier periods'.
-    Returns the percentiles and P(total ≥ target).
+    ``deals`` are (amount in cents, probability, the estimates the probability rests on). The
+    estimates are drawn from their Beta posteriors in ``evidence`` (``OUTER_DRAWS`` times, each draw
+    scaling the probabilities resting on it for a block of runs), then each deal's outcome in every
+    run, then a from-new amount from the earlier periods'. Returns the percentiles and P(total ≥
+    target).
+
+    Speed (docs/prediction.md): a deal is not tossed in every run. The runs it is won in are found
+    by jumping from one to the next by a geometric draw at its highest probability over the runs,
+    and each one found is kept with the ratio of that run's probability to the highest (thinning):
+    the same distribution as a toss per run, at a cost of p × runs draws instead of runs.
     """
     rng = random.Random(seed)
     rnd = rng.random
-    beta = rng.betavariate
     evidence = evidence or {}
-    live = [(a, p, [g for g in groups if g in evidence]) for a, p, groups in deals if p > 0 and a]
+    live = [(a, p, tuple(g for g in groups if g in evidence)) for a, p, groups in deals if p > 0 and a]
     used = sorted({g for _, _, groups in live for g in groups}, key=repr)
-    means = {g: evidence[g][0] / (evidence[g][0] + evidence[g][1]) for g in used}
-    totals = []
+    outer = max(1, min(runs, OUTER_DRAWS))
+    block = -(-runs // outer)  # runs per draw of the estimates
+    draws: dict[object, list[float]] = {}
+    for g in used:
+        alpha, beta = evidence[g]
+        mean = alpha / (alpha + beta)
+        draws[g] = [rng.betavariate(alpha, beta) / mean for _ in range(outer)]
     new = list(from_new) or [0]
     pick = rng.choice
-    for _ in range(runs):
-        scale = {g: beta(*evidence[g]) / means[g] for g in used}
-        total = pick(new)
-        for amount, p, groups in live:
+    totals = [pick(new) for _ in range(runs)]
+    scales: dict[tuple[object, ...], tuple[list[float], float]] = {}
+    log = math.log
+    for amount, p, groups in live:
+        if groups not in scales:
+            combined = [1.0] * outer
             for g in groups:
-                p *= scale[g]
-            if rnd() < p:
-                total += amount
-        totals.append(total)
+                combined = [c * d for c, d in zip(combined, draws[g], strict=True)]
+            scales[groups] = (combined, max(combined))
+        scale, top = scales[groups]
+        p_top = min(1.0, p * top)
+        if p_top >= 0.5:  # won in most runs: a toss per run is as cheap
+            for r in range(runs):
+                if rnd() < p * scale[r // block]:
+                    totals[r] += amount
+            continue
+        log_q = log(1.0 - p_top)
+        r = int(log(1.0 - rnd()) / log_q)
+        while r < runs:
+            if rnd() * p_top < p * scale[r // block]:
+                totals[r] += amount
+            r += 1 + int(log(1.0 - rnd()) / log_q)
     totals.sort()
 
     def at(q: float) -> int:
@@ -570,17 +652,41 @@ def predict(
 
 
 def _predict(known: _Known, method: str, runs: int, seed: int, target: Decimal | None) -> Prediction:
-    policy = {s.name: s.probability / 100 for s in known.stages}
-    if method == "weighted":
+    return _predict_all(known, (method,), runs, seed, target)[method]
+
+
+def _predict_all(
+    known: _Known, methods: Sequence[str], runs: int, seed: int, target: Decimal | None
+) -> dict[str, Prediction]:
+    """Each method's prediction of ``known``'s period. The history fit is shared, and a model that
+    falls back shares the history method's prediction (with its note) instead of recomputing it."""
+    out: dict[str, Prediction] = {}
+    if "weighted" in methods:
+        policy = {s.name: s.probability / 100 for s in known.stages}
         probs = {d.id: (policy.get(d.stage, 0.0) if d.close_date < known.end else 0.0) for d in known.open}
         expected = sum(cents(d.amount) * probs[d.id] for d in known.open)
-        return Prediction("weighted", from_cents(expected), probs)
+        out["weighted"] = Prediction("weighted", from_cents(expected), probs)
+    if "history" not in methods and "model" not in methods:
+        return out
     history = _fit_history(known)
-    note = ""
     model: _Model | None = None
-    if method == "model":
+    note = ""
+    if "model" in methods:
         model, note = _fit_model(known, history)
-    used = "model" if model is not None else "history"
+    if "history" in methods or model is None:
+        plain = _range(known, history, None, runs, seed, target)
+        if "history" in methods:
+            out["history"] = plain
+        if "model" in methods and model is None:
+            out["model"] = replace(plain, note=note)
+    if model is not None:
+        out["model"] = _range(known, history, model, runs, seed, target)
+    return out
+
+
+def _range(
+    known: _Known, history: _History, model: _Model | None, runs: int, seed: int, target: Decimal | None
+) -> Prediction:
     probs = {}
     for deal in known.open:
         p_win = (
@@ -601,7 +707,7 @@ def _predict(known: _Known, method: str, runs: int, seed: int, target: Decimal |
         history.evidence,
     )
     return Prediction(
-        used,
+        "model" if model else "history",
         from_cents(expected),
         probs,
         from_cents(new),
@@ -609,7 +715,6 @@ def _predict(known: _Known, method: str, runs: int, seed: int, target: Decimal |
         from_cents(p50),
         from_cents(p90),
         reach,
-        note if method == "model" else "",
     )
 
 
@@ -652,52 +757,83 @@ def backtest(
     by: str = "quarter",
     runs: int = 1000,
     seed: int = 0,
+    methods: Sequence[str] = METHODS,
 ) -> Backtest:
-    """Predict each of the ``periods`` full periods before ``today`` as of its start; score each method."""
+    """Predict each of the ``periods`` full periods before ``today`` as of its start; score each method.
+
+    A method that fell back in some period says so in its note; ``best`` is the lowest-WMAPE method
+    among those that never fell back.
+    """
     current = period_bounds(today, by)[0]
     step = 3 if by == "quarter" else 1
     starts = [add_months(current, -step * k) for k in range(periods, 0, -1)]
-    scores = {}
-    for method in METHODS:
-        abs_err = err = actual_sum = 0.0
-        inside = ranged = 0
-        probs: list[float] = []
-        outcomes: list[int] = []
-        notes: list[str] = []
-        rows: list[tuple[str, Decimal, Decimal, Decimal | None, Decimal | None]] = []
-        for start in starts:
-            known = _know(deals, start, by, stages)
-            end = known.end
-            result = _predict(known, method, runs, seed, None)
-            actual = won_in(deals, start, end)
-            point = result.p50 if result.p50 is not None else result.expected
-            rows.append((period_name(start, by), point, actual, result.p10, result.p90))
-            abs_err += abs(float(point - actual))
-            err += float(point - actual)
-            actual_sum += float(actual)
-            if result.p10 is not None and result.p90 is not None:
-                ranged += 1
-                inside += result.p10 <= actual <= result.p90
-            if result.note:
-                notes.append(result.note)
-            final = {d.id: d for d in deals}
-            for deal in known.open:
-                probs.append(result.deal_probability[deal.id])
-                outcome = final[deal.id].outcome
-                outcomes.append(int(outcome is not None and outcome[0] == WON and start <= outcome[1] < end))
-        scores[method] = MethodScore(
-            method,
-            abs_err / actual_sum if actual_sum else None,
-            err / actual_sum if actual_sum else None,
-            inside / ranged if ranged else None,
-            brier(probs, outcomes),
-            auc(probs, outcomes),
-            notes[-1] if notes else "",
-            rows,
-        )
-    ranked = [m for m in METHODS if scores[m].wmape is not None and not scores[m].note]
+    book = _Book(deals, by, stages)
+    final = {d.id: d for d in deals}
+    won_by_period: dict[date, Decimal] = defaultdict(Decimal)
+    for deal in deals:
+        if deal.outcome is not None and deal.outcome[0] == WON:
+            won_by_period[period_bounds(deal.outcome[1], by)[0]] += deal.amount
+    tallies = {m: _Tally() for m in methods}
+    for start in starts:
+        known = book.know(start)
+        end = known.end
+        actual = won_by_period.get(start, Decimal(0))
+        labels = []
+        for deal in known.open:
+            outcome = final[deal.id].outcome
+            labels.append(int(outcome is not None and outcome[0] == WON and start <= outcome[1] < end))
+        for method, result in _predict_all(known, methods, runs, seed, None).items():
+            tallies[method].add(period_name(start, by), result, actual, known.open, labels)
+    scores = {m: tallies[m].score(m, len(starts)) for m in methods}
+    ranked = [m for m in methods if scores[m].wmape is not None and not scores[m].note]
     best = min(ranked, key=lambda m: scores[m].wmape or 0.0) if ranked else "weighted"
     return Backtest(len(starts), scores, best)
+
+
+@dataclass
+class _Tally:
+    abs_err: float = 0.0
+    err: float = 0.0
+    actual_sum: float = 0.0
+    inside: int = 0
+    ranged: int = 0
+    probs: list[float] = field(default_factory=list)
+    outcomes: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    rows: list[tuple[str, Decimal, Decimal, Decimal | None, Decimal | None]] = field(default_factory=list)
+
+    def add(
+        self, name: str, result: Prediction, actual: Decimal, open_deals: list[DealHistory], labels: list[int]
+    ) -> None:
+        point = result.p50 if result.p50 is not None else result.expected
+        self.rows.append((name, point, actual, result.p10, result.p90))
+        self.abs_err += abs(float(point - actual))
+        self.err += float(point - actual)
+        self.actual_sum += float(actual)
+        if result.p10 is not None and result.p90 is not None:
+            self.ranged += 1
+            self.inside += result.p10 <= actual <= result.p90
+        if result.note:
+            self.notes.append(result.note)
+        self.probs += [result.deal_probability[d.id] for d in open_deals]
+        self.outcomes += labels
+
+    def score(self, method: str, periods: int) -> MethodScore:
+        note = ""
+        if self.notes:
+            note = self.notes[-1]
+            if len(self.notes) < periods:
+                note += f" (in {len(self.notes)} of {periods} periods)"
+        return MethodScore(
+            method,
+            self.abs_err / self.actual_sum if self.actual_sum else None,
+            self.err / self.actual_sum if self.actual_sum else None,
+            self.inside / self.ranged if self.ranged else None,
+            brier(self.probs, self.outcomes),
+            auc(self.probs, self.outcomes),
+            note,
+            self.rows,
+        )
 
 
 # ----------------------------------------------------------------------------------------------
