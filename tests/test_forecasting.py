@@ -17,6 +17,7 @@ from sfa.domain.errors import ValidationError
 from sfa.domain.prediction import DealHistory
 from sfa.services import crm, forecasting
 from sfa.store.workspace import Workspace
+from tests.conftest import run_sfa
 
 
 def _deal(ws: Any) -> dict[str, Any]:
@@ -122,3 +123,100 @@ def test_demo_history_refuses_a_bad_span(sfa: Any, span: str) -> None:
     assert result.code != 0
     assert result.err.startswith("sfa: error: history: ")
     assert sfa("opp", "list", "--json").json() == []
+
+
+# -- the commands ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def history_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("history")
+    assert run_sfa(home, "demo", "--history", "24m", "--seed", "1").code == 0
+    return home
+
+
+def test_forecast_backtest_json_is_the_issue_shape(history_home: Path) -> None:
+    result = run_sfa(history_home, "forecast", "backtest", "--periods", "8", "--json")
+    assert result.code == 0, result.err
+    data = result.json()
+    assert set(data) == {"periods", "methods", "best"}
+    assert data["periods"] == 8
+    assert set(data["methods"]) == {"weighted", "history", "model"}
+    for name, figures in data["methods"].items():
+        assert (
+            {"wmape", "bias", "coverage", "brier", "auc"}
+            <= set(figures)
+            <= {
+                "wmape",
+                "bias",
+                "coverage",
+                "brier",
+                "auc",
+                "note",
+            }
+        )
+        assert 0 <= figures["brier"] <= 1 and 0 <= figures["auc"] <= 1
+        if name != "weighted":
+            assert 0 <= figures["coverage"] <= 1
+    assert data["methods"]["weighted"]["coverage"] is None
+    assert data["best"] in data["methods"] and "note" not in data["methods"][data["best"]]
+    # The demo's history is the simulated one: the goal holds on the store too.
+    assert data["methods"][data["best"]]["wmape"] <= 0.7 * data["methods"]["weighted"]["wmape"]
+
+
+def test_forecast_backtest_table_and_detail(history_home: Path) -> None:
+    result = run_sfa(history_home, "forecast", "backtest", "--periods", "2", "--by", "month", "--detail")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0].split("\t")[:3] == ["method", "wmape", "bias"]
+    assert sum(1 for line in lines if line.startswith("history\t")) == 3  # score + 2 periods
+    assert "best: " in result.err
+
+
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        (["--periods", "0"], "periods"),
+        (["--periods", "41"], "periods"),
+        (["--by", "week"], "by"),
+    ],
+)
+def test_forecast_backtest_refuses_bad_input(history_home: Path, args: list[str], field: str) -> None:
+    result = run_sfa(history_home, "forecast", "backtest", *args)
+    assert result.code != 0 and result.out == ""
+    assert result.err.startswith(f"sfa: error: {field}: ")
+
+
+def test_report_forecast_range_and_target(history_home: Path) -> None:
+    plain = run_sfa(history_home, "report", "forecast", "--by", "quarter", "--json").json()
+    assert all("commit" in row and "p50" not in row for row in plain)
+    result = run_sfa(
+        history_home, "report", "forecast", "--by", "quarter", "--range", "--target", "100000000", "--json"
+    )
+    assert result.code == 0, result.err
+    rows = result.json()
+    current = [r for r in rows if r["method"] is not None]
+    assert len(current) == 1
+    row = current[0]
+    assert row["method"] == "history"
+    assert Decimal(row["won"]) <= Decimal(row["p10"]) <= Decimal(row["p50"]) <= Decimal(row["p90"])
+    assert row["p_target"] == 0.0  # 100 million is out of reach
+    for other in rows:
+        assert Decimal(other["won"]) <= Decimal(other["commit"]) <= Decimal(other["best_case"])
+    low = run_sfa(history_home, "report", "forecast", "--by", "quarter", "--target", "0", "--json").json()
+    assert [r["p_target"] for r in low if r["method"]] == [1.0]
+
+
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        (["--method", "magic"], "method"),
+        (["--method", "weighted", "--range"], "method"),
+        (["--target", "lots"], "target"),
+        (["--target", "-5"], "target"),
+    ],
+)
+def test_report_forecast_refuses_bad_input(history_home: Path, args: list[str], field: str) -> None:
+    result = run_sfa(history_home, "report", "forecast", *args)
+    assert result.code != 0 and result.out == ""
+    assert result.err.startswith(f"sfa: error: {field}: ")

@@ -12,8 +12,10 @@ from decimal import Decimal
 from typing import Any
 
 from sfa.domain import prediction
-from sfa.domain.dates import utc_now
+from sfa.domain import reports as report_rules
+from sfa.domain.dates import local_today, utc_now
 from sfa.domain.entities import OPPORTUNITY, STAGE_CHANGE
+from sfa.domain.errors import ValidationError
 from sfa.domain.ids import timestamp_ms_of
 from sfa.domain.prediction import DealHistory, StageStep
 from sfa.domain.stages import Stage
@@ -102,8 +104,6 @@ def histories(ws: Workspace) -> list[DealHistory]:
 def backtest(
     ws: Workspace, periods: int = 8, by: str = "quarter", today: date | None = None
 ) -> prediction.Backtest:
-    from sfa.domain.dates import local_today
-
     return prediction.backtest(histories(ws), stages_for(ws), today or local_today(), periods, by)
 
 
@@ -134,3 +134,101 @@ def period_rows(result: prediction.Backtest) -> Sequence[tuple[str, str, Decimal
         for method, score in result.scores.items()
         for period, point, actual, p10, p90 in score.periods
     ]
+
+
+# -- the forecast report's prediction columns ------------------------------------------------------
+
+FORECAST_METHODS = prediction.METHODS
+MAX_PERIODS = 40
+
+
+# Forecast categories from the deal's probability until a sales policy (issue 14) names them per
+# stage: at or above COMMIT_FROM a deal is commit, at or above BEST_CASE_FROM best case, else pipeline.
+COMMIT_FROM = 90
+BEST_CASE_FROM = 50
+
+
+def category_of(probability: int | None) -> str:
+    if probability is None:
+        return "pipeline"
+    if probability >= COMMIT_FROM:
+        return "commit"
+    return "best case" if probability >= BEST_CASE_FROM else "pipeline"
+
+
+def check_method(method: str) -> str:
+    value = method.strip().lower()
+    if value not in FORECAST_METHODS:
+        raise ValidationError(
+            "method", f"{method!r} is not a method; accepted: {', '.join(FORECAST_METHODS)}"
+        )
+    return value
+
+
+def check_by(by: str) -> str:
+    value = by.strip().lower()
+    report_rules.period_of(None, value)  # month or quarter, else a ValidationError naming --by
+    return value
+
+
+def check_periods(periods: int) -> int:
+    if not 1 <= periods <= MAX_PERIODS:
+        raise ValidationError("periods", f"{periods} is outside 1..{MAX_PERIODS}")
+    return periods
+
+
+def predict_current(
+    ws: Workspace,
+    by: str,
+    method: str,
+    currency: str,
+    won_so_far: Decimal,
+    target: Decimal | None = None,
+    today: date | None = None,
+    runs: int = 2000,
+) -> prediction.Prediction:
+    """The current period's won amount by ``method`` from the deals in ``currency``: what is already
+    won plus the method's prediction for the open pipeline (and deals still to come from new).
+
+    The estimates are trained on snapshots taken at period starts; mid-period the open deals are
+    scored as they stand today (docs/prediction.md)."""
+    day = today or local_today()
+    deals = [d for d in histories(ws) if d.currency == currency]
+    rest = None if target is None else target - won_so_far
+    result = prediction.predict(deals, stages_for(ws), day, by, method, runs=runs, target=rest)
+    shift = won_so_far
+
+    def plus(value: Decimal | None) -> Decimal | None:
+        return None if value is None else value + shift
+
+    return prediction.Prediction(
+        result.method,
+        result.expected + shift,
+        result.deal_probability,
+        result.from_new,
+        plus(result.p10),
+        plus(result.p50),
+        plus(result.p90),
+        (1.0 if rest is not None and rest <= 0 else result.p_target),
+        result.note,
+    )
+
+
+def commit_amounts(ws: Workspace, by: str, today: date | None = None) -> dict[tuple[str, str], Decimal]:
+    """(period, currency) → Σ amount of open deals whose stage counts as commit."""
+    start = report_rules.period_start(today or local_today(), by)
+    totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for _id, _name, stage, amount, currency, close, probability in ws.store.key_rows(
+        OPPORTUNITY, ["stage", "amount", "currency", "close_date", "probability"]
+    ):
+        if stage in ("won", "lost") or not amount or category_of(probability) != "commit":
+            continue
+        close_day = _day(close) if close else None
+        if close_day is None:
+            period = report_rules.UNSCHEDULED
+        elif close_day < start:
+            period = report_rules.OVERDUE
+        else:
+            period = report_rules.period_of(close_day, by)
+        totals[(period, currency or "")] += Decimal(amount)
+    return totals
