@@ -686,12 +686,28 @@ class _Builder:
         return quote
 
 
-def _history(builder: _Builder, accounts: list[Record], months: int, seed: int) -> None:
+def add_history(ws: Workspace, months: int, *, seed: int = DEFAULT_SEED, deals_per_month: int = 150) -> int:
+    """Add a simulated history to a store that has accounts (the benchmarks' large store); returns the
+    number of deals added."""
+    accounts = [{"id": row[0]} for row in ws.store.key_rows(ACCOUNT, [])]
+    if not accounts:
+        raise StateError("a history needs accounts to sell to; run `sfa demo` first")
+    builder = _Builder(ws, seed, local_today())
+    with ws.store.transaction():
+        _history(builder, accounts, months, seed, deals_per_month)
+    return builder.counts.get(OPPORTUNITY.name, 0)
+
+
+def _history(
+    builder: _Builder, accounts: list[Record], months: int, seed: int, deals_per_month: int = 150
+) -> None:
     """Simulated deals of the last ``months`` (plus a run-in), each with its stage_change rows: the
     stage paths and close-date moves the simulator drew from known probabilities (prediction.simulate)."""
     stages = forecasting.stages_for(builder.ws)
     start, span = prediction.history_window(builder.today, months)
-    deals = prediction.simulate(stages, start, span, seed=seed, until=builder.today)
+    deals = prediction.simulate(
+        stages, start, span, seed=seed, deals_per_month=deals_per_month, until=builder.today
+    )
     rng = random.Random(seed)
     probability = {s.name: s.probability for s in stages}
     rows = []
