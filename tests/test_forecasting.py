@@ -12,7 +12,7 @@ import pytest
 
 from sfa.domain import prediction
 from sfa.domain.dates import local_today
-from sfa.domain.entities import STAGE_CHANGE
+from sfa.domain.entities import OPPORTUNITY, STAGE_CHANGE
 from sfa.domain.errors import ValidationError
 from sfa.domain.prediction import DealHistory
 from sfa.services import crm, forecasting
@@ -220,3 +220,40 @@ def test_report_forecast_refuses_bad_input(history_home: Path, args: list[str], 
     result = run_sfa(history_home, "report", "forecast", *args)
     assert result.code != 0 and result.out == ""
     assert result.err.startswith(f"sfa: error: {field}: ")
+
+
+def test_report_funnel_shows_configured_beside_observed(history_home: Path) -> None:
+    rows = run_sfa(history_home, "report", "funnel", "--json").json()
+    assert [r["stage"] for r in rows][:2] == ["initiation", "identification"]
+    final = next(r for r in rows if r["stage"] == "final stage")
+    assert final["configured"] == 90 and final["reached"] >= 100
+    assert (
+        abs(final["observed"] - prediction.simulation_truth(prediction_stages()).reach["final stage"]) <= 0.05
+    )
+    table = run_sfa(history_home, "report", "funnel")
+    assert table.code == 0 and "90 %" in table.out
+
+
+def prediction_stages() -> Any:
+    from sfa.domain.stages import DEFAULT_STAGES
+
+    return DEFAULT_STAGES
+
+
+def test_report_flow_and_removed(history_home: Path, home: Path) -> None:
+    result = run_sfa(history_home, "report", "flow", "--from", "-90d", "--to", "today", "--json")
+    assert result.code == 0, result.err
+    kinds = {r["change"]: r for r in result.json()}
+    assert list(kinds) == ["new", "pushed out", "pulled in", "won", "lost", "removed"]
+    assert kinds["new"]["count"] > 0 and kinds["won"]["count"] > 0
+    bad = run_sfa(history_home, "report", "flow", "--from", "2026-10-01", "--to", "2026-09-01")
+    assert bad.code != 0 and bad.err.startswith("sfa: error: to: ")
+    # removed: a deal deleted today
+    ws = Workspace(home)
+    try:
+        opp = _deal(ws)
+        ws.store.delete(OPPORTUNITY, opp["id"])
+    finally:
+        ws.close()
+    removed = run_sfa(home, "report", "flow", "--from", "today", "--to", "today", "--json").json()
+    assert {r["change"]: r["count"] for r in removed}["removed"] == 1

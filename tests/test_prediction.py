@@ -144,3 +144,86 @@ def test_predict_gives_a_range_and_p_target() -> None:
 @pytest.mark.parametrize("text,months", [("24m", 24), ("2y", 24), ("7", 7), (" 120M ", 120)])
 def test_parse_months(text: str, months: int) -> None:
     assert P.parse_months(text) == months
+
+
+# -- funnel and flow ---------------------------------------------------------------------------------
+
+
+def _deal(
+    name: str,
+    created: date,
+    steps: list[tuple[str, date]],
+    closes: list[tuple[date, date]],
+    amount: str = "100",
+) -> P.DealHistory:
+    return P.DealHistory(
+        name,
+        created,
+        Decimal(amount),
+        tuple(P.StageStep(s, d) for s, d in steps),
+        tuple(closes),
+    )
+
+
+def test_flow_counts_each_kind_between_two_dates() -> None:
+    d = date
+    deals = [
+        # created inside, then won inside
+        _deal(
+            "a",
+            d(2026, 3, 2),
+            [("initiation", d(2026, 3, 2)), ("won", d(2026, 3, 20))],
+            [(d(2026, 3, 2), d(2026, 3, 30))],
+        ),
+        # open before, close date pushed inside the window
+        _deal(
+            "b",
+            d(2026, 1, 5),
+            [("qualification", d(2026, 1, 5))],
+            [(d(2026, 1, 5), d(2026, 3, 15)), (d(2026, 3, 16), d(2026, 5, 1))],
+            "250",
+        ),
+        # open before, pulled in
+        _deal(
+            "c",
+            d(2026, 1, 5),
+            [("qualification", d(2026, 1, 5))],
+            [(d(2026, 1, 5), d(2026, 6, 1)), (d(2026, 3, 3), d(2026, 4, 1))],
+        ),
+        # lost inside
+        _deal(
+            "e",
+            d(2026, 2, 1),
+            [("initiation", d(2026, 2, 1)), ("lost", d(2026, 3, 31))],
+            [(d(2026, 2, 1), d(2026, 4, 1))],
+        ),
+        # lost after the window: nothing inside
+        _deal(
+            "f",
+            d(2026, 2, 1),
+            [("initiation", d(2026, 2, 1)), ("lost", d(2026, 4, 1))],
+            [(d(2026, 2, 1), d(2026, 4, 1))],
+        ),
+        # created after the window: not seen
+        _deal("g", d(2026, 4, 2), [("initiation", d(2026, 4, 2))], [(d(2026, 4, 2), d(2026, 5, 1))]),
+    ]
+    result = P.flow(deals, d(2026, 3, 1), d(2026, 3, 31))
+    assert result == {
+        "new": (1, Decimal("100")),
+        "pushed out": (1, Decimal("250")),
+        "pulled in": (1, Decimal("100")),
+        "won": (1, Decimal("100")),
+        "lost": (1, Decimal("100")),
+    }
+
+
+def test_funnel_observed_is_the_truth_within_5_points() -> None:
+    truth = P.simulation_truth(DEFAULT_STAGES).reach
+    rows = P.funnel(_history(1), DEFAULT_STAGES)
+    assert [r.stage for r in rows] == [s.name for s in DEFAULT_STAGES if not s.is_closed]
+    for row in rows:
+        assert row.observed is not None and row.reached >= 100
+        assert abs(row.observed - truth[row.stage]) <= 0.05
+        assert row.configured == next(s.probability for s in DEFAULT_STAGES if s.name == row.stage)
+        assert row.median_days is not None and row.median_days > 0
+        assert row.to_next is not None and 0 < row.to_next < 1

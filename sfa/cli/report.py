@@ -249,6 +249,68 @@ def _amount(field: str, text: str) -> Decimal:
     return value
 
 
+@app.command("funnel")
+def funnel(ctx: typer.Context, as_json: JsonOut = False, as_csv: CsvOut = False) -> None:
+    """Per stage: configured against observed chance to win (closed deals that reached it), n,
+    conversion to the next stage, median days in the stage."""
+    data = forecasting.funnel(workspace(ctx))
+    if as_json:
+        print_json([vars(r) for r in data])
+        return
+
+    def pct(value: float | None) -> str:
+        return "" if value is None else f"{value * 100:.0f} %"
+
+    rows = [
+        {
+            "stage": r.stage,
+            "configured": f"{r.configured} %",
+            "observed": pct(r.observed),
+            "n": r.reached,
+            "won": r.won,
+            "to_next": pct(r.to_next),
+            "median_days": r.median_days,
+        }
+        for r in data
+    ]
+    columns = [
+        ("stage", "Stage"),
+        ("configured", "Configured"),
+        ("observed", "Observed"),
+        ("n", "n"),
+        ("won", "Won"),
+        ("to_next", "Moved on"),
+        ("median_days", "Median days"),
+    ]
+    _emit(rows, columns, as_json=False, as_csv=as_csv, title="Funnel", empty="no stages")
+
+
+@app.command("flow")
+def flow(
+    ctx: typer.Context,
+    since: Annotated[str, Opt("--from", help="First day: ISO, mon, -30d, ...")],
+    until: Annotated[str, Opt("--to", help="Last day (included).")],
+    as_json: JsonOut = False,
+    as_csv: CsvOut = False,
+) -> None:
+    """Deals new, pushed out, pulled in, won, lost and removed between two dates (from history)."""
+    start, end = parse_date(since, "from"), parse_date(until, "to")
+    ws = workspace(ctx)
+    currency = ws.setting("currency")
+    result = forecasting.flow(ws, start, end)
+    rows = [
+        {"change": kind, "count": count, "amount": amount, "currency": currency}
+        for kind, (count, amount) in result.items()
+    ]
+    _emit(
+        rows,
+        [("change", "Change"), ("count", "Deals"), ("amount", "Amount")],
+        as_json=as_json,
+        as_csv=as_csv,
+        title=f"Flow {start.isoformat()} to {end.isoformat()}",
+    )
+
+
 @app.command("activity")
 def activity(
     ctx: typer.Context, since: Since = None, as_json: JsonOut = False, as_csv: CsvOut = False

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sfa.domain.errors import ValidationError
 from sfa.domain.stages import LOST, WON, Stage
@@ -983,3 +984,87 @@ def _simulate_one(
             close_dates.append((day, close))
     close_dates.sort()
     return DealHistory(f"sim-{number:05d}", created, amount, tuple(steps), tuple(close_dates), owner, source)
+
+
+# ----------------------------------------------------------------------------------------------
+# Funnel and flow: what the histories show, beside what the stages configure
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    stage: str
+    configured: int  # the stage's probability, percent
+    reached: int  # closed deals that reached the stage
+    won: int  # of those, won
+    observed: float | None  # won / reached
+    to_next: float | None  # of the deals that left the stage, the share that moved on (not lost)
+    median_days: int | None  # days in the stage before leaving it
+
+
+def funnel(deals: Iterable[DealHistory], stages: Sequence[Stage]) -> list[FunnelRow]:
+    """Per open stage: configured against observed P(won | reached), n, stage-to-stage conversion and
+    the median days spent in the stage (of the deals that left it)."""
+    deals = list(deals)
+    closed = [d for d in deals if d.outcome is not None]
+    reach = reach_probabilities(closed, stages)
+    rows = []
+    for stage in stages:
+        if stage.is_closed:
+            continue
+        won, n = reach.get(stage.name, (0, 0))
+        days: list[int] = []
+        moved = left = 0
+        for deal in deals:
+            for step, after in zip(deal.steps, deal.steps[1:], strict=False):
+                if step.stage == stage.name:
+                    days.append((after.at - step.at).days)
+                    left += 1
+                    moved += after.stage != LOST
+                    break
+        rows.append(
+            FunnelRow(
+                stage.name,
+                stage.probability,
+                n,
+                won,
+                won / n if n else None,
+                moved / left if left else None,
+                _quantile(days, 0.5) if days else None,
+            )
+        )
+    return rows
+
+
+FLOW_KINDS = ("new", "pushed out", "pulled in", "won", "lost")
+
+
+def flow(deals: Iterable[DealHistory], start: date, end: date) -> dict[str, tuple[int, Decimal]]:
+    """What happened between ``start`` and ``end`` (both included), reconstructed from the histories:
+    deals created, deals whose expected close date moved later or earlier (open at the end, compared
+    with where it stood at the start or at creation), won and lost. (count, amount) per kind."""
+    after = end + timedelta(days=1)
+    out: dict[str, list[Any]] = {k: [0, Decimal("0.00")] for k in FLOW_KINDS}
+
+    def add(kind: str, deal: DealHistory) -> None:
+        out[kind][0] += 1
+        out[kind][1] += deal.amount
+
+    for deal in deals:
+        now = deal.as_of(after)
+        if now is None:
+            continue
+        then = deal.as_of(start)
+        if then is None:
+            add("new", deal)
+        outcome = now.outcome
+        if outcome is not None and start <= outcome[1] < after:
+            add("won" if outcome[0] == WON else "lost", deal)
+            continue
+        if outcome is not None:
+            continue
+        before = then.close_date if then is not None else now.close_dates[0][1]
+        if now.close_date > before:
+            add("pushed out", deal)
+        elif now.close_date < before:
+            add("pulled in", deal)
+    return {k: (v[0], v[1]) for k, v in out.items()}

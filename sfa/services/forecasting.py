@@ -232,3 +232,27 @@ def commit_amounts(ws: Workspace, by: str, today: date | None = None) -> dict[tu
             period = report_rules.period_of(close_day, by)
         totals[(period, currency or "")] += Decimal(amount)
     return totals
+
+
+# -- funnel and flow -----------------------------------------------------------------------------------
+
+
+def funnel(ws: Workspace) -> list[prediction.FunnelRow]:
+    return prediction.funnel(histories(ws), stages_for(ws))
+
+
+def flow(ws: Workspace, start: date, end: date) -> dict[str, tuple[int, Decimal]]:
+    """`prediction.flow` plus "removed": deals deleted between the dates (by their last change)."""
+    if end < start:
+        raise ValidationError("to", f"{end.isoformat()} is before --from {start.isoformat()}")
+    result = prediction.flow(histories(ws), start, end)
+    after = (end.toordinal() + 1) - start.toordinal()
+    removed = ws.store.select(
+        OPPORTUNITY,
+        "deleted = 1 AND updated_at >= ? AND updated_at < ?",
+        (start.isoformat(), date.fromordinal(start.toordinal() + after).isoformat()),
+        include_deleted=True,
+        fields=["amount"],
+    )
+    result["removed"] = (len(removed), sum((r["amount"] or Decimal(0) for r in removed), Decimal("0.00")))
+    return result
