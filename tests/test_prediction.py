@@ -112,13 +112,14 @@ def test_monte_carlo_wins_a_deal_with_its_probability(p: float, seed: int) -> No
     assert abs(reach - p) <= 5 * sigma + 1 / runs
 
 
-def test_monte_carlo_percentiles_match_independent_tosses() -> None:
+@pytest.mark.parametrize("count", [300, P.EXACT_DEALS + 600])  # tossed; drawn from the normal
+def test_monte_carlo_percentiles_match_independent_tosses(count: int) -> None:
     rng = random.Random(7)
-    deals = [(rng.randrange(1000, 100_000), rng.uniform(0.01, 0.9), ()) for _ in range(300)]
+    deals = [(rng.randrange(1000, 100_000), rng.uniform(0.01, 0.9), ()) for _ in range(count)]
     p10, p50, p90, _ = P.monte_carlo(deals, [], runs=4000, seed=3)
     mean = sum(a * p for a, p, _ in deals)
     sd = math.sqrt(sum(a * a * p * (1 - p) for a, p, _ in deals))
-    # A sum of 300 independent deals is near normal: P10/P90 at mean ∓ 1.2816 sd.
+    # A sum of hundreds of independent deals is near normal: P10/P90 at mean ∓ 1.2816 sd.
     assert abs(p50 - mean) < 0.1 * sd
     assert abs(p10 - (mean - 1.2816 * sd)) < 0.15 * sd
     assert abs(p90 - (mean + 1.2816 * sd)) < 0.15 * sd
@@ -129,6 +130,10 @@ def test_monte_carlo_is_seeded_and_target_is_a_probability() -> None:
     evidence = {"a": (3.0, 7.0), "b": (6.0, 4.0)}
     first = P.monte_carlo(deals, [100, 200], runs=500, seed=1, target=800, evidence=evidence)
     assert first == P.monte_carlo(deals, [100, 200], runs=500, seed=1, target=800, evidence=evidence)
+    many = deals * P.EXACT_DEALS
+    assert P.monte_carlo(many, [], runs=300, seed=2, evidence=evidence) == P.monte_carlo(
+        many, [], runs=300, seed=2, evidence=evidence
+    )
     assert first[3] is not None and 0 <= first[3] <= 1
     assert first[0] <= first[1] <= first[2]
 

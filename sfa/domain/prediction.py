@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from sfa.domain.errors import ValidationError
@@ -80,11 +81,13 @@ class DealHistory:
             self.id, self.created, self.amount, steps[:k], dates[:j], self.owner, self.source, self.currency
         )
 
-    @property
+    # Cached on first use (the dataclass is frozen; cached_property writes the instance's __dict__):
+    # the fits ask a closed deal's stage and outcome millions of times.
+    @cached_property
     def stage(self) -> str:
         return self.steps[-1].stage
 
-    @property
+    @cached_property
     def outcome(self) -> tuple[str, date] | None:
         last = self.steps[-1]
         return (last.stage, last.at) if last.stage in (WON, LOST) else None
@@ -97,13 +100,17 @@ class DealHistory:
     def close_date(self) -> date:
         return self.close_dates[-1][1]
 
-    @property
+    @cached_property
     def pushes(self) -> int:
         """How often the expected close date moved later."""
         return sum(1 for a, b in zip(self.close_dates, self.close_dates[1:], strict=False) if b[1] > a[1])
 
-    def reached(self) -> set[str]:
-        return {s.stage for s in self.steps}
+    @cached_property
+    def _reached(self) -> frozenset[str]:
+        return frozenset(s.stage for s in self.steps)
+
+    def reached(self) -> frozenset[str]:
+        return self._reached
 
     def time_in(self, stage: str) -> int | None:
         """Days spent in ``stage`` before leaving it (None: never left or never there)."""
@@ -332,8 +339,9 @@ def _fit_history(known: _Known) -> _History:
     for name, (w, n) in reach.items():
         evidence[name] = _posterior(w, n, policy.get(name, 0.0), PRIOR_DEALS)
     edges: dict[str, tuple[int, int]] = {}
+    won_deals = [d for d in known.closed if d.stage == WON]
     for stage in known.stages:
-        times = [t for d in known.closed if d.stage == WON and (t := d.time_in(stage.name)) is not None]
+        times = [t for d in won_deals if (t := d.time_in(stage.name)) is not None]
         if len(times) >= 10:
             edges[stage.name] = (_quantile(times, 0.5), _quantile(times, 0.75))
     history = _History(policy, stage_p, edges, {}, dict(_TIMING_PRIOR), [], evidence)
@@ -425,30 +433,37 @@ class _Model:
 def _fit_logistic(
     rows: list[list[float]], labels: list[int], l2: float = 1.0, rounds: int = 8
 ) -> list[float]:
-    """Newton's method (IRLS) with an L2 penalty on every weight but the intercept."""
+    """Newton's method (IRLS) with an L2 penalty on every weight but the intercept.
+
+    Each row's non-zero features are found once; the Hessian's upper triangle is summed and mirrored.
+    Stops when no weight moves by more than 1e-4 (the probabilities then move by far less than the
+    Brier score can tell)."""
     k = len(rows[0])
     w = [0.0] * k
+    sparse = [[(i, xi) for i, xi in enumerate(x) if xi] for x in rows]
     for _ in range(rounds):
         grad = [0.0] * k
         hess = [[0.0] * k for _ in range(k)]
-        for x, y in zip(rows, labels, strict=True):
-            p = _logistic(sum(wi * xi for wi, xi in zip(w, x, strict=True)))
+        for nz, y in zip(sparse, labels, strict=True):
+            p = _logistic(sum(w[i] * xi for i, xi in nz))
             err = p - y
             s = p * (1 - p)
-            nz = [(i, xi) for i, xi in enumerate(x) if xi]
-            for i, xi in nz:
+            for a, (i, xi) in enumerate(nz):
                 grad[i] += err * xi
                 row = hess[i]
                 sxi = s * xi
-                for j, xj in nz:
+                for j, xj in nz[a:]:
                     row[j] += sxi * xj
+        for i in range(k):
+            for j in range(i + 1, k):
+                hess[j][i] = hess[i][j]
         for i in range(1, k):
             grad[i] += l2 * w[i]
             hess[i][i] += l2
         hess[0][0] += 1e-9
         step = _solve(hess, grad)
         w = [wi - si for wi, si in zip(w, step, strict=True)]
-        if max(abs(si) for si in step) < 1e-6:
+        if max(abs(si) for si in step) < 1e-4:
             break
     return w
 
@@ -509,7 +524,7 @@ def auc(probabilities: Sequence[float], outcomes: Sequence[int]) -> float | None
     return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
 
 
-MAX_TRAINING_ROWS = 3000
+MAX_TRAINING_ROWS = 2000
 
 
 def _fit_model(known: _Known, history: _History) -> tuple[_Model | None, str]:
@@ -569,6 +584,46 @@ def _train(known: _Known, history: _History) -> _Model | None:
 
 
 OUTER_DRAWS = 200  # draws of the estimates per Monte-Carlo; each serves runs / OUTER_DRAWS runs
+EXACT_DEALS = 400  # above this many open deals, a run's sum is drawn from its normal approximation
+
+
+def _normal_runs(
+    live: list[tuple[int, float, tuple[object, ...]]],
+    draws: dict[object, list[float]],
+    outer: int,
+    block: int,
+    totals: list[int],
+    rng: random.Random,
+) -> None:
+    """Add to each run a draw of Σ amount × won over many deals, from the normal distribution with
+    that sum's mean and variance given the run's draw of the estimates (a deal won with p × scale).
+
+    With hundreds of independent deals the sum is near normal (Lyapunov); per draw of the estimates
+    the moments take one pass over the groups of deals sharing their estimates, not over the deals:
+    Σ a·p·s and Σ a²·p·s − Σ a²·p²·s² with the sums over each group precomputed."""
+    sums: dict[tuple[object, ...], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    for amount, p, groups in live:
+        entry = sums[groups]
+        entry[0] += amount * p
+        entry[1] += amount * amount * p
+        entry[2] += amount * amount * p * p
+    combos = []
+    for groups, (m1, m2, m3) in sums.items():
+        combined = [1.0] * outer
+        for g in groups:
+            combined = [c * d for c, d in zip(combined, draws[g], strict=True)]
+        combos.append((combined, m1, m2, m3))
+    gauss = rng.gauss
+    runs = len(totals)
+    for o in range(outer):
+        mean = var = 0.0
+        for combined, m1, m2, m3 in combos:
+            scale = combined[o]
+            mean += scale * m1
+            var += scale * m2 - scale * scale * m3
+        sd = math.sqrt(max(var, 0.0))
+        for r in range(o * block, min(runs, (o + 1) * block)):
+            totals[r] += max(0, round(gauss(mean, sd)))
 
 
 def monte_carlo(
@@ -607,20 +662,31 @@ def monte_carlo(
     new = list(from_new) or [0]
     pick = rng.choice
     totals = [pick(new) for _ in range(runs)]
-    scales: dict[tuple[object, ...], tuple[list[float], float]] = {}
+    if len(live) > EXACT_DEALS:
+        _normal_runs(live, draws, outer, block, totals, rng)
+        live = []
+    scales: dict[tuple[object, ...], tuple[list[float], float, float]] = {}
+    base_adds: list[int] = []
     log = math.log
     for amount, p, groups in live:
         if groups not in scales:
             combined = [1.0] * outer
             for g in groups:
                 combined = [c * d for c, d in zip(combined, draws[g], strict=True)]
-            scales[groups] = (combined, max(combined))
-        scale, top = scales[groups]
+            scales[groups] = (combined, max(combined), min(combined))
+        scale, top, bottom = scales[groups]
         p_top = min(1.0, p * top)
-        if p_top >= 0.5:  # won in most runs: a toss per run is as cheap
-            for r in range(runs):
-                if rnd() < p * scale[r // block]:
-                    totals[r] += amount
+        if p_top > 0.5:  # won in most runs: count it in every run, jump between the runs it is lost in
+            q_top = 1.0 - min(1.0, p * bottom)
+            base_adds.append(amount)
+            if q_top <= 0.0:
+                continue
+            log_q = log(1.0 - q_top) if q_top < 1.0 else -math.inf
+            r = int(log(1.0 - rnd()) / log_q) if q_top < 1.0 else 0
+            while r < runs:
+                if rnd() * q_top < 1.0 - min(1.0, p * scale[r // block]):
+                    totals[r] -= amount
+                r += 1 + (int(log(1.0 - rnd()) / log_q) if q_top < 1.0 else 0)
             continue
         log_q = log(1.0 - p_top)
         r = int(log(1.0 - rnd()) / log_q)
@@ -628,6 +694,9 @@ def monte_carlo(
             if rnd() * p_top < p * scale[r // block]:
                 totals[r] += amount
             r += 1 + int(log(1.0 - rnd()) / log_q)
+    if base_adds:
+        base = sum(base_adds)
+        totals = [t + base for t in totals]
     totals.sort()
 
     def at(q: float) -> int:

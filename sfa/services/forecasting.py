@@ -18,7 +18,7 @@ from sfa.domain.entities import OPPORTUNITY, STAGE_CHANGE
 from sfa.domain.errors import ValidationError
 from sfa.domain.ids import timestamp_ms_of
 from sfa.domain.prediction import DealHistory, StageStep
-from sfa.domain.stages import Stage
+from sfa.domain.stages import LOST, WON, Stage
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
@@ -55,37 +55,51 @@ def _day(text: str) -> date:
     return date.fromisoformat(text[:10])
 
 
-def histories(ws: Workspace) -> list[DealHistory]:
-    """Every live opportunity as its stage_change rows recorded it, in time order.
+def histories(ws: Workspace, *, open_only: bool = False) -> list[DealHistory]:
+    """Every live opportunity (or only the open ones) as its stage_change rows recorded it.
 
     A deal without rows (imported, or pulled from a replica that predates stage changes) is one step:
     its stage today since its creation (the time in its UUIDv7 id).
     """
-    changes: dict[str, list[tuple[str, str, str | None, str | None]]] = defaultdict(list)
-    for _id, to_stage, opp_id, at, close, amount in ws.store.key_rows(
-        STAGE_CHANGE, ["opportunity_id", "at", "close_date", "amount"]
+    changes: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
+    for _id, to_stage, opp_id, at, close in ws.store.key_rows(
+        STAGE_CHANGE, ["opportunity_id", "at", "close_date"]
     ):
-        changes[opp_id].append((at, to_stage, close, amount))
+        changes[opp_id].append((at, to_stage, close))
+    days: dict[str, date] = {}  # a few hundred distinct days among tens of thousands of rows
+
+    def day_of(text: str) -> date:
+        key = text[:10]
+        found = days.get(key)
+        if found is None:
+            found = days[key] = date.fromisoformat(key)
+        return found
+
     deals = []
     for opp_id, _name, stage, amount, currency, close, owner in ws.store.key_rows(
         OPPORTUNITY, ["stage", "amount", "currency", "close_date", "owner"]
     ):
-        rows = sorted(changes.get(opp_id, ()))
+        if open_only and stage in (WON, LOST):
+            continue
+        rows = changes.get(opp_id)
         if rows:
-            created = _day(rows[0][0])
+            rows.sort()
+            created = day_of(rows[0][0])
         else:
             created = datetime.fromtimestamp(timestamp_ms_of(opp_id) / 1000, UTC).date()
-            rows = [(created.isoformat(), stage, close, amount)]
+            rows = [(created.isoformat(), stage, close)]
         steps: list[StageStep] = []
         close_dates: list[tuple[date, date]] = []
-        for at, to_stage, row_close, _amount in rows:
-            day = _day(at)
-            if not steps or steps[-1].stage != to_stage:
-                steps.append(StageStep(to_stage, day))
-            if row_close and (not close_dates or close_dates[-1][1] != _day(row_close)):
-                close_dates.append((day, _day(row_close)))
+        last_stage = last_close = None
+        for at, to_stage, row_close in rows:
+            if to_stage != last_stage:
+                steps.append(StageStep(to_stage, day_of(at)))
+                last_stage = to_stage
+            if row_close and row_close != last_close:
+                close_dates.append((day_of(at), day_of(row_close)))
+                last_close = row_close
         if not close_dates:
-            close_dates.append((created, _day(close) if close else created))
+            close_dates.append((created, day_of(close) if close else created))
         deals.append(
             DealHistory(
                 opp_id,
