@@ -257,3 +257,20 @@ def test_report_flow_and_removed(history_home: Path, home: Path) -> None:
         ws.close()
     removed = run_sfa(home, "report", "flow", "--from", "today", "--to", "today", "--json").json()
     assert {r["change"]: r["count"] for r in removed}["removed"] == 1
+
+
+def test_opp_show_score_with_top_factors(history_home: Path) -> None:
+    opps = run_sfa(history_home, "opp", "list", "--json").json()
+    open_one = next(o for o in opps if o["stage"] not in ("won", "lost") and o["owner"] == "ana")
+    won_one = next(o for o in opps if o["stage"] == "won")
+    data = run_sfa(history_home, "opp", "show", open_one["id"], "--score", "--json").json()
+    scored = data["score"]
+    assert scored["method"] == "history" and 0 < scored["probability"] < 1
+    effects = [abs(f["effect"]) for f in scored["factors"]]
+    assert effects == sorted(effects, reverse=True)
+    assert any(f["text"].startswith(f"stage {open_one['stage']}: ") for f in scored["factors"])
+    assert run_sfa(history_home, "opp", "show", won_one["id"], "--score", "--json").json()["score"] is None
+    plain = run_sfa(history_home, "opp", "show", open_one["id"], "--json").json()
+    assert "score" not in plain
+    text = run_sfa(history_home, "opp", "show", open_one["id"], "--score")
+    assert text.code == 0 and "score: " in text.err and "to win (history)" in text.err

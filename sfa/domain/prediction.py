@@ -1137,3 +1137,62 @@ def flow(deals: Iterable[DealHistory], start: date, end: date) -> dict[str, tupl
         elif now.close_date < before:
             add("pulled in", deal)
     return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+# ----------------------------------------------------------------------------------------------
+# One deal's score and what moves it
+
+
+@dataclass(frozen=True)
+class Factor:
+    effect: float  # change in the chance to win, -1..1
+    text: str
+
+    @property
+    def sign(self) -> str:
+        return "+" if self.effect >= 0 else "−"
+
+
+@dataclass(frozen=True)
+class Score:
+    probability: float  # P(won), eventually (not only this period)
+    method: str
+    factors: tuple[Factor, ...]  # largest effect first
+
+
+def score(deals: Sequence[DealHistory], stages: Sequence[Stage], deal_id: str, today: date) -> Score | None:
+    """The history method's P(won) for an open deal and the factors behind it: the stage's observed
+    rate against the configured one, the time in the stage, close-date pushes. None: closed or
+    unknown."""
+    book = _Book(deals, "quarter", stages)
+    known = book.know(today)
+    deal = next((d for d in known.open if d.id == deal_id), None)
+    if deal is None:
+        return None
+    history = _fit_history(known)
+    policy = history.policy.get(deal.stage, 0.0)
+    base = history.stage_p.get(deal.stage, policy)
+    p = history.p_win(deal, today)
+    factors = [
+        Factor(base - policy, f"stage {deal.stage}: {base:.0%} won from it (configured {policy:.0%})"),
+    ]
+    if p != base:
+        age = (today - deal.stage_entered).days
+        edges = history.age_edges.get(deal.stage)
+        median = f"; won deals left it after {edges[0]} days at the median" if edges else ""
+        factors.append(Factor(p - base, f"{age} days in the stage{median}"))
+    if deal.pushes:
+        closed = known.closed
+        pushed = [d for d in closed if d.pushes >= deal.pushes]
+        if pushed and closed:
+            rate = sum(1 for d in pushed if d.stage == WON) / len(pushed)
+            overall = sum(1 for d in closed if d.stage == WON) / len(closed)
+            times = "once" if deal.pushes == 1 else f"{deal.pushes} times"
+            factors.append(
+                Factor(
+                    rate - overall,
+                    f"close date moved {times} ({rate:.0%} of such deals won, {overall:.0%} of all)",
+                )
+            )
+    factors.sort(key=lambda f: -abs(f.effect))
+    return Score(p, "history", tuple(factors))

@@ -270,3 +270,8 @@ def flow(ws: Workspace, start: date, end: date) -> dict[str, tuple[int, Decimal]
     )
     result["removed"] = (len(removed), sum((r["amount"] or Decimal(0) for r in removed), Decimal("0.00")))
     return result
+
+
+def score(ws: Workspace, opp_id: str, today: date | None = None) -> prediction.Score | None:
+    """The open deal's chance to win by the history method and its top factors (None: closed)."""
+    return prediction.score(histories(ws), stages_for(ws), opp_id, today or local_today())
