@@ -20,7 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import DATA, hello_command, interleaved, report, sfa_command
+import statistics
+
+from bench.common import DATA, cpu_process, hello_command, interleaved, report, sfa_command
 from bench.gen_store import generate
 from sfa.domain.prediction import RUN_IN_MONTHS
 from sfa.services import demo
@@ -67,11 +69,26 @@ def main() -> None:
         "backtest": sfa_command(home, "forecast", "backtest", "--periods", "8"),
     }
     times = interleaved(commands, args.runs)
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(args.runs):
+        for name, command in commands.items():
+            cpu[name].append(cpu_process(command)[0])
+    cpu_median = {name: statistics.median(values) for name, values in cpu.items()}
     hello = times["hello"]
     report_ratio, backtest_ratio = times["report"] / hello, times["backtest"] / hello
-    print(f"medians of {args.runs} runs (wall), hello-world {hello * 1000:.0f} ms")
+    print(f"medians of {args.runs} runs, hello-world {hello * 1000:.0f} ms wall")
+    hello_cpu = cpu_median["hello"]
     report(
         [
+            (
+                f"{name} CPU",
+                f"{cpu_median[name]:.2f} s = {cpu_median[name] / hello_cpu:.1f}x",
+                target,
+                cpu_median[name] / hello_cpu <= limit,
+            )
+            for name, target, limit in (("report", "<= 1.5x", 1.5), ("backtest", "<= 5x", 5.0))
+        ]
+        + [
             (
                 "report forecast --range",
                 f"{times['report']:.2f} s = {report_ratio:.1f}x",
