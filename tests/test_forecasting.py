@@ -12,10 +12,11 @@ import pytest
 
 from sfa.domain import prediction
 from sfa.domain.dates import local_today
-from sfa.domain.entities import OPPORTUNITY, STAGE_CHANGE
+from sfa.domain.entities import FORECAST_SNAPSHOT, OPPORTUNITY, STAGE_CHANGE
 from sfa.domain.errors import ValidationError
 from sfa.domain.prediction import DealHistory
 from sfa.services import crm, forecasting
+from sfa.store.migrations import MIGRATIONS, execute_script
 from sfa.store.workspace import Workspace
 from tests.conftest import run_sfa
 
@@ -70,6 +71,7 @@ def test_histories_read_back_steps_and_close_dates(ws: Any) -> None:
 def test_migration_fills_stage_changes_from_timeline_and_history(home: Path) -> None:
     """Deals moved before stage_change existed: the migration rebuilds the same path from the
     history table, and the opening from the timeline."""
+    script = next(m for m in MIGRATIONS if "CREATE TABLE stage_change" in m)
     ws = Workspace(home)
     try:
         opp = _deal(ws)
@@ -78,15 +80,9 @@ def test_migration_fills_stage_changes_from_timeline_and_history(home: Path) -> 
         crm.edit_opportunity(ws, opp["id"], {"amount": "2000"})
         crm.move_stage(ws, opp["id"], "lost", reason="price")
         live = _rows(ws, opp["id"])
-        version = ws.store.schema_version
-        conn = ws.store.conn
-        conn.execute("DROP TABLE stage_change")
-        conn.execute(f"PRAGMA user_version = {version - 1}")
-    finally:
-        ws.close()
-    ws = Workspace(home)
-    try:
-        assert ws.store.schema_version == version
+        with ws.store.transaction():
+            ws.store.conn.execute("DROP TABLE stage_change")
+            execute_script(ws.store.conn, script)
         assert _rows(ws, opp["id"]) == live
         ids = [r["id"] for r in ws.store.select(STAGE_CHANGE)]
         assert len(set(ids)) == len(ids) == 5
@@ -274,3 +270,106 @@ def test_opp_show_score_with_top_factors(history_home: Path) -> None:
     assert "score" not in plain
     text = run_sfa(history_home, "opp", "show", open_one["id"], "--score")
     assert text.code == 0 and "score: " in text.err and "to win (history)" in text.err
+
+
+# -- adjustments and snapshots -----------------------------------------------------------------------
+
+
+def test_forecast_adjust_latest_counts(sfa: Any) -> None:
+    first = sfa(
+        "forecast",
+        "adjust",
+        "--period",
+        "2026-q4",
+        "--owner",
+        "ana",
+        "--category",
+        "commit",
+        "--amount",
+        "500000",
+        "--json",
+    )
+    assert first.code == 0, first.err
+    assert first.json()["period"] == "2026-Q4" and first.json()["amount"] == "500000.00"
+    sfa(
+        "forecast",
+        "adjust",
+        "--period",
+        "2026-Q4",
+        "--owner",
+        "ana",
+        "--category",
+        "commit",
+        "--amount",
+        "450000",
+    )
+    sfa(
+        "forecast",
+        "adjust",
+        "--period",
+        "2026-Q4",
+        "--owner",
+        "ana",
+        "--category",
+        "best-case",
+        "--amount",
+        "9",
+    )
+    sfa(
+        "forecast",
+        "adjust",
+        "--period",
+        "2026-11",
+        "--team",
+        "south",
+        "--category",
+        "pipeline",
+        "--amount",
+        "7",
+    )
+    rows = sfa("forecast", "adjustments", "--period", "2026-Q4", "--json").json()
+    assert [(r["category"], r["amount"]) for r in rows] == [("best case", "9.00"), ("commit", "450000.00")]
+    assert len(sfa("forecast", "adjustments", "--json").json()) == 3
+
+
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        (["--period", "2026-13", "--owner", "a", "--category", "commit", "--amount", "1"], "period"),
+        (["--period", "2026-Q5", "--owner", "a", "--category", "commit", "--amount", "1"], "period"),
+        (["--period", "2026-12", "--category", "commit", "--amount", "1"], "owner"),
+        (
+            ["--period", "2026-12", "--owner", "a", "--team", "t", "--category", "commit", "--amount", "1"],
+            "owner",
+        ),
+        (["--period", "2026-12", "--owner", "a", "--category", "maybe", "--amount", "1"], "category"),
+        (["--period", "2026-12", "--owner", "a", "--category", "commit", "--amount", "x"], "amount"),
+        (["--period", "2026-12", "--owner", "a", "--category", "commit", "--amount", "-1"], "amount"),
+    ],
+)
+def test_forecast_adjust_refuses_bad_input(sfa: Any, args: list[str], field: str) -> None:
+    result = sfa("forecast", "adjust", *args)
+    assert result.code != 0 and result.err.startswith(f"sfa: error: {field}: ")
+    assert sfa("forecast", "adjustments", "--json").json() == []
+
+
+def test_forecast_snapshot_one_per_week_matching_the_report(history_home: Path) -> None:
+    first = run_sfa(history_home, "forecast", "snapshot", "--json").json()
+    again = run_sfa(history_home, "forecast", "snapshot", "--json").json()
+    assert first["id"] == again["id"] == forecasting.snapshot_id("all", "all", first["period"], first["week"])
+    report = run_sfa(history_home, "report", "forecast", "--by", "quarter", "--json").json()
+    row = next(r for r in report if r["period"] == first["period"])
+    assert (first["open_count"], first["pipeline"], first["weighted"], first["won"]) == (
+        row["count"],
+        row["pipeline"],
+        row["weighted"],
+        row["won"],
+    )
+    assert first["commit_amount"] == row["commit"] and first["best_case"] == row["best_case"]
+    ana = run_sfa(history_home, "forecast", "snapshot", "--owner", "ana", "--json").json()
+    assert ana["id"] != first["id"] and Decimal(ana["pipeline"]) <= Decimal(first["pipeline"])
+    ws = Workspace(history_home)
+    try:
+        assert ws.store.count(FORECAST_SNAPSHOT) == 2
+    finally:
+        ws.close()

@@ -322,6 +322,49 @@ STAGE_CHANGE = Entity(
     insert_only=True,
 )
 
+FORECAST_CATEGORIES = ("commit", "best case", "pipeline")
+FORECAST_SUBJECTS = ("all", "owner", "team")
+
+FORECAST_ADJUSTMENT = Entity(
+    "forecast_adjustment",
+    "forecast_adjustment",
+    32,
+    (
+        Field("period", required=True, doc="2026-Q4 or 2026-11"),
+        Field("subject_kind", "enum", required=True, choices=FORECAST_SUBJECTS),
+        Field("subject", required=True, doc="the rep's user name or the team"),
+        Field("category", "enum", required=True, choices=FORECAST_CATEGORIES),
+        Field("amount", "decimal", required=True),
+        Field("currency", "currency"),
+        Field("note"),
+        Field("at", "datetime", required=True),
+        Field("owner", doc="who adjusted; the latest per owner, subject, period and category counts"),
+    ),
+    title="period",
+    insert_only=True,
+)
+
+FORECAST_SNAPSHOT = Entity(
+    "forecast_snapshot",
+    "forecast_snapshot",
+    33,
+    (
+        Field("period", required=True),
+        Field("subject_kind", "enum", required=True, choices=FORECAST_SUBJECTS),
+        Field("subject", required=True),
+        Field("week", required=True, doc="ISO week the snapshot is of, e.g. 2026-W48; one per week"),
+        Field("taken_at", "datetime", required=True),
+        Field("currency", "currency"),
+        Field("open_count", "int"),
+        Field("pipeline", "decimal"),
+        Field("weighted", "decimal"),
+        Field("commit_amount", "decimal"),
+        Field("best_case", "decimal"),
+        Field("won", "decimal"),
+    ),
+    title="period",
+)
+
 # Kinds of timeline entry that hold prose people wrote; these are found by full-text search.
 SEARCHABLE_TIMELINE_KINDS = ("note", "visit_report")
 
@@ -339,5 +382,7 @@ ENTITIES: dict[str, Entity] = {
         QUOTE,
         QUOTE_LINE,
         STAGE_CHANGE,
+        FORECAST_ADJUSTMENT,
+        FORECAST_SNAPSHOT,
     )
 }

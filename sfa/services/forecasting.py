@@ -5,6 +5,8 @@ forecast range. Design and measured figures: docs/prediction.md.
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -14,11 +16,19 @@ from typing import Any
 from sfa.domain import prediction
 from sfa.domain import reports as report_rules
 from sfa.domain.dates import local_today, utc_now
-from sfa.domain.entities import OPPORTUNITY, STAGE_CHANGE
+from sfa.domain.entities import (
+    FORECAST_ADJUSTMENT,
+    FORECAST_CATEGORIES,
+    FORECAST_SNAPSHOT,
+    OPPORTUNITY,
+    STAGE_CHANGE,
+)
 from sfa.domain.errors import ValidationError
 from sfa.domain.ids import timestamp_ms_of
+from sfa.domain.money import round_money
 from sfa.domain.prediction import DealHistory, StageStep
 from sfa.domain.stages import LOST, WON, Stage
+from sfa.domain.text import check_text
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
@@ -275,3 +285,150 @@ def flow(ws: Workspace, start: date, end: date) -> dict[str, tuple[int, Decimal]
 def score(ws: Workspace, opp_id: str, today: date | None = None) -> prediction.Score | None:
     """The open deal's chance to win by the history method and its top factors (None: closed)."""
     return prediction.score(histories(ws), stages_for(ws), opp_id, today or local_today())
+
+
+# -- adjustments and snapshots ---------------------------------------------------------------------------
+
+_SNAPSHOT_NAMESPACE = uuid.UUID("6f1c9a52-3d0e-4b7a-9a51-5f0c2e8d7b13")
+
+
+def parse_period(text: str) -> tuple[str, str]:
+    """ "2026-Q4" (a quarter) or "2026-11" (a month): the period's name and its kind."""
+    value = text.strip().upper()
+    quarter = re.fullmatch(r"(\d{4})-Q([1-4])", value)
+    if quarter:
+        return f"{quarter[1]}-Q{quarter[2]}", "quarter"
+    month = re.fullmatch(r"(\d{4})-(\d{2})", value)
+    if month and 1 <= int(month[2]) <= 12:
+        return f"{month[1]}-{month[2]}", "month"
+    raise ValidationError("period", f"{text!r} is not a period like 2026-Q4 or 2026-11")
+
+
+def _subject(ws: Workspace, owner: str | None, team: str | None) -> tuple[str, str]:
+    if owner is not None and team is not None:
+        raise ValidationError("owner", "give --owner or --team, not both")
+    if owner is not None:
+        return "owner", check_text("owner", owner.strip()) or ws.owner
+    if team is not None:
+        name = check_text("team", team.strip()) or ws.team
+        if not name:
+            raise ValidationError("team", "is empty and no team is configured")
+        return "team", name
+    return "all", "all"
+
+
+def adjust(
+    ws: Workspace,
+    period: str,
+    category: str,
+    amount: str,
+    *,
+    owner: str | None = None,
+    team: str | None = None,
+    note: str | None = None,
+) -> Record:
+    """An insert-only adjustment: the latest per person, subject, period and category counts."""
+    name, _kind = parse_period(period)
+    kind, subject = _subject(ws, owner, team)
+    if kind == "all":
+        raise ValidationError("owner", "an adjustment is for a rep (--owner) or a team (--team)")
+    wanted = " ".join(category.strip().lower().replace("-", " ").replace("_", " ").split())
+    if wanted not in FORECAST_CATEGORIES:
+        raise ValidationError(
+            "category", f"{category!r} is not a category; accepted: {', '.join(FORECAST_CATEGORIES)}"
+        )
+    currency = ws.setting("currency")
+    try:
+        value = round_money(Decimal(amount.strip().replace(",", "")), currency)
+    except ArithmeticError:
+        raise ValidationError("amount", f"{amount!r} is not an amount like 250000.00") from None
+    if not value.is_finite() or value < 0 or value >= Decimal("1e15"):
+        raise ValidationError("amount", f"{amount!r} is not an amount between 0 and 10^15")
+    return ws.store.insert(
+        FORECAST_ADJUSTMENT,
+        {
+            "period": name,
+            "subject_kind": kind,
+            "subject": subject,
+            "category": wanted,
+            "amount": value,
+            "currency": currency,
+            "note": check_text("note", note.strip()) or None if note else None,
+            "at": utc_now(),
+            "owner": ws.owner,
+        },
+    )
+
+
+def adjustments(ws: Workspace, period: str | None = None) -> list[Record]:
+    """The adjustments that count: the latest per person, subject, period and category."""
+    where, params = ("period = ?", (parse_period(period)[0],)) if period else ("", ())
+    latest: dict[tuple[Any, ...], Record] = {}
+    for row in ws.store.select(FORECAST_ADJUSTMENT, where, params, order="at, rid"):
+        latest[(row["owner"], row["subject_kind"], row["subject"], row["period"], row["category"])] = row
+    return sorted(
+        latest.values(), key=lambda r: (r["period"], r["subject_kind"], r["subject"], r["category"])
+    )
+
+
+def snapshot_id(kind: str, subject: str, period: str, week: str) -> str:
+    """The same on every replica: two laptops snapshotting one week write one record."""
+    return str(uuid.uuid5(_SNAPSHOT_NAMESPACE, f"{kind}\\x1f{subject}\\x1f{period}\\x1f{week}"))
+
+
+def take_snapshot(
+    ws: Workspace,
+    by: str = "quarter",
+    *,
+    owner: str | None = None,
+    team: str | None = None,
+    today: date | None = None,
+) -> Record:
+    """This week's snapshot of the current period's figures for the subject (in the store's currency);
+    taking it again in the same week replaces it."""
+    by = check_by(by)
+    kind, subject = _subject(ws, owner, team)
+    day = today or local_today()
+    period = report_rules.period_of(day, by)
+    year, week, _ = day.isocalendar()
+    week_name = f"{year:04d}-W{week:02d}"
+    currency = ws.setting("currency")
+    zero = Decimal(0)
+    open_count = 0
+    figures = {"pipeline": zero, "weighted": zero, "commit_amount": zero, "won": zero}
+    for _id, _name, stage, amount, row_currency, close, probability, row_owner, row_team in ws.store.key_rows(
+        OPPORTUNITY, ["stage", "amount", "currency", "close_date", "probability", "owner", "team"]
+    ):
+        if stage == LOST or not close or (row_currency or currency) != currency:
+            continue
+        if (kind == "owner" and row_owner != subject) or (kind == "team" and row_team != subject):
+            continue
+        if report_rules.period_of(_day(close), by) != period:
+            continue
+        value = Decimal(amount) if amount else zero
+        if stage == WON:
+            figures["won"] += value
+            continue
+        open_count += 1
+        figures["pipeline"] += value
+        figures["weighted"] += value * (probability or 0) / 100
+        if category_of(probability) == "commit":
+            figures["commit_amount"] += value
+    values: Record = {
+        "period": period,
+        "subject_kind": kind,
+        "subject": subject,
+        "week": week_name,
+        "taken_at": utc_now(),
+        "currency": currency,
+        "open_count": open_count,
+        "pipeline": round_money(figures["pipeline"], currency),
+        "weighted": round_money(figures["weighted"], currency),
+        "commit_amount": round_money(figures["won"] + figures["commit_amount"], currency),
+        "best_case": round_money(figures["won"] + figures["pipeline"], currency),
+        "won": round_money(figures["won"], currency),
+    }
+    record_id = snapshot_id(kind, subject, period, week_name)
+    if ws.store.find(FORECAST_SNAPSHOT, record_id) is not None:
+        return ws.store.update(FORECAST_SNAPSHOT, record_id, values)
+    return ws.store.insert(FORECAST_SNAPSHOT, values, record_id=record_id)
