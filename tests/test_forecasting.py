@@ -3,6 +3,7 @@ migration for deals moved before it, and read back as the prediction methods' De
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -373,3 +374,18 @@ def test_forecast_snapshot_one_per_week_matching_the_report(history_home: Path) 
         assert ws.store.count(FORECAST_SNAPSHOT) == 2
     finally:
         ws.close()
+
+
+def test_report_range_keeps_estimates_until_a_deal_moves(sfa: Any, home: Path) -> None:
+    assert sfa("demo", "--history", "6m", "--seed", "2").code == 0
+    args = ("report", "forecast", "--by", "quarter", "--range", "--json")
+    first = sfa(*args).json()
+    cache = home / forecasting.CACHE_FILE
+    key = json.loads(cache.read_text())["key"]
+    assert sfa(*args).json() == first  # from the kept estimates: the same figures
+    opp = next(o for o in sfa("opp", "list", "--open", "--json").json())
+    assert sfa("opp", "edit", opp["id"], "--close-date", "2031-01-31").code == 0
+    sfa(*args)
+    assert json.loads(cache.read_text())["key"] != key
+    cache.write_text("not json")
+    assert sfa(*args).code == 0  # a broken cache is recomputed

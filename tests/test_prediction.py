@@ -232,3 +232,14 @@ def test_funnel_observed_is_the_truth_within_5_points() -> None:
         assert row.configured == next(s.probability for s in DEFAULT_STAGES if s.name == row.stage)
         assert row.median_days is not None and row.median_days > 0
         assert row.to_next is not None and 0 < row.to_next < 1
+
+
+def test_predict_open_from_kept_estimates_is_predict() -> None:
+    import json
+
+    deals = _history(3)
+    estimates = json.loads(json.dumps(P.fit_estimates(deals, DEFAULT_STAGES, TODAY, "quarter")))
+    open_deals = [d for d in deals if d.outcome is None]
+    kept = P.predict_open(open_deals, estimates, DEFAULT_STAGES, TODAY, "quarter", target=Decimal("500000"))
+    fresh = P.predict(deals, DEFAULT_STAGES, TODAY, "quarter", "history", target=Decimal("500000"))
+    assert kept == fresh

@@ -166,6 +166,7 @@ def forecast(
 
     With --method history|model, --range or --target, the current period also gets the method's
     expected won amount, its P10/P50/P90 and the chance to reach the target (docs/prediction.md)."""
+    refuse_together(("--json", as_json), ("--csv", as_csv))  # before anything is computed and kept
     ws = workspace(ctx)
     period_by = by.strip().lower()
     chosen = forecasting.check_method(method) if method is not None else None

@@ -1196,3 +1196,53 @@ def score(deals: Sequence[DealHistory], stages: Sequence[Stage], deal_id: str, t
             )
     factors.sort(key=lambda f: -abs(f.effect))
     return Score(p, "history", tuple(factors))
+
+
+# ----------------------------------------------------------------------------------------------
+# The history method's estimates, kept between runs (the report's cache)
+
+
+def fit_estimates(deals: Iterable[DealHistory], stages: Sequence[Stage], at: date, by: str) -> dict[str, Any]:
+    """The history method's estimates as known at ``at``, in a JSON-ready form (``predict_open``)."""
+    history = _fit_history(_Book(deals, by, stages).know(at))
+    return {
+        "policy": history.policy,
+        "stage_p": history.stage_p,
+        "age_edges": {k: list(v) for k, v in history.age_edges.items()},
+        "age_p": [[k[0], k[1], v] for k, v in history.age_p.items()],
+        "timing": history.timing,
+        "from_new": history.from_new,
+        "evidence": [
+            [list(k) if isinstance(k, tuple) else k, a, b] for k, (a, b) in history.evidence.items()
+        ],
+    }
+
+
+def _estimates(data: dict[str, Any]) -> _History:
+    return _History(
+        dict(data["policy"]),
+        dict(data["stage_p"]),
+        {k: (int(v[0]), int(v[1])) for k, v in data["age_edges"].items()},
+        {(s, int(b)): float(p) for s, b, p in data["age_p"]},
+        dict(data["timing"]),
+        [int(x) for x in data["from_new"]],
+        {(tuple(k) if isinstance(k, list) else k): (float(a), float(b)) for k, a, b in data["evidence"]},
+    )
+
+
+def predict_open(
+    open_deals: Sequence[DealHistory],
+    estimates: dict[str, Any],
+    stages: Sequence[Stage],
+    at: date,
+    by: str = "quarter",
+    runs: int = 2000,
+    seed: int = 0,
+    target: Decimal | None = None,
+) -> Prediction:
+    """The history method's prediction from estimates fitted earlier (``fit_estimates``) and the
+    open deals alone: the same figures as ``predict(..., method="history")`` for the same data."""
+    first, end = period_bounds(at, by)
+    seen = [d for d in (deal.as_of(at) for deal in open_deals) if d is not None]
+    known = _Known(first, end, by, stages, seen, [d for d in seen if d.outcome is None], [])
+    return _range(known, _estimates(estimates), None, runs, seed, target)

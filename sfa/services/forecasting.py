@@ -5,6 +5,7 @@ forecast range. Design and measured figures: docs/prediction.md.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections import defaultdict
@@ -217,9 +218,22 @@ def predict_current(
     The estimates are trained on snapshots taken at period starts; mid-period the open deals are
     scored as they stand today (docs/prediction.md)."""
     day = today or local_today()
-    deals = [d for d in histories(ws) if d.currency == currency]
     rest = None if target is None else target - won_so_far
-    result = prediction.predict(deals, stages_for(ws), day, by, method, runs=runs, target=rest)
+    stages = stages_for(ws)
+    if method == "history":
+        key = _cache_key(ws, day, by, currency)
+        estimates = _cached(ws, key)
+        if estimates is None:
+            deals = [d for d in histories(ws) if d.currency == currency]
+            estimates = prediction.fit_estimates(deals, stages, day, by)
+            _keep(ws, key, estimates)
+            open_deals = [d for d in deals if d.outcome is None]
+        else:
+            open_deals = [d for d in histories(ws, open_only=True) if d.currency == currency]
+        result = prediction.predict_open(open_deals, estimates, stages, day, by, runs=runs, target=rest)
+    else:
+        deals = [d for d in histories(ws) if d.currency == currency]
+        result = prediction.predict(deals, stages, day, by, method, runs=runs, target=rest)
     shift = won_so_far
 
     def plus(value: Decimal | None) -> Decimal | None:
@@ -236,6 +250,40 @@ def predict_current(
         (1.0 if rest is not None and rest <= 0 else result.p_target),
         result.note,
     )
+
+
+CACHE_FILE = "forecast-estimates.json"
+
+
+def _cache_key(ws: Workspace, day: date, by: str, currency: str) -> str:
+    """What the history method's estimates depend on: the day, the period kind, the stages, the
+    currency, and the data (stage changes are insert-only and written with every move, close-date
+    or amount change, so their count moves whenever a deal does; deletions change the deal count)."""
+    stages = ",".join(f"{s.name}:{s.probability}" for s in stages_for(ws))
+    counts = (ws.store.count(STAGE_CHANGE), ws.store.count(OPPORTUNITY))
+    return f"{day.isoformat()}|{by}|{currency}|{stages}|{counts[0]}|{counts[1]}"
+
+
+def _cached(ws: Workspace, key: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads((ws.home / CACHE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("estimates"), dict):
+        return None
+    estimates: dict[str, Any] = data["estimates"]
+    return estimates
+
+
+def _keep(ws: Workspace, key: str, estimates: dict[str, Any]) -> None:
+    """Best effort: a home that cannot be written (read-only media) just computes every time."""
+    path = ws.home / CACHE_FILE
+    try:
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"key": key, "estimates": estimates}), encoding="utf-8")
+        temporary.replace(path)
+    except OSError:
+        pass
 
 
 def commit_amounts(ws: Workspace, by: str, today: date | None = None) -> dict[tuple[str, str], Decimal]:
