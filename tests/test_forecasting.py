@@ -389,3 +389,12 @@ def test_report_range_keeps_estimates_until_a_deal_moves(sfa: Any, home: Path) -
     assert json.loads(cache.read_text())["key"] != key
     cache.write_text("not json")
     assert sfa(*args).code == 0  # a broken cache is recomputed
+
+
+def test_open_only_histories_are_the_open_deals(history_home: Path) -> None:
+    ws = Workspace(history_home)
+    try:
+        every = forecasting.histories(ws)
+        assert forecasting.histories(ws, open_only=True) == [d for d in every if d.outcome is None]
+    finally:
+        ws.close()

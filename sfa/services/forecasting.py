@@ -73,8 +73,13 @@ def histories(ws: Workspace, *, open_only: bool = False) -> list[DealHistory]:
     its stage today since its creation (the time in its UUIDv7 id).
     """
     changes: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
+    open_where = "stage NOT IN (?, ?)" if open_only else ""
+    rows_where = (
+        "opportunity_id IN (SELECT id FROM opportunity WHERE stage NOT IN (?, ?))" if open_only else ""
+    )
+    closed = (WON, LOST) if open_only else ()
     for _id, to_stage, opp_id, at, close in ws.store.key_rows(
-        STAGE_CHANGE, ["opportunity_id", "at", "close_date"]
+        STAGE_CHANGE, ["opportunity_id", "at", "close_date"], where=rows_where, params=closed
     ):
         changes[opp_id].append((at, to_stage, close))
     days: dict[str, date] = {}  # a few hundred distinct days among tens of thousands of rows
@@ -88,10 +93,8 @@ def histories(ws: Workspace, *, open_only: bool = False) -> list[DealHistory]:
 
     deals = []
     for opp_id, _name, stage, amount, currency, close, owner in ws.store.key_rows(
-        OPPORTUNITY, ["stage", "amount", "currency", "close_date", "owner"]
+        OPPORTUNITY, ["stage", "amount", "currency", "close_date", "owner"], where=open_where, params=closed
     ):
-        if open_only and stage in (WON, LOST):
-            continue
         rows = changes.get(opp_id)
         if rows:
             rows.sort()
