@@ -398,3 +398,16 @@ def test_open_only_histories_are_the_open_deals(history_home: Path) -> None:
         assert forecasting.histories(ws, open_only=True) == [d for d in every if d.outcome is None]
     finally:
         ws.close()
+
+
+def test_server_scopes_stage_changes_by_their_deal() -> None:
+    """A stage change has no team of its own: the server gives it its opportunity's scope, so a rep
+    of another team does not see another team's deal moves and amounts."""
+    from sfa.server import merge
+
+    state = {"opportunity_id": ["0193d1a0-0000-7000-8000-000000000001", "c"], "owner": ["ana", "c"]}
+    assert merge.own_scope("stage_change", state) is None
+    assert merge.parent_of("stage_change", state) == "0193d1a0-0000-7000-8000-000000000001"
+    snapshot = {"owner": ["ana", "c"], "team": ["north", "c"]}
+    assert merge.own_scope("forecast_snapshot", snapshot) == ("ana", "north")
+    assert merge.own_scope("forecast_adjustment", snapshot) == ("ana", "north")

@@ -339,6 +339,7 @@ FORECAST_ADJUSTMENT = Entity(
         Field("note"),
         Field("at", "datetime", required=True),
         Field("owner", doc="who adjusted; the latest per owner, subject, period and category counts"),
+        Field("team", doc="the team that sees it (sync scope)"),
     ),
     title="period",
     insert_only=True,
@@ -361,6 +362,8 @@ FORECAST_SNAPSHOT = Entity(
         Field("commit_amount", "decimal"),
         Field("best_case", "decimal"),
         Field("won", "decimal"),
+        Field("owner", doc="sync scope: the rep snapshotted, else who took it"),
+        Field("team", doc="sync scope"),
     ),
     title="period",
 )

@@ -407,6 +407,7 @@ def adjust(
             "note": check_text("note", note.strip()) or None if note else None,
             "at": utc_now(),
             "owner": ws.owner,
+            "team": subject if kind == "team" else ws.team,
         },
     )
 
@@ -478,6 +479,8 @@ def take_snapshot(
         "commit_amount": round_money(figures["won"] + figures["commit_amount"], currency),
         "best_case": round_money(figures["won"] + figures["pipeline"], currency),
         "won": round_money(figures["won"], currency),
+        "owner": subject if kind == "owner" else ws.owner,
+        "team": subject if kind == "team" else ws.team,
     }
     record_id = snapshot_id(kind, subject, period, week_name)
     if ws.store.find(FORECAST_SNAPSHOT, record_id) is not None:

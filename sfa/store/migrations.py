@@ -289,14 +289,14 @@ UPDATE stage_change SET handle = substr(id, 25) WHERE handle = '';
 V8 = f"""
 CREATE TABLE forecast_adjustment ({_RECORD_COLUMNS},
     period TEXT NOT NULL, subject_kind TEXT NOT NULL, subject TEXT NOT NULL, category TEXT NOT NULL,
-    amount TEXT NOT NULL, currency TEXT, note TEXT, at TEXT NOT NULL, owner TEXT);
+    amount TEXT NOT NULL, currency TEXT, note TEXT, at TEXT NOT NULL, owner TEXT, team TEXT);
 CREATE INDEX forecast_adjustment_handle ON forecast_adjustment(handle);
 CREATE INDEX forecast_adjustment_period ON forecast_adjustment(period, subject_kind, subject);
 
 CREATE TABLE forecast_snapshot ({_RECORD_COLUMNS},
     period TEXT NOT NULL, subject_kind TEXT NOT NULL, subject TEXT NOT NULL, week TEXT NOT NULL,
     taken_at TEXT NOT NULL, currency TEXT, open_count INTEGER, pipeline TEXT, weighted TEXT,
-    commit_amount TEXT, best_case TEXT, won TEXT);
+    commit_amount TEXT, best_case TEXT, won TEXT, owner TEXT, team TEXT);
 CREATE INDEX forecast_snapshot_handle ON forecast_snapshot(handle);
 CREATE INDEX forecast_snapshot_period ON forecast_snapshot(period, subject_kind, subject, week);
 """
