@@ -15,6 +15,8 @@ from sfa.domain.entities import (
     CONTRACT,
     CONTRACT_LINE,
     DOCUMENT,
+    FORECAST_ADJUSTMENT,
+    FORECAST_SNAPSHOT,
     LEAD,
     OPPORTUNITY,
     OPTION_RULE,
@@ -25,6 +27,7 @@ from sfa.domain.entities import (
     PRODUCT_SPEC,
     QUOTE,
     QUOTE_LINE,
+    STAGE_CHANGE,
     TASK,
     TIMELINE,
     VISIT,
@@ -97,6 +100,50 @@ def populate(ws: Any) -> dict[str, str]:
             "probability": 70,
             "close_date": date(2026, 12, 15),
             "next_step": "Send offer",
+        },
+    )
+    store.insert(
+        FORECAST_ADJUSTMENT,
+        {
+            "period": "2026-Q4",
+            "subject_kind": "owner",
+            "subject": "anna",
+            "category": "commit",
+            "amount": Decimal("15000.00"),
+            "currency": "EUR",
+            "note": "Pumps signed verbally",
+            "at": datetime(2026, 11, 21, 8, 0, tzinfo=UTC),
+            "owner": "anna",
+        },
+    )
+    store.insert(
+        FORECAST_SNAPSHOT,
+        {
+            "period": "2026-Q4",
+            "subject_kind": "all",
+            "subject": "all",
+            "week": "2026-W47",
+            "taken_at": datetime(2026, 11, 16, 7, 0, tzinfo=UTC),
+            "currency": "EUR",
+            "open_count": 1,
+            "pipeline": Decimal("12000.50"),
+            "weighted": Decimal("8400.35"),
+            "commit_amount": Decimal("0.00"),
+            "best_case": Decimal("12000.50"),
+            "won": Decimal("0.00"),
+        },
+    )
+    store.insert(
+        STAGE_CHANGE,
+        {
+            "opportunity_id": opp["id"],
+            "from_stage": "rfp received",
+            "to_stage": "quotation sent",
+            "at": datetime(2026, 11, 19, 8, 0, tzinfo=UTC),
+            "amount": Decimal("12000.50"),
+            "currency": "EUR",
+            "close_date": date(2026, 12, 15),
+            "owner": "anna",
         },
     )
     store.insert(

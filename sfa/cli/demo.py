@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from sfa.cli.common import JsonOpt, message, print_json, workspace
+from sfa.domain import prediction
 from sfa.services import demo
 
 # One command, no sub-commands: Typer turns a single-command app into that command (`sfa demo`).
@@ -22,11 +23,21 @@ def run(
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same company (dates follow today).")] = (
         demo.DEFAULT_SEED
     ),
+    history: Annotated[
+        str | None,
+        typer.Option(
+            "--history",
+            metavar="SPAN",
+            help="Also add this much closed-deal history (e.g. 24m), drawn from known probabilities, "
+            "for `sfa forecast backtest`.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create about 50 accounts in Bavaria with contacts, leads, pipeline, visits, tasks and quotes."""
+    months = prediction.parse_months(history) if history is not None else 0
     ws = workspace(ctx)
-    result = demo.generate(ws, seed=seed, force=force)
+    result = demo.generate(ws, seed=seed, force=force, history_months=months)
     if as_json:
         print_json(demo.summary(result))
         return

@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "task": ("sfa.cli.task", "Follow-up tasks: due dates, priorities, reminders."),
     "today": ("sfa.cli.today", "Today: visits, tasks due or overdue, quotes expiring this week."),
     "report": ("sfa.cli.report", "Reports: pipeline, forecast, activity, win-loss."),
+    "forecast": ("sfa.cli.forecast", "Forecasts: backtest the methods, adjust, take weekly snapshots."),
     "server": ("sfa.cli.server", "The central sync server: init, run, users."),
     "sync": ("sfa.cli.sync", "Sync with the central server: push, pull, conflicts."),
     "dashboard": ("sfa.cli.dashboard", "The full-screen dashboard (Textual)."),

@@ -18,6 +18,7 @@ from sfa.cli.common import (
     emit_detail,
     emit_records,
     emit_written,
+    message,
     print_json,
     record_json,
     refuse_together,
@@ -29,7 +30,7 @@ from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY
 from sfa.domain.errors import ValidationError
 from sfa.domain.money import format_money
 from sfa.domain.stages import LOST, WON, find_stage
-from sfa.services import crm, records
+from sfa.services import crm, forecasting, records
 
 app = typer.Typer(help="Opportunities through stages to won or lost.", no_args_is_help=True)
 
@@ -134,19 +135,43 @@ def list_(
 
 
 @app.command("show")
-def show(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
+def show(
+    ctx: typer.Context,
+    ref: str,
+    with_score: Annotated[
+        bool,
+        Opt("--score", help="Add the deal's chance to win from history and its top factors."),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Show an opportunity with its timeline."""
     ws = workspace(ctx)
     opp = records.get(ws, OPPORTUNITY, ref)
     timeline = records.timeline_of(ws, opp["id"])
+    scored = forecasting.score(ws, opp["id"]) if with_score else None
     if as_json:
         data = record_json(OPPORTUNITY, opp, records.short_ref(ws, OPPORTUNITY, opp["id"]))
         data["weighted_amount"] = (
             str(opp["amount"] * opp["probability"] / 100) if opp["amount"] is not None else None
         )
         data["timeline"] = timeline_json(timeline)
+        if with_score:
+            data["score"] = (
+                None
+                if scored is None
+                else {
+                    "probability": round(scored.probability, 4),
+                    "method": scored.method,
+                    "factors": [{"effect": round(f.effect, 4), "text": f.text} for f in scored.factors],
+                }
+            )
         print_json(data)
         return
+    if scored is not None:
+        top = ", ".join(f"{f.sign} {f.text}" for f in scored.factors[:3])
+        message(f"score: {scored.probability:.0%} to win ({scored.method}): {top}")
+    elif with_score:
+        message("score: none (the deal is closed)")
     labels = {
         "account_id": records.titles_of(ws, ACCOUNT, [opp["account_id"]]).get(opp["account_id"], ""),
         "amount": format_money(opp["amount"], opp["currency"] or ""),

@@ -10,10 +10,11 @@ from typing import Annotated, Any
 
 import typer
 
-from sfa.cli.common import Column, emit_table, is_terminal, print_json, refuse_together, workspace
+from sfa.cli.common import Column, emit_table, is_terminal, message, print_json, refuse_together, workspace
 from sfa.domain.dates import parse_date
+from sfa.domain.errors import ValidationError
 from sfa.domain.money import format_money
-from sfa.services import reports
+from sfa.services import forecasting, reports
 
 app = typer.Typer(help="Reports: pipeline, forecast, activity, win-loss.", no_args_is_help=True)
 
@@ -55,7 +56,22 @@ def _emit(
         _chart(chart_title, chart)
 
 
-MONEY = frozenset({"amount", "weighted", "pipeline", "best_case", "won", "won_amount", "lost_amount"})
+MONEY = frozenset(
+    {
+        "amount",
+        "weighted",
+        "pipeline",
+        "commit",
+        "best_case",
+        "won",
+        "won_amount",
+        "lost_amount",
+        "expected",
+        "p10",
+        "p50",
+        "p90",
+    }
+)
 
 
 def _display(key: str, value: Any, currency: Any) -> Any:
@@ -133,33 +149,86 @@ def pipeline(ctx: typer.Context, as_json: JsonOut = False, as_csv: CsvOut = Fals
 def forecast(
     ctx: typer.Context,
     by: Annotated[str, Opt("--by", help="month or quarter.")] = "month",
+    method: Annotated[
+        str | None,
+        Opt("--method", help="weighted, history or model: how the current period is predicted."),
+    ] = None,
+    with_range: Annotated[
+        bool, Opt("--range", help="Add P10, P50 and P90 of the current period (Monte-Carlo).")
+    ] = False,
+    target: Annotated[
+        str | None, Opt("--target", metavar="AMOUNT", help="Add P(won in the current period ≥ AMOUNT).")
+    ] = None,
     as_json: JsonOut = False,
     as_csv: CsvOut = False,
 ) -> None:
-    """Per period of expected close: pipeline, weighted, best case, won to date (per currency)."""
-    rows = [
-        {
-            "period": r.period,
-            "currency": r.currency,
-            "count": r.count,
-            "pipeline": r.pipeline,
-            "weighted": r.weighted,
-            "best_case": r.best_case,
-            "won": r.won,
-            "won_count": r.won_count,
-        }
-        for r in reports.forecast(workspace(ctx), by.strip().lower())
-    ]
+    """Per period of expected close: pipeline, weighted, commit, best case, won to date (per currency).
+
+    With --method history|model, --range or --target, the current period also gets the method's
+    expected won amount, its P10/P50/P90 and the chance to reach the target (docs/prediction.md)."""
+    refuse_together(("--json", as_json), ("--csv", as_csv))  # before anything is computed and kept
+    ws = workspace(ctx)
+    period_by = by.strip().lower()
+    chosen = forecasting.check_method(method) if method is not None else None
+    goal = _amount("target", target) if target is not None else None
+    if chosen == "weighted" and (with_range or goal is not None):
+        raise ValidationError("method", "the weighted method has no range; use --method history or model")
+    predicting = chosen in ("history", "model") or with_range or goal is not None
+    chosen = chosen or ("history" if predicting else "weighted")
+    commit = forecasting.commit_amounts(ws, period_by)
+    rows: list[dict[str, Any]] = []
+    for r in reports.forecast(ws, period_by):
+        rows.append(
+            {
+                "period": r.period,
+                "currency": r.currency,
+                "count": r.count,
+                "pipeline": r.pipeline,
+                "weighted": r.weighted,
+                "commit": r.won + commit.get((r.period, r.currency), Decimal(0)),
+                "best_case": r.best_case,
+                "won": r.won,
+                "won_count": r.won_count,
+            }
+        )
     columns = [
         ("period", "Period"),
         ("currency", "Cur"),
         ("count", "Open"),
         ("pipeline", "Pipeline"),
         ("weighted", "Weighted"),
+        ("commit", "Commit"),
         ("best_case", "Best case"),
         ("won", "Won"),
         ("won_count", "Won #"),
     ]
+    if predicting:
+        current = reports.current_period(period_by)
+        notes = set()
+        for row in rows:
+            for key in ("method", "expected", "p10", "p50", "p90", "p_target"):
+                row[key] = None
+            if row["period"] != current:
+                continue
+            result = forecasting.predict_current(ws, period_by, chosen, row["currency"], row["won"], goal)
+            row.update(
+                method=result.method,
+                expected=result.expected,
+                p10=result.p10,
+                p50=result.p50,
+                p90=result.p90,
+                p_target=None if result.p_target is None else round(result.p_target, 3),
+            )
+            if result.note:
+                row["note"] = result.note
+                notes.add(result.note)
+        columns += [("method", "Method"), ("expected", "Expected")]
+        if with_range or goal is not None:
+            columns += [("p10", "P10"), ("p50", "P50"), ("p90", "P90")]
+        if goal is not None:
+            columns += [("p_target", "P(≥ target)")]
+        for note in sorted(notes):
+            message(f"model: {note}")
     _emit(
         rows,
         columns,
@@ -168,6 +237,78 @@ def forecast(
         title=f"Forecast by {by}",
         bars=_money_bars(rows, "period", "weighted"),
         empty="no opportunities to forecast",
+    )
+
+
+def _amount(field: str, text: str) -> Decimal:
+    try:
+        value = Decimal(text.strip().replace(",", "").replace("_", ""))
+    except ArithmeticError:
+        raise ValidationError(field, f"{text!r} is not an amount like 250000 or 250000.00") from None
+    if not value.is_finite() or value < 0 or value >= Decimal("1e15"):
+        raise ValidationError(field, f"{text!r} is not an amount between 0 and 10^15")
+    return value
+
+
+@app.command("funnel")
+def funnel(ctx: typer.Context, as_json: JsonOut = False, as_csv: CsvOut = False) -> None:
+    """Per stage: configured against observed chance to win (closed deals that reached it), n,
+    conversion to the next stage, median days in the stage."""
+    data = forecasting.funnel(workspace(ctx))
+    if as_json:
+        print_json([vars(r) for r in data])
+        return
+
+    def pct(value: float | None) -> str:
+        return "" if value is None else f"{value * 100:.0f} %"
+
+    rows = [
+        {
+            "stage": r.stage,
+            "configured": f"{r.configured} %",
+            "observed": pct(r.observed),
+            "n": r.reached,
+            "won": r.won,
+            "to_next": pct(r.to_next),
+            "median_days": r.median_days,
+        }
+        for r in data
+    ]
+    columns = [
+        ("stage", "Stage"),
+        ("configured", "Configured"),
+        ("observed", "Observed"),
+        ("n", "n"),
+        ("won", "Won"),
+        ("to_next", "Moved on"),
+        ("median_days", "Median days"),
+    ]
+    _emit(rows, columns, as_json=False, as_csv=as_csv, title="Funnel", empty="no stages")
+
+
+@app.command("flow")
+def flow(
+    ctx: typer.Context,
+    since: Annotated[str, Opt("--from", help="First day: ISO, mon, -30d, ...")],
+    until: Annotated[str, Opt("--to", help="Last day (included).")],
+    as_json: JsonOut = False,
+    as_csv: CsvOut = False,
+) -> None:
+    """Deals new, pushed out, pulled in, won, lost and removed between two dates (from history)."""
+    start, end = parse_date(since, "from"), parse_date(until, "to")
+    ws = workspace(ctx)
+    currency = ws.setting("currency")
+    result = forecasting.flow(ws, start, end)
+    rows = [
+        {"change": kind, "count": count, "amount": amount, "currency": currency}
+        for kind, (count, amount) in result.items()
+    ]
+    _emit(
+        rows,
+        [("change", "Change"), ("count", "Deals"), ("amount", "Amount")],
+        as_json=as_json,
+        as_csv=as_csv,
+        title=f"Flow {start.isoformat()} to {end.isoformat()}",
     )
 
 

@@ -599,6 +599,71 @@ DOCUMENT = Entity(
     search_fields=("title", "filename", "notes"),
 )
 
+
+STAGE_CHANGE = Entity(
+    "stage_change",
+    "stage_change",
+    31,
+    (
+        Field("opportunity_id", "ref", required=True, ref="opportunity"),
+        Field("from_stage", doc="empty: the deal was opened; equal to to_stage: close date or amount moved"),
+        Field("to_stage", required=True),
+        Field("at", "datetime", required=True),
+        Field("amount", "decimal", doc="the deal's amount at the time"),
+        Field("currency", "currency"),
+        Field("close_date", "date", doc="the deal's expected close date at the time"),
+        Field("owner"),
+    ),
+    title="to_stage",
+    insert_only=True,
+)
+
+FORECAST_CATEGORIES = ("commit", "best case", "pipeline")
+FORECAST_SUBJECTS = ("all", "owner", "team")
+
+FORECAST_ADJUSTMENT = Entity(
+    "forecast_adjustment",
+    "forecast_adjustment",
+    32,
+    (
+        Field("period", required=True, doc="2026-Q4 or 2026-11"),
+        Field("subject_kind", "enum", required=True, choices=FORECAST_SUBJECTS),
+        Field("subject", required=True, doc="the rep's user name or the team"),
+        Field("category", "enum", required=True, choices=FORECAST_CATEGORIES),
+        Field("amount", "decimal", required=True),
+        Field("currency", "currency"),
+        Field("note"),
+        Field("at", "datetime", required=True),
+        Field("owner", doc="who adjusted; the latest per owner, subject, period and category counts"),
+        Field("team", doc="the team that sees it (sync scope)"),
+    ),
+    title="period",
+    insert_only=True,
+)
+
+FORECAST_SNAPSHOT = Entity(
+    "forecast_snapshot",
+    "forecast_snapshot",
+    33,
+    (
+        Field("period", required=True),
+        Field("subject_kind", "enum", required=True, choices=FORECAST_SUBJECTS),
+        Field("subject", required=True),
+        Field("week", required=True, doc="ISO week the snapshot is of, e.g. 2026-W48; one per week"),
+        Field("taken_at", "datetime", required=True),
+        Field("currency", "currency"),
+        Field("open_count", "int"),
+        Field("pipeline", "decimal"),
+        Field("weighted", "decimal"),
+        Field("commit_amount", "decimal"),
+        Field("best_case", "decimal"),
+        Field("won", "decimal"),
+        Field("owner", doc="sync scope: the rep snapshotted, else who took it"),
+        Field("team", doc="sync scope"),
+    ),
+    title="period",
+)
+
 # Kinds of timeline entry that hold prose people wrote; these are found by full-text search.
 SEARCHABLE_TIMELINE_KINDS = ("note", "visit_report")
 
@@ -626,5 +691,8 @@ ENTITIES: dict[str, Entity] = {
         CONTRACT,
         CONTRACT_LINE,
         DOCUMENT,
+        STAGE_CHANGE,
+        FORECAST_ADJUSTMENT,
+        FORECAST_SNAPSHOT,
     )
 }

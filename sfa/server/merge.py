@@ -221,7 +221,12 @@ LINE_PARENTS = {"quote_line": "quote_id", "order_line": "order_id", "contract_li
 
 def parent_of(entity_name: str, state: Fields) -> str | None:
     """The record whose scope a record without owner/team takes."""
-    key = {"timeline": "record_id", CONFLICT: "record_id", **LINE_PARENTS}.get(entity_name)
+    key = {
+        "timeline": "record_id",
+        "stage_change": "opportunity_id",
+        CONFLICT: "record_id",
+        **LINE_PARENTS,
+    }.get(entity_name)
     if key is None or key not in state:
         return None
     value = state[key][0]
@@ -231,7 +236,7 @@ def parent_of(entity_name: str, state: Fields) -> str | None:
 def own_scope(entity_name: str, state: Fields) -> tuple[str | None, str | None] | None:
     """(owner, team) from the record itself, or None when it comes from its parent."""
     entity = ENTITIES.get(entity_name)
-    if entity is None or entity_name == "timeline" or entity_name in LINE_PARENTS:
+    if entity is None or entity_name in ("timeline", "stage_change") or entity_name in LINE_PARENTS:
         return None
     if "owner" in entity.by_name and "team" in entity.by_name:
         owner = state.get("owner", [None])[0]

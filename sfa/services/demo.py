@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sfa.domain import prediction
 from sfa.domain import quotes as rules
 from sfa.domain.dates import local_today, local_zone
 from sfa.domain.entities import (
@@ -24,6 +25,7 @@ from sfa.domain.entities import (
     PRODUCT,
     QUOTE,
     QUOTE_LINE,
+    STAGE_CHANGE,
     TASK,
     TIMELINE,
     VISIT,
@@ -32,7 +34,7 @@ from sfa.domain.entities import (
 from sfa.domain.errors import StateError
 from sfa.domain.normalize import fold
 from sfa.domain.stages import LOST, WON
-from sfa.services import quotes
+from sfa.services import forecasting, quotes
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
@@ -459,9 +461,12 @@ class _Builder:
                 }
             )
         opps = self.insert(OPPORTUNITY, rows)
+        changes = []
         for opp in opps:
             opened = self.at(self.today - timedelta(days=rng.randint(20, 120)), 9)
             self.note(OPPORTUNITY, opp, "stage", f"opened at stage {opp['stage']}", opened)
+            changes.append(forecasting.change_row(opp, None, opened))
+        self.ws.store.insert_many(STAGE_CHANGE, changes)
         return opps
 
     # -- the week ------------------------------------------------------------------------------------
@@ -681,7 +686,78 @@ class _Builder:
         return quote
 
 
-def generate(ws: Workspace, *, seed: int = DEFAULT_SEED, force: bool = False) -> DemoResult:
+def add_history(ws: Workspace, months: int, *, seed: int = DEFAULT_SEED, deals_per_month: int = 150) -> int:
+    """Add a simulated history to a store that has accounts (the benchmarks' large store); returns the
+    number of deals added."""
+    accounts = [{"id": row[0]} for row in ws.store.key_rows(ACCOUNT, [])]
+    if not accounts:
+        raise StateError("a history needs accounts to sell to; run `sfa demo` first")
+    builder = _Builder(ws, seed, local_today())
+    with ws.store.transaction():
+        _history(builder, accounts, months, seed, deals_per_month)
+    return builder.counts.get(OPPORTUNITY.name, 0)
+
+
+def _history(
+    builder: _Builder, accounts: list[Record], months: int, seed: int, deals_per_month: int = 150
+) -> None:
+    """Simulated deals of the last ``months`` (plus a run-in), each with its stage_change rows: the
+    stage paths and close-date moves the simulator drew from known probabilities (prediction.simulate)."""
+    stages = forecasting.stages_for(builder.ws)
+    start, span = prediction.history_window(builder.today, months)
+    deals = prediction.simulate(
+        stages, start, span, seed=seed, deals_per_month=deals_per_month, until=builder.today
+    )
+    rng = random.Random(seed)
+    probability = {s.name: s.probability for s in stages}
+    rows = []
+    for deal in deals:
+        outcome = deal.outcome
+        rows.append(
+            {
+                "owner": deal.owner,
+                "team": builder.ws.team,
+                "name": rng.choice(OPP_NAMES),
+                "account_id": rng.choice(accounts)["id"],
+                "amount": deal.amount,
+                "currency": "EUR",
+                "stage": deal.stage,
+                "probability": probability.get(deal.stage, 0),
+                "close_date": outcome[1] if outcome else deal.close_date,
+                "lost_reason": rng.choice(LOST_REASONS) if deal.stage == LOST else None,
+                "tags": [f"source:{deal.source}"],
+            }
+        )
+    opps = builder.insert(OPPORTUNITY, rows)
+    changes: list[Record] = []
+    for deal, opp in zip(deals, opps, strict=True):
+        # Steps at 09:00, close-date moves at 12:00: the same day's move comes first.
+        events = sorted(
+            [(s.at, 0, s.stage, None) for s in deal.steps[1:]]
+            + [(c[0], 1, None, c[1]) for c in deal.close_dates[1:]],
+            key=lambda e: (e[0], e[1]),
+        )
+        stage, close = deal.steps[0].stage, deal.close_dates[0][1]
+        row = {**opp, "stage": stage, "close_date": close}
+        changes.append(forecasting.change_row(row, None, builder.at(deal.created, 9)))
+        for day, kind, to_stage, to_close in events:
+            before = stage
+            if kind == 0:
+                stage = to_stage or stage
+            else:
+                close = to_close or close
+            row = {**opp, "stage": stage, "close_date": close}
+            changes.append(forecasting.change_row(row, before, builder.at(day, 9 if kind == 0 else 12)))
+    builder.insert(STAGE_CHANGE, changes)
+
+
+def generate(
+    ws: Workspace,
+    *,
+    seed: int = DEFAULT_SEED,
+    force: bool = False,
+    history_months: int = 0,
+) -> DemoResult:
     existing = existing_records(ws)
     if existing and not force:
         held = ", ".join(f"{n} {name}{'s' if n != 1 else ''}" for name, n in existing.items())
@@ -700,6 +776,8 @@ def generate(ws: Workspace, *, seed: int = DEFAULT_SEED, force: bool = False) ->
         products = builder.products()
         builder.quotes(opps, products)
         builder.insert(TIMELINE, builder.timeline)
+        if history_months:
+            _history(builder, accounts, history_months, seed)
     result = DemoResult(counts=builder.counts)
     for key, value in COMPANY.items():
         if not ws.config.get(key):

@@ -48,6 +48,11 @@ def forecast(ws: Workspace, by: str = "month") -> list[reports.PeriodRow]:
     return reports.forecast(_figures(ws, "stage != ?", (LOST,)), by, start)
 
 
+def current_period(by: str) -> str:
+    """The name of today's month or quarter, as the forecast rows name it."""
+    return reports.period_of(local_today(), by)
+
+
 def decided_since_clause(since: date | None) -> tuple[str, tuple[Any, ...]]:
     """Won and lost deals, decided on or after `since` (close date, else the last change's date)."""
     where = "stage IN (?, ?)"

@@ -356,17 +356,28 @@ class Store:
         ]
 
     def key_rows(
-        self, entity: Entity, columns: Sequence[str], *, include_deleted: bool = False
+        self,
+        entity: Entity,
+        columns: Sequence[str],
+        *,
+        include_deleted: bool = False,
+        where: str = "",
+        params: Sequence[Any] = (),
     ) -> list[tuple[Any, ...]]:
-        """(id, title, *columns) of every live record: duplicate checks read their key columns
-        (entity.derived_columns, or plain fields) without building a record per row."""
+        """(id, title, *columns) of every live record (matching ``where``): duplicate checks read
+        their key columns (entity.derived_columns, or plain fields) without building a record per row."""
         known = {*entity.derived_columns, *entity.field_names}
         for column in columns:
             if column not in known:
                 raise ValidationError(column, f"{entity.name} has no such column")
-        where = " WHERE deleted = 0" if "deleted" in entity.by_name and not include_deleted else ""
-        sql = f"SELECT {', '.join(['id', entity.title, *columns])} FROM {entity.table}{where} ORDER BY rid"
-        return [tuple(row) for row in self.conn.execute(sql)]
+        clauses = [where] if where else []
+        if "deleted" in entity.by_name and not include_deleted:
+            clauses.append("deleted = 0")
+        condition = " WHERE " + " AND ".join(f"({c})" for c in clauses) if clauses else ""
+        sql = (
+            f"SELECT {', '.join(['id', entity.title, *columns])} FROM {entity.table}{condition} ORDER BY rid"
+        )
+        return [tuple(row) for row in self.conn.execute(sql, params)]
 
     def field_clocks(self, entity: Entity) -> dict[str, dict[str, str]]:
         """Every record's field clocks (deleted records included), by id."""

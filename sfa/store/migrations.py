@@ -449,6 +449,74 @@ CREATE TABLE IF NOT EXISTS sync_reconcile (
     PRIMARY KEY (entity, record_id));
 """
 
+_NEW_ID = (
+    "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-8'"
+    " || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))"
+)
+_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+
+
+def _value_at(field: str, entry: str) -> str:
+    """SQL: an opportunity's ``field`` as it stood at history entry ``entry`` (after it): the newest
+    value written up to it, else the oldest value overwritten after it, else today's column."""
+    return f"""coalesce(
+        (SELECT json_extract(v.new_value, '$') FROM history v WHERE v.record_id = o.id
+            AND v.entity = 'opportunity' AND v.field = '{field}' AND v.id <= {entry}
+            ORDER BY v.id DESC LIMIT 1),
+        (SELECT json_extract(v.old_value, '$') FROM history v WHERE v.record_id = o.id
+            AND v.entity = 'opportunity' AND v.field = '{field}' AND v.id > {entry}
+            ORDER BY v.id LIMIT 1),
+        o.{field})"""
+
+
+# Stage changes (docs/prediction.md): insert-only, one row per stage move, per opening, and per move of
+# the close date or amount (from_stage = to_stage). Deals moved before this version get theirs from
+# the timeline (the opening) and the history table (every later stage, close-date and amount change);
+# those rows are this replica's own and are not pushed (every replica fills its own from its history).
+V_STAGE_CHANGE = f"""
+CREATE TABLE stage_change ({_RECORD_COLUMNS},
+    opportunity_id TEXT NOT NULL REFERENCES opportunity(id) DEFERRABLE INITIALLY DEFERRED,
+    from_stage TEXT, to_stage TEXT NOT NULL, at TEXT NOT NULL, amount TEXT, currency TEXT,
+    close_date TEXT, owner TEXT);
+CREATE INDEX stage_change_handle ON stage_change(handle);
+CREATE INDEX stage_change_opportunity ON stage_change(opportunity_id, at);
+
+INSERT INTO stage_change (id, handle, created_at, updated_at, opportunity_id, from_stage, to_stage, at,
+    amount, currency, close_date, owner)
+SELECT {_NEW_ID}, '', {_NOW}, {_NOW}, o.id, NULL, {_value_at("stage", "0")},
+    coalesce((SELECT min(t.at) FROM timeline t WHERE t.record_id = o.id AND t.kind = 'stage'), o.created_at),
+    {_value_at("amount", "0")}, o.currency, {_value_at("close_date", "0")}, o.owner
+FROM opportunity o;
+
+INSERT INTO stage_change (id, handle, created_at, updated_at, opportunity_id, from_stage, to_stage, at,
+    amount, currency, close_date, owner)
+SELECT {_NEW_ID}, '', {_NOW}, {_NOW}, o.id,
+    CASE WHEN h.field = 'stage' THEN json_extract(h.old_value, '$') ELSE {_value_at("stage", "h.id")} END,
+    {_value_at("stage", "h.id")}, h.changed_at,
+    {_value_at("amount", "h.id")}, o.currency, {_value_at("close_date", "h.id")}, o.owner
+FROM history h JOIN opportunity o ON o.id = h.record_id
+WHERE h.entity = 'opportunity' AND h.field IN ('stage', 'close_date', 'amount')
+ORDER BY h.id;
+
+UPDATE stage_change SET handle = substr(id, 25) WHERE handle = '';
+"""
+
+# Forecast adjustments (insert-only) and weekly snapshots (one id per subject, period and week).
+V_FORECAST_RECORDS = f"""
+CREATE TABLE forecast_adjustment ({_RECORD_COLUMNS},
+    period TEXT NOT NULL, subject_kind TEXT NOT NULL, subject TEXT NOT NULL, category TEXT NOT NULL,
+    amount TEXT NOT NULL, currency TEXT, note TEXT, at TEXT NOT NULL, owner TEXT, team TEXT);
+CREATE INDEX forecast_adjustment_handle ON forecast_adjustment(handle);
+CREATE INDEX forecast_adjustment_period ON forecast_adjustment(period, subject_kind, subject);
+
+CREATE TABLE forecast_snapshot ({_RECORD_COLUMNS},
+    period TEXT NOT NULL, subject_kind TEXT NOT NULL, subject TEXT NOT NULL, week TEXT NOT NULL,
+    taken_at TEXT NOT NULL, currency TEXT, open_count INTEGER, pipeline TEXT, weighted TEXT,
+    commit_amount TEXT, best_case TEXT, won TEXT, owner TEXT, team TEXT);
+CREATE INDEX forecast_snapshot_handle ON forecast_snapshot(handle);
+CREATE INDEX forecast_snapshot_period ON forecast_snapshot(period, subject_kind, subject, week);
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     V1,
     V2,
@@ -467,6 +535,8 @@ MIGRATIONS: tuple[str, ...] = (
     V_LINE_CONFIGURATION,
     V7_QUARANTINE,
     V8_RESEND,
+    V_STAGE_CHANGE,
+    V_FORECAST_RECORDS,
 )
 
 LATEST = len(MIGRATIONS)

@@ -1,0 +1,490 @@
+"""Deal history and forecasts over the store: stage changes written with every move, the deals'
+histories read back for the prediction methods (sfa/domain/prediction.py), the backtest and the
+forecast range. Design and measured figures: docs/prediction.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sfa.domain import prediction
+from sfa.domain import reports as report_rules
+from sfa.domain.dates import local_today, utc_now
+from sfa.domain.entities import (
+    FORECAST_ADJUSTMENT,
+    FORECAST_CATEGORIES,
+    FORECAST_SNAPSHOT,
+    OPPORTUNITY,
+    STAGE_CHANGE,
+)
+from sfa.domain.errors import ValidationError
+from sfa.domain.ids import timestamp_ms_of
+from sfa.domain.money import round_money
+from sfa.domain.prediction import DealHistory, StageStep
+from sfa.domain.stages import LOST, WON, Stage
+from sfa.domain.text import check_text
+from sfa.store.db import Record
+from sfa.store.workspace import Workspace
+
+
+def record_change(ws: Workspace, opp: Record, from_stage: str | None, at: datetime | None = None) -> Record:
+    """The insert-only stage_change row for ``opp`` as it now stands (its stage, amount, close date).
+
+    ``from_stage`` is None when the deal is opened, the earlier stage on a move, and the deal's own
+    stage when only its close date or amount moved.
+    """
+    return ws.store.insert(STAGE_CHANGE, change_row(opp, from_stage, at or utc_now()))
+
+
+def change_row(opp: Record, from_stage: str | None, at: datetime) -> Record:
+    return {
+        "opportunity_id": opp["id"],
+        "from_stage": from_stage,
+        "to_stage": opp["stage"],
+        "at": at,
+        "amount": opp.get("amount"),
+        "currency": opp.get("currency"),
+        "close_date": opp.get("close_date"),
+        "owner": opp.get("owner"),
+    }
+
+
+def stages_for(ws: Workspace) -> tuple[Stage, ...]:
+    """The stage probabilities the methods start from: today the configured stages; a sales policy
+    (issue 14) will feed its own here."""
+    return tuple(ws.stages)
+
+
+def _day(text: str) -> date:
+    return date.fromisoformat(text[:10])
+
+
+def histories(ws: Workspace, *, open_only: bool = False) -> list[DealHistory]:
+    """Every live opportunity (or only the open ones) as its stage_change rows recorded it.
+
+    A deal without rows (imported, or pulled from a replica that predates stage changes) is one step:
+    its stage today since its creation (the time in its UUIDv7 id).
+    """
+    changes: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
+    open_where = "stage NOT IN (?, ?)" if open_only else ""
+    rows_where = (
+        "opportunity_id IN (SELECT id FROM opportunity WHERE stage NOT IN (?, ?))" if open_only else ""
+    )
+    closed = (WON, LOST) if open_only else ()
+    for _id, to_stage, opp_id, at, close in ws.store.key_rows(
+        STAGE_CHANGE, ["opportunity_id", "at", "close_date"], where=rows_where, params=closed
+    ):
+        changes[opp_id].append((at, to_stage, close))
+    days: dict[str, date] = {}  # a few hundred distinct days among tens of thousands of rows
+
+    def day_of(text: str) -> date:
+        key = text[:10]
+        found = days.get(key)
+        if found is None:
+            found = days[key] = date.fromisoformat(key)
+        return found
+
+    deals = []
+    for opp_id, _name, stage, amount, currency, close, owner in ws.store.key_rows(
+        OPPORTUNITY, ["stage", "amount", "currency", "close_date", "owner"], where=open_where, params=closed
+    ):
+        rows = changes.get(opp_id)
+        if rows:
+            rows.sort()
+            created = day_of(rows[0][0])
+        else:
+            created = datetime.fromtimestamp(timestamp_ms_of(opp_id) / 1000, UTC).date()
+            rows = [(created.isoformat(), stage, close)]
+        steps: list[StageStep] = []
+        close_dates: list[tuple[date, date]] = []
+        last_stage = last_close = None
+        for at, to_stage, row_close in rows:
+            if to_stage != last_stage:
+                steps.append(StageStep(to_stage, day_of(at)))
+                last_stage = to_stage
+            if row_close and row_close != last_close:
+                close_dates.append((day_of(at), day_of(row_close)))
+                last_close = row_close
+        if not close_dates:
+            close_dates.append((created, day_of(close) if close else created))
+        deals.append(
+            DealHistory(
+                opp_id,
+                created,
+                Decimal(amount) if amount else Decimal(0),
+                tuple(steps),
+                tuple(close_dates),
+                owner or "",
+                "",
+                currency or "",
+            )
+        )
+    return deals
+
+
+def backtest(
+    ws: Workspace, periods: int = 8, by: str = "quarter", today: date | None = None
+) -> prediction.Backtest:
+    return prediction.backtest(histories(ws), stages_for(ws), today or local_today(), periods, by)
+
+
+def backtest_json(result: prediction.Backtest) -> dict[str, Any]:
+    """The shape of `sfa forecast backtest --json` (issue 16)."""
+
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(value, 4)
+
+    methods: dict[str, Any] = {}
+    for name, score in result.scores.items():
+        entry: dict[str, Any] = {
+            "wmape": rounded(score.wmape),
+            "bias": rounded(score.bias),
+            "coverage": rounded(score.coverage),
+            "brier": rounded(score.brier),
+            "auc": rounded(score.auc),
+        }
+        if score.note:
+            entry["note"] = score.note
+        methods[name] = entry
+    return {"periods": result.periods, "methods": methods, "best": result.best}
+
+
+def period_rows(result: prediction.Backtest) -> Sequence[tuple[str, str, Decimal, Decimal, Any, Any]]:
+    return [
+        (method, period, point, actual, p10, p90)
+        for method, score in result.scores.items()
+        for period, point, actual, p10, p90 in score.periods
+    ]
+
+
+# -- the forecast report's prediction columns ------------------------------------------------------
+
+FORECAST_METHODS = prediction.METHODS
+MAX_PERIODS = 40
+
+
+# Forecast categories from the deal's probability until a sales policy (issue 14) names them per
+# stage: at or above COMMIT_FROM a deal is commit, at or above BEST_CASE_FROM best case, else pipeline.
+COMMIT_FROM = 90
+BEST_CASE_FROM = 50
+
+
+def category_of(probability: int | None) -> str:
+    if probability is None:
+        return "pipeline"
+    if probability >= COMMIT_FROM:
+        return "commit"
+    return "best case" if probability >= BEST_CASE_FROM else "pipeline"
+
+
+def check_method(method: str) -> str:
+    value = method.strip().lower()
+    if value not in FORECAST_METHODS:
+        raise ValidationError(
+            "method", f"{method!r} is not a method; accepted: {', '.join(FORECAST_METHODS)}"
+        )
+    return value
+
+
+def check_by(by: str) -> str:
+    value = by.strip().lower()
+    report_rules.period_of(None, value)  # month or quarter, else a ValidationError naming --by
+    return value
+
+
+def check_periods(periods: int) -> int:
+    if not 1 <= periods <= MAX_PERIODS:
+        raise ValidationError("periods", f"{periods} is outside 1..{MAX_PERIODS}")
+    return periods
+
+
+def predict_current(
+    ws: Workspace,
+    by: str,
+    method: str,
+    currency: str,
+    won_so_far: Decimal,
+    target: Decimal | None = None,
+    today: date | None = None,
+    runs: int = 2000,
+) -> prediction.Prediction:
+    """The current period's won amount by ``method`` from the deals in ``currency``: what is already
+    won plus the method's prediction for the open pipeline (and deals still to come from new).
+
+    The estimates are trained on snapshots taken at period starts; mid-period the open deals are
+    scored as they stand today (docs/prediction.md)."""
+    day = today or local_today()
+    rest = None if target is None else target - won_so_far
+    stages = stages_for(ws)
+    if method == "history":
+        key = _cache_key(ws, day, by, currency)
+        estimates = _cached(ws, key)
+        if estimates is None:
+            deals = [d for d in histories(ws) if d.currency == currency]
+            estimates = prediction.fit_estimates(deals, stages, day, by)
+            _keep(ws, key, estimates)
+            open_deals = [d for d in deals if d.outcome is None]
+        else:
+            open_deals = [d for d in histories(ws, open_only=True) if d.currency == currency]
+        result = prediction.predict_open(open_deals, estimates, stages, day, by, runs=runs, target=rest)
+    else:
+        deals = [d for d in histories(ws) if d.currency == currency]
+        result = prediction.predict(deals, stages, day, by, method, runs=runs, target=rest)
+    shift = won_so_far
+
+    def plus(value: Decimal | None) -> Decimal | None:
+        return None if value is None else value + shift
+
+    return prediction.Prediction(
+        result.method,
+        result.expected + shift,
+        result.deal_probability,
+        result.from_new,
+        plus(result.p10),
+        plus(result.p50),
+        plus(result.p90),
+        (1.0 if rest is not None and rest <= 0 else result.p_target),
+        result.note,
+    )
+
+
+CACHE_FILE = "forecast-estimates.json"
+
+
+def _cache_key(ws: Workspace, day: date, by: str, currency: str) -> str:
+    """What the history method's estimates depend on: the day, the period kind, the stages, the
+    currency, and the data (stage changes are insert-only and written with every move, close-date
+    or amount change, so their count moves whenever a deal does; deletions change the deal count)."""
+    stages = ",".join(f"{s.name}:{s.probability}" for s in stages_for(ws))
+    counts = (ws.store.count(STAGE_CHANGE), ws.store.count(OPPORTUNITY))
+    return f"{day.isoformat()}|{by}|{currency}|{stages}|{counts[0]}|{counts[1]}"
+
+
+def _cached(ws: Workspace, key: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads((ws.home / CACHE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("estimates"), dict):
+        return None
+    estimates: dict[str, Any] = data["estimates"]
+    return estimates
+
+
+def _keep(ws: Workspace, key: str, estimates: dict[str, Any]) -> None:
+    """Best effort: a home that cannot be written (read-only media) just computes every time."""
+    path = ws.home / CACHE_FILE
+    try:
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"key": key, "estimates": estimates}), encoding="utf-8")
+        temporary.replace(path)
+    except OSError:
+        pass
+
+
+def commit_amounts(ws: Workspace, by: str, today: date | None = None) -> dict[tuple[str, str], Decimal]:
+    """(period, currency) → Σ amount of open deals whose stage counts as commit."""
+    start = report_rules.period_start(today or local_today(), by)
+    totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for _id, _name, stage, amount, currency, close, probability in ws.store.key_rows(
+        OPPORTUNITY, ["stage", "amount", "currency", "close_date", "probability"]
+    ):
+        if stage in ("won", "lost") or not amount or category_of(probability) != "commit":
+            continue
+        close_day = _day(close) if close else None
+        if close_day is None:
+            period = report_rules.UNSCHEDULED
+        elif close_day < start:
+            period = report_rules.OVERDUE
+        else:
+            period = report_rules.period_of(close_day, by)
+        totals[(period, currency or "")] += Decimal(amount)
+    return totals
+
+
+# -- funnel and flow -----------------------------------------------------------------------------------
+
+
+def funnel(ws: Workspace) -> list[prediction.FunnelRow]:
+    return prediction.funnel(histories(ws), stages_for(ws))
+
+
+def flow(ws: Workspace, start: date, end: date) -> dict[str, tuple[int, Decimal]]:
+    """`prediction.flow` plus "removed": deals deleted between the dates (by their last change)."""
+    if end < start:
+        raise ValidationError(
+            "to", f"{end.isoformat()} is before the start {start.isoformat()}", asks_for=("from",)
+        )
+    result = prediction.flow(histories(ws), start, end)
+    after = (end.toordinal() + 1) - start.toordinal()
+    removed = ws.store.select(
+        OPPORTUNITY,
+        "deleted = 1 AND updated_at >= ? AND updated_at < ?",
+        (start.isoformat(), date.fromordinal(start.toordinal() + after).isoformat()),
+        include_deleted=True,
+        fields=["amount"],
+    )
+    result["removed"] = (len(removed), sum((r["amount"] or Decimal(0) for r in removed), Decimal("0.00")))
+    return result
+
+
+def score(ws: Workspace, opp_id: str, today: date | None = None) -> prediction.Score | None:
+    """The open deal's chance to win by the history method and its top factors (None: closed)."""
+    return prediction.score(histories(ws), stages_for(ws), opp_id, today or local_today())
+
+
+# -- adjustments and snapshots ---------------------------------------------------------------------------
+
+_SNAPSHOT_NAMESPACE = uuid.UUID("6f1c9a52-3d0e-4b7a-9a51-5f0c2e8d7b13")
+
+
+def parse_period(text: str) -> tuple[str, str]:
+    """ "2026-Q4" (a quarter) or "2026-11" (a month): the period's name and its kind."""
+    value = text.strip().upper()
+    quarter = re.fullmatch(r"(\d{4})-Q([1-4])", value)
+    if quarter:
+        return f"{quarter[1]}-Q{quarter[2]}", "quarter"
+    month = re.fullmatch(r"(\d{4})-(\d{2})", value)
+    if month and 1 <= int(month[2]) <= 12:
+        return f"{month[1]}-{month[2]}", "month"
+    raise ValidationError("period", f"{text!r} is not a period like 2026-Q4 or 2026-11")
+
+
+def _subject(ws: Workspace, owner: str | None, team: str | None) -> tuple[str, str]:
+    if owner is not None and team is not None:
+        raise ValidationError("owner", "give a rep or a team, not both", asks_for=("owner", "team"))
+    if owner is not None:
+        return "owner", check_text("owner", owner.strip()) or ws.owner
+    if team is not None:
+        name = check_text("team", team.strip()) or ws.team
+        if not name:
+            raise ValidationError("team", "is empty and no team is configured")
+        return "team", name
+    return "all", "all"
+
+
+def adjust(
+    ws: Workspace,
+    period: str,
+    category: str,
+    amount: str,
+    *,
+    owner: str | None = None,
+    team: str | None = None,
+    note: str | None = None,
+) -> Record:
+    """An insert-only adjustment: the latest per person, subject, period and category counts."""
+    name, _kind = parse_period(period)
+    kind, subject = _subject(ws, owner, team)
+    if kind == "all":
+        raise ValidationError("owner", "an adjustment is for a rep or a team", asks_for=("owner", "team"))
+    wanted = " ".join(category.strip().lower().replace("-", " ").replace("_", " ").split())
+    if wanted not in FORECAST_CATEGORIES:
+        raise ValidationError(
+            "category", f"{category!r} is not a category; accepted: {', '.join(FORECAST_CATEGORIES)}"
+        )
+    currency = ws.setting("currency")
+    try:
+        value = round_money(Decimal(amount.strip().replace(",", "")), currency)
+    except ArithmeticError:
+        raise ValidationError("amount", f"{amount!r} is not an amount like 250000.00") from None
+    if not value.is_finite() or value < 0 or value >= Decimal("1e15"):
+        raise ValidationError("amount", f"{amount!r} is not an amount between 0 and 10^15")
+    return ws.store.insert(
+        FORECAST_ADJUSTMENT,
+        {
+            "period": name,
+            "subject_kind": kind,
+            "subject": subject,
+            "category": wanted,
+            "amount": value,
+            "currency": currency,
+            "note": check_text("note", note.strip()) or None if note else None,
+            "at": utc_now(),
+            "owner": ws.owner,
+            "team": subject if kind == "team" else ws.team,
+        },
+    )
+
+
+def adjustments(ws: Workspace, period: str | None = None) -> list[Record]:
+    """The adjustments that count: the latest per person, subject, period and category."""
+    where, params = ("period = ?", (parse_period(period)[0],)) if period else ("", ())
+    latest: dict[tuple[Any, ...], Record] = {}
+    for row in ws.store.select(FORECAST_ADJUSTMENT, where, params, order="at, rid"):
+        latest[(row["owner"], row["subject_kind"], row["subject"], row["period"], row["category"])] = row
+    return sorted(
+        latest.values(), key=lambda r: (r["period"], r["subject_kind"], r["subject"], r["category"])
+    )
+
+
+def snapshot_id(kind: str, subject: str, period: str, week: str) -> str:
+    """The same on every replica: two laptops snapshotting one week write one record."""
+    return str(uuid.uuid5(_SNAPSHOT_NAMESPACE, f"{kind}\\x1f{subject}\\x1f{period}\\x1f{week}"))
+
+
+def take_snapshot(
+    ws: Workspace,
+    by: str = "quarter",
+    *,
+    owner: str | None = None,
+    team: str | None = None,
+    today: date | None = None,
+) -> Record:
+    """This week's snapshot of the current period's figures for the subject (in the store's currency);
+    taking it again in the same week replaces it."""
+    by = check_by(by)
+    kind, subject = _subject(ws, owner, team)
+    day = today or local_today()
+    period = report_rules.period_of(day, by)
+    year, week, _ = day.isocalendar()
+    week_name = f"{year:04d}-W{week:02d}"
+    currency = ws.setting("currency")
+    zero = Decimal(0)
+    open_count = 0
+    figures = {"pipeline": zero, "weighted": zero, "commit_amount": zero, "won": zero}
+    for _id, _name, stage, amount, row_currency, close, probability, row_owner, row_team in ws.store.key_rows(
+        OPPORTUNITY, ["stage", "amount", "currency", "close_date", "probability", "owner", "team"]
+    ):
+        if stage == LOST or not close or (row_currency or currency) != currency:
+            continue
+        if (kind == "owner" and row_owner != subject) or (kind == "team" and row_team != subject):
+            continue
+        if report_rules.period_of(_day(close), by) != period:
+            continue
+        value = Decimal(amount) if amount else zero
+        if stage == WON:
+            figures["won"] += value
+            continue
+        open_count += 1
+        figures["pipeline"] += value
+        figures["weighted"] += value * (probability or 0) / 100
+        if category_of(probability) == "commit":
+            figures["commit_amount"] += value
+    values: Record = {
+        "period": period,
+        "subject_kind": kind,
+        "subject": subject,
+        "week": week_name,
+        "taken_at": utc_now(),
+        "currency": currency,
+        "open_count": open_count,
+        "pipeline": round_money(figures["pipeline"], currency),
+        "weighted": round_money(figures["weighted"], currency),
+        "commit_amount": round_money(figures["won"] + figures["commit_amount"], currency),
+        "best_case": round_money(figures["won"] + figures["pipeline"], currency),
+        "won": round_money(figures["won"], currency),
+        "owner": subject if kind == "owner" else ws.owner,
+        "team": subject if kind == "team" else ws.team,
+    }
+    record_id = snapshot_id(kind, subject, period, week_name)
+    if ws.store.find(FORECAST_SNAPSHOT, record_id) is not None:
+        return ws.store.update(FORECAST_SNAPSHOT, record_id, values)
+    return ws.store.insert(FORECAST_SNAPSHOT, values, record_id=record_id)

@@ -1,0 +1,245 @@
+"""The prediction methods measured against the truth that generated the history (issue 16 goals).
+
+The history is the one `sfa demo --history 24m --seed N` stores (test_forecasting checks that the
+store holds exactly the simulated deals), so these are the goals as the issue states them. If a goal
+is missed the test fails with the figures; it is never loosened to pass.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import date
+from decimal import Decimal
+from functools import cache
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sfa.domain import prediction as P
+from sfa.domain.stages import DEFAULT_STAGES
+
+TODAY = date(2026, 11, 29)
+SEEDS = (1, 2, 3, 4, 5)
+
+
+@cache
+def _history(seed: int) -> tuple[P.DealHistory, ...]:
+    start, span = P.history_window(TODAY, 24)
+    return tuple(P.simulate(DEFAULT_STAGES, start, span, seed=seed, until=TODAY))
+
+
+@cache
+def _backtest(seed: int) -> P.Backtest:
+    return P.backtest(_history(seed), DEFAULT_STAGES, TODAY, periods=8)
+
+
+def test_history_window_leaves_every_backtest_quarter_a_pipeline() -> None:
+    start, span = P.history_window(TODAY, 24)
+    assert start == date(2024, 4, 1)  # 6 months before the first of the 8 quarters (2024-Q4)
+    assert P.add_months(start, span) > TODAY
+    result = _backtest(1)
+    assert result.scores["history"].periods[0][0] == "2024-Q4"
+    assert all(actual > 0 for _, _, actual, _, _ in result.scores["history"].periods)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_best_method_beats_weighted_by_30_percent(seed: int) -> None:
+    result = _backtest(seed)
+    best = result.scores[result.best]
+    weighted = result.scores["weighted"]
+    assert result.best != "weighted"
+    assert best.wmape is not None and weighted.wmape is not None
+    assert best.wmape <= 0.7 * weighted.wmape, (best.wmape, weighted.wmape)
+
+
+def test_range_is_calibrated_over_seeds_and_periods() -> None:
+    inside = cases = 0
+    for seed in SEEDS:
+        for _, _, actual, p10, p90 in _backtest(seed).scores[_backtest(seed).best].periods:
+            assert p10 is not None and p90 is not None
+            cases += 1
+            inside += p10 <= actual <= p90
+    assert 0.70 <= inside / cases <= 0.90, f"{inside} of {cases} inside P10-P90"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_model_is_no_worse_than_history_or_says_it_fell_back(seed: int) -> None:
+    scores = _backtest(seed).scores
+    model, history = scores["model"], scores["history"]
+    assert model.brier is not None and history.brier is not None
+    if model.brier > history.brier:
+        assert model.note.startswith("fell back to history"), model.note
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_recovered_stage_probabilities_within_5_points(seed: int) -> None:
+    truth = P.simulation_truth(DEFAULT_STAGES).reach
+    closed = [d for d in _history(seed) if d.outcome is not None]
+    for stage, (won, n) in P.reach_probabilities(closed, DEFAULT_STAGES).items():
+        if n >= 100:
+            assert abs(won / n - truth[stage]) <= 0.05, (stage, won / n, truth[stage], n)
+
+
+def test_backtest_json_shape_and_notes() -> None:
+    result = _backtest(1)
+    assert result.periods == 8 and set(result.scores) == {"weighted", "history", "model"}
+    assert result.scores["weighted"].coverage is None
+    assert result.best in {"weighted", "history", "model"}
+    assert not result.scores[result.best].note
+
+
+def test_model_needs_enough_won_and_lost_deals() -> None:
+    start, span = P.history_window(TODAY, 3)
+    few = P.simulate(DEFAULT_STAGES, start, span, seed=1, until=TODAY, deals_per_month=10)
+    result = P.backtest(few, DEFAULT_STAGES, TODAY, periods=2)
+    assert result.scores["model"].note.startswith("fell back to history")
+    assert result.best != "model"
+
+
+# -- the Monte-Carlo: jumping between the runs a deal is won in is the same as tossing in each --------
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(0.001, 0.999), st.integers(0, 10_000))
+def test_monte_carlo_wins_a_deal_with_its_probability(p: float, seed: int) -> None:
+    runs = 4000
+    deals = [(1, p, ())]
+    _, _, _, reach = P.monte_carlo(deals, [], runs=runs, seed=seed, target=1)
+    assert reach is not None
+    sigma = math.sqrt(p * (1 - p) / runs)
+    assert abs(reach - p) <= 5 * sigma + 1 / runs
+
+
+@pytest.mark.parametrize("count", [300, P.EXACT_DEALS + 600])  # tossed; drawn from the normal
+def test_monte_carlo_percentiles_match_independent_tosses(count: int) -> None:
+    rng = random.Random(7)
+    deals = [(rng.randrange(1000, 100_000), rng.uniform(0.01, 0.9), ()) for _ in range(count)]
+    p10, p50, p90, _ = P.monte_carlo(deals, [], runs=4000, seed=3)
+    mean = sum(a * p for a, p, _ in deals)
+    sd = math.sqrt(sum(a * a * p * (1 - p) for a, p, _ in deals))
+    # A sum of hundreds of independent deals is near normal: P10/P90 at mean ∓ 1.2816 sd.
+    assert abs(p50 - mean) < 0.1 * sd
+    assert abs(p10 - (mean - 1.2816 * sd)) < 0.15 * sd
+    assert abs(p90 - (mean + 1.2816 * sd)) < 0.15 * sd
+
+
+def test_monte_carlo_is_seeded_and_target_is_a_probability() -> None:
+    deals = [(500, 0.3, ("a",)), (700, 0.6, ("a", "b"))]
+    evidence = {"a": (3.0, 7.0), "b": (6.0, 4.0)}
+    first = P.monte_carlo(deals, [100, 200], runs=500, seed=1, target=800, evidence=evidence)
+    assert first == P.monte_carlo(deals, [100, 200], runs=500, seed=1, target=800, evidence=evidence)
+    many = deals * P.EXACT_DEALS
+    assert P.monte_carlo(many, [], runs=300, seed=2, evidence=evidence) == P.monte_carlo(
+        many, [], runs=300, seed=2, evidence=evidence
+    )
+    assert first[3] is not None and 0 <= first[3] <= 1
+    assert first[0] <= first[1] <= first[2]
+
+
+def test_predict_gives_a_range_and_p_target() -> None:
+    deals = _history(2)
+    result = P.predict(deals, DEFAULT_STAGES, TODAY, method="history", target=Decimal("1000000"))
+    assert result.p10 is not None and result.p50 is not None and result.p90 is not None
+    assert result.p10 <= result.p50 <= result.p90
+    assert result.p_target is not None and 0 <= result.p_target <= 1
+
+
+@pytest.mark.parametrize("text,months", [("24m", 24), ("2y", 24), ("7", 7), (" 120M ", 120)])
+def test_parse_months(text: str, months: int) -> None:
+    assert P.parse_months(text) == months
+
+
+# -- funnel and flow ---------------------------------------------------------------------------------
+
+
+def _deal(
+    name: str,
+    created: date,
+    steps: list[tuple[str, date]],
+    closes: list[tuple[date, date]],
+    amount: str = "100",
+) -> P.DealHistory:
+    return P.DealHistory(
+        name,
+        created,
+        Decimal(amount),
+        tuple(P.StageStep(s, d) for s, d in steps),
+        tuple(closes),
+    )
+
+
+def test_flow_counts_each_kind_between_two_dates() -> None:
+    d = date
+    deals = [
+        # created inside, then won inside
+        _deal(
+            "a",
+            d(2026, 3, 2),
+            [("initiation", d(2026, 3, 2)), ("won", d(2026, 3, 20))],
+            [(d(2026, 3, 2), d(2026, 3, 30))],
+        ),
+        # open before, close date pushed inside the window
+        _deal(
+            "b",
+            d(2026, 1, 5),
+            [("qualification", d(2026, 1, 5))],
+            [(d(2026, 1, 5), d(2026, 3, 15)), (d(2026, 3, 16), d(2026, 5, 1))],
+            "250",
+        ),
+        # open before, pulled in
+        _deal(
+            "c",
+            d(2026, 1, 5),
+            [("qualification", d(2026, 1, 5))],
+            [(d(2026, 1, 5), d(2026, 6, 1)), (d(2026, 3, 3), d(2026, 4, 1))],
+        ),
+        # lost inside
+        _deal(
+            "e",
+            d(2026, 2, 1),
+            [("initiation", d(2026, 2, 1)), ("lost", d(2026, 3, 31))],
+            [(d(2026, 2, 1), d(2026, 4, 1))],
+        ),
+        # lost after the window: nothing inside
+        _deal(
+            "f",
+            d(2026, 2, 1),
+            [("initiation", d(2026, 2, 1)), ("lost", d(2026, 4, 1))],
+            [(d(2026, 2, 1), d(2026, 4, 1))],
+        ),
+        # created after the window: not seen
+        _deal("g", d(2026, 4, 2), [("initiation", d(2026, 4, 2))], [(d(2026, 4, 2), d(2026, 5, 1))]),
+    ]
+    result = P.flow(deals, d(2026, 3, 1), d(2026, 3, 31))
+    assert result == {
+        "new": (1, Decimal("100")),
+        "pushed out": (1, Decimal("250")),
+        "pulled in": (1, Decimal("100")),
+        "won": (1, Decimal("100")),
+        "lost": (1, Decimal("100")),
+    }
+
+
+def test_funnel_observed_is_the_truth_within_5_points() -> None:
+    truth = P.simulation_truth(DEFAULT_STAGES).reach
+    rows = P.funnel(_history(1), DEFAULT_STAGES)
+    assert [r.stage for r in rows] == [s.name for s in DEFAULT_STAGES if not s.is_closed]
+    for row in rows:
+        assert row.observed is not None and row.reached >= 100
+        assert abs(row.observed - truth[row.stage]) <= 0.05
+        assert row.configured == next(s.probability for s in DEFAULT_STAGES if s.name == row.stage)
+        assert row.median_days is not None and row.median_days > 0
+        assert row.to_next is not None and 0 < row.to_next < 1
+
+
+def test_predict_open_from_kept_estimates_is_predict() -> None:
+    import json
+
+    deals = _history(3)
+    estimates = json.loads(json.dumps(P.fit_estimates(deals, DEFAULT_STAGES, TODAY, "quarter")))
+    open_deals = [d for d in deals if d.outcome is None]
+    kept = P.predict_open(open_deals, estimates, DEFAULT_STAGES, TODAY, "quarter", target=Decimal("500000"))
+    fresh = P.predict(deals, DEFAULT_STAGES, TODAY, "quarter", "history", target=Decimal("500000"))
+    assert kept == fresh
