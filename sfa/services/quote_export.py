@@ -558,7 +558,9 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def export(ws: Workspace, ref: str, output: str) -> ExportResult:
+def check_output(output: str) -> tuple[Path, str]:
+    """The file an export would write and its format; refused (as `--output`) when the extension is
+    unknown, the folder does not exist, or the path is a folder. The dashboard checks as you type."""
     path = Path(output).expanduser()
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -567,6 +569,11 @@ def export(ws: Workspace, ref: str, output: str) -> ExportResult:
         raise NotFoundError(f"--output {output}: directory {path.parent} does not exist")
     if path.is_dir():
         raise ValidationError("--output", f"{output!r} is a directory")
+    return path, fmt
+
+
+def export(ws: Workspace, ref: str, output: str) -> ExportResult:
+    path, fmt = check_output(output)
     doc = build(ws, ref)
     note = (
         "" if doc.seller[0] else "company.name is not set (sfa config set company.name ...): no seller name"

@@ -386,18 +386,17 @@ class AccountView(Screen[None]):
 
     DEFAULT_CSS = """
     AccountView #account-head { height: auto; padding: 0 1; background: $boost; }
-    AccountView Table { height: auto; max-height: 8; }
-    AccountView #timeline-table { max-height: 100; }
+    AccountView Table { height: auto; max-height: 25vh; }
+    AccountView #timeline-table { max-height: 100vh; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "back", "Back"),
-        Binding("e", "edit", "Edit"),
-        Binding("c", "new_contact", "Contact"),
-        Binding("o", "new_opportunity", "Opportunity"),
-        Binding(
-            "E", "edit_row", "Edit row", key_display="E", tooltip="Edit the selected contact or opportunity"
-        ),
-        Binding("m", "note", "Note"),
+        Binding("n", "new", "New", tooltip="New contact or opportunity (the focused list's)"),
+        Binding("e", "edit_row", "Edit", tooltip="Edit the focused contact or opportunity"),
+        Binding("E", "edit", "Account", key_display="E", tooltip="Edit the account"),
+        Binding("m", "note", "Note", tooltip="Add a note"),
+        Binding("c", "new_contact", show=False),  # the keys of before: n on the list does the same
+        Binding("o", "new_opportunity", show=False),
     ]
 
     def __init__(self, account_id: str) -> None:
@@ -509,12 +508,28 @@ class AccountView(Screen[None]):
 
         self.app.push_screen(form, done)
 
+    def focused_record(self) -> tuple[str, str] | None:
+        for table_id, kind in (("#contacts-table", "contact"), ("#opps-table", "opportunity")):
+            table = self.query_one(table_id, Table)
+            if table.has_focus and table.selected_key() is not None:
+                return kind, str(table.selected_key())
+        return "account", self.account_id
+
+    def action_new(self) -> None:
+        """n: a new opportunity when the opportunities list has the focus, else a new contact."""
+        if self.query_one("#opps-table", Table).has_focus:
+            self.action_new_opportunity()
+        else:
+            self.action_new_contact()
+
     def action_edit_row(self) -> None:
-        """Edit the selected contact (when the contacts list has the focus) or opportunity."""
+        """Edit the focused contact or opportunity; on any other list, say what e edits."""
         if self.query_one("#contacts-table", Table).has_focus:
             self.edit_contact()
-        else:
+        elif self.query_one("#opps-table", Table).has_focus:
             self.action_edit_opportunity()
+        else:
+            self.notify("e edits the focused contact or opportunity; E edits the account", severity="warning")
 
     @on(DataTable.RowSelected, "#contacts-table")
     def _contact_chosen(self) -> None:
