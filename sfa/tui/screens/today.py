@@ -45,7 +45,7 @@ class TodayScreen(SfaScreen):
     TodayScreen #empty-offer Button { margin-top: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("l", "log_visit", "Log", tooltip="Log the focused visit"),
+        Binding("l", "log_visit", "Log", tooltip="Log visit"),
         Binding("d", "task_done", "Done", tooltip="Mark the focused task done"),
         Binding("enter", "open", "Open", show=False),
         Binding("D", "load_demo", "Load demo data", show=False),

@@ -50,7 +50,7 @@ class WeekScreen(SfaScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "plan_visit", "Plan", tooltip="Plan visit"),
         Binding("e", "edit_time", "Time", tooltip="Change the visit's time or duration"),
-        Binding("l", "log", "Log", tooltip="Log the focused visit"),
+        Binding("l", "log_visit", "Log", tooltip="Log visit"),
         Binding("x", "cancel_visit", "Cancel", tooltip="Cancel the visit (asks a reason)"),
         Binding("less_than_sign", "move_day(-1)", "Day", key_display="<", tooltip="Visit a day earlier"),
         Binding(
@@ -214,9 +214,9 @@ class WeekScreen(SfaScreen):
         if key.startswith(DAY_KEY):
             self.action_plan_visit()
         else:
-            self.action_log()
+            self.action_log_visit()
 
-    def action_log(self) -> None:
+    def action_log_visit(self) -> None:
         visit = self.focused_visit()
         if visit is not None:
             log_visit(self.sfa, visit["id"])
