@@ -152,11 +152,11 @@ def load(ws: Workspace, today: date | None = None, now: datetime | None = None) 
             ("Prepare portal pricing", 1, 2),
             ("Update the fleet contacts", None, 3),
         ]
-        for title, days, index in todo:
+        for title, offset, index in todo:
             tasks.add_task(
                 ws,
                 title,
-                due=(day + timedelta(days=days)).isoformat() if days is not None else None,
+                due=(day + timedelta(days=offset)).isoformat() if offset is not None else None,
                 links={"account": accounts[index]["id"]},
             )
         counts["tasks"] = len(todo)
