@@ -177,22 +177,29 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         event.stop()
         self.action_next_field()
 
+    _moving_to: Any = None  # the widget Enter asked to focus, until it has the focus
+
+    def on_descendant_focus(self, event: Any) -> None:
+        if event.widget is self._moving_to:
+            self._moving_to = None
+
     def action_next_field(self) -> None:
         """Enter: the next field; after the last field, the Save button (Enter there saves). A
-        form of one field (a reason, a new due) is saved by Enter: there is nothing to move to."""
+        form of one field (a reason, a new due) is saved by Enter: there is nothing to move to.
+        Two quick Enters move two fields on (the focus moves after the key has been handled)."""
         inputs = list(self.query(Input))
-        if len(inputs) == 1 and self.focused is inputs[0]:
+        current = self._moving_to or self.focused
+        if len(inputs) == 1 and current is inputs[0]:
             self.action_save()
             return
-        focused = self.focused
-        if isinstance(focused, Input) and focused in inputs:
-            index = inputs.index(focused)
-            if index + 1 < len(inputs):
-                inputs[index + 1].focus()
-            else:
-                self.query_one("#save", Button).focus()
-        elif isinstance(focused, Button):
-            focused.press()
+        if isinstance(current, Input) and current in inputs:
+            index = inputs.index(current)
+            target: Any = inputs[index + 1] if index + 1 < len(inputs) else self.query_one("#save", Button)
+            self._moving_to = target
+            target.focus()
+        elif isinstance(current, Button):
+            self._moving_to = None
+            current.press()
 
     @on(Button.Pressed, "#save")
     def _save(self) -> None:
