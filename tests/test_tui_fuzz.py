@@ -71,6 +71,11 @@ def draw_keys(seed: int, count: int) -> list[str]:
     return keys[:count]
 
 
+def points_somewhere(ws: Workspace, entity_name: str, record_id: Any) -> bool:
+    """A reference names a record that exists (a deleted one counts: its tombstone is kept)."""
+    return bool(ws.store.select(ENTITIES[entity_name], "id = ?", (record_id,), include_deleted=True))
+
+
 def integrity_problems(ws: Workspace) -> list[str]:
     problems: list[str] = []
     result = ws.store.conn.execute("PRAGMA integrity_check").fetchone()[0]
@@ -84,11 +89,8 @@ def integrity_problems(ws: Workspace) -> list[str]:
                     problems.append(f"{entity.name} {record['id']}: {field.name} empty")
                 if field.choices and value is not None and value not in field.choices:
                     problems.append(f"{entity.name} {record['id']}: {field.name}={value!r}")
-                if field.kind == "ref" and field.ref and value:
-                    if ws.store.find(ENTITIES[field.ref], str(value)) is None and not ws.store.select(
-                        ENTITIES[field.ref], "id = ?", (value,), include_deleted=True
-                    ):
-                        problems.append(f"{entity.name} {record['id']}: {field.name} points nowhere")
+                if field.kind == "ref" and field.ref and value and not points_somewhere(ws, field.ref, value):
+                    problems.append(f"{entity.name} {record['id']}: {field.name} points nowhere")
     for quote in ws.store.select(QUOTE):
         positions = [line["position"] for line in ws.store.select(QUOTE_LINE, "quote_id = ?", (quote["id"],))]
         if sorted(positions) != list(range(1, len(positions) + 1)):
