@@ -232,7 +232,17 @@ async def test_the_palette_lists_each_action_once_named_for_what_it_does(filled:
             "Sync now",
         ):
             assert wanted in titles
-        for label in ("Today", "Week", "Pipeline", "Accounts", "Leads", "Quotes", "Forecast", "Sync"):
+        for label in (
+            "Today",
+            "Week",
+            "Pipeline",
+            "Accounts",
+            "Leads",
+            "Quotes",
+            "Forecast",
+            "Sync",
+            "Contacts",
+        ):
             assert titles.count(f"Go to {label}") == 1
 
 
@@ -495,3 +505,49 @@ async def test_sync_screen_reloads_after_a_failed_attempt(filled: Path, check: W
         await pilot.pause()
         head = screen_text(app).splitlines()[1]
         assert "offline" in head and "online" not in head.replace("offline", "")
+
+
+# -- Contacts ---------------------------------------------------------------------------------------
+
+
+async def test_contacts_screen_searches_opens_edits_and_adds(filled: Path, check: Workspace) -> None:
+    app = app_on(filled)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("9")
+        await pilot.pause()
+        assert "Tobias Keller" in screen_text(app) and "5 contacts" in screen_text(app)
+        await pilot.press("slash", *"keller", "enter")
+        await pilot.pause()
+        assert "1 found for 'keller'" in screen_text(app) and "Lena Wolf" not in screen_text(app)
+        await pilot.press("enter")  # opens Tobias Keller: call details, account
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Tobias Keller" in text and "Chiemsee Kliniken" in text and "t.keller@" in text
+        await pilot.press("e", "enter", "enter", "ctrl+u", *"not-an-email", "ctrl+s")  # refused
+        await pilot.pause()
+        await pilot.press("ctrl+u", *"+49 8051 6061", "ctrl+s")
+        await pilot.pause()
+        assert "+49 8051 6061" in screen_text(app)  # the contact's view shows it
+        await pilot.press("escape", "escape", "n", *"donau", "enter")  # a new contact at an account
+        await pilot.pause()
+        await pilot.press(*"Jana Fuchs", "enter", *"Dispatcher", "ctrl+s")
+        await pilot.pause()
+    tobias = next(c for c in crm.list_contacts(check) if c["name"] == "Tobias Keller")
+    assert tobias["email"] == "t.keller@chiemsee-kliniken.example"  # the refused value never written
+    jana = next(c for c in crm.list_contacts(check) if c["name"] == "Jana Fuchs")
+    donau = next(a for a in crm.list_accounts(check) if a["name"] == "Donau Logistik")
+    assert (jana["account_id"], jana["title"]) == (donau["id"], "Dispatcher")
+
+
+async def test_enter_on_a_contact_in_the_360_view_opens_that_contact(filled: Path) -> None:
+    from sfa.tui.screens.contacts import ContactView
+
+    app = app_on(filled)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3", "j", "j", "enter")  # Chiemsee Kliniken: Lena Wolf, Tobias Keller
+        await pilot.pause()
+        focus_row(app, "#contacts-table", 0, "Tobias Keller")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ContactView)
+        assert "Tobias Keller" in screen_text(app).split("\n")[0]

@@ -24,7 +24,7 @@ from tests.tui_support import FROZEN, freeze
 
 pytestmark = pytest.mark.asyncio
 
-SCREEN_KEYS = list("12345678")
+SCREEN_KEYS = list("123456789")
 ACTION_KEYS = [
     *"nedwxsvpqlcartumozEDGgjkhy",
     "less_than_sign",

@@ -20,6 +20,7 @@ from sfa.services import crm, demo, finder, leads, products, quotes, records, ta
 from sfa.store.workspace import Workspace
 from sfa.tui.app import SfaApp
 from sfa.tui.screens.accounts import AccountsScreen, AccountView, destination
+from sfa.tui.screens.contacts import ContactView
 from sfa.tui.screens.details import DetailsScreen, label_of
 from sfa.tui.screens.leads import LeadsScreen
 from sfa.tui.screens.quotes import QuotesScreen
@@ -48,8 +49,8 @@ class Case:
 # account and on its own where a record can be, so each way Enter goes is taken.
 CASES = [
     Case("quendelhof", "account", "account", "account", "account"),
-    Case("quarzberg", "contact", "contact", "account", "account"),
-    Case("wolpertinger", "lone_contact", "contact", "details", "lone_contact"),
+    Case("quarzberg", "contact", "contact", "contact", "contact"),
+    Case("wolpertinger", "lone_contact", "contact", "contact", "lone_contact"),
     Case("zirbelholz", "lead", "lead", "leads", "lead"),
     Case("kuckucksuhr", "disqualified_lead", "lead", "leads", "disqualified_lead"),
     Case("gamsbart", "opportunity", "opp", "account", "account"),
@@ -174,6 +175,10 @@ async def test_every_record_type_is_listed_and_opens(
         if case.where == "account":
             assert isinstance(screen, AccountView) and screen.account_id == target_id
             assert "Quendelhof Brauerei" in screen_text(app)
+        elif case.where == "contact":
+            assert isinstance(screen, ContactView) and screen.contact_id == target_id
+            await pilot.press("escape")
+            await pilot.pause()
         elif case.where == "leads":
             assert isinstance(screen, LeadsScreen)
             assert screen.query_one(Table).selected_key() == target_id
@@ -328,6 +333,6 @@ def test_any_typed_text_finds_rows_the_screen_can_show_and_open(
             AccountsScreen._title(entity, record)
             AccountsScreen._detail(entity, record)
             where, target = destination(ws, entity, record)
-            assert where in ("account", "leads", "quotes", "details") and target
+            assert where in ("account", "contact", "leads", "quotes", "details") and target
     finally:
         ws.close()

@@ -189,3 +189,14 @@ def test_lead_form_duplicate_as_typed(snap_compare: Any, filled: Path, size: Any
 def test_quote_product_picker(snap_compare: Any, filled: Path, size: Any) -> None:
     keys = ["5", "j", "tab", "n", *"wi"]
     assert snap_compare(SfaApp(filled, now=FROZEN), press=keys, terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_contacts(snap_compare: Any, filled: Path, size: Any) -> None:
+    assert snap_compare(SfaApp(filled, now=FROZEN), press=["9"], terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_contact_view(snap_compare: Any, filled: Path, size: Any) -> None:
+    keys = ["9", "slash", *"keller", "enter", "enter"]
+    assert snap_compare(SfaApp(filled, now=FROZEN), press=keys, terminal_size=size, run_before=settle)

@@ -365,7 +365,7 @@ class SfaApp(App[None]):
         self._on_screen("leads", "new_lead")
 
     def action_add_contact(self) -> None:
-        self._on_screen("accounts", "new_contact")
+        self._on_screen("contacts", "new_contact")
 
     def action_new_quote(self) -> None:
         self._on_screen("quotes", "new_quote")

@@ -34,6 +34,7 @@ SCREENS: tuple[ScreenSpec, ...] = (
     ScreenSpec("forecast", "6", "Forecast", "sfa.tui.screens.forecast", "ForecastScreen"),
     ScreenSpec("sync", "7", "Sync", "sfa.tui.screens.sync", "SyncScreen"),
     ScreenSpec("week", "8", "Week", "sfa.tui.screens.week", "WeekScreen"),
+    ScreenSpec("contacts", "9", "Contacts", "sfa.tui.screens.contacts", "ContactsScreen"),
 )
 
 

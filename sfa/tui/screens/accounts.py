@@ -123,6 +123,8 @@ def destination(ws: Workspace, entity: Entity, record: Record) -> tuple[str, str
         return "leads", record["id"]
     if entity is QUOTE:
         return "quotes", record["id"]
+    if entity is CONTACT:
+        return "contact", record["id"]
     if record.get("account_id"):
         return "account", str(record["account_id"])
     links = [(ENTITIES[f.ref], record.get(f.name)) for f in entity.fields if f.kind == "ref" and f.ref]
@@ -322,6 +324,10 @@ class AccountsScreen(SfaScreen):
         where, target_id = destination(self.ws, ENTITIES[kind], record)
         if where == "account":
             self.app.push_screen(AccountView(target_id))
+        elif where == "contact":
+            from sfa.tui.screens.contacts import ContactView
+
+            self.app.push_screen(ContactView(target_id))
         elif where in ("leads", "quotes"):
             self.sfa.select_next[where] = target_id
             self.app.switch_mode(where)
@@ -533,7 +539,12 @@ class AccountView(Screen[None]):
 
     @on(DataTable.RowSelected, "#contacts-table")
     def _contact_chosen(self) -> None:
-        self.edit_contact()
+        """Enter on a contact opens that contact (its own view, where e edits that person)."""
+        contact_id = self.query_one("#contacts-table", Table).selected_key()
+        if contact_id is not None:
+            from sfa.tui.screens.contacts import ContactView
+
+            self.app.push_screen(ContactView(contact_id))
 
     @on(DataTable.RowSelected, "#opps-table")
     def _opportunity_chosen(self) -> None:
