@@ -551,3 +551,29 @@ async def test_enter_on_a_contact_in_the_360_view_opens_that_contact(filled: Pat
         await pilot.pause()
         assert isinstance(app.screen, ContactView)
         assert "Tobias Keller" in screen_text(app).split("\n")[0]
+
+
+async def test_export_refuses_a_bad_path_as_typed_and_asks_before_overwriting(
+    filled: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "quote.md"
+    target.write_text("keep me")
+    app = app_on(filled)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("5", "p", "ctrl+u", *str(tmp_path / "nowhere" / "q.md"))
+        await pilot.pause()
+        assert "does not exist" in screen_text(app)  # as typed
+        await pilot.press("ctrl+u", *str(tmp_path / "q.doc"))
+        await pilot.pause()
+        assert "no known extension" in screen_text(app)
+        await pilot.press("ctrl+u", *str(target), "enter")
+        await pilot.pause()
+        assert "Overwrite quote.md?" in screen_text(app)
+        await pilot.press("escape")  # nothing written
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert target.read_text() == "keep me"
+        await pilot.press("p", "ctrl+u", *str(target), "enter", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert "Spa booking licence" in target.read_text()
