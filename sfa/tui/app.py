@@ -76,6 +76,8 @@ def _actions_of(screen: Screen[Any]) -> Iterator[tuple[str, str, str]]:
     for item in screen.app.BINDINGS:
         if not isinstance(item, Binding) or not item.description or "switch_mode" in item.action:
             continue
+        if item.action in ("quit", "help"):  # Textual's own commands list these ("Quit", "Keys")
+            continue
         title = item.tooltip or item.description
         if fresh(title, "app." + item.action):
             yield title, "app." + item.action, item.key_display or item.key
