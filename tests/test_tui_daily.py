@@ -577,3 +577,17 @@ async def test_export_refuses_a_bad_path_as_typed_and_asks_before_overwriting(
         await app.workers.wait_for_complete()
         await pilot.pause()
     assert "Spa booking licence" in target.read_text()
+
+
+async def test_g_and_shift_g_move_on_the_board(filled: Path) -> None:
+    from sfa.tui.widgets import Options
+
+    app = app_on(filled)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "l", "l")  # qualification: two deals
+        await pilot.pause()
+        options = next(o for o in app.screen.query(Options) if o.has_focus)
+        await pilot.press("G")
+        assert options.highlighted == options.option_count - 1 == 1
+        await pilot.press("g")
+        assert options.highlighted == 0
