@@ -244,6 +244,15 @@ class ContactView(Screen[None]):
     def focused_record(self) -> tuple[str, str]:
         return "contact", self.contact_id
 
+    @on(DataTable.RowSelected, "#contact-tasks")
+    def _task_chosen(self, event: DataTable.RowSelected) -> None:
+        from sfa.tui.capture import TaskScreen
+
+        event.stop()
+        key = self.query_one("#contact-tasks", Table).selected_key()
+        if key is not None:
+            self.app.push_screen(TaskScreen(key))
+
     def attempt(self, action: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return action(*args, **kwargs)
