@@ -244,6 +244,9 @@ class ContactView(Screen[None]):
     def focused_record(self) -> tuple[str, str]:
         return "contact", self.contact_id
 
+    def on_screen_resume(self) -> None:
+        self.reload()  # back from a dialog (a task done, a contact edited): show what changed
+
     @on(DataTable.RowSelected, "#contact-tasks")
     def _task_chosen(self, event: DataTable.RowSelected) -> None:
         from sfa.tui.capture import TaskScreen
