@@ -644,7 +644,7 @@ async def test_360_view_edits_a_contact_in_place(filled: Path, check: Workspace)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("3", "j", "j", "enter")  # Chiemsee Kliniken: contacts Lena Wolf, Tobias Keller
         await pilot.pause()
-        await pilot.press("j", "enter")  # Enter on a contact edits it (so does E)
+        await pilot.press("j", "e")  # e edits the focused contact (Enter opens its own view)
         await pilot.pause()
         assert "Edit Tobias Keller" in screen_text(app)
         await pilot.press("tab", "tab", "ctrl+u", *"tobias@")  # email

@@ -239,7 +239,7 @@ async def test_names_and_notes_are_shown_as_typed_not_read_as_markup(store: Path
         assert isinstance(app.screen, AccountView)
         assert "Klammer [/x] [b]Bau[/b] [GmbH]" in screen_text(app)
         # a form's title quoting a name, a field's message quoting what was typed, a notification
-        await pilot.press("e")
+        await pilot.press("E")  # E: the account (e edits the focused contact or opportunity)
         await pilot.pause()
         assert "Edit Klammer [/x] [b]Bau[/b] [GmbH]" in screen_text(app)
         await pilot.press("escape", "escape", "n", *"Neu [/x] [GmbH]", "tab", "tab", "tab", *"[/x]")
