@@ -281,3 +281,28 @@ def test_send_does_not_move_an_opportunity_backwards(sfa: Any, setup: dict[str, 
     assert sfa("quote", "add-line", quote["number"], "--product", "FB-200").code == 0
     assert sfa("quote", "send", quote["number"]).code == 0
     assert sfa("opp", "show", opp["id"], "--json").json()["stage"] == "final stage"
+
+
+def test_quote_delete_removes_a_draft_and_refuses_a_sent_quote(sfa: Any, setup: dict[str, Any]) -> None:
+    quote = _new(sfa, "--opp", setup["opp"]["id"])
+    number = quote["number"]
+    assert sfa("quote", "add-line", number, "--product", "FB-200").code == 0
+    assert sfa("quote", "send", number).code == 0
+    refused = sfa("quote", "delete", number)
+    assert refused.code != 0 and "only drafts" in refused.err and refused.err.count("\n") == 1
+    assert sfa("quote", "show", number, "--json").json()["status"] == "sent"
+    # a revision's draft is deleted; the sent revision is the latest again
+    assert sfa("quote", "revise", number).code == 0
+    assert sfa("quote", "show", number, "--json").json()["revision"] == 2
+    r = sfa("quote", "delete", number)
+    assert r.code == 0 and f"deleted: {number} rev 2" in r.out
+    shown = sfa("quote", "show", number, "--json").json()
+    assert (shown["revision"], shown["status"]) == (1, "sent")
+    # a first draft is gone entirely, its lines with it
+    draft = _new(sfa, "--opp", setup["opp"]["id"])
+    assert sfa("quote", "add-line", draft["number"], "--product", "HB-1").code == 0
+    assert sfa("quote", "delete", draft["ref"], "--json").json()["number"] == draft["number"]
+    gone = sfa("quote", "show", draft["number"])
+    assert gone.code != 0 and "no quote numbered" in gone.err
+    listed = sfa("quote", "list", "--json").json()
+    assert [q["number"] for q in listed] == [number]

@@ -113,8 +113,14 @@ async def test_pipeline_moves_with_keys_and_closes_won_or_lost(filled: Path, che
         await pilot.pause()
         lost = opp_named(check, "Brewery ERP link")
         assert (lost["stage"], lost["lost_reason"]) == ("lost", "no budget")
-        # j moves down the list; w marks won
+        # j moves down the list; w asks, Escape writes nothing, Enter marks won
         await pilot.press("l", "j", "w")
+        await pilot.pause()
+        assert "Won: Warehouse scanners" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert opp_named(check, "Warehouse scanners")["stage"] == "qualification"
+        await pilot.press("w", "enter")
         await pilot.pause()
         assert opp_named(check, "Warehouse scanners")["stage"] == "won"
         assert "Warehouse scanners" not in screen_text(app)
@@ -179,7 +185,10 @@ async def test_new_account_and_edit_in_place(filled: Path, check: Workspace) -> 
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("3", "n")
         await pilot.pause()
-        await pilot.press(*"Zugspitz Bahn", "tab", *"tourism", "enter")
+        await pilot.press(*"Zugspitz Bahn", "enter", *"tourism", "enter")  # Enter: the next field
+        await pilot.pause()
+        assert check.store.count(ACCOUNT, "name = ?", ("Zugspitz Bahn",)) == 0  # not saved by Enter
+        await pilot.press("ctrl+s")
         await pilot.pause()
         assert "Zugspitz Bahn" in screen_text(app)
         await pilot.press("G", "e")  # last row, edit
@@ -195,7 +204,12 @@ async def test_leads_qualify_and_disqualify(filled: Path, check: Workspace) -> N
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("4")
         await pilot.pause()
-        await pilot.press("q")  # Nina Vogel: hot, newest
+        await pilot.press("greater_than_sign")  # Nina Vogel: hot, newest; new → contacted, asked
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert next(x for x in leads.list_leads(check) if x["name"] == "Nina Vogel")["status"] == "new"
+        await pilot.press("greater_than_sign", "enter", "greater_than_sign", "enter")  # → qualified
         await pilot.pause()
         await pilot.press("j", "x")  # Jonas Maier
         await pilot.pause()
@@ -322,23 +336,29 @@ async def test_build_and_send_a_quote_moves_the_opportunity(filled: Path, check:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2", "l", "l")  # qualification: Guest Wi-Fi refresh
         await pilot.pause()
-        await pilot.press("q")  # a quote for it, opened in the editor
+        await pilot.press("q")  # its draft (the sample has one), opened in the editor: no second one
         await pilot.pause()
         assert app.current_mode == "quotes"
-        assert "Guest Wi-Fi refresh · draft" in screen_text(app)
-        await pilot.press("a")
+        assert any("its draft Q-" in n.message for n in app._notifications)
+        assert "DRAFT · " in screen_text(app) and "Guest Wi-Fi refresh" in screen_text(app)
+        await pilot.press("tab", "n")  # on the lines: a new line, the product picker first
         await pilot.pause()
-        await pilot.press(*"AP-6", "tab", "tab", "tab", *"10", "tab", *"10%")
+        await pilot.press(*"AP-6", "enter")
+        await pilot.pause()
+        await pilot.press("tab", "tab", "tab", *"10", "tab", *"10%")
         await pilot.pause()
         text = screen_text(app)
         assert "line net 3,141.00 EUR" in text  # 10 × 349 − 10 %, live as typed
-        assert "Total      3,737.79 EUR" in text or "3,737.79 EUR" in text  # + 19 % tax
+        assert "Total     10,804.72 EUR" in text  # the draft's lines and this one, + 19 % tax
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert "Wi-Fi 6 access point" in screen_text(app)
-        await pilot.press("s")
+        await pilot.press("s")  # asks first
         await pilot.pause()
-        assert "Guest Wi-Fi refresh · sent" in screen_text(app)
+        assert "Send Q-" in screen_text(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "SENT · " in screen_text(app)
         await pilot.press("2")
         await pilot.pause()
         from sfa.tui.screens.pipeline import StageColumn
@@ -357,16 +377,21 @@ async def test_quote_editor_refuses_bad_lines_and_decides(filled: Path, check: W
         await pilot.pause()
         text = screen_text(app)
         assert "Tax 7% on 360.00 EUR: 25.20 EUR" in text  # the sent quote: two tax rates
-        await pilot.press("a")  # a sent quote is locked
+        await pilot.press("tab", "n")  # a sent quote is locked
+        await pilot.pause()
+        assert any("lines are added to a draft" in n.message for n in app._notifications)
+        await pilot.press("shift+tab", "j", "tab", "n", "enter")  # the draft; a free line
         await pilot.pause()
         await pilot.press(*"x", "tab", *"y", "tab", *"-5", "ctrl+s")
         await pilot.pause()
         assert "price" in screen_text(app)  # refused as typed, the form stays
         await pilot.press("escape")
         await pilot.pause()
-        await pilot.press("y")  # accept the sent quote: its opportunity is won
+        await pilot.press("shift+tab", "k", "w")  # accept the sent quote: asked first
         await pilot.pause()
-        await pilot.press("j", "s")  # send the draft (Guest Wi-Fi refresh)
+        await pilot.press("enter")  # its opportunity is won
+        await pilot.pause()
+        await pilot.press("j", "s", "enter")  # send the draft (Guest Wi-Fi refresh)
         await pilot.pause()
         await pilot.press("x")
         await pilot.pause()
@@ -440,7 +465,7 @@ async def test_mouse_clicks_the_screen_bar_and_rows(filled: Path) -> None:
         await pilot.click(NavBar, offset=(13, 0))  # " 2 Pipeline "
         await pilot.pause()
         assert app.current_mode == "pipeline"
-        await pilot.click(NavBar, offset=(40, 0))  # " 4 Leads "
+        await pilot.click(NavBar, offset=(33, 0))  # " 4 Leads "
         await pilot.pause()
         assert app.current_mode == "leads"
         await pilot.click("#leads-table", offset=(10, 3))  # the third lead
@@ -467,11 +492,11 @@ async def test_long_lists_scroll_inside_the_screen(home: Path, check: Workspace)
         await app.workers.wait_for_complete()
         await pilot.pause()
         text = screen_text(app)
-        assert "1 Today" in text and "found for 'mu'" in text and "Musterfirma 00" in text
+        assert "1 Tod" in text and "found for 'mu'" in text and "Musterfirma 00" in text
         await pilot.press("tab", "G")  # to the table, last row
         await pilot.pause()
         text = screen_text(app)
-        assert "1 Today" in text and "found for 'mu'" in text
+        assert "1 Tod" in text and "found for 'mu'" in text
 
 
 async def test_pipeline_edits_an_opportunity_in_place(filled: Path, check: Workspace) -> None:
@@ -494,7 +519,7 @@ async def test_pipeline_edits_an_opportunity_in_place(filled: Path, check: Works
         )
         await pilot.pause()
         assert "Edit opportunity" not in screen_text(app)
-        assert "Chiemsee K   18k 15 May" in screen_text(app)  # was 15k
+        assert "Chiemsee Klinik   18k 15 May" in screen_text(app)  # was 15k
     opp = opp_named(check, "Clinic tablets")
     assert (opp["amount"], opp["next_step"], opp["stage"]) == (18500, "call Lena", "initiation")
 
@@ -539,7 +564,7 @@ async def test_360_view_edits_an_opportunity_in_place(filled: Path, check: Works
         opps.move_cursor(
             row=next(i for i in range(opps.row_count) if opps.get_row_at(i)[0] == "Clinic tablets")
         )
-        await pilot.press("E")
+        await pilot.press("e")
         await pilot.pause()
         assert "Edit opportunity Clinic tablets" in screen_text(app)
         for _ in range(5):
@@ -568,7 +593,7 @@ async def test_quote_header_edit_in_place_only_for_drafts(filled: Path, check: W
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("5", "e")  # the sent quote: locked
         await pilot.pause()
-        assert any("only drafts can be changed" in n.message for n in app._notifications)
+        assert any("only a draft can be changed" in n.message for n in app._notifications)
         assert "header" not in screen_text(app)
         await pilot.press("j", "e")  # the draft
         await pilot.pause()
@@ -619,7 +644,7 @@ async def test_360_view_edits_a_contact_in_place(filled: Path, check: Workspace)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("3", "j", "j", "enter")  # Chiemsee Kliniken: contacts Lena Wolf, Tobias Keller
         await pilot.pause()
-        await pilot.press("j", "enter")  # Enter on a contact edits it (so does E)
+        await pilot.press("j", "e")  # e edits the focused contact (Enter opens its own view)
         await pilot.pause()
         assert "Edit Tobias Keller" in screen_text(app)
         await pilot.press("tab", "tab", "ctrl+u", *"tobias@")  # email

@@ -58,6 +58,19 @@ class Terminal:
             self.stream.feed(data)
         return self.text()
 
+    def idle(self, seconds: float = 0.4) -> None:
+        """Read output for a moment: keys that move the focus are followed by typing only once the
+        app has moved it (a key that arrives earlier goes to the field that still has the focus,
+        as it would for a person typing ahead faster than the app answers)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                data = self.child.read_nonblocking(65536, timeout=0.1)
+            except pexpect.TIMEOUT:
+                continue
+            self.raw += data
+            self.stream.feed(data)
+
     def drain(self) -> None:
         while True:
             try:
@@ -73,7 +86,7 @@ def test_dashboard_in_a_pseudo_terminal(home: Path) -> None:
     try:
         term.wait_for("1 Today", "Deals closing", "pending")  # navigation, body, status bar
         term.child.send("2")
-        term.wait_for("qualification (2)", "Stage on")  # the footer shows the keys that apply here
+        term.wait_for("qualification (2)", "> On")  # the footer shows the keys that apply here
         term.child.send("4")
         term.wait_for("Nina Vogel")
         term.child.send("\x11")  # ctrl+q
@@ -252,3 +265,75 @@ def test_dashboard_help_goes_through_the_command_parser(tmp_path: Path) -> None:
         timeout=60,
     )
     assert parsed.returncode == 0 and "Usage: sfa dashboard" in parsed.stdout
+
+
+def test_plan_a_visit_log_it_with_a_follow_up_and_quit(home: Path) -> None:
+    """The rep's loop in a real terminal: Week, plan a visit (account picker, time), log it with a
+    follow-up task, quit; the store has both and the terminal is left as found."""
+    from sfa.services import tasks, visits
+    from sfa.store.workspace import Workspace
+
+    today = date.today()
+    load_fixture(home, today=today)
+    term = Terminal(home)
+    try:
+        term.wait_for("1 Today", "pending")
+        term.child.send("8")
+        term.wait_for("Week ", "n Plan")
+        term.child.send("n")
+        term.wait_for("Plan a visit at which account?")
+        term.child.send("donau")
+        term.wait_for("Donau Logistik ·")
+        term.child.send("\r")
+        term.wait_for("Plan a visit: Donau Logistik")
+        term.child.send("\x15")  # ctrl+u: the proposed time goes
+        term.wait_for("required")  # the field is empty (and has the focus)
+        term.child.send(f"{today.isoformat()} 19:00")
+        term.wait_for(f"{today.isoformat()} 19:00")
+        term.child.send("\r")  # Enter: the next field (duration, kept)
+        term.idle()
+        term.child.send("\r")
+        term.idle()
+        term.child.send("tender walkthrough")
+        term.wait_for("tender walkthrough")
+        term.child.send("\x13")  # ctrl+s
+        term.wait_for("visit planned")
+        term.child.send("l")
+        term.wait_for("Log visit: Donau Logistik")
+        term.child.send("\x15")  # keys before the form has the focus are not typed anywhere:
+        while not re.search(r"Outcome \*\s+x", term.text()):  # type one and wait for it
+            term.child.send("x")
+            try:
+                term.wait_for("Outcome *             x", timeout=2)
+            except AssertionError:
+                continue
+        term.child.send("\x7f")  # backspace: the outcome empty again
+        term.wait_for("required")
+        for text in ("tender likely", "\r", "\r", "Send the tender documents", "\r", "+2d"):
+            term.child.send(text)
+            if text == "\r":
+                term.idle()
+            else:
+                term.wait_for(text)
+        term.child.send("\x13")
+        term.wait_for("visit logged; 1 follow-up")
+        term.child.send("\x11")  # ctrl+q
+        term.drain()
+    finally:
+        term.child.close()
+    assert term.child.exitstatus == 0, term.raw[-500:]
+    assert term.raw.rindex(ALT_OFF) > term.raw.rindex(ALT_ON)
+    assert term.raw.rfind("\x1b[?1000l") > term.raw.rfind("\x1b[?1000h")
+    assert term.raw.rfind("\x1b[?25h") > term.raw.rfind("\x1b[?25l")
+    ws = Workspace(home)
+    try:
+        [visit] = [r["visit"] for r in visits.agenda(ws, today, today) if r["account"] == "Donau Logistik"]
+        assert (visit["status"], visit["outcome"], visit["purpose"]) == (
+            "done",
+            "tender likely",
+            "tender walkthrough",
+        )
+        [task] = [t for t in tasks.list_tasks(ws, "open") if t["title"] == "Send the tender documents"]
+        assert task["visit_id"] == visit["id"]
+    finally:
+        ws.close()

@@ -33,6 +33,7 @@ from sfa.services import (
 from sfa.store.workspace import Workspace
 from sfa.tui.app import SfaApp
 from sfa.tui.screens.accounts import AccountsScreen, AccountView, destination
+from sfa.tui.screens.contacts import ContactView
 from sfa.tui.screens.details import DetailsScreen, label_of
 from sfa.tui.screens.leads import LeadsScreen
 from sfa.tui.screens.quotes import QuotesScreen
@@ -61,8 +62,8 @@ class Case:
 # account and on its own where a record can be, so each way Enter goes is taken.
 CASES = [
     Case("quendelhof", "account", "account", "account", "account"),
-    Case("quarzberg", "contact", "contact", "account", "account"),
-    Case("wolpertinger", "lone_contact", "contact", "details", "lone_contact"),
+    Case("quarzberg", "contact", "contact", "contact", "contact"),
+    Case("wolpertinger", "lone_contact", "contact", "contact", "lone_contact"),
     Case("zirbelholz", "lead", "lead", "leads", "lead"),
     Case("kuckucksuhr", "disqualified_lead", "lead", "leads", "disqualified_lead"),
     Case("gamsbart", "opportunity", "opp", "account", "account"),
@@ -217,6 +218,10 @@ async def test_every_record_type_is_listed_and_opens(
         if case.where == "account":
             assert isinstance(screen, AccountView) and screen.account_id == target_id
             assert "Quendelhof Brauerei" in screen_text(app)
+        elif case.where == "contact":
+            assert isinstance(screen, ContactView) and screen.contact_id == target_id
+            await pilot.press("escape")
+            await pilot.pause()
         elif case.where == "leads":
             assert isinstance(screen, LeadsScreen)
             assert screen.query_one(Table).selected_key() == target_id
@@ -277,7 +282,7 @@ async def test_names_and_notes_are_shown_as_typed_not_read_as_markup(store: Path
         assert isinstance(app.screen, AccountView)
         assert "Klammer [/x] [b]Bau[/b] [GmbH]" in screen_text(app)
         # a form's title quoting a name, a field's message quoting what was typed, a notification
-        await pilot.press("e")
+        await pilot.press("E")  # E: the account (e edits the focused contact or opportunity)
         await pilot.pause()
         assert "Edit Klammer [/x] [b]Bau[/b] [GmbH]" in screen_text(app)
         await pilot.press("escape", "escape", "n", *"Neu [/x] [GmbH]", "tab", "tab", "tab", *"[/x]")
@@ -371,6 +376,6 @@ def test_any_typed_text_finds_rows_the_screen_can_show_and_open(
             AccountsScreen._title(entity, record)
             AccountsScreen._detail(entity, record)
             where, target = destination(ws, entity, record)
-            assert where in ("account", "leads", "quotes", "details") and target
+            assert where in ("account", "contact", "leads", "quotes", "details") and target
     finally:
         ws.close()

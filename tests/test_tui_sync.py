@@ -87,7 +87,7 @@ async def test_sync_screen_shows_both_values_and_resolves(conflicted: Path, chec
 async def test_theirs_keeps_the_current_value(conflicted: Path, check: Workspace) -> None:
     app = SfaApp(conflicted, now=FROZEN, background_sync=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("7", "t")
+        await pilot.press("7", "r")
         await pilot.pause()
         assert "1 open conflicts" in screen_text(app)
     anna = next(c for c in crm.list_contacts(check) if c["name"] == "Anna Berger")

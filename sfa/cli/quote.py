@@ -351,6 +351,13 @@ def reject(
     _written(ws, quotes.reject(ws, qref, reason), "rejected", as_json=as_json, quiet=quiet)
 
 
+@app.command("delete")
+def delete(ctx: typer.Context, qref: QRef, as_json: JsonOpt = False, quiet: QuietOpt = False) -> None:
+    """Delete a draft and its lines (sent or decided quotes are revised, never deleted)."""
+    ws = workspace(ctx)
+    _written(ws, quotes.delete_draft(ws, qref), "deleted", as_json=as_json, quiet=quiet)
+
+
 @app.command("export")
 def export(
     ctx: typer.Context,

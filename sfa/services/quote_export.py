@@ -592,15 +592,9 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def export(
-    ws: Workspace,
-    ref: str,
-    output: str,
-    builder: Callable[[Workspace, str], Document] | None = None,
-    attachments: list[Path] | None = None,
-) -> ExportResult:
-    """Write the quote `ref` (or the document `builder` makes of `ref`) to `output`; a PDF gets the
-    pages of the `attachments` (PDF files) appended."""
+def check_output(output: str) -> tuple[Path, str]:
+    """The file an export would write and its format; refused (as `--output`) when the extension is
+    unknown, the folder does not exist, or the path is a folder. The dashboard checks as you type."""
     path = Path(output).expanduser()
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -611,6 +605,19 @@ def export(
         raise NotFoundError(f"output {output}: directory {path.parent} does not exist", asks_for=("output",))
     if path.is_dir():
         raise ValidationError("output", f"{output!r} is a directory", asks_for=("output",))
+    return path, fmt
+
+
+def export(
+    ws: Workspace,
+    ref: str,
+    output: str,
+    builder: Callable[[Workspace, str], Document] | None = None,
+    attachments: list[Path] | None = None,
+) -> ExportResult:
+    """Write the quote `ref` (or the document `builder` makes of `ref`) to `output`; a PDF gets the
+    pages of the `attachments` (PDF files) appended."""
+    path, fmt = check_output(output)
     doc = (builder or build)(ws, ref)
     note = (
         "" if doc.seller[0] else "company.name is not set (sfa config set company.name ...): no seller name"

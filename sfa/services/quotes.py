@@ -537,3 +537,32 @@ def revise(ws: Workspace, ref: str) -> Record:
             new["account_id"],
         )
     return new
+
+
+def draft_for_opportunity(ws: Workspace, opp_id: str) -> Record | None:
+    """The opportunity's draft (the latest revision still a draft), if it has one: `q` on a deal
+    opens it rather than drafting a second quote."""
+    found = ws.store.select(
+        QUOTE,
+        f"opportunity_id = ? AND status = ? AND ({_LATEST})",
+        (opp_id, rules.DRAFT),
+        order="created_at DESC, rid DESC",
+        limit=1,
+    )
+    return found[0] if found else None
+
+
+def delete_draft(ws: Workspace, ref: str) -> Record:
+    """Delete a draft and its lines (`sfa quote delete`). Only a draft: a sent or decided quote is
+    a document the customer has seen, it is revised, never deleted. Deleting a revision's draft
+    makes the revision before it the latest again; the number of a deleted first draft is not
+    given out again (numbers only go up)."""
+    quote = _draft(ws, ref)
+    with ws.store.transaction():
+        for line in lines_of(ws, quote["id"]):
+            ws.store.delete(QUOTE_LINE, line["id"])
+        deleted = ws.store.delete(QUOTE, quote["id"])
+        records.add_timeline(
+            ws, QUOTE, quote, "status", f"quote {_label(quote)} draft deleted", quote["account_id"]
+        )
+    return deleted

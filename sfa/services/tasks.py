@@ -224,3 +224,35 @@ def due_label(task: Record, today: date, now: datetime) -> str:
     if task["status"] == "open" and is_overdue(task["due_date"], task["due_at"], today, now):
         text += " (overdue)"
     return text
+
+
+TODAY_ORDER = (
+    "CASE WHEN due_date = ? THEN 0 WHEN due_date < ? THEN 1 ELSE 2 END, "
+    "due_date, due_at IS NULL, due_at, CASE priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END, rid"
+)
+
+
+def for_today(
+    ws: Workspace, now: datetime | None = None, limit: int = 500
+) -> tuple[list[dict[str, Any]], int]:
+    """The dashboard's Today list: every open task due today, then the overdue ones (oldest first),
+    then the undated ones, each with the names of its account and contact; and how many there are
+    in all (the list stops at `limit`, the screen says how many more)."""
+    current = now or utc_now()
+    day = local_today(current).isoformat()
+    where = "status = 'open' AND (due_date IS NULL OR due_date <= ?)"
+    found = ws.store.select(TASK, where, (day,), order=TODAY_ORDER.replace("?", f"'{day}'"), limit=limit)
+    total = len(found) if len(found) < limit else ws.store.count(TASK, where, (day,))
+    accounts = ws.store.titles(ACCOUNT, {t["account_id"] for t in found if t["account_id"]})
+    contacts = ws.store.titles(CONTACT, {t["contact_id"] for t in found if t["contact_id"]})
+    leads = ws.store.titles(LEAD, {t["lead_id"] for t in found if t["lead_id"]})
+    rows = []
+    for task in found:
+        who = [
+            accounts.get(task["account_id"], "") if task["account_id"] else "",
+            contacts.get(task["contact_id"], "") if task["contact_id"] else "",
+        ]
+        if not any(who) and task["lead_id"]:
+            who = [f"lead {leads.get(task['lead_id'], '')}"]
+        rows.append({"task": task, "who": " · ".join(w for w in who if w)})
+    return rows, total

@@ -72,18 +72,7 @@ def plan_visit(
     if not values.get("location"):
         values["location"] = _address(account)
     if when.fixed and not allow_overlap:
-        clash = _first_overlap(ws, when.at, minutes, ws.owner)
-        if clash is not None:
-            name = ws.store.titles(ACCOUNT, [clash["account_id"]]).get(clash["account_id"], "")
-            ref = ws.store.short_refs(VISIT, [clash["id"]])[clash["id"]]
-            start = clash["starts_at"].astimezone(local_zone())
-            end = start + timedelta(minutes=clash["duration_min"] or DEFAULT_DURATION)
-            raise ValidationError(
-                "at",
-                f"overlaps visit {ref} at {name} ({start:%Y-%m-%d %H:%M}–{end:%H:%M});"
-                " choose another time or allow the overlap",
-                asks_for=("allow_overlap",),
-            )
+        check_overlap(ws, when.at, minutes)
     record = {
         **records.scope_defaults(ws),
         **values,
@@ -97,8 +86,11 @@ def plan_visit(
     return ws.store.insert(VISIT, record)
 
 
-def _first_overlap(ws: Workspace, start: datetime, minutes: int, owner: str) -> Record | None:
-    """The first of the owner's appointments that overlaps; a teammate's synced visits do not count."""
+def _first_overlap(
+    ws: Workspace, start: datetime, minutes: int, owner: str, exclude_id: str | None = None
+) -> Record | None:
+    """The first of the owner's appointments that overlaps; a teammate's synced visits do not count
+    (nor the visit being moved, `exclude_id`)."""
     window_start = iso_utc(start - timedelta(hours=24))
     window_end = iso_utc(start + timedelta(minutes=minutes))
     candidates = ws.store.select(
@@ -109,9 +101,131 @@ def _first_overlap(ws: Workspace, start: datetime, minutes: int, owner: str) -> 
         order="starts_at",
     )
     for visit in candidates:
+        if visit["id"] == exclude_id:
+            continue
         if overlaps(start, minutes, visit["starts_at"], visit["duration_min"] or DEFAULT_DURATION):
             return visit
     return None
+
+
+def check_overlap(ws: Workspace, start: datetime, minutes: int, exclude_id: str | None = None) -> None:
+    """Refuse a fixed time that overlaps one of the rep's appointments (the message names it)."""
+    clash = _first_overlap(ws, start, minutes, ws.owner, exclude_id)
+    if clash is None:
+        return
+    name = ws.store.titles(ACCOUNT, [clash["account_id"]]).get(clash["account_id"], "")
+    ref = ws.store.short_refs(VISIT, [clash["id"]])[clash["id"]]
+    begin = clash["starts_at"].astimezone(local_zone())
+    end = begin + timedelta(minutes=clash["duration_min"] or DEFAULT_DURATION)
+    raise ValidationError(
+        "at",
+        f"overlaps visit {ref} at {name} ({begin:%Y-%m-%d %H:%M}–{end:%H:%M});"
+        " choose another time or allow the overlap",
+        asks_for=("allow_overlap",),
+    )
+
+
+def overlap_message(
+    ws: Workspace,
+    at: str,
+    duration: str | None = None,
+    *,
+    exclude_id: str | None = None,
+    now: datetime | None = None,
+) -> str | None:
+    """What `sfa visit plan` would say about this time as it is typed: None when it is free (or
+    flexible); raises ValidationError when the text is not a time or a duration."""
+    when = parse_when(at, "at", now=now)
+    minutes = parse_duration(duration) if duration and duration.strip() else DEFAULT_DURATION
+    if not when.fixed:
+        return None
+    try:
+        check_overlap(ws, when.at, minutes, exclude_id)
+    except ValidationError as exc:
+        return str(exc)
+    return None
+
+
+def reschedule_visit(
+    ws: Workspace,
+    ref: str,
+    *,
+    at: str | None = None,
+    start: datetime | None = None,
+    duration: str | None = None,
+    allow_overlap: bool = False,
+    now: datetime | None = None,
+) -> Record:
+    """Move a planned visit: to the time `at` (text as `sfa visit plan --at`: a date alone makes it
+    flexible) or to the instant `start` (keeping fixed/flexible), optionally with a new duration.
+    A fixed time is checked for overlaps as planning is, the visit itself excluded."""
+    visit = ws.store.resolve(VISIT, ref)
+    if visit["status"] != "planned":
+        raise StateError(f"visit {ref} is {visit['status']}; only a planned visit can be moved")
+    minutes = parse_duration(duration) if duration and duration.strip() else visit["duration_min"]
+    minutes = minutes or DEFAULT_DURATION
+    if at is not None:
+        when = parse_when(at, "at", now=now)
+        moved, fixed = when.at, when.fixed
+    elif start is not None:
+        moved, fixed = start, bool(visit["fixed_time"])
+    else:
+        raise ValidationError("at", "give the new time")
+    if fixed and not allow_overlap:
+        check_overlap(ws, moved, minutes, visit["id"])
+    with ws.store.transaction():
+        updated = ws.store.update(
+            VISIT, visit["id"], {"starts_at": moved, "duration_min": minutes, "fixed_time": fixed}
+        )
+        shown = moved.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M" if fixed else "%Y-%m-%d (any time)")
+        records.add_timeline(
+            ws, VISIT, updated, "visit_moved", f"Visit moved to {shown}", visit["account_id"]
+        )
+    return updated
+
+
+def unlogged_before(ws: Workspace, day: date, limit: int = 50) -> list[dict[str, Any]]:
+    """Planned visits of days before `day` that were never logged (nor cancelled), oldest first,
+    with their account's name: Today's "to log" list."""
+    start, _ = day_range(day)
+    found = ws.store.select(
+        VISIT,
+        "status = 'planned' AND starts_at < ? AND coalesce(owner, '') = ?",
+        (iso_utc(start), ws.owner),
+        order="starts_at, rid",
+        limit=limit,
+    )
+    names = ws.store.titles(ACCOUNT, {v["account_id"] for v in found})
+    return [{"visit": v, "account": names.get(v["account_id"], "")} for v in found]
+
+
+def apply_route(ws: Workspace, day: date) -> dict[str, datetime]:
+    """Put the day's flexible visits in the order `route` finds (`sfa visit route`): they keep no
+    clock time ("any time"), so the order is kept as one minute apart after local midnight. Returns
+    each moved visit's start before, for `restore_starts` (undo)."""
+    plan = route(ws, day)
+    midnight, _ = day_range(day)
+    before: dict[str, datetime] = {}
+    with ws.store.transaction():
+        for index, stop in enumerate(plan.stops):
+            visit = stop["visit"]
+            wanted = midnight + timedelta(minutes=index)
+            if visit["starts_at"] != wanted:
+                before[visit["id"]] = visit["starts_at"]
+                ws.store.update(VISIT, visit["id"], {"starts_at": wanted})
+    return before
+
+
+def restore_starts(ws: Workspace, starts: dict[str, datetime]) -> int:
+    """Undo `apply_route`: each visit back to its start (visits logged or cancelled since stay)."""
+    moved = 0
+    with ws.store.transaction():
+        for visit_id, start in starts.items():
+            visit = ws.store.find(VISIT, visit_id)
+            if visit is not None and visit["status"] == "planned":
+                ws.store.update(VISIT, visit_id, {"starts_at": start})
+                moved += 1
+    return moved
 
 
 def visits_between(

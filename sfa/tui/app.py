@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import events, work
+from textual.actions import SkipAction
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 from sfa.domain.errors import SfaError
 from sfa.services import status, syncing
@@ -32,19 +33,54 @@ IDLE_BEFORE_GC = 1.0  # seconds without a key or click that count as quiet
 GC_AT_LEAST_EVERY = 30.0  # seconds: a full collection even while someone types without a pause
 
 
+# Actions the palette offers on every screen, named for what they do: (title, app action, key).
+GLOBAL_ACTIONS: tuple[tuple[str, str, str], ...] = (
+    ("Add task", "app.add_task", "t"),
+    ("Plan visit", "app.plan_visit", ""),
+    ("Log visit", "app.log_visit", ""),
+    ("Add lead", "app.add_lead", ""),
+    ("Add contact", "app.add_contact", ""),
+    ("New quote", "app.new_quote", ""),
+    ("Sync now", "app.sync_now", ""),
+)
+
+
 def _actions_of(screen: Screen[Any]) -> Iterator[tuple[str, str, str]]:
-    """(title, action, key) of every binding the screen (and its app) declares with a description."""
+    """(title, action, key) of every action the screen offers, each once: the screen's bindings
+    with a description, then the app's actions, then one "Go to …" per screen. An action met
+    twice (by its action or by its title) is listed the first time only."""
     seen: set[str] = set()
-    for owner in (screen, screen.app):
-        for item in owner.BINDINGS:
-            if not isinstance(item, Binding) or not item.description or item.action in seen:
-                continue
-            seen.add(item.action)
-            yield item.tooltip or item.description, item.action, item.key_display or item.key
+    titles: set[str] = set()
+
+    def fresh(title: str, action: str) -> bool:
+        bare = action.removeprefix("app.")
+        if bare in seen or title in titles:
+            return False
+        seen.add(bare)
+        titles.add(title)
+        return True
+
+    for item in screen.BINDINGS:
+        if not isinstance(item, Binding) or not item.description:
+            continue
+        title = item.tooltip or item.description
+        if fresh(title, item.action):
+            yield title, item.action, item.key_display or item.key
+    for title, action, key in GLOBAL_ACTIONS:
+        if fresh(title, action):
+            yield title, action, key
     for mode, key, label in SCREENS:
         action = f"app.switch_mode('{mode}')"
-        if action not in seen:
+        if fresh(f"Go to {label}", action):
             yield f"Go to {label}", action, key
+    for item in screen.app.BINDINGS:
+        if not isinstance(item, Binding) or not item.description or "switch_mode" in item.action:
+            continue
+        if item.action in ("quit", "help"):  # Textual's own commands list these ("Quit", "Keys")
+            continue
+        title = item.tooltip or item.description
+        if fresh(title, "app." + item.action):
+            yield title, "app." + item.action, item.key_display or item.key
 
 
 class ActionsProvider(Provider):
@@ -56,7 +92,7 @@ class ActionsProvider(Provider):
         for title, action, key in _actions_of(screen):
             target = screen.app if action.startswith("app.") else screen
             name = action.removeprefix("app.")
-            commands.append((title, partial(target.run_action, name), f"key: {key}"))
+            commands.append((title, partial(target.run_action, name), f"key: {key}" if key else ""))
         return commands
 
     async def discover(self) -> Hits:
@@ -77,10 +113,12 @@ class SfaApp(App[None]):
     COMMANDS = App.COMMANDS | {ActionsProvider}
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = dict(MODES)
     BINDINGS: ClassVar[list[BindingType]] = [
-        *(Binding(key, f"switch_mode('{mode}')", label, show=False) for mode, key, label in SCREENS),
-        Binding("ctrl+r", "refresh", "Reload", show=False),
-        Binding("question_mark", "help", "Keys", show=False),
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        *(Binding(key, f"switch_mode('{mode}')", label, show=False) for mode, key, label in SCREENS if key),
+        Binding("t", "add_task", "Task", tooltip="Add task"),
+        Binding("ctrl+r", "refresh", "Reload", show=False, tooltip="Reload the screen"),
+        Binding("question_mark", "help", "Keys", key_display="?", tooltip="Show or hide the keys"),
+        Binding("escape", "close_help", "Close help", show=False, priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
     ]
 
     status_line: reactive[str] = reactive("[b]offline[/b] · counting pending changes …")
@@ -206,8 +244,12 @@ class SfaApp(App[None]):
         self.online, self.sync_error = not error, error
         if not error:
             self._dirty = False
-        if summary is not None and (summary.pulled or summary.new_conflicts or summary.reset):
+        pulled = summary is not None and (summary.pulled or summary.new_conflicts or summary.reset)
+        if pulled:
             self.data_version += 1
+        # the screen in view reloads when data came in; the Sync screen after every attempt (its
+        # pending count, last sync and online/offline are what the attempt changed)
+        if pulled or getattr(self.screen, "MODE", "") == "sync":
             reload = getattr(self.screen, "reload", None)
             if callable(reload):
                 reload()
@@ -275,7 +317,63 @@ class SfaApp(App[None]):
             reload()
 
     def action_help(self) -> None:
-        self.action_show_help_panel()
+        """`?` shows the keys of what has focus, and hides them again."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def action_close_help(self) -> None:
+        """Escape closes the help panel when it is open; otherwise it goes on to what has focus."""
+        if not self.screen.query("HelpPanel"):
+            raise SkipAction()
+        self.action_hide_help_panel()
+
+    # -- actions offered on every screen (the palette names them) -------------------------------
+    def _on_screen(self, mode: str, action: str) -> None:
+        """Switch to a screen and run one of its actions once it is shown."""
+
+        def run() -> None:
+            method = getattr(self.screen, f"action_{action}", None)
+            if callable(method):
+                method()
+
+        if self.current_mode == mode and not isinstance(self.screen, ModalScreen):
+            run()
+            return
+        self.switch_mode(mode)
+        self.call_after_refresh(run)
+
+    def focused_record(self) -> tuple[str, str] | None:
+        """(entity name, id) of the record the focused row shows, if the screen says."""
+        method = getattr(self.screen, "focused_record", None)
+        found = method() if callable(method) else None
+        return found if isinstance(found, tuple) else None
+
+    def action_add_task(self) -> None:
+        from sfa.tui import capture
+
+        capture.add_task(self, self.focused_record())
+
+    def action_plan_visit(self) -> None:
+        self._on_screen("week", "plan_visit")
+
+    def action_log_visit(self) -> None:
+        from sfa.tui import capture
+
+        capture.pick_visit_to_log(self)
+
+    def action_add_lead(self) -> None:
+        self._on_screen("leads", "new_lead")
+
+    def action_add_contact(self) -> None:
+        self._on_screen("contacts", "new_contact")
+
+    def action_new_quote(self) -> None:
+        self._on_screen("quotes", "new_quote")
+
+    def action_sync_now(self) -> None:
+        self.sync_soon(force=True)
 
     def notify(
         self,

@@ -81,5 +81,8 @@ class SfaScreen(Screen[None]):
         self.sfa.data_changed()
         self._seen_version = self.sfa.data_version
         self.reload()
+        # a write confirmed in a dialog reloads while the dialog is closing: draw the whole screen
+        # again once it is back on top (tables refilled under a dialog were left blank)
+        self.call_after_refresh(self.refresh, layout=True)
         if message:
             self.notify(message)

@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
 from sfa.domain.errors import SfaError
 
@@ -36,6 +36,7 @@ FormScreen, AskScreen, ConfirmScreen { align: center middle; }
 #dialog .buttons { height: 3; align-horizontal: right; }
 #dialog .buttons Button { margin-left: 1; min-width: 10; }
 #fields { height: auto; max-height: 18; }
+FormScreen > Footer, AskScreen > Footer, ConfirmScreen > Footer, PickScreen > Footer { dock: bottom; }
 """
 
 
@@ -50,12 +51,15 @@ class FormField:
 
 
 class FormScreen(ModalScreen[dict[str, str] | None]):
-    """Fields with live checks; Enter or Ctrl+S saves when every field passes, Esc cancels."""
+    """Fields with live checks. Enter moves to the next field (from the last one to the Save
+    button, where Enter saves); Ctrl+S saves from anywhere when every field passes; Esc cancels
+    and writes nothing. The form has its own footer: its keys, not the screen's under it."""
 
     DEFAULT_CSS = FORM_CSS
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "save", "Save"),
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("enter", "next_field", "Next field", show=True),
     ]
 
     def __init__(
@@ -65,9 +69,11 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         *,
         info: str = "",
         save_label: str = "Save",
-        preview: Callable[[dict[str, str]], str] | None = None,
+        preview: Callable[[dict[str, str]], str | Content] | None = None,
+        final_check: Callable[[dict[str, str]], tuple[str, str] | None] | None = None,
     ) -> None:
         super().__init__()
+        self.final_check = final_check  # a check of the fields together: (field, problem) or None
         self.title_text = title
         self.fields = list(fields)
         self.info = info
@@ -92,6 +98,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button(self.save_label, id="save", variant="primary")
+        yield Footer()
 
     def on_mount(self) -> None:
         for field in self.fields:
@@ -148,14 +155,51 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         if problems:
             self.query_one(f"#f-{problems[0]}", Input).focus()
             return
+        if self.final_check is not None:
+            try:
+                found = self.final_check(values)
+            except SfaError as exc:
+                found = (self.fields[0].name, str(exc))
+            if found is not None:  # shown under its field; the form stays, nothing is written
+                name, problem = found
+                error = self.query_one(f"#e-{name}", Static)
+                error.update(Content(problem))
+                error.set_class(False, "-empty")
+                self.query_one(f"#f-{name}", Input).focus()
+                return
         self.dismiss(values)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
 
     @on(Input.Submitted)
-    def _submitted(self) -> None:
-        self.action_save()
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_next_field()
+
+    _moving_to: Any = None  # the widget Enter asked to focus, until it has the focus
+
+    def on_descendant_focus(self, event: Any) -> None:
+        if event.widget is self._moving_to:
+            self._moving_to = None
+
+    def action_next_field(self) -> None:
+        """Enter: the next field; after the last field, the Save button (Enter there saves). A
+        form of one field (a reason, a new due) is saved by Enter: there is nothing to move to.
+        Two quick Enters move two fields on (the focus moves after the key has been handled)."""
+        inputs = list(self.query(Input))
+        current = self._moving_to or self.focused
+        if len(inputs) == 1 and current is inputs[0]:
+            self.action_save()
+            return
+        if isinstance(current, Input) and current in inputs:
+            index = inputs.index(current)
+            target: Any = inputs[index + 1] if index + 1 < len(inputs) else self.query_one("#save", Button)
+            self._moving_to = target
+            target.focus()
+        elif isinstance(current, Button):
+            self._moving_to = None
+            current.press()
 
     @on(Button.Pressed, "#save")
     def _save(self) -> None:
@@ -182,12 +226,13 @@ def ask(
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    """A yes/no question with details (the duplicate check's findings, for example)."""
+    """A yes/no question with details (what a write will do, the duplicate check's findings):
+    Enter (or y) confirms, Escape (or n) cancels and nothing is written."""
 
     DEFAULT_CSS = FORM_CSS
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,n", "answer(False)", "No"),
-        Binding("y", "answer(True)", "Yes"),
+        Binding("enter,y", "answer(True)", "Confirm", key_display="enter", priority=True),
+        Binding("escape,n", "answer(False)", "Cancel", key_display="esc"),
     ]
 
     def __init__(self, title: str, info: str, yes: str = "Yes", no: str = "No") -> None:
@@ -199,10 +244,17 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Label(Content(self.title_text), classes="title")
             yield Static(Content(self.info), classes="info")
             with Horizontal(classes="buttons"):
-                yield Button(f"{self.no} (n)", id="no")
-                yield Button(f"{self.yes} (y)", id="yes", variant="primary")
+                yield Button(f"{self.no} (esc)", id="no")
+                yield Button(f"{self.yes} (enter)", id="yes", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#yes", Button).focus()  # Enter confirms; tab to Cancel and Enter cancels
 
     def action_answer(self, value: bool) -> None:
+        focused = self.focused
+        if value and isinstance(focused, Button) and focused.id == "no":
+            value = False  # Enter on the Cancel button cancels
         self.dismiss(value)
 
     @on(Button.Pressed)
@@ -234,6 +286,7 @@ class PickScreen(ModalScreen[str | None]):
             yield Label(Content(self.title_text), classes="title")
             yield Input(placeholder="type to filter", id="filter", compact=True)
             yield OptionList(*self._options(""), id="choices")
+        yield Footer()
 
     def _options(self, text: str) -> list[Any]:
         from textual.widgets.option_list import Option
@@ -256,7 +309,8 @@ class PickScreen(ModalScreen[str | None]):
             options.highlighted = 0
 
     @on(Input.Submitted, "#filter")
-    def _take_first(self) -> None:
+    def _take_first(self, event: Input.Submitted) -> None:
+        event.stop()
         from textual.widgets import OptionList
 
         options = self.query_one("#choices", OptionList)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from sfa.domain.dates import local_today
-from sfa.services import crm, demo, leads, products, quotes, records, tasks, visits
+from sfa.services import config, crm, demo, leads, products, quotes, records, tasks, visits
 from sfa.store.workspace import Workspace
 
 ACCOUNTS = [
@@ -125,17 +125,38 @@ def load(ws: Workspace, today: date | None = None, now: datetime | None = None) 
                 purpose=purpose,
                 allow_overlap=True,
             )
-        counts["visits"] = len(plan)
-        todo: list[tuple[str, int, int]] = [
+        # a visit of last Friday never logged (Today's "to log"), and Wednesday's flexible visits
+        # (no fixed time: the route orders them, from home in Munich)
+        visits.plan_visit(
+            ws,
+            account_ref=accounts[3]["id"],
+            at=f"{(day - timedelta(days=3)).isoformat()} 10:00",
+            purpose="fleet check-in",
+            allow_overlap=True,
+        )
+        flexible = [(3, "scanner demo"), (0, "Wi-Fi site survey"), (1, "bottling line walk")]
+        for index, purpose in flexible:
+            visits.plan_visit(
+                ws,
+                account_ref=accounts[index]["id"],
+                at=(day + timedelta(days=2)).isoformat(),
+                purpose=purpose,
+            )
+        counts["visits"] = len(plan) + 1 + len(flexible)
+        if not ws.setting("home.latitude"):
+            config.set_value(ws, "home.latitude", "48.137")
+            config.set_value(ws, "home.longitude", "11.575")
+        todo: list[tuple[str, int | None, int]] = [
             ("Send Wi-Fi site survey", -2, 0),
             ("Call Max about the trial", 0, 1),
             ("Prepare portal pricing", 1, 2),
+            ("Update the fleet contacts", None, 3),
         ]
-        for title, days, index in todo:
+        for title, offset, index in todo:
             tasks.add_task(
                 ws,
                 title,
-                due=(day + timedelta(days=days)).isoformat(),
+                due=(day + timedelta(days=offset)).isoformat() if offset is not None else None,
                 links={"account": accounts[index]["id"]},
             )
         counts["tasks"] = len(todo)

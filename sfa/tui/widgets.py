@@ -9,16 +9,10 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.data_table import RowKey
 
-# (mode, key, label): the screens, in the order of their number keys.
-SCREENS: tuple[tuple[str, str, str], ...] = (
-    ("today", "1", "Today"),
-    ("pipeline", "2", "Pipeline"),
-    ("accounts", "3", "Accounts"),
-    ("leads", "4", "Leads"),
-    ("quotes", "5", "Quotes"),
-    ("forecast", "6", "Forecast"),
-    ("sync", "7", "Sync"),
-)
+from sfa.tui.screens import SCREENS as _REGISTRY
+
+# (mode, key, label) of every screen, from the one registry in sfa/tui/screens/__init__.py.
+SCREENS: tuple[tuple[str, str, str], ...] = tuple((s.mode, s.key, s.label) for s in _REGISTRY)
 
 
 class NavBar(Static):
@@ -29,14 +23,30 @@ class NavBar(Static):
     """
 
     def __init__(self, current: str) -> None:
-        parts = []
-        for mode, key, label in SCREENS:
-            text = f" {key} {label} "
-            if mode == current:
-                parts.append(f"[reverse b]{text}[/]")
-            else:
-                parts.append(f"[@click=app.switch_mode('{mode}')]{text}[/]")
-        super().__init__(" ".join(parts), markup=True)
+        self.current = current
+        super().__init__(self.line(10_000), markup=True)
+
+    def line(self, width: int) -> str:
+        """Every screen's key and name; when that is wider than the terminal, the other screens'
+        names are shortened (the current one stays whole) until the line fits."""
+        for cut in (20, 5, 4, 3, 2, 1, 0):
+            parts = []
+            for mode, key, label in SCREENS:
+                shown = label if mode == self.current else label[:cut]
+                text = f" {key} {shown} ".replace("  ", " ") if shown else f" {key} "
+                if mode == self.current:
+                    parts.append(f"[reverse b]{text}[/]")
+                else:
+                    parts.append(f"[@click=app.switch_mode('{mode}')]{text}[/]")
+            plain = sum(
+                len(f" {k} {(lbl if m == self.current else lbl[:cut])} ") + 1 for m, k, lbl in SCREENS
+            )
+            if plain <= width:
+                break
+        return " ".join(parts)
+
+    def on_resize(self) -> None:
+        self.update(self.line(self.size.width))
 
 
 class StatusBar(Static):

@@ -123,6 +123,8 @@ def destination(ws: Workspace, entity: Entity, record: Record) -> tuple[str, str
         return "leads", record["id"]
     if entity is QUOTE:
         return "quotes", record["id"]
+    if entity is CONTACT:
+        return "contact", record["id"]
     if record.get("account_id"):
         return "account", str(record["account_id"])
     links = [(ENTITIES[f.ref], record.get(f.name)) for f in entity.fields if f.kind == "ref" and f.ref]
@@ -322,6 +324,10 @@ class AccountsScreen(SfaScreen):
         where, target_id = destination(self.ws, ENTITIES[kind], record)
         if where == "account":
             self.app.push_screen(AccountView(target_id))
+        elif where == "contact":
+            from sfa.tui.screens.contacts import ContactView
+
+            self.app.push_screen(ContactView(target_id))
         elif where in ("leads", "quotes"):
             self.sfa.select_next[where] = target_id
             self.app.switch_mode(where)
@@ -386,18 +392,17 @@ class AccountView(Screen[None]):
 
     DEFAULT_CSS = """
     AccountView #account-head { height: auto; padding: 0 1; background: $boost; }
-    AccountView Table { height: auto; max-height: 8; }
-    AccountView #timeline-table { max-height: 100; }
+    AccountView Table { height: auto; max-height: 25vh; }
+    AccountView #timeline-table { max-height: 100vh; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "back", "Back"),
-        Binding("e", "edit", "Edit"),
-        Binding("c", "new_contact", "Contact"),
-        Binding("o", "new_opportunity", "Opportunity"),
-        Binding(
-            "E", "edit_row", "Edit row", key_display="E", tooltip="Edit the selected contact or opportunity"
-        ),
-        Binding("m", "note", "Note"),
+        Binding("n", "new", "New", tooltip="New contact or opportunity (the focused list's)"),
+        Binding("e", "edit_row", "Edit", tooltip="Edit the focused contact or opportunity"),
+        Binding("E", "edit", "Account", key_display="E", tooltip="Edit the account"),
+        Binding("m", "note", "Note", tooltip="Add a note"),
+        Binding("c", "new_contact", show=False),  # the keys of before: n on the list does the same
+        Binding("o", "new_opportunity", show=False),
     ]
 
     def __init__(self, account_id: str) -> None:
@@ -509,16 +514,37 @@ class AccountView(Screen[None]):
 
         self.app.push_screen(form, done)
 
+    def focused_record(self) -> tuple[str, str] | None:
+        for table_id, kind in (("#contacts-table", "contact"), ("#opps-table", "opportunity")):
+            table = self.query_one(table_id, Table)
+            if table.has_focus and table.selected_key() is not None:
+                return kind, str(table.selected_key())
+        return "account", self.account_id
+
+    def action_new(self) -> None:
+        """n: a new opportunity when the opportunities list has the focus, else a new contact."""
+        if self.query_one("#opps-table", Table).has_focus:
+            self.action_new_opportunity()
+        else:
+            self.action_new_contact()
+
     def action_edit_row(self) -> None:
-        """Edit the selected contact (when the contacts list has the focus) or opportunity."""
+        """Edit the focused contact or opportunity; on any other list, say what e edits."""
         if self.query_one("#contacts-table", Table).has_focus:
             self.edit_contact()
-        else:
+        elif self.query_one("#opps-table", Table).has_focus:
             self.action_edit_opportunity()
+        else:
+            self.notify("e edits the focused contact or opportunity; E edits the account", severity="warning")
 
     @on(DataTable.RowSelected, "#contacts-table")
     def _contact_chosen(self) -> None:
-        self.edit_contact()
+        """Enter on a contact opens that contact (its own view, where e edits that person)."""
+        contact_id = self.query_one("#contacts-table", Table).selected_key()
+        if contact_id is not None:
+            from sfa.tui.screens.contacts import ContactView
+
+            self.app.push_screen(ContactView(contact_id))
 
     @on(DataTable.RowSelected, "#opps-table")
     def _opportunity_chosen(self) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -14,6 +15,7 @@ from sfa.domain.errors import SfaError
 from sfa.services import leads, records
 from sfa.store.db import Record
 from sfa.tui.base import SfaScreen
+from sfa.tui.capture import confirm
 from sfa.tui.forms import ConfirmScreen, FormField, FormScreen, ask
 from sfa.tui.screens.details import DetailsScreen
 from sfa.tui.widgets import Table
@@ -31,10 +33,18 @@ def inbox_order(lead: Record) -> tuple[int, int]:
 class LeadsScreen(SfaScreen):
     MODE = "leads"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "qualify", "Qualify"),
-        Binding("x", "disqualify", "Disqualify"),
-        Binding("c", "convert", "Convert"),
-        Binding("a", "toggle_all", "All/open"),
+        Binding("n", "new_lead", "New", tooltip="Add lead"),
+        Binding("e", "edit", "Edit", tooltip="Edit the lead"),
+        Binding(
+            "greater_than_sign",
+            "advance",
+            "On",
+            key_display=">",
+            tooltip="Lead on: new → contacted → qualified",
+        ),
+        Binding("x", "disqualify", "Disqualify", tooltip="Disqualify the lead"),
+        Binding("c", "convert", "Convert", tooltip="Convert the lead"),
+        Binding("a", "toggle_all", "All/open", tooltip="All leads / open leads"),
     ]
 
     show_all = False
@@ -90,14 +100,112 @@ class LeadsScreen(SfaScreen):
         key = self.query_one(Table).selected_key()
         return None if key is None else self.attempt(records.get, self.ws, LEAD, key)
 
+    def focused_record(self) -> tuple[str, str] | None:
+        key = self.query_one(Table).selected_key()
+        return ("lead", key) if key is not None and self.query_one(Table).has_focus else None
+
+    def lead_form(self, lead: Record | None = None) -> FormScreen:
+        """Add or edit a lead: each field checked as typed, and the duplicate check's findings
+        shown under the form as you type (before saving)."""
+        ws = self.ws
+
+        def field(name: str, label: str, required: bool = False, placeholder: str = "") -> FormField:
+            value = "" if lead is None or lead.get(name) is None else str(lead[name])
+            check = (lambda text: records.convert(ws, LEAD, name, text)) if name not in ("name",) else None
+            return FormField(name, label, check, value, placeholder, required)
+
+        def duplicates(values: dict[str, str]) -> Content:
+            probe = {k: v.strip() for k, v in values.items() if v.strip()}
+            if not probe.get("name"):
+                return Content("")
+            found = leads.find_duplicates(ws, probe, exclude_id=lead["id"] if lead else None)
+            if not found:
+                return Content("duplicate check: no matching lead or contact")
+            listed = "; ".join(f"{d.entity} {d.name} (same {d.reason})" for d in found)
+            return Content.styled(f"possible duplicate: {listed}", "bold $warning")  # names: text
+
+        return FormScreen(
+            "New lead" if lead is None else f"Edit lead {lead['name']}",
+            [
+                field("name", "Name", True),
+                field("company", "Company"),
+                field("email", "Email"),
+                field("phone", "Phone"),
+                field("source", "Source", placeholder="website, trade fair, referral …"),
+                field("rating", "Rating", placeholder=" / ".join(LEAD_RATINGS)),
+            ],
+            preview=duplicates,
+            save_label="Save lead",
+        )
+
+    def _save_lead(self, lead: Record | None, form: FormScreen, values: dict[str, str]) -> None:
+        raw = {k: v.strip() or None for k, v in (form.changed_values(values) if lead else values).items()}
+        if lead is not None and not raw:
+            self.notify("nothing changed")
+            return
+        probe = {**(lead or {}), **{k: v for k, v in raw.items() if v}}
+        found = leads.find_duplicates(self.ws, probe, exclude_id=lead["id"] if lead else None)
+
+        def write(allow: bool) -> None:
+            try:
+                if lead is None:
+                    saved = leads.add_lead(self.ws, raw, allow_duplicate=allow)
+                else:
+                    saved = leads.edit_lead(self.ws, lead["id"], raw, allow_duplicate=allow)
+            except SfaError as exc:
+                self.notify(str(exc), severity="error", timeout=6)
+                return
+            self.sfa.select_next["leads"] = saved["id"]
+            self.changed(f"lead {saved['name']} " + ("added" if lead is None else "saved"))
+
+        if found:
+            listed = "\n".join(f"• {d.entity} {d.name!r}: same {d.reason}" for d in found)
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    write(True)
+
+            self.app.push_screen(
+                ConfirmScreen("Possible duplicate", f"{listed}\n\nSave anyway?", yes="Save", no="Cancel"),
+                answered,
+            )
+        else:
+            write(False)
+
+    def action_new_lead(self) -> None:
+        form = self.lead_form()
+        self.app.push_screen(form, lambda values: self._save_lead(None, form, values) if values else None)
+
+    def action_edit(self) -> None:
+        lead = self.selected()
+        if lead is None:
+            return
+        form = self.lead_form(lead)
+        self.app.push_screen(form, lambda values: self._save_lead(lead, form, values) if values else None)
+
+    def action_advance(self) -> None:
+        """`>`: new → contacted, contacted → qualified; asks first."""
+        lead = self.selected()
+        if lead is None:
+            return
+        steps = {"new": ("contacted", leads.set_contacted), "contacted": ("qualified", leads.qualify)}
+        if lead["status"] not in steps:
+            self.notify(
+                f"{lead['name']} is {lead['status']}: c converts a qualified lead, x disqualifies",
+                severity="warning",
+            )
+            return
+        status, action = steps[lead["status"]]
+
+        def run() -> None:
+            if self.attempt(action, self.ws, lead["id"]) is not None:
+                self.changed(f"{lead['name']}: {status}")
+
+        confirm(self.app, f"{lead['name']}: {lead['status']} → {status}?", "", run, yes=status.capitalize())
+
     def action_toggle_all(self) -> None:
         self.show_all = not self.show_all
         self.reload()
-
-    def action_qualify(self) -> None:
-        lead = self.selected()
-        if lead is not None and self.attempt(leads.qualify, self.ws, lead["id"]) is not None:
-            self.changed(f"{lead['name']} qualified")
 
     def action_disqualify(self) -> None:
         lead = self.selected()
@@ -111,7 +219,13 @@ class LeadsScreen(SfaScreen):
                     self.changed(f"{lead['name']} disqualified")
 
         self.app.push_screen(
-            ask(f"Disqualify {lead['name']}", "Reason (optional)", required=False, save_label="Disqualify"),
+            ask(
+                f"Disqualify {lead['name']}",
+                "Reason (optional)",
+                required=False,
+                save_label="Disqualify",
+                info="Enter disqualifies, Escape cancels.",
+            ),
             done,
         )
 

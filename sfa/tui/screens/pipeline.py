@@ -42,6 +42,8 @@ class StageColumn(Vertical):
     StageColumn > Options, StageColumn > Options:focus { height: 1fr; border: none; padding: 0; }
     """
 
+    name_width = 24
+
     def __init__(self, stage: str, index: int) -> None:
         super().__init__(id=f"col-{index}")
         self.stage = stage
@@ -65,9 +67,9 @@ class StageColumn(Vertical):
             [
                 Option(
                     Content.assemble(
-                        f"{o['name'][:24]}\n",
+                        f"{o['name'][: self.name_width]}\n",
                         (
-                            f"{accounts.get(o['account_id'], '')[:10]:<10} "
+                            f"{accounts.get(o['account_id'], '')[: self.name_width - 13]:<{self.name_width - 13}} "
                             f"{short_money(o['amount']):>5} {close_label(o)}",
                             "dim",
                         ),
@@ -86,13 +88,15 @@ class PipelineScreen(SfaScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left,h", "column(-1)", "◀ Column", show=False),
         Binding("right,l", "column(1)", "Column ▶", show=False),
-        Binding("less_than_sign,shift+left", "move(-1)", "Stage back", key_display="<"),
-        Binding("greater_than_sign,shift+right", "move(1)", "Stage on", key_display=">"),
-        Binding("w", "won", "Won"),
-        Binding("x", "lost", "Lost"),
-        Binding("q", "quote", "Quote"),
+        Binding("less_than_sign,shift+left", "move(-1)", "Back", key_display="<", tooltip="Stage back"),
+        Binding("greater_than_sign,shift+right", "move(1)", "On", key_display=">", tooltip="Stage on"),
+        Binding("w", "won", "Won", tooltip="Mark the deal won"),
+        Binding("x", "lost", "Lost", tooltip="Mark the deal lost"),
+        Binding("q", "quote", "Quote", tooltip="Open the deal's quote (its draft, or a new one)"),
         Binding("e", "edit", "Edit", tooltip="Edit the opportunity"),
-        Binding("enter", "open", "Account", show=False),
+        Binding("g", "first", "Top", show=False),
+        Binding("G", "last", "Bottom", show=False),
+        Binding("enter", "open", "Account", show=False, tooltip="Open the deal's account"),
     ]
 
     def body(self) -> Iterable[Widget]:
@@ -103,6 +107,22 @@ class PipelineScreen(SfaScreen):
 
     def open_stages(self) -> list[str]:
         return [s.name for s in self.ws.stages if s.name not in (WON, LOST)]
+
+    def on_resize(self) -> None:
+        """Wider terminals show wider columns: names are cut only when they must be."""
+        self.reload_widths()
+
+    def reload_widths(self) -> None:
+        width = self.size.width
+        columns = self.columns()
+        if not columns or width <= 0:
+            return
+        each = max(26, min(40, width // max(1, min(len(columns), 4))))
+        for column in columns:
+            column.styles.width = each
+            column.name_width = each - 2
+        if self._loaded:
+            self.reload()
 
     def reload(self) -> None:
         opps = crm.list_opportunities(self.ws, open_only=True)
@@ -147,7 +167,9 @@ class PipelineScreen(SfaScreen):
         column.scroll_visible()
 
     def selected(self) -> Record | None:
-        column = self.columns()[self.current_column()] if self.columns() else None
+        """The deal under the cursor of the focused column; None when no column has the focus
+        (a write never acts on a deal the rep is not looking at)."""
+        column = next((c for c in self.columns() if c.has_focus_within), None)
         if column is None:
             return None
         option = column.query_one(Options).highlighted_option
@@ -180,12 +202,44 @@ class PipelineScreen(SfaScreen):
             self.changed(f"{moved['name']}: {opp['stage']} → {moved['stage']}")
             self.select(moved["id"], moved["stage"])
 
+    def focused_record(self) -> tuple[str, str] | None:
+        opp = self.selected()
+        return ("opportunity", opp["id"]) if opp is not None else None
+
+    def action_first(self) -> None:
+        self._jump(0)
+
+    def action_last(self) -> None:
+        self._jump(-1)
+
+    def _jump(self, where: int) -> None:
+        column = next((c for c in self.columns() if c.has_focus_within), None)
+        if column is not None:
+            options = column.query_one(Options)
+            if options.option_count:
+                options.highlighted = where % options.option_count
+
     def action_won(self) -> None:
         opp = self.selected()
-        if opp is not None:
+        if opp is None:
+            return
+        from sfa.tui.capture import confirm
+
+        def won() -> None:
             moved = self.attempt(crm.move_stage, self.ws, opp["id"], WON)
             if moved is not None:
                 self.changed(f"{moved['name']}: won")
+
+        amount = (
+            f" ({short_money(opp['amount'])} {opp['currency'] or ''})" if opp["amount"] is not None else ""
+        )
+        confirm(
+            self.app,
+            f"Won: {opp['name']}{amount}?",
+            "The deal leaves the board as won. `sfa opp edit --stage` reopens it.",
+            won,
+            yes="Won",
+        )
 
     def action_lost(self) -> None:
         opp = self.selected()
@@ -228,10 +282,16 @@ class PipelineScreen(SfaScreen):
         opp = self.selected()
         if opp is None:
             return
+        draft = quotes.draft_for_opportunity(self.ws, opp["id"])
+        if draft is not None:  # the deal's draft: open it, never a second one
+            self.sfa.select_next["quotes"] = draft["id"]
+            self.app.switch_mode("quotes")
+            self.notify(f"{opp['name']}: its draft {draft['number']} rev {draft['revision']}")
+            return
         quote = self.attempt(quotes.new_quote, self.ws, opp_ref=opp["id"])
         if quote is not None:
             self.sfa.select_next["quotes"] = quote["id"]
-            self.changed(f"quote {quote['number']} drafted for {opp['name']}; a adds a line")
+            self.changed(f"quote {quote['number']} drafted for {opp['name']}; n on its lines adds one")
             self.app.switch_mode("quotes")
 
     def action_open(self) -> None:

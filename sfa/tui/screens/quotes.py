@@ -22,6 +22,7 @@ from sfa.services import crm, products, quote_export, quotes, records
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 from sfa.tui.base import SfaScreen
+from sfa.tui.capture import confirm
 from sfa.tui.format import short_money
 from sfa.tui.forms import FormField, FormScreen, PickScreen, ask
 from sfa.tui.screens.details import DetailsScreen
@@ -67,21 +68,43 @@ def candidate_line(ws: Workspace, quote: Record, values: dict[str, str]) -> rule
 class QuotesScreen(SfaScreen):
     MODE = "quotes"
     DEFAULT_CSS = """
-    QuotesScreen #quotes-table { height: 9; }
-    QuotesScreen #lines-table { height: auto; max-height: 7; }
+    QuotesScreen #quotes-table { height: 2fr; min-height: 3; }
+    QuotesScreen #quote-head { height: auto; }
+    QuotesScreen #lines-table { height: 3fr; min-height: 3; }
     QuotesScreen #quote-totals { height: auto; padding: 0 1; }
     """
+    # The footer shows the keys that apply to the focused list and the selected quote's state
+    # (check_action): a draft's keys on a draft, a sent quote's on a sent one.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "new_quote", "New", tooltip="New quote"),
-        Binding("e", "edit_header", "Header", tooltip="Edit the quote header"),
-        Binding("a", "add_line", "+Line", tooltip="Add a quote line"),
-        Binding("delete", "remove_line", "-Line", key_display="del", tooltip="Remove the quote line"),
+        Binding("n", "new", "New", tooltip="New quote, or a new line (on the lines)"),
+        Binding("e", "edit_header", "Edit", tooltip="Edit the quote header"),
+        Binding("d", "delete", "Delete", tooltip="Delete the draft, or the focused line"),
         Binding("s", "send", "Send", tooltip="Send the quote"),
         Binding("v", "revise", "Revise", tooltip="Revise the quote"),
-        Binding("y", "accept", "Accept", tooltip="Accept the quote"),
+        Binding("w", "accept", "Accept", tooltip="Accept the quote"),
         Binding("x", "reject", "Reject", tooltip="Reject the quote"),
-        Binding("p", "export", "PDF", tooltip="Export the quote to PDF"),
+        Binding("p", "export", "Export", tooltip="Export the quote (PDF, Markdown, HTML)"),
+        # a key hidden for this quote's state still answers: it says why it does nothing
+        *(
+            Binding(key, f"explain('{action}')", show=False)
+            for key, action in (
+                ("e", "edit_header"),
+                ("d", "delete"),
+                ("s", "send"),
+                ("v", "revise"),
+                ("w", "accept"),
+                ("x", "reject"),
+            )
+        ),
     ]
+    WHEN: ClassVar[dict[str, tuple[str, ...]]] = {  # action -> the quote states it applies to
+        "edit_header": ("draft",),
+        "delete": ("draft",),
+        "send": ("draft",),
+        "revise": ("sent", "rejected", "expired"),
+        "accept": ("sent",),
+        "reject": ("sent",),
+    }
 
     selected_id: str | None = None
 
@@ -136,10 +159,41 @@ class QuotesScreen(SfaScreen):
     def current(self) -> str | None:
         return self.query_one("#quotes-table", Table).selected_key()
 
+    shown_status: str | None = None  # the selected quote's state, for check_action
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        states = self.WHEN.get(action)
+        if states is None or self.shown_status is None:
+            return True
+        return self.shown_status in states
+
+    def action_explain(self, action: str) -> None:
+        what = {
+            "edit_header": "only a draft can be changed: v revises it",
+            "delete": "only a draft can be deleted: v revises it",
+            "send": "only a draft can be sent",
+            "revise": "a draft is changed directly; an accepted quote is final",
+            "accept": "only a sent quote can be accepted",
+            "reject": "only a sent quote can be rejected",
+        }[action]
+        self.notify(f"this quote is {self.shown_status}; {what}", severity="warning")
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()
+
+    def focused_record(self) -> tuple[str, str] | None:
+        key = self.current()
+        return ("quote", key) if key is not None else None
+
     @on(DataTable.RowHighlighted, "#quotes-table")
     def _highlighted(self) -> None:
         self.selected_id = self.current()
         self.show_quote()
+
+    @on(DataTable.RowSelected, "#quotes-table")
+    def _open_lines(self) -> None:
+        lines = self.query_one("#lines-table", Table)
+        lines.focus()
 
     def show_quote(self) -> None:
         head = self.query_one("#quote-head", Static)
@@ -150,13 +204,19 @@ class QuotesScreen(SfaScreen):
         if key is None:
             head.update("no quotes yet: n starts one for an opportunity")
             totals.update("")
+            self.shown_status = None
+            self.refresh_bindings()
             return
         view = quotes.view(self.ws, key)
         q = view.quote
         opp = f" · {view.opportunity['name']}" if view.opportunity else ""
-        head.update(
-            Content(f"{q['number']} rev {q['revision']} · {view.account['name']}{opp} · {view.status}")
+        head.update(  # the state first: it is what the keys depend on, and it is never cut
+            Content(
+                f"{view.status.upper()} · {q['number']} rev {q['revision']} · {view.account['name']}{opp}"
+            )
         )
+        self.shown_status = view.status
+        self.refresh_bindings()
         cur = view.totals.currency
         for line, net in zip(view.lines, view.totals.line_nets, strict=False):
             discount = (
@@ -174,7 +234,7 @@ class QuotesScreen(SfaScreen):
                 format_money(net, cur),
                 key=line["id"],
             )
-        totals.update(totals_text(view.totals) if view.lines else "no lines yet: a adds one")
+        totals.update(totals_text(view.totals) if view.lines else "no lines yet: n on the lines adds one")
 
     def act(self, action: Any, *args: Any, message: str, **kwargs: Any) -> Record | None:
         key = self.current()
@@ -189,6 +249,50 @@ class QuotesScreen(SfaScreen):
         return result
 
     # -- actions -----------------------------------------------------------------------------
+    def lines_focused(self) -> bool:
+        return self.query_one("#lines-table", Table).has_focus
+
+    def action_new(self) -> None:
+        if self.lines_focused():
+            self.action_add_line()
+        else:
+            self.action_new_quote()
+
+    def action_delete(self) -> None:
+        if self.lines_focused():
+            self.action_remove_line()
+        else:
+            self.action_delete_draft()
+
+    def action_delete_draft(self) -> None:
+        key = self.current()
+        if key is None:
+            self.notify("no quote selected", severity="warning")
+            return
+        q = quotes.resolve(self.ws, key)
+        if quotes.status_of(q, self.today()) != "draft":
+            self.notify(
+                f"quote {q['number']} is {quotes.status_of(q, self.today())}; only a draft can be deleted "
+                "(v revises it)",
+                severity="warning",
+            )
+            return
+        lines = len(quotes.lines_of(self.ws, key))
+
+        def delete() -> None:
+            deleted = self.attempt(quotes.delete_draft, self.ws, key)
+            if deleted is not None:
+                self.selected_id = None
+                self.changed(f"draft {deleted['number']} rev {deleted['revision']} deleted")
+
+        confirm(
+            self.app,
+            f"Delete the draft {q['number']} rev {q['revision']}?",
+            f"The draft and its {lines} line(s) are deleted; this cannot be undone.",
+            delete,
+            yes="Delete",
+        )
+
     def action_new_quote(self) -> None:
         opps = crm.list_opportunities(self.ws, open_only=True, limit=2000)
         names = crm.names_of(self.ws, "account", {o["account_id"] for o in opps})
@@ -228,10 +332,27 @@ class QuotesScreen(SfaScreen):
         )
 
     def action_add_line(self) -> None:
+        """A product picker first (type to search SKU, name or price; the first choice is a free
+        line), then the line form with the product filled in and live totals."""
         key = self.current()
         if key is None:
             self.notify("no quote selected", severity="warning")
             return
+        if quotes.status_of(quotes.resolve(self.ws, key), self.today()) != "draft":
+            self.notify("lines are added to a draft; v revises a sent quote", severity="warning")
+            return
+        choices = [("-", "— no product: a free line (description and price) —")]
+        for product in products.list_products(self.ws):
+            price = format_money(product["unit_price"], product["currency"] or "")
+            choices.append((str(product["sku"]), f"{product['sku']} · {product['name']} · {price}"))
+
+        def picked(sku: str | None) -> None:
+            if sku is not None:
+                self.line_form(key, "" if sku == "-" else sku)
+
+        self.app.push_screen(PickScreen("Add a line: which product?", choices), picked)
+
+    def line_form(self, key: str, sku: str) -> None:
         view = quotes.view(self.ws, key)
         quote = view.quote
         currency = quote["currency"] or self.ws.setting("currency")
@@ -256,11 +377,12 @@ class QuotesScreen(SfaScreen):
             new = rules.totals([*(quotes.to_line(x) for x in view.lines), line], currency)
             return f"line net {format_money(rules.line_net(line, currency), currency)}\n" + totals_text(new)
 
-        catalogue = ", ".join(p["sku"] for p in products.list_products(ws, limit=6))
         form = FormScreen(
             f"Add a line to {quote['number']} rev {quote['revision']}",
             [
-                FormField("product", "Product (SKU)", check("product"), placeholder=catalogue),
+                FormField(
+                    "product", "Product (SKU)", check("product"), value=sku, placeholder="empty: a free line"
+                ),
                 FormField("description", "Description", placeholder="default: the product's name"),
                 FormField("price", "Unit price", check("price"), placeholder="default: the product's"),
                 FormField("qty", "Quantity", check("qty"), placeholder="1"),
@@ -292,22 +414,57 @@ class QuotesScreen(SfaScreen):
         self.app.push_screen(form, done)
 
     def action_remove_line(self) -> None:
+        """Remove the focused line: only when the lines list has the focus, and after a yes."""
         key = self.current()
         lines = self.query_one("#lines-table", Table)
-        if key is None or lines.row_count == 0:
+        if key is None or not lines.has_focus:
+            self.notify(
+                "d on the lines removes the focused line: move to the lines (tab)", severity="warning"
+            )
             return
-        position = int(lines.get_row_at(lines.cursor_row)[0])
-        if self.attempt(quotes.remove_line, self.ws, key, position) is not None:
-            self.changed(f"line {position} removed")
+        if lines.row_count == 0:
+            self.notify("this quote has no lines", severity="warning")
+            return
+        row = lines.get_row_at(lines.cursor_row)
+        position = int(row[0])
+
+        def remove() -> None:
+            if self.attempt(quotes.remove_line, self.ws, key, position) is not None:
+                self.changed(f"line {position} removed")
+                if lines.row_count:
+                    lines.move_cursor(row=min(position - 1, lines.row_count - 1))
+
+        confirm(self.app, f"Remove line {position}?", f"{row[1]} · net {row[6]}", remove, yes="Remove")
+
+    def _confirmed(self, action: Any, title: str, info: str, yes: str, message: str) -> None:
+        key = self.current()
+        if key is None:
+            self.notify("no quote selected", severity="warning")
+            return
+        q = quotes.resolve(self.ws, key)
+        label = f"{q['number']} rev {q['revision']}"
+        confirm(self.app, title.format(label=label), info, lambda: self.act(action, message=message), yes=yes)
 
     def action_send(self) -> None:
-        self.act(quotes.send, message="quote {number} rev {revision} sent")
+        self._confirmed(
+            quotes.send,
+            "Send {label}?",
+            "A sent quote is locked (v revises it); its deal moves to quotation sent.",
+            "Send",
+            "quote {number} rev {revision} sent",
+        )
 
     def action_revise(self) -> None:
         self.act(quotes.revise, message="revision {revision} of {number} drafted")
 
     def action_accept(self) -> None:
-        self.act(quotes.accept, message="quote {number} accepted")
+        self._confirmed(
+            quotes.accept,
+            "Accept {label}?",
+            "The customer accepted: the quote is accepted and its deal won.",
+            "Accept",
+            "quote {number} accepted",
+        )
 
     def action_reject(self) -> None:
         def done(values: dict[str, str] | None) -> None:
@@ -315,7 +472,14 @@ class QuotesScreen(SfaScreen):
                 self.act(quotes.reject, values["value"].strip() or None, message="quote {number} rejected")
 
         self.app.push_screen(
-            ask("Reject quote", "Reason (optional)", required=False, save_label="Reject"), done
+            ask(
+                "Reject quote",
+                "Reason (optional)",
+                required=False,
+                save_label="Reject",
+                info="Enter rejects, Escape cancels; v revises a rejected quote.",
+            ),
+            done,
         )
 
     def action_export(self) -> None:
@@ -326,14 +490,36 @@ class QuotesScreen(SfaScreen):
         default = str(Path.cwd() / f"{q['number']}-rev{q['revision']}.pdf")
         form = FormScreen(
             "Export quote",
-            [FormField("path", "File (.pdf .md .html)", value=default, required=True)],
+            [
+                FormField(
+                    "path",
+                    "File (.pdf .md .html)",
+                    lambda text: quote_export.check_output(text),
+                    value=default,
+                    required=True,
+                )
+            ],
             save_label="Export",
         )
 
+        def write(path: str) -> None:
+            self.notify(f"exporting {q['number']} …")
+            self.export_worker(self.ws.home, key, path)
+
         def done(values: dict[str, str] | None) -> None:
-            if values:
-                self.notify(f"exporting {q['number']} …")
-                self.export_worker(self.ws.home, key, values["path"])
+            if not values:
+                return
+            path, _ = quote_export.check_output(values["path"])
+            if path.exists():
+                confirm(
+                    self.app,
+                    f"Overwrite {path.name}?",
+                    f"{path} exists; exporting replaces it.",
+                    lambda: write(values["path"]),
+                    yes="Overwrite",
+                )
+            else:
+                write(values["path"])
 
         self.app.push_screen(form, done)
 

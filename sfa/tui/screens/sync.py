@@ -30,13 +30,13 @@ class SyncScreen(SfaScreen):
     MODE = "sync"
     DEFAULT_CSS = """
     SyncScreen #sync-head { height: auto; padding: 0 1; background: $boost; }
-    SyncScreen Table { height: auto; max-height: 9; }
+    SyncScreen Table { height: auto; max-height: 40%; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sync", "Sync now", tooltip="Sync now"),
         Binding("o", "resolve('ours')", "Ours", tooltip="Resolve the conflict: ours (the set-aside value)"),
         Binding(
-            "t",
+            "r",
             "resolve('theirs')",
             "Theirs",
             tooltip="Resolve the conflict: theirs (keep the current value)",

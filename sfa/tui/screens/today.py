@@ -1,8 +1,5 @@
-"""Today: visits in time order with travel legs, tasks due and overdue, quotes expiring, deals closing.
-
-Visits and tasks come from the rep's-day services (sfa.services.reports/visits/tasks) when this
-build has them; until then the screen shows what the CRM services give (deals closing this week).
-"""
+"""Today: the day's visits in time order with travel legs, the earlier visits still to log, quotes
+expiring, deals closing, and every open task due today, overdue or undated (in that order)."""
 
 from __future__ import annotations
 
@@ -13,18 +10,19 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual import on
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Static
 
 from sfa.domain.dates import local_today
-from sfa.domain.errors import SfaError
-from sfa.services import crm, reports, status
+from sfa.domain.entities import OPPORTUNITY, TASK
+from sfa.services import crm, records, reports, status
 from sfa.services import quotes as quote_service
 from sfa.services import tasks as task_service
 from sfa.services import visits as visit_service
 from sfa.tui import sample
 from sfa.tui.base import SfaScreen
+from sfa.tui.capture import TaskScreen, confirm, log_visit, visit_when
 from sfa.tui.format import day_label, local_time, short_money
 from sfa.tui.forms import FormField, FormScreen
 from sfa.tui.widgets import Table
@@ -38,46 +36,65 @@ CLOSING_LIMIT = 50  # deals listed under "closing"; the pipeline screen has them
 class TodayScreen(SfaScreen):
     MODE = "today"
     DEFAULT_CSS = """
-    TodayScreen Table { height: auto; max-height: 9; }
+    TodayScreen #today-body { height: 1fr; }
+    TodayScreen Table { height: auto; }
+    TodayScreen #visits { max-height: 30%; }
+    TodayScreen #to-log, TodayScreen #quotes, TodayScreen #closing { max-height: 20%; }
+    TodayScreen #tasks { height: 1fr; min-height: 4; }
     TodayScreen #empty-offer { height: auto; border: round $warning; padding: 0 1; margin: 1 2; }
     TodayScreen #empty-offer Button { margin-top: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("l", "log_visit", "Log visit"),
-        Binding("x", "task_done", "Task done"),
+        Binding("l", "log_visit", "Log", tooltip="Log visit"),
+        Binding("d", "task_done", "Done", tooltip="Mark the focused task done"),
+        Binding("enter", "open", "Open", show=False),
         Binding("D", "load_demo", "Load demo data", show=False),
     ]
 
     def body(self) -> Iterable[Widget]:
         yield Static("", id="today-head", classes="hint")
-        with VerticalScroll():
-            yield Static("Visits", classes="section-title")
+        with Vertical(id="today-body"):
+            yield Static("Visits", id="visits-title", classes="section-title")
             yield Table(id="visits")
-            yield Static("Tasks due and overdue", classes="section-title")
-            yield Table(id="tasks")
-            yield Static("Quotes expiring this week", classes="section-title")
+            yield Static("To log", id="to-log-title", classes="section-title")
+            yield Table(id="to-log")
+            yield Static("Quotes expiring this week", id="quotes-title", classes="section-title")
             yield Table(id="quotes")
-            yield Static(f"Deals closing in {CLOSING_DAYS} days", classes="section-title")
+            yield Static(f"Deals closing in {CLOSING_DAYS} days", id="closing-title", classes="section-title")
             yield Table(id="closing")
+            yield Static("Tasks", id="tasks-title", classes="section-title")
+            yield Table(id="tasks")
 
     def on_mount(self) -> None:
         self.query_one("#visits", Table).add_columns("Time", "Account", "Purpose", "Leg", "Status")
-        self.query_one("#tasks", Table).add_columns("Due", "Task", "Priority")
+        self.query_one("#to-log", Table).add_columns("Planned", "Account", "Purpose")
+        self.query_one("#tasks", Table).add_columns("Due", "Task", "Account / contact", "Priority")
         self.query_one("#quotes", Table).add_columns("Quote", "Account", "Valid until", "Status")
         self.query_one("#closing", Table).add_columns("Close", "Deal", "Stage", "Amount")
         super().on_mount()
-        self.query_one("#visits", Table).focus()
+        for name in ("visits", "to-log", "tasks"):
+            table = self.query_one(f"#{name}", Table)
+            if table.row_count:
+                table.focus()
+                break
+
+    def _section(self, name: str, title: str, rows: int, empty: str = "none") -> None:
+        """A section's title says how many rows it has; an empty table is hidden (its title says so)."""
+        self.query_one(f"#{name}-title", Static).update(f"{title}" + (f" ({rows})" if rows else f": {empty}"))
+        self.query_one(f"#{name}", Table).display = rows > 0
 
     def reload(self) -> None:
         now = self.now()
         today = local_today(now)
         self.offer_demo(status.is_empty(self.ws))
         visits = self.query_one("#visits", Table)
+        to_log = self.query_one("#to-log", Table)
         tasks = self.query_one("#tasks", Table)
         quotes = self.query_one("#quotes", Table)
-        for table in (visits, tasks, quotes):
+        closing = self.query_one("#closing", Table)
+        keep = {t.id: t.selected_key() for t in (visits, to_log, tasks, quotes, closing)}
+        for table in (visits, to_log, tasks, quotes, closing):
             table.clear()
-        head = f"{today:%A %d %B %Y}"
         day = reports.today(self.ws, now=now)
         km = 0.0
         for row in day["visits"]:
@@ -85,19 +102,28 @@ class TodayScreen(SfaScreen):
             leg = f"{row['km_from_previous']:.1f} km" if row["km_from_previous"] is not None else "start"
             km += row["km_from_previous"] or 0.0
             visits.add_row(
-                local_time(visit["starts_at"]),
+                local_time(visit["starts_at"]) if visit["fixed_time"] else "any time",
                 row["account"],
                 visit["purpose"] or "",
                 leg,
                 visit["status"],
                 key=visit["id"],
             )
-        for task in day["tasks"]:
-            due: str | Text = day_label(task["due_date"], today)
+        self._section("visits", "Visits", len(day["visits"]), "none planned today (8: Week, plan one)")
+        unlogged = visit_service.unlogged_before(self.ws, today)
+        for row in unlogged:
+            visit = row["visit"]
+            to_log.add_row(visit_when(visit), row["account"], visit["purpose"] or "", key=visit["id"])
+        self._section("to-log", "To log: planned visits of earlier days, not logged", len(unlogged))
+        rows, total = task_service.for_today(self.ws, now=now)
+        for row in rows:
+            task = row["task"]
+            due: str | Text = day_label(task["due_date"], today) or "no date"
             if task["due_date"] is not None and task["due_date"] < today:
                 due = Text(str(due), style="bold red")
-            tasks.add_row(due, task["title"], task["priority"] or "", key=task["id"])
-        head += f" · {len(day['visits'])} visits · {km:.1f} km · {day['tasks_total']} tasks due"
+            tasks.add_row(due, task["title"], row["who"], task["priority"] or "", key=task["id"])
+        more = f", first {len(rows)} listed" if total > len(rows) else ""
+        self._section("tasks", f"Tasks: today, overdue, undated{more}", total)
         expiring = quote_service.expiring(self.ws, today + timedelta(days=QUOTE_DAYS - 1), today)
         names = crm.names_of(self.ws, "account", {q["account_id"] for q in expiring})
         for quote in expiring:
@@ -108,8 +134,7 @@ class TodayScreen(SfaScreen):
                 quote["status"],
                 key=quote["id"],
             )
-        closing = self.query_one("#closing", Table)
-        closing.clear()
+        self._section("quotes", "Quotes expiring this week", len(expiring))
         horizon = today + timedelta(days=CLOSING_DAYS)
         for opp in crm.list_opportunities(self.ws, open_only=True, limit=CLOSING_LIMIT):
             if opp["close_date"] is None or opp["close_date"] > horizon:
@@ -121,6 +146,14 @@ class TodayScreen(SfaScreen):
                 short_money(opp["amount"]),
                 key=opp["id"],
             )
+        self._section("closing", f"Deals closing in {CLOSING_DAYS} days", closing.row_count)
+        for table in (visits, to_log, tasks, quotes, closing):
+            wanted = keep.get(table.id)
+            if wanted is not None and wanted in {str(k.value) for k in table.rows}:
+                table.move_cursor(row=table.get_row_index(wanted))
+        head = f"{today:%A %d %B %Y} · {len(day['visits'])} visits · {km:.1f} km · {total} tasks" + (
+            f" · {len(unlogged)} to log" if unlogged else ""
+        )
         self.query_one("#today-head", Static).update(head)
 
     def offer_demo(self, empty: bool) -> None:
@@ -135,10 +168,27 @@ class TodayScreen(SfaScreen):
             box = Vertical(
                 text, Button("Load demo data (D)", id="load-demo", variant="warning"), id="empty-offer"
             )
-            scroll = self.query_one(VerticalScroll)
-            scroll.mount(box, before=0)
+            self.query_one("#today-body", Vertical).mount(box, before=0)
         elif not empty and offer:
             offer.remove()
+
+    # -- what the focus is on ------------------------------------------------------------------
+    KINDS: ClassVar[dict[str, str]] = {
+        "visits": "visit",
+        "to-log": "visit",
+        "tasks": "task",
+        "quotes": "quote",
+        "closing": "opportunity",
+    }
+
+    def focused_table(self) -> Table | None:
+        focused = self.focused
+        return focused if isinstance(focused, Table) and focused.id in self.KINDS else None
+
+    def focused_record(self) -> tuple[str, str] | None:
+        table = self.focused_table()
+        key = table.selected_key() if table is not None else None
+        return (self.KINDS[str(table.id)], key) if table is not None and key is not None else None
 
     # -- actions -----------------------------------------------------------------------------
     def action_load_demo(self) -> None:
@@ -155,52 +205,58 @@ class TodayScreen(SfaScreen):
     def _demo_pressed(self) -> None:
         self.action_load_demo()
 
-    @on(DataTable.RowSelected, "#visits")
-    def _visit_chosen(self) -> None:
-        self.action_log_visit()
+    @on(DataTable.RowSelected)
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        """Enter: a visit is logged, a task opens, a quote opens in Quotes, a deal its account."""
+        found = self.focused_record()
+        if found is None:
+            return
+        kind, key = found
+        if kind == "visit":
+            log_visit(self.sfa, key)
+        elif kind == "task":
+            self.app.push_screen(TaskScreen(key))
+        elif kind == "quote":
+            self.sfa.select_next["quotes"] = key
+            self.app.switch_mode("quotes")
+        else:
+            from sfa.tui.screens.accounts import AccountView
+
+            opp = self.attempt(records.get, self.ws, OPPORTUNITY, key)
+            if opp is not None:
+                self.app.push_screen(AccountView(opp["account_id"]))
 
     def action_log_visit(self) -> None:
-        key = self.query_one("#visits", Table).selected_key()
-        if key is None:
-            self.notify("no visit selected", severity="warning")
+        found = self.focused_record()
+        if found is None or found[0] != "visit":
+            self.notify("l logs the focused visit: move to a visit (tab) first", severity="warning")
             return
-        detail = self.attempt(visit_service.visit_detail, self.ws, key)
-        if detail is None:
-            return
-        visit = detail["visit"]
-        if visit["status"] != "planned":
-            self.notify(
-                f"this visit is {visit['status']}; only a planned visit can be logged", severity="warning"
-            )
-            return
-        self.app.push_screen(log_visit_form(detail["account"]["name"], visit), lambda v: self._log(key, v))
-
-    def _log(self, visit_id: str, values: dict[str, str] | None) -> None:
-        if values is None:
-            return
-        titles, dues = follow_ups_of(values)
-        try:
-            _, created = visit_service.log_visit(
-                self.ws,
-                visit_id,
-                outcome=values["outcome"],
-                notes=values["notes"],
-                follow_ups=titles,
-                dues=dues or None,
-            )
-        except SfaError as exc:
-            self.notify(str(exc), severity="error", timeout=6)
-            return
-        self.changed("visit logged" + (f"; {len(created)} follow-up task(s)" if created else ""))
+        log_visit(self.sfa, found[1])
 
     def action_task_done(self) -> None:
-        key = self.query_one("#tasks", Table).selected_key()
-        if key is None:
-            self.notify("no task selected", severity="warning")
+        found = self.focused_record()
+        if found is None or found[0] != "task":
+            self.notify("d marks the focused task done: move to a task (tab) first", severity="warning")
             return
-        task = self.attempt(task_service.complete_task, self.ws, key)
-        if task is not None:
-            self.changed(f"done: {task['title']}")
+        task = self.attempt(records.get, self.ws, TASK, found[1])
+        if task is None:
+            return
+
+        def done() -> None:
+            if self.attempt(task_service.complete_task, self.ws, task["id"]) is not None:
+                self.changed(f"done: {task['title']}")
+
+        confirm(
+            self.app,
+            f"Mark done: {task['title']}",
+            "Enter on it later, then o, reopens it.",
+            done,
+            yes="Done",
+        )
 
 
 def check_due(text: str) -> object:
@@ -218,7 +274,7 @@ def log_visit_form(account: str, visit: dict[str, Any]) -> FormScreen:
         fields.append(
             FormField(f"due{index}", f"Due {index}", check_due, placeholder="fri, +3d, 2026-12-01 10:00")
         )
-    when = local_time(visit["starts_at"])
+    when = visit_when(visit)
     return FormScreen(
         f"Log visit: {account} {when}", fields, info=visit.get("purpose") or "", save_label="Log"
     )
