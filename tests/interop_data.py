@@ -8,9 +8,13 @@ from typing import Any
 
 from sfa.domain.entities import (
     ACCOUNT,
+    APPROVAL,
     CONTACT,
     LEAD,
     OPPORTUNITY,
+    POLICY,
+    PRICE_LIST,
+    PRICE_LIST_ITEM,
     PRODUCT,
     QUOTE,
     QUOTE_LINE,
@@ -192,6 +196,43 @@ def populate(ws: Any) -> dict[str, str]:
             "unit_price": Decimal("1250.00"),
             "discount_percent": Decimal("5"),
             "tax_rate": Decimal("19"),
+        },
+    )
+    # The manager's records (issue 14).
+    store.insert(
+        APPROVAL,
+        {
+            "entity": "quote",
+            "record_id": quote["id"],
+            "action": "submit",
+            "by": "anna",
+            "at": datetime(2026, 11, 21, 15, 0, tzinfo=UTC),
+            "comment": "10 % for the second pump",
+            "owner": "anna",
+            "team": "north",
+        },
+    )
+    store.insert(
+        POLICY,
+        {
+            "name": "sales",
+            "stages": '[{"name":"won","probability":100,"category":"closed","stall_days":21,"key_fields":[]},'
+            '{"name":"lost","probability":0,"category":"omitted","stall_days":21,"key_fields":[]}]',
+            "strict": True,
+            "line_discount_limit": Decimal("15"),
+            "team": "south",
+        },
+    )
+    dealers = store.insert(
+        PRICE_LIST, {"name": "Dealers", "currency": "EUR", "customer_group": "Machinery", "active": True}
+    )
+    store.insert(
+        PRICE_LIST_ITEM,
+        {
+            "price_list_id": dealers["id"],
+            "product_id": pump["id"],
+            "min_quantity": Decimal("5"),
+            "unit_price": Decimal("1100.00"),
         },
     )
     store.update(CONTACT, hans["id"], {"title": "Head of purchasing"})

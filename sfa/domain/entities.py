@@ -304,10 +304,88 @@ QUOTE_LINE = Entity(
     title="description",
 )
 
+APPROVAL = Entity(
+    name="approval",
+    table="approval",
+    code=11,
+    fields=(
+        Field("entity", required=True, doc="record type the approval is about"),
+        Field("record_id", "text", required=True, doc="id of the record the approval is about"),
+        Field("action", "enum", required=True, choices=("submit", "approve", "reject", "release")),
+        Field("by", required=True, doc="user name of who acted"),
+        Field("at", "datetime", required=True),
+        Field("comment"),
+        *_scope_fields(),
+    ),
+    title="action",
+    insert_only=True,
+)
+
+# The manager's records (issue 14, docs/policy.md). Written on the server by managers (their team's)
+# and admins only (sfa/server/roles.py). None is searchable: codes past 15 hold no search entry.
+
+POLICY = Entity(
+    "policy",
+    "policy",
+    12,
+    (
+        Field("name", required=True, doc="what the policy is, e.g. sales"),
+        Field("stages", merge="flag", required=True, doc="the stages in order (JSON, docs/policy.md)"),
+        Field("strict", "bool", merge="flag", doc="refuse a forward move with open required steps"),
+        Field("line_discount_limit", "decimal", merge="flag", doc="percent; above it a quote needs approval"),
+        Field(
+            "quote_discount_limit", "decimal", merge="flag", doc="percent; above it a quote needs approval"
+        ),
+        *_scope_fields(),
+    ),
+)
+
+PRICE_LIST = Entity(
+    "price_list",
+    "price_list",
+    13,
+    (
+        Field("name", required=True),
+        Field("currency", "currency", merge="flag"),
+        Field("customer_group", doc="accounts whose industry is this get the list's prices"),
+        Field("active", "bool"),
+        *_scope_fields(),
+    ),
+)
+
+PRICE_LIST_ITEM = Entity(
+    "price_list_item",
+    "price_list_item",
+    14,
+    (
+        Field("price_list_id", "ref", required=True, ref="price_list"),
+        Field("product_id", "ref", required=True, ref="product"),
+        Field("min_quantity", "decimal", merge="flag", doc="the price applies from this quantity on"),
+        Field("unit_price", "decimal", merge="flag", required=True),
+        *_scope_fields(),
+    ),
+    title="unit_price",
+)
+
 # Kinds of timeline entry that hold prose people wrote; these are found by full-text search.
 SEARCHABLE_TIMELINE_KINDS = ("note", "visit_report")
 
 ENTITIES: dict[str, Entity] = {
     e.name: e
-    for e in (ACCOUNT, CONTACT, LEAD, OPPORTUNITY, TIMELINE, VISIT, TASK, PRODUCT, QUOTE, QUOTE_LINE)
+    for e in (
+        ACCOUNT,
+        CONTACT,
+        LEAD,
+        OPPORTUNITY,
+        TIMELINE,
+        VISIT,
+        TASK,
+        PRODUCT,
+        QUOTE,
+        QUOTE_LINE,
+        APPROVAL,
+        POLICY,
+        PRICE_LIST,
+        PRICE_LIST_ITEM,
+    )
 }

@@ -36,7 +36,7 @@ from sfa.protocol import (
     is_uuid,
 )
 from sfa.server import merge as rules
-from sfa.server import schema
+from sfa.server import roles, schema
 from sfa.server.merge import Invalid, User
 from sfa.server.storage import hash_token, utc_iso
 
@@ -427,7 +427,17 @@ class _Batch:
             m.entity, m.id, current[0] if current else None, m.fields, m.base, m.known, self.now, self.skew
         )
         after = before if m.entity == CONFLICT and before else self.scope(m.entity, outcome.state)
-        reason = rules.may_write(self.user, before, after)
+        reason = rules.may_write(self.user, before, after) or roles.problem(
+            self.user.name,
+            self.user.role,
+            self.user.team,
+            m.entity,
+            m.fields,
+            outcome.state,
+            before,
+            after,
+            self.scope_of_id,
+        )
         if reason is not None:
             self._revert(m, current, before)
             return PushResult(m.seq, "rejected", reason=reason)

@@ -20,7 +20,7 @@ from sfa.domain.errors import NotFoundError, StateError, UsageError, ValidationE
 from sfa.domain.money import format_money, parse_amount, parse_currency
 from sfa.domain.stages import LOST, WON
 from sfa.domain.text import check_text
-from sfa.services import crm, products, records
+from sfa.services import crm, pricelists, products, records
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
@@ -290,7 +290,9 @@ def add_line(
     values: Record = {"quote_id": quote["id"]}
     if product_ref:
         product = products.resolve(ws, product_ref, active_only=True)
-        if (product["currency"] or currency) != currency:
+        quantity = rules.parse_quantity(qty) if qty is not None else Decimal(1)
+        listed = pricelists.price_for(ws, product["id"], currency, quote["account_id"], quantity)
+        if listed is None and (product["currency"] or currency) != currency:
             raise ValidationError(
                 "product", f"{product['sku']} is priced in {product['currency']}, the quote in {currency}"
             )
@@ -298,7 +300,7 @@ def add_line(
             product_id=product["id"],
             sku=product["sku"],
             description=product["name"],
-            unit_price=product["unit_price"],
+            unit_price=product["unit_price"] if listed is None else listed[0],
             tax_rate=product["tax_rate"],
         )
     elif description is None or price is None:

@@ -233,7 +233,35 @@ V6 = "".join(
     )
 )
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6)
+# The sales policy and the manager's desk (issue 14, docs/policy.md): approvals, the synced sales
+# policy, price lists. New tables only (IF NOT EXISTS: another branch may declare `approval` the same
+# way), so the migration's number may change at a merge.
+V7 = f"""
+CREATE TABLE IF NOT EXISTS approval ({_RECORD_COLUMNS},
+    entity TEXT NOT NULL, record_id TEXT NOT NULL, action TEXT NOT NULL, by TEXT NOT NULL,
+    at TEXT NOT NULL, comment TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX IF NOT EXISTS approval_handle ON approval(handle);
+CREATE INDEX IF NOT EXISTS approval_record ON approval(record_id, at);
+
+CREATE TABLE policy ({_RECORD_COLUMNS},
+    name TEXT NOT NULL, stages TEXT NOT NULL, strict INTEGER NOT NULL DEFAULT 0,
+    line_discount_limit TEXT, quote_discount_limit TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX policy_handle ON policy(handle);
+
+CREATE TABLE price_list ({_RECORD_COLUMNS},
+    name TEXT NOT NULL, currency TEXT, customer_group TEXT, active INTEGER NOT NULL DEFAULT 1,
+    {_SCOPE_COLUMNS});
+CREATE INDEX price_list_handle ON price_list(handle);
+
+CREATE TABLE price_list_item ({_RECORD_COLUMNS},
+    price_list_id TEXT NOT NULL REFERENCES price_list(id) DEFERRABLE INITIALLY DEFERRED,
+    product_id TEXT NOT NULL REFERENCES product(id) DEFERRABLE INITIALLY DEFERRED,
+    min_quantity TEXT, unit_price TEXT NOT NULL, {_SCOPE_COLUMNS});
+CREATE INDEX price_list_item_handle ON price_list_item(handle);
+CREATE INDEX price_list_item_product ON price_list_item(product_id, price_list_id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7)
 
 LATEST = len(MIGRATIONS)
 

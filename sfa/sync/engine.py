@@ -265,6 +265,10 @@ def login(
     store = ws.store
     with store.transaction():
         store.set_meta("sync.user", str(me.get("user")))
+        # The role and team the server gave: the CLI refuses early what the server would reject
+        # (docs/policy.md); the server decides all the same.
+        store.set_meta("sync.role", str(me.get("role") or ""))
+        store.set_meta("sync.team", str(me.get("team") or ""))
     if not ws.config.get("owner") and me.get("user"):
         ws.config.set("owner", str(me["user"]))
     if not ws.config.get("team") and me.get("team"):

@@ -1,0 +1,371 @@
+"""Issue 14 through the real server app (in-process, tests/sync/inprocess.py): who may write the
+manager's records (docs/policy.md), the CLI refusing early from the role cached at login, the policy
+reaching a rep's laptop, and price lists."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from inprocess import URL, InProcessServer
+
+from sfa.domain import ids
+from sfa.domain.hlc import Hlc
+from sfa.domain.policy import policy_id
+from sfa.protocol import PROTOCOL
+from sfa.server.merge import now_ms
+from sfa.store.workspace import Workspace
+from sfa.sync import engine
+from tests.conftest import run_sfa
+
+STAGES = json.dumps(
+    [
+        {"name": "lead", "probability": 10, "category": "pipeline", "stall_days": 14, "key_fields": []},
+        {"name": "won", "probability": 100, "category": "closed", "stall_days": 21, "key_fields": []},
+        {"name": "lost", "probability": 0, "category": "omitted", "stall_days": 21, "key_fields": []},
+    ]
+)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[InProcessServer]:
+    (tmp_path / "server").mkdir()
+    srv = InProcessServer(tmp_path / "server")
+    yield srv
+    srv.close()
+
+
+class Pusher:
+    """One user pushing hand-made mutations, as a laptop would, and reading the results."""
+
+    def __init__(self, server: InProcessServer, name: str, role: str, team: str | None) -> None:
+        self.server = server
+        self.token = server.add_user(name, role, team)
+        self.client_id = ids.uuid7()
+        self.seq = itertools.count(1)
+        self.replica = f"{abs(hash(name)) % 16**16:016x}"
+        self.tick = itertools.count()
+
+    def clock(self) -> str:
+        return Hlc(now_ms(), next(self.tick), self.replica).encode()
+
+    def push(
+        self,
+        entity: str,
+        record_id: str,
+        values: dict[str, Any],
+        base: dict[str, str] | None = None,
+        known: dict[str, str] | None = None,
+    ) -> Any:
+        fields = {name: [value, self.clock()] for name, value in values.items()}
+        mutation: dict[str, Any] = {
+            "seq": next(self.seq),
+            "entity": entity,
+            "id": record_id,
+            "fields": fields,
+        }
+        if base:
+            mutation["base"] = base
+        if known is not None:
+            mutation["known"] = known
+        body = {"protocol": PROTOCOL, "client_id": self.client_id, "acked": 0, "mutations": [mutation]}
+        with httpx.Client(transport=self.server.transport, base_url=URL) as http:
+            reply = http.post("/v1/push", json=body, headers={"authorization": f"Bearer {self.token}"})
+        assert reply.status_code == 200, reply.text
+        [result] = reply.json()["results"]
+        return result
+
+
+def _record(server: InProcessServer, record_id: str) -> dict[str, Any] | None:
+    rows = server.query(f"SELECT fields FROM record WHERE id = '{record_id}'")
+    return json.loads(rows[0][0]) if rows else None
+
+
+USERS = {
+    "rep": ("ana", "rep", "north"),
+    "manager": ("max", "manager", "north"),
+    "other manager": ("olga", "manager", "south"),
+    "admin": ("root", "admin", None),
+}
+
+
+def _kinds(quote_id: str) -> dict[str, dict[str, Any]]:
+    """Per record kind: its entity, the values of a new one, an edit, and who may write it."""
+    product = ids.uuid7()
+    return {
+        "team policy": {
+            "entity": "policy",
+            "create": {"name": "sales", "stages": STAGES, "team": "north", "strict": False},
+            "edit": {"strict": True},
+            "allowed": {"manager", "admin"},
+        },
+        "company policy": {
+            "entity": "policy",
+            "create": {"name": "sales", "stages": STAGES, "strict": False},
+            "edit": {"strict": True},
+            "allowed": {"admin"},
+        },
+        "product price": {
+            "entity": "product",
+            "create": {"sku": "W1", "name": "Widget", "unit_price": "100", "currency": "EUR"},
+            "edit": {"unit_price": "120"},
+            "allowed": {"manager", "other manager", "admin"},
+        },
+        "price list": {
+            "entity": "price_list",
+            "create": {"name": "Dealers", "currency": "EUR", "team": "north", "active": True},
+            "edit": {"currency": "USD"},
+            "allowed": {"manager", "admin"},
+        },
+        "price list item": {
+            "entity": "price_list_item",
+            "create": {
+                "price_list_id": ids.uuid7(),
+                "product_id": product,
+                "unit_price": "90",
+                "min_quantity": "1",
+                "team": "north",
+            },
+            "edit": {"unit_price": "85"},
+            "allowed": {"manager", "admin"},
+        },
+        "approval decision": {
+            "entity": "approval",
+            "create": {
+                "entity": "quote",
+                "record_id": quote_id,
+                "action": "approve",
+                "by": "x",
+                "at": "2027-01-05T10:00:00Z",
+                "owner": "ana",
+                "team": "north",
+            },
+            "edit": {"comment": "changed"},
+            "allowed": {"manager", "admin"},
+            "insert_only": True,
+        },
+    }
+
+
+def test_server_enforcement_matrix(server: InProcessServer) -> None:
+    """rep / manager of the team / manager of another team / admin x the manager's record kinds x
+    create / edit / delete: exactly the allowed cells apply; the others are rejected with a reason
+    and leave the server's record as it was."""
+    users = {label: Pusher(server, *spec) for label, spec in USERS.items()}
+    admin = users["admin"]
+    quote_id = ids.uuid7()
+    made = users["rep"].push(
+        "quote",
+        quote_id,
+        {"number": "Q-1", "account_id": ids.uuid7(), "owner": "ana", "team": "north", "status": "draft"},
+    )
+    assert made["status"] == "applied"
+    cells = []
+    for kind, spec in _kinds(quote_id).items():
+        entity = spec["entity"]
+        for label, user in users.items():
+            for op in ("create", "edit", "delete"):
+                record_id = policy_id(None) if kind == "company policy" else ids.uuid7()
+                if op == "create":
+                    before = _record(server, record_id)
+                    if before is not None:  # the company policy has one id: start from none
+                        server_db_delete(server, record_id)
+                    result = user.push(entity, record_id, spec["create"])
+                else:
+                    if _record(server, record_id) is None:
+                        assert admin.push(entity, record_id, spec["create"])["status"] == "applied"
+                    before = _record(server, record_id)
+                    assert before is not None
+                    change = spec["edit"] if op == "edit" else {"deleted": True}
+                    base = {name: before[name][1] for name in change if name in before}
+                    seen = {name: pair[1] for name, pair in before.items()}
+                    result = user.push(entity, record_id, change, base, seen)
+                after = _record(server, record_id)
+                allowed = label in spec["allowed"] and not (spec.get("insert_only") and op != "create")
+                cells.append((kind, label, op, result["status"]))
+                if allowed:
+                    assert result["status"] == "applied", (kind, label, op, result)
+                    if op == "delete":
+                        assert after is not None and after["deleted"][0] is True
+                else:
+                    assert result["status"] == "rejected", (kind, label, op, result)
+                    assert result.get("reason"), (kind, label, op)
+                    if op == "create":
+                        assert after is None, (kind, label, op)
+                    else:
+                        assert after == before, (kind, label, op)
+                if kind == "company policy":
+                    server_db_delete(server, record_id)
+    assert len(cells) == 6 * 4 * 3
+
+
+def server_db_delete(server: InProcessServer, record_id: str) -> None:
+    with server.engine.begin() as conn:
+        from sqlalchemy import text
+
+        conn.execute(text("DELETE FROM record WHERE id = :i"), {"i": record_id})
+
+
+def test_a_rep_may_submit_and_edit_product_descriptions(server: InProcessServer) -> None:
+    rep = Pusher(server, "ana", "rep", "north")
+    admin = Pusher(server, "root", "admin", None)
+    product = ids.uuid7()
+    assert admin.push("product", product, {"sku": "W", "name": "W", "unit_price": "1"})["status"] == "applied"
+    assert rep.push("product", product, {"description": "blue"})["status"] == "applied"
+    quote = ids.uuid7()
+    rep.push("quote", quote, {"number": "Q", "account_id": ids.uuid7(), "owner": "ana", "team": "north"})
+    submit = {
+        "entity": "quote",
+        "record_id": quote,
+        "action": "submit",
+        "by": "ana",
+        "at": "2027-01-05T10:00:00Z",
+        "owner": "ana",
+        "team": "north",
+    }
+    assert rep.push("approval", ids.uuid7(), submit)["status"] == "applied"
+
+
+# -- the laptops ---------------------------------------------------------------------------------
+
+
+def _laptop(tmp_path: Path, server: InProcessServer, name: str, role: str, team: str | None) -> Path:
+    home = tmp_path / name
+    home.mkdir()
+    token = server.add_user(name, role, team)
+    ws = Workspace(home)
+    try:
+        server.login(ws, token)
+    finally:
+        ws.close()
+    return home
+
+
+def _sync(server: InProcessServer, home: Path) -> engine.Summary:
+    ws = Workspace(home)
+    try:
+        conn = server.connect(engine.load_token(home))
+        try:
+            return engine.sync_once(ws, conn=conn)
+        finally:
+            conn.close()
+    finally:
+        ws.close()
+
+
+POLICY_TOML = """
+strict = true
+quote_discount_limit = "10"
+
+[[stages]]
+name = "lead"
+probability = 10
+stall_days = 14
+key_fields = ["amount"]
+
+[[stages]]
+name = "offer"
+probability = 60
+
+[[stages]]
+name = "won"
+probability = 100
+
+[[stages]]
+name = "lost"
+probability = 0
+"""
+
+
+def test_a_rep_is_refused_early_and_picks_up_the_managers_policy(
+    tmp_path: Path, server: InProcessServer
+) -> None:
+    rep = _laptop(tmp_path, server, "ana", "rep", "north")
+    manager = _laptop(tmp_path, server, "max", "manager", "north")
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(POLICY_TOML, encoding="utf-8")
+
+    refused = run_sfa(rep, "policy", "import", str(policy_file))
+    assert refused.code == 1 and refused.out == ""
+    assert refused.err.count("\n") == 1 and "only a manager or an admin" in refused.err
+    assert run_sfa(rep, "product", "add", "Widget", "--sku", "W", "--price", "10").code == 1
+    assert run_sfa(rep, "pricelist", "add", "Dealers").code == 1
+
+    # The rep's laptop has deals in the old (configured) stages.
+    acme = run_sfa(rep, "account", "add", "Acme", "-q").out.strip()
+    made = run_sfa(rep, "opp", "add", "Big deal", "--account", acme, "--stage", "rfp received", "-q")
+    assert made.code == 0, made.err
+    assert "local" in run_sfa(rep, "policy", "show").out
+
+    other = run_sfa(manager, "policy", "import", str(policy_file), "--team", "south")
+    assert other.code == 1 and "own team" in other.err
+    done = run_sfa(manager, "policy", "import", str(policy_file))
+    assert done.code == 0, done.err
+    assert "team north" in done.out
+    _sync(server, manager)
+    assert _sync(server, rep).rejected == 0
+
+    shown = run_sfa(rep, "policy", "show", "--json").json()
+    assert shown["source"] == "team north" and shown["strict"] is True
+    assert [s["name"] for s in shown["stages"]] == ["lead", "offer", "won", "lost"]
+    assert shown["unknown_stages"] == {"rfp received": 1}  # kept, reported, not renamed
+    listed = run_sfa(rep, "opp", "list", "--json").json()
+    assert [o["stage"] for o in listed] == ["rfp received"]
+    note = run_sfa(rep, "policy", "show")
+    assert "rfp received" in note.err
+    # New deals take the policy's stages.
+    assert run_sfa(rep, "opp", "add", "Next", "--account", acme, "--stage", "rfp received").code == 1
+    assert run_sfa(rep, "opp", "add", "Next", "--account", acme, "--stage", "offer").code == 0
+
+
+def test_a_rep_push_of_policy_is_rejected_and_lands_in_the_rejected_list(
+    tmp_path: Path, server: InProcessServer
+) -> None:
+    """A laptop that wrote policy before it logged in (or an old sfa): the server says no."""
+    rep = tmp_path / "ana"
+    rep.mkdir()
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(POLICY_TOML, encoding="utf-8")
+    assert run_sfa(rep, "policy", "import", str(policy_file)).code == 0  # no server: allowed
+    token = server.add_user("ana", "rep", "north")
+    ws = Workspace(rep)
+    try:
+        server.login(ws, token)
+    finally:
+        ws.close()
+    summary = _sync(server, rep)
+    assert summary.rejected == 1
+    assert server.query("SELECT count(*) FROM record WHERE entity = 'policy'") == [(0,)]
+    rejected = run_sfa(rep, "sync", "rejected", "--json")
+    assert rejected.code == 0, rejected.err
+    assert "only a manager or an admin may change the policy" in rejected.out
+
+
+def test_price_lists_reach_the_rep_and_price_quote_lines(tmp_path: Path, server: InProcessServer) -> None:
+    rep = _laptop(tmp_path, server, "ana", "rep", "north")
+    manager = _laptop(tmp_path, server, "max", "manager", "north")
+    for args in (
+        ("product", "add", "Widget", "--sku", "W1", "--price", "100"),
+        ("pricelist", "add", "North dealers"),
+        ("pricelist", "set-price", "North dealers", "W1", "90"),
+        ("pricelist", "set-price", "North dealers", "W1", "80", "--min-qty", "10"),
+    ):
+        result = run_sfa(manager, *args)
+        assert result.code == 0, (args, result.err)
+    _sync(server, manager)
+    assert _sync(server, rep).rejected == 0
+    assert "80.00" in run_sfa(rep, "pricelist", "show", "North dealers").out
+    assert run_sfa(rep, "pricelist", "set-price", "North dealers", "W1", "1").code == 1
+    acme = run_sfa(rep, "account", "add", "Acme", "-q").out.strip()
+    quote = run_sfa(rep, "quote", "new", "--account", acme, "-q").out.strip()
+    for qty in ("1", "12"):
+        added = run_sfa(rep, "quote", "add-line", quote, "--product", "W1", "--qty", qty)
+        assert added.code == 0, added.err
+    lines = run_sfa(rep, "quote", "show", quote, "--json").json()["lines"]
+    assert [Decimal(line["unit_price"]) for line in lines] == [Decimal(90), Decimal(80)]

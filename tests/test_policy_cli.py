@@ -1,0 +1,205 @@
+"""`sfa policy` and `sfa pricelist` on one laptop without a server (docs/policy.md): the local user
+may edit the policy; it replaces the configured stages; price lists price quote lines."""
+
+from __future__ import annotations
+
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sfa.domain import policy as rules
+from sfa.domain.errors import ValidationError
+from tests.conftest import Runner
+
+TOML = """
+strict = true
+line_discount_limit = "15"
+
+[[stages]]
+name = "Lead"
+probability = 10
+key_fields = ["amount", "close_date"]
+
+[[stages]]
+name = "offer"
+probability = 60
+stall_days = 10
+
+[[stages]]
+name = "won"
+probability = 100
+
+[[stages]]
+name = "lost"
+probability = 0
+"""
+
+
+def test_the_local_policy_is_the_configured_stages(sfa: Runner) -> None:
+    assert sfa("config", "set", "stages", "prospect:5, demo:40, won:100, lost:0").code == 0
+    shown = sfa("policy", "show", "--json").json()
+    assert shown["source"] == "local"
+    assert [(s["name"], s["probability"], s["category"]) for s in shown["stages"]] == [
+        ("prospect", 5, "pipeline"),
+        ("demo", 40, "pipeline"),
+        ("won", 100, "closed"),
+        ("lost", 0, "omitted"),
+    ]
+
+
+def test_import_replaces_the_stages_and_keeps_deals_in_old_ones(sfa: Runner, tmp_path: Path) -> None:
+    account = sfa("account", "add", "Acme", "-q").out.strip()
+    assert sfa("opp", "add", "Old", "--account", account, "--stage", "qualification").code == 0
+    path = tmp_path / "p.toml"
+    path.write_text(TOML, encoding="utf-8")
+    done = sfa("policy", "import", str(path))
+    assert done.code == 0, done.err
+    assert "company-wide" in done.out and "'qualification'" in done.err
+    shown = sfa("policy", "show", "--json").json()
+    assert shown["source"] == "company" and shown["strict"] is True
+    assert shown["line_discount_limit"] == "15" and shown["quote_discount_limit"] is None
+    assert shown["stages"][0] == {
+        "name": "lead",
+        "probability": 10,
+        "category": "pipeline",
+        "stall_days": 21,
+        "key_fields": ["amount", "close_date"],
+    }
+    assert shown["unknown_stages"] == {"qualification": 1}
+    assert sfa("opp", "list", "--json").json()[0]["stage"] == "qualification"
+    assert sfa("opp", "add", "New", "--account", account, "--stage", "offer").code == 0
+    # Importing the same file again writes nothing new.
+    assert sfa("policy", "import", str(path)).code == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        (
+            "strict = 1\n[[stages]]\nname='won'\nprobability=100\n[[stages]]\nname='lost'\nprobability=0",
+            "strict",
+        ),
+        ("[[stages]]\nname='a'\nprobability=10", "stages"),
+        ("[[stages]]\nname='won'\nprobability=140\n[[stages]]\nname='lost'\nprobability=0", "probability"),
+        (
+            "[[stages]]\nname='won'\nprobability=100\ncategory='maybe'\n[[stages]]\nname='lost'\nprobability=0",
+            "category",
+        ),
+        ("colour = 'red'", "colour"),
+        (
+            "line_discount_limit = '120'\n[[stages]]\nname='won'\nprobability=100\n"
+            "[[stages]]\nname='lost'\nprobability=0",
+            "line_discount_limit",
+        ),
+        ("not toml at all [", "policy"),
+    ],
+)
+def test_a_bad_policy_file_is_one_line_naming_the_field(
+    sfa: Runner, tmp_path: Path, text: str, field: str
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    result = sfa("policy", "import", str(path))
+    assert result.code == 1 and result.err.startswith("sfa: error: ") and field in result.err
+    assert result.err.count("\n") == 1
+    assert sfa("policy", "show", "--json").json()["source"] == "local"  # nothing written
+
+
+def test_edit_opens_the_editor_on_the_toml(sfa: Runner, tmp_path: Path) -> None:
+    script = tmp_path / "editor.py"
+    script.write_text(
+        "import sys\np = sys.argv[1]\ntext = open(p).read()\n"
+        "open(p, 'w').write(text.replace('strict = false', 'strict = true'))\n",
+        encoding="utf-8",
+    )
+    editor = f"{sys.executable} {script}"
+    done = sfa("policy", "edit", env={"EDITOR": editor, "VISUAL": ""})
+    assert done.code == 0, done.err
+    assert sfa("policy", "show", "--json").json()["strict"] is True
+    unchanged = sfa("policy", "edit", env={"EDITOR": "true", "VISUAL": ""})
+    assert unchanged.code == 0 and "unchanged" in unchanged.out
+    failing = sfa("policy", "edit", env={"EDITOR": "false", "VISUAL": ""})
+    assert failing.code == 1 and "nothing changed" in failing.err
+
+
+stage_names = st.text(alphabet="abcdefghij ", min_size=1, max_size=12).map(str.strip).filter(bool)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            stage_names,
+            st.integers(0, 100),
+            st.sampled_from(rules.CATEGORIES),
+            st.integers(1, 365),
+            st.lists(st.sampled_from(rules.KEY_FIELDS), unique=True),
+        ),
+        max_size=6,
+        unique_by=lambda t: " ".join(t[0].split()),
+    ),
+    st.booleans(),
+)
+def test_toml_round_trip(items: list[tuple[str, int, str, int, list[str]]], strict: bool) -> None:
+    stages = [
+        rules.PolicyStage(" ".join(n.split()), p, c, d, tuple(k))
+        for n, p, c, d, k in items
+        if " ".join(n.split()) not in ("won", "lost")
+    ]
+    stages += [rules.PolicyStage("won", 100, "closed"), rules.PolicyStage("lost", 0, "omitted")]
+    policy = rules.SalesPolicy(tuple(stages), strict, Decimal("12.5"), None)
+    values = rules.from_toml(rules.to_toml(policy))
+    assert rules.load_stages(values["stages"]) == tuple(stages)
+    assert values["strict"] is strict and values["line_discount_limit"] == Decimal("12.5")
+
+
+def test_stable_ids_are_uuids_and_differ_by_team() -> None:
+    from sfa.protocol import is_uuid
+
+    assert rules.policy_id("north") == rules.policy_id("north") != rules.policy_id("south")
+    assert is_uuid(rules.policy_id(None))
+    with pytest.raises(ValidationError):
+        rules.load_stages("[1, 2]")
+
+
+def test_price_lists_by_group_and_quantity(sfa: Runner) -> None:
+    assert sfa("product", "add", "Widget", "--sku", "W1", "--price", "100").code == 0
+    for args in (
+        ("pricelist", "add", "General"),
+        ("pricelist", "add", "Builders", "--group", "Construction"),
+        ("pricelist", "add", "Dollars", "--currency", "USD"),
+        ("pricelist", "set-price", "General", "W1", "95"),
+        ("pricelist", "set-price", "General", "W1", "85", "--min-qty", "10"),
+        ("pricelist", "set-price", "Builders", "W1", "90"),
+        ("pricelist", "set-price", "Dollars", "W1", "70"),
+    ):
+        result = sfa(*args)
+        assert result.code == 0, (args, result.err)
+    assert sfa("pricelist", "add", "general").code == 1  # names are unique, case aside
+    builder = sfa("account", "add", "BuildCo", "--industry", "construction", "-q").out.strip()
+    other = sfa("account", "add", "Shop", "-q").out.strip()
+
+    def line_price(account: str, qty: str) -> Decimal:
+        quote = sfa("quote", "new", "--account", account, "-q").out.strip()
+        added = sfa("quote", "add-line", quote, "--product", "W1", "--qty", qty)
+        assert added.code == 0, added.err
+        return Decimal(sfa("quote", "show", quote, "--json").json()["lines"][0]["unit_price"])
+
+    assert line_price(other, "1") == 95
+    assert line_price(other, "10") == 85
+    assert line_price(builder, "20") == 90  # the group's list wins over the quantity break
+    assert sfa("pricelist", "remove-price", "Builders", "W1").code == 0
+    assert sfa("pricelist", "remove-price", "Builders", "W1").code == 1
+    assert line_price(builder, "20") == 85
+    shown = sfa("pricelist", "show", "General", "--json").json()
+    assert [(i["sku"], i["min_quantity"], i["unit_price"]) for i in shown["items"]] == [
+        ("W1", "1", "95"),
+        ("W1", "10", "85"),
+    ]
+    assert sfa("pricelist", "set-price", "General", "W1", "--", "-5").code == 1
+    assert sfa("pricelist", "set-price", "General", "W1", "5", "--min-qty", "0").code == 1
+    assert sfa("pricelist", "show", "Nope").code == 1
