@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "server": ("sfa.cli.server", "The central sync server: init, run, users."),
     "sync": ("sfa.cli.sync", "Sync with the central server: push, pull, conflicts."),
     "dashboard": ("sfa.cli.dashboard", "The full-screen dashboard (Textual)."),
+    "approval": ("sfa.cli.approval", "Approvals: quotes over the discount limit, decided by managers."),
     "policy": ("sfa.cli.policy", "The sales policy: stages, stall days, key fields, approval limits."),
     "pricelist": ("sfa.cli.pricelist", "Price lists per currency or customer group, with quantity prices."),
 }

@@ -372,6 +372,9 @@ def send(ws: Workspace, ref: str) -> Record:
             f"quote {_label(quote)} was valid until {quote['valid_until']}; set a later date with "
             "`sfa quote edit --valid-until`"
         )
+    from sfa.services import approvals  # it reads quotes through this module
+
+    approvals.check_send(ws, quote)
     with ws.store.transaction():
         updated = _set_status(
             ws,

@@ -369,3 +369,101 @@ def test_price_lists_reach_the_rep_and_price_quote_lines(tmp_path: Path, server:
         assert added.code == 0, added.err
     lines = run_sfa(rep, "quote", "show", quote, "--json").json()["lines"]
     assert [Decimal(line["unit_price"]) for line in lines] == [Decimal(90), Decimal(80)]
+
+
+# -- approvals -----------------------------------------------------------------------------------
+
+LIMITS = """
+quote_discount_limit = "10"
+line_discount_limit = "15"
+
+[[stages]]
+name = "lead"
+probability = 10
+
+[[stages]]
+name = "won"
+probability = 100
+
+[[stages]]
+name = "lost"
+probability = 0
+"""
+
+
+def _ok(home: Path, *args: str) -> str:
+    result = run_sfa(home, *args)
+    assert result.code == 0, (args, result.err)
+    return result.out
+
+
+def test_quote_discount_approval_across_laptops(tmp_path: Path, server: InProcessServer) -> None:
+    rep = _laptop(tmp_path, server, "ana", "rep", "north")
+    max_ = _laptop(tmp_path, server, "max", "manager", "north")
+    mia = _laptop(tmp_path, server, "mia", "manager", "north")
+    olga = _laptop(tmp_path, server, "olga", "manager", "south")
+    limits = tmp_path / "limits.toml"
+    limits.write_text(LIMITS, encoding="utf-8")
+    _ok(max_, "policy", "import", str(limits), "--team", "north")
+    _sync(server, max_)
+    _sync(server, rep)
+
+    acme = _ok(rep, "account", "add", "Acme", "-q").strip()
+    quote = _ok(rep, "quote", "new", "--account", acme, "-q").strip()
+    _ok(rep, "quote", "add-line", quote, "--description", "Pump", "--price", "1000", "--qty", "2")
+    _ok(rep, "quote", "add-line", quote, "--description", "Service", "--price", "500", "--discount", "20%")
+    number = run_sfa(rep, "quote", "show", quote, "--json").json()["number"]
+    refused = run_sfa(rep, "quote", "send", quote)
+    assert refused.code == 1 and "needs approval for a line discount of 20.00 %" in refused.err
+    assert "quote submit" in refused.err and refused.err.count("\n") == 1
+    _ok(rep, "quote", "submit", quote, "--comment", "loyal customer")
+    assert run_sfa(rep, "quote", "submit", quote).code == 1  # already pending
+    assert "waiting" in run_sfa(rep, "quote", "send", quote).err
+    early = run_sfa(rep, "approval", "approve", number)
+    assert early.code == 1 and "only a manager" in early.err
+    _sync(server, rep)
+
+    for manager in (max_, mia, olga):
+        _sync(server, manager)
+    [row] = run_sfa(max_, "approval", "list", "--pending", "--json").json()
+    assert row["quote"] == number and row["status"] == "pending" and row["comment"] == "loyal customer"
+    assert row["line_discount"] == "20.00" and row["quote_discount"] == "4.00"
+    assert run_sfa(olga, "approval", "list", "--json").json() == []  # another team's quote is not hers
+    other = run_sfa(olga, "approval", "approve", row["id"])
+    assert other.code == 1
+
+    # Two managers decide differently, each offline: a conflict, not a silent overwrite.
+    _ok(max_, "approval", "approve", row["id"], "--comment", "fine")
+    _ok(mia, "approval", "reject", number, "--comment", "too much")
+    for home in (max_, mia, rep):
+        assert _sync(server, home).rejected == 0
+    for home in (max_, mia):
+        _sync(server, home)
+    [row] = run_sfa(rep, "approval", "list", "--json").json()
+    assert row["status"] == "conflict"
+    assert sorted((d["by"], d["action"]) for d in row["decisions"]) == [("max", "approve"), ("mia", "reject")]
+    assert "decided differently" in run_sfa(rep, "quote", "send", quote).err
+    assert [r["status"] for r in run_sfa(max_, "approval", "list", "--pending", "--json").json()] == [
+        "conflict"
+    ]
+
+    # One of them decides again: settled.
+    _ok(mia, "approval", "approve", number)
+    _sync(server, mia)
+    _sync(server, rep)
+    assert run_sfa(rep, "approval", "list", "--json").json()[0]["status"] == "approved"
+    assert run_sfa(rep, "approval", "list", "--pending", "--json").json() == []
+
+    # A line changed after the submit: the approval no longer covers the quote.
+    _ok(rep, "quote", "add-line", quote, "--description", "Extra", "--price", "10", "--discount", "50%")
+    changed = run_sfa(rep, "quote", "send", quote)
+    assert changed.code == 1 and "changed after it was submitted" in changed.err
+    _ok(rep, "quote", "remove-line", quote, "3")
+    _ok(rep, "quote", "submit", quote)
+    _sync(server, rep)
+    _sync(server, max_)
+    _ok(max_, "approval", "approve", number)
+    _sync(server, max_)
+    _sync(server, rep)
+    _ok(rep, "quote", "send", quote)
+    assert run_sfa(rep, "quote", "show", quote, "--json").json()["status"] == "sent"
