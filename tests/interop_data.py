@@ -18,6 +18,8 @@ from sfa.domain.entities import (
     PRODUCT,
     QUOTE,
     QUOTE_LINE,
+    REVIEW,
+    TARGET,
     TASK,
     TIMELINE,
     VISIT,
@@ -233,6 +235,31 @@ def populate(ws: Any) -> dict[str, str]:
             "product_id": pump["id"],
             "min_quantity": Decimal("5"),
             "unit_price": Decimal("1100.00"),
+        },
+    )
+    store.insert(
+        TARGET,
+        {
+            "period": "2026-Q4",
+            "metric": "won_amount",
+            "value": Decimal("250000"),
+            "stretch": Decimal("300000"),
+            "currency": "EUR",
+            "owner": "anna",
+            "team": "north",
+        },
+    )
+    store.insert(
+        REVIEW,
+        {
+            "rep": "anna",
+            "period": "2026-Q3",
+            "reviewer": "max",
+            "scores": '{"won_amount": 4}',
+            "strengths": "Closes well;\nkeeps her pipeline clean",
+            "status": "shared",
+            "owner": "anna",
+            "team": "north",
         },
     )
     store.update(CONTACT, hans["id"], {"title": "Head of purchasing"})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -203,3 +204,48 @@ def test_price_lists_by_group_and_quantity(sfa: Runner) -> None:
     assert sfa("pricelist", "set-price", "General", "W1", "--", "-5").code == 1
     assert sfa("pricelist", "set-price", "General", "W1", "5", "--min-qty", "0").code == 1
     assert sfa("pricelist", "show", "Nope").code == 1
+
+
+def test_single_user_targets_and_review_template(sfa: Runner, tmp_path: Path) -> None:
+    """Without a server the one user sets targets and writes reviews; the untouched template is a
+    valid (empty) review."""
+    target = ("target", "set", "--owner", "me", "--period", "2027-03", "--metric")
+    done = sfa(*target, "quotes_sent", "--value", "5")
+    assert done.code == 0, done.err
+    assert sfa(*target, "quotes_sent", "--value", "2.5").code == 1
+    assert sfa("target", "set", "--period", "2027-03", "--metric", "won_amount", "--value", "1").code == 1
+    bad_period = ("target", "set", "--owner", "me", "--period", "Q1", "--metric", "won_amount")
+    assert sfa(*bad_period, "--value", "1").code == 1
+    editor = {"EDITOR": "true", "VISUAL": ""}
+    made = sfa("review", "new", "--rep", "me", "--period", "2027-03", env=editor)
+    assert made.code == 0, made.err
+    [review] = sfa("review", "list", "--json").json()
+    assert review["status"] == "draft" and review["scores"] == {} and review["strengths"] is None
+    assert sfa("review", "ack", review["ref"]).code == 1  # not shared yet
+    assert sfa("review", "share", review["ref"]).code == 0
+    assert sfa("review", "ack", review["ref"]).code == 0
+    closed = sfa("review", "new", "--rep", "me", "--period", "2027-03", env=editor)
+    assert closed.code == 1 and "acknowledged" in closed.err
+
+
+def test_entity_codes_and_the_search_index(ws: Any) -> None:
+    """Codes are unique and the searchable ones fit the index's slots; a type past them never
+    touches the index: removing a record of code 17 (rid 1) must not drop the entry of the account
+    whose rowid it would have (rid 2, code 1)."""
+    from dataclasses import replace
+
+    from sfa.domain.entities import ACCOUNT, ENTITIES, REVIEW
+    from sfa.store import writes
+
+    codes = [e.code for e in ENTITIES.values()]
+    assert len(set(codes)) == len(codes)
+    assert all(e.code < writes.FTS_SLOTS for e in ENTITIES.values() if e.search_fields)
+    store = ws.store
+    store.insert(ACCOUNT, {"name": "Zebra Works"})
+    yak = store.insert(ACCOUNT, {"name": "Yak Tools"})
+    review = store.insert(REVIEW, {"rep": "me", "period": "2027-Q1", "reviewer": "me", "status": "draft"})
+    late = replace(REVIEW, code=17)
+    with store.transaction():
+        writes.remove(store.conn, late, review["id"], 1)
+        writes.reindex(store.conn, late, 1, None)
+    assert [r["id"] for _e, r in store.first_matches("yak", 5)] == [yak["id"]]

@@ -241,3 +241,60 @@ def win_loss(
         if not is_terminal():
             for reason, count in result.lost_reasons:
                 print(f"lost: {reason}: {count}", file=sys.stderr)
+
+
+@app.command("attainment")
+def attainment(
+    ctx: typer.Context,
+    period: Annotated[
+        str | None, Opt("--period", help="2027-Q1, 2027-03 or 2027 (default: this quarter).")
+    ] = None,
+    by: Annotated[str, Opt("--by", help="owner or team.")] = "owner",
+    as_json: JsonOut = False,
+    as_csv: CsvOut = False,
+) -> None:
+    """Targets against actuals: gap, attainment %, weighted pipeline closing in the period, coverage."""
+    from sfa.services import targets
+
+    found_period, found = targets.attainment(workspace(ctx), period, by)
+    rows = [
+        {
+            "subject": a.subject,
+            "metric": a.metric,
+            "currency": a.currency or "",
+            "target": a.target,
+            "stretch": a.stretch,
+            "actual": a.actual,
+            "gap": a.gap,
+            "attainment": a.percent,
+            "pipeline": a.pipeline if a.currency else None,
+            "coverage": a.coverage,
+            "summed": not a.explicit,
+        }
+        for a in found
+    ]
+    columns = [
+        ("subject", "Subject"),
+        ("metric", "Metric"),
+        ("currency", "Cur"),
+        ("target", "Target"),
+        ("actual", "Actual"),
+        ("gap", "Gap"),
+        ("attainment", "Att. %"),
+        ("pipeline", "Pipeline"),
+        ("coverage", "Coverage"),
+    ]
+    chart: list[Bar] = [
+        (f"{a.subject} {a.metric}", a.percent, f"{a.percent} %") for a in found if a.percent is not None
+    ]
+    bars = [(f"attainment % ({found_period.name})", chart)]
+    _emit(
+        rows,
+        columns,
+        as_json=as_json,
+        as_csv=as_csv,
+        title=f"Attainment {found_period.name}",
+        json_value={"period": found_period.name, "by": by, "rows": rows},
+        bars=bars,
+        empty=f"no targets for {found_period.name}",
+    )

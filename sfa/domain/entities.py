@@ -367,6 +367,44 @@ PRICE_LIST_ITEM = Entity(
     title="unit_price",
 )
 
+TARGET_METRICS = ("won_amount", "new_opportunities", "visits_done", "quotes_sent", "new_accounts")
+
+TARGET = Entity(
+    "target",
+    "target",
+    15,
+    (
+        Field("period", required=True, doc="2027-Q1 or 2027-03"),
+        Field("metric", "enum", required=True, choices=TARGET_METRICS),
+        Field("value", "decimal", merge="flag", required=True),
+        Field("stretch", "decimal", merge="flag"),
+        Field("currency", "currency", merge="flag", doc="for amounts"),
+        Field("segment", doc="optional: an industry, a product family, new or existing business"),
+        *_scope_fields(),  # owner: the rep (none for a team's target); team: the team
+    ),
+    title="metric",
+)
+
+REVIEW_STATUSES = ("draft", "shared", "acknowledged")
+
+REVIEW = Entity(
+    "review",
+    "review",
+    16,  # past the search index's slots: never searchable (sfa/store/writes.py)
+    (
+        Field("rep", required=True, doc="user name of the rep reviewed"),
+        Field("period", required=True),
+        Field("reviewer", required=True, doc="user name of the manager who writes it"),
+        Field("scores", doc="JSON object: metric -> 1..5"),
+        Field("strengths"),
+        Field("improvements"),
+        Field("goals", doc="goals for the next period"),
+        Field("status", "enum", merge="flag", choices=REVIEW_STATUSES),
+        *_scope_fields(),  # owner: the rep; team: the rep's team
+    ),
+    title="period",
+)
+
 # Kinds of timeline entry that hold prose people wrote; these are found by full-text search.
 SEARCHABLE_TIMELINE_KINDS = ("note", "visit_report")
 
@@ -387,5 +425,7 @@ ENTITIES: dict[str, Entity] = {
         POLICY,
         PRICE_LIST,
         PRICE_LIST_ITEM,
+        TARGET,
+        REVIEW,
     )
 }

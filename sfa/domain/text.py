@@ -29,6 +29,9 @@ MULTILINE_FIELDS = frozenset(
         "disqualify_reason",
         "reject_reason",
         "cancel_reason",
+        "strengths",
+        "improvements",
+        "goals",
     }
 )
 

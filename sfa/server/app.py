@@ -433,6 +433,7 @@ class _Batch:
             self.user.team,
             m.entity,
             m.fields,
+            current[0] if current else None,
             outcome.state,
             before,
             after,

@@ -16,7 +16,7 @@ Scope = tuple[str | None, str | None]
 
 # Records only managers (of the record's team) and admins (any) write; company-wide ones (no team):
 # admins only.
-MANAGED = frozenset({"policy", "price_list", "price_list_item"})
+MANAGED = frozenset({"policy", "price_list", "price_list_item", "target"})
 # Product fields that are policy: the price, its currency, the tax rate and whether it is sold.
 PRODUCT_POLICY_FIELDS = frozenset({"unit_price", "currency", "tax_rate", "active", "deleted"})
 DECISIONS = frozenset({"approve", "reject", "release"})
@@ -28,6 +28,7 @@ def problem(
     team: str | None,
     entity: str,
     fields: Fields,
+    current: Fields | None,
     state: Fields,
     before: Scope | None,
     after: Scope,
@@ -35,8 +36,8 @@ def problem(
 ) -> str | None:
     """None if the user's role allows the mutation, else the reason shown to them.
 
-    `fields` are the mutation's fields, `state` the record's fields after it, `before`/`after` its
-    scope; `scope_of(id)` is the scope of another record the server holds (None: unknown)."""
+    `fields` are the mutation's fields, `current` the record's fields before it (None: a new
+    record), `state` after it, `before`/`after` its scope; `scope_of(id)` is the scope of another record the server holds (None: unknown)."""
     if role == "admin":
         return None
     if entity in MANAGED:
@@ -49,7 +50,38 @@ def problem(
         return None
     if entity == "approval":
         return _approval(role, team, state, scope_of)
+    if entity == "review":
+        return _review(user_name, role, team, fields, current, state, after)
     return None
+
+
+def _review(
+    user_name: str,
+    role: str,
+    team: str | None,
+    fields: Fields,
+    current: Fields | None,
+    state: Fields,
+    after: Scope,
+) -> str | None:
+    """Only the reviewer writes a review; the rep may only acknowledge a shared one."""
+    if current is None:
+        if role != "manager":
+            return "only a manager or an admin writes reviews"
+        if _value(state, "reviewer") != user_name:
+            return "a manager writes a review as its reviewer"
+        if after[1] is None or after[1] != team:
+            return "a manager reviews only their own team's reps"
+        return None
+    reviewer = _value(current, "reviewer")
+    if user_name == reviewer and _value(state, "reviewer") == reviewer:
+        return None
+    if user_name == _value(current, "rep"):
+        acknowledging = set(fields) <= {"status"} and _value(state, "status") == "acknowledged"
+        if acknowledging and _value(current, "status") == "shared":
+            return None
+        return "the rep may only acknowledge a shared review"
+    return "only the reviewer writes the review"
 
 
 def _managed(role: str, team: str | None, entity: str, before: Scope | None, after: Scope) -> str | None:

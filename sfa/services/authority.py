@@ -17,7 +17,10 @@ def role(ws: Workspace) -> str | None:
 
 
 def user(ws: Workspace) -> str:
-    return ws.store.meta("sync.user") or ws.owner if status.server_of(ws) else ws.owner
+    """Who acts: the user name the server knows (cached at login), else the configured owner."""
+    if status.server_of(ws) is None:
+        return ws.owner
+    return ws.store.meta("sync.user") or ws.owner
 
 
 def my_team(ws: Workspace) -> str | None:

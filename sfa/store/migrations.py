@@ -261,7 +261,22 @@ CREATE INDEX price_list_item_handle ON price_list_item(handle);
 CREATE INDEX price_list_item_product ON price_list_item(product_id, price_list_id);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7)
+# Targets and reviews (issue 14 §4).
+V8 = f"""
+CREATE TABLE target ({_RECORD_COLUMNS},
+    period TEXT NOT NULL, metric TEXT NOT NULL, value TEXT NOT NULL, stretch TEXT, currency TEXT,
+    segment TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX target_handle ON target(handle);
+CREATE INDEX target_period ON target(period, metric);
+
+CREATE TABLE review ({_RECORD_COLUMNS},
+    rep TEXT NOT NULL, period TEXT NOT NULL, reviewer TEXT NOT NULL, scores TEXT, strengths TEXT,
+    improvements TEXT, goals TEXT, status TEXT NOT NULL DEFAULT 'draft', {_SCOPE_COLUMNS});
+CREATE INDEX review_handle ON review(handle);
+CREATE INDEX review_rep ON review(rep, period);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8)
 
 LATEST = len(MIGRATIONS)
 

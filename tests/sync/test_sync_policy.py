@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -135,6 +136,18 @@ def _kinds(quote_id: str) -> dict[str, dict[str, Any]]:
             "edit": {"unit_price": "85"},
             "allowed": {"manager", "admin"},
         },
+        "target": {
+            "entity": "target",
+            "create": {
+                "period": "2027-Q1",
+                "metric": "won_amount",
+                "value": "1000",
+                "owner": "ana",
+                "team": "north",
+            },
+            "edit": {"value": "2000"},
+            "allowed": {"manager", "admin"},
+        },
         "approval decision": {
             "entity": "approval",
             "create": {
@@ -202,7 +215,7 @@ def test_server_enforcement_matrix(server: InProcessServer) -> None:
                         assert after == before, (kind, label, op)
                 if kind == "company policy":
                     server_db_delete(server, record_id)
-    assert len(cells) == 6 * 4 * 3
+    assert len(cells) == 7 * 4 * 3
 
 
 def server_db_delete(server: InProcessServer, record_id: str) -> None:
@@ -467,3 +480,184 @@ def test_quote_discount_approval_across_laptops(tmp_path: Path, server: InProces
     _sync(server, rep)
     _ok(rep, "quote", "send", quote)
     assert run_sfa(rep, "quote", "show", quote, "--json").json()["status"] == "sent"
+
+
+# -- targets and reviews -------------------------------------------------------------------------
+
+
+def test_review_writes_by_person(server: InProcessServer) -> None:
+    """Only the reviewer writes a review; the rep may only acknowledge a shared one."""
+    ana = Pusher(server, "ana", "rep", "north")
+    max_ = Pusher(server, "max", "manager", "north")
+    mia = Pusher(server, "mia", "manager", "north")
+    olga = Pusher(server, "olga", "manager", "south")
+    admin = Pusher(server, "root", "admin", None)
+    review = {"rep": "ana", "period": "2026-Q4", "status": "draft", "owner": "ana", "team": "north"}
+    rid = ids.uuid7()
+    assert ana.push("review", rid, {**review, "reviewer": "ana"})["status"] == "rejected"
+    assert mia.push("review", rid, {**review, "reviewer": "max"})["status"] == "rejected"  # not as herself
+    assert olga.push("review", rid, {**review, "reviewer": "olga"})["status"] == "rejected"
+    assert _record(server, rid) is None
+    assert max_.push("review", rid, {**review, "reviewer": "max"})["status"] == "applied"
+
+    def edit(user: Pusher, values: dict[str, Any]) -> str:
+        before = _record(server, rid)
+        assert before is not None
+        base = {name: before[name][1] for name in values if name in before}
+        result = user.push("review", rid, values, base)
+        if result["status"] == "rejected":
+            assert result["reason"] and _record(server, rid) == before
+        return str(result["status"])
+
+    assert edit(ana, {"status": "acknowledged"}) == "rejected"  # not shared yet
+    assert edit(ana, {"strengths": "I am great"}) == "rejected"
+    assert edit(mia, {"strengths": "fine"}) == "rejected"
+    assert edit(max_, {"strengths": "Closes well", "status": "shared"}) == "applied"
+    assert edit(ana, {"status": "acknowledged", "goals": "more"}) == "rejected"
+    assert edit(ana, {"status": "acknowledged"}) == "applied"
+    assert edit(admin, {"goals": "set by admin"}) == "applied"
+    assert edit(ana, {"deleted": True}) == "rejected"
+
+
+TARGETS_CSV = """owner,team,period,metric,value,stretch,currency
+ana,north,2027-Q1,won_amount,100k,120k,EUR
+ben,north,2027-Q1,won_amount,50k,,EUR
+ana,north,2027-Q1,visits_done,10,,
+"""
+
+
+def test_targets_attainment_and_reviews_across_laptops(tmp_path: Path, server: InProcessServer) -> None:
+    ana = _laptop(tmp_path, server, "ana", "rep", "north")
+    max_ = _laptop(tmp_path, server, "max", "manager", "north")
+    csv_file = tmp_path / "targets.csv"
+    csv_file.write_text(TARGETS_CSV, encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(TARGETS_CSV + "ana,north,2027-Q1,smiles,3,,\n", encoding="utf-8")
+    refused = run_sfa(max_, "target", "import", str(bad))
+    assert refused.code == 1 and "line 5: metric" in refused.err
+    assert run_sfa(max_, "target", "list", "--json").json() == []  # all or nothing
+    assert "3 target(s)" in _ok(max_, "target", "import", str(csv_file))
+    _ok(
+        max_,
+        "target",
+        "set",
+        "--owner",
+        "ana",
+        "--period",
+        "2027-Q1",
+        "--metric",
+        "won_amount",
+        "--value",
+        "80k",
+    )
+    early = run_sfa(
+        ana,
+        "target",
+        "set",
+        "--owner",
+        "ana",
+        "--period",
+        "2027-Q1",
+        "--metric",
+        "won_amount",
+        "--value",
+        "1",
+    )
+    assert early.code == 1 and "only a manager" in early.err
+    _sync(server, max_)
+    _sync(server, ana)
+    listed = run_sfa(ana, "target", "list", "--period", "2027-Q1", "--json").json()
+    assert len(listed) == 3 and {t["value"] for t in listed if t["metric"] == "won_amount"} == {
+        "80000",
+        "50000",
+    }
+
+    acme = _ok(ana, "account", "add", "Acme", "-q").strip()
+    won = _ok(
+        ana, "opp", "add", "Won one", "--account", acme, "--amount", "30k", "--close-date", "2027-02-10", "-q"
+    ).strip()
+    _ok(ana, "opp", "won", won)
+    _ok(
+        ana,
+        "opp",
+        "add",
+        "Open one",
+        "--account",
+        acme,
+        "--amount",
+        "100k",
+        "--stage",
+        "final stage",
+        "--close-date",
+        "2027-03-01",
+    )
+    _ok(ana, "opp", "add", "Later", "--account", acme, "--amount", "500k", "--close-date", "2027-05-01")
+    _sync(server, ana)
+    _sync(server, max_)
+
+    by_owner = run_sfa(max_, "report", "attainment", "--period", "2027-q1", "--by", "owner", "--json").json()
+    rows = {(r["subject"], r["metric"]): r for r in by_owner["rows"]}
+    ana_won = rows[("ana", "won_amount")]
+    assert Decimal(ana_won["target"]) == 80000 and Decimal(ana_won["actual"]) == 30000
+    assert Decimal(ana_won["gap"]) == 50000 and Decimal(ana_won["attainment"]) == Decimal("37.5")
+    assert Decimal(ana_won["pipeline"]) == 90000 and Decimal(ana_won["coverage"]) == Decimal("1.80")
+    assert Decimal(rows[("ben", "won_amount")]["actual"]) == 0
+    assert Decimal(rows[("ana", "visits_done")]["actual"]) == 0
+    by_team = run_sfa(max_, "report", "attainment", "--period", "2027-Q1", "--by", "team", "--json").json()
+    team_won = next(r for r in by_team["rows"] if r["metric"] == "won_amount")
+    assert team_won["subject"] == "team north" and team_won["summed"] is True
+    assert Decimal(team_won["target"]) == 130000 and Decimal(team_won["actual"]) == 30000
+    csv_out = run_sfa(max_, "report", "attainment", "--period", "2027-Q1", "--csv").out.splitlines()
+    assert csv_out[0].startswith("subject,metric,currency,target,actual,gap,attainment")
+    assert run_sfa(max_, "report", "attainment", "--period", "2027-Q9").code == 1
+
+    # A review: the facts are in the editor's template; the rep acknowledges once it is shared.
+    review_file = tmp_path / "review.toml"
+    review_file.write_text(
+        'strengths = """\nCloses well\n"""\nimprovements = "More visits"\ngoals = "Two new accounts"\n'
+        "[scores]\nwon_amount = 3\nvisits_done = 2\n",
+        encoding="utf-8",
+    )
+    assert (
+        run_sfa(ana, "review", "new", "--rep", "ana", "--period", "2027-Q1", "--from", str(review_file)).code
+        == 1
+    )
+    template = tmp_path / "seen.toml"
+    editor = tmp_path / "editor.py"
+    editor.write_text(
+        "import shutil, sys\n"
+        f"shutil.copy(sys.argv[1], {str(template)!r})\n"
+        f"shutil.copy({str(review_file)!r}, sys.argv[1])\n",
+        encoding="utf-8",
+    )
+    made = run_sfa(
+        max_,
+        "review",
+        "new",
+        "--rep",
+        "ana",
+        "--period",
+        "2027-Q1",
+        env={"EDITOR": f"{sys.executable} {editor}", "VISUAL": ""},
+    )
+    assert made.code == 0, made.err
+    assert "won_amount: actual 30,000.00 EUR, target 80,000.00 EUR, 37.5 %" in template.read_text(
+        encoding="utf-8"
+    )
+    [review] = run_sfa(max_, "review", "list", "--json").json()
+    assert review["status"] == "draft" and review["scores"] == {"visits_done": 2, "won_amount": 3}
+    _sync(server, max_)
+    _sync(server, ana)
+    assert run_sfa(ana, "review", "list", "--json").json() == []  # a draft is the reviewer's
+    assert run_sfa(ana, "review", "share", review["ref"]).code == 1
+    _ok(max_, "review", "share", review["ref"])
+    _sync(server, max_)
+    _sync(server, ana)
+    [seen] = run_sfa(ana, "review", "list", "--json").json()
+    assert seen["status"] == "shared" and seen["strengths"] == "Closes well"
+    assert "won_amount: 3/5" in _ok(ana, "review", "show", seen["ref"])
+    _ok(ana, "review", "ack", seen["ref"])
+    assert run_sfa(ana, "review", "ack", seen["ref"]).code == 1
+    assert _sync(server, ana).rejected == 0
+    _sync(server, max_)
+    assert run_sfa(max_, "review", "list", "--json").json()[0]["status"] == "acknowledged"
