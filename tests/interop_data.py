@@ -12,6 +12,7 @@ from sfa.domain.entities import (
     CONTACT,
     LEAD,
     OPPORTUNITY,
+    PLAYBOOK,
     POLICY,
     PRICE_LIST,
     PRICE_LIST_ITEM,
@@ -260,6 +261,18 @@ def populate(ws: Any) -> dict[str, str]:
             "status": "shared",
             "owner": "anna",
             "team": "north",
+        },
+    )
+    store.insert(
+        PLAYBOOK,
+        {
+            "stage": "qualification",
+            "title": "Call the decision maker",
+            "kind": "call",
+            "due_days": 3,
+            "required": True,
+            "team": "north",
+            "notes": "Ask for the budget\nand the timeline",
         },
     )
     store.update(CONTACT, hans["id"], {"title": "Head of purchasing"})

@@ -249,3 +249,104 @@ def test_entity_codes_and_the_search_index(ws: Any) -> None:
         writes.remove(store.conn, late, review["id"], 1)
         writes.reindex(store.conn, late, 1, None)
     assert [r["id"] for _e, r in store.first_matches("yak", 5)] == [yak["id"]]
+
+
+STRICT = """
+strict = true
+
+[[stages]]
+name = "lead"
+probability = 10
+key_fields = ["amount", "close_date"]
+
+[[stages]]
+name = "offer"
+probability = 60
+stall_days = 5
+
+[[stages]]
+name = "won"
+probability = 100
+
+[[stages]]
+name = "lost"
+probability = 0
+"""
+
+
+def test_strict_policy_refuses_a_forward_move_until_forced(sfa: Runner, tmp_path: Path) -> None:
+    path = tmp_path / "strict.toml"
+    path.write_text(STRICT, encoding="utf-8")
+    assert sfa("policy", "import", str(path)).code == 0
+    assert sfa("playbook", "add", "lead", "Qualify the budget", "--required", "--due", "+2d").code == 0
+    assert sfa("playbook", "add", "lead", "Nice to have", "--guidance", "Ask about\nthe timeline").code == 0
+    assert sfa("playbook", "add", "nowhere", "x").code == 1
+    assert sfa("playbook", "add", "lead", "x", "--kind", "fax").code == 1
+    assert sfa("playbook", "add", "lead", "x", "--due", "soon").code == 1
+    account = sfa("account", "add", "Acme", "-q").out.strip()
+    deal = sfa("opp", "add", "Deal", "--account", account, "--stage", "offer", "-q").out.strip()
+    moved = sfa("opp", "stage", deal, "lead")  # backwards: no check; the lead playbook makes tasks
+    assert moved.code == 0 and "2 task(s) created" in moved.err
+    assert "key fields still empty: amount, close_date" in moved.err
+    nxt = sfa("opp", "next", deal)
+    assert "[ ] Qualify the budget [task] (required)" in nxt.out and "Ask about" in nxt.out
+    refused = sfa("opp", "stage", deal, "offer")
+    assert refused.code == 1 and "strict" in refused.err and "--force" in refused.err
+    assert sfa("opp", "show", deal, "--json").json()["stage"] == "lead"  # nothing written
+    forced = sfa("opp", "stage", deal, "offer", "--force")
+    assert forced.code == 0 and "warning: required step open: Qualify the budget" in forced.err
+    tasks = sfa("task", "list", "--all", "--json").json()
+    assert len(tasks) == 2 and {t["priority"] for t in tasks} == {"high", "normal"}
+    # Not strict: a warning, exit 0.
+    path.write_text(STRICT.replace("strict = true", "strict = false"), encoding="utf-8")
+    assert sfa("policy", "import", str(path)).code == 0
+    assert sfa("opp", "stage", deal, "lead").code == 0
+    warned = sfa("opp", "stage", deal, "offer")
+    assert warned.code == 0 and "warning: key field empty: amount" in warned.err
+    listed = sfa("playbook", "list", "--json").json()
+    assert [s["title"] for s in listed] == ["Qualify the budget", "Nice to have"]
+    assert sfa("playbook", "remove", listed[1]["ref"]).code == 0
+    assert len(sfa("playbook", "list", "--json").json()) == 1
+
+
+def test_stalled_deals(sfa: Runner, ws: Any) -> None:
+    from datetime import UTC, date, datetime, timedelta
+
+    from sfa.domain.entities import OPPORTUNITY, TIMELINE
+    from sfa.services import stalled
+
+    account = sfa("account", "add", "Acme", "-q").out.strip()
+    late = sfa("opp", "add", "Late", "--account", account, "--close-date", "2020-01-01", "-q").out.strip()
+    fresh = sfa("opp", "add", "Fresh", "--account", account, "--close-date", "+30d", "-q").out.strip()
+    now = datetime.now(UTC)
+    found = {s.opp["id"]: s.reasons for s in stalled.stalled(ws, now=now)}
+    assert set(found) == {late} and "close date 2020-01-01 has passed" in found[late][0]
+    # Thirty days on, nothing happened on either: both stalled for inactivity (21 days default).
+    later = {s.opp["id"]: s.reasons for s in stalled.stalled(ws, now=now + timedelta(days=30))}
+    assert set(later) == {late, fresh}
+    assert any("no activity for 30 days" in r for r in later[fresh])
+    # A won deal that left "initiation" within 2 days makes 10 days there stalled.
+    won = ws.store.insert(
+        OPPORTUNITY, {"name": "Won", "account_id": account, "stage": "won", "owner": ws.owner}
+    )
+    for day, text in ((1, "stage: initiation → initiation"), (3, "stage: initiation → qualification")):
+        ws.store.insert(
+            TIMELINE,
+            {
+                "record_entity": "opportunity",
+                "record_id": won["id"],
+                "kind": "stage",
+                "text": text,
+                "at": now - timedelta(days=40 - day),
+            },
+        )
+    ten = {
+        s.opp["id"]: s.reasons for s in stalled.stalled(ws, today=date.today(), now=now + timedelta(days=10))
+    }
+    assert any("won deals left it within 2" in r for r in ten[fresh])
+    listed = sfa("opp", "list", "--stalled", "--json").json()
+    assert [o["name"] for o in listed] == ["Late"] and listed[0]["stalled"]
+    assert sfa("opp", "list", "--stalled", "--stage", "initiation").code == 2
+    today = sfa("today", "--json").json()
+    assert [s["name"] for s in today["stalled"]] == ["Late"]
+    assert "Stalled deals (1)" in sfa("today").out

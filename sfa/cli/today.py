@@ -19,9 +19,16 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     ws = workspace(ctx)
     day = reports.today(ws)
     quote_refs = ws.store.short_refs(QUOTE, [q["quote"]["id"] for q in day["quotes"]])
+    from sfa.services import stalled as stalled_deals
+
+    stuck = [s for s in stalled_deals.stalled(ws) if s.opp["owner"] in (None, ws.owner)]
     if as_json:
         print_json(
             {
+                "stalled": [
+                    {"id": s.opp["id"], "name": s.opp["name"], "stage": s.opp["stage"], "why": s.reasons}
+                    for s in stuck
+                ],
                 "date": day["date"].isoformat(),
                 "visits": agenda_json(ws, day["visits"]),
                 "tasks": tasks_json(ws, day["tasks"]),
@@ -68,4 +75,12 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if day["quotes_total"] > len(day["quotes"]):
         print(f"  … and {day['quotes_total'] - len(day['quotes'])} more")
     if not day["quotes"]:
+        print("  none")
+    print()
+    heading(f"Stalled deals ({len(stuck)})")
+    for item in stuck[:10]:
+        print(f"  {item.opp['name']} [{item.opp['stage']}]: {'; '.join(item.reasons)}")
+    if len(stuck) > 10:
+        print(f"  … and {len(stuck) - 10} more: sfa opp list --stalled")
+    if not stuck:
         print("  none")

@@ -405,6 +405,23 @@ REVIEW = Entity(
     title="period",
 )
 
+PLAYBOOK_KINDS = ("call", "visit", "email", "task", "quote", "document")
+
+PLAYBOOK = Entity(
+    "playbook",
+    "playbook",
+    17,  # past the search index's slots: never searchable (sfa/store/writes.py)
+    (
+        Field("stage", required=True, doc="the stage whose step it is"),
+        Field("title", required=True),
+        Field("kind", "enum", choices=PLAYBOOK_KINDS),
+        Field("due_days", "int", doc="the task is due this many days after the move"),
+        Field("required", "bool", doc="a forward move warns (strict policy: refuses) while open"),
+        *_scope_fields(),  # team: the team whose playbook it is (none: company-wide); notes: guidance
+    ),
+    title="title",
+)
+
 # Kinds of timeline entry that hold prose people wrote; these are found by full-text search.
 SEARCHABLE_TIMELINE_KINDS = ("note", "visit_report")
 
@@ -427,5 +444,6 @@ ENTITIES: dict[str, Entity] = {
         PRICE_LIST_ITEM,
         TARGET,
         REVIEW,
+        PLAYBOOK,
     )
 }

@@ -276,7 +276,16 @@ CREATE INDEX review_handle ON review(handle);
 CREATE INDEX review_rep ON review(rep, period);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8)
+# Playbooks: the steps of each stage (issue 14 §2).
+V9 = f"""
+CREATE TABLE playbook ({_RECORD_COLUMNS},
+    stage TEXT NOT NULL, title TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'task', due_days INTEGER,
+    required INTEGER NOT NULL DEFAULT 0, {_SCOPE_COLUMNS});
+CREATE INDEX playbook_handle ON playbook(handle);
+CREATE INDEX playbook_stage ON playbook(stage);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9)
 
 LATEST = len(MIGRATIONS)
 

@@ -661,3 +661,62 @@ def test_targets_attainment_and_reviews_across_laptops(tmp_path: Path, server: I
     assert _sync(server, ana).rejected == 0
     _sync(server, max_)
     assert run_sfa(max_, "review", "list", "--json").json()[0]["status"] == "acknowledged"
+
+
+# -- playbooks -----------------------------------------------------------------------------------
+
+
+def test_two_laptops_offline_move_a_deal_to_the_same_stage_one_set_of_tasks(
+    tmp_path: Path, server: InProcessServer
+) -> None:
+    ana = _laptop(tmp_path, server, "ana", "rep", "north")
+    ana2 = _laptop(tmp_path, server, "ana2", "rep", "north")  # a second rep of the team (or laptop)
+    max_ = _laptop(tmp_path, server, "max", "manager", "north")
+    _ok(
+        max_,
+        "playbook",
+        "add",
+        "qualification",
+        "Call the decision maker",
+        "--kind",
+        "call",
+        "--due",
+        "+3d",
+        "--required",
+    )
+    _ok(max_, "playbook", "add", "qualification", "Send the brochure", "--kind", "email")
+    assert run_sfa(ana, "playbook", "add", "qualification", "Mine").code == 1  # a rep: refused early
+    _sync(server, max_)
+    acme = _ok(ana, "account", "add", "Acme", "-q").strip()
+    deal = _ok(ana, "opp", "add", "Pumps", "--account", acme, "-q").strip()
+    _sync(server, ana)
+    _sync(server, ana2)
+
+    # Offline, both move the deal to qualification.
+    for home in (ana, ana2):
+        moved = run_sfa(home, "opp", "stage", deal, "qualification")
+        assert moved.code == 0, moved.err
+        assert (
+            "2 task(s) created" in moved.err and "[ ] Call the decision maker [call] (required)" in moved.err
+        )
+    for home in (ana, ana2, ana, ana2):
+        assert _sync(server, home).rejected == 0
+    for home in (ana, ana2):
+        tasks = run_sfa(home, "task", "list", "--all", "--json").json()
+        assert sorted(t["title"] for t in tasks) == ["Call the decision maker", "Send the brochure"]
+    assert server.query("SELECT count(*) FROM record WHERE entity = 'task'") == [(2,)]
+    assert server.query("SELECT count(*) FROM record WHERE entity = 'conflict'") == [(0,)]
+
+    # Back and forth: no task twice, not even a done one.
+    call = next(t for t in run_sfa(ana, "task", "list", "--all", "--json").json() if "Call" in t["title"])
+    _ok(ana, "task", "done", call["id"])
+    _ok(ana, "opp", "stage", deal, "identification")
+    again = _ok(ana, "opp", "stage", deal, "qualification")
+    assert again  # printed the moved line
+    assert len(run_sfa(ana, "task", "list", "--all", "--json").json()) == 2
+    nxt = run_sfa(ana, "opp", "next", deal, "--json").json()
+    assert nxt["stage"] == "qualification"
+    assert [(s["title"], s["done"]) for s in nxt["steps"]] == [
+        ("Call the decision maker", True),
+        ("Send the brochure", False),
+    ]
