@@ -105,10 +105,9 @@ def stalled(ws: Workspace, today: date | None = None, now: datetime | None = Non
         ]
         since = max(entered) if entered else _moment(opp["created_at"])
         in_stage = (current - since).total_seconds() / 86400
-        if opp["stage"] in typical and in_stage > typical[opp["stage"]] and typical[opp["stage"]] > 0:
-            reasons.append(
-                f"{int(in_stage)} days in {opp['stage']}; won deals left it within {typical[opp['stage']]:.0f}"
-            )
+        usual = typical.get(opp["stage"])
+        if usual is not None and usual >= 1 and in_stage > usual:  # under a day is no measure
+            reasons.append(f"{int(in_stage)} days in {opp['stage']}; won deals left it within {usual:.0f}")
         if opp["id"] in sent:
             sent_at = sent[opp["id"]]
             follow_up = [m for m in (_moment(e["at"]) for e in own) if m > sent_at + timedelta(minutes=1)]
