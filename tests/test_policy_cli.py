@@ -4,6 +4,7 @@ may edit the policy; it replaces the configured stages; price lists price quote 
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -350,3 +351,62 @@ def test_stalled_deals(sfa: Runner, ws: Any) -> None:
     today = sfa("today", "--json").json()
     assert [s["name"] for s in today["stalled"]] == ["Late"]
     assert "Stalled deals (1)" in sfa("today").out
+
+
+def test_reports_filter_by_owner_and_team(sfa: Runner, ws: Any) -> None:
+    from sfa.domain.entities import ACCOUNT, OPPORTUNITY, QUOTE
+
+    account = ws.store.insert(ACCOUNT, {"name": "Acme"})
+    for owner, team, amount, stage in (
+        ("ana", "north", "100", "qualification"),
+        ("ana", "north", "50", "won"),
+        ("ben", "north", "200", "qualification"),
+        ("olga", "south", "400", "qualification"),
+    ):
+        ws.store.insert(
+            OPPORTUNITY,
+            {
+                "name": f"{owner} {stage}",
+                "account_id": account["id"],
+                "stage": stage,
+                "amount": Decimal(amount),
+                "currency": "EUR",
+                "probability": 50,
+                "owner": owner,
+                "team": team,
+            },
+        )
+    ws.store.insert(
+        QUOTE,
+        {
+            "number": "Q-1",
+            "revision": 1,
+            "account_id": account["id"],
+            "status": "sent",
+            "sent_at": datetime.now(UTC),
+            "owner": "ben",
+            "team": "north",
+        },
+    )
+
+    def pipeline(*args: str) -> Decimal:
+        rows = sfa("report", "pipeline", "--json", *args).json()
+        return sum((Decimal(r["amount"]) for r in rows), Decimal(0))
+
+    assert pipeline() == 700
+    assert pipeline("--owner", "ana") == 100
+    assert pipeline("--team", "north") == 300
+    assert pipeline("--team", "north", "--owner", "olga") == 0
+    forecast = sfa("report", "forecast", "--json", "--team", "south").json()
+    assert sum(Decimal(r["pipeline"]) for r in forecast) == 400
+    won = sfa("report", "win-loss", "--json", "--owner", "ana").json()
+    assert won["won_count"] == 1
+    assert sfa("report", "win-loss", "--json", "--owner", "ben").json()["won_count"] == 0
+    assert (
+        sfa("report", "activity", "--json", "--since", "2020-01-01", "--owner", "ben").json()["quotes_sent"]
+        == 1
+    )
+    assert (
+        sfa("report", "activity", "--json", "--since", "2020-01-01", "--team", "south").json()["quotes_sent"]
+        == 0
+    )

@@ -21,6 +21,8 @@ Opt = typer.Option
 JsonOut = Annotated[bool, Opt("--json", help="Print JSON.")]
 CsvOut = Annotated[bool, Opt("--csv", help="Print CSV (header line, then rows).")]
 Since = Annotated[str | None, Opt("--since", help="From this date: ISO, mon, -30d, ...")]
+OwnerOnly = Annotated[str | None, Opt("--owner", help="Only this rep's records.")]
+TeamOnly = Annotated[str | None, Opt("--team", help="Only this team's records.")]
 
 Bar = tuple[str, Decimal, str]  # label, value, shown value
 
@@ -99,7 +101,13 @@ def _since(text: str | None) -> Any:
 
 
 @app.command("pipeline")
-def pipeline(ctx: typer.Context, as_json: JsonOut = False, as_csv: CsvOut = False) -> None:
+def pipeline(
+    ctx: typer.Context,
+    owner: OwnerOnly = None,
+    team: TeamOnly = None,
+    as_json: JsonOut = False,
+    as_csv: CsvOut = False,
+) -> None:
     """Open opportunities by stage: count, amount, weighted amount (per currency)."""
     rows = [
         {
@@ -109,7 +117,7 @@ def pipeline(ctx: typer.Context, as_json: JsonOut = False, as_csv: CsvOut = Fals
             "amount": r.amount,
             "weighted": r.weighted,
         }
-        for r in reports.pipeline(workspace(ctx))
+        for r in reports.pipeline(workspace(ctx), owner=owner, team=team)
     ]
     columns = [
         ("stage", "Stage"),
@@ -133,6 +141,8 @@ def pipeline(ctx: typer.Context, as_json: JsonOut = False, as_csv: CsvOut = Fals
 def forecast(
     ctx: typer.Context,
     by: Annotated[str, Opt("--by", help="month or quarter.")] = "month",
+    owner: OwnerOnly = None,
+    team: TeamOnly = None,
     as_json: JsonOut = False,
     as_csv: CsvOut = False,
 ) -> None:
@@ -148,7 +158,7 @@ def forecast(
             "won": r.won,
             "won_count": r.won_count,
         }
-        for r in reports.forecast(workspace(ctx), by.strip().lower())
+        for r in reports.forecast(workspace(ctx), by.strip().lower(), owner=owner, team=team)
     ]
     columns = [
         ("period", "Period"),
@@ -173,10 +183,15 @@ def forecast(
 
 @app.command("activity")
 def activity(
-    ctx: typer.Context, since: Since = None, as_json: JsonOut = False, as_csv: CsvOut = False
+    ctx: typer.Context,
+    since: Since = None,
+    owner: OwnerOnly = None,
+    team: TeamOnly = None,
+    as_json: JsonOut = False,
+    as_csv: CsvOut = False,
 ) -> None:
     """Visits done, tasks completed and overdue, quotes sent and accepted (default: this week)."""
-    result = reports.activity(workspace(ctx), _since(since))
+    result = reports.activity(workspace(ctx), _since(since), owner=owner, team=team)
     data = result.as_dict()
     rows = [{"measure": k, "count": v} for k, v in data.items() if k != "since"]
     bars = [(k, Decimal(v), str(v)) for k, v in ((r["measure"], r["count"]) for r in rows)]
@@ -193,10 +208,15 @@ def activity(
 
 @app.command("win-loss")
 def win_loss(
-    ctx: typer.Context, since: Since = None, as_json: JsonOut = False, as_csv: CsvOut = False
+    ctx: typer.Context,
+    since: Since = None,
+    owner: OwnerOnly = None,
+    team: TeamOnly = None,
+    as_json: JsonOut = False,
+    as_csv: CsvOut = False,
 ) -> None:
     """Won against lost: counts and amounts per currency, win rate, lost reasons."""
-    result = reports.win_loss(workspace(ctx), _since(since))
+    result = reports.win_loss(workspace(ctx), _since(since), owner=owner, team=team)
     rows = [
         {
             "currency": r.currency,
@@ -250,13 +270,15 @@ def attainment(
         str | None, Opt("--period", help="2027-Q1, 2027-03 or 2027 (default: this quarter).")
     ] = None,
     by: Annotated[str, Opt("--by", help="owner or team.")] = "owner",
+    owner: OwnerOnly = None,
+    team: TeamOnly = None,
     as_json: JsonOut = False,
     as_csv: CsvOut = False,
 ) -> None:
     """Targets against actuals: gap, attainment %, weighted pipeline closing in the period, coverage."""
     from sfa.services import targets
 
-    found_period, found = targets.attainment(workspace(ctx), period, by)
+    found_period, found = targets.attainment(workspace(ctx), period, by, owner=owner, team=team)
     rows = [
         {
             "subject": a.subject,

@@ -290,11 +290,18 @@ def _sum(
     return total
 
 
-def attainment(ws: Workspace, period_text: str | None, by: str) -> tuple[Period, list[Attainment]]:
+def attainment(
+    ws: Workspace, period_text: str | None, by: str, *, owner: str | None = None, team: str | None = None
+) -> tuple[Period, list[Attainment]]:
+    """Rows per target of the period; `owner` / `team` keep that rep's / that team's targets."""
     if by not in ("owner", "team"):
         raise ValidationError("by", f"{by!r}; use owner or team")
     period = period_or_current(period_text)
     targets = ws.store.select(TARGET, "period = ?", (period.name,), order="team, owner, metric, segment")
+    if owner is not None:
+        targets = [t for t in targets if t["owner"] == owner]
+    if team is not None:
+        targets = [t for t in targets if t["team"] == team]
     cache: dict[str, list[Fact]] = {}
     pipeline = _pipeline(ws, period)
     industries: dict[str, str | None] | None = None

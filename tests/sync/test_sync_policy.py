@@ -607,6 +607,8 @@ def test_targets_attainment_and_reviews_across_laptops(tmp_path: Path, server: I
     team_won = next(r for r in by_team["rows"] if r["metric"] == "won_amount")
     assert team_won["subject"] == "team north" and team_won["summed"] is True
     assert Decimal(team_won["target"]) == 130000 and Decimal(team_won["actual"]) == 30000
+    only_ben = run_sfa(max_, "report", "attainment", "--period", "2027-Q1", "--owner", "ben", "--json").json()
+    assert [r["subject"] for r in only_ben["rows"]] == ["ben"]
     csv_out = run_sfa(max_, "report", "attainment", "--period", "2027-Q1", "--csv").out.splitlines()
     assert csv_out[0].startswith("subject,metric,currency,target,actual,gap,attainment")
     assert run_sfa(max_, "report", "attainment", "--period", "2027-Q9").code == 1
