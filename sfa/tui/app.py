@@ -78,6 +78,7 @@ class SfaApp(App[None]):
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = dict(MODES)
     BINDINGS: ClassVar[list[BindingType]] = [
         *(Binding(key, f"switch_mode('{mode}')", label, show=False) for mode, key, label in SCREENS),
+        Binding("8", "switch_mode('team')", "Team", tooltip="Go to Team (the manager's desk)", show=False),
         Binding("ctrl+r", "refresh", "Reload", show=False),
         Binding("question_mark", "help", "Keys", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),

@@ -16,6 +16,7 @@ _WHERE = {
     "quotes": ("sfa.tui.screens.quotes", "QuotesScreen"),
     "forecast": ("sfa.tui.screens.forecast", "ForecastScreen"),
     "sync": ("sfa.tui.screens.sync", "SyncScreen"),
+    "team": ("sfa.tui.screens.team", "TeamScreen"),  # key 8, not in the nav bar (docs/policy.md)
 }
 
 
