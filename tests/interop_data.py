@@ -22,6 +22,7 @@ from sfa.domain.entities import (
     REVIEW,
     TARGET,
     TASK,
+    TERRITORY,
     TIMELINE,
     VISIT,
 )
@@ -273,6 +274,16 @@ def populate(ws: Any) -> dict[str, str]:
             "required": True,
             "team": "north",
             "notes": "Ask for the budget\nand the timeline",
+        },
+    )
+    store.insert(
+        TERRITORY,
+        {
+            "name": "north",
+            "manager": "max",
+            "rules": "postcode 10000-19999\ncountry Germany",
+            "priority": 2,
+            "members": "anna owner\nbob overlay",
         },
     )
     store.update(CONTACT, hans["id"], {"title": "Head of purchasing"})

@@ -410,3 +410,97 @@ def test_reports_filter_by_owner_and_team(sfa: Runner, ws: Any) -> None:
         sfa("report", "activity", "--json", "--since", "2020-01-01", "--team", "south").json()["quotes_sent"]
         == 0
     )
+
+
+def test_territories_tree_preview_assign_activate_and_reports(sfa: Runner, ws: Any) -> None:
+    from sfa.domain.entities import ACCOUNT, OPPORTUNITY
+
+    ok = [
+        ("territory", "add", "Germany", "--rule", "country DE", "--member", "gerd owner"),
+        (
+            "territory",
+            "add",
+            "Bavaria",
+            "--parent",
+            "Germany",
+            "--rule",
+            "postcode 80000-87999",
+            "--manager",
+            "max",
+        ),
+        (
+            "territory",
+            "add",
+            "Munich",
+            "--parent",
+            "Bavaria",
+            "--rule",
+            "city München",
+            "--priority",
+            "5",
+            "--member",
+            "mia owner",
+            "--member",
+            "olaf overlay",
+        ),
+    ]
+    for args in ok:
+        result = sfa(*args)
+        assert result.code == 0, (args, result.err)
+    assert sfa("territory", "add", "germany").code == 1  # names are unique, case aside
+    assert sfa("territory", "add", "X", "--rule", "planet Mars").code == 1
+    assert sfa("territory", "add", "X", "--member", "ana boss").code == 1
+    assert sfa("territory", "edit", "Germany", "--parent", "Munich").code == 1  # a loop
+    assert sfa("territory", "list", "--tree").out.splitlines() == [
+        "Germany",
+        "  Bavaria  (manager max)",
+        "    Munich",
+    ]
+
+    def account(name: str, **values: str) -> str:
+        return str(ws.store.insert(ACCOUNT, {"name": name, "owner": "me", **values})["id"])
+
+    munich = account("Munich GmbH", city="München", postcode="80331", country="DE")
+    augsburg = account("Augsburg AG", postcode="86150", country="DE")
+    berlin = account("Berlin KG", postcode="10115", country="DE")
+    paris = account("Paris SA", postcode="75001", country="FR")
+    handmade = account("Handmade", postcode="86000", country="DE")
+    ws.store.insert(
+        OPPORTUNITY,
+        {
+            "name": "Big",
+            "account_id": augsburg,
+            "stage": "qualification",
+            "amount": Decimal(500),
+            "currency": "EUR",
+        },
+    )
+    assert sfa("territory", "assign", "--account", handmade, "--territory", "Germany").code == 0
+    preview = {m["account"]: m for m in sfa("territory", "preview", "--json").json()}
+    assert set(preview) == {"Munich GmbH", "Augsburg AG", "Berlin KG"}  # not Paris, not the manual one
+    assert (preview["Munich GmbH"]["territory"], preview["Munich GmbH"]["to_owner"]) == ("Munich", "mia")
+    assert preview["Augsburg AG"]["territory"] == "Bavaria" and preview["Augsburg AG"]["to_owner"] == "me"
+    assert preview["Augsburg AG"]["open_pipeline"] == {"EUR": "500"}
+    assert (preview["Berlin KG"]["territory"], preview["Berlin KG"]["to_owner"]) == ("Germany", "gerd")
+    assert ws.store.get(ACCOUNT, augsburg)["team"] is None  # a preview writes nothing
+    moved = sfa("territory", "activate", "--json").json()
+    assert len(moved) == 3
+    assert (
+        ws.store.get(ACCOUNT, munich)["team"] == "Munich" and ws.store.get(ACCOUNT, munich)["owner"] == "mia"
+    )
+    assert ws.store.get(ACCOUNT, handmade)["team"] == "Germany"
+    assert ws.store.get(ACCOUNT, paris)["team"] is None
+    assert sfa("territory", "preview", "--json").json() == []  # nothing left to move
+    deal = ws.store.select(OPPORTUNITY)[0]
+    assert deal["team"] == "Bavaria"  # open deals go with their account
+    assert ws.store.get(ACCOUNT, berlin)["team"] == "Germany"
+
+    def pipeline(*args: str) -> Decimal:
+        return sum(
+            (Decimal(r["amount"]) for r in sfa("report", "pipeline", "--json", *args).json()), Decimal(0)
+        )
+
+    assert pipeline("--territory", "Germany") == 500  # Bavaria is under Germany
+    assert pipeline("--territory", "Munich") == 0
+    assert pipeline("--territory", "Germany", "--team", "Munich") == 0
+    assert sfa("report", "pipeline", "--territory", "Nowhere").code == 1

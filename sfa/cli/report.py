@@ -23,6 +23,9 @@ CsvOut = Annotated[bool, Opt("--csv", help="Print CSV (header line, then rows)."
 Since = Annotated[str | None, Opt("--since", help="From this date: ISO, mon, -30d, ...")]
 OwnerOnly = Annotated[str | None, Opt("--owner", help="Only this rep's records.")]
 TeamOnly = Annotated[str | None, Opt("--team", help="Only this team's records.")]
+TerritoryOnly = Annotated[
+    str | None, Opt("--territory", help="Only the records of this territory and those under it.")
+]
 
 Bar = tuple[str, Decimal, str]  # label, value, shown value
 
@@ -105,10 +108,12 @@ def pipeline(
     ctx: typer.Context,
     owner: OwnerOnly = None,
     team: TeamOnly = None,
+    territory: TerritoryOnly = None,
     as_json: JsonOut = False,
     as_csv: CsvOut = False,
 ) -> None:
     """Open opportunities by stage: count, amount, weighted amount (per currency)."""
+    ws = workspace(ctx)
     rows = [
         {
             "stage": r.stage,
@@ -117,7 +122,7 @@ def pipeline(
             "amount": r.amount,
             "weighted": r.weighted,
         }
-        for r in reports.pipeline(workspace(ctx), owner=owner, team=team)
+        for r in reports.pipeline(ws, owner=owner, team=reports.teams_of(ws, team, territory))
     ]
     columns = [
         ("stage", "Stage"),
@@ -143,10 +148,12 @@ def forecast(
     by: Annotated[str, Opt("--by", help="month or quarter.")] = "month",
     owner: OwnerOnly = None,
     team: TeamOnly = None,
+    territory: TerritoryOnly = None,
     as_json: JsonOut = False,
     as_csv: CsvOut = False,
 ) -> None:
     """Per period of expected close: pipeline, weighted, best case, won to date (per currency)."""
+    ws = workspace(ctx)
     rows = [
         {
             "period": r.period,
@@ -158,7 +165,9 @@ def forecast(
             "won": r.won,
             "won_count": r.won_count,
         }
-        for r in reports.forecast(workspace(ctx), by.strip().lower(), owner=owner, team=team)
+        for r in reports.forecast(
+            ws, by.strip().lower(), owner=owner, team=reports.teams_of(ws, team, territory)
+        )
     ]
     columns = [
         ("period", "Period"),
@@ -187,11 +196,13 @@ def activity(
     since: Since = None,
     owner: OwnerOnly = None,
     team: TeamOnly = None,
+    territory: TerritoryOnly = None,
     as_json: JsonOut = False,
     as_csv: CsvOut = False,
 ) -> None:
     """Visits done, tasks completed and overdue, quotes sent and accepted (default: this week)."""
-    result = reports.activity(workspace(ctx), _since(since), owner=owner, team=team)
+    ws = workspace(ctx)
+    result = reports.activity(ws, _since(since), owner=owner, team=reports.teams_of(ws, team, territory))
     data = result.as_dict()
     rows = [{"measure": k, "count": v} for k, v in data.items() if k != "since"]
     bars = [(k, Decimal(v), str(v)) for k, v in ((r["measure"], r["count"]) for r in rows)]
@@ -212,11 +223,13 @@ def win_loss(
     since: Since = None,
     owner: OwnerOnly = None,
     team: TeamOnly = None,
+    territory: TerritoryOnly = None,
     as_json: JsonOut = False,
     as_csv: CsvOut = False,
 ) -> None:
     """Won against lost: counts and amounts per currency, win rate, lost reasons."""
-    result = reports.win_loss(workspace(ctx), _since(since), owner=owner, team=team)
+    ws = workspace(ctx)
+    result = reports.win_loss(ws, _since(since), owner=owner, team=reports.teams_of(ws, team, territory))
     rows = [
         {
             "currency": r.currency,

@@ -422,6 +422,23 @@ PLAYBOOK = Entity(
     title="title",
 )
 
+TERRITORY = Entity(
+    "territory",
+    "territory",
+    18,  # past the search index's slots: never searchable (sfa/store/writes.py)
+    (
+        Field("name", required=True, doc="the territory; accounts in it carry it as their team"),
+        Field("parent", doc="name of the parent territory"),
+        Field("manager", doc="user name of its manager"),
+        Field(
+            "rules", merge="flag", doc="one per line: postcode 80000-87999, country DE, industry X, city Y"
+        ),
+        Field("priority", "int", doc="the higher wins when several territories' rules match"),
+        Field("members", doc="one per line: USER owner or USER overlay"),
+        *_scope_fields(),
+    ),
+)
+
 # Kinds of timeline entry that hold prose people wrote; these are found by full-text search.
 SEARCHABLE_TIMELINE_KINDS = ("note", "visit_report")
 
@@ -445,5 +462,6 @@ ENTITIES: dict[str, Entity] = {
         TARGET,
         REVIEW,
         PLAYBOOK,
+        TERRITORY,
     )
 }

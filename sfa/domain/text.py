@@ -32,6 +32,8 @@ MULTILINE_FIELDS = frozenset(
         "strengths",
         "improvements",
         "goals",
+        "rules",
+        "members",
     }
 )
 

@@ -16,7 +16,7 @@ Scope = tuple[str | None, str | None]
 
 # Records only managers (of the record's team) and admins (any) write; company-wide ones (no team):
 # admins only.
-MANAGED = frozenset({"policy", "price_list", "price_list_item", "target", "playbook"})
+MANAGED = frozenset({"policy", "price_list", "price_list_item", "target", "playbook", "territory"})
 # Product fields that are policy: the price, its currency, the tax rate and whether it is sold.
 PRODUCT_POLICY_FIELDS = frozenset({"unit_price", "currency", "tax_rate", "active", "deleted"})
 DECISIONS = frozenset({"approve", "reject", "release"})

@@ -37,27 +37,45 @@ def _figures(ws: Workspace, where: str = "", params: tuple[Any, ...] = ()) -> li
     return figures
 
 
+Teams = str | frozenset[str] | None  # one team, or the teams of a territory's subtree
+
+
 def scoped(
-    where: str, params: tuple[Any, ...], owner: str | None = None, team: str | None = None
+    where: str, params: tuple[Any, ...], owner: str | None = None, team: Teams = None
 ) -> tuple[str, tuple[Any, ...]]:
-    """`where` narrowed to one owner and/or one team (docs/policy.md: roll-ups)."""
+    """`where` narrowed to one owner and/or one team or set of teams (docs/policy.md: roll-ups)."""
     clauses = [where] if where else []
     if owner is not None:
         clauses.append("owner = ?")
         params += (owner,)
-    if team is not None:
+    if isinstance(team, frozenset):
+        names = sorted(team)
+        clauses.append(f"team IN ({', '.join('?' * len(names))})" if names else "0")
+        params += tuple(names)
+    elif team is not None:
         clauses.append("team = ?")
         params += (team,)
     return " AND ".join(f"({c})" for c in clauses), params
 
 
-def pipeline(ws: Workspace, *, owner: str | None = None, team: str | None = None) -> list[reports.StageRow]:
+def teams_of(ws: Workspace, team: str | None, territory: str | None) -> Teams:
+    """What `--team` and `--territory` narrow a report to: the territory's subtree (within the
+    team, when both are given), else the team."""
+    if territory is None:
+        return team
+    from sfa.services import territories
+
+    found = frozenset(territories.subtree_of(ws, territory))
+    return found & {team} if team is not None else found
+
+
+def pipeline(ws: Workspace, *, owner: str | None = None, team: Teams = None) -> list[reports.StageRow]:
     where, params = scoped("stage NOT IN (?, ?)", (WON, LOST), owner, team)
     return reports.pipeline(_figures(ws, where, params), ws.stages)
 
 
 def forecast(
-    ws: Workspace, by: str = "month", *, owner: str | None = None, team: str | None = None
+    ws: Workspace, by: str = "month", *, owner: str | None = None, team: Teams = None
 ) -> list[reports.PeriodRow]:
     """From the current period on; open deals past their close date are shown as overdue."""
     reports.period_of(None, by)  # checks `by` before reading anything
@@ -77,7 +95,7 @@ def decided_since_clause(since: date | None) -> tuple[str, tuple[Any, ...]]:
 
 
 def win_loss(
-    ws: Workspace, since: date | None = None, *, owner: str | None = None, team: str | None = None
+    ws: Workspace, since: date | None = None, *, owner: str | None = None, team: Teams = None
 ) -> reports.WinLoss:
     where, params = scoped(*decided_since_clause(since), owner, team)
     return reports.win_loss(_figures(ws, where, params))
@@ -114,7 +132,7 @@ def activity(
     now: datetime | None = None,
     *,
     owner: str | None = None,
-    team: str | None = None,
+    team: Teams = None,
 ) -> Activity:
     current = now or utc_now()
     start_day = since or default_since(current)

@@ -285,7 +285,16 @@ CREATE INDEX playbook_handle ON playbook(handle);
 CREATE INDEX playbook_stage ON playbook(stage);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9)
+# Territories (issue 14 §5).
+V10 = f"""
+CREATE TABLE territory ({_RECORD_COLUMNS},
+    name TEXT NOT NULL, parent TEXT, manager TEXT, rules TEXT, priority INTEGER, members TEXT,
+    {_SCOPE_COLUMNS});
+CREATE INDEX territory_handle ON territory(handle);
+CREATE INDEX territory_name ON territory(name);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9, V10)
 
 LATEST = len(MIGRATIONS)
 

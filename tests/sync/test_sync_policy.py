@@ -148,6 +148,12 @@ def _kinds(quote_id: str) -> dict[str, dict[str, Any]]:
             "edit": {"value": "2000"},
             "allowed": {"manager", "admin"},
         },
+        "territory": {
+            "entity": "territory",
+            "create": {"name": "Bavaria", "rules": "postcode 80000-87999", "priority": 1},
+            "edit": {"rules": "country DE"},
+            "allowed": {"admin"},
+        },
         "approval decision": {
             "entity": "approval",
             "create": {
@@ -215,7 +221,7 @@ def test_server_enforcement_matrix(server: InProcessServer) -> None:
                         assert after == before, (kind, label, op)
                 if kind == "company policy":
                     server_db_delete(server, record_id)
-    assert len(cells) == 7 * 4 * 3
+    assert len(cells) == 8 * 4 * 3
 
 
 def server_db_delete(server: InProcessServer, record_id: str) -> None:
