@@ -14,12 +14,15 @@ from typing import Any
 
 import httpx
 import pytest
-from inprocess import URL, InProcessServer
+from inprocess import URL, Bridge, InProcessServer
+from synchelp import BACKENDS
 
 from sfa.domain import ids
 from sfa.domain.hlc import Hlc
 from sfa.domain.policy import policy_id
 from sfa.protocol import PROTOCOL
+from sfa.server import admin, storage
+from sfa.server.app import create_app
 from sfa.server.merge import now_ms
 from sfa.store.workspace import Workspace
 from sfa.sync import engine
@@ -38,6 +41,32 @@ STAGES = json.dumps(
 def server(tmp_path: Path) -> Iterator[InProcessServer]:
     (tmp_path / "server").mkdir()
     srv = InProcessServer(tmp_path / "server")
+    yield srv
+    srv.close()
+
+
+class _OverDatabase(InProcessServer):
+    """The app in-process over any database URL (PostgreSQL here)."""
+
+    def __init__(self, home: Path, db: str) -> None:
+        self.home = home
+        self.db = db
+        admin.init(home, db)
+        self.engine = storage.make_engine(db)
+        self.app = create_app(self.engine)
+        self.transport = Bridge(self.app)
+
+
+@pytest.fixture(params=BACKENDS)
+def any_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[InProcessServer]:
+    """The server on SQLite and on a throwaway PostgreSQL database (tests/sync/conftest.py)."""
+    home = tmp_path / "server"
+    home.mkdir()
+    if request.param == "postgres":
+        pg = request.getfixturevalue("pg_cluster")
+        srv: InProcessServer = _OverDatabase(home, pg.url(pg.new_database()))
+    else:
+        srv = InProcessServer(home)
     yield srv
     srv.close()
 
@@ -172,7 +201,8 @@ def _kinds(quote_id: str) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_server_enforcement_matrix(server: InProcessServer) -> None:
+def test_server_enforcement_matrix(any_server: InProcessServer) -> None:
+    server = any_server
     """rep / manager of the team / manager of another team / admin x the manager's record kinds x
     create / edit / delete: exactly the allowed cells apply; the others are rejected with a reason
     and leave the server's record as it was."""
@@ -491,7 +521,8 @@ def test_quote_discount_approval_across_laptops(tmp_path: Path, server: InProces
 # -- targets and reviews -------------------------------------------------------------------------
 
 
-def test_review_writes_by_person(server: InProcessServer) -> None:
+def test_review_writes_by_person(any_server: InProcessServer) -> None:
+    server = any_server
     """Only the reviewer writes a review; the rep may only acknowledge a shared one."""
     ana = Pusher(server, "ana", "rep", "north")
     max_ = Pusher(server, "max", "manager", "north")
