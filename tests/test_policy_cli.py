@@ -504,3 +504,62 @@ def test_territories_tree_preview_assign_activate_and_reports(sfa: Runner, ws: A
     assert pipeline("--territory", "Munich") == 0
     assert pipeline("--territory", "Germany", "--team", "Munich") == 0
     assert sfa("report", "pipeline", "--territory", "Nowhere").code == 1
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["ana", "ben", None]),
+            st.sampled_from(["north", "south", None]),
+            st.sampled_from(["won", "qualification", "lost"]),
+            st.integers(0, 10_000),
+            st.sampled_from(["EUR", "USD"]),
+            st.integers(0, 100),
+            st.integers(0, 120),
+        ),
+        max_size=25,
+    )
+)
+def test_attainment_sums_in_sql_agree_with_the_per_record_sums(
+    tmp_path_factory: pytest.TempPathFactory, deals: list[tuple[Any, ...]]
+) -> None:
+    from datetime import date, timedelta
+
+    from sfa.domain.entities import ACCOUNT, OPPORTUNITY
+    from sfa.domain.targets import parse_period
+    from sfa.services import targets
+    from sfa.store.workspace import Workspace
+
+    ws = Workspace(tmp_path_factory.mktemp("sums"))
+    try:
+        account = ws.store.insert(ACCOUNT, {"name": "Acme"})
+        for owner, team, stage, amount, currency, probability, offset in deals:
+            ws.store.insert(
+                OPPORTUNITY,
+                {
+                    "name": "d",
+                    "account_id": account["id"],
+                    "stage": stage,
+                    "amount": Decimal(amount) / 4,
+                    "currency": currency,
+                    "probability": probability,
+                    "close_date": date(2027, 1, 1) + timedelta(days=offset - 10),
+                    "owner": owner,
+                    "team": team,
+                },
+            )
+        period = parse_period("2027-Q1")
+        slow_pipeline = targets._Totals(targets._pipeline(ws, period))
+        fast_pipeline = targets._Totals(targets._pipeline(ws, period, per_account=False))
+        for metric in ("won_amount", "new_opportunities"):
+            slow = targets._Totals(targets.facts(ws, metric, period))
+            fast = targets._Totals(targets.facts(ws, metric, period, per_account=False))
+            for owner in ("ana", "ben", None):
+                for team in ("north", "south", None):
+                    for currency in ("EUR", "USD", None):
+                        args = (owner, team, currency, None, None)
+                        assert slow.total(*args) == fast.total(*args), (metric, args)
+                        assert slow_pipeline.total(*args) == fast_pipeline.total(*args), args
+    finally:
+        ws.close()

@@ -63,6 +63,8 @@ def discounts(ws: Workspace, quote: Record) -> Discounts:
 def over_limit(ws: Workspace, quote: Record) -> str | None:
     """Why the quote needs approval under the policy in force, or None."""
     policy = ws.policy
+    if policy.line_discount_limit is None and policy.quote_discount_limit is None:
+        return None
     found = discounts(ws, quote)
     reasons = []
     if policy.line_discount_limit is not None and found.line > policy.line_discount_limit:

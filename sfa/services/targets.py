@@ -180,7 +180,7 @@ class Fact:
 def _created_day(record: Record) -> date:
     """When a record was made: its UUIDv7 id's time (the same on every laptop), else created_at."""
     record_id = str(record["id"])
-    if len(record_id) == 36 and record_id[14] == "7":
+    if _is_uuid7(record_id):
         stamp = datetime.fromtimestamp(ids.timestamp_ms_of(record_id) / 1000, tz=UTC)
     else:
         stamp = datetime.fromisoformat(str(record["created_at"]))
@@ -198,7 +198,46 @@ def _day(value: Any) -> date | None:
     return datetime.fromisoformat(str(value)).astimezone().date()
 
 
-def facts(ws: Workspace, metric: str, period: Period) -> list[Fact]:
+def _grouped_facts(ws: Workspace, metric: str, period: Period) -> list[Fact] | None:
+    """Facts summed in SQL per owner, team and currency (no account: no segment), for the metrics
+    that read the big opportunity table; None for the others."""
+    if metric == "won_amount":
+        groups = ws.store.grouped_sums(
+            OPPORTUNITY,
+            ("owner", "team", "currency"),
+            "amount",
+            "stage = ? AND coalesce(close_date, substr(updated_at, 1, 10)) >= ?"
+            " AND coalesce(close_date, substr(updated_at, 1, 10)) < ?",
+            (WON, period.start.isoformat(), period.end.isoformat()),
+        )
+        return [Fact(owner, team, total, currency, None) for (owner, team, currency), _n, total in groups]
+    if metric == "new_opportunities":
+        counts: dict[tuple[str | None, str | None], int] = {}
+        low, high = _local_ms(period.start), _local_ms(period.end)
+        for record_id, _name, owner, team in ws.store.key_rows(OPPORTUNITY, ("owner", "team")):
+            if not _is_uuid7(record_id):
+                return None  # an id without its time: the per-record path reads created_at
+            if low <= int(record_id[:8] + record_id[9:13], 16) < high:  # the UUIDv7's milliseconds
+                counts[(owner, team)] = counts.get((owner, team), 0) + 1
+        return [Fact(owner, team, Decimal(n), None, None) for (owner, team), n in counts.items()]
+    return None
+
+
+def _local_ms(day: date) -> int:
+    """Milliseconds since the epoch at the local midnight that starts `day`."""
+    return int(datetime(day.year, day.month, day.day).astimezone().timestamp() * 1000)
+
+
+def _is_uuid7(record_id: str) -> bool:
+    return len(record_id) == 36 and record_id[14] == "7"
+
+
+def facts(ws: Workspace, metric: str, period: Period, *, per_account: bool = True) -> list[Fact]:
+    """The facts of a metric in the period; `per_account` False allows sums per owner and team."""
+    if not per_account:
+        grouped = _grouped_facts(ws, metric, period)
+        if grouped is not None:
+            return grouped
     if metric == "won_amount":
         opps = ws.store.select(
             OPPORTUNITY,
@@ -246,7 +285,16 @@ def _iso(day: date) -> str:
     return iso_utc(datetime(day.year, day.month, day.day).astimezone())
 
 
-def _pipeline(ws: Workspace, period: Period) -> list[Fact]:
+def _pipeline(ws: Workspace, period: Period, *, per_account: bool = True) -> list[Fact]:
+    where = "stage NOT IN (?, ?) AND close_date >= ? AND close_date < ?"
+    params = (WON, LOST, period.start.isoformat(), period.end.isoformat())
+    if not per_account:
+        keys = ("owner", "team", "currency", "coalesce(probability, 0)")
+        groups = ws.store.grouped_sums(OPPORTUNITY, keys, "amount", where, params)
+        return [
+            Fact(owner, team, total * int(probability) / 100, currency, None)
+            for (owner, team, currency, probability), _n, total in groups
+        ]
     opps = ws.store.select(
         OPPORTUNITY,
         "stage NOT IN (?, ?) AND close_date >= ? AND close_date < ?",
@@ -290,6 +338,38 @@ def _sum(
     return total
 
 
+class _Totals:
+    """A metric's facts summed once by (owner, currency) and (team, currency), currency None
+    meaning any: a row is a lookup, not a pass over 20,000 facts. A segment sums the slow way."""
+
+    def __init__(self, found: list[Fact]) -> None:
+        self.found = found
+        self.by_owner: dict[tuple[str | None, str | None], Decimal] = {}
+        self.by_team: dict[tuple[str | None, str | None], Decimal] = {}
+        for fact in found:
+            for index, key in ((self.by_owner, fact.owner), (self.by_team, fact.team)):
+                for currency in {fact.currency, None}:
+                    index[(key, currency)] = index.get((key, currency), ZERO) + fact.amount
+
+    def total(
+        self,
+        owner: str | None,
+        team: str | None,
+        currency: str | None,
+        industries: dict[str, str | None] | None,
+        segment: str | None,
+    ) -> Decimal:
+        if segment:
+            return _sum(
+                self.found, owner=owner, team=team, currency=currency, industries=industries, segment=segment
+            )
+        if owner is not None:
+            return self.by_owner.get((owner, currency), ZERO)
+        if team is not None:
+            return self.by_team.get((team, currency), ZERO)
+        return sum((f.amount for f in self.found if currency is None or f.currency == currency), ZERO)
+
+
 def attainment(
     ws: Workspace, period_text: str | None, by: str, *, owner: str | None = None, team: str | None = None
 ) -> tuple[Period, list[Attainment]]:
@@ -302,25 +382,22 @@ def attainment(
         targets = [t for t in targets if t["owner"] == owner]
     if team is not None:
         targets = [t for t in targets if t["team"] == team]
-    cache: dict[str, list[Fact]] = {}
-    pipeline = _pipeline(ws, period)
+    cache: dict[str, _Totals] = {}
     industries: dict[str, str | None] | None = None
-    if any(t["segment"] for t in targets):
+    segments = any(t["segment"] for t in targets)
+    if segments:
         industries = {a["id"]: a["industry"] for a in ws.store.select(ACCOUNT, fields=["industry"])}
+    pipeline = _Totals(_pipeline(ws, period, per_account=segments))
 
     def actual(
         metric: str, owner: str | None, team: str | None, currency: str | None, segment: str | None
     ) -> Decimal:
         if metric not in cache:
-            cache[metric] = facts(ws, metric, period)
-        return _sum(
-            cache[metric], owner=owner, team=team, currency=currency, industries=industries, segment=segment
-        )
+            cache[metric] = _Totals(facts(ws, metric, period, per_account=segments))
+        return cache[metric].total(owner, team, currency, industries, segment)
 
     def weighted(owner: str | None, team: str | None, currency: str | None, segment: str | None) -> Decimal:
-        return _sum(
-            pipeline, owner=owner, team=team, currency=currency, industries=industries, segment=segment
-        )
+        return pipeline.total(owner, team, currency, industries, segment)
 
     rows: list[Attainment] = []
     if by == "owner":

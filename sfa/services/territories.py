@@ -203,23 +203,23 @@ def preview(ws: Workspace) -> list[Move]:
         for t in found
         if t["rules"]
     ]
-    by_name = {t["name"]: t for t in found}
+    owners = {t["name"]: rules.owner_of(t["members"]) for t in found}
     manual = _manual_accounts(ws)
     moves: list[Move] = []
-    accounts = ws.store.select(
-        ACCOUNT, fields=["name", "postcode", "country", "industry", "city", "owner", "team"], order="name"
-    )
-    for account in accounts:
-        if account["id"] in manual:
+    columns = ("postcode", "country", "industry", "city", "owner", "team")
+    for row in ws.store.key_rows(ACCOUNT, columns):  # tuples: no record built per account
+        if row[0] in manual:
             continue
+        account = dict(zip(("id", "name", *columns), row, strict=True))
         best = rules.best_match(account, candidates)
         if best is None:
             continue
-        owner = rules.owner_of(by_name[best.name]["members"]) or account["owner"]
+        owner = owners[best.name] or account["owner"]
         if account["team"] == best.name and account["owner"] == owner:
             continue
         rule = next(r for r in best.rules if r.matches(account))
         moves.append(Move(account, best.name, rule.text(), account["team"], account["owner"], owner))
+    moves.sort(key=lambda m: (str(m.account["name"]).casefold(), m.account["id"]))
     if moves:
         wanted = {m.account["id"]: m for m in moves}
         default = ws.setting("currency")
