@@ -333,7 +333,7 @@ probability = 0
 
 
 def test_a_rep_is_refused_early_and_picks_up_the_managers_policy(
-    tmp_path: Path, server: InProcessServer
+    tmp_path: Path, server: InProcessServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rep = _laptop(tmp_path, server, "ana", "rep", "north")
     manager = _laptop(tmp_path, server, "max", "manager", "north")
@@ -358,7 +358,14 @@ def test_a_rep_is_refused_early_and_picks_up_the_managers_policy(
     assert done.code == 0, done.err
     assert "team north" in done.out
     _sync(server, manager)
-    assert _sync(server, rep).rejected == 0
+    # The real `sfa sync` command, its HTTP client on the in-process server's transport.
+    real = engine.Connection
+    monkeypatch.setattr(
+        engine, "Connection", lambda url, token, **kw: real(url, token, transport=server.transport, **kw)
+    )
+    picked = run_sfa(rep, "sync")
+    assert picked.code == 0, picked.err
+    assert "1 deal(s) in the stage 'rfp received', which the sales policy does not have" in picked.err
 
     shown = run_sfa(rep, "policy", "show", "--json").json()
     assert shown["source"] == "team north" and shown["strict"] is True
