@@ -49,6 +49,8 @@ def problem(
             return "product prices, tax rates and activity are changed by managers and admins only"
         return None
     if entity == "approval":
+        if current is None and _value(state, "by") != user_name:
+            return "by: an approval entry names the user who makes it"
         return _approval(role, team, state, scope_of)
     if entity == "review":
         return _review(user_name, role, team, fields, current, state, after)

@@ -140,7 +140,7 @@ def price_for(
     rows = [
         (i["unit_price"], i["min_quantity"], lists[i["price_list_id"]]["customer_group"], i["price_list_id"])
         for i in ws.store.select(PRICE_LIST_ITEM, "product_id = ?", (product_id,))
-        if i["price_list_id"] in lists
+        if i["price_list_id"] in lists and i["team"] == lists[i["price_list_id"]]["team"]
     ]
     best: tuple[Any, ...] | None = None
     for price, minimum, group, list_id in rows:

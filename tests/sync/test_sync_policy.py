@@ -76,6 +76,7 @@ class Pusher:
 
     def __init__(self, server: InProcessServer, name: str, role: str, team: str | None) -> None:
         self.server = server
+        self.name = name
         self.token = server.add_user(name, role, team)
         self.client_id = ids.uuid7()
         self.seq = itertools.count(1)
@@ -225,10 +226,12 @@ def test_server_enforcement_matrix(any_server: InProcessServer) -> None:
                     before = _record(server, record_id)
                     if before is not None:  # the company policy has one id: start from none
                         server_db_delete(server, record_id)
-                    result = user.push(entity, record_id, spec["create"])
+                    result = user.push(entity, record_id, _as(user, spec["create"]))
                 else:
                     if _record(server, record_id) is None:
-                        assert admin.push(entity, record_id, spec["create"])["status"] == "applied"
+                        assert (
+                            admin.push(entity, record_id, _as(admin, spec["create"]))["status"] == "applied"
+                        )
                     before = _record(server, record_id)
                     assert before is not None
                     change = spec["edit"] if op == "edit" else {"deleted": True}
@@ -252,6 +255,11 @@ def test_server_enforcement_matrix(any_server: InProcessServer) -> None:
                 if kind == "company policy":
                     server_db_delete(server, record_id)
     assert len(cells) == 8 * 4 * 3
+
+
+def _as(user: Pusher, values: dict[str, Any]) -> dict[str, Any]:
+    """An approval entry names who makes it."""
+    return {**values, "by": user.name} if "by" in values else values
 
 
 def server_db_delete(server: InProcessServer, record_id: str) -> None:
@@ -279,6 +287,8 @@ def test_a_rep_may_submit_and_edit_product_descriptions(server: InProcessServer)
         "team": "north",
     }
     assert rep.push("approval", ids.uuid7(), submit)["status"] == "applied"
+    forged = rep.push("approval", ids.uuid7(), {**submit, "by": "max"})
+    assert forged["status"] == "rejected" and forged["reason"].startswith("by:")
 
 
 # -- the laptops ---------------------------------------------------------------------------------
