@@ -16,7 +16,9 @@ Scope = tuple[str | None, str | None]
 
 # Records only managers (of the record's team) and admins (any) write; company-wide ones (no team):
 # admins only.
-MANAGED = frozenset({"policy", "price_list", "price_list_item", "target", "playbook", "territory"})
+MANAGED = frozenset({"policy", "price_list", "price_list_item", "target", "playbook"})
+# Records only admins write, whatever their team: the territory tree.
+ADMINS_ONLY = frozenset({"territory"})
 # Product fields that are policy: the price, its currency, the tax rate and whether it is sold.
 PRODUCT_POLICY_FIELDS = frozenset({"unit_price", "currency", "tax_rate", "active", "deleted"})
 DECISIONS = frozenset({"approve", "reject", "release"})
@@ -40,6 +42,8 @@ def problem(
     record), `state` after it, `before`/`after` its scope; `scope_of(id)` is the scope of another record the server holds (None: unknown)."""
     if role == "admin":
         return None
+    if entity in ADMINS_ONLY:
+        return f"only an admin may change the {entity}"
     if entity in MANAGED:
         return _managed(role, team, entity, before, after)
     if entity == "product":

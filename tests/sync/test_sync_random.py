@@ -21,9 +21,10 @@ from sfa.sync import engine
 
 STEPS = 300
 # Kinds a rep may not write (sfa/server/roles.py), and kinds whose writes are bound to a person
-# (approvals name a record on the server, reviews their reviewer): left to their own tests.
+# (approvals name a record on the server, reviews their reviewer) or to admins (territories): left
+# to their own tests.
 MANAGERS_ONLY = frozenset({"product", "policy", "price_list", "price_list_item", "target", "playbook"})
-PERSONAL = frozenset({"approval", "review"})
+PERSONAL = frozenset({"approval", "review", "territory"})  # territory: admins only
 WORDS = ("alpha", "bravo", "delta", "echo", "lima", "oscar", "tango", "zulu")
 
 
