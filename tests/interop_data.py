@@ -22,13 +22,20 @@ from sfa.domain.entities import (
     OPTION_RULE,
     ORDER,
     ORDER_LINE,
+    PLAYBOOK,
+    POLICY,
+    PRICE_LIST,
+    PRICE_LIST_ITEM,
     PRODUCT,
     PRODUCT_OPTION,
     PRODUCT_SPEC,
     QUOTE,
     QUOTE_LINE,
+    REVIEW,
     STAGE_CHANGE,
+    TARGET,
     TASK,
+    TERRITORY,
     TIMELINE,
     VISIT,
 )
@@ -404,6 +411,90 @@ def populate(ws: Any) -> dict[str, str]:
             "language": "de",
             "valid_until": date(2027, 6, 30),
             "version": 1,
+        },
+    )
+    # The manager's records (issue 14).
+    store.insert(
+        APPROVAL,
+        {
+            "entity": "quote",
+            "record_id": quote["id"],
+            "action": "submit",
+            "by": "anna",
+            "at": datetime(2026, 11, 21, 15, 0, tzinfo=UTC),
+            "comment": "10 % for the second pump",
+            "owner": "anna",
+            "team": "north",
+        },
+    )
+    store.insert(
+        POLICY,
+        {
+            "name": "sales",
+            "stages": '[{"name":"won","probability":100,"category":"closed","stall_days":21,"key_fields":[]},'
+            '{"name":"lost","probability":0,"category":"omitted","stall_days":21,"key_fields":[]}]',
+            "strict": True,
+            "line_discount_limit": Decimal("15"),
+            "team": "south",
+        },
+    )
+    dealers = store.insert(
+        PRICE_LIST, {"name": "Dealers", "currency": "EUR", "customer_group": "Machinery", "active": True}
+    )
+    store.insert(
+        PRICE_LIST_ITEM,
+        {
+            "price_list_id": dealers["id"],
+            "product_id": pump["id"],
+            "min_quantity": Decimal("5"),
+            "unit_price": Decimal("1100.00"),
+        },
+    )
+    store.insert(
+        TARGET,
+        {
+            "period": "2026-Q4",
+            "metric": "won_amount",
+            "value": Decimal("250000"),
+            "stretch": Decimal("300000"),
+            "currency": "EUR",
+            "owner": "anna",
+            "team": "north",
+        },
+    )
+    store.insert(
+        REVIEW,
+        {
+            "rep": "anna",
+            "period": "2026-Q3",
+            "reviewer": "max",
+            "scores": '{"won_amount": 4}',
+            "strengths": "Closes well;\nkeeps her pipeline clean",
+            "status": "shared",
+            "owner": "anna",
+            "team": "north",
+        },
+    )
+    store.insert(
+        PLAYBOOK,
+        {
+            "stage": "qualification",
+            "title": "Call the decision maker",
+            "kind": "call",
+            "due_days": 3,
+            "required": True,
+            "team": "north",
+            "notes": "Ask for the budget\nand the timeline",
+        },
+    )
+    store.insert(
+        TERRITORY,
+        {
+            "name": "north",
+            "manager": "max",
+            "rules": "postcode 10000-19999\ncountry Germany",
+            "priority": 2,
+            "members": "anna owner\nbob overlay",
         },
     )
     store.update(CONTACT, hans["id"], {"title": "Head of purchasing"})

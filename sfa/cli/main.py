@@ -48,6 +48,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "merge": ("sfa.cli.merge", "Merge two duplicates: one survives, children re-pointed."),
     "unmerge": ("sfa.cli.unmerge", "Undo a merge: the merged-away record comes back."),
     "event": ("sfa.cli.event", "Events: trade shows, conferences, webinars; booth capture; reports."),
+    "approval": ("sfa.cli.approval", "Approvals: quotes over the discount limit, decided by managers."),
+    "policy": ("sfa.cli.policy", "The sales policy: stages, stall days, key fields, approval limits."),
+    "playbook": ("sfa.cli.playbook", "Playbooks: the steps and tasks each stage asks for."),
+    "territory": (
+        "sfa.cli.territory",
+        "Territories: rules that place accounts, a tree, preview and activate.",
+    ),
+    "target": ("sfa.cli.target", "Sales targets per rep or team and period (managers write them)."),
+    "review": ("sfa.cli.review", "Performance reviews: the manager writes, shares; the rep acknowledges."),
+    "pricelist": ("sfa.cli.pricelist", "Price lists per currency or customer group, with quantity prices."),
 }
 
 

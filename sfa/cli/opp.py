@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,6 +17,7 @@ from sfa.cli.common import (
     TagsOpt,
     emit_detail,
     emit_records,
+    emit_table,
     emit_written,
     message,
     print_json,
@@ -102,10 +103,17 @@ def list_(
     open_only: Annotated[bool, Opt("--open", help="Only opportunities not won or lost.")] = False,
     account: Annotated[str | None, Opt("--account", help="Account ref.")] = None,
     limit: LimitOpt = None,
+    stalled: Annotated[
+        bool, Opt("--stalled", help="Only open deals that are stalled, with why (computed now).")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """List opportunities by expected close date."""
     ws = workspace(ctx)
+    if stalled:
+        refuse_together(("--stalled", stalled), ("--stage", stage))
+        _list_stalled(ws, account, limit, as_json)
+        return
     if open_only and stage:
         closed = find_stage(ws.stages, stage).name
         if closed in (WON, LOST):
@@ -132,6 +140,43 @@ def list_(
     emit_records(
         ws, OPPORTUNITY, rows, LIST_COLUMNS, as_json=as_json, extra=display, empty="no opportunities"
     )
+
+
+def _list_stalled(ws: Any, account: str | None, limit: int | None, as_json: bool) -> None:
+    from sfa.services import stalled as stalled_deals
+
+    found = stalled_deals.stalled(ws)
+    if account:
+        account_id = records.get(ws, ACCOUNT, account)["id"]
+        found = [s for s in found if s.opp["account_id"] == account_id]
+    found = found[:limit] if limit is not None else found
+    refs = records.short_refs(ws, OPPORTUNITY, [s.opp["id"] for s in found])
+    if as_json:
+        print_json(
+            [{**record_json(OPPORTUNITY, s.opp, refs[s.opp["id"]]), "stalled": s.reasons} for s in found]
+        )
+        return
+    names = records.titles_of(ws, ACCOUNT, {s.opp["account_id"] for s in found})
+    rows = [
+        {
+            "ref": refs[s.opp["id"]],
+            "name": s.opp["name"],
+            "account": names.get(s.opp["account_id"], ""),
+            "stage": s.opp["stage"],
+            "owner": s.opp["owner"] or "",
+            "why": "; ".join(s.reasons),
+        }
+        for s in found
+    ]
+    columns = [
+        ("ref", "Ref"),
+        ("name", "Name"),
+        ("account", "Account"),
+        ("stage", "Stage"),
+        ("owner", "Owner"),
+        ("why", "Why"),
+    ]
+    emit_table(rows, columns, empty="no stalled deals")
 
 
 @app.command("show")
@@ -228,14 +273,37 @@ def edit(
     emit_written(ws, OPPORTUNITY, record, "updated", as_json=as_json, quiet=quiet)
 
 
+Force = Annotated[bool, Opt("--force", help="Move even when a strict policy's checks fail.")]
+
+
+def _guided(ws: Any, ref: str, stage: str, force: bool) -> dict[str, Any]:
+    """Move through the playbook (docs/policy.md): warnings and the new stage's checklist go to
+    stderr, so what a script reads is unchanged."""
+    from sfa.services import playbooks
+
+    record, found, warnings = crm.move_stage_guided(ws, ref, stage, force=force)
+    for warning in warnings:
+        message(f"warning: {warning}")
+    if found.created:
+        message(f"{len(found.created)} task(s) created from the {found.stage} playbook")
+    for line in playbooks.lines(found):
+        message(line)
+    return record
+
+
 @app.command("stage")
 def stage(
-    ctx: typer.Context, ref: str, stage: str, as_json: JsonOpt = False, quiet: QuietOpt = False
+    ctx: typer.Context,
+    ref: str,
+    stage: str,
+    force: Force = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Move an opportunity to a stage; its probability follows the stage."""
+    """Move an opportunity to a stage; its probability follows the stage, its playbook makes tasks."""
     ws = workspace(ctx)
     try:
-        record = crm.move_stage(ws, ref, stage)
+        record = _guided(ws, ref, stage, force)
     except ValidationError as exc:
         if exc.field != "reason":
             raise
@@ -247,11 +315,46 @@ def stage(
 
 
 @app.command("won")
-def won(ctx: typer.Context, ref: str, as_json: JsonOpt = False, quiet: QuietOpt = False) -> None:
+def won(
+    ctx: typer.Context, ref: str, force: Force = False, as_json: JsonOpt = False, quiet: QuietOpt = False
+) -> None:
     """Mark an opportunity as won."""
     ws = workspace(ctx)
-    record = crm.move_stage(ws, ref, WON)
+    record = _guided(ws, ref, WON, force)
     emit_written(ws, OPPORTUNITY, record, "won", as_json=as_json, quiet=quiet)
+
+
+@app.command("next")
+def next_(ctx: typer.Context, ref: str, as_json: JsonOpt = False) -> None:
+    """The stage's guidance: its steps (open or done) and the key fields still empty."""
+    from sfa.services import playbooks
+
+    ws = workspace(ctx)
+    found = playbooks.next_for(ws, ref)
+    if as_json:
+        print_json(
+            {
+                "stage": found.stage,
+                "steps": [
+                    {
+                        "step": step["id"],
+                        "title": step["title"],
+                        "kind": step["kind"],
+                        "required": bool(step["required"]),
+                        "guidance": step["notes"],
+                        "task": task["id"] if task else None,
+                        "done": bool(task and task["status"] == "done"),
+                        "due_date": task["due_date"] if task else None,
+                    }
+                    for step, task in found.steps
+                ],
+                "missing_key_fields": found.missing,
+            }
+        )
+        return
+    print(f"{found.opp['name']}: {found.stage}")
+    shown = playbooks.lines(found)
+    print("\n".join(shown) if shown else "nothing asked for at this stage")
 
 
 @app.command("lost")

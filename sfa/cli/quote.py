@@ -304,6 +304,20 @@ def send(ctx: typer.Context, qref: QRef, as_json: JsonOpt = False, quiet: QuietO
     _written(ws, quotes.send(ws, qref), "sent", as_json=as_json, quiet=quiet)
 
 
+@app.command("submit")
+def submit(
+    ctx: typer.Context,
+    qref: QRef,
+    comment: Annotated[str | None, Opt("--comment", help="Why the discount, for the manager.")] = None,
+) -> None:
+    """Submit a draft whose discount is over the policy's limit for a manager's approval."""
+    from sfa.services import approvals
+
+    ws = workspace(ctx)
+    approvals.submit(ws, qref, comment)
+    print(f"quote {quotes.resolve(ws, qref)['number']} submitted for approval")
+
+
 @app.command("revise")
 def revise(ctx: typer.Context, qref: QRef, as_json: JsonOpt = False, quiet: QuietOpt = False) -> None:
     """Start the next revision as a draft (same number, lines copied); the old one is kept."""

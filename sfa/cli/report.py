@@ -22,6 +22,11 @@ Opt = typer.Option
 JsonOut = Annotated[bool, Opt("--json", help="Print JSON.")]
 CsvOut = Annotated[bool, Opt("--csv", help="Print CSV (header line, then rows).")]
 Since = Annotated[str | None, Opt("--since", help="From this date: ISO, mon, -30d, ...")]
+OwnerOnly = Annotated[str | None, Opt("--owner", help="Only this rep's records.")]
+TeamOnly = Annotated[str | None, Opt("--team", help="Only this team's records.")]
+TerritoryOnly = Annotated[
+    str | None, Opt("--territory", help="Only the records of this territory and those under it.")
+]
 
 Bar = tuple[str, Decimal, str]  # label, value, shown value
 
@@ -115,8 +120,16 @@ def _since(text: str | None) -> Any:
 
 
 @app.command("pipeline")
-def pipeline(ctx: typer.Context, as_json: JsonOut = False, as_csv: CsvOut = False) -> None:
+def pipeline(
+    ctx: typer.Context,
+    owner: OwnerOnly = None,
+    team: TeamOnly = None,
+    territory: TerritoryOnly = None,
+    as_json: JsonOut = False,
+    as_csv: CsvOut = False,
+) -> None:
     """Open opportunities by stage: count, amount, weighted amount (per currency)."""
+    ws = workspace(ctx)
     rows = [
         {
             "stage": r.stage,
@@ -125,7 +138,7 @@ def pipeline(ctx: typer.Context, as_json: JsonOut = False, as_csv: CsvOut = Fals
             "amount": r.amount,
             "weighted": r.weighted,
         }
-        for r in reports.pipeline(workspace(ctx))
+        for r in reports.pipeline(ws, owner=owner, team=reports.teams_of(ws, team, territory))
     ]
     columns = [
         ("stage", "Stage"),
@@ -159,6 +172,9 @@ def forecast(
     target: Annotated[
         str | None, Opt("--target", metavar="AMOUNT", help="Add P(won in the current period ≥ AMOUNT).")
     ] = None,
+    owner: OwnerOnly = None,
+    team: TeamOnly = None,
+    territory: TerritoryOnly = None,
     as_json: JsonOut = False,
     as_csv: CsvOut = False,
 ) -> None:
@@ -175,9 +191,10 @@ def forecast(
         raise ValidationError("method", "the weighted method has no range; use --method history or model")
     predicting = chosen in ("history", "model") or with_range or goal is not None
     chosen = chosen or ("history" if predicting else "weighted")
-    commit = forecasting.commit_amounts(ws, period_by)
+    teams = reports.teams_of(ws, team, territory)
+    commit = forecasting.commit_amounts(ws, period_by, owner=owner, team=teams)
     rows: list[dict[str, Any]] = []
-    for r in reports.forecast(ws, period_by):
+    for r in reports.forecast(ws, period_by, owner=owner, team=teams):
         rows.append(
             {
                 "period": r.period,
@@ -314,10 +331,17 @@ def flow(
 
 @app.command("activity")
 def activity(
-    ctx: typer.Context, since: Since = None, as_json: JsonOut = False, as_csv: CsvOut = False
+    ctx: typer.Context,
+    since: Since = None,
+    owner: OwnerOnly = None,
+    team: TeamOnly = None,
+    territory: TerritoryOnly = None,
+    as_json: JsonOut = False,
+    as_csv: CsvOut = False,
 ) -> None:
     """Visits done, tasks completed and overdue, quotes sent and accepted (default: this week)."""
-    result = reports.activity(workspace(ctx), _since(since))
+    ws = workspace(ctx)
+    result = reports.activity(ws, _since(since), owner=owner, team=reports.teams_of(ws, team, territory))
     data = result.as_dict()
     rows = [{"measure": k, "count": v} for k, v in data.items() if k != "since"]
     bars = [(k, Decimal(v), str(v)) for k, v in ((r["measure"], r["count"]) for r in rows)]
@@ -334,10 +358,17 @@ def activity(
 
 @app.command("win-loss")
 def win_loss(
-    ctx: typer.Context, since: Since = None, as_json: JsonOut = False, as_csv: CsvOut = False
+    ctx: typer.Context,
+    since: Since = None,
+    owner: OwnerOnly = None,
+    team: TeamOnly = None,
+    territory: TerritoryOnly = None,
+    as_json: JsonOut = False,
+    as_csv: CsvOut = False,
 ) -> None:
     """Won against lost: counts and amounts per currency, win rate, lost reasons."""
-    result = reports.win_loss(workspace(ctx), _since(since))
+    ws = workspace(ctx)
+    result = reports.win_loss(ws, _since(since), owner=owner, team=reports.teams_of(ws, team, territory))
     rows = [
         {
             "currency": r.currency,
@@ -404,3 +435,62 @@ def campaigns(ctx: typer.Context, as_json: JsonOut = False, as_csv: CsvOut = Fal
         ("currency", "Cur"),
     ]
     _emit(rows, columns, as_json=as_json, as_csv=as_csv, title="Campaigns", empty="no events or campaigns")
+
+
+@app.command("attainment")
+def attainment(
+    ctx: typer.Context,
+    period: Annotated[
+        str | None, Opt("--period", help="2027-Q1, 2027-03 or 2027 (default: this quarter).")
+    ] = None,
+    by: Annotated[str, Opt("--by", help="owner or team.")] = "owner",
+    owner: OwnerOnly = None,
+    team: TeamOnly = None,
+    as_json: JsonOut = False,
+    as_csv: CsvOut = False,
+) -> None:
+    """Targets against actuals: gap, attainment %, weighted pipeline closing in the period, coverage."""
+    from sfa.services import targets
+
+    found_period, found = targets.attainment(workspace(ctx), period, by, owner=owner, team=team)
+    rows = [
+        {
+            "subject": a.subject,
+            "metric": a.metric,
+            "currency": a.currency or "",
+            "target": a.target,
+            "stretch": a.stretch,
+            "actual": a.actual,
+            "gap": a.gap,
+            "attainment": a.percent,
+            "pipeline": a.pipeline if a.currency else None,
+            "coverage": a.coverage,
+            "summed": not a.explicit,
+        }
+        for a in found
+    ]
+    columns = [
+        ("subject", "Subject"),
+        ("metric", "Metric"),
+        ("currency", "Cur"),
+        ("target", "Target"),
+        ("actual", "Actual"),
+        ("gap", "Gap"),
+        ("attainment", "Att. %"),
+        ("pipeline", "Pipeline"),
+        ("coverage", "Coverage"),
+    ]
+    chart: list[Bar] = [
+        (f"{a.subject} {a.metric}", a.percent, f"{a.percent} %") for a in found if a.percent is not None
+    ]
+    bars = [(f"attainment % ({found_period.name})", chart)]
+    _emit(
+        rows,
+        columns,
+        as_json=as_json,
+        as_csv=as_csv,
+        title=f"Attainment {found_period.name}",
+        json_value={"period": found_period.name, "by": by, "rows": rows},
+        bars=bars,
+        empty=f"no targets for {found_period.name}",
+    )

@@ -85,6 +85,13 @@ def run(
         message(_line(result))
     if result["conflicts"]:
         message(f"{result['conflicts']} open conflict(s): see 'sfa sync conflicts'")
+    if result["pulled"]:  # a sales policy may have arrived: deals in stages it lacks are told
+        from sfa.services import policy
+
+        for stage, count in policy.unknown_stages(ws).items():
+            message(
+                f"note: {count} deal(s) in the stage {stage!r}, which the sales policy does not have (kept)"
+            )
 
 
 def _line(result: dict[str, Any]) -> str:

@@ -24,9 +24,16 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     quote_refs = records.short_refs(ws, QUOTE, [q["quote"]["id"] for q in day["quotes"]])
     waiting = orders.attention(ws)
     renewals = [c for c, _ in contracts.renewals_due(ws)]
+    from sfa.services import stalled as stalled_deals
+
+    stuck = [s for s in stalled_deals.stalled(ws) if s.opp["owner"] in (None, ws.owner)]
     if as_json:
         print_json(
             {
+                "stalled": [
+                    {"id": s.opp["id"], "name": s.opp["name"], "stage": s.opp["stage"], "why": s.reasons}
+                    for s in stuck
+                ],
                 "date": day["date"].isoformat(),
                 "visits": agenda_json(ws, day["visits"]),
                 "tasks": tasks_json(ws, day["tasks"]),
@@ -93,6 +100,15 @@ def today(ctx: typer.Context, as_json: JsonOpt = False) -> None:
             print(
                 f"  {contract['number']}  {contract['title']}  ends {contract['end_date']}  (sfa contract renew)"
             )
+
+    print()
+    heading(f"Stalled deals ({len(stuck)})")
+    for item in stuck[:10]:
+        print(f"  {item.opp['name']} [{item.opp['stage']}]: {'; '.join(item.reasons)}")
+    if len(stuck) > 10:
+        print(f"  … and {len(stuck) - 10} more: sfa opp list --stalled")
+    if not stuck:
+        print("  none")
 
 
 def _orders(waiting: dict[str, list[Record]], heading: Callable[[str], None]) -> None:

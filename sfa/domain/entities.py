@@ -664,6 +664,125 @@ FORECAST_SNAPSHOT = Entity(
     title="period",
 )
 
+
+# The manager's records (issue 14, docs/policy.md). Written on the server by managers (their team's)
+# and admins only (sfa/server/roles.py). None is searchable: codes past 15 hold no search entry.
+
+POLICY = Entity(
+    "policy",
+    "policy",
+    24,
+    (
+        Field("name", required=True, doc="what the policy is, e.g. sales"),
+        Field("stages", merge="flag", required=True, doc="the stages in order (JSON, docs/policy.md)"),
+        Field("strict", "bool", merge="flag", doc="refuse a forward move with open required steps"),
+        Field("line_discount_limit", "decimal", merge="flag", doc="percent; above it a quote needs approval"),
+        Field(
+            "quote_discount_limit", "decimal", merge="flag", doc="percent; above it a quote needs approval"
+        ),
+        *_scope_fields(),
+    ),
+)
+
+PRICE_LIST = Entity(
+    "price_list",
+    "price_list",
+    25,
+    (
+        Field("name", required=True),
+        Field("currency", "currency", merge="flag"),
+        Field("customer_group", doc="accounts whose industry is this get the list's prices"),
+        Field("active", "bool"),
+        *_scope_fields(),
+    ),
+)
+
+PRICE_LIST_ITEM = Entity(
+    "price_list_item",
+    "price_list_item",
+    26,
+    (
+        Field("price_list_id", "ref", required=True, ref="price_list"),
+        Field("product_id", "ref", required=True, ref="product"),
+        Field("min_quantity", "decimal", merge="flag", doc="the price applies from this quantity on"),
+        Field("unit_price", "decimal", merge="flag", required=True),
+        *_scope_fields(),
+    ),
+    title="unit_price",
+)
+
+TARGET_METRICS = ("won_amount", "new_opportunities", "visits_done", "quotes_sent", "new_accounts")
+
+TARGET = Entity(
+    "target",
+    "target",
+    27,
+    (
+        Field("period", required=True, doc="2027-Q1 or 2027-03"),
+        Field("metric", "enum", required=True, choices=TARGET_METRICS),
+        Field("value", "decimal", merge="flag", required=True),
+        Field("stretch", "decimal", merge="flag"),
+        Field("currency", "currency", merge="flag", doc="for amounts"),
+        Field("segment", doc="optional: an industry, a product family, new or existing business"),
+        *_scope_fields(),  # owner: the rep (none for a team's target); team: the team
+    ),
+    title="metric",
+)
+
+REVIEW_STATUSES = ("draft", "shared", "acknowledged")
+
+REVIEW = Entity(
+    "review",
+    "review",
+    28,
+    (
+        Field("rep", required=True, doc="user name of the rep reviewed"),
+        Field("period", required=True),
+        Field("reviewer", required=True, doc="user name of the manager who writes it"),
+        Field("scores", doc="JSON object: metric -> 1..5"),
+        Field("strengths"),
+        Field("improvements"),
+        Field("goals", doc="goals for the next period"),
+        Field("status", "enum", merge="flag", choices=REVIEW_STATUSES),
+        *_scope_fields(),  # owner: the rep; team: the rep's team
+    ),
+    title="period",
+)
+
+PLAYBOOK_KINDS = ("call", "visit", "email", "task", "quote", "document")
+
+PLAYBOOK = Entity(
+    "playbook",
+    "playbook",
+    29,
+    (
+        Field("stage", required=True, doc="the stage whose step it is"),
+        Field("title", required=True),
+        Field("kind", "enum", choices=PLAYBOOK_KINDS),
+        Field("due_days", "int", doc="the task is due this many days after the move"),
+        Field("required", "bool", doc="a forward move warns (strict policy: refuses) while open"),
+        *_scope_fields(),  # team: the team whose playbook it is (none: company-wide); notes: guidance
+    ),
+    title="title",
+)
+
+TERRITORY = Entity(
+    "territory",
+    "territory",
+    30,
+    (
+        Field("name", required=True, doc="the territory; accounts in it carry it as their team"),
+        Field("parent", doc="name of the parent territory"),
+        Field("manager", doc="user name of its manager"),
+        Field(
+            "rules", merge="flag", doc="one per line: postcode 80000-87999, country DE, industry X, city Y"
+        ),
+        Field("priority", "int", doc="the higher wins when several territories' rules match"),
+        Field("members", doc="one per line: USER owner or USER overlay"),
+        *_scope_fields(),
+    ),
+)
+
 # Kinds of timeline entry that hold prose people wrote; these are found by full-text search.
 SEARCHABLE_TIMELINE_KINDS = ("note", "visit_report")
 
@@ -694,5 +813,12 @@ ENTITIES: dict[str, Entity] = {
         STAGE_CHANGE,
         FORECAST_ADJUSTMENT,
         FORECAST_SNAPSHOT,
+        POLICY,
+        PRICE_LIST,
+        PRICE_LIST_ITEM,
+        TARGET,
+        REVIEW,
+        PLAYBOOK,
+        TERRITORY,
     )
 }

@@ -57,6 +57,11 @@ class StateError(SfaError):
     """The record is in a state that does not allow the operation."""
 
 
+class NotAllowedError(SfaError):
+    """The user's role (cached at `sfa sync login`) does not allow the change; the server would
+    reject it (docs/policy.md)."""
+
+
 class StoreError(SfaError):
     """The data file cannot be used (newer schema, corrupt, locked)."""
 

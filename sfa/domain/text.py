@@ -29,6 +29,11 @@ MULTILINE_FIELDS = frozenset(
         "disqualify_reason",
         "reject_reason",
         "cancel_reason",
+        "strengths",
+        "improvements",
+        "goals",
+        "rules",
+        "members",
     }
 )
 

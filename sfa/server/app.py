@@ -37,7 +37,7 @@ from sfa.protocol import (
     client_id_problem,
     is_uuid,
 )
-from sfa.server import blobs, erp, limits, merged, schema, wire
+from sfa.server import blobs, erp, limits, merged, roles, schema, wire
 from sfa.server import merge as rules
 from sfa.server.merge import Invalid, User
 from sfa.server.storage import hash_token, utc_iso
@@ -595,6 +595,17 @@ class _Batch:
         movable = spec is not None and "team" in spec.by_name
         reason = rules.may_write(
             self.user, before, after, self.team_of if movable else None, change=self.change_of(m, current)
+        ) or roles.problem(
+            self.user.name,
+            self.user.role,
+            self.user.team,
+            m.entity,
+            m.fields,
+            current[0] if current else None,
+            outcome.state,
+            before,
+            after,
+            self.scope_of_id,
         )
         if reason is not None:
             self._revert(m, current, before)

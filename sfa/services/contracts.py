@@ -336,7 +336,12 @@ def edit_contract(
 
 def add_line(ws: Workspace, ref: str, **given: str | None) -> Record:
     contract = _draft(ws, ref)
-    values = quotes.line_values(ws, contract["currency"] or ws.setting("currency"), **given)  # type: ignore[arg-type]
+    values = quotes.line_values(
+        ws,
+        contract["currency"] or ws.setting("currency"),
+        account_id=contract["account_id"],
+        **given,  # type: ignore[arg-type]
+    )
     values["contract_id"] = contract["id"]
     with ws.store.transaction():
         existing = lines_of(ws, contract["id"])

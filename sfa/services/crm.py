@@ -11,7 +11,7 @@ from sfa.domain.errors import StateError, ValidationError
 from sfa.domain.money import round_money
 from sfa.domain.stages import LOST, WON, find_stage
 from sfa.domain.text import check_text
-from sfa.services import forecasting, records
+from sfa.services import forecasting, playbooks, records
 from sfa.services.records import Raw
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
@@ -170,7 +170,24 @@ def move_stage(
     *,
     reason: str | None = None,
     keep_probability: bool = False,
+    force: bool = False,
 ) -> Record:
+    return move_stage_guided(
+        ws, ref, stage_name, reason=reason, keep_probability=keep_probability, force=force
+    )[0]
+
+
+def move_stage_guided(
+    ws: Workspace,
+    ref: str,
+    stage_name: str,
+    *,
+    reason: str | None = None,
+    keep_probability: bool = False,
+    force: bool = False,
+) -> tuple[Record, playbooks.Guidance, list[str]]:
+    """Move a deal; its new stage's playbook tasks are created (docs/policy.md). Returns the deal,
+    what the new stage asks for, and the warnings of a forward move (a strict policy refuses)."""
     reason = check_text("reason", reason.strip()) or None if reason else None
     opp = ws.store.resolve(OPPORTUNITY, ref)
     stage = find_stage(ws.stages, stage_name)
@@ -188,11 +205,13 @@ def move_stage(
     text = f"stage: {opp['stage']} → {stage.name}"
     if reason:
         text += f" ({reason})"
+    warnings = playbooks.check_forward(ws, opp, stage.name, force=force)
     with ws.store.transaction():
         updated = ws.store.update(OPPORTUNITY, opp["id"], changes)
         records.add_timeline(ws, OPPORTUNITY, updated, "stage", text, updated["account_id"])
         forecasting.record_change(ws, updated, opp["stage"])
-    return updated
+        found = playbooks.after_move(ws, updated)
+    return updated, found, warnings
 
 
 def list_opportunities(

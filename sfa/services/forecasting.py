@@ -289,12 +289,23 @@ def _keep(ws: Workspace, key: str, estimates: dict[str, Any]) -> None:
         pass
 
 
-def commit_amounts(ws: Workspace, by: str, today: date | None = None) -> dict[tuple[str, str], Decimal]:
-    """(period, currency) → Σ amount of open deals whose stage counts as commit."""
+def commit_amounts(
+    ws: Workspace,
+    by: str,
+    today: date | None = None,
+    *,
+    owner: str | None = None,
+    team: str | frozenset[str] | None = None,
+) -> dict[tuple[str, str], Decimal]:
+    """(period, currency) → Σ amount of open deals whose stage counts as commit (narrowed to an
+    owner and/or team as the report's rows are)."""
+    from sfa.services.reports import scoped
+
     start = report_rules.period_start(today or local_today(), by)
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    where, params = scoped("", (), owner, team)
     for _id, _name, stage, amount, currency, close, probability in ws.store.key_rows(
-        OPPORTUNITY, ["stage", "amount", "currency", "close_date", "probability"]
+        OPPORTUNITY, ["stage", "amount", "currency", "close_date", "probability"], where=where, params=params
     ):
         if stage in ("won", "lost") or not amount or category_of(probability) != "commit":
             continue

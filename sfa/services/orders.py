@@ -291,6 +291,7 @@ def add_line(
         qty=qty,
         discount=discount,
         tax=tax,
+        account_id=order["account_id"],
     )
     values["order_id"] = order["id"]
     with ws.store.transaction():

@@ -14,7 +14,7 @@ from sfa.domain.errors import NotFoundError, StateError, ValidationError
 from sfa.domain.money import parse_amount
 from sfa.domain.quotes import parse_rate
 from sfa.domain.text import check_text
-from sfa.services import records
+from sfa.services import authority, records
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
@@ -68,6 +68,7 @@ def _values(ws: Workspace, raw: dict[str, Any], *, creating: bool) -> Record:
 
 
 def add_product(ws: Workspace, raw: dict[str, Any]) -> Record:
+    authority.require_manager(ws, "products", scoped=False)
     values = _values(ws, raw, creating=True)
     if "sku" not in values:
         raise ValidationError("sku", "is required")
@@ -107,6 +108,8 @@ def edit_product(ws: Workspace, ref: str, raw: dict[str, Any]) -> Record:
         raise ValidationError("name", "is required and cannot be empty")
     if not values:
         raise ValidationError("product", "nothing to change; give at least one option")
+    if set(values) & {"unit_price", "currency", "tax_rate"}:
+        authority.require_manager(ws, "product prices and tax rates", scoped=False)
     with ws.store.transaction():
         if "sku" in values and product["active"]:
             _check_unique_sku(ws, values["sku"], product["id"])
@@ -114,6 +117,7 @@ def edit_product(ws: Workspace, ref: str, raw: dict[str, Any]) -> Record:
 
 
 def set_active(ws: Workspace, ref: str, active: bool) -> Record:
+    authority.require_manager(ws, "whether a product is sold", scoped=False)
     product = resolve(ws, ref)
     if product["active"] == active:
         state = "active" if active else "inactive"

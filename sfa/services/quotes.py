@@ -21,7 +21,7 @@ from sfa.domain.errors import NotFoundError, StateError, UsageError, ValidationE
 from sfa.domain.money import format_money, parse_amount, parse_currency
 from sfa.domain.stages import LOST, WON
 from sfa.domain.text import check_text
-from sfa.services import configurator, crm, products, records
+from sfa.services import configurator, crm, pricelists, products, records
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
@@ -304,6 +304,7 @@ def add_line(
         discount=discount,
         tax=tax,
         options=options,
+        account_id=quote["account_id"],
     )
     values["quote_id"] = quote["id"]
     with ws.store.transaction():
@@ -323,13 +324,17 @@ def line_values(
     discount: str | None = None,
     tax: str | None = None,
     options: Sequence[str] = (),
+    account_id: str | None = None,
 ) -> Record:
     """A checked line (quote, order or contract) from a product or free text; no position or parent
-    yet. A product with options is configured: its defaults, or `options`."""
+    yet. A product with options is configured: its defaults, or `options`. A product's price is the
+    applicable price list's for `account_id` (docs/policy.md), else its list price."""
     values: Record = {}
     if product_ref:
         product = products.resolve(ws, product_ref, active_only=True)
-        if (product["currency"] or currency) != currency:
+        quantity = rules.parse_quantity(qty) if qty is not None else Decimal(1)
+        listed = pricelists.price_for(ws, product["id"], currency, account_id, quantity)
+        if listed is None and (product["currency"] or currency) != currency:
             raise ValidationError(
                 "product", f"{product['sku']} is priced in {product['currency']}, the document in {currency}"
             )
@@ -337,7 +342,7 @@ def line_values(
             product_id=product["id"],
             sku=product["sku"],
             description=product["name"],
-            unit_price=product["unit_price"],
+            unit_price=product["unit_price"] if listed is None else listed[0],
             tax_rate=product["tax_rate"],
         )
         if options or configurator.option_rows(ws, product["id"]):
@@ -417,6 +422,9 @@ def send(ws: Workspace, ref: str) -> Record:
             f"quote {_label(quote)} was valid until {quote['valid_until']}; edit the quote to set a "
             "later valid_until first"
         )
+    from sfa.services import approvals  # it reads quotes through this module
+
+    approvals.check_send(ws, quote)
     with ws.store.transaction():
         updated = _set_status(
             ws,
@@ -443,7 +451,7 @@ def _advance_opportunity(ws: Workspace, quote: Record, stage_name: str) -> None:
             return
         if opp["stage"] in names and names.index(opp["stage"]) > names.index(stage_name):
             return
-    crm.move_stage(ws, opp["id"], stage_name)
+    crm.move_stage(ws, opp["id"], stage_name, force=True)  # automatic: a strict policy does not stop it
 
 
 def accept(ws: Workspace, ref: str) -> Record:

@@ -88,6 +88,11 @@ def titles_of(ws: Workspace, entity: Entity, record_ids: Iterable[str]) -> dict[
     return ws.store.titles(entity, record_ids)
 
 
+def all_of(ws: Workspace, entity: Entity, *, include_deleted: bool = False) -> list[Record]:
+    """Every record of a type (a small table: price lists, products for a listing)."""
+    return ws.store.select(entity, include_deleted=include_deleted)
+
+
 def open_data(ws: Workspace) -> None:
     """Open the data file now, so that a bad one is reported before anything starts."""
     ws.store  # noqa: B018 - opening is the point

@@ -37,15 +37,51 @@ def _figures(ws: Workspace, where: str = "", params: tuple[Any, ...] = ()) -> li
     return figures
 
 
-def pipeline(ws: Workspace) -> list[reports.StageRow]:
-    return reports.pipeline(_figures(ws, "stage NOT IN (?, ?)", (WON, LOST)), ws.stages)
+Teams = str | frozenset[str] | None  # one team, or the teams of a territory's subtree
 
 
-def forecast(ws: Workspace, by: str = "month") -> list[reports.PeriodRow]:
+def scoped(
+    where: str, params: tuple[Any, ...], owner: str | None = None, team: Teams = None
+) -> tuple[str, tuple[Any, ...]]:
+    """`where` narrowed to one owner and/or one team or set of teams (docs/policy.md: roll-ups)."""
+    clauses = [where] if where else []
+    if owner is not None:
+        clauses.append("owner = ?")
+        params += (owner,)
+    if isinstance(team, frozenset):
+        names = sorted(team)
+        clauses.append(f"team IN ({', '.join('?' * len(names))})" if names else "0")
+        params += tuple(names)
+    elif team is not None:
+        clauses.append("team = ?")
+        params += (team,)
+    return " AND ".join(f"({c})" for c in clauses), params
+
+
+def teams_of(ws: Workspace, team: str | None, territory: str | None) -> Teams:
+    """What `--team` and `--territory` narrow a report to: the territory's subtree (within the
+    team, when both are given), else the team."""
+    if territory is None:
+        return team
+    from sfa.services import territories
+
+    found = frozenset(territories.subtree_of(ws, territory))
+    return found & {team} if team is not None else found
+
+
+def pipeline(ws: Workspace, *, owner: str | None = None, team: Teams = None) -> list[reports.StageRow]:
+    where, params = scoped("stage NOT IN (?, ?)", (WON, LOST), owner, team)
+    return reports.pipeline(_figures(ws, where, params), ws.stages)
+
+
+def forecast(
+    ws: Workspace, by: str = "month", *, owner: str | None = None, team: Teams = None
+) -> list[reports.PeriodRow]:
     """From the current period on; open deals past their close date are shown as overdue."""
     reports.period_of(None, by)  # checks `by` before reading anything
     start = reports.period_start(local_today(), by)
-    return reports.forecast(_figures(ws, "stage != ?", (LOST,)), by, start)
+    where, params = scoped("stage != ?", (LOST,), owner, team)
+    return reports.forecast(_figures(ws, where, params), by, start)
 
 
 def current_period(by: str) -> str:
@@ -63,8 +99,10 @@ def decided_since_clause(since: date | None) -> tuple[str, tuple[Any, ...]]:
     return where, params
 
 
-def win_loss(ws: Workspace, since: date | None = None) -> reports.WinLoss:
-    where, params = decided_since_clause(since)
+def win_loss(
+    ws: Workspace, since: date | None = None, *, owner: str | None = None, team: Teams = None
+) -> reports.WinLoss:
+    where, params = scoped(*decided_since_clause(since), owner, team)
     return reports.win_loss(_figures(ws, where, params))
 
 
@@ -93,26 +131,41 @@ def default_since(now: datetime | None = None) -> date:
     return week_of(local_today(now))[0]
 
 
-def activity(ws: Workspace, since: date | None = None, now: datetime | None = None) -> Activity:
+def activity(
+    ws: Workspace,
+    since: date | None = None,
+    now: datetime | None = None,
+    *,
+    owner: str | None = None,
+    team: Teams = None,
+) -> Activity:
     current = now or utc_now()
     start_day = since or default_since(current)
     start = iso_utc(day_range(start_day)[0])
     store = ws.store
 
-    def visits_with(status: str) -> int:
-        return store.count(VISIT, "starts_at >= ? AND status = ?", (start, status))
+    def count(entity: Any, where: str, params: tuple[Any, ...]) -> int:
+        return store.count(entity, *scoped(where, params, owner, team))
 
+    def visits_with(status: str) -> int:
+        return count(VISIT, "starts_at >= ? AND status = ?", (start, status))
+
+    if owner is None and team is None:
+        overdue = tasks.count_tasks(ws, "overdue", current)
+    else:
+        where, params, _order = tasks.task_filter("overdue", current)
+        overdue = count(TASK, where, tuple(params))
     return Activity(
         since=start_day,
         visits_done=visits_with("done"),
         visits_no_show=visits_with("no-show"),
         visits_cancelled=visits_with("cancelled"),
-        tasks_completed=store.count(TASK, "status = 'done' AND done_at >= ?", (start,)),
-        tasks_created=store.count(TASK, "created_at >= ?", (start,)),
-        tasks_overdue=tasks.count_tasks(ws, "overdue", current),
-        quotes_sent=store.count(QUOTE, "sent_at >= ?", (start,)),
-        quotes_accepted=store.count(QUOTE, "status = 'accepted' AND decided_at >= ?", (start,)),
-        quotes_rejected=store.count(QUOTE, "status = 'rejected' AND decided_at >= ?", (start,)),
+        tasks_completed=count(TASK, "status = 'done' AND done_at >= ?", (start,)),
+        tasks_created=count(TASK, "created_at >= ?", (start,)),
+        tasks_overdue=overdue,
+        quotes_sent=count(QUOTE, "sent_at >= ?", (start,)),
+        quotes_accepted=count(QUOTE, "status = 'accepted' AND decided_at >= ?", (start,)),
+        quotes_rejected=count(QUOTE, "status = 'rejected' AND decided_at >= ?", (start,)),
     )
 
 

@@ -386,6 +386,13 @@ class Store:
             for record_id, text in self.conn.execute(f"SELECT id, clocks FROM {entity.table}")
         }
 
+    def clocks_where(
+        self, entity: Entity, where: str, params: Sequence[Any] = ()
+    ) -> dict[str, dict[str, str]]:
+        """The field clocks of the records matching `where` (deleted ones included), by id."""
+        sql = f"SELECT id, clocks FROM {entity.table} WHERE {where}"
+        return {record_id: codec.read_clocks(text) for record_id, text in self.conn.execute(sql, params)}
+
     def total_records(self) -> int:
         """Records of every type, deleted ones included (an empty store has none)."""
         return sum(

@@ -517,6 +517,67 @@ CREATE INDEX forecast_snapshot_handle ON forecast_snapshot(handle);
 CREATE INDEX forecast_snapshot_period ON forecast_snapshot(period, subject_kind, subject, week);
 """
 
+# The sales policy and the manager's desk (issue 14, docs/policy.md): approvals, the synced sales
+# policy, price lists. New tables only (IF NOT EXISTS: another branch may declare `approval` the same
+# way), so the migration's number may change at a merge.
+V_POLICY = f"""
+CREATE TABLE IF NOT EXISTS approval ({_RECORD_COLUMNS},
+    entity TEXT NOT NULL, record_id TEXT NOT NULL, action TEXT NOT NULL, by TEXT NOT NULL,
+    at TEXT NOT NULL, comment TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX IF NOT EXISTS approval_handle ON approval(handle);
+CREATE INDEX IF NOT EXISTS approval_record ON approval(record_id, at);
+
+CREATE TABLE policy ({_RECORD_COLUMNS},
+    name TEXT NOT NULL, stages TEXT NOT NULL, strict INTEGER NOT NULL DEFAULT 0,
+    line_discount_limit TEXT, quote_discount_limit TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX policy_handle ON policy(handle);
+
+CREATE TABLE price_list ({_RECORD_COLUMNS},
+    name TEXT NOT NULL, currency TEXT, customer_group TEXT, active INTEGER NOT NULL DEFAULT 1,
+    {_SCOPE_COLUMNS});
+CREATE INDEX price_list_handle ON price_list(handle);
+
+CREATE TABLE price_list_item ({_RECORD_COLUMNS},
+    price_list_id TEXT NOT NULL REFERENCES price_list(id) DEFERRABLE INITIALLY DEFERRED,
+    product_id TEXT NOT NULL REFERENCES product(id) DEFERRABLE INITIALLY DEFERRED,
+    min_quantity TEXT, unit_price TEXT NOT NULL, {_SCOPE_COLUMNS});
+CREATE INDEX price_list_item_handle ON price_list_item(handle);
+CREATE INDEX price_list_item_product ON price_list_item(product_id, price_list_id);
+"""
+
+# Targets and reviews (issue 14 §4).
+V_POLICY_2 = f"""
+CREATE TABLE target ({_RECORD_COLUMNS},
+    period TEXT NOT NULL, metric TEXT NOT NULL, value TEXT NOT NULL, stretch TEXT, currency TEXT,
+    segment TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX target_handle ON target(handle);
+CREATE INDEX target_period ON target(period, metric);
+
+CREATE TABLE review ({_RECORD_COLUMNS},
+    rep TEXT NOT NULL, period TEXT NOT NULL, reviewer TEXT NOT NULL, scores TEXT, strengths TEXT,
+    improvements TEXT, goals TEXT, status TEXT NOT NULL DEFAULT 'draft', {_SCOPE_COLUMNS});
+CREATE INDEX review_handle ON review(handle);
+CREATE INDEX review_rep ON review(rep, period);
+"""
+
+# Playbooks: the steps of each stage (issue 14 §2).
+V_POLICY_3 = f"""
+CREATE TABLE playbook ({_RECORD_COLUMNS},
+    stage TEXT NOT NULL, title TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'task', due_days INTEGER,
+    required INTEGER NOT NULL DEFAULT 0, {_SCOPE_COLUMNS});
+CREATE INDEX playbook_handle ON playbook(handle);
+CREATE INDEX playbook_stage ON playbook(stage);
+"""
+
+# Territories (issue 14 §5).
+V_POLICY_4 = f"""
+CREATE TABLE territory ({_RECORD_COLUMNS},
+    name TEXT NOT NULL, parent TEXT, manager TEXT, rules TEXT, priority INTEGER, members TEXT,
+    {_SCOPE_COLUMNS});
+CREATE INDEX territory_handle ON territory(handle);
+CREATE INDEX territory_name ON territory(name);
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     V1,
     V2,
@@ -537,6 +598,10 @@ MIGRATIONS: tuple[str, ...] = (
     V8_RESEND,
     V_STAGE_CHANGE,
     V_FORECAST_RECORDS,
+    V_POLICY,
+    V_POLICY_2,
+    V_POLICY_3,
+    V_POLICY_4,
 )
 
 LATEST = len(MIGRATIONS)

@@ -5,11 +5,15 @@ from __future__ import annotations
 import getpass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sfa.domain import settings
 from sfa.domain.stages import Stage, parse_stages
 from sfa.store.config import DB_NAME, ConfigFile, data_home
 from sfa.store.db import Store
+
+if TYPE_CHECKING:
+    from sfa.domain.policy import SalesPolicy
 
 
 class Workspace:
@@ -49,8 +53,14 @@ class Workspace:
     def team(self) -> str | None:
         return self.setting("team") or None
 
-    @cached_property
+    @property
     def stages(self) -> tuple[Stage, ...]:
+        """The stages of the sales policy in force (`policy`)."""
+        return self.policy.plain_stages
+
+    @property
+    def local_stages(self) -> tuple[Stage, ...]:
+        """The stages of this laptop's config: the policy until a synced one arrives."""
         return parse_stages(self.setting("stages"))
 
     def start_fresh(self, label: str) -> Path:
@@ -70,6 +80,39 @@ class Workspace:
             if source.exists():
                 source.rename(Path(str(target) + suffix))
         return target
+
+    @property
+    def policy(self) -> SalesPolicy:
+        """The sales policy in force here (docs/policy.md): the team's policy record, else the
+        company-wide one, else the local one made of the configured stages. Read each time (a small
+        table): a sync or an edit in this process changes it."""
+        from sfa.domain import policy as sales_policy
+        from sfa.domain.errors import ValidationError
+
+        local = sales_policy.from_local(self.local_stages)
+        if "store" not in self.__dict__ and not self.db_path.exists():
+            return local
+        from sfa.domain.entities import POLICY
+
+        team = self.team
+        rows = self.store.select(
+            POLICY,
+            "name = 'sales' AND (team IS NULL OR team = ?)",
+            (team or "",),
+            order="team IS NULL, id",
+        )
+        problems: list[str] = []
+        for row in rows:
+            source = f"team {row['team']}" if row["team"] else "company"
+            try:
+                found = sales_policy.from_record(row, source)
+            except ValidationError as exc:
+                problems.append(f"the {source} policy cannot be used ({exc}); the next one applies")
+                continue
+            return sales_policy.SalesPolicy(**{**found.__dict__, "problems": tuple(problems)})
+        if problems:
+            return sales_policy.SalesPolicy(**{**local.__dict__, "problems": tuple(problems)})
+        return local
 
     def close(self) -> None:
         if "store" in self.__dict__:

@@ -131,8 +131,16 @@ def append_resend(
     )
 
 
+def has_search_entries(entity: Entity) -> bool:
+    """Only searchable types have entries (every code is below FTS_SLOTS: tests/test_fts_slots.py;
+    a type past them must never touch the index: its rowid would be another type's)."""
+    return bool(entity.search_fields) and entity.code < FTS_SLOTS
+
+
 def reindex(conn: sqlite3.Connection, entity: Entity, rid: int, entry: tuple[str, str] | None) -> None:
     """Replace a record's search entry (title, body), or drop it when `entry` is None."""
+    if not has_search_entries(entity):
+        return
     rowid = fts_rowid(entity, rid)
     conn.execute("DELETE FROM search_fts WHERE rowid = ?", (rowid,))
     if entry is not None:
@@ -142,7 +150,8 @@ def reindex(conn: sqlite3.Connection, entity: Entity, rid: int, entry: tuple[str
 def remove(conn: sqlite3.Connection, entity: Entity, record_id: str, rid: int) -> None:
     """A record that left this replica's scope: its row and search entry go (the server keeps it)."""
     conn.execute(f"DELETE FROM {entity.table} WHERE id = ?", (record_id,))
-    conn.execute("DELETE FROM search_fts WHERE rowid = ?", (fts_rowid(entity, rid),))
+    if has_search_entries(entity):
+        conn.execute("DELETE FROM search_fts WHERE rowid = ?", (fts_rowid(entity, rid),))
 
 
 def put_back(

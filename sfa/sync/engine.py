@@ -314,6 +314,10 @@ def login(
     store = ws.store
     with store.transaction():
         store.set_meta("sync.user", user)
+        # The role and team the server gave: the CLI refuses early what the server would reject
+        # (docs/policy.md); the server decides all the same.
+        store.set_meta("sync.role", str(me.get("role") or ""))
+        store.set_meta("sync.team", str(me.get("team") or ""))
     ws.config.update({"owner": user, "team": team or ""})  # new records land in the user's scope
     ws.__dict__.pop("owner", None)
     return result

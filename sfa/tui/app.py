@@ -23,7 +23,7 @@ from sfa.domain.errors import SfaError
 from sfa.services import status, syncing
 from sfa.store.workspace import Workspace
 from sfa.tui.screens import MODES
-from sfa.tui.widgets import SCREENS
+from sfa.tui.widgets import ALL_SCREENS
 
 STATUS_EVERY = 5.0  # seconds between status bar refreshes
 SYNC_EVERY = 60.0  # seconds between background syncs while online
@@ -69,7 +69,7 @@ def _actions_of(screen: Screen[Any]) -> Iterator[tuple[str, str, str]]:
     for title, action, key in GLOBAL_ACTIONS:
         if fresh(title, action):
             yield title, action, key
-    for mode, key, label in SCREENS:
+    for mode, key, label in ALL_SCREENS:
         action = f"app.switch_mode('{mode}')"
         if fresh(f"Go to {label}", action):
             yield f"Go to {label}", action, key
@@ -113,7 +113,11 @@ class SfaApp(App[None]):
     COMMANDS = App.COMMANDS | {ActionsProvider}
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = dict(MODES)
     BINDINGS: ClassVar[list[BindingType]] = [
-        *(Binding(key, f"switch_mode('{mode}')", label, show=False) for mode, key, label in SCREENS if key),
+        *(
+            Binding(key, f"switch_mode('{mode}')", label, show=False)
+            for mode, key, label in ALL_SCREENS
+            if key
+        ),
         Binding("t", "add_task", "Task", tooltip="Add task"),
         Binding("ctrl+r", "refresh", "Reload", show=False, tooltip="Reload the screen"),
         Binding("question_mark", "help", "Keys", key_display="?", tooltip="Show or hide the keys"),

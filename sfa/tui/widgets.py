@@ -12,7 +12,9 @@ from textual.widgets.data_table import RowKey
 from sfa.tui.screens import SCREENS as _REGISTRY
 
 # (mode, key, label) of every screen, from the one registry in sfa/tui/screens/__init__.py.
-SCREENS: tuple[tuple[str, str, str], ...] = tuple((s.mode, s.key, s.label) for s in _REGISTRY)
+SCREENS: tuple[tuple[str, str, str], ...] = tuple((s.mode, s.key, s.label) for s in _REGISTRY if s.nav)
+# ... and of every screen, those left out of the nav bar included (keys, the palette).
+ALL_SCREENS: tuple[tuple[str, str, str], ...] = tuple((s.mode, s.key, s.label) for s in _REGISTRY)
 
 
 class NavBar(Static):

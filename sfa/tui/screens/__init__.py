@@ -22,6 +22,7 @@ class ScreenSpec:
     label: str
     module: str
     cls: str
+    nav: bool = True  # listed in the nav bar (the Team screen is reached by its key and the palette)
 
 
 # Number keys are kept as they were when a screen was added (muscle memory beats a tidy order).
@@ -35,6 +36,7 @@ SCREENS: tuple[ScreenSpec, ...] = (
     ScreenSpec("sync", "7", "Sync", "sfa.tui.screens.sync", "SyncScreen"),
     ScreenSpec("week", "8", "Week", "sfa.tui.screens.week", "WeekScreen"),
     ScreenSpec("contacts", "9", "Contacts", "sfa.tui.screens.contacts", "ContactsScreen"),
+    ScreenSpec("team", "0", "Team", "sfa.tui.screens.team", "TeamScreen", nav=False),
 )
 
 

@@ -1,0 +1,126 @@
+"""Who may write the manager's records (issue 14, docs/policy.md): pure rules, no I/O.
+
+`merge.may_write` decides by scope (owner/team) for every record; these rules come on top of it for
+the record kinds whose authority is a role: the sales policy, price lists, product prices, approval
+decisions. A mutation they refuse is rejected with the reason and nothing of it is applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sfa.protocol import Fields
+
+Scope = tuple[str | None, str | None]
+
+# Records only managers (of the record's team) and admins (any) write; company-wide ones (no team):
+# admins only.
+MANAGED = frozenset({"policy", "price_list", "price_list_item", "target", "playbook"})
+# Records only admins write, whatever their team: the territory tree.
+ADMINS_ONLY = frozenset({"territory"})
+# Product fields that are policy: the price, its currency, the tax rate and whether it is sold.
+PRODUCT_POLICY_FIELDS = frozenset({"unit_price", "currency", "tax_rate", "active", "deleted"})
+DECISIONS = frozenset({"approve", "reject", "release"})
+
+
+def problem(
+    user_name: str,
+    role: str,
+    team: str | None,
+    entity: str,
+    fields: Fields,
+    current: Fields | None,
+    state: Fields,
+    before: Scope | None,
+    after: Scope,
+    scope_of: Callable[[str], Scope | None],
+) -> str | None:
+    """None if the user's role allows the mutation, else the reason shown to them.
+
+    `fields` are the mutation's fields, `current` the record's fields before it (None: a new
+    record), `state` after it, `before`/`after` its scope; `scope_of(id)` is the scope of another record the server holds (None: unknown)."""
+    if role == "admin":
+        return None
+    if entity in ADMINS_ONLY:
+        return f"only an admin may change the {entity}"
+    if entity in MANAGED:
+        return _managed(role, team, entity, before, after)
+    if entity == "product":
+        if role == "manager":
+            return None
+        if before is None or PRODUCT_POLICY_FIELDS & set(fields):
+            return "product prices, tax rates and activity are changed by managers and admins only"
+        return None
+    if entity == "approval":
+        if current is None and _value(state, "by") != user_name:
+            return "by: an approval entry names the user who makes it"
+        return _approval(role, team, state, scope_of)
+    if entity == "review":
+        return _review(user_name, role, team, fields, current, state, after)
+    return None
+
+
+def _review(
+    user_name: str,
+    role: str,
+    team: str | None,
+    fields: Fields,
+    current: Fields | None,
+    state: Fields,
+    after: Scope,
+) -> str | None:
+    """Only the reviewer writes a review; the rep may only acknowledge a shared one."""
+    if current is None:
+        if role != "manager":
+            return "only a manager or an admin writes reviews"
+        if _value(state, "reviewer") != user_name:
+            return "a manager writes a review as its reviewer"
+        if after[1] is None or after[1] != team:
+            return "a manager reviews only their own team's reps"
+        return None
+    reviewer = _value(current, "reviewer")
+    if user_name == reviewer and _value(state, "reviewer") == reviewer:
+        return None
+    if user_name == _value(current, "rep"):
+        acknowledging = set(fields) <= {"status"} and _value(state, "status") == "acknowledged"
+        if acknowledging and _value(current, "status") == "shared":
+            return None
+        return "the rep may only acknowledge a shared review"
+    return "only the reviewer writes the review"
+
+
+def _managed(role: str, team: str | None, entity: str, before: Scope | None, after: Scope) -> str | None:
+    noun = entity.replace("_", " ")
+    if role != "manager":
+        return f"only a manager or an admin may change the {noun}"
+    for scope in (before, after):
+        if scope is None:
+            continue
+        if scope[1] is None:
+            return f"a company-wide {noun} is changed by admins only"
+        if scope[1] != team:
+            return f"a manager may change only their own team's {noun}"
+    return None
+
+
+def _value(state: Fields, name: str) -> Any:
+    pair = state.get(name)
+    return pair[0] if pair else None
+
+
+def _approval(
+    role: str, team: str | None, state: Fields, scope_of: Callable[[str], Scope | None]
+) -> str | None:
+    action = _value(state, "action")
+    if action not in DECISIONS:
+        return None  # a submit: whoever may write the approval (its scope) may submit
+    record_id = _value(state, "record_id")
+    target = scope_of(record_id) if isinstance(record_id, str) else None
+    if role != "manager":
+        return f"only a manager of the record's team or an admin may {action}"
+    if target is None:
+        return f"the record to {action} is not on the server"
+    if target[1] is None or target[1] != team:
+        return f"only a manager of the record's team ({target[1] or 'none'}) or an admin may {action}"
+    return None
