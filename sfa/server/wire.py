@@ -39,6 +39,12 @@ NOT_NULL: dict[str, frozenset[str]] = {
     "visit": frozenset({"status"}),
     "task": frozenset({"priority", "status"}),
     "quote": frozenset({"revision", "status"}),
+    "campaign": frozenset({"status"}),
+    "order": frozenset({"status"}),
+    "contract": frozenset({"revision", "status"}),
+    "document": frozenset({"version"}),
+    "review": frozenset({"status"}),
+    "playbook": frozenset({"kind"}),
 }
 
 # The `_conflict` record: what a laptop may write to one, and the values it may write.

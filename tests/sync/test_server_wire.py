@@ -27,7 +27,7 @@ def laptop_value(entity: Entity, spec: Field) -> st.SearchStrategy[Any]:
         limit = 90 if spec.name == "latitude" else 180
         return st.floats(-limit, limit)
     if kind == "decimal":
-        if spec.name == "quantity":
+        if spec.name in ("quantity", "delivered_quantity", "invoiced_quantity"):
             top, places = MAX_QUANTITY, 3
         elif spec.name in ("tax_rate", "discount_percent"):
             top, places = Decimal(100), 4
