@@ -54,14 +54,16 @@ def test_documents_sync_to_a_second_laptop_with_hashes_checked(
     ana, ana_conn = _laptop(server, tmp_path, "ana")
     bob, bob_conn = _laptop(server, tmp_path, "bob")
     sam, _sam_conn = _laptop(server, tmp_path, "sam", team="south")
+    meg, meg_conn = _laptop(server, tmp_path, "meg", role="manager")  # products are the managers'
     try:
         account = crm.add_account(ana, {"name": "Huber Maschinenbau GmbH"})
-        products.add_product(ana, {"name": "Pumpe", "sku": "P-1", "unit_price": "10"})
+        products.add_product(meg, {"name": "Pumpe", "sku": "P-1", "unit_price": "10"})
         files = [_file(tmp_path / f"f{n}.pdf", 50_000 + n) for n in range(5)]
         docs = [documents.add(ana, str(f), "account", account["id"]) for f in files[:4]]
-        sheet = documents.add(ana, str(files[4]), "product", "P-1", kind="datasheet")
+        sheet = documents.add(meg, str(files[4]), "product", "P-1", kind="datasheet")
         twice = documents.add(ana, str(files[0]), "account", account["id"], title="again")
         assert twice["sha256"] == docs[0]["sha256"]  # stored once
+        engine.sync_once(meg, conn=meg_conn)
         engine.sync_once(ana, conn=ana_conn)
         engine.sync_once(bob, conn=bob_conn)
         for doc, source in zip([*docs, sheet], files, strict=True):
@@ -81,7 +83,7 @@ def test_documents_sync_to_a_second_laptop_with_hashes_checked(
         assert sam.store.find(DOCUMENT, docs[0]["id"]) is None  # out of scope: not even the record
         assert documents.has_content(sam, sam.store.get(DOCUMENT, sheet["id"]))
     finally:
-        ana.close(), bob.close(), sam.close()
+        ana.close(), bob.close(), sam.close(), meg.close()
 
 
 def test_blob_upload_resumes_checks_the_hash_and_is_idempotent(
