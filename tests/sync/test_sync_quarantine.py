@@ -219,7 +219,7 @@ def test_poisoned_changes_are_set_aside_and_nothing_fails(inproc: InProcessServe
         assert (opp, "probability") in reasons and (opp, "amount") in reasons
         assert "form" in reasons[(opp, "close_date")] and "form" in reasons[(late_opp, "close_date")]
         assert "required" in reasons[(task, "priority")] and "required" in reasons[(lead, "status")]
-        assert "fixed-width" in reasons[(account, "industry")]
+        assert "clock" in reasons[(account, "industry")] and "form" in reasons[(account, "industry")]
         assert "surrogate" in reasons[(account, "notes")] and "NUL" in reasons[(account, "website")]
         assert (conflict_a, "status") in reasons and (conflict_b, "resolution") in reasons
         assert (conflict_b, "status") in reasons
