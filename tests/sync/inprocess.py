@@ -80,9 +80,9 @@ class Bridge(httpx.BaseTransport):
 class InProcessServer:
     """A server database in `home` and the app over it; users are added with the admin use case."""
 
-    def __init__(self, home: Path, *, fresh: bool = True) -> None:
+    def __init__(self, home: Path, *, fresh: bool = True, db: str | None = None) -> None:
         self.home = home
-        self.db = f"sqlite:///{home / 'server.db'}"
+        self.db = db or f"sqlite:///{home / 'server.db'}"  # db: e.g. a throwaway PostgreSQL database
         if fresh:
             admin.init(home, self.db)
         self.engine: Engine = storage.make_engine(self.db)

@@ -4,7 +4,7 @@ syncs and runs the reports. The server never answers 500 and never logs a traceb
 `sfa sync` and every report exit 0.
 
 Bounded for CI: fixed seeds (derandomized), ~100 examples per operation, `SFA_FUZZ_EXAMPLES` runs
-more. The schemathesis run is in-process (SQLite); the field fuzz runs against the real server
+more. The schemathesis run is in-process (on SQLite and PostgreSQL); the field fuzz runs against the real server
 process on SQLite and PostgreSQL.
 """
 
@@ -54,10 +54,17 @@ class _Errors(logging.Handler):
         self.records.append(record)
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, dict[str, str], _Errors]]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Any, dict[str, str], _Errors]]:
+    """The app in-process over SQLite and over a throwaway PostgreSQL database."""
     home = tmp_path_factory.mktemp("fuzz-server")
-    server = InProcessServer(home)
+    db = None
+    if request.param == "postgres":
+        pg = request.getfixturevalue("pg_cluster")
+        db = pg.url(pg.new_database())
+    server = InProcessServer(home, db=db)
     headers = {"Authorization": f"Bearer {server.add_user('ana', 'rep', 'north')}"}
     errors = _Errors()
     logging.getLogger().addHandler(errors)
