@@ -60,7 +60,9 @@ def assert_refused(result: Result, *words: str) -> None:
 def test_a_good_backup_restores(saved: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     result = restore(tmp_path / "new" / "home", saved, capsys)
     assert result.code == 0, result
-    assert "restored 6 records" in result.out  # account, contact, opportunity, 2 timeline entries, the deal's stage change
+    assert (
+        "restored 6 records" in result.out
+    )  # account, contact, opportunity, 2 timeline entries, the deal's stage change
 
 
 CASES: list[tuple[str, str, int, Callable[[dict[str, Any]], None], tuple[str, ...]]] = [

@@ -401,7 +401,9 @@ def _comment(text: str | None, field: str = "comment") -> str | None:
 
 def _require_approver(ws: Workspace, verb: str) -> None:
     """A courtesy check: a laptop whose role is known as a rep's refuses early (the server decides)."""
-    role = ws.store.meta("sync.role")
+    from sfa.services import authority
+
+    role = authority.role(ws)  # None when unknown (no login, or a server that named no role)
     if role is not None and role not in rules.APPROVER_ROLES:
         raise StateError(f"only a manager of the contract's team or an admin may {verb} a contract")
 

@@ -1,6 +1,7 @@
-"""Contracts through the server (in-process, SQLite): submit -> a rep's release refused -> a manager
-releases offline -> sync -> activated everywhere; an activated contract is immutable; renewing on two
-laptops offline gives one renewal draft, one opportunity and one task."""
+"""Contracts through the server (in-process, SQLite): submit -> a rep's release refused (early on her
+laptop, and by the server when a modified client pushes it anyway) -> a manager releases offline ->
+sync -> activated everywhere; an activated contract is immutable; renewing on two laptops offline
+gives one renewal draft, one opportunity and one task."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from typing import Any
 import pytest
 from inprocess import InProcessServer
 
-from sfa.domain.entities import CONTRACT, CONTRACT_LINE, OPPORTUNITY, TASK
+from sfa.domain.dates import utc_now
+from sfa.domain.entities import APPROVAL, CONTRACT, CONTRACT_LINE, OPPORTUNITY, TASK
+from sfa.domain.errors import StateError
 from sfa.services import contracts, crm
 from sfa.store.replica import Replica
 from sfa.store.workspace import Workspace
@@ -33,6 +36,29 @@ def _laptop(
     return ws, server.login(ws, server.add_user(name, role, team))
 
 
+def _forge_release(ws: Workspace, contract_id: str) -> None:
+    """A rep's release as a modified client would write it: the status change and the approval record."""
+    with ws.store.transaction():
+        contract = ws.store.update(
+            CONTRACT,
+            contract_id,
+            {"status": "activated", "activated_by": ws.owner, "activated_at": utc_now()},
+        )
+        ws.store.insert(
+            APPROVAL,
+            {
+                "entity": CONTRACT.name,
+                "record_id": contract_id,
+                "action": "release",
+                "by": ws.owner,
+                "at": utc_now(),
+                "comment": None,
+                "owner": contract["owner"],
+                "team": contract["team"],
+            },
+        )
+
+
 def _released(
     server: InProcessServer, tmp_path: Path
 ) -> tuple[Workspace, Any, Workspace, Any, dict[str, Any]]:
@@ -44,8 +70,14 @@ def _released(
     contracts.submit(ana, contract["id"], "please release")
     engine.sync_once(ana, conn=ana_conn)
 
-    # The rep releases on her laptop (a modified client, or before her role is known): refused.
-    contracts.release(ana, contract["id"])
+    # The rep's laptop knows her role from the login and refuses early ...
+    with pytest.raises(StateError, match="only a manager of the contract's team or an admin may release"):
+        contracts.release(ana, contract["id"])
+    assert ana.store.get(CONTRACT, contract["id"])["status"] == "in approval"
+    # ... but the server is the authority: a modified client writes the release straight into the
+    # store (what `contracts.release` writes, around its check) and the server refuses it.
+    _forge_release(ana, contract["id"])
+    assert ana.store.get(CONTRACT, contract["id"])["status"] == "activated"
     summary = engine.sync_once(ana, conn=ana_conn)
     assert summary.rejected == 2  # the status change and the approval record
     reasons = [r["reason"] for r in Replica(ana.store).rejected()]

@@ -1,6 +1,7 @@
 """The rest of the deal end to end through the real server process (SQLite and PostgreSQL) behind the
 fault proxy: quote -> accept -> order -> submit -> ERP export -> ack -> the rep sees "acknowledged";
-contract submit -> a rep's release refused -> a manager releases offline -> activated everywhere;
+contract submit -> a rep's release refused (early by her CLI, and by the server when a modified
+client pushes it anyway) -> a manager releases offline -> activated everywhere;
 documents to a second laptop through cut connections, resumed, hash-checked, scope-checked."""
 
 from __future__ import annotations
@@ -12,12 +13,20 @@ from typing import Any
 
 import httpx
 from faultproxy import FaultProxy
-from synchelp import Server
+from synchelp import Laptop, Server
+
+from sfa.domain.dates import utc_now
+from sfa.domain.entities import APPROVAL, CONTRACT
+from sfa.domain.errors import StateError
+from sfa.services import contracts
 
 
-def _quote_accepted_with_order(lap: Any) -> str:
+def _quote_accepted_with_order(lap: Any, manager: Any) -> str:
+    # Products are a manager's records: the manager adds the product and it syncs to the rep.
+    manager.ok("product", "add", "Förderband", "--sku", "FB-200", "--price", "1250")
+    assert manager.synced()["rejected"] == 0
+    lap.synced()
     account = lap.ok("account", "add", "Huber Maschinenbau GmbH", "-q").out.strip()
-    lap.ok("product", "add", "Förderband", "--sku", "FB-200", "--price", "1250")
     quote = lap.ok("quote", "new", "--account", account, "--json").json()["number"]
     lap.ok("quote", "add-line", quote, "--product", "FB-200", "--qty", "3")
     lap.ok("quote", "send", quote)
@@ -25,9 +34,38 @@ def _quote_accepted_with_order(lap: Any) -> str:
     return order
 
 
+def _forge_release(lap: Laptop, number: str) -> None:
+    """A rep's release as a modified client would write it: the status change and the approval record."""
+    ws = lap.workspace()
+    try:
+        contract = contracts.resolve(ws, number)
+        with ws.store.transaction():
+            ws.store.update(
+                CONTRACT,
+                contract["id"],
+                {"status": "activated", "activated_by": ws.owner, "activated_at": utc_now()},
+            )
+            ws.store.insert(
+                APPROVAL,
+                {
+                    "entity": CONTRACT.name,
+                    "record_id": contract["id"],
+                    "action": "release",
+                    "by": ws.owner,
+                    "at": utc_now(),
+                    "comment": None,
+                    "owner": contract["owner"],
+                    "team": contract["team"],
+                },
+            )
+    finally:
+        ws.close()
+
+
 def test_quote_to_erp_and_back(server: Server, laptop: Any, tmp_path: Path) -> None:
     ana = laptop("ana")
-    order = _quote_accepted_with_order(ana)
+    mia = laptop("mia", role="manager")
+    order = _quote_accepted_with_order(ana, mia)
     ana.ok("order", "submit", order)
     assert ana.synced()["rejected"] == 0
 
@@ -68,8 +106,15 @@ def test_contract_release_is_a_managers(server: Server, laptop: Any) -> None:
     ).json()["number"]
     ana.ok("contract", "submit", number)
     ana.synced()
-    ana.ok("contract", "release", number)  # her laptop does not know her role: the server decides
-    assert ana.synced()["rejected"] == 2
+    # Her laptop knows her role from the login and refuses early ...
+    refused = ana.sfa("contract", "release", number)
+    assert refused.code == StateError.exit_code, refused.err
+    assert "only a manager of the contract's team or an admin may release" in refused.err
+    assert ana.ok("contract", "show", number, "--json").json()["status"] == "in approval"
+    # ... but the server decides: a modified client's release, written around the CLI, is rejected.
+    _forge_release(ana, number)
+    assert ana.ok("contract", "show", number, "--json").json()["status"] == "activated"
+    assert ana.synced()["rejected"] == 2  # the status change and the approval record
     ana.synced()
     assert ana.ok("contract", "show", number, "--json").json()["status"] == "in approval"
     mia.synced()

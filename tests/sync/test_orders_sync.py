@@ -39,10 +39,21 @@ def _laptop(
     return ws, server.login(ws, server.add_user(name, role, team))
 
 
-def _submitted_order(ws: Workspace) -> dict[str, Any]:
+def _price_list(server: InProcessServer, home: Path) -> None:
+    """Products are a manager's records: mia adds them and syncs them to the server for the reps."""
+    mia, mia_conn = _laptop(server, home, "mia", "manager")
+    try:
+        products.add_product(mia, {"name": "Förderband", "sku": "FB-200", "unit_price": "1250"})
+        products.add_product(mia, {"name": "Handbuch", "sku": "HB-1", "unit_price": "49.90", "tax_rate": "7"})
+        assert engine.sync_once(mia, conn=mia_conn).rejected == 0
+    finally:
+        mia.close()
+
+
+def _submitted_order(server: InProcessServer, home: Path, ws: Workspace, conn: Any) -> dict[str, Any]:
+    _price_list(server, home)
+    engine.sync_once(ws, conn=conn)  # the manager's products reach the rep's laptop
     account = crm.add_account(ws, {"name": "Huber Maschinenbau GmbH", "city": "München"})
-    products.add_product(ws, {"name": "Förderband", "sku": "FB-200", "unit_price": "1250"})
-    products.add_product(ws, {"name": "Handbuch", "sku": "HB-1", "unit_price": "49.90", "tax_rate": "7"})
     quote = quotes.new_quote(ws, account_ref=account["id"])
     quotes.add_line(ws, quote["id"], product_ref="FB-200", qty="3", discount="10%")
     quotes.add_line(ws, quote["id"], product_ref="HB-1", qty="2")
@@ -59,7 +70,7 @@ def test_quote_to_order_to_erp_and_back(server: InProcessServer, http: httpx.Cli
     erp_token = server.add_user("erp", "erp", None)
     erp = {"Authorization": f"Bearer {erp_token}"}
     try:
-        order = _submitted_order(ana)
+        order = _submitted_order(server, tmp_path, ana, ana_conn)
         engine.sync_once(ana, conn=ana_conn)
 
         # A rep may not use the ERP hand-off.
@@ -105,7 +116,7 @@ def test_a_reps_edit_of_a_submitted_order_is_rejected_and_the_server_value_retur
 ) -> None:
     ana, ana_conn = _laptop(server, tmp_path, "ana")
     try:
-        order = _submitted_order(ana)
+        order = _submitted_order(server, tmp_path, ana, ana_conn)
         engine.sync_once(ana, conn=ana_conn)
         # Around the CLI (which refuses): straight into the store, as a modified client would.
         ana.store.update(ORDER, order["id"], {"customer_po": "PO-99"})
