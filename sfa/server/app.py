@@ -329,7 +329,7 @@ def _change_json(seq: int, entity: str, record_id: str, fields: str) -> str:
 # Records whose scope is their parent's (merge.parent_of names the parent) and follows it when the
 # parent moves. (A conflict record keeps the scope it was made in: laptops do not take `remove` of
 # a conflict.)
-_CHILDREN = ("timeline", "quote_line")
+_CHILDREN = ("timeline", "quote_line", "order_line", "contract_line", "stage_change", "document")
 
 
 class _Batch:
@@ -519,7 +519,7 @@ class _Batch:
         return self.teams[name]
 
     def move_children(self) -> None:
-        """Parents moved in this batch (`self.moved`): their timeline entries and quote lines move with
+        """Parents moved in this batch (`self.moved`): their children (`_CHILDREN`) move with
         them, each logged with its full fields so that who gains it gets it and who loses it gets
         `remove`. One query per 100 moved parents, at the end of the batch."""
         if not self.moved:

@@ -224,6 +224,7 @@ def parent_of(entity_name: str, state: Fields) -> str | None:
     key = {
         "timeline": "record_id",
         "stage_change": "opportunity_id",
+        "document": "record_id",  # a document belongs to its record, whatever owner/team it says
         CONFLICT: "record_id",
         **LINE_PARENTS,
     }.get(entity_name)
@@ -236,7 +237,11 @@ def parent_of(entity_name: str, state: Fields) -> str | None:
 def own_scope(entity_name: str, state: Fields) -> tuple[str | None, str | None] | None:
     """(owner, team) from the record itself, or None when it comes from its parent."""
     entity = ENTITIES.get(entity_name)
-    if entity is None or entity_name in ("timeline", "stage_change") or entity_name in LINE_PARENTS:
+    if (
+        entity is None
+        or entity_name in ("timeline", "stage_change", "document")
+        or entity_name in LINE_PARENTS
+    ):
         return None
     if "owner" in entity.by_name and "team" in entity.by_name:
         owner = state.get("owner", [None])[0]

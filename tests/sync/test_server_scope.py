@@ -212,6 +212,37 @@ def test_children_follow_their_parent(server: Server) -> None:
             client.http.close()
 
 
+def test_a_document_takes_its_records_scope_and_follows_it(server: Server) -> None:
+    """A document belongs to its record: whatever owner/team it says, the server files it under the
+    record's scope, and it moves when the record moves (issue 18, item 4)."""
+    clients = _clients(server)
+    mia, ana = clients["mia"], clients["ana"]
+    try:
+        account, doc = str(uuid.uuid4()), str(uuid.uuid4())
+        pushed = mia.push("account", account, {"name": "A", "owner": "mia", "team": "north"})
+        assert pushed["status"] == "applied"
+        values = {
+            "title": "Site photo",
+            "kind": "photo",
+            "filename": "site.jpg",
+            "media_type": "image/jpeg",
+            "size": 3,
+            "sha256": "ab" * 32,
+            "record_entity": "account",
+            "record_id": account,
+            "version": 1,
+            "owner": "ana",
+            "team": "south",  # claims another team: the account's scope wins
+        }
+        assert ana.push("document", doc, values)["status"] == "applied"
+        assert _scope_of(server, doc) == ("mia", "north")
+        assert mia.push("account", account, {"owner": "sam", "team": "south"})["status"] == "applied"
+        assert _scope_of(server, doc) == ("sam", "south")
+    finally:
+        for client in clients.values():
+            client.http.close()
+
+
 def test_rep_move_rules_without_a_server() -> None:
     from sfa.server.merge import User, may_write
 
