@@ -16,7 +16,7 @@ from sfa.services import crm, leads, quotes, tasks, visits
 from sfa.store.workspace import Workspace
 from sfa.tui.app import SfaApp, _actions_of
 from sfa.tui.widgets import Table
-from tests.tui_support import FROZEN, freeze, load_fixture, screen_text
+from tests.tui_support import FROZEN, freeze, load_fixture, screen_text, shows
 
 pytestmark = pytest.mark.asyncio
 
@@ -561,14 +561,11 @@ async def test_export_refuses_a_bad_path_as_typed_and_asks_before_overwriting(
     app = app_on(filled)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("5", "p", "ctrl+u", *str(tmp_path / "nowhere" / "q.md"))
-        await pilot.pause()
-        assert "does not exist" in screen_text(app)  # as typed
+        assert await shows(pilot, "does not exist")  # as typed
         await pilot.press("ctrl+u", *str(tmp_path / "q.doc"))
-        await pilot.pause()
-        assert "no known extension" in screen_text(app)
+        assert await shows(pilot, "no known extension")
         await pilot.press("ctrl+u", *str(target), "enter")
-        await pilot.pause()
-        assert "Overwrite quote.md?" in screen_text(app)
+        assert await shows(pilot, "Overwrite quote.md?")
         await pilot.press("escape")  # nothing written
         await app.workers.wait_for_complete()
         await pilot.pause()

@@ -55,3 +55,13 @@ def screen_text(app: Any) -> str:
     )
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text()
+
+
+async def shows(pilot: Any, text: str, tries: int = 100) -> bool:
+    """Whether `text` appears on screen once the app has caught up with the keys pressed (a loaded
+    machine may need several rounds of the event loop; this waits for the screen, it times nothing)."""
+    for _ in range(tries):
+        await pilot.pause()
+        if text in screen_text(pilot.app):
+            return True
+    return False
