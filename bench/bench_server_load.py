@@ -36,6 +36,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "sync"))  # the throwaway PostgreSQL of the sync tests
+sys.path.insert(0, str(ROOT))  # ... whose helpers import tests.conftest
 
 from synchelp import PgCluster, _pg_bin, free_port  # noqa: E402
 
