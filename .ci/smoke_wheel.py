@@ -136,7 +136,8 @@ def dashboard(sfa: str, work: Path, env: dict[str, str]) -> None:
 
     try:
         deadline = time.monotonic() + 90
-        while not all(text in shown() for text in ("1 Today", "Tasks due and overdue", "^q Quit")):
+        # The Today screen: its nav bar, its task list, its footer (the dashboard's key table).
+        while not all(text in shown() for text in ("1 Today", "Tasks: today, overdue", "? Keys")):
             check(time.monotonic() < deadline, f"the Today screen never appeared; the screen:\n{shown()}")
             try:
                 data = child.read_nonblocking(65536, timeout=0.2)
