@@ -334,19 +334,33 @@ def edit_contract(
     return ws.store.update(CONTRACT, contract["id"], changes)
 
 
-def add_line(ws: Workspace, ref: str, **given: str | None) -> Record:
+def add_line(
+    ws: Workspace,
+    ref: str,
+    *,
+    product_ref: str | None = None,
+    description: str | None = None,
+    price: str | None = None,
+    qty: str | None = None,
+    discount: str | None = None,
+    tax: str | None = None,
+) -> Record:
+    """Append a line to a draft contract, by the same rules as a quote line; its value follows."""
     contract = _draft(ws, ref)
     values = quotes.line_values(
         ws,
         contract["currency"] or ws.setting("currency"),
+        product_ref=product_ref,
+        description=description,
+        price=price,
+        qty=qty,
+        discount=discount,
+        tax=tax,
         account_id=contract["account_id"],
-        **given,  # type: ignore[arg-type]
     )
     values["contract_id"] = contract["id"]
     with ws.store.transaction():
-        existing = lines_of(ws, contract["id"])
-        values["position"] = (existing[-1]["position"] + 1) if existing else 1
-        line = ws.store.insert(CONTRACT_LINE, values)
+        line = quotes.append_line(ws, CONTRACT_LINE, lines_of(ws, contract["id"]), values)
         _revalue(ws, contract)
     return line
 
@@ -354,17 +368,9 @@ def add_line(ws: Workspace, ref: str, **given: str | None) -> Record:
 def remove_line(ws: Workspace, ref: str, position: int) -> Record:
     contract = _draft(ws, ref)
     with ws.store.transaction():
-        lines = lines_of(ws, contract["id"])
-        target = next((line for line in lines if line["position"] == position), None)
-        if target is None:
-            shown = f"1..{len(lines)}" if lines else "none yet"
-            raise ValidationError(
-                "line", f"contract {label(contract)} has no line {position}; lines: {shown}"
-            )
-        ws.store.delete(CONTRACT_LINE, target["id"])
-        for line in lines:
-            if line["position"] > position:
-                ws.store.update(CONTRACT_LINE, line["id"], {"position": line["position"] - 1})
+        target = quotes.remove_numbered_line(
+            ws, CONTRACT_LINE, lines_of(ws, contract["id"]), position, f"contract {label(contract)}"
+        )
         _revalue(ws, contract)
     return target
 

@@ -295,24 +295,15 @@ def add_line(
     )
     values["order_id"] = order["id"]
     with ws.store.transaction():
-        existing = lines_of(ws, order["id"])
-        values["position"] = (existing[-1]["position"] + 1) if existing else 1
-        return ws.store.insert(ORDER_LINE, values)
+        return quotes.append_line(ws, ORDER_LINE, lines_of(ws, order["id"]), values)
 
 
 def remove_line(ws: Workspace, ref: str, position: int) -> Record:
     order = _draft(ws, ref)
     with ws.store.transaction():
-        lines = lines_of(ws, order["id"])
-        target = next((line for line in lines if line["position"] == position), None)
-        if target is None:
-            shown = f"1..{len(lines)}" if lines else "none yet"
-            raise ValidationError("line", f"order {order['number']} has no line {position}; lines: {shown}")
-        ws.store.delete(ORDER_LINE, target["id"])
-        for line in lines:
-            if line["position"] > position:
-                ws.store.update(ORDER_LINE, line["id"], {"position": line["position"] - 1})
-    return target
+        return quotes.remove_numbered_line(
+            ws, ORDER_LINE, lines_of(ws, order["id"]), position, f"order {order['number']}"
+        )
 
 
 # -- states -------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 
 from sfa.domain import quotes as rules
 from sfa.domain.dates import local_today, parse_date, utc_now
-from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY, QUOTE, QUOTE_LINE, QUOTE_STATUSES
+from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY, QUOTE, QUOTE_LINE, QUOTE_STATUSES, Entity
 from sfa.domain.errors import NotFoundError, StateError, UsageError, ValidationError
 from sfa.domain.money import format_money, parse_amount, parse_currency
 from sfa.domain.stages import LOST, WON
@@ -308,9 +308,30 @@ def add_line(
     )
     values["quote_id"] = quote["id"]
     with ws.store.transaction():
-        existing = lines_of(ws, quote["id"])
-        values["position"] = (existing[-1]["position"] + 1) if existing else 1
-        return ws.store.insert(QUOTE_LINE, values)
+        return append_line(ws, QUOTE_LINE, lines_of(ws, quote["id"]), values)
+
+
+def append_line(ws: Workspace, entity: Entity, lines: list[Record], values: Record) -> Record:
+    """Insert `values` after `lines` (a quote's, order's or contract's, in position order), so the
+    positions stay 1..n. Inside the caller's transaction."""
+    values["position"] = (lines[-1]["position"] + 1) if lines else 1
+    return ws.store.insert(entity, values)
+
+
+def remove_numbered_line(
+    ws: Workspace, entity: Entity, lines: list[Record], position: int, owner: str
+) -> Record:
+    """Remove line `position` of `lines` (`owner` names their document in the refusal); the lines
+    after it move up one, so positions stay 1..n. Inside the caller's transaction."""
+    target = next((line for line in lines if line["position"] == position), None)
+    if target is None:
+        shown = f"1..{len(lines)}" if lines else "none yet"
+        raise ValidationError("line", f"{owner} has no line {position}; lines: {shown}")
+    ws.store.delete(entity, target["id"])
+    for line in lines:
+        if line["position"] > position:
+            ws.store.update(entity, line["id"], {"position": line["position"] - 1})
+    return target
 
 
 def line_values(
@@ -379,16 +400,9 @@ def remove_line(ws: Workspace, ref: str, position: int) -> Record:
     """Remove line N; the lines after it move up one, so positions stay 1..n."""
     quote = _draft(ws, ref)
     with ws.store.transaction():
-        lines = lines_of(ws, quote["id"])
-        target = next((line for line in lines if line["position"] == position), None)
-        if target is None:
-            shown = f"1..{len(lines)}" if lines else "none yet"
-            raise ValidationError("line", f"quote {_label(quote)} has no line {position}; lines: {shown}")
-        ws.store.delete(QUOTE_LINE, target["id"])
-        for line in lines:
-            if line["position"] > position:
-                ws.store.update(QUOTE_LINE, line["id"], {"position": line["position"] - 1})
-    return target
+        return remove_numbered_line(
+            ws, QUOTE_LINE, lines_of(ws, quote["id"]), position, f"quote {_label(quote)}"
+        )
 
 
 # -- states -------------------------------------------------------------------------------------------
