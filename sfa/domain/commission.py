@@ -336,8 +336,24 @@ def corrections(computed: Sequence[Line], stored: Iterable[Paid], currency: str)
     paid: dict[tuple[str, str, str], list[Paid]] = {}
     for entry in stored:
         paid.setdefault(entry.key, []).append(entry)
+    merged: dict[tuple[str, str, str], Line] = {}
+    for line in computed:  # one line per key: a record counted twice is summed
+        if line.key in merged:
+            first = merged[line.key]
+            line = Line(
+                first.source_entity,
+                first.source_id,
+                first.pool,
+                first.basis + line.basis,
+                first.rate,
+                first.commission + line.commission,
+                first.explanation,
+                first.tier_from,
+                line.tier_to,
+            )
+        merged[line.key] = line
     written: list[NewLine] = []
-    for line in computed:
+    for line in merged.values():
         before = paid.pop(line.key, [])
         if not before:
             written.append(NewLine(line, None, 0))
