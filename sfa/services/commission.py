@@ -730,9 +730,12 @@ def estimate(ws: Workspace, quote_ref: str | None = None, rep: str | None = None
     return result
 
 
-def quote_estimate_text(ws: Workspace, quote_id: str) -> str:
-    """One line for the quote editor: the estimate, or why there is none."""
+def quote_estimate_text(ws: Workspace, quote_id: str) -> str | None:
+    """One line for the quote editor: what the quote adds to its owner's commission; None when no
+    plan is assigned to them (no incentives in use: nothing to show)."""
     try:
-        return estimate(ws, quote_id).sentence()
-    except (NotFoundError, ValidationError, StateError) as exc:
-        return f"commission: {exc}"
+        return "Commission: " + estimate(ws, quote_id).sentence()
+    except NotFoundError:
+        return None
+    except (ValidationError, StateError) as exc:
+        return f"Commission: {exc}"
