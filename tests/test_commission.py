@@ -224,7 +224,7 @@ def test_run_statement_approve_export(sfa: Runner) -> None:
     shown = sfa("commission", "statement", "--period", PERIOD, "--json").json()
     assert shown["total"] == "2400.00" and shown["status"] == "draft"
     assert [x["amount"] for x in shown["lines"]] == ["800.00", "800.00", "800.00"]
-    assert "tier 1, 53 % -> 80 % of target" in shown["lines"][2]["explanation"]
+    assert "tier 1, 53 % → 80 % of target" in shown["lines"][2]["explanation"]
 
     # A deal changes: the next run corrects with new lines and reasons, never an edit.
     deal = sfa("opp", "list", "--json").json()
@@ -308,14 +308,21 @@ def test_estimate_of_a_quote(sfa: Runner) -> None:
     # 120,000 of 150,000 so far (80 %); 61,000 more: 30,000 at 4 %, 31,000 at 6 %.
     said = sfa("commission", "estimate", "--quote", quote)
     assert said.code == 0, said.err
-    assert said.out.strip() == "this quote adds 3,060.00 EUR at tiers 2-3; 80 % -> 121 % of target"
+    assert said.out.strip() == "this quote adds 3,060.00 EUR at tiers 2-3; 80 % → 121 % of target"
     # A pump line is paid at the Pumps rate and does not move the rep along the tiers.
     assert sfa("quote", "add-line", quote, "--product", "P1", "--qty", "2").code == 0
     data = sfa("commission", "estimate", "--quote", quote, "--json").json()
     assert data["adds"] == "3160.00" and data["at"] == "tiers 2-3 and the Pumps rate"
     assert data["attainment"] == "80" and data["attainment_after"] == "121"
+    # Won, the quote's deal counts once: as the quote, not as the deal and the quote.
+    assert sfa("quote", "send", quote).code == 0
+    assert sfa("quote", "accept", quote).code == 0
+    won = sfa("commission", "estimate", "--quote", quote, "--json").json()
+    assert (won["adds"], won["attainment"], won["attainment_after"]) == ("3160.00", "80", "121")
     so_far = sfa("commission", "estimate")
-    assert so_far.out.strip() == f"2,400.00 EUR so far, 80 % of target (Q4 reps, {PERIOD})"
+    # The won deal (31,000) counts now, split by its accepted quote: 61/63 by the rate table
+    # (2,400 + 30,000 at 4 % + 15.87 at 6 %), 2/63 at the Pumps rate (984.13 at 5 %).
+    assert so_far.out.strip() == f"3,650.16 EUR so far, 100 % of target (Q4 reps, {PERIOD})"
 
 
 def test_splits_credit_reps(sfa: Runner) -> None:

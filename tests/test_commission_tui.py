@@ -42,4 +42,4 @@ async def test_the_quote_editor_shows_what_the_quote_adds(filled: Path) -> None:
         await pilot.press("5")
         await pilot.pause()
         text = screen_text(app)
-        assert "Commission: this quote adds 103.20 EUR at tier 1; 0 % -> 1 % of target" in text
+        assert "Commission: this quote adds 103.20 EUR at tier 1; 0 % → 1 % of target" in text

@@ -278,7 +278,7 @@ def calculate(plan: Plan, rep: str, target: Decimal, deals: Iterable[Deal]) -> R
                     rate = (after_exact - before_exact) * HUNDRED / basis
                     text = (
                         f"{deal.label}: {money}{credit} at {where},"
-                        f" {shown_percent(start)} -> {shown_percent(end)} of target"
+                        f" {shown_percent(start)} → {shown_percent(end)} of target"
                     )
                 else:
                     low = high = 0

@@ -679,7 +679,7 @@ class Estimate:
         end = rules.shown_percent(self.after.attainment)
         return (
             f"this quote adds {format_money(self.added, self.currency)} at {self.where()};"
-            f" {start} -> {end} of target"
+            f" {start} → {end} of target"
         )
 
 
@@ -712,6 +712,19 @@ def _quote_deal(ws: Workspace, quote: Record, currency: str) -> rules.Deal:
     )
 
 
+def _counted_as(ws: Workspace, quote: Record) -> set[str]:
+    """Ids of the records a quote's business is counted as: its deal, orders and contracts made
+    from any revision of it."""
+    revisions = [q["id"] for q in ws.store.select(QUOTE, "number = ?", (quote["number"],), fields=["number"])]
+    found = {quote["opportunity_id"]} if quote["opportunity_id"] else set()
+    marks = ", ".join("?" for _ in revisions)
+    for entity in (ORDER, CONTRACT):
+        found |= {
+            r["id"] for r in ws.store.select(entity, f"quote_id IN ({marks})", revisions, fields=["quote_id"])
+        }
+    return found
+
+
 def estimate(ws: Workspace, quote_ref: str | None = None, rep: str | None = None) -> Estimate:
     """Offline: what the rep has earned so far in the current plan period, and with a quote what it
     would add if it were won as it stands (its net, by the plan's rates and the deal's splits)."""
@@ -725,8 +738,12 @@ def estimate(ws: Workspace, quote_ref: str | None = None, rep: str | None = None
     result = Estimate(who, plan, assignment["target"], rule.currency, before)
     if quote is not None:
         result.quote = quote
+        # What the quote already counts as (its won deal, its order, its contract) is replaced by it.
+        mine = _counted_as(ws, quote)
+        without = [d for d in found if d.source_id not in mine]
+        result.before = rules.calculate(rule, who, assignment["target"], without)
         extra = _quote_deal(ws, quote, rule.currency)
-        result.after = rules.calculate(rule, who, assignment["target"], [*found, extra])
+        result.after = rules.calculate(rule, who, assignment["target"], [*without, extra])
     return result
 
 
