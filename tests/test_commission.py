@@ -407,3 +407,46 @@ def test_a_rep_is_refused_early(sfa: Runner, home: Path) -> None:
     assert store_digest(home) == before
     # The rep still sees their own estimate, offline.
     assert sfa("commission", "estimate").code == 0
+
+
+def test_order_and_contract_bases(sfa: Runner) -> None:
+    assert sfa("config", "set", "owner", "ann").code == 0
+    account = sfa("account", "add", "Acme", "-q").out.strip()
+    assert sfa("product", "add", "Pump", "--sku", "P1", "--price", "1000", "--family", "Pumps").code == 0
+    assert sfa("product", "add", "Service", "--sku", "S1", "--price", "100").code == 0
+    quote = sfa("quote", "new", "--account", account, "--json").json()["number"]
+    assert sfa("quote", "add-line", quote, "--product", "P1", "--qty", "2").code == 0
+    assert sfa("quote", "add-line", quote, "--product", "S1", "--qty", "30").code == 0
+    assert sfa("quote", "send", quote).code == 0 and sfa("quote", "accept", quote).code == 0
+    order = sfa("order", "new", "--from-quote", quote, "--json").json()["number"]
+    rates = ("--rates", "0%:10", "--family-rates", "pumps:5")
+    assert sfa("plan", "add", "Orders", "--period", PERIOD, "--basis", "order-amount", *rates).code == 0
+    assert sfa("plan", "assign", "Orders", "--rep", "ann", "--target", "10000").code == 0
+    assert sfa("plan", "approve", "Orders").code == 0
+    # A draft order is not business yet.
+    assert (
+        sfa("commission", "run", "--period", PERIOD, "--dry-run", "--json").json()["reps"][0]["total"]
+        == "0.00"
+    )
+    submitted = sfa("order", "submit", order)
+    assert submitted.code == 0, submitted.err
+    ran = sfa("commission", "run", "--period", PERIOD, "--json").json()["reps"][0]
+    # 3,000 of services at 10 %, 2,000 of pumps at the Pumps rate (5 %): the family name's case aside.
+    assert ran["total"] == "400.00" and ran["attainment"] == "30"
+    lines = sfa("commission", "statement", "--period", PERIOD, "--json").json()["lines"]
+    assert {(x["pool"], x["amount"]) for x in lines} == {(None, "300.00"), ("pumps", "100.00")}
+
+    start = QUARTER.start.isoformat()
+    contract = sfa("contract", "new", "--account", account, "--start", start, "--term", "2y", "--json").json()
+    assert sfa("contract", "add-line", contract["number"], "--product", "S1", "--qty", "12").code == 0
+    assert sfa("contract", "submit", contract["number"]).code == 0
+    assert sfa("contract", "release", contract["number"]).code == 0
+    basis = ("--basis", "contract_first_year", "--rates", "0%:10")
+    assert sfa("plan", "add", "Contracts", "--period", PERIOD, *basis).code == 0
+    assert sfa("plan", "assign", "Contracts", "--rep", "ann", "--target", "1000").code == 0
+    assert sfa("plan", "approve", "Contracts").code == 0
+    ran = {r["plan"]: r for r in sfa("commission", "run", "--period", PERIOD, "--json").json()["reps"]}
+    # 1,200 over 24 months: 600 in the first year, at 10 %.
+    assert ran["Contracts"]["total"] == "60.00" and ran["Orders"]["total"] == "400.00"
+    # One statement per rep and period sums the lines of all their plans.
+    assert sfa("commission", "statement", "--period", PERIOD, "--json").json()["total"] == "460.00"

@@ -306,7 +306,7 @@ def calculate(plan: Plan, rep: str, target: Decimal, deals: Iterable[Deal]) -> R
                     )
                 )
     result.tier_basis = tier_basis
-    result.total = paid
+    result.total = round_money(paid, plan.currency)
     return result
 
 
