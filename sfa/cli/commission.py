@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from sfa.cli.common import JsonOpt, emit_table, message, print_json, refuse_together, when, workspace
-from sfa.domain.commission import shown_percent
+from sfa.domain.commission import shown_percent, whole_percent
 from sfa.domain.entities import SPLIT_KINDS
 from sfa.domain.money import format_money
 from sfa.services import commission
@@ -58,13 +58,13 @@ def estimate(
             "currency": found.currency,
             "target": str(found.target),
             "earned": str(found.before.total),
-            "attainment": str(found.before.attainment.quantize(commission.ZERO + 1)),
+            "attainment": str(whole_percent(found.before.attainment)),
         }
         if found.after is not None:
             data["quote"] = found.quote["number"] if found.quote else None
             data["adds"] = str(found.added)
             data["at"] = found.where()
-            data["attainment_after"] = str(found.after.attainment.quantize(commission.ZERO + 1))
+            data["attainment_after"] = str(whole_percent(found.after.attainment))
         data["skipped"] = (found.after or found.before).skipped
         print_json(data)
         return
@@ -145,7 +145,7 @@ def run(
                         "plan": r.plan["name"],
                         "total": str(r.result.total),
                         "currency": r.result.currency,
-                        "attainment": str(r.result.attainment.quantize(commission.ZERO + 1)),
+                        "attainment": str(whole_percent(r.result.attainment)),
                         "new_lines": len(r.written),
                         "corrections": sum(1 for n in r.written if n.reason),
                         "frozen": r.frozen,

@@ -222,8 +222,12 @@ def percent_of(basis: Decimal, target: Decimal) -> Decimal:
         return basis * HUNDRED / target
 
 
+def whole_percent(value: Decimal) -> Decimal:
+    return value.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+
+
 def shown_percent(value: Decimal) -> str:
-    return f"{value.quantize(Decimal(1), rounding=ROUND_HALF_UP):f} %"
+    return f"{whole_percent(value):f} %"
 
 
 def _family_rate(plan: Plan, family: str | None) -> tuple[str, Decimal] | None:

@@ -30,7 +30,7 @@ from sfa.domain.entities import (
     SPLIT_KINDS,
 )
 from sfa.domain.errors import NotFoundError, StateError, ValidationError
-from sfa.domain.money import MAX_AMOUNT, parse_amount, parse_currency
+from sfa.domain.money import MAX_AMOUNT, format_money, parse_amount, parse_currency
 from sfa.domain.policy import stable_id
 from sfa.domain.stages import WON
 from sfa.domain.targets import Period, parse_period, quarter_of
@@ -668,8 +668,6 @@ class Estimate:
         return " and ".join(names) or "no rate (no credit for this rep)"
 
     def sentence(self) -> str:
-        from sfa.domain.money import format_money
-
         start = rules.shown_percent(self.before.attainment)
         if self.after is None:
             return (
