@@ -783,6 +783,105 @@ TERRITORY = Entity(
     ),
 )
 
+# Incentives (issue 16 §4, docs/incentives.md). Plans, assignments, splits and statements are the
+# manager's records (sfa/server/roles.py); an approved plan and a statement past its draft are
+# immutable on the server; commission lines are insert-only (corrections are new lines).
+COMMISSION_BASES = ("won_amount", "order_amount", "contract_first_year")
+COMMISSION_PLAN_STATUSES = ("draft", "approved")
+SPLIT_KINDS = ("revenue", "overlay")
+STATEMENT_STATUSES = ("draft", "approved", "exported")
+
+COMMISSION_PLAN = Entity(
+    "commission_plan",
+    "commission_plan",
+    34,
+    (
+        Field("name", required=True),
+        Field("period", required=True, doc="2027-Q1, 2027-03 or 2027"),
+        Field("basis", "enum", merge="flag", required=True, choices=COMMISSION_BASES),
+        Field("rates", merge="flag", required=True, doc="rate table by attainment: 0%:2, 80%:4, 100%:6"),
+        Field("family_rates", merge="flag", doc="per product family, percent: Pumps:5, Valves:3"),
+        Field("cap", "decimal", merge="flag", doc="the most a rep earns in the period"),
+        Field("currency", "currency", merge="flag"),
+        Field("status", "enum", merge="flag", choices=COMMISSION_PLAN_STATUSES),
+        Field("approved_by"),
+        Field("approved_at", "datetime"),
+        *_scope_fields(),  # team: the team whose plan it is
+    ),
+)
+
+PLAN_ASSIGNMENT = Entity(
+    "plan_assignment",
+    "plan_assignment",
+    35,
+    (
+        Field("plan_id", "ref", required=True, ref="commission_plan"),
+        Field("rep", required=True, doc="user name of the rep paid by the plan"),
+        Field("target", "decimal", merge="flag", required=True, doc="attainment is measured against it"),
+        *_scope_fields(),  # owner: the rep; team: the plan's team
+    ),
+    title="rep",
+)
+
+OPPORTUNITY_SPLIT = Entity(
+    "opportunity_split",
+    "opportunity_split",
+    36,
+    (
+        Field("opportunity_id", "ref", required=True, ref="opportunity"),
+        Field("rep", required=True),
+        Field("percent", "decimal", merge="flag", required=True, doc="share of the deal credited"),
+        Field("kind", "enum", merge="flag", required=True, choices=SPLIT_KINDS),
+        *_scope_fields(),  # owner: the rep credited; team: the deal's team
+    ),
+    title="rep",
+)
+
+COMMISSION_LINE = Entity(
+    "commission_line",
+    "commission_line",
+    37,
+    (
+        Field("rep", required=True),
+        Field("period", required=True),
+        Field("plan_id", "ref", ref="commission_plan"),
+        Field("source_entity", doc="opportunity, order or contract; empty for a manual correction"),
+        Field("source_id", doc="the record the line pays for"),
+        Field("pool", doc="empty: the rate table; else the product family paid at its own rate"),
+        Field("basis", "decimal", doc="the amount credited to the rep (negative in a correction)"),
+        Field("rate", "decimal", doc="percent"),
+        Field("commission", "decimal", required=True, doc="what the line pays (negative: a correction)"),
+        Field("currency", "currency"),
+        Field("explanation", required=True, doc="one line: how the amount was reached"),
+        Field("reason", doc="a correction's reason; empty for a line of the calculation"),
+        Field("at", "datetime", required=True),
+        Field("owner", doc="the rep (sync scope)"),
+        Field("team", doc="sync scope"),
+    ),
+    title="explanation",
+    insert_only=True,
+)
+
+COMMISSION_STATEMENT = Entity(
+    "commission_statement",
+    "commission_statement",
+    38,
+    (
+        Field("rep", required=True),
+        Field("period", required=True),
+        Field("plan_id", "ref", ref="commission_plan"),
+        Field("total", "decimal", merge="flag", required=True),
+        Field("currency", "currency"),
+        Field("line_count", "int"),
+        Field("status", "enum", merge="flag", choices=STATEMENT_STATUSES),
+        Field("approved_by"),
+        Field("approved_at", "datetime"),
+        Field("exported_at", "datetime"),
+        *_scope_fields(),  # owner: the rep; team: the rep's team
+    ),
+    title="period",
+)
+
 # Kinds of timeline entry that hold prose people wrote; these are found by full-text search.
 SEARCHABLE_TIMELINE_KINDS = ("note", "visit_report")
 
@@ -820,5 +919,10 @@ ENTITIES: dict[str, Entity] = {
         REVIEW,
         PLAYBOOK,
         TERRITORY,
+        COMMISSION_PLAN,
+        PLAN_ASSIGNMENT,
+        OPPORTUNITY_SPLIT,
+        COMMISSION_LINE,
+        COMMISSION_STATEMENT,
     )
 }

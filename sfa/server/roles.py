@@ -16,7 +16,21 @@ Scope = tuple[str | None, str | None]
 
 # Records only managers (of the record's team) and admins (any) write; company-wide ones (no team):
 # admins only.
-MANAGED = frozenset({"policy", "price_list", "price_list_item", "target", "playbook"})
+MANAGED = frozenset(
+    {
+        "policy",
+        "price_list",
+        "price_list_item",
+        "target",
+        "playbook",
+        # Incentives (issue 16 §4, docs/incentives.md): what a rep is paid is set by their manager.
+        "commission_plan",
+        "plan_assignment",
+        "opportunity_split",
+        "commission_line",
+        "commission_statement",
+    }
+)
 # Records only admins write, whatever their team: the territory tree.
 ADMINS_ONLY = frozenset({"territory"})
 # Product fields that are policy: the price, its currency, the tax rate and whether it is sold.
@@ -40,6 +54,9 @@ def problem(
 
     `fields` are the mutation's fields, `current` the record's fields before it (None: a new
     record), `state` after it, `before`/`after` its scope; `scope_of(id)` is the scope of another record the server holds (None: unknown)."""
+    locked = _locked(entity, current, state)
+    if locked is not None:
+        return locked  # not even an admin changes what was approved
     if role == "admin":
         return None
     if entity in ADMINS_ONLY:
@@ -58,6 +75,30 @@ def problem(
         return _approval(role, team, state, scope_of)
     if entity == "review":
         return _review(user_name, role, team, fields, current, state, after)
+    return None
+
+
+def _changed(current: Fields, state: Fields) -> set[str]:
+    names = set(current) | set(state)
+    return {name for name in names if _value(current, name) != _value(state, name)}
+
+
+def _locked(entity: str, current: Fields | None, state: Fields) -> str | None:
+    """An approved commission plan is immutable; a statement past its draft only moves on from
+    approved to exported, and an exported one is final (docs/incentives.md)."""
+    if current is None:
+        return None
+    status = _value(current, "status")
+    if entity == "commission_plan" and status == "approved" and _changed(current, state):
+        return "an approved commission plan is immutable; make a new plan"
+    if entity == "commission_statement" and status in ("approved", "exported"):
+        changed = _changed(current, state)
+        if not changed:
+            return None
+        exporting = status == "approved" and _value(state, "status") == "exported"
+        if exporting and changed <= {"status", "exported_at"}:
+            return None
+        return f"an {status} commission statement is not changed; corrections go in a later period"
     return None
 
 

@@ -18,7 +18,7 @@ from sfa.domain import quotes as rules
 from sfa.domain.entities import QUOTE
 from sfa.domain.errors import SfaError, ValidationError
 from sfa.domain.money import format_money, parse_amount
-from sfa.services import crm, products, quote_export, quotes, records
+from sfa.services import commission, crm, products, quote_export, quotes, records
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 from sfa.tui.base import SfaScreen
@@ -234,7 +234,9 @@ class QuotesScreen(SfaScreen):
                 format_money(net, cur),
                 key=line["id"],
             )
-        totals.update(totals_text(view.totals) if view.lines else "no lines yet: n on the lines adds one")
+        text = totals_text(view.totals) if view.lines else "no lines yet: n on the lines adds one"
+        estimate = commission.quote_estimate_text(self.ws, q["id"]) if view.lines else None
+        totals.update(f"{text}\n{Content(estimate).markup}" if estimate else text)
 
     def act(self, action: Any, *args: Any, message: str, **kwargs: Any) -> Record | None:
         key = self.current()
