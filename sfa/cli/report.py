@@ -466,6 +466,7 @@ def attainment(
             "pipeline": a.pipeline if a.currency else None,
             "coverage": a.coverage,
             "summed": not a.explicit,
+            "segment": a.segment,
         }
         for a in found
     ]
