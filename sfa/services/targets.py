@@ -560,16 +560,24 @@ class _Totals:
 
 
 def attainment(
-    ws: Workspace, period_text: str | None, by: str, *, owner: str | None = None, team: str | None = None
+    ws: Workspace,
+    period_text: str | None,
+    by: str,
+    *,
+    owner: str | None = None,
+    team: str | frozenset[str] | None = None,
 ) -> tuple[Period, list[Attainment]]:
-    """Rows per target of the period; `owner` / `team` keep that rep's / that team's targets."""
+    """Rows per target of the period; `owner` / `team` keep that rep's / that team's targets
+    (`team` a set: the teams of a territory's subtree, `report attainment --territory`)."""
     if by not in ("owner", "team"):
         raise ValidationError("by", f"{by!r}; use owner or team")
     period = period_or_current(period_text)
     targets = ws.store.select(TARGET, "period = ?", (period.name,), order="team, owner, metric, segment")
     if owner is not None:
         targets = [t for t in targets if t["owner"] == owner]
-    if team is not None:
+    if isinstance(team, frozenset):
+        targets = [t for t in targets if t["team"] in team]
+    elif team is not None:
         targets = [t for t in targets if t["team"] == team]
     cache: dict[str, _Totals] = {}
     segmented = any(t["segment"] for t in targets)

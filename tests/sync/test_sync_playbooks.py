@@ -80,3 +80,37 @@ def test_a_lead_converted_on_two_laptops_offline_makes_one_set_of_tasks(
     for home in (ana, ana2):
         tasks = run_sfa(home, "task", "list", "--all", "--json").json()
         assert [t["title"] for t in tasks] == ["Log the first call"]
+
+
+def test_two_managers_editing_the_policy_offline_surface_a_flagged_conflict(
+    tmp_path: Path, server: InProcessServer
+) -> None:
+    """Issue 14 §1: "stage lists merge with flag, so two managers' conflicting edits surface"."""
+    from test_sync_policy import POLICY_TOML
+
+    max_ = _laptop(tmp_path, server, "max", "manager", "north")
+    mo = _laptop(tmp_path, server, "mo", "manager", "north")
+    first = tmp_path / "first.toml"
+    first.write_text(POLICY_TOML, encoding="utf-8")
+    _ok(max_, "policy", "import", str(first))
+    _sync(server, max_)
+    _sync(server, mo)
+    assert run_sfa(mo, "policy", "show", "--json").json()["source"] == "team north"
+    # Offline, each changes the offer stage's probability differently.
+    for home, probability in ((max_, "55"), (mo, "70")):
+        edited = tmp_path / f"{home.name}.toml"
+        edited.write_text(
+            POLICY_TOML.replace("probability = 60", f"probability = {probability}"), encoding="utf-8"
+        )
+        _ok(home, "policy", "import", str(edited))
+    for home in (max_, mo, max_):
+        assert _sync(server, home).rejected == 0
+    conflicts = run_sfa(mo, "sync", "conflicts", "--json").json()
+    stages = [c for c in conflicts if c["entity"] == "policy" and c["field"] == "stages"]
+    assert len(stages) == 1 and stages[0]["kind"] == "flag", conflicts
+    # The server kept the first writer's stages (flag: the stored value stays), on both laptops.
+    for home in (max_, mo):
+        offer = [
+            s for s in run_sfa(home, "policy", "show", "--json").json()["stages"] if s["name"] == "offer"
+        ]
+        assert offer[0]["probability"] == 55

@@ -194,3 +194,43 @@ def test_a_sub_territory_reaches_the_parent_managers_laptop(
     _sync(server, rep)
     listed = run_sfa(rep, "target", "list", "--period", "2027-Q1", "--json").json()
     assert [(t["owner"], t["team"]) for t in listed] == [("ana", "Munich")]
+
+
+def test_activated_territories_reach_laptops_through_scope_events(
+    tmp_path: Path, any_server: InProcessServer
+) -> None:
+    """Issue 14 §5: `territory activate` (admin) moves accounts; the moves reach laptops through the
+    scope enter / leave events: the territory's owner member and the parent's manager get the
+    account and its open deal, the sibling's manager nothing."""
+    server = any_server
+    admin = _laptop(tmp_path, server, "root", "admin", None)
+    mia = _laptop(tmp_path, server, "mia", "rep", "Munich")
+    max_ = _laptop(tmp_path, server, "max", "manager", "Bavaria")
+    olga = _laptop(tmp_path, server, "olga", "manager", "Saxony")
+    for args in (
+        ("DE",),
+        ("Bavaria", "--parent", "DE"),
+        ("Munich", "--parent", "Bavaria", "--rule", "postcode 80000-81999", "--member", "mia owner"),
+        ("Saxony", "--parent", "DE", "--rule", "postcode 01000-09999"),
+    ):
+        done = run_sfa(admin, "territory", "add", *args)
+        assert done.code == 0, done.err
+    account = run_sfa(admin, "account", "add", "Isar GmbH", "--postcode", "80331", "-q").out.strip()
+    assert run_sfa(admin, "opp", "add", "Pumps", "--account", account, "-q").code == 0
+    _sync(server, admin)
+    for home in (mia, max_, olga):
+        _sync(server, home)
+        assert run_sfa(home, "account", "list", "--json").json() == []
+    moved = run_sfa(admin, "territory", "activate", "--json")
+    assert moved.code == 0, moved.err
+    assert [(m["account"], m["territory"], m["to_owner"]) for m in moved.json()] == [
+        ("Isar GmbH", "Munich", "mia")
+    ]
+    assert _sync(server, admin).rejected == 0
+    for home in (mia, max_):
+        _sync(server, home)
+        [got] = run_sfa(home, "account", "list", "--json").json()
+        assert (got["name"], got["team"], got["owner"]) == ("Isar GmbH", "Munich", "mia")
+        assert [o["name"] for o in run_sfa(home, "opp", "list", "--json").json()] == ["Pumps"]
+    _sync(server, olga)
+    assert run_sfa(olga, "account", "list", "--json").json() == []

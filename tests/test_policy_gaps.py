@@ -1,0 +1,115 @@
+"""Issue 14 requirements the first tests did not reach (docs/policy.md): `quote send`'s automatic
+move and the dashboard's move run the playbook like `opp stage`; `pricelist list`; `report
+attainment --territory`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sfa.domain.entities import OPPORTUNITY, TARGET, TASK
+from sfa.services import crm, playbooks
+from sfa.store.workspace import Workspace
+from sfa.tui.app import SfaApp
+from tests.conftest import Runner
+from tests.tui_support import FROZEN, freeze, load_fixture
+
+
+def test_quote_send_moves_the_deal_and_its_playbook_makes_the_tasks(sfa: Runner) -> None:
+    assert (
+        sfa("playbook", "add", "quotation sent", "Follow up the quote", "--due", "+7d", "--kind", "call").code
+        == 0
+    )
+    account = sfa("account", "add", "Acme", "-q").out.strip()
+    deal = sfa("opp", "add", "Pumps", "--account", account, "-q").out.strip()
+    quote = sfa("quote", "new", "--opp", deal, "-q").out.strip()
+    assert sfa("quote", "add-line", quote, "--description", "Pump", "--qty", "1", "--price", "100").code == 0
+    sent = sfa("quote", "send", quote)
+    assert sent.code == 0, sent.err
+    assert sfa("opp", "show", deal, "--json").json()["stage"] == "quotation sent"
+    [task] = sfa("task", "list", "--all", "--json").json()
+    assert (task["title"], task["opportunity_id"]) == ("Follow up the quote", deal)
+
+
+@pytest.mark.asyncio
+async def test_a_move_on_the_dashboard_makes_the_stages_tasks(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    freeze(monkeypatch)
+    load_fixture(home)
+    ws = Workspace(home)
+    try:
+        step = playbooks.add_step(
+            ws,
+            "identification",
+            "Map the buying centre",
+            kind="call",
+            due="+2d",
+            required=True,
+            guidance=None,
+            team=None,
+        )
+        clinic = next(o for o in crm.list_opportunities(ws) if o["name"] == "Clinic tablets")
+        assert clinic["stage"] == "initiation"
+    finally:
+        ws.close()
+    app = SfaApp(home, now=FROZEN)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        await pilot.press("greater_than_sign")  # the first column's deal, Clinic tablets, one stage on
+        await pilot.pause()
+    check = Workspace(home)
+    try:
+        assert check.store.get(OPPORTUNITY, clinic["id"])["stage"] == "identification"
+        task = check.store.find(TASK, playbooks.task_id(clinic["id"], step["id"]))
+        assert task is not None and task["title"] == "Map the buying centre" and task["priority"] == "high"
+    finally:
+        check.close()
+
+
+def test_pricelist_list(sfa: Runner) -> None:
+    assert sfa("pricelist", "list", "--json").json() == []
+    assert sfa("pricelist", "add", "General").code == 0
+    assert sfa("pricelist", "add", "Dollars", "--currency", "USD", "--group", "Construction").code == 0
+    listed = sfa("pricelist", "list", "--json").json()
+    assert sorted((p["name"], p["currency"], p["customer_group"]) for p in listed) == [
+        ("Dollars", "USD", "Construction"),
+        ("General", "EUR", None),
+    ]
+    assert "Dollars" in sfa("pricelist", "list").out
+
+
+def test_attainment_by_territory(sfa: Runner, ws: Any) -> None:
+    for args in (
+        ("Germany",),
+        ("Bavaria", "--parent", "Germany"),
+        ("Munich", "--parent", "Bavaria"),
+        ("France",),
+    ):
+        assert sfa("territory", "add", *args).code == 0
+    for owner, team in (("mia", "Munich"), ("bo", "Bavaria"), ("fred", "France")):
+        values = {
+            "owner": owner,
+            "team": team,
+            "period": "2027-Q1",
+            "metric": "quotes_sent",
+            "value": Decimal(3),
+        }
+        ws.store.insert(TARGET, values)
+
+    def subjects(*args: str) -> list[str]:
+        found = sfa("report", "attainment", "--period", "2027-Q1", "--json", *args)
+        assert found.code == 0, found.err
+        return sorted(r["subject"] for r in found.json()["rows"])
+
+    assert subjects() == ["bo", "fred", "mia"]
+    assert subjects("--territory", "Bavaria") == ["bo", "mia"]
+    assert subjects("--territory", "Munich") == ["mia"]
+    assert subjects("--territory", "Germany", "--team", "Munich") == ["mia"]
+    assert subjects("--territory", "Germany", "--by", "team") == ["team Bavaria", "team Munich"]
+    missing = sfa("report", "attainment", "--territory", "Nowhere")
+    assert missing.code == 1 and missing.err.count("\n") == 1
