@@ -113,3 +113,62 @@ def test_attainment_by_territory(sfa: Runner, ws: Any) -> None:
     assert subjects("--territory", "Germany", "--by", "team") == ["team Bavaria", "team Munich"]
     missing = sfa("report", "attainment", "--territory", "Nowhere")
     assert missing.code == 1 and missing.err.count("\n") == 1
+
+
+def test_a_sent_quote_without_follow_up_stalls_its_deal(sfa: Runner, ws: Any) -> None:
+    """Issue 14 §2: stalled when "quote sent and no follow-up for 7 days"."""
+    from datetime import UTC, datetime, timedelta
+
+    from sfa.domain.entities import TIMELINE
+    from sfa.services import stalled
+
+    account = sfa("account", "add", "Acme", "-q").out.strip()
+    deal = sfa("opp", "add", "Pumps", "--account", account, "--close-date", "+90d", "-q").out.strip()
+    quote = sfa("quote", "new", "--opp", deal, "-q").out.strip()
+    assert sfa("quote", "add-line", quote, "--description", "Pump", "--price", "100").code == 0
+    assert sfa("quote", "send", quote).code == 0
+    now = datetime.now(UTC)
+
+    def reasons(days: int) -> list[str]:
+        found = {s.opp["id"]: s.reasons for s in stalled.stalled(ws, now=now + timedelta(days=days))}
+        return [r for r in found.get(deal, []) if r.startswith("quote sent")]
+
+    assert reasons(6) == []
+    assert len(reasons(8)) == 1 and "no follow-up for 8 days" in reasons(8)[0]
+    follow_up = {
+        "record_entity": "opportunity",
+        "record_id": deal,
+        "kind": "note",
+        "text": "called about the quote",
+        "at": now + timedelta(days=2),
+    }
+    ws.store.insert(TIMELINE, follow_up)
+    assert reasons(8) == []
+
+
+def test_playbook_list_by_stage(sfa: Runner) -> None:
+    assert sfa("playbook", "add", "qualification", "Call the boss").code == 0
+    assert sfa("playbook", "add", "initiation", "Log the call").code == 0
+    listed = sfa("playbook", "list", "--stage", "qualification", "--json").json()
+    assert [s["title"] for s in listed] == ["Call the boss"]
+    assert sfa("playbook", "list", "--stage", "nowhere").code == 1
+
+
+def test_how_an_account_got_its_territory_is_on_its_timeline(sfa: Runner, ws: Any) -> None:
+    """Issue 14 §5: accounts get their territory "and how it was assigned (rule or manual)"."""
+    from sfa.domain.entities import ACCOUNT, TIMELINE
+
+    assert sfa("territory", "add", "South", "--rule", "postcode 80000-89999").code == 0
+    assert sfa("territory", "add", "North").code == 0
+    ruled = sfa("account", "add", "Isar GmbH", "--postcode", "80331", "-q").out.strip()
+    by_hand = sfa("account", "add", "Elbe AG", "--postcode", "80999", "-q").out.strip()
+    assert sfa("territory", "assign", "--account", by_hand, "--territory", "North").code == 0
+    assert sfa("territory", "activate").code == 0
+
+    def history(account: str) -> list[str]:
+        entries = ws.store.select(TIMELINE, "record_id = ? AND kind = 'territory'", (account,))
+        return [e["text"] for e in entries]
+
+    assert history(ruled) == ["territory: South (rule: postcode 80000-89999)"]
+    assert history(by_hand) == ["territory: North (manual)"]  # the rule run left it alone
+    assert ws.store.get(ACCOUNT, by_hand)["team"] == "North"
