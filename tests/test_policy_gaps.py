@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sfa.domain.entities import OPPORTUNITY, TARGET, TASK
 from sfa.services import crm, playbooks
@@ -172,3 +174,41 @@ def test_how_an_account_got_its_territory_is_on_its_timeline(sfa: Runner, ws: An
     assert history(ruled) == ["territory: South (rule: postcode 80000-89999)"]
     assert history(by_hand) == ["territory: North (manual)"]  # the rule run left it alone
     assert ws.store.get(ACCOUNT, by_hand)["team"] == "North"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(-1, 11), min_size=1, max_size=12),
+    st.integers(0, 11),
+    st.lists(st.integers(0, 11), max_size=3),
+)
+def test_a_managers_scope_is_exactly_the_subtrees_of_their_territories(
+    parent_of: list[int], team: int, managed: list[int]
+) -> None:
+    """scope_teams (shared by the server and the CLI) against a walk up the tree: a territory is in
+    the scope iff it is, or lies under, the manager's team's territory or one naming them manager.
+    Parents point anywhere (also at themselves or in loops, which the CLI refuses but a merged tree
+    could hold): the answer still ends and never reaches above a root of the scope."""
+    from sfa.domain.territories import scope_teams
+
+    names = [f"T{n}" for n in range(len(parent_of))]
+    parents = {
+        name: (f"T{p}" if 0 <= p < len(parent_of) else None) for name, p in zip(names, parent_of, strict=True)
+    }
+    tree = [(name, parents[name], "max" if n in managed else None) for n, name in enumerate(names)]
+    roots = {f"T{team}"} | {f"T{n}" for n in managed if n < len(names)}
+
+    def under_a_root(name: str) -> bool:
+        seen: set[str] = set()
+        current: str | None = name
+        while current is not None and current not in seen:
+            if current in roots:
+                return True
+            seen.add(current)
+            current = parents.get(current)
+        return False
+
+    found = scope_teams("max", f"T{team}", tree)
+    assert f"T{team}" in found  # the team itself, a territory or not
+    assert {n for n in names if n in found} == {n for n in names if under_a_root(n)}
+    assert scope_teams("max", None, []) == frozenset()
