@@ -92,7 +92,8 @@ def add(
         "tags": tags,
         "notes": notes,
     }
-    record = crm.add_opportunity(ws, raw)
+    record, found = crm.add_opportunity_guided(ws, raw)
+    _checklist(found)
     emit_written(ws, OPPORTUNITY, record, "added", as_json=as_json, quiet=quiet)
 
 
@@ -279,16 +280,24 @@ Force = Annotated[bool, Opt("--force", help="Move even when a strict policy's ch
 def _guided(ws: Any, ref: str, stage: str, force: bool) -> dict[str, Any]:
     """Move through the playbook (docs/policy.md): warnings and the new stage's checklist go to
     stderr, so what a script reads is unchanged."""
-    from sfa.services import playbooks
-
     record, found, warnings = crm.move_stage_guided(ws, ref, stage, force=force)
     for warning in warnings:
         message(f"warning: {warning}")
+    _checklist(found, always=True)
+    return record
+
+
+def _checklist(found: Any, always: bool = False) -> None:
+    """The tasks a stage's playbook made and its checklist, on stderr. A new deal's (`always`
+    False) only when its stage has a playbook: adding a deal stays quiet otherwise."""
+    from sfa.services import playbooks
+
+    if not (always or found.steps):
+        return
     if found.created:
         message(f"{len(found.created)} task(s) created from the {found.stage} playbook")
     for line in playbooks.lines(found):
         message(line)
-    return record
 
 
 @app.command("stage")

@@ -446,13 +446,16 @@ def attainment(
     by: Annotated[str, Opt("--by", help="owner or team.")] = "owner",
     owner: OwnerOnly = None,
     team: TeamOnly = None,
+    territory: TerritoryOnly = None,
     as_json: JsonOut = False,
     as_csv: CsvOut = False,
 ) -> None:
     """Targets against actuals: gap, attainment %, weighted pipeline closing in the period, coverage."""
     from sfa.services import targets
 
-    found_period, found = targets.attainment(workspace(ctx), period, by, owner=owner, team=team)
+    ws = workspace(ctx)
+    teams = reports.teams_of(ws, team, territory)
+    found_period, found = targets.attainment(ws, period, by, owner=owner, team=teams)
     rows = [
         {
             "subject": a.subject,
@@ -466,6 +469,7 @@ def attainment(
             "pipeline": a.pipeline if a.currency else None,
             "coverage": a.coverage,
             "summed": not a.explicit,
+            "segment": a.segment,
         }
         for a in found
     ]

@@ -37,7 +37,7 @@ from sfa.protocol import (
     client_id_problem,
     is_uuid,
 )
-from sfa.server import blobs, erp, limits, merged, roles, schema, wire
+from sfa.server import blobs, erp, limits, merged, roles, schema, scope, wire
 from sfa.server import merge as rules
 from sfa.server.merge import Invalid, User
 from sfa.server.storage import hash_token, utc_iso
@@ -108,11 +108,12 @@ def create_app(
                 text("SELECT name, role, team FROM app_user WHERE token_hash = :h AND revoked = :f"),
                 {"h": hash_token(token.strip()), "f": False},
             ).first()
+            user = scope.widen(conn, User(row[0], row[1], row[2])) if row is not None else None
             conn.rollback()
-        if row is None:
+        if user is None:
             tokens.failed(address)
             raise ApiError(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
-        return User(row[0], row[1], row[2])
+        return user
 
     async def current_user(request: Request) -> User:
         return await run_in_threadpool(authenticate, request)
@@ -256,11 +257,14 @@ def create_app(
             )
             params: dict[str, Any] = {"c": cursor, "h": head, "n": limit}
             if user.role != "admin":
+                # The user's team and, for a manager, their territory's subtree (sfa/server/scope.py).
+                teams = [user.team, *sorted(user.teams)]
+                marks = ", ".join(f":t{n}" for n in range(len(teams)))
                 sql += (
-                    " AND (owner = :u OR team = :t OR prev_owner = :u OR prev_team = :t"
+                    f" AND (owner = :u OR team IN ({marks}) OR prev_owner = :u OR prev_team IN ({marks})"
                     " OR (owner IS NULL AND team IS NULL))"
                 )
-                params.update(u=user.name, t=user.team)
+                params.update({f"t{n}": team for n, team in enumerate(teams)}, u=user.name)
             rows = conn.execute(text(sql + " ORDER BY seq LIMIT :n"), params).all()
             changes: list[str] = []  # JSON text: the stored fields are passed through unparsed
             for row in rows:
@@ -606,6 +610,7 @@ class _Batch:
             before,
             after,
             self.scope_of_id,
+            self.user.teams,
         )
         if reason is not None:
             self._revert(m, current, before)

@@ -37,6 +37,12 @@ class User:
     name: str
     role: str
     team: str | None
+    # A manager's other teams: the rest of their territory's subtree (sfa/server/scope.py).
+    teams: frozenset[str] = frozenset()
+
+    def in_team(self, team: str | None) -> bool:
+        """`team` is the user's team, or for a manager one under their territory."""
+        return team is not None and (team == self.team or team in self.teams)
 
 
 def now_ms() -> int:
@@ -255,7 +261,7 @@ def visible(user: User, owner: str | None, team: str | None) -> bool:
         return True
     if owner is None and team is None:
         return True
-    return owner == user.name or (team is not None and team == user.team)
+    return owner == user.name or user.in_team(team)
 
 
 def may_write(
@@ -339,7 +345,7 @@ def parent_ref(entity_name: str, incoming: Fields, current: Fields | None) -> tu
 
 def is_approver(user: User, team: object) -> bool:
     """A manager of the record's team, or an admin."""
-    return user.role == "admin" or (user.role == "manager" and team is not None and team == user.team)
+    return user.role == "admin" or (user.role == "manager" and isinstance(team, str) and user.in_team(team))
 
 
 _DOCUMENTS = ("order", "order_line", "contract", "contract_line", "approval")

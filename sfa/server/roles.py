@@ -49,20 +49,24 @@ def problem(
     before: Scope | None,
     after: Scope,
     scope_of: Callable[[str], Scope | None],
+    teams: frozenset[str] = frozenset(),
 ) -> str | None:
     """None if the user's role allows the mutation, else the reason shown to them.
 
     `fields` are the mutation's fields, `current` the record's fields before it (None: a new
-    record), `state` after it, `before`/`after` its scope; `scope_of(id)` is the scope of another record the server holds (None: unknown)."""
+    record), `state` after it, `before`/`after` its scope; `scope_of(id)` is the scope of another record the server holds (None: unknown).
+    `teams`: a manager's other teams, their territory's subtree (sfa/server/scope.py): "their own
+    team" below means `team` or one of these."""
     locked = _locked(entity, current, state)
     if locked is not None:
         return locked  # not even an admin changes what was approved
+    mine = frozenset({team}) | teams if team is not None else teams
     if role == "admin":
         return None
     if entity in ADMINS_ONLY:
         return f"only an admin may change the {entity}"
     if entity in MANAGED:
-        return _managed(role, team, entity, before, after)
+        return _managed(role, mine, entity, before, after)
     if entity == "product":
         if role == "manager":
             return None
@@ -72,9 +76,9 @@ def problem(
     if entity == "approval":
         if current is None and _value(state, "by") != user_name:
             return "by: an approval entry names the user who makes it"
-        return _approval(role, team, state, scope_of)
+        return _approval(role, mine, state, scope_of)
     if entity == "review":
-        return _review(user_name, role, team, fields, current, state, after)
+        return _review(user_name, role, mine, fields, current, state, after)
     return None
 
 
@@ -105,7 +109,7 @@ def _locked(entity: str, current: Fields | None, state: Fields) -> str | None:
 def _review(
     user_name: str,
     role: str,
-    team: str | None,
+    mine: frozenset[str],
     fields: Fields,
     current: Fields | None,
     state: Fields,
@@ -117,7 +121,7 @@ def _review(
             return "only a manager or an admin writes reviews"
         if _value(state, "reviewer") != user_name:
             return "a manager writes a review as its reviewer"
-        if after[1] is None or after[1] != team:
+        if after[1] is None or after[1] not in mine:
             return "a manager reviews only their own team's reps"
         return None
     reviewer = _value(current, "reviewer")
@@ -131,7 +135,7 @@ def _review(
     return "only the reviewer writes the review"
 
 
-def _managed(role: str, team: str | None, entity: str, before: Scope | None, after: Scope) -> str | None:
+def _managed(role: str, mine: frozenset[str], entity: str, before: Scope | None, after: Scope) -> str | None:
     noun = entity.replace("_", " ")
     if role != "manager":
         return f"only a manager or an admin may change the {noun}"
@@ -140,7 +144,7 @@ def _managed(role: str, team: str | None, entity: str, before: Scope | None, aft
             continue
         if scope[1] is None:
             return f"a company-wide {noun} is changed by admins only"
-        if scope[1] != team:
+        if scope[1] not in mine:
             return f"a manager may change only their own team's {noun}"
     return None
 
@@ -151,7 +155,7 @@ def _value(state: Fields, name: str) -> Any:
 
 
 def _approval(
-    role: str, team: str | None, state: Fields, scope_of: Callable[[str], Scope | None]
+    role: str, mine: frozenset[str], state: Fields, scope_of: Callable[[str], Scope | None]
 ) -> str | None:
     action = _value(state, "action")
     if action not in DECISIONS:
@@ -162,6 +166,6 @@ def _approval(
         return f"only a manager of the record's team or an admin may {action}"
     if target is None:
         return f"the record to {action} is not on the server"
-    if target[1] is None or target[1] != team:
+    if target[1] is None or target[1] not in mine:
         return f"only a manager of the record's team ({target[1] or 'none'}) or an admin may {action}"
     return None
