@@ -170,17 +170,7 @@ class Replica:
         """Move the unsent writes of a record the server lost behind its re-send: the server gets
         the record back first, then the edits made to it (an edit of a record the server lacks
         would be refused as an incomplete create)."""
-        last = "(SELECT max(seq) FROM outbox WHERE record_id = ?)"
-        rows = self.conn.execute(
-            "SELECT entity, record_id, fields, created_at, base FROM outbox"
-            f" WHERE record_id = ? AND seq < {last} ORDER BY seq",
-            (record_id, record_id),
-        ).fetchall()
-        self.conn.execute(f"DELETE FROM outbox WHERE record_id = ? AND seq < {last}", (record_id, record_id))
-        self.conn.executemany(
-            "INSERT INTO outbox(entity, record_id, fields, created_at, base) VALUES (?, ?, ?, ?, ?)",
-            [tuple(row) for row in rows],
-        )
+        writes.requeue_before_last(self.conn, record_id)
 
     def _in_scope(self) -> Callable[[str, Any], bool]:
         """Whether the logged-in server user can see a record this laptop holds (entity name, row),
