@@ -1,7 +1,7 @@
 """Who sees a record: the rule the sync server enforces (sfa/server/merge.py `visible`, `own_scope`,
 `parent_of`), stated once more for the laptop, which uses it to re-send after a restore only what
 the server would take from its user (docs/sync-protocol.md, "Restore"). The server decides all the
-same; tests/sync/test_sync_restore.py checks the two statements agree.
+same; tests/sync/test_sync_reconcile_scope.py checks the two statements agree.
 """
 
 from __future__ import annotations

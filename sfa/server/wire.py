@@ -212,8 +212,8 @@ def check_lost_conflict(fields: dict[str, list[Any]]) -> None:
         raise Invalid(f"field: {entity.name} has no field {shown(values['field'])}")
     if values["kind"] not in CONFLICT_KINDS:
         raise Invalid(f"kind: {shown(values['kind'])} is not one of {', '.join(CONFLICT_KINDS)}")
-    for name in ("kept_clock", "lost_clock"):
-        problem = clock_problem(values[name])
+    for name in ("kept_clock", "lost_clock"):  # "" when the kept side was never written
+        problem = clock_problem(values[name]) if values[name] else None
         if problem is not None:
             raise Invalid(f"{name}: {problem}")
     for name in ("kept", "lost"):

@@ -243,4 +243,15 @@ def test_a_conflict_is_recreated_only_whole_and_only_on_a_record_the_user_may_wr
     assert push(whole)["status"] == "applied"
     (made,) = server_conflicts(inproc).values()
     assert made == whole
+    # An opposite-merge conflict keeps "no merge" with no clock (sfa/server/merged.py).
+    merge = {
+        **whole,
+        "field": "merged_into",
+        "kind": "flag",
+        "kept": None,
+        "kept_clock": "",
+        "lost": acme["id"],
+    }
+    assert push(merge)["status"] == "applied"
+    assert len(server_conflicts(inproc)) == 2
     ana.close(), sam.close()
