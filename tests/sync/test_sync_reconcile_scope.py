@@ -4,6 +4,8 @@ change (docs/sync-protocol.md, "Restore"). On SQLite and PostgreSQL, in-process.
 
 - A laptop that held other teams' records (it was an admin's) and is taken over by a rep (`sfa sync
   login --adopt` resets it): the other teams' records are not re-sent; nothing is rejected.
+- A rep moved to another team on the server: at the reset the laptop asks the server for the
+  user's team, and the old team's records are not re-sent.
 - A rep's laptop re-sends a product a restore lost (products are created by managers only): the
   server refuses it, the rep sees no rejected change, and the manager's laptop brings it back.
 """
@@ -19,10 +21,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from inprocess import URL, InProcessServer, on_backend
+from sqlalchemy import text
 
 from sfa.domain import scope
 from sfa.domain.entities import ACCOUNT, PRODUCT
-from sfa.server import merge
+from sfa.server import admin, merge
 from sfa.services import records, syncing
 from sfa.store.workspace import Workspace
 from sfa.sync import engine
@@ -64,6 +67,26 @@ def test_a_rep_taking_over_an_admins_laptop_resends_no_other_teams_records(
     assert box.store.find(ACCOUNT, south["id"]) is not None
     for ws in (ana, sam, box):
         ws.close()
+
+
+def test_a_rep_whose_team_changed_resends_no_records_of_the_old_team(
+    inproc: InProcessServer, tmp_path: Path
+) -> None:
+    """The role and team come from the server at the reset, not from the login long ago."""
+    ana, bob = Workspace(tmp_path / "ana"), Workspace(tmp_path / "bob")
+    ana_conn = inproc.login(ana, inproc.add_user("ana", "rep", "north"))
+    bob_conn = inproc.login(bob, inproc.add_user("bob", "rep", "north"))
+    north = ana.store.insert(ACCOUNT, {"name": "North Co", **records.scope_defaults(ana)})
+    engine.sync_once(ana, conn=ana_conn), engine.sync_once(bob, conn=bob_conn)
+    assert bob.store.find(ACCOUNT, north["id"]) is not None
+    with inproc.engine.begin() as conn:  # the admin moves bob to team south
+        conn.execute(text("UPDATE app_user SET team = 'south' WHERE name = 'bob'"))
+    admin.init(inproc.home, inproc.db, new_epoch=True)  # and later restores a backup: every laptop resets
+    summary = engine.sync_once(bob, conn=bob_conn)
+    assert summary.reset and summary.resent == 0, summary
+    assert summary.rejected == 0 and syncing.rejected_records(bob) == []
+    assert bob.store.meta("sync.team") == "south"
+    ana.close(), bob.close()
 
 
 def test_a_resend_the_server_refuses_is_not_the_reps_rejected_change(
