@@ -583,11 +583,12 @@ class _Batch:
         current = self.load(m.entity, m.id) if m.entity and m.id else None
         before: Scope | None = (current[1], current[2]) if current else None
         try:
-            rules.validate(m, current is not None)
+            rules.validate(m, current is not None, current[0] if current else None)
+            if m.entity == CONFLICT and current is None:
+                self._lost_conflict_target(m)
         except Invalid as exc:
             self._revert(m, current, before)
             return PushResult(m.seq, "rejected", reason=wire.safe_text(str(exc)))
-        assert current is not None or m.entity != CONFLICT
         outcome = rules.merge(
             m.entity, m.id, current[0] if current else None, m.fields, m.base, m.known, self.now, self.skew
         )
@@ -627,6 +628,10 @@ class _Batch:
             target = self.load(str(outcome.state["entity"][0]), str(outcome.state["record_id"][0]))
             if target is not None:
                 target[4], target[6] = False, True
+        elif m.entity == CONFLICT and current is None and outcome.state["kind"][0] == "flag":
+            target = self.load(str(outcome.state["entity"][0]), str(outcome.state["record_id"][0]))
+            if target is not None:  # a re-created open flagged conflict flags its record again
+                target[4], target[6] = True, True
         if outcome.changed:
             exact = (
                 not outcome.conflicts and outcome.changed == m.fields and (m.entity, m.id) not in self.unseen
@@ -642,6 +647,13 @@ class _Batch:
         if conflict_ids:
             return PushResult(m.seq, "conflict", conflict_ids)
         return PushResult(m.seq, "applied")
+
+    def _lost_conflict_target(self, m: Mutation) -> None:
+        """A conflict re-sent after a restore lost it is about a record the server holds (it takes
+        that record's scope, and who may write the record may re-create it)."""
+        entity, record_id = m.fields["entity"][0], m.fields["record_id"][0]
+        if self.load(str(entity), str(record_id)) is None:
+            raise Invalid("record_id: the conflict's record is not on the server")
 
     def change_of(self, m: Mutation, current: list[Any] | None) -> rules.RecordChange:
         """The mutation as the document rules see it (a line with its parent's stored fields)."""
