@@ -17,12 +17,20 @@ CHILD_PARENTS: dict[str, str] = {
 }
 
 
-def visible(role: str, user: str, team: str | None, owner: str | None, record_team: str | None) -> bool:
+def visible(
+    role: str,
+    user: str,
+    team: str | None,
+    owner: str | None,
+    record_team: str | None,
+    teams: frozenset[str] = frozenset(),
+) -> bool:
     """May server user `user` (of `role` and `team`) see a record owned by `owner` in `record_team`?
     Admins see everything, everyone sees records of no owner and no team, the rest is the owner's
-    and their team's."""
+    and their team's; `teams` are a manager's other teams (their territory's subtree, as the
+    server's /v1/me names them)."""
     if role == "admin":
         return True
     if not owner and not record_team:
         return True
-    return owner == user or (bool(record_team) and record_team == team)
+    return owner == user or (bool(record_team) and (record_team == team or record_team in teams))

@@ -127,7 +127,7 @@ def create_app(
 
     @app.get("/v1/me", responses=schema.replies("Me", 401, 429))
     def me(user: User = Depends(current_user)) -> dict[str, Any]:
-        return {"user": user.name, "role": user.role, "team": user.team}
+        return {"user": user.name, "role": user.role, "team": user.team, "teams": sorted(user.teams)}
 
     # -- push -------------------------------------------------------------------------------
     @app.post(

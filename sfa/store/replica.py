@@ -180,6 +180,7 @@ class Replica:
         decides)."""
         user, role = self.store.meta("sync.user") or "", self.store.meta("sync.role") or ""
         team = self.store.meta("sync.team") or None
+        teams = frozenset(filter(None, (self.store.meta("sync.teams") or "").split(",")))
         if not user or not role or role == "admin":
             return lambda _entity, _row: True
         owned: dict[str, tuple[str | None, str | None]] = {}
@@ -197,7 +198,7 @@ class Replica:
         def check(entity_name: str, row: Any) -> bool:
             key = scope.CHILD_PARENTS.get(entity_name)
             found = owned.get(row[key]) if key is not None else owned.get(row["id"], (None, None))
-            return found is None or scope.visible(role, user, team, *found)
+            return found is None or scope.visible(role, user, team, *found, teams=teams)
 
         return check
 

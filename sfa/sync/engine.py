@@ -318,6 +318,7 @@ def login(
         # (docs/policy.md); the server decides all the same.
         store.set_meta("sync.role", str(me.get("role") or ""))
         store.set_meta("sync.team", str(me.get("team") or ""))
+        store.set_meta("sync.teams", _teams(me))
     ws.config.update({"owner": user, "team": team or ""})  # new records land in the user's scope
     ws.__dict__.pop("owner", None)
     return result
@@ -438,6 +439,12 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None, *, again:
     return summary
 
 
+def _teams(me: dict[str, Any]) -> str:
+    """A manager's other teams as /v1/me names them, kept comma-joined in the store's meta."""
+    teams = me.get("teams")
+    return ",".join(t for t in teams if isinstance(t, str)) if isinstance(teams, list) else ""
+
+
 def _refresh_identity(ws: Workspace, conn: Connection) -> None:
     """The role and team the server gives this user now (they may have changed since login)."""
     try:
@@ -449,6 +456,7 @@ def _refresh_identity(ws: Workspace, conn: Connection) -> None:
     with ws.store.transaction():
         ws.store.set_meta("sync.role", str(me.get("role") or ""))
         ws.store.set_meta("sync.team", str(me.get("team") or ""))
+        ws.store.set_meta("sync.teams", _teams(me))
 
 
 def watch(

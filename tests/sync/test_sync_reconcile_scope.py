@@ -119,12 +119,20 @@ NAMES = st.sampled_from(["ana", "bob", "", None])
 TEAMS = st.sampled_from(["north", "south", "", None])
 
 
-@given(st.sampled_from(merge.ROLES), st.sampled_from(["ana", "bob"]), TEAMS, NAMES, TEAMS)
+@given(
+    st.sampled_from(merge.ROLES),
+    st.sampled_from(["ana", "bob"]),
+    TEAMS,
+    NAMES,
+    TEAMS,
+    st.frozensets(st.sampled_from(["north", "south", "west"])),
+)
 def test_the_laptops_scope_rule_is_the_servers(
-    role: str, user: str, team: str | None, owner: str | None, record_team: str | None
+    role: str, user: str, team: str | None, owner: str | None, record_team: str | None, teams: frozenset[str]
 ) -> None:
-    server_user = merge.User(user, role, team or None)
-    assert scope.visible(role, user, team or None, owner, record_team) == merge.visible(
+    """`teams`: a manager's territory subtree, as /v1/me names it to the laptop."""
+    server_user = merge.User(user, role, team or None, teams=teams)
+    assert scope.visible(role, user, team or None, owner, record_team, teams=teams) == merge.visible(
         server_user, owner or None, record_team or None
     )
 

@@ -103,6 +103,15 @@ def test_a_managers_scope_is_their_territorys_subtree(any_server: InProcessServe
     assert sees(bob) == {"Bavaria"}
     assert sees(dora) == {"Munich", "Bavaria", "Saxony"}
 
+    # /v1/me names a manager's other teams, so the laptop's re-send after a restore skips only
+    # what the manager cannot see (sfa/domain/scope.py).
+    def me(user: Pusher) -> Any:
+        with httpx.Client(transport=server.transport, base_url=URL) as http:
+            return http.get("/v1/me", headers={"authorization": f"Bearer {user.token}"}).json()
+
+    assert me(max_)["teams"] == ["Munich"]
+    assert me(ana)["teams"] == [] and me(olga)["teams"] == []
+
     # Push: the parent's manager writes in the child territory; the sibling's manager and a rep of
     # the parent territory are rejected with a reason, nothing applied.
     munich = accounts["Munich"]
