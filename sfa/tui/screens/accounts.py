@@ -405,9 +405,10 @@ class AccountView(Screen[None]):
         Binding("o", "new_opportunity", show=False),
     ]
 
-    def __init__(self, account_id: str) -> None:
+    def __init__(self, account_id: str, opportunity_id: str | None = None) -> None:
         super().__init__()
         self.account_id = account_id
+        self.opportunity_id = opportunity_id  # a deal to open on: the focus starts on it
 
     @property
     def ws(self) -> Workspace:
@@ -434,7 +435,12 @@ class AccountView(Screen[None]):
         self.query_one("#quotes-table", Table).add_columns("Quote", "Rev", "Status", "Total", "Valid until")
         self.query_one("#timeline-table", Table).add_columns("When", "What")
         self.reload()
-        self.query_one("#contacts-table", Table).focus()
+        opps = self.query_one("#opps-table", Table)
+        if self.opportunity_id is not None and self.opportunity_id in {str(k.value) for k in opps.rows}:
+            opps.focus()
+            opps.move_cursor(row=opps.get_row_index(self.opportunity_id))
+        else:
+            self.query_one("#contacts-table", Table).focus()
 
     def reload(self) -> None:
         view = crm.account_overview(self.ws, self.account_id, timeline_limit=20)
