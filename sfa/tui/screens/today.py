@@ -4,6 +4,7 @@ order)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -184,10 +185,8 @@ class TodayScreen(SfaScreen):
             found = stalled.mine(ws, today, now)
         finally:
             ws.close()
-        try:
+        with contextlib.suppress(RuntimeError):  # the dashboard closed meanwhile
             self.app.call_from_thread(self.show_stalled, found, today)
-        except RuntimeError:  # the dashboard closed meanwhile
-            pass
 
     def show_stalled(self, found: list[stalled.Stalled], today: date) -> None:
         table = self.query_one("#stalled", Table)
