@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -403,6 +404,10 @@ class _Batch:
                 value = m.fields.get(name, [None])[0]
                 if isinstance(value, str) and is_uuid(value):
                     wanted.add(value)
+            for name, _ in merged.list_ref_fields(m.entity):
+                values = m.fields.get(name, [None])[0]
+                if isinstance(values, list):
+                    wanted.update(v for v in values if isinstance(v, str) and is_uuid(v))
         for (entity, record_id), entry in self.records.items():
             survivor = merged.survivor_of(entry[0], entry[3]) if entity in merged.MERGEABLE else None
             if survivor:
@@ -447,6 +452,13 @@ class _Batch:
                 if survivor:
                     m.fields[name] = [survivor, pair[1]]
                     self.unseen.add((m.entity, m.id))  # the writer gets the survivor back
+        for name, points_at in merged.list_ref_fields(m.entity):
+            pair = m.fields.get(name)
+            if pair and isinstance(pair[0], list):
+                ids = merged.repointed(pair[0], functools.partial(self._survivor, points_at))
+                if ids is not None:
+                    m.fields[name] = [ids, pair[1]]
+                    self.unseen.add((m.entity, m.id))
         if m.entity not in merged.MERGEABLE:
             return m, None
         current = self.load(m.entity, m.id)
