@@ -1,8 +1,9 @@
 """The product encyclopedia: specs, related products, comparison, spec import (docs/products.md).
 
 Specs are `product_spec` rows: one per (product, name), names compared without regard to case.
-Datasheets and images are file paths until the documents work lands; the manager-only rule for
-writing product data belongs to the sales-policy work.
+Datasheets and pictures are documents of the product (`document` records with record_entity
+"product", content in the blob store, synced to every laptop): `--datasheet FILE` and `--image FILE`
+store the file as a document; the product's `image` field names the picture's document.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class Detail:
     successor: Record | None
     accessories: list[Record]
     alternatives: list[Record]
+    documents: list[Record]
 
 
 def detail(ws: Workspace, ref: str) -> Detail:
@@ -112,6 +114,7 @@ def detail(ws: Workspace, ref: str) -> Detail:
         successor,
         get(product["accessories"] or []),
         get(product["alternatives"] or []),
+        documents_of(ws, product["id"]),
     )
 
 
@@ -251,15 +254,65 @@ def edit_with_links(
     successor: str | None,
     accessories: Sequence[str] | None,
     alternatives: Sequence[str] | None,
+    datasheets: Sequence[str] = (),
+    image: str | None = None,
 ) -> Record:
-    """Edit a product's fields and its links to other products in one transaction."""
+    """Edit a product's fields, its links to other products and its files in one transaction."""
     links = successor is not None or accessories is not None or alternatives is not None
+    files = bool(datasheets) or image is not None
+    _check_files(ws, datasheets, image)
     with ws.store.transaction():
         record = products.resolve(ws, ref)
-        if any(v is not None for v in raw.values()) or not links:
+        if any(v is not None for v in raw.values()) or not (links or files):
             record = products.edit_product(ws, ref, raw)
         if links:
             record = set_links(
                 ws, record["id"], successor=successor, accessories=accessories, alternatives=alternatives
             )
+        if files:
+            record = attach_files(ws, record, datasheets, image)
     return record
+
+
+def _check_files(ws: Workspace, datasheets: Sequence[str], image: str | None) -> None:
+    from sfa.services import documents
+
+    documents.check_files(ws, list(datasheets), "datasheet")
+    if image is not None:
+        documents.check_files(ws, [image], "image")
+
+
+def attach_files(ws: Workspace, product: Record, datasheets: Sequence[str], image: str | None) -> Record:
+    """Each datasheet file becomes a document of the product (kind datasheet); the picture a
+    document (kind photo) that the product's `image` field names. Product data: a manager's."""
+    from sfa.services import authority, documents
+
+    authority.require_manager(ws, "product documents", scoped=False)
+    _check_files(ws, datasheets, image)
+    with ws.store.transaction():
+        for path in datasheets:
+            documents.add(ws, path, "product", product["id"], kind="datasheet")
+        if image is not None:
+            picture = documents.add(ws, image, "product", product["id"], kind="photo")
+            product = ws.store.update(PRODUCT, product["id"], {"image": picture["id"]})
+    return product
+
+
+def add_with_files(
+    ws: Workspace, raw: dict[str, Any], *, datasheets: Sequence[str] = (), image: str | None = None
+) -> Record:
+    """Add a product and store its files as its documents, in one transaction (files checked first)."""
+    _check_files(ws, datasheets, image)
+    with ws.store.transaction():
+        record = products.add_product(ws, raw)
+        if datasheets or image is not None:
+            record = attach_files(ws, record, datasheets, image)
+    return record
+
+
+def documents_of(ws: Workspace, product_id: str) -> list[Record]:
+    """The product's documents, latest versions, datasheets first."""
+    from sfa.services import documents
+
+    found = documents.list_documents(ws, owner="product", ref=product_id)
+    return sorted(found, key=lambda d: (d["kind"] != "datasheet", d["title"].casefold()))
