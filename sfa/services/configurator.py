@@ -159,6 +159,13 @@ def add_rule(
         )
 
 
+def product_options(ws: Workspace, ref: str) -> tuple[Record, list[Option], list[Rule]]:
+    """A product with its options and rules (the dashboard's configurator dialog)."""
+    product = products.resolve(ws, ref, active_only=True)
+    options, rules = options_and_rules(ws, product["id"])
+    return product, options, rules
+
+
 def configure_product(ws: Workspace, ref: str, chosen: Sequence[str]) -> tuple[Record, Configuration]:
     """The product and its configuration for the given ATTR=VALUE items (checked, priced)."""
     product = products.resolve(ws, ref)

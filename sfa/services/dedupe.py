@@ -280,3 +280,40 @@ def group_json(ws: Workspace, group: Group) -> dict[str, Any]:
         "reasons": group.reasons,
         "records": [{"id": i, "ref": refs[i], "name": t} for i, t in group.records],
     }
+
+
+@dataclass
+class SideBySide:
+    entity: Entity
+    keep: Record
+    other: Record
+    rows: list[tuple[str, str, str, bool]]  # field, keep's value, other's value, the values differ
+
+
+def _shown(ws: Workspace, entity: Entity, name: str, value: Any) -> str:
+    if _empty(value):
+        return ""
+    f = entity.by_name[name]
+    if f.kind == "ref" and f.ref in ENTITIES and isinstance(value, str):
+        return ws.store.titles(ENTITIES[f.ref], [value]).get(value, value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def side_by_side(ws: Workspace, type_name: str, keep_ref: str, other_ref: str) -> SideBySide:
+    """Two records' fields next to each other (the dashboard's Duplicates view): every field either
+    has, without the merge's bookkeeping; values shown as text, refs by their title."""
+    entity = entity_of(type_name)
+    keep = ws.store.resolve(entity, keep_ref)
+    other = ws.store.resolve(entity, other_ref)
+    rows = []
+    for f in entity.fields:
+        if f.name in _NOT_TAKEN:
+            continue
+        a, b = _shown(ws, entity, f.name, keep[f.name]), _shown(ws, entity, f.name, other[f.name])
+        if a or b:
+            rows.append((f.name, a, b, a.casefold() != b.casefold()))
+    return SideBySide(entity, keep, other, rows)

@@ -316,3 +316,13 @@ def documents_of(ws: Workspace, product_id: str) -> list[Record]:
 
     found = documents.list_documents(ws, owner="product", ref=product_id)
     return sorted(found, key=lambda d: (d["kind"] != "datasheet", d["title"].casefold()))
+
+
+def browse(ws: Workspace, text: str = "", limit: int = 200) -> list[Record]:
+    """Products for the dashboard's Products screen: all active ones by SKU, or those whose name,
+    SKU, model, family or specs match every word typed (as prefixes, as `sfa search` does)."""
+    if not text.strip():
+        return products.list_products(ws, limit=limit)
+    from sfa.services import search
+
+    return [r for e, r in search.search(ws, text, ["product"], limit=limit) if e is PRODUCT]

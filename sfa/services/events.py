@@ -122,6 +122,30 @@ def on_day(ws: Workspace, day: date) -> list[Record]:
     )
 
 
+def between(ws: Workspace, first: date, last: date) -> list[Record]:
+    """Events (not cancelled) running on any day from `first` to `last`: the dashboard's Week."""
+    return ws.store.select(
+        CAMPAIGN,
+        "starts_on <= ? AND coalesce(ends_on, starts_on) >= ? AND status != 'cancelled'",
+        (last.isoformat(), first.isoformat()),
+        order="starts_on, rid",
+    )
+
+
+def day_labels(ws: Workspace, first: date, last: date) -> dict[date, str]:
+    """Per day from `first` to `last` with an event: its events' names (and booth), for the Week."""
+    labels: dict[date, list[str]] = {}
+    for event in between(ws, first, last):
+        start = max(event["starts_on"], first)
+        end = min(event["ends_on"] or event["starts_on"], last)
+        booth = f" (booth {event['booth']})" if event["booth"] else ""
+        day = start
+        while day <= end:
+            labels.setdefault(day, []).append(f"{event['name']}{booth}")
+            day += timedelta(days=1)
+    return {day: "event: " + "; ".join(names) for day, names in labels.items()}
+
+
 def members_of(ws: Workspace, campaign_id: str) -> list[Record]:
     return ws.store.select(CAMPAIGN_MEMBER, "campaign_id = ?", (campaign_id,), order="rid")
 

@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Static
 from sfa.domain.dates import local_today, local_zone
 from sfa.domain.entities import VISIT
 from sfa.domain.schedule import parse_duration, parse_when, week_of
-from sfa.services import crm, records, visits
+from sfa.services import crm, events, records, visits
 from sfa.store.db import Record
 from sfa.tui.base import SfaScreen
 from sfa.tui.capture import confirm, log_visit
@@ -124,6 +124,7 @@ class WeekScreen(SfaScreen):
         keep = table.selected_key()
         table.clear()
         agenda = visits.agenda(self.ws, first, last)
+        happening = events.day_labels(self.ws, first, last)  # trade shows etc. on the day's row
         total = 0.0
         for day, rows, km in week_rows(agenda, first):
             total += km
@@ -133,7 +134,10 @@ class WeekScreen(SfaScreen):
             table.add_row(
                 Text(f"{day:%a %d %b}", style="bold"),
                 Text(summary, style="dim"),
-                Text("today" if day == self.today() else "", style="bold"),
+                Text(
+                    " · ".join(t for t in ("today" if day == self.today() else "", happening.get(day)) if t),
+                    style="bold",
+                ),
                 "",
                 "",
                 "",
