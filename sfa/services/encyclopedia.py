@@ -18,7 +18,7 @@ from typing import Any
 from sfa.domain.entities import PRODUCT, PRODUCT_SPEC
 from sfa.domain.errors import NotFoundError, ValidationError
 from sfa.domain.text import check_text
-from sfa.services import products
+from sfa.services import authority, products
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
@@ -41,6 +41,7 @@ def _find(specs: Sequence[Record], name: str) -> Record | None:
 
 def set_spec(ws: Workspace, ref: str, name: str, value: str, unit: str | None = None) -> Record:
     """Add a spec or change its value (and unit); the spec keeps its place."""
+    authority.require_manager(ws, "product specs", scoped=False)
     product = products.resolve(ws, ref)
     spec_name = _clean("name", name)
     spec_value = _clean("value", value)
@@ -76,6 +77,7 @@ def _write(
 
 
 def remove_spec(ws: Workspace, ref: str, name: str) -> Record:
+    authority.require_manager(ws, "product specs", scoped=False)
     product = products.resolve(ws, ref)
     specs = specs_of(ws, product["id"])
     spec = _find(specs, name.strip())
@@ -168,6 +170,7 @@ SPEC_COLUMNS = ("sku", "name", "value", "unit")
 def import_specs(ws: Workspace, path: Path) -> dict[str, int]:
     """Specs from CSV (sku, name, value[, unit]): all rows checked first, then written in one
     transaction; a bad row refuses the file naming its line and column."""
+    authority.require_manager(ws, "product specs", scoped=False)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -285,7 +288,7 @@ def _check_files(ws: Workspace, datasheets: Sequence[str], image: str | None) ->
 def attach_files(ws: Workspace, product: Record, datasheets: Sequence[str], image: str | None) -> Record:
     """Each datasheet file becomes a document of the product (kind datasheet); the picture a
     document (kind photo) that the product's `image` field names. Product data: a manager's."""
-    from sfa.services import authority, documents
+    from sfa.services import documents
 
     authority.require_manager(ws, "product documents", scoped=False)
     _check_files(ws, datasheets, image)
