@@ -23,6 +23,7 @@ __all__ = [
     "MERGEABLE",
     "conflict_data",
     "list_ref_fields",
+    "names_its_record",
     "opposite",
     "redirected",
     "ref_fields",
@@ -63,6 +64,19 @@ def list_ref_fields(entity_name: str) -> tuple[tuple[str, str], ...]:
     if entity is None:
         return ()
     return tuple((f.name, f.ref) for f in entity.fields if f.kind == "refs" and f.ref in MERGEABLE)
+
+
+@cache
+def names_its_record(entity_name: str) -> bool:
+    """Whether a record type names the record it belongs to by (record_entity, record_id) rather
+    than by a ref field (documents); insert-only types are left alone (timeline entries)."""
+    entity = ENTITIES.get(entity_name)
+    return (
+        entity is not None
+        and not entity.insert_only
+        and "record_entity" in entity.by_name
+        and "record_id" in entity.by_name
+    )
 
 
 def repointed(ids: list[Any], survivor: Callable[[str], str | None]) -> list[Any] | None:

@@ -111,6 +111,10 @@ def _children(ws: Workspace, entity: Entity, record_id: str) -> list[tuple[Entit
             else:
                 continue
             found += [(child, row, f.name) for row in rows]
+        if "record_entity" in child.by_name and "record_id" in child.by_name:
+            # documents (and approvals) name their record by (type, id), not by a ref field
+            rows = ws.store.select(child, "record_entity = ? AND record_id = ?", (entity.name, record_id))
+            found += [(child, row, "record_id") for row in rows]
     return found
 
 

@@ -1,5 +1,6 @@
 """After a merge the server re-points list refs too (issue 17 §4): a visit written offline whose
-`contact_ids` names the merged-away contact arrives naming the survivor, on SQLite and PostgreSQL."""
+`contact_ids` names the merged-away contact arrives naming the survivor, and a document attached
+offline to the merged-away contact arrives as the survivor's; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from inprocess import InProcessServer
+from inprocess import Bridge, InProcessServer
 from synchelp import BACKENDS
 
-from sfa.domain.entities import ACCOUNT, CONTACT, VISIT
+from sfa.domain.entities import ACCOUNT, CONTACT, DOCUMENT, VISIT
+from sfa.server import admin, storage
+from sfa.server.app import create_app
 from sfa.server.merged import repointed
-from sfa.services import dedupe
+from sfa.services import dedupe, documents
 from sfa.store.workspace import Workspace
 from sfa.sync import engine
 
@@ -23,13 +26,24 @@ from sfa.sync import engine
 def any_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[InProcessServer]:
     home = tmp_path / "server"
     home.mkdir()
-    db = None
+    db = f"sqlite:///{home / 'server.db'}"
     if request.param == "postgres":
         pg = request.getfixturevalue("pg_cluster")
         db = pg.url(pg.new_database())
-    srv = InProcessServer(home, db=db)
+    srv = _WithBlobs(home, db)
     yield srv
     srv.close()
+
+
+class _WithBlobs(InProcessServer):
+    """The app in-process over any database, keeping document contents under `home`."""
+
+    def __init__(self, home: Path, db: str) -> None:
+        self.home, self.db = home, db
+        admin.init(home, db)
+        self.engine = storage.make_engine(db)
+        self.app = create_app(self.engine, home / "blobs")
+        self.transport = Bridge(self.app)
 
 
 class Lap:
@@ -46,7 +60,7 @@ def _scoped(values: dict[str, Any]) -> dict[str, Any]:
     return {**values, "owner": "ana", "team": "north"}
 
 
-def test_a_visit_naming_the_merged_away_contact_names_the_survivor(
+def test_a_visit_or_document_naming_the_merged_away_contact_names_the_survivor(
     any_server: InProcessServer, tmp_path: Path
 ) -> None:
     mia = Lap(any_server, tmp_path, "mia", "manager")
@@ -81,6 +95,9 @@ def test_a_visit_naming_the_merged_away_contact_names_the_survivor(
                 }
             ),
         )
+        card = tmp_path / "card.png"
+        card.write_bytes(b"\x89PNG card")
+        doc = documents.add(ana.ws, str(card), "contact", other)  # ana, offline, too
         dedupe.merge(mia.ws, "contact", keep, other)  # meanwhile, on the manager's laptop
         mia.sync(), ana.sync(), mia.sync()
         expected = {only["id"]: [third, keep], both["id"]: [keep, third]}  # order kept, once each
@@ -89,6 +106,10 @@ def test_a_visit_naming_the_merged_away_contact_names_the_survivor(
             assert fields["contact_ids"][0] == ids
             for lap in (mia, ana):
                 assert lap.ws.store.get(VISIT, visit_id)["contact_ids"] == ids
+        fields = json.loads(any_server.query(f"SELECT fields FROM record WHERE id = '{doc['id']}'")[0][0])
+        assert fields["record_id"][0] == keep
+        for lap in (mia, ana):
+            assert lap.ws.store.get(DOCUMENT, doc["id"])["record_id"] == keep
     finally:
         mia.ws.close()
         ana.ws.close()
