@@ -177,7 +177,10 @@ def merge(
             else:
                 new = keep["id"]
             ws.store.update(child, row["id"], {name: new})
-            undo["children"].append([child.name, row["id"], name])
+            entry: list[Any] = [child.name, row["id"], name]
+            if isinstance(value, list):  # the list as it was, and as the merge left it
+                entry += [list(value), new]
+            undo["children"].append(entry)
         survivor = ws.store.update(entity, keep["id"], changes) if changes else keep
         ws.store.update(entity, other["id"], {"merged_into": keep["id"], "deleted": True})
         records.add_timeline(
@@ -233,13 +236,17 @@ def unmerge(ws: Workspace, ref: str) -> UnmergeResult:
         if log is not None:
             log_id, _, keep_id, undo = log
             survivor_id = keep_id
-            for child_name, child_id, name in undo["children"]:
+            for child_name, child_id, name, *lists in undo["children"]:
                 child = ENTITIES[child_name]
                 row = ws.store.find(child, child_id)
                 if row is None:
                     continue
                 value = row[name]
-                if isinstance(value, list):
+                if isinstance(value, list) and lists and value == lists[1]:
+                    # unchanged since the merge: the list as it was (both ids, if it named both)
+                    ws.store.update(child, child_id, {name: lists[0]})
+                    moved += 1
+                elif isinstance(value, list):
                     if keep_id in value:
                         ws.store.update(
                             child, child_id, {name: [other["id"] if v == keep_id else v for v in value]}
