@@ -4,6 +4,7 @@ the Duplicates view (side by side, take a field, merge) and events in the Week."
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,15 @@ def draft_lines(home: Path) -> list[dict[str, Any]]:
         ws.close()
 
 
+async def notified(pilot: Any, text: str, tries: int = 100) -> bool:
+    """Whether a notification saying `text` was raised once the app caught up (times nothing)."""
+    for _ in range(tries):
+        await pilot.pause()
+        if any(text in str(n.message) for n in pilot.app._notifications):
+            return True
+    return False
+
+
 async def gone(pilot: Any, kind: type, tries: int = 100) -> bool:
     """Whether the dialog of type `kind` has closed once the app caught up (times nothing)."""
     for _ in range(tries):
@@ -109,7 +119,14 @@ async def pick_the_draft(pilot: Any) -> None:
     assert await shows(pilot, "DRAFT")
 
 
-async def test_products_screen_searches_specs_compares_and_adds_to_a_quote(shop: Path) -> None:
+async def test_products_screen_searches_specs_compares_and_adds_to_a_quote(
+    shop: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    opened = tmp_path / "opened.txt"
+    opener = tmp_path / "opener.sh"
+    opener.write_text(f'#!/bin/sh\ncat "$1" > {opened}\n')
+    opener.chmod(0o755)
+    monkeypatch.setenv("SFA_OPENER", str(opener))
     before = len(draft_lines(shop))
     app = SfaApp(shop, now=FROZEN)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -122,6 +139,9 @@ async def test_products_screen_searches_specs_compares_and_adds_to_a_quote(shop:
         assert "Stroke" in text and "600 mm" in text and "LA-600 datasheet" in text
         assert "Configurable: 2 attributes, 1 rules" in text
         await pilot.press("enter")  # to the list
+        await pilot.pause()
+        await pilot.press("o")  # open the datasheet
+        assert await notified(pilot, "opened LA-600 datasheet (la600.pdf)")
         app.screen.query_one("#product-search", Input).value = "actuator"
         assert await shows(pilot, "Actuator 450")
         await pilot.press("space", "down", "space", "c")
@@ -152,6 +172,11 @@ async def test_products_screen_searches_specs_compares_and_adds_to_a_quote(shop:
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert not isinstance(app.screen, ConfiguratorScreen)
+    for _ in range(100):  # the opener runs in its own process
+        if opened.exists() and opened.read_bytes():
+            break
+        time.sleep(0.05)
+    assert opened.read_bytes() == b"%PDF-1.4 sheet"
     lines = draft_lines(shop)
     assert len(lines) == before + 1
     assert lines[-1]["configuration"] == "Voltage=230V, Housing=Steel"

@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from sfa.domain.dates import local_today
 from sfa.domain.money import format_money
-from sfa.services import configurator, encyclopedia, quotes
+from sfa.services import configurator, documents, encyclopedia, quotes
 from sfa.tui.base import SfaScreen
 from sfa.tui.forms import FORM_CSS, PickScreen
 from sfa.tui.widgets import Table
@@ -118,6 +118,7 @@ class ProductsScreen(SfaScreen):
         Binding("space", "mark", "Mark", tooltip="Mark the product for compare"),
         Binding("c", "compare", "Compare", tooltip="Compare the marked products' specs"),
         Binding("a", "add_to_quote", "Add to quote", tooltip="Add the product to a draft quote"),
+        Binding("o", "open_document", "Open sheet", tooltip="Open the product's (first) datasheet"),
     ]
 
     marked: list[str]
@@ -192,7 +193,7 @@ class ProductsScreen(SfaScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # typing into the search: the letters are the search's, the footer shows no list keys
         typing = self.query_one("#product-search", Input).has_focus
-        return not (typing and action in ("mark", "compare", "add_to_quote", "search"))
+        return not (typing and action in ("mark", "compare", "add_to_quote", "search", "open_document"))
 
     def on_descendant_focus(self) -> None:
         self.refresh_bindings()
@@ -262,3 +263,17 @@ class ProductsScreen(SfaScreen):
                 self.changed(f"{quote['number']}: line {line['position']} added: {line['description']}")
 
         configure_then(self, product["sku"], quote["currency"] or "", add)
+
+    def action_open_document(self) -> None:
+        """Open the product's first document (datasheets come first) with the desktop's opener."""
+        key = self.query_one("#products-table", Table).selected_key()
+        found = self.attempt(encyclopedia.detail, self.ws, key) if key is not None else None
+        if found is None:
+            return
+        if not found.documents:
+            self.notify(f"{found.product['sku']} has no documents", severity="warning")
+            return
+        doc = found.documents[0]
+        path = self.attempt(documents.open_document, self.ws, doc["id"])
+        if path is not None:
+            self.notify(f"opened {doc['title']} ({path.name})")
