@@ -53,6 +53,13 @@ def problem(
         if role == "manager":
             return None
         return "product specs, options and rules are changed by managers and admins only"
+    if entity == "document" and "product" in (
+        _value(state, "record_entity"),
+        _value(current or {}, "record_entity"),
+    ):
+        if role == "manager":
+            return None
+        return "product documents (datasheets, pictures) are changed by managers and admins only"
     if entity == "product":
         if role == "manager":
             return None

@@ -68,3 +68,37 @@ def test_the_cli_refuses_a_rep_early(home: Path, sfa: object) -> None:
         result = run(*args)
         assert result.code != 0 and "only a manager or an admin may change it (you are a rep)" in result.err
     assert run("product", "show", "LA", "--json").json()["specs"] == []
+
+
+def test_product_documents_are_a_managers_and_other_documents_are_not(server: InProcessServer) -> None:
+    admin = Pusher(server, "root", "admin", None)
+    product = ids.uuid7()
+    assert (
+        admin.push("product", product, {"sku": "LA", "name": "LA", "unit_price": "1"})["status"] == "applied"
+    )
+    sheet = {
+        "title": "Datasheet",
+        "kind": "datasheet",
+        "filename": "la.pdf",
+        "size": 10,
+        "sha256": "0" * 64,
+        "record_entity": "product",
+        "record_id": product,
+        "version": 1,
+    }
+    rep = Pusher(server, "ana", "rep", "north")
+    refused = rep.push("document", ids.uuid7(), sheet)
+    assert refused["status"] == "rejected"  # (the scope rule says it first: unscoped is a manager's)
+    manager = Pusher(server, "olga", "manager", "south")
+    made = ids.uuid7()
+    assert manager.push("document", made, sheet)["status"] == "applied"
+    edit = rep.push("document", made, {"title": "mine now"})
+    assert edit["status"] == "rejected"  # an edit neither
+    assert (
+        edit["reason"] == "product documents (datasheets, pictures) are changed by managers and admins only"
+    )
+    contact = ids.uuid7()
+    scope = {"owner": "ana", "team": "north"}
+    assert rep.push("contact", contact, {"name": "Eva", **scope})["status"] == "applied"
+    card = {**sheet, "kind": "photo", "record_entity": "contact", "record_id": contact, **scope}
+    assert rep.push("document", ids.uuid7(), card)["status"] == "applied"  # a rep's own record's: fine
