@@ -277,8 +277,8 @@ PRODUCT = Entity(
         Field("successor_id", "ref", ref="product", doc="the product that replaces this one"),
         Field("accessories", "refs", ref="product"),
         Field("alternatives", "refs", ref="product"),
-        Field("image", doc="file path of a picture (documents, when they land)"),
-        Field("datasheet", doc="file path of the datasheet (documents, when they land)"),
+        Field("image", doc="id of the picture's document (older records: a file path)"),
+        Field("datasheet", doc="older records only: a file path; datasheets are now documents"),
     ),
     search_fields=("name", "sku", "description", "model_number", "family"),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -407,6 +408,14 @@ class _Batch:
                 value = m.fields.get(name, [None])[0]
                 if isinstance(value, str) and is_uuid(value):
                     wanted.add(value)
+            if merged.names_its_record(m.entity):
+                value = m.fields.get("record_id", [None])[0]
+                if isinstance(value, str) and is_uuid(value):
+                    wanted.add(value)
+            for name, _ in merged.list_ref_fields(m.entity):
+                values = m.fields.get(name, [None])[0]
+                if isinstance(values, list):
+                    wanted.update(v for v in values if isinstance(v, str) and is_uuid(v))
         for (entity, record_id), entry in self.records.items():
             survivor = merged.survivor_of(entry[0], entry[3]) if entity in merged.MERGEABLE else None
             if survivor:
@@ -451,6 +460,15 @@ class _Batch:
                 if survivor:
                     m.fields[name] = [survivor, pair[1]]
                     self.unseen.add((m.entity, m.id))  # the writer gets the survivor back
+        for name, points_at in merged.list_ref_fields(m.entity):
+            pair = m.fields.get(name)
+            if pair and isinstance(pair[0], list):
+                ids = merged.repointed(pair[0], functools.partial(self._survivor, points_at))
+                if ids is not None:
+                    m.fields[name] = [ids, pair[1]]
+                    self.unseen.add((m.entity, m.id))
+        if merged.names_its_record(m.entity):
+            self._follow_owner(m)
         if m.entity not in merged.MERGEABLE:
             return m, None
         current = self.load(m.entity, m.id)
@@ -477,6 +495,22 @@ class _Batch:
         moved = merged.redirected(m, survivor, current[0], target_entry[0] if target_entry else None)
         self.unseen.add((m.entity, survivor))
         return moved, None
+
+    def _follow_owner(self, m: Mutation) -> None:
+        """A document written for a merged-away record belongs to the survivor."""
+        pair = m.fields.get("record_id")
+        if not pair or not isinstance(pair[0], str):
+            return
+        owner = m.fields.get("record_entity", [None])[0]
+        if owner is None:
+            current = self.load(m.entity, m.id)
+            owner = (current[0] if current else {}).get("record_entity", [None])[0]
+        if owner not in merged.MERGEABLE:
+            return
+        survivor = self._survivor(str(owner), pair[0])
+        if survivor:
+            m.fields["record_id"] = [survivor, pair[1]]
+            self.unseen.add((m.entity, m.id))
 
     def load(self, entity: str, record_id: str) -> list[Any] | None:
         key = (entity, record_id)

@@ -36,6 +36,9 @@ ADMINS_ONLY = frozenset({"territory"})
 # Product fields that are policy: the price, its currency, the tax rate and whether it is sold.
 PRODUCT_POLICY_FIELDS = frozenset({"unit_price", "currency", "tax_rate", "active", "deleted"})
 DECISIONS = frozenset({"approve", "reject", "release"})
+# Product data that is policy as a whole (issue 17): specs, configurator options and rules. Products
+# are everyone's (unscoped), so any manager writes them, as they write product prices.
+PRODUCT_DATA = frozenset({"product_spec", "product_option", "option_rule"})
 
 
 def problem(
@@ -67,6 +70,17 @@ def problem(
         return f"only an admin may change the {entity}"
     if entity in MANAGED:
         return _managed(role, mine, entity, before, after)
+    if entity in PRODUCT_DATA:
+        if role == "manager":
+            return None
+        return "product specs, options and rules are changed by managers and admins only"
+    if entity == "document" and "product" in (
+        _value(state, "record_entity"),
+        _value(current or {}, "record_entity"),
+    ):
+        if role == "manager":
+            return None
+        return "product documents (datasheets, pictures) are changed by managers and admins only"
     if entity == "product":
         if role == "manager":
             return None

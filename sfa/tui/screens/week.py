@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Static
 from sfa.domain.dates import local_today, local_zone
 from sfa.domain.entities import VISIT
 from sfa.domain.schedule import parse_duration, parse_when, week_of
-from sfa.services import crm, records, visits
+from sfa.services import crm, events, records, visits
 from sfa.store.db import Record
 from sfa.tui.base import SfaScreen
 from sfa.tui.capture import confirm, log_visit
@@ -131,6 +131,7 @@ class WeekScreen(SfaScreen):
         table.clear()
         agenda = visits.agenda(self.ws, first, last)
         purpose_width = self.purpose_width()
+        happening = events.day_labels(self.ws, first, last)  # trade shows etc. on the day's row
         total = 0.0
         for day, rows, km in week_rows(agenda, first):
             total += km
@@ -140,7 +141,10 @@ class WeekScreen(SfaScreen):
             table.add_row(
                 cell(f"{day:%a %d %b}", "bold"),
                 cell(summary, "dim"),
-                cell("today" if day == self.today() else "", "bold"),
+                cell(
+                    " · ".join(t for t in ("today" if day == self.today() else "", happening.get(day)) if t),
+                    "bold",
+                ),
                 cell(""),
                 cell(""),
                 cell(""),
