@@ -16,7 +16,7 @@ Scope = tuple[str | None, str | None]
 
 # Records only managers (of the record's team) and admins (any) write; company-wide ones (no team):
 # admins only.
-MANAGED = frozenset({"policy", "price_list", "price_list_item", "target", "playbook"})
+MANAGED = frozenset({"policy", "price_list", "price_list_item", "target", "playbook", "competitor"})
 # Records only admins write, whatever their team: the territory tree.
 ADMINS_ONLY = frozenset({"territory"})
 # Product fields that are policy: the price, its currency, the tax rate and whether it is sold.

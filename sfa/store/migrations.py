@@ -578,6 +578,17 @@ CREATE INDEX territory_handle ON territory(handle);
 CREATE INDEX territory_name ON territory(name);
 """
 
+# Competitors and the deals' competitors and "lost to" (issue 16 §3). A new table and two new
+# columns: harmless whatever number the migration ends up with.
+V_COMPETITORS = f"""
+CREATE TABLE competitor ({_RECORD_COLUMNS},
+    name TEXT NOT NULL, website TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX competitor_handle ON competitor(handle);
+CREATE INDEX competitor_name ON competitor(name COLLATE NOCASE);
+ALTER TABLE opportunity ADD COLUMN competitors TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE opportunity ADD COLUMN lost_to TEXT;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     V1,
     V2,
@@ -602,6 +613,7 @@ MIGRATIONS: tuple[str, ...] = (
     V_POLICY_2,
     V_POLICY_3,
     V_POLICY_4,
+    V_COMPETITORS,
 )
 
 LATEST = len(MIGRATIONS)
