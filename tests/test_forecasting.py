@@ -4,6 +4,7 @@ migration for deals moved before it, and read back as the prediction methods' De
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -411,3 +412,26 @@ def test_server_scopes_stage_changes_by_their_deal() -> None:
     snapshot = {"owner": ["ana", "c"], "team": ["north", "c"]}
     assert merge.own_scope("forecast_snapshot", snapshot) == ("ana", "north")
     assert merge.own_scope("forecast_adjustment", snapshot) == ("ana", "north")
+
+
+def test_backtest_is_kept_until_a_deal_changes(history_home: Path, tmp_path: Path) -> None:
+    """The kept backtest is the computed one, field for field; any change of a deal (here only its
+    owner: no stage change) recomputes it."""
+    history_home = Path(shutil.copytree(history_home, tmp_path / "home"))
+    ws = Workspace(history_home)
+    try:
+        first = forecasting.backtest(ws, 4)
+        cache = history_home / forecasting.BACKTEST_FILE
+        key = json.loads(cache.read_text())["key"]
+        assert forecasting.backtest(ws, 4) == first
+        assert first == prediction.backtest(
+            forecasting.histories(ws), forecasting.stages_for(ws), local_today(), 4, "quarter"
+        )
+    finally:
+        ws.close()
+    opp = run_sfa(history_home, "opp", "list", "--open", "--json").json()[0]
+    assert run_sfa(history_home, "opp", "edit", opp["id"], "--owner", "zoe").code == 0
+    assert run_sfa(history_home, "forecast", "backtest", "--periods", "4").code == 0
+    assert json.loads(cache.read_text())["key"] != key
+    cache.write_text('{"key": "x", "value": []}')
+    assert run_sfa(history_home, "forecast", "backtest", "--periods", "4").code == 0  # recomputed

@@ -29,13 +29,35 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import cached_property
 from itertools import repeat
 from operator import add, mul, sub
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sfa.domain.errors import ValidationError
 from sfa.domain.stages import LOST, WON, Stage
+
+if TYPE_CHECKING:
+    from functools import cached_property
+else:
+
+    class cached_property:  # functools.cached_property without its lock (Python < 3.12)
+        """Computed on first use and kept in the instance's __dict__. The standard one takes a lock
+        on every first use, and the fits make tens of thousands of deal snapshots (as_of): a third of
+        a backtest went to that lock (docs/prediction.md, "Speed")."""
+
+        def __init__(self, func):
+            self.func = func
+            self.name = func.__name__
+
+        def __set_name__(self, owner, name):
+            self.name = name
+
+        def __get__(self, instance, owner=None):
+            if instance is None:
+                return self
+            value = instance.__dict__[self.name] = self.func(instance)
+            return value
+
 
 PRIOR_DEALS = 20  # the policy probability is worth this many deals of evidence
 MODEL_MIN_CLASS = 40  # won and lost deals each, before the model is tried
@@ -185,6 +207,10 @@ class _Known:
     snapshots: list[tuple[date, date, DealHistory, DealHistory]] = field(default_factory=list)
     # (snapshot start, period end, deal as of start, deal as closed) for deals closed by ``at``
     book: _Book | None = None
+    # The history method's fit of this snapshot and the model trained on it, kept once made: a
+    # backtest's hold-out cut is usually an earlier period's start (docs/prediction.md, "Speed").
+    fitted: _History | None = None
+    trained: tuple[_Model | None] | None = None
 
 
 class _Book:
@@ -208,6 +234,7 @@ class _Book:
             else None
         )
         self.starts: list[date] = []
+        self.known: dict[date, _Known] = {}
         self.pairs: list[tuple[date, date, date, DealHistory, DealHistory]] = []
         # (closed on, snapshot start, its period's end, deal as of start, deal as closed)
 
@@ -235,6 +262,12 @@ class _Book:
                         self.pairs.append((closed_on, start, add_months(start, self.step), then, deal))
 
     def know(self, at: date) -> _Known:
+        found = self.known.get(at)
+        if found is None:
+            found = self.known[at] = self._know(at)
+        return found
+
+    def _know(self, at: date) -> _Known:
         first, end = period_bounds(at, self.by)
         self._extend(first)
         seen = [d for d in (deal.as_of(at) for deal in self.deals) if d is not None]
@@ -334,6 +367,12 @@ def _quantile(values: list[int], q: float) -> int:
 
 
 def _fit_history(known: _Known) -> _History:
+    if known.fitted is None:
+        known.fitted = _fit(known)
+    return known.fitted
+
+
+def _fit(known: _Known) -> _History:
     policy = {s.name: s.probability / 100 for s in known.stages}
     reach = reach_probabilities(known.closed, known.stages)
     stage_p = {name: shrink(w, n, policy.get(name, 0.0)) for name, (w, n) in reach.items()}
@@ -571,6 +610,13 @@ def _fit_model(known: _Known, history: _History) -> tuple[_Model | None, str]:
 
 
 def _train(known: _Known, history: _History) -> _Model | None:
+    """The model on ``known``'s snapshots; ``history`` is ``known``'s own fit (_fit_history)."""
+    if known.trained is None:
+        known.trained = (_train_new(known, history),)
+    return known.trained[0]
+
+
+def _train_new(known: _Known, history: _History) -> _Model | None:
     snaps = sorted(known.snapshots, key=lambda s: s[0])[-MAX_TRAINING_ROWS:]
     labels = [int(now.stage == WON) for *_, now in snaps]
     if len(set(labels)) < 2:

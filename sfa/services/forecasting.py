@@ -72,16 +72,20 @@ def histories(ws: Workspace, *, open_only: bool = False) -> list[DealHistory]:
     A deal without rows (imported, or pulled from a replica that predates stage changes) is one step:
     its stage today since its creation (the time in its UUIDv7 id).
     """
-    changes: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
+    changes: dict[str, list[tuple[str, str, str | None]]] = {}
     open_where = "stage NOT IN (?, ?)" if open_only else ""
     rows_where = (
         "opportunity_id IN (SELECT id FROM opportunity WHERE stage NOT IN (?, ?))" if open_only else ""
     )
     closed = (WON, LOST) if open_only else ()
-    for _id, to_stage, opp_id, at, close in ws.store.key_rows(
-        STAGE_CHANGE, ["opportunity_id", "at", "close_date"], where=rows_where, params=closed
+    for opp_id, at, to_stage, close in ws.store.plain_rows(
+        STAGE_CHANGE, ["opportunity_id", "at", "to_stage", "close_date"], where=rows_where, params=closed
     ):
-        changes[opp_id].append((at, to_stage, close))
+        found = changes.get(opp_id)
+        if found is None:
+            changes[opp_id] = [(at, to_stage, close)]
+        else:
+            found.append((at, to_stage, close))
     days: dict[str, date] = {}  # a few hundred distinct days among tens of thousands of rows
 
     def day_of(text: str) -> date:
@@ -132,7 +136,67 @@ def histories(ws: Workspace, *, open_only: bool = False) -> list[DealHistory]:
 def backtest(
     ws: Workspace, periods: int = 8, by: str = "quarter", today: date | None = None
 ) -> prediction.Backtest:
-    return prediction.backtest(histories(ws), stages_for(ws), today or local_today(), periods, by)
+    """The backtest of the periods before today's; kept in the home (forecast-backtest.json) and
+    recomputed only when the deals, their stage changes, the stages or the current period change:
+    the result depends on nothing else (docs/prediction.md, "Speed")."""
+    day = today or local_today()
+    current = report_rules.period_start(day, by)
+    key = f"{current.isoformat()}|{periods}|{by}|{_data_key(ws)}"
+    kept = _read_cache(ws, BACKTEST_FILE, key)
+    if kept is not None:
+        try:
+            return _backtest_from(kept)
+        except (KeyError, TypeError, ValueError, ArithmeticError):
+            pass  # a cache from another version: recompute
+    result = prediction.backtest(histories(ws), stages_for(ws), day, periods, by)
+    _write_cache(ws, BACKTEST_FILE, key, _backtest_to(result))
+    return result
+
+
+BACKTEST_FILE = "forecast-backtest.json"
+
+
+def _data_key(ws: Workspace) -> str:
+    """What every forecast figure is computed from: the stages and the deals with their stage
+    changes (the newest change and the count of each table, deleted records included)."""
+    stages = ",".join(f"{s.name}:{s.probability}" for s in stages_for(ws))
+    return f"{stages}|{ws.store.latest_change(STAGE_CHANGE)}|{ws.store.latest_change(OPPORTUNITY)}"
+
+
+def _backtest_to(result: prediction.Backtest) -> dict[str, Any]:
+    def text(value: Decimal | None) -> str | None:
+        return None if value is None else str(value)
+
+    return {
+        "periods": result.periods,
+        "best": result.best,
+        "scores": [
+            {
+                "method": s.method,
+                "figures": [s.wmape, s.bias, s.coverage, s.brier, s.auc],
+                "note": s.note,
+                "rows": [
+                    [name, str(point), str(actual), text(p10), text(p90)]
+                    for name, point, actual, p10, p90 in s.periods
+                ],
+            }
+            for s in result.scores.values()
+        ],
+    }
+
+
+def _backtest_from(data: dict[str, Any]) -> prediction.Backtest:
+    def number(value: str | None) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+    scores = {}
+    for entry in data["scores"]:
+        wmape, bias, coverage, brier, auc = entry["figures"]
+        rows = [(str(n), Decimal(p), Decimal(a), number(lo), number(hi)) for n, p, a, lo, hi in entry["rows"]]
+        scores[str(entry["method"])] = prediction.MethodScore(
+            str(entry["method"]), wmape, bias, coverage, brier, auc, str(entry["note"]), rows
+        )
+    return prediction.Backtest(int(data["periods"]), scores, str(data["best"]))
 
 
 def backtest_json(result: prediction.Backtest) -> dict[str, Any]:
@@ -259,31 +323,36 @@ CACHE_FILE = "forecast-estimates.json"
 
 
 def _cache_key(ws: Workspace, day: date, by: str, currency: str) -> str:
-    """What the history method's estimates depend on: the day, the period kind, the stages, the
-    currency, and the data (stage changes are insert-only and written with every move, close-date
-    or amount change, so their count moves whenever a deal does; deletions change the deal count)."""
-    stages = ",".join(f"{s.name}:{s.probability}" for s in stages_for(ws))
-    counts = (ws.store.count(STAGE_CHANGE), ws.store.count(OPPORTUNITY))
-    return f"{day.isoformat()}|{by}|{currency}|{stages}|{counts[0]}|{counts[1]}"
+    """What the history method's estimates depend on: the day, the period kind, the currency and the
+    data (_data_key)."""
+    return f"{day.isoformat()}|{by}|{currency}|{_data_key(ws)}"
 
 
 def _cached(ws: Workspace, key: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads((ws.home / CACHE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("estimates"), dict):
-        return None
-    estimates: dict[str, Any] = data["estimates"]
-    return estimates
+    return _read_cache(ws, CACHE_FILE, key)
 
 
 def _keep(ws: Workspace, key: str, estimates: dict[str, Any]) -> None:
+    _write_cache(ws, CACHE_FILE, key, estimates)
+
+
+def _read_cache(ws: Workspace, name: str, key: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads((ws.home / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("value"), dict):
+        return None
+    value: dict[str, Any] = data["value"]
+    return value
+
+
+def _write_cache(ws: Workspace, name: str, key: str, value: dict[str, Any]) -> None:
     """Best effort: a home that cannot be written (read-only media) just computes every time."""
-    path = ws.home / CACHE_FILE
+    path = ws.home / name
     try:
         temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"key": key, "estimates": estimates}), encoding="utf-8")
+        temporary.write_text(json.dumps({"key": key, "value": value}), encoding="utf-8")
         temporary.replace(path)
     except OSError:
         pass
