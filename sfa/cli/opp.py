@@ -379,6 +379,22 @@ def lost(
     emit_written(ws, OPPORTUNITY, record, "lost", as_json=as_json, quiet=quiet)
 
 
+@app.command("category")
+def category(
+    ctx: typer.Context,
+    ref: str,
+    value: Annotated[
+        str, typer.Argument(help="pipeline, best case, commit or omitted; 'stage' undoes the override.")
+    ],
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Override a deal's forecast category (else its stage's, from the sales policy)."""
+    ws = workspace(ctx)
+    record = forecasting.set_category(ws, ref, value)
+    emit_written(ws, OPPORTUNITY, record, "forecast category set", as_json=as_json, quiet=quiet)
+
+
 @app.command("competitors")
 def competitors_(
     ctx: typer.Context,

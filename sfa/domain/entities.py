@@ -187,6 +187,12 @@ OPPORTUNITY = Entity(
         # survive a concurrent edit) and the one it was lost to.
         Field("competitors", "refs", merge="union", ref="competitor", doc="competitors met on the deal"),
         Field("lost_to", "ref", ref="competitor", doc="the competitor the deal was lost to"),
+        Field(
+            "forecast_category",
+            "enum",
+            choices=("pipeline", "best case", "commit", "omitted"),
+            doc="the rep's or manager's override of the stage's forecast category; empty: the stage's",
+        ),
     ),
     search_fields=("name", "next_step", "lost_reason", "notes"),
 )

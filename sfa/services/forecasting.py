@@ -248,6 +248,38 @@ def category_of(probability: int | None) -> str:
     return "best case" if probability >= BEST_CASE_FROM else "pipeline"
 
 
+OVERRIDES = ("pipeline", "best case", "commit", "omitted")
+
+
+def categories_of(ws: Workspace) -> dict[str, str]:
+    """Stage → forecast category from the sales policy in force (docs/policy.md)."""
+    return {s.name: s.category for s in ws.policy.stages}
+
+
+def deal_category(stage: str, probability: int | None, override: str | None, by_stage: dict[str, str]) -> str:
+    """A deal's forecast category: the rep's or manager's override, else its stage's in the sales
+    policy, else from its probability (a stage the policy does not have)."""
+    if override:
+        return override
+    return by_stage.get(stage) or category_of(probability)
+
+
+def set_category(ws: Workspace, ref: str, category: str) -> Record:
+    """Override a deal's forecast category ("stage": back to its stage's)."""
+    wanted = " ".join(category.strip().lower().replace("-", " ").replace("_", " ").split())
+    if wanted not in (*OVERRIDES, "stage"):
+        raise ValidationError(
+            "category", f"{category!r} is not a category; accepted: {', '.join(OVERRIDES)}, stage"
+        )
+    opp = ws.store.resolve(OPPORTUNITY, ref)
+    if opp["stage"] in (WON, LOST):
+        raise ValidationError("category", f"the deal is {opp['stage']}: only open deals are forecast")
+    value = None if wanted == "stage" else wanted
+    if opp.get("forecast_category") == value:
+        return opp
+    return ws.store.update(OPPORTUNITY, opp["id"], {"forecast_category": value})
+
+
 def check_method(method: str) -> str:
     value = method.strip().lower()
     if value not in FORECAST_METHODS:
@@ -373,10 +405,18 @@ def commit_amounts(
     start = report_rules.period_start(today or local_today(), by)
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     where, params = scoped("", (), owner, team)
-    for _id, _name, stage, amount, currency, close, probability in ws.store.key_rows(
-        OPPORTUNITY, ["stage", "amount", "currency", "close_date", "probability"], where=where, params=params
+    by_stage = categories_of(ws)
+    for _id, _name, stage, amount, currency, close, probability, override in ws.store.key_rows(
+        OPPORTUNITY,
+        ["stage", "amount", "currency", "close_date", "probability", "forecast_category"],
+        where=where,
+        params=params,
     ):
-        if stage in ("won", "lost") or not amount or category_of(probability) != "commit":
+        if (
+            stage in (WON, LOST)
+            or not amount
+            or deal_category(stage, probability, override, by_stage) != "commit"
+        ):
             continue
         close_day = _day(close) if close else None
         if close_day is None:
@@ -530,8 +570,21 @@ def take_snapshot(
     zero = Decimal(0)
     open_count = 0
     figures = {"pipeline": zero, "weighted": zero, "commit_amount": zero, "won": zero}
-    for _id, _name, stage, amount, row_currency, close, probability, row_owner, row_team in ws.store.key_rows(
-        OPPORTUNITY, ["stage", "amount", "currency", "close_date", "probability", "owner", "team"]
+    by_stage = categories_of(ws)
+    for (
+        _id,
+        _name,
+        stage,
+        amount,
+        row_currency,
+        close,
+        probability,
+        row_owner,
+        row_team,
+        override,
+    ) in ws.store.key_rows(
+        OPPORTUNITY,
+        ["stage", "amount", "currency", "close_date", "probability", "owner", "team", "forecast_category"],
     ):
         if stage == LOST or not close or (row_currency or currency) != currency:
             continue
@@ -546,7 +599,7 @@ def take_snapshot(
         open_count += 1
         figures["pipeline"] += value
         figures["weighted"] += value * (probability or 0) / 100
-        if category_of(probability) == "commit":
+        if deal_category(stage, probability, override, by_stage) == "commit":
             figures["commit_amount"] += value
     values: Record = {
         "period": period,

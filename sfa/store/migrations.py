@@ -589,6 +589,11 @@ ALTER TABLE opportunity ADD COLUMN competitors TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE opportunity ADD COLUMN lost_to TEXT;
 """
 
+# A deal's forecast category, when a rep or manager overrides the stage's (issue 16 §2).
+V_FORECAST_CATEGORY = """
+ALTER TABLE opportunity ADD COLUMN forecast_category TEXT;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     V1,
     V2,
@@ -614,6 +619,7 @@ MIGRATIONS: tuple[str, ...] = (
     V_POLICY_3,
     V_POLICY_4,
     V_COMPETITORS,
+    V_FORECAST_CATEGORY,
 )
 
 LATEST = len(MIGRATIONS)
