@@ -550,6 +550,20 @@ def snapshot_id(kind: str, subject: str, period: str, week: str) -> str:
     return str(uuid.uuid5(_SNAPSHOT_NAMESPACE, f"{kind}\\x1f{subject}\\x1f{period}\\x1f{week}"))
 
 
+def monday_snapshot(ws: Workspace, today: date | None = None, by: str = "quarter") -> Record | None:
+    """`sync --watch` on a Monday: this week's snapshot of the user's own figures, unless one exists
+    (taken here, or pulled from another laptop of the same user: the id is the same)."""
+    day = today or local_today()
+    if day.weekday() != 0:
+        return None
+    year, week, _ = day.isocalendar()
+    owner = ws.owner
+    record_id = snapshot_id("owner", owner, report_rules.period_of(day, by), f"{year:04d}-W{week:02d}")
+    if ws.store.find(FORECAST_SNAPSHOT, record_id) is not None:
+        return None
+    return take_snapshot(ws, by, owner=owner, today=day)
+
+
 def take_snapshot(
     ws: Workspace,
     by: str = "quarter",
