@@ -435,3 +435,17 @@ def test_backtest_is_kept_until_a_deal_changes(history_home: Path, tmp_path: Pat
     assert json.loads(cache.read_text())["key"] != key
     cache.write_text('{"key": "x", "value": []}')
     assert run_sfa(history_home, "forecast", "backtest", "--periods", "4").code == 0  # recomputed
+
+
+def test_range_follows_the_owner_the_rows_are_narrowed_to(history_home: Path) -> None:
+    """`report forecast --range --owner U`: the current period's range is of that rep's deals, not
+    of everyone's beside that rep's rows."""
+    args = ("report", "forecast", "--by", "quarter", "--range", "--json")
+    every = run_sfa(history_home, *args).json()
+    ana = run_sfa(history_home, *args, "--owner", "ana").json()
+    [all_row] = [r for r in every if r["p50"] is not None]
+    [ana_row] = [r for r in ana if r["p50"] is not None]
+    assert ana_row["period"] == all_row["period"]
+    assert Decimal(ana_row["p10"]) <= Decimal(ana_row["p50"]) <= Decimal(ana_row["p90"])
+    assert Decimal(ana_row["p50"]) < Decimal(all_row["p50"])
+    assert Decimal(ana_row["won"]) <= Decimal(all_row["won"])

@@ -227,7 +227,9 @@ def forecast(
                 row[key] = None
             if row["period"] != current:
                 continue
-            result = forecasting.predict_current(ws, period_by, chosen, row["currency"], row["won"], goal)
+            result = forecasting.predict_current(
+                ws, period_by, chosen, row["currency"], row["won"], goal, owner=owner, team=teams
+            )
             row.update(
                 method=result.method,
                 expected=result.expected,

@@ -9,7 +9,7 @@ import json
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -310,6 +310,9 @@ def predict_current(
     target: Decimal | None = None,
     today: date | None = None,
     runs: int = 2000,
+    *,
+    owner: str | None = None,
+    team: str | frozenset[str] | None = None,
 ) -> prediction.Prediction:
     """The current period's won amount by ``method`` from the deals in ``currency``: what is already
     won plus the method's prediction for the open pipeline (and deals still to come from new).
@@ -319,19 +322,23 @@ def predict_current(
     day = today or local_today()
     rest = None if target is None else target - won_so_far
     stages = stages_for(ws)
+    keep = _in_scope(ws, owner, team)
     if method == "history":
-        key = _cache_key(ws, day, by, currency)
+        key = (
+            _cache_key(ws, day, by, currency)
+            + f"|{owner}|{sorted(team) if isinstance(team, frozenset) else team}"
+        )
         estimates = _cached(ws, key)
         if estimates is None:
-            deals = [d for d in histories(ws) if d.currency == currency]
+            deals = [d for d in histories(ws) if d.currency == currency and keep(d)]
             estimates = prediction.fit_estimates(deals, stages, day, by)
             _keep(ws, key, estimates)
             open_deals = [d for d in deals if d.outcome is None]
         else:
-            open_deals = [d for d in histories(ws, open_only=True) if d.currency == currency]
+            open_deals = [d for d in histories(ws, open_only=True) if d.currency == currency and keep(d)]
         result = prediction.predict_open(open_deals, estimates, stages, day, by, runs=runs, target=rest)
     else:
-        deals = [d for d in histories(ws) if d.currency == currency]
+        deals = [d for d in histories(ws) if d.currency == currency and keep(d)]
         result = prediction.predict(deals, stages, day, by, method, runs=runs, target=rest)
     shift = won_so_far
 
@@ -349,6 +356,21 @@ def predict_current(
         (1.0 if rest is not None and rest <= 0 else result.p_target),
         result.note,
     )
+
+
+def _in_scope(
+    ws: Workspace, owner: str | None, team: str | frozenset[str] | None
+) -> Callable[[DealHistory], bool]:
+    """A test of a deal's history: is the deal the owner's and the team's (as the report's rows
+    are narrowed)? The estimates are then fitted on that rep's or team's deals alone (issue 16:
+    "per team"), shrunk towards the policy probabilities as always."""
+    if owner is None and team is None:
+        return lambda deal: True
+    from sfa.services.reports import scoped
+
+    where, params = scoped("", (), owner, team)
+    wanted = {row[0] for row in ws.store.key_rows(OPPORTUNITY, [], where=where, params=params)}
+    return lambda deal: deal.id in wanted
 
 
 CACHE_FILE = "forecast-estimates.json"
