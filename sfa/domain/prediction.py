@@ -573,6 +573,9 @@ def auc(probabilities: Sequence[float], outcomes: Sequence[int]) -> float | None
 
 
 MAX_TRAINING_ROWS = 2000
+# Monte-Carlo runs of a backtest, and of the report's range: the range's calibration (P10-P90
+# coverage) is measured at this many runs, so the report draws as many (docs/prediction.md, "Speed").
+BACKTEST_RUNS = 1000
 
 
 def _fit_model(known: _Known, history: _History) -> tuple[_Model | None, str]:
@@ -880,7 +883,7 @@ def backtest(
     today: date,
     periods: int = 8,
     by: str = "quarter",
-    runs: int = 1000,
+    runs: int = BACKTEST_RUNS,
     seed: int = 0,
     methods: Sequence[str] = METHODS,
 ) -> Backtest:

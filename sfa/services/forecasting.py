@@ -309,7 +309,7 @@ def predict_current(
     won_so_far: Decimal,
     target: Decimal | None = None,
     today: date | None = None,
-    runs: int = 2000,
+    runs: int = prediction.BACKTEST_RUNS,
     *,
     owner: str | None = None,
     team: str | frozenset[str] | None = None,
@@ -426,19 +426,15 @@ def commit_amounts(
 
     start = report_rules.period_start(today or local_today(), by)
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    where, params = scoped("", (), owner, team)
+    where, params = scoped("stage NOT IN (?, ?) AND amount IS NOT NULL", (WON, LOST), owner, team)
     by_stage = categories_of(ws)
-    for _id, _name, stage, amount, currency, close, probability, override in ws.store.key_rows(
+    for stage, amount, currency, close, probability, override in ws.store.plain_rows(
         OPPORTUNITY,
         ["stage", "amount", "currency", "close_date", "probability", "forecast_category"],
         where=where,
         params=params,
     ):
-        if (
-            stage in (WON, LOST)
-            or not amount
-            or deal_category(stage, probability, override, by_stage) != "commit"
-        ):
+        if not amount or deal_category(stage, probability, override, by_stage) != "commit":
             continue
         close_day = _day(close) if close else None
         if close_day is None:

@@ -474,7 +474,8 @@ class Store:
     def latest_change(self, entity: Entity) -> str:
         """The newest ``updated_at`` of the table (deleted records included; "" when empty): with the
         record count, a cheap fingerprint of "has anything changed" for caches of derived figures."""
-        row = self.conn.execute(f"SELECT max(updated_at), count(*) FROM {entity.table}").fetchone()
+        newest = "max(rid)" if entity.insert_only else "max(updated_at)"  # rows never change: the last one
+        row = self.conn.execute(f"SELECT {newest}, count(*) FROM {entity.table}").fetchone()
         return f"{row[0] or ''}#{row[1]}"
 
     def count(self, entity: Entity, where: str = "", params: Sequence[Any] = ()) -> int:
