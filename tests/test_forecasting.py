@@ -449,3 +449,25 @@ def test_range_follows_the_owner_the_rows_are_narrowed_to(history_home: Path) ->
     assert Decimal(ana_row["p10"]) <= Decimal(ana_row["p50"]) <= Decimal(ana_row["p90"])
     assert Decimal(ana_row["p50"]) < Decimal(all_row["p50"])
     assert Decimal(ana_row["won"]) <= Decimal(all_row["won"])
+
+
+def test_demo_history_meets_competitors_and_win_loss_explains_it(history_home: Path) -> None:
+    """`sfa demo --history` deals meet the demo's competitors; those lost "went with competitor" are
+    lost to one; win-loss by stage lists the stages in the pipeline's order."""
+    by_competitor = run_sfa(history_home, "report", "win-loss", "--by", "competitor", "--json").json()
+    names = [g["competitor"] for g in by_competitor["groups"]]
+    assert {"Kessler Automation", "Nordline Systems"} <= set(names)
+    lost = [o for o in run_sfa(history_home, "opp", "list", "--json").json() if o["stage"] == "lost"]
+    simulated = [o for o in lost if any(t.startswith("source:") for t in o["tags"])]  # the history's
+    went = [o for o in simulated if o["lost_reason"] == "went with competitor"]
+    assert went and all(o["lost_to"] in o["competitors"] for o in went)
+    assert all(o["lost_to"] is None for o in lost if o not in went)
+    by_stage = run_sfa(history_home, "report", "win-loss", "--by", "stage", "--json").json()["groups"]
+    stages = [g["stage"] for g in by_stage if g["stage"] != "(unknown)"]
+    configured = [
+        s.strip().split(":")[0] for s in run_sfa(history_home, "config", "get", "stages").out.split(",")
+    ]
+    assert stages == [s for s in configured if s in stages]
+    assert sum(g["deals"] for g in by_stage) == len(lost) + sum(
+        1 for o in run_sfa(history_home, "opp", "list", "--json").json() if o["stage"] == "won"
+    )

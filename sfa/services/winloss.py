@@ -68,7 +68,11 @@ def report(
                 discounts=tuple(discounts.get(opp["id"], ())),
             )
         )
-    return winloss.win_loss(deals)
+    groups = winloss.win_loss(deals)
+    if by == "stage":  # in the pipeline's order, unknown stages last
+        order = {s.name: i for i, s in enumerate(ws.stages)}
+        groups.sort(key=lambda g: order.get(g.name, len(order)))
+    return groups
 
 
 Labeller = Callable[[Record, str | None], tuple[str, ...]]
