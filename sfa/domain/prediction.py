@@ -227,6 +227,9 @@ class _Book:
         self.stages = stages
         self.step = 3 if by == "quarter" else 1
         self.closed = [d for d in self.deals if d.outcome is not None]
+        # The day after which everything about a deal is known (its last step and close-date
+        # move): from then on `as_of` is the deal itself, and `_know` skips the call.
+        self.settled = [max(d.steps[-1].at, d.close_dates[-1][0]) for d in self.deals]
         # The first period has no pipeline yet: snapshots start one period after the first deal.
         self.first_start = (
             add_months(period_bounds(min(d.created for d in self.deals), by)[0], self.step)
@@ -270,7 +273,15 @@ class _Book:
     def _know(self, at: date) -> _Known:
         first, end = period_bounds(at, self.by)
         self._extend(first)
-        seen = [d for d in (deal.as_of(at) for deal in self.deals) if d is not None]
+        seen = []
+        for deal, settled in zip(self.deals, self.settled, strict=True):
+            if settled < at:  # as_of would return the deal itself (or None: not created yet)
+                if deal.created < at:
+                    seen.append(deal)
+                continue
+            then = deal.as_of(at)
+            if then is not None:
+                seen.append(then)
         return _Known(
             first,
             end,
