@@ -63,6 +63,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "sfa.cli.commission",
         "Commission: estimates, statements, runs, approval, payroll export.",
     ),
+    "competitor": ("sfa.cli.competitor", "Competitors: the rivals deals meet and are lost to."),
 }
 
 

@@ -183,6 +183,16 @@ OPPORTUNITY = Entity(
         Field("lost_reason"),
         *_scope_fields(),
         Field("campaign_id", "ref", ref="campaign", doc="primary campaign"),
+        # Win/loss (issue 16 §3, docs/prediction.md): the competitors met on the deal (both sides'
+        # survive a concurrent edit) and the one it was lost to.
+        Field("competitors", "refs", merge="union", ref="competitor", doc="competitors met on the deal"),
+        Field("lost_to", "ref", ref="competitor", doc="the competitor the deal was lost to"),
+        Field(
+            "forecast_category",
+            "enum",
+            choices=("pipeline", "best case", "commit", "omitted"),
+            doc="the rep's or manager's override of the stage's forecast category; empty: the stage's",
+        ),
     ),
     search_fields=("name", "next_step", "lost_reason", "notes"),
 )
@@ -766,6 +776,18 @@ PLAYBOOK = Entity(
     title="title",
 )
 
+COMPETITOR = Entity(
+    "competitor",
+    "competitor",
+    60,
+    (
+        Field("name", required=True),
+        Field("website", "url"),
+        *_scope_fields(),  # team: the team that tracks it (none: company-wide); notes: battle card
+    ),
+    search_fields=("name", "website", "notes"),
+)
+
 TERRITORY = Entity(
     "territory",
     "territory",
@@ -924,5 +946,6 @@ ENTITIES: dict[str, Entity] = {
         OPPORTUNITY_SPLIT,
         COMMISSION_LINE,
         COMMISSION_STATEMENT,
+        COMPETITOR,
     )
 }

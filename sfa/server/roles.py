@@ -23,6 +23,7 @@ MANAGED = frozenset(
         "price_list_item",
         "target",
         "playbook",
+        "competitor",  # issue 16 §3: the rivals deals meet are policy
         # Incentives (issue 16 §4, docs/incentives.md): what a rep is paid is set by their manager.
         "commission_plan",
         "plan_assignment",

@@ -613,6 +613,22 @@ CREATE INDEX IF NOT EXISTS commission_statement_handle ON commission_statement(h
 CREATE INDEX IF NOT EXISTS commission_statement_period ON commission_statement(period, rep);
 """
 
+# Competitors and the deals' competitors and "lost to" (issue 16 §3). A new table and two new
+# columns: harmless whatever number the migration ends up with.
+V_COMPETITORS = f"""
+CREATE TABLE competitor ({_RECORD_COLUMNS},
+    name TEXT NOT NULL, website TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX competitor_handle ON competitor(handle);
+CREATE INDEX competitor_name ON competitor(name COLLATE NOCASE);
+ALTER TABLE opportunity ADD COLUMN competitors TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE opportunity ADD COLUMN lost_to TEXT;
+"""
+
+# A deal's forecast category, when a rep or manager overrides the stage's (issue 16 §2).
+V_FORECAST_CATEGORY = """
+ALTER TABLE opportunity ADD COLUMN forecast_category TEXT;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     V1,
     V2,
@@ -638,6 +654,8 @@ MIGRATIONS: tuple[str, ...] = (
     V_POLICY_3,
     V_POLICY_4,
     V_COMMISSION,
+    V_COMPETITORS,
+    V_FORECAST_CATEGORY,
 )
 
 LATEST = len(MIGRATIONS)
