@@ -191,7 +191,9 @@ def datasheets(sfa: str, work: Path, env: dict[str, str]) -> None:
     run([sfa, "quote", "export", number, "--output", "plain.pdf"], cwd=work, env=env)
     run([sfa, "quote", "export", number, "--output", "qd.pdf", "--attach-datasheets"], cwd=work, env=env)
     plain, attached = len(PdfReader(work / "plain.pdf").pages), len(PdfReader(work / "qd.pdf").pages)
-    check(attached == plain + 2, f"qd.pdf has {attached} pages; expected the quote's {plain} and the sheet's 2")
+    check(
+        attached == plain + 2, f"qd.pdf has {attached} pages; expected the quote's {plain} and the sheet's 2"
+    )
 
 
 def server_init(sfa: str, work: Path, env: dict[str, str]) -> None:
