@@ -263,3 +263,40 @@ async def test_the_account_360_shows_orders_contracts_and_documents(deals: Path)
         await pilot.press("enter")
         assert await shows(pilot, "Wartung") or await shows(pilot, "Service 2025")
         assert app.current_mode == "contracts"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("mode", ["orders", "contracts"])
+async def test_random_keys_on_the_new_screens_never_crash(
+    deals: Path, mode: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The dashboard fuzz (tests/test_tui_fuzz.py) reaches screens by number keys; these two have
+    none, so they get their own: seeded random keys, the app keeps running and the store stays whole."""
+    import random
+
+    from tests.test_tui_fuzz import ACTION_KEYS, MOVE_KEYS, TEXT_KEYS, integrity_problems
+
+    monkeypatch.chdir(tmp_path)  # an export writes where the dashboard was started
+    rng = random.Random(15 + len(mode))
+    keys: list[str] = []
+    while len(keys) < 200:
+        pool = rng.random()
+        if pool < 0.45:
+            keys.append(rng.choice(ACTION_KEYS))
+        elif pool < 0.8:
+            keys.append(rng.choice(MOVE_KEYS))
+        else:
+            keys.extend(rng.choice(TEXT_KEYS) for _ in range(rng.randint(1, 6)))
+    app = SfaApp(deals, now=FROZEN, background_sync=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for start in range(0, len(keys), 20):
+            if app.current_mode != mode and len(app.screen_stack) == 1:
+                app.switch_mode(mode)  # a key may lead elsewhere (Enter on a record): come back
+            await pilot.press(*keys[start : start + 20])
+            await app.workers.wait_for_complete()
+            assert app.is_running, f"the app stopped after key {start + 20}"
+    check = Workspace(deals)
+    try:
+        assert integrity_problems(check) == []
+    finally:
+        check.close()
