@@ -95,6 +95,12 @@ def test_200_files_200_mb_reach_a_second_laptop_through_30_percent_cut_transfers
         gets = [e for e in proxy.log if e[0] == "GET" and e[1] == f"/v1/blobs/{sha}"]
         assert SIZE <= received < 1.5 * SIZE, (received, gets)  # resumed with Range, not fetched again
 
+    received_all = sum(proxy.down_by_path[f"/v1/blobs/{sha}"] for sha in hashes)
+    print(  # the figures, for the record (pytest -s)
+        f"uploads: {puts_cut} PUTs cut ({dict(proxy.faults)}), {sent_all / total:.3f}x the content sent; "
+        f"downloads: {proxy.faults['truncate']} GETs cut, {received_all / total:.3f}x the content received"
+    )
+
     # Nothing outside scope: a rep of another team gets 404 for a hash it knows.
     other = server.add_user("sam", "rep", "south")
     known = next(iter(hashes))
