@@ -396,7 +396,9 @@ class AccountsScreen(SfaScreen):
 
 
 class AccountView(Screen[None]):
-    """The 360° view: the account, its contacts, open opportunities, quotes and recent timeline."""
+    """The 360° view: the account, its contacts, open opportunities, quotes, orders, contracts,
+    documents and recent timeline (orders, contracts and documents only when it has some; Enter on an
+    order or a contract opens it in its screen)."""
 
     DEFAULT_CSS = """
     AccountView #account-head { height: auto; padding: 0 1; background: $boost; }
@@ -434,6 +436,9 @@ class AccountView(Screen[None]):
             yield Table(id="opps-table")
             yield Static("Quotes", classes="section-title")
             yield Table(id="quotes-table")
+            for name, title in (("orders", "Orders"), ("contracts", "Contracts"), ("documents", "Documents")):
+                yield Static(title, id=f"{name}-title", classes="section-title")
+                yield Table(id=f"{name}-table")
             yield Static("Timeline", classes="section-title")
             yield Table(id="timeline-table")
 
@@ -441,6 +446,9 @@ class AccountView(Screen[None]):
         self.query_one("#contacts-table", Table).add_columns("Name", "Title", "Email", "Phone")
         self.query_one("#opps-table", Table).add_columns("Name", "Stage", "Amount", "Close")
         self.query_one("#quotes-table", Table).add_columns("Quote", "Rev", "Status", "Total", "Valid until")
+        self.query_one("#orders-table", Table).add_columns("Order", "Status", "PO", "ERP ref", "Total")
+        self.query_one("#contracts-table", Table).add_columns("Contract", "Rev", "Title", "State", "End")
+        self.query_one("#documents-table", Table).add_columns("Document", "Kind", "File", "Size", "Version")
         self.query_one("#timeline-table", Table).add_columns("When", "What")
         self.reload()
         opps = self.query_one("#opps-table", Table)
@@ -494,12 +502,75 @@ class AccountView(Screen[None]):
                 str(q["valid_until"] or ""),
                 key=q["id"],
             )
+        self.paperwork()
         timeline = self.query_one("#timeline-table", Table)
         timeline.clear()
         for t in view["timeline"]:
             timeline.add_row(
                 local_stamp(t["at"]), t["text"].splitlines()[0] if t["text"] else "", key=t["id"]
             )
+
+    def paperwork(self) -> None:
+        """The account's orders, contracts and documents; each section hidden while empty."""
+        from sfa.services import contracts, documents, orders
+
+        order_rows = orders.list_orders(self.ws, account_ref=self.account_id, limit=20)
+        order_totals = orders.totals_by_order(self.ws, order_rows)
+        table = self.query_one("#orders-table", Table)
+        table.clear()
+        for o in order_rows:
+            total = order_totals[o["id"]]
+            table.add_row(
+                o["number"],
+                o["status"],
+                o["customer_po"] or "",
+                o["erp_ref"] or "",
+                format_money(total.total, total.currency),
+                key=o["id"],
+            )
+        table = self.query_one("#contracts-table", Table)
+        table.clear()
+        for c, state in contracts.list_contracts(self.ws, account_ref=self.account_id, limit=20):
+            table.add_row(
+                c["number"],
+                str(c["revision"] or 1),
+                c["title"] or "",
+                state,
+                str(c["end_date"] or ""),
+                key=c["id"],
+            )
+        table = self.query_one("#documents-table", Table)
+        table.clear()
+        for d in documents.list_documents(self.ws, owner="account", ref=self.account_id, limit=20):
+            table.add_row(
+                d["title"] or d["filename"] or "",
+                d["kind"] or "",
+                d["filename"] or "",
+                f"{(d['size'] or 0) / 1_000_000:.1f} MB"
+                if (d["size"] or 0) >= 100_000
+                else f"{d['size'] or 0:,} B",
+                str(d["version"] or 1),
+                key=d["id"],
+            )
+        for name in ("orders", "contracts", "documents"):
+            shown = self.query_one(f"#{name}-table", Table).row_count > 0
+            self.query_one(f"#{name}-table", Table).display = shown
+            self.query_one(f"#{name}-title", Static).display = shown
+
+    @on(DataTable.RowSelected, "#orders-table")
+    def _order_chosen(self) -> None:
+        self._open_in("orders", "#orders-table")
+
+    @on(DataTable.RowSelected, "#contracts-table")
+    def _contract_chosen(self) -> None:
+        self._open_in("contracts", "#contracts-table")
+
+    def _open_in(self, mode: str, table_id: str) -> None:
+        key = self.query_one(table_id, Table).selected_key()
+        if key is not None:
+            self.app.select_next[mode] = key  # type: ignore[attr-defined]
+            self.app.pop_screen()
+            self.app.switch_mode(mode)
 
     def attempt(self, action: Any, *args: Any, **kwargs: Any) -> Any:
         try:
