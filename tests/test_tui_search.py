@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sfa.domain.entities import ACCOUNT, ENTITIES, LEAD, ORDER
+from sfa.domain.entities import ACCOUNT, COMPETITOR, ENTITIES, LEAD, ORDER
 from sfa.domain.errors import SfaError
 from sfa.services import (
     contracts,
@@ -80,6 +80,7 @@ CASES = [
     Case("schuhplattler", "order", "order", "account", "account"),
     Case("fensterln", "contract", "contract", "account", "account"),
     Case("jodeldiplom", "document", "document", "account", "account"),
+    Case("almabtrieb", "competitor", "competitor", "details", "competitor"),
 ]
 
 
@@ -125,6 +126,8 @@ def add_one_of_each(ws: Workspace) -> dict[str, tuple[str, str]]:
     made["quote"] = ("quote", quotes.revise(ws, first["id"])["id"])
     fair = events.add_event(ws, {"name": "Oktoberfestzelt", "kind": "other", "starts_on": "2030-09-20"})
     made["campaign"] = ("campaign", fair["id"])
+    rival = ws.store.insert(COMPETITOR, {"name": "Almabtrieb Automation", "notes": "met at fairs"})
+    made["competitor"] = ("competitor", rival["id"])
     order = ws.store.insert(
         ORDER,
         {
