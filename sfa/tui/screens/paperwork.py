@@ -1,32 +1,27 @@
 """What the Orders and Contracts screens share: a list above, the selected document's head, its
 lines and totals below; the keys that apply to the selected document's state only (check_action);
-export to a file in a worker thread, asking before an overwrite (docs/dashboard.md)."""
+the add-line, remove-line and edit forms; export to a file (sfa/tui/documents.py, docs/dashboard.md)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from sfa.domain import quotes as quote_rules
-from sfa.domain.errors import SfaError
 from sfa.domain.money import format_money
-from sfa.services import quote_export, quotes
-from sfa.services.quote_export import ExportResult
+from sfa.services import quotes
 from sfa.store.db import Record
-from sfa.store.workspace import Workspace
+from sfa.tui import documents
 from sfa.tui.base import SfaScreen
-from sfa.tui.capture import confirm
+from sfa.tui.documents import Exporter, totals_text
 from sfa.tui.forms import FormField, FormScreen
-from sfa.tui.screens.quotes import totals_text
 from sfa.tui.widgets import Table
 
 LIST_LIMIT = 200
-Exporter = Callable[[Workspace, str, str], ExportResult]
 
 
 def line_cells(line: Record, net: Any, currency: str) -> tuple[str, ...]:
@@ -165,53 +160,61 @@ class PaperworkScreen(SfaScreen):
                 self.selected_id = result["id"]
             self.changed(message)
 
-    # -- export ------------------------------------------------------------------------------------
-    def export_dialog(self, exporter: Exporter, default_name: str, key: str, label: str) -> None:
+    # -- lines -------------------------------------------------------------------------------------
+    def add_line_form(self, title: str, add: Callable[..., Record], key: str) -> None:
+        """The add-line form of a draft; `add` is the service that adds the line."""
         form = FormScreen(
-            f"Export {label}",
+            title,
             [
-                FormField(
-                    "path",
-                    "File (.pdf .md .html)",
-                    lambda text: quote_export.check_output(text),
-                    value=str(Path.cwd() / default_name),
-                    required=True,
-                )
+                FormField("product", "Product (SKU)", placeholder="empty: a free line"),
+                FormField("description", "Description", placeholder="default: the product's name"),
+                FormField("price", "Unit price", placeholder="default: the product's"),
+                FormField("qty", "Quantity", placeholder="1"),
+                FormField("discount", "Discount", placeholder="10% or 25.00"),
+                FormField("tax", "Tax rate %", placeholder="default: the product's"),
             ],
-            save_label="Export",
+            save_label="Add line",
+        )
+        self.app.push_screen(form, lambda values: documents.save_line(self, add, key, values))
+
+    def remove_focused_line(self, remove: Callable[..., Any]) -> None:
+        """d: remove the focused line (only when the lines have the focus), after a yes."""
+        key = self.selected_or_warn()
+        lines = self.query_one("#doc-lines", Table)
+        if key is None:
+            return
+        if not lines.has_focus or lines.row_count == 0:
+            self.notify(
+                "d on the lines removes the focused line: move to the lines (tab)", severity="warning"
+            )
+            return
+        documents.remove_line(self, remove, key, lines)
+
+    def edit_form(
+        self,
+        title: str,
+        key: str,
+        fields: list[tuple[str, str, Any]],
+        save: Callable[..., Record],
+        message: str,
+    ) -> None:
+        """A form of (name, label, value) fields; `save` gets only the changed ones."""
+        form = FormScreen(
+            title, [FormField(name, label, value=str(value or "")) for name, label, value in fields]
         )
 
-        def write(path: str) -> None:
-            self.notify(f"exporting {label} …")
-            self.export_worker(exporter, self.ws.home, key, path)
-
         def answered(values: dict[str, str] | None) -> None:
-            if not values:
+            if values is None:
                 return
-            path, _ = quote_export.check_output(values["path"])
-            if path.exists():
-                confirm(
-                    self.app,
-                    f"Overwrite {path.name}?",
-                    f"{path} exists; exporting replaces it.",
-                    lambda: write(values["path"]),
-                    yes="Overwrite",
-                )
-            else:
-                write(values["path"])
+            before = {name: str(value or "") for name, _, value in fields}
+            changes = {k: v.strip() for k, v in values.items() if v.strip() != before[k]}
+            if not changes:
+                self.notify("nothing changed")
+                return
+            self.done(self.attempt(save, self.ws, key, **changes), message)
 
         self.app.push_screen(form, answered)
 
-    @work(thread=True, exclusive=True, group="export")
-    def export_worker(self, exporter: Exporter, home: Path, key: str, path: str) -> None:
-        """A PDF takes a while: a thread with its own connection; the screen keeps answering."""
-        ws = Workspace(home)
-        try:
-            result = exporter(ws, key, path)
-        except SfaError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
-            return
-        finally:
-            ws.close()
-        text = f"wrote {result.path} ({result.size:,} bytes)" + (f"; {result.note}" if result.note else "")
-        self.app.call_from_thread(self.notify, text, timeout=8)
+    # -- export ------------------------------------------------------------------------------------
+    def export_dialog(self, exporter: Exporter, default_name: str, key: str, label: str) -> None:
+        documents.export_dialog(self, exporter, default_name, key, f"Export {label}", label)
