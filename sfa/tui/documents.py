@@ -1,13 +1,14 @@
-"""What the screens of priced documents (Quotes, Orders, Contracts) share: the totals text, saving
-the add-line form, removing the focused line after a yes, and export to a file in a worker thread,
+"""What the screens of priced documents (Quotes, Orders, Contracts) share: the selected document
+and the keys that apply to its state (DocumentScreen); the totals text, saving the add-line form, removing the focused line after a yes, and export to a file in a worker thread,
 asking before an overwrite (docs/dashboard.md)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sfa.domain import quotes as rules
 from sfa.domain.errors import SfaError
@@ -22,6 +23,54 @@ from sfa.tui.forms import FormField, FormScreen
 from sfa.tui.widgets import Table
 
 Exporter = Callable[[Workspace, str, str], ExportResult]
+
+
+class DocumentScreen(SfaScreen):
+    """A list of documents above and the selected one's lines below (widgets LIST_ID, LINES_ID);
+    the footer shows the keys that apply to the selected document's state (WHEN: action -> the
+    states it applies to); a hidden key still answers with why it does nothing (WHY)."""
+
+    NOUN = "document"
+    LIST_ID = ""
+    LINES_ID = ""
+    WHEN: ClassVar[dict[str, tuple[str, ...]]] = {}
+    WHY: ClassVar[dict[str, str]] = {}
+
+    selected_id: str | None = None
+    shown_status: str | None = None  # the selected document's state, for check_action
+
+    def current(self) -> str | None:
+        return self.query_one(self.LIST_ID, Table).selected_key()
+
+    def lines_focused(self) -> bool:
+        return self.query_one(self.LINES_ID, Table).has_focus
+
+    def today(self) -> date:
+        from sfa.domain.dates import local_today
+
+        return local_today(self.now())
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()
+
+    def focused_record(self) -> tuple[str, str] | None:
+        key = self.current()
+        return (self.NOUN, key) if key is not None else None
+
+    def selected_or_warn(self) -> str | None:
+        key = self.current()
+        if key is None:
+            self.notify(f"no {self.NOUN} selected", severity="warning")
+        return key
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        states = self.WHEN.get(action)
+        if states is None or self.shown_status is None:
+            return True
+        return self.shown_status in states
+
+    def action_explain(self, action: str) -> None:
+        self.notify(f"this {self.NOUN} is {self.shown_status}; {self.WHY[action]}", severity="warning")
 
 
 def totals_text(totals: rules.Totals) -> str:

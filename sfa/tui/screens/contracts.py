@@ -6,7 +6,6 @@ export. Reached from the palette ("Go to Contracts") and from an account's 360°
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
@@ -89,11 +88,6 @@ class ContractsScreen(PaperworkScreen):
             )
             for c, state in found
         ]
-
-    def today(self) -> date:
-        from sfa.domain.dates import local_today
-
-        return local_today(self.now())
 
     def show_selected(self, key: str, head: Static, lines: Table, totals: Static) -> str:
         view = contracts.view(self.ws, key)

@@ -16,8 +16,7 @@ from sfa.domain.money import format_money
 from sfa.services import quotes
 from sfa.store.db import Record
 from sfa.tui import documents
-from sfa.tui.base import SfaScreen
-from sfa.tui.documents import Exporter, totals_text
+from sfa.tui.documents import DocumentScreen, Exporter, totals_text
 from sfa.tui.forms import FormField, FormScreen
 from sfa.tui.widgets import Table
 
@@ -37,24 +36,20 @@ def line_cells(line: Record, net: Any, currency: str) -> tuple[str, ...]:
     )
 
 
-class PaperworkScreen(SfaScreen):
+class PaperworkScreen(DocumentScreen):
     """A list of documents (orders or contracts) and the selected one's lines. Subclasses give the
     columns, `rows()`, `show_selected()`, the states each action applies to (WHEN) and why a key
     does nothing in another state (WHY)."""
 
-    NOUN = "document"
+    LIST_ID = "#doc-list"
+    LINES_ID = "#doc-lines"
     LIST_COLUMNS: ClassVar[tuple[str, ...]] = ()
-    WHEN: ClassVar[dict[str, tuple[str, ...]]] = {}
-    WHY: ClassVar[dict[str, str]] = {}
     DEFAULT_CSS = """
     PaperworkScreen #doc-list { height: 2fr; min-height: 3; }
     PaperworkScreen #doc-head { height: auto; }
     PaperworkScreen #doc-lines { height: 3fr; min-height: 3; }
     PaperworkScreen #doc-totals { height: auto; padding: 0 1; }
     """
-
-    selected_id: str | None = None
-    shown_status: str | None = None
 
     def body(self) -> Iterable[Widget]:
         yield Table(id="doc-list")
@@ -87,12 +82,6 @@ class PaperworkScreen(SfaScreen):
             table.move_cursor(row=table.get_row_index(keep))
         self.show()
 
-    def current(self) -> str | None:
-        return self.query_one("#doc-list", Table).selected_key()
-
-    def lines_focused(self) -> bool:
-        return self.query_one("#doc-lines", Table).has_focus
-
     @on(DataTable.RowHighlighted, "#doc-list")
     def _highlighted(self) -> None:
         self.selected_id = self.current()
@@ -101,13 +90,6 @@ class PaperworkScreen(SfaScreen):
     @on(DataTable.RowSelected, "#doc-list")
     def _open_lines(self) -> None:
         self.query_one("#doc-lines", Table).focus()
-
-    def on_descendant_focus(self) -> None:
-        self.refresh_bindings()
-
-    def focused_record(self) -> tuple[str, str] | None:
-        key = self.current()
-        return (self.NOUN, key) if key is not None else None
 
     # -- the selected document ---------------------------------------------------------------------
     def show(self) -> None:
@@ -138,22 +120,7 @@ class PaperworkScreen(SfaScreen):
     def totals_of(records: list[Record], totals: quote_rules.Totals) -> str:
         return totals_text(totals) if records else "no lines"
 
-    # -- keys that apply to the state --------------------------------------------------------------
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        states = self.WHEN.get(action)
-        if states is None or self.shown_status is None:
-            return True
-        return self.shown_status in states
-
-    def action_explain(self, action: str) -> None:
-        self.notify(f"this {self.NOUN} is {self.shown_status}; {self.WHY[action]}", severity="warning")
-
-    def selected_or_warn(self) -> str | None:
-        key = self.current()
-        if key is None:
-            self.notify(f"no {self.NOUN} selected", severity="warning")
-        return key
-
+    # -- after a write -----------------------------------------------------------------------------
     def done(self, result: Record | None, message: str) -> None:
         if result is not None:
             if result.get("id") and self.NOUN in ("order", "contract") and "number" in result:

@@ -23,7 +23,7 @@ from sfa.store.workspace import Workspace
 from sfa.tui import documents
 from sfa.tui.base import SfaScreen
 from sfa.tui.capture import confirm
-from sfa.tui.documents import totals_text
+from sfa.tui.documents import DocumentScreen, totals_text
 from sfa.tui.format import short_money
 from sfa.tui.forms import FormField, FormScreen, PickScreen, ask
 from sfa.tui.screens.details import DetailsScreen
@@ -82,8 +82,11 @@ def configure_then(
     )
 
 
-class QuotesScreen(SfaScreen):
+class QuotesScreen(DocumentScreen):
     MODE = "quotes"
+    NOUN = "quote"
+    LIST_ID = "#quotes-table"
+    LINES_ID = "#lines-table"
     DEFAULT_CSS = """
     QuotesScreen #quotes-table { height: 2fr; min-height: 3; }
     QuotesScreen #quote-head { height: auto; }
@@ -122,8 +125,14 @@ class QuotesScreen(SfaScreen):
         "accept": ("sent",),
         "reject": ("sent",),
     }
-
-    selected_id: str | None = None
+    WHY: ClassVar[dict[str, str]] = {
+        "edit_header": "only a draft can be changed: v revises it",
+        "delete": "only a draft can be deleted: v revises it",
+        "send": "only a draft can be sent",
+        "revise": "a draft is changed directly; an accepted quote is final",
+        "accept": "only a sent quote can be accepted",
+        "reject": "only a sent quote can be rejected",
+    }
 
     def body(self) -> Iterable[Widget]:
         yield Table(id="quotes-table")
@@ -167,40 +176,6 @@ class QuotesScreen(SfaScreen):
                 why = "not in the list here: the list shows the latest revision of each quote"
                 self.app.push_screen(DetailsScreen(self.ws, QUOTE, quote, why))
         self.show_quote()
-
-    def today(self) -> Any:
-        from sfa.domain.dates import local_today
-
-        return local_today(self.now())
-
-    def current(self) -> str | None:
-        return self.query_one("#quotes-table", Table).selected_key()
-
-    shown_status: str | None = None  # the selected quote's state, for check_action
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        states = self.WHEN.get(action)
-        if states is None or self.shown_status is None:
-            return True
-        return self.shown_status in states
-
-    def action_explain(self, action: str) -> None:
-        what = {
-            "edit_header": "only a draft can be changed: v revises it",
-            "delete": "only a draft can be deleted: v revises it",
-            "send": "only a draft can be sent",
-            "revise": "a draft is changed directly; an accepted quote is final",
-            "accept": "only a sent quote can be accepted",
-            "reject": "only a sent quote can be rejected",
-        }[action]
-        self.notify(f"this quote is {self.shown_status}; {what}", severity="warning")
-
-    def on_descendant_focus(self) -> None:
-        self.refresh_bindings()
-
-    def focused_record(self) -> tuple[str, str] | None:
-        key = self.current()
-        return ("quote", key) if key is not None else None
 
     @on(DataTable.RowHighlighted, "#quotes-table")
     def _highlighted(self) -> None:
@@ -268,9 +243,6 @@ class QuotesScreen(SfaScreen):
         return result
 
     # -- actions -----------------------------------------------------------------------------
-    def lines_focused(self) -> bool:
-        return self.query_one("#lines-table", Table).has_focus
-
     def action_new(self) -> None:
         if self.lines_focused():
             self.action_add_line()
@@ -284,9 +256,8 @@ class QuotesScreen(SfaScreen):
             self.action_delete_draft()
 
     def action_delete_draft(self) -> None:
-        key = self.current()
+        key = self.selected_or_warn()
         if key is None:
-            self.notify("no quote selected", severity="warning")
             return
         q = quotes.resolve(self.ws, key)
         if quotes.status_of(q, self.today()) != "draft":
@@ -330,9 +301,8 @@ class QuotesScreen(SfaScreen):
         """Valid-until, contact and terms of a draft, in place; sent or decided quotes are revised first."""
         from sfa.tui import editing
 
-        key = self.current()
+        key = self.selected_or_warn()
         if key is None:
-            self.notify("no quote selected", severity="warning")
             return
         quote = self.attempt(editing.editable_quote, self.ws, key, self.today())
         if quote is None:
@@ -353,9 +323,8 @@ class QuotesScreen(SfaScreen):
     def action_add_line(self) -> None:
         """A product picker first (type to search SKU, name or price; the first choice is a free
         line), then the line form with the product filled in and live totals."""
-        key = self.current()
+        key = self.selected_or_warn()
         if key is None:
-            self.notify("no quote selected", severity="warning")
             return
         if quotes.status_of(quotes.resolve(self.ws, key), self.today()) != "draft":
             self.notify("lines are added to a draft; v revises a sent quote", severity="warning")
@@ -452,9 +421,8 @@ class QuotesScreen(SfaScreen):
         documents.remove_line(self, quotes.remove_line, key, lines, after)
 
     def _confirmed(self, action: Any, title: str, info: str, yes: str, message: str) -> None:
-        key = self.current()
+        key = self.selected_or_warn()
         if key is None:
-            self.notify("no quote selected", severity="warning")
             return
         q = quotes.resolve(self.ws, key)
         label = f"{q['number']} rev {q['revision']}"
