@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,26 +12,13 @@ from sfa.store.workspace import Workspace
 from sfa.tui import sample
 from sfa.tui.app import SfaApp
 from sfa.tui.widgets import Options, Table
-from tests.tui_support import FROZEN, freeze, load_fixture, screen_text
+from tests.tui_support import FROZEN, freeze, screen_text
+from tests.tui_support import check as check
+from tests.tui_support import filled as filled
 
 pytestmark = pytest.mark.asyncio
 
 SIZE = (80, 24)
-
-
-@pytest.fixture
-def filled(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    freeze(monkeypatch)
-    load_fixture(home)
-    return home
-
-
-@pytest.fixture
-def check(home: Path) -> Iterator[Workspace]:
-    """A second workspace on the same home, to check what the dashboard wrote through the services."""
-    ws = Workspace(home)
-    yield ws
-    ws.close()
 
 
 def opp_named(ws: Workspace, name: str) -> dict[str, object]:

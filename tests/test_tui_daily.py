@@ -4,7 +4,6 @@ screen, capture from any screen. Every write is checked through a second workspa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,26 +15,14 @@ from sfa.services import crm, leads, quotes, tasks, visits
 from sfa.store.workspace import Workspace
 from sfa.tui.app import SfaApp, _actions_of
 from sfa.tui.widgets import Table
-from tests.tui_support import FROZEN, freeze, load_fixture, screen_text, shows
+from tests.tui_support import FROZEN, screen_text, shows
+from tests.tui_support import check as check
+from tests.tui_support import filled as filled
 
 pytestmark = pytest.mark.asyncio
 
 SIZE = (80, 24)
 WEDNESDAY = date(2026, 3, 18)
-
-
-@pytest.fixture
-def filled(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    freeze(monkeypatch)
-    load_fixture(home)
-    return home
-
-
-@pytest.fixture
-def check(home: Path) -> Iterator[Workspace]:
-    ws = Workspace(home)
-    yield ws
-    ws.close()
 
 
 def app_on(home: Path) -> SfaApp:

@@ -11,16 +11,10 @@ from sfa.services import outlook
 from sfa.store.workspace import Workspace
 from sfa.tui.app import SfaApp
 from tests.conftest import run_sfa
-from tests.tui_support import FROZEN, freeze, load_fixture, screen_text
+from tests.tui_support import FROZEN, screen_text
+from tests.tui_support import filled as filled
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def filled(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    freeze(monkeypatch)
-    load_fixture(home)
-    return home
 
 
 async def test_forecast_screen_shows_range_target_and_attainment(filled: Path) -> None:

@@ -300,3 +300,28 @@ async def test_random_keys_on_the_new_screens_never_crash(
         assert integrity_problems(check) == []
     finally:
         check.close()
+
+
+@pytest.mark.asyncio
+async def test_remove_a_line_and_edit_a_draft_order(deals: Path) -> None:
+    """The shared line and edit forms (PaperworkScreen) on the Orders screen: d on the lines removes
+    the focused line after a yes; e saves only the changed fields."""
+    app = SfaApp(deals, now=FROZEN)
+    async with app.run_test(size=WIDE) as pilot:
+        await _go("orders")(pilot)
+        _select(app, 3, "PO-4711")
+        await pilot.pause()
+        draft = next(o for o in orders.list_orders(app.ws) if o["customer_po"] == "PO-4711")
+        before = len(orders.view(app.ws, draft["id"]).lines)
+        await pilot.press("d")  # on the list: d says where to go
+        assert await noted(pilot, "move to the lines")
+        await pilot.press("tab", "d")
+        assert await shows(pilot, "Remove line 1?")
+        await pilot.press("enter")
+        assert await noted(pilot, "line 1 removed")
+        assert len(orders.view(app.ws, draft["id"]).lines) == before - 1
+        await pilot.press("shift+tab", "e")
+        assert await shows(pilot, "Edit order")
+        await pilot.press("ctrl+u", *"PO-4799", "ctrl+s")
+        assert await noted(pilot, "saved")
+        assert orders.resolve(app.ws, draft["id"])["customer_po"] == "PO-4799"

@@ -13,63 +13,25 @@ import pytest
 from textual.widgets import Input
 
 from sfa.domain.entities import CONTACT
-from sfa.services import configurator, crm, dedupe, documents, encyclopedia, events, products, quotes
+from sfa.services import dedupe, events, quotes
 from sfa.store.workspace import Workspace
 from sfa.tui.app import SfaApp
 from sfa.tui.configurator import ConfiguratorScreen
 from sfa.tui.forms import FormScreen
 from sfa.tui.screens.products import CompareScreen
 from sfa.tui.widgets import Table
-from tests.tui_support import FROZEN, freeze, load_fixture, screen_text, shows
+from tests.tui_support import FROZEN, freeze, load_shop, screen_text, shows
 
 pytestmark = pytest.mark.asyncio
 
 
-def add_catalogue(ws: Workspace, tmp: Path) -> None:
-    """Two actuators with specs (one configurable, with a datasheet), and duplicate contacts."""
-    products.add_product(
-        ws, {"name": "Actuator 600", "sku": "LA-600", "unit_price": "480", "family": "Linear"}
-    )
-    products.add_product(
-        ws, {"name": "Actuator 450", "sku": "LA-450", "unit_price": "430", "family": "Linear"}
-    )
-    for sku, stroke in (("LA-600", "600"), ("LA-450", "450")):
-        encyclopedia.set_spec(ws, sku, "Stroke", stroke, "mm")
-        encyclopedia.set_spec(ws, sku, "Voltage", "24V")
-    sheet = tmp / "la600.pdf"
-    sheet.write_bytes(b"%PDF-1.4 sheet")
-    documents.add(ws, str(sheet), "product", "LA-600", kind="datasheet", title="LA-600 datasheet")
-    for attribute, value, extra, default in (
-        ("Voltage", "24V", "0", True),
-        ("Voltage", "230V", "35", False),
-        ("Housing", "Plastic", "0", False),
-        ("Housing", "Steel", "60", False),
-    ):
-        configurator.add_option(
-            ws, "LA-600", attribute=attribute, value=value, extra=extra, default=default, required=True
-        )
-    configurator.add_rule(
-        ws,
-        "LA-600",
-        when=["Voltage=230V"],
-        exclude="Housing=Plastic",
-        message="mains needs the steel housing",
-    )
-
-
 @pytest.fixture
 def shop(home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The shop (tests/tui_support.py load_shop) and a trade show in the Week."""
     freeze(monkeypatch)
-    load_fixture(home)
+    load_shop(home, tmp_path)
     ws = Workspace(home)
     try:
-        add_catalogue(ws, tmp_path)
-        account = crm.list_accounts(ws, limit=1)[0]
-        for name, phone in (("Jane Doe", None), ("Doe, Jane", "+49 30 1111")):
-            ws.store.insert(
-                CONTACT,
-                {"name": name, "email": "jane@dupes.example", "phone": phone, "account_id": account["id"]},
-            )
         events.add_event(
             ws,
             {

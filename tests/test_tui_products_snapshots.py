@@ -4,18 +4,13 @@ view) at 80×24 and 120×40, on the fixed sample plus a small catalogue. Regener
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sfa.domain.entities import CONTACT
-from sfa.services import crm
-from sfa.store.workspace import Workspace
 from sfa.tui.app import SfaApp
-from tests.test_tui_products import add_catalogue
-from tests.tui_support import FROZEN, freeze, load_fixture
+from tests.tui_support import FROZEN, freeze, load_shop
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
@@ -23,19 +18,7 @@ SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40"
 @pytest.fixture
 def shop(home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     freeze(monkeypatch)
-    load_fixture(home)
-    ws = Workspace(home)
-    try:
-        add_catalogue(ws, tmp_path)
-        account = crm.list_accounts(ws, limit=1)[0]
-        for name, phone in (("Jane Doe", None), ("Doe, Jane", "+49 30 1111")):
-            ws.store.insert(
-                CONTACT,
-                {"name": name, "email": "jane@dupes.example", "phone": phone, "account_id": account["id"]},
-            )
-            time.sleep(0.002)  # ids are time-ordered by the millisecond: the scan's order is fixed
-    finally:
-        ws.close()
+    load_shop(home, tmp_path)
     return home
 
 

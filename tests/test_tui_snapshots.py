@@ -15,16 +15,10 @@ import pytest
 
 from sfa.tui.app import SfaApp
 from sfa.tui.widgets import Table
-from tests.tui_support import FROZEN, freeze, load_fixture
+from tests.tui_support import FROZEN, freeze
+from tests.tui_support import filled as filled
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
-
-
-@pytest.fixture
-def filled(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    freeze(monkeypatch)
-    load_fixture(home)
-    return home
 
 
 async def settle(pilot: Any) -> None:

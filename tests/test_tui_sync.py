@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from sfa.services import crm
 from sfa.store.workspace import Workspace
 from sfa.tui.app import SfaApp
 from tests.tui_support import FROZEN, freeze, load_fixture, screen_text
+from tests.tui_support import check as check
 
 pytestmark = pytest.mark.asyncio
 SIZE = (80, 24)
@@ -51,13 +51,6 @@ def conflicted(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     finally:
         ws.close()
     return home
-
-
-@pytest.fixture
-def check(home: Path) -> Iterator[Workspace]:
-    ws = Workspace(home)
-    yield ws
-    ws.close()
 
 
 async def test_sync_screen_shows_both_values_and_resolves(conflicted: Path, check: Workspace) -> None:

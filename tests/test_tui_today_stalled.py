@@ -4,7 +4,6 @@ that deal)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,23 +14,11 @@ from sfa.store.workspace import Workspace
 from sfa.tui.app import SfaApp
 from sfa.tui.screens.accounts import AccountView
 from sfa.tui.widgets import Table
-from tests.tui_support import FROZEN, freeze, load_fixture, screen_text
+from tests.tui_support import FROZEN, screen_text
+from tests.tui_support import check as check
+from tests.tui_support import filled as filled
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def filled(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    freeze(monkeypatch)
-    load_fixture(home)
-    return home
-
-
-@pytest.fixture
-def check(home: Path) -> Iterator[Workspace]:
-    ws = Workspace(home)
-    yield ws
-    ws.close()
 
 
 async def test_no_stalled_deal_no_section(filled: Path, check: Workspace) -> None:

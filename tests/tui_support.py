@@ -1,9 +1,11 @@
-"""Shared pieces of the dashboard tests: a frozen clock, fixed data, reading the screen as text."""
+"""Shared pieces of the dashboard tests: a frozen clock, fixed data (and the fixtures `filled` and
+`check`), a small catalogue, reading the screen as text."""
 
 from __future__ import annotations
 
 import io
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from sfa.domain.entities import CONTACT
+from sfa.services import configurator, crm, documents, encyclopedia, products
 from sfa.store.workspace import Workspace
 from sfa.tui import sample
 
@@ -39,6 +43,71 @@ def load_fixture(home: Path, today: date | None = None) -> None:
         sample.load(ws, today=today or FROZEN.date(), now=FROZEN)
     finally:
         ws.close()
+
+
+def add_catalogue(ws: Workspace, tmp: Path) -> None:
+    """Two actuators with specs (one configurable, with a datasheet)."""
+    products.add_product(
+        ws, {"name": "Actuator 600", "sku": "LA-600", "unit_price": "480", "family": "Linear"}
+    )
+    products.add_product(
+        ws, {"name": "Actuator 450", "sku": "LA-450", "unit_price": "430", "family": "Linear"}
+    )
+    for sku, stroke in (("LA-600", "600"), ("LA-450", "450")):
+        encyclopedia.set_spec(ws, sku, "Stroke", stroke, "mm")
+        encyclopedia.set_spec(ws, sku, "Voltage", "24V")
+    sheet = tmp / "la600.pdf"
+    sheet.write_bytes(b"%PDF-1.4 sheet")
+    documents.add(ws, str(sheet), "product", "LA-600", kind="datasheet", title="LA-600 datasheet")
+    for attribute, value, extra, default in (
+        ("Voltage", "24V", "0", True),
+        ("Voltage", "230V", "35", False),
+        ("Housing", "Plastic", "0", False),
+        ("Housing", "Steel", "60", False),
+    ):
+        configurator.add_option(
+            ws, "LA-600", attribute=attribute, value=value, extra=extra, default=default, required=True
+        )
+    configurator.add_rule(
+        ws,
+        "LA-600",
+        when=["Voltage=230V"],
+        exclude="Housing=Plastic",
+        message="mains needs the steel housing",
+    )
+
+
+def load_shop(home: Path, tmp: Path) -> None:
+    """The fixed sample plus the catalogue (add_catalogue) and a pair of duplicate contacts."""
+    load_fixture(home)
+    ws = Workspace(home)
+    try:
+        add_catalogue(ws, tmp)
+        account = crm.list_accounts(ws, limit=1)[0]
+        for name, phone in (("Jane Doe", None), ("Doe, Jane", "+49 30 1111")):
+            ws.store.insert(
+                CONTACT,
+                {"name": name, "email": "jane@dupes.example", "phone": phone, "account_id": account["id"]},
+            )
+            time.sleep(0.002)  # ids are time-ordered by the millisecond: the scan's order is fixed
+    finally:
+        ws.close()
+
+
+@pytest.fixture
+def filled(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The fixed sample at the frozen clock (imported as `from tests.tui_support import filled as filled`)."""
+    freeze(monkeypatch)
+    load_fixture(home)
+    return home
+
+
+@pytest.fixture
+def check(home: Path) -> Iterator[Workspace]:
+    """A second workspace on the same home, to check what the dashboard wrote through the services."""
+    ws = Workspace(home)
+    yield ws
+    ws.close()
 
 
 def screen_text(app: Any) -> str:

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from sfa.cli.common import JsonOpt, emit_table, print_json, record_json, workspace
+from sfa.cli.common import JsonOpt, emit_records, workspace
 from sfa.domain.entities import COMPETITOR
-from sfa.services import competitors, records
+from sfa.services import competitors
 
 app = typer.Typer(help="Competitors: the rivals deals meet and are lost to.", no_args_is_help=True)
 
@@ -51,23 +51,16 @@ def edit(
 def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List competitors by name."""
     ws = workspace(ctx)
-    rows = competitors.listing(ws)
-    refs = records.short_refs(ws, COMPETITOR, [r["id"] for r in rows])
-    if as_json:
-        print_json([record_json(COMPETITOR, r, refs[r["id"]]) for r in rows])
-        return
-    shown = [
-        {
-            "ref": refs[r["id"]],
-            "name": r["name"],
-            "website": r["website"] or "",
-            "team": r["team"] or "(company)",
-            "notes": r["notes"] or "",
-        }
-        for r in rows
-    ]
     columns = [("ref", "Ref"), ("name", "Name"), ("website", "Website"), ("team", "Team"), ("notes", "Notes")]
-    emit_table(shown, columns, empty="no competitors")
+    emit_records(
+        ws,
+        COMPETITOR,
+        competitors.listing(ws),
+        columns,
+        as_json=as_json,
+        extra=lambda rows: ({"team": r["team"] or "(company)"} for r in rows),
+        empty="no competitors",
+    )
 
 
 @app.command("remove")

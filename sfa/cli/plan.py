@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from sfa.cli.common import CurrencyOpt, JsonOpt, emit_table, print_json, record_json, workspace
+from sfa.cli.common import CurrencyOpt, JsonOpt, emit_records, emit_table, print_json, record_json, workspace
 from sfa.domain.entities import COMMISSION_BASES, COMMISSION_PLAN, PLAN_ASSIGNMENT
 from sfa.domain.money import format_money
 from sfa.services import commission, records
@@ -72,22 +72,6 @@ def show(
     """Show a plan with its reps and targets, or list the plans."""
     ws = workspace(ctx)
     if plan is None:
-        plans = commission.list_plans(ws)
-        refs = records.short_refs(ws, COMMISSION_PLAN, [p["id"] for p in plans])
-        if as_json:
-            print_json([record_json(COMMISSION_PLAN, p, refs[p["id"]]) for p in plans])
-            return
-        rows = [
-            {
-                "ref": refs[p["id"]],
-                "name": p["name"],
-                "period": p["period"],
-                "basis": p["basis"],
-                "status": p["status"],
-                "team": p["team"] or "",
-            }
-            for p in plans
-        ]
         columns = [
             ("ref", "Ref"),
             ("name", "Name"),
@@ -96,7 +80,14 @@ def show(
             ("status", "Status"),
             ("team", "Team"),
         ]
-        emit_table(rows, columns, empty="no commission plans")
+        emit_records(
+            ws,
+            COMMISSION_PLAN,
+            commission.list_plans(ws),
+            columns,
+            as_json=as_json,
+            empty="no commission plans",
+        )
         return
     record = commission.resolve_plan(ws, plan)
     assigned = commission.assignments_of(ws, record["id"])

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from sfa.cli.common import CurrencyOpt, JsonOpt, emit_table, print_json, record_json, workspace
+from sfa.cli.common import CurrencyOpt, JsonOpt, emit_records, emit_table, print_json, record_json, workspace
 from sfa.domain.entities import PRICE_LIST, PRICE_LIST_ITEM, PRODUCT
 from sfa.domain.money import format_money
 from sfa.services import pricelists, records
@@ -47,23 +47,16 @@ def add(
 def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List the price lists."""
     ws = workspace(ctx)
-    rows = pricelists.list_all(ws)
-    refs = records.short_refs(ws, PRICE_LIST, [r["id"] for r in rows])
-    if as_json:
-        print_json([record_json(PRICE_LIST, r, refs[r["id"]]) for r in rows])
-        return
-    shown = [
-        {
-            "ref": refs[r["id"]],
-            "name": r["name"],
-            "currency": r["currency"] or "",
-            "group": r["customer_group"] or "",
-            "team": r["team"] or "(company)",
-        }
-        for r in rows
-    ]
     columns = [("ref", "Ref"), ("name", "Name"), ("currency", "Cur."), ("group", "Group"), ("team", "Team")]
-    emit_table(shown, columns, empty="no price lists")
+    emit_records(
+        ws,
+        PRICE_LIST,
+        pricelists.list_all(ws),
+        columns,
+        as_json=as_json,
+        extra=lambda rows: ({"group": r["customer_group"], "team": r["team"] or "(company)"} for r in rows),
+        empty="no price lists",
+    )
 
 
 @app.command("show")

@@ -5,23 +5,36 @@ httpx.ASGITransport is async-only; `Bridge` runs it on one event loop in a backg
 anyio blocking portal, the mechanism Starlette's TestClient uses) and hands the synchronous client
 the response. Faults for tests: `lose_next` (the server applies the request, the answer never
 arrives) and `repeat_next` (the request reaches the server twice, as a retry after a lost answer).
+
+Shared by the in-process tests: the fixtures `server` (SQLite; a module that imports it uses it in
+place of tests/sync/conftest.py's server process), `any_server` (SQLite and a throwaway PostgreSQL
+database) and `http` (a client of `server`), imported as `from inprocess import server as server`;
+and `Pusher`, one user pushing hand-made mutations.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import json
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio.from_thread
 import httpx
+import pytest
 from sqlalchemy import Engine, text
-from synchelp import PgCluster
+from synchelp import BACKENDS, PgCluster
 
+from sfa.domain import ids
+from sfa.domain.hlc import Hlc
+from sfa.protocol import PROTOCOL
 from sfa.server import admin, storage
 from sfa.server.app import create_app
+from sfa.server.merge import now_ms
 from sfa.store.workspace import Workspace
 from sfa.sync import engine
 
@@ -161,3 +174,75 @@ def _copy_sqlite(source: Path, target: Path) -> None:
     finally:
         src.close()
         dst.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[InProcessServer]:
+    """The app in-process over SQLite."""
+    srv = on_backend(tmp_path / "server", "sqlite", None)
+    yield srv
+    srv.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def any_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[InProcessServer]:
+    """The app in-process on SQLite and on a throwaway PostgreSQL database (tests/sync/conftest.py)."""
+    srv = on_backend(tmp_path / "server", request.param, request)
+    yield srv
+    srv.close()
+
+
+@pytest.fixture
+def http(server: InProcessServer) -> Iterator[httpx.Client]:
+    with httpx.Client(transport=server.transport, base_url=URL) as client:
+        yield client
+
+
+class Pusher:
+    """One user pushing hand-made mutations, as a laptop (or any client) would, and reading the
+    results. With `seen` (a class attribute), an edit of a record the server has carries the
+    server's clocks of its fields as its base: the writer has seen them, it is not concurrent."""
+
+    seen = False
+
+    def __init__(self, server: InProcessServer, name: str, role: str, team: str | None) -> None:
+        self.server = server
+        self.name = name
+        self.token = server.add_user(name, role, team)
+        self.client_id = ids.uuid7()
+        self.seq = itertools.count(1)
+        self.replica = f"{abs(hash(name)) % 16**16:016x}"
+        self.tick = itertools.count()
+
+    def clock(self) -> str:
+        return Hlc(now_ms(), next(self.tick), self.replica).encode()
+
+    def push(
+        self,
+        entity: str,
+        record_id: str,
+        values: dict[str, Any],
+        base: dict[str, str] | None = None,
+        known: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        fields = {name: [value, self.clock()] for name, value in values.items()}
+        mutation: dict[str, Any] = {
+            "seq": next(self.seq),
+            "entity": entity,
+            "id": record_id,
+            "fields": fields,
+        }
+        if self.seen and base is None:
+            rows = self.server.query(f"SELECT fields FROM record WHERE id = '{record_id}'")
+            if rows:
+                mutation["base"] = {k: v[1] for k, v in json.loads(rows[0][0]).items() if k in values}
+        elif base:
+            mutation["base"] = base
+        if known is not None:
+            mutation["known"] = known
+        body = {"protocol": PROTOCOL, "client_id": self.client_id, "acked": 0, "mutations": [mutation]}
+        with httpx.Client(transport=self.server.transport, base_url=URL) as client:
+            reply = client.post("/v1/push", json=body, headers={"authorization": f"Bearer {self.token}"})
+        assert reply.status_code == 200, reply.text
+        [result] = reply.json()["results"]
+        return dict(result)

@@ -5,12 +5,12 @@ gives one renewal draft, one opportunity and one task."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from inprocess import InProcessServer
+from inprocess import server as server
 
 from sfa.domain.dates import utc_now
 from sfa.domain.entities import APPROVAL, CONTRACT, CONTRACT_LINE, OPPORTUNITY, TASK
@@ -19,14 +19,6 @@ from sfa.services import contracts, crm
 from sfa.store.replica import Replica
 from sfa.store.workspace import Workspace
 from sfa.sync import engine
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[InProcessServer]:
-    (tmp_path / "server").mkdir()
-    srv = InProcessServer(tmp_path / "server")
-    yield srv
-    srv.close()
 
 
 def _laptop(

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from inprocess import URL, InProcessServer
+from inprocess import InProcessServer
+from inprocess import http as http
+from inprocess import server as server
 
 from sfa.domain.entities import DOCUMENT
 from sfa.protocol import PushRequest
@@ -20,20 +21,6 @@ from sfa.store.blobs import partial_path
 from sfa.store.replica import Replica
 from sfa.store.workspace import Workspace
 from sfa.sync import blobs, engine
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[InProcessServer]:
-    (tmp_path / "server").mkdir()
-    srv = InProcessServer(tmp_path / "server")
-    yield srv
-    srv.close()
-
-
-@pytest.fixture
-def http(server: InProcessServer) -> Iterator[httpx.Client]:
-    with httpx.Client(transport=server.transport, base_url=URL) as client:
-        yield client
 
 
 def _laptop(

@@ -3,33 +3,20 @@ ack -> the rep's laptop shows "acknowledged"; the lock on submitted orders, the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from inprocess import URL, InProcessServer
+from inprocess import InProcessServer
+from inprocess import http as http
+from inprocess import server as server
 
 from sfa.domain.entities import ORDER, ORDER_LINE
 from sfa.services import crm, orders, products, quotes
 from sfa.store.replica import Replica
 from sfa.store.workspace import Workspace
 from sfa.sync import engine
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[InProcessServer]:
-    (tmp_path / "server").mkdir()
-    srv = InProcessServer(tmp_path / "server")
-    yield srv
-    srv.close()
-
-
-@pytest.fixture
-def http(server: InProcessServer) -> Iterator[httpx.Client]:
-    with httpx.Client(transport=server.transport, base_url=URL) as client:
-        yield client
 
 
 def _laptop(

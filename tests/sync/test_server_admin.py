@@ -7,12 +7,11 @@ import json
 import os
 import stat
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from inprocess import URL, InProcessServer
+from inprocess import server as server
 from sqlalchemy import text
 
 from sfa.domain.entities import ENTITIES
@@ -22,14 +21,6 @@ from sfa.server import wire
 from tests.conftest import run_sfa
 
 CLOCK = Hlc(1_763_875_469_123, 0, "aaaaaaaaaaaaaaaa").encode()
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[InProcessServer]:
-    (tmp_path / "server").mkdir()
-    srv = InProcessServer(tmp_path / "server")
-    yield srv
-    srv.close()
 
 
 def _poison(server: InProcessServer, entity: str, fields: dict[str, list[object]]) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from inprocess import URL, Bridge, InProcessServer
+from inprocess import server as server
 from synchelp import Server
 
 from sfa.protocol import MAX_BODY
@@ -75,14 +76,6 @@ def test_a_stalled_body_is_dropped(real_server: Server) -> None:
         sock.sendall(_request_head(real_server, token, "Content-Length: 1000\r\n") + b'{"protocol": 1')
         answer = _answer(sock)  # no more bytes: the server answers 408 and closes
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[InProcessServer]:
-    (tmp_path / "server").mkdir()
-    srv = InProcessServer(tmp_path / "server")
-    yield srv
-    srv.close()
 
 
 def test_gzip_counts_the_inflated_bytes(server: InProcessServer) -> None:

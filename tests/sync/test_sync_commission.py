@@ -5,23 +5,14 @@ its draft only moves on to exported; and a manager's run reaches the server as i
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
-import pytest
-from inprocess import URL, Bridge, InProcessServer
-from synchelp import BACKENDS
+import inprocess
+from inprocess import InProcessServer
 
 from sfa.domain import ids
-from sfa.domain.hlc import Hlc
-from sfa.protocol import PROTOCOL
-from sfa.server import admin, storage
-from sfa.server.app import create_app
-from sfa.server.merge import now_ms
 from sfa.store.workspace import Workspace
 from sfa.sync import engine
 from tests.conftest import run_sfa
@@ -29,60 +20,13 @@ from tests.conftest import run_sfa
 AT = "2026-11-02T09:00:00.000Z"
 
 
-class _OverDatabase(InProcessServer):
-    def __init__(self, home: Path, db: str) -> None:
-        self.home = home
-        self.db = db
-        admin.init(home, db)
-        self.engine = storage.make_engine(db)
-        self.app = create_app(self.engine)
-        self.transport = Bridge(self.app)
+server = inprocess.any_server  # the fixture: the app in-process on SQLite and on PostgreSQL
 
 
-@pytest.fixture(params=BACKENDS)
-def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[InProcessServer]:
-    home = tmp_path / "server"
-    home.mkdir()
-    if request.param == "postgres":
-        pg = request.getfixturevalue("pg_cluster")
-        srv: InProcessServer = _OverDatabase(home, pg.url(pg.new_database()))
-    else:
-        srv = InProcessServer(home)
-    yield srv
-    srv.close()
+class Pusher(inprocess.Pusher):
+    """A user whose edits carry the server's clocks as their base (they have seen the record)."""
 
-
-class Pusher:
-    """One user pushing hand-made mutations, as any client could."""
-
-    def __init__(self, server: InProcessServer, name: str, role: str, team: str | None) -> None:
-        self.server = server
-        self.token = server.add_user(name, role, team)
-        self.client_id = ids.uuid7()
-        self.seq = itertools.count(1)
-        self.replica = f"{abs(hash(name)) % 16**16:016x}"
-        self.tick = itertools.count()
-
-    def push(self, entity: str, record_id: str, values: dict[str, Any]) -> dict[str, Any]:
-        fields = {
-            name: [value, Hlc(now_ms(), next(self.tick), self.replica).encode()]
-            for name, value in values.items()
-        }
-        mutation: dict[str, Any] = {
-            "seq": next(self.seq),
-            "entity": entity,
-            "id": record_id,
-            "fields": fields,
-        }
-        rows = self.server.query(f"SELECT fields FROM record WHERE id = '{record_id}'")
-        if rows:  # the writer has seen the server's values: an edit, not a concurrent one
-            mutation["base"] = {k: v[1] for k, v in json.loads(rows[0][0]).items() if k in values}
-        body = {"protocol": PROTOCOL, "client_id": self.client_id, "acked": 0, "mutations": [mutation]}
-        with httpx.Client(transport=self.server.transport, base_url=URL) as http:
-            reply = http.post("/v1/push", json=body, headers={"authorization": f"Bearer {self.token}"})
-        assert reply.status_code == 200, reply.text
-        [result] = reply.json()["results"]
-        return dict(result)
+    seen = True
 
 
 def _stored(server: InProcessServer, record_id: str) -> dict[str, Any] | None:

@@ -4,23 +4,14 @@ a set across laptops, and "lost to" reaches the manager's win/loss report."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from inprocess import InProcessServer
-from test_sync_policy import Pusher, _laptop, _record, _sync
+from inprocess import InProcessServer, Pusher
+from inprocess import server as server
+from test_sync_policy import _laptop, _record, _sync
 
 from sfa.domain import ids
 from tests.conftest import run_sfa
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[InProcessServer]:
-    (tmp_path / "server").mkdir()
-    srv = InProcessServer(tmp_path / "server")
-    yield srv
-    srv.close()
 
 
 def test_who_may_write_a_competitor(server: InProcessServer) -> None:

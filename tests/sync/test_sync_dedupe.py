@@ -10,20 +10,13 @@ from typing import Any
 
 import pytest
 from inprocess import InProcessServer
+from inprocess import server as server
 
 from sfa.domain.entities import CONTACT, TASK
 from sfa.services import dedupe
 from sfa.store.replica import Replica
 from sfa.store.workspace import Workspace
 from sfa.sync import engine
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[InProcessServer]:
-    (tmp_path / "server").mkdir()
-    srv = InProcessServer(tmp_path / "server")
-    yield srv
-    srv.close()
 
 
 class Lap:

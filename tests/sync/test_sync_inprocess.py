@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from inprocess import URL, InProcessServer
+from inprocess import http as http
+from inprocess import server as server
 
 from sfa.domain.entities import ACCOUNT
 from sfa.domain.errors import SyncError, UnreachableError
@@ -32,20 +33,6 @@ from sfa.sync import engine
 
 CLOCK = "0001763875469123:00000:aaaaaaaaaaaaaaaa"
 ID = "01934b7e-0000-7000-8000-000000000001"
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[InProcessServer]:
-    (tmp_path / "server").mkdir()
-    srv = InProcessServer(tmp_path / "server")
-    yield srv
-    srv.close()
-
-
-@pytest.fixture
-def http(server: InProcessServer) -> Iterator[httpx.Client]:
-    with httpx.Client(transport=server.transport, base_url=URL) as client:
-        yield client
 
 
 # -- the published schema ------------------------------------------------------------------------

@@ -5,22 +5,13 @@ one set of tasks after sync, and a later move back to the stage makes none twice
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from inprocess import InProcessServer
+from inprocess import server as server
 from test_sync_policy import _laptop, _ok, _sync
 
 from tests.conftest import run_sfa
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[InProcessServer]:
-    (tmp_path / "server").mkdir()
-    srv = InProcessServer(tmp_path / "server")
-    yield srv
-    srv.close()
 
 
 def _steps(manager: Path) -> None:

@@ -4,26 +4,19 @@ reaching a rep's laptop, and price lists."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import sys
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from inprocess import URL, Bridge, InProcessServer
-from synchelp import BACKENDS
+from inprocess import InProcessServer, Pusher
+from inprocess import any_server as any_server
+from inprocess import server as server
 
 from sfa.domain import ids
-from sfa.domain.hlc import Hlc
 from sfa.domain.policy import policy_id
-from sfa.protocol import PROTOCOL
-from sfa.server import admin, storage
-from sfa.server.app import create_app
-from sfa.server.merge import now_ms
 from sfa.store.workspace import Workspace
 from sfa.sync import engine
 from tests.conftest import run_sfa
@@ -35,82 +28,6 @@ STAGES = json.dumps(
         {"name": "lost", "probability": 0, "category": "omitted", "stall_days": 21, "key_fields": []},
     ]
 )
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[InProcessServer]:
-    (tmp_path / "server").mkdir()
-    srv = InProcessServer(tmp_path / "server")
-    yield srv
-    srv.close()
-
-
-class _OverDatabase(InProcessServer):
-    """The app in-process over any database URL (PostgreSQL here)."""
-
-    def __init__(self, home: Path, db: str) -> None:
-        self.home = home
-        self.db = db
-        admin.init(home, db)
-        self.engine = storage.make_engine(db)
-        self.app = create_app(self.engine)
-        self.transport = Bridge(self.app)
-
-
-@pytest.fixture(params=BACKENDS)
-def any_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[InProcessServer]:
-    """The server on SQLite and on a throwaway PostgreSQL database (tests/sync/conftest.py)."""
-    home = tmp_path / "server"
-    home.mkdir()
-    if request.param == "postgres":
-        pg = request.getfixturevalue("pg_cluster")
-        srv: InProcessServer = _OverDatabase(home, pg.url(pg.new_database()))
-    else:
-        srv = InProcessServer(home)
-    yield srv
-    srv.close()
-
-
-class Pusher:
-    """One user pushing hand-made mutations, as a laptop would, and reading the results."""
-
-    def __init__(self, server: InProcessServer, name: str, role: str, team: str | None) -> None:
-        self.server = server
-        self.name = name
-        self.token = server.add_user(name, role, team)
-        self.client_id = ids.uuid7()
-        self.seq = itertools.count(1)
-        self.replica = f"{abs(hash(name)) % 16**16:016x}"
-        self.tick = itertools.count()
-
-    def clock(self) -> str:
-        return Hlc(now_ms(), next(self.tick), self.replica).encode()
-
-    def push(
-        self,
-        entity: str,
-        record_id: str,
-        values: dict[str, Any],
-        base: dict[str, str] | None = None,
-        known: dict[str, str] | None = None,
-    ) -> Any:
-        fields = {name: [value, self.clock()] for name, value in values.items()}
-        mutation: dict[str, Any] = {
-            "seq": next(self.seq),
-            "entity": entity,
-            "id": record_id,
-            "fields": fields,
-        }
-        if base:
-            mutation["base"] = base
-        if known is not None:
-            mutation["known"] = known
-        body = {"protocol": PROTOCOL, "client_id": self.client_id, "acked": 0, "mutations": [mutation]}
-        with httpx.Client(transport=self.server.transport, base_url=URL) as http:
-            reply = http.post("/v1/push", json=body, headers={"authorization": f"Bearer {self.token}"})
-        assert reply.status_code == 200, reply.text
-        [result] = reply.json()["results"]
-        return result
 
 
 def _record(server: InProcessServer, record_id: str) -> dict[str, Any] | None:

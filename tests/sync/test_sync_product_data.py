@@ -3,24 +3,14 @@ refuses them from a rep with a reason whatever the laptop sends; the CLI refuses
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from inprocess import InProcessServer
-from test_sync_policy import Pusher
+from inprocess import InProcessServer, Pusher
+from inprocess import server as server
 
 from sfa.domain import ids
 from sfa.store.workspace import Workspace
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[InProcessServer]:
-    (tmp_path / "server").mkdir()
-    srv = InProcessServer(tmp_path / "server")
-    yield srv
-    srv.close()
-
 
 KINDS = {
     "product_spec": {"name": "Stroke", "value": "600", "unit": "mm", "position": 1},

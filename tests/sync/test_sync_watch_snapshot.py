@@ -3,13 +3,13 @@ week, after a round that reached the server, and the snapshot syncs like any rec
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from inprocess import InProcessServer
+from inprocess import server as server
 from test_sync_policy import _laptop
 
 from sfa.domain.entities import FORECAST_SNAPSHOT
@@ -19,14 +19,6 @@ from sfa.sync import engine
 from tests.conftest import run_sfa
 
 MONDAY, TUESDAY = date(2026, 11, 30), date(2026, 12, 1)
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[InProcessServer]:
-    (tmp_path / "server").mkdir()
-    srv = InProcessServer(tmp_path / "server")
-    yield srv
-    srv.close()
 
 
 def _watch_one_round(ws: Workspace, day: date) -> list[Any]:

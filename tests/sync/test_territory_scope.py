@@ -6,33 +6,16 @@ a manager named by the territory's `manager` field, and reps (unchanged: their o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from inprocess import URL, InProcessServer
-from synchelp import BACKENDS
-from test_sync_policy import Pusher, _laptop, _OverDatabase, _record, _sync
+from inprocess import URL, InProcessServer, Pusher
+from inprocess import any_server as any_server
+from test_sync_policy import _laptop, _record, _sync
 
 from sfa.domain import ids
 from tests.conftest import run_sfa
-
-
-@pytest.fixture(params=BACKENDS)
-def any_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[InProcessServer]:
-    """The server in-process on SQLite and on a throwaway PostgreSQL database."""
-    home = tmp_path / "server"
-    home.mkdir()
-    if request.param == "postgres":
-        pg = request.getfixturevalue("pg_cluster")
-        srv: InProcessServer = _OverDatabase(home, pg.url(pg.new_database()))
-    else:
-        srv = InProcessServer(home)
-    yield srv
-    srv.close()
-
 
 # DE (its manager field names dora, whose team is none)
 # ├── Bavaria (max's team)

@@ -6,7 +6,6 @@ export. Reached from the palette ("Go to Contracts") and from an account's 360°
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
@@ -89,11 +88,6 @@ class ContractsScreen(PaperworkScreen):
             )
             for c, state in found
         ]
-
-    def today(self) -> date:
-        from sfa.domain.dates import local_today
-
-        return local_today(self.now())
 
     def show_selected(self, key: str, head: Static, lines: Table, totals: Static) -> str:
         view = contracts.view(self.ws, key)
@@ -193,57 +187,10 @@ class ContractsScreen(PaperworkScreen):
         if self.shown_status != rules.DRAFT:
             self.notify(f"this contract is {self.shown_status}; only a draft gets lines", severity="warning")
             return
-        form = FormScreen(
-            "Add a line",
-            [
-                FormField("product", "Product (SKU)", placeholder="empty: a free line"),
-                FormField("description", "Description", placeholder="default: the product's name"),
-                FormField("price", "Unit price", placeholder="default: the product's"),
-                FormField("qty", "Quantity", placeholder="1"),
-                FormField("discount", "Discount", placeholder="10% or 25.00"),
-                FormField("tax", "Tax rate %", placeholder="default: the product's"),
-            ],
-            save_label="Add line",
-        )
-
-        def answered(values: dict[str, str] | None) -> None:
-            if values is None:
-                return
-            given = {k: (v.strip() or None) for k, v in values.items()}
-            line = self.attempt(
-                contracts.add_line,
-                self.ws,
-                key,
-                product_ref=given["product"],
-                description=given["description"],
-                price=given["price"],
-                qty=given["qty"],
-                discount=given["discount"],
-                tax=given["tax"],
-            )
-            if line is not None:
-                self.changed(f"line {line['position']} added: {line['description']}")
-
-        self.app.push_screen(form, answered)
+        self.add_line_form("Add a line", contracts.add_line, key)
 
     def action_delete(self) -> None:
-        key = self.selected_or_warn()
-        lines = self.query_one("#doc-lines", Table)
-        if key is None:
-            return
-        if not lines.has_focus or lines.row_count == 0:
-            self.notify(
-                "d on the lines removes the focused line: move to the lines (tab)", severity="warning"
-            )
-            return
-        row = lines.get_row_at(lines.cursor_row)
-        position = int(row[0])
-
-        def remove() -> None:
-            if self.attempt(contracts.remove_line, self.ws, key, position) is not None:
-                self.changed(f"line {position} removed")
-
-        confirm(self.app, f"Remove line {position}?", f"{row[1]} · net {row[6]}", remove, yes="Remove")
+        self.remove_focused_line(contracts.remove_line)
 
     def action_edit(self) -> None:
         key = self.selected_or_warn()
@@ -259,25 +206,13 @@ class ContractsScreen(PaperworkScreen):
             ("billing", "Billing", c["billing"]),
             ("terms", "Terms", c["terms"]),
         ]
-        form = FormScreen(
+        self.edit_form(
             f"Edit contract {c['number']} rev {c['revision']}",
-            [FormField(name, label, value=str(value or "")) for name, label, value in fields],
+            key,
+            fields,
+            contracts.edit_contract,
+            f"contract {c['number']} saved",
         )
-
-        def answered(values: dict[str, str] | None) -> None:
-            if values is None:
-                return
-            before = {name: str(value or "") for name, _, value in fields}
-            changes = {k: v.strip() for k, v in values.items() if v.strip() != before[k]}
-            if not changes:
-                self.notify("nothing changed")
-                return
-            self.done(
-                self.attempt(contracts.edit_contract, self.ws, key, **changes),
-                f"contract {c['number']} saved",
-            )
-
-        self.app.push_screen(form, answered)
 
     def _with_comment(
         self,

@@ -16,7 +16,7 @@ from sfa.services import crm, order_export, orders, quotes
 from sfa.store.db import Record
 from sfa.tui.capture import confirm
 from sfa.tui.format import short_money
-from sfa.tui.forms import FormField, FormScreen, PickScreen, ask
+from sfa.tui.forms import PickScreen, ask
 from sfa.tui.screens.paperwork import LIST_LIMIT, PaperworkScreen
 from sfa.tui.widgets import Table
 
@@ -132,57 +132,10 @@ class OrdersScreen(PaperworkScreen):
                 f"order {order['number']} is {order['status']}; only a draft gets lines", severity="warning"
             )
             return
-        form = FormScreen(
-            f"Add a line to {order['number']}",
-            [
-                FormField("product", "Product (SKU)", placeholder="empty: a free line"),
-                FormField("description", "Description", placeholder="default: the product's name"),
-                FormField("price", "Unit price", placeholder="default: the product's"),
-                FormField("qty", "Quantity", placeholder="1"),
-                FormField("discount", "Discount", placeholder="10% or 25.00"),
-                FormField("tax", "Tax rate %", placeholder="default: the product's"),
-            ],
-            save_label="Add line",
-        )
-
-        def answered(values: dict[str, str] | None) -> None:
-            if values is None:
-                return
-            given = {k: (v.strip() or None) for k, v in values.items()}
-            line = self.attempt(
-                orders.add_line,
-                self.ws,
-                key,
-                product_ref=given["product"],
-                description=given["description"],
-                price=given["price"],
-                qty=given["qty"],
-                discount=given["discount"],
-                tax=given["tax"],
-            )
-            if line is not None:
-                self.changed(f"line {line['position']} added: {line['description']}")
-
-        self.app.push_screen(form, answered)
+        self.add_line_form(f"Add a line to {order['number']}", orders.add_line, key)
 
     def action_delete(self) -> None:
-        key = self.selected_or_warn()
-        lines = self.query_one("#doc-lines", Table)
-        if key is None:
-            return
-        if not lines.has_focus or lines.row_count == 0:
-            self.notify(
-                "d on the lines removes the focused line: move to the lines (tab)", severity="warning"
-            )
-            return
-        row = lines.get_row_at(lines.cursor_row)
-        position = int(row[0])
-
-        def remove() -> None:
-            if self.attempt(orders.remove_line, self.ws, key, position) is not None:
-                self.changed(f"line {position} removed")
-
-        confirm(self.app, f"Remove line {position}?", f"{row[1]} · net {row[6]}", remove, yes="Remove")
+        self.remove_focused_line(orders.remove_line)
 
     def action_edit(self) -> None:
         key = self.selected_or_warn()
@@ -196,24 +149,9 @@ class OrdersScreen(PaperworkScreen):
             ("ship_to", "Ship to", order["ship_to"]),
             ("bill_to", "Bill to", order["bill_to"]),
         ]
-        form = FormScreen(
-            f"Edit order {order['number']}",
-            [FormField(name, label, value=str(value or "")) for name, label, value in fields],
+        self.edit_form(
+            f"Edit order {order['number']}", key, fields, orders.edit_order, f"order {order['number']} saved"
         )
-
-        def answered(values: dict[str, str] | None) -> None:
-            if values is None:
-                return
-            before = {name: str(value or "") for name, _, value in fields}
-            changes = {k: v.strip() for k, v in values.items() if v.strip() != before[k]}
-            if not changes:
-                self.notify("nothing changed")
-                return
-            self.done(
-                self.attempt(orders.edit_order, self.ws, key, **changes), f"order {order['number']} saved"
-            )
-
-        self.app.push_screen(form, answered)
 
     def action_submit(self) -> None:
         key = self.selected_or_warn()

@@ -1,32 +1,26 @@
 """What the Orders and Contracts screens share: a list above, the selected document's head, its
 lines and totals below; the keys that apply to the selected document's state only (check_action);
-export to a file in a worker thread, asking before an overwrite (docs/dashboard.md)."""
+the add-line, remove-line and edit forms; export to a file (sfa/tui/documents.py, docs/dashboard.md)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from sfa.domain import quotes as quote_rules
-from sfa.domain.errors import SfaError
 from sfa.domain.money import format_money
-from sfa.services import quote_export, quotes
-from sfa.services.quote_export import ExportResult
+from sfa.services import quotes
 from sfa.store.db import Record
-from sfa.store.workspace import Workspace
-from sfa.tui.base import SfaScreen
-from sfa.tui.capture import confirm
+from sfa.tui import documents
+from sfa.tui.documents import DocumentScreen, Exporter, totals_text
 from sfa.tui.forms import FormField, FormScreen
-from sfa.tui.screens.quotes import totals_text
 from sfa.tui.widgets import Table
 
 LIST_LIMIT = 200
-Exporter = Callable[[Workspace, str, str], ExportResult]
 
 
 def line_cells(line: Record, net: Any, currency: str) -> tuple[str, ...]:
@@ -42,24 +36,20 @@ def line_cells(line: Record, net: Any, currency: str) -> tuple[str, ...]:
     )
 
 
-class PaperworkScreen(SfaScreen):
+class PaperworkScreen(DocumentScreen):
     """A list of documents (orders or contracts) and the selected one's lines. Subclasses give the
     columns, `rows()`, `show_selected()`, the states each action applies to (WHEN) and why a key
     does nothing in another state (WHY)."""
 
-    NOUN = "document"
+    LIST_ID = "#doc-list"
+    LINES_ID = "#doc-lines"
     LIST_COLUMNS: ClassVar[tuple[str, ...]] = ()
-    WHEN: ClassVar[dict[str, tuple[str, ...]]] = {}
-    WHY: ClassVar[dict[str, str]] = {}
     DEFAULT_CSS = """
     PaperworkScreen #doc-list { height: 2fr; min-height: 3; }
     PaperworkScreen #doc-head { height: auto; }
     PaperworkScreen #doc-lines { height: 3fr; min-height: 3; }
     PaperworkScreen #doc-totals { height: auto; padding: 0 1; }
     """
-
-    selected_id: str | None = None
-    shown_status: str | None = None
 
     def body(self) -> Iterable[Widget]:
         yield Table(id="doc-list")
@@ -92,12 +82,6 @@ class PaperworkScreen(SfaScreen):
             table.move_cursor(row=table.get_row_index(keep))
         self.show()
 
-    def current(self) -> str | None:
-        return self.query_one("#doc-list", Table).selected_key()
-
-    def lines_focused(self) -> bool:
-        return self.query_one("#doc-lines", Table).has_focus
-
     @on(DataTable.RowHighlighted, "#doc-list")
     def _highlighted(self) -> None:
         self.selected_id = self.current()
@@ -106,13 +90,6 @@ class PaperworkScreen(SfaScreen):
     @on(DataTable.RowSelected, "#doc-list")
     def _open_lines(self) -> None:
         self.query_one("#doc-lines", Table).focus()
-
-    def on_descendant_focus(self) -> None:
-        self.refresh_bindings()
-
-    def focused_record(self) -> tuple[str, str] | None:
-        key = self.current()
-        return (self.NOUN, key) if key is not None else None
 
     # -- the selected document ---------------------------------------------------------------------
     def show(self) -> None:
@@ -143,75 +120,68 @@ class PaperworkScreen(SfaScreen):
     def totals_of(records: list[Record], totals: quote_rules.Totals) -> str:
         return totals_text(totals) if records else "no lines"
 
-    # -- keys that apply to the state --------------------------------------------------------------
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        states = self.WHEN.get(action)
-        if states is None or self.shown_status is None:
-            return True
-        return self.shown_status in states
-
-    def action_explain(self, action: str) -> None:
-        self.notify(f"this {self.NOUN} is {self.shown_status}; {self.WHY[action]}", severity="warning")
-
-    def selected_or_warn(self) -> str | None:
-        key = self.current()
-        if key is None:
-            self.notify(f"no {self.NOUN} selected", severity="warning")
-        return key
-
+    # -- after a write -----------------------------------------------------------------------------
     def done(self, result: Record | None, message: str) -> None:
         if result is not None:
             if result.get("id") and self.NOUN in ("order", "contract") and "number" in result:
                 self.selected_id = result["id"]
             self.changed(message)
 
-    # -- export ------------------------------------------------------------------------------------
-    def export_dialog(self, exporter: Exporter, default_name: str, key: str, label: str) -> None:
+    # -- lines -------------------------------------------------------------------------------------
+    def add_line_form(self, title: str, add: Callable[..., Record], key: str) -> None:
+        """The add-line form of a draft; `add` is the service that adds the line."""
         form = FormScreen(
-            f"Export {label}",
+            title,
             [
-                FormField(
-                    "path",
-                    "File (.pdf .md .html)",
-                    lambda text: quote_export.check_output(text),
-                    value=str(Path.cwd() / default_name),
-                    required=True,
-                )
+                FormField("product", "Product (SKU)", placeholder="empty: a free line"),
+                FormField("description", "Description", placeholder="default: the product's name"),
+                FormField("price", "Unit price", placeholder="default: the product's"),
+                FormField("qty", "Quantity", placeholder="1"),
+                FormField("discount", "Discount", placeholder="10% or 25.00"),
+                FormField("tax", "Tax rate %", placeholder="default: the product's"),
             ],
-            save_label="Export",
+            save_label="Add line",
+        )
+        self.app.push_screen(form, lambda values: documents.save_line(self, add, key, values))
+
+    def remove_focused_line(self, remove: Callable[..., Any]) -> None:
+        """d: remove the focused line (only when the lines have the focus), after a yes."""
+        key = self.selected_or_warn()
+        lines = self.query_one("#doc-lines", Table)
+        if key is None:
+            return
+        if not lines.has_focus or lines.row_count == 0:
+            self.notify(
+                "d on the lines removes the focused line: move to the lines (tab)", severity="warning"
+            )
+            return
+        documents.remove_line(self, remove, key, lines)
+
+    def edit_form(
+        self,
+        title: str,
+        key: str,
+        fields: list[tuple[str, str, Any]],
+        save: Callable[..., Record],
+        message: str,
+    ) -> None:
+        """A form of (name, label, value) fields; `save` gets only the changed ones."""
+        form = FormScreen(
+            title, [FormField(name, label, value=str(value or "")) for name, label, value in fields]
         )
 
-        def write(path: str) -> None:
-            self.notify(f"exporting {label} …")
-            self.export_worker(exporter, self.ws.home, key, path)
-
         def answered(values: dict[str, str] | None) -> None:
-            if not values:
+            if values is None:
                 return
-            path, _ = quote_export.check_output(values["path"])
-            if path.exists():
-                confirm(
-                    self.app,
-                    f"Overwrite {path.name}?",
-                    f"{path} exists; exporting replaces it.",
-                    lambda: write(values["path"]),
-                    yes="Overwrite",
-                )
-            else:
-                write(values["path"])
+            before = {name: str(value or "") for name, _, value in fields}
+            changes = {k: v.strip() for k, v in values.items() if v.strip() != before[k]}
+            if not changes:
+                self.notify("nothing changed")
+                return
+            self.done(self.attempt(save, self.ws, key, **changes), message)
 
         self.app.push_screen(form, answered)
 
-    @work(thread=True, exclusive=True, group="export")
-    def export_worker(self, exporter: Exporter, home: Path, key: str, path: str) -> None:
-        """A PDF takes a while: a thread with its own connection; the screen keeps answering."""
-        ws = Workspace(home)
-        try:
-            result = exporter(ws, key, path)
-        except SfaError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
-            return
-        finally:
-            ws.close()
-        text = f"wrote {result.path} ({result.size:,} bytes)" + (f"; {result.note}" if result.note else "")
-        self.app.call_from_thread(self.notify, text, timeout=8)
+    # -- export ------------------------------------------------------------------------------------
+    def export_dialog(self, exporter: Exporter, default_name: str, key: str, label: str) -> None:
+        documents.export_dialog(self, exporter, default_name, key, f"Export {label}", label)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.widget import Widget
@@ -16,28 +15,21 @@ from textual.widgets import DataTable, Static
 
 from sfa.domain import quotes as rules
 from sfa.domain.entities import QUOTE
-from sfa.domain.errors import SfaError, ValidationError
+from sfa.domain.errors import ValidationError
 from sfa.domain.money import format_money, parse_amount
 from sfa.services import commission, configurator, crm, products, quote_export, quotes, records
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
+from sfa.tui import documents
 from sfa.tui.base import SfaScreen
 from sfa.tui.capture import confirm
+from sfa.tui.documents import DocumentScreen, totals_text
 from sfa.tui.format import short_money
 from sfa.tui.forms import FormField, FormScreen, PickScreen, ask
 from sfa.tui.screens.details import DetailsScreen
 from sfa.tui.widgets import Table
 
 LIST_LIMIT = 200
-
-
-def totals_text(totals: rules.Totals) -> str:
-    cur = totals.currency
-    lines = [f"Net   {format_money(totals.net, cur):>18}"]
-    for band in totals.taxes:
-        lines.append(f"Tax {band.rate}% on {format_money(band.base, cur)}: {format_money(band.tax, cur)}")
-    lines.append(f"[b]Total {format_money(totals.total, cur):>17}[/b]")
-    return "\n".join(lines)
 
 
 def candidate_line(ws: Workspace, quote: Record, values: dict[str, str]) -> rules.Line:
@@ -90,8 +82,11 @@ def configure_then(
     )
 
 
-class QuotesScreen(SfaScreen):
+class QuotesScreen(DocumentScreen):
     MODE = "quotes"
+    NOUN = "quote"
+    LIST_ID = "#quotes-table"
+    LINES_ID = "#lines-table"
     DEFAULT_CSS = """
     QuotesScreen #quotes-table { height: 2fr; min-height: 3; }
     QuotesScreen #quote-head { height: auto; }
@@ -130,8 +125,14 @@ class QuotesScreen(SfaScreen):
         "accept": ("sent",),
         "reject": ("sent",),
     }
-
-    selected_id: str | None = None
+    WHY: ClassVar[dict[str, str]] = {
+        "edit_header": "only a draft can be changed: v revises it",
+        "delete": "only a draft can be deleted: v revises it",
+        "send": "only a draft can be sent",
+        "revise": "a draft is changed directly; an accepted quote is final",
+        "accept": "only a sent quote can be accepted",
+        "reject": "only a sent quote can be rejected",
+    }
 
     def body(self) -> Iterable[Widget]:
         yield Table(id="quotes-table")
@@ -175,40 +176,6 @@ class QuotesScreen(SfaScreen):
                 why = "not in the list here: the list shows the latest revision of each quote"
                 self.app.push_screen(DetailsScreen(self.ws, QUOTE, quote, why))
         self.show_quote()
-
-    def today(self) -> Any:
-        from sfa.domain.dates import local_today
-
-        return local_today(self.now())
-
-    def current(self) -> str | None:
-        return self.query_one("#quotes-table", Table).selected_key()
-
-    shown_status: str | None = None  # the selected quote's state, for check_action
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        states = self.WHEN.get(action)
-        if states is None or self.shown_status is None:
-            return True
-        return self.shown_status in states
-
-    def action_explain(self, action: str) -> None:
-        what = {
-            "edit_header": "only a draft can be changed: v revises it",
-            "delete": "only a draft can be deleted: v revises it",
-            "send": "only a draft can be sent",
-            "revise": "a draft is changed directly; an accepted quote is final",
-            "accept": "only a sent quote can be accepted",
-            "reject": "only a sent quote can be rejected",
-        }[action]
-        self.notify(f"this quote is {self.shown_status}; {what}", severity="warning")
-
-    def on_descendant_focus(self) -> None:
-        self.refresh_bindings()
-
-    def focused_record(self) -> tuple[str, str] | None:
-        key = self.current()
-        return ("quote", key) if key is not None else None
 
     @on(DataTable.RowHighlighted, "#quotes-table")
     def _highlighted(self) -> None:
@@ -276,9 +243,6 @@ class QuotesScreen(SfaScreen):
         return result
 
     # -- actions -----------------------------------------------------------------------------
-    def lines_focused(self) -> bool:
-        return self.query_one("#lines-table", Table).has_focus
-
     def action_new(self) -> None:
         if self.lines_focused():
             self.action_add_line()
@@ -292,9 +256,8 @@ class QuotesScreen(SfaScreen):
             self.action_delete_draft()
 
     def action_delete_draft(self) -> None:
-        key = self.current()
+        key = self.selected_or_warn()
         if key is None:
-            self.notify("no quote selected", severity="warning")
             return
         q = quotes.resolve(self.ws, key)
         if quotes.status_of(q, self.today()) != "draft":
@@ -338,9 +301,8 @@ class QuotesScreen(SfaScreen):
         """Valid-until, contact and terms of a draft, in place; sent or decided quotes are revised first."""
         from sfa.tui import editing
 
-        key = self.current()
+        key = self.selected_or_warn()
         if key is None:
-            self.notify("no quote selected", severity="warning")
             return
         quote = self.attempt(editing.editable_quote, self.ws, key, self.today())
         if quote is None:
@@ -361,9 +323,8 @@ class QuotesScreen(SfaScreen):
     def action_add_line(self) -> None:
         """A product picker first (type to search SKU, name or price; the first choice is a free
         line), then the line form with the product filled in and live totals."""
-        key = self.current()
+        key = self.selected_or_warn()
         if key is None:
-            self.notify("no quote selected", severity="warning")
             return
         if quotes.status_of(quotes.resolve(self.ws, key), self.today()) != "draft":
             self.notify("lines are added to a draft; v revises a sent quote", severity="warning")
@@ -433,26 +394,12 @@ class QuotesScreen(SfaScreen):
             info=f"Configuration: {configured.text}" if configured is not None else "",
         )
 
-        def done(values: dict[str, str] | None) -> None:
-            if values is None:
-                return
-            given = {k: (v.strip() or None) for k, v in values.items()}
-            line = self.attempt(
-                quotes.add_line,
-                self.ws,
-                quote["id"],
-                product_ref=given["product"],
-                description=given["description"],
-                price=given["price"],
-                qty=given["qty"],
-                discount=given["discount"],
-                tax=given["tax"],
-                options=options or (),
-            )
-            if line is not None:
-                self.changed(f"line {line['position']} added: {line['description']}")
-
-        self.app.push_screen(form, done)
+        self.app.push_screen(
+            form,
+            lambda values: documents.save_line(
+                self, quotes.add_line, quote["id"], values, options=options or ()
+            ),
+        )
 
     def action_remove_line(self) -> None:
         """Remove the focused line: only when the lines list has the focus, and after a yes."""
@@ -466,21 +413,16 @@ class QuotesScreen(SfaScreen):
         if lines.row_count == 0:
             self.notify("this quote has no lines", severity="warning")
             return
-        row = lines.get_row_at(lines.cursor_row)
-        position = int(row[0])
 
-        def remove() -> None:
-            if self.attempt(quotes.remove_line, self.ws, key, position) is not None:
-                self.changed(f"line {position} removed")
-                if lines.row_count:
-                    lines.move_cursor(row=min(position - 1, lines.row_count - 1))
+        def after(position: int) -> None:
+            if lines.row_count:
+                lines.move_cursor(row=min(position - 1, lines.row_count - 1))
 
-        confirm(self.app, f"Remove line {position}?", f"{row[1]} · net {row[6]}", remove, yes="Remove")
+        documents.remove_line(self, quotes.remove_line, key, lines, after)
 
     def _confirmed(self, action: Any, title: str, info: str, yes: str, message: str) -> None:
-        key = self.current()
+        key = self.selected_or_warn()
         if key is None:
-            self.notify("no quote selected", severity="warning")
             return
         q = quotes.resolve(self.ws, key)
         label = f"{q['number']} rev {q['revision']}"
@@ -528,52 +470,11 @@ class QuotesScreen(SfaScreen):
         if key is None:
             return
         q = quotes.resolve(self.ws, key)
-        default = str(Path.cwd() / f"{q['number']}-rev{q['revision']}.pdf")
-        form = FormScreen(
+        documents.export_dialog(
+            self,
+            quote_export.export,
+            f"{q['number']}-rev{q['revision']}.pdf",
+            key,
             "Export quote",
-            [
-                FormField(
-                    "path",
-                    "File (.pdf .md .html)",
-                    lambda text: quote_export.check_output(text),
-                    value=default,
-                    required=True,
-                )
-            ],
-            save_label="Export",
+            q["number"],
         )
-
-        def write(path: str) -> None:
-            self.notify(f"exporting {q['number']} …")
-            self.export_worker(self.ws.home, key, path)
-
-        def done(values: dict[str, str] | None) -> None:
-            if not values:
-                return
-            path, _ = quote_export.check_output(values["path"])
-            if path.exists():
-                confirm(
-                    self.app,
-                    f"Overwrite {path.name}?",
-                    f"{path} exists; exporting replaces it.",
-                    lambda: write(values["path"]),
-                    yes="Overwrite",
-                )
-            else:
-                write(values["path"])
-
-        self.app.push_screen(form, done)
-
-    @work(thread=True, exclusive=True, group="export")
-    def export_worker(self, home: Path, quote_id: str, path: str) -> None:
-        """PDF rendering takes a while: a thread with its own connection; the UI keeps answering."""
-        ws = Workspace(home)
-        try:
-            result = quote_export.export(ws, quote_id, path)
-        except SfaError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
-            return
-        finally:
-            ws.close()
-        text = f"wrote {result.path} ({result.size:,} bytes)" + (f"; {result.note}" if result.note else "")
-        self.app.call_from_thread(self.notify, text, timeout=8)
