@@ -11,6 +11,9 @@ from sfa.domain.entities import (
     APPROVAL,
     CAMPAIGN,
     CAMPAIGN_MEMBER,
+    COMMISSION_LINE,
+    COMMISSION_PLAN,
+    COMMISSION_STATEMENT,
     COMPETITOR,
     CONTACT,
     CONTRACT,
@@ -20,9 +23,11 @@ from sfa.domain.entities import (
     FORECAST_SNAPSHOT,
     LEAD,
     OPPORTUNITY,
+    OPPORTUNITY_SPLIT,
     OPTION_RULE,
     ORDER,
     ORDER_LINE,
+    PLAN_ASSIGNMENT,
     PLAYBOOK,
     POLICY,
     PRICE_LIST,
@@ -505,6 +510,67 @@ def populate(ws: Any) -> dict[str, str]:
             "website": "kessler.example",
             "team": "north",
             "notes": "cheap;\nslow",
+        },
+    )
+    plan = store.insert(
+        COMMISSION_PLAN,
+        {
+            "name": "Q4 reps",
+            "period": "2026-Q4",
+            "basis": "won_amount",
+            "rates": "0%:2, 80%:4, 100%:6",
+            "family_rates": "Pumps:5",
+            "cap": Decimal("50000.00"),
+            "currency": "EUR",
+            "status": "approved",
+            "approved_by": "max",
+            "approved_at": datetime(2026, 10, 1, 8, 0, tzinfo=UTC),
+            "team": "north",
+        },
+    )
+    store.insert(
+        PLAN_ASSIGNMENT, {"plan_id": plan["id"], "rep": "anna", "target": Decimal("400000"), "team": "north"}
+    )
+    store.insert(
+        OPPORTUNITY_SPLIT,
+        {
+            "opportunity_id": opp["id"],
+            "rep": "bob",
+            "percent": Decimal("25"),
+            "kind": "revenue",
+            "team": "north",
+        },
+    )
+    store.insert(
+        COMMISSION_LINE,
+        {
+            "rep": "anna",
+            "period": "2026-Q4",
+            "plan_id": plan["id"],
+            "source_entity": "opportunity",
+            "source_id": opp["id"],
+            "basis": Decimal("12000.00"),
+            "rate": Decimal("2"),
+            "commission": Decimal("240.00"),
+            "currency": "EUR",
+            "explanation": "12,000.00 at 2 % (tier 1; 0 % → 3 % of target)",
+            "at": datetime(2026, 11, 24, 8, 0, tzinfo=UTC),
+            "owner": "anna",
+            "team": "north",
+        },
+    )
+    store.insert(
+        COMMISSION_STATEMENT,
+        {
+            "rep": "anna",
+            "period": "2026-Q4",
+            "plan_id": plan["id"],
+            "total": Decimal("240.00"),
+            "currency": "EUR",
+            "line_count": 1,
+            "status": "draft",
+            "owner": "anna",
+            "team": "north",
         },
     )
     store.update(CONTACT, hans["id"], {"title": "Head of purchasing"})

@@ -15,7 +15,7 @@ import pytest
 
 from sfa.tui.app import SfaApp
 from sfa.tui.widgets import Table
-from tests.tui_support import FROZEN, freeze
+from tests.tui_support import FROZEN, freeze, until
 from tests.tui_support import filled as filled
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -70,7 +70,10 @@ def test_accounts_search(snap_compare: Any, filled: Path, size: Any) -> None:
 @pytest.mark.parametrize("size", SIZES)
 def test_account_360(snap_compare: Any, filled: Path, size: Any) -> None:
     async def open_account(pilot: Any) -> None:
-        await pilot.press("3", "j", "j", "enter")  # Chiemsee Kliniken
+        await pilot.press("3")
+        # the list comes from the search thread: the rows must be there before j moves on them
+        assert await until(pilot, lambda: bool(pilot.app.screen.query_one("#results", Table).row_count))
+        await pilot.press("j", "j", "enter")  # Chiemsee Kliniken
         await settle(pilot)
 
     assert snap_compare(SfaApp(filled, now=FROZEN), terminal_size=size, run_before=open_account)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -149,3 +149,13 @@ def drain_between_keys(monkeypatch: pytest.MonkeyPatch, pilot: Any) -> None:
             await pilot._wait_for_screen()
 
     monkeypatch.setattr("textual.app.wait_for_idle", drained)
+
+
+async def until(pilot: Any, check: Callable[[], bool], tries: int = 100) -> bool:
+    """Whether `check()` holds once the app has caught up (pausing between tries, as `shows` does):
+    for effects that land after a thread or a later message, on a loaded machine."""
+    for _ in range(tries):
+        if check():
+            return True
+        await pilot.pause()
+    return check()

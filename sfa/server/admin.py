@@ -142,6 +142,16 @@ def backup(home: Path, db: str | None, output: Path) -> dict[str, Any]:
     if not output.parent.is_dir():
         raise NotFoundError(f"output: no folder {output.parent}")
     partial = output.with_name(output.name + ".partial")
+    try:
+        kind = _backup_to(url, partial)
+        os.chmod(partial, 0o600)
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)  # a failed or cut backup leaves nothing behind
+    return {"output": str(output), "kind": kind, "bytes": output.stat().st_size}
+
+
+def _backup_to(url: str, partial: Path) -> str:
     if url.startswith("sqlite:///"):
         source_path = Path(url[len("sqlite:///") :])
         if not source_path.is_file():
@@ -154,13 +164,9 @@ def backup(home: Path, db: str | None, output: Path) -> dict[str, Any]:
         finally:
             target.close()
             source.close()
-        kind = "sqlite"
-    else:
-        _pg_tool("pg_dump", "--format=custom", f"--file={partial}", _libpq_url(url))
-        kind = "postgresql"
-    os.chmod(partial, 0o600)
-    os.replace(partial, output)
-    return {"output": str(output), "kind": kind, "bytes": output.stat().st_size}
+        return "sqlite"
+    _pg_tool("pg_dump", "--format=custom", f"--file={partial}", _libpq_url(url))
+    return "postgresql"
 
 
 def restore(home: Path, db: str | None, source: Path) -> dict[str, Any]:

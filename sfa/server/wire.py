@@ -46,6 +46,8 @@ NOT_NULL: dict[str, frozenset[str]] = {
     "document": frozenset({"version"}),
     "review": frozenset({"status"}),
     "playbook": frozenset({"kind"}),
+    "commission_plan": frozenset({"status"}),
+    "commission_statement": frozenset({"status"}),
 }
 
 # The `_conflict` record: what a laptop may write to one, and the values it may write.

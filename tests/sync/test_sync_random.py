@@ -15,6 +15,7 @@ from synchelp import Server, comparable
 
 from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import UnreachableError
+from sfa.server import roles
 from sfa.store import codec
 from sfa.store.workspace import Workspace
 from sfa.sync import engine
@@ -23,13 +24,17 @@ STEPS = 300
 # Kinds a rep may not write (sfa/server/roles.py), and kinds whose writes are bound to a person
 # (approvals name a record on the server, reviews their reviewer) or to admins (territories): left
 # to their own tests.
-MANAGERS_ONLY = frozenset({"product", "policy", "price_list", "price_list_item", "target", "playbook"})
-PERSONAL = frozenset({"approval", "review", "territory"})  # territory: admins only
+MANAGERS_ONLY = frozenset({"product"}) | roles.MANAGED | roles.PRODUCT_DATA
+# forecast adjustments: their owner is the user who pushes them
+PERSONAL = frozenset({"approval", "review", "territory", "forecast_adjustment"})  # territory: admins only
 # ... and kinds with a lifecycle the server enforces (a submitted order, an activated contract and
 # their lines refuse edits; a document needs its content and the record it belongs to): their own
 # end-to-end tests (tests/sync/test_deal_e2e.py, test_orders_sync.py, test_contracts_sync.py,
 # test_documents_sync.py) cover them.
 PERSONAL |= frozenset({"order", "order_line", "contract", "contract_line", "document"})
+# ... and incentives: an approved plan is immutable, commission lines insert-only, statements move
+# one way (tests/sync/test_sync_commission.py).
+PERSONAL |= frozenset({"commission_plan", "commission_line", "commission_statement"})
 WORDS = ("alpha", "bravo", "delta", "echo", "lima", "oscar", "tango", "zulu")
 
 

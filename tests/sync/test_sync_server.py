@@ -28,7 +28,7 @@ def test_tokens_roles_and_cli(server: Server) -> None:
     assert httpx.get(f"{url}/v1/me").status_code == 401
     assert httpx.get(f"{url}/v1/me", headers={"Authorization": "Bearer nope"}).status_code == 401
     me = httpx.get(f"{url}/v1/me", headers={"Authorization": f"Bearer {token}"})
-    assert me.json() == {"user": "ana", "role": "rep", "team": "north"}
+    assert me.json() == {"user": "ana", "role": "rep", "team": "north", "teams": []}
     listed = server.admin("user", "list", "--json").json()
     assert [(u["name"], u["role"], u["team"], u["revoked"]) for u in listed] == [
         ("ana", "rep", "north", False)
