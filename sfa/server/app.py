@@ -37,7 +37,7 @@ from sfa.protocol import (
     client_id_problem,
     is_uuid,
 )
-from sfa.server import blobs, erp, limits, merged, roles, schema, wire
+from sfa.server import blobs, erp, limits, lockstat, merged, roles, schema, storage, wire
 from sfa.server import merge as rules
 from sfa.server.merge import Invalid, User
 from sfa.server.storage import hash_token, utc_iso
@@ -63,6 +63,7 @@ def create_app(
     *,
     read_timeout: float | None = None,
     throttle: limits.TokenThrottle | None = None,
+    reader: Engine | None = None,
 ) -> FastAPI:
     """The app over `engine`; document contents are kept in `blob_dir` (sfa/server/blobs.py).
     `read_timeout`: seconds a request body may stall (default $SFA_SERVER_READ_TIMEOUT, else
@@ -75,6 +76,9 @@ def create_app(
         read_timeout = float(os.environ.get("SFA_SERVER_READ_TIMEOUT") or limits.READ_TIMEOUT)
     body_timeout = max(read_timeout, limits.BODY_TIMEOUT)
     tokens = throttle or limits.TokenThrottle()
+    # Pulls, token checks and the first phase of a push read through their own pool, which never
+    # takes a write lock (storage.read_engine); only a push's second phase uses `engine`.
+    read_engine = reader if reader is not None else storage.read_engine(engine)
 
     @app.exception_handler(HTTPException)
     async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
@@ -103,7 +107,7 @@ def create_app(
             raise ApiError(
                 429, "too many unknown tokens from this address; wait", headers={"Retry-After": str(wait)}
             )
-        with engine.connect() as conn:
+        with read_engine.connect() as conn:
             row = conn.execute(
                 text("SELECT name, role, team FROM app_user WHERE token_hash = :h AND revoked = :f"),
                 {"h": hash_token(token.strip()), "f": False},
@@ -119,7 +123,7 @@ def create_app(
 
     @app.get("/v1/health", responses=schema.replies("Health"))
     def health() -> dict[str, Any]:
-        with engine.connect() as conn:
+        with read_engine.connect() as conn:
             epoch = meta(conn, "epoch")
             conn.rollback()
         return {"ok": True, "protocol": PROTOCOL, "epoch": epoch}
@@ -152,71 +156,39 @@ def create_app(
         return JSONResponse(result.to_json(), headers=_observed(user, body.client_id, result.results))
 
     def apply_push(user: User, body: PushRequest, delay: float, arrived: int) -> PushResponse:
-        client_id, mutations, acked = body.client_id, body.mutations, body.acked
+        """Merge outside the counter lock, then lock, check nothing read has changed, write.
+
+        Phase 1 (read pool, no lock): the client row, the counter's value `head`, every record the
+        batch touches; every per-row decision (validation, merge, scope) is made in memory with
+        change seqs relative to 0. Phase 2 (the counter row locked): when the counter is still at
+        `head`, or no record the batch read was written since, the planned rows get their seqs
+        (one range for the batch) and are written with one statement per table; otherwise the
+        batch is planned again under the lock, as every push was before (docs/sync-protocol.md,
+        "Server sequence")."""
+        with read_engine.connect() as conn:
+            head = int(conn.execute(text("SELECT value FROM counter WHERE name = 'seq'")).scalar_one())
+            epoch = meta(conn, "epoch")
+            client = _client_row(conn, body.client_id, "")
+            plan = _Plan.make(conn, user, body, client, arrived)
+            conn.rollback()  # the plan's reads end here; phase 2 checks them under the lock
+        hook = getattr(app.state, "after_plan", None)
+        if hook is not None:  # tests: another push commits between the two phases
+            hook()
+        locked = 0.0
         with engine.begin() as conn:
             lock = " FOR UPDATE" if postgres else ""
             seq = int(conn.execute(text(f"SELECT value FROM counter WHERE name = 'seq'{lock}")).scalar_one())
-            epoch = meta(conn, "epoch")
-            client = conn.execute(
-                text(
-                    f"SELECT user_name, last_seq, last_results, pulled FROM client WHERE client_id = :c{lock}"
-                ),
-                {"c": client_id},
-            ).first()
-            if client is not None and client[0] != user.name:
-                raise ApiError(403, "this client id belongs to another user; log in again on this laptop")
-            last_seq = int(client[1]) if client else 0
-            if acked > last_seq:
-                raise ApiError(
-                    409,
-                    "the server lost changes it had acknowledged (restored from a backup?)",
-                    reset="behind",
-                )
-            stored: dict[str, Any] = json.loads(client[2]) if client else {}
-            results: list[PushResult] = []
-            fresh = [m for m in mutations if m.seq > last_seq]
-            for m in mutations:
-                if m.seq <= last_seq:
-                    old = stored.get(str(m.seq))
-                    results.append(
-                        PushResult.parse(old) if old else PushResult(m.seq, "applied", duplicate=True)
-                    )
-            if fresh:
-                # Where the laptop's pull stands: what is logged after it, it has not seen yet.
-                since = int(client[3]) if client else 0
-                if body.cursor is not None:
-                    since = min(since, body.cursor)
-                batch = _Batch(conn, user, client_id, seq, body.now, arrived)
-                batch.preload(fresh, since)
-                for m in fresh:
-                    results.append(batch.apply(m))
-                seq = batch.flush()
-                conn.execute(text("UPDATE counter SET value = :v WHERE name = 'seq'"), {"v": seq})
-                last = fresh[-1].seq
-                payload = _dumps({str(r.seq): r.to_json() for r in results if r.seq > last_seq})
-                now = utc_iso()
-                if client is None:
-                    conn.execute(
-                        text(
-                            "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled,"
-                            " updated_at)"
-                            " VALUES (:c, :u, :s, :r, 0, :t)"
-                        ),
-                        {"c": client_id, "u": user.name, "s": last, "r": payload, "t": now},
-                    )
-                else:
-                    conn.execute(
-                        text(
-                            "UPDATE client SET last_seq = :s, last_results = :r, updated_at = :t"
-                            " WHERE client_id = :c"
-                        ),
-                        {"c": client_id, "s": last, "r": payload, "t": now},
-                    )
-                last_seq = last
+            locked = time.perf_counter()
+            now_client = _client_row(conn, body.client_id, lock)
+            if _row_key(now_client) != _row_key(client) or (
+                seq != head and plan.batch is not None and plan.batch.stale(conn, head)
+            ):
+                plan = _Plan.make(conn, user, body, now_client, arrived)
+            plan.write(conn, seq, now_client is not None)
             if delay:
                 time.sleep(min(delay, 30.0))
-        results.sort(key=lambda r: r.seq)
-        return PushResponse(epoch, last_seq, results)
+        lockstat.held(time.perf_counter() - locked)
+        return PushResponse(epoch, plan.last_seq, sorted(plan.results, key=lambda r: r.seq))
 
     # -- pull -------------------------------------------------------------------------------
     @app.get("/v1/pull", responses=schema.replies("PullResponse", 400, 401, 403, 409, 429))
@@ -326,6 +298,82 @@ def _change_json(seq: int, entity: str, record_id: str, fields: str) -> str:
     )
 
 
+def _client_row(conn: Connection, client_id: str, lock: str) -> Any:
+    return conn.execute(
+        text(f"SELECT user_name, last_seq, last_results, pulled FROM client WHERE client_id = :c{lock}"),
+        {"c": client_id},
+    ).first()
+
+
+def _row_key(row: Any) -> tuple[str, int] | None:
+    """What a push's plan depends on in the client row (a pull moving `pulled` does not matter:
+    the plan used the older cursor, which only sends more own changes back)."""
+    return None if row is None else (str(row[0]), int(row[1]))
+
+
+class _Plan:
+    """One push decided: the results, and the merged batch whose rows phase 2 writes."""
+
+    def __init__(self, results: list[PushResult], batch: _Batch | None, last_seq: int, payload: str) -> None:
+        self.results, self.batch, self.last_seq, self.payload = results, batch, last_seq, payload
+
+    @classmethod
+    def make(cls, conn: Connection, user: User, body: PushRequest, client: Any, arrived: int) -> _Plan:
+        if client is not None and client[0] != user.name:
+            raise ApiError(403, "this client id belongs to another user; log in again on this laptop")
+        last_seq = int(client[1]) if client else 0
+        if body.acked > last_seq:
+            raise ApiError(
+                409, "the server lost changes it had acknowledged (restored from a backup?)", reset="behind"
+            )
+        stored: dict[str, Any] = json.loads(client[2]) if client else {}
+        results: list[PushResult] = []
+        fresh = [m for m in body.mutations if m.seq > last_seq]
+        for m in body.mutations:
+            if m.seq <= last_seq:
+                old = stored.get(str(m.seq))
+                results.append(PushResult.parse(old) if old else PushResult(m.seq, "applied", duplicate=True))
+        if not fresh:
+            return cls(results, None, last_seq, "")
+        # Where the laptop's pull stands: what is logged after it, it has not seen yet.
+        since = int(client[3]) if client else 0
+        if body.cursor is not None:
+            since = min(since, body.cursor)
+        batch = _Batch(conn, user, body.client_id, 0, body.now, arrived)
+        batch.preload(fresh, since)
+        for m in fresh:
+            results.append(batch.apply(m))
+        batch.prepare()
+        payload = _dumps({str(r.seq): r.to_json() for r in results if r.seq > last_seq})
+        return cls(results, batch, fresh[-1].seq, payload)
+
+    def write(self, conn: Connection, base: int, exists: bool) -> None:
+        """Under the counter lock: the batch's seqs become base+1 … base+n; one statement per table."""
+        if self.batch is None:
+            return
+        self.batch.conn = conn
+        top = self.batch.rebase(base)
+        self.batch.flush()
+        if top != base:
+            conn.execute(text("UPDATE counter SET value = :v WHERE name = 'seq'"), {"v": top})
+        values = {"c": self.batch.client_id, "s": self.last_seq, "r": self.payload, "t": self.batch.at}
+        if exists:
+            conn.execute(
+                text(
+                    "UPDATE client SET last_seq = :s, last_results = :r, updated_at = :t WHERE client_id = :c"
+                ),
+                values,
+            )
+        else:
+            conn.execute(
+                text(
+                    "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at)"
+                    " VALUES (:c, :u, :s, :r, 0, :t)"
+                ),
+                {**values, "u": self.batch.user.name},
+            )
+
+
 # Records whose scope is their parent's (merge.parent_of names the parent) and follows it when the
 # parent moves. (A conflict record keeps the scope it was made in: laptops do not take `remove` of
 # a conflict.)
@@ -364,12 +412,42 @@ class _Batch:
         self.survivors: dict[str, str] = {}  # merged-away id -> survivor id (sfa/server/merged.py)
         self.teams: dict[str, str | None] = {}  # user name -> team ("" none), None: no such user
         self.moved: dict[str, Scope] = {}  # parent id -> its new scope (children follow in flush)
+        self.children_moved = False
+        self.rows: list[dict[str, Any]] | None = None  # prepared record rows (see prepare)
+        self.looked: set[str] = set()  # every record id read: phase 2 checks none was written since
+
+    def stale(self, conn: Connection, head: int) -> bool:
+        """Whether a push committed after `head` wrote a record this batch read (or created one it
+        looked for and did not find), so that its plan must be made again under the lock. A batch
+        that moved a parent scanned for its children by content: always planned again."""
+        if self.moved:
+            return True
+        wanted = sorted(self.looked)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
+            params["h"] = head
+            marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+            found = conn.execute(
+                text(f"SELECT 1 FROM record WHERE id IN ({marks}) AND seq > :h LIMIT 1"), params
+            ).first()
+            if found is not None:
+                return True
+        return False
+
+    def rebase(self, base: int) -> int:
+        """Changes logged with seqs counted from 0 (planned before the lock) move to base+1 …"""
+        for change in self.changes:
+            change["seq"] += base
+        self.seq += base
+        return self.seq
 
     def preload(self, mutations: list[Mutation], since: int) -> None:
         """Read every record the batch touches in a few queries instead of one each, and which of
         them changed after `since` (the pushing laptop's pull cursor). A record's `seq` is at least
         that of every change logged for it: each logging path marks the record dirty."""
         wanted = sorted({m.id for m in mutations if is_uuid(m.id)})
+        self.looked.update(wanted)
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
@@ -408,6 +486,7 @@ class _Batch:
             if survivor:
                 self.survivors[record_id] = survivor
         ordered = sorted(wanted - set(self.survivors))
+        self.looked.update(ordered)
         for start in range(0, len(ordered), 500):
             chunk = ordered[start : start + 500]
             params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
@@ -479,6 +558,7 @@ class _Batch:
         if key in self.loaded and key not in self.records:
             return None
         if key not in self.records:
+            self.looked.add(record_id)
             row = self.conn.execute(
                 text(
                     "SELECT fields, owner, team, deleted, flagged FROM record WHERE entity = :e AND id = :i"
@@ -494,6 +574,7 @@ class _Batch:
         for (_, rid), entry in self.records.items():
             if rid == record_id:
                 return entry[1], entry[2]
+        self.looked.add(record_id)
         row = self.conn.execute(
             text("SELECT owner, team FROM record WHERE id = :i"), {"i": record_id}
         ).first()
@@ -522,8 +603,9 @@ class _Batch:
         """Parents moved in this batch (`self.moved`): their children (`_CHILDREN`) move with
         them, each logged with its full fields so that who gains it gets it and who loses it gets
         `remove`. One query per 100 moved parents, at the end of the batch."""
-        if not self.moved:
+        if not self.moved or self.children_moved:
             return
+        self.children_moved = True
         kinds = ", ".join(f"'{e}'" for e in _CHILDREN)
         parents = sorted(self.moved)
         keys: list[tuple[str, str]] = []
@@ -660,14 +742,11 @@ class _Batch:
             self.log(m.entity, m.id, fields, before, before, None)
             current[6] = True  # rewritten with the batch's seq: the revert counts as a change
 
-    def flush(self) -> int:
+    def prepare(self) -> None:
+        """The record rows to write, serialised (before the lock, for a push); `flush` sets their seq."""
         self.move_children()
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        for (entity, record_id), entry in self.records.items():
-            if not entry[6]:
-                continue
-            row = {
+        self.rows = [
+            {
                 "e": entity,
                 "i": record_id,
                 "f": _dumps(entry[0]),
@@ -675,25 +754,29 @@ class _Batch:
                 "t": entry[2],
                 "d": entry[3],
                 "g": entry[4],
-                "s": self.seq,
                 "u": self.at,
             }
-            (updates if entry[5] else inserts).append(row)
-        if inserts:
+            for (entity, record_id), entry in self.records.items()
+            if entry[6]
+        ]
+
+    def flush(self) -> int:
+        if self.rows is None:
+            self.prepare()
+        rows = self.rows or []
+        for row in rows:
+            row["s"] = self.seq
+        if rows:
+            # One statement for new and existing records alike (one round trip per table).
             self.conn.execute(
                 text(
                     "INSERT INTO record(entity, id, fields, owner, team, deleted, flagged, seq, updated_at)"
-                    " VALUES (:e, :i, :f, :o, :t, :d, :g, :s, :u)"
+                    " VALUES (:e, :i, :f, :o, :t, :d, :g, :s, :u) ON CONFLICT (entity, id) DO UPDATE SET"
+                    " fields = excluded.fields, owner = excluded.owner, team = excluded.team,"
+                    " deleted = excluded.deleted, flagged = excluded.flagged, seq = excluded.seq,"
+                    " updated_at = excluded.updated_at"
                 ),
-                inserts,
-            )
-        if updates:
-            self.conn.execute(
-                text(
-                    "UPDATE record SET fields = :f, owner = :o, team = :t, deleted = :d, flagged = :g,"
-                    " seq = :s, updated_at = :u WHERE entity = :e AND id = :i"
-                ),
-                updates,
+                rows,
             )
         if self.changes:
             self.conn.execute(

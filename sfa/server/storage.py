@@ -112,13 +112,27 @@ def make_engine(url: str) -> Engine:
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
             _sqlite_pragmas(engine)
         else:
-            engine = create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+            # Writers only (a push's second phase, admin writes); reads use read_engine's pool.
+            engine = create_engine(url, pool_size=6, max_overflow=6, pool_pre_ping=True)
     except Exception as exc:
         raise ConfigError(f"cannot use database {url!r}: {exc}") from None
     return engine
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+def read_engine(engine: Engine) -> Engine:
+    """A second engine on the same database for reads: pulls, token checks and the first phase of
+    a push. On SQLite its transactions are deferred (`BEGIN`: a WAL snapshot taken at the first
+    read, no write lock), so readers never queue behind a push; on PostgreSQL it is a separate pool,
+    so pulls never wait for a connection behind pushes waiting for the counter row."""
+    url = engine.url.render_as_string(hide_password=False)
+    if engine.dialect.name == "sqlite":
+        reader = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
+        _sqlite_pragmas(reader, immediate=False)
+        return reader
+    return create_engine(url, pool_size=12, max_overflow=12, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(engine: Engine, immediate: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
@@ -130,9 +144,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        # One writer at a time, taken up front: no deadlock on lock upgrade, and log rows commit
-        # in server_seq order.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers: one at a time, taken up front (no deadlock on lock upgrade, and log rows commit
+        # in server_seq order). Readers: a deferred transaction, a snapshot without a lock.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def schema_version(conn: Connection) -> int:
