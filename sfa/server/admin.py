@@ -7,6 +7,7 @@ import secrets
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,10 @@ def service_app() -> Any:
     from sfa.server.app import create_app
     from sfa.server.observe import wrap
 
+    # A push holds the counter lock across a few database round trips; after each its thread must
+    # get the GIL back from the threads merging other pushes. A 1 ms switch interval (default 5 ms)
+    # bounds that wait (docs/deploy.md, "Limits").
+    sys.setswitchinterval(0.001)
     engine = storage.make_engine(os.environ[_ENV_URL])
     blobs = os.environ.get(_ENV_BLOBS)
     return wrap(

@@ -176,15 +176,23 @@ def create_app(
             hook()
         locked = 0.0
         with engine.begin() as conn:
-            lock = " FOR UPDATE" if postgres else ""
-            seq = int(conn.execute(text(f"SELECT value FROM counter WHERE name = 'seq'{lock}")).scalar_one())
+            # One round trip: the lock, the counter, and the client row as it is now (pushes of one
+            # client are serialised by the counter lock too, so its row needs no lock of its own).
+            lock = " FOR UPDATE OF n" if postgres else ""
+            seq, owner, last = conn.execute(
+                text(
+                    "SELECT n.value, c.user_name, c.last_seq FROM counter n"
+                    f" LEFT JOIN client c ON c.client_id = :c WHERE n.name = 'seq'{lock}"
+                ),
+                {"c": body.client_id},
+            ).one()
             locked = time.perf_counter()
-            now_client = _client_row(conn, body.client_id, lock)
-            if _row_key(now_client) != _row_key(client) or (
+            now_key = None if owner is None else (str(owner), int(last))
+            if now_key != _row_key(client) or (
                 seq != head and plan.batch is not None and plan.batch.stale(conn, head)
             ):
-                plan = _Plan.make(conn, user, body, now_client, arrived)
-            plan.write(conn, seq, now_client is not None)
+                plan = _Plan.make(conn, user, body, _client_row(conn, body.client_id, ""), arrived)
+            plan.write(conn, int(seq), now_key is not None)
             if delay:
                 time.sleep(min(delay, 30.0))
         lockstat.held(time.perf_counter() - locked)
@@ -202,7 +210,11 @@ def create_app(
     ) -> Response:
         if client_id is not None and client_id_problem(client_id) is not None:
             raise ApiError(400, f"client_id: {client_id_problem(client_id)}")
-        with engine.begin() as conn:
+        # A snapshot read through the read pool: no write lock, never behind a push for a connection.
+        reading = read_engine.connect()
+        if postgres:
+            reading = reading.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with reading as conn:
             head = int(conn.execute(text("SELECT value FROM counter WHERE name = 'seq'")).scalar_one())
             server_epoch = meta(conn, "epoch")
             if epoch and epoch != server_epoch:
@@ -251,21 +263,19 @@ def create_app(
                 elif before:
                     changes.append(_dumps({"seq": row[0], "entity": row[1], "id": row[2], "remove": True}))
             new_cursor = int(rows[-1][0]) if len(rows) == limit else head
-            if client_id and (client is None or int(client[1]) != new_cursor):
-                if client is None:
-                    conn.execute(
-                        text(
-                            "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled,"
-                            " updated_at)"
-                            " VALUES (:c, :u, 0, '{}', :p, :t)"
-                        ),
-                        {"c": client_id, "u": user.name, "p": new_cursor, "t": utc_iso()},
-                    )
-                else:
-                    conn.execute(
-                        text("UPDATE client SET pulled = :p WHERE client_id = :c"),
-                        {"p": new_cursor, "c": client_id},
-                    )
+            conn.rollback()
+        if client_id and (client is None or int(client[1]) != new_cursor):
+            # The cursor given, in a one-row write of its own (the read above took no lock).
+            with engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at)"
+                        " VALUES (:c, :u, 0, '{}', :p, :t) ON CONFLICT (client_id) DO UPDATE"
+                        " SET pulled = excluded.pulled, updated_at = excluded.updated_at"
+                        " WHERE client.user_name = excluded.user_name"
+                    ),
+                    {"c": client_id, "u": user.name, "p": new_cursor, "t": utc_iso()},
+                )
         head_json = _dumps(
             {"epoch": server_epoch, "cursor": new_cursor, "head": head, "more": new_cursor < head}
         )
