@@ -306,6 +306,17 @@ def repair(home: Path, db: str | None, entity: str, record_id: str) -> dict[str,
         engine.dispose()
 
 
+def compact(home: Path, db: str | None, keep_days: float) -> dict[str, Any]:
+    """Fold the change log older than `keep_days` days into the records (compact.py)."""
+    from sfa.server import compact as compaction
+
+    engine = open_engine(home, db)
+    try:
+        return compaction.compact(engine, keep_days)
+    finally:
+        engine.dispose()
+
+
 def parse_port(port: int) -> int:
     if not 1 <= port <= 65535:
         raise UsageError(f"port {port} is outside 1..65535")

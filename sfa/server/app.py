@@ -37,7 +37,7 @@ from sfa.protocol import (
     client_id_problem,
     is_uuid,
 )
-from sfa.server import blobs, erp, limits, lockstat, merged, roles, schema, storage, wire
+from sfa.server import blobs, compact, erp, limits, lockstat, merged, roles, schema, storage, wire
 from sfa.server import merge as rules
 from sfa.server.merge import Invalid, User
 from sfa.server.storage import hash_token, utc_iso
@@ -179,17 +179,21 @@ def create_app(
             # One round trip: the lock, the counter, and the client row as it is now (pushes of one
             # client are serialised by the counter lock too, so its row needs no lock of its own).
             lock = " FOR UPDATE OF n" if postgres else ""
-            seq, owner, last = conn.execute(
+            seq, owner, last, floor = conn.execute(
                 text(
-                    "SELECT n.value, c.user_name, c.last_seq FROM counter n"
+                    "SELECT n.value, c.user_name, c.last_seq,"
+                    " (SELECT value FROM server_meta WHERE key = 'floor') FROM counter n"
                     f" LEFT JOIN client c ON c.client_id = :c WHERE n.name = 'seq'{lock}"
                 ),
                 {"c": body.client_id},
             ).one()
             locked = time.perf_counter()
             now_key = None if owner is None else (str(owner), int(last))
-            if now_key != _row_key(client) or (
-                seq != head and plan.batch is not None and plan.batch.stale(conn, head)
+            moved = plan.batch is not None and plan.batch.floor != int(floor or 0)  # a compaction ran
+            if (
+                now_key != _row_key(client)
+                or moved
+                or (seq != head and plan.batch is not None and plan.batch.stale(conn, head))
             ):
                 plan = _Plan.make(conn, user, body, _client_row(conn, body.client_id, ""), arrived)
             plan.write(conn, int(seq), now_key is not None)
@@ -226,7 +230,8 @@ def create_app(
             client = None
             if client_id:
                 client = conn.execute(
-                    text("SELECT user_name, pulled FROM client WHERE client_id = :c"), {"c": client_id}
+                    text("SELECT user_name, pulled, snapshot FROM client WHERE client_id = :c"),
+                    {"c": client_id},
                 ).first()
                 if client is not None and client[0] != user.name:
                     raise ApiError(403, "this client id belongs to another user; log in again on this laptop")
@@ -234,47 +239,31 @@ def create_app(
                     raise ApiError(
                         409, "the server does not know this laptop's cursor (restored?)", reset="behind"
                     )
-            sql = (
-                "SELECT seq, entity, id, fields, owner, team, prev_owner, prev_team, existed, origin"
-                " FROM change WHERE seq > :c AND seq <= :h"
-            )
-            params: dict[str, Any] = {"c": cursor, "h": head, "n": limit}
-            if user.role != "admin":
-                sql += (
-                    " AND (owner = :u OR team = :t OR prev_owner = :u OR prev_team = :t"
-                    " OR (owner IS NULL AND team IS NULL))"
+            floor = compact.floor(conn)
+            snapshot = cursor < floor
+            if snapshot and cursor > 0 and client is not None and not client[2]:
+                raise ApiError(
+                    409,
+                    "the server compacted its log past this laptop's cursor; it syncs again from the start",
+                    reset="compacted",
                 )
-                params.update(u=user.name, t=user.team)
-            rows = conn.execute(text(sql + " ORDER BY seq LIMIT :n"), params).all()
-            changes: list[str] = []  # JSON text: the stored fields are passed through unparsed
-            for row in rows:
-                now_visible = rules.visible(user, row[4], row[5])
-                before = bool(row[8]) and rules.visible(user, row[6], row[7])
-                if client_id and row[9] == client_id and now_visible and not own:
-                    continue  # the client's own write, as it made it (a move out of scope still removes)
-                if now_visible and (before or not row[8]):
-                    changes.append(_change_json(row[0], row[1], row[2], row[3]))
-                elif now_visible:
-                    full = conn.execute(
-                        text("SELECT fields FROM record WHERE entity = :e AND id = :i"),
-                        {"e": row[1], "i": row[2]},
-                    ).scalar_one()
-                    changes.append(_change_json(row[0], row[1], row[2], full))
-                elif before:
-                    changes.append(_dumps({"seq": row[0], "entity": row[1], "id": row[2], "remove": True}))
-            new_cursor = int(rows[-1][0]) if len(rows) == limit else head
+            if snapshot:
+                changes, new_cursor = _snapshot_page(conn, user, cursor, floor, limit)
+            else:
+                changes, new_cursor = _log_page(conn, user, cursor, head, limit, client_id, own)
             conn.rollback()
-        if client_id and (client is None or int(client[1]) != new_cursor):
+        in_snapshot = snapshot and new_cursor < floor
+        if client_id and (client is None or int(client[1]) != new_cursor or bool(client[2]) != in_snapshot):
             # The cursor given, in a one-row write of its own (the read above took no lock).
             with engine.begin() as conn:
                 conn.execute(
                     text(
-                        "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at)"
-                        " VALUES (:c, :u, 0, '{}', :p, :t) ON CONFLICT (client_id) DO UPDATE"
-                        " SET pulled = excluded.pulled, updated_at = excluded.updated_at"
-                        " WHERE client.user_name = excluded.user_name"
+                        "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at,"
+                        " snapshot) VALUES (:c, :u, 0, '{}', :p, :t, :s) ON CONFLICT (client_id) DO UPDATE"
+                        " SET pulled = excluded.pulled, updated_at = excluded.updated_at,"
+                        " snapshot = excluded.snapshot WHERE client.user_name = excluded.user_name"
                     ),
-                    {"c": client_id, "u": user.name, "p": new_cursor, "t": utc_iso()},
+                    {"c": client_id, "u": user.name, "p": new_cursor, "t": utc_iso(), "s": in_snapshot},
                 )
         head_json = _dumps(
             {"epoch": server_epoch, "cursor": new_cursor, "head": head, "more": new_cursor < head}
@@ -306,6 +295,65 @@ def _change_json(seq: int, entity: str, record_id: str, fields: str) -> str:
     return (
         f'{{"seq":{int(seq)},"entity":{json.dumps(entity)},"id":{json.dumps(record_id)},"fields":{fields}}}'
     )
+
+
+def _log_page(
+    conn: Connection, user: User, cursor: int, head: int, limit: int, client_id: str | None, own: int
+) -> tuple[list[str], int]:
+    """A page of the change log above `cursor` (at or above the floor) as the user may see it."""
+    sql = (
+        "SELECT seq, entity, id, fields, owner, team, prev_owner, prev_team, existed, origin"
+        " FROM change WHERE seq > :c AND seq <= :h"
+    )
+    params: dict[str, Any] = {"c": cursor, "h": head, "n": limit}
+    if user.role != "admin":
+        sql += (
+            " AND (owner = :u OR team = :t OR prev_owner = :u OR prev_team = :t"
+            " OR (owner IS NULL AND team IS NULL))"
+        )
+        params.update(u=user.name, t=user.team)
+    rows = conn.execute(text(sql + " ORDER BY seq LIMIT :n"), params).all()
+    changes: list[str] = []  # JSON text: the stored fields are passed through unparsed
+    for row in rows:
+        now_visible = rules.visible(user, row[4], row[5])
+        before = bool(row[8]) and rules.visible(user, row[6], row[7])
+        if client_id and row[9] == client_id and now_visible and not own:
+            continue  # the client's own write, as it made it (a move out of scope still removes)
+        if now_visible and (before or not row[8]):
+            changes.append(_change_json(row[0], row[1], row[2], row[3]))
+        elif now_visible:
+            full = conn.execute(
+                text("SELECT fields FROM record WHERE entity = :e AND id = :i"),
+                {"e": row[1], "i": row[2]},
+            ).scalar_one()
+            changes.append(_change_json(row[0], row[1], row[2], full))
+        elif before:
+            changes.append(_dumps({"seq": row[0], "entity": row[1], "id": row[2], "remove": True}))
+    return changes, int(rows[-1][0]) if len(rows) == limit else head
+
+
+def _snapshot_page(
+    conn: Connection, user: User, cursor: int, floor: int, limit: int
+) -> tuple[list[str], int]:
+    """Below the floor: the records the user sees with seq in (cursor, floor], by seq, each whole,
+    tombstones included; the last seq's group whole (docs/sync-protocol.md, "Snapshot and compaction")."""
+    sql = "SELECT seq, entity, id, fields, owner, team FROM record WHERE seq > :c AND seq <= :f"
+    params: dict[str, Any] = {"c": cursor, "f": floor, "n": limit}
+    scope = ""
+    if user.role != "admin":
+        scope = " AND (owner = :u OR team = :t OR (owner IS NULL AND team IS NULL))"
+        params.update(u=user.name, t=user.team)
+    rows = conn.execute(text(sql + scope + " ORDER BY seq LIMIT :n"), params).all()
+    new_cursor = floor
+    if len(rows) == limit:
+        new_cursor = int(rows[-1][0])
+        rows = [row for row in rows if int(row[0]) < new_cursor]
+        group = "SELECT seq, entity, id, fields, owner, team FROM record WHERE seq = :s"
+        rows += conn.execute(text(group + scope + " ORDER BY entity, id"), {**params, "s": new_cursor}).all()
+    changes = [
+        _change_json(row[0], row[1], row[2], row[3]) for row in rows if rules.visible(user, row[4], row[5])
+    ]
+    return changes, new_cursor
 
 
 def _client_row(conn: Connection, client_id: str, lock: str) -> Any:
@@ -425,6 +473,11 @@ class _Batch:
         self.children_moved = False
         self.rows: list[dict[str, Any]] | None = None  # prepared record rows (see prepare)
         self.looked: set[str] = set()  # every record id read: phase 2 checks none was written since
+        # The compaction point, and the seq each stored record was last written at: a record last
+        # written at or below the floor has its next change logged whole (docs/sync-protocol.md,
+        # "Snapshot and compaction").
+        self.floor = compact.floor(conn)
+        self.row_seq: dict[tuple[str, str], int] = {}
 
     def stale(self, conn: Connection, head: int) -> bool:
         """Whether a push committed after `head` wrote a record this batch read (or created one it
@@ -471,6 +524,7 @@ class _Batch:
             ):
                 if int(row[7]) > since:  # changed after the laptop's cursor (by anyone: conservative)
                     self.unseen.add((row[0], row[1]))
+                self.row_seq[(row[0], row[1])] = int(row[7])
                 self.records[(row[0], row[1])] = [
                     json.loads(row[2]),
                     row[3],
@@ -571,12 +625,14 @@ class _Batch:
             self.looked.add(record_id)
             row = self.conn.execute(
                 text(
-                    "SELECT fields, owner, team, deleted, flagged FROM record WHERE entity = :e AND id = :i"
+                    "SELECT fields, owner, team, deleted, flagged, seq FROM record"
+                    " WHERE entity = :e AND id = :i"
                 ),
                 {"e": entity, "i": record_id},
             ).first()
             if row is None:
                 return None
+            self.row_seq[key] = int(row[5])
             self.records[key] = [json.loads(row[0]), row[1], row[2], bool(row[3]), bool(row[4]), True, False]
         return self.records[key]
 
@@ -648,6 +704,11 @@ class _Batch:
     ) -> None:
         if origin is None:
             self.unseen.add((entity, record_id))
+        key = (entity, record_id)
+        if self.floor and self.row_seq.get(key, self.floor + 1) <= self.floor and key in self.records:
+            # The record's first change above the floor: logged whole (the snapshot relies on it).
+            fields = {name: list(pair) for name, pair in self.records[key][0].items()}
+            self.row_seq[key] = self.floor + 1
         self.seq += 1
         self.changes.append(
             {
@@ -738,8 +799,17 @@ class _Batch:
         return rules.RecordChange(m.entity, current[0] if current else None, m.fields, parent)
 
     def _revert(self, m: Mutation, current: list[Any] | None, before: Scope | None) -> None:
-        """A rejected edit of a record the user sees: send the server's values back."""
-        if current is None or before is None or not rules.visible(self.user, *before):
+        """A rejected edit of a record the user sees: send the server's values back. A rejected write
+        to a record the user does not see (a copy it kept after the record left its scope, re-sent
+        after a reset, docs/sync-protocol.md "Snapshot and compaction"): log the record as leaving
+        the writer's scope, so its next pull removes the copy."""
+        if current is None or before is None:
+            return
+        if not rules.visible(self.user, *before):
+            if m.entity != CONFLICT:
+                fields = {name: list(pair) for name, pair in current[0].items()}
+                self.log(m.entity, m.id, fields, (self.user.name, self.user.team), before, None)
+                current[6] = True
             return
         fields = {k: v for k, v in current[0].items() if k in m.fields}
         unset = [k for k in m.fields if k not in current[0]]

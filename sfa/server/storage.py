@@ -97,8 +97,30 @@ def _v1(conn: Connection) -> None:
     )
 
 
+def _v2(conn: Connection) -> None:
+    """Snapshot and compaction (docs/sync-protocol.md): the compaction point, which clients are in
+    their snapshot, and the indexes a pull reads its scope through."""
+    boolean = (
+        "BOOLEAN NOT NULL DEFAULT FALSE"
+        if conn.dialect.name == "postgresql"
+        else "BOOLEAN NOT NULL DEFAULT 0"
+    )
+    conn.execute(text(f"ALTER TABLE client ADD COLUMN snapshot {boolean}"))
+    for name, table, columns in (
+        ("record_by_seq", "record", "seq"),
+        ("record_by_owner", "record", "owner, seq"),
+        ("record_by_team", "record", "team, seq"),
+        ("change_by_owner", "change", "owner, seq"),
+        ("change_by_team", "change", "team, seq"),
+        ("change_by_prev_owner", "change", "prev_owner, seq"),
+        ("change_by_prev_team", "change", "prev_team, seq"),
+    ):
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})"))
+    conn.execute(text("INSERT INTO server_meta(key, value) VALUES ('floor', '0')"))
+
+
 # Versioned migrations: entry N brings the schema from version N-1 to N. Never edit a shipped one.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1,)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2)
 LATEST = len(MIGRATIONS)
 
 
