@@ -284,7 +284,8 @@ def main() -> int:
         lock_dir = tmp / "lock"
         lock_dir.mkdir()
         env = {**os.environ, "SFA_SERVER_LOCK_LOG": str(lock_dir)}
-        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        server_log = (tmp / "server.log").open("wb")  # a pipe nobody reads would stall the server
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=server_log, env=env)
         url = f"http://127.0.0.1:{port}"
         for _ in range(600):
             try:
@@ -327,6 +328,10 @@ def main() -> int:
         if tally.applied:
             print(f"server CPU {cpu:.1f} s: {cpu / tally.applied * 1000:.2f} ms per applied mutation")
         print(f"errors {len(tally.errors)}" + (f": {tally.errors[0]}" if tally.errors else ""))
+        if tally.errors:
+            print(
+                "server log (last lines):\n" + "\n".join((tmp / "server.log").read_text().splitlines()[-15:])
+            )
         print(
             "checks: "
             + (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import secrets
 import shutil
@@ -77,6 +78,12 @@ def run(
     os.environ[_ENV_METRICS] = "1" if metrics else ""
     os.environ[_ENV_LOG] = log_format
     os.environ[_ENV_BLOBS] = str(Path(os.environ.get("SFA_BLOB_DIR") or home / "blobs"))  # documents
+    # A worker that does not answer the supervisor's ping within the health-check timeout is killed
+    # and its connections dropped; a busy worker's ping thread waits for the GIL, so give it 30 s
+    # (uvicorn >= 0.30; older ones have a fixed timeout). docs/deploy.md, "Limits".
+    extra: dict[str, Any] = {}
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters:
+        extra["timeout_worker_healthcheck"] = HEALTHCHECK_SECONDS
     uvicorn.run(
         "sfa.server.admin:service_app",
         factory=True,
@@ -88,10 +95,17 @@ def run(
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        # Laptops (and the load bench's reps) sync every few seconds on one connection; uvicorn's
+        # 5 s idle timeout closed connections a loaded server had not yet read the next request
+        # from (ReadError on the client), so idle connections are kept for 65 s.
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        **extra,
     )
 
 
 GRACEFUL_SECONDS = 30
+HEALTHCHECK_SECONDS = 30
+KEEP_ALIVE_SECONDS = 65
 LOG_FORMATS = ("off", "json")
 _ENV_URL = "SFA_SERVER_SERVE_URL"
 _ENV_METRICS = "SFA_SERVER_SERVE_METRICS"

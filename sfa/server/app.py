@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,9 @@ def create_app(
     # Pulls, token checks and the first phase of a push read through their own pool, which never
     # takes a write lock (storage.read_engine); only a push's second phase uses `engine`.
     read_engine = reader if reader is not None else storage.read_engine(engine)
+    # At most two pushes of this process merge at once: more only compete for the GIL with the
+    # thread that holds the counter lock (and with the worker's health-check thread).
+    merging = threading.BoundedSemaphore(2)
 
     @app.exception_handler(HTTPException)
     async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
@@ -165,7 +169,7 @@ def create_app(
         (one range for the batch) and are written with one statement per table; otherwise the
         batch is planned again under the lock, as every push was before (docs/sync-protocol.md,
         "Server sequence")."""
-        with read_engine.connect() as conn:
+        with merging, read_engine.connect() as conn:
             head = int(conn.execute(text("SELECT value FROM counter WHERE name = 'seq'")).scalar_one())
             epoch = meta(conn, "epoch")
             client = _client_row(conn, body.client_id, "")
