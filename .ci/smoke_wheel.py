@@ -7,7 +7,8 @@ The driver runs under a Python that has pexpect, pyte and pypdf (the dev extra);
 from the fresh venv's `bin/sfa`, and the script checks that `import sfa` there resolves inside that
 venv. Checks: every non-Python file under sfa/ is in the wheel and the installed copy; `sfa demo`;
 `sfa dashboard` in a pseudo-terminal paints Today and quits on ctrl+q with exit 0; `sfa quote export`
-writes a PDF that pypdf reads; `sfa server init` creates a server database. Exits 1 on the first
+writes a PDF that pypdf reads, and with `--attach-datasheets` appends a product's datasheet (pypdf
+is a runtime dependency for that); `sfa server init` creates a server database. Exits 1 on the first
 failure, naming it. KEEP=1 keeps the temporary folder for a look afterwards.
 """
 
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import pexpect
 import pyte
-from pypdf import PdfReader
+from pypdf import PdfReader, PdfWriter
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -173,6 +174,28 @@ def quote_pdf(sfa: str, work: Path, env: dict[str, str]) -> None:
     check(number in text, f"q.pdf does not name {number}: {text[:300]!r}")
 
 
+def datasheets(sfa: str, work: Path, env: dict[str, str]) -> None:
+    """pypdf is a runtime dependency for this: the installed wheel appends a product's datasheet."""
+    step("sfa doc add ... --kind datasheet; sfa quote export ... --attach-datasheets")
+    quotes = json.loads(run([sfa, "quote", "list", "--json"], cwd=work, env=env).stdout)
+    number = quotes[0]["number"]
+    shown = json.loads(run([sfa, "quote", "show", number, "--json"], cwd=work, env=env).stdout)
+    sku = next((line["sku"] for line in shown["lines"] if line.get("sku")), None)
+    check(sku is not None, f"the demo quote {number} has no product line")
+    sheet = PdfWriter()
+    for _ in range(2):
+        sheet.add_blank_page(width=595, height=842)
+    with (work / "sheet.pdf").open("wb") as out:
+        sheet.write(out)
+    run([sfa, "doc", "add", "sheet.pdf", "--product", str(sku), "--kind", "datasheet"], cwd=work, env=env)
+    run([sfa, "quote", "export", number, "--output", "plain.pdf"], cwd=work, env=env)
+    run([sfa, "quote", "export", number, "--output", "qd.pdf", "--attach-datasheets"], cwd=work, env=env)
+    plain, attached = len(PdfReader(work / "plain.pdf").pages), len(PdfReader(work / "qd.pdf").pages)
+    check(
+        attached == plain + 2, f"qd.pdf has {attached} pages; expected the quote's {plain} and the sheet's 2"
+    )
+
+
 def server_init(sfa: str, work: Path, env: dict[str, str]) -> None:
     step("sfa server init")
     db = work / "server" / "server.db"
@@ -195,6 +218,7 @@ def main() -> int:
         demo(sfa, work, env)
         dashboard(sfa, work, env)
         quote_pdf(sfa, work, env)
+        datasheets(sfa, work, env)
         server_init(sfa, work, env)
     except SmokeFailure as failure:
         print(f"smoke: FAILED: {failure}", file=sys.stderr)

@@ -7,9 +7,11 @@
    the same way. Target: at most 2x.
 2. Search as you type on the Accounts screen, in the same real terminal: for each keystroke, the
    time from sending the key to the screen showing that query's results (the search runs on a
-   worker thread). Target: median and worst <= 100 ms.
+   worker thread). Target (issue 13): median <= 30 ms, worst <= 100 ms per keystroke.
 
-Without --home, a 100,000-contact store is made once under bench/.data/tui (bench/gen_store.py).
+Without --home, the store of issue 13's figure is made once under bench/.data/tui-13
+(bench/gen_store.py): 100,000 contacts, 50,000 visits and 100,000 tasks, besides the accounts,
+deals, leads and notes every large store has.
 """
 
 from __future__ import annotations
@@ -36,10 +38,14 @@ QUERIES = ["müller", "schmidt anna", "alpen gmbh", "budget", "regensburg"]
 def ensure_store(home: Path | None) -> Path:
     if home is not None:
         return home
-    path = DATA / "tui"
-    if not (path / "sfa.db").exists():
+    path = DATA / "tui-13"
+    if not (path / "ok").exists():
         path.mkdir(parents=True, exist_ok=True)
-        subprocess.run([PYTHON, str(BENCH / "gen_store.py"), str(path)], check=True)
+        for old in path.glob("sfa.db*"):
+            old.unlink()
+        command = [PYTHON, str(BENCH / "gen_store.py"), str(path), "--visits", "50000", "--tasks", "100000"]
+        subprocess.run(command, check=True)
+        (path / "ok").write_text("complete\n")
     return path
 
 
@@ -86,9 +92,37 @@ def time_to_paint(command: list[str], markers: tuple[str, ...]) -> float:
     return elapsed
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process (all its threads) has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pid: int) -> None:
+    """Wait until the dashboard is idle: Today computes the stalled deals on a thread after its
+    first paint (about 4 s of CPU on this store); the keystrokes are timed after that, as a rep
+    types once the screen is up, not in the first seconds."""
+    if sys.platform != "linux":
+        time.sleep(10)
+        return
+    deadline = time.perf_counter() + 60
+    used = cpu_seconds(pid)
+    while time.perf_counter() < deadline:
+        time.sleep(0.5)
+        now = cpu_seconds(pid)
+        if now - used < 0.05:
+            return
+        used = now
+
+
+CPU_USED: list[float] = []  # per keystroke: the dashboard's CPU seconds (Linux only; else empty)
+
+
 def search_latencies(home: Path) -> list[tuple[str, float]]:
     """Per keystroke, in a real terminal: from sending the key to the screen showing its results
-    (the hint line names the query its results belong to)."""
+    (the hint line names the query its results belong to). Beside the wall time, CPU_USED gets
+    the CPU the dashboard process used in that time (all its threads): the part of the figure that
+    is the app's own work, whatever else the machine runs."""
     env = terminal_env()
     screen = pyte.Screen(80, 24)
     stream = pyte.Stream(screen)
@@ -141,6 +175,7 @@ def search_latencies(home: Path) -> list[tuple[str, float]]:
     samples: list[tuple[str, float]] = []
     try:
         wait_for("Deals closing")
+        settle(child.pid)
         child.send("3")
         wait_for("accounts (first")
         for query in QUERIES:
@@ -151,6 +186,7 @@ def search_latencies(home: Path) -> list[tuple[str, float]]:
             typed = ""
             for char in query:
                 typed += char
+                before = cpu_seconds(child.pid) if sys.platform == "linux" else 0.0
                 start = time.perf_counter()
                 child.send(char)
                 if len(typed.strip()) == 1:
@@ -158,6 +194,8 @@ def search_latencies(home: Path) -> list[tuple[str, float]]:
                 else:
                     arrived = wait_in_output(f"for {typed!r}")
                 samples.append((typed, arrived - start))
+                if sys.platform == "linux":
+                    CPU_USED.append(cpu_seconds(child.pid) - before)
         child.send("\x11")
         child.expect(pexpect.EOF)
     finally:
@@ -171,8 +209,12 @@ def main() -> None:
     )
     parser.add_argument("--home", type=Path)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--search-only", action="store_true", help="only the search-as-you-type figures")
     args = parser.parse_args()
     home = ensure_store(args.home)
+    if args.search_only:
+        report(search_rows(search_latencies(home)))
+        return
 
     dashboard = [PYTHON, "-m", "sfa", "--home", str(home), "dashboard"]
     # The same app without the CLI in front (Typer's parsing, the command modules): what the
@@ -191,8 +233,6 @@ def main() -> None:
     direct_first = statistics.median(paint["direct"])
 
     samples = search_latencies(home)
-    times = [t for _, t in samples]
-    worst_query, worst = max(samples, key=lambda s: s[1])
     print(f"store: {home}")
     print(
         f"first paint, median of {args.runs}: dashboard Today {first * 1000:.0f} ms, "
@@ -203,22 +243,37 @@ def main() -> None:
         "first paint per run (dashboard / empty): "
         + " ".join(f"{d / e:.2f}x" for d, e in zip(paint["dashboard"], paint["empty"], strict=True))
     )
+    report(
+        [
+            ("Today first paint / empty app", f"{first / base:.2f}x", "<= 2x", first / base <= 2),
+            *search_rows(samples),
+        ]
+    )
+
+
+def search_rows(samples: list[tuple[str, float]]) -> list[tuple[str, str, str, bool]]:
+    times = [t for _, t in samples]
+    worst_query, worst = max(samples, key=lambda s: s[1])
     print(
         f"search as you type: {len(times)} keystrokes over {len(QUERIES)} queries; "
         f"worst {worst * 1000:.1f} ms at {worst_query!r}"
     )
-    report(
-        [
-            ("Today first paint / empty app", f"{first / base:.2f}x", "<= 2x", first / base <= 2),
-            (
-                "search keystroke, median",
-                f"{statistics.median(times) * 1000:.1f} ms",
-                "<= 100 ms",
-                statistics.median(times) <= 0.1,
-            ),
-            ("search keystroke, worst", f"{worst * 1000:.1f} ms", "<= 100 ms", worst <= 0.1),
-        ]
-    )
+    print("per keystroke, ms: " + " ".join(f"{q!r}={t * 1000:.0f}" for q, t in samples))
+    if CPU_USED:
+        print(
+            f"the dashboard's CPU per keystroke (clock ticks of {1000 / os.sysconf('SC_CLK_TCK'):.0f} ms): "
+            f"median {statistics.median(CPU_USED) * 1000:.0f} ms, worst {max(CPU_USED) * 1000:.0f} ms; "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        )
+    return [
+        (
+            "search keystroke, median",
+            f"{statistics.median(times) * 1000:.1f} ms",
+            "<= 30 ms",
+            statistics.median(times) <= 0.03,
+        ),
+        ("search keystroke, worst", f"{worst * 1000:.1f} ms", "<= 100 ms", worst <= 0.1),
+    ]
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
-"""Make a large store for the benchmarks: accounts, contacts, opportunities, leads, timeline.
+"""Make a large store for the benchmarks: accounts, contacts, opportunities, leads, timeline, and
+optionally visits and tasks (the dashboard's search bench: 50,000 visits and 100,000 tasks).
 
     python bench/gen_store.py DIR [--contacts 100000] [--accounts 20000] [--timeline 200000]
+        [--visits 0] [--tasks 0]
 
 Records are written through the store's normal bulk path, so clocks, outbox and the search index
 are all there, exactly as if a rep had typed them.
@@ -18,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, OPPORTUNITY, TIMELINE
+from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, OPPORTUNITY, TASK, TIMELINE, VISIT
 from sfa.domain.stages import DEFAULT_STAGES
 from sfa.store.config import DB_NAME
 from sfa.store.db import Store
@@ -104,7 +106,16 @@ NOTES = [
 CHUNK = 20_000
 
 
-def generate(home: Path, contacts: int, accounts: int, timeline: int, opportunities: int, leads: int) -> None:
+def generate(
+    home: Path,
+    contacts: int,
+    accounts: int,
+    timeline: int,
+    opportunities: int,
+    leads: int,
+    visits: int = 0,
+    tasks: int = 0,
+) -> None:
     rng = random.Random(42)
     home.mkdir(parents=True, exist_ok=True)
     store = Store(home / DB_NAME)
@@ -193,11 +204,48 @@ def generate(home: Path, contacts: int, accounts: int, timeline: int, opportunit
                 }
             )
         store.insert_many(TIMELINE, rows)
+    purposes = ["maintenance check", "budget review", "contract renewal", "product demo", "site survey"]
+    for base in range(0, visits, CHUNK):
+        rows = []
+        for i in range(base, min(base + CHUNK, visits)):
+            done = i % 3 != 0
+            rows.append(
+                {
+                    "account_id": rng.choice(account_ids),
+                    "contact_ids": [],
+                    "starts_at": moment + timedelta(hours=rng.randrange(-24 * 365, 24 * 90)),
+                    "duration_min": 45,
+                    "fixed_time": bool(i % 2),
+                    "purpose": rng.choice(purposes),
+                    "location": rng.choice(CITIES),
+                    "status": "done" if done else "planned",
+                    "outcome": rng.choice(NOTES) if done else None,
+                    "owner": "rep",
+                }
+            )
+        store.insert_many(VISIT, rows)
+    titles = ["Send offer", "Call back", "Send maintenance report", "Check budget", "Book demo"]
+    for base in range(0, tasks, CHUNK):
+        rows = []
+        for i in range(base, min(base + CHUNK, tasks)):
+            rows.append(
+                {
+                    "title": f"{rng.choice(titles)} {i}",
+                    "due_date": today + timedelta(days=rng.randrange(-60, 120)),
+                    "priority": rng.choice(["low", "normal", "high"]),
+                    "status": "done" if i % 2 else "open",
+                    "account_id": rng.choice(account_ids),
+                    "notes": rng.choice(NOTES) if i % 5 == 0 else None,
+                    "owner": "rep",
+                }
+            )
+        store.insert_many(TASK, rows)
     store.conn.execute("PRAGMA optimize")
     store.close()
     print(
         f"generated in {time.perf_counter() - start:.1f} s: {accounts} accounts, {contacts} contacts, "
-        f"{opportunities} opportunities, {leads} leads, {timeline} timeline entries",
+        f"{opportunities} opportunities, {leads} leads, {timeline} timeline entries, {visits} visits, "
+        f"{tasks} tasks",
         file=sys.stderr,
     )
 
@@ -212,8 +260,19 @@ def main() -> None:
     parser.add_argument("--timeline", type=int, default=200_000)
     parser.add_argument("--opportunities", type=int, default=10_000)
     parser.add_argument("--leads", type=int, default=10_000)
+    parser.add_argument("--visits", type=int, default=0)
+    parser.add_argument("--tasks", type=int, default=0)
     args = parser.parse_args()
-    generate(args.home, args.contacts, args.accounts, args.timeline, args.opportunities, args.leads)
+    generate(
+        args.home,
+        args.contacts,
+        args.accounts,
+        args.timeline,
+        args.opportunities,
+        args.leads,
+        args.visits,
+        args.tasks,
+    )
 
 
 if __name__ == "__main__":

@@ -456,6 +456,8 @@ class Me:
     user: str
     role: str
     team: str | None
+    # A manager's other teams: the rest of their territory's subtree, which they see too.
+    teams: list[str] = field(default_factory=list)
 
 
 @dataclass

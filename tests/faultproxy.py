@@ -6,20 +6,27 @@ the response. Faults:
 - "cut_before": the connection is closed before the request reaches the server;
 - "cut_after": the request is served (the server has committed) and the response is dropped;
 - "truncate": half of the response is sent, then the connection is closed;
+- "cut_upload": half of the request is forwarded to the server, then both connections are closed (an
+  upload cut mid-body: the server holds part of it);
 - "delay": the request waits `delay` seconds before it is forwarded;
 - latency: every response is delayed by that many seconds.
-Each rule applies to requests whose path starts with `path`, after letting `skip` of them through,
-`times` times.
+Each rule applies to requests whose path starts with `path` (and whose method is `method`, when
+given), after letting `skip` of them through, `times` times; with `ratio`, each such request is hit
+with that probability instead (a seeded generator: the same requests are hit on every run).
+Bytes are also counted per path (`up_by_path`, `down_by_path`), so a test can tell whether one
+resource was sent twice.
 """
 
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -29,6 +36,8 @@ class Rule:
     times: int = 1
     skip: int = 0
     delay: float = 0.0
+    method: str = ""
+    ratio: float = 0.0
 
 
 class _Closed(Exception):
@@ -82,6 +91,11 @@ class FaultProxy:
         self.faults: Counter[str] = Counter()  # action -> times applied
         self.bytes_up = 0  # request bytes forwarded to the server (head + body)
         self.bytes_down = 0  # response bytes delivered to the client
+        self.up_by_path: Counter[str] = Counter()  # path -> request bytes forwarded (whole or part)
+        self.down_by_path: Counter[str] = Counter()  # path -> response bytes sent to the client
+        self.random = random.Random(15)
+        # [method, path, fault or "", request bytes forwarded to the server] of every request
+        self.log: list[list[Any]] = []
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self._connections: set[socket.socket] = set()
@@ -132,8 +146,18 @@ class FaultProxy:
         self._stopped = True
         self.refuse()
 
-    def add(self, path: str, action: str, *, times: int = 1, skip: int = 0, delay: float = 0.0) -> Rule:
-        rule = Rule(path, action, times, skip, delay)
+    def add(
+        self,
+        path: str,
+        action: str,
+        *,
+        times: int = 1,
+        skip: int = 0,
+        delay: float = 0.0,
+        method: str = "",
+        ratio: float = 0.0,
+    ) -> Rule:
+        rule = Rule(path, action, times, skip, delay, method, ratio)
         with self._lock:
             self.rules.append(rule)
         return rule
@@ -164,10 +188,12 @@ class FaultProxy:
                 self._connections.add(client)
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
-    def _match(self, path: str) -> Rule | None:
+    def _match(self, path: str, method: str = "") -> Rule | None:
         with self._lock:
             for rule in self.rules:
-                if rule.times > 0 and path.startswith(rule.path):
+                if rule.times > 0 and path.startswith(rule.path) and rule.method in ("", method):
+                    if rule.ratio and self.random.random() >= rule.ratio:
+                        continue
                     if rule.skip > 0:
                         rule.skip -= 1
                         return None
@@ -186,8 +212,11 @@ class FaultProxy:
                 path = parts[1].split("?", 1)[0] if len(parts) > 1 else "/"
                 with self._lock:
                     self.requests[path] += 1
-                rule = self._match(path)
+                rule = self._match(path, parts[0])
                 action = rule.action if rule else ""
+                entry = [parts[0], path, action, 0]
+                with self._lock:
+                    self.log.append(entry)
                 if action:
                     with self._lock:
                         self.faults[action] += 1
@@ -199,9 +228,20 @@ class FaultProxy:
                     upstream = socket.create_connection(self.upstream, timeout=120)
                     with self._lock:
                         self._connections.add(upstream)
+                if action == "cut_upload":  # the head and half of the body, then the line is gone
+                    body_at = request.find(b"\r\n\r\n") + 4
+                    part = request[: body_at + (len(request) - body_at) // 2]
+                    upstream.sendall(part)
+                    with self._lock:
+                        self.bytes_up += len(part)
+                        self.up_by_path[path] += len(part)
+                        entry[3] = len(part)
+                    return
                 upstream.sendall(request)
                 with self._lock:
                     self.bytes_up += len(request)
+                    self.up_by_path[path] += len(request)
+                    entry[3] = len(request)
                 response = _read_message(upstream, outbound)
                 if action == "cut_after":
                     return
@@ -209,12 +249,16 @@ class FaultProxy:
                     time.sleep(self.latency)
                 if action == "truncate":  # the head and half of the body
                     body_at = response.find(b"\r\n\r\n") + 4
-                    client.sendall(response[: body_at + (len(response) - body_at) // 2])
+                    half = response[: body_at + (len(response) - body_at) // 2]
+                    client.sendall(half)
+                    with self._lock:
+                        self.down_by_path[path] += len(half)
                     return
                 client.sendall(response)
                 with self._lock:
                     self.delivered[path] += 1
                     self.bytes_down += len(response)
+                    self.down_by_path[path] += len(response)
         except (_Closed, OSError):
             return
         finally:

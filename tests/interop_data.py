@@ -11,6 +11,7 @@ from sfa.domain.entities import (
     APPROVAL,
     CAMPAIGN,
     CAMPAIGN_MEMBER,
+    COMPETITOR,
     CONTACT,
     CONTRACT,
     CONTRACT_LINE,
@@ -495,6 +496,15 @@ def populate(ws: Any) -> dict[str, str]:
             "rules": "postcode 10000-19999\ncountry Germany",
             "priority": 2,
             "members": "anna owner\nbob overlay",
+        },
+    )
+    store.insert(
+        COMPETITOR,
+        {
+            "name": "Kessler Automation",
+            "website": "kessler.example",
+            "team": "north",
+            "notes": "cheap;\nslow",
         },
     )
     store.update(CONTACT, hans["id"], {"title": "Head of purchasing"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -321,3 +322,26 @@ def test_configure_asks_attribute_by_attribute_in_a_terminal(sfa: object, home: 
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_the_configuration_flows_into_the_order_and_the_contract(sfa: object) -> None:
+    build(sfa)
+    run_: Any = sfa
+    account = run_("account", "add", "Acme", "-q").out.strip()
+    qref = run_("quote", "new", "--account", account, "-q").out.strip()
+    added = run_("quote", "add-line", qref, "--product", SKU, "--option", "Housing=steel", "--json")
+    assert added.code == 0, added.err
+    configuration = added.json()["configuration"]
+    assert "Housing=steel" in configuration
+    for step in (("quote", "send", qref), ("quote", "accept", qref)):
+        result = run_(*step)
+        assert result.code == 0, (step, result.err)
+    order = run_("order", "new", "--from-quote", qref, "--json")
+    assert order.code == 0, order.err
+    oref = order.json()["id"]
+    [line] = run_("order", "show", oref, "--json").json()["lines"]
+    assert line["configuration"] == configuration and line["sku"] == added.json()["sku"]
+    contract = run_("contract", "new", "--from-quote", qref, "--json")
+    assert contract.code == 0, contract.err
+    [cline] = run_("contract", "show", contract.json()["id"], "--json").json()["lines"]
+    assert cline["configuration"] == configuration

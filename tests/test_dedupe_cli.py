@@ -188,3 +188,28 @@ def test_unmerge_after_merge_gives_back_what_was_there(tmp_path: Any) -> None:
             ws.close()
 
     run()
+
+
+def test_merge_moves_documents_and_campaign_members_and_unmerge_moves_them_back(
+    sfa: Any, tmp_path: Any
+) -> None:
+    account = _ok(sfa, "account", "add", "Maier AG", "-q")
+    keep = _ok(sfa, "contact", "add", "Eva Maier", "--email", "eva@x.de", "--account", account, "-q")
+    other = _ok(sfa, "contact", "add", "Maier, Eva", "--email", "EVA@x.de", "--allow-duplicate", "-q")
+    met = ["--contact", other, "--contact", keep]
+    visit = _ok(sfa, "visit", "plan", "--account", account, "--at", "2026-05-04", *met, "-q")
+    card = tmp_path / "card.png"
+    card.write_bytes(b"\x89PNG card")
+    doc = sfa("doc", "add", str(card), "--contact", other, "--json").json()["id"]
+    _ok(sfa, "event", "add", "Fair", "--kind", "trade-show", "--from", "2026-05-01")
+    _ok(sfa, "event", "invite", "Fair", "--contact", other)
+    data = sfa("merge", "contact", keep, other, "--json").json()
+    assert data["children"] == 3  # the document, the member row, the visit
+    assert sfa("visit", "show", visit, "--json").json()["contact_ids"] == [keep]  # once, in place
+    assert [d["id"] for d in sfa("doc", "list", "--contact", keep, "--json").json()] == [doc]
+    members = sfa("event", "show", "Fair", "--json").json()["members"]
+    assert [m["contact_id"] for m in members] == [keep]
+    assert _ok(sfa, "unmerge", other)
+    assert [d["id"] for d in sfa("doc", "list", "--contact", other, "--json").json()] == [doc]
+    assert [m["contact_id"] for m in sfa("event", "show", "Fair", "--json").json()["members"]] == [other]
+    assert sfa("visit", "show", visit, "--json").json()["contact_ids"] == [other, keep]  # as it was

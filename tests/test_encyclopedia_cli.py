@@ -12,7 +12,9 @@ def _ok(sfa: Any, *args: str) -> Any:
     return result
 
 
-def _catalogue(sfa: Any) -> None:
+def _catalogue(sfa: Any, tmp_path: Path) -> None:
+    sheet = tmp_path / "la600.pdf"
+    sheet.write_bytes(b"%PDF-1.4 LA-600 datasheet")
     _ok(
         sfa,
         "product",
@@ -29,7 +31,7 @@ def _catalogue(sfa: Any) -> None:
         "--unit",
         "pcs",
         "--datasheet",
-        "docs/la600.pdf",
+        str(sheet),
     )
     _ok(sfa, "product", "add", "Actuator 450", "--sku", "LA-450", "--price", "430")
     _ok(sfa, "product", "add", "Bracket", "--sku", "BR-1", "--price", "12")
@@ -37,7 +39,7 @@ def _catalogue(sfa: Any) -> None:
 
 
 def test_specs_show_compare_and_search(sfa: Any, tmp_path: Path) -> None:
-    _catalogue(sfa)
+    _catalogue(sfa, tmp_path)
     _ok(sfa, "product", "spec", "set", "LA-600", "Stroke", "600", "--unit", "mm")
     _ok(sfa, "product", "spec", "set", "LA-600", "Voltage", "24V")
     _ok(sfa, "product", "spec", "set", "la-600", "voltage", "48V")  # the same spec, changed
@@ -65,7 +67,9 @@ def test_specs_show_compare_and_search(sfa: Any, tmp_path: Path) -> None:
         ("Voltage", "24V", None),
     ]
     assert shown["model_number"] == "LA600-24" and shown["unit"] == "pcs"
-    assert shown["datasheet"] == "docs/la600.pdf"
+    assert shown["datasheet"] is None  # a document now, not a path
+    [doc] = shown["documents"]
+    assert (doc["kind"], doc["filename"], doc["record_entity"]) == ("datasheet", "la600.pdf", "product")
     assert (shown["successor"], shown["accessory_skus"], shown["alternative_skus"]) == (
         "LA-450",
         ["BR-1"],
@@ -95,7 +99,7 @@ def test_specs_show_compare_and_search(sfa: Any, tmp_path: Path) -> None:
 
 
 def test_bad_input_names_the_field_and_writes_nothing(sfa: Any, tmp_path: Path) -> None:
-    _catalogue(sfa)
+    _catalogue(sfa, tmp_path)
     csv = tmp_path / "specs.csv"
     csv.write_text("sku,name,value\nLA-600,Stroke,600\nNOPE,Stroke,1\n")
     bad = sfa("product", "import", str(csv))
@@ -111,3 +115,34 @@ def test_bad_input_names_the_field_and_writes_nothing(sfa: Any, tmp_path: Path) 
     assert missing.code == 1 and missing.err.startswith("sfa: error: accessories: no product")
     one = sfa("product", "compare", "LA-600")
     assert one.code == 1 and "at least two" in one.err
+
+
+def test_datasheets_and_the_picture_are_documents_of_the_product(sfa: Any, tmp_path: Path) -> None:
+    sheet, manual, photo = tmp_path / "p1.pdf", tmp_path / "p1-manual.pdf", tmp_path / "p1.png"
+    sheet.write_bytes(b"%PDF-1.4 sheet")
+    manual.write_bytes(b"%PDF-1.4 manual")
+    photo.write_bytes(b"\x89PNG picture")
+    missing = sfa(
+        "product", "add", "Pump", "--sku", "P-1", "--price", "10", "--datasheet", str(tmp_path / "no.pdf")
+    )
+    assert (
+        missing.code == 1
+        and missing.err.startswith("sfa: error: datasheet: ")
+        and "no such file" in missing.err
+    )
+    assert _ok(sfa, "product", "list", "--json").json() == []  # refused before anything was written
+    _ok(sfa, "product", "add", "Pump", "--sku", "P-1", "--price", "10", "--datasheet", str(sheet))
+    _ok(sfa, "product", "edit", "P-1", "--datasheet", str(manual), "--image", str(photo))
+    shown = _ok(sfa, "product", "show", "P-1", "--json").json()
+    kinds = sorted((d["kind"], d["filename"]) for d in shown["documents"])
+    assert kinds == [("datasheet", "p1-manual.pdf"), ("datasheet", "p1.pdf"), ("photo", "p1.png")]
+    picture = next(d for d in shown["documents"] if d["kind"] == "photo")
+    assert shown["image"] == picture["id"]
+    listed = _ok(sfa, "doc", "list", "--product", "P-1", "--json").json()
+    assert len(listed) == 3  # the same records `sfa doc` manages
+    out = tmp_path / "out.pdf"
+    datasheet = next(d for d in shown["documents"] if d["filename"] == "p1.pdf")
+    _ok(sfa, "doc", "get", datasheet["ref"], "--output", str(out))
+    assert out.read_bytes() == b"%PDF-1.4 sheet"
+    text = _ok(sfa, "product", "show", "P-1").out
+    assert "documents (3)" in text and "p1-manual.pdf" in text and "image: p1.png (document" in text

@@ -149,3 +149,27 @@ def test_bad_event_input_names_the_field(sfa: Any) -> None:
     assert both.code == 2
     missing = sfa("event", "capture", "Nope", "Ann")
     assert missing.code == 1 and "no event named" in missing.err
+
+
+def test_invite_from_a_file_of_refs_and_emails(sfa: Any, tmp_path: Path) -> None:
+    _ok(sfa, "event", "add", "Webinar", "--kind", "webinar", "--from", "2026-06-01")
+    eva = _ok(sfa, "contact", "add", "Eva Maier", "--email", "eva@x.de", "-q").out.strip()
+    _ok(sfa, "contact", "add", "Tom Berg", "--email", "tom@berg.de", "-q")
+    listing = tmp_path / "invite.csv"
+    listing.write_text(f"email\n{eva}\nTOM@berg.de\n\n")
+    assert _ok(sfa, "event", "invite", "Webinar", "--from", str(listing), "--json").json() == {
+        "invited": 2,
+        "already": 0,
+    }
+    again = _ok(sfa, "event", "invite", "Webinar", "--from", str(listing), "--json").json()
+    assert again == {"invited": 0, "already": 2}
+    members = _ok(sfa, "event", "show", "Webinar", "--json").json()["members"]
+    assert sorted(m["status"] for m in members) == ["invited", "invited"]
+    listing.write_text("email\nnobody@x.de\n")
+    bad = sfa("event", "invite", "Webinar", "--from", str(listing))
+    assert bad.code == 1 and bad.err == "sfa: error: from: line 2: no contact with email 'nobody@x.de'\n"
+    missing = sfa("event", "invite", "Webinar", "--from", str(tmp_path / "none.csv"))
+    assert (
+        missing.code == 1 and missing.err.startswith("sfa: error: from: ") and "no such file" in missing.err
+    )
+    assert len(_ok(sfa, "event", "show", "Webinar", "--json").json()["members"]) == 2  # nothing written

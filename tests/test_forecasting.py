@@ -4,6 +4,7 @@ migration for deals moved before it, and read back as the prediction methods' De
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -411,3 +412,62 @@ def test_server_scopes_stage_changes_by_their_deal() -> None:
     snapshot = {"owner": ["ana", "c"], "team": ["north", "c"]}
     assert merge.own_scope("forecast_snapshot", snapshot) == ("ana", "north")
     assert merge.own_scope("forecast_adjustment", snapshot) == ("ana", "north")
+
+
+def test_backtest_is_kept_until_a_deal_changes(history_home: Path, tmp_path: Path) -> None:
+    """The kept backtest is the computed one, field for field; any change of a deal (here only its
+    owner: no stage change) recomputes it."""
+    history_home = Path(shutil.copytree(history_home, tmp_path / "home"))
+    ws = Workspace(history_home)
+    try:
+        first = forecasting.backtest(ws, 4)
+        cache = history_home / forecasting.BACKTEST_FILE
+        key = json.loads(cache.read_text())["key"]
+        assert forecasting.backtest(ws, 4) == first
+        assert first == prediction.backtest(
+            forecasting.histories(ws), forecasting.stages_for(ws), local_today(), 4, "quarter"
+        )
+    finally:
+        ws.close()
+    opp = run_sfa(history_home, "opp", "list", "--open", "--json").json()[0]
+    assert run_sfa(history_home, "opp", "edit", opp["id"], "--owner", "zoe").code == 0
+    assert run_sfa(history_home, "forecast", "backtest", "--periods", "4").code == 0
+    assert json.loads(cache.read_text())["key"] != key
+    cache.write_text('{"key": "x", "value": []}')
+    assert run_sfa(history_home, "forecast", "backtest", "--periods", "4").code == 0  # recomputed
+
+
+def test_range_follows_the_owner_the_rows_are_narrowed_to(history_home: Path) -> None:
+    """`report forecast --range --owner U`: the current period's range is of that rep's deals, not
+    of everyone's beside that rep's rows."""
+    args = ("report", "forecast", "--by", "quarter", "--range", "--json")
+    every = run_sfa(history_home, *args).json()
+    ana = run_sfa(history_home, *args, "--owner", "ana").json()
+    [all_row] = [r for r in every if r["p50"] is not None]
+    [ana_row] = [r for r in ana if r["p50"] is not None]
+    assert ana_row["period"] == all_row["period"]
+    assert Decimal(ana_row["p10"]) <= Decimal(ana_row["p50"]) <= Decimal(ana_row["p90"])
+    assert Decimal(ana_row["p50"]) < Decimal(all_row["p50"])
+    assert Decimal(ana_row["won"]) <= Decimal(all_row["won"])
+
+
+def test_demo_history_meets_competitors_and_win_loss_explains_it(history_home: Path) -> None:
+    """`sfa demo --history` deals meet the demo's competitors; those lost "went with competitor" are
+    lost to one; win-loss by stage lists the stages in the pipeline's order."""
+    by_competitor = run_sfa(history_home, "report", "win-loss", "--by", "competitor", "--json").json()
+    names = [g["competitor"] for g in by_competitor["groups"]]
+    assert {"Kessler Automation", "Nordline Systems"} <= set(names)
+    lost = [o for o in run_sfa(history_home, "opp", "list", "--json").json() if o["stage"] == "lost"]
+    simulated = [o for o in lost if any(t.startswith("source:") for t in o["tags"])]  # the history's
+    went = [o for o in simulated if o["lost_reason"] == "went with competitor"]
+    assert went and all(o["lost_to"] in o["competitors"] for o in went)
+    assert all(o["lost_to"] is None for o in lost if o not in went)
+    by_stage = run_sfa(history_home, "report", "win-loss", "--by", "stage", "--json").json()["groups"]
+    stages = [g["stage"] for g in by_stage if g["stage"] != "(unknown)"]
+    configured = [
+        s.strip().split(":")[0] for s in run_sfa(history_home, "config", "get", "stages").out.split(",")
+    ]
+    assert stages == [s for s in configured if s in stages]
+    assert sum(g["deals"] for g in by_stage) == len(lost) + sum(
+        1 for o in run_sfa(history_home, "opp", "list", "--json").json() if o["stage"] == "won"
+    )

@@ -266,3 +266,37 @@ def test_server_erp_export_and_ack_files(sfa: Any, home: Path, tmp_path: Path) -
     bad.write_text('{"id": "x", "status": "shipped"}\n')
     r = run_sfa(server_home, "server", "erp", "ack", str(bad))
     assert r.code == 1 and r.err.startswith("sfa: error: FILE: ") and "status" in r.err
+
+
+def test_a_managers_approval_instead_of_accepting_the_differences(
+    sfa: Any, ws: Any, accepted: dict[str, Any]
+) -> None:
+    quote = accepted["quote"]
+    assert sfa("quote", "accept", quote["number"]).code == 0
+    order = _order(sfa, quote)
+    # Nothing to approve while the order matches its quote.
+    r = sfa("order", "approve", order["number"])
+    assert r.code == 1 and "needs no approval" in r.err
+    assert sfa("order", "add-line", order["number"], "--description", "Montage", "--price", "85.50").code == 0
+    r = sfa("order", "submit", order["number"])
+    assert r.code == 1 and "sfa order approve" in r.err
+    r = sfa("order", "approve", order["number"], "--comment", "Montage agreed by phone", "--json")
+    assert r.code == 0, r.err
+    entry = r.json()
+    assert entry["entity"] == "order" and entry["action"] == "approve" and entry["record_id"] == order["id"]
+    assert sfa("order", "approve", order["number"]).err.endswith("already approved as it stands\n")
+    # A line written after the approval makes it stale: refused again, and said why.
+    assert sfa("order", "add-line", order["number"], "--description", "Schulung", "--price", "300").code == 0
+    r = sfa("order", "submit", order["number"])
+    assert r.code == 1 and "its lines changed since" in r.err
+    assert sfa("order", "approve", order["number"]).code == 0
+    r = sfa("order", "submit", order["number"], "--json")
+    assert r.code == 0, r.err
+    data = r.json()
+    assert data["status"] == "submitted" and data["accepted_differences"] is True
+    assert data["approved_by"] == ws.owner
+    shown = sfa("order", "show", order["number"]).out
+    assert f"differences accepted: yes, approved by {ws.owner}" in shown
+    # A submitted order is not approved any more.
+    r = sfa("order", "approve", order["number"])
+    assert r.code == 1 and "only drafts can be changed" in r.err

@@ -20,7 +20,7 @@ from sfa.domain.entities import ENTITIES, QUOTE, QUOTE_LINE, TASK, VISIT
 from sfa.services import demo
 from sfa.store.workspace import Workspace
 from sfa.tui.app import SfaApp
-from tests.tui_support import FROZEN, freeze
+from tests.tui_support import FROZEN, drain_between_keys, freeze
 
 pytestmark = pytest.mark.asyncio
 
@@ -122,6 +122,7 @@ async def test_random_keys_never_crash_and_leave_the_store_whole(
     keys = draw_keys(seed + size[0], count)
     app = SfaApp(home, now=FROZEN, background_sync=False)
     async with app.run_test(size=size) as pilot:
+        drain_between_keys(monkeypatch, pilot)
         for start in range(0, len(keys), 20):
             await pilot.press(*keys[start : start + 20])
             await app.workers.wait_for_complete()

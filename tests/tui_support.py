@@ -65,3 +65,18 @@ async def shows(pilot: Any, text: str, tries: int = 100) -> bool:
         if text in screen_text(pilot.app):
             return True
     return False
+
+
+def drain_between_keys(monkeypatch: pytest.MonkeyPatch, pilot: Any) -> None:
+    """Pilot's `press` waits after every key until the process has been idle for a 20 ms slice of
+    wall-clock time, twice: for thousands of keys that is minutes of sleeping. Instead, wait until
+    the app and every widget of the screen have handled what was queued (twice, so a key the app
+    forwards to the focused widget is handled too). Deeper cascades may still be running when the
+    next key arrives, as when a rep types fast; timers fire as they come due. For the fuzz tests,
+    whose checks do not depend on the moment a key's effects land."""
+
+    async def drained(min_sleep: float = 0.0, max_sleep: float = 1.0) -> None:
+        for _ in range(2):
+            await pilot._wait_for_screen()
+
+    monkeypatch.setattr("textual.app.wait_for_idle", drained)

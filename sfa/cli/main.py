@@ -58,6 +58,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "target": ("sfa.cli.target", "Sales targets per rep or team and period (managers write them)."),
     "review": ("sfa.cli.review", "Performance reviews: the manager writes, shares; the rep acknowledges."),
     "pricelist": ("sfa.cli.pricelist", "Price lists per currency or customer group, with quantity prices."),
+    "plan": ("sfa.cli.plan", "Commission plans: rates by attainment, approval, reps and targets."),
+    "commission": (
+        "sfa.cli.commission",
+        "Commission: estimates, statements, runs, approval, payroll export.",
+    ),
+    "competitor": ("sfa.cli.competitor", "Competitors: the rivals deals meet and are lost to."),
 }
 
 

@@ -31,7 +31,7 @@ from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY
 from sfa.domain.errors import ValidationError
 from sfa.domain.money import format_money
 from sfa.domain.stages import LOST, WON, find_stage
-from sfa.services import crm, forecasting, records
+from sfa.services import competitors, crm, forecasting, records
 
 app = typer.Typer(help="Opportunities through stages to won or lost.", no_args_is_help=True)
 
@@ -92,7 +92,8 @@ def add(
         "tags": tags,
         "notes": notes,
     }
-    record = crm.add_opportunity(ws, raw)
+    record, found = crm.add_opportunity_guided(ws, raw)
+    _checklist(found)
     emit_written(ws, OPPORTUNITY, record, "added", as_json=as_json, quiet=quiet)
 
 
@@ -222,6 +223,11 @@ def show(
         "amount": format_money(opp["amount"], opp["currency"] or ""),
         "probability": f"{opp['probability']} %",
     }
+    if opp["competitors"] or opp["lost_to"]:
+        met, lost_to = competitors.of_deal(ws, opp)
+        labels["competitors"] = ", ".join(met)
+        if lost_to:
+            labels["lost_to"] = lost_to
     if opp["contact_id"]:
         labels["contact_id"] = records.titles_of(ws, CONTACT, [opp["contact_id"]]).get(opp["contact_id"], "")
     emit_detail(
@@ -279,16 +285,24 @@ Force = Annotated[bool, Opt("--force", help="Move even when a strict policy's ch
 def _guided(ws: Any, ref: str, stage: str, force: bool) -> dict[str, Any]:
     """Move through the playbook (docs/policy.md): warnings and the new stage's checklist go to
     stderr, so what a script reads is unchanged."""
-    from sfa.services import playbooks
-
     record, found, warnings = crm.move_stage_guided(ws, ref, stage, force=force)
     for warning in warnings:
         message(f"warning: {warning}")
+    _checklist(found, always=True)
+    return record
+
+
+def _checklist(found: Any, always: bool = False) -> None:
+    """The tasks a stage's playbook made and its checklist, on stderr. A new deal's (`always`
+    False) only when its stage has a playbook: adding a deal stays quiet otherwise."""
+    from sfa.services import playbooks
+
+    if not (always or found.steps):
+        return
     if found.created:
         message(f"{len(found.created)} task(s) created from the {found.stage} playbook")
     for line in playbooks.lines(found):
         message(line)
-    return record
 
 
 @app.command("stage")
@@ -362,13 +376,58 @@ def lost(
     ctx: typer.Context,
     ref: str,
     reason: Annotated[str, Opt("--reason", help="Why the deal was lost.")],
+    to: Annotated[
+        str | None, Opt("--to", help="The competitor it was lost to (name or ref; sfa competitor list).")
+    ] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Mark an opportunity as lost, with the reason."""
+    """Mark an opportunity as lost, with the reason (and the competitor it went to)."""
     ws = workspace(ctx)
-    record = crm.move_stage(ws, ref, LOST, reason=reason)
+    record = competitors.lose(ws, ref, reason, to)
     emit_written(ws, OPPORTUNITY, record, "lost", as_json=as_json, quiet=quiet)
+
+
+@app.command("category")
+def category(
+    ctx: typer.Context,
+    ref: str,
+    value: Annotated[
+        str, typer.Argument(help="pipeline, best case, commit or omitted; 'stage' undoes the override.")
+    ],
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Override a deal's forecast category (else its stage's, from the sales policy)."""
+    ws = workspace(ctx)
+    record = forecasting.set_category(ws, ref, value)
+    emit_written(ws, OPPORTUNITY, record, "forecast category set", as_json=as_json, quiet=quiet)
+
+
+@app.command("competitors")
+def competitors_(
+    ctx: typer.Context,
+    ref: str,
+    add: Annotated[list[str] | None, Opt("--add", help="A competitor met on the deal (repeatable).")] = None,
+    remove: Annotated[
+        list[str] | None, Opt("--remove", help="A competitor to take off (repeatable).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the competitors met on a deal; add or remove some (merged as a set across laptops)."""
+    ws = workspace(ctx)
+    opp = (
+        competitors.set_on_deal(ws, ref, add or [], remove or [])
+        if add or remove
+        else records.get(ws, OPPORTUNITY, ref)
+    )
+    met, lost_to = competitors.of_deal(ws, opp)
+    if as_json:
+        print_json({"opportunity": opp["id"], "competitors": met, "lost_to": lost_to})
+        return
+    print(f"{opp['name']}: {', '.join(met) if met else 'no competitors'}")
+    if lost_to:
+        print(f"lost to: {lost_to}")
 
 
 @app.command("delete")

@@ -21,7 +21,7 @@ from sfa.cli.common import (
     workspace,
 )
 from sfa.domain import quotes as quote_rules
-from sfa.domain.entities import ACCOUNT, ORDER, ORDER_LINE
+from sfa.domain.entities import ACCOUNT, APPROVAL, ORDER, ORDER_LINE
 from sfa.domain.money import format_money
 from sfa.services import orders, quotes, records
 from sfa.store.db import Record
@@ -198,9 +198,43 @@ def submit(
         data["pricing_check"] = [
             {"line": f.position, "text": f.text, "blocking": f.blocking} for f in result.check.findings
         ]
+        data["approved_by"] = result.approval["by"] if result.approval is not None else None
         print_json(data)
         return
+    if result.approval is not None and not quiet:
+        message(f"pricing differences approved by {result.approval['by']}")
     written(ws, result.order, "submitted", as_json=False, quiet=quiet)
+
+
+@app.command("approve")
+def approve(
+    ctx: typer.Context,
+    oref: ORef,
+    comment: Annotated[str | None, Opt("--comment", help="A note for the rep.")] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Approve a draft's pricing differences (manager): the rep then submits it without
+    --accept-differences. The approval covers the lines as they are now."""
+    ws = workspace(ctx)
+    entry, check = orders.approve(ws, oref, comment)
+    order = orders.resolve(ws, oref)
+    if quiet:
+        print(entry["id"])
+    elif as_json:
+        print_json(
+            {
+                **record_json(APPROVAL, entry),
+                "order": order["number"],
+                "pricing_check": [
+                    {"line": f.position, "text": f.text, "blocking": f.blocking} for f in check.findings
+                ],
+            }
+        )
+    else:
+        for line in check.lines():
+            message(f"pricing: {line}")
+        print(f"order {order['number']}: pricing differences approved by {entry['by']}")
 
 
 @app.command("cancel")
@@ -242,6 +276,13 @@ def _line_rows(view: orders.OrderView) -> list[dict[str, Any]]:
     return rows
 
 
+def _accepted(ws: Workspace, order: Record) -> str | None:
+    if not order["accepted_differences"]:
+        return None
+    approval = orders.approval_of(ws, order)
+    return f"yes, approved by {approval['by']}" if approval is not None else "yes"
+
+
 @app.command("show")
 def show(ctx: typer.Context, oref: ORef, as_json: JsonOpt = False) -> None:
     """Show an order: header, ERP answer, lines and totals."""
@@ -273,7 +314,7 @@ def show(ctx: typer.Context, oref: ORef, as_json: JsonOpt = False) -> None:
         ("bill to", order["bill_to"]),
         ("payment terms", order["payment_terms"]),
         ("submitted", when(order["submitted_at"]) if order["submitted_at"] else None),
-        ("differences accepted", "yes" if order["accepted_differences"] else None),
+        ("differences accepted", _accepted(ws, order)),
         ("ERP ref", order["erp_ref"]),
         ("ERP message", order["erp_message"]),
         ("ERP answered", when(order["erp_at"]) if order["erp_at"] else None),

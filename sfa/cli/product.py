@@ -34,8 +34,13 @@ Description = Annotated[str | None, Opt("--description", help="Longer text.")]
 Model = Annotated[str | None, Opt("--model", help="Model number.")]
 Family = Annotated[str | None, Opt("--family", help="Product family or line.")]
 Unit = Annotated[str | None, Opt("--unit", help="Unit of sale: pcs, m, h, kg ...")]
-Image = Annotated[str | None, Opt("--image", help="File path of a picture.")]
-Datasheet = Annotated[str | None, Opt("--datasheet", help="File path of the datasheet.")]
+Image = Annotated[
+    str | None, Opt("--image", help="A picture file: kept as a document of the product (kind photo).")
+]
+Datasheet = Annotated[
+    list[str] | None,
+    Opt("--datasheet", help="A datasheet file: kept as a document of the product (repeat for several)."),
+]
 
 LIST_COLUMNS = [
     ("ref", "Ref"),
@@ -76,8 +81,10 @@ def add(
     quiet: QuietOpt = False,
 ) -> None:
     """Add a product to the price list."""
+    from sfa.services import encyclopedia
+
     ws = workspace(ctx)
-    record = products.add_product(
+    record = encyclopedia.add_with_files(
         ws,
         {
             "name": name,
@@ -89,9 +96,9 @@ def add(
             "model_number": model,
             "family": family,
             "unit": unit,
-            "image": image,
-            "datasheet": datasheet,
         },
+        datasheets=datasheet or (),
+        image=image,
     )
     emit_written(ws, PRODUCT, record, "added", as_json=as_json, quiet=quiet)
 
@@ -112,7 +119,7 @@ def list_(
 @app.command("show")
 def show(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None:
     """Show a product: fields, specs, successor, accessories, alternatives."""
-    from sfa.domain.entities import PRODUCT_SPEC
+    from sfa.domain.entities import DOCUMENT, PRODUCT_SPEC
     from sfa.services import encyclopedia
 
     ws = workspace(ctx)
@@ -124,6 +131,10 @@ def show(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None:
         data["successor"] = found.successor["sku"] if found.successor else None
         data["accessory_skus"] = [p["sku"] for p in found.accessories]
         data["alternative_skus"] = [p["sku"] for p in found.alternatives]
+        data["documents"] = [
+            {**record_json(DOCUMENT, d), "ref": records.short_ref(ws, DOCUMENT, d["id"])}
+            for d in found.documents
+        ]
         print_json(data)
         return
     labels = {
@@ -138,7 +149,22 @@ def show(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None:
     sections = {
         "specs": [{"name": s["name"], "value": s["value"], "unit": s["unit"] or ""} for s in found.specs],
         "accessories": [{"sku": p["sku"], "name": p["name"]} for p in found.accessories],
+        "documents": [
+            {
+                "ref": records.short_ref(ws, DOCUMENT, d["id"]),
+                "kind": d["kind"] or "",
+                "title": d["title"],
+                "file": d["filename"],
+            }
+            for d in found.documents
+        ],
     }
+    if product["image"] and any(d["id"] == product["image"] for d in found.documents):
+        labels["image"] = next(
+            f"{d['filename']} (document {records.short_ref(ws, DOCUMENT, d['id'])})"
+            for d in found.documents
+            if d["id"] == product["image"]
+        )
     emit_detail(
         ws,
         PRODUCT,
@@ -148,6 +174,7 @@ def show(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None:
         section_columns={
             "specs": [("name", "Spec"), ("value", "Value"), ("unit", "Unit")],
             "accessories": [("sku", "SKU"), ("name", "Name")],
+            "documents": [("ref", "Ref"), ("kind", "Kind"), ("title", "Title"), ("file", "File")],
         },
     )
 
@@ -193,11 +220,16 @@ def edit(
         "model_number": model,
         "family": family,
         "unit": unit,
-        "image": image,
-        "datasheet": datasheet,
     }
     record = encyclopedia.edit_with_links(
-        ws, ref, raw, successor=successor, accessories=accessory, alternatives=alternative
+        ws,
+        ref,
+        raw,
+        successor=successor,
+        accessories=accessory,
+        alternatives=alternative,
+        datasheets=datasheet or (),
+        image=image,
     )
     emit_written(ws, PRODUCT, record, "updated", as_json=as_json, quiet=quiet)
 

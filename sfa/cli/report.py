@@ -14,7 +14,7 @@ from sfa.cli.common import Column, emit_table, is_terminal, message, print_json,
 from sfa.domain.dates import parse_date
 from sfa.domain.errors import ValidationError
 from sfa.domain.money import format_money
-from sfa.services import forecasting, reports
+from sfa.services import forecasting, reports, winloss
 
 app = typer.Typer(help="Reports: pipeline, forecast, activity, win-loss.", no_args_is_help=True)
 
@@ -227,7 +227,9 @@ def forecast(
                 row[key] = None
             if row["period"] != current:
                 continue
-            result = forecasting.predict_current(ws, period_by, chosen, row["currency"], row["won"], goal)
+            result = forecasting.predict_current(
+                ws, period_by, chosen, row["currency"], row["won"], goal, owner=owner, team=teams
+            )
             row.update(
                 method=result.method,
                 expected=result.expected,
@@ -359,6 +361,10 @@ def activity(
 @app.command("win-loss")
 def win_loss(
     ctx: typer.Context,
+    by: Annotated[
+        str | None,
+        Opt("--by", help="Group by competitor, stage, owner, team, source, industry or size."),
+    ] = None,
     since: Since = None,
     owner: OwnerOnly = None,
     team: TeamOnly = None,
@@ -366,8 +372,13 @@ def win_loss(
     as_json: JsonOut = False,
     as_csv: CsvOut = False,
 ) -> None:
-    """Won against lost: counts and amounts per currency, win rate, lost reasons."""
+    """Won against lost: counts and amounts per currency, win rate, lost reasons; with --by, per
+    competitor, stage, owner, team, source, industry or size: win rate, stage lost at, cycle time
+    (median and p75 days) and average discount on won quotes."""
     ws = workspace(ctx)
+    if by is not None:
+        _win_loss_by(ws, by, since, owner, reports.teams_of(ws, team, territory), as_json, as_csv)
+        return
     result = reports.win_loss(ws, _since(since), owner=owner, team=reports.teams_of(ws, team, territory))
     rows = [
         {
@@ -415,6 +426,62 @@ def win_loss(
                 print(f"lost: {reason}: {count}", file=sys.stderr)
 
 
+def _win_loss_by(
+    ws: Any,
+    by: str,
+    since: str | None,
+    owner: str | None,
+    team: reports.Teams,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    groups = winloss.report(ws, by, _since(since), owner=owner, team=team)
+    dimension = by.strip().lower()
+    rows = [
+        {
+            dimension: g.name,
+            "deals": g.deals,
+            "won": g.won,
+            "lost": g.lost,
+            "win_rate": g.win_rate,
+            "lost_at": g.lost_at_text,
+            "cycle_median_days": g.cycle_median,
+            "cycle_p75_days": g.cycle_p75,
+            "won_quote_discount": g.discount,
+            "won_quotes": g.quotes,
+        }
+        for g in groups
+    ]
+    columns = [
+        (dimension, dimension.capitalize()),
+        ("deals", "Deals"),
+        ("won", "Won"),
+        ("lost", "Lost"),
+        ("win_rate", "Win %"),
+        ("lost_at", "Lost at"),
+        ("cycle_median_days", "Cycle median d"),
+        ("cycle_p75_days", "Cycle p75 d"),
+        ("won_quote_discount", "Discount %"),
+    ]
+    json_value = {
+        "by": dimension,
+        "since": _since(since),
+        "groups": [
+            {**row, "lost_at": [{"stage": s, "count": n} for s, n in g.most_lost_at()]}
+            for row, g in zip(rows, groups, strict=True)
+        ],
+    }
+    _emit(
+        rows,
+        columns,
+        as_json=as_json,
+        as_csv=as_csv,
+        title=f"Won vs lost by {dimension}",
+        json_value=json_value,
+        empty="no won or lost opportunities",
+    )
+
+
 @app.command("campaigns")
 def campaigns(ctx: typer.Context, as_json: JsonOut = False, as_csv: CsvOut = False) -> None:
     """Per event or campaign: members met, leads, converted, pipeline, won, cost per lead, ROI."""
@@ -446,13 +513,16 @@ def attainment(
     by: Annotated[str, Opt("--by", help="owner or team.")] = "owner",
     owner: OwnerOnly = None,
     team: TeamOnly = None,
+    territory: TerritoryOnly = None,
     as_json: JsonOut = False,
     as_csv: CsvOut = False,
 ) -> None:
     """Targets against actuals: gap, attainment %, weighted pipeline closing in the period, coverage."""
     from sfa.services import targets
 
-    found_period, found = targets.attainment(workspace(ctx), period, by, owner=owner, team=team)
+    ws = workspace(ctx)
+    teams = reports.teams_of(ws, team, territory)
+    found_period, found = targets.attainment(ws, period, by, owner=owner, team=teams)
     rows = [
         {
             "subject": a.subject,
@@ -466,6 +536,7 @@ def attainment(
             "pipeline": a.pipeline if a.currency else None,
             "coverage": a.coverage,
             "summed": not a.explicit,
+            "segment": a.segment,
         }
         for a in found
     ]

@@ -36,7 +36,13 @@ def set_(
     team: Annotated[str | None, Opt("--team", help="The team (default: a manager's own).")] = None,
     stretch: Annotated[str | None, Opt("--stretch", help="The stretch target.")] = None,
     currency: CurrencyOpt = None,
-    segment: Annotated[str | None, Opt("--segment", help="Only accounts of this industry count.")] = None,
+    segment: Annotated[
+        str | None,
+        Opt(
+            "--segment",
+            help="Count only industry:NAME, family:NAME (product family) or business:new|existing.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Set a target (replaces the same subject's target for the period and metric)."""

@@ -16,6 +16,7 @@ from sfa.cli.common import (
     message,
     print_json,
     record_json,
+    refuse_together,
     require_both,
     timeline_json,
     when,
@@ -164,12 +165,30 @@ def route(
     ctx: typer.Context,
     date: DateOpt = None,
     round_trip: Annotated[bool, Opt("--round-trip", help="Also drive back home; optimise for it.")] = False,
+    apply: Annotated[
+        bool, Opt("--apply", help="Put the visits in this order (the dashboard's Week: r).")
+    ] = False,
+    undo: Annotated[
+        bool, Opt("--undo", help="Undo the order applied to the day (the dashboard's Week: u).")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """The shortest order for the day's visits with no fixed time, starting from home."""
+    refuse_together(("--apply", apply), ("--undo", undo))
+    refuse_together(("--undo", undo), ("--round-trip", round_trip))
     ws = workspace(ctx)
     day = parse_date(date, "date") if date else local_today()
+    if undo:
+        moved = visits.undo_route(ws, day)
+        if as_json:
+            print_json({"date": day.isoformat(), "undone": True, "moved_back": moved})
+        else:
+            message(f"route order of {day} undone: {moved} visit{'s' if moved != 1 else ''} back")
+        return
     plan = visits.route(ws, day, round_trip=round_trip)
+    moved_ids: list[str] = []
+    if apply:
+        moved_ids = list(visits.apply_route(ws, day, round_trip=round_trip))
     all_ids = [r["visit"]["id"] for r in (*plan.stops, *plan.unrouted, *plan.fixed)]
     refs = records.short_refs(ws, VISIT, all_ids)
     if as_json:
@@ -190,6 +209,7 @@ def route(
                 ],
                 "unrouted": [refs[r["visit"]["id"]] for r in plan.unrouted],
                 "fixed": [refs[r["visit"]["id"]] for r in plan.fixed],
+                **({"applied": True, "moved": [refs[i] for i in moved_ids]} if apply else {}),
             }
         )
         return
@@ -228,6 +248,11 @@ def route(
             title=f"Route {day} — {method}",
         )
         message(f"total {plan.total_km:.1f} km ({method})")
+        if apply:
+            message(
+                f"route order applied: {len(moved_ids)} visit{'s' if len(moved_ids) != 1 else ''} "
+                f"moved; undo: sfa visit route --date {day} --undo"
+            )
     for row in plan.unrouted:
         message(f"not routed, no coordinates: visit {refs[row['visit']['id']]} at {row['account']}")
     for row in plan.fixed:
@@ -235,6 +260,33 @@ def route(
             f"fixed time, not reordered: visit {refs[row['visit']['id']]} at {row['account']} "
             f"{_time(row['visit'])}"
         )
+
+
+@app.command("move")
+def move(
+    ctx: typer.Context,
+    ref: str,
+    at: Annotated[
+        str,
+        Opt(
+            "--at",
+            help="The new time, as `visit plan --at`: '2026-11-23 10:00', 'fri 14:30'; "
+            "a date alone makes it a visit with no fixed time.",
+        ),
+    ],
+    duration: Annotated[str | None, Opt("--duration", help="A new duration: 45m, 1h, 1h30m.")] = None,
+    allow_overlap: Annotated[bool, Opt("--allow-overlap", help="Move even if it overlaps a visit.")] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Reschedule a planned visit (the dashboard's Week: e, < >, - +, [ ])."""
+    ws = workspace(ctx)
+    visit = visits.reschedule_visit(ws, ref, at=at, duration=duration, allow_overlap=allow_overlap)
+    if quiet or as_json:
+        emit_written(ws, VISIT, visit, "moved", as_json=as_json, quiet=quiet)
+        return
+    ref = records.short_ref(ws, VISIT, visit["id"])
+    print(f"visit {ref} moved: {_day(visit)} {_time(visit)}, {visit['duration_min']} min")
 
 
 @app.command("log")

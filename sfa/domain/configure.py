@@ -247,3 +247,44 @@ def configure(
 def _position(cat: _Catalogue, a: str) -> Callable[[str], int]:
     order = list(cat.values[a])
     return order.index
+
+
+@dataclass(frozen=True)
+class ValueState:
+    """One value of an attribute as the configurator dialog shows it (sfa/tui/configurator.py)."""
+
+    value: str
+    extra: Decimal
+    chosen: bool
+    excluded: str | None  # the reason an exclude rule forbids choosing it now, else None
+    needs: str | None  # the reason a require rule would then complain (choosable: fix the other)
+
+
+def value_states(
+    options: Sequence[Option], rules: Sequence[Rule], config: Configuration
+) -> dict[str, tuple[bool, bool, list[ValueState]]]:
+    """Per attribute (display order): (required, multiple, its values) for the configuration
+    `config` (configure()'s result). A value is excluded when choosing it, the rest as chosen,
+    breaks an exclude rule; its reason is the rule's message (or the rule) and its number."""
+    cat = _Catalogue(options)
+    selected: dict[str, set[str]] = {key(a): {key(v) for v in vs} for a, vs in config.chosen}
+    states: dict[str, tuple[bool, bool, list[ValueState]]] = {}
+    for a, spelled in cat.attributes.items():
+        multiple = cat.multiple(a)
+        touching = [r for r in rules if key(r.target[0]) == a or any(key(x) == a for x, _ in r.when)]
+        values = []
+        for value_key, option in cat.values[a].items():
+            chosen = value_key in selected.get(a, set())
+            trial = {**selected, a: ({*selected.get(a, set()), value_key} if multiple else {value_key})}
+            excluded = needs = None
+            for rule in sorted(touching, key=lambda r: r.number):
+                if not _broken(rule, trial) or _broken(rule, selected):
+                    continue  # only what choosing this value would newly break
+                why = f"rule {rule.number}: {rule.message or rule.describe()}"
+                if rule.action == "exclude" and excluded is None:
+                    excluded = why
+                elif rule.action == "require" and needs is None:
+                    needs = why
+            values.append(ValueState(option.value, option.extra, chosen, None if chosen else excluded, needs))
+        states[spelled] = (cat.required(a), multiple, values)
+    return states

@@ -183,6 +183,16 @@ OPPORTUNITY = Entity(
         Field("lost_reason"),
         *_scope_fields(),
         Field("campaign_id", "ref", ref="campaign", doc="primary campaign"),
+        # Win/loss (issue 16 §3, docs/prediction.md): the competitors met on the deal (both sides'
+        # survive a concurrent edit) and the one it was lost to.
+        Field("competitors", "refs", merge="union", ref="competitor", doc="competitors met on the deal"),
+        Field("lost_to", "ref", ref="competitor", doc="the competitor the deal was lost to"),
+        Field(
+            "forecast_category",
+            "enum",
+            choices=("pipeline", "best case", "commit", "omitted"),
+            doc="the rep's or manager's override of the stage's forecast category; empty: the stage's",
+        ),
     ),
     search_fields=("name", "next_step", "lost_reason", "notes"),
 )
@@ -277,8 +287,8 @@ PRODUCT = Entity(
         Field("successor_id", "ref", ref="product", doc="the product that replaces this one"),
         Field("accessories", "refs", ref="product"),
         Field("alternatives", "refs", ref="product"),
-        Field("image", doc="file path of a picture (documents, when they land)"),
-        Field("datasheet", doc="file path of the datasheet (documents, when they land)"),
+        Field("image", doc="id of the picture's document (older records: a file path)"),
+        Field("datasheet", doc="older records only: a file path; datasheets are now documents"),
     ),
     search_fields=("name", "sku", "description", "model_number", "family"),
 )
@@ -766,6 +776,18 @@ PLAYBOOK = Entity(
     title="title",
 )
 
+COMPETITOR = Entity(
+    "competitor",
+    "competitor",
+    60,
+    (
+        Field("name", required=True),
+        Field("website", "url"),
+        *_scope_fields(),  # team: the team that tracks it (none: company-wide); notes: battle card
+    ),
+    search_fields=("name", "website", "notes"),
+)
+
 TERRITORY = Entity(
     "territory",
     "territory",
@@ -781,6 +803,105 @@ TERRITORY = Entity(
         Field("members", doc="one per line: USER owner or USER overlay"),
         *_scope_fields(),
     ),
+)
+
+# Incentives (issue 16 §4, docs/incentives.md). Plans, assignments, splits and statements are the
+# manager's records (sfa/server/roles.py); an approved plan and a statement past its draft are
+# immutable on the server; commission lines are insert-only (corrections are new lines).
+COMMISSION_BASES = ("won_amount", "order_amount", "contract_first_year")
+COMMISSION_PLAN_STATUSES = ("draft", "approved")
+SPLIT_KINDS = ("revenue", "overlay")
+STATEMENT_STATUSES = ("draft", "approved", "exported")
+
+COMMISSION_PLAN = Entity(
+    "commission_plan",
+    "commission_plan",
+    34,
+    (
+        Field("name", required=True),
+        Field("period", required=True, doc="2027-Q1, 2027-03 or 2027"),
+        Field("basis", "enum", merge="flag", required=True, choices=COMMISSION_BASES),
+        Field("rates", merge="flag", required=True, doc="rate table by attainment: 0%:2, 80%:4, 100%:6"),
+        Field("family_rates", merge="flag", doc="per product family, percent: Pumps:5, Valves:3"),
+        Field("cap", "decimal", merge="flag", doc="the most a rep earns in the period"),
+        Field("currency", "currency", merge="flag"),
+        Field("status", "enum", merge="flag", choices=COMMISSION_PLAN_STATUSES),
+        Field("approved_by"),
+        Field("approved_at", "datetime"),
+        *_scope_fields(),  # team: the team whose plan it is
+    ),
+)
+
+PLAN_ASSIGNMENT = Entity(
+    "plan_assignment",
+    "plan_assignment",
+    35,
+    (
+        Field("plan_id", "ref", required=True, ref="commission_plan"),
+        Field("rep", required=True, doc="user name of the rep paid by the plan"),
+        Field("target", "decimal", merge="flag", required=True, doc="attainment is measured against it"),
+        *_scope_fields(),  # owner: the rep; team: the plan's team
+    ),
+    title="rep",
+)
+
+OPPORTUNITY_SPLIT = Entity(
+    "opportunity_split",
+    "opportunity_split",
+    36,
+    (
+        Field("opportunity_id", "ref", required=True, ref="opportunity"),
+        Field("rep", required=True),
+        Field("percent", "decimal", merge="flag", required=True, doc="share of the deal credited"),
+        Field("kind", "enum", merge="flag", required=True, choices=SPLIT_KINDS),
+        *_scope_fields(),  # owner: the rep credited; team: the deal's team
+    ),
+    title="rep",
+)
+
+COMMISSION_LINE = Entity(
+    "commission_line",
+    "commission_line",
+    37,
+    (
+        Field("rep", required=True),
+        Field("period", required=True),
+        Field("plan_id", "ref", ref="commission_plan"),
+        Field("source_entity", doc="opportunity, order or contract; empty for a manual correction"),
+        Field("source_id", doc="the record the line pays for"),
+        Field("pool", doc="empty: the rate table; else the product family paid at its own rate"),
+        Field("basis", "decimal", doc="the amount credited to the rep (negative in a correction)"),
+        Field("rate", "decimal", doc="percent"),
+        Field("commission", "decimal", required=True, doc="what the line pays (negative: a correction)"),
+        Field("currency", "currency"),
+        Field("explanation", required=True, doc="one line: how the amount was reached"),
+        Field("reason", doc="a correction's reason; empty for a line of the calculation"),
+        Field("at", "datetime", required=True),
+        Field("owner", doc="the rep (sync scope)"),
+        Field("team", doc="sync scope"),
+    ),
+    title="explanation",
+    insert_only=True,
+)
+
+COMMISSION_STATEMENT = Entity(
+    "commission_statement",
+    "commission_statement",
+    38,
+    (
+        Field("rep", required=True),
+        Field("period", required=True),
+        Field("plan_id", "ref", ref="commission_plan"),
+        Field("total", "decimal", merge="flag", required=True),
+        Field("currency", "currency"),
+        Field("line_count", "int"),
+        Field("status", "enum", merge="flag", choices=STATEMENT_STATUSES),
+        Field("approved_by"),
+        Field("approved_at", "datetime"),
+        Field("exported_at", "datetime"),
+        *_scope_fields(),  # owner: the rep; team: the rep's team
+    ),
+    title="period",
 )
 
 # Kinds of timeline entry that hold prose people wrote; these are found by full-text search.
@@ -820,5 +941,11 @@ ENTITIES: dict[str, Entity] = {
         REVIEW,
         PLAYBOOK,
         TERRITORY,
+        COMMISSION_PLAN,
+        PLAN_ASSIGNMENT,
+        OPPORTUNITY_SPLIT,
+        COMMISSION_LINE,
+        COMMISSION_STATEMENT,
+        COMPETITOR,
     )
 }

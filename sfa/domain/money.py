@@ -119,6 +119,8 @@ def check_bounds(
 _AMOUNT_FIELDS = frozenset({"amount", "unit_price", "discount_amount"})
 _QUANTITY_FIELDS = frozenset({"quantity", "delivered_quantity", "invoiced_quantity"})
 _RATE_FIELDS = frozenset({"tax_rate", "discount_percent"})
+# Amounts that may be negative: a commission line's (a correction takes back what was paid).
+_SIGNED_FIELDS = frozenset({"commission", "basis"})
 HUNDRED = Decimal(100)
 
 
@@ -128,6 +130,8 @@ def _bounds_of(field: str) -> dict[str, Any]:
         return {"limit": MAX_QUANTITY, "places": QUANTITY_PLACES, "noun": "quantity"}
     if field in _RATE_FIELDS:
         return {"limit": HUNDRED, "places": RATE_PLACES, "noun": "percentage"}
+    if field in _SIGNED_FIELDS:
+        return {"allow_negative": True}
     return {}
 
 

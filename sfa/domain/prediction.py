@@ -29,11 +29,35 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import cached_property
-from typing import Any
+from itertools import repeat
+from operator import add, mul, sub
+from typing import TYPE_CHECKING, Any
 
 from sfa.domain.errors import ValidationError
 from sfa.domain.stages import LOST, WON, Stage
+
+if TYPE_CHECKING:
+    from functools import cached_property
+else:
+
+    class cached_property:  # functools.cached_property without its lock (Python < 3.12)
+        """Computed on first use and kept in the instance's __dict__. The standard one takes a lock
+        on every first use, and the fits make tens of thousands of deal snapshots (as_of): a third of
+        a backtest went to that lock (docs/prediction.md, "Speed")."""
+
+        def __init__(self, func):
+            self.func = func
+            self.name = func.__name__
+
+        def __set_name__(self, owner, name):
+            self.name = name
+
+        def __get__(self, instance, owner=None):
+            if instance is None:
+                return self
+            value = instance.__dict__[self.name] = self.func(instance)
+            return value
+
 
 PRIOR_DEALS = 20  # the policy probability is worth this many deals of evidence
 MODEL_MIN_CLASS = 40  # won and lost deals each, before the model is tried
@@ -183,6 +207,10 @@ class _Known:
     snapshots: list[tuple[date, date, DealHistory, DealHistory]] = field(default_factory=list)
     # (snapshot start, period end, deal as of start, deal as closed) for deals closed by ``at``
     book: _Book | None = None
+    # The history method's fit of this snapshot and the model trained on it, kept once made: a
+    # backtest's hold-out cut is usually an earlier period's start (docs/prediction.md, "Speed").
+    fitted: _History | None = None
+    trained: tuple[_Model | None] | None = None
 
 
 class _Book:
@@ -199,6 +227,9 @@ class _Book:
         self.stages = stages
         self.step = 3 if by == "quarter" else 1
         self.closed = [d for d in self.deals if d.outcome is not None]
+        # The day after which everything about a deal is known (its last step and close-date
+        # move): from then on `as_of` is the deal itself, and `_know` skips the call.
+        self.settled = [max(d.steps[-1].at, d.close_dates[-1][0]) for d in self.deals]
         # The first period has no pipeline yet: snapshots start one period after the first deal.
         self.first_start = (
             add_months(period_bounds(min(d.created for d in self.deals), by)[0], self.step)
@@ -206,6 +237,7 @@ class _Book:
             else None
         )
         self.starts: list[date] = []
+        self.known: dict[date, _Known] = {}
         self.pairs: list[tuple[date, date, date, DealHistory, DealHistory]] = []
         # (closed on, snapshot start, its period's end, deal as of start, deal as closed)
 
@@ -233,9 +265,23 @@ class _Book:
                         self.pairs.append((closed_on, start, add_months(start, self.step), then, deal))
 
     def know(self, at: date) -> _Known:
+        found = self.known.get(at)
+        if found is None:
+            found = self.known[at] = self._know(at)
+        return found
+
+    def _know(self, at: date) -> _Known:
         first, end = period_bounds(at, self.by)
         self._extend(first)
-        seen = [d for d in (deal.as_of(at) for deal in self.deals) if d is not None]
+        seen = []
+        for deal, settled in zip(self.deals, self.settled, strict=True):
+            if settled < at:  # as_of would return the deal itself (or None: not created yet)
+                if deal.created < at:
+                    seen.append(deal)
+                continue
+            then = deal.as_of(at)
+            if then is not None:
+                seen.append(then)
         return _Known(
             first,
             end,
@@ -332,6 +378,12 @@ def _quantile(values: list[int], q: float) -> int:
 
 
 def _fit_history(known: _Known) -> _History:
+    if known.fitted is None:
+        known.fitted = _fit(known)
+    return known.fitted
+
+
+def _fit(known: _Known) -> _History:
     policy = {s.name: s.probability / 100 for s in known.stages}
     reach = reach_probabilities(known.closed, known.stages)
     stage_p = {name: shrink(w, n, policy.get(name, 0.0)) for name, (w, n) in reach.items()}
@@ -435,28 +487,35 @@ def _fit_logistic(
 ) -> list[float]:
     """Newton's method (IRLS) with an L2 penalty on every weight but the intercept.
 
-    Each row's non-zero features are found once; the Hessian's upper triangle is summed and mirrored.
-    Stops when no weight moves by more than 1e-4 (the probabilities then move by far less than the
-    Brier score can tell)."""
+    Column-wise, so the inner loops run in C (``map`` and ``sum`` over lists, no numpy): the products
+    of every pair of feature columns are formed once, and each round's Hessian entry is then one
+    ``sum(map(mul, s, x_a·x_b))`` over the rows (docs/prediction.md, "Speed"). Stops when no weight
+    moves by more than 1e-4 (the probabilities then move by far less than the Brier score can tell)."""
     k = len(rows[0])
+    n = len(rows)
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    used = [i for i in range(k) if any(columns[i])]
+    pairs = {(a, b): list(map(mul, columns[a], columns[b])) for ai, a in enumerate(used) for b in used[ai:]}
+    ys = [float(y) for y in labels]
     w = [0.0] * k
-    sparse = [[(i, xi) for i, xi in enumerate(x) if xi] for x in rows]
+    exp = math.exp
     for _ in range(rounds):
+        z = [0.0] * n
+        for i in used:
+            if w[i]:
+                z = list(map(add, z, map(mul, columns[i], repeat(w[i], n))))
+        p = [
+            1e-15 if v < -35 else (1 - 1e-15) if v > 35 else 1 / (1 + exp(-v))  # _logistic, inlined
+            for v in z
+        ]
+        err = list(map(sub, p, ys))
+        s = [q * (1 - q) for q in p]
         grad = [0.0] * k
         hess = [[0.0] * k for _ in range(k)]
-        for nz, y in zip(sparse, labels, strict=True):
-            p = _logistic(sum(w[i] * xi for i, xi in nz))
-            err = p - y
-            s = p * (1 - p)
-            for a, (i, xi) in enumerate(nz):
-                grad[i] += err * xi
-                row = hess[i]
-                sxi = s * xi
-                for j, xj in nz[a:]:
-                    row[j] += sxi * xj
-        for i in range(k):
-            for j in range(i + 1, k):
-                hess[j][i] = hess[i][j]
+        for i in used:
+            grad[i] = sum(map(mul, err, columns[i]))
+        for (a, b), product in pairs.items():
+            hess[a][b] = hess[b][a] = sum(map(mul, s, product))
         for i in range(1, k):
             grad[i] += l2 * w[i]
             hess[i][i] += l2
@@ -525,6 +584,9 @@ def auc(probabilities: Sequence[float], outcomes: Sequence[int]) -> float | None
 
 
 MAX_TRAINING_ROWS = 2000
+# Monte-Carlo runs of a backtest, and of the report's range: the range's calibration (P10-P90
+# coverage) is measured at this many runs, so the report draws as many (docs/prediction.md, "Speed").
+BACKTEST_RUNS = 1000
 
 
 def _fit_model(known: _Known, history: _History) -> tuple[_Model | None, str]:
@@ -562,6 +624,13 @@ def _fit_model(known: _Known, history: _History) -> tuple[_Model | None, str]:
 
 
 def _train(known: _Known, history: _History) -> _Model | None:
+    """The model on ``known``'s snapshots; ``history`` is ``known``'s own fit (_fit_history)."""
+    if known.trained is None:
+        known.trained = (_train_new(known, history),)
+    return known.trained[0]
+
+
+def _train_new(known: _Known, history: _History) -> _Model | None:
     snaps = sorted(known.snapshots, key=lambda s: s[0])[-MAX_TRAINING_ROWS:]
     labels = [int(now.stage == WON) for *_, now in snaps]
     if len(set(labels)) < 2:
@@ -825,7 +894,7 @@ def backtest(
     today: date,
     periods: int = 8,
     by: str = "quarter",
-    runs: int = 1000,
+    runs: int = BACKTEST_RUNS,
     seed: int = 0,
     methods: Sequence[str] = METHODS,
 ) -> Backtest:

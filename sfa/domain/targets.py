@@ -61,6 +61,7 @@ class Attainment:
     actual: Decimal
     pipeline: Decimal  # weighted pipeline closing in the period (amount metrics)
     explicit: bool = True  # False: a team's target summed from its members'
+    segment: str | None = None  # stored form, e.g. family:Pumps (docs/policy.md)
 
     @property
     def gap(self) -> Decimal | None:
@@ -81,3 +82,65 @@ class Attainment:
         if not gap or self.metric not in AMOUNT_METRICS:
             return None
         return (self.pipeline / gap).quantize(Decimal("0.01"))
+
+
+# -- segments (docs/policy.md, "Targets") ---------------------------------------------------------
+
+SEGMENT_KINDS = ("industry", "family", "business")
+BUSINESS_KINDS = ("new", "existing")
+_KIND_NAMES = {
+    "industry": "industry",
+    "family": "family",
+    "product family": "family",
+    "product_family": "family",
+    "business": "business",
+}
+# A product family needs the record's quote lines: visits and accounts have none.
+FAMILY_METRICS = frozenset({"won_amount", "new_opportunities", "quotes_sent"})
+
+
+@dataclass(frozen=True)
+class Segment:
+    kind: str  # one of SEGMENT_KINDS
+    value: str  # an industry, a product family, or new / existing
+
+    @property
+    def text(self) -> str:
+        """The stored form: KIND:VALUE."""
+        return f"{self.kind}:{self.value}"
+
+
+def parse_segment(text: str | None, field: str = "segment") -> Segment | None:
+    """`industry:Construction`, `family:Pumps` (or `product family:Pumps`), `business:new`,
+    `business:existing`; `new` and `existing` alone are the business kinds, any other text without
+    a kind an industry (what targets stored before the segment kinds, so those keep meaning it)."""
+    if text is None or not text.strip():
+        return None
+    head, sep, tail = text.partition(":")
+    if not sep:
+        value = " ".join(text.split())
+        if value.casefold() in BUSINESS_KINDS:
+            return Segment("business", value.casefold())
+        return Segment("industry", value)
+    kind = _KIND_NAMES.get(" ".join(head.split()).casefold())
+    if kind is None:
+        raise ValidationError(
+            field, f"{head.strip()[:40]!r}; use industry:NAME, family:NAME, business:new or business:existing"
+        )
+    value = " ".join(tail.split())
+    if not value:
+        raise ValidationError(field, f"{kind}: give the {kind} after the colon")
+    if kind == "business":
+        if value.casefold() not in BUSINESS_KINDS:
+            raise ValidationError(field, f"business:{value[:40]!r}; use business:new or business:existing")
+        value = value.casefold()
+    return Segment(kind, value)
+
+
+def segment_problem(segment: Segment, metric: str) -> str | None:
+    """Why a metric cannot be cut by this segment, or None."""
+    if segment.kind == "family" and metric not in FAMILY_METRICS:
+        return f"a product family segment applies to {', '.join(sorted(FAMILY_METRICS))}, not {metric}"
+    if segment.kind == "business" and metric == "new_accounts" and segment.value == "existing":
+        return "a new account is new business: business:existing never counts one"
+    return None

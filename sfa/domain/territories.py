@@ -143,3 +143,23 @@ def best_match(account: Mapping[str, Any], candidates: Iterable[Candidate]) -> C
         ):
             best = candidate
     return best
+
+
+def scope_teams(
+    user: str, team: str | None, territories: Iterable[tuple[str, str | None, str | None]]
+) -> frozenset[str]:
+    """The teams a manager's scope covers (docs/policy.md, "A manager's scope"): their team and,
+    when territories are defined, the subtree of their team's territory and of every territory
+    naming them as its manager. `territories`: (name, parent, manager) of every live territory.
+    Without territories (or for a team that is none) this is today's exact team match."""
+    parents: dict[str, str | None] = {}
+    roots: set[str] = {team} if team else set()
+    for name, parent, manager in territories:
+        parents[name] = parent or None
+        if manager and manager == user:
+            roots.add(name)
+    found: set[str] = set(roots)
+    for root in roots:
+        if root in parents:
+            found |= subtree(root, parents)
+    return frozenset(found)

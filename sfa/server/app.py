@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -38,7 +39,7 @@ from sfa.protocol import (
     client_id_problem,
     is_uuid,
 )
-from sfa.server import blobs, compact, erp, limits, lockstat, merged, roles, schema, storage, wire
+from sfa.server import blobs, compact, erp, limits, lockstat, merged, roles, schema, scope, storage, wire
 from sfa.server import merge as rules
 from sfa.server.merge import Invalid, User
 from sfa.server.storage import hash_token, utc_iso
@@ -116,11 +117,12 @@ def create_app(
                 text("SELECT name, role, team FROM app_user WHERE token_hash = :h AND revoked = :f"),
                 {"h": hash_token(token.strip()), "f": False},
             ).first()
+            user = scope.widen(conn, User(row[0], row[1], row[2])) if row is not None else None
             conn.rollback()
-        if row is None:
+        if user is None:
             tokens.failed(address)
             raise ApiError(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
-        return User(row[0], row[1], row[2])
+        return user
 
     async def current_user(request: Request) -> User:
         return await run_in_threadpool(authenticate, request)
@@ -134,7 +136,7 @@ def create_app(
 
     @app.get("/v1/me", responses=schema.replies("Me", 401, 429))
     def me(user: User = Depends(current_user)) -> dict[str, Any]:
-        return {"user": user.name, "role": user.role, "team": user.team}
+        return {"user": user.name, "role": user.role, "team": user.team, "teams": sorted(user.teams)}
 
     # -- push -------------------------------------------------------------------------------
     @app.post(
@@ -301,6 +303,14 @@ def _change_json(seq: int, entity: str, record_id: str, fields: str) -> str:
     )
 
 
+def _teams_in(user: User, params: dict[str, Any]) -> str:
+    """The placeholders of the user's team and, for a manager, their territory's subtree
+    (sfa/server/scope.py), added to `params` with the user's name as `:u`."""
+    teams = [user.team, *sorted(user.teams)]
+    params.update({f"t{n}": team for n, team in enumerate(teams)}, u=user.name)
+    return ", ".join(f":t{n}" for n in range(len(teams)))
+
+
 def _log_page(
     conn: Connection, user: User, cursor: int, head: int, limit: int, client_id: str | None, own: int
 ) -> tuple[list[str], int]:
@@ -311,11 +321,11 @@ def _log_page(
     )
     params: dict[str, Any] = {"c": cursor, "h": head, "n": limit}
     if user.role != "admin":
+        teams = _teams_in(user, params)
         sql += (
-            " AND (owner = :u OR team = :t OR prev_owner = :u OR prev_team = :t"
+            f" AND (owner = :u OR team IN ({teams}) OR prev_owner = :u OR prev_team IN ({teams})"
             " OR (owner IS NULL AND team IS NULL))"
         )
-        params.update(u=user.name, t=user.team)
     rows = conn.execute(text(sql + " ORDER BY seq LIMIT :n"), params).all()
     changes: list[str] = []  # JSON text: the stored fields are passed through unparsed
     for row in rows:
@@ -343,17 +353,18 @@ def _snapshot_page(
     tombstones included; the last seq's group whole (docs/sync-protocol.md, "Snapshot and compaction")."""
     sql = "SELECT seq, entity, id, fields, owner, team FROM record WHERE seq > :c AND seq <= :f"
     params: dict[str, Any] = {"c": cursor, "f": floor, "n": limit}
-    scope = ""
+    where = ""
     if user.role != "admin":
-        scope = " AND (owner = :u OR team = :t OR (owner IS NULL AND team IS NULL))"
-        params.update(u=user.name, t=user.team)
-    rows = conn.execute(text(sql + scope + " ORDER BY seq LIMIT :n"), params).all()
+        where = (
+            f" AND (owner = :u OR team IN ({_teams_in(user, params)}) OR (owner IS NULL AND team IS NULL))"
+        )
+    rows = conn.execute(text(sql + where + " ORDER BY seq LIMIT :n"), params).all()
     new_cursor = floor
     if len(rows) == limit:
         new_cursor = int(rows[-1][0])
         rows = [row for row in rows if int(row[0]) < new_cursor]
         group = "SELECT seq, entity, id, fields, owner, team FROM record WHERE seq = :s"
-        rows += conn.execute(text(group + scope + " ORDER BY entity, id"), {**params, "s": new_cursor}).all()
+        rows += conn.execute(text(group + where + " ORDER BY entity, id"), {**params, "s": new_cursor}).all()
     changes = [
         _change_json(row[0], row[1], row[2], row[3]) for row in rows if rules.visible(user, row[4], row[5])
     ]
@@ -592,6 +603,14 @@ class _Batch:
                 value = m.fields.get(name, [None])[0]
                 if isinstance(value, str) and is_uuid(value):
                     wanted.add(value)
+            if merged.names_its_record(m.entity):
+                value = m.fields.get("record_id", [None])[0]
+                if isinstance(value, str) and is_uuid(value):
+                    wanted.add(value)
+            for name, _ in merged.list_ref_fields(m.entity):
+                values = m.fields.get(name, [None])[0]
+                if isinstance(values, list):
+                    wanted.update(v for v in values if isinstance(v, str) and is_uuid(v))
         for (entity, record_id), entry in self.records.items():
             survivor = merged.survivor_of(entry[0], entry[3]) if entity in merged.MERGEABLE else None
             if survivor:
@@ -637,6 +656,15 @@ class _Batch:
                 if survivor:
                     m.fields[name] = [survivor, pair[1]]
                     self.unseen.add((m.entity, m.id))  # the writer gets the survivor back
+        for name, points_at in merged.list_ref_fields(m.entity):
+            pair = m.fields.get(name)
+            if pair and isinstance(pair[0], list):
+                ids = merged.repointed(pair[0], functools.partial(self._survivor, points_at))
+                if ids is not None:
+                    m.fields[name] = [ids, pair[1]]
+                    self.unseen.add((m.entity, m.id))
+        if merged.names_its_record(m.entity):
+            self._follow_owner(m)
         if m.entity not in merged.MERGEABLE:
             return m, None
         current = self.load(m.entity, m.id)
@@ -663,6 +691,22 @@ class _Batch:
         moved = merged.redirected(m, survivor, current[0], target_entry[0] if target_entry else None)
         self.unseen.add((m.entity, survivor))
         return moved, None
+
+    def _follow_owner(self, m: Mutation) -> None:
+        """A document written for a merged-away record belongs to the survivor."""
+        pair = m.fields.get("record_id")
+        if not pair or not isinstance(pair[0], str):
+            return
+        owner = m.fields.get("record_entity", [None])[0]
+        if owner is None:
+            current = self.load(m.entity, m.id)
+            owner = (current[0] if current else {}).get("record_entity", [None])[0]
+        if owner not in merged.MERGEABLE:
+            return
+        survivor = self._survivor(str(owner), pair[0])
+        if survivor:
+            m.fields["record_id"] = [survivor, pair[1]]
+            self.unseen.add((m.entity, m.id))
 
     def load(self, entity: str, record_id: str) -> list[Any] | None:
         key = (entity, record_id)
@@ -779,11 +823,12 @@ class _Batch:
         current = self.load(m.entity, m.id) if m.entity and m.id else None
         before: Scope | None = (current[1], current[2]) if current else None
         try:
-            rules.validate(m, current is not None)
+            rules.validate(m, current is not None, current[0] if current else None)
+            if m.entity == CONFLICT and current is None:
+                self._lost_conflict_target(m)
         except Invalid as exc:
             self._revert(m, current, before)
             return PushResult(m.seq, "rejected", reason=wire.safe_text(str(exc)))
-        assert current is not None or m.entity != CONFLICT
         outcome = rules.merge(
             m.entity, m.id, current[0] if current else None, m.fields, m.base, m.known, self.now, self.skew
         )
@@ -806,6 +851,7 @@ class _Batch:
             before,
             after,
             self.scope_of_id,
+            self.user.teams,
         )
         if reason is not None:
             self._revert(m, current, before)
@@ -822,6 +868,10 @@ class _Batch:
             target = self.load(str(outcome.state["entity"][0]), str(outcome.state["record_id"][0]))
             if target is not None:
                 target[4], target[6] = False, True
+        elif m.entity == CONFLICT and current is None and outcome.state["kind"][0] == "flag":
+            target = self.load(str(outcome.state["entity"][0]), str(outcome.state["record_id"][0]))
+            if target is not None:  # a re-created open flagged conflict flags its record again
+                target[4], target[6] = True, True
         if outcome.changed:
             exact = (
                 not outcome.conflicts and outcome.changed == m.fields and (m.entity, m.id) not in self.unseen
@@ -837,6 +887,13 @@ class _Batch:
         if conflict_ids:
             return PushResult(m.seq, "conflict", conflict_ids)
         return PushResult(m.seq, "applied")
+
+    def _lost_conflict_target(self, m: Mutation) -> None:
+        """A conflict re-sent after a restore lost it is about a record the server holds (it takes
+        that record's scope, and who may write the record may re-create it)."""
+        entity, record_id = m.fields["entity"][0], m.fields["record_id"][0]
+        if self.load(str(entity), str(record_id)) is None:
+            raise Invalid("record_id: the conflict's record is not on the server")
 
     def change_of(self, m: Mutation, current: list[Any] | None) -> rules.RecordChange:
         """The mutation as the document rules see it (a line with its parent's stored fields)."""

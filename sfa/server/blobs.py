@@ -7,14 +7,23 @@ upload status reports; the hash is checked before the blob is moved into place, 
 half-stored is ever served. A GET honours `Range: bytes=N-`. Both are allowed only when a live
 document the user may see refers to the hash; otherwise 404 (a known hash outside the user's scope
 is not even confirmed to exist).
+
+One upload of a blob at a time: a PUT holds an exclusive lock on `.partial/lock-<first 2 hex>` (flock, so
+it holds across worker processes) while it writes the partial file, and the upload status waits for
+it, so two requests never write one partial file. A client whose connection was cut mid-body may
+still ask how much arrived before the server has even started on the dead request; it then sends
+from an offset below what the dead request later wrote, and the server takes its bytes from that
+offset (truncating the partial file) instead of refusing with 416 and making it send again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +114,24 @@ BLOB_STATUS = {
 }
 
 
+@contextlib.asynccontextmanager
+async def upload_lock(partial: Path) -> AsyncIterator[None]:
+    """Exclusive use of one blob's partial file, across requests and worker processes."""
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): one request at a time is not enforced
+        yield
+        return
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    # 256 lock files, by the hash's first two digits: none pile up, and two blobs rarely share one
+    handle = open(partial.parent / f"lock-{partial.name[:2]}", "a+b")  # noqa: SIM115 (held across awaits)
+    try:
+        await run_in_threadpool(fcntl.flock, handle.fileno(), fcntl.LOCK_EX)
+        yield
+    finally:
+        handle.close()  # releases the lock
+
+
 def register(app: FastAPI, engine: Engine, current_user: Any, root: Path | None = None) -> None:
     root = root or blob_dir_for(engine)
     limit = max_bytes()
@@ -128,11 +155,14 @@ def register(app: FastAPI, engine: Engine, current_user: Any, root: Path | None 
         if final.is_file():
             size = final.stat().st_size
             return {"sha256": sha, "received": size, "complete": True}
-        return {
-            "sha256": sha,
-            "received": partial.stat().st_size if partial.is_file() else 0,
-            "complete": False,
-        }
+        async with upload_lock(partial):  # an upload still writing answers when it has finished
+            if final.is_file():
+                return {"sha256": sha, "received": final.stat().st_size, "complete": True}
+            return {
+                "sha256": sha,
+                "received": partial.stat().st_size if partial.is_file() else 0,
+                "complete": False,
+            }
 
     @app.put(
         "/v1/blobs/{sha}",
@@ -141,6 +171,10 @@ def register(app: FastAPI, engine: Engine, current_user: Any, root: Path | None 
     )
     async def put_blob(sha: str, request: Request, user: User = Depends(current_user)) -> JSONResponse:
         final, partial = await check(user, sha)
+        async with upload_lock(partial):
+            return await _put(sha, request, final, partial)
+
+    async def _put(sha: str, request: Request, final: Path, partial: Path) -> JSONResponse:
         if final.is_file():
             return JSONResponse({"sha256": sha, "received": final.stat().st_size, "complete": True})
         header = request.headers.get("content-range")
@@ -152,10 +186,12 @@ def register(app: FastAPI, engine: Engine, current_user: Any, root: Path | None 
                 raise HTTPException(400, "content-range: expected bytes START-END/TOTAL")
             start, total = int(match.group(1)), int(match.group(3))
             have = partial.stat().st_size if partial.is_file() else 0
-            if start != have:
+            if start > have:
                 return JSONResponse(
                     {"error": f"content-range: resume from {have}", "received": have}, status_code=416
                 )
+            if start < have:  # the client resumes from less than arrived (it asked before a cut
+                os.truncate(partial, start)  # request had finished writing): its bytes win
         if total is not None and total > limit:
             raise HTTPException(413, f"the blob is larger than the server's limit of {limit // (1 << 20)} MB")
         partial.parent.mkdir(parents=True, exist_ok=True)

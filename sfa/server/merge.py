@@ -37,6 +37,12 @@ class User:
     name: str
     role: str
     team: str | None
+    # A manager's other teams: the rest of their territory's subtree (sfa/server/scope.py).
+    teams: frozenset[str] = frozenset()
+
+    def in_team(self, team: str | None) -> bool:
+        """`team` is the user's team, or for a manager one under their territory."""
+        return team is not None and (team == self.team or team in self.teams)
 
 
 def now_ms() -> int:
@@ -51,19 +57,25 @@ def check_clock(text: object, where: str) -> str:
     return text
 
 
-def validate(mutation: Mutation, exists: bool) -> None:
+def validate(mutation: Mutation, exists: bool, current: Fields | None = None) -> None:
     """Raise Invalid with the reason if the mutation can never be applied. Its wire form was checked
     by `Mutation.parse` (sfa/protocol.py); here: the entity, its fields and their values, held to what
-    every laptop can store (sfa/server/wire.py)."""
+    every laptop can store (sfa/server/wire.py). `current`: the stored fields of an existing record."""
     if mutation.problem is not None:
         raise Invalid(mutation.problem)
     if mutation.entity not in ENTITIES and mutation.entity != CONFLICT:
         raise Invalid(f"unknown record type {wire.shown(mutation.entity)}")
     if mutation.entity == CONFLICT:
         if not exists:
-            raise Invalid("no such conflict")
-        for name, pair in mutation.fields.items():
+            wire.check_lost_conflict(mutation.fields)  # a laptop re-sends one a restore lost
+            for name, pair in mutation.fields.items():
+                check_clock(pair[1], name)
+            return
+        for name, pair in list(mutation.fields.items()):
             if name not in CONFLICT_WRITABLE:
+                if current is not None and name in current and current[name][0] == pair[0]:
+                    del mutation.fields[name]  # a re-send of what the server holds: nothing to change
+                    continue
                 raise Invalid(f"{wire.safe_text(name[:40])}: a conflict's {name[:40]} cannot be changed")
             wire.check_conflict_value(name, pair[0])
             check_clock(pair[1], name)
@@ -255,7 +267,7 @@ def visible(user: User, owner: str | None, team: str | None) -> bool:
         return True
     if owner is None and team is None:
         return True
-    return owner == user.name or (team is not None and team == user.team)
+    return owner == user.name or user.in_team(team)
 
 
 def may_write(
@@ -339,7 +351,7 @@ def parent_ref(entity_name: str, incoming: Fields, current: Fields | None) -> tu
 
 def is_approver(user: User, team: object) -> bool:
     """A manager of the record's team, or an admin."""
-    return user.role == "admin" or (user.role == "manager" and team is not None and team == user.team)
+    return user.role == "admin" or (user.role == "manager" and isinstance(team, str) and user.in_team(team))
 
 
 _DOCUMENTS = ("order", "order_line", "contract", "contract_line", "approval")

@@ -11,6 +11,7 @@ offline work made before the merge (docs/products.md, "Merges and sync"):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -18,7 +19,17 @@ from sfa.domain.entities import ENTITIES, MERGEABLE
 from sfa.domain.hlc import Hlc
 from sfa.protocol import Fields, Mutation
 
-__all__ = ["MERGEABLE", "conflict_data", "opposite", "redirected", "ref_fields", "survivor_of"]
+__all__ = [
+    "MERGEABLE",
+    "conflict_data",
+    "list_ref_fields",
+    "names_its_record",
+    "opposite",
+    "redirected",
+    "ref_fields",
+    "repointed",
+    "survivor_of",
+]
 
 BOOKKEEPING = frozenset({"merged_into", "deleted"})
 MAX_CHAIN = 8  # survivors merged in turn: followed this far
@@ -43,6 +54,43 @@ def ref_fields(entity_name: str) -> tuple[tuple[str, str], ...]:
         for f in entity.fields
         if f.kind == "ref" and f.ref in MERGEABLE and f.name != "merged_into"
     )
+
+
+@cache
+def list_ref_fields(entity_name: str) -> tuple[tuple[str, str], ...]:
+    """(field, target entity) of the list refs (kind "refs", e.g. visit.contact_ids) of a record type
+    that may hold a merged record's id."""
+    entity = ENTITIES.get(entity_name)
+    if entity is None:
+        return ()
+    return tuple((f.name, f.ref) for f in entity.fields if f.kind == "refs" and f.ref in MERGEABLE)
+
+
+@cache
+def names_its_record(entity_name: str) -> bool:
+    """Whether a record type names the record it belongs to by (record_entity, record_id) rather
+    than by a ref field (documents); insert-only types are left alone (timeline entries)."""
+    entity = ENTITIES.get(entity_name)
+    return (
+        entity is not None
+        and not entity.insert_only
+        and "record_entity" in entity.by_name
+        and "record_id" in entity.by_name
+    )
+
+
+def repointed(ids: list[Any], survivor: Callable[[str], str | None]) -> list[Any] | None:
+    """A list of ids with every merged-away id replaced by its survivor, in place (an id then listed
+    twice is kept once, in its first place); None when no id in the list was merged away."""
+    found = {item: new for item in ids if isinstance(item, str) and (new := survivor(item))}
+    if not found:
+        return None
+    out: list[Any] = []
+    for item in ids:
+        item = found.get(item, item)
+        if item not in out:
+            out.append(item)
+    return out
 
 
 def redirected(m: Mutation, survivor: str, other: Fields, target: Fields | None) -> Mutation:

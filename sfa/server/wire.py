@@ -27,9 +27,10 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sfa.domain.entities import Entity, Field
+from sfa.domain.entities import ENTITIES, Entity, Field
 from sfa.domain.errors import ValidationError
 from sfa.domain.money import check_decimal_field
+from sfa.protocol import CONFLICT_FIELDS, CONFLICT_WRITABLE, clock_problem, is_uuid
 
 # Fields that are not `required` but whose laptop column is NOT NULL (with a default the laptop's
 # own writes always fill in): a create must carry them and no edit may set them to null.
@@ -49,6 +50,7 @@ NOT_NULL: dict[str, frozenset[str]] = {
 
 # The `_conflict` record: what a laptop may write to one, and the values it may write.
 CONFLICT_STATUSES = ("open", "resolved")
+CONFLICT_RESOLUTIONS = ("ours", "theirs", "value")
 MAX_TEXT = 1_000_000  # characters of one text value (the body limit keeps the total down anyway)
 MAX_LIST = 10_000  # entries of one tags or refs value
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -181,6 +183,51 @@ def check_conflict_value(name: str, value: Any) -> Any:
     if value is None:
         return None
     return check_text(name, value, 40)
+
+
+CONFLICT_KINDS = ("lww", "flag", "delete")
+
+
+def check_lost_conflict(fields: dict[str, list[Any]]) -> None:
+    """A whole conflict record re-sent by a laptop after a restore lost it (docs/sync-protocol.md,
+    "Restore"): every field of the record, each of the type the server writes, the field it is about
+    one of its entity's, the values ones that field can hold."""
+    missing = [name for name in CONFLICT_FIELDS if name not in fields]
+    if missing:
+        raise Invalid(f"{missing[0]}: is required to re-create a conflict")
+    for name in fields:
+        if name not in CONFLICT_FIELDS:
+            raise Invalid(f"{safe_text(name[:40])}: a conflict has no such field")
+    values = {name: pair[0] for name, pair in fields.items()}
+    for name in ("entity", "record_id", "field", "kind", "lost_by", "at", "kept_clock", "lost_clock"):
+        if name == "lost_by" and values[name] == "":
+            continue
+        check_text(name, values[name], 100)
+    entity = ENTITIES.get(values["entity"])
+    if entity is None:
+        raise Invalid(f"entity: {shown(values['entity'])} is not a record type")
+    if not is_uuid(values["record_id"]):
+        raise Invalid("record_id: not a record id")
+    if values["field"] not in entity.by_name:
+        raise Invalid(f"field: {entity.name} has no field {shown(values['field'])}")
+    if values["kind"] not in CONFLICT_KINDS:
+        raise Invalid(f"kind: {shown(values['kind'])} is not one of {', '.join(CONFLICT_KINDS)}")
+    for name in ("kept_clock", "lost_clock"):  # "" when the kept side was never written
+        problem = clock_problem(values[name]) if values[name] else None
+        if problem is not None:
+            raise Invalid(f"{name}: {problem}")
+    for name in ("kept", "lost"):
+        if values[name] is not None:
+            try:
+                check_value(entity, values["field"], values[name])
+            except Invalid as exc:
+                raise Invalid(f"{name}: {exc}") from None
+    for name in CONFLICT_WRITABLE:
+        check_conflict_value(name, values[name])
+    if values["resolution"] is not None and values["resolution"] not in CONFLICT_RESOLUTIONS:
+        raise Invalid(
+            f"resolution: {shown(values['resolution'])} is not one of {', '.join(CONFLICT_RESOLUTIONS)}"
+        )
 
 
 def missing_on_create(entity: Entity, values: dict[str, Any]) -> str | None:

@@ -4,6 +4,8 @@ so a rep does not wait for a sync to learn it (docs/policy.md)."""
 
 from __future__ import annotations
 
+from sfa.domain import territories
+from sfa.domain.entities import TERRITORY
 from sfa.domain.errors import NotAllowedError
 from sfa.services import status
 from sfa.store.workspace import Workspace
@@ -29,9 +31,17 @@ def my_team(ws: Workspace) -> str | None:
     return ws.store.meta("sync.team") or None
 
 
+def my_teams(ws: Workspace) -> frozenset[str]:
+    """The teams a manager's scope covers as far as this laptop knows: their team and their
+    territory's subtree, from the territories it holds (the server computes the same;
+    docs/policy.md, "A manager's scope")."""
+    tree = [(t["name"], t["parent"], t["manager"]) for t in ws.store.select(TERRITORY)]
+    return territories.scope_teams(user(ws), my_team(ws), tree)
+
+
 def require_manager(ws: Workspace, what: str, *, team: str | None = None, scoped: bool = True) -> None:
     """Refuse unless the user may change `what`: an admin always; a manager when `scoped` is False
-    (company records any manager may write) or the record's `team` is theirs. Without a server, or
+    (company records any manager may write) or the record's `team` is in their scope (`my_teams`). Without a server, or
     before a login that cached a role, nothing is refused here."""
     current = role(ws)
     if current is None or current == "admin":
@@ -42,7 +52,7 @@ def require_manager(ws: Workspace, what: str, *, team: str | None = None, scoped
         return
     if team is None:
         raise NotAllowedError(f"{what}: a company-wide one is changed by admins only")
-    if team != my_team(ws):
+    if team not in my_teams(ws):
         raise NotAllowedError(f"{what}: a manager may change only their own team's ({my_team(ws) or 'none'})")
 
 

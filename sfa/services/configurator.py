@@ -25,7 +25,7 @@ from sfa.domain.entities import OPTION_RULE, PRODUCT_OPTION
 from sfa.domain.errors import UsageError, ValidationError
 from sfa.domain.money import parse_amount
 from sfa.domain.text import check_text
-from sfa.services import products
+from sfa.services import authority, products
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
@@ -75,6 +75,7 @@ def add_option(
     required: bool = False,
     multiple: bool = False,
 ) -> Record:
+    authority.require_manager(ws, "product options and rules", scoped=False)
     product = products.resolve(ws, ref)
     attribute = check_name("attribute", check_text("attribute", attribute))
     value = check_name("value", check_text("value", value))
@@ -128,6 +129,7 @@ def add_rule(
     exclude: str | None = None,
     message: str | None = None,
 ) -> Record:
+    authority.require_manager(ws, "product options and rules", scoped=False)
     product = products.resolve(ws, ref)
     if (require is None) == (exclude is None):
         raise UsageError("give one of require, exclude", asks_for=("require", "exclude"))
@@ -159,6 +161,13 @@ def add_rule(
         )
 
 
+def product_options(ws: Workspace, ref: str) -> tuple[Record, list[Option], list[Rule]]:
+    """A product with its options and rules (the dashboard's configurator dialog)."""
+    product = products.resolve(ws, ref, active_only=True)
+    options, rules = options_and_rules(ws, product["id"])
+    return product, options, rules
+
+
 def configure_product(ws: Workspace, ref: str, chosen: Sequence[str]) -> tuple[Record, Configuration]:
     """The product and its configuration for the given ATTR=VALUE items (checked, priced)."""
     product = products.resolve(ws, ref)
@@ -180,6 +189,7 @@ def check(config: Configuration) -> None:
 
 def remove_option(ws: Workspace, ref: str, attribute: str, value: str) -> Record:
     """Remove one option; refused while a rule names it (remove the rule first)."""
+    authority.require_manager(ws, "product options and rules", scoped=False)
     product = products.resolve(ws, ref)
     options, rules = options_and_rules(ws, product["id"])
     pair = _known(options, (attribute, value), "value")
@@ -199,6 +209,7 @@ def remove_option(ws: Workspace, ref: str, attribute: str, value: str) -> Record
 
 def remove_rule(ws: Workspace, ref: str, number: int) -> Record:
     """Remove rule N (as `product option list` numbers them); the rules after it move up."""
+    authority.require_manager(ws, "product options and rules", scoped=False)
     product = products.resolve(ws, ref)
     rows = rule_rows(ws, product["id"])
     if not 1 <= number <= len(rows):

@@ -113,6 +113,14 @@ def _money(ws: Workspace, values: Record, currency: str) -> None:
 
 def add_opportunity(ws: Workspace, raw: Raw, *, record_id: str | None = None) -> Record:
     """Add an opportunity (with the id `record_id` when given: a lead's conversion derives it)."""
+    return add_opportunity_guided(ws, raw, record_id=record_id)[0]
+
+
+def add_opportunity_guided(
+    ws: Workspace, raw: Raw, *, record_id: str | None = None
+) -> tuple[Record, playbooks.Guidance]:
+    """Add an opportunity; the playbook of the stage it starts at makes its tasks, as a move to
+    that stage does (docs/policy.md). Returns the deal and what its stage asks for."""
     raw = dict(raw)
     stage_name = raw.pop("stage", None)
     stage = find_stage(ws.stages, stage_name) if stage_name else ws.stages[0]
@@ -132,7 +140,8 @@ def add_opportunity(ws: Workspace, raw: Raw, *, record_id: str | None = None) ->
             ws, OPPORTUNITY, opp, "stage", f"opened at stage {stage.name}", opp["account_id"]
         )
         forecasting.record_change(ws, opp, None)
-    return opp
+        found = playbooks.after_move(ws, opp)
+    return opp, found
 
 
 def _check_probability(values: Record) -> None:

@@ -111,6 +111,10 @@ def _children(ws: Workspace, entity: Entity, record_id: str) -> list[tuple[Entit
             else:
                 continue
             found += [(child, row, f.name) for row in rows]
+        if "record_entity" in child.by_name and "record_id" in child.by_name:
+            # documents (and approvals) name their record by (type, id), not by a ref field
+            rows = ws.store.select(child, "record_entity = ? AND record_id = ?", (entity.name, record_id))
+            found += [(child, row, "record_id") for row in rows]
     return found
 
 
@@ -173,7 +177,10 @@ def merge(
             else:
                 new = keep["id"]
             ws.store.update(child, row["id"], {name: new})
-            undo["children"].append([child.name, row["id"], name])
+            entry: list[Any] = [child.name, row["id"], name]
+            if isinstance(value, list):  # the list as it was, and as the merge left it
+                entry += [list(value), new]
+            undo["children"].append(entry)
         survivor = ws.store.update(entity, keep["id"], changes) if changes else keep
         ws.store.update(entity, other["id"], {"merged_into": keep["id"], "deleted": True})
         records.add_timeline(
@@ -229,13 +236,17 @@ def unmerge(ws: Workspace, ref: str) -> UnmergeResult:
         if log is not None:
             log_id, _, keep_id, undo = log
             survivor_id = keep_id
-            for child_name, child_id, name in undo["children"]:
+            for child_name, child_id, name, *lists in undo["children"]:
                 child = ENTITIES[child_name]
                 row = ws.store.find(child, child_id)
                 if row is None:
                     continue
                 value = row[name]
-                if isinstance(value, list):
+                if isinstance(value, list) and lists and value == lists[1]:
+                    # unchanged since the merge: the list as it was (both ids, if it named both)
+                    ws.store.update(child, child_id, {name: lists[0]})
+                    moved += 1
+                elif isinstance(value, list):
                     if keep_id in value:
                         ws.store.update(
                             child, child_id, {name: [other["id"] if v == keep_id else v for v in value]}
@@ -280,3 +291,40 @@ def group_json(ws: Workspace, group: Group) -> dict[str, Any]:
         "reasons": group.reasons,
         "records": [{"id": i, "ref": refs[i], "name": t} for i, t in group.records],
     }
+
+
+@dataclass
+class SideBySide:
+    entity: Entity
+    keep: Record
+    other: Record
+    rows: list[tuple[str, str, str, bool]]  # field, keep's value, other's value, the values differ
+
+
+def _shown(ws: Workspace, entity: Entity, name: str, value: Any) -> str:
+    if _empty(value):
+        return ""
+    f = entity.by_name[name]
+    if f.kind == "ref" and f.ref in ENTITIES and isinstance(value, str):
+        return ws.store.titles(ENTITIES[f.ref], [value]).get(value, value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def side_by_side(ws: Workspace, type_name: str, keep_ref: str, other_ref: str) -> SideBySide:
+    """Two records' fields next to each other (the dashboard's Duplicates view): every field either
+    has, without the merge's bookkeeping; values shown as text, refs by their title."""
+    entity = entity_of(type_name)
+    keep = ws.store.resolve(entity, keep_ref)
+    other = ws.store.resolve(entity, other_ref)
+    rows = []
+    for f in entity.fields:
+        if f.name in _NOT_TAKEN:
+            continue
+        a, b = _shown(ws, entity, f.name, keep[f.name]), _shown(ws, entity, f.name, other[f.name])
+        if a or b:
+            rows.append((f.name, a, b, a.casefold() != b.casefold()))
+    return SideBySide(entity, keep, other, rows)

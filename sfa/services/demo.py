@@ -19,6 +19,7 @@ from sfa.domain import quotes as rules
 from sfa.domain.dates import local_today, local_zone
 from sfa.domain.entities import (
     ACCOUNT,
+    COMPETITOR,
     CONTACT,
     LEAD,
     OPPORTUNITY,
@@ -728,6 +729,7 @@ def _history(
                 "tags": [f"source:{deal.source}"],
             }
         )
+    _competitors(builder, rows, seed)
     opps = builder.insert(OPPORTUNITY, rows)
     changes: list[Record] = []
     for deal, opp in zip(deals, opps, strict=True):
@@ -749,6 +751,26 @@ def _history(
             row = {**opp, "stage": stage, "close_date": close}
             changes.append(forecasting.change_row(row, before, builder.at(day, 9 if kind == 0 else 12)))
     builder.insert(STAGE_CHANGE, changes)
+
+
+HISTORY_COMPETITORS = (("Kessler Automation", "kessler.example"), ("Nordline Systems", "nordline.example"))
+
+
+def _competitors(builder: _Builder, rows: list[Record], seed: int) -> None:
+    """Competitors met on the simulated deals (a separate random stream: the simulated stages and
+    outcomes stay as drawn): about half the deals meet one; a deal lost "went with competitor" is
+    lost to one of them (win/loss by competitor, docs/prediction.md)."""
+    made = builder.insert(
+        COMPETITOR, [{"name": name, "website": site, "team": None} for name, site in HISTORY_COMPETITORS]
+    )
+    ids = [c["id"] for c in made]
+    rng = random.Random(seed * 7919 + 60)
+    for row in rows:
+        met = [i for i in ids if rng.random() < 0.3]
+        if row["lost_reason"] == "went with competitor":
+            row["lost_to"] = rng.choice(met or ids)
+            met = sorted({*met, row["lost_to"]})
+        row["competitors"] = met
 
 
 def generate(

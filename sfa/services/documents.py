@@ -92,6 +92,13 @@ def _owner(ws: Workspace, owner: str, ref: str) -> tuple[str, Record]:
     return owner, ws.store.resolve(OWNERS[owner], ref)
 
 
+def _product_data(ws: Workspace) -> None:
+    """Product documents are product data: a manager's (the server refuses them from a rep)."""
+    from sfa.services import authority
+
+    authority.require_manager(ws, "product documents", scoped=False)
+
+
 def add(
     ws: Workspace,
     file: str,
@@ -105,6 +112,8 @@ def add(
     limit = int(ws.setting("files.max_mb"))
     path = check_file(file, limit)
     record_entity, record = _owner(ws, owner, ref)
+    if record_entity == "product":
+        _product_data(ws)
     media_type = mimetypes.guess_type(path.name)[0]
     try:
         sha, size = blob_store(ws).put_file(path, limit=limit * (1 << 20))
@@ -138,6 +147,8 @@ def add(
 def version(ws: Workspace, ref: str, file: str) -> Record:
     """A new version: a new record pointing at the one it replaces."""
     old = ws.store.resolve(DOCUMENT, ref)
+    if old["record_entity"] == "product":
+        _product_data(ws)
     newer = ws.store.count(DOCUMENT, "previous_id = ?", (old["id"],))
     if newer:
         raise StateError(f"document {old['title']!r} already has a newer version; version the latest")
@@ -247,6 +258,8 @@ def open_document(ws: Workspace, ref: str) -> Path:
 
 def delete(ws: Workspace, ref: str) -> Record:
     document = ws.store.resolve(DOCUMENT, ref)
+    if document["record_entity"] == "product":
+        _product_data(ws)
     return ws.store.delete(DOCUMENT, document["id"])
 
 

@@ -1,8 +1,9 @@
 """The product encyclopedia: specs, related products, comparison, spec import (docs/products.md).
 
 Specs are `product_spec` rows: one per (product, name), names compared without regard to case.
-Datasheets and images are file paths until the documents work lands; the manager-only rule for
-writing product data belongs to the sales-policy work.
+Datasheets and pictures are documents of the product (`document` records with record_entity
+"product", content in the blob store, synced to every laptop): `--datasheet FILE` and `--image FILE`
+store the file as a document; the product's `image` field names the picture's document.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from sfa.domain.entities import PRODUCT, PRODUCT_SPEC
 from sfa.domain.errors import NotFoundError, ValidationError
 from sfa.domain.text import check_text
-from sfa.services import products
+from sfa.services import authority, products
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
@@ -40,6 +41,7 @@ def _find(specs: Sequence[Record], name: str) -> Record | None:
 
 def set_spec(ws: Workspace, ref: str, name: str, value: str, unit: str | None = None) -> Record:
     """Add a spec or change its value (and unit); the spec keeps its place."""
+    authority.require_manager(ws, "product specs", scoped=False)
     product = products.resolve(ws, ref)
     spec_name = _clean("name", name)
     spec_value = _clean("value", value)
@@ -75,6 +77,7 @@ def _write(
 
 
 def remove_spec(ws: Workspace, ref: str, name: str) -> Record:
+    authority.require_manager(ws, "product specs", scoped=False)
     product = products.resolve(ws, ref)
     specs = specs_of(ws, product["id"])
     spec = _find(specs, name.strip())
@@ -91,6 +94,7 @@ class Detail:
     successor: Record | None
     accessories: list[Record]
     alternatives: list[Record]
+    documents: list[Record]
 
 
 def detail(ws: Workspace, ref: str) -> Detail:
@@ -112,6 +116,7 @@ def detail(ws: Workspace, ref: str) -> Detail:
         successor,
         get(product["accessories"] or []),
         get(product["alternatives"] or []),
+        documents_of(ws, product["id"]),
     )
 
 
@@ -165,6 +170,7 @@ SPEC_COLUMNS = ("sku", "name", "value", "unit")
 def import_specs(ws: Workspace, path: Path) -> dict[str, int]:
     """Specs from CSV (sku, name, value[, unit]): all rows checked first, then written in one
     transaction; a bad row refuses the file naming its line and column."""
+    authority.require_manager(ws, "product specs", scoped=False)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -251,15 +257,75 @@ def edit_with_links(
     successor: str | None,
     accessories: Sequence[str] | None,
     alternatives: Sequence[str] | None,
+    datasheets: Sequence[str] = (),
+    image: str | None = None,
 ) -> Record:
-    """Edit a product's fields and its links to other products in one transaction."""
+    """Edit a product's fields, its links to other products and its files in one transaction."""
     links = successor is not None or accessories is not None or alternatives is not None
+    files = bool(datasheets) or image is not None
+    _check_files(ws, datasheets, image)
     with ws.store.transaction():
         record = products.resolve(ws, ref)
-        if any(v is not None for v in raw.values()) or not links:
+        if any(v is not None for v in raw.values()) or not (links or files):
             record = products.edit_product(ws, ref, raw)
         if links:
             record = set_links(
                 ws, record["id"], successor=successor, accessories=accessories, alternatives=alternatives
             )
+        if files:
+            record = attach_files(ws, record, datasheets, image)
     return record
+
+
+def _check_files(ws: Workspace, datasheets: Sequence[str], image: str | None) -> None:
+    from sfa.services import documents
+
+    documents.check_files(ws, list(datasheets), "datasheet")
+    if image is not None:
+        documents.check_files(ws, [image], "image")
+
+
+def attach_files(ws: Workspace, product: Record, datasheets: Sequence[str], image: str | None) -> Record:
+    """Each datasheet file becomes a document of the product (kind datasheet); the picture a
+    document (kind photo) that the product's `image` field names. Product data: a manager's."""
+    from sfa.services import documents
+
+    authority.require_manager(ws, "product documents", scoped=False)
+    _check_files(ws, datasheets, image)
+    with ws.store.transaction():
+        for path in datasheets:
+            documents.add(ws, path, "product", product["id"], kind="datasheet")
+        if image is not None:
+            picture = documents.add(ws, image, "product", product["id"], kind="photo")
+            product = ws.store.update(PRODUCT, product["id"], {"image": picture["id"]})
+    return product
+
+
+def add_with_files(
+    ws: Workspace, raw: dict[str, Any], *, datasheets: Sequence[str] = (), image: str | None = None
+) -> Record:
+    """Add a product and store its files as its documents, in one transaction (files checked first)."""
+    _check_files(ws, datasheets, image)
+    with ws.store.transaction():
+        record = products.add_product(ws, raw)
+        if datasheets or image is not None:
+            record = attach_files(ws, record, datasheets, image)
+    return record
+
+
+def documents_of(ws: Workspace, product_id: str) -> list[Record]:
+    """The product's documents, latest versions, datasheets first."""
+    from sfa.services import documents
+
+    found = documents.list_documents(ws, owner="product", ref=product_id)
+    return sorted(found, key=lambda d: (d["kind"] != "datasheet", d["title"].casefold()))
+
+
+def browse(ws: Workspace, text: str = "", limit: int = 200) -> list[Record]:
+    """Products for the dashboard's Products screen: all active ones by SKU, or those whose name,
+    SKU, model, family or specs match every word typed (as prefixes, as `sfa search` does)."""
+    if not text.strip():
+        return products.list_products(ws, limit=limit)
+    from sfa.services import search
+
+    return [r for e, r in search.search(ws, text, ["product"], limit=limit) if e is PRODUCT]

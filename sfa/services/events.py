@@ -122,6 +122,30 @@ def on_day(ws: Workspace, day: date) -> list[Record]:
     )
 
 
+def between(ws: Workspace, first: date, last: date) -> list[Record]:
+    """Events (not cancelled) running on any day from `first` to `last`: the dashboard's Week."""
+    return ws.store.select(
+        CAMPAIGN,
+        "starts_on <= ? AND coalesce(ends_on, starts_on) >= ? AND status != 'cancelled'",
+        (last.isoformat(), first.isoformat()),
+        order="starts_on, rid",
+    )
+
+
+def day_labels(ws: Workspace, first: date, last: date) -> dict[date, str]:
+    """Per day from `first` to `last` with an event: its events' names (and booth), for the Week."""
+    labels: dict[date, list[str]] = {}
+    for event in between(ws, first, last):
+        start = max(event["starts_on"], first)
+        end = min(event["ends_on"] or event["starts_on"], last)
+        booth = f" (booth {event['booth']})" if event["booth"] else ""
+        day = start
+        while day <= end:
+            labels.setdefault(day, []).append(f"{event['name']}{booth}")
+            day += timedelta(days=1)
+    return {day: "event: " + "; ".join(names) for day, names in labels.items()}
+
+
 def members_of(ws: Workspace, campaign_id: str) -> list[Record]:
     return ws.store.select(CAMPAIGN_MEMBER, "campaign_id = ?", (campaign_id,), order="rid")
 
@@ -139,27 +163,45 @@ def _member(ws: Workspace, campaign_id: str, *, contact_id: str | None, lead_id:
 # -- invite ---------------------------------------------------------------------------------------
 
 
+def _read_lines(path: Path) -> list[str]:
+    if not path.is_file():
+        raise ValidationError("from", f"{path}: no such file")
+    try:
+        return path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        raise ValidationError("from", f"{path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ValidationError("from", f"{path}: cannot be read: {exc.strerror or exc}") from None
+
+
 def invite(ws: Workspace, ref: str, contacts: Sequence[str] = (), path: Path | None = None) -> dict[str, int]:
     """Invite contacts (refs, or a file of refs or email addresses, one a line): a member row each,
     status invited; people already on the event are left as they are."""
     event = resolve(ws, ref)
-    wanted = list(contacts)
+    wanted: list[tuple[str, str]] = [("contact", c) for c in contacts]  # (where it came from, item)
     if path is not None:
-        for line in path.read_text(encoding="utf-8-sig").splitlines():
+        for number, line in enumerate(_read_lines(path), start=1):
             cell = line.split(",")[0].strip().strip('"')
             if cell and cell.lower() not in ("email", "contact", "ref"):
-                wanted.append(cell)
+                wanted.append((f"from: line {number}", cell))
     if not wanted:
         raise ValidationError("contact", "give a contact or a file of contacts", asks_for=("contact", "from"))
     ids: list[str] = []
-    for item in wanted:
+    for where, item in wanted:
+        field, _, line = where.partition(": ")
+        prefix = f"{line}: " if line else ""
         if "@" in item:
             found = ws.store.select(CONTACT, "email_key = ?", (normalize.email_key(item),), limit=1)
             if not found:
-                raise ValidationError("contact", f"no contact with email {item!r}")
+                raise ValidationError(field, f"{prefix}no contact with email {item!r}")
             ids.append(found[0]["id"])
         else:
-            ids.append(ws.store.resolve(CONTACT, item)["id"])
+            try:
+                ids.append(ws.store.resolve(CONTACT, item)["id"])
+            except (NotFoundError, ValidationError):
+                if not line:
+                    raise
+                raise ValidationError(field, f"{prefix}no contact with ref {item!r}") from None
     invited = already = 0
     with ws.store.transaction():
         for contact_id in dict.fromkeys(ids):

@@ -9,7 +9,7 @@ import json
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -72,16 +72,20 @@ def histories(ws: Workspace, *, open_only: bool = False) -> list[DealHistory]:
     A deal without rows (imported, or pulled from a replica that predates stage changes) is one step:
     its stage today since its creation (the time in its UUIDv7 id).
     """
-    changes: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
+    changes: dict[str, list[tuple[str, str, str | None]]] = {}
     open_where = "stage NOT IN (?, ?)" if open_only else ""
     rows_where = (
         "opportunity_id IN (SELECT id FROM opportunity WHERE stage NOT IN (?, ?))" if open_only else ""
     )
     closed = (WON, LOST) if open_only else ()
-    for _id, to_stage, opp_id, at, close in ws.store.key_rows(
-        STAGE_CHANGE, ["opportunity_id", "at", "close_date"], where=rows_where, params=closed
+    for opp_id, at, to_stage, close in ws.store.plain_rows(
+        STAGE_CHANGE, ["opportunity_id", "at", "to_stage", "close_date"], where=rows_where, params=closed
     ):
-        changes[opp_id].append((at, to_stage, close))
+        found = changes.get(opp_id)
+        if found is None:
+            changes[opp_id] = [(at, to_stage, close)]
+        else:
+            found.append((at, to_stage, close))
     days: dict[str, date] = {}  # a few hundred distinct days among tens of thousands of rows
 
     def day_of(text: str) -> date:
@@ -132,7 +136,67 @@ def histories(ws: Workspace, *, open_only: bool = False) -> list[DealHistory]:
 def backtest(
     ws: Workspace, periods: int = 8, by: str = "quarter", today: date | None = None
 ) -> prediction.Backtest:
-    return prediction.backtest(histories(ws), stages_for(ws), today or local_today(), periods, by)
+    """The backtest of the periods before today's; kept in the home (forecast-backtest.json) and
+    recomputed only when the deals, their stage changes, the stages or the current period change:
+    the result depends on nothing else (docs/prediction.md, "Speed")."""
+    day = today or local_today()
+    current = report_rules.period_start(day, by)
+    key = f"{current.isoformat()}|{periods}|{by}|{_data_key(ws)}"
+    kept = _read_cache(ws, BACKTEST_FILE, key)
+    if kept is not None:
+        try:
+            return _backtest_from(kept)
+        except (KeyError, TypeError, ValueError, ArithmeticError):
+            pass  # a cache from another version: recompute
+    result = prediction.backtest(histories(ws), stages_for(ws), day, periods, by)
+    _write_cache(ws, BACKTEST_FILE, key, _backtest_to(result))
+    return result
+
+
+BACKTEST_FILE = "forecast-backtest.json"
+
+
+def _data_key(ws: Workspace) -> str:
+    """What every forecast figure is computed from: the stages and the deals with their stage
+    changes (the newest change and the count of each table, deleted records included)."""
+    stages = ",".join(f"{s.name}:{s.probability}" for s in stages_for(ws))
+    return f"{stages}|{ws.store.latest_change(STAGE_CHANGE)}|{ws.store.latest_change(OPPORTUNITY)}"
+
+
+def _backtest_to(result: prediction.Backtest) -> dict[str, Any]:
+    def text(value: Decimal | None) -> str | None:
+        return None if value is None else str(value)
+
+    return {
+        "periods": result.periods,
+        "best": result.best,
+        "scores": [
+            {
+                "method": s.method,
+                "figures": [s.wmape, s.bias, s.coverage, s.brier, s.auc],
+                "note": s.note,
+                "rows": [
+                    [name, str(point), str(actual), text(p10), text(p90)]
+                    for name, point, actual, p10, p90 in s.periods
+                ],
+            }
+            for s in result.scores.values()
+        ],
+    }
+
+
+def _backtest_from(data: dict[str, Any]) -> prediction.Backtest:
+    def number(value: str | None) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+    scores = {}
+    for entry in data["scores"]:
+        wmape, bias, coverage, brier, auc = entry["figures"]
+        rows = [(str(n), Decimal(p), Decimal(a), number(lo), number(hi)) for n, p, a, lo, hi in entry["rows"]]
+        scores[str(entry["method"])] = prediction.MethodScore(
+            str(entry["method"]), wmape, bias, coverage, brier, auc, str(entry["note"]), rows
+        )
+    return prediction.Backtest(int(data["periods"]), scores, str(data["best"]))
 
 
 def backtest_json(result: prediction.Backtest) -> dict[str, Any]:
@@ -184,6 +248,38 @@ def category_of(probability: int | None) -> str:
     return "best case" if probability >= BEST_CASE_FROM else "pipeline"
 
 
+OVERRIDES = ("pipeline", "best case", "commit", "omitted")
+
+
+def categories_of(ws: Workspace) -> dict[str, str]:
+    """Stage → forecast category from the sales policy in force (docs/policy.md)."""
+    return {s.name: s.category for s in ws.policy.stages}
+
+
+def deal_category(stage: str, probability: int | None, override: str | None, by_stage: dict[str, str]) -> str:
+    """A deal's forecast category: the rep's or manager's override, else its stage's in the sales
+    policy, else from its probability (a stage the policy does not have)."""
+    if override:
+        return override
+    return by_stage.get(stage) or category_of(probability)
+
+
+def set_category(ws: Workspace, ref: str, category: str) -> Record:
+    """Override a deal's forecast category ("stage": back to its stage's)."""
+    wanted = " ".join(category.strip().lower().replace("-", " ").replace("_", " ").split())
+    if wanted not in (*OVERRIDES, "stage"):
+        raise ValidationError(
+            "category", f"{category!r} is not a category; accepted: {', '.join(OVERRIDES)}, stage"
+        )
+    opp = ws.store.resolve(OPPORTUNITY, ref)
+    if opp["stage"] in (WON, LOST):
+        raise ValidationError("category", f"the deal is {opp['stage']}: only open deals are forecast")
+    value = None if wanted == "stage" else wanted
+    if opp.get("forecast_category") == value:
+        return opp
+    return ws.store.update(OPPORTUNITY, opp["id"], {"forecast_category": value})
+
+
 def check_method(method: str) -> str:
     value = method.strip().lower()
     if value not in FORECAST_METHODS:
@@ -213,7 +309,10 @@ def predict_current(
     won_so_far: Decimal,
     target: Decimal | None = None,
     today: date | None = None,
-    runs: int = 2000,
+    runs: int = prediction.BACKTEST_RUNS,
+    *,
+    owner: str | None = None,
+    team: str | frozenset[str] | None = None,
 ) -> prediction.Prediction:
     """The current period's won amount by ``method`` from the deals in ``currency``: what is already
     won plus the method's prediction for the open pipeline (and deals still to come from new).
@@ -223,19 +322,23 @@ def predict_current(
     day = today or local_today()
     rest = None if target is None else target - won_so_far
     stages = stages_for(ws)
+    keep = _in_scope(ws, owner, team)
     if method == "history":
-        key = _cache_key(ws, day, by, currency)
+        key = (
+            _cache_key(ws, day, by, currency)
+            + f"|{owner}|{sorted(team) if isinstance(team, frozenset) else team}"
+        )
         estimates = _cached(ws, key)
         if estimates is None:
-            deals = [d for d in histories(ws) if d.currency == currency]
+            deals = [d for d in histories(ws) if d.currency == currency and keep(d)]
             estimates = prediction.fit_estimates(deals, stages, day, by)
             _keep(ws, key, estimates)
             open_deals = [d for d in deals if d.outcome is None]
         else:
-            open_deals = [d for d in histories(ws, open_only=True) if d.currency == currency]
+            open_deals = [d for d in histories(ws, open_only=True) if d.currency == currency and keep(d)]
         result = prediction.predict_open(open_deals, estimates, stages, day, by, runs=runs, target=rest)
     else:
-        deals = [d for d in histories(ws) if d.currency == currency]
+        deals = [d for d in histories(ws) if d.currency == currency and keep(d)]
         result = prediction.predict(deals, stages, day, by, method, runs=runs, target=rest)
     shift = won_so_far
 
@@ -255,35 +358,55 @@ def predict_current(
     )
 
 
+def _in_scope(
+    ws: Workspace, owner: str | None, team: str | frozenset[str] | None
+) -> Callable[[DealHistory], bool]:
+    """A test of a deal's history: is the deal the owner's and the team's (as the report's rows
+    are narrowed)? The estimates are then fitted on that rep's or team's deals alone (issue 16:
+    "per team"), shrunk towards the policy probabilities as always."""
+    if owner is None and team is None:
+        return lambda deal: True
+    from sfa.services.reports import scoped
+
+    where, params = scoped("", (), owner, team)
+    wanted = {row[0] for row in ws.store.key_rows(OPPORTUNITY, [], where=where, params=params)}
+    return lambda deal: deal.id in wanted
+
+
 CACHE_FILE = "forecast-estimates.json"
 
 
 def _cache_key(ws: Workspace, day: date, by: str, currency: str) -> str:
-    """What the history method's estimates depend on: the day, the period kind, the stages, the
-    currency, and the data (stage changes are insert-only and written with every move, close-date
-    or amount change, so their count moves whenever a deal does; deletions change the deal count)."""
-    stages = ",".join(f"{s.name}:{s.probability}" for s in stages_for(ws))
-    counts = (ws.store.count(STAGE_CHANGE), ws.store.count(OPPORTUNITY))
-    return f"{day.isoformat()}|{by}|{currency}|{stages}|{counts[0]}|{counts[1]}"
+    """What the history method's estimates depend on: the day, the period kind, the currency and the
+    data (_data_key)."""
+    return f"{day.isoformat()}|{by}|{currency}|{_data_key(ws)}"
 
 
 def _cached(ws: Workspace, key: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads((ws.home / CACHE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("estimates"), dict):
-        return None
-    estimates: dict[str, Any] = data["estimates"]
-    return estimates
+    return _read_cache(ws, CACHE_FILE, key)
 
 
 def _keep(ws: Workspace, key: str, estimates: dict[str, Any]) -> None:
+    _write_cache(ws, CACHE_FILE, key, estimates)
+
+
+def _read_cache(ws: Workspace, name: str, key: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads((ws.home / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("value"), dict):
+        return None
+    value: dict[str, Any] = data["value"]
+    return value
+
+
+def _write_cache(ws: Workspace, name: str, key: str, value: dict[str, Any]) -> None:
     """Best effort: a home that cannot be written (read-only media) just computes every time."""
-    path = ws.home / CACHE_FILE
+    path = ws.home / name
     try:
         temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"key": key, "estimates": estimates}), encoding="utf-8")
+        temporary.write_text(json.dumps({"key": key, "value": value}), encoding="utf-8")
         temporary.replace(path)
     except OSError:
         pass
@@ -303,11 +426,15 @@ def commit_amounts(
 
     start = report_rules.period_start(today or local_today(), by)
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    where, params = scoped("", (), owner, team)
-    for _id, _name, stage, amount, currency, close, probability in ws.store.key_rows(
-        OPPORTUNITY, ["stage", "amount", "currency", "close_date", "probability"], where=where, params=params
+    where, params = scoped("stage NOT IN (?, ?) AND amount IS NOT NULL", (WON, LOST), owner, team)
+    by_stage = categories_of(ws)
+    for stage, amount, currency, close, probability, override in ws.store.plain_rows(
+        OPPORTUNITY,
+        ["stage", "amount", "currency", "close_date", "probability", "forecast_category"],
+        where=where,
+        params=params,
     ):
-        if stage in ("won", "lost") or not amount or category_of(probability) != "commit":
+        if not amount or deal_category(stage, probability, override, by_stage) != "commit":
             continue
         close_day = _day(close) if close else None
         if close_day is None:
@@ -441,6 +568,20 @@ def snapshot_id(kind: str, subject: str, period: str, week: str) -> str:
     return str(uuid.uuid5(_SNAPSHOT_NAMESPACE, f"{kind}\\x1f{subject}\\x1f{period}\\x1f{week}"))
 
 
+def monday_snapshot(ws: Workspace, today: date | None = None, by: str = "quarter") -> Record | None:
+    """`sync --watch` on a Monday: this week's snapshot of the user's own figures, unless one exists
+    (taken here, or pulled from another laptop of the same user: the id is the same)."""
+    day = today or local_today()
+    if day.weekday() != 0:
+        return None
+    year, week, _ = day.isocalendar()
+    owner = ws.owner
+    record_id = snapshot_id("owner", owner, report_rules.period_of(day, by), f"{year:04d}-W{week:02d}")
+    if ws.store.find(FORECAST_SNAPSHOT, record_id) is not None:
+        return None
+    return take_snapshot(ws, by, owner=owner, today=day)
+
+
 def take_snapshot(
     ws: Workspace,
     by: str = "quarter",
@@ -461,8 +602,21 @@ def take_snapshot(
     zero = Decimal(0)
     open_count = 0
     figures = {"pipeline": zero, "weighted": zero, "commit_amount": zero, "won": zero}
-    for _id, _name, stage, amount, row_currency, close, probability, row_owner, row_team in ws.store.key_rows(
-        OPPORTUNITY, ["stage", "amount", "currency", "close_date", "probability", "owner", "team"]
+    by_stage = categories_of(ws)
+    for (
+        _id,
+        _name,
+        stage,
+        amount,
+        row_currency,
+        close,
+        probability,
+        row_owner,
+        row_team,
+        override,
+    ) in ws.store.key_rows(
+        OPPORTUNITY,
+        ["stage", "amount", "currency", "close_date", "probability", "owner", "team", "forecast_category"],
     ):
         if stage == LOST or not close or (row_currency or currency) != currency:
             continue
@@ -477,7 +631,7 @@ def take_snapshot(
         open_count += 1
         figures["pipeline"] += value
         figures["weighted"] += value * (probability or 0) / 100
-        if category_of(probability) == "commit":
+        if deal_category(stage, probability, override, by_stage) == "commit":
             figures["commit_amount"] += value
     values: Record = {
         "period": period,

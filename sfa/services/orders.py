@@ -28,7 +28,7 @@ from sfa.domain.entities import (
 from sfa.domain.errors import NotFoundError, StateError, ValidationError
 from sfa.domain.money import format_money
 from sfa.domain.text import check_text
-from sfa.services import quotes, records
+from sfa.services import authority, order_approvals, quotes, records
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
@@ -351,22 +351,36 @@ def pricing_check(ws: Workspace, order: Record, lines: list[Record]) -> rules.Pr
 class Submitted:
     order: Record
     check: rules.PricingCheck
+    approval: Record | None = None  # the manager's approval the differences went through on
 
 
 def submit(ws: Workspace, ref: str, *, accept_differences: bool = False) -> Submitted:
-    """Lock the draft for the ERP. A pricing difference needs `accept_differences`."""
+    """Lock the draft for the ERP. A pricing difference needs `accept_differences`, or a manager's
+    approval of the order as it stands (`approve`)."""
     order = _draft(ws, ref)
     lines = lines_of(ws, order["id"])
     if not lines:
         raise StateError(f"order {order['number']} has no lines; add one with `sfa order add-line`")
     check = pricing_check(ws, order, lines)
-    if check.differs and not accept_differences:
+    approval = order_approvals.covering(ws, order) if check.differs else None
+    if check.differs and not accept_differences and approval is None:
+        stale = (
+            " (a manager approved it, but its lines changed since)"
+            if order_approvals.stale(ws, order)
+            else ""
+        )
         raise StateError(
             f"order {order['number']}: the pricing check found differences from the accepted quote or the "
-            "price list; accept the differences to send it as it is",
+            f"price list{stale}; accept the differences to send it as it is, or have a manager approve it "
+            f"(`sfa order approve {order['number']}`)",
             asks_for=("accept_differences",),
         )
     total = format_money(check.order_total, order["currency"] or "EUR")
+    how = (
+        f", differences approved by {approval['by']}"
+        if approval is not None and not accept_differences
+        else ""
+    )
     with ws.store.transaction():
         updated = ws.store.update(
             ORDER,
@@ -374,9 +388,42 @@ def submit(ws: Workspace, ref: str, *, accept_differences: bool = False) -> Subm
             {"status": rules.SUBMITTED, "submitted_at": utc_now(), "accepted_differences": check.differs},
         )
         records.add_timeline(
-            ws, ORDER, updated, "status", f"order {order['number']} submitted ({total})", order["account_id"]
+            ws,
+            ORDER,
+            updated,
+            "status",
+            f"order {order['number']} submitted ({total}{how})",
+            order["account_id"],
         )
-    return Submitted(updated, check)
+    return Submitted(updated, check, approval if not accept_differences else None)
+
+
+def approve(ws: Workspace, ref: str, comment: str | None = None) -> tuple[Record, rules.PricingCheck]:
+    """A manager approves a draft whose pricing check finds differences, so the rep can submit it
+    without accepting them. The approval covers the lines as they are now."""
+    order = _draft(ws, ref)
+    authority.require_manager(ws, f"approving order {order['number']}", team=order["team"])
+    lines = lines_of(ws, order["id"])
+    if not lines:
+        raise StateError(f"order {order['number']} has no lines; there is nothing to approve")
+    check = pricing_check(ws, order, lines)
+    if not check.differs:
+        raise StateError(
+            f"order {order['number']} needs no approval: the pricing check finds no blocking difference"
+        )
+    if order_approvals.covering(ws, order) is not None:
+        raise StateError(f"order {order['number']} is already approved as it stands")
+    with ws.store.transaction():
+        entry = order_approvals.record(ws, order, comment)
+        records.add_timeline(
+            ws,
+            ORDER,
+            order,
+            "approval",
+            f"order {order['number']}: pricing differences approved by {entry['by']}",
+            order["account_id"],
+        )
+    return entry, check
 
 
 def cancel(ws: Workspace, ref: str, reason: str) -> Record:
@@ -404,3 +451,8 @@ def delivered_total(lines: list[Record]) -> tuple[Decimal, Decimal]:
     delivered = sum((line["delivered_quantity"] or Decimal(0) for line in lines), Decimal(0))
     ordered = sum((line["quantity"] for line in lines), Decimal(0))
     return delivered, ordered
+
+
+def approval_of(ws: Workspace, order: Record) -> Record | None:
+    """The manager's approval covering the order's lines, if any (for `show`)."""
+    return order_approvals.covering(ws, order)

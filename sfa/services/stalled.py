@@ -118,3 +118,8 @@ def stalled(ws: Workspace, today: date | None = None, now: datetime | None = Non
         if reasons:
             found.append(Stalled(opp, reasons))
     return found
+
+
+def mine(ws: Workspace, today: date | None = None, now: datetime | None = None) -> list[Stalled]:
+    """The stalled deals a rep sees on Today (`sfa today`, the dashboard): their own and unowned."""
+    return [s for s in stalled(ws, today, now) if s.opp["owner"] in (None, ws.owner)]

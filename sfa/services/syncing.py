@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from sfa.domain import ids
 from sfa.domain.entities import ENTITIES
+from sfa.domain.errors import SfaError
 from sfa.services import records, status
 from sfa.store.replica import Replica
 from sfa.store.workspace import Workspace
@@ -127,8 +129,26 @@ def sync_now(
     return engine.sync_once(ws, progress, on_wait=on_wait)
 
 
-def watch(ws: Workspace, interval: float, report: Callable[[Summary | Exception], None]) -> None:
-    """Sync every `interval` seconds and soon after local writes, until interrupted."""
+def watch(
+    ws: Workspace,
+    interval: float,
+    report: Callable[[Summary | Exception], None],
+    stop: Callable[[], bool] = lambda: False,
+    today: Callable[[], date] | None = None,
+) -> None:
+    """Sync every `interval` seconds and soon after local writes, until interrupted. On Mondays,
+    after a round that reached the server, this week's forecast snapshot of the user is taken
+    (once: its id is per subject, period and week; issue 16, docs/prediction.md)."""
+    from sfa.services import forecasting
     from sfa.sync import engine
 
-    engine.watch(ws, interval, report)
+    def round_done(outcome: Summary | Exception) -> None:
+        report(outcome)
+        if isinstance(outcome, Exception):
+            return
+        try:
+            forecasting.monday_snapshot(ws, today() if today else None)
+        except SfaError as exc:  # e.g. a store another process holds: next Monday round tries again
+            report(exc)
+
+    engine.watch(ws, interval, round_done, stop)

@@ -14,11 +14,30 @@ from typing import Any
 from sfa.domain import ids
 from sfa.domain import policy as policy_rules
 from sfa.domain.dates import iso_utc, local_today
-from sfa.domain.entities import ACCOUNT, OPPORTUNITY, QUOTE, TARGET, TARGET_METRICS, VISIT
+from sfa.domain.entities import (
+    ACCOUNT,
+    OPPORTUNITY,
+    PRODUCT,
+    QUOTE,
+    QUOTE_LINE,
+    TARGET,
+    TARGET_METRICS,
+    VISIT,
+)
 from sfa.domain.errors import ValidationError
-from sfa.domain.money import MAX_AMOUNT, parse_amount, parse_currency
+from sfa.domain.money import MAX_AMOUNT, parse_amount, parse_currency, round_money
+from sfa.domain.quotes import Line, line_net
 from sfa.domain.stages import LOST, WON
-from sfa.domain.targets import AMOUNT_METRICS, Attainment, Period, parse_period, quarter_of
+from sfa.domain.targets import (
+    AMOUNT_METRICS,
+    Attainment,
+    Period,
+    Segment,
+    parse_period,
+    parse_segment,
+    quarter_of,
+    segment_problem,
+)
 from sfa.domain.text import check_text
 from sfa.services import authority
 from sfa.store.db import Record
@@ -82,6 +101,10 @@ def _values(ws: Workspace, given: TargetInput) -> Record:
     currency = None
     if metric in AMOUNT_METRICS:
         currency = parse_currency(given.currency) if given.currency else ws.setting("currency")
+    segment = parse_segment(_name(given.segment, "segment"))
+    problem = segment_problem(segment, metric) if segment is not None else None
+    if problem is not None:
+        raise ValidationError("segment", problem)
     return {
         "owner": owner,
         "team": team,
@@ -90,7 +113,7 @@ def _values(ws: Workspace, given: TargetInput) -> Record:
         "value": value,
         "stretch": stretch,
         "currency": currency,
-        "segment": _name(given.segment, "segment"),
+        "segment": segment.text if segment is not None else None,
     }
 
 
@@ -102,9 +125,18 @@ def _target_id(values: Record) -> str:
         values["team"] or "",
         values["period"],
         values["metric"],
-        values["segment"] or "",
+        _segment_key(values["segment"]),
     ]
     return policy_rules.stable_id("target", *parts)
+
+
+def _segment_key(text: str | None) -> str:
+    """The segment as the target's id takes it: an industry by its bare name, as targets stored it
+    before the segment kinds, so re-setting one of those changes it instead of adding another."""
+    segment = parse_segment(text)
+    if segment is None:
+        return ""
+    return segment.value if segment.kind == "industry" else segment.text
 
 
 def _write(ws: Workspace, values: Record) -> Record:
@@ -177,6 +209,11 @@ class Fact:
     amount: Decimal
     currency: str | None
     account_id: str | None
+    # For segments: the record counted (an opportunity, a quote, ...), and the day that decides new
+    # or existing business (a deal's creation, a visit's, a quote's sending).
+    record_id: str | None = None
+    source: str = ""
+    day: date | None = None
 
 
 def _created_day(record: Record) -> date:
@@ -248,21 +285,42 @@ def facts(ws: Workspace, metric: str, period: Period, *, per_account: bool = Tru
             fields=["owner", "team", "amount", "currency", "close_date", "account_id"],
         )
         return [
-            Fact(o["owner"], o["team"], o["amount"] or ZERO, o["currency"], o["account_id"])
+            Fact(
+                o["owner"],
+                o["team"],
+                o["amount"] or ZERO,
+                o["currency"],
+                o["account_id"],
+                o["id"],
+                "opportunity",
+                _created_day(o),
+            )
             for o in opps
             if period.holds(o["close_date"] or _day(o["updated_at"]) or date.min)
         ]
     if metric == "new_opportunities":
         opps = ws.store.select(OPPORTUNITY, fields=["owner", "team", "account_id"])
-        return [
-            Fact(o["owner"], o["team"], Decimal(1), None, o["account_id"])
-            for o in opps
-            if period.holds(_created_day(o))
-        ]
+        found = []
+        for o in opps:
+            created = _created_day(o)
+            if period.holds(created):
+                found.append(
+                    Fact(
+                        o["owner"],
+                        o["team"],
+                        Decimal(1),
+                        None,
+                        o["account_id"],
+                        o["id"],
+                        "opportunity",
+                        created,
+                    )
+                )
+        return found
     if metric == "new_accounts":
         accounts = ws.store.select(ACCOUNT, fields=["owner", "team"])
         return [
-            Fact(a["owner"], a["team"], Decimal(1), None, a["id"])
+            Fact(a["owner"], a["team"], Decimal(1), None, a["id"], a["id"], "account", _created_day(a))
             for a in accounts
             if period.holds(_created_day(a))
         ]
@@ -273,10 +331,22 @@ def facts(ws: Workspace, metric: str, period: Period, *, per_account: bool = Tru
             (_iso(period.start), _iso(period.end)),
             fields=["owner", "team", "account_id", "starts_at"],
         )
-        return [Fact(v["owner"], v["team"], Decimal(1), None, v["account_id"]) for v in visits]
+        return [
+            Fact(
+                v["owner"],
+                v["team"],
+                Decimal(1),
+                None,
+                v["account_id"],
+                v["id"],
+                "visit",
+                _day(v["starts_at"]),
+            )
+            for v in visits
+        ]
     quotes = ws.store.select(QUOTE, "sent_at IS NOT NULL", fields=["owner", "team", "account_id", "sent_at"])
     return [
-        Fact(q["owner"], q["team"], Decimal(1), None, q["account_id"])
+        Fact(q["owner"], q["team"], Decimal(1), None, q["account_id"], q["id"], "quote", _day(q["sent_at"]))
         for q in quotes
         if period.holds(_day(q["sent_at"]) or date.min)
     ]
@@ -310,9 +380,114 @@ def _pipeline(ws: Workspace, period: Period, *, per_account: bool = True) -> lis
             (o["amount"] or ZERO) * (o["probability"] or 0) / 100,
             o["currency"],
             o["account_id"],
+            o["id"],
+            "opportunity",
+            _created_day(o),
         )
         for o in opps
     ]
+
+
+class Segments:
+    """What cutting facts by segment needs, read once per report (docs/policy.md, "Targets"):
+    each account's industry, each account's won deals (for new vs existing business), and the
+    product family mix of deals and quotes (from quote lines and their products)."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.industries = {a["id"]: a["industry"] for a in ws.store.select(ACCOUNT, fields=["industry"])}
+        self.won: dict[str, list[tuple[date, str]]] = {}
+        for o in ws.store.select(OPPORTUNITY, "stage = ?", (WON,), fields=["account_id", "close_date"]):
+            day = o["close_date"] or _day(o["updated_at"]) or date.min
+            self.won.setdefault(o["account_id"], []).append((day, o["id"]))
+        self._mixes: dict[str, dict[str, Decimal]] | None = None
+        self._deal_quote: dict[str, str] = {}
+
+    def existing(self, fact: Fact) -> bool:
+        """The fact's account had another deal won before the fact's day."""
+        if fact.day is None:
+            return False
+        return any(
+            day < fact.day and deal != fact.record_id for day, deal in self.won.get(fact.account_id or "", [])
+        )
+
+    def _load_mixes(self) -> dict[str, dict[str, Decimal]]:
+        """quote id -> {family (folded): share of the quote's net}; and which quote stands for
+        each deal: its accepted one, else its latest sent, else its latest (by number and revision)."""
+        if self._mixes is not None:
+            return self._mixes
+        families = {
+            p["id"]: (p["family"] or "").strip().casefold()
+            for p in self.ws.store.select(PRODUCT, include_deleted=True, fields=["family"])
+        }
+        quotes = self.ws.store.select(
+            QUOTE, fields=["opportunity_id", "status", "sent_at", "number", "revision", "currency"]
+        )
+        rank = {"accepted": 3, "sent": 2}
+        best: dict[str, tuple[Any, ...]] = {}
+        for q in quotes:
+            if q["opportunity_id"]:
+                key = (
+                    rank.get(q["status"] or "", 1),
+                    str(q["sent_at"] or ""),
+                    q["number"],
+                    q["revision"] or 0,
+                )
+                if q["opportunity_id"] not in best or key > best[q["opportunity_id"]][0]:
+                    best[q["opportunity_id"]] = (key, q["id"])
+        self._deal_quote = {deal: entry[1] for deal, entry in best.items()}
+        currencies = {q["id"]: q["currency"] or "EUR" for q in quotes}
+        nets: dict[str, dict[str, Decimal]] = {}
+        lines = self.ws.store.select(
+            QUOTE_LINE,
+            fields=[
+                "quote_id",
+                "product_id",
+                "quantity",
+                "unit_price",
+                "discount_percent",
+                "discount_amount",
+            ],
+        )
+        for line in lines:
+            if line["quote_id"] not in currencies:
+                continue
+            net = line_net(
+                Line(
+                    line["quantity"] or ZERO,
+                    line["unit_price"] or ZERO,
+                    line["discount_percent"],
+                    line["discount_amount"],
+                ),
+                currencies[line["quote_id"]],
+            )
+            family = families.get(line["product_id"] or "", "")
+            mix = nets.setdefault(line["quote_id"], {})
+            mix[family] = mix.get(family, ZERO) + net
+        self._mixes = {}
+        for quote_id, mix in nets.items():
+            whole = sum(mix.values(), ZERO)
+            if whole > 0:
+                self._mixes[quote_id] = {family: net / whole for family, net in mix.items() if net > 0}
+        return self._mixes
+
+    def family_share(self, fact: Fact, family: str) -> Decimal:
+        mixes = self._load_mixes()
+        quote_id = fact.record_id if fact.source == "quote" else self._deal_quote.get(fact.record_id or "")
+        return mixes.get(quote_id or "", {}).get(family.casefold(), ZERO)
+
+    def weight(self, fact: Fact, segment: Segment, proportional: bool) -> Decimal:
+        """How much of the fact counts in the segment: 1 or 0, or for an amount cut by product
+        family the share of the family in the deal's quote."""
+        if segment.kind == "industry":
+            industry = self.industries.get(fact.account_id or "")
+            return Decimal(1) if (industry or "").casefold() == segment.value.casefold() else ZERO
+        if segment.kind == "business":
+            return Decimal(1) if self.existing(fact) == (segment.value == "existing") else ZERO
+        share = self.family_share(fact, segment.value)
+        if proportional:
+            return share
+        return Decimal(1) if share > 0 else ZERO
 
 
 def _sum(
@@ -321,9 +496,11 @@ def _sum(
     owner: str | None,
     team: str | None,
     currency: str | None,
-    industries: dict[str, str | None] | None,
+    segments: Segments | None,
     segment: str | None,
+    proportional: bool = False,
 ) -> Decimal:
+    cut = parse_segment(segment) if segment and segments is not None else None
     total = ZERO
     for fact in found:
         if owner is not None and fact.owner != owner:
@@ -332,9 +509,12 @@ def _sum(
             continue
         if currency is not None and fact.currency != currency:
             continue
-        if segment and industries is not None:
-            industry = industries.get(fact.account_id or "")
-            if (industry or "").casefold() != segment.casefold():
+        if cut is not None and segments is not None:
+            weight = segments.weight(fact, cut, proportional)
+            if not weight:
+                continue
+            if weight != 1:
+                total += round_money(fact.amount * weight, fact.currency or "EUR")
                 continue
         total += fact.amount
     return total
@@ -344,8 +524,9 @@ class _Totals:
     """A metric's facts summed once by (owner, currency) and (team, currency), currency None
     meaning any: a row is a lookup, not a pass over 20,000 facts. A segment sums the slow way."""
 
-    def __init__(self, found: list[Fact]) -> None:
+    def __init__(self, found: list[Fact], proportional: bool = False) -> None:
         self.found = found
+        self.proportional = proportional  # amounts: a product family counts its share of a deal
         self.by_owner: dict[tuple[str | None, str | None], Decimal] = {}
         self.by_team: dict[tuple[str | None, str | None], Decimal] = {}
         for fact in found:
@@ -358,12 +539,18 @@ class _Totals:
         owner: str | None,
         team: str | None,
         currency: str | None,
-        industries: dict[str, str | None] | None,
+        segments: Segments | None,
         segment: str | None,
     ) -> Decimal:
         if segment:
             return _sum(
-                self.found, owner=owner, team=team, currency=currency, industries=industries, segment=segment
+                self.found,
+                owner=owner,
+                team=team,
+                currency=currency,
+                segments=segments,
+                segment=segment,
+                proportional=self.proportional,
             )
         if owner is not None:
             return self.by_owner.get((owner, currency), ZERO)
@@ -373,33 +560,40 @@ class _Totals:
 
 
 def attainment(
-    ws: Workspace, period_text: str | None, by: str, *, owner: str | None = None, team: str | None = None
+    ws: Workspace,
+    period_text: str | None,
+    by: str,
+    *,
+    owner: str | None = None,
+    team: str | frozenset[str] | None = None,
 ) -> tuple[Period, list[Attainment]]:
-    """Rows per target of the period; `owner` / `team` keep that rep's / that team's targets."""
+    """Rows per target of the period; `owner` / `team` keep that rep's / that team's targets
+    (`team` a set: the teams of a territory's subtree, `report attainment --territory`)."""
     if by not in ("owner", "team"):
         raise ValidationError("by", f"{by!r}; use owner or team")
     period = period_or_current(period_text)
     targets = ws.store.select(TARGET, "period = ?", (period.name,), order="team, owner, metric, segment")
     if owner is not None:
         targets = [t for t in targets if t["owner"] == owner]
-    if team is not None:
+    if isinstance(team, frozenset):
+        targets = [t for t in targets if t["team"] in team]
+    elif team is not None:
         targets = [t for t in targets if t["team"] == team]
     cache: dict[str, _Totals] = {}
-    industries: dict[str, str | None] | None = None
-    segments = any(t["segment"] for t in targets)
-    if segments:
-        industries = {a["id"]: a["industry"] for a in ws.store.select(ACCOUNT, fields=["industry"])}
-    pipeline = _Totals(_pipeline(ws, period, per_account=segments))
+    segmented = any(t["segment"] for t in targets)
+    segments = Segments(ws) if segmented else None
+    pipeline = _Totals(_pipeline(ws, period, per_account=segmented), proportional=True)
 
     def actual(
         metric: str, owner: str | None, team: str | None, currency: str | None, segment: str | None
     ) -> Decimal:
         if metric not in cache:
-            cache[metric] = _Totals(facts(ws, metric, period, per_account=segments))
-        return cache[metric].total(owner, team, currency, industries, segment)
+            found = facts(ws, metric, period, per_account=segmented)
+            cache[metric] = _Totals(found, proportional=metric in AMOUNT_METRICS)
+        return cache[metric].total(owner, team, currency, segments, segment)
 
     def weighted(owner: str | None, team: str | None, currency: str | None, segment: str | None) -> Decimal:
-        return pipeline.total(owner, team, currency, industries, segment)
+        return pipeline.total(owner, team, currency, segments, segment)
 
     rows: list[Attainment] = []
     if by == "owner":
@@ -434,6 +628,7 @@ def attainment(
                 actual(metric, None, team, currency, segment),
                 weighted(None, team, currency, segment) if metric in AMOUNT_METRICS else ZERO,
                 explicit=False,
+                segment=segment,
             )
         )
     return period, rows
@@ -451,4 +646,5 @@ def _row(
         target["stretch"],
         actual(metric, owner, team, currency, segment),
         weighted(owner, team, currency, segment) if metric in AMOUNT_METRICS else ZERO,
+        segment=segment,
     )

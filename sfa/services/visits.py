@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sfa.domain import geo
-from sfa.domain.dates import iso_utc, local_zone
+from sfa.domain.dates import from_iso_utc, iso_utc, local_zone
 from sfa.domain.entities import ACCOUNT, CONTACT, TASK, TIMELINE, VISIT
 from sfa.domain.errors import ConfigError, StateError, UsageError, ValidationError
 from sfa.domain.schedule import day_range, overlaps, parse_duration, parse_when
@@ -199,11 +200,19 @@ def unlogged_before(ws: Workspace, day: date, limit: int = 50) -> list[dict[str,
     return [{"visit": v, "account": names.get(v["account_id"], "")} for v in found]
 
 
-def apply_route(ws: Workspace, day: date) -> dict[str, datetime]:
+ROUTE_UNDO = "route.undo."  # + the day (ISO): the local store's meta key of that day's undo
+
+
+def apply_route(ws: Workspace, day: date, *, round_trip: bool = False) -> dict[str, datetime]:
     """Put the day's flexible visits in the order `route` finds (`sfa visit route`): they keep no
     clock time ("any time"), so the order is kept as one minute apart after local midnight. Returns
-    each moved visit's start before, for `restore_starts` (undo)."""
-    plan = route(ws, day)
+    each moved visit's start before.
+
+    What undo needs (each moved visit's start before) is kept in the store with the moves, in the
+    same transaction, under the day: `undo_route` restores it after a restart of the dashboard or
+    from the CLI. Applying again the same day adds to it and keeps the oldest start of each visit,
+    so undo goes back to the day as it was before the first route order."""
+    plan = route(ws, day, round_trip=round_trip)
     midnight, _ = day_range(day)
     before: dict[str, datetime] = {}
     with ws.store.transaction():
@@ -213,11 +222,38 @@ def apply_route(ws: Workspace, day: date) -> dict[str, datetime]:
             if visit["starts_at"] != wanted:
                 before[visit["id"]] = visit["starts_at"]
                 ws.store.update(VISIT, visit["id"], {"starts_at": wanted})
+        if before:
+            kept = {**before, **route_undo_pending(ws, day)}
+            ws.store.set_meta(
+                f"{ROUTE_UNDO}{day.isoformat()}", json.dumps({k: iso_utc(v) for k, v in kept.items()})
+            )
     return before
 
 
+def route_undo_pending(ws: Workspace, day: date) -> dict[str, datetime]:
+    """The starts `undo_route` would restore for the day: empty when no route order applied that
+    day is waiting to be undone."""
+    saved = ws.store.meta(f"{ROUTE_UNDO}{day.isoformat()}")
+    if not saved:
+        return {}
+    return {k: from_iso_utc(v) for k, v in json.loads(saved).items()}
+
+
+def undo_route(ws: Workspace, day: date) -> int:
+    """Undo the route order applied to the day (`apply_route`), also after a restart: each visit
+    the route moved goes back to its start before (visits logged or cancelled since stay as they
+    are). Returns how many visits moved back. Refused when no route order of that day waits."""
+    starts = route_undo_pending(ws, day)
+    if not starts:
+        raise StateError(f"no route order applied on {day.isoformat()} waits to be undone")
+    with ws.store.transaction():
+        moved = restore_starts(ws, starts)
+        ws.store.set_meta(f"{ROUTE_UNDO}{day.isoformat()}", "")
+    return moved
+
+
 def restore_starts(ws: Workspace, starts: dict[str, datetime]) -> int:
-    """Undo `apply_route`: each visit back to its start (visits logged or cancelled since stay)."""
+    """Each visit back to its start (visits logged or cancelled since stay)."""
     moved = 0
     with ws.store.transaction():
         for visit_id, start in starts.items():

@@ -379,6 +379,30 @@ class Store:
         )
         return [tuple(row) for row in self.conn.execute(sql, params)]
 
+    def plain_rows(
+        self,
+        entity: Entity,
+        columns: Sequence[str],
+        *,
+        where: str = "",
+        params: Sequence[Any] = (),
+        order: str = "rid",
+    ) -> list[tuple[Any, ...]]:
+        """The raw column values (``columns`` only, as stored, in ``order``) of every live record
+        matching ``where``: plain tuples straight from SQLite, for reads of a whole table's history."""
+        known = {"id", *entity.field_names}
+        for column in columns:
+            if column not in known:
+                raise ValidationError(column, f"{entity.name} has no such column")
+        clauses = [where] if where else []
+        if "deleted" in entity.by_name:
+            clauses.append("deleted = 0")
+        condition = " WHERE " + " AND ".join(f"({c})" for c in clauses) if clauses else ""
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        sql = f"SELECT {', '.join(columns)} FROM {entity.table}{condition} ORDER BY {order}"
+        return cursor.execute(sql, params).fetchall()
+
     def field_clocks(self, entity: Entity) -> dict[str, dict[str, str]]:
         """Every record's field clocks (deleted records included), by id."""
         return {
@@ -446,6 +470,13 @@ class Store:
             f"SELECT id, {entity.title} FROM {entity.table} WHERE id IN ({marks})", wanted
         )
         return {row[0]: row[1] for row in rows}
+
+    def latest_change(self, entity: Entity) -> str:
+        """The newest ``updated_at`` of the table (deleted records included; "" when empty): with the
+        record count, a cheap fingerprint of "has anything changed" for caches of derived figures."""
+        newest = "max(rid)" if entity.insert_only else "max(updated_at)"  # rows never change: the last one
+        row = self.conn.execute(f"SELECT {newest}, count(*) FROM {entity.table}").fetchone()
+        return f"{row[0] or ''}#{row[1]}"
 
     def count(self, entity: Entity, where: str = "", params: Sequence[Any] = ()) -> int:
         clauses = [where] if where else []

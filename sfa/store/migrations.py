@@ -578,6 +578,57 @@ CREATE INDEX territory_handle ON territory(handle);
 CREATE INDEX territory_name ON territory(name);
 """
 
+# Incentives (issue 16 §4, docs/incentives.md): new tables only, so the number may change at a merge.
+V_COMMISSION = f"""
+CREATE TABLE IF NOT EXISTS commission_plan ({_RECORD_COLUMNS},
+    name TEXT NOT NULL, period TEXT NOT NULL, basis TEXT NOT NULL, rates TEXT NOT NULL,
+    family_rates TEXT, cap TEXT, currency TEXT, status TEXT NOT NULL DEFAULT 'draft', approved_by TEXT,
+    approved_at TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX IF NOT EXISTS commission_plan_handle ON commission_plan(handle);
+CREATE INDEX IF NOT EXISTS commission_plan_period ON commission_plan(period);
+
+CREATE TABLE IF NOT EXISTS plan_assignment ({_RECORD_COLUMNS},
+    plan_id TEXT NOT NULL, rep TEXT NOT NULL, target TEXT NOT NULL, {_SCOPE_COLUMNS});
+CREATE INDEX IF NOT EXISTS plan_assignment_handle ON plan_assignment(handle);
+CREATE INDEX IF NOT EXISTS plan_assignment_rep ON plan_assignment(rep, plan_id);
+
+CREATE TABLE IF NOT EXISTS opportunity_split ({_RECORD_COLUMNS},
+    opportunity_id TEXT NOT NULL, rep TEXT NOT NULL, percent TEXT NOT NULL, kind TEXT NOT NULL,
+    {_SCOPE_COLUMNS});
+CREATE INDEX IF NOT EXISTS opportunity_split_handle ON opportunity_split(handle);
+CREATE INDEX IF NOT EXISTS opportunity_split_opportunity ON opportunity_split(opportunity_id);
+
+CREATE TABLE IF NOT EXISTS commission_line ({_RECORD_COLUMNS},
+    rep TEXT NOT NULL, period TEXT NOT NULL, plan_id TEXT, source_entity TEXT, source_id TEXT,
+    pool TEXT, basis TEXT, rate TEXT, commission TEXT NOT NULL, currency TEXT,
+    explanation TEXT NOT NULL, reason TEXT, at TEXT NOT NULL, owner TEXT, team TEXT);
+CREATE INDEX IF NOT EXISTS commission_line_handle ON commission_line(handle);
+CREATE INDEX IF NOT EXISTS commission_line_rep ON commission_line(period, rep);
+
+CREATE TABLE IF NOT EXISTS commission_statement ({_RECORD_COLUMNS},
+    rep TEXT NOT NULL, period TEXT NOT NULL, plan_id TEXT, total TEXT NOT NULL, currency TEXT,
+    line_count INTEGER, status TEXT NOT NULL DEFAULT 'draft', approved_by TEXT, approved_at TEXT,
+    exported_at TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX IF NOT EXISTS commission_statement_handle ON commission_statement(handle);
+CREATE INDEX IF NOT EXISTS commission_statement_period ON commission_statement(period, rep);
+"""
+
+# Competitors and the deals' competitors and "lost to" (issue 16 §3). A new table and two new
+# columns: harmless whatever number the migration ends up with.
+V_COMPETITORS = f"""
+CREATE TABLE competitor ({_RECORD_COLUMNS},
+    name TEXT NOT NULL, website TEXT, {_SCOPE_COLUMNS});
+CREATE INDEX competitor_handle ON competitor(handle);
+CREATE INDEX competitor_name ON competitor(name COLLATE NOCASE);
+ALTER TABLE opportunity ADD COLUMN competitors TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE opportunity ADD COLUMN lost_to TEXT;
+"""
+
+# A deal's forecast category, when a rep or manager overrides the stage's (issue 16 §2).
+V_FORECAST_CATEGORY = """
+ALTER TABLE opportunity ADD COLUMN forecast_category TEXT;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     V1,
     V2,
@@ -602,6 +653,9 @@ MIGRATIONS: tuple[str, ...] = (
     V_POLICY_2,
     V_POLICY_3,
     V_POLICY_4,
+    V_COMMISSION,
+    V_COMPETITORS,
+    V_FORECAST_CATEGORY,
 )
 
 LATEST = len(MIGRATIONS)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sfa.domain import ids
+from sfa.domain import ids, scope
 from sfa.domain.dates import iso_utc, utc_now
 from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import NotFoundError, StateError
@@ -37,6 +37,7 @@ class Replica:
         self._not_null: dict[str, dict[str, Any]] = {}
         self._reconcile = False
         self._seen: dict[tuple[str, str], dict[str, str]] = {}
+        self.refused_resends = 0  # re-sends the server refused (dropped; see `acknowledge`)
 
     # -- bookkeeping -------------------------------------------------------------------------
     @property
@@ -65,7 +66,9 @@ class Replica:
         """After the full pull that follows a reset: queue every record, or field, this laptop holds
         with a clock the server does not have — the server lacks the record, or its clock of the
         field is older — with the server's clocks as base (a sequential edit to the server). Fields
-        with a write already in the outbox are left to it. Returns the records queued."""
+        with a write already in the outbox are left to it. Conflict records go the same way, after
+        the records. Records the logged-in user cannot see (`_in_scope`) are not re-sent. Returns
+        the records queued."""
         if not self.reconciling:
             return 0
         now = iso_utc(utc_now())
@@ -76,9 +79,12 @@ class Replica:
                 (e, i): json.loads(c)
                 for e, i, c in self.conn.execute("SELECT entity, record_id, clocks FROM sync_reconcile")
             }
+            in_scope = self._in_scope()
             for entity in ENTITIES.values():
                 for row in self.conn.execute(f"SELECT * FROM {entity.table}").fetchall():
                     server = seen.get((entity.name, row["id"]))
+                    if server is None and not in_scope(entity.name, row):
+                        continue  # another team's record this laptop once held: not the user's to send
                     mine = pending.get(row["id"], set())
                     record = self.store.row_to_record(entity, row)
                     fields: dict[str, list[Any]] = {}
@@ -97,13 +103,104 @@ class Replica:
                             entity.name,
                             row["id"],
                             codec.dumps(fields),
-                            codec.dumps(base) if base else None,
+                            codec.dumps(base),  # "{}" for a create: still marked as a re-send
                             now,
                         )
                         queued += 1
+                        if server is None and mine:
+                            self._after_resend(row["id"])
+            queued += self._resend_conflicts(seen, pending, in_scope, now)
             self.conn.execute("DELETE FROM sync_reconcile")
             self.conn.execute("DELETE FROM meta WHERE key = 'sync.reconcile'")
         return queued
+
+    def _resend_conflicts(
+        self,
+        seen: dict[tuple[str, str], dict[str, str]],
+        pending: dict[str, set[str]],
+        in_scope: Callable[[str, Any], bool],
+        now: str,
+    ) -> int:
+        """Queue the conflict records (or their status and resolution) the restored server lacks:
+        a lost one whole, with the clocks the server once gave it, so the server holds it again as
+        every laptop does; one whose status or resolution is newer here, as a sequential edit."""
+        queued = 0
+        columns = ", ".join(_CONFLICT_COLUMNS)
+        for row in self.conn.execute(f"SELECT id, clocks, {columns} FROM sync_conflict").fetchall():
+            record_id, clocks = row[0], json.loads(row[1])
+            server = seen.get((CONFLICT, record_id))
+            values = {c: row[i + 2] for i, c in enumerate(_CONFLICT_COLUMNS)}
+            if server is None:
+                entity = ENTITIES.get(str(values["entity"]))
+                target = (
+                    self.conn.execute(
+                        f"SELECT * FROM {entity.table} WHERE id = ?", (values["record_id"],)
+                    ).fetchone()
+                    if entity is not None
+                    else None
+                )
+                if target is None or not in_scope(entity.name if entity else "", target):
+                    continue
+                if any(name not in clocks for name in _CONFLICT_COLUMNS):
+                    continue  # not whole here either (a value was set aside): nothing to re-create
+            fields: dict[str, list[Any]] = {}
+            base: dict[str, str] = {}
+            for name in _CONFLICT_COLUMNS:
+                clock, theirs = clocks.get(name), (server or {}).get(name)
+                if clock is None or (server is not None and (theirs is None or clock <= theirs)):
+                    continue
+                if server is not None and name in pending.get(record_id, set()):
+                    continue
+                value = values[name]
+                if name in _JSON_COLUMNS and value is not None:
+                    value = json.loads(value)
+                fields[name] = [value, clock]
+                if theirs is not None:
+                    base[name] = theirs
+            if fields:
+                writes.append_resend(
+                    self.conn, CONFLICT, record_id, codec.dumps(fields), codec.dumps(base), now
+                )
+                queued += 1
+                if server is None and record_id in pending:
+                    self._after_resend(record_id)
+        return queued
+
+    def _after_resend(self, record_id: str) -> None:
+        """Move the unsent writes of a record the server lost behind its re-send: the server gets
+        the record back first, then the edits made to it (an edit of a record the server lacks
+        would be refused as an incomplete create)."""
+        writes.requeue_before_last(self.conn, record_id)
+
+    def _in_scope(self) -> Callable[[str, Any], bool]:
+        """Whether the logged-in server user can see a record this laptop holds (entity name, row),
+        by the server's rule (sfa/domain/scope.py) and the role and team the server last gave
+        (`sync.role`, `sync.team`, refreshed on a reset). A child takes its parent's scope; a child
+        whose parent is not here, and every record before a login, count as in scope (the server
+        decides)."""
+        user, role = self.store.meta("sync.user") or "", self.store.meta("sync.role") or ""
+        team = self.store.meta("sync.team") or None
+        teams = frozenset(filter(None, (self.store.meta("sync.teams") or "").split(",")))
+        if not user or not role or role == "admin":
+            return lambda _entity, _row: True
+        owned: dict[str, tuple[str | None, str | None]] = {}
+        for entity in ENTITIES.values():
+            if (
+                "owner" in entity.by_name
+                and "team" in entity.by_name
+                and entity.name not in scope.CHILD_PARENTS
+            ):
+                for record_id, owner, record_team in self.conn.execute(
+                    f"SELECT id, owner, team FROM {entity.table}"
+                ):
+                    owned[record_id] = (owner, record_team)
+
+        def check(entity_name: str, row: Any) -> bool:
+            key = scope.CHILD_PARENTS.get(entity_name)
+            found = owned.get(row[key]) if key is not None else owned.get(row["id"], (None, None))
+            return found is None or scope.visible(role, user, team, *found, teams=teams)
+
+        return check
 
     @property
     def acked(self) -> int:
@@ -188,6 +285,7 @@ class Replica:
         now = iso_utc(utc_now())
         done = [r.seq for r in results if r.seq in by_seq]
         with self.store.transaction():
+            resends = self._resends(done)
             self.conn.executemany("DELETE FROM outbox WHERE seq = ?", [(seq,) for seq in done])
             if done and max(done) > self.acked:
                 self.store.set_meta("sync.acked", str(max(done)))
@@ -195,7 +293,9 @@ class Replica:
                 seq = result.seq
                 if seq not in by_seq:
                     continue
-                if result.status == "rejected":
+                if result.status == "rejected" and seq in resends:
+                    self.refused_resends += 1  # not the user's write: the writer's laptop re-sends it
+                elif result.status == "rejected":
                     m = by_seq[seq]
                     self.conn.execute(
                         "INSERT OR REPLACE INTO sync_rejected(seq, entity, record_id, fields, reason,"
@@ -210,6 +310,20 @@ class Replica:
                             now,
                         ),
                     )
+
+    def _resends(self, seqs: Sequence[int]) -> set[int]:
+        """Which of these outbox rows are re-sends after a restore (`finish_reconcile`)."""
+        found: set[int] = set()
+        for start in range(0, len(seqs), _CHUNK):
+            chunk = seqs[start : start + _CHUNK]
+            found.update(
+                row[0]
+                for row in self.conn.execute(
+                    f"SELECT seq FROM outbox WHERE base IS NOT NULL AND seq IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
+            )
+        return found
 
     def rejected(self) -> list[dict[str, Any]]:
         rows = self.conn.execute(
@@ -515,6 +629,9 @@ class Replica:
         newest = max((pair[1] for pair in fields.values()), default="")
         row = self.conn.execute("SELECT clocks FROM sync_conflict WHERE id = ?", (record_id,)).fetchone()
         clocks = json.loads(row[0]) if row else {}
+        if self._reconcile:  # as for records: learn the server's clocks, keep what is newer here
+            self._seen.setdefault((CONFLICT, record_id), {}).update({k: v[1] for k, v in fields.items()})
+            fields = {k: v for k, v in fields.items() if clocks.get(k, "") <= v[1]}
         values = {k: (json.dumps(v[0]) if k in _JSON_COLUMNS else v[0]) for k, v in fields.items()}
         clocks.update({k: v[1] for k, v in fields.items()})
         if row is None:

@@ -131,6 +131,21 @@ def append_resend(
     )
 
 
+def requeue_before_last(conn: sqlite3.Connection, record_id: str) -> None:
+    """Move a record's outbox entries, but its last, to the end of the outbox, in their order."""
+    last = "(SELECT max(seq) FROM outbox WHERE record_id = ?)"
+    rows = conn.execute(
+        f"SELECT entity, record_id, fields, created_at, base FROM outbox WHERE record_id = ? AND seq < {last}"
+        " ORDER BY seq",
+        (record_id, record_id),
+    ).fetchall()
+    conn.execute(f"DELETE FROM outbox WHERE record_id = ? AND seq < {last}", (record_id, record_id))
+    conn.executemany(
+        "INSERT INTO outbox(entity, record_id, fields, created_at, base) VALUES (?, ?, ?, ?, ?)",
+        [tuple(row) for row in rows],
+    )
+
+
 def has_search_entries(entity: Entity) -> bool:
     """Only searchable types have entries (every code is below FTS_SLOTS: tests/test_fts_slots.py;
     a type past them must never touch the index: its rowid would be another type's)."""

@@ -117,7 +117,7 @@ def download(ws: Workspace, http: httpx.Client, sha: str, summary: BlobSummary |
                     resumed = reply.status_code == 206
                     digest = hash_file(partial) if resumed else hashlib.sha256()
                     with open(partial, "ab" if resumed else "wb") as out:
-                        for chunk in reply.iter_bytes(CHUNK):
+                        for chunk in reply.iter_bytes():  # as it arrives: a cut keeps every byte
                             digest.update(chunk)
                             out.write(chunk)
                             if summary is not None:

@@ -318,6 +318,7 @@ def login(
         # (docs/policy.md); the server decides all the same.
         store.set_meta("sync.role", str(me.get("role") or ""))
         store.set_meta("sync.team", str(me.get("team") or ""))
+        store.set_meta("sync.teams", _teams(me))
     ws.config.update({"owner": user, "team": team or ""})  # new records land in the user's scope
     ws.__dict__.pop("owner", None)
     return result
@@ -349,7 +350,9 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None, *, again:
     total = replica.pending_count()
     done = 0
     reset_done = False
-    while True:
+    # While reconciling (after a reset) the unsent writes wait for the full re-pull: the re-sends of
+    # what the server lost go first (`finish_reconcile`), then the next round pushes everything.
+    while not replica.reconciling:
         mutations = replica.pending(batch_size)
         if not mutations:
             break
@@ -361,16 +364,19 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None, *, again:
                 raise SyncError("the sync server keeps asking for a reset; giving up") from None
             replica.reset_cursor()
             summary.reset = reset_done = True
-            continue
+            break
         if not reply.results:
             raise SyncError("the sync server acknowledged nothing; giving up this round")
+        refused = replica.refused_resends
         replica.acknowledge(mutations, reply.results)
+        refused = replica.refused_resends - refused  # re-sends refused: dropped, not the user's
         for result in reply.results:
             if result.status == "rejected":
                 summary.rejected += 1
             else:
                 summary.pushed += 1
             summary.new_conflicts += len(result.conflicts)
+        summary.rejected -= refused
         done += len(mutations)
         if progress:
             progress("push", done, max(total, done))
@@ -415,8 +421,11 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None, *, again:
                 reply_page = ahead.result()
             except ResetNeeded:
                 reply_page = None  # fetched again from the committed cursor, which handles the reset
+    if replica.reconciling:
+        _refresh_identity(ws, conn)  # re-send only what the user may write now
+    reconciled = replica.reconciling
     resent = replica.finish_reconcile()  # after a reset: what the server lost, queued again
-    if resent and again:
+    if (resent or reconciled) and again:
         more = _round(ws, conn, progress, again=False)  # push the re-sends, pull what follows
         summary.pushed += more.pushed
         summary.pulled += more.pulled
@@ -428,6 +437,26 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None, *, again:
     summary.conflicts = replica.status()["conflicts"]
     blobs.transfer(ws, conn.http)  # document contents: upload, then prime (sfa/sync/blobs.py)
     return summary
+
+
+def _teams(me: dict[str, Any]) -> str:
+    """A manager's other teams as /v1/me names them, kept comma-joined in the store's meta."""
+    teams = me.get("teams")
+    return ",".join(t for t in teams if isinstance(t, str)) if isinstance(teams, list) else ""
+
+
+def _refresh_identity(ws: Workspace, conn: Connection) -> None:
+    """The role and team the server gives this user now (they may have changed since login)."""
+    try:
+        me = conn.request("GET", "/v1/me")
+    except SfaError:
+        return  # keep what login stored; the server decides all the same
+    if me.get("user") != ws.store.meta("sync.user"):
+        return
+    with ws.store.transaction():
+        ws.store.set_meta("sync.role", str(me.get("role") or ""))
+        ws.store.set_meta("sync.team", str(me.get("team") or ""))
+        ws.store.set_meta("sync.teams", _teams(me))
 
 
 def watch(

@@ -10,6 +10,7 @@ arrives) and `repeat_next` (the request reaches the server twice, as a retry aft
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import anyio.from_thread
 import httpx
 from sqlalchemy import Engine, text
+from synchelp import PgCluster
 
 from sfa.server import admin, storage
 from sfa.server.app import create_app
@@ -116,3 +118,46 @@ class InProcessServer:
     def close(self) -> None:
         self.transport.shutdown()
         self.engine.dispose()
+
+    # -- an admin's backup and restore (both backends) ----------------------------------------
+    pg: PgCluster | None = None  # set when the database is a throwaway PostgreSQL one
+
+    def backup(self) -> None:
+        """A copy of the whole database now (SQLite's backup API; a PostgreSQL template copy)."""
+        if self.pg is None:
+            _copy_sqlite(self.home / "server.db", self.home / "backup.db")
+            return
+        self.engine.dispose()  # a template database must have no sessions
+        name = self.db.rsplit("/", 1)[1]
+        self.pg.sql(f"CREATE DATABASE {name}_backup TEMPLATE {name}")
+
+    def restore(self) -> None:
+        """The admin puts the backup back in place of the server's database."""
+        if self.pg is None:
+            _copy_sqlite(self.home / "backup.db", self.home / "server.db")
+            return
+        self.engine.dispose()
+        name = self.db.rsplit("/", 1)[1]
+        self.pg.sql(f"DROP DATABASE {name} WITH (FORCE)")
+        self.pg.sql(f"CREATE DATABASE {name} TEMPLATE {name}_backup")
+
+
+def on_backend(home: Path, backend: str, request: Any) -> InProcessServer:
+    """An in-process server on `backend` ("sqlite", or "postgres" in the session's cluster)."""
+    home.mkdir()
+    if backend != "postgres":
+        return InProcessServer(home)
+    pg: PgCluster = request.getfixturevalue("pg_cluster")
+    srv = InProcessServer(home, db=pg.url(pg.new_database()))
+    srv.pg = pg
+    return srv
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    """A whole-database copy through SQLite's backup API (safe while the server holds connections)."""
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()

@@ -1,5 +1,6 @@
 """The rest of the deal end to end through the real server process (SQLite and PostgreSQL) behind the
-fault proxy: quote -> accept -> order -> submit -> ERP export -> ack -> the rep sees "acknowledged";
+fault proxy: quote -> accept -> order -> submit -> a rep's edit of the submitted order rejected -> ERP export ->
+ack -> the rep sees "acknowledged";
 contract submit -> a rep's release refused (early by her CLI, and by the server when a modified
 client pushes it anyway) -> a manager releases offline -> activated everywhere;
 documents to a second laptop through cut connections, resumed, hash-checked, scope-checked."""
@@ -16,9 +17,9 @@ from faultproxy import FaultProxy
 from synchelp import Laptop, Server
 
 from sfa.domain.dates import utc_now
-from sfa.domain.entities import APPROVAL, CONTRACT
+from sfa.domain.entities import APPROVAL, CONTRACT, ORDER
 from sfa.domain.errors import StateError
-from sfa.services import contracts
+from sfa.services import contracts, orders
 
 
 def _quote_accepted_with_order(lap: Any, manager: Any) -> str:
@@ -68,6 +69,18 @@ def test_quote_to_erp_and_back(server: Server, laptop: Any, tmp_path: Path) -> N
     order = _quote_accepted_with_order(ana, mia)
     ana.ok("order", "submit", order)
     assert ana.synced()["rejected"] == 0
+
+    # A rep's edit of the submitted order (around the CLI, which refuses it) is rejected by the
+    # server, and the server's value comes back with the next pull.
+    assert "only drafts can be changed" in ana.sfa("order", "edit", order, "--po", "PO-X").err
+    ws = ana.workspace()
+    try:
+        ws.store.update(ORDER, orders.resolve(ws, order)["id"], {"customer_po": "PO-FORGED"})
+    finally:
+        ws.close()
+    assert ana.synced()["rejected"] == 1
+    ana.synced()
+    assert ana.ok("order", "show", order, "--json").json()["customer_po"] is None
 
     # The ERP reads over HTTP with its own role; a rep may not.
     erp_token = server.add_user("erp", "erp", None)

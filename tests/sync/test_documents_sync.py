@@ -115,18 +115,21 @@ def test_blob_upload_resumes_checks_the_hash_and_is_idempotent(
         assert first.json() == {"sha256": sha, "received": half, "complete": False}
         assert http.get(f"/v1/blobs/{sha}/upload", headers=headers).json()["received"] == half
         assert http.get(f"/v1/blobs/{sha}", headers=headers).status_code == 404  # nothing half-served
+        # A start beyond what arrived is refused with the length to resume from.
         wrong = http.put(
             f"/v1/blobs/{sha}",
-            content=content[half:],
-            headers={**headers, "Content-Range": f"bytes 10-{len(content) - 1}/{len(content)}"},
+            content=content[half + 10 :],
+            headers={**headers, "Content-Range": f"bytes {half + 10}-{len(content) - 1}/{len(content)}"},
         )
         assert wrong.status_code == 416 and wrong.json()["received"] == half
-        rest = http.put(
+        # A start below it (the client asked before a cut request had finished writing) is taken
+        # from there: the server drops what it held beyond that offset.
+        behind = http.put(
             f"/v1/blobs/{sha}",
-            content=content[half:],
-            headers={**headers, "Content-Range": f"bytes {half}-{len(content) - 1}/{len(content)}"},
+            content=content[10:],
+            headers={**headers, "Content-Range": f"bytes 10-{len(content) - 1}/{len(content)}"},
         )
-        assert rest.json()["complete"] is True
+        assert behind.json()["complete"] is True
         again = http.put(f"/v1/blobs/{sha}", content=b"", headers=headers)
         assert again.json() == {"sha256": sha, "received": len(content), "complete": True}
         ranged = http.get(f"/v1/blobs/{sha}", headers={**headers, "Range": "bytes=1000-"})

@@ -141,3 +141,53 @@ def test_a_reps_edit_of_a_submitted_order_is_rejected_and_the_server_value_retur
         assert '"status":["cancelled"' in stored
     finally:
         ana.close()
+
+
+def test_a_managers_approval_lets_the_rep_submit_differences_and_a_reps_own_is_rejected(
+    server: InProcessServer, tmp_path: Path
+) -> None:
+    """The alternative to --accept-differences: a manager of the team approves the draft offline,
+    syncs, and the rep submits it as it stands. A rep's forged approval is rejected by the server."""
+    from sfa.domain.errors import NotAllowedError, StateError
+    from sfa.services import order_approvals
+
+    ana, ana_conn = _laptop(server, tmp_path, "ana")
+    try:
+        _price_list(server, tmp_path)
+        engine.sync_once(ana, conn=ana_conn)
+        account = crm.add_account(ana, {"name": "Huber Maschinenbau GmbH", "city": "München"})
+        quote = quotes.new_quote(ana, account_ref=account["id"])
+        quotes.add_line(ana, quote["id"], product_ref="FB-200", qty="3")
+        quotes.send(ana, quote["id"])
+        quotes.accept(ana, quote["id"])
+        order = orders.new_from_quote(ana, quote["id"])
+        orders.add_line(ana, order["id"], description="Montage", price="85.50")
+        with pytest.raises(NotAllowedError, match="only a manager"):
+            orders.approve(ana, order["id"])
+        # Around the service, as a modified client would: the server refuses the rep's approval.
+        forged = order_approvals.record(ana, orders.resolve(ana, order["id"]), "self-approved")
+        summary = engine.sync_once(ana, conn=ana_conn)
+        assert summary.rejected == 1
+        reasons = [r["reason"] for r in Replica(ana.store).rejected()]
+        assert any("only a manager of the record's team" in r for r in reasons), reasons
+        assert server.query(f"SELECT count(*) FROM record WHERE id = '{forged['id']}'")[0][0] == 0
+        engine.sync_once(ana, conn=ana_conn)  # the server's answer: the forged approval is undone
+        assert order_approvals.covering(ana, orders.resolve(ana, order["id"])) is None
+        with pytest.raises(StateError, match="pricing check found differences"):
+            orders.submit(ana, order["id"])
+
+        lea, lea_conn = _laptop(server, tmp_path, "lea", "manager")
+        try:
+            engine.sync_once(lea, conn=lea_conn)
+            entry, check = orders.approve(lea, order["id"], "Montage agreed")
+            assert check.differs and entry["by"] == "lea"
+            assert engine.sync_once(lea, conn=lea_conn).rejected == 0
+        finally:
+            lea.close()
+        engine.sync_once(ana, conn=ana_conn)
+        result = orders.submit(ana, order["id"])
+        assert result.approval is not None and result.approval["by"] == "lea"
+        assert result.order["status"] == "submitted"
+        assert engine.sync_once(ana, conn=ana_conn).rejected == 0
+    finally:
+        ana.close()

@@ -131,23 +131,58 @@ def test_a_clock_not_of_the_fixed_width_form_is_rejected(world: World) -> None:
     world.teammate_ok()
 
 
-def test_conflict_record_values_are_typed(world: World) -> None:
-    account = world.records["account"]  # type: ignore[attr-defined]
-    world.push("account", account, {"industry": "Steel"})
-    # A concurrent edit (its base is not the server's clock): a conflict record is made.
-    made = world.push("account", account, {"industry": "Glass"}, base={"industry": "0" * 16 + ":00000:x"})
-    assert made["status"] == "conflict", made
-    conflict = made["conflicts"][0]
-    for values, field in (
-        ({"status": {"x": 1}}, "status"),
-        ({"status": None}, "status"),
-        ({"status": "closed"}, "status"),
-        ({"resolution": [1, 2]}, "resolution"),
-        ({"resolution": "a\x00b"}, "resolution"),
-        ({"kept": "mine"}, "kept"),
-    ):
-        result = world.push("_conflict", conflict, values)
-        assert result["status"] == "rejected" and result["reason"].startswith(field), (values, result)
+def _a_conflict(world: World) -> tuple[str, dict[str, Any]]:
+    """A conflict record on the base account (made once per world) and its fields on the server."""
+    made: tuple[str, dict[str, Any]] | None = getattr(world, "conflict", None)
+    if made is None:
+        account = world.records["account"]  # type: ignore[attr-defined]
+        world.push("account", account, {"industry": "Steel"})
+        # A concurrent edit (its base is not the server's clock): a conflict record is made.
+        result = world.push(
+            "account", account, {"industry": "Glass"}, base={"industry": "0" * 16 + ":00000:x"}
+        )
+        assert result["status"] == "conflict", result
+        conflict = result["conflicts"][0]
+        rows = world.server.query(f"SELECT fields FROM record WHERE id = '{conflict}'")
+        made = conflict, {k: v[0] for k, v in json.loads(rows[0][0]).items()}
+        world.conflict = made  # type: ignore[attr-defined]
+    return made
+
+
+# (label, values pushed to the conflict record, or to a new one for "create", the field named)
+CONFLICT_POISON: list[tuple[str, str, dict[str, Any], str]] = [
+    ("status an object", "edit", {"status": {"x": 1}}, "status"),
+    ("status null", "edit", {"status": None}, "status"),
+    ("status not a choice", "edit", {"status": "closed"}, "status"),
+    ("resolution a list", "edit", {"resolution": [1, 2]}, "resolution"),
+    ("resolution with NUL", "edit", {"resolution": "a\x00b"}, "resolution"),
+    ("kept rewritten", "edit", {"kept": "mine"}, "kept"),
+    ("create without fields", "create", {"status": "open"}, "entity"),
+    ("create with a kept value the field cannot hold", "create", {"kept": 10**30}, "kept"),
+    ("create about an unknown field", "create", {"field": "nothing"}, "field"),
+    ("create with status an object", "create", {"status": {"x": 1}}, "status"),
+]
+
+
+@pytest.mark.parametrize(
+    ("label", "how", "values", "field"), CONFLICT_POISON, ids=[c[0] for c in CONFLICT_POISON]
+)
+def test_conflict_record_values_are_typed(
+    world: World, label: str, how: str, values: dict[str, Any], field: str
+) -> None:
+    """A `_conflict` edit, or a whole one re-sent as after a restore (docs/sync-protocol.md,
+    "Restore"), with a value of the wrong type is rejected naming the field; nothing changes."""
+    conflict, fields = _a_conflict(world)
+    target = conflict
+    if how == "create":
+        target = new_id()
+        values = {**fields, **values} if label != "create without fields" else values
+    before = world.server.query("SELECT id, fields FROM record WHERE entity = '_conflict' ORDER BY id")
+    result = world.push("_conflict", target, values)
+    assert result["status"] == "rejected" and result["reason"].startswith(field), (label, result)
+    assert (
+        world.server.query("SELECT id, fields FROM record WHERE entity = '_conflict' ORDER BY id") == before
+    )
     world.teammate_ok()
 
 
@@ -156,24 +191,67 @@ def test_conflict_record_values_are_typed(world: World) -> None:
     [
         {"protocol": 1, "client_id": "eve-raw", "mutations": [{"seq": 2**63}]},
         {"protocol": 1, "client_id": "eve-raw", "mutations": [{"seq": 2**31}]},
+        {"protocol": 1, "client_id": "eve-raw", "mutations": [{"seq": "1"}]},
         {"protocol": 1, "client_id": "a\ud800", "mutations": []},
         {"protocol": 1, "client_id": "a\x00b", "mutations": []},
         {"protocol": 1, "client_id": "eve-raw", "acked": 2**63, "mutations": []},
+        {"protocol": 1, "client_id": "eve-raw", "cursor": 2**31, "mutations": []},
+        {"protocol": "1", "client_id": "eve-raw", "mutations": []},
+        {"protocol": 2, "client_id": "eve-raw", "mutations": []},
     ],
-    ids=["seq 2**63", "seq 2**31", "client_id surrogate", "client_id NUL", "acked 2**63"],
+    ids=[
+        "seq 2**63",
+        "seq 2**31",
+        "seq a string",
+        "client_id surrogate",
+        "client_id NUL",
+        "acked 2**63",
+        "cursor 2**31",
+        "protocol a string",
+        "protocol 2",
+    ],
 )
 def test_protocol_fields_out_of_range_are_400(world: World, body: dict[str, Any]) -> None:
     reply = world.http.post("/v1/push", content=json.dumps(body).encode())
     assert reply.status_code == 400, reply.text
-    for query in ("client_id=a%00b", f"cursor={2**63}", f"cursor={2**31}"):
-        assert world.http.get(f"/v1/pull?{query}").status_code == 400, query
     world.teammate_ok()
 
 
-def test_deep_nesting_and_bad_unicode_bodies_are_400(world: World) -> None:
-    for raw in (b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 70_000 + b"1" + b"}" * 70_000, b'"\xff\xfe"'):
-        reply = world.http.post("/v1/push", content=raw)
-        assert reply.status_code == 400, reply.text[:200]
+@pytest.mark.parametrize(
+    "query",
+    [
+        "client_id=a%00b",
+        "client_id=a%ED%A0%80",
+        f"cursor={2**63}",
+        f"cursor={2**31}",
+        "cursor=x",
+        "limit=0",
+        f"limit={10**6}",
+    ],
+)
+def test_pull_parameters_out_of_range_are_400(world: World, query: str) -> None:
+    assert world.http.get(f"/v1/pull?{query}").status_code == 400, query
+    world.teammate_ok()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"a":' * 70_000 + b"1" + b"}" * 70_000,
+        b'"\xff\xfe"',
+        b'{"protocol":1,"client_id":"a\xed\xa0\x80","mutations":[]}',
+    ],
+    ids=[
+        "[ nested 100,000 deep",
+        "{ nested 70,000 deep",
+        "bytes that are not UTF-8",
+        "a surrogate encoded in UTF-8",
+    ],
+)
+def test_deep_nesting_and_bad_unicode_bodies_are_400(world: World, raw: bytes) -> None:
+    reply = world.http.post("/v1/push", content=raw)
+    assert reply.status_code == 400, reply.text[:200]
     world.teammate_ok()
 
 

@@ -192,6 +192,19 @@ def _kinds(quote_id: str) -> dict[str, dict[str, Any]]:
             "edit": {"value": "2000"},
             "allowed": {"manager", "admin"},
         },
+        "review": {
+            "entity": "review",
+            "create": {
+                "rep": "ana",
+                "period": "2026-Q4",
+                "reviewer": "x",
+                "status": "draft",
+                "owner": "ana",
+                "team": "north",
+            },
+            "edit": {"strengths": "listens well"},
+            "allowed": {"manager", "admin"},
+        },
         "territory": {
             "entity": "territory",
             "create": {"name": "Bavaria", "rules": "postcode 80000-87999", "priority": 1},
@@ -218,7 +231,8 @@ def _kinds(quote_id: str) -> dict[str, dict[str, Any]]:
 
 def test_server_enforcement_matrix(any_server: InProcessServer) -> None:
     server = any_server
-    """rep / manager of the team / manager of another team / admin x the manager's record kinds x
+    """rep / manager of the team / manager of another team / admin x the manager's record kinds
+    (policy, product price, price list and item, target, review, territory, approval) x
     create / edit / delete: exactly the allowed cells apply; the others are rejected with a reason
     and leave the server's record as it was."""
     users = {label: Pusher(server, *spec) for label, spec in USERS.items()}
@@ -275,11 +289,14 @@ def test_server_enforcement_matrix(any_server: InProcessServer) -> None:
                         assert _as_before(after, before) == before, (kind, label, op)
                 if kind == "company policy":
                     server_db_delete(server, record_id)
-    assert len(cells) == 8 * 4 * 3
+    assert len(cells) == 9 * 4 * 3
 
 
 def _as(user: Pusher, values: dict[str, Any]) -> dict[str, Any]:
-    """An approval entry names who makes it."""
+    """An approval entry names who makes it; a manager writes a review as its reviewer (an admin
+    writes one naming the team's manager, who then edits it)."""
+    if "reviewer" in values:
+        return {**values, "reviewer": "max" if user.name == "root" else user.name}
     return {**values, "by": user.name} if "by" in values else values
 
 

@@ -67,3 +67,18 @@ def test_client_exit_codes_and_status(laptop: Any, proxy: FaultProxy, server: Se
     assert "pending: 0" in text
     server.admin("user", "revoke", "ana")
     assert ana.sfa("sync").code == 4
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_login_reads_the_token_from_standard_input(server: Server, tmp_path: Any) -> None:
+    """The token need never be on the command line (issue 18, item 9; the README shows this)."""
+    from tests.conftest import run_sfa
+
+    token = server.add_user("ana")
+    home = tmp_path / "ana"
+    logged = run_sfa(home, "sync", "login", _url(server), input=token + "\n")
+    assert logged.code == 0, logged.err
+    assert (home / "sync.token").read_text().strip() == token
+    assert run_sfa(home, "sync").code == 0
+    empty = run_sfa(tmp_path / "bob", "sync", "login", _url(server), input="\n")
+    assert empty.code != 0 and "token" in empty.err

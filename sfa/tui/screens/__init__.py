@@ -37,6 +37,10 @@ SCREENS: tuple[ScreenSpec, ...] = (
     ScreenSpec("week", "8", "Week", "sfa.tui.screens.week", "WeekScreen"),
     ScreenSpec("contacts", "9", "Contacts", "sfa.tui.screens.contacts", "ContactsScreen"),
     ScreenSpec("team", "0", "Team", "sfa.tui.screens.team", "TeamScreen", nav=False),
+    ScreenSpec("products", "", "Products", "sfa.tui.screens.products", "ProductsScreen", nav=False),
+    ScreenSpec("duplicates", "", "Duplicates", "sfa.tui.screens.duplicates", "DuplicatesScreen", nav=False),
+    ScreenSpec("orders", "", "Orders", "sfa.tui.screens.orders", "OrdersScreen", nav=False),
+    ScreenSpec("contracts", "", "Contracts", "sfa.tui.screens.contracts", "ContractsScreen", nav=False),
 )
 
 

@@ -1,4 +1,5 @@
-"""Forecast: the forecast (by month or quarter) and the open pipeline by stage, drawn as bar charts."""
+"""Forecast: the forecast (by month or quarter), the current period's range (P10-P90 band) against the
+target with the attainment, and the open pipeline by stage, drawn as bar charts."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from sfa.services import reports
+from sfa.domain.dates import local_today
+from sfa.services import outlook, reports
 from sfa.tui.base import SfaScreen
 from sfa.tui.format import short_money
 
@@ -32,6 +34,59 @@ def bar(parts: list[tuple[Decimal, str, str]], scale: Decimal) -> str:
     return text + " " * (BAR - used)
 
 
+BAND, TARGET, MEDIAN = "▒", "┃", "│"
+
+
+def band(found: outlook.Outlook) -> str:
+    """One BAR-wide line: won so far, the P10-P90 band with the P50, and the target line."""
+    if found.p10 is None or found.p90 is None:
+        return ""
+    top = max(found.p90, found.target or Decimal(0), found.won)
+    if top <= 0:
+        return ""
+
+    def at(value: Decimal) -> int:
+        return max(0, min(BAR - 1, round(float(value / top) * (BAR - 1))))
+
+    cells = [("·", "dim")] * BAR
+    for i in range(at(found.won) + 1 if found.won > 0 else 0):
+        cells[i] = (WON, "green")
+    for i in range(at(found.p10), at(found.p90) + 1):
+        cells[i] = (BAND, "cyan")
+    if found.p50 is not None:
+        cells[at(found.p50)] = (MEDIAN, "b cyan")
+    if found.target:
+        cells[at(found.target)] = (TARGET, "b red")
+    return "".join(f"[{style}]{glyph}[/]" for glyph, style in cells)
+
+
+def outlook_lines(found: outlook.Outlook) -> list[str]:
+    def money(value: Decimal | None) -> str:
+        return short_money(value) or "0"
+
+    lines = [
+        "",
+        f"[b]{found.period} outlook[/b] ({found.method}, {found.currency})  [green]{WON}[/] won  "
+        f"[cyan]{BAND}[/] P10-P90  [b cyan]{MEDIAN}[/] P50  [b red]{TARGET}[/] target",
+    ]
+    if found.p10 is None:
+        lines.append("[dim]no range: nothing open or won in the period[/]")
+        return lines
+    lines.append(f"{'range':<9}{band(found)}")
+    lines.append(
+        f"{'':<9}won {money(found.won)} · P10 {money(found.p10)} · P50 {money(found.p50)} · P90 {money(found.p90)}"
+    )
+    if found.target is None:
+        lines.append(f"{'':<9}[dim]no won-amount target for {found.period} (sfa target set)[/]")
+        return lines
+    reach = "" if found.p_target is None else f" · P(≥ target) {found.p_target:.0%}"
+    lines.append(
+        f"{'':<9}target {money(found.target)} ({found.target_of}) · attainment {found.attainment()} % "
+        f"· at P50 {found.attainment(found.p50)} %{reach}"
+    )
+    return lines
+
+
 class ForecastScreen(SfaScreen):
     MODE = "forecast"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -43,6 +98,7 @@ class ForecastScreen(SfaScreen):
     def body(self) -> Iterable[Widget]:
         with VerticalScroll():
             yield Static("", id="forecast-chart")
+            yield Static("", id="outlook-chart")
             yield Static("", id="pipeline-chart")
 
     def reload(self) -> None:
@@ -79,6 +135,9 @@ class ForecastScreen(SfaScreen):
                 f"w {short_money(s.weighted) or '0':>5}"
             )
         stages.update("\n".join(lines))
+        self.query_one("#outlook-chart", Static).update(
+            "\n".join(outlook_lines(outlook.outlook(self.ws, self.by, local_today(self.now()))))
+        )
 
     def action_toggle_period(self) -> None:
         self.by = "quarter" if self.by == "month" else "month"

@@ -3,7 +3,7 @@ accept, reject; export to PDF in a worker."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,7 +18,7 @@ from sfa.domain import quotes as rules
 from sfa.domain.entities import QUOTE
 from sfa.domain.errors import SfaError, ValidationError
 from sfa.domain.money import format_money, parse_amount
-from sfa.services import crm, products, quote_export, quotes, records
+from sfa.services import commission, configurator, crm, products, quote_export, quotes, records
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 from sfa.tui.base import SfaScreen
@@ -63,6 +63,31 @@ def candidate_line(ws: Workspace, quote: Record, values: dict[str, str]) -> rule
     line = rules.Line(qty, price, percent, amount, tax)
     rules.check_line(line, currency)
     return line
+
+
+def configure_then(
+    screen: SfaScreen, sku: str, currency: str, then: Callable[[list[str] | None], None]
+) -> None:
+    """A product with options opens the configurator first and `then` gets the chosen ATTR=VALUE
+    items (nothing when cancelled); any other product goes straight on with None."""
+    from sfa.tui.configurator import ConfiguratorScreen
+
+    found = screen.attempt(configurator.product_options, screen.ws, sku)
+    if found is None:
+        return
+    product, options, option_rules = found
+    if not options:
+        then(None)
+        return
+
+    def chosen(items: list[str] | None) -> None:
+        if items is not None:
+            then(items)
+
+    screen.app.push_screen(
+        ConfiguratorScreen(product, options, option_rules, currency=currency or product["currency"] or ""),
+        chosen,
+    )
 
 
 class QuotesScreen(SfaScreen):
@@ -234,7 +259,9 @@ class QuotesScreen(SfaScreen):
                 format_money(net, cur),
                 key=line["id"],
             )
-        totals.update(totals_text(view.totals) if view.lines else "no lines yet: n on the lines adds one")
+        text = totals_text(view.totals) if view.lines else "no lines yet: n on the lines adds one"
+        estimate = commission.quote_estimate_text(self.ws, q["id"]) if view.lines else None
+        totals.update(f"{text}\n{Content(estimate).markup}" if estimate else text)
 
     def act(self, action: Any, *args: Any, message: str, **kwargs: Any) -> Record | None:
         key = self.current()
@@ -347,12 +374,20 @@ class QuotesScreen(SfaScreen):
             choices.append((str(product["sku"]), f"{product['sku']} · {product['name']} · {price}"))
 
         def picked(sku: str | None) -> None:
-            if sku is not None:
-                self.line_form(key, "" if sku == "-" else sku)
+            if sku is None:
+                return
+            if sku == "-":
+                self.line_form(key, "")
+                return
+            quote = quotes.resolve(self.ws, key)
+            currency = quote["currency"] or self.ws.setting("currency")
+            configure_then(self, sku, currency, lambda chosen: self.line_form(key, sku, chosen))
 
         self.app.push_screen(PickScreen("Add a line: which product?", choices), picked)
 
-    def line_form(self, key: str, sku: str) -> None:
+    def line_form(self, key: str, sku: str, options: list[str] | None = None) -> None:
+        """The line form; `options`: the configuration chosen in the configurator (its price is the
+        line's unless a price is typed)."""
         view = quotes.view(self.ws, key)
         quote = view.quote
         currency = quote["currency"] or self.ws.setting("currency")
@@ -372,7 +407,11 @@ class QuotesScreen(SfaScreen):
 
             return run
 
+        configured = configurator.configure_product(ws, sku, options)[1] if options else None
+
         def preview(values: dict[str, str]) -> str:
+            if configured is not None and not values.get("price", "").strip():
+                values = {**values, "price": str(configured.unit_price)}
             line = candidate_line(ws, quote, values)
             new = rules.totals([*(quotes.to_line(x) for x in view.lines), line], currency)
             return f"line net {format_money(rules.line_net(line, currency), currency)}\n" + totals_text(new)
@@ -391,6 +430,7 @@ class QuotesScreen(SfaScreen):
             ],
             save_label="Add line",
             preview=preview,
+            info=f"Configuration: {configured.text}" if configured is not None else "",
         )
 
         def done(values: dict[str, str] | None) -> None:
@@ -407,6 +447,7 @@ class QuotesScreen(SfaScreen):
                 qty=given["qty"],
                 discount=given["discount"],
                 tax=given["tax"],
+                options=options or (),
             )
             if line is not None:
                 self.changed(f"line {line['position']} added: {line['description']}")

@@ -1,14 +1,19 @@
 """Today: the day's visits in time order with travel legs, the earlier visits still to log, quotes
-expiring, deals closing, and every open task due today, overdue or undated (in that order)."""
+expiring, deals closing, stalled deals, and every open task due today, overdue or undated (in that
+order); orders the ERP rejected or has not acknowledged for 2 days and contracts due for renewal,
+shown only when there are some (issue 15 §4)."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widget import Widget
@@ -16,10 +21,13 @@ from textual.widgets import Button, DataTable, Static
 
 from sfa.domain.dates import local_today
 from sfa.domain.entities import OPPORTUNITY, TASK
-from sfa.services import crm, records, reports, status
+from sfa.services import contracts as contract_service
+from sfa.services import crm, records, reports, stalled, status
+from sfa.services import orders as order_service
 from sfa.services import quotes as quote_service
 from sfa.services import tasks as task_service
 from sfa.services import visits as visit_service
+from sfa.store.workspace import Workspace
 from sfa.tui import sample
 from sfa.tui.base import SfaScreen
 from sfa.tui.capture import TaskScreen, confirm, log_visit, visit_when
@@ -39,7 +47,8 @@ class TodayScreen(SfaScreen):
     TodayScreen #today-body { height: 1fr; }
     TodayScreen Table { height: auto; }
     TodayScreen #visits { max-height: 30%; }
-    TodayScreen #to-log, TodayScreen #quotes, TodayScreen #closing { max-height: 20%; }
+    TodayScreen #to-log, TodayScreen #quotes, TodayScreen #closing, TodayScreen #stalled { max-height: 20%; }
+    TodayScreen #orders, TodayScreen #renewals { max-height: 20%; }
     TodayScreen #tasks { height: 1fr; min-height: 4; }
     TodayScreen #empty-offer { height: auto; border: round $warning; padding: 0 1; margin: 1 2; }
     TodayScreen #empty-offer Button { margin-top: 1; }
@@ -62,6 +71,13 @@ class TodayScreen(SfaScreen):
             yield Table(id="quotes")
             yield Static(f"Deals closing in {CLOSING_DAYS} days", id="closing-title", classes="section-title")
             yield Table(id="closing")
+            yield Static("Stalled deals", id="stalled-title", classes="section-title")
+            yield Table(id="stalled")
+            # orders and renewals: hidden, title and all, while there are none (most days)
+            yield Static("", id="orders-title", classes="section-title")
+            yield Table(id="orders")
+            yield Static("", id="renewals-title", classes="section-title")
+            yield Table(id="renewals")
             yield Static("Tasks", id="tasks-title", classes="section-title")
             yield Table(id="tasks")
 
@@ -71,12 +87,24 @@ class TodayScreen(SfaScreen):
         self.query_one("#tasks", Table).add_columns("Due", "Task", "Account / contact", "Priority")
         self.query_one("#quotes", Table).add_columns("Quote", "Account", "Valid until", "Status")
         self.query_one("#closing", Table).add_columns("Close", "Deal", "Stage", "Amount")
+        self.query_one("#stalled", Table).add_columns("Deal", "Stage", "Amount", "Why")
+        self.query_one("#stalled-title", Static).display = False  # until known, and while none
+        self.query_one("#stalled", Table).display = False
+        self.call_after_refresh(self._painted.set)
+        self.query_one("#orders", Table).add_columns("Order", "Account", "Status", "ERP says / since")
+        self.query_one("#renewals", Table).add_columns("Contract", "Title", "Account", "Ends")
         super().on_mount()
         for name in ("visits", "to-log", "tasks"):
             table = self.query_one(f"#{name}", Table)
             if table.row_count:
                 table.focus()
                 break
+
+    _painted: threading.Event
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._painted = threading.Event()  # set after the first paint: stalled deals wait for it
 
     def _section(self, name: str, title: str, rows: int, empty: str = "none") -> None:
         """A section's title says how many rows it has; an empty table is hidden (its title says so)."""
@@ -147,6 +175,8 @@ class TodayScreen(SfaScreen):
                 key=opp["id"],
             )
         self._section("closing", f"Deals closing in {CLOSING_DAYS} days", closing.row_count)
+        self.stalled_worker(self.ws.home, today, now)
+        self.paperwork(now, today)
         for table in (visits, to_log, tasks, quotes, closing):
             wanted = keep.get(table.id)
             if wanted is not None and wanted in {str(k.value) for k in table.rows}:
@@ -155,6 +185,90 @@ class TodayScreen(SfaScreen):
             f" · {len(unlogged)} to log" if unlogged else ""
         )
         self.query_one("#today-head", Static).update(head)
+
+    @work(thread=True, exclusive=True, group="today-stalled")
+    def stalled_worker(self, home: Path, today: date, now: datetime) -> None:
+        """Stalled deals (`sfa today`'s section, issue 14) are computed on read from every deal's
+        timeline: about 4 s on the 100,000-contact bench store. So on a thread with its own
+        connection, after the first paint, and the section fills in when they are known."""
+        self._painted.wait(timeout=5)
+        ws = Workspace(home)
+        try:
+            found = stalled.mine(ws, today, now)
+        finally:
+            ws.close()
+        with contextlib.suppress(RuntimeError):  # the dashboard closed meanwhile
+            self.app.call_from_thread(self.show_stalled, found, today)
+
+    def show_stalled(self, found: list[stalled.Stalled], today: date) -> None:
+        table = self.query_one("#stalled", Table)
+        keep = table.selected_key()
+        table.clear()
+        for item in found:
+            opp = item.opp
+            table.add_row(
+                opp["name"],
+                opp["stage"],
+                short_money(opp["amount"]),
+                "; ".join(item.reasons),
+                key=opp["id"],
+            )
+        # shown only when some deal is stalled (a line less for the tasks at 80x24 otherwise)
+        self._section("stalled", "Stalled deals", len(found))
+        self.query_one("#stalled-title", Static).display = bool(found)
+        if keep is not None and keep in {str(k.value) for k in table.rows}:
+            table.move_cursor(row=table.get_row_index(keep))
+
+    def paperwork(self, now: Any, today: Any) -> None:
+        """ERP rejections and orders waiting over 2 days; contracts due for renewal (issue 15)."""
+        orders = self.query_one("#orders", Table)
+        renewals = self.query_one("#renewals", Table)
+        keep = {t.id: t.selected_key() for t in (orders, renewals)}
+        orders.clear()
+        renewals.clear()
+        waiting = order_service.attention(self.ws, now)
+        due = [c for c, _ in contract_service.renewals_due(self.ws, today)]
+        names = crm.names_of(
+            self.ws,
+            "account",
+            {o["account_id"] for o in waiting["rejected"] + waiting["unacknowledged"]}
+            | {c["account_id"] for c in due},
+        )
+        for order in waiting["rejected"]:
+            orders.add_row(
+                order["number"],
+                names.get(order["account_id"], "")[:22],
+                Text("rejected", style="bold red"),
+                order["erp_message"] or "",
+                key=order["id"],
+            )
+        for order in waiting["unacknowledged"]:
+            orders.add_row(
+                order["number"],
+                names.get(order["account_id"], "")[:22],
+                "not acknowledged",
+                f"submitted {day_label(order['submitted_at'].date(), today)}"
+                if order["submitted_at"]
+                else "",
+                key=order["id"],
+            )
+        for contract in due:
+            renewals.add_row(
+                contract["number"],
+                (contract["title"] or "")[:28],
+                names.get(contract["account_id"], "")[:22],
+                day_label(contract["end_date"], today) if contract["end_date"] else "",
+                key=contract["id"],
+            )
+        for name, title, table in (
+            ("orders", "Orders: rejected by the ERP, or waiting for it", orders),
+            ("renewals", "Contracts due for renewal", renewals),
+        ):
+            self._section(name, title, table.row_count)
+            self.query_one(f"#{name}-title", Static).display = table.row_count > 0
+            wanted = keep.get(table.id)
+            if wanted is not None and wanted in {str(k.value) for k in table.rows}:
+                table.move_cursor(row=table.get_row_index(wanted))
 
     def offer_demo(self, empty: bool) -> None:
         """The empty-store offer, mounted only while the store is empty."""
@@ -179,6 +293,9 @@ class TodayScreen(SfaScreen):
         "tasks": "task",
         "quotes": "quote",
         "closing": "opportunity",
+        "stalled": "opportunity",
+        "orders": "order",
+        "renewals": "contract",
     }
 
     def focused_table(self) -> Table | None:
@@ -211,7 +328,8 @@ class TodayScreen(SfaScreen):
         self.action_open()
 
     def action_open(self) -> None:
-        """Enter: a visit is logged, a task opens, a quote opens in Quotes, a deal its account."""
+        """Enter: a visit is logged, a task opens, a quote opens in Quotes (an order in Orders, a
+        contract in Contracts), a deal (closing or stalled) its account with the focus on the deal."""
         found = self.focused_record()
         if found is None:
             return
@@ -223,12 +341,15 @@ class TodayScreen(SfaScreen):
         elif kind == "quote":
             self.sfa.select_next["quotes"] = key
             self.app.switch_mode("quotes")
+        elif kind in ("order", "contract"):
+            self.sfa.select_next[f"{kind}s"] = key
+            self.app.switch_mode(f"{kind}s")
         else:
             from sfa.tui.screens.accounts import AccountView
 
             opp = self.attempt(records.get, self.ws, OPPORTUNITY, key)
             if opp is not None:
-                self.app.push_screen(AccountView(opp["account_id"]))
+                self.app.push_screen(AccountView(opp["account_id"], opp["id"]))
 
     def action_log_visit(self) -> None:
         found = self.focused_record()

@@ -5,7 +5,7 @@ duration, the km leg from the previous visit and each day's total (the figures o
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Static
 from sfa.domain.dates import local_today, local_zone
 from sfa.domain.entities import VISIT
 from sfa.domain.schedule import parse_duration, parse_when, week_of
-from sfa.services import crm, records, visits
+from sfa.services import crm, events, records, visits
 from sfa.store.db import Record
 from sfa.tui.base import SfaScreen
 from sfa.tui.capture import confirm, log_visit
@@ -28,6 +28,12 @@ from sfa.tui.forms import FormField, FormScreen, PickScreen, ask
 from sfa.tui.widgets import Table
 
 DAY_KEY = "day:"  # the key of a day's head row: day:2026-03-16
+
+
+def cell(text: str, style: str = "") -> Text:
+    """A table cell as a rich Text: shown as typed (no markup read) and not parsed per cell by the
+    table, which read each str cell as markup, the larger part of drawing a week (docs/dashboard.md)."""
+    return Text(text, style=style, no_wrap=True, end="")
 
 
 def week_rows(agenda: list[dict[str, Any]], first: date) -> list[tuple[date, list[dict[str, Any]], float]]:
@@ -96,7 +102,7 @@ class WeekScreen(SfaScreen):
     ]
 
     first: date | None = None  # Monday of the week shown
-    _undo: tuple[date, dict[str, datetime]] | None = None  # the last route applied, for u
+    _routed: date | None = None  # the day of the last route order applied here, for u
 
     def body(self) -> Iterable[Widget]:
         yield Static("", id="week-head", classes="hint")
@@ -124,6 +130,8 @@ class WeekScreen(SfaScreen):
         keep = table.selected_key()
         table.clear()
         agenda = visits.agenda(self.ws, first, last)
+        purpose_width = self.purpose_width()
+        happening = events.day_labels(self.ws, first, last)  # trade shows etc. on the day's row
         total = 0.0
         for day, rows, km in week_rows(agenda, first):
             total += km
@@ -131,24 +139,27 @@ class WeekScreen(SfaScreen):
                 f"{len(rows)} visit{'s' if len(rows) != 1 else ''} · {km:.1f} km" if rows else "no visits"
             )
             table.add_row(
-                Text(f"{day:%a %d %b}", style="bold"),
-                Text(summary, style="dim"),
-                Text("today" if day == self.today() else "", style="bold"),
-                "",
-                "",
-                "",
+                cell(f"{day:%a %d %b}", "bold"),
+                cell(summary, "dim"),
+                cell(
+                    " · ".join(t for t in ("today" if day == self.today() else "", happening.get(day)) if t),
+                    "bold",
+                ),
+                cell(""),
+                cell(""),
+                cell(""),
                 key=f"{DAY_KEY}{day}",
             )
             for row in rows:
                 visit = row["visit"]
                 leg = f"{row['km_from_previous']:.1f} km" if row["km_from_previous"] is not None else "start"
                 table.add_row(
-                    local_time(visit["starts_at"]) if visit["fixed_time"] else "any time",
-                    row["account"],
-                    (visit["purpose"] or "")[: self.purpose_width()],
-                    str(visit["duration_min"] or visits.DEFAULT_DURATION),
-                    leg,
-                    visit["status"],
+                    cell(local_time(visit["starts_at"]) if visit["fixed_time"] else "any time"),
+                    cell(row["account"]),
+                    cell((visit["purpose"] or "")[:purpose_width]),
+                    cell(str(visit["duration_min"] or visits.DEFAULT_DURATION)),
+                    cell(leg),
+                    cell(visit["status"]),
                     key=visit["id"],
                 )
         iso = first.isocalendar()
@@ -390,16 +401,22 @@ class WeekScreen(SfaScreen):
         def apply() -> None:
             before = self.attempt(visits.apply_route, self.ws, day)
             if before is not None:
-                self._undo = (day, before)
+                self._routed = day
                 self.changed(f"route order applied ({plan.total_km:.1f} km from home); u undoes it")
 
         confirm(self.app, f"Route {day:%a %d %b}: {plan.total_km:.1f} km", order, apply, yes="Apply")
 
     def action_undo_route(self) -> None:
-        if self._undo is None:
-            self.notify("no route order to undo", severity="warning")
+        """Undo the route order of the focused day, or else of the day last routed here. What undo
+        needs is kept in the store (visits.undo_route), so it works after a restart too, and
+        `sfa visit route --undo` does the same."""
+        day = self.focused_day()
+        if not visits.route_undo_pending(self.ws, day) and self._routed is not None:
+            day = self._routed
+        if not visits.route_undo_pending(self.ws, day):
+            self.notify(f"{day:%a %d %b}: no route order to undo", severity="warning")
             return
-        day, before = self._undo
-        if self.attempt(visits.restore_starts, self.ws, before) is not None:
-            self._undo = None
-            self.changed(f"route order of {day:%a %d %b} undone")
+        moved = self.attempt(visits.undo_route, self.ws, day)
+        if moved is not None:
+            self._routed = None
+            self.changed(f"route order of {day:%a %d %b} undone ({moved} visits back)")

@@ -1,0 +1,270 @@
+"""The dashboard parts of issue 17: the Products screen (search over specs, compare, add to a draft
+quote), the configurator dialog from the quote editor (greyed values with the reason, live price),
+the Duplicates view (side by side, take a field, merge) and events in the Week."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Input
+
+from sfa.domain.entities import CONTACT
+from sfa.services import configurator, crm, dedupe, documents, encyclopedia, events, products, quotes
+from sfa.store.workspace import Workspace
+from sfa.tui.app import SfaApp
+from sfa.tui.configurator import ConfiguratorScreen
+from sfa.tui.forms import FormScreen
+from sfa.tui.screens.products import CompareScreen
+from sfa.tui.widgets import Table
+from tests.tui_support import FROZEN, freeze, load_fixture, screen_text, shows
+
+pytestmark = pytest.mark.asyncio
+
+
+def add_catalogue(ws: Workspace, tmp: Path) -> None:
+    """Two actuators with specs (one configurable, with a datasheet), and duplicate contacts."""
+    products.add_product(
+        ws, {"name": "Actuator 600", "sku": "LA-600", "unit_price": "480", "family": "Linear"}
+    )
+    products.add_product(
+        ws, {"name": "Actuator 450", "sku": "LA-450", "unit_price": "430", "family": "Linear"}
+    )
+    for sku, stroke in (("LA-600", "600"), ("LA-450", "450")):
+        encyclopedia.set_spec(ws, sku, "Stroke", stroke, "mm")
+        encyclopedia.set_spec(ws, sku, "Voltage", "24V")
+    sheet = tmp / "la600.pdf"
+    sheet.write_bytes(b"%PDF-1.4 sheet")
+    documents.add(ws, str(sheet), "product", "LA-600", kind="datasheet", title="LA-600 datasheet")
+    for attribute, value, extra, default in (
+        ("Voltage", "24V", "0", True),
+        ("Voltage", "230V", "35", False),
+        ("Housing", "Plastic", "0", False),
+        ("Housing", "Steel", "60", False),
+    ):
+        configurator.add_option(
+            ws, "LA-600", attribute=attribute, value=value, extra=extra, default=default, required=True
+        )
+    configurator.add_rule(
+        ws,
+        "LA-600",
+        when=["Voltage=230V"],
+        exclude="Housing=Plastic",
+        message="mains needs the steel housing",
+    )
+
+
+@pytest.fixture
+def shop(home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    freeze(monkeypatch)
+    load_fixture(home)
+    ws = Workspace(home)
+    try:
+        add_catalogue(ws, tmp_path)
+        account = crm.list_accounts(ws, limit=1)[0]
+        for name, phone in (("Jane Doe", None), ("Doe, Jane", "+49 30 1111")):
+            ws.store.insert(
+                CONTACT,
+                {"name": name, "email": "jane@dupes.example", "phone": phone, "account_id": account["id"]},
+            )
+        events.add_event(
+            ws,
+            {
+                "name": "MedTech fair",
+                "kind": "trade show",
+                "starts_on": "2026-03-18",
+                "ends_on": "2026-03-19",
+                "booth": "4",
+            },
+        )
+    finally:
+        ws.close()
+    return home
+
+
+def draft_lines(home: Path) -> list[dict[str, Any]]:
+    ws = Workspace(home)
+    try:
+        draft = next(q for q in quotes.list_quotes(ws) if q["status"] == "draft")
+        return quotes.lines_of(ws, draft["id"])
+    finally:
+        ws.close()
+
+
+async def notified(pilot: Any, text: str, tries: int = 100) -> bool:
+    """Whether a notification saying `text` was raised once the app caught up (times nothing)."""
+    for _ in range(tries):
+        await pilot.pause()
+        if any(text in str(n.message) for n in pilot.app._notifications):
+            return True
+    return False
+
+
+async def gone(pilot: Any, kind: type, tries: int = 100) -> bool:
+    """Whether the dialog of type `kind` has closed once the app caught up (times nothing)."""
+    for _ in range(tries):
+        await pilot.pause()
+        if not isinstance(pilot.app.screen, kind):
+            return True
+    return False
+
+
+async def pick_the_draft(pilot: Any) -> None:
+    await pilot.pause()
+    table = pilot.app.screen.query_one("#quotes-table")
+    table.move_cursor(row=next(i for i in range(table.row_count) if str(table.get_row_at(i)[3]) == "draft"))
+    assert await shows(pilot, "DRAFT")
+
+
+async def test_products_screen_searches_specs_compares_and_adds_to_a_quote(
+    shop: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    opened = tmp_path / "opened.txt"
+    opener = tmp_path / "opener.sh"
+    opener.write_text(f'#!/bin/sh\ncat "$1" > {opened}\n')
+    opener.chmod(0o755)
+    monkeypatch.setenv("SFA_OPENER", str(opener))
+    before = len(draft_lines(shop))
+    app = SfaApp(shop, now=FROZEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.switch_mode("products")
+        assert await shows(pilot, "LA-450")
+        await pilot.press("slash", *"600 mm")
+        assert await shows(pilot, "Actuator 600")
+        text = screen_text(app)
+        assert "Actuator 450" not in text  # 600 mm is the LA-600's stroke only
+        assert "Stroke" in text and "600 mm" in text and "LA-600 datasheet" in text
+        assert "Configurable: 2 attributes, 1 rules" in text
+        await pilot.press("enter")  # to the list
+        await pilot.pause()
+        await pilot.press("o")  # open the datasheet
+        assert await notified(pilot, "opened LA-600 datasheet (la600.pdf)")
+        app.screen.query_one("#product-search", Input).value = "actuator"
+        assert await shows(pilot, "Actuator 450")
+        await pilot.press("space", "down", "space", "c")
+        await pilot.pause()
+        assert isinstance(app.screen, CompareScreen)
+        assert await shows(pilot, "1 of 2 specs differ")
+        await pilot.press("escape")
+        await pilot.pause()
+        # add the configurable LA-600 to the draft: pick the quote, then the configurator opens
+        await pilot.press("up", "a")
+        await pilot.pause()
+        await pilot.press("enter")  # the first (only) draft
+        assert await shows(pilot, "Configure LA-600")
+        assert isinstance(app.screen, ConfiguratorScreen)
+        assert await shows(pilot, "Housing: is required; choose one of Plastic, Steel")
+        await pilot.press("ctrl+s")  # refused: a required attribute has no value
+        await pilot.pause()
+        assert isinstance(app.screen, ConfiguratorScreen)
+        await pilot.press("tab", "enter")  # Housing: Plastic
+        # now 230V is greyed, with the rule's reason
+        assert await shows(pilot, "○ 230V +35.00  — rule 1: mains needs the steel housing")
+        await pilot.press("down", "enter")  # Housing: Steel
+        assert await shows(pilot, "● Steel +60.00")
+        assert "rule 1" not in screen_text(app)
+        await pilot.press("shift+tab", "down", "enter")  # Voltage: 230V, allowed now
+        assert await shows(pilot, "Unit price 575.00")  # 480 + 35 + 60, live
+        assert "Actuator 600 (Voltage=230V, Housing=Steel)" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfiguratorScreen)
+    for _ in range(100):  # the opener runs in its own process
+        if opened.exists() and opened.read_bytes():
+            break
+        time.sleep(0.05)
+    assert opened.read_bytes() == b"%PDF-1.4 sheet"
+    lines = draft_lines(shop)
+    assert len(lines) == before + 1
+    assert lines[-1]["configuration"] == "Voltage=230V, Housing=Steel"
+    assert lines[-1]["unit_price"] == Decimal("575")
+
+
+async def test_the_quote_editor_opens_the_configurator_for_a_configurable_product(shop: Path) -> None:
+    before = len(draft_lines(shop))
+    app = SfaApp(shop, now=FROZEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("5")
+        await pick_the_draft(pilot)
+        app.screen.action_add_line()  # type: ignore[attr-defined]
+        await pilot.pause()
+        await pilot.press(*"LA-600", "enter")
+        assert await shows(pilot, "Configure LA-600")
+        await pilot.press("tab", "down", "enter")  # Housing: Steel (Voltage keeps its default, 24V)
+        assert await shows(pilot, "Unit price 540.00")
+        await pilot.press("ctrl+s")
+        # the line form, with the configuration and its price in the live totals
+        assert await shows(pilot, "Configuration: Voltage=24V, Housing=Steel")
+        assert "line net 540.00" in screen_text(app)
+        await pilot.press("ctrl+s")
+        assert await gone(pilot, FormScreen)
+    lines = draft_lines(shop)
+    assert len(lines) == before + 1
+    assert (lines[-1]["configuration"], lines[-1]["unit_price"]) == (
+        "Voltage=24V, Housing=Steel",
+        Decimal("540"),
+    )
+
+
+async def test_a_product_without_options_goes_straight_to_the_line_form(shop: Path) -> None:
+    app = SfaApp(shop, now=FROZEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("5")
+        await pick_the_draft(pilot)
+        app.screen.action_add_line()  # type: ignore[attr-defined]
+        await pilot.pause()
+        await pilot.press(*"LA-450", "enter")
+        assert await shows(pilot, "Add a line to")
+        assert not isinstance(app.screen, ConfiguratorScreen)
+
+
+async def test_duplicates_view_shows_the_pair_side_by_side_and_merges(shop: Path) -> None:
+    ws = Workspace(shop)
+    try:  # the order the scan gives the pair (oldest first: ids made in one millisecond may tie)
+        [group] = dedupe.scan(ws, ["contact"])
+        first, second = (title for _, title in group.records)
+    finally:
+        ws.close()
+    app = SfaApp(shop, now=FROZEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.switch_mode("duplicates")
+        assert await shows(pilot, "Duplicates among contacts: 1 group")
+        text = screen_text(app)
+        assert f"{first} / {second}" in text and "email" in text
+        assert f"Keep {first!r}, merge {second!r} into it" in text
+        await pilot.press("s")  # keep the other one instead
+        assert await shows(pilot, f"Keep {second!r}, merge {first!r} into it")
+        await pilot.press("tab")  # to the fields: take the name from the other
+        table = app.screen.query_one("#dup-fields", Table)
+        table.move_cursor(
+            row=next(i for i in range(table.row_count) if str(table.get_row_at(i)[1]) == "name")
+        )
+        await pilot.press("f")
+        assert await shows(pilot, "← take")
+        await pilot.press("m")
+        assert await shows(pilot, f"Merge {first!r} into {second!r}?")
+        await pilot.press("enter")
+        assert await shows(pilot, "Duplicates among contacts: 0 groups")
+        await pilot.press("t")
+        assert await shows(pilot, "Duplicates among leads")
+        await pilot.press("t")
+        assert await shows(pilot, "Duplicates among accounts")
+    ws = Workspace(shop)
+    try:
+        alive = ws.store.select(CONTACT, "email = ?", ("jane@dupes.example",))
+        # the survivor took the name from the other; its empty phone (if any) was filled
+        assert [(c["name"], c["phone"]) for c in alive] == [(first, "+49 30 1111")]
+    finally:
+        ws.close()
+
+
+async def test_the_week_shows_the_events_of_its_days(shop: Path) -> None:
+    app = SfaApp(shop, now=FROZEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("8")
+        assert await shows(pilot, "event: MedTech fair (booth 4)")
+        text = screen_text(app)
+        assert text.count("event: MedTech fair") == 2  # Wednesday and Thursday
