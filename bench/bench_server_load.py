@@ -9,7 +9,8 @@ them stand for thousands of reps syncing every few minutes. The server runs as i
 a throwaway PostgreSQL for `--backend postgres`); the load generator shares the machine, as it would
 in the figures of docs/performance.md.
 
-Printed: push p50/p95/p99, pull p50/p95, mutations applied per second, server CPU per applied
+Printed: push p50/p95/p99, pull p50/p95, mutations applied per second, how long each push held the
+counter row's lock (p50/p95/p99, written by the server under $SFA_SERVER_LOCK_LOG), server CPU per applied
 mutation (user + system of the server's processes, from /proc), errors; then the checks: every
 acknowledged create is stored exactly once, and the change log's sequence is gap-free and ends at the
 counter. Exit status 1 when a check fails or any request errs. Temporary data is removed.
@@ -223,6 +224,16 @@ def check(db: str, tally: Tally) -> list[str]:
     return problems
 
 
+def stop(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=50)
@@ -270,7 +281,11 @@ def main() -> int:
         ]
         if args.workers > 1:
             command += ["--workers", str(args.workers)]
-        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        lock_dir = tmp / "lock"
+        lock_dir.mkdir()
+        env = {**os.environ, "SFA_SERVER_LOCK_LOG": str(lock_dir)}
+        server_log = (tmp / "server.log").open("wb")  # a pipe nobody reads would stall the server
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=server_log, env=env)
         url = f"http://127.0.0.1:{port}"
         for _ in range(600):
             try:
@@ -291,6 +306,8 @@ def main() -> int:
         asyncio.run(run_all())
         elapsed = time.monotonic() - started
         cpu = tree_cpu(server.pid) - cpu_before
+        stop(server)  # its processes write their last lock hold times as they exit
+        holds = [float(line) / 1000 for f in lock_dir.glob("lock-*.txt") for line in f.read_text().split()]
         problems = check(db, tally)
         print(f"reps {args.reps}  backend {args.backend}  workers {args.workers}  {elapsed:.0f} s")
         print(
@@ -304,9 +321,17 @@ def main() -> int:
             f"mutations applied {tally.applied} ({tally.applied / elapsed:.0f}/s), conflicts {tally.conflicts},"
             f" rejected {tally.rejected}"
         )
+        print(
+            f"counter lock held  p50 {percentile(holds, 0.5):.2f}  p95 {percentile(holds, 0.95):.2f}"
+            f"  p99 {percentile(holds, 0.99):.2f} ms  ({len(holds)} pushes)"
+        )
         if tally.applied:
             print(f"server CPU {cpu:.1f} s: {cpu / tally.applied * 1000:.2f} ms per applied mutation")
         print(f"errors {len(tally.errors)}" + (f": {tally.errors[0]}" if tally.errors else ""))
+        if tally.errors:
+            print(
+                "server log (last lines):\n" + "\n".join((tmp / "server.log").read_text().splitlines()[-15:])
+            )
         print(
             "checks: "
             + (
@@ -321,6 +346,7 @@ def main() -> int:
             "workers": args.workers,
             "push_ms": [percentile(tally.push, q) for q in (0.5, 0.95, 0.99)],
             "pull_ms": [percentile(tally.pull, q) for q in (0.5, 0.95)],
+            "lock_ms": [percentile(holds, q) for q in (0.5, 0.95, 0.99)],
             "mutations_per_s": tally.applied / elapsed,
             "cpu_ms_per_mutation": cpu / tally.applied * 1000 if tally.applied else None,
             "errors": len(tally.errors),
@@ -329,12 +355,8 @@ def main() -> int:
         print(json.dumps(summary))
         return 1 if problems or tally.errors else 0
     finally:
-        if server is not None and server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        if server is not None:
+            stop(server)
         if pg is not None:
             pg.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -462,10 +462,10 @@ class Me:
 
 @dataclass
 class ErrorReply:
-    """Every 4xx: one line naming what is wrong. `reset` (409 only): "epoch", "ahead" or "behind"."""
+    """Every 4xx: one line naming what is wrong. `reset` (409 only): "epoch", "ahead", "behind" or "compacted"."""
 
     error: str
-    reset: Literal["epoch", "ahead", "behind"] | None = None
+    reset: Literal["epoch", "ahead", "behind", "compacted"] | None = None
 
 
 # -- retries ---------------------------------------------------------------------------------------

@@ -264,6 +264,33 @@ def repair(
     )
 
 
+@app.command("compact")
+def compact(
+    ctx: typer.Context,
+    keep_days: Annotated[
+        float,
+        typer.Option(
+            "--keep-days", metavar="DAYS", help="Keep the changes of the last DAYS days (default 30)."
+        ),
+    ] = 30,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fold old changes into the records so the log stops growing; new laptops start from a snapshot."""
+    admin = _admin()
+    with _database_errors():
+        result = admin.compact(_home(ctx), _existing_db(ctx, db), keep_days)
+    if as_json:
+        print_json(result)
+    elif result["floor"] == result["previous"]:
+        message(f"nothing to compact: the log starts after change {result['floor']}")
+    else:
+        message(
+            f"compacted the log up to change {result['floor']}: {result['deleted']} change(s) folded into"
+            f" the records, {result['rewritten']} record(s) logged whole after it"
+        )
+
+
 erp_app = typer.Typer(help="The ERP hand-off without code: export submitted orders, import answers.")
 app.add_typer(erp_app, name="erp")
 

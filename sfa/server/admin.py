@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import secrets
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +78,12 @@ def run(
     os.environ[_ENV_METRICS] = "1" if metrics else ""
     os.environ[_ENV_LOG] = log_format
     os.environ[_ENV_BLOBS] = str(Path(os.environ.get("SFA_BLOB_DIR") or home / "blobs"))  # documents
+    # A worker that does not answer the supervisor's ping within the health-check timeout is killed
+    # and its connections dropped; a busy worker's ping thread waits for the GIL, so give it 30 s
+    # (uvicorn >= 0.30; older ones have a fixed timeout). docs/deploy.md, "Limits".
+    extra: dict[str, Any] = {}
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters:
+        extra["timeout_worker_healthcheck"] = HEALTHCHECK_SECONDS
     uvicorn.run(
         "sfa.server.admin:service_app",
         factory=True,
@@ -87,10 +95,17 @@ def run(
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        # Laptops (and the load bench's reps) sync every few seconds on one connection; uvicorn's
+        # 5 s idle timeout closed connections a loaded server had not yet read the next request
+        # from (ReadError on the client), so idle connections are kept for 65 s.
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        **extra,
     )
 
 
 GRACEFUL_SECONDS = 30
+HEALTHCHECK_SECONDS = 30
+KEEP_ALIVE_SECONDS = 65
 LOG_FORMATS = ("off", "json")
 _ENV_URL = "SFA_SERVER_SERVE_URL"
 _ENV_METRICS = "SFA_SERVER_SERVE_METRICS"
@@ -123,6 +138,10 @@ def service_app() -> Any:
     from sfa.server.app import create_app
     from sfa.server.observe import wrap
 
+    # A push holds the counter lock across a few database round trips; after each its thread must
+    # get the GIL back from the threads merging other pushes. A 1 ms switch interval (default 5 ms)
+    # bounds that wait (docs/deploy.md, "Limits").
+    sys.setswitchinterval(0.001)
     engine = storage.make_engine(os.environ[_ENV_URL])
     blobs = os.environ.get(_ENV_BLOBS)
     return wrap(
@@ -303,6 +322,17 @@ def repair(home: Path, db: str | None, entity: str, record_id: str) -> dict[str,
     engine = open_engine(home, db)
     try:
         return repairs.repair(engine, entity, record_id)
+    finally:
+        engine.dispose()
+
+
+def compact(home: Path, db: str | None, keep_days: float) -> dict[str, Any]:
+    """Fold the change log older than `keep_days` days into the records (compact.py)."""
+    from sfa.server import compact as compaction
+
+    engine = open_engine(home, db)
+    try:
+        return compaction.compact(engine, keep_days)
     finally:
         engine.dispose()
 

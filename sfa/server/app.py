@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from sfa.protocol import (
     client_id_problem,
     is_uuid,
 )
-from sfa.server import blobs, erp, limits, merged, roles, schema, scope, wire
+from sfa.server import blobs, compact, erp, limits, lockstat, merged, roles, schema, scope, storage, wire
 from sfa.server import merge as rules
 from sfa.server.merge import Invalid, User
 from sfa.server.storage import hash_token, utc_iso
@@ -64,6 +65,7 @@ def create_app(
     *,
     read_timeout: float | None = None,
     throttle: limits.TokenThrottle | None = None,
+    reader: Engine | None = None,
 ) -> FastAPI:
     """The app over `engine`; document contents are kept in `blob_dir` (sfa/server/blobs.py).
     `read_timeout`: seconds a request body may stall (default $SFA_SERVER_READ_TIMEOUT, else
@@ -76,6 +78,12 @@ def create_app(
         read_timeout = float(os.environ.get("SFA_SERVER_READ_TIMEOUT") or limits.READ_TIMEOUT)
     body_timeout = max(read_timeout, limits.BODY_TIMEOUT)
     tokens = throttle or limits.TokenThrottle()
+    # Pulls, token checks and the first phase of a push read through their own pool, which never
+    # takes a write lock (storage.read_engine); only a push's second phase uses `engine`.
+    read_engine = reader if reader is not None else storage.read_engine(engine)
+    # At most two pushes of this process merge at once: more only compete for the GIL with the
+    # thread that holds the counter lock (and with the worker's health-check thread).
+    merging = threading.BoundedSemaphore(2)
 
     @app.exception_handler(HTTPException)
     async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
@@ -104,7 +112,7 @@ def create_app(
             raise ApiError(
                 429, "too many unknown tokens from this address; wait", headers={"Retry-After": str(wait)}
             )
-        with engine.connect() as conn:
+        with read_engine.connect() as conn:
             row = conn.execute(
                 text("SELECT name, role, team FROM app_user WHERE token_hash = :h AND revoked = :f"),
                 {"h": hash_token(token.strip()), "f": False},
@@ -121,7 +129,7 @@ def create_app(
 
     @app.get("/v1/health", responses=schema.replies("Health"))
     def health() -> dict[str, Any]:
-        with engine.connect() as conn:
+        with read_engine.connect() as conn:
             epoch = meta(conn, "epoch")
             conn.rollback()
         return {"ok": True, "protocol": PROTOCOL, "epoch": epoch}
@@ -154,71 +162,51 @@ def create_app(
         return JSONResponse(result.to_json(), headers=_observed(user, body.client_id, result.results))
 
     def apply_push(user: User, body: PushRequest, delay: float, arrived: int) -> PushResponse:
-        client_id, mutations, acked = body.client_id, body.mutations, body.acked
-        with engine.begin() as conn:
-            lock = " FOR UPDATE" if postgres else ""
-            seq = int(conn.execute(text(f"SELECT value FROM counter WHERE name = 'seq'{lock}")).scalar_one())
+        """Merge outside the counter lock, then lock, check nothing read has changed, write.
+
+        Phase 1 (read pool, no lock): the client row, the counter's value `head`, every record the
+        batch touches; every per-row decision (validation, merge, scope) is made in memory with
+        change seqs relative to 0. Phase 2 (the counter row locked): when the counter is still at
+        `head`, or no record the batch read was written since, the planned rows get their seqs
+        (one range for the batch) and are written with one statement per table; otherwise the
+        batch is planned again under the lock, as every push was before (docs/sync-protocol.md,
+        "Server sequence")."""
+        with merging, read_engine.connect() as conn:
+            head = int(conn.execute(text("SELECT value FROM counter WHERE name = 'seq'")).scalar_one())
             epoch = meta(conn, "epoch")
-            client = conn.execute(
+            client = _client_row(conn, body.client_id, "")
+            plan = _Plan.make(conn, user, body, client, arrived)
+            conn.rollback()  # the plan's reads end here; phase 2 checks them under the lock
+        hook = getattr(app.state, "after_plan", None)
+        if hook is not None:  # tests: another push commits between the two phases
+            hook()
+        locked = 0.0
+        with engine.begin() as conn:
+            # One round trip: the lock, the counter, and the client row as it is now (pushes of one
+            # client are serialised by the counter lock too, so its row needs no lock of its own).
+            lock = " FOR UPDATE OF n" if postgres else ""
+            seq, owner, last, floor = conn.execute(
                 text(
-                    f"SELECT user_name, last_seq, last_results, pulled FROM client WHERE client_id = :c{lock}"
+                    "SELECT n.value, c.user_name, c.last_seq,"
+                    " (SELECT value FROM server_meta WHERE key = 'floor') FROM counter n"
+                    f" LEFT JOIN client c ON c.client_id = :c WHERE n.name = 'seq'{lock}"
                 ),
-                {"c": client_id},
-            ).first()
-            if client is not None and client[0] != user.name:
-                raise ApiError(403, "this client id belongs to another user; log in again on this laptop")
-            last_seq = int(client[1]) if client else 0
-            if acked > last_seq:
-                raise ApiError(
-                    409,
-                    "the server lost changes it had acknowledged (restored from a backup?)",
-                    reset="behind",
-                )
-            stored: dict[str, Any] = json.loads(client[2]) if client else {}
-            results: list[PushResult] = []
-            fresh = [m for m in mutations if m.seq > last_seq]
-            for m in mutations:
-                if m.seq <= last_seq:
-                    old = stored.get(str(m.seq))
-                    results.append(
-                        PushResult.parse(old) if old else PushResult(m.seq, "applied", duplicate=True)
-                    )
-            if fresh:
-                # Where the laptop's pull stands: what is logged after it, it has not seen yet.
-                since = int(client[3]) if client else 0
-                if body.cursor is not None:
-                    since = min(since, body.cursor)
-                batch = _Batch(conn, user, client_id, seq, body.now, arrived)
-                batch.preload(fresh, since)
-                for m in fresh:
-                    results.append(batch.apply(m))
-                seq = batch.flush()
-                conn.execute(text("UPDATE counter SET value = :v WHERE name = 'seq'"), {"v": seq})
-                last = fresh[-1].seq
-                payload = _dumps({str(r.seq): r.to_json() for r in results if r.seq > last_seq})
-                now = utc_iso()
-                if client is None:
-                    conn.execute(
-                        text(
-                            "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled,"
-                            " updated_at)"
-                            " VALUES (:c, :u, :s, :r, 0, :t)"
-                        ),
-                        {"c": client_id, "u": user.name, "s": last, "r": payload, "t": now},
-                    )
-                else:
-                    conn.execute(
-                        text(
-                            "UPDATE client SET last_seq = :s, last_results = :r, updated_at = :t"
-                            " WHERE client_id = :c"
-                        ),
-                        {"c": client_id, "s": last, "r": payload, "t": now},
-                    )
-                last_seq = last
+                {"c": body.client_id},
+            ).one()
+            locked = time.perf_counter()
+            now_key = None if owner is None else (str(owner), int(last))
+            moved = plan.batch is not None and plan.batch.floor != int(floor or 0)  # a compaction ran
+            if (
+                now_key != _row_key(client)
+                or moved
+                or (seq != head and plan.batch is not None and plan.batch.stale(conn, head))
+            ):
+                plan = _Plan.make(conn, user, body, _client_row(conn, body.client_id, ""), arrived)
+            plan.write(conn, int(seq), now_key is not None)
             if delay:
                 time.sleep(min(delay, 30.0))
-        results.sort(key=lambda r: r.seq)
-        return PushResponse(epoch, last_seq, results)
+        lockstat.held(time.perf_counter() - locked)
+        return PushResponse(epoch, plan.last_seq, sorted(plan.results, key=lambda r: r.seq))
 
     # -- pull -------------------------------------------------------------------------------
     @app.get("/v1/pull", responses=schema.replies("PullResponse", 400, 401, 403, 409, 429))
@@ -232,7 +220,11 @@ def create_app(
     ) -> Response:
         if client_id is not None and client_id_problem(client_id) is not None:
             raise ApiError(400, f"client_id: {client_id_problem(client_id)}")
-        with engine.begin() as conn:
+        # A snapshot read through the read pool: no write lock, never behind a push for a connection.
+        reading = read_engine.connect()
+        if postgres:
+            reading = reading.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with reading as conn:
             head = int(conn.execute(text("SELECT value FROM counter WHERE name = 'seq'")).scalar_one())
             server_epoch = meta(conn, "epoch")
             if epoch and epoch != server_epoch:
@@ -244,7 +236,8 @@ def create_app(
             client = None
             if client_id:
                 client = conn.execute(
-                    text("SELECT user_name, pulled FROM client WHERE client_id = :c"), {"c": client_id}
+                    text("SELECT user_name, pulled, snapshot FROM client WHERE client_id = :c"),
+                    {"c": client_id},
                 ).first()
                 if client is not None and client[0] != user.name:
                     raise ApiError(403, "this client id belongs to another user; log in again on this laptop")
@@ -252,53 +245,32 @@ def create_app(
                     raise ApiError(
                         409, "the server does not know this laptop's cursor (restored?)", reset="behind"
                     )
-            sql = (
-                "SELECT seq, entity, id, fields, owner, team, prev_owner, prev_team, existed, origin"
-                " FROM change WHERE seq > :c AND seq <= :h"
-            )
-            params: dict[str, Any] = {"c": cursor, "h": head, "n": limit}
-            if user.role != "admin":
-                # The user's team and, for a manager, their territory's subtree (sfa/server/scope.py).
-                teams = [user.team, *sorted(user.teams)]
-                marks = ", ".join(f":t{n}" for n in range(len(teams)))
-                sql += (
-                    f" AND (owner = :u OR team IN ({marks}) OR prev_owner = :u OR prev_team IN ({marks})"
-                    " OR (owner IS NULL AND team IS NULL))"
+            floor = compact.floor(conn)
+            snapshot = cursor < floor
+            if snapshot and cursor > 0 and client is not None and not client[2]:
+                raise ApiError(
+                    409,
+                    "the server compacted its log past this laptop's cursor; it syncs again from the start",
+                    reset="compacted",
                 )
-                params.update({f"t{n}": team for n, team in enumerate(teams)}, u=user.name)
-            rows = conn.execute(text(sql + " ORDER BY seq LIMIT :n"), params).all()
-            changes: list[str] = []  # JSON text: the stored fields are passed through unparsed
-            for row in rows:
-                now_visible = rules.visible(user, row[4], row[5])
-                before = bool(row[8]) and rules.visible(user, row[6], row[7])
-                if client_id and row[9] == client_id and now_visible and not own:
-                    continue  # the client's own write, as it made it (a move out of scope still removes)
-                if now_visible and (before or not row[8]):
-                    changes.append(_change_json(row[0], row[1], row[2], row[3]))
-                elif now_visible:
-                    full = conn.execute(
-                        text("SELECT fields FROM record WHERE entity = :e AND id = :i"),
-                        {"e": row[1], "i": row[2]},
-                    ).scalar_one()
-                    changes.append(_change_json(row[0], row[1], row[2], full))
-                elif before:
-                    changes.append(_dumps({"seq": row[0], "entity": row[1], "id": row[2], "remove": True}))
-            new_cursor = int(rows[-1][0]) if len(rows) == limit else head
-            if client_id and (client is None or int(client[1]) != new_cursor):
-                if client is None:
-                    conn.execute(
-                        text(
-                            "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled,"
-                            " updated_at)"
-                            " VALUES (:c, :u, 0, '{}', :p, :t)"
-                        ),
-                        {"c": client_id, "u": user.name, "p": new_cursor, "t": utc_iso()},
-                    )
-                else:
-                    conn.execute(
-                        text("UPDATE client SET pulled = :p WHERE client_id = :c"),
-                        {"p": new_cursor, "c": client_id},
-                    )
+            if snapshot:
+                changes, new_cursor = _snapshot_page(conn, user, cursor, floor, limit)
+            else:
+                changes, new_cursor = _log_page(conn, user, cursor, head, limit, client_id, own)
+            conn.rollback()
+        in_snapshot = snapshot and new_cursor < floor
+        if client_id and (client is None or int(client[1]) != new_cursor or bool(client[2]) != in_snapshot):
+            # The cursor given, in a one-row write of its own (the read above took no lock).
+            with engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at,"
+                        " snapshot) VALUES (:c, :u, 0, '{}', :p, :t, :s) ON CONFLICT (client_id) DO UPDATE"
+                        " SET pulled = excluded.pulled, updated_at = excluded.updated_at,"
+                        " snapshot = excluded.snapshot WHERE client.user_name = excluded.user_name"
+                    ),
+                    {"c": client_id, "u": user.name, "p": new_cursor, "t": utc_iso(), "s": in_snapshot},
+                )
         head_json = _dumps(
             {"epoch": server_epoch, "cursor": new_cursor, "head": head, "more": new_cursor < head}
         )
@@ -329,6 +301,193 @@ def _change_json(seq: int, entity: str, record_id: str, fields: str) -> str:
     return (
         f'{{"seq":{int(seq)},"entity":{json.dumps(entity)},"id":{json.dumps(record_id)},"fields":{fields}}}'
     )
+
+
+def _teams_in(user: User, params: dict[str, Any]) -> str:
+    """The placeholders of the user's team and, for a manager, their territory's subtree
+    (sfa/server/scope.py), added to `params` with the user's name as `:u`."""
+    teams = [user.team, *sorted(user.teams)]
+    params.update({f"t{n}": team for n, team in enumerate(teams)}, u=user.name)
+    return ", ".join(f":t{n}" for n in range(len(teams)))
+
+
+def _log_page(
+    conn: Connection, user: User, cursor: int, head: int, limit: int, client_id: str | None, own: int
+) -> tuple[list[str], int]:
+    """A page of the change log above `cursor` (at or above the floor) as the user may see it."""
+    sql = (
+        "SELECT seq, entity, id, fields, owner, team, prev_owner, prev_team, existed, origin"
+        " FROM change WHERE seq > :c AND seq <= :h"
+    )
+    params: dict[str, Any] = {"c": cursor, "h": head, "n": limit}
+    if user.role != "admin":
+        teams = _teams_in(user, params)
+        sql += (
+            f" AND (owner = :u OR team IN ({teams}) OR prev_owner = :u OR prev_team IN ({teams})"
+            " OR (owner IS NULL AND team IS NULL))"
+        )
+    rows = conn.execute(text(sql + " ORDER BY seq LIMIT :n"), params).all()
+    changes: list[str] = []  # JSON text: the stored fields are passed through unparsed
+    for row in rows:
+        now_visible = rules.visible(user, row[4], row[5])
+        before = bool(row[8]) and rules.visible(user, row[6], row[7])
+        if client_id and row[9] == client_id and now_visible and not own:
+            continue  # the client's own write, as it made it (a move out of scope still removes)
+        if now_visible and (before or not row[8]):
+            changes.append(_change_json(row[0], row[1], row[2], row[3]))
+        elif now_visible:
+            full = conn.execute(
+                text("SELECT fields FROM record WHERE entity = :e AND id = :i"),
+                {"e": row[1], "i": row[2]},
+            ).scalar_one()
+            changes.append(_change_json(row[0], row[1], row[2], full))
+        elif before:
+            changes.append(_dumps({"seq": row[0], "entity": row[1], "id": row[2], "remove": True}))
+    return changes, int(rows[-1][0]) if len(rows) == limit else head
+
+
+def _snapshot_page(
+    conn: Connection, user: User, cursor: int, floor: int, limit: int
+) -> tuple[list[str], int]:
+    """Below the floor: the records the user sees with seq in (cursor, floor], by seq, each whole,
+    tombstones included; the last seq's group whole (docs/sync-protocol.md, "Snapshot and compaction")."""
+    sql = "SELECT seq, entity, id, fields, owner, team FROM record WHERE seq > :c AND seq <= :f"
+    params: dict[str, Any] = {"c": cursor, "f": floor, "n": limit}
+    where = ""
+    if user.role != "admin":
+        where = (
+            f" AND (owner = :u OR team IN ({_teams_in(user, params)}) OR (owner IS NULL AND team IS NULL))"
+        )
+    rows = conn.execute(text(sql + where + " ORDER BY seq LIMIT :n"), params).all()
+    new_cursor = floor
+    if len(rows) == limit:
+        new_cursor = int(rows[-1][0])
+        rows = [row for row in rows if int(row[0]) < new_cursor]
+        group = "SELECT seq, entity, id, fields, owner, team FROM record WHERE seq = :s"
+        rows += conn.execute(text(group + where + " ORDER BY entity, id"), {**params, "s": new_cursor}).all()
+    changes = [
+        _change_json(row[0], row[1], row[2], row[3]) for row in rows if rules.visible(user, row[4], row[5])
+    ]
+    return changes, new_cursor
+
+
+def _client_row(conn: Connection, client_id: str, lock: str) -> Any:
+    return conn.execute(
+        text(f"SELECT user_name, last_seq, last_results, pulled FROM client WHERE client_id = :c{lock}"),
+        {"c": client_id},
+    ).first()
+
+
+def _row_key(row: Any) -> tuple[str, int] | None:
+    """What a push's plan depends on in the client row (a pull moving `pulled` does not matter:
+    the plan used the older cursor, which only sends more own changes back)."""
+    return None if row is None else (str(row[0]), int(row[1]))
+
+
+class _Plan:
+    """One push decided: the results, and the merged batch whose rows phase 2 writes."""
+
+    def __init__(self, results: list[PushResult], batch: _Batch | None, last_seq: int, payload: str) -> None:
+        self.results, self.batch, self.last_seq, self.payload = results, batch, last_seq, payload
+
+    def _write_pipelined(
+        self, conn: Connection, base: int, top: int, exists: bool, values: dict[str, Any]
+    ) -> None:
+        """PostgreSQL: the same statements sent in one pipeline (psycopg), so the lock holder waits
+        for the network, the server and the GIL once instead of once per table."""
+        assert self.batch is not None
+        rows = self.batch.record_rows()
+        raw: Any = conn.connection.driver_connection
+        with raw.pipeline(), raw.cursor() as cur:
+            if rows:
+                cur.executemany(
+                    "INSERT INTO record(entity, id, fields, owner, team, deleted, flagged, seq, updated_at)"
+                    " VALUES (%(e)s, %(i)s, %(f)s, %(o)s, %(t)s, %(d)s, %(g)s, %(s)s, %(u)s)"
+                    " ON CONFLICT (entity, id) DO UPDATE SET fields = excluded.fields, owner = excluded.owner,"
+                    " team = excluded.team, deleted = excluded.deleted, flagged = excluded.flagged,"
+                    " seq = excluded.seq, updated_at = excluded.updated_at",
+                    rows,
+                )
+            if self.batch.changes:
+                cur.executemany(
+                    "INSERT INTO change(seq, entity, id, fields, owner, team, prev_owner, prev_team, existed,"
+                    " origin, user_name, at) VALUES (%(seq)s, %(entity)s, %(id)s, %(fields)s, %(owner)s,"
+                    " %(team)s, %(prev_owner)s, %(prev_team)s, %(existed)s, %(origin)s, %(user_name)s, %(at)s)",
+                    self.batch.changes,
+                )
+            if top != base:
+                cur.execute("UPDATE counter SET value = %(v)s WHERE name = 'seq'", {"v": top})
+            if exists:
+                cur.execute(
+                    "UPDATE client SET last_seq = %(s)s, last_results = %(r)s, updated_at = %(t)s"
+                    " WHERE client_id = %(c)s",
+                    values,
+                )
+            else:
+                cur.execute(
+                    "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at)"
+                    " VALUES (%(c)s, %(u)s, %(s)s, %(r)s, 0, %(t)s)",
+                    {**values, "u": self.batch.user.name},
+                )
+
+    @classmethod
+    def make(cls, conn: Connection, user: User, body: PushRequest, client: Any, arrived: int) -> _Plan:
+        if client is not None and client[0] != user.name:
+            raise ApiError(403, "this client id belongs to another user; log in again on this laptop")
+        last_seq = int(client[1]) if client else 0
+        if body.acked > last_seq:
+            raise ApiError(
+                409, "the server lost changes it had acknowledged (restored from a backup?)", reset="behind"
+            )
+        stored: dict[str, Any] = json.loads(client[2]) if client else {}
+        results: list[PushResult] = []
+        fresh = [m for m in body.mutations if m.seq > last_seq]
+        for m in body.mutations:
+            if m.seq <= last_seq:
+                old = stored.get(str(m.seq))
+                results.append(PushResult.parse(old) if old else PushResult(m.seq, "applied", duplicate=True))
+        if not fresh:
+            return cls(results, None, last_seq, "")
+        # Where the laptop's pull stands: what is logged after it, it has not seen yet.
+        since = int(client[3]) if client else 0
+        if body.cursor is not None:
+            since = min(since, body.cursor)
+        batch = _Batch(conn, user, body.client_id, 0, body.now, arrived)
+        batch.preload(fresh, since)
+        for m in fresh:
+            results.append(batch.apply(m))
+        batch.prepare()
+        payload = _dumps({str(r.seq): r.to_json() for r in results if r.seq > last_seq})
+        return cls(results, batch, fresh[-1].seq, payload)
+
+    def write(self, conn: Connection, base: int, exists: bool) -> None:
+        """Under the counter lock: the batch's seqs become base+1 … base+n; one statement per table."""
+        if self.batch is None:
+            return
+        self.batch.conn = conn
+        top = self.batch.rebase(base)
+        values = {"c": self.batch.client_id, "s": self.last_seq, "r": self.payload, "t": self.batch.at}
+        if conn.dialect.name == "postgresql":
+            self._write_pipelined(conn, base, top, exists, values)
+            return
+        self.batch.flush()
+        if top != base:
+            conn.execute(text("UPDATE counter SET value = :v WHERE name = 'seq'"), {"v": top})
+        if exists:
+            conn.execute(
+                text(
+                    "UPDATE client SET last_seq = :s, last_results = :r, updated_at = :t WHERE client_id = :c"
+                ),
+                values,
+            )
+        else:
+            conn.execute(
+                text(
+                    "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at)"
+                    " VALUES (:c, :u, :s, :r, 0, :t)"
+                ),
+                {**values, "u": self.batch.user.name},
+            )
 
 
 # Records whose scope is their parent's (merge.parent_of names the parent) and follows it when the
@@ -369,12 +528,47 @@ class _Batch:
         self.survivors: dict[str, str] = {}  # merged-away id -> survivor id (sfa/server/merged.py)
         self.teams: dict[str, str | None] = {}  # user name -> team ("" none), None: no such user
         self.moved: dict[str, Scope] = {}  # parent id -> its new scope (children follow in flush)
+        self.children_moved = False
+        self.rows: list[dict[str, Any]] | None = None  # prepared record rows (see prepare)
+        self.looked: set[str] = set()  # every record id read: phase 2 checks none was written since
+        # The compaction point, and the seq each stored record was last written at: a record last
+        # written at or below the floor has its next change logged whole (docs/sync-protocol.md,
+        # "Snapshot and compaction").
+        self.floor = compact.floor(conn)
+        self.row_seq: dict[tuple[str, str], int] = {}
+
+    def stale(self, conn: Connection, head: int) -> bool:
+        """Whether a push committed after `head` wrote a record this batch read (or created one it
+        looked for and did not find), so that its plan must be made again under the lock. A batch
+        that moved a parent scanned for its children by content: always planned again."""
+        if self.moved:
+            return True
+        wanted = sorted(self.looked)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
+            params["h"] = head
+            marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+            found = conn.execute(
+                text(f"SELECT 1 FROM record WHERE id IN ({marks}) AND seq > :h LIMIT 1"), params
+            ).first()
+            if found is not None:
+                return True
+        return False
+
+    def rebase(self, base: int) -> int:
+        """Changes logged with seqs counted from 0 (planned before the lock) move to base+1 …"""
+        for change in self.changes:
+            change["seq"] += base
+        self.seq += base
+        return self.seq
 
     def preload(self, mutations: list[Mutation], since: int) -> None:
         """Read every record the batch touches in a few queries instead of one each, and which of
         them changed after `since` (the pushing laptop's pull cursor). A record's `seq` is at least
         that of every change logged for it: each logging path marks the record dirty."""
         wanted = sorted({m.id for m in mutations if is_uuid(m.id)})
+        self.looked.update(wanted)
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
@@ -388,6 +582,7 @@ class _Batch:
             ):
                 if int(row[7]) > since:  # changed after the laptop's cursor (by anyone: conservative)
                     self.unseen.add((row[0], row[1]))
+                self.row_seq[(row[0], row[1])] = int(row[7])
                 self.records[(row[0], row[1])] = [
                     json.loads(row[2]),
                     row[3],
@@ -421,6 +616,7 @@ class _Batch:
             if survivor:
                 self.survivors[record_id] = survivor
         ordered = sorted(wanted - set(self.survivors))
+        self.looked.update(ordered)
         for start in range(0, len(ordered), 500):
             chunk = ordered[start : start + 500]
             params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
@@ -517,14 +713,17 @@ class _Batch:
         if key in self.loaded and key not in self.records:
             return None
         if key not in self.records:
+            self.looked.add(record_id)
             row = self.conn.execute(
                 text(
-                    "SELECT fields, owner, team, deleted, flagged FROM record WHERE entity = :e AND id = :i"
+                    "SELECT fields, owner, team, deleted, flagged, seq FROM record"
+                    " WHERE entity = :e AND id = :i"
                 ),
                 {"e": entity, "i": record_id},
             ).first()
             if row is None:
                 return None
+            self.row_seq[key] = int(row[5])
             self.records[key] = [json.loads(row[0]), row[1], row[2], bool(row[3]), bool(row[4]), True, False]
         return self.records[key]
 
@@ -532,6 +731,7 @@ class _Batch:
         for (_, rid), entry in self.records.items():
             if rid == record_id:
                 return entry[1], entry[2]
+        self.looked.add(record_id)
         row = self.conn.execute(
             text("SELECT owner, team FROM record WHERE id = :i"), {"i": record_id}
         ).first()
@@ -560,8 +760,9 @@ class _Batch:
         """Parents moved in this batch (`self.moved`): their children (`_CHILDREN`) move with
         them, each logged with its full fields so that who gains it gets it and who loses it gets
         `remove`. One query per 100 moved parents, at the end of the batch."""
-        if not self.moved:
+        if not self.moved or self.children_moved:
             return
+        self.children_moved = True
         kinds = ", ".join(f"'{e}'" for e in _CHILDREN)
         parents = sorted(self.moved)
         keys: list[tuple[str, str]] = []
@@ -594,6 +795,11 @@ class _Batch:
     ) -> None:
         if origin is None:
             self.unseen.add((entity, record_id))
+        key = (entity, record_id)
+        if self.floor and self.row_seq.get(key, self.floor + 1) <= self.floor and key in self.records:
+            # The record's first change above the floor: logged whole (the snapshot relies on it).
+            fields = {name: list(pair) for name, pair in self.records[key][0].items()}
+            self.row_seq[key] = self.floor + 1
         self.seq += 1
         self.changes.append(
             {
@@ -697,8 +903,17 @@ class _Batch:
         return rules.RecordChange(m.entity, current[0] if current else None, m.fields, parent)
 
     def _revert(self, m: Mutation, current: list[Any] | None, before: Scope | None) -> None:
-        """A rejected edit of a record the user sees: send the server's values back."""
-        if current is None or before is None or not rules.visible(self.user, *before):
+        """A rejected edit of a record the user sees: send the server's values back. A rejected write
+        to a record the user does not see (a copy it kept after the record left its scope, re-sent
+        after a reset, docs/sync-protocol.md "Snapshot and compaction"): log the record as leaving
+        the writer's scope, so its next pull removes the copy."""
+        if current is None or before is None:
+            return
+        if not rules.visible(self.user, *before):
+            if m.entity != CONFLICT:
+                fields = {name: list(pair) for name, pair in current[0].items()}
+                self.log(m.entity, m.id, fields, (self.user.name, self.user.team), before, None)
+                current[6] = True
             return
         fields = {k: v for k, v in current[0].items() if k in m.fields}
         unset = [k for k in m.fields if k not in current[0]]
@@ -711,14 +926,11 @@ class _Batch:
             self.log(m.entity, m.id, fields, before, before, None)
             current[6] = True  # rewritten with the batch's seq: the revert counts as a change
 
-    def flush(self) -> int:
+    def prepare(self) -> None:
+        """The record rows to write, serialised (before the lock, for a push); `flush` sets their seq."""
         self.move_children()
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        for (entity, record_id), entry in self.records.items():
-            if not entry[6]:
-                continue
-            row = {
+        self.rows = [
+            {
                 "e": entity,
                 "i": record_id,
                 "f": _dumps(entry[0]),
@@ -726,25 +938,34 @@ class _Batch:
                 "t": entry[2],
                 "d": entry[3],
                 "g": entry[4],
-                "s": self.seq,
                 "u": self.at,
             }
-            (updates if entry[5] else inserts).append(row)
-        if inserts:
+            for (entity, record_id), entry in self.records.items()
+            if entry[6]
+        ]
+
+    def record_rows(self) -> list[dict[str, Any]]:
+        """The prepared record rows, with the batch's (last) seq."""
+        if self.rows is None:
+            self.prepare()
+        rows = self.rows or []
+        for row in rows:
+            row["s"] = self.seq
+        return rows
+
+    def flush(self) -> int:
+        rows = self.record_rows()
+        if rows:
+            # One statement for new and existing records alike (one round trip per table).
             self.conn.execute(
                 text(
                     "INSERT INTO record(entity, id, fields, owner, team, deleted, flagged, seq, updated_at)"
-                    " VALUES (:e, :i, :f, :o, :t, :d, :g, :s, :u)"
+                    " VALUES (:e, :i, :f, :o, :t, :d, :g, :s, :u) ON CONFLICT (entity, id) DO UPDATE SET"
+                    " fields = excluded.fields, owner = excluded.owner, team = excluded.team,"
+                    " deleted = excluded.deleted, flagged = excluded.flagged, seq = excluded.seq,"
+                    " updated_at = excluded.updated_at"
                 ),
-                inserts,
-            )
-        if updates:
-            self.conn.execute(
-                text(
-                    "UPDATE record SET fields = :f, owner = :o, team = :t, deleted = :d, flagged = :g,"
-                    " seq = :s, updated_at = :u WHERE entity = :e AND id = :i"
-                ),
-                updates,
+                rows,
             )
         if self.changes:
             self.conn.execute(

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 from sqlalchemy import Engine
 
-from sfa.server import storage
+from sfa.server import lockstat, storage
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -108,6 +108,7 @@ class Metrics:
                 "# TYPE sfa_active_clients gauge",
                 f"sfa_active_clients {active}",
             ]
+        lines += lockstat.render()
         if pool:
             lines += [
                 "# HELP sfa_db_pool_checked_out Database connections in use.",

@@ -97,8 +97,30 @@ def _v1(conn: Connection) -> None:
     )
 
 
+def _v2(conn: Connection) -> None:
+    """Snapshot and compaction (docs/sync-protocol.md): the compaction point, which clients are in
+    their snapshot, and the indexes a pull reads its scope through."""
+    boolean = (
+        "BOOLEAN NOT NULL DEFAULT FALSE"
+        if conn.dialect.name == "postgresql"
+        else "BOOLEAN NOT NULL DEFAULT 0"
+    )
+    conn.execute(text(f"ALTER TABLE client ADD COLUMN snapshot {boolean}"))
+    for name, table, columns in (
+        ("record_by_seq", "record", "seq"),
+        ("record_by_owner", "record", "owner, seq"),
+        ("record_by_team", "record", "team, seq"),
+        ("change_by_owner", "change", "owner, seq"),
+        ("change_by_team", "change", "team, seq"),
+        ("change_by_prev_owner", "change", "prev_owner, seq"),
+        ("change_by_prev_team", "change", "prev_team, seq"),
+    ):
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})"))
+    conn.execute(text("INSERT INTO server_meta(key, value) VALUES ('floor', '0')"))
+
+
 # Versioned migrations: entry N brings the schema from version N-1 to N. Never edit a shipped one.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1,)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2)
 LATEST = len(MIGRATIONS)
 
 
@@ -112,13 +134,27 @@ def make_engine(url: str) -> Engine:
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
             _sqlite_pragmas(engine)
         else:
-            engine = create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+            # Writers only (a push's second phase, admin writes); reads use read_engine's pool.
+            engine = create_engine(url, pool_size=6, max_overflow=6, pool_pre_ping=True)
     except Exception as exc:
         raise ConfigError(f"cannot use database {url!r}: {exc}") from None
     return engine
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+def read_engine(engine: Engine) -> Engine:
+    """A second engine on the same database for reads: pulls, token checks and the first phase of
+    a push. On SQLite its transactions are deferred (`BEGIN`: a WAL snapshot taken at the first
+    read, no write lock), so readers never queue behind a push; on PostgreSQL it is a separate pool,
+    so pulls never wait for a connection behind pushes waiting for the counter row."""
+    url = engine.url.render_as_string(hide_password=False)
+    if engine.dialect.name == "sqlite":
+        reader = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
+        _sqlite_pragmas(reader, immediate=False)
+        return reader
+    return create_engine(url, pool_size=12, max_overflow=12, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(engine: Engine, immediate: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
@@ -130,9 +166,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        # One writer at a time, taken up front: no deadlock on lock upgrade, and log rows commit
-        # in server_seq order.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers: one at a time, taken up front (no deadlock on lock upgrade, and log rows commit
+        # in server_seq order). Readers: a deferred transaction, a snapshot without a lock.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def schema_version(conn: Connection) -> int:

@@ -101,7 +101,8 @@ class InProcessServer:
         if fresh:
             admin.init(home, self.db)
         self.engine: Engine = storage.make_engine(self.db)
-        self.app = create_app(self.engine)
+        self.reader: Engine = storage.read_engine(self.engine)  # the app's read pool, disposed with it
+        self.app = create_app(self.engine, reader=self.reader)
         self.transport = Bridge(self.app)
 
     def add_user(self, name: str, role: str = "rep", team: str | None = "north") -> str:
@@ -130,7 +131,12 @@ class InProcessServer:
 
     def close(self) -> None:
         self.transport.shutdown()
+        self._dispose()
+
+    def _dispose(self) -> None:
         self.engine.dispose()
+        if self.reader is not self.engine:
+            self.reader.dispose()
 
     # -- an admin's backup and restore (both backends) ----------------------------------------
     pg: PgCluster | None = None  # set when the database is a throwaway PostgreSQL one
@@ -140,7 +146,7 @@ class InProcessServer:
         if self.pg is None:
             _copy_sqlite(self.home / "server.db", self.home / "backup.db")
             return
-        self.engine.dispose()  # a template database must have no sessions
+        self._dispose()  # a template database must have no sessions
         name = self.db.rsplit("/", 1)[1]
         self.pg.sql(f"CREATE DATABASE {name}_backup TEMPLATE {name}")
 
@@ -149,7 +155,7 @@ class InProcessServer:
         if self.pg is None:
             _copy_sqlite(self.home / "backup.db", self.home / "server.db")
             return
-        self.engine.dispose()
+        self._dispose()
         name = self.db.rsplit("/", 1)[1]
         self.pg.sql(f"DROP DATABASE {name} WITH (FORCE)")
         self.pg.sql(f"CREATE DATABASE {name} TEMPLATE {name}_backup")
