@@ -471,3 +471,50 @@ def test_demo_history_meets_competitors_and_win_loss_explains_it(history_home: P
     assert sum(g["deals"] for g in by_stage) == len(lost) + sum(
         1 for o in run_sfa(history_home, "opp", "list", "--json").json() if o["stage"] == "won"
     )
+
+
+def test_report_forecast_shows_the_latest_adjustment(sfa: Any) -> None:
+    """`forecast adjust` counts in `report forecast` narrowed to its subject: the latest adjustment
+    of the period replaces the commit (or best-case) column, marked, with the note in --json."""
+    account = sfa("account", "add", "Acme", "--json").json()
+    quarter = forecasting.report_rules.period_of(local_today(), "quarter")
+    close = local_today().isoformat()
+    assert (
+        sfa(
+            "opp", "add", "Line 3", "--account", account["id"], "--amount", "1000", "--close-date", close
+        ).code
+        == 0
+    )
+    owner = sfa("opp", "list", "--json").json()[0]["owner"]
+    args = ("report", "forecast", "--by", "quarter", "--owner", owner, "--json")
+    before = next(r for r in sfa(*args).json() if r["period"] == quarter)
+    assert "adjusted" not in before
+    for amount, note in (("500", "first call"), ("750", "Acme signs early")):
+        result = sfa(
+            "forecast",
+            "adjust",
+            "--period",
+            quarter,
+            "--owner",
+            owner,
+            "--category",
+            "commit",
+            "--amount",
+            amount,
+            "--note",
+            note,
+        )
+        assert result.code == 0, result.err
+    row = next(r for r in sfa(*args).json() if r["period"] == quarter)
+    assert row["commit"] == "750.00" and row["adjusted"] == "commit*"
+    detail = row["adjustments"]["commit"]
+    assert detail["note"] == "Acme signs early" and detail["computed"] == before["commit"]
+    assert row["best_case"] == before["best_case"]  # not adjusted
+    # another rep's, a month's, or the unnarrowed report: not this subject's quarter
+    assert "adjusted" not in next(
+        r for r in sfa("report", "forecast", "--by", "quarter", "--json").json() if r["period"] == quarter
+    )
+    other = sfa("report", "forecast", "--by", "quarter", "--owner", "someone-else", "--json").json()
+    assert all("adjusted" not in r for r in other)
+    table = sfa("report", "forecast", "--by", "quarter", "--owner", owner)
+    assert table.code == 0 and "commit*" in table.out and "750.00" in table.out

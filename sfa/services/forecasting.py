@@ -563,6 +563,39 @@ def adjustments(ws: Workspace, period: str | None = None) -> list[Record]:
     )
 
 
+# The report's columns an adjustment of a category replaces (pipeline adjustments are recorded, shown
+# by `forecast adjustments`, and replace no column: the report's pipeline is the deals' sum).
+ADJUSTED_COLUMNS = {"commit": "commit", "best case": "best_case"}
+
+
+def report_adjustments(
+    ws: Workspace, *, owner: str | None = None, team: str | frozenset[str] | None = None
+) -> dict[tuple[str, str, str], Record]:
+    """(period, currency, column) → the adjustment `sfa report forecast` shows in that column.
+
+    Adjustments are of one subject, so they apply only to a report narrowed to exactly one: with
+    --owner the rep's, else with --team (one team, not a territory's set) the team's; an unnarrowed
+    report sums subjects whose adjustments would overlap and shows the deals' figures. Of the
+    adjustments that count (the latest per person), the latest of anyone's is shown: the newest
+    judgement of that subject's period, the same on every laptop (docs/prediction.md)."""
+    if owner is not None:
+        kind, subject = "owner", owner
+    elif isinstance(team, str):
+        kind, subject = "team", team
+    else:
+        return {}
+    found: dict[tuple[str, str, str], Record] = {}
+    for row in adjustments(ws):
+        column = ADJUSTED_COLUMNS.get(row["category"])
+        if column is None or row["subject_kind"] != kind or row["subject"] != subject:
+            continue
+        key = (row["period"], row["currency"] or "", column)
+        kept = found.get(key)
+        if kept is None or (row["at"], row["id"]) > (kept["at"], kept["id"]):
+            found[key] = row
+    return found
+
+
 def snapshot_id(kind: str, subject: str, period: str, week: str) -> str:
     """The same on every replica: two laptops snapshotting one week write one record."""
     return str(uuid.uuid5(_SNAPSHOT_NAMESPACE, f"{kind}\\x1f{subject}\\x1f{period}\\x1f{week}"))
