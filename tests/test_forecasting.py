@@ -20,7 +20,7 @@ from sfa.domain.prediction import DealHistory
 from sfa.services import crm, forecasting
 from sfa.store.migrations import MIGRATIONS, execute_script
 from sfa.store.workspace import Workspace
-from tests.conftest import run_sfa
+from tests.conftest import run_sfa, store_digest
 
 
 def _deal(ws: Any) -> dict[str, Any]:
@@ -518,3 +518,49 @@ def test_report_forecast_shows_the_latest_adjustment(sfa: Any) -> None:
     assert all("adjusted" not in r for r in other)
     table = sfa("report", "forecast", "--by", "quarter", "--owner", owner)
     assert table.code == 0 and "commit*" in table.out and "750.00" in table.out
+
+
+def _logged_in(home: Path, role: str, user: str, team: str) -> None:
+    ws = Workspace(home)
+    try:
+        ws.config.set("sync.url", "http://127.0.0.1:9")
+        with ws.store.transaction():
+            ws.store.set_meta("sync.role", role)
+            ws.store.set_meta("sync.user", user)
+            ws.store.set_meta("sync.team", team)
+    finally:
+        ws.close()
+
+
+def _adjust(sfa: Any, *subject: str) -> Any:
+    return sfa(
+        "forecast", "adjust", "--period", "2026-Q4", *subject, "--category", "commit", "--amount", "10"
+    )
+
+
+def test_a_rep_adjusts_only_their_own_forecast(sfa: Any, home: Path) -> None:
+    """The CLI refuses early what the server rejects (tests/sync/test_sync_forecast_adjust.py)."""
+    _logged_in(home, "rep", "ana", "north")
+    before = store_digest(home)
+    team = _adjust(sfa, "--team", "north")
+    assert team.code != 0 and team.err.startswith("sfa: error: team: only the team's manager"), team.err
+    other = _adjust(sfa, "--owner", "bob")
+    assert other.code != 0 and "a rep adjusts only their own forecast (ana)" in other.err
+    assert store_digest(home) == before
+    mine = _adjust(sfa, "--owner", "ana")
+    assert mine.code == 0, mine.err
+    (row,) = sfa("forecast", "adjustments", "--json").json()
+    assert (row["owner"], row["team"], row["subject"]) == ("ana", "north", "ana")
+
+
+def test_a_manager_adjusts_their_own_teams_forecast(sfa: Any, home: Path) -> None:
+    _logged_in(home, "manager", "max", "north")
+    south = _adjust(sfa, "--team", "south")
+    assert south.code != 0 and "only the manager of team 'south'" in south.err
+    assert _adjust(sfa, "--team", "north").code == 0
+    assert _adjust(sfa, "--owner", "ana").code == 0
+    rows = sfa("forecast", "adjustments", "--json").json()
+    assert {(r["subject_kind"], r["subject"], r["owner"]) for r in rows} == {
+        ("team", "north", "max"),
+        ("owner", "ana", "max"),
+    }

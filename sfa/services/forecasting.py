@@ -24,12 +24,13 @@ from sfa.domain.entities import (
     OPPORTUNITY,
     STAGE_CHANGE,
 )
-from sfa.domain.errors import ValidationError
+from sfa.domain.errors import NotAllowedError, ValidationError
 from sfa.domain.ids import timestamp_ms_of
 from sfa.domain.money import round_money
 from sfa.domain.prediction import DealHistory, StageStep
 from sfa.domain.stages import LOST, WON, Stage
 from sfa.domain.text import check_text
+from sfa.services import authority
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
@@ -528,6 +529,7 @@ def adjust(
         raise ValidationError(
             "category", f"{category!r} is not a category; accepted: {', '.join(FORECAST_CATEGORIES)}"
         )
+    may_adjust(ws, kind, subject)
     currency = ws.setting("currency")
     try:
         value = round_money(Decimal(amount.strip().replace(",", "")), currency)
@@ -546,10 +548,32 @@ def adjust(
             "currency": currency,
             "note": check_text("note", note.strip()) or None if note else None,
             "at": utc_now(),
-            "owner": ws.owner,
-            "team": subject if kind == "team" else ws.team,
+            "owner": authority.user(ws),
+            "team": subject if kind == "team" else authority.my_team(ws),
         },
     )
+
+
+def may_adjust(ws: Workspace, kind: str, subject: str) -> None:
+    """Refuse early what the server rejects (sfa/server/roles.py): a rep adjusts only their own
+    forecast; a team's only that team's manager or an admin. Without a server (or before a login
+    cached a role) nothing is refused here."""
+    role = authority.role(ws)
+    if role is None or role == "admin":
+        return
+    if role == "manager":
+        if kind == "team" and subject not in authority.my_teams(ws):
+            raise NotAllowedError(
+                f"team: only the manager of team {subject!r} or an admin may adjust its forecast"
+            )
+        return
+    if kind == "team":
+        raise NotAllowedError(
+            f"team: only the team's manager or an admin may adjust a team's forecast (you are a {role})"
+        )
+    me = authority.user(ws)
+    if subject != me:
+        raise NotAllowedError(f"owner: a {role} adjusts only their own forecast ({me})")
 
 
 def adjustments(ws: Workspace, period: str | None = None) -> list[Record]:
