@@ -425,7 +425,7 @@ def test_backtest_is_kept_until_a_deal_changes(history_home: Path, tmp_path: Pat
         key = json.loads(cache.read_text())["key"]
         assert forecasting.backtest(ws, 4) == first
         assert first == prediction.backtest(
-            forecasting.histories(ws), forecasting.stages_for(ws), local_today(), 4, "quarter"
+            forecasting.histories(ws, context=True), forecasting.stages_for(ws), local_today(), 4, "quarter"
         )
     finally:
         ws.close()
@@ -564,3 +564,35 @@ def test_a_manager_adjusts_their_own_teams_forecast(sfa: Any, home: Path) -> Non
         ("team", "north", "max"),
         ("owner", "ana", "max"),
     }
+
+
+def test_histories_carry_the_deals_context(sfa: Any, home: Path) -> None:
+    """The model's context features read from the store (forecasting.deal_context): the account's
+    industry, the deal's done tasks, notes and done visits at its account, and its contacts."""
+    account = sfa("account", "add", "Acme", "--industry", "Food", "-q").out.strip()
+    eva = sfa("contact", "add", "Eva", "--account", account, "-q").out.strip()
+    tom = sfa("contact", "add", "Tom", "--account", account, "-q").out.strip()
+    opp = sfa("opp", "add", "Line 3", "--account", account, "--contact", eva, "--amount", "10", "-q")
+    opp_id = opp.out.strip()
+    task = sfa("task", "add", "Call Tom", "--opp", opp_id, "--contact", tom, "-q").out.strip()
+    assert sfa("task", "done", task).code == 0
+    assert sfa("task", "add", "Still open", "--opp", opp_id).code == 0  # not done: no activity
+    assert sfa("note", "add", "Budget confirmed", "--opp", opp_id).code == 0
+    today = local_today()
+    visit = sfa(
+        "visit", "plan", "--account", account, "--at", f"{today.isoformat()} 12:00", "--contact", tom, "-q"
+    )
+    assert sfa("visit", "log", visit.out.strip(), "--outcome", "demo given").code == 0
+    ws = Workspace(home)
+    try:
+        (plain,) = forecasting.histories(ws)
+        assert (plain.industry, plain.activities, plain.contacts) == ("", (), ())
+        (deal,) = forecasting.histories(ws, context=True)
+    finally:
+        ws.close()
+    assert deal.account == account and deal.industry == "Food"
+    assert len(deal.activities) == 3  # the done task, the note, the done visit
+    assert {c for _, c in deal.contacts} == {eva, tom}
+    tomorrow = date.fromordinal(today.toordinal() + 1)
+    assert deal.activities_before(tomorrow) == 3 and deal.activities_before(today) == 0
+    assert deal.contacts_before(tomorrow) == 2

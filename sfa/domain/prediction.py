@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import random
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -87,6 +88,21 @@ class DealHistory:
     owner: str = ""
     source: str = ""
     currency: str = "EUR"
+    # The deal's context (issue 16's model features), each dated so that a feature as of a day
+    # counts only what happened before it (no look-ahead; docs/prediction.md, "The model's
+    # features"). Empty in the simulated histories.
+    account: str = ""
+    industry: str = ""
+    activities: tuple[date, ...] = ()  # days of the deal's activities, sorted
+    contacts: tuple[tuple[date, str], ...] = ()  # (first day on the deal, contact id), sorted
+
+    def activities_before(self, day: date, days: int = 30) -> int:
+        """How many of the deal's activities fell in the ``days`` before ``day``."""
+        return bisect_left(self.activities, day) - bisect_left(self.activities, day - timedelta(days=days))
+
+    def contacts_before(self, day: date) -> int:
+        """How many distinct contacts were on the deal before ``day``."""
+        return len({contact for seen, contact in self.contacts if seen < day})
 
     def as_of(self, day: date) -> DealHistory | None:
         """The deal as someone knew it at the start of ``day`` (None: not created yet)."""
@@ -102,7 +118,18 @@ class DealHistory:
         while j > 1 and dates[j - 1][0] >= day:
             j -= 1
         return DealHistory(
-            self.id, self.created, self.amount, steps[:k], dates[:j], self.owner, self.source, self.currency
+            self.id,
+            self.created,
+            self.amount,
+            steps[:k],
+            dates[:j],
+            self.owner,
+            self.source,
+            self.currency,
+            self.account,
+            self.industry,
+            self.activities,
+            self.contacts,
         )
 
     # Cached on first use (the dataclass is frozen; cached_property writes the instance's __dict__):
@@ -460,6 +487,8 @@ class _Model:
     source_rate: dict[str, float]
     base_rate: float
     weights: list[float] = field(default_factory=list)
+    industry_rate: dict[str, float] = field(default_factory=dict)
+    account_wins: dict[str, list[date]] = field(default_factory=dict)  # account → won days, sorted
 
     def features(self, deal: DealHistory, at: date, history: _History) -> list[float]:
         onehot = [1.0 if deal.stage == s else 0.0 for s in self.stages]
@@ -476,10 +505,32 @@ class _Model:
             1.0 if "quotation sent" in deal.reached() else 0.0,
             self.owner_rate.get(deal.owner, self.base_rate) - self.base_rate,
             self.source_rate.get(deal.source, self.base_rate) - self.base_rate,
+            # The deal's context, as of ``at`` (0 where unknown: the column then drops out of the fit).
+            self.industry_rate.get(deal.industry, self.base_rate) - self.base_rate if deal.industry else 0.0,
+            math.log1p(deal.activities_before(at)) if deal.activities else 0.0,
+            math.log1p(deal.contacts_before(at)) if deal.contacts else 0.0,
+            math.log1p(earlier_wins(self.account_wins, deal.account, at)) if deal.account else 0.0,
         ]
 
     def predict(self, row: list[float]) -> float:
         return _logistic(sum(w * x for w, x in zip(self.weights, row, strict=True)))
+
+
+def account_wins(closed: Iterable[DealHistory]) -> dict[str, list[date]]:
+    """Account → the days its deals were won, sorted (the closed deals as known at some day)."""
+    found: dict[str, list[date]] = defaultdict(list)
+    for deal in closed:
+        if deal.account and deal.outcome is not None and deal.outcome[0] == WON:
+            found[deal.account].append(deal.outcome[1])
+    for days in found.values():
+        days.sort()
+    return dict(found)
+
+
+def earlier_wins(wins: dict[str, list[date]], account: str, day: date) -> int:
+    """The account's deals won before ``day``."""
+    days = wins.get(account)
+    return bisect_left(days, day) if days else 0
 
 
 def _fit_logistic(
@@ -641,6 +692,8 @@ def _train_new(known: _Known, history: _History) -> _Model | None:
         _rates(known.closed, "owner"),
         _rates(known.closed, "source"),
         won / max(1, len(known.closed)),
+        industry_rate=_rates(known.closed, "industry"),
+        account_wins=account_wins(known.closed),
     )
     model.weights = _fit_logistic(
         [model.features(then, start, history) for start, _, then, _ in snaps], labels
@@ -1263,8 +1316,57 @@ def score(deals: Sequence[DealHistory], stages: Sequence[Stage], deal_id: str, t
                     f"close date moved {times} ({rate:.0%} of such deals won, {overall:.0%} of all)",
                 )
             )
+    factors += _context_factors(deal, known.closed, today)
     factors.sort(key=lambda f: -abs(f.effect))
     return Score(p, "history", tuple(factors))
+
+
+FACTOR_MIN_DEALS = 10  # a context factor is named only when this many closed deals share it
+
+
+def _context_factors(deal: DealHistory, closed: list[DealHistory], today: date) -> list[Factor]:
+    """The model's context features as factors: how the closed deals that shared the deal's
+    industry, activity, contacts or returning account fared against all closed deals. Each closed
+    deal is described as it stood the day it closed (its activities in the 30 days before, its
+    contacts, its account's wins before it), so nothing after a deal's own close is used."""
+    if not closed or not (deal.industry or deal.activities or deal.contacts or deal.account):
+        return []
+    overall = sum(1 for d in closed if d.stage == WON) / len(closed)
+    wins = account_wins(closed)
+    found = []
+
+    def share(test: Any, text: str) -> None:
+        group = [d for d in closed if test(d)]
+        if len(group) >= FACTOR_MIN_DEALS:
+            rate = sum(1 for d in group if d.stage == WON) / len(group)
+            found.append(
+                Factor(rate - overall, f"{text} ({rate:.0%} of such deals won, {overall:.0%} of all)")
+            )
+
+    def closed_on(d: DealHistory) -> date:
+        return d.steps[-1].at
+
+    if deal.industry:
+        share(lambda d: d.industry == deal.industry, f"industry {deal.industry}")
+    active = deal.activities_before(today)
+    if deal.activities or active:
+        if active:
+            share(lambda d: d.activities_before(closed_on(d)) > 0, f"{active} activities in the last 30 days")
+        else:
+            share(lambda d: d.activities_before(closed_on(d)) == 0, "no activity in the last 30 days")
+    people = deal.contacts_before(today)
+    if people:
+        share(
+            lambda d: d.contacts_before(closed_on(d)) >= people,
+            f"{people} contact{'s' if people > 1 else ''} on the deal",
+        )
+    before = earlier_wins(wins, deal.account, today) if deal.account else 0
+    if before:
+        share(
+            lambda d: bool(d.account) and earlier_wins(wins, d.account, d.created) > 0,
+            f"the account won {before} deal{'s' if before > 1 else ''} before",
+        )
+    return found
 
 
 # ----------------------------------------------------------------------------------------------
