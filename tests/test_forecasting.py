@@ -20,7 +20,7 @@ from sfa.domain.prediction import DealHistory
 from sfa.services import crm, forecasting
 from sfa.store.migrations import MIGRATIONS, execute_script
 from sfa.store.workspace import Workspace
-from tests.conftest import run_sfa
+from tests.conftest import run_sfa, store_digest
 
 
 def _deal(ws: Any) -> dict[str, Any]:
@@ -425,7 +425,7 @@ def test_backtest_is_kept_until_a_deal_changes(history_home: Path, tmp_path: Pat
         key = json.loads(cache.read_text())["key"]
         assert forecasting.backtest(ws, 4) == first
         assert first == prediction.backtest(
-            forecasting.histories(ws), forecasting.stages_for(ws), local_today(), 4, "quarter"
+            forecasting.histories(ws, context=True), forecasting.stages_for(ws), local_today(), 4, "quarter"
         )
     finally:
         ws.close()
@@ -471,3 +471,128 @@ def test_demo_history_meets_competitors_and_win_loss_explains_it(history_home: P
     assert sum(g["deals"] for g in by_stage) == len(lost) + sum(
         1 for o in run_sfa(history_home, "opp", "list", "--json").json() if o["stage"] == "won"
     )
+
+
+def test_report_forecast_shows_the_latest_adjustment(sfa: Any) -> None:
+    """`forecast adjust` counts in `report forecast` narrowed to its subject: the latest adjustment
+    of the period replaces the commit (or best-case) column, marked, with the note in --json."""
+    account = sfa("account", "add", "Acme", "--json").json()
+    quarter = forecasting.report_rules.period_of(local_today(), "quarter")
+    close = local_today().isoformat()
+    assert (
+        sfa(
+            "opp", "add", "Line 3", "--account", account["id"], "--amount", "1000", "--close-date", close
+        ).code
+        == 0
+    )
+    owner = sfa("opp", "list", "--json").json()[0]["owner"]
+    args = ("report", "forecast", "--by", "quarter", "--owner", owner, "--json")
+    before = next(r for r in sfa(*args).json() if r["period"] == quarter)
+    assert "adjusted" not in before
+    for amount, note in (("500", "first call"), ("750", "Acme signs early")):
+        result = sfa(
+            "forecast",
+            "adjust",
+            "--period",
+            quarter,
+            "--owner",
+            owner,
+            "--category",
+            "commit",
+            "--amount",
+            amount,
+            "--note",
+            note,
+        )
+        assert result.code == 0, result.err
+    row = next(r for r in sfa(*args).json() if r["period"] == quarter)
+    assert row["commit"] == "750.00" and row["adjusted"] == "commit*"
+    detail = row["adjustments"]["commit"]
+    assert detail["note"] == "Acme signs early" and detail["computed"] == before["commit"]
+    assert row["best_case"] == before["best_case"]  # not adjusted
+    # another rep's, a month's, or the unnarrowed report: not this subject's quarter
+    assert "adjusted" not in next(
+        r for r in sfa("report", "forecast", "--by", "quarter", "--json").json() if r["period"] == quarter
+    )
+    other = sfa("report", "forecast", "--by", "quarter", "--owner", "someone-else", "--json").json()
+    assert all("adjusted" not in r for r in other)
+    table = sfa("report", "forecast", "--by", "quarter", "--owner", owner)
+    assert table.code == 0 and "commit*" in table.out and "750.00" in table.out
+
+
+def _logged_in(home: Path, role: str, user: str, team: str) -> None:
+    ws = Workspace(home)
+    try:
+        ws.config.set("sync.url", "http://127.0.0.1:9")
+        with ws.store.transaction():
+            ws.store.set_meta("sync.role", role)
+            ws.store.set_meta("sync.user", user)
+            ws.store.set_meta("sync.team", team)
+    finally:
+        ws.close()
+
+
+def _adjust(sfa: Any, *subject: str) -> Any:
+    return sfa(
+        "forecast", "adjust", "--period", "2026-Q4", *subject, "--category", "commit", "--amount", "10"
+    )
+
+
+def test_a_rep_adjusts_only_their_own_forecast(sfa: Any, home: Path) -> None:
+    """The CLI refuses early what the server rejects (tests/sync/test_sync_forecast_adjust.py)."""
+    _logged_in(home, "rep", "ana", "north")
+    before = store_digest(home)
+    team = _adjust(sfa, "--team", "north")
+    assert team.code != 0 and team.err.startswith("sfa: error: team: only the team's manager"), team.err
+    other = _adjust(sfa, "--owner", "bob")
+    assert other.code != 0 and "a rep adjusts only their own forecast (ana)" in other.err
+    assert store_digest(home) == before
+    mine = _adjust(sfa, "--owner", "ana")
+    assert mine.code == 0, mine.err
+    (row,) = sfa("forecast", "adjustments", "--json").json()
+    assert (row["owner"], row["team"], row["subject"]) == ("ana", "north", "ana")
+
+
+def test_a_manager_adjusts_their_own_teams_forecast(sfa: Any, home: Path) -> None:
+    _logged_in(home, "manager", "max", "north")
+    south = _adjust(sfa, "--team", "south")
+    assert south.code != 0 and "only the manager of team 'south'" in south.err
+    assert _adjust(sfa, "--team", "north").code == 0
+    assert _adjust(sfa, "--owner", "ana").code == 0
+    rows = sfa("forecast", "adjustments", "--json").json()
+    assert {(r["subject_kind"], r["subject"], r["owner"]) for r in rows} == {
+        ("team", "north", "max"),
+        ("owner", "ana", "max"),
+    }
+
+
+def test_histories_carry_the_deals_context(sfa: Any, home: Path) -> None:
+    """The model's context features read from the store (forecasting.deal_context): the account's
+    industry, the deal's done tasks, notes and done visits at its account, and its contacts."""
+    account = sfa("account", "add", "Acme", "--industry", "Food", "-q").out.strip()
+    eva = sfa("contact", "add", "Eva", "--account", account, "-q").out.strip()
+    tom = sfa("contact", "add", "Tom", "--account", account, "-q").out.strip()
+    opp = sfa("opp", "add", "Line 3", "--account", account, "--contact", eva, "--amount", "10", "-q")
+    opp_id = opp.out.strip()
+    task = sfa("task", "add", "Call Tom", "--opp", opp_id, "--contact", tom, "-q").out.strip()
+    assert sfa("task", "done", task).code == 0
+    assert sfa("task", "add", "Still open", "--opp", opp_id).code == 0  # not done: no activity
+    assert sfa("note", "add", "Budget confirmed", "--opp", opp_id).code == 0
+    today = local_today()
+    visit = sfa(
+        "visit", "plan", "--account", account, "--at", f"{today.isoformat()} 12:00", "--contact", tom, "-q"
+    )
+    assert sfa("visit", "log", visit.out.strip(), "--outcome", "demo given").code == 0
+    ws = Workspace(home)
+    try:
+        (plain,) = forecasting.histories(ws)
+        assert (plain.industry, plain.activities, plain.contacts) == ("", (), ())
+        (deal,) = forecasting.histories(ws, context=True)
+    finally:
+        ws.close()
+    assert deal.account == account and deal.industry == "Food"
+    assert len(deal.activities) == 3  # the done task, the note, the done visit
+    assert {c for _, c in deal.contacts} == {eva, tom}
+    tomorrow = date.fromordinal(today.toordinal() + 1)
+    assert deal.activities_before(tomorrow) == 3 and deal.activities_before(today) == 0
+    assert deal.contacts_before(tomorrow) == 2

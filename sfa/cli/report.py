@@ -208,6 +208,7 @@ def forecast(
                 "won_count": r.won_count,
             }
         )
+    adjusted = _apply_adjustments(rows, forecasting.report_adjustments(ws, owner=owner, team=teams))
     columns = [
         ("period", "Period"),
         ("currency", "Cur"),
@@ -219,6 +220,8 @@ def forecast(
         ("won", "Won"),
         ("won_count", "Won #"),
     ]
+    if adjusted:
+        columns.append(("adjusted", "Adjusted"))
     if predicting:
         current = reports.current_period(period_by)
         notes = set()
@@ -257,6 +260,34 @@ def forecast(
         bars=_money_bars(rows, "period", "weighted"),
         empty="no opportunities to forecast",
     )
+
+
+def _apply_adjustments(rows: list[dict[str, Any]], found: dict[tuple[str, str, str], Any]) -> bool:
+    """The latest adjustment of a row's period replaces its commit or best-case figure; the row
+    names what was adjusted ("adjusted": "commit*") and --json keeps the computed figure, the
+    amount, who adjusted, when and the note under "adjustments"."""
+    any_adjusted = False
+    for row in rows:
+        marks = []
+        details = {}
+        for column in ("commit", "best_case"):
+            record = found.get((row["period"], row["currency"], column))
+            if record is None:
+                continue
+            details[column] = {
+                "computed": row[column],
+                "amount": record["amount"],
+                "by": record["owner"],
+                "at": record["at"],
+                "note": record["note"],
+            }
+            row[column] = record["amount"]
+            marks.append(column.replace("_", " ") + "*")
+        if details:
+            row["adjusted"] = ", ".join(marks)
+            row["adjustments"] = details
+            any_adjusted = True
+    return any_adjusted
 
 
 def _amount(field: str, text: str) -> Decimal:

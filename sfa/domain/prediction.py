@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import random
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -87,6 +88,21 @@ class DealHistory:
     owner: str = ""
     source: str = ""
     currency: str = "EUR"
+    # The deal's context (issue 16's model features), each dated so that a feature as of a day
+    # counts only what happened before it (no look-ahead; docs/prediction.md, "The model's
+    # features"). Empty in the simulated histories.
+    account: str = ""
+    industry: str = ""
+    activities: tuple[date, ...] = ()  # days of the deal's activities, sorted
+    contacts: tuple[tuple[date, str], ...] = ()  # (first day on the deal, contact id), sorted
+
+    def activities_before(self, day: date, days: int = 30) -> int:
+        """How many of the deal's activities fell in the ``days`` before ``day``."""
+        return bisect_left(self.activities, day) - bisect_left(self.activities, day - timedelta(days=days))
+
+    def contacts_before(self, day: date) -> int:
+        """How many distinct contacts were on the deal before ``day``."""
+        return len({contact for seen, contact in self.contacts if seen < day})
 
     def as_of(self, day: date) -> DealHistory | None:
         """The deal as someone knew it at the start of ``day`` (None: not created yet)."""
@@ -102,7 +118,18 @@ class DealHistory:
         while j > 1 and dates[j - 1][0] >= day:
             j -= 1
         return DealHistory(
-            self.id, self.created, self.amount, steps[:k], dates[:j], self.owner, self.source, self.currency
+            self.id,
+            self.created,
+            self.amount,
+            steps[:k],
+            dates[:j],
+            self.owner,
+            self.source,
+            self.currency,
+            self.account,
+            self.industry,
+            self.activities,
+            self.contacts,
         )
 
     # Cached on first use (the dataclass is frozen; cached_property writes the instance's __dict__):
@@ -460,6 +487,8 @@ class _Model:
     source_rate: dict[str, float]
     base_rate: float
     weights: list[float] = field(default_factory=list)
+    industry_rate: dict[str, float] = field(default_factory=dict)
+    account_wins: dict[str, list[date]] = field(default_factory=dict)  # account → won days, sorted
 
     def features(self, deal: DealHistory, at: date, history: _History) -> list[float]:
         onehot = [1.0 if deal.stage == s else 0.0 for s in self.stages]
@@ -476,10 +505,32 @@ class _Model:
             1.0 if "quotation sent" in deal.reached() else 0.0,
             self.owner_rate.get(deal.owner, self.base_rate) - self.base_rate,
             self.source_rate.get(deal.source, self.base_rate) - self.base_rate,
+            # The deal's context, as of ``at`` (0 where unknown: the column then drops out of the fit).
+            self.industry_rate.get(deal.industry, self.base_rate) - self.base_rate if deal.industry else 0.0,
+            math.log1p(deal.activities_before(at)) if deal.activities else 0.0,
+            math.log1p(deal.contacts_before(at)) if deal.contacts else 0.0,
+            math.log1p(earlier_wins(self.account_wins, deal.account, at)) if deal.account else 0.0,
         ]
 
     def predict(self, row: list[float]) -> float:
         return _logistic(sum(w * x for w, x in zip(self.weights, row, strict=True)))
+
+
+def account_wins(closed: Iterable[DealHistory]) -> dict[str, list[date]]:
+    """Account → the days its deals were won, sorted (the closed deals as known at some day)."""
+    found: dict[str, list[date]] = defaultdict(list)
+    for deal in closed:
+        if deal.account and deal.outcome is not None and deal.outcome[0] == WON:
+            found[deal.account].append(deal.outcome[1])
+    for days in found.values():
+        days.sort()
+    return dict(found)
+
+
+def earlier_wins(wins: dict[str, list[date]], account: str, day: date) -> int:
+    """The account's deals won before ``day``."""
+    days = wins.get(account)
+    return bisect_left(days, day) if days else 0
 
 
 def _fit_logistic(
@@ -641,6 +692,8 @@ def _train_new(known: _Known, history: _History) -> _Model | None:
         _rates(known.closed, "owner"),
         _rates(known.closed, "source"),
         won / max(1, len(known.closed)),
+        industry_rate=_rates(known.closed, "industry"),
+        account_wins=account_wins(known.closed),
     )
     model.weights = _fit_logistic(
         [model.features(then, start, history) for start, _, then, _ in snaps], labels
@@ -653,7 +706,7 @@ def _train_new(known: _Known, history: _History) -> _Model | None:
 
 
 OUTER_DRAWS = 200  # draws of the estimates per Monte-Carlo; each serves runs / OUTER_DRAWS runs
-EXACT_DEALS = 400  # above this many open deals, a run's sum is drawn from its normal approximation
+EXACT_DEALS = 500  # above this many open deals, a run's sum is drawn from its normal approximation
 
 
 def _normal_runs(
@@ -695,6 +748,102 @@ def _normal_runs(
             totals[r] += max(0, round(gauss(mean, sd)))
 
 
+SEGMENT_RATIO = 0.85  # a segment of the ranked runs spans scales down to this share of its first
+
+
+def _ranked(
+    groups: tuple[object, ...], draws: dict[object, list[float]], outer: int, block: int, runs: int
+) -> tuple[list[int], list[float], list[tuple[int, int, float, float, list[int]]]]:
+    """The runs of one combination of estimates ranked by their scale (the product of the run's
+    draws of those estimates), largest first: the runs in that order, their scales, and segments
+    (first position, end, largest and smallest scale, the draws it spans) in which the scale stays
+    within ``SEGMENT_RATIO`` of the segment's first. A draw's block of runs is never split."""
+    combined = [1.0] * outer
+    for g in groups:
+        combined = [c * d for c, d in zip(combined, draws[g], strict=True)]
+    ranked = sorted(range(outer), key=combined.__getitem__, reverse=True)
+    order: list[int] = []
+    scales: list[float] = []
+    segments: list[tuple[int, int, float, float, list[int]]] = []
+    for o in ranked:
+        first, end = o * block, min(runs, (o + 1) * block)
+        if first >= end:
+            continue
+        value = combined[o]
+        if not segments or value < SEGMENT_RATIO * segments[-1][2]:
+            segments.append((len(order), len(order), value, value, []))
+        lo, _, top, _, blocks = segments[-1]
+        order += range(first, end)
+        scales += [value] * (end - first)
+        blocks.append(o)
+        segments[-1] = (lo, len(order), top, value, blocks)
+    return order, scales, segments
+
+
+def _exact_runs(
+    live: list[tuple[int, float, tuple[object, ...]]],
+    draws: dict[object, list[float]],
+    outer: int,
+    block: int,
+    totals: list[int],
+    rng: random.Random,
+) -> None:
+    """Add each deal's amount to the runs it is won in: in run r with probability min(1, p × the
+    run's scale), independently — a toss per run in distribution, at a cost of about
+    min(p, 1 − p) × runs draws instead of runs.
+
+    The runs are taken in the order of the deal's scale (``_ranked``, once per combination of
+    estimates), in segments whose scale varies by less than ``SEGMENT_RATIO``. In a segment where
+    the deal is won in few runs, the runs it is won in are found by jumping from one to the next by
+    a geometric draw at the segment's highest probability, each kept with the ratio of its run's
+    probability to that (thinning; none where the scale is constant, as without estimates). Where it
+    is won in most, it is counted in all the segment's runs and the jumps find the runs it is lost
+    in. Ranking first keeps the thinning's rejections few (the old jumps over the runs in their own
+    order went at the highest probability of all the draws: up to twice the draws)."""
+    rnd = rng.random
+    log = math.log
+    ranked: dict[
+        tuple[object, ...], tuple[list[int], list[float], list[tuple[int, int, float, float, list[int]]]]
+    ] = {}
+    counted: dict[tuple[tuple[object, ...], int], int] = defaultdict(int)  # in every run of a segment
+    for amount, p, groups in live:
+        found = ranked.get(groups)
+        if found is None:
+            found = ranked[groups] = _ranked(groups, draws, outer, block, len(totals))
+        order, scales, segments = found
+        for n, (lo, hi, top, bottom, _) in enumerate(segments):
+            p_top = p * top
+            if p_top <= 0.5:
+                inv = 1.0 / log(1.0 - p_top)
+                i = lo + int(log(1.0 - rnd()) * inv)
+                if top == bottom:
+                    while i < hi:
+                        totals[order[i]] += amount
+                        i += 1 + int(log(1.0 - rnd()) * inv)
+                else:
+                    while i < hi:
+                        if rnd() * top < scales[i]:
+                            totals[order[i]] += amount
+                        i += 1 + int(log(1.0 - rnd()) * inv)
+                continue
+            counted[(groups, n)] += amount
+            q_top = 1.0 - p * bottom  # the highest chance to lose in the segment
+            if q_top <= 0.0:
+                continue
+            inv = 1.0 / log(1.0 - q_top) if q_top < 1.0 else 0.0
+            i = lo + int(log(1.0 - rnd()) * inv)
+            while i < hi:
+                if rnd() * q_top < 1.0 - p * scales[i]:
+                    totals[order[i]] -= amount
+                i += 1 + int(log(1.0 - rnd()) * inv)
+    if counted:
+        per_draw = [0] * outer
+        for (groups, n), amount in counted.items():
+            for o in ranked[groups][2][n][4]:
+                per_draw[o] += amount
+        totals[:] = map(add, totals, [per_draw[r // block] for r in range(len(totals))])
+
+
 def monte_carlo(
     deals: Sequence[tuple[int, float, Sequence[object]]],
     from_new: Sequence[int],
@@ -711,13 +860,11 @@ def monte_carlo(
     run, then a from-new amount from the earlier periods'. Returns the percentiles and P(total ≥
     target).
 
-    Speed (docs/prediction.md): a deal is not tossed in every run. The runs it is won in are found
-    by jumping from one to the next by a geometric draw at its highest probability over the runs,
-    and each one found is kept with the ratio of that run's probability to the highest (thinning):
-    the same distribution as a toss per run, at a cost of p × runs draws instead of runs.
+    Speed (docs/prediction.md): up to ``EXACT_DEALS`` open deals every deal is tossed in every run,
+    a whole deal's runs at once (``_exact_runs``); beyond, a run's sum is drawn from its normal
+    approximation (``_normal_runs``).
     """
     rng = random.Random(seed)
-    rnd = rng.random
     evidence = evidence or {}
     live = [(a, p, tuple(g for g in groups if g in evidence)) for a, p, groups in deals if p > 0 and a]
     used = sorted({g for _, _, groups in live for g in groups}, key=repr)
@@ -734,38 +881,8 @@ def monte_carlo(
     if len(live) > EXACT_DEALS:
         _normal_runs(live, draws, outer, block, totals, rng)
         live = []
-    scales: dict[tuple[object, ...], tuple[list[float], float, float]] = {}
-    base_adds: list[int] = []
-    log = math.log
-    for amount, p, groups in live:
-        if groups not in scales:
-            combined = [1.0] * outer
-            for g in groups:
-                combined = [c * d for c, d in zip(combined, draws[g], strict=True)]
-            scales[groups] = (combined, max(combined), min(combined))
-        scale, top, bottom = scales[groups]
-        p_top = min(1.0, p * top)
-        if p_top > 0.5:  # won in most runs: count it in every run, jump between the runs it is lost in
-            q_top = 1.0 - min(1.0, p * bottom)
-            base_adds.append(amount)
-            if q_top <= 0.0:
-                continue
-            log_q = log(1.0 - q_top) if q_top < 1.0 else -math.inf
-            r = int(log(1.0 - rnd()) / log_q) if q_top < 1.0 else 0
-            while r < runs:
-                if rnd() * q_top < 1.0 - min(1.0, p * scale[r // block]):
-                    totals[r] -= amount
-                r += 1 + (int(log(1.0 - rnd()) / log_q) if q_top < 1.0 else 0)
-            continue
-        log_q = log(1.0 - p_top)
-        r = int(log(1.0 - rnd()) / log_q)
-        while r < runs:
-            if rnd() * p_top < p * scale[r // block]:
-                totals[r] += amount
-            r += 1 + int(log(1.0 - rnd()) / log_q)
-    if base_adds:
-        base = sum(base_adds)
-        totals = [t + base for t in totals]
+    if live:
+        _exact_runs(live, draws, outer, block, totals, rng)
     totals.sort()
 
     def at(q: float) -> int:
@@ -1263,8 +1380,57 @@ def score(deals: Sequence[DealHistory], stages: Sequence[Stage], deal_id: str, t
                     f"close date moved {times} ({rate:.0%} of such deals won, {overall:.0%} of all)",
                 )
             )
+    factors += _context_factors(deal, known.closed, today)
     factors.sort(key=lambda f: -abs(f.effect))
     return Score(p, "history", tuple(factors))
+
+
+FACTOR_MIN_DEALS = 10  # a context factor is named only when this many closed deals share it
+
+
+def _context_factors(deal: DealHistory, closed: list[DealHistory], today: date) -> list[Factor]:
+    """The model's context features as factors: how the closed deals that shared the deal's
+    industry, activity, contacts or returning account fared against all closed deals. Each closed
+    deal is described as it stood the day it closed (its activities in the 30 days before, its
+    contacts, its account's wins before it), so nothing after a deal's own close is used."""
+    if not closed or not (deal.industry or deal.activities or deal.contacts or deal.account):
+        return []
+    overall = sum(1 for d in closed if d.stage == WON) / len(closed)
+    wins = account_wins(closed)
+    found = []
+
+    def share(test: Any, text: str) -> None:
+        group = [d for d in closed if test(d)]
+        if len(group) >= FACTOR_MIN_DEALS:
+            rate = sum(1 for d in group if d.stage == WON) / len(group)
+            found.append(
+                Factor(rate - overall, f"{text} ({rate:.0%} of such deals won, {overall:.0%} of all)")
+            )
+
+    def closed_on(d: DealHistory) -> date:
+        return d.steps[-1].at
+
+    if deal.industry:
+        share(lambda d: d.industry == deal.industry, f"industry {deal.industry}")
+    active = deal.activities_before(today)
+    if deal.activities or active:
+        if active:
+            share(lambda d: d.activities_before(closed_on(d)) > 0, f"{active} activities in the last 30 days")
+        else:
+            share(lambda d: d.activities_before(closed_on(d)) == 0, "no activity in the last 30 days")
+    people = deal.contacts_before(today)
+    if people:
+        share(
+            lambda d: d.contacts_before(closed_on(d)) >= people,
+            f"{people} contact{'s' if people > 1 else ''} on the deal",
+        )
+    before = earlier_wins(wins, deal.account, today) if deal.account else 0
+    if before:
+        share(
+            lambda d: bool(d.account) and earlier_wins(wins, d.account, d.created) > 0,
+            f"the account won {before} deal{'s' if before > 1 else ''} before",
+        )
+    return found
 
 
 # ----------------------------------------------------------------------------------------------

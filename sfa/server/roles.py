@@ -94,7 +94,32 @@ def problem(
         return _approval(role, mine, state, scope_of)
     if entity == "review":
         return _review(user_name, role, mine, fields, current, state, after)
+    if entity == "forecast_adjustment":
+        return _adjustment(user_name, role, mine, state, after)
     return None
+
+
+def _adjustment(user_name: str, role: str, mine: frozenset[str], state: Fields, after: Scope) -> str | None:
+    """Who adjusts a forecast (issue 16, docs/prediction.md): a rep only their own; a team's only
+    that team's manager; a manager a rep's from within their own team (the record's team). The
+    adjustment names who made it (`owner`): the latest per person counts, so nobody writes one in
+    another's name."""
+    if _value(state, "owner") != user_name:
+        return "owner: a forecast adjustment names the user who makes it"
+    kind, subject = _value(state, "subject_kind"), _value(state, "subject")
+    if role == "manager":
+        if kind == "team" and subject not in mine:
+            return f"subject: only the manager of team {subject!r} or an admin may adjust its forecast"
+        if kind == "owner" and subject != user_name and after[1] not in mine:
+            return "team: a manager adjusts a rep's forecast within their own team"
+        if kind not in ("team", "owner"):
+            return "subject_kind: a forecast adjustment is for a rep or a team"
+        return None
+    if kind == "owner" and subject == user_name:
+        return None
+    if kind == "team":
+        return "subject: only the team's manager or an admin may adjust a team's forecast"
+    return "subject: a rep adjusts only their own forecast"
 
 
 def _changed(current: Fields, state: Fields) -> set[str]:

@@ -18,18 +18,23 @@ from sfa.domain import prediction
 from sfa.domain import reports as report_rules
 from sfa.domain.dates import local_today, utc_now
 from sfa.domain.entities import (
+    ACCOUNT,
     FORECAST_ADJUSTMENT,
     FORECAST_CATEGORIES,
     FORECAST_SNAPSHOT,
     OPPORTUNITY,
     STAGE_CHANGE,
+    TASK,
+    TIMELINE,
+    VISIT,
 )
-from sfa.domain.errors import ValidationError
+from sfa.domain.errors import NotAllowedError, ValidationError
 from sfa.domain.ids import timestamp_ms_of
 from sfa.domain.money import round_money
 from sfa.domain.prediction import DealHistory, StageStep
 from sfa.domain.stages import LOST, WON, Stage
 from sfa.domain.text import check_text
+from sfa.services import authority
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
@@ -66,11 +71,13 @@ def _day(text: str) -> date:
     return date.fromisoformat(text[:10])
 
 
-def histories(ws: Workspace, *, open_only: bool = False) -> list[DealHistory]:
+def histories(ws: Workspace, *, open_only: bool = False, context: bool = False) -> list[DealHistory]:
     """Every live opportunity (or only the open ones) as its stage_change rows recorded it.
 
     A deal without rows (imported, or pulled from a replica that predates stage changes) is one step:
-    its stage today since its creation (the time in its UUIDv7 id).
+    its stage today since its creation (the time in its UUIDv7 id). ``context``: also the model's
+    context features (account, industry, dated activities and contacts; ``deal_context``), read
+    only where the model is used (the backtest, the model method, a deal's score).
     """
     changes: dict[str, list[tuple[str, str, str | None]]] = {}
     open_where = "stage NOT IN (?, ?)" if open_only else ""
@@ -96,9 +103,14 @@ def histories(ws: Workspace, *, open_only: bool = False) -> list[DealHistory]:
         return found
 
     deals = []
-    for opp_id, _name, stage, amount, currency, close, owner in ws.store.key_rows(
-        OPPORTUNITY, ["stage", "amount", "currency", "close_date", "owner"], where=open_where, params=closed
-    ):
+    rows_of = ws.store.key_rows(
+        OPPORTUNITY,
+        ["stage", "amount", "currency", "close_date", "owner", "account_id", "contact_id"],
+        where=open_where,
+        params=closed,
+    )
+    extra = deal_context(ws, rows_of, changes) if context else {}
+    for opp_id, _name, stage, amount, currency, close, owner, _account, _contact in rows_of:
         rows = changes.get(opp_id)
         if rows:
             rows.sort()
@@ -128,9 +140,67 @@ def histories(ws: Workspace, *, open_only: bool = False) -> list[DealHistory]:
                 owner or "",
                 "",
                 currency or "",
+                *extra.get(opp_id, ("", "", (), ())),
             )
         )
     return deals
+
+
+def deal_context(
+    ws: Workspace, opps: Sequence[tuple[Any, ...]], changes: dict[str, list[tuple[str, str, str | None]]]
+) -> dict[str, tuple[str, str, tuple[date, ...], tuple[tuple[date, str], ...]]]:
+    """Opportunity id → (account, industry, activity days, (day, contact) pairs): the model's context
+    features, each dated (docs/prediction.md, "The model's features").
+
+    Activities: the deal's completed tasks (on the day done) and notes on it, and the visits done at
+    its account from the deal's creation to its close (a visit is to the account, not to one deal).
+    Contacts: the deal's primary contact (from its creation: when it was set is not recorded), the
+    contacts of its tasks and of those visits, each from the first day seen."""
+    industry = {row[0]: row[2] or "" for row in ws.store.key_rows(ACCOUNT, ["industry"])}
+    activities: dict[str, list[date]] = defaultdict(list)
+    contacts: dict[str, list[tuple[date, str]]] = defaultdict(list)
+    for opp_id, done_at, contact in ws.store.plain_rows(
+        TASK,
+        ["opportunity_id", "done_at", "contact_id"],
+        where="opportunity_id IS NOT NULL AND status = 'done' AND done_at IS NOT NULL",
+    ):
+        activities[opp_id].append(_day(done_at))
+        if contact:
+            contacts[opp_id].append((_day(done_at), contact))
+    for opp_id, at in ws.store.plain_rows(
+        TIMELINE, ["record_id", "at"], where="record_entity = 'opportunity' AND kind = 'note'"
+    ):
+        activities[opp_id].append(_day(at))
+    visits: dict[str, list[tuple[date, list[str]]]] = defaultdict(list)
+    for account_id, starts_at, people in ws.store.plain_rows(
+        VISIT, ["account_id", "starts_at", "contact_ids"], where="status = 'done'"
+    ):
+        visits[account_id].append((_day(starts_at), json.loads(people) if people else []))
+    found = {}
+    for opp_id, _name, stage, _amount, _currency, _close, _owner, account_id, contact in opps:
+        rows = changes.get(opp_id)
+        created = (
+            _day(min(r[0] for r in rows))
+            if rows
+            else datetime.fromtimestamp(timestamp_ms_of(opp_id) / 1000, UTC).date()
+        )
+        ended = _day(max(r[0] for r in rows)) if rows and stage in (WON, LOST) else date.max
+        days = activities.get(opp_id, [])
+        people = list(contacts.get(opp_id, []))
+        if contact:
+            people.append((created, contact))
+        opened = date.fromordinal(created.toordinal() - 1)  # UTC days: a date-only visit is at local midnight
+        for day, met in visits.get(account_id or "", []):
+            if opened <= day <= ended:
+                days.append(day)
+                people += [(day, c) for c in met]
+        found[opp_id] = (
+            account_id or "",
+            industry.get(account_id, ""),
+            tuple(sorted(days)),
+            tuple(sorted(people)),
+        )
+    return found
 
 
 def backtest(
@@ -141,14 +211,14 @@ def backtest(
     the result depends on nothing else (docs/prediction.md, "Speed")."""
     day = today or local_today()
     current = report_rules.period_start(day, by)
-    key = f"{current.isoformat()}|{periods}|{by}|{_data_key(ws)}"
+    key = f"{current.isoformat()}|{periods}|{by}|{_data_key(ws)}|{_context_key(ws)}"
     kept = _read_cache(ws, BACKTEST_FILE, key)
     if kept is not None:
         try:
             return _backtest_from(kept)
         except (KeyError, TypeError, ValueError, ArithmeticError):
             pass  # a cache from another version: recompute
-    result = prediction.backtest(histories(ws), stages_for(ws), day, periods, by)
+    result = prediction.backtest(histories(ws, context=True), stages_for(ws), day, periods, by)
     _write_cache(ws, BACKTEST_FILE, key, _backtest_to(result))
     return result
 
@@ -161,6 +231,11 @@ def _data_key(ws: Workspace) -> str:
     changes (the newest change and the count of each table, deleted records included)."""
     stages = ",".join(f"{s.name}:{s.probability}" for s in stages_for(ws))
     return f"{stages}|{ws.store.latest_change(STAGE_CHANGE)}|{ws.store.latest_change(OPPORTUNITY)}"
+
+
+def _context_key(ws: Workspace) -> str:
+    """What the model's context features are read from (deal_context), besides the deals."""
+    return "|".join(ws.store.latest_change(e) for e in (ACCOUNT, TASK, TIMELINE, VISIT))
 
 
 def _backtest_to(result: prediction.Backtest) -> dict[str, Any]:
@@ -338,7 +413,7 @@ def predict_current(
             open_deals = [d for d in histories(ws, open_only=True) if d.currency == currency and keep(d)]
         result = prediction.predict_open(open_deals, estimates, stages, day, by, runs=runs, target=rest)
     else:
-        deals = [d for d in histories(ws) if d.currency == currency and keep(d)]
+        deals = [d for d in histories(ws, context=method == "model") if d.currency == currency and keep(d)]
         result = prediction.predict(deals, stages, day, by, method, runs=runs, target=rest)
     shift = won_so_far
 
@@ -475,7 +550,7 @@ def flow(ws: Workspace, start: date, end: date) -> dict[str, tuple[int, Decimal]
 
 def score(ws: Workspace, opp_id: str, today: date | None = None) -> prediction.Score | None:
     """The open deal's chance to win by the history method and its top factors (None: closed)."""
-    return prediction.score(histories(ws), stages_for(ws), opp_id, today or local_today())
+    return prediction.score(histories(ws, context=True), stages_for(ws), opp_id, today or local_today())
 
 
 # -- adjustments and snapshots ---------------------------------------------------------------------------
@@ -528,6 +603,7 @@ def adjust(
         raise ValidationError(
             "category", f"{category!r} is not a category; accepted: {', '.join(FORECAST_CATEGORIES)}"
         )
+    may_adjust(ws, kind, subject)
     currency = ws.setting("currency")
     try:
         value = round_money(Decimal(amount.strip().replace(",", "")), currency)
@@ -546,10 +622,32 @@ def adjust(
             "currency": currency,
             "note": check_text("note", note.strip()) or None if note else None,
             "at": utc_now(),
-            "owner": ws.owner,
-            "team": subject if kind == "team" else ws.team,
+            "owner": authority.user(ws),
+            "team": subject if kind == "team" else authority.my_team(ws),
         },
     )
+
+
+def may_adjust(ws: Workspace, kind: str, subject: str) -> None:
+    """Refuse early what the server rejects (sfa/server/roles.py): a rep adjusts only their own
+    forecast; a team's only that team's manager or an admin. Without a server (or before a login
+    cached a role) nothing is refused here."""
+    role = authority.role(ws)
+    if role is None or role == "admin":
+        return
+    if role == "manager":
+        if kind == "team" and subject not in authority.my_teams(ws):
+            raise NotAllowedError(
+                f"team: only the manager of team {subject!r} or an admin may adjust its forecast"
+            )
+        return
+    if kind == "team":
+        raise NotAllowedError(
+            f"team: only the team's manager or an admin may adjust a team's forecast (you are a {role})"
+        )
+    me = authority.user(ws)
+    if subject != me:
+        raise NotAllowedError(f"owner: a {role} adjusts only their own forecast ({me})")
 
 
 def adjustments(ws: Workspace, period: str | None = None) -> list[Record]:
@@ -561,6 +659,39 @@ def adjustments(ws: Workspace, period: str | None = None) -> list[Record]:
     return sorted(
         latest.values(), key=lambda r: (r["period"], r["subject_kind"], r["subject"], r["category"])
     )
+
+
+# The report's columns an adjustment of a category replaces (pipeline adjustments are recorded, shown
+# by `forecast adjustments`, and replace no column: the report's pipeline is the deals' sum).
+ADJUSTED_COLUMNS = {"commit": "commit", "best case": "best_case"}
+
+
+def report_adjustments(
+    ws: Workspace, *, owner: str | None = None, team: str | frozenset[str] | None = None
+) -> dict[tuple[str, str, str], Record]:
+    """(period, currency, column) → the adjustment `sfa report forecast` shows in that column.
+
+    Adjustments are of one subject, so they apply only to a report narrowed to exactly one: with
+    --owner the rep's, else with --team (one team, not a territory's set) the team's; an unnarrowed
+    report sums subjects whose adjustments would overlap and shows the deals' figures. Of the
+    adjustments that count (the latest per person), the latest of anyone's is shown: the newest
+    judgement of that subject's period, the same on every laptop (docs/prediction.md)."""
+    if owner is not None:
+        kind, subject = "owner", owner
+    elif isinstance(team, str):
+        kind, subject = "team", team
+    else:
+        return {}
+    found: dict[tuple[str, str, str], Record] = {}
+    for row in adjustments(ws):
+        column = ADJUSTED_COLUMNS.get(row["category"])
+        if column is None or row["subject_kind"] != kind or row["subject"] != subject:
+            continue
+        key = (row["period"], row["currency"] or "", column)
+        kept = found.get(key)
+        if kept is None or (row["at"], row["id"]) > (kept["at"], kept["id"]):
+            found[key] = row
+    return found
 
 
 def snapshot_id(kind: str, subject: str, period: str, week: str) -> str:
