@@ -111,6 +111,17 @@ def _text(data: bytes) -> str:
     return data.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_local_zone() -> Iterator[None]:
+    """`dates.local_zone` is cached for a process's life (a CLI run reads $TZ once); a test that sets
+    $TZ, in-process or through `freeze`, must not leave its zone to the next test of the worker."""
+    from sfa.domain import dates
+
+    dates.local_zone.cache_clear()
+    yield
+    dates.local_zone.cache_clear()
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     path = tmp_path / "home"

@@ -95,14 +95,16 @@ class Bridge(httpx.BaseTransport):
 class InProcessServer:
     """A server database in `home` and the app over it; users are added with the admin use case."""
 
-    def __init__(self, home: Path, *, fresh: bool = True, db: str | None = None) -> None:
+    def __init__(
+        self, home: Path, *, fresh: bool = True, db: str | None = None, blob_dir: Path | None = None
+    ) -> None:
         self.home = home
         self.db = db or f"sqlite:///{home / 'server.db'}"  # db: e.g. a throwaway PostgreSQL database
         if fresh:
             admin.init(home, self.db)
         self.engine: Engine = storage.make_engine(self.db)
         self.reader: Engine = storage.read_engine(self.engine)  # the app's read pool, disposed with it
-        self.app = create_app(self.engine, reader=self.reader)
+        self.app = create_app(self.engine, blob_dir, reader=self.reader)
         self.transport = Bridge(self.app)
 
     def add_user(self, name: str, role: str = "rep", team: str | None = "north") -> str:

@@ -10,12 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from inprocess import Bridge, InProcessServer
+from inprocess import InProcessServer
 from synchelp import BACKENDS
 
 from sfa.domain.entities import ACCOUNT, CONTACT, DOCUMENT, VISIT
-from sfa.server import admin, storage
-from sfa.server.app import create_app
 from sfa.server.merged import repointed
 from sfa.services import dedupe, documents
 from sfa.store.workspace import Workspace
@@ -30,20 +28,14 @@ def any_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[InPro
     if request.param == "postgres":
         pg = request.getfixturevalue("pg_cluster")
         db = pg.url(pg.new_database())
-    srv = _WithBlobs(home, db)
+    srv = _with_blobs(home, db)
     yield srv
     srv.close()
 
 
-class _WithBlobs(InProcessServer):
+def _with_blobs(home: Path, db: str) -> InProcessServer:
     """The app in-process over any database, keeping document contents under `home`."""
-
-    def __init__(self, home: Path, db: str) -> None:
-        self.home, self.db = home, db
-        admin.init(home, db)
-        self.engine = storage.make_engine(db)
-        self.app = create_app(self.engine, home / "blobs")
-        self.transport = Bridge(self.app)
+    return InProcessServer(home, db=db, blob_dir=home / "blobs")
 
 
 class Lap:
