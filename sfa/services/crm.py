@@ -11,7 +11,7 @@ from sfa.domain.errors import StateError, ValidationError
 from sfa.domain.money import round_money
 from sfa.domain.stages import LOST, WON, find_stage
 from sfa.domain.text import check_text
-from sfa.services import forecasting, playbooks, records
+from sfa.services import playbooks, records, stage_history
 from sfa.services.records import Raw
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
@@ -139,7 +139,7 @@ def add_opportunity_guided(
         records.add_timeline(
             ws, OPPORTUNITY, opp, "stage", f"opened at stage {stage.name}", opp["account_id"]
         )
-        forecasting.record_change(ws, opp, None)
+        stage_history.record_change(ws, opp, None)
         found = playbooks.after_move(ws, opp)
     return opp, found
 
@@ -164,7 +164,7 @@ def edit_opportunity(ws: Workspace, ref: str, raw: Raw) -> Record:
             opp = ws.store.update(OPPORTUNITY, opp["id"], values)
             moved = any(opp[k] != before[k] for k in ("close_date", "amount", "currency"))
             if moved and not stage_name:  # a stage move records the new close date and amount itself
-                forecasting.record_change(ws, opp, opp["stage"])
+                stage_history.record_change(ws, opp, opp["stage"])
         if stage_name:
             opp = move_stage(ws, opp["id"], stage_name, keep_probability="probability" in values)
         elif not values:
@@ -218,7 +218,7 @@ def move_stage_guided(
     with ws.store.transaction():
         updated = ws.store.update(OPPORTUNITY, opp["id"], changes)
         records.add_timeline(ws, OPPORTUNITY, updated, "stage", text, updated["account_id"])
-        forecasting.record_change(ws, updated, opp["stage"])
+        stage_history.record_change(ws, updated, opp["stage"])
         found = playbooks.after_move(ws, updated)
     return updated, found, warnings
 

@@ -35,7 +35,7 @@ from sfa.domain.entities import (
 from sfa.domain.errors import StateError
 from sfa.domain.normalize import fold
 from sfa.domain.stages import LOST, WON
-from sfa.services import forecasting, quotes
+from sfa.services import forecasting, quotes, stage_history
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
@@ -466,7 +466,7 @@ class _Builder:
         for opp in opps:
             opened = self.at(self.today - timedelta(days=rng.randint(20, 120)), 9)
             self.note(OPPORTUNITY, opp, "stage", f"opened at stage {opp['stage']}", opened)
-            changes.append(forecasting.change_row(opp, None, opened))
+            changes.append(stage_history.change_row(opp, None, opened))
         self.ws.store.insert_many(STAGE_CHANGE, changes)
         return opps
 
@@ -741,7 +741,7 @@ def _history(
         )
         stage, close = deal.steps[0].stage, deal.close_dates[0][1]
         row = {**opp, "stage": stage, "close_date": close}
-        changes.append(forecasting.change_row(row, None, builder.at(deal.created, 9)))
+        changes.append(stage_history.change_row(row, None, builder.at(deal.created, 9)))
         for day, kind, to_stage, to_close in events:
             before = stage
             if kind == 0:
@@ -749,7 +749,7 @@ def _history(
             else:
                 close = to_close or close
             row = {**opp, "stage": stage, "close_date": close}
-            changes.append(forecasting.change_row(row, before, builder.at(day, 9 if kind == 0 else 12)))
+            changes.append(stage_history.change_row(row, before, builder.at(day, 9 if kind == 0 else 12)))
     builder.insert(STAGE_CHANGE, changes)
 
 
