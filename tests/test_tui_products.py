@@ -223,6 +223,18 @@ async def test_duplicates_view_shows_the_pair_side_by_side_and_merges(shop: Path
         ws.close()
 
 
+@pytest.mark.parametrize("screen_key", ["3", "9"], ids=["accounts", "contacts"])
+async def test_m_on_accounts_and_contacts_opens_the_duplicates_view(shop: Path, screen_key: str) -> None:
+    """The issue's "Duplicates view (on Accounts or Contacts)": `m` there, as `m` merges in it."""
+    app = SfaApp(shop, now=FROZEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(screen_key)
+        await pilot.pause()
+        app.screen.query_one(Table).focus()  # a list has the focus, not the search box
+        await pilot.press("m")
+        assert await shows(pilot, "Duplicates among contacts: 1 group")
+
+
 async def test_the_week_shows_the_events_of_its_days(shop: Path) -> None:
     app = SfaApp(shop, now=FROZEN)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -158,6 +158,8 @@ class AccountsScreen(SfaScreen):
         Binding("n", "new_account", "New account"),
         Binding("c", "new_contact", "New contact"),
         Binding("e", "edit", "Edit"),
+        # not in the footer: at 80 columns it would cut "t Task  ? Keys" (the palette and ? list it)
+        Binding("m", "app.switch_mode('duplicates')", "Duplicates", tooltip="Go to Duplicates", show=False),
         Binding("enter", "open", "Open", show=False),
         Binding("escape", "clear", "Clear search", show=False),
     ]

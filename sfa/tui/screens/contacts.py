@@ -36,6 +36,7 @@ class ContactsScreen(SfaScreen):
         Binding("slash", "find", "Search", key_display="/"),
         Binding("n", "new_contact", "New", tooltip="Add contact"),
         Binding("e", "edit", "Edit", tooltip="Edit the contact"),
+        Binding("m", "app.switch_mode('duplicates')", "Duplicates", tooltip="Go to Duplicates"),
         Binding("enter", "open", "Open", show=False),
         Binding("escape", "clear", "Clear search", show=False),
     ]
