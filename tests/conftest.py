@@ -207,10 +207,15 @@ def command_tree() -> dict[tuple[str, ...], Any]:
 # the rest keep pytest's order. A name here that no longer matches only loses that head start.
 # docs/performance.md, "Test suite".
 LONGEST_FIRST = (
-    "tests/test_tui_search.py::test_typing_every_prefix_of_common_words_keeps_the_app_alive",
     "tests/sync/test_sync_stateful.py::",
-    "tests/test_readme_tour.py::test_the_readme_tour_runs_as_shown",
+    "tests/test_tui_search.py::test_typing_every_prefix_of_common_words_keeps_the_app_alive",
+    "tests/test_tui_fuzz.py::",
+    "tests/test_tui_paperwork.py::test_random_keys_on_the_new_screens_never_crash",
     "tests/sync/test_sync_random.py::",
+    "tests/sync/test_documents_scale.py::",
+    "tests/test_readme_tour.py::test_the_readme_tour_runs_as_shown",
+    "tests/sync/test_server_service.py::",
+    "tests/sync/test_server_fuzz.py::",
 )
 
 
