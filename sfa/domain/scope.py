@@ -17,6 +17,11 @@ CHILD_PARENTS: dict[str, str] = {
 }
 
 
+# What a rep is paid is between the rep and their managers: a teammate does not see another rep's
+# commission lines or statements (docs/incentives.md, "Who sees what").
+PRIVATE: frozenset[str] = frozenset({"commission_line", "commission_statement"})
+
+
 def visible(
     role: str,
     user: str,
@@ -24,13 +29,16 @@ def visible(
     owner: str | None,
     record_team: str | None,
     teams: frozenset[str] = frozenset(),
+    entity: str | None = None,
 ) -> bool:
     """May server user `user` (of `role` and `team`) see a record owned by `owner` in `record_team`?
     Admins see everything, everyone sees records of no owner and no team, the rest is the owner's
     and their team's; `teams` are a manager's other teams (their territory's subtree, as the
-    server's /v1/me names them)."""
+    server's /v1/me names them). A PRIVATE record type a rep sees only when they own it."""
     if role == "admin":
         return True
+    if entity in PRIVATE and role == "rep":
+        return owner == user
     if not owner and not record_team:
         return True
     return owner == user or (bool(record_team) and (record_team == team or record_team in teams))

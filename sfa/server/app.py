@@ -329,8 +329,8 @@ def _log_page(
     rows = conn.execute(text(sql + " ORDER BY seq LIMIT :n"), params).all()
     changes: list[str] = []  # JSON text: the stored fields are passed through unparsed
     for row in rows:
-        now_visible = rules.visible(user, row[4], row[5])
-        before = bool(row[8]) and rules.visible(user, row[6], row[7])
+        now_visible = rules.visible(user, row[4], row[5], row[1])
+        before = bool(row[8]) and rules.visible(user, row[6], row[7], row[1])
         if client_id and row[9] == client_id and now_visible and not own:
             continue  # the client's own write, as it made it (a move out of scope still removes)
         if now_visible and (before or not row[8]):
@@ -366,7 +366,9 @@ def _snapshot_page(
         group = "SELECT seq, entity, id, fields, owner, team FROM record WHERE seq = :s"
         rows += conn.execute(text(group + where + " ORDER BY entity, id"), {**params, "s": new_cursor}).all()
     changes = [
-        _change_json(row[0], row[1], row[2], row[3]) for row in rows if rules.visible(user, row[4], row[5])
+        _change_json(row[0], row[1], row[2], row[3])
+        for row in rows
+        if rules.visible(user, row[4], row[5], row[1])
     ]
     return changes, new_cursor
 
@@ -909,7 +911,7 @@ class _Batch:
         the writer's scope, so its next pull removes the copy."""
         if current is None or before is None:
             return
-        if not rules.visible(self.user, *before):
+        if not rules.visible(self.user, *before, m.entity):
             if m.entity != CONFLICT:
                 fields = {name: list(pair) for name, pair in current[0].items()}
                 self.log(m.entity, m.id, fields, (self.user.name, self.user.team), before, None)

@@ -198,7 +198,7 @@ class Replica:
         def check(entity_name: str, row: Any) -> bool:
             key = scope.CHILD_PARENTS.get(entity_name)
             found = owned.get(row[key]) if key is not None else owned.get(row["id"], (None, None))
-            return found is None or scope.visible(role, user, team, *found, teams=teams)
+            return found is None or scope.visible(role, user, team, *found, teams=teams, entity=entity_name)
 
         return check
 

@@ -226,3 +226,38 @@ def _sync(server: InProcessServer, home: Path) -> None:
             conn.close()
     finally:
         ws.close()
+
+
+def _pulled_ids(server: InProcessServer, user: Pusher) -> set[str]:
+    import httpx
+
+    with httpx.Client(transport=server.transport, base_url=inprocess.URL) as http:
+        reply = http.get(
+            "/v1/pull", params={"cursor": 0, "limit": 1000}, headers={"authorization": f"Bearer {user.token}"}
+        )
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["more"] is False
+    return {change["id"] for change in body["changes"] if not change.get("remove")}
+
+
+def test_a_reps_commission_is_seen_by_the_rep_and_their_managers_only(server: InProcessServer) -> None:
+    """docs/incentives.md, "Who sees what": a teammate does not pull another rep's lines or statement."""
+    ana = Pusher(server, "ana", "rep", "north")
+    bob = Pusher(server, "bob", "rep", "north")
+    max_ = Pusher(server, "max", "manager", "north")
+    anas_line, bobs_line, anas_statement = ids.uuid7(), ids.uuid7(), ids.uuid7()
+    assert max_.push("commission_line", anas_line, _line("ana"))["status"] == "applied"
+    assert max_.push("commission_line", bobs_line, _line("bob"))["status"] == "applied"
+    assert max_.push("commission_statement", anas_statement, _statement())["status"] == "applied"
+    account = ids.uuid7()
+    assert (
+        bob.push("account", account, {"name": "Shared GmbH", "owner": "bob", "team": "north"})["status"]
+        == "applied"
+    )
+
+    assert {anas_line, anas_statement, account} <= _pulled_ids(server, ana)
+    assert bobs_line not in _pulled_ids(server, ana)
+    assert bobs_line in _pulled_ids(server, bob) and account in _pulled_ids(server, bob)
+    assert not {anas_line, anas_statement} & _pulled_ids(server, bob)
+    assert {anas_line, bobs_line, anas_statement} <= _pulled_ids(server, max_)

@@ -126,15 +126,23 @@ TEAMS = st.sampled_from(["north", "south", "", None])
     NAMES,
     TEAMS,
     st.frozensets(st.sampled_from(["north", "south", "west"])),
+    st.sampled_from(["account", "commission_line", "commission_statement", None]),
 )
 def test_the_laptops_scope_rule_is_the_servers(
-    role: str, user: str, team: str | None, owner: str | None, record_team: str | None, teams: frozenset[str]
+    role: str,
+    user: str,
+    team: str | None,
+    owner: str | None,
+    record_team: str | None,
+    teams: frozenset[str],
+    entity: str | None,
 ) -> None:
-    """`teams`: a manager's territory subtree, as /v1/me names it to the laptop."""
+    """`teams`: a manager's territory subtree, as /v1/me names it to the laptop; `entity`: some
+    record types are private to their owner among reps."""
     server_user = merge.User(user, role, team or None, teams=teams)
-    assert scope.visible(role, user, team or None, owner, record_team, teams=teams) == merge.visible(
-        server_user, owner or None, record_team or None
-    )
+    assert scope.visible(
+        role, user, team or None, owner, record_team, teams=teams, entity=entity
+    ) == merge.visible(server_user, owner or None, record_team or None, entity)
 
 
 def test_the_laptops_children_are_the_servers() -> None:
