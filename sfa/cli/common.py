@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,6 +21,9 @@ from sfa.services import records as record_service
 from sfa.store import codec
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
+
+if TYPE_CHECKING:  # the export module (and its PDF code) is imported only by the export commands
+    from sfa.services.quote_export import ExportResult
 
 # -- flags that contradict each other ------------------------------------------------------------
 # One rule for every command: two options that cannot both hold are a usage error (exit 2) naming
@@ -185,6 +188,20 @@ def emit_written(
         print_json(record_json(entity, record, ref))
         return
     print(f"{entity.name} {ref} {verb}: {record.get(entity.title)}")
+
+
+def emit_export(result: ExportResult, *, as_json: bool, quiet: bool, revision: bool = False) -> None:
+    """A written document (quote, order, contract): its path, with the export's note on stderr
+    unless -q; with --json its facts (`revision` for the records that have one in their output)."""
+    if as_json:
+        facts: dict[str, Any] = {"path": str(result.path), "format": result.format, "number": result.number}
+        if revision:
+            facts["revision"] = result.revision
+        print_json({**facts, "bytes": result.size})
+        return
+    print(result.path)
+    if result.note and not quiet:
+        message(result.note)
 
 
 # -- tables -------------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from sfa.cli.common import (
     JsonOpt,
     LimitOpt,
     QuietOpt,
+    emit_export,
     emit_table,
-    message,
     print_json,
     record_json,
     timeline_json,
@@ -449,13 +449,4 @@ def export(
 
     ws = workspace(ctx)
     result = contract_export.export(ws, cref, output)
-    if as_json:
-        print_json(
-            {"path": str(result.path), "format": result.format, "number": result.number, "bytes": result.size}
-        )
-    elif quiet:
-        print(result.path)
-    else:
-        print(result.path)
-        if result.note:
-            message(result.note)
+    emit_export(result, as_json=as_json, quiet=quiet)

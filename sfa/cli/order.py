@@ -10,6 +10,7 @@ from sfa.cli.common import (
     JsonOpt,
     LimitOpt,
     QuietOpt,
+    emit_export,
     emit_records,
     emit_table,
     message,
@@ -397,13 +398,4 @@ def export(
 
     ws = workspace(ctx)
     result = order_export.export(ws, oref, output)
-    if as_json:
-        print_json(
-            {"path": str(result.path), "format": result.format, "number": result.number, "bytes": result.size}
-        )
-    elif quiet:
-        print(result.path)
-    else:
-        print(result.path)
-        if result.note:
-            message(result.note)
+    emit_export(result, as_json=as_json, quiet=quiet)

@@ -10,9 +10,9 @@ from sfa.cli.common import (
     JsonOpt,
     LimitOpt,
     QuietOpt,
+    emit_export,
     emit_records,
     emit_table,
-    message,
     print_json,
     record_json,
     timeline_json,
@@ -395,19 +395,4 @@ def export(
 
         attachments = documents.datasheets_for_quote(ws, quotes.resolve(ws, qref)["id"])
     result = quote_export.export(ws, qref, output, attachments=attachments)
-    if as_json:
-        print_json(
-            {
-                "path": str(result.path),
-                "format": result.format,
-                "number": result.number,
-                "revision": result.revision,
-                "bytes": result.size,
-            }
-        )
-    elif quiet:
-        print(result.path)
-    else:
-        print(result.path)
-        if result.note:
-            message(result.note)
+    emit_export(result, as_json=as_json, quiet=quiet, revision=True)
