@@ -122,6 +122,29 @@ def _fresh_local_zone() -> Iterator[None]:
     dates.local_zone.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def _keys_handled_not_slept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pilot's `press` sleeps after every key until the process has been idle for a 20 ms slice of
+    wall-clock time, twice, so a test typing a word into a screen that searches as it types waits for
+    each letter's search in turn. Instead each key waits until the app and every widget of the screen
+    have handled what was queued (twice: a key the app forwards to the focused widget is handled
+    too) — the key's handlers have run, as for a fast typist. `pilot.pause()` keeps Textual's idle
+    wait, and tests wait for what lands later (a thread's result, a timer) with it or with
+    `tui_support.until`. `SFA_TEST_KEY_IDLE=1` restores Pilot's own wait (to compare)."""
+    textual_app = sys.modules.get("textual.app")
+    if textual_app is None or os.environ.get("SFA_TEST_KEY_IDLE"):
+        return  # not a dashboard test: Textual is not even imported
+    from textual._context import active_app
+    from textual.pilot import Pilot
+
+    async def handled(min_sleep: float = 0.0, max_sleep: float = 1.0) -> None:
+        pilot = Pilot(active_app.get())
+        for _ in range(2):
+            await pilot._wait_for_screen()
+
+    monkeypatch.setattr(textual_app, "wait_for_idle", handled)
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     path = tmp_path / "home"

@@ -562,7 +562,9 @@ async def test_export_refuses_a_bad_path_as_typed_and_asks_before_overwriting(
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert target.read_text() == "keep me"
-        await pilot.press("p", "ctrl+u", *str(target), "enter", "enter")
+        await pilot.press("p", "ctrl+u", *str(target), "enter")
+        assert await shows(pilot, "Overwrite")  # the rep sees the question before answering it
+        await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
     assert "Spa booking licence" in target.read_text()
