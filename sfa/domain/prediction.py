@@ -589,11 +589,11 @@ def _fit_logistic(
         for i in used:
             grad[i] = sum(map(mul, err, columns[i]))
         at = s.__getitem__
-        for (a, b), (rows_in, product) in pairs.items():
+        for (a, b), (nonzero, product) in pairs.items():
             hess[a][b] = hess[b][a] = (
                 sum(map(mul, s, product))
-                if rows_in is None
-                else sum(map(mul, map(at, rows_in), product), 0.0)
+                if nonzero is None
+                else sum(map(mul, map(at, nonzero), product), 0.0)
             )
         for i in range(1, k):
             grad[i] += l2 * w[i]
