@@ -5,11 +5,13 @@ forecast range. Design and measured figures: docs/prediction.md.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -196,9 +198,26 @@ def backtest(
             return _backtest_from(kept)
         except (KeyError, TypeError, ValueError, ArithmeticError):
             pass  # a cache from another version: recompute
-    result = prediction.backtest(histories(ws, context=True), stages_for(ws), day, periods, by)
+    with _paused_collector():
+        result = prediction.backtest(histories(ws, context=True), stages_for(ws), day, periods, by)
     _write_cache(ws, BACKTEST_FILE, key, _backtest_to(result), now)
     return result
+
+
+@contextmanager
+def _paused_collector() -> Iterator[None]:
+    """Python's cycle collector paused while a forecast makes its ~100,000 short-lived objects (the
+    deals' histories, their snapshots, the fits' rows): they hold no cycles, yet each allocation
+    burst triggers collections that walk every live object — a fifth of a cold backtest
+    (docs/prediction.md, "Speed"). Nothing computed changes; it runs again when the last user that
+    found it on is done."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 BACKTEST_FILE = "forecast-backtest.json"
@@ -392,16 +411,20 @@ def predict_current(
         key = f"{forecast_keep.static_key()}|{day.isoformat()}|{by}|{currency}|{scope}|{_stages_key(ws)}"
         estimates, now = _kept(ws, CACHE_FILE, key, day, context=False)
         if estimates is None:
-            deals = [d for d in histories(ws) if d.currency == currency and keep(d)]
-            estimates = prediction.fit_estimates(deals, stages, day, by)
+            with _paused_collector():
+                deals = [d for d in histories(ws) if d.currency == currency and keep(d)]
+                estimates = prediction.fit_estimates(deals, stages, day, by)
             _write_cache(ws, CACHE_FILE, key, estimates, now)
             open_deals = [d for d in deals if d.outcome is None]
         else:
             open_deals = [d for d in histories(ws, open_only=True) if d.currency == currency and keep(d)]
         result = prediction.predict_open(open_deals, estimates, stages, day, by, runs=runs, target=rest)
     else:
-        deals = [d for d in histories(ws, context=method == "model") if d.currency == currency and keep(d)]
-        result = prediction.predict(deals, stages, day, by, method, runs=runs, target=rest)
+        with _paused_collector():
+            deals = [
+                d for d in histories(ws, context=method == "model") if d.currency == currency and keep(d)
+            ]
+            result = prediction.predict(deals, stages, day, by, method, runs=runs, target=rest)
     shift = won_so_far
 
     def plus(value: Decimal | None) -> Decimal | None:
