@@ -128,6 +128,8 @@ def _deals_unchanged(
     horizon: date,
     before: str,
 ) -> bool:
+    if any(name == STAGE_CHANGE.name for name, _ in edited):
+        return False  # stage changes are insert-only; a pulled edit of one is not judged here
     moved: dict[str, set[str]] = defaultdict(set)  # deal → the stages its new stage changes moved to
     for opp_id, at, to_stage in added[STAGE_CHANGE.name]:
         if str(at) < before:
