@@ -17,7 +17,7 @@ from sfa.domain.dates import local_today
 from sfa.domain.entities import FORECAST_SNAPSHOT, OPPORTUNITY, STAGE_CHANGE
 from sfa.domain.errors import ValidationError
 from sfa.domain.prediction import DealHistory
-from sfa.services import crm, forecasting
+from sfa.services import crm, forecast_keep, forecasting
 from sfa.store.migrations import MIGRATIONS, execute_script
 from sfa.store.workspace import Workspace
 from tests.conftest import run_sfa, store_digest
@@ -377,17 +377,27 @@ def test_forecast_snapshot_one_per_week_matching_the_report(history_home: Path) 
         ws.close()
 
 
-def test_report_range_keeps_estimates_until_a_deal_moves(sfa: Any, home: Path) -> None:
+def test_report_range_keeps_estimates_until_what_they_read_changes(sfa: Any, home: Path) -> None:
+    """The estimates read what was known at the start of today: a close date moved today keeps them
+    (tests/test_forecast_keep.py checks kept against fresh); a known deal's new amount does not."""
     assert sfa("demo", "--history", "6m", "--seed", "2").code == 0
     args = ("report", "forecast", "--by", "quarter", "--range", "--json")
     first = sfa(*args).json()
     cache = home / forecasting.CACHE_FILE
-    key = json.loads(cache.read_text())["key"]
+    kept = json.loads(cache.read_text())
     assert sfa(*args).json() == first  # from the kept estimates: the same figures
     opp = next(o for o in sfa("opp", "list", "--open", "--json").json())
     assert sfa("opp", "edit", opp["id"], "--close-date", "2031-01-31").code == 0
     sfa(*args)
-    assert json.loads(cache.read_text())["key"] != key
+    again = json.loads(cache.read_text())
+    assert (again["key"], again["value"]) == (kept["key"], kept["value"]) and again["mark"] != kept["mark"]
+    assert sfa("opp", "edit", opp["id"], "--amount", "123456").code == 0
+    ws = Workspace(home)
+    try:
+        now = forecast_keep.mark(ws, False)
+        assert not forecast_keep.unchanged_before(ws, again["mark"], now, local_today(), False)
+    finally:
+        ws.close()
     cache.write_text("not json")
     assert sfa(*args).code == 0  # a broken cache is recomputed
 
@@ -415,24 +425,32 @@ def test_server_scopes_stage_changes_by_their_deal() -> None:
 
 
 def test_backtest_is_kept_until_a_deal_changes(history_home: Path, tmp_path: Path) -> None:
-    """The kept backtest is the computed one, field for field; any change of a deal (here only its
-    owner: no stage change) recomputes it."""
+    """The kept backtest is the computed one, field for field; a change of what it reads (here only a
+    deal's owner: no stage change) recomputes it."""
     history_home = Path(shutil.copytree(history_home, tmp_path / "home"))
     ws = Workspace(history_home)
     try:
         first = forecasting.backtest(ws, 4)
         cache = history_home / forecasting.BACKTEST_FILE
-        key = json.loads(cache.read_text())["key"]
+        kept = json.loads(cache.read_text())
         assert forecasting.backtest(ws, 4) == first
         assert first == prediction.backtest(
             forecasting.histories(ws, context=True), forecasting.stages_for(ws), local_today(), 4, "quarter"
         )
+        horizon = forecasting.report_rules.period_start(local_today(), "quarter")
+        # open at the start of this quarter: the backtest read it (a deal opened since, it did not)
+        known = next(d for d in forecasting.histories(ws, open_only=True) if d.created < horizon)
     finally:
         ws.close()
-    opp = run_sfa(history_home, "opp", "list", "--open", "--json").json()[0]
-    assert run_sfa(history_home, "opp", "edit", opp["id"], "--owner", "zoe").code == 0
+    assert run_sfa(history_home, "opp", "edit", known.id, "--owner", "zoe").code == 0
+    ws = Workspace(history_home)
+    try:
+        now = forecast_keep.mark(ws, True)
+        assert not forecast_keep.unchanged_before(ws, kept["mark"], now, horizon, True)
+    finally:
+        ws.close()
     assert run_sfa(history_home, "forecast", "backtest", "--periods", "4").code == 0
-    assert json.loads(cache.read_text())["key"] != key
+    assert json.loads(cache.read_text())["mark"] != kept["mark"]
     cache.write_text('{"key": "x", "value": []}')
     assert run_sfa(history_home, "forecast", "backtest", "--periods", "4").code == 0  # recomputed
 

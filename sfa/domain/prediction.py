@@ -30,8 +30,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from itertools import repeat
-from operator import add, mul, sub
+from itertools import pairwise, repeat
+from operator import add, attrgetter, mul, sub
 from typing import TYPE_CHECKING, Any
 
 from sfa.domain.errors import ValidationError
@@ -350,10 +350,11 @@ def reach_probabilities(closed: Iterable[DealHistory], stages: Sequence[Stage]) 
     counts: dict[str, list[int]] = {s.name: [0, 0] for s in stages if not s.is_closed}
     for deal in closed:
         won = deal.stage == WON
-        for name in deal.reached():
-            if name in counts:
-                counts[name][1] += 1
-                counts[name][0] += won
+        for name in deal._reached:
+            entry = counts.get(name)
+            if entry is not None:
+                entry[1] += 1
+                entry[0] += won
     return {k: (v[0], v[1]) for k, v in counts.items()}
 
 
@@ -418,9 +419,19 @@ def _fit(known: _Known) -> _History:
     for name, (w, n) in reach.items():
         evidence[name] = _posterior(w, n, policy.get(name, 0.0), PRIOR_DEALS)
     edges: dict[str, tuple[int, int]] = {}
-    won_deals = [d for d in known.closed if d.stage == WON]
+    # Each won deal's time in every stage it left (DealHistory.time_in: the first stay), in one pass
+    # over its steps rather than one per stage.
+    times_in: dict[str, list[int]] = defaultdict(list)
+    for deal in known.closed:
+        if deal.stage != WON:
+            continue
+        left: set[str] = set()
+        for step, after in pairwise(deal.steps):
+            if step.stage not in left:
+                left.add(step.stage)
+                times_in[step.stage].append((after.at - step.at).days)
     for stage in known.stages:
-        times = [t for d in won_deals if (t := d.time_in(stage.name)) is not None]
+        times = times_in.get(stage.name, [])
         if len(times) >= 10:
             edges[stage.name] = (_quantile(times, 0.5), _quantile(times, 0.75))
     history = _History(policy, stage_p, edges, {}, dict(_TIMING_PRIOR), [], evidence)
@@ -546,7 +557,19 @@ def _fit_logistic(
     n = len(rows)
     columns = [list(c) for c in zip(*rows, strict=True)]
     used = [i for i in range(k) if any(columns[i])]
-    pairs = {(a, b): list(map(mul, columns[a], columns[b])) for ai, a in enumerate(used) for b in used[ai:]}
+    # A pair's product is zero in most rows where a column is (one-hot stages: two stages' product is
+    # zero everywhere): such a pair keeps only the rows it is not zero in, and its Hessian entry adds
+    # only those terms. The same sum: the terms left out are zeros, and adding a zero changes no
+    # float (the sums start at 0.0 and never hold -0.0), so the weights are the same to the bit.
+    pairs: dict[tuple[int, int], tuple[list[int] | None, list[float]]] = {}
+    for ai, a in enumerate(used):
+        for b in used[ai:]:
+            product = list(map(mul, columns[a], columns[b]))
+            rows_in = [i for i, v in enumerate(product) if v]
+            if 2 * len(rows_in) < n:
+                pairs[(a, b)] = (rows_in, [product[i] for i in rows_in])
+            else:
+                pairs[(a, b)] = (None, product)
     ys = [float(y) for y in labels]
     w = [0.0] * k
     exp = math.exp
@@ -565,8 +588,13 @@ def _fit_logistic(
         hess = [[0.0] * k for _ in range(k)]
         for i in used:
             grad[i] = sum(map(mul, err, columns[i]))
-        for (a, b), product in pairs.items():
-            hess[a][b] = hess[b][a] = sum(map(mul, s, product))
+        at = s.__getitem__
+        for (a, b), (nonzero, product) in pairs.items():
+            hess[a][b] = hess[b][a] = (
+                sum(map(mul, s, product))
+                if nonzero is None
+                else sum(map(mul, map(at, nonzero), product), 0.0)
+            )
         for i in range(1, k):
             grad[i] += l2 * w[i]
             hess[i][i] += l2
@@ -602,9 +630,11 @@ def _solve(a: list[list[float]], b: list[float]) -> list[float]:
 
 def _rates(closed: list[DealHistory], key: str) -> dict[str, float]:
     tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    value_of = attrgetter(key)
     for deal in closed:
-        tally[getattr(deal, key)][0] += deal.stage == WON
-        tally[getattr(deal, key)][1] += 1
+        entry = tally[value_of(deal)]
+        entry[0] += deal.stage == WON
+        entry[1] += 1
     overall = sum(v[0] for v in tally.values()) / max(1, sum(v[1] for v in tally.values()))
     return {k: shrink(w, n, overall) for k, (w, n) in tally.items()}
 

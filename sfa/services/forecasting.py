@@ -5,11 +5,13 @@ forecast range. Design and measured figures: docs/prediction.md.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -34,7 +36,7 @@ from sfa.domain.money import round_money
 from sfa.domain.prediction import DealHistory, StageStep
 from sfa.domain.stages import LOST, WON, Stage
 from sfa.domain.text import check_text
-from sfa.services import authority
+from sfa.services import authority, forecast_keep
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
@@ -184,36 +186,64 @@ def deal_context(
 def backtest(
     ws: Workspace, periods: int = 8, by: str = "quarter", today: date | None = None
 ) -> prediction.Backtest:
-    """The backtest of the periods before today's; kept in the home (forecast-backtest.json) and
-    recomputed only when the deals, their stage changes, the stages or the current period change:
-    the result depends on nothing else (docs/prediction.md, "Speed")."""
+    """The backtest of the periods before today's; kept in the home (forecast-backtest.json) while
+    nothing it read changed: it reads only what was known before the current period's start, so a
+    deal moved today leaves it valid (forecast_keep; docs/prediction.md)."""
     day = today or local_today()
     current = report_rules.period_start(day, by)
-    key = f"{current.isoformat()}|{periods}|{by}|{_data_key(ws)}|{_context_key(ws)}"
-    kept = _read_cache(ws, BACKTEST_FILE, key)
+    key = f"{forecast_keep.static_key()}|{current.isoformat()}|{periods}|{by}|{_stages_key(ws)}"
+    kept, now = _kept(ws, BACKTEST_FILE, key, current, context=True)
     if kept is not None:
         try:
             return _backtest_from(kept)
         except (KeyError, TypeError, ValueError, ArithmeticError):
             pass  # a cache from another version: recompute
-    result = prediction.backtest(histories(ws, context=True), stages_for(ws), day, periods, by)
-    _write_cache(ws, BACKTEST_FILE, key, _backtest_to(result))
+    with _paused_collector():
+        result = prediction.backtest(histories(ws, context=True), stages_for(ws), day, periods, by)
+    _write_cache(ws, BACKTEST_FILE, key, _backtest_to(result), now)
     return result
+
+
+@contextmanager
+def _paused_collector() -> Iterator[None]:
+    """Python's cycle collector paused while a forecast makes its ~100,000 short-lived objects (the
+    deals' histories, their snapshots, the fits' rows): they hold no cycles, yet each allocation
+    burst triggers collections that walk every live object — a fifth of a cold backtest
+    (docs/prediction.md, "Speed"). Nothing computed changes; it runs again when the last user that
+    found it on is done."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 BACKTEST_FILE = "forecast-backtest.json"
 
 
-def _data_key(ws: Workspace) -> str:
-    """What every forecast figure is computed from: the stages and the deals with their stage
-    changes (the newest change and the count of each table, deleted records included)."""
-    stages = ",".join(f"{s.name}:{s.probability}" for s in stages_for(ws))
-    return f"{stages}|{ws.store.latest_change(STAGE_CHANGE)}|{ws.store.latest_change(OPPORTUNITY)}"
+def _stages_key(ws: Workspace) -> str:
+    """The stages and their probabilities: every method starts from them."""
+    return ",".join(f"{s.name}:{s.probability}" for s in stages_for(ws))
 
 
-def _context_key(ws: Workspace) -> str:
-    """What the model's context features are read from (deal_context), besides the deals."""
-    return "|".join(ws.store.latest_change(e) for e in (ACCOUNT, TASK, TIMELINE, VISIT))
+def _kept(
+    ws: Workspace, name: str, key: str, horizon: date, context: bool
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """(the value kept under ``key`` if it is still what a fresh computation gives, the store's mark
+    now). A kept value checked valid against changes made since its mark is kept again with the
+    mark of now, so the next check starts there."""
+    now = forecast_keep.mark(ws, context)
+    data = _read_file(ws, name)
+    if data is None or data.get("key") != key or not isinstance(data.get("value"), dict):
+        return None, now
+    value: dict[str, Any] = data["value"]
+    if data.get("mark") != now:
+        if not forecast_keep.unchanged_before(ws, data.get("mark"), now, horizon, context):
+            return None, now
+        _write_cache(ws, name, key, value, now)
+    return value, now
 
 
 def _backtest_to(result: prediction.Backtest) -> dict[str, Any]:
@@ -377,22 +407,24 @@ def predict_current(
     stages = stages_for(ws)
     keep = _in_scope(ws, owner, team)
     if method == "history":
-        key = (
-            _cache_key(ws, day, by, currency)
-            + f"|{owner}|{sorted(team) if isinstance(team, frozenset) else team}"
-        )
-        estimates = _cached(ws, key)
+        scope = f"{owner}|{sorted(team) if isinstance(team, frozenset) else team}"
+        key = f"{forecast_keep.static_key()}|{day.isoformat()}|{by}|{currency}|{scope}|{_stages_key(ws)}"
+        estimates, now = _kept(ws, CACHE_FILE, key, day, context=False)
         if estimates is None:
-            deals = [d for d in histories(ws) if d.currency == currency and keep(d)]
-            estimates = prediction.fit_estimates(deals, stages, day, by)
-            _keep(ws, key, estimates)
+            with _paused_collector():
+                deals = [d for d in histories(ws) if d.currency == currency and keep(d)]
+                estimates = prediction.fit_estimates(deals, stages, day, by)
+            _write_cache(ws, CACHE_FILE, key, estimates, now)
             open_deals = [d for d in deals if d.outcome is None]
         else:
             open_deals = [d for d in histories(ws, open_only=True) if d.currency == currency and keep(d)]
         result = prediction.predict_open(open_deals, estimates, stages, day, by, runs=runs, target=rest)
     else:
-        deals = [d for d in histories(ws, context=method == "model") if d.currency == currency and keep(d)]
-        result = prediction.predict(deals, stages, day, by, method, runs=runs, target=rest)
+        with _paused_collector():
+            deals = [
+                d for d in histories(ws, context=method == "model") if d.currency == currency and keep(d)
+            ]
+            result = prediction.predict(deals, stages, day, by, method, runs=runs, target=rest)
     shift = won_so_far
 
     def plus(value: Decimal | None) -> Decimal | None:
@@ -429,37 +461,20 @@ def _in_scope(
 CACHE_FILE = "forecast-estimates.json"
 
 
-def _cache_key(ws: Workspace, day: date, by: str, currency: str) -> str:
-    """What the history method's estimates depend on: the day, the period kind, the currency and the
-    data (_data_key)."""
-    return f"{day.isoformat()}|{by}|{currency}|{_data_key(ws)}"
-
-
-def _cached(ws: Workspace, key: str) -> dict[str, Any] | None:
-    return _read_cache(ws, CACHE_FILE, key)
-
-
-def _keep(ws: Workspace, key: str, estimates: dict[str, Any]) -> None:
-    _write_cache(ws, CACHE_FILE, key, estimates)
-
-
-def _read_cache(ws: Workspace, name: str, key: str) -> dict[str, Any] | None:
+def _read_file(ws: Workspace, name: str) -> dict[str, Any] | None:
     try:
         data = json.loads((ws.home / name).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("value"), dict):
-        return None
-    value: dict[str, Any] = data["value"]
-    return value
+    return data if isinstance(data, dict) else None
 
 
-def _write_cache(ws: Workspace, name: str, key: str, value: dict[str, Any]) -> None:
+def _write_cache(ws: Workspace, name: str, key: str, value: dict[str, Any], mark: dict[str, Any]) -> None:
     """Best effort: a home that cannot be written (read-only media) just computes every time."""
     path = ws.home / name
     try:
         temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"key": key, "value": value}), encoding="utf-8")
+        temporary.write_text(json.dumps({"key": key, "mark": mark, "value": value}), encoding="utf-8")
         temporary.replace(path)
     except OSError:
         pass
