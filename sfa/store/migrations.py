@@ -629,6 +629,60 @@ V_FORECAST_CATEGORY = """
 ALTER TABLE opportunity ADD COLUMN forecast_category TEXT;
 """
 
+# Issue 19 item 4, a leaner laptop store (docs/store.md, "Size"). Field clocks go to the packed form
+# (sfa.store.codec.pack_clocks: each clock once, then its fields), which an older sfa would misread,
+# so it must refuse the file. Rows still in the object form are converted here, in SQL alone; the
+# tables are the record tables that exist at this point (a table a later migration creates is
+# written packed from the start, and read_clocks reads both forms anyway, so renumbering is harmless).
+# sync_conflict and sync_reconcile keep their own JSON objects. The file is vacuumed after the
+# upgrade (Store._migrate) so the freed bytes leave the file.
+_PACKED_TABLES = (
+    "account",
+    "contact",
+    "lead",
+    "opportunity",
+    "timeline",
+    "visit",
+    "task",
+    "product",
+    "quote",
+    "quote_line",
+    "product_option",
+    "option_rule",
+    "product_spec",
+    "campaign",
+    "campaign_member",
+    "sales_order",
+    "order_line",
+    "approval",
+    "contract",
+    "contract_line",
+    "document",
+    "stage_change",
+    "forecast_adjustment",
+    "forecast_snapshot",
+    "policy",
+    "price_list",
+    "price_list_item",
+    "target",
+    "review",
+    "playbook",
+    "territory",
+    "commission_plan",
+    "plan_assignment",
+    "opportunity_split",
+    "commission_line",
+    "commission_statement",
+    "competitor",
+)
+V_PACKED_CLOCKS = "INSERT OR REPLACE INTO meta(key, value) VALUES ('clock_encoding', 'packed');\n" + "".join(
+    f"UPDATE {table} SET clocks = (SELECT '[' || group_concat(part, ',') || ']' FROM"
+    " (SELECT json_quote(value) || ',' || group_concat(json_quote(key), ',') AS part"
+    f" FROM json_each({table}.clocks) GROUP BY value ORDER BY value))"
+    " WHERE clocks LIKE '{%' AND clocks != '{}';\n"
+    for table in _PACKED_TABLES
+)
+
 MIGRATIONS: tuple[str, ...] = (
     V1,
     V2,
@@ -656,9 +710,13 @@ MIGRATIONS: tuple[str, ...] = (
     V_COMMISSION,
     V_COMPETITORS,
     V_FORECAST_CATEGORY,
+    V_PACKED_CLOCKS,
 )
 
 LATEST = len(MIGRATIONS)
+
+# Migrations that rewrite most rows: the file is vacuumed once after an upgrade that ran one of them.
+VACUUM_AFTER = frozenset({V_PACKED_CLOCKS})
 
 
 def execute_script(conn: sqlite3.Connection, script: str) -> None:

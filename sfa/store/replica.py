@@ -552,7 +552,7 @@ class Replica:
                 full[name] = value
                 columns_out.append(kind.wire_to_column(value))
             derived = entity.derived(full) if entity.derived else {}
-            clocks = "{" + ",".join(f'"{n}":"{pair[1]}"' for n, pair in fields.items()) + "}"
+            clocks = codec.pack_clocks({n: pair[1] for n, pair in fields.items()})
             rows.append(
                 (
                     rid,
@@ -609,7 +609,7 @@ class Replica:
         assignments = {
             **{n: codec.to_column(entity.by_name[n], v) for n, v in changed.items()},
             **{c: derived.get(c) for c in entity.derived_columns},
-            "clocks": json.dumps(clocks),
+            "clocks": codec.pack_clocks(clocks),
         }
         if changed:
             assignments["updated_at"] = now
@@ -742,7 +742,7 @@ class Replica:
             )
             for name, value in changes.items()
         ]
-        assignments = {**changes, "clocks": json.dumps({**current, **clocks}), "updated_at": now}
+        assignments = {**changes, "clocks": codec.pack_clocks({**current, **clocks}), "updated_at": now}
         writes.write_update(self.conn, entity, record_id, assignments, history, None)
 
     def new_identity(self) -> str:

@@ -10,7 +10,6 @@ transaction, so the rules of change capture (docs/store.md) cannot drift apart b
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -191,7 +190,7 @@ def put_back(
         return
     conn.executemany(
         f"UPDATE {entity.table} SET clocks = ? WHERE id = ?",
-        [(json.dumps(own), record_id) for record_id, own in restored.items()],
+        [(codec.pack_clocks(own), record_id) for record_id, own in restored.items()],
     )
     changes = []
     for seq, record_id, fields in conn.execute(
