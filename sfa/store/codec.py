@@ -47,7 +47,7 @@ def json_default(value: Any) -> Any:
 # ["<clock 1>", "name", "city", "<clock 2>", "phone"], rather than {"field": "<clock>", ...}. The
 # first item is always a clock; after it a clock is told from a field name by its ':'
 # (ms:counter:replica), which no field name holds. Every writer of a row's clocks uses `pack_clocks`
-# (from migration V_PACKED_CLOCKS on, which converted older rows; before it only the one-clock list
+# (from migration V_LEAN_STORE on, which converted older rows; before it only the one-clock list
 # was written), so a pulled record, whose fields usually share its create's clock, stores the clock
 # once rather than once a field (docs/store.md, "Size"). Readers accept every form.
 

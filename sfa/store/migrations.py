@@ -629,13 +629,16 @@ V_FORECAST_CATEGORY = """
 ALTER TABLE opportunity ADD COLUMN forecast_category TEXT;
 """
 
-# Issue 19 item 4, a leaner laptop store (docs/store.md, "Size"). Field clocks go to the packed form
-# (sfa.store.codec.pack_clocks: each clock once, then its fields), which an older sfa would misread,
-# so it must refuse the file. Rows still in the object form are converted here, in SQL alone; the
-# tables are the record tables that exist at this point (a table a later migration creates is
-# written packed from the start, and read_clocks reads both forms anyway, so renumbering is harmless).
-# sync_conflict and sync_reconcile keep their own JSON objects. The file is vacuumed after the
-# upgrade (Store._migrate) so the freed bytes leave the file.
+# Issue 19 item 4, a leaner laptop store (docs/store.md, "Size").
+# 1. Field clocks go to the packed form (sfa.store.codec.pack_clocks: each clock once, then its
+#    fields), which an older sfa would misread, so it must refuse the file. Rows still in the object
+#    form are converted here, in SQL alone; the tables are the record tables that exist at this point
+#    (a table a later migration creates is written packed from the start, and read_clocks reads every
+#    form, so renumbering is harmless). sync_conflict and sync_reconcile keep their own JSON objects.
+# 2. The search index keeps which column a word is in but not where in it (detail=column): every
+#    query sfa makes is words matched as prefixes (db.fts_query), never a phrase of several words.
+#    Its entries are copied, not rebuilt, so what was indexed stays indexed.
+# The file is vacuumed after the upgrade (Store._migrate), so the freed bytes leave it.
 _PACKED_TABLES = (
     "account",
     "contact",
@@ -675,12 +678,22 @@ _PACKED_TABLES = (
     "commission_statement",
     "competitor",
 )
-V_PACKED_CLOCKS = "INSERT OR REPLACE INTO meta(key, value) VALUES ('clock_encoding', 'packed');\n" + "".join(
-    f"UPDATE {table} SET clocks = (SELECT '[' || group_concat(part, ',') || ']' FROM"
-    " (SELECT json_quote(value) || ',' || group_concat(json_quote(key), ',') AS part"
-    f" FROM json_each({table}.clocks) GROUP BY value ORDER BY value))"
-    " WHERE clocks LIKE '{%' AND clocks != '{}';\n"
-    for table in _PACKED_TABLES
+V_LEAN_STORE = (
+    "INSERT OR REPLACE INTO meta(key, value) VALUES ('clock_encoding', 'packed');\n"
+    + "".join(
+        f"UPDATE {table} SET clocks = (SELECT '[' || group_concat(part, ',') || ']' FROM"
+        " (SELECT json_quote(value) || ',' || group_concat(json_quote(key), ',') AS part"
+        f" FROM json_each({table}.clocks) GROUP BY value ORDER BY value))"
+        " WHERE clocks LIKE '{%' AND clocks != '{}';\n"
+        for table in _PACKED_TABLES
+    )
+    + """
+CREATE VIRTUAL TABLE search_fts_lean USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2',
+    detail = column);
+INSERT INTO search_fts_lean(rowid, title, body) SELECT rowid, title, body FROM search_fts;
+DROP TABLE search_fts;
+ALTER TABLE search_fts_lean RENAME TO search_fts;
+"""
 )
 
 MIGRATIONS: tuple[str, ...] = (
@@ -710,13 +723,13 @@ MIGRATIONS: tuple[str, ...] = (
     V_COMMISSION,
     V_COMPETITORS,
     V_FORECAST_CATEGORY,
-    V_PACKED_CLOCKS,
+    V_LEAN_STORE,
 )
 
 LATEST = len(MIGRATIONS)
 
 # Migrations that rewrite most rows: the file is vacuumed once after an upgrade that ran one of them.
-VACUUM_AFTER = frozenset({V_PACKED_CLOCKS})
+VACUUM_AFTER = frozenset({V_LEAN_STORE})
 
 
 def execute_script(conn: sqlite3.Connection, script: str) -> None:

@@ -11,6 +11,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 from sfa.domain import ids, scope
@@ -26,6 +27,9 @@ from sfa.store.prepare import fts_entry
 _CONFLICT_COLUMNS = CONFLICT_FIELDS
 _JSON_COLUMNS = ("kept", "lost")
 _CHUNK = 500
+# History of pulled changes is kept this long (docs/store.md, "Size"); history of writes made here is
+# kept for good.
+HISTORY_RETENTION = timedelta(days=90)
 
 
 class Replica:
@@ -208,8 +212,23 @@ class Replica:
         return int(self.store.meta("sync.acked") or 0)
 
     def mark_synced(self) -> None:
+        """The end of a sync round; once a day it also prunes history (`prune`)."""
+        now = utc_now()
         with self.store.transaction():
-            self.store.set_meta("sync.last_sync", iso_utc(utc_now()))
+            self.store.set_meta("sync.last_sync", iso_utc(now))
+            if self.store.meta("store.pruned_on") != now.date().isoformat():
+                self.prune(now)
+
+    def prune(self, now: datetime | None = None) -> int:
+        """Drop what the store no longer needs: history rows of pulled changes older than
+        HISTORY_RETENTION (the server holds those values; nothing here reads them once they are
+        older than a sync or two). Acknowledged outbox rows are dropped as they are acknowledged
+        (`acknowledge`); an unacknowledged one is never dropped. Returns the history rows dropped."""
+        now = now or utc_now()
+        with self.store.transaction():
+            dropped = writes.prune_history(self.conn, iso_utc(now - HISTORY_RETENTION))
+            self.store.set_meta("store.pruned_on", now.date().isoformat())
+        return dropped
 
     def pending_count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM outbox").fetchone()[0])

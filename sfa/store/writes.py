@@ -145,6 +145,13 @@ def requeue_before_last(conn: sqlite3.Connection, record_id: str) -> None:
     )
 
 
+def prune_history(conn: sqlite3.Connection, before: str) -> int:
+    """Drop history rows of pulled changes (origin 'remote') recorded before `before` (an ISO UTC
+    time); rows of writes made here (origin 'local', 'adopt') are kept. Returns the rows dropped.
+    What is kept and why: docs/store.md, "Size"."""
+    return conn.execute("DELETE FROM history WHERE origin = 'remote' AND changed_at < ?", (before,)).rowcount
+
+
 def has_search_entries(entity: Entity) -> bool:
     """Only searchable types have entries (every code is below FTS_SLOTS: tests/test_fts_slots.py;
     a type past them must never touch the index: its rowid would be another type's)."""
