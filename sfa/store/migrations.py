@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from sfa.store.writes import RESLOT_FTS_16_TO_64
+from sfa.store.writes import RESLOT_FTS_16_TO_64, SEARCH_FTS_DETAIL_COLUMN
 
 _RECORD_COLUMNS = """
     rid INTEGER PRIMARY KEY,
@@ -687,13 +687,7 @@ V_LEAN_STORE = (
         " WHERE clocks LIKE '{%' AND clocks != '{}';\n"
         for table in _PACKED_TABLES
     )
-    + """
-CREATE VIRTUAL TABLE search_fts_lean USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2',
-    detail = column);
-INSERT INTO search_fts_lean(rowid, title, body) SELECT rowid, title, body FROM search_fts;
-DROP TABLE search_fts;
-ALTER TABLE search_fts_lean RENAME TO search_fts;
-"""
+    + SEARCH_FTS_DETAIL_COLUMN
 )
 
 MIGRATIONS: tuple[str, ...] = (

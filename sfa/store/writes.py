@@ -28,6 +28,16 @@ INSERT INTO search_fts(rowid, title, body) SELECT (old / 16) * 64 + old % 16, ti
 DROP TABLE fts_move;
 """
 
+# Migration V_LEAN_STORE: the index rebuilt without positions (detail=column, docs/store.md "Full-text
+# search"), its entries copied, so what was indexed stays indexed.
+SEARCH_FTS_DETAIL_COLUMN = """
+CREATE VIRTUAL TABLE search_fts_lean USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2',
+    detail = column);
+INSERT INTO search_fts_lean(rowid, title, body) SELECT rowid, title, body FROM search_fts;
+DROP TABLE search_fts;
+ALTER TABLE search_fts_lean RENAME TO search_fts;
+"""
+
 _OUTBOX_SQL = "INSERT INTO outbox(entity, record_id, fields, created_at) VALUES (?, ?, ?, ?)"
 _FTS_SQL = "INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)"
 _HISTORY_SQL = (
