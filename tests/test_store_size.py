@@ -44,6 +44,9 @@ def test_one_clock_packs_as_a_create_writes_it() -> None:
     clock = Hlc(1_700_000_000_000, 0, REPLICAS[0]).encode()
     assert codec.pack_clocks({"name": clock, "city": clock}) == f'["{clock}","name","city"]'
     assert codec.pack_clocks({}) == "{}"
+    # Whatever a name holds, it is encoded as JSON (a restore's clocks come from a file).
+    odd = {'say "hi"\\': clock, "ü\n": clock}
+    assert codec.read_clocks(codec.pack_clocks(odd)) == odd
     assert codec.read_clocks("{}") == {}
 
 
