@@ -221,8 +221,8 @@ class Replica:
 
     def prune(self, now: datetime | None = None) -> int:
         """Drop what the store no longer needs: history rows of pulled changes older than
-        HISTORY_RETENTION (the server holds those values; nothing here reads them once they are
-        older than a sync or two). Acknowledged outbox rows are dropped as they are acknowledged
+        HISTORY_RETENTION (no feature reads them, and the server holds those values; history of
+        writes made here is kept). Acknowledged outbox rows are dropped as they are acknowledged
         (`acknowledge`); an unacknowledged one is never dropped. Returns the history rows dropped."""
         now = now or utc_now()
         with self.store.transaction():
