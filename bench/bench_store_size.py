@@ -117,6 +117,15 @@ def split_by_table(path: Path) -> dict[str, int]:
     return {str(name): int(size) for name, size in rows}
 
 
+def by_table(tables: dict[str, int], count: int) -> dict[str, float]:
+    """Bytes per record of each table or index holding at least 1 % of the file; the rest (mostly
+    the one page each empty table and index has) summed as "other"."""
+    total = sum(tables.values())
+    shown = {name: round(size / count, 1) for name, size in tables.items() if size >= total / 100}
+    rest = total - sum(size for size in tables.values() if size >= total / 100)
+    return {**shown, f"other ({len(tables) - len(shown)} tables and indexes)": round(rest / count, 1)}
+
+
 def sfa_store(tmp: Path, count: int, keep: Path | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     server_home = tmp / "server"
     db = f"sqlite:///{server_home / 'server.db'}"
@@ -163,7 +172,7 @@ def sfa_store(tmp: Path, count: int, keep: Path | None = None) -> tuple[dict[str
         "first_sync_s": round(seconds, 2),
         "file_bytes": store.stat().st_size,
         "bytes_per_record": round(total / count),
-        "by_table": {name: round(size / count, 1) for name, size in tables.items() if size / count >= 0.5},
+        "by_table": by_table(tables, count),
     }
     return figures, docs
 
