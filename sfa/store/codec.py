@@ -6,7 +6,8 @@ import json
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
+from json.encoder import encode_basestring
 from typing import Any
 
 from sfa.domain.dates import iso_utc
@@ -41,19 +42,50 @@ def json_default(value: Any) -> Any:
 
 
 # -- field clocks and outbox entries ---------------------------------------------------------------
-# A write stamps every field it writes with one clock, so both are stored compactly when they can be:
-# a row's clocks as ["<clock>", "field", ...] rather than {"field": "<clock>", ...}, and an outbox
-# entry as ["<clock>", {"field": value, ...}] rather than {"field": [value, "<clock>"], ...}. The
-# clock string is then written once a row instead of once a field (a third of a contact row's bytes).
-# Readers accept both forms: a sync or an edit later writes the object form.
+# A write stamps every field it writes with one clock, so both are stored compactly: an outbox entry
+# as ["<clock>", {"field": value, ...}] rather than {"field": [value, "<clock>"], ...}, and a row's
+# clocks packed: each distinct clock once, followed by the fields it stamps,
+# ["<clock 1>", "name", "city", "<clock 2>", "phone"], rather than {"field": "<clock>", ...}. The
+# first item is always a clock; after it a clock is told from a field name by its ':'
+# (ms:counter:replica), which no field name holds. Every writer of a row's clocks uses `pack_clocks`
+# (from migration V_LEAN_STORE on, which converted older rows; before it only the one-clock list
+# was written), so a pulled record, whose fields usually share its create's clock, stores the clock
+# once rather than once a field (docs/store.md, "Size"). Readers accept every form.
 
 
 def read_clocks(text: str) -> dict[str, str]:
     value = json.loads(text)
     if isinstance(value, list):
-        clock: str = value[0]
-        return dict.fromkeys(value[1:], clock)
+        clocks: dict[str, str] = {}
+        clock: str = value[0]  # the first item is always a clock
+        for item in value[1:]:
+            if ":" in item:
+                clock = item
+            else:
+                clocks[item] = clock
+        return clocks
     return value  # type: ignore[no-any-return]
+
+
+def pack_clocks(clocks: dict[str, str]) -> str:
+    """Field clocks in the packed form read_clocks reads: each distinct clock once (oldest first),
+    then its fields in their order here. One clock gives the form a create writes (prepare.py)."""
+    if not clocks:
+        return "{}"
+    values = iter(clocks.values())
+    first = next(values)
+    if all(clock == first for clock in values):  # the common case (a create, a first sync): no encoder
+        return "[" + encode_basestring(first) + _field_list(tuple(clocks)) + "]"
+    groups: dict[str, list[str]] = {}
+    for name, clock in clocks.items():
+        groups.setdefault(clock, []).append(name)
+    return dumps([item for clock in sorted(groups) for item in (clock, *groups[clock])])
+
+
+@lru_cache(maxsize=1024)
+def _field_list(names: tuple[str, ...]) -> str:
+    """',"name","city"': a record type's written field sets are few, so each is encoded once."""
+    return "".join("," + encode_basestring(name) for name in names)
 
 
 def read_outbox_fields(text: str) -> dict[str, list[Any]]:

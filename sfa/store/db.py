@@ -33,7 +33,7 @@ from sfa.store.bulk import (
     configure,
     prepared,
 )
-from sfa.store.migrations import LATEST, MIGRATIONS, execute_script
+from sfa.store.migrations import LATEST, MIGRATIONS, VACUUM_AFTER, execute_script
 from sfa.store.prepare import (
     check_fields,
     fts_entry,
@@ -103,10 +103,12 @@ class Store:
         if version == LATEST:
             return
         self.conn.execute("BEGIN IMMEDIATE")
+        vacuum = False
         try:
             # Read again under the write lock: another process may have migrated meanwhile.
             version = self.conn.execute("PRAGMA user_version").fetchone()[0]
             for number in range(version + 1, LATEST + 1):
+                vacuum = vacuum or (version > 0 and MIGRATIONS[number - 1] in VACUUM_AFTER)
                 execute_script(self.conn, MIGRATIONS[number - 1])
                 self.conn.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_migrated_at', ?)",
@@ -126,6 +128,12 @@ class Store:
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
+        if vacuum:
+            # The upgrade rewrote most rows smaller: give the freed pages back to the disk (once).
+            # Another process reading the file makes VACUUM fail; the pages are then reused by
+            # later writes instead, which is merely less tidy.
+            with suppress(sqlite3.OperationalError):
+                self.conn.execute("VACUUM")
 
     def close(self) -> None:
         self.conn.close()
@@ -603,7 +611,7 @@ class Store:
             assignments = {
                 **{n: codec.to_column(entity.by_name[n], v) for n, v in changed.items()},
                 **{c: derived.get(c) for c in entity.derived_columns},
-                "clocks": json.dumps(clocks),
+                "clocks": codec.pack_clocks(clocks),
                 "updated_at": now,
             }
             wire = {n: codec.to_wire(entity.by_name[n], v) for n, v in changed.items()}
@@ -711,7 +719,10 @@ def _differs(entity: Entity, name: str, old: Any, new: Any) -> bool:
 
 
 def fts_query(text: str) -> str:
-    """Turn what a person typed into a safe FTS5 query: every word must match, as a prefix."""
+    """Turn what a person typed into a safe FTS5 query: every word must match, as a prefix.
+
+    Each word is quoted alone and holds only letters and digits, so it is one token: the index
+    keeps no positions (detail=column, docs/store.md), and FTS5 refuses a phrase of several tokens."""
     words = [w for w in "".join(c if c.isalnum() else " " for c in text).split() if w]
     return " ".join(f'"{w}"*' for w in words)
 

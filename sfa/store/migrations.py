@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from sfa.store.writes import RESLOT_FTS_16_TO_64
+from sfa.store.writes import RESLOT_FTS_16_TO_64, SEARCH_FTS_DETAIL_COLUMN
 
 _RECORD_COLUMNS = """
     rid INTEGER PRIMARY KEY,
@@ -629,6 +629,67 @@ V_FORECAST_CATEGORY = """
 ALTER TABLE opportunity ADD COLUMN forecast_category TEXT;
 """
 
+# Issue 19 item 4, a leaner laptop store (docs/store.md, "Size").
+# 1. Field clocks go to the packed form (sfa.store.codec.pack_clocks: each clock once, then its
+#    fields), which an older sfa would misread, so it must refuse the file. Rows still in the object
+#    form are converted here, in SQL alone; the tables are the record tables that exist at this point
+#    (a table a later migration creates is written packed from the start, and read_clocks reads every
+#    form, so renumbering is harmless). sync_conflict and sync_reconcile keep their own JSON objects.
+# 2. The search index keeps which column a word is in but not where in it (detail=column): every
+#    query sfa makes is words matched as prefixes (db.fts_query), never a phrase of several words.
+#    Its entries are copied, not rebuilt, so what was indexed stays indexed.
+# The file is vacuumed after the upgrade (Store._migrate), so the freed bytes leave it.
+_PACKED_TABLES = (
+    "account",
+    "contact",
+    "lead",
+    "opportunity",
+    "timeline",
+    "visit",
+    "task",
+    "product",
+    "quote",
+    "quote_line",
+    "product_option",
+    "option_rule",
+    "product_spec",
+    "campaign",
+    "campaign_member",
+    "sales_order",
+    "order_line",
+    "approval",
+    "contract",
+    "contract_line",
+    "document",
+    "stage_change",
+    "forecast_adjustment",
+    "forecast_snapshot",
+    "policy",
+    "price_list",
+    "price_list_item",
+    "target",
+    "review",
+    "playbook",
+    "territory",
+    "commission_plan",
+    "plan_assignment",
+    "opportunity_split",
+    "commission_line",
+    "commission_statement",
+    "competitor",
+)
+V_LEAN_STORE = (
+    "INSERT OR REPLACE INTO meta(key, value) VALUES ('clock_encoding', 'packed');\n"
+    + "".join(
+        f"UPDATE {table} SET clocks = (SELECT '[' || group_concat(part, ',') || ']' FROM"
+        " (SELECT json_quote(value) || ',' || group_concat(json_quote(key), ',') AS part"
+        f" FROM json_each({table}.clocks) GROUP BY value ORDER BY value))"
+        " WHERE clocks LIKE '{%' AND clocks != '{}';\n"
+        for table in _PACKED_TABLES
+    )
+    + SEARCH_FTS_DETAIL_COLUMN
+)
+
 MIGRATIONS: tuple[str, ...] = (
     V1,
     V2,
@@ -656,9 +717,13 @@ MIGRATIONS: tuple[str, ...] = (
     V_COMMISSION,
     V_COMPETITORS,
     V_FORECAST_CATEGORY,
+    V_LEAN_STORE,
 )
 
 LATEST = len(MIGRATIONS)
+
+# Migrations that rewrite most rows: the file is vacuumed once after an upgrade that ran one of them.
+VACUUM_AFTER = frozenset({V_LEAN_STORE})
 
 
 def execute_script(conn: sqlite3.Connection, script: str) -> None:

@@ -125,14 +125,18 @@ def value_problem(
     spec = entity.by_name[name]
     if type(value) is str and _plain(spec.type):
         return text_problem(value)  # the fast path of most pulled values
+    key: tuple[str, str, type, Any, frozenset[str]]
     if value is None or isinstance(value, str | int | float | bool):  # values repeat: enums, money
         key = (entity.name, name, type(value), value, not_null)
-        if key not in _checked:
-            if len(_checked) >= _CACHE_SIZE:
-                _checked.clear()
-            _checked[key] = _value_problem(entity, name, value, not_null)
-        return _checked[key]
-    return _value_problem(entity, name, value, not_null)
+    elif type(value) is list and all(type(item) is str for item in value):  # tags repeat too
+        key = (entity.name, name, list, tuple(value), not_null)
+    else:
+        return _value_problem(entity, name, value, not_null)
+    if key not in _checked:
+        if len(_checked) >= _CACHE_SIZE:
+            _checked.clear()
+        _checked[key] = _value_problem(entity, name, value, not_null)
+    return _checked[key]
 
 
 def _value_problem(entity: Entity, name: str, value: Any, not_null: frozenset[str]) -> str | None:
@@ -192,11 +196,18 @@ def screen(
     """The storable fields of a pulled change (known fields only), and what was set aside."""
     clean: dict[str, list[Any]] = {}
     aside: list[SetAside] = []
+    good = None  # the clock last found well-formed: a change's fields mostly share one
     for name, pair in fields.items():
         if name not in entity.by_name:
             continue  # a field of a newer sfa: ignored, as before
         value, clock = pair[0], pair[1]
-        problem = clock_issue(clock) or value_problem(entity, name, value, not_null)
+        if clock != good or type(clock) is not str:
+            problem = clock_issue(clock)
+            if problem is None:
+                good = clock
+        else:
+            problem = None
+        problem = problem or value_problem(entity, name, value, not_null)
         if problem is None:
             clean[name] = [value, clock]
         else:

@@ -11,6 +11,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 from sfa.domain import ids, scope
@@ -26,6 +27,9 @@ from sfa.store.prepare import fts_entry
 _CONFLICT_COLUMNS = CONFLICT_FIELDS
 _JSON_COLUMNS = ("kept", "lost")
 _CHUNK = 500
+# History of pulled changes is kept this long (docs/store.md, "Size"); history of writes made here is
+# kept for good.
+HISTORY_RETENTION = timedelta(days=90)
 
 
 class Replica:
@@ -208,8 +212,23 @@ class Replica:
         return int(self.store.meta("sync.acked") or 0)
 
     def mark_synced(self) -> None:
+        """The end of a sync round; once a day it also prunes history (`prune`)."""
+        now = utc_now()
         with self.store.transaction():
-            self.store.set_meta("sync.last_sync", iso_utc(utc_now()))
+            self.store.set_meta("sync.last_sync", iso_utc(now))
+            if self.store.meta("store.pruned_on") != now.date().isoformat():
+                self.prune(now)
+
+    def prune(self, now: datetime | None = None) -> int:
+        """Drop what the store no longer needs: history rows of pulled changes older than
+        HISTORY_RETENTION (no feature reads them, and the server holds those values; history of
+        writes made here is kept). Acknowledged outbox rows are dropped as they are acknowledged
+        (`acknowledge`); an unacknowledged one is never dropped. Returns the history rows dropped."""
+        now = now or utc_now()
+        with self.store.transaction():
+            dropped = writes.prune_history(self.conn, iso_utc(now - HISTORY_RETENTION))
+            self.store.set_meta("store.pruned_on", now.date().isoformat())
+        return dropped
 
     def pending_count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
@@ -552,7 +571,7 @@ class Replica:
                 full[name] = value
                 columns_out.append(kind.wire_to_column(value))
             derived = entity.derived(full) if entity.derived else {}
-            clocks = "{" + ",".join(f'"{n}":"{pair[1]}"' for n, pair in fields.items()) + "}"
+            clocks = codec.pack_clocks({n: pair[1] for n, pair in fields.items()})
             rows.append(
                 (
                     rid,
@@ -609,7 +628,7 @@ class Replica:
         assignments = {
             **{n: codec.to_column(entity.by_name[n], v) for n, v in changed.items()},
             **{c: derived.get(c) for c in entity.derived_columns},
-            "clocks": json.dumps(clocks),
+            "clocks": codec.pack_clocks(clocks),
         }
         if changed:
             assignments["updated_at"] = now
@@ -742,7 +761,7 @@ class Replica:
             )
             for name, value in changes.items()
         ]
-        assignments = {**changes, "clocks": json.dumps({**current, **clocks}), "updated_at": now}
+        assignments = {**changes, "clocks": codec.pack_clocks({**current, **clocks}), "updated_at": now}
         writes.write_update(self.conn, entity, record_id, assignments, history, None)
 
     def new_identity(self) -> str:

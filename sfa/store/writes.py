@@ -10,7 +10,6 @@ transaction, so the rules of change capture (docs/store.md) cannot drift apart b
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -27,6 +26,16 @@ CREATE TEMP TABLE fts_move AS SELECT rowid AS old, title, body FROM search_fts;
 DELETE FROM search_fts;
 INSERT INTO search_fts(rowid, title, body) SELECT (old / 16) * 64 + old % 16, title, body FROM fts_move;
 DROP TABLE fts_move;
+"""
+
+# Migration V_LEAN_STORE: the index rebuilt without positions (detail=column, docs/store.md "Full-text
+# search"), its entries copied, so what was indexed stays indexed.
+SEARCH_FTS_DETAIL_COLUMN = """
+CREATE VIRTUAL TABLE search_fts_lean USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2',
+    detail = column);
+INSERT INTO search_fts_lean(rowid, title, body) SELECT rowid, title, body FROM search_fts;
+DROP TABLE search_fts;
+ALTER TABLE search_fts_lean RENAME TO search_fts;
 """
 
 _OUTBOX_SQL = "INSERT INTO outbox(entity, record_id, fields, created_at) VALUES (?, ?, ?, ?)"
@@ -146,6 +155,13 @@ def requeue_before_last(conn: sqlite3.Connection, record_id: str) -> None:
     )
 
 
+def prune_history(conn: sqlite3.Connection, before: str) -> int:
+    """Drop history rows of pulled changes (origin 'remote') recorded before `before` (an ISO UTC
+    time); rows of writes made here (origin 'local', 'adopt') are kept. Returns the rows dropped.
+    What is kept and why: docs/store.md, "Size"."""
+    return conn.execute("DELETE FROM history WHERE origin = 'remote' AND changed_at < ?", (before,)).rowcount
+
+
 def has_search_entries(entity: Entity) -> bool:
     """Only searchable types have entries (every code is below FTS_SLOTS: tests/test_fts_slots.py;
     a type past them must never touch the index: its rowid would be another type's)."""
@@ -191,7 +207,7 @@ def put_back(
         return
     conn.executemany(
         f"UPDATE {entity.table} SET clocks = ? WHERE id = ?",
-        [(json.dumps(own), record_id) for record_id, own in restored.items()],
+        [(codec.pack_clocks(own), record_id) for record_id, own in restored.items()],
     )
     changes = []
     for seq, record_id, fields in conn.execute(

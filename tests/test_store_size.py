@@ -1,0 +1,213 @@
+"""A leaner laptop store (issue 19 item 4, docs/store.md "Size"): packed field clocks, the migration
+that packs an older store's clocks, and what pruning drops and keeps."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sfa.domain import ids
+from sfa.domain.dates import utc_now
+from sfa.domain.entities import ACCOUNT, CONTACT
+from sfa.domain.hlc import Hlc
+from sfa.protocol import PushResult
+from sfa.store import codec
+from sfa.store.db import FTS_SLOTS, Store
+from sfa.store.migrations import MIGRATIONS, V_LEAN_STORE, execute_script
+from sfa.store.replica import HISTORY_RETENTION, Replica
+
+REPLICAS = ("5eed5eed5eed5eed", "00112233aabbccdd")
+clocks_strategy = st.builds(
+    lambda ms, counter, replica: Hlc(ms, counter, replica).encode(),
+    st.integers(0, 2**52),
+    st.integers(0, 99_999),
+    st.sampled_from(REPLICAS),
+)
+names_strategy = st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True)
+
+
+@given(st.dictionaries(names_strategy, clocks_strategy, max_size=25))
+def test_packed_clocks_read_back_as_written(clocks: dict[str, str]) -> None:
+    packed = codec.pack_clocks(clocks)
+    assert codec.read_clocks(packed) == clocks
+    # Each distinct clock is stored once.
+    assert all(packed.count(clock) == 1 for clock in set(clocks.values()))
+
+
+def test_one_clock_packs_as_a_create_writes_it() -> None:
+    clock = Hlc(1_700_000_000_000, 0, REPLICAS[0]).encode()
+    assert codec.pack_clocks({"name": clock, "city": clock}) == f'["{clock}","name","city"]'
+    assert codec.pack_clocks({}) == "{}"
+    # Whatever a name holds, it is encoded as JSON (a restore's clocks come from a file).
+    odd = {'say "hi"\\': clock, "ü\n": clock}
+    assert codec.read_clocks(codec.pack_clocks(odd)) == odd
+    assert codec.read_clocks("{}") == {}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "sfa.db")
+    yield s
+    s.close()
+
+
+def _clock(ms: int, replica: str = REPLICAS[0]) -> str:
+    return Hlc(ms, 0, replica).encode()
+
+
+def _pull(replica: Replica, record_id: str, fields: dict[str, list[object]], cursor: int) -> None:
+    change = {"seq": cursor, "entity": "contact", "id": record_id, "fields": fields}
+    replica.apply_page([change], cursor, "epoch-1")
+
+
+def test_a_pulled_record_stores_its_clock_once_and_an_edit_adds_one(store: Store) -> None:
+    replica = Replica(store)
+    record_id = ids.uuid7()
+    first, second = _clock(1_700_000_000_000), _clock(1_700_000_100_000, REPLICAS[1])
+    _pull(replica, record_id, {"name": ["Ada Lovelace", first], "email": ["ada@example.org", first]}, 1)
+    stored = store.conn.execute("SELECT clocks FROM contact").fetchone()[0]
+    assert stored == f'["{first}","name","email"]'
+    _pull(replica, record_id, {"email": ["ada@example.com", second]}, 2)
+    stored = store.conn.execute("SELECT clocks FROM contact").fetchone()[0]
+    assert json.loads(stored) == [first, "name", second, "email"]
+    assert codec.read_clocks(stored) == {"name": first, "email": second}
+    assert store.get(CONTACT, record_id)["email"] == "ada@example.com"
+    # A local edit stamps its own clock; the others stay as they were.
+    store.update(CONTACT, record_id, {"title": "Countess"})
+    clocks = store.clocks_where(CONTACT, "id = ?", (record_id,))[record_id]
+    assert clocks["name"] == first and clocks["email"] == second and clocks["title"] > second
+
+
+def _store_before_packing(path: Path) -> sqlite3.Connection:
+    """A file as the sfa before V_LEAN_STORE left it: every migration before it applied."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    number = MIGRATIONS.index(V_LEAN_STORE)
+    for script in MIGRATIONS[:number]:
+        execute_script(conn, script)
+    conn.execute("INSERT INTO meta VALUES ('replica_id', '00112233aabbccdd')")
+    conn.execute(f"PRAGMA user_version = {number}")
+    return conn
+
+
+def test_the_upgrade_packs_the_clocks_an_older_sfa_wrote(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = _store_before_packing(path)
+    a, b = _clock(1_700_000_000_000), _clock(1_700_000_500_000, REPLICAS[1])
+    # The forms the older code wrote: a pulled record's object (no spaces), an edit's json.dumps
+    # (spaces), a create's one-clock list, and a row with no clocks.
+    written = {
+        "pulled": "{" + f'"name":"{a}","city":"{a}","phone":"{b}"' + "}",
+        "edited": json.dumps({"name": a, "city": b}),
+        "created": f'["{a}","name","city"]',
+        "bare": "{}",
+    }
+    for number, (name, clocks) in enumerate(written.items(), 1):
+        conn.execute(
+            "INSERT INTO account(id, handle, name, clocks, created_at, updated_at) VALUES (?, ?, ?, ?, 'x', 'x')",
+            (f"01a20000-0000-7000-8000-00000000000{number}", f"00000000000{number}", name, clocks),
+        )
+    # Many rows, so that the vacuum after the upgrade has pages to give back.
+    conn.executemany(
+        "INSERT INTO account(id, handle, name, clocks, created_at, updated_at) VALUES (?, ?, 'many', ?, 'x', 'x')",
+        [
+            (f"01a20000-0000-7000-9000-{n:012d}", f"{n:012d}", json.dumps(dict.fromkeys(("name", "city"), a)))
+            for n in range(3000)
+        ],
+    )
+    # A search entry as the older index held it (rowid = rid * 64 + code).
+    rid = conn.execute("SELECT rid FROM account WHERE name = 'pulled'").fetchone()[0]
+    conn.execute(
+        "INSERT INTO search_fts(rowid, title, body) VALUES (?, 'pulled', 'Zwickau Zeppelin')",
+        (rid * FTS_SLOTS + ACCOUNT.code,),
+    )
+    conflict_clocks = json.dumps({"status": a})
+    conn.execute(
+        "INSERT INTO sync_conflict(id, entity, record_id, field, kind, clocks) VALUES ('c1', 'account', 'r', 'f', 'k', ?)",
+        (conflict_clocks,),
+    )
+    conn.execute("COMMIT")
+    pages_before = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.close()
+
+    store = Store(path)
+    try:
+        rows = dict(store.conn.execute("SELECT name, clocks FROM account WHERE name != 'many'").fetchall())
+        for name, before in written.items():
+            assert codec.read_clocks(rows[name]) == codec.read_clocks(before), name
+            assert rows[name] == codec.pack_clocks(codec.read_clocks(before)), name
+        assert rows["pulled"] == f'["{a}","name","city","{b}","phone"]'
+        many = {r[0] for r in store.conn.execute("SELECT clocks FROM account WHERE name = 'many'")}
+        assert many == {f'["{a}","name","city"]'}
+        # The conflicts' own clocks are another JSON, read as such: left alone.
+        assert store.conn.execute("SELECT clocks FROM sync_conflict").fetchone()[0] == conflict_clocks
+        assert store.meta("clock_encoding") == "packed"
+        # Vacuumed: the freed pages left the file.
+        assert store.conn.execute("PRAGMA freelist_count").fetchone()[0] == 0
+        assert store.conn.execute("PRAGMA page_count").fetchone()[0] < pages_before
+        # The search index was copied into its leaner form: what was indexed is still found.
+        schema = store.conn.execute("SELECT sql FROM sqlite_schema WHERE name = 'search_fts'").fetchone()[0]
+        assert "detail = column" in schema
+        assert [r["name"] for _, r in store.search("zepp zwick")] == ["pulled"]
+        # And the upgraded rows work as ever: an edit keeps the other fields' clocks.
+        record = store.select(ACCOUNT, "name = 'pulled'")[0]
+        store.update(ACCOUNT, record["id"], {"city": "Köln"})
+        clocks = store.clocks_where(ACCOUNT, "id = ?", (record["id"],))[record["id"]]
+        assert clocks["name"] == a and clocks["phone"] == b and clocks["city"] > b
+        assert [r["city"] for _, r in store.search("pulled köln")] == ["Köln"]
+    finally:
+        store.close()
+
+
+def test_an_unacknowledged_outbox_row_is_never_pruned(store: Store) -> None:
+    replica = Replica(store)
+    records = store.insert_many(ACCOUNT, [{"name": f"Firm {n}"} for n in range(3)])
+    store.update(ACCOUNT, records[0]["id"], {"name": "Firm 0 GmbH"})
+    mutations = replica.pending(10)
+    assert len(mutations) == 4
+    # The server answered two of them (a reply cut short); the other two stay queued.
+    replica.acknowledge(
+        mutations, [PushResult(mutations[0].seq, "applied"), PushResult(mutations[2].seq, "applied")]
+    )
+    left = [row["seq"] for row in store.outbox()]
+    assert left == [mutations[1].seq, mutations[3].seq]
+    replica.prune(utc_now() + HISTORY_RETENTION * 10)
+    replica.mark_synced()
+    assert [row["seq"] for row in store.outbox()] == left
+    # The queued edit still goes with its base clock (the create's), which local history holds.
+    [edit] = [m for m in replica.pending(10) if m.seq == mutations[3].seq]
+    assert edit.base == {"name": mutations[0].fields["name"][1]}
+
+
+def test_pruning_drops_old_pulled_history_and_keeps_what_was_written_here(store: Store) -> None:
+    replica = Replica(store)
+    record_id = ids.uuid7()
+    _pull(replica, record_id, {"name": ["Ada", _clock(1_700_000_000_000)]}, 1)
+    _pull(replica, record_id, {"name": ["Ada L.", _clock(1_700_000_100_000)]}, 2)  # history: remote
+    store.update(CONTACT, record_id, {"name": "Ada Lovelace"})  # history: local
+    origins = [h["origin"] for h in store.history(record_id)]
+    assert origins == ["remote", "local"]
+    # Within the retention window nothing goes.
+    assert replica.prune(utc_now() + HISTORY_RETENTION - timedelta(days=1)) == 0
+    assert len(store.history(record_id)) == 2
+    # Past it the pulled change's row goes; what was typed here stays, whatever its age.
+    assert replica.prune(utc_now() + HISTORY_RETENTION + timedelta(days=1)) == 1
+    [kept] = store.history(record_id)
+    assert (kept["origin"], kept["old"], kept["new"]) == ("local", "Ada L.", "Ada Lovelace")
+    assert replica.prune(utc_now() + HISTORY_RETENTION * 100) == 0
+
+
+def test_a_sync_round_prunes_once_a_day(store: Store) -> None:
+    replica = Replica(store)
+    replica.mark_synced()
+    today = utc_now().date().isoformat()
+    assert store.meta("store.pruned_on") == today
+    store.set_meta("store.pruned_on", "2000-01-01")
+    replica.mark_synced()
+    assert store.meta("store.pruned_on") == today
