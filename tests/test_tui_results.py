@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from textual.app import App, ComposeResult
 from textual.strip import Strip
+from textual.widgets import Input
 
-from sfa.tui.results import ResultsTable
+from sfa.tui.results import ResultsTable, SearchBox
 from sfa.tui.widgets import Table
 
 # Names as they come: umlauts, wide and combining characters, emoji codes (which Rich turns into
@@ -100,3 +101,30 @@ def test_the_lines_drawn_are_the_rows_text() -> None:
             assert "Brauerei [Huber] 😄" in first and "München" in first
 
     asyncio.run(run())
+
+
+def test_the_search_box_scrolls_as_an_input_does() -> None:
+    """The search box skips the layout an Input asks for on every keystroke: it must still show
+    the end of a text wider than itself, the start after Home, and follow backspace."""
+
+    class Box(App[None]):
+        def __init__(self, box: type[Input]) -> None:
+            super().__init__()
+            self.box = box
+
+        def compose(self) -> ComposeResult:
+            yield self.box(id="box")
+
+    async def seen(box: type[Input]) -> list[str]:
+        app = Box(box)
+        shown = []
+        async with app.run_test(size=(30, 5)) as pilot:
+            for keys in (list("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"), ["home"], ["end", "backspace"]):
+                await pilot.press(*keys)
+                await pilot.pause()
+                shown.append(Strip.join(app.screen._compositor.render_strips()[1:2]).text)
+        return shown
+
+    as_input, as_box = asyncio.run(seen(Input)), asyncio.run(seen(SearchBox))
+    assert "ABCDEFG" in as_box[0] and "abcdef" in as_box[1] and "ABCDEF" in as_box[2]
+    assert as_box == as_input

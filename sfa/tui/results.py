@@ -13,6 +13,7 @@ tests/test_tui_results.py checks that every line is the one the DataTable draws.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,23 +22,35 @@ from rich.markup import escape
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.geometry import Region
+from textual.geometry import Region, Size
+from textual.reactive import Reactive
 from textual.strip import Strip
+from textual.widgets import Input
 from textual.widgets.data_table import RowKey
 
 from sfa.tui.widgets import Table
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def _plain(cell: str) -> str | None:
     """The text a DataTable shows for a (markup-escaped) cell on a one-line row, or None when
     the cell has any style of its own."""
     first = cell.split("\n", 1)[0]  # a one-line row shows the first line
-    text = Text.from_markup(first, end="")
-    if text.spans or text.style or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text.plain):
-        return None  # styled, or tabs and control characters (Rich expands or drops them)
-    if any(get_character_cell_size(c) != 1 for c in text.plain if ord(c) > 255):
+    if "[" in first or ":" in first:  # markup or an emoji code: read as the DataTable reads it
+        text = Text.from_markup(first, end="")
+        if text.spans or text.style:
+            return None
+        plain = text.plain
+    else:
+        plain = first
+    if _CONTROL.search(plain):
+        return None  # tabs and control characters (Rich expands or drops them)
+    if max(plain, default=" ") > "\u00ff" and any(
+        get_character_cell_size(c) != 1 for c in plain if c > "\u00ff"
+    ):
         return None  # wide or combining characters: cut at the column's edge as Rich does
-    return text.plain
+    return plain
 
 
 class ResultsTable(Table):
@@ -145,3 +158,16 @@ class ResultsTable(Table):
         segments.append(Segment(" " * max(0, width - table_width), extend))
         line = Strip(segments).crop(scroll_x, scroll_x + width)
         return line.adjust_cell_length(width, base_style).simplify()
+
+
+class SearchBox(Input):
+    """The search box: an Input whose growing text does not lay the screen out again.
+
+    An Input sets its virtual size (the width of its text) on every keystroke, and a widget's
+    virtual size asks for a layout of the whole screen (every widget placed again) before the
+    next frame. The box's own size never changes (the whole width, three lines); the text's width
+    only decides how far the box scrolls sideways, which the Input reads when it moves the
+    cursor. Here the virtual size repaints the box without the layout.
+    """
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)

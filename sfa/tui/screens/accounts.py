@@ -38,7 +38,7 @@ from sfa.store.workspace import Workspace
 from sfa.tui.base import SfaScreen
 from sfa.tui.format import local_stamp, short_money
 from sfa.tui.forms import FormField, FormScreen
-from sfa.tui.results import ResultsTable
+from sfa.tui.results import ResultsTable, SearchBox
 from sfa.tui.screens.details import DetailsScreen, label_of
 from sfa.tui.widgets import StatusBar, Table
 
@@ -173,7 +173,7 @@ class AccountsScreen(SfaScreen):
     _executor: ThreadPoolExecutor | None = None
 
     def body(self) -> Iterable[Widget]:
-        yield Input(placeholder="search every record: names, companies, emails, notes …", id="search")
+        yield SearchBox(placeholder="search every record: names, companies, emails, notes …", id="search")
         yield Static("", id="accounts-hint", classes="hint")
         yield ResultsTable(id="results")
 
