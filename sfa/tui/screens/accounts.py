@@ -220,6 +220,11 @@ class AccountsScreen(SfaScreen):
             self._hold.__enter__()
             self._hold_timer = self.set_timer(HOLD_AT_MOST, self._release_frames)
 
+    @property
+    def frames_held(self) -> bool:
+        """Whether repaints are held for a typed letter's results (tests check none is left)."""
+        return self._hold is not None
+
     def _release_frames(self) -> None:
         hold, self._hold = self._hold, None
         if hold is not None:
