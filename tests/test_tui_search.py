@@ -32,6 +32,7 @@ from sfa.services import (
 )
 from sfa.store.workspace import Workspace
 from sfa.tui.app import SfaApp
+from sfa.tui.screens import accounts as accounts_screen
 from sfa.tui.screens.accounts import AccountsScreen, AccountView, destination
 from sfa.tui.screens.contacts import ContactView
 from sfa.tui.screens.details import DetailsScreen, label_of
@@ -333,8 +334,13 @@ WORDS = [
 ]
 
 
-async def test_typing_every_prefix_of_common_words_keeps_the_app_alive(store: Path) -> None:
+async def test_typing_every_prefix_of_common_words_keeps_the_app_alive(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert len(WORDS) == 30
+    # Repaints are held from a keystroke until its results are shown; with the hold's time limit
+    # out of reach, only the results shown can end it: none may be left held (a frozen screen).
+    monkeypatch.setattr(accounts_screen, "HOLD_AT_MOST", 60.0)
     app = SfaApp(store, background_sync=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("3")
@@ -350,8 +356,30 @@ async def test_typing_every_prefix_of_common_words_keeps_the_app_alive(store: Pa
                 await pilot.pause()
                 assert app.is_running and app._exception is None, f"ended at {word[:end]!r}"
                 assert screen.shown_query == word[:end]  # the results of this prefix are on screen
+                assert not screen.frames_held, f"repaints still held after {word[:end]!r}"
             assert table.row_count > 0, f"nothing found for {word!r}"
             assert "found for" in screen_text(app) or "matches for" in screen_text(app)
+
+
+async def test_fast_typing_shows_the_last_text_and_holds_no_repaint(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Letters typed faster than the searches answer: searches overtaken are skipped or cancelled,
+    the last text's results are shown, and the repaints held for the letters are all let go."""
+    monkeypatch.setattr(accounts_screen, "HOLD_AT_MOST", 60.0)
+    app = SfaApp(store, background_sync=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, AccountsScreen)
+        for word in ("müller", "send", "augsburg", "quendelhof"):
+            await pilot.press("escape", "slash", *word)  # no wait between the letters
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert screen.shown_query == word
+            assert not screen.frames_held, word
+            assert repr(word) in screen_text(app)  # the hint names the last text
 
 
 # What a person may type into the search box: letters, umlauts, digits, and the characters the

@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Static
 
@@ -37,6 +38,7 @@ from sfa.store.workspace import Workspace
 from sfa.tui.base import SfaScreen
 from sfa.tui.format import local_stamp, short_money
 from sfa.tui.forms import FormField, FormScreen
+from sfa.tui.results import ResultsTable, SearchBox
 from sfa.tui.screens.details import DetailsScreen, label_of
 from sfa.tui.widgets import StatusBar, Table
 
@@ -58,6 +60,7 @@ def _close_thread_workspace() -> None:
 
 
 LIST_LIMIT = 500  # accounts listed before anything is typed
+HOLD_AT_MOST = 0.05  # seconds the typed letter waits for its results before it is drawn alone
 SEARCH_LIMIT = 30  # a screenful at 120×40; type more to narrow
 
 
@@ -170,9 +173,9 @@ class AccountsScreen(SfaScreen):
     _executor: ThreadPoolExecutor | None = None
 
     def body(self) -> Iterable[Widget]:
-        yield Input(placeholder="search every record: names, companies, emails, notes …", id="search")
+        yield SearchBox(placeholder="search every record: names, companies, emails, notes …", id="search")
         yield Static("", id="accounts-hint", classes="hint")
-        yield Table(id="results")
+        yield ResultsTable(id="results")
 
     def on_mount(self) -> None:
         table = self.query_one(Table)
@@ -198,9 +201,39 @@ class AccountsScreen(SfaScreen):
             more = f" (first {LIST_LIMIT}; type to search)" if total > LIST_LIMIT else ""
             self.show(text, rows, f"{total} accounts{more}")
 
+    _hold: Any = None  # the app's batch_update, entered while a typed letter waits for its results
+    _hold_timer: Timer
+
     @on(Input.Changed, "#search")
     def _typed(self, event: Input.Changed) -> None:
+        self._hold_frames()
         self.run_query(event.value)
+
+    def _hold_frames(self) -> None:
+        """Draw the typed letter and its results in one frame, not two: Textual draws at most one
+        frame per 1/60 s, so a frame for the letter alone pushed its results to the next frame,
+        16.7 ms later (docs/dashboard.md, "Search as you type within a budget"). Repaints wait until
+        the results are shown (`show`), a query is skipped for newer typing, or HOLD_AT_MOST has
+        passed, whichever is first: a slow query never keeps the letter from the screen longer."""
+        if self._hold is None and self.is_current:
+            self._hold = self.app.batch_update()
+            self._hold.__enter__()
+            self._hold_timer = self.set_timer(HOLD_AT_MOST, self._release_frames)
+
+    @property
+    def frames_held(self) -> bool:
+        """Whether repaints are held for a typed letter's results (tests check none is left)."""
+        return self._hold is not None
+
+    def _release_frames(self) -> None:
+        hold, self._hold = self._hold, None
+        if hold is not None:
+            self._hold_timer.stop()
+            hold.__exit__(None, None, None)
+            self.check_idle()  # what was held back is drawn now (the screen draws when idle)
+
+    def on_screen_suspend(self) -> None:
+        self._release_frames()
 
     @on(Input.Submitted, "#search")
     def _submitted(self) -> None:
@@ -220,6 +253,8 @@ class AccountsScreen(SfaScreen):
         found = await loop.run_in_executor(self._searcher(), self._search, home, text, self.result_rows())
         if found is not None:
             self.show(text, *found)
+        elif text == self.query_one("#search", Input).value:
+            self._release_frames()  # skipped, yet what is typed: nothing newer will show
 
     def _searcher(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -250,6 +285,7 @@ class AccountsScreen(SfaScreen):
         return rows, hint
 
     def on_unmount(self) -> None:
+        self._release_frames()
         if self._executor is not None:
             self._executor.submit(_close_thread_workspace)
             self._executor.shutdown(wait=False)
@@ -295,17 +331,18 @@ class AccountsScreen(SfaScreen):
     def show(self, text: str, rows: list[tuple[str, str, str, str]], hint: str) -> None:
         if text != self.query_one("#search", Input).value:
             return  # a slower, older search: its results are already out of date
-        table = self.query_one(Table)
+        table = self.query_one(ResultsTable)
         keys = [key for key, *_ in rows]
-        if keys != self._shown_keys:  # the next letter often finds the same records: no redraw then
-            table.clear()
-            for key, *cells in rows:
-                table.add_row(*cells, key=key)
-            self._shown_keys = keys
-        self.query_one("#accounts-hint", Static).update(
-            Content(hint)
-        )  # it quotes what was typed: text, never markup
+        # it quotes what was typed: text, never markup; one line of a fixed height: no layout
+        self.query_one("#accounts-hint", Static).update(Content(hint), layout=False)
         self.shown_query = text
+        if keys != self._shown_keys:  # the next letter often finds the same records: no redraw then
+            table.fill(rows)
+            self._shown_keys = keys
+            hold = self._hold  # released once the rows are measured: one frame, at their widths
+            table.when_measured(lambda: self._release_frames() if self._hold is hold else None)
+        else:
+            self._release_frames()
 
     # -- actions -----------------------------------------------------------------------------
     def selected(self) -> tuple[str, Record] | None:
