@@ -311,6 +311,34 @@ def _teams_in(user: User, params: dict[str, Any]) -> str:
     return ", ".join(f":t{n}" for n in range(len(teams)))
 
 
+def _scope_terms(user: User, params: dict[str, Any], prev: bool) -> list[str]:
+    """The conditions of the user's scope on a row of `record` or (`prev`: with the scope it left)
+    of `change`, one per index (sfa/server/storage.py, schema v2), OR-ed together."""
+    teams = _teams_in(user, params).split(", ")
+    terms = ["owner = :u", *(f"team = {t}" for t in teams)]
+    if prev:
+        terms += ["prev_owner = :u", *(f"prev_team = {t}" for t in teams)]
+    return [*terms, "owner IS NULL AND team IS NULL"]
+
+
+def _scoped(sql: str, table: str, terms: list[str], window: str) -> str:
+    """`sql` (`SELECT … FROM table WHERE window`) limited to the rows matching any of `terms`, the
+    first `:n` by seq, in seq order: the union of the first `:n` of each term, each read as a range of its
+    `(column, seq)` index, joined back by key. A user who sees little reads little, however long
+    the log (an OR of the terms is read along the whole seq range instead). The first `:n` by seq
+    of the union of the terms' rows are among those read, ties on the `:n`-th seq included."""
+    key = ("seq",) if table == "change" else ("entity", "id")  # a push writes its records with one seq
+    union = " UNION ".join(
+        f"SELECT {', '.join(key)} FROM (SELECT {', '.join(key)} FROM {table} WHERE {term} AND {window}"
+        f" ORDER BY seq LIMIT :n) AS s{n}"
+        for n, term in enumerate(terms)
+    )
+    columns = sql[len("SELECT ") : sql.index(" FROM ")]
+    qualified = ", ".join(f"x.{column.strip()}" for column in columns.split(","))
+    join = " AND ".join(f"x.{k} = u.{k}" for k in key)
+    return f"SELECT {qualified} FROM ({union}) AS u JOIN {table} x ON {join} ORDER BY x.seq LIMIT :n"
+
+
 def _log_page(
     conn: Connection, user: User, cursor: int, head: int, limit: int, client_id: str | None, own: int
 ) -> tuple[list[str], int]:
@@ -321,12 +349,10 @@ def _log_page(
     )
     params: dict[str, Any] = {"c": cursor, "h": head, "n": limit}
     if user.role != "admin":
-        teams = _teams_in(user, params)
-        sql += (
-            f" AND (owner = :u OR team IN ({teams}) OR prev_owner = :u OR prev_team IN ({teams})"
-            " OR (owner IS NULL AND team IS NULL))"
-        )
-    rows = conn.execute(text(sql + " ORDER BY seq LIMIT :n"), params).all()
+        sql = _scoped(sql, "change", _scope_terms(user, params, prev=True), "seq > :c AND seq <= :h")
+    else:
+        sql += " ORDER BY seq LIMIT :n"
+    rows = conn.execute(text(sql), params).all()
     changes: list[str] = []  # JSON text: the stored fields are passed through unparsed
     for row in rows:
         now_visible = rules.visible(user, row[4], row[5], row[1])
@@ -355,10 +381,12 @@ def _snapshot_page(
     params: dict[str, Any] = {"c": cursor, "f": floor, "n": limit}
     where = ""
     if user.role != "admin":
-        where = (
-            f" AND (owner = :u OR team IN ({_teams_in(user, params)}) OR (owner IS NULL AND team IS NULL))"
-        )
-    rows = conn.execute(text(sql + where + " ORDER BY seq LIMIT :n"), params).all()
+        terms = _scope_terms(user, params, prev=False)
+        where = " AND (" + " OR ".join(f"({term})" for term in terms) + ")"
+        sql = _scoped(sql, "record", terms, "seq > :c AND seq <= :f")
+    else:
+        sql += " ORDER BY seq LIMIT :n"
+    rows = conn.execute(text(sql), params).all()
     new_cursor = floor
     if len(rows) == limit:
         new_cursor = int(rows[-1][0])
