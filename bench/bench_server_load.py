@@ -348,7 +348,7 @@ def floor_push(db: str, pushes: list[dict[str, Any]], pg: PgCluster | None) -> d
     }
 
 
-def pull_sql(user: User) -> tuple[str, dict[str, Any]]:
+def pull_sql(user: User, sqlite: bool) -> tuple[str, dict[str, Any]]:
     """The server's query of one page of the log for `user` (sfa/server/app.py)."""
     params: dict[str, Any] = {}
     terms = server_app._scope_terms(user, params, prev=True)
@@ -358,6 +358,7 @@ def pull_sql(user: User) -> tuple[str, dict[str, Any]]:
         "change",
         terms,
         "seq > :c AND seq <= :h",
+        sqlite,
     )
     return sql, params
 
@@ -372,7 +373,7 @@ def floor_pull(db: str, users: list[User], head: int, pg: PgCluster | None) -> d
 
         with psycopg.connect(db) as conn, conn.cursor() as cur:
             for user in users:
-                sql, params = pull_sql(user)
+                sql, params = pull_sql(user, False)
                 cursor = 0
                 while True:
                     cur.execute(pyformat(sql), {**params, "c": cursor, "h": head, "n": PAGE})
@@ -386,7 +387,7 @@ def floor_pull(db: str, users: list[User], head: int, pg: PgCluster | None) -> d
     else:
         conn = sqlite3.connect(db[len("sqlite:///") :], isolation_level=None)
         for user in users:
-            sql, params = pull_sql(user)
+            sql, params = pull_sql(user, True)
             cursor = 0
             while True:
                 page = conn.execute(sql, {**params, "c": cursor, "h": head, "n": PAGE}).fetchall()

@@ -311,30 +311,35 @@ def _teams_in(user: User, params: dict[str, Any]) -> str:
     return ", ".join(f":t{n}" for n in range(len(teams)))
 
 
-def _scope_terms(user: User, params: dict[str, Any], prev: bool) -> list[str]:
+def _scope_terms(user: User, params: dict[str, Any], prev: bool) -> list[tuple[str, str]]:
     """The conditions of the user's scope on a row of `record` or (`prev`: with the scope it left)
-    of `change`, one per index (sfa/server/storage.py, schema v2), OR-ed together."""
+    of `change`, OR-ed together, each with the column of the `(column, seq)` index that reads it
+    (sfa/server/storage.py, schema v2)."""
     teams = _teams_in(user, params).split(", ")
-    terms = ["owner = :u", *(f"team = {t}" for t in teams)]
+    terms = [("owner = :u", "owner"), *((f"team = {t}", "team") for t in teams)]
     if prev:
-        terms += ["prev_owner = :u", *(f"prev_team = {t}" for t in teams)]
-    return [*terms, "owner IS NULL AND team IS NULL"]
+        terms += [("prev_owner = :u", "prev_owner"), *((f"prev_team = {t}", "prev_team") for t in teams)]
+    return [*terms, ("owner IS NULL AND team IS NULL", "owner")]
 
 
-def _scoped(sql: str, table: str, terms: list[str], window: str) -> str:
+def _scoped(sql: str, table: str, terms: list[tuple[str, str]], window: str, sqlite: bool) -> str:
     """`sql` (`SELECT … FROM table WHERE window`) limited to the rows matching any of `terms`, the
-    first `:n` by seq, in seq order: the union of the first `:n` of each term, each read as a range of its
-    `(column, seq)` index, joined back by key. A user who sees little reads little, however long
-    the log (an OR of the terms is read along the whole seq range instead). The first `:n` by seq
-    of the union of the terms' rows are among those read, ties on the `:n`-th seq included."""
+    first `:n` by seq, in seq order: the union of the first `:n` of each term, each read as a range
+    of its `(column, seq)` index, joined back by key. A user who sees little reads little, however
+    long the log (an OR of the terms is read along the whole seq range instead). The first `:n` by
+    seq of the union of the terms' rows are among those read, ties on the `:n`-th seq included.
+    SQLite is told the index (`INDEXED BY`): with statistics from a log where no row matches a term
+    (`owner IS NULL`, a user with nothing) its planner reads the whole seq range instead."""
     key = ("seq",) if table == "change" else ("entity", "id")  # a push writes its records with one seq
+    columns = ", ".join(key)
     union = " UNION ".join(
-        f"SELECT {', '.join(key)} FROM (SELECT {', '.join(key)} FROM {table} WHERE {term} AND {window}"
-        f" ORDER BY seq LIMIT :n) AS s{n}"
-        for n, term in enumerate(terms)
+        f"SELECT {columns} FROM (SELECT {columns} FROM {table}"
+        + (f" INDEXED BY {table}_by_{column}" if sqlite else "")
+        + f" WHERE {term} AND {window} ORDER BY seq LIMIT :n) AS s{n}"
+        for n, (term, column) in enumerate(terms)
     )
-    columns = sql[len("SELECT ") : sql.index(" FROM ")]
-    qualified = ", ".join(f"x.{column.strip()}" for column in columns.split(","))
+    selected = sql[len("SELECT ") : sql.index(" FROM ")]
+    qualified = ", ".join(f"x.{column.strip()}" for column in selected.split(","))
     join = " AND ".join(f"x.{k} = u.{k}" for k in key)
     return f"SELECT {qualified} FROM ({union}) AS u JOIN {table} x ON {join} ORDER BY x.seq LIMIT :n"
 
@@ -349,7 +354,8 @@ def _log_page(
     )
     params: dict[str, Any] = {"c": cursor, "h": head, "n": limit}
     if user.role != "admin":
-        sql = _scoped(sql, "change", _scope_terms(user, params, prev=True), "seq > :c AND seq <= :h")
+        terms = _scope_terms(user, params, prev=True)
+        sql = _scoped(sql, "change", terms, "seq > :c AND seq <= :h", conn.dialect.name == "sqlite")
     else:
         sql += " ORDER BY seq LIMIT :n"
     rows = conn.execute(text(sql), params).all()
@@ -382,8 +388,8 @@ def _snapshot_page(
     where = ""
     if user.role != "admin":
         terms = _scope_terms(user, params, prev=False)
-        where = " AND (" + " OR ".join(f"({term})" for term in terms) + ")"
-        sql = _scoped(sql, "record", terms, "seq > :c AND seq <= :f")
+        where = " AND (" + " OR ".join(f"({term})" for term, _ in terms) + ")"
+        sql = _scoped(sql, "record", terms, "seq > :c AND seq <= :f", conn.dialect.name == "sqlite")
     else:
         sql += " ORDER BY seq LIMIT :n"
     rows = conn.execute(text(sql), params).all()
