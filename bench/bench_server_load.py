@@ -10,7 +10,9 @@ a throwaway PostgreSQL for `--backend postgres`); the load generator shares the 
 in the figures of docs/performance.md.
 
 Printed: push p50/p95/p99, pull p50/p95, mutations applied per second, how long each push held the
-counter row's lock (p50/p95/p99, written by the server under $SFA_SERVER_LOCK_LOG), server CPU per applied
+counter row's lock (p50/p95/p99, written by the server under $SFA_SERVER_LOCK_LOG, with how many holds
+were one statement measured inside PostgreSQL, a stale plan found by it, or timed in Python: see
+sfa/server/lockstat.py), server CPU per applied
 mutation (user + system of the server's processes, from /proc), errors; then the checks: every
 acknowledged create is stored exactly once, and the change log's sequence is gap-free and ends at the
 counter. Exit status 1 when a check fails or any request errs. Temporary data is removed.
@@ -524,7 +526,11 @@ def main() -> int:
         pulled = asyncio.run(pull_phase(pullers, url))
         pull_cpu, pull_pg = tree_cpu(server.pid) - cpu_before, pg_cpu(pg) - pg_before
         stop(server)  # its processes write their last lock hold times as they exit
-        holds = [float(line) / 1000 for f in lock_dir.glob("lock-*.txt") for line in f.read_text().split()]
+        lines = [line.split() for f in lock_dir.glob("lock-*.txt") for line in f.read_text().splitlines()]
+        holds = [float(parts[0]) / 1000 for parts in lines if parts]
+        kinds: dict[str, int] = {}
+        for parts in lines:
+            kinds[parts[-1]] = kinds.get(parts[-1], 0) + 1
         problems = check(db, tally)
         # The floor, in the same run: the same rows written and read with the bare driver.
         pushes = pushes_of(db)
@@ -547,7 +553,9 @@ def main() -> int:
         )
         print(
             f"counter lock held  p50 {percentile(holds, 0.5):.2f}  p95 {percentile(holds, 0.95):.2f}"
-            f"  p99 {percentile(holds, 0.99):.2f} ms  ({len(holds)} pushes)"
+            f"  p99 {percentile(holds, 0.99):.2f} ms  ({len(holds)} holds: "
+            + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+            + ")"
         )
         if tally.applied:
             print(f"server CPU {cpu:.1f} s: {cpu / tally.applied * 1000:.2f} ms per applied mutation")
@@ -598,6 +606,7 @@ def main() -> int:
             "push_ms": [percentile(tally.push, q) for q in (0.5, 0.95, 0.99)],
             "pull_ms": [percentile(tally.pull, q) for q in (0.5, 0.95)],
             "lock_ms": [percentile(holds, q) for q in (0.5, 0.95, 0.99)],
+            "lock_holds": kinds,
             "mutations_per_s": tally.applied / elapsed,
             "cpu_ms_per_mutation": cpu / tally.applied * 1000 if tally.applied else None,
             "cpu_ms_per_change": [cpu / logged * 1000, pg_load / logged * 1000] if logged else None,

@@ -39,7 +39,20 @@ from sfa.protocol import (
     client_id_problem,
     is_uuid,
 )
-from sfa.server import blobs, compact, erp, limits, lockstat, merged, roles, schema, scope, storage, wire
+from sfa.server import (
+    blobs,
+    compact,
+    erp,
+    limits,
+    lockstat,
+    merged,
+    pushwrite,
+    roles,
+    schema,
+    scope,
+    storage,
+    wire,
+)
 from sfa.server import merge as rules
 from sfa.server.merge import Invalid, User
 from sfa.server.storage import hash_token, utc_iso
@@ -180,6 +193,29 @@ def create_app(
         hook = getattr(app.state, "after_plan", None)
         if hook is not None:  # tests: another push commits between the two phases
             hook()
+        batch = plan.batch
+        if postgres and batch is not None and not batch.moved and not delay:
+            # The locked section as one statement: no Python runs while the row is locked.
+            values = pushwrite.params(
+                client_id=body.client_id,
+                user=user.name,
+                read=_row_key(client),
+                head=head,
+                floor=batch.floor,
+                looked=batch.looked,
+                top=batch.seq,
+                changes=batch.changes,
+                records=batch.record_rows(),
+                last_seq=plan.last_seq,
+                results=plan.payload,
+                at=batch.at,
+            )
+            with engine.connect() as conn:
+                base, held = pushwrite.call(conn, values)
+            lockstat.held(held, "statement" if base is not None else "stale")
+            if base is not None:
+                return PushResponse(epoch, plan.last_seq, sorted(plan.results, key=lambda r: r.seq))
+            # Something the plan read has changed: planned again under the lock, below.
         locked = 0.0
         with engine.begin() as conn:
             # One round trip: the lock, the counter, and the client row as it is now (pushes of one
