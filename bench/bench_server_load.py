@@ -557,8 +557,12 @@ def main() -> int:
             + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
             + ")"
         )
+        requests = len(tally.push) + len(tally.pull)
         if tally.applied:
-            print(f"server CPU {cpu:.1f} s: {cpu / tally.applied * 1000:.2f} ms per applied mutation")
+            print(
+                f"server CPU {cpu:.1f} s: {cpu / tally.applied * 1000:.2f} ms per applied mutation,"
+                f" {cpu / requests * 1000:.2f} ms per request ({len(tally.push)} pushes, {len(tally.pull)} pulls)"
+            )
         db_name = "PostgreSQL" if pg is not None else "SQLite (in the process)"
         push_ratio = pull_ratio = None
         if logged:
@@ -609,6 +613,7 @@ def main() -> int:
             "lock_holds": kinds,
             "mutations_per_s": tally.applied / elapsed,
             "cpu_ms_per_mutation": cpu / tally.applied * 1000 if tally.applied else None,
+            "cpu_ms_per_request": cpu / requests * 1000 if requests else None,
             "cpu_ms_per_change": [cpu / logged * 1000, pg_load / logged * 1000] if logged else None,
             "floor_ms_per_change": [floor["client_cpu"] / logged * 1000, floor["db_cpu"] / logged * 1000]
             if logged
