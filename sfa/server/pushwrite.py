@@ -159,6 +159,8 @@ def params(
         out[name] = [change[key] for change in changes]
     for name, key in _RECORD.items():
         out[name] = [row[key] for row in records]
+    for name in ("c_existed", "r_deleted", "r_flagged"):  # one array type, whatever the rows held
+        out[name] = [bool(value) for value in out[name]]
     return out
 
 
