@@ -25,6 +25,7 @@ _lock = threading.Lock()
 _pending: list[tuple[float, str]] = []
 counts = [0] * len(BUCKETS)
 total = [0.0, 0]  # seconds, holds
+kinds = {"statement": 0, "stale": 0, "python": 0}  # holds by how they were taken (above)
 
 
 def _path() -> Path | None:
@@ -40,6 +41,7 @@ def held(seconds: float, how: str = "python") -> None:
                 counts[i] += 1
         total[0] += seconds
         total[1] += 1
+        kinds[how] = kinds.get(how, 0) + 1
         if os.environ.get("SFA_SERVER_LOCK_LOG"):
             # Written at once, after the commit: a server stopped by a signal (no atexit) loses none.
             _pending.append((seconds, how))
@@ -75,4 +77,7 @@ def render() -> list[str]:
         lines.append(f'sfa_counter_lock_seconds_bucket{{le="+Inf"}} {total[1]}')
         lines.append(f"sfa_counter_lock_seconds_sum {total[0]:.6f}")
         lines.append(f"sfa_counter_lock_seconds_count {total[1]}")
+        lines.append("# HELP sfa_counter_lock_holds_total Holds of the counter lock by how they were taken.")
+        lines.append("# TYPE sfa_counter_lock_holds_total counter")
+        lines += [f'sfa_counter_lock_holds_total{{how="{how}"}} {n}' for how, n in kinds.items()]
     return lines
