@@ -10,7 +10,9 @@ a throwaway PostgreSQL for `--backend postgres`); the load generator shares the 
 in the figures of docs/performance.md.
 
 Printed: push p50/p95/p99, pull p50/p95, mutations applied per second, how long each push held the
-counter row's lock (p50/p95/p99, written by the server under $SFA_SERVER_LOCK_LOG), server CPU per applied
+counter row's lock (p50/p95/p99, written by the server under $SFA_SERVER_LOCK_LOG, with how many holds
+were one statement measured inside PostgreSQL, a stale plan found by it, or timed in Python: see
+sfa/server/lockstat.py), server CPU per applied
 mutation (user + system of the server's processes, from /proc), errors; then the checks: every
 acknowledged create is stored exactly once, and the change log's sequence is gap-free and ends at the
 counter. Exit status 1 when a check fails or any request errs. Temporary data is removed.
@@ -23,8 +25,10 @@ import asyncio
 import json
 import os
 import random
+import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -43,7 +47,10 @@ from synchelp import PgCluster, _pg_bin, free_port  # noqa: E402
 
 from sfa.domain import ids  # noqa: E402
 from sfa.server import admin, storage  # noqa: E402
+from sfa.server import app as server_app  # noqa: E402
+from sfa.server.merge import User  # noqa: E402
 
+PAGE = 1000  # changes a pull asks for
 CITIES = ("Berlin", "Hamburg", "München", "Köln", "Rosenheim", "Leipzig", "Dresden")
 
 
@@ -224,6 +231,207 @@ def check(db: str, tally: Tally) -> list[str]:
     return problems
 
 
+# -- the floor: the same rows written and read with the bare driver ----------------------------
+
+RECORD_UPSERT = (
+    "INSERT INTO record(entity, id, fields, owner, team, deleted, flagged, seq, updated_at)"
+    " VALUES (:e, :i, :f, :o, :t, :d, :g, :s, :u) ON CONFLICT (entity, id) DO UPDATE SET"
+    " fields = excluded.fields, owner = excluded.owner, team = excluded.team, deleted = excluded.deleted,"
+    " flagged = excluded.flagged, seq = excluded.seq, updated_at = excluded.updated_at"
+)
+CHANGE_INSERT = (
+    "INSERT INTO change(seq, entity, id, fields, owner, team, prev_owner, prev_team, existed, origin,"
+    " user_name, at) VALUES (:seq, :entity, :id, :fields, :owner, :team, :prev_owner, :prev_team,"
+    " :existed, :origin, :user_name, :at)"
+)
+CLIENT_UPSERT = (
+    "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at)"
+    " VALUES (:c, :u, :s, :r, 0, :t) ON CONFLICT (client_id) DO UPDATE SET last_seq = excluded.last_seq,"
+    " last_results = excluded.last_results, updated_at = excluded.updated_at"
+)
+
+
+def pyformat(sql: str) -> str:
+    """`:name` placeholders as psycopg's `%(name)s`."""
+    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
+
+
+def pushes_of(db: str) -> list[dict[str, Any]]:
+    """The stored change log cut back into the pushes that wrote it (one `at` and user each), with
+    the record rows each push upserted (the records as stored: their whole fields)."""
+    from sqlalchemy import text
+
+    engine = storage.make_engine(db)
+    columns = "seq, entity, id, fields, owner, team, prev_owner, prev_team, existed, origin, user_name, at"
+    try:
+        with engine.connect() as conn:
+            changes = [
+                dict(r._mapping) for r in conn.execute(text(f"SELECT {columns} FROM change ORDER BY seq"))
+            ]
+            records = {
+                (r[0], r[1]): r
+                for r in conn.execute(
+                    text("SELECT entity, id, fields, owner, team, deleted, flagged FROM record")
+                )
+            }
+            conn.rollback()
+    finally:
+        engine.dispose()
+    pushes: list[dict[str, Any]] = []
+    for change in changes:
+        key = (change["user_name"], change["at"])
+        if not pushes or pushes[-1]["key"] != key:
+            pushes.append({"key": key, "changes": [], "records": {}})
+        pushes[-1]["changes"].append(change)
+    for push in pushes:
+        top = push["changes"][-1]["seq"]
+        for change in push["changes"]:
+            row = records.get((change["entity"], change["id"]))
+            if row is not None:
+                push["records"][(row[0], row[1])] = {
+                    "e": row[0],
+                    "i": row[1],
+                    "f": row[2],
+                    "o": row[3],
+                    "t": row[4],
+                    "d": bool(row[5]),
+                    "g": bool(row[6]),
+                    "s": top,
+                    "u": change["at"],
+                }
+        results = ",".join(f'"{n}":{{"seq":{n},"status":"applied"}}' for n in range(len(push["changes"])))
+        push["client"] = {
+            "c": f"floor-{key[0]}",
+            "u": key[0],
+            "s": top,
+            "r": "{" + results + "}",
+            "t": key[1],
+        }
+    return pushes
+
+
+def floor_push(db: str, pushes: list[dict[str, Any]], pg: PgCluster | None) -> dict[str, float]:
+    """Write the pushes with the bare driver (psycopg, or sqlite3 for SQLite) into an empty database
+    of the same schema, one transaction each: lock the counter, executemany the records, executemany
+    the log, the counter, the client row. CPU of this process and of PostgreSQL, and the wall time."""
+    engine = storage.make_engine(db)
+    storage.migrate(engine)
+    engine.dispose()
+    cpu, pg_before, started = time.process_time(), pg_cpu(pg), time.perf_counter()
+    if pg is not None:
+        import psycopg
+
+        with psycopg.connect(db) as conn, conn.cursor() as cur:
+            for push in pushes:
+                cur.execute("SELECT value FROM counter WHERE name = 'seq' FOR UPDATE")
+                cur.fetchone()
+                cur.executemany(pyformat(RECORD_UPSERT), list(push["records"].values()))
+                cur.executemany(pyformat(CHANGE_INSERT), push["changes"])
+                cur.execute("UPDATE counter SET value = %(s)s WHERE name = 'seq'", push["client"])
+                cur.execute(pyformat(CLIENT_UPSERT), push["client"])
+                conn.commit()
+    else:
+        conn = sqlite3.connect(db[len("sqlite:///") :], isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        for push in pushes:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("SELECT value FROM counter WHERE name = 'seq'").fetchone()
+            conn.executemany(RECORD_UPSERT, list(push["records"].values()))
+            conn.executemany(CHANGE_INSERT, push["changes"])
+            conn.execute("UPDATE counter SET value = :s WHERE name = 'seq'", push["client"])
+            conn.execute(CLIENT_UPSERT, push["client"])
+            conn.execute("COMMIT")
+        conn.close()
+    return {
+        "client_cpu": time.process_time() - cpu,
+        "db_cpu": pg_cpu(pg) - pg_before,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def pull_sql(user: User, sqlite: bool) -> tuple[str, dict[str, Any]]:
+    """The server's query of one page of the log for `user` (sfa/server/app.py)."""
+    params: dict[str, Any] = {}
+    terms = server_app._scope_terms(user, params, prev=True)
+    sql = server_app._scoped(
+        "SELECT seq, entity, id, fields, owner, team, prev_owner, prev_team, existed, origin FROM change"
+        " WHERE seq > :c AND seq <= :h",
+        "change",
+        terms,
+        "seq > :c AND seq <= :h",
+        sqlite,
+    )
+    return sql, params
+
+
+def floor_pull(db: str, users: list[User], head: int, pg: PgCluster | None) -> dict[str, float]:
+    """Each user's whole log in pages of PAGE with the bare driver: the server's query, rows fetched,
+    the fields JSON passed through as the server does. CPU of this process and of PostgreSQL."""
+    cpu, pg_before, started = time.process_time(), pg_cpu(pg), time.perf_counter()
+    rows = 0
+    if pg is not None:
+        import psycopg
+
+        with psycopg.connect(db) as conn, conn.cursor() as cur:
+            for user in users:
+                sql, params = pull_sql(user, False)
+                cursor = 0
+                while True:
+                    cur.execute(pyformat(sql), {**params, "c": cursor, "h": head, "n": PAGE})
+                    page = cur.fetchall()
+                    rows += len(page)
+                    body = ",".join(f'{{"seq":{r[0]},"id":"{r[2]}","fields":{r[3]}}}' for r in page)
+                    conn.rollback()
+                    if len(page) < PAGE or not body:
+                        break
+                    cursor = page[-1][0]
+    else:
+        conn = sqlite3.connect(db[len("sqlite:///") :], isolation_level=None)
+        for user in users:
+            sql, params = pull_sql(user, True)
+            cursor = 0
+            while True:
+                page = conn.execute(sql, {**params, "c": cursor, "h": head, "n": PAGE}).fetchall()
+                rows += len(page)
+                body = ",".join(f'{{"seq":{r[0]},"id":"{r[2]}","fields":{r[3]}}}' for r in page)
+                if len(page) < PAGE or not body:
+                    break
+                cursor = page[-1][0]
+        conn.close()
+    return {
+        "client_cpu": time.process_time() - cpu,
+        "db_cpu": pg_cpu(pg) - pg_before,
+        "seconds": time.perf_counter() - started,
+        "rows": rows,
+    }
+
+
+async def pull_phase(reps: list[Rep], url: str) -> int:
+    """Each rep pulls its whole log from cursor 0 as a new laptop would (one request at a time)."""
+    pulled = 0
+    async with httpx.AsyncClient(base_url=url, timeout=600) as client:
+        for n, rep in enumerate(reps):
+            cursor, more = 0, True
+            headers = {"authorization": f"Bearer {rep.token}"}
+            while more:
+                params = {"cursor": cursor, "limit": PAGE, "client_id": f"pull-{n:04d}"}
+                page = await client.get("/v1/pull", params=params, headers=headers)
+                page.raise_for_status()
+                data = page.json()
+                cursor, more = data["cursor"], data["more"]
+                pulled += len(data["changes"])
+    return pulled
+
+
+def pg_cpu(pg: PgCluster | None) -> float:
+    """CPU seconds of the throwaway PostgreSQL: the postmaster and its backends, alive or reaped."""
+    if pg is None:
+        return 0.0
+    pid = int((pg.dir / "data" / "postmaster.pid").read_text().split()[0])
+    return tree_cpu(pid)
+
+
 def stop(server: subprocess.Popen[bytes]) -> None:
     if server.poll() is None:
         server.send_signal(signal.SIGTERM)
@@ -242,6 +450,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--teams", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--pull-reps",
+        type=int,
+        default=10,
+        help="reps that pull their whole log after the run (CPU per change)",
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="sfa-load-"))
@@ -293,7 +507,7 @@ def main() -> int:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        cpu_before = tree_cpu(server.pid)
+        cpu_before, pg_before = tree_cpu(server.pid), pg_cpu(pg)
         tally = Tally()
         started = time.monotonic()
 
@@ -305,10 +519,26 @@ def main() -> int:
 
         asyncio.run(run_all())
         elapsed = time.monotonic() - started
-        cpu = tree_cpu(server.pid) - cpu_before
+        cpu, pg_load = tree_cpu(server.pid) - cpu_before, pg_cpu(pg) - pg_before
+        # Pulls alone: reps pulling their whole log from 0, for the server's CPU per pulled change.
+        pullers = reps[: max(0, min(args.pull_reps, len(reps)))]
+        cpu_before, pg_before = tree_cpu(server.pid), pg_cpu(pg)
+        pulled = asyncio.run(pull_phase(pullers, url))
+        pull_cpu, pull_pg = tree_cpu(server.pid) - cpu_before, pg_cpu(pg) - pg_before
         stop(server)  # its processes write their last lock hold times as they exit
-        holds = [float(line) / 1000 for f in lock_dir.glob("lock-*.txt") for line in f.read_text().split()]
+        lines = [line.split() for f in lock_dir.glob("lock-*.txt") for line in f.read_text().splitlines()]
+        holds = [float(parts[0]) / 1000 for parts in lines if parts]
+        kinds: dict[str, int] = {}
+        for parts in lines:
+            kinds[parts[-1]] = kinds.get(parts[-1], 0) + 1
         problems = check(db, tally)
+        # The floor, in the same run: the same rows written and read with the bare driver.
+        pushes = pushes_of(db)
+        logged = sum(len(p["changes"]) for p in pushes)
+        floor_db = pg.url(pg.new_database()) if pg is not None else f"sqlite:///{tmp / 'floor.db'}"
+        floor = floor_push(floor_db, pushes, pg)
+        users = [User(rep.name, "rep", rep.team) for rep in pullers]
+        pull_floor = floor_pull(floor_db, users, logged, pg)
         print(f"reps {args.reps}  backend {args.backend}  workers {args.workers}  {elapsed:.0f} s")
         print(
             f"push  p50 {percentile(tally.push, 0.5):.1f}  p95 {percentile(tally.push, 0.95):.1f}"
@@ -323,10 +553,43 @@ def main() -> int:
         )
         print(
             f"counter lock held  p50 {percentile(holds, 0.5):.2f}  p95 {percentile(holds, 0.95):.2f}"
-            f"  p99 {percentile(holds, 0.99):.2f} ms  ({len(holds)} pushes)"
+            f"  p99 {percentile(holds, 0.99):.2f} ms  ({len(holds)} holds: "
+            + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+            + ")"
         )
+        requests = len(tally.push) + len(tally.pull)
         if tally.applied:
-            print(f"server CPU {cpu:.1f} s: {cpu / tally.applied * 1000:.2f} ms per applied mutation")
+            print(
+                f"server CPU {cpu:.1f} s: {cpu / tally.applied * 1000:.2f} ms per applied mutation,"
+                f" {cpu / requests * 1000:.2f} ms per request ({len(tally.push)} pushes, {len(tally.pull)} pulls)"
+            )
+        db_name = "PostgreSQL" if pg is not None else "SQLite (in the process)"
+        push_ratio = pull_ratio = None
+        if logged:
+            floor_total = floor["client_cpu"] + floor["db_cpu"]
+            push_ratio = (cpu + pg_load) / floor_total if floor_total else None
+            print(
+                f"CPU per logged change ({logged} changes in {len(pushes)} pushes): server {cpu / logged * 1000:.3f}"
+                f" ms + {db_name} {pg_load / logged * 1000:.3f} ms during the run (its pulls included);"
+                f" floor, the same rows with bare {'psycopg' if pg else 'sqlite3'} executemany, one"
+                f" transaction a push: {floor['client_cpu'] / logged * 1000:.3f} ms + {db_name}"
+                f" {floor['db_cpu'] / logged * 1000:.3f} ms ({floor['seconds']:.1f} s);"
+                f" ratio {push_ratio:.1f}x (goal <= 3x)"
+                if push_ratio
+                else "floor too small to measure"
+            )
+        if pulled:
+            pull_total = pull_floor["client_cpu"] + pull_floor["db_cpu"]
+            rows = pull_floor["rows"] or 1
+            pull_ratio = (pull_cpu + pull_pg) / pulled / (pull_total / rows) if pull_total else None
+            print(
+                f"CPU per pulled change ({len(pullers)} reps pulled {pulled} changes from 0):"
+                f" server {pull_cpu / pulled * 1000:.3f} ms + {db_name} {pull_pg / pulled * 1000:.3f} ms;"
+                f" floor, the server's query with bare {'psycopg' if pg else 'sqlite3'}, rows fetched:"
+                f" {pull_floor['client_cpu'] / rows * 1000:.3f} ms + {pull_floor['db_cpu'] / rows * 1000:.3f}"
+                f" ms ({pull_floor['rows']} rows); ratio "
+                + (f"{pull_ratio:.1f}x" if pull_ratio else "n/a (floor too small to measure)")
+            )
         print(f"errors {len(tally.errors)}" + (f": {tally.errors[0]}" if tally.errors else ""))
         if tally.errors:
             print(
@@ -347,8 +610,23 @@ def main() -> int:
             "push_ms": [percentile(tally.push, q) for q in (0.5, 0.95, 0.99)],
             "pull_ms": [percentile(tally.pull, q) for q in (0.5, 0.95)],
             "lock_ms": [percentile(holds, q) for q in (0.5, 0.95, 0.99)],
+            "lock_holds": kinds,
             "mutations_per_s": tally.applied / elapsed,
             "cpu_ms_per_mutation": cpu / tally.applied * 1000 if tally.applied else None,
+            "cpu_ms_per_request": cpu / requests * 1000 if requests else None,
+            "cpu_ms_per_change": [cpu / logged * 1000, pg_load / logged * 1000] if logged else None,
+            "floor_ms_per_change": [floor["client_cpu"] / logged * 1000, floor["db_cpu"] / logged * 1000]
+            if logged
+            else None,
+            "cpu_floor_ratio": push_ratio,
+            "pull_cpu_ms_per_change": [pull_cpu / pulled * 1000, pull_pg / pulled * 1000] if pulled else None,
+            "pull_floor_ms_per_change": [
+                pull_floor["client_cpu"] / max(1, pull_floor["rows"]) * 1000,
+                pull_floor["db_cpu"] / max(1, pull_floor["rows"]) * 1000,
+            ]
+            if pulled
+            else None,
+            "pull_floor_ratio": pull_ratio,
             "errors": len(tally.errors),
             "problems": problems,
         }

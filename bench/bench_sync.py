@@ -4,10 +4,15 @@
     .venv/bin/python bench/bench_sync.py --records 5000 --changes 1000 --runs 3   # quick
 
 1. initial sync of N records from the server to a new laptop (`sfa sync` as a process), records/s;
-2. pushing M local changes (`sfa sync` as a process), changes/s;
+2. pushing M local changes (`sfa sync` as a process), changes/s: M new records, then an edit of one
+   field of each of them; and a second laptop pulling each of the two (the laptop's incremental
+   pull);
 3. a sync with nothing to do vs the bare Typer hello-world process (median of runs), ratio;
 4. bytes on the wire per changed field for a typical edit (HTTP heads and bodies, both directions),
    counted by a relaying proxy.
+
+Everything the run writes (the server's and the laptops' homes, ~300 MB at the default sizes) is in
+one temporary directory, removed at the end, also when the run fails.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -124,6 +130,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     options = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="sfa-bench-"))
+    try:
+        print(json.dumps(run(tmp, options), indent=2))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(tmp: Path, options: argparse.Namespace) -> dict[str, object]:
     server_home = tmp / "server"
     db = f"sqlite:///{server_home / 'server.db'}"
     sfa(server_home, "server", "init", "--db", db)
@@ -193,6 +206,38 @@ def main() -> None:
             "seconds": round(elapsed, 2),
             "changes_per_s": round(pushed / elapsed),
         }
+        elapsed, out = sfa(laptop, "sync", "--json")
+        pulled = json.loads(out)["pulled"]
+        assert pulled == options.changes, out
+        figures["pull_inserts"] = {
+            "changes": pulled,
+            "seconds": round(elapsed, 2),
+            "changes_per_s": round(pulled / elapsed),
+        }
+
+        # 2b. edits: one field of each of the records just pushed, pushed, then pulled by the laptop
+        ws = Workspace(writer)
+        mine = [r["id"] for r in ws.store.select(ACCOUNT, "owner = ?", ("bob",), fields=("owner",))]
+        with ws.store.transaction():
+            for n, record_id in enumerate(mine):
+                ws.store.update(ACCOUNT, record_id, {"city": f"Kiel {n:05d}"})
+        ws.close()
+        elapsed, out = sfa(writer, "sync", "--json")
+        pushed = json.loads(out)["pushed"]
+        assert pushed == options.changes, out
+        figures["push_edits"] = {
+            "changes": pushed,
+            "seconds": round(elapsed, 2),
+            "changes_per_s": round(pushed / elapsed),
+        }
+        elapsed, out = sfa(laptop, "sync", "--json")
+        pulled = json.loads(out)["pulled"]
+        assert pulled == options.changes, out
+        figures["pull_edits"] = {
+            "changes": pulled,
+            "seconds": round(elapsed, 2),
+            "changes_per_s": round(pulled / elapsed),
+        }
 
         # 3. a sync with nothing to do vs the bare Typer hello world
         hello = tmp / "hello.py"
@@ -232,7 +277,7 @@ def main() -> None:
         proxy.stop()
         server.terminate()
         server.wait(30)
-    print(json.dumps(figures, indent=2))
+    return figures
 
 
 if __name__ == "__main__":

@@ -39,7 +39,20 @@ from sfa.protocol import (
     client_id_problem,
     is_uuid,
 )
-from sfa.server import blobs, compact, erp, limits, lockstat, merged, roles, schema, scope, storage, wire
+from sfa.server import (
+    blobs,
+    compact,
+    erp,
+    limits,
+    lockstat,
+    merged,
+    pushwrite,
+    roles,
+    schema,
+    scope,
+    storage,
+    wire,
+)
 from sfa.server import merge as rules
 from sfa.server.merge import Invalid, User
 from sfa.server.storage import hash_token, utc_iso
@@ -180,6 +193,29 @@ def create_app(
         hook = getattr(app.state, "after_plan", None)
         if hook is not None:  # tests: another push commits between the two phases
             hook()
+        batch = plan.batch
+        if postgres and batch is not None and not batch.moved and not delay:
+            # The locked section as one statement: no Python runs while the row is locked.
+            values = pushwrite.params(
+                client_id=body.client_id,
+                user=user.name,
+                read=_row_key(client),
+                head=head,
+                floor=batch.floor,
+                looked=batch.looked,
+                top=batch.seq,
+                changes=batch.changes,
+                records=batch.record_rows(),
+                last_seq=plan.last_seq,
+                results=plan.payload,
+                at=batch.at,
+            )
+            with engine.connect() as conn:
+                base, held = pushwrite.call(conn, values)
+            lockstat.held(held, "statement" if base is not None else "stale")
+            if base is not None:
+                return PushResponse(epoch, plan.last_seq, sorted(plan.results, key=lambda r: r.seq))
+            # Something the plan read has changed: planned again under the lock, below.
         locked = 0.0
         with engine.begin() as conn:
             # One round trip: the lock, the counter, and the client row as it is now (pushes of one
@@ -311,6 +347,39 @@ def _teams_in(user: User, params: dict[str, Any]) -> str:
     return ", ".join(f":t{n}" for n in range(len(teams)))
 
 
+def _scope_terms(user: User, params: dict[str, Any], prev: bool) -> list[tuple[str, str]]:
+    """The conditions of the user's scope on a row of `record` or (`prev`: with the scope it left)
+    of `change`, OR-ed together, each with the column of the `(column, seq)` index that reads it
+    (sfa/server/storage.py, schema v2)."""
+    teams = _teams_in(user, params).split(", ")
+    terms = [("owner = :u", "owner"), *((f"team = {t}", "team") for t in teams)]
+    if prev:
+        terms += [("prev_owner = :u", "prev_owner"), *((f"prev_team = {t}", "prev_team") for t in teams)]
+    return [*terms, ("owner IS NULL AND team IS NULL", "owner")]
+
+
+def _scoped(sql: str, table: str, terms: list[tuple[str, str]], window: str, sqlite: bool) -> str:
+    """`sql` (`SELECT … FROM table WHERE window`) limited to the rows matching any of `terms`, the
+    first `:n` by seq, in seq order: the union of the first `:n` of each term, each read as a range
+    of its `(column, seq)` index, joined back by key. A user who sees little reads little, however
+    long the log (an OR of the terms is read along the whole seq range instead). The first `:n` by
+    seq of the union of the terms' rows are among those read, ties on the `:n`-th seq included.
+    SQLite is told the index (`INDEXED BY`): with statistics from a log where no row matches a term
+    (`owner IS NULL`, a user with nothing) its planner reads the whole seq range instead."""
+    key = ("seq",) if table == "change" else ("entity", "id")  # a push writes its records with one seq
+    columns = ", ".join(key)
+    union = " UNION ".join(
+        f"SELECT {columns} FROM (SELECT {columns} FROM {table}"
+        + (f" INDEXED BY {table}_by_{column}" if sqlite else "")
+        + f" WHERE {term} AND {window} ORDER BY seq LIMIT :n) AS s{n}"
+        for n, (term, column) in enumerate(terms)
+    )
+    selected = sql[len("SELECT ") : sql.index(" FROM ")]
+    qualified = ", ".join(f"x.{column.strip()}" for column in selected.split(","))
+    join = " AND ".join(f"x.{k} = u.{k}" for k in key)
+    return f"SELECT {qualified} FROM ({union}) AS u JOIN {table} x ON {join} ORDER BY x.seq LIMIT :n"
+
+
 def _log_page(
     conn: Connection, user: User, cursor: int, head: int, limit: int, client_id: str | None, own: int
 ) -> tuple[list[str], int]:
@@ -321,12 +390,11 @@ def _log_page(
     )
     params: dict[str, Any] = {"c": cursor, "h": head, "n": limit}
     if user.role != "admin":
-        teams = _teams_in(user, params)
-        sql += (
-            f" AND (owner = :u OR team IN ({teams}) OR prev_owner = :u OR prev_team IN ({teams})"
-            " OR (owner IS NULL AND team IS NULL))"
-        )
-    rows = conn.execute(text(sql + " ORDER BY seq LIMIT :n"), params).all()
+        terms = _scope_terms(user, params, prev=True)
+        sql = _scoped(sql, "change", terms, "seq > :c AND seq <= :h", conn.dialect.name == "sqlite")
+    else:
+        sql += " ORDER BY seq LIMIT :n"
+    rows = conn.execute(text(sql), params).all()
     changes: list[str] = []  # JSON text: the stored fields are passed through unparsed
     for row in rows:
         now_visible = rules.visible(user, row[4], row[5], row[1])
@@ -355,10 +423,12 @@ def _snapshot_page(
     params: dict[str, Any] = {"c": cursor, "f": floor, "n": limit}
     where = ""
     if user.role != "admin":
-        where = (
-            f" AND (owner = :u OR team IN ({_teams_in(user, params)}) OR (owner IS NULL AND team IS NULL))"
-        )
-    rows = conn.execute(text(sql + where + " ORDER BY seq LIMIT :n"), params).all()
+        terms = _scope_terms(user, params, prev=False)
+        where = " AND (" + " OR ".join(f"({term})" for term, _ in terms) + ")"
+        sql = _scoped(sql, "record", terms, "seq > :c AND seq <= :f", conn.dialect.name == "sqlite")
+    else:
+        sql += " ORDER BY seq LIMIT :n"
+    rows = conn.execute(text(sql), params).all()
     new_cursor = floor
     if len(rows) == limit:
         new_cursor = int(rows[-1][0])

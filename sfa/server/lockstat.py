@@ -1,7 +1,12 @@
 """How long each push holds the counter row's lock (docs/deploy.md, "The serialisation point").
 
-The push path calls ``held(seconds)`` after its commit. With ``SFA_SERVER_LOCK_LOG=DIR`` in the
-server's environment every process appends its hold times (milliseconds, one a line) to
+The push path calls ``held(seconds, how)`` after its commit. ``how`` says how the hold was taken
+and measured: ``statement`` — on PostgreSQL, the locked section as one statement, measured inside
+PostgreSQL, without the commit (sfa/server/pushwrite.py); ``stale`` — the same, when its check found
+the plan stale (nothing written; the push is planned again under the lock); ``python`` — the locked
+section run and timed in Python, from the lock statement's answer to the commit's (SQLite, and the
+push planned again under the lock). With ``SFA_SERVER_LOCK_LOG=DIR`` in the server's environment
+every process appends its hold times (milliseconds and ``how``, one hold a line) to
 ``DIR/lock-<pid>.txt``; the load bench (bench/bench_server_load.py) reads them back for the
 median and p99. Off by default: a served deployment reads the histogram on ``/metrics`` instead.
 """
@@ -11,17 +16,16 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-import time
 from pathlib import Path
 
 # Upper bounds in seconds of the lock-hold histogram on /metrics.
 BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
 
 _lock = threading.Lock()
-_pending: list[float] = []
+_pending: list[tuple[float, str]] = []
 counts = [0] * len(BUCKETS)
 total = [0.0, 0]  # seconds, holds
-_flushed = [time.monotonic()]
+kinds = {"statement": 0, "stale": 0, "python": 0}  # holds by how they were taken (above)
 
 
 def _path() -> Path | None:
@@ -29,18 +33,19 @@ def _path() -> Path | None:
     return Path(directory) / f"lock-{os.getpid()}.txt" if directory else None
 
 
-def held(seconds: float) -> None:
-    """Record one hold of the counter lock."""
+def held(seconds: float, how: str = "python") -> None:
+    """Record one hold of the counter lock (`how`: statement, stale or python, above)."""
     with _lock:
         for i, bound in enumerate(BUCKETS):
             if seconds <= bound:
                 counts[i] += 1
         total[0] += seconds
         total[1] += 1
+        kinds[how] = kinds.get(how, 0) + 1
         if os.environ.get("SFA_SERVER_LOCK_LOG"):
-            _pending.append(seconds)
-            if len(_pending) >= 200 or time.monotonic() - _flushed[0] > 1.0:
-                _flush_locked()
+            # Written at once, after the commit: a server stopped by a signal (no atexit) loses none.
+            _pending.append((seconds, how))
+            _flush_locked()
 
 
 def _flush_locked() -> None:
@@ -48,9 +53,8 @@ def _flush_locked() -> None:
     if path is None or not _pending:
         return
     with path.open("a") as handle:
-        handle.write("".join(f"{s * 1000:.3f}\n" for s in _pending))
+        handle.write("".join(f"{s * 1000:.3f} {how}\n" for s, how in _pending))
     _pending.clear()
-    _flushed[0] = time.monotonic()
 
 
 def flush() -> None:
@@ -73,4 +77,7 @@ def render() -> list[str]:
         lines.append(f'sfa_counter_lock_seconds_bucket{{le="+Inf"}} {total[1]}')
         lines.append(f"sfa_counter_lock_seconds_sum {total[0]:.6f}")
         lines.append(f"sfa_counter_lock_seconds_count {total[1]}")
+        lines.append("# HELP sfa_counter_lock_holds_total Holds of the counter lock by how they were taken.")
+        lines.append("# TYPE sfa_counter_lock_holds_total counter")
+        lines += [f'sfa_counter_lock_holds_total{{how="{how}"}} {n}' for how, n in kinds.items()]
     return lines

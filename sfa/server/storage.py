@@ -119,8 +119,17 @@ def _v2(conn: Connection) -> None:
     conn.execute(text("INSERT INTO server_meta(key, value) VALUES ('floor', '0')"))
 
 
+def _v3(conn: Connection) -> None:
+    """PostgreSQL: a push's locked section as one function, called in one autocommit statement
+    (sfa/server/pushwrite.py). SQLite: nothing."""
+    if conn.dialect.name == "postgresql":
+        from sfa.server import pushwrite
+
+        conn.exec_driver_sql(pushwrite.FUNCTION)
+
+
 # Versioned migrations: entry N brings the schema from version N-1 to N. Never edit a shipped one.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3)
 LATEST = len(MIGRATIONS)
 
 

@@ -160,3 +160,53 @@ def test_pulls_and_token_checks_take_no_write_lock(srv: InProcessServer) -> None
         reader.join(timeout=30)  # liveness, not timing: the old pull waited for the lock for 60 s
         assert not reader.is_alive(), "a read waited for the write lock"
     assert replies == [200, 200, 200]
+
+
+def test_on_postgresql_the_locked_section_is_one_statement_and_a_stale_plan_falls_back(
+    srv: InProcessServer,
+) -> None:
+    """PostgreSQL: a push writes through sfa_push_write (sfa/server/pushwrite.py), whose check finds
+    a plan made stale between the phases (nothing written) and leaves it to the Python path, which
+    plans again under the lock. SQLite: every hold is the Python path's."""
+    from sfa.server import lockstat
+
+    ana, ben = client(srv, "ana"), client(srv, "ben")
+    record = ids.uuid7()
+    made = clock(1_763_000_000_000, "aaaa")
+    create = {"name": ["Acme", made], "owner": ["ana", made], "team": ["north", made]}
+    before = dict(lockstat.kinds)
+    push(ana, "ana-laptop", 0, [{"seq": 1, "entity": "account", "id": record, "fields": create}])
+    ben_edit = {"city": ["Köln", clock(1_763_000_000_500, "bbbb")]}
+    once(
+        srv,
+        lambda: push(
+            ben, "ben-laptop", 0, [{"seq": 1, "entity": "account", "id": record, "fields": ben_edit}]
+        ),
+    )
+    ana_edit = {"city": ["Berlin", clock(1_763_000_000_900, "aaaa")]}
+    reply = push(ana, "ana-laptop", 1, [{"seq": 2, "entity": "account", "id": record, "fields": ana_edit}])
+    assert reply["results"][0]["status"] == "conflict"
+    taken = {how: lockstat.kinds.get(how, 0) - before.get(how, 0) for how in ("statement", "stale", "python")}
+    if srv.engine.dialect.name == "postgresql":
+        # ana's create and ben's edit in one statement each; ana's edit: stale, then Python.
+        assert taken == {"statement": 2, "stale": 1, "python": 1}
+    else:
+        assert taken == {"statement": 0, "stale": 0, "python": 3}
+    assert srv.query("SELECT last_seq FROM client WHERE client_id = 'ana-laptop'")[0][0] == 2
+    assert srv.query("SELECT last_seq FROM client WHERE client_id = 'ben-laptop'")[0][0] == 1
+    gap_free(srv)
+
+
+def test_a_first_push_after_a_pull_made_the_client_row_is_written_in_one_statement(
+    srv: InProcessServer,
+) -> None:
+    """A pull makes the client row (without the counter lock) while a push of the same new client
+    is between its phases: the push's plan saw no row; it is planned again and its row written."""
+    ana = client(srv, "ana")
+    made = clock(1_763_000_000_000, "aaaa")
+    fields = {"name": ["Acme", made], "owner": ["ana", made], "team": ["north", made]}
+    once(srv, lambda: ana.get("/v1/pull", params={"cursor": 0, "client_id": "ana-laptop"}).raise_for_status())
+    reply = push(ana, "ana-laptop", 0, [{"seq": 1, "entity": "account", "id": ids.uuid7(), "fields": fields}])
+    assert [r["status"] for r in reply["results"]] == ["applied"]
+    assert srv.query("SELECT user_name, last_seq FROM client WHERE client_id = 'ana-laptop'") == [("ana", 1)]
+    gap_free(srv)
