@@ -127,8 +127,9 @@ def _keys_handled_not_slept(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pilot's `press` sleeps after every key until the process has been idle for a 20 ms slice of
     wall-clock time, twice, so a test typing a word into a screen that searches as it types waits for
     each letter's search in turn. Instead each key waits until the app and every widget of the screen
-    have handled what was queued (twice: a key the app forwards to the focused widget is handled
-    too) — the key's handlers have run, as for a fast typist. `pilot.pause()` keeps Textual's idle
+    have handled what was queued, again until the screen and the focus stay put (a key the app
+    forwards to the focused widget; a key that opens a form, whose screen mounts and takes the
+    focus in later messages) — the key's handlers have run, as for a fast typist. `pilot.pause()` keeps Textual's idle
     wait, and tests wait for what lands later (a thread's result, a timer) with it or with
     `tui_support.until`. `SFA_TEST_KEY_IDLE=1` restores Pilot's own wait (to compare)."""
     textual_app = sys.modules.get("textual.app")
@@ -138,9 +139,15 @@ def _keys_handled_not_slept(monkeypatch: pytest.MonkeyPatch) -> None:
     from textual.pilot import Pilot
 
     async def handled(min_sleep: float = 0.0, max_sleep: float = 1.0) -> None:
-        pilot = Pilot(active_app.get())
-        for _ in range(2):
+        app = active_app.get()
+        pilot = Pilot(app)
+        settled = None
+        for _ in range(20):  # a key that opens a form: until the new screen is mounted and focused
             await pilot._wait_for_screen()
+            now = (id(app.screen), len(app.screen_stack), id(app.focused), app.screen.is_mounted)
+            if now == settled:
+                return
+            settled = now
 
     monkeypatch.setattr(textual_app, "wait_for_idle", handled)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
 from sfa.domain.entities import CONTACT
 from sfa.services import dedupe, events, quotes
@@ -221,6 +221,28 @@ async def test_duplicates_view_shows_the_pair_side_by_side_and_merges(shop: Path
         assert [(c["name"], c["phone"]) for c in alive] == [(first, "+49 30 1111")]
     finally:
         ws.close()
+
+
+async def test_a_late_highlight_of_the_same_group_keeps_the_swap_and_the_fields_taken(shop: Path) -> None:
+    """The groups table announces its row again after the view has loaded (a rep who presses s at
+    once, or a reload); that must not undo a swap or a field taken on the group shown."""
+    app = SfaApp(shop, now=FROZEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.switch_mode("duplicates")
+        assert await shows(pilot, "Duplicates among contacts: 1 group")
+        before = screen_text(app)
+        await pilot.press("s")
+        await pilot.pause()
+        swapped = screen_text(app)
+        assert swapped != before and "Keep " in swapped
+        await pilot.press("tab", "f")
+        assert await shows(pilot, "← take")
+        groups = app.screen.query_one("#dup-groups", Table)
+        row_key = next(iter(groups.rows))
+        groups.post_message(DataTable.RowHighlighted(groups, 0, row_key))
+        await pilot.pause()
+        after = screen_text(app)
+        assert "← take" in after and after.split("Keep ")[1][:60] == swapped.split("Keep ")[1][:60]
 
 
 @pytest.mark.parametrize("screen_key", ["3", "9"], ids=["accounts", "contacts"])

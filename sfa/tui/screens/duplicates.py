@@ -39,6 +39,7 @@ class DuplicatesScreen(SfaScreen):
     groups: list[dedupe.Group]
     swapped = False
     taken: set[str]
+    shown_group: tuple[str, ...] | None = None  # the records of the group whose pair is shown
 
     def body(self) -> Iterable[Widget]:
         self.groups, self.taken = [], set()
@@ -111,6 +112,16 @@ class DuplicatesScreen(SfaScreen):
 
     @on(DataTable.RowHighlighted, "#dup-groups")
     def _highlighted(self) -> None:
+        """Another group: its pair, as the scan gives it, nothing taken. The table also announces
+        the row it already had (after a reload, or late after a fast key): a swap or a field taken
+        on the group shown stays."""
+        key = self.query_one("#dup-groups", Table).selected_key()
+        group = None
+        if key is not None and int(key) < len(self.groups):
+            group = tuple(record_id for record_id, _ in self.groups[int(key)].records)
+        if group == self.shown_group:
+            return
+        self.shown_group = group
         self.swapped = False
         self.taken = set()
         self.show_pair()
