@@ -690,6 +690,11 @@ V_LEAN_STORE = (
     + SEARCH_FTS_DETAIL_COLUMN
 )
 
+# Today's "to log" list (services/visits.unlogged_before): the rep's planned visits of earlier days,
+# oldest first. On a store with 50,000 visits the start-time index alone read every past planned
+# visit of every owner (46 ms of the dashboard's first paint); this one goes straight to the rep's.
+V_TODAY_TO_LOG = "CREATE INDEX IF NOT EXISTS visit_to_log ON visit(status, coalesce(owner, ''), starts_at);\n"
+
 MIGRATIONS: tuple[str, ...] = (
     V1,
     V2,
@@ -718,6 +723,7 @@ MIGRATIONS: tuple[str, ...] = (
     V_COMPETITORS,
     V_FORECAST_CATEGORY,
     V_LEAN_STORE,
+    V_TODAY_TO_LOG,
 )
 
 LATEST = len(MIGRATIONS)

@@ -123,7 +123,7 @@ class TodayScreen(SfaScreen):
         keep = {t.id: t.selected_key() for t in (visits, to_log, tasks, quotes, closing)}
         for table in (visits, to_log, tasks, quotes, closing):
             table.clear()
-        day = reports.today(self.ws, now=now)
+        day = reports.today(self.ws, now=now, with_tasks=False)  # the task list comes below
         km = 0.0
         for row in day["visits"]:
             visit = row["visit"]
