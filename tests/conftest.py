@@ -136,18 +136,29 @@ def _keys_handled_not_slept(monkeypatch: pytest.MonkeyPatch) -> None:
     if textual_app is None or os.environ.get("SFA_TEST_KEY_IDLE"):
         return  # not a dashboard test: Textual is not even imported
     from textual._context import active_app
+    from textual._wait import wait_for_idle as idle_wait
     from textual.pilot import Pilot
 
     async def handled(min_sleep: float = 0.0, max_sleep: float = 1.0) -> None:
         app = active_app.get()
         pilot = Pilot(app)
-        settled = None
-        for _ in range(20):  # a key that opens a form: until the new screen is mounted and focused
-            await pilot._wait_for_screen()
-            now = (id(app.screen), len(app.screen_stack), id(app.focused), app.screen.is_mounted)
-            if now == settled:
-                return
-            settled = now
+        before = (id(app.screen), len(app.screen_stack))
+
+        async def settle() -> None:
+            settled = None
+            for _ in range(20):
+                await pilot._wait_for_screen()
+                now = (id(app.screen), len(app.screen_stack), id(app.focused), app.screen.is_mounted)
+                if now == settled:
+                    return
+                settled = now
+
+        await settle()
+        if (id(app.screen), len(app.screen_stack)) != before:
+            # The key opened or closed a screen: a new screen takes the focus after its first
+            # refresh (a frame later), so such a key also gets Pilot's own idle wait.
+            await idle_wait(0)
+            await settle()
 
     monkeypatch.setattr(textual_app, "wait_for_idle", handled)
 
@@ -247,6 +258,14 @@ LONGEST_FIRST = (
     "tests/sync/test_server_service.py::",
     "tests/sync/test_server_fuzz.py::",
 )
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (the configured default): one worker per core plus one. Much of a test's time is
+    waiting (a server or PostgreSQL starting, a sync round trip through the fault proxy, a dashboard
+    frame), and an extra worker computes meanwhile: on 2 cores the whole suite took 363-370 s with
+    2 workers and 320 s with 3 (docs/performance.md)."""
+    return (os.cpu_count() or 1) + 1
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
