@@ -27,14 +27,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_sync import ENV, free_port, sfa  # noqa: E402
+from bench_sync import sfa, start_server, wait_until_up  # noqa: E402
 
 from sfa.domain import ids  # noqa: E402
 
@@ -132,25 +131,7 @@ def sfa_store(tmp: Path, count: int, keep: Path | None = None) -> tuple[dict[str
     sfa(server_home, "server", "init", "--db", db)
     token = sfa(server_home, "server", "user", "add", "ana", "--team", "north", "--db", db)[1].strip()
     docs = seed_contacts(db, count)
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sfa",
-            "--home",
-            str(server_home),
-            "server",
-            "run",
-            "--port",
-            str(port),
-            "--db",
-            db,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=ENV,
-    )
+    server, port = start_server(server_home, db)
     try:
         wait_until_up(f"http://127.0.0.1:{port}/v1/health")
         laptop = tmp / "laptop"
@@ -175,18 +156,6 @@ def sfa_store(tmp: Path, count: int, keep: Path | None = None) -> tuple[dict[str
         "by_table": by_table(tables, count),
     }
     return figures, docs
-
-
-def wait_until_up(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{url} did not answer") from None
-            time.sleep(0.1)
 
 
 POUCH_SCRIPT = r"""

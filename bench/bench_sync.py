@@ -123,6 +123,51 @@ def seed_server(db: str, count: int) -> None:
     engine.dispose()
 
 
+def start_server(server_home: Path, db: str) -> tuple[subprocess.Popen[bytes], int]:
+    """A real `sfa server run` on a free port of 127.0.0.1 (not yet answering: wait_until_up)."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sfa",
+            "--home",
+            str(server_home),
+            "server",
+            "run",
+            "--port",
+            str(port),
+            "--db",
+            db,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=ENV,
+    )
+    return server, port
+
+
+def wait_until_up(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{url} did not answer") from None
+            time.sleep(0.1)
+
+
+def timed_sync(home: Path, direction: str, expected: int) -> dict[str, float | int]:
+    """`sfa sync` of `home` as a process; checks it moved `expected` changes one way ("pushed" or
+    "pulled") and returns the figures."""
+    elapsed, out = sfa(home, "sync", "--json")
+    moved = json.loads(out)[direction]
+    assert moved == expected, out
+    return {"changes": moved, "seconds": round(elapsed, 2), "changes_per_s": round(moved / elapsed)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=100_000)
@@ -143,36 +188,10 @@ def run(tmp: Path, options: argparse.Namespace) -> dict[str, object]:
     token = sfa(server_home, "server", "user", "add", "ana", "--team", "north", "--db", db)[1].strip()
     token_bob = sfa(server_home, "server", "user", "add", "bob", "--team", "north", "--db", db)[1].strip()
     seed_server(db, options.records)
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sfa",
-            "--home",
-            str(server_home),
-            "server",
-            "run",
-            "--port",
-            str(port),
-            "--db",
-            db,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=ENV,
-    )
+    server, port = start_server(server_home, db)
     proxy = FaultProxy(port).start()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("the server did not start") from None
-                time.sleep(0.1)
+        wait_until_up(f"http://127.0.0.1:{port}/v1/health")
         figures: dict[str, object] = {}
 
         # 1. initial sync
@@ -198,22 +217,8 @@ def run(tmp: Path, options: argparse.Namespace) -> dict[str, object]:
         ]
         ws.store.insert_many(ACCOUNT, rows)
         ws.close()
-        elapsed, out = sfa(writer, "sync", "--json")
-        pushed = json.loads(out)["pushed"]
-        assert pushed == options.changes, out
-        figures["push"] = {
-            "changes": pushed,
-            "seconds": round(elapsed, 2),
-            "changes_per_s": round(pushed / elapsed),
-        }
-        elapsed, out = sfa(laptop, "sync", "--json")
-        pulled = json.loads(out)["pulled"]
-        assert pulled == options.changes, out
-        figures["pull_inserts"] = {
-            "changes": pulled,
-            "seconds": round(elapsed, 2),
-            "changes_per_s": round(pulled / elapsed),
-        }
+        figures["push"] = timed_sync(writer, "pushed", options.changes)
+        figures["pull_inserts"] = timed_sync(laptop, "pulled", options.changes)
 
         # 2b. edits: one field of each of the records just pushed, pushed, then pulled by the laptop
         ws = Workspace(writer)
@@ -222,22 +227,8 @@ def run(tmp: Path, options: argparse.Namespace) -> dict[str, object]:
             for n, record_id in enumerate(mine):
                 ws.store.update(ACCOUNT, record_id, {"city": f"Kiel {n:05d}"})
         ws.close()
-        elapsed, out = sfa(writer, "sync", "--json")
-        pushed = json.loads(out)["pushed"]
-        assert pushed == options.changes, out
-        figures["push_edits"] = {
-            "changes": pushed,
-            "seconds": round(elapsed, 2),
-            "changes_per_s": round(pushed / elapsed),
-        }
-        elapsed, out = sfa(laptop, "sync", "--json")
-        pulled = json.loads(out)["pulled"]
-        assert pulled == options.changes, out
-        figures["pull_edits"] = {
-            "changes": pulled,
-            "seconds": round(elapsed, 2),
-            "changes_per_s": round(pulled / elapsed),
-        }
+        figures["push_edits"] = timed_sync(writer, "pushed", options.changes)
+        figures["pull_edits"] = timed_sync(laptop, "pulled", options.changes)
 
         # 3. a sync with nothing to do vs the bare Typer hello world
         hello = tmp / "hello.py"
