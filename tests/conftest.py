@@ -129,7 +129,8 @@ def _keys_handled_not_slept(monkeypatch: pytest.MonkeyPatch) -> None:
     each letter's search in turn. Instead each key waits until the app and every widget of the screen
     have handled what was queued, again until the screen and the focus stay put (a key the app
     forwards to the focused widget; a key that opens a form, whose screen mounts and takes the
-    focus in later messages) — the key's handlers have run, as for a fast typist. `pilot.pause()` keeps Textual's idle
+    focus in later messages) — the key's handlers have run, as for a fast typist. A key that
+    changed the screen or the focus also gets Pilot's idle wait. `pilot.pause()` keeps Textual's idle
     wait, and tests wait for what lands later (a thread's result, a timer) with it or with
     `tui_support.until`. `SFA_TEST_KEY_IDLE=1` restores Pilot's own wait (to compare)."""
     textual_app = sys.modules.get("textual.app")
@@ -142,7 +143,7 @@ def _keys_handled_not_slept(monkeypatch: pytest.MonkeyPatch) -> None:
     async def handled(min_sleep: float = 0.0, max_sleep: float = 1.0) -> None:
         app = active_app.get()
         pilot = Pilot(app)
-        before = (id(app.screen), len(app.screen_stack))
+        before = (id(app.screen), len(app.screen_stack), id(app.focused))
 
         async def settle() -> None:
             settled = None
@@ -154,9 +155,11 @@ def _keys_handled_not_slept(monkeypatch: pytest.MonkeyPatch) -> None:
                 settled = now
 
         await settle()
-        if (id(app.screen), len(app.screen_stack)) != before:
-            # The key opened or closed a screen: a new screen takes the focus after its first
-            # refresh (a frame later), so such a key also gets Pilot's own idle wait.
+        if (id(app.screen), len(app.screen_stack), id(app.focused)) != before:
+            # The key opened or closed a screen, or moved the focus (Enter to the next field): a
+            # new screen takes the focus after its first refresh, and a form's fields react to
+            # the focus in later messages, so such a key also gets Pilot's own idle wait. Typing
+            # into a field, the bulk of the keys, stays fast.
             await idle_wait(0)
             await settle()
 
