@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_sync import sfa, start_server, wait_until_up  # noqa: E402
+from bench_sync import sfa, start_server, wait_until_up, write_seeded  # noqa: E402
 
 from sfa.domain import ids  # noqa: E402
 
@@ -71,11 +71,6 @@ def contact_fields(number: int) -> dict[str, Any]:
 def seed_contacts(db: str, count: int) -> list[dict[str, Any]]:
     """N contacts with their change-log rows, written straight into the server database (as
     bench_sync.seed_server does for accounts); returns the documents for PouchDB."""
-    from sqlalchemy import text
-
-    from sfa.server.storage import make_engine
-
-    engine = make_engine(db)
     clock = f"{int(time.time() * 1000):016d}:00000:5eed5eed5eed5eed"
     records, changes, docs = [], [], []
     record_ids = sorted(ids.uuid7_many(count))
@@ -85,23 +80,7 @@ def seed_contacts(db: str, count: int) -> list[dict[str, Any]]:
         records.append({"e": "contact", "i": record_id, "f": fields, "s": seq})
         changes.append({"s": seq, "e": "contact", "i": record_id, "f": fields})
         docs.append({"_id": record_id, "type": "contact", **values})
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO record(entity, id, fields, owner, team, deleted, flagged, seq, updated_at)"
-                " VALUES (:e, :i, :f, 'ana', 'north', false, false, :s, 'now')"
-            ),
-            records,
-        )
-        conn.execute(
-            text(
-                "INSERT INTO change(seq, entity, id, fields, owner, team, existed, user_name, at)"
-                " VALUES (:s, :e, :i, :f, 'ana', 'north', false, 'ana', 'now')"
-            ),
-            changes,
-        )
-        conn.execute(text("UPDATE counter SET value = :v WHERE name = 'seq'"), {"v": count})
-    engine.dispose()
+    write_seeded(db, records, changes, count)
     return docs
 
 

@@ -29,6 +29,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -80,13 +81,35 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def seed_server(db: str, count: int) -> None:
-    """N account records with their change-log rows, written straight into the server database."""
+def write_seeded(db: str, records: list[dict[str, Any]], changes: list[dict[str, Any]], last: int) -> None:
+    """Rows made by a seeder (ana's, team north), written straight into the server database with
+    their change-log rows, and the counter moved to the last sequence number."""
     from sqlalchemy import text
 
     from sfa.server.storage import make_engine
 
     engine = make_engine(db)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO record(entity, id, fields, owner, team, deleted, flagged, seq, updated_at)"
+                " VALUES (:e, :i, :f, 'ana', 'north', false, false, :s, 'now')"
+            ),
+            records,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO change(seq, entity, id, fields, owner, team, existed, user_name, at)"
+                " VALUES (:s, :e, :i, :f, 'ana', 'north', false, 'ana', 'now')"
+            ),
+            changes,
+        )
+        conn.execute(text("UPDATE counter SET value = :v WHERE name = 'seq'"), {"v": last})
+    engine.dispose()
+
+
+def seed_server(db: str, count: int) -> None:
+    """N account records with their change-log rows, written straight into the server database."""
     clock = f"{int(time.time() * 1000):016d}:00000:5eed5eed5eed5eed"
     records, changes = [], []
     for seq in range(1, count + 1):
@@ -104,23 +127,7 @@ def seed_server(db: str, count: int) -> None:
         record_id = ids.uuid7()
         records.append({"e": "account", "i": record_id, "f": fields, "s": seq})
         changes.append({"s": seq, "e": "account", "i": record_id, "f": fields})
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO record(entity, id, fields, owner, team, deleted, flagged, seq, updated_at)"
-                " VALUES (:e, :i, :f, 'ana', 'north', false, false, :s, 'now')"
-            ),
-            records,
-        )
-        conn.execute(
-            text(
-                "INSERT INTO change(seq, entity, id, fields, owner, team, existed, user_name, at)"
-                " VALUES (:s, :e, :i, :f, 'ana', 'north', false, 'ana', 'now')"
-            ),
-            changes,
-        )
-        conn.execute(text("UPDATE counter SET value = :v WHERE name = 'seq'"), {"v": count})
-    engine.dispose()
+    write_seeded(db, records, changes, count)
 
 
 def start_server(server_home: Path, db: str) -> tuple[subprocess.Popen[bytes], int]:
