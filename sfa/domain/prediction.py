@@ -291,6 +291,13 @@ class _Book:
                     if then is not None:
                         self.pairs.append((closed_on, start, add_months(start, self.step), then, deal))
 
+    def release(self) -> None:
+        """Drop the snapshots kept (each refers back to this book): freed at once by reference
+        counting instead of waiting for a collection of cycles that walks every live object
+        (docs/prediction.md, "Speed")."""
+        self.known.clear()
+        self.pairs.clear()
+
     def know(self, at: date) -> _Known:
         found = self.known.get(at)
         if found is None:
@@ -1070,6 +1077,7 @@ def backtest(
             labels.append(int(outcome is not None and outcome[0] == WON and start <= outcome[1] < end))
         for method, result in _predict_all(known, methods, runs, seed, None).items():
             tallies[method].add(period_name(start, by), result, actual, known.open, labels)
+    book.release()
     scores = {m: tallies[m].score(m, len(starts)) for m in methods}
     ranked = [m for m in methods if scores[m].wmape is not None and not scores[m].note]
     best = min(ranked, key=lambda m: scores[m].wmape or 0.0) if ranked else "weighted"
@@ -1469,7 +1477,9 @@ def _context_factors(deal: DealHistory, closed: list[DealHistory], today: date) 
 
 def fit_estimates(deals: Iterable[DealHistory], stages: Sequence[Stage], at: date, by: str) -> dict[str, Any]:
     """The history method's estimates as known at ``at``, in a JSON-ready form (``predict_open``)."""
-    history = _fit_history(_Book(deals, by, stages).know(at))
+    book = _Book(deals, by, stages)
+    history = _fit_history(book.know(at))
+    book.release()
     return {
         "policy": history.policy,
         "stage_p": history.stage_p,
