@@ -25,13 +25,13 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect_left
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import pairwise, repeat
-from operator import add, attrgetter, mul, sub
+from operator import add, mul, sub
 from typing import TYPE_CHECKING, Any
 
 from sfa.domain.errors import ValidationError
@@ -163,6 +163,18 @@ class DealHistory:
     def reached(self) -> frozenset[str]:
         return self._reached
 
+    @cached_property
+    def first_stays(self) -> tuple[tuple[str, int], ...]:
+        """(stage, days) of the first stay in every stage the deal left, in the order it left them
+        (``time_in`` of each: the history fit's age buckets read these for every won deal)."""
+        left: set[str] = set()
+        stays = []
+        for step, after in pairwise(self.steps):
+            if step.stage not in left:
+                left.add(step.stage)
+                stays.append((step.stage, (after.at - step.at).days))
+        return tuple(stays)
+
     def time_in(self, stage: str) -> int | None:
         """Days spent in ``stage`` before leaving it (None: never left or never there)."""
         for step, after in zip(self.steps, self.steps[1:], strict=False):
@@ -238,6 +250,7 @@ class _Known:
     # backtest's hold-out cut is usually an earlier period's start (docs/prediction.md, "Speed").
     fitted: _History | None = None
     trained: tuple[_Model | None] | None = None
+    rates: tuple[int, list[dict[str, float]]] | None = None  # _known_rates
 
 
 class _Book:
@@ -355,13 +368,14 @@ def _posterior(wins: float, n: float, prior: float, weight: float) -> tuple[floa
 def reach_probabilities(closed: Iterable[DealHistory], stages: Sequence[Stage]) -> dict[str, tuple[int, int]]:
     """(won, n) of closed deals that reached each stage."""
     counts: dict[str, list[int]] = {s.name: [0, 0] for s in stages if not s.is_closed}
-    for deal in closed:
-        won = deal.stage == WON
-        for name in deal._reached:
+    # Deals share a few paths: count each (outcome, stages reached) once, then spread (the same
+    # integer counts as a pass per deal).
+    for (won, reached), times in Counter((deal.stage == WON, deal._reached) for deal in closed).items():
+        for name in reached:
             entry = counts.get(name)
             if entry is not None:
-                entry[1] += 1
-                entry[0] += won
+                entry[1] += times
+                entry[0] += won * times
     return {k: (v[0], v[1]) for k, v in counts.items()}
 
 
@@ -430,13 +444,9 @@ def _fit(known: _Known) -> _History:
     # over its steps rather than one per stage.
     times_in: dict[str, list[int]] = defaultdict(list)
     for deal in known.closed:
-        if deal.stage != WON:
-            continue
-        left: set[str] = set()
-        for step, after in pairwise(deal.steps):
-            if step.stage not in left:
-                left.add(step.stage)
-                times_in[step.stage].append((after.at - step.at).days)
+        if deal.stage == WON:
+            for stage_name, days in deal.first_stays:
+                times_in[stage_name].append(days)
     for stage in known.stages:
         times = times_in.get(stage.name, [])
         if len(times) >= 10:
@@ -635,15 +645,33 @@ def _solve(a: list[list[float]], b: list[float]) -> list[float]:
     return x
 
 
-def _rates(closed: list[DealHistory], key: str) -> dict[str, float]:
-    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    value_of = attrgetter(key)
-    for deal in closed:
-        entry = tally[value_of(deal)]
-        entry[0] += deal.stage == WON
-        entry[1] += 1
-    overall = sum(v[0] for v in tally.values()) / max(1, sum(v[1] for v in tally.values()))
-    return {k: shrink(w, n, overall) for k, (w, n) in tally.items()}
+_RATE_KEYS = ("owner", "source", "industry")
+
+
+def _closed_rates(closed: list[DealHistory]) -> tuple[int, list[dict[str, float]]]:
+    """(won deals, the won rate per owner, per source and per industry shrunk towards the overall
+    rate) of ``closed``, in one pass: the deals are counted once per (owner, source, industry,
+    won), then each rate from those integer counts (the same figures as a pass per key)."""
+    combos = Counter((d.owner, d.source, d.industry, d.stage == WON) for d in closed)
+    won = sum(times for key, times in combos.items() if key[3])
+    overall = won / max(1, len(closed))
+    rates = []
+    for i in range(len(_RATE_KEYS)):
+        tally: dict[str, list[int]] = {}
+        for key, times in combos.items():
+            entry = tally.get(key[i])
+            if entry is None:
+                entry = tally[key[i]] = [0, 0]
+            entry[0] += times if key[3] else 0
+            entry[1] += times
+        rates.append({k: shrink(w, n, overall) for k, (w, n) in tally.items()})
+    return won, rates
+
+
+def _known_rates(known: _Known) -> tuple[int, list[dict[str, float]]]:
+    if known.rates is None:
+        known.rates = _closed_rates(known.closed)
+    return known.rates
 
 
 def brier(probabilities: Sequence[float], outcomes: Sequence[int]) -> float | None:
@@ -681,7 +709,7 @@ def _fit_model(known: _Known, history: _History) -> tuple[_Model | None, str]:
     """The model, or None and why not. Judged fairly: the model and the history method are both fit
     on what was known at the hold-out's start and scored on the later snapshots (a time-ordered
     hold-out), so neither sees the outcomes it is scored on."""
-    won = sum(1 for d in known.closed if d.stage == WON)
+    won = _known_rates(known)[0]
     lost = len(known.closed) - won
     if won < MODEL_MIN_CLASS or lost < MODEL_MIN_CLASS:
         return (
@@ -723,13 +751,13 @@ def _train_new(known: _Known, history: _History) -> _Model | None:
     labels = [int(now.stage == WON) for *_, now in snaps]
     if len(set(labels)) < 2:
         return None
-    won = sum(1 for d in known.closed if d.stage == WON)
+    won, (owner_rate, source_rate, industry_rate) = _known_rates(known)
     model = _Model(
         [s.name for s in known.stages if not s.is_closed],
-        _rates(known.closed, "owner"),
-        _rates(known.closed, "source"),
+        owner_rate,
+        source_rate,
         won / max(1, len(known.closed)),
-        industry_rate=_rates(known.closed, "industry"),
+        industry_rate=industry_rate,
         account_wins=account_wins(known.closed),
     )
     model.weights = _fit_logistic(
