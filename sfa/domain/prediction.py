@@ -28,10 +28,11 @@ from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache, partial
 from datetime import date, timedelta
 from decimal import Decimal
-from itertools import pairwise, repeat
-from operator import add, mul, sub
+from itertools import compress, pairwise, repeat
+from operator import add, attrgetter, is_, mul, sub
 from typing import TYPE_CHECKING, Any
 
 from sfa.domain.errors import ValidationError
@@ -164,6 +165,16 @@ class DealHistory:
         return self._reached
 
     @cached_property
+    def path(self) -> tuple[bool, frozenset[str]]:
+        """(won, the stages reached): what the stage estimates count of a closed deal."""
+        return self.stage == WON, self._reached
+
+    @cached_property
+    def context(self) -> tuple[str, str, str, bool]:
+        """(owner, source, industry, won): what the model's rates count of a closed deal."""
+        return self.owner, self.source, self.industry, self.stage == WON
+
+    @cached_property
     def first_stays(self) -> tuple[tuple[str, int], ...]:
         """(stage, days) of the first stay in every stage the deal left, in the order it left them
         (``time_in`` of each: the history fit's age buckets read these for every won deal)."""
@@ -187,6 +198,7 @@ class DealHistory:
 # Periods
 
 
+@lru_cache(maxsize=4096)
 def period_bounds(day: date, by: str) -> tuple[date, date]:
     """The month or quarter holding ``day``: first day and the first day after it."""
     months = 3 if by == "quarter" else 1
@@ -251,6 +263,8 @@ class _Known:
     fitted: _History | None = None
     trained: tuple[_Model | None] | None = None
     rates: tuple[int, list[dict[str, float]]] | None = None  # _known_rates
+    # Per snapshot, what the history fit counts (``_snapshot_facts``), built with the snapshots.
+    facts: list[tuple[str, int, bool, str, bool]] | None = None
 
 
 class _Book:
@@ -270,16 +284,18 @@ class _Book:
         # The day after which everything about a deal is known (its last step and close-date
         # move): from then on `as_of` is the deal itself, and `_know` skips the call.
         self.settled = [max(d.steps[-1].at, d.close_dates[-1][0]) for d in self.deals]
+        self.created = [d.created for d in self.deals]
         # The first period has no pipeline yet: snapshots start one period after the first deal.
+        self.earliest = min(d.created for d in self.deals) if self.deals else None
         self.first_start = (
-            add_months(period_bounds(min(d.created for d in self.deals), by)[0], self.step)
-            if self.deals
-            else None
+            add_months(period_bounds(self.earliest, by)[0], self.step) if self.earliest is not None else None
         )
         self.starts: list[date] = []
         self.known: dict[date, _Known] = {}
-        self.pairs: list[tuple[date, date, date, DealHistory, DealHistory]] = []
-        # (closed on, snapshot start, its period's end, deal as of start, deal as closed)
+        self.pairs: list[
+            tuple[date, date, date, DealHistory, DealHistory, tuple[str, int, bool, str, bool]]
+        ] = []
+        # (closed on, snapshot start, its period's end, deal as of start, deal as closed, its facts)
 
     def _extend(self, until: date) -> None:
         """Build the snapshots of every period start before ``until`` not built yet."""
@@ -302,7 +318,10 @@ class _Book:
                 if deal.created < start <= closed_on:
                     then = deal.as_of(start)
                     if then is not None:
-                        self.pairs.append((closed_on, start, add_months(start, self.step), then, deal))
+                        end = add_months(start, self.step)
+                        self.pairs.append(
+                            (closed_on, start, end, then, deal, _snapshot_facts(start, end, then, deal, self.by))
+                        )
 
     def release(self) -> None:
         """Drop the snapshots kept (each refers back to this book): freed at once by reference
@@ -320,30 +339,43 @@ class _Book:
     def _know(self, at: date) -> _Known:
         first, end = period_bounds(at, self.by)
         self._extend(first)
-        seen = []
-        for deal, settled in zip(self.deals, self.settled, strict=True):
-            if settled < at:  # as_of would return the deal itself (or None: not created yet)
-                if deal.created < at:
-                    seen.append(deal)
-                continue
-            then = deal.as_of(at)
-            if then is not None:
-                seen.append(then)
+        chosen = [p for p in self.pairs if p[0] < at and p[1] < first]
+        # A deal created before ``at`` is known then (as_of is None only for the others); one
+        # settled before ``at`` is known as it is (as_of would return it).
+        seen = [
+            deal if settled < at else deal.as_of(at)
+            for deal, created, settled in zip(self.deals, self.created, self.settled, strict=True)
+            if created < at
+        ]
+        outcomes = list(map(_OUTCOME, seen))
         return _Known(
             first,
             end,
             self.by,
             self.stages,
-            seen,
-            [d for d in seen if d.outcome is None],
-            [d for d in seen if d.outcome is not None],
-            [
-                (s, e, then, deal)
-                for closed_on, s, e, then, deal in self.pairs
-                if closed_on < at and s < first
-            ],
+            seen,  # type: ignore[arg-type]  # never None: created before ``at``
+            list(compress(seen, map(_IS_NONE, outcomes))),  # type: ignore[arg-type]
+            list(compress(seen, outcomes)),  # type: ignore[arg-type]
+            [(s, e, then, deal) for _, s, e, then, deal, _ in chosen],
             self,
+            facts=[p[5] for p in chosen],
         )
+
+
+def _snapshot_facts(
+    start: date, end: date, then: DealHistory, now: DealHistory, by: str
+) -> tuple[str, int, bool, str, bool]:
+    """What the history fit counts of a training snapshot, whatever the fit's age buckets: the
+    stage, days in it at the snapshot's start, won, where its close date stood, and whether it was
+    won inside the snapshot's period."""
+    won = now.stage == WON
+    return (
+        then.stage,
+        (start - then.stage_entered).days,
+        won,
+        _close_bucket(then.close_date, start, end, by),
+        won and start <= now.steps[-1].at < end,
+    )
 
 
 def _know(deals: Iterable[DealHistory], at: date, by: str, stages: Sequence[Stage]) -> _Known:
@@ -365,12 +397,18 @@ def _posterior(wins: float, n: float, prior: float, weight: float) -> tuple[floa
     return wins + weight * prior, n - wins + weight * (1 - prior)
 
 
+_PATH = attrgetter("path")
+_OUTCOME = attrgetter("outcome")
+_IS_NONE = partial(is_, None)
+_CONTEXT = attrgetter("context")
+
+
 def reach_probabilities(closed: Iterable[DealHistory], stages: Sequence[Stage]) -> dict[str, tuple[int, int]]:
     """(won, n) of closed deals that reached each stage."""
     counts: dict[str, list[int]] = {s.name: [0, 0] for s in stages if not s.is_closed}
     # Deals share a few paths: count each (outcome, stages reached) once, then spread (the same
     # integer counts as a pass per deal).
-    for (won, reached), times in Counter((deal.stage == WON, deal._reached) for deal in closed).items():
+    for (won, reached), times in Counter(map(_PATH, closed)).items():
         for name in reached:
             entry = counts.get(name)
             if entry is not None:
@@ -454,15 +492,21 @@ def _fit(known: _Known) -> _History:
     history = _History(policy, stage_p, edges, {}, dict(_TIMING_PRIOR), [], evidence)
     tally: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
     timing: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for start, end, then, now in known.snapshots:
-        won = now.stage == WON
-        key = (then.stage, history.age_bucket(then, start))
-        tally[key][0] += won
-        tally[key][1] += 1
+    facts = known.facts
+    if facts is None:
+        facts = [_snapshot_facts(s, e, then, now, known.by) for s, e, then, now in known.snapshots]
+    # Snapshots share their facts: count each distinct one once (in the order first seen, so the
+    # estimates come out in the same order), then add (integer counts: the same as one by one).
+    for (stage, age, won, bucket, inside), times in Counter(facts).items():
+        limits = edges.get(stage)
+        key = (stage, 0 if limits is None or age <= limits[0] else 1 if age <= limits[1] else 2)
+        entry = tally[key]
+        entry[0] += times if won else 0
+        entry[1] += times
         if won:
-            bucket = _close_bucket(then.close_date, start, end, known.by)
-            timing[bucket][1] += 1
-            timing[bucket][0] += start <= now.steps[-1].at < end
+            entry = timing[bucket]
+            entry[1] += times
+            entry[0] += times if inside else 0
     history.age_p = {k: shrink(w, n, stage_p.get(k[0], 0.0)) for k, (w, n) in tally.items()}
     history.timing = {b: shrink(w, n, _TIMING_PRIOR[b], 5) for b, (w, n) in timing.items()}
     for k, (w, n) in tally.items():
@@ -480,9 +524,13 @@ def _from_new(known: _Known) -> list[int]:
     if not known.deals:
         return []
     totals: dict[date, int] = defaultdict(int)
-    first = add_months(
-        period_bounds(min(d.created for d in known.deals), known.by)[0], 3 if known.by == "quarter" else 1
-    )
+    book = known.book
+    earliest = (
+        book.earliest
+        if book is not None and book.earliest is not None and book.earliest < known.at
+        else min(d.created for d in known.deals)
+    )  # the book's earliest deal is known at ``at`` once created before it
+    first = add_months(period_bounds(earliest, known.by)[0], 3 if known.by == "quarter" else 1)
     s = first
     while s < known.at:
         totals[s] = 0
@@ -582,9 +630,9 @@ def _fit_logistic(
     for ai, a in enumerate(used):
         for b in used[ai:]:
             product = list(map(mul, columns[a], columns[b]))
-            rows_in = [i for i, v in enumerate(product) if v]
+            rows_in = list(compress(range(n), product))  # the rows whose product is not zero
             if 2 * len(rows_in) < n:
-                pairs[(a, b)] = (rows_in, [product[i] for i in rows_in])
+                pairs[(a, b)] = (rows_in, list(compress(product, product)))
             else:
                 pairs[(a, b)] = (None, product)
     ys = [float(y) for y in labels]
@@ -652,7 +700,7 @@ def _closed_rates(closed: list[DealHistory]) -> tuple[int, list[dict[str, float]
     """(won deals, the won rate per owner, per source and per industry shrunk towards the overall
     rate) of ``closed``, in one pass: the deals are counted once per (owner, source, industry,
     won), then each rate from those integer counts (the same figures as a pass per key)."""
-    combos = Counter((d.owner, d.source, d.industry, d.stage == WON) for d in closed)
+    combos = Counter(map(_CONTEXT, closed))
     won = sum(times for key, times in combos.items() if key[3])
     overall = won / max(1, len(closed))
     rates = []
