@@ -28,9 +28,9 @@ from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache, partial
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache, partial
 from itertools import compress, pairwise, repeat
 from operator import add, attrgetter, is_, mul, sub
 from typing import TYPE_CHECKING, Any
@@ -320,7 +320,14 @@ class _Book:
                     if then is not None:
                         end = add_months(start, self.step)
                         self.pairs.append(
-                            (closed_on, start, end, then, deal, _snapshot_facts(start, end, then, deal, self.by))
+                            (
+                                closed_on,
+                                start,
+                                end,
+                                then,
+                                deal,
+                                _snapshot_facts(start, end, then, deal, self.by),
+                            )
                         )
 
     def release(self) -> None:
@@ -497,16 +504,16 @@ def _fit(known: _Known) -> _History:
         facts = [_snapshot_facts(s, e, then, now, known.by) for s, e, then, now in known.snapshots]
     # Snapshots share their facts: count each distinct one once (in the order first seen, so the
     # estimates come out in the same order), then add (integer counts: the same as one by one).
-    for (stage, age, won, bucket, inside), times in Counter(facts).items():
-        limits = edges.get(stage)
-        key = (stage, 0 if limits is None or age <= limits[0] else 1 if age <= limits[1] else 2)
+    for (name, age, won, bucket, inside), count in Counter(facts).items():
+        limits = edges.get(name)
+        key = (name, 0 if limits is None or age <= limits[0] else 1 if age <= limits[1] else 2)
         entry = tally[key]
-        entry[0] += times if won else 0
-        entry[1] += times
+        entry[0] += count if won else 0
+        entry[1] += count
         if won:
             entry = timing[bucket]
-            entry[1] += times
-            entry[0] += times if inside else 0
+            entry[1] += count
+            entry[0] += count if inside else 0
     history.age_p = {k: shrink(w, n, stage_p.get(k[0], 0.0)) for k, (w, n) in tally.items()}
     history.timing = {b: shrink(w, n, _TIMING_PRIOR[b], 5) for b, (w, n) in timing.items()}
     for k, (w, n) in tally.items():
