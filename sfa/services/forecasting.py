@@ -82,6 +82,9 @@ def histories(ws: Workspace, *, open_only: bool = False, context: bool = False) 
             found = days[key] = date.fromisoformat(key)
         return found
 
+    # Steps are immutable and few distinct (a stage on a day): one object each, shared by the deals
+    # (docs/prediction.md, "Speed").
+    step_of: dict[tuple[str, str], StageStep] = {}
     deals = []
     rows_of = ws.store.key_rows(
         OPPORTUNITY,
@@ -103,7 +106,11 @@ def histories(ws: Workspace, *, open_only: bool = False, context: bool = False) 
         last_stage = last_close = None
         for at, to_stage, row_close in rows:
             if to_stage != last_stage:
-                steps.append(StageStep(to_stage, day_of(at)))
+                key = (to_stage, at[:10])
+                step = step_of.get(key)
+                if step is None:
+                    step = step_of[key] = StageStep(to_stage, day_of(at))
+                steps.append(step)
                 last_stage = to_stage
             if row_close and row_close != last_close:
                 close_dates.append((day_of(at), day_of(row_close)))
