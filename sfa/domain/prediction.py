@@ -1023,8 +1023,11 @@ def predict(
     target: Decimal | None = None,
 ) -> Prediction:
     """Predict the won amount of the period starting at ``at`` from what was known then."""
-    known = _know(deals, at, by, stages)
-    return _predict(known, method, runs, seed, target)
+    book = _Book(deals, by, stages)
+    try:
+        return _predict(book.know(at), method, runs, seed, target)
+    finally:
+        book.release()
 
 
 def _predict(known: _Known, method: str, runs: int, seed: int, target: Decimal | None) -> Prediction:
@@ -1475,6 +1478,7 @@ def score(deals: Sequence[DealHistory], stages: Sequence[Stage], deal_id: str, t
     known = book.know(today)
     deal = next((d for d in known.open if d.id == deal_id), None)
     if deal is None:
+        book.release()
         return None
     history = _fit_history(known)
     policy = history.policy.get(deal.stage, 0.0)
@@ -1503,6 +1507,7 @@ def score(deals: Sequence[DealHistory], stages: Sequence[Stage], deal_id: str, t
             )
     factors += _context_factors(deal, known.closed, today)
     factors.sort(key=lambda f: -abs(f.effect))
+    book.release()
     return Score(p, "history", tuple(factors))
 
 
