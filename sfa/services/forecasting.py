@@ -421,8 +421,11 @@ def predict_current(
             with _paused_collector():
                 deals = [d for d in histories(ws) if d.currency == currency and keep(d)]
                 estimates = prediction.fit_estimates(deals, stages, day, by)
+                open_deals = [d for d in deals if d.outcome is None]
+                # Dropped before the collector is back: live, they would all be walked by its
+                # first collection (docs/prediction.md, "Speed").
+                del deals
             _write_cache(ws, CACHE_FILE, key, estimates, now)
-            open_deals = [d for d in deals if d.outcome is None]
         else:
             open_deals = [d for d in histories(ws, open_only=True) if d.currency == currency and keep(d)]
         result = prediction.predict_open(open_deals, estimates, stages, day, by, runs=runs, target=rest)
@@ -432,6 +435,7 @@ def predict_current(
                 d for d in histories(ws, context=method == "model") if d.currency == currency and keep(d)
             ]
             result = prediction.predict(deals, stages, day, by, method, runs=runs, target=rest)
+            del deals  # as above
     shift = won_so_far
 
     def plus(value: Decimal | None) -> Decimal | None:
