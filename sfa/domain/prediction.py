@@ -1066,19 +1066,26 @@ def _predict_all(
 def _range(
     known: _Known, history: _History, model: _Model | None, runs: int, seed: int, target: Decimal | None
 ) -> Prediction:
+    at, end, by = known.at, known.end, known.by
     probs = {}
+    deals: list[tuple[int, float, tuple[object, object]]] = []
+    # Per deal once: its age and close-date buckets give its probability (History.p_win and
+    # p_timing) and the estimates it rests on (History.group_of).
     for deal in known.open:
+        stage = deal.stage
+        key = (stage, history.age_bucket(deal, at))
+        bucket = _close_bucket(deal.close_date, at, end, by)
         p_win = (
-            model.predict(model.features(deal, known.at, history)) if model else history.p_win(deal, known.at)
+            model.predict(model.features(deal, at, history))
+            if model
+            else history.age_p.get(key, history.stage_p.get(stage, history.policy.get(stage, 0.0)))
         )
-        probs[deal.id] = p_win * history.p_timing(deal, known.at, known.end, known.by)
+        p = probs[deal.id] = p_win * history.timing[bucket]
+        deals.append((cents(deal.amount), p, (key if key in history.evidence else stage, bucket)))
     new = sum(history.from_new) / len(history.from_new) if history.from_new else 0.0
-    expected = sum(cents(d.amount) * probs[d.id] for d in known.open) + new
+    expected = sum(amount * p for amount, p, _ in deals) + new
     p10, p50, p90, reach = monte_carlo(
-        [
-            (cents(d.amount), probs[d.id], history.group_of(d, known.at, known.end, known.by))
-            for d in known.open
-        ],
+        deals,
         history.from_new,
         runs,
         seed,
