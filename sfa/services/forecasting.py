@@ -143,7 +143,7 @@ def deal_context(
     its account from the deal's creation to its close (a visit is to the account, not to one deal).
     Contacts: the deal's primary contact (from its creation: when it was set is not recorded), the
     contacts of its tasks and of those visits, each from the first day seen."""
-    industry = {row[0]: row[2] or "" for row in ws.store.key_rows(ACCOUNT, ["industry"])}
+    industry = {row[0]: row[1] or "" for row in ws.store.plain_rows(ACCOUNT, ["id", "industry"])}
     activities: dict[str, list[date]] = defaultdict(list)
     contacts: dict[str, list[tuple[date, str]]] = defaultdict(list)
     for opp_id, done_at, contact in ws.store.plain_rows(
@@ -163,8 +163,11 @@ def deal_context(
         VISIT, ["account_id", "starts_at", "contact_ids"], where="status = 'done'"
     ):
         visits[account_id].append((_day(starts_at), json.loads(people) if people else []))
-    found = {}
+    found: dict[str, tuple[str, str, tuple[date, ...], tuple[tuple[date, str], ...]]] = {}
     for opp_id, _name, stage, _amount, _currency, _close, _owner, account_id, contact in opps:
+        if not (contact or opp_id in activities or opp_id in contacts or visits.get(account_id or "")):
+            found[opp_id] = (account_id or "", industry.get(account_id, ""), (), ())  # nothing dated
+            continue
         rows = changes.get(opp_id)
         created = (
             _day(min(r[0] for r in rows))
