@@ -77,6 +77,10 @@ class StageStep:
     at: date
 
 
+_PATHS: dict[tuple[bool, frozenset[str]], tuple[bool, frozenset[str]]] = {}
+_CONTEXTS: dict[tuple[str, str, str, bool], tuple[str, str, str, bool]] = {}
+
+
 @dataclass(frozen=True)
 class DealHistory:
     """One opportunity as its stage changes and close-date changes recorded it."""
@@ -164,15 +168,19 @@ class DealHistory:
     def reached(self) -> frozenset[str]:
         return self._reached
 
+    # Both shared among the deals (few distinct values): counting them then finds each in the
+    # counter by identity, without comparing sets and strings.
     @cached_property
     def path(self) -> tuple[bool, frozenset[str]]:
         """(won, the stages reached): what the stage estimates count of a closed deal."""
-        return self.stage == WON, self._reached
+        key = (self.stage == WON, self._reached)
+        return _PATHS.setdefault(key, key)
 
     @cached_property
     def context(self) -> tuple[str, str, str, bool]:
         """(owner, source, industry, won): what the model's rates count of a closed deal."""
-        return self.owner, self.source, self.industry, self.stage == WON
+        key = (self.owner, self.source, self.industry, self.stage == WON)
+        return _CONTEXTS.setdefault(key, key)
 
     @cached_property
     def first_stays(self) -> tuple[tuple[str, int], ...]:
