@@ -318,15 +318,16 @@ class _Book:
             return
         self.starts += new
         lo, hi = new[0], new[-1]
+        spans = [(start, add_months(start, self.step)) for start in new]
         for deal in self.closed:
             closed_on = deal.steps[-1].at
-            if closed_on < lo or deal.created >= hi:
+            created = deal.created
+            if closed_on < lo or created >= hi:
                 continue
-            for start in new:
-                if deal.created < start <= closed_on:
+            for start, end in spans:
+                if created < start <= closed_on:
                     then = deal.as_of(start)
                     if then is not None:
-                        end = add_months(start, self.step)
                         self.pairs.append(
                             (
                                 closed_on,
