@@ -401,3 +401,98 @@ def test_exact_monte_carlo_agrees_with_the_old_jumps(with_evidence: bool) -> Non
     if not with_evidence:
         expected = sum(a * p for a, p, _ in deals)
         assert abs(new[1] - expected) <= 5 * spread / math.sqrt(runs) + 0.05 * spread
+
+
+# -- the fits' counting shortcuts (docs/prediction.md, "Speed", round 4) give the plain counts --------
+
+
+_STAGE_NAMES = [s.name for s in DEFAULT_STAGES]
+
+
+def _random_deals(rng: random.Random, count: int) -> list[P.DealHistory]:
+    """Deals with random paths over every stage, reopened ones included (won or lost before their
+    last step), random close-date moves, owners, sources and industries."""
+    deals = []
+    for k in range(count):
+        created = date.fromordinal(TODAY.toordinal() - rng.randrange(30, 700))
+        day = created
+        steps = [P.StageStep(rng.choice(_STAGE_NAMES), day)]
+        for _ in range(rng.randrange(0, 5)):
+            day = date.fromordinal(day.toordinal() + rng.randrange(1, 120))
+            if day >= TODAY:
+                break
+            stage = rng.choice(_STAGE_NAMES)
+            if stage != steps[-1].stage:
+                steps.append(P.StageStep(stage, day))
+        day = date.fromordinal(day.toordinal() + rng.randrange(1, 60))
+        if rng.random() < 0.6 and day < TODAY and steps[-1].stage not in ("won", "lost"):
+            steps.append(P.StageStep("won" if rng.random() < 0.6 else "lost", day))  # most deals close
+        closes = [(created, date.fromordinal(created.toordinal() + rng.randrange(0, 200)))]
+        for _ in range(rng.randrange(0, 3)):
+            moved = date.fromordinal(closes[-1][0].toordinal() + rng.randrange(1, 90))
+            if moved < TODAY:
+                closes.append((moved, date.fromordinal(moved.toordinal() + rng.randrange(-30, 150))))
+        deals.append(
+            P.DealHistory(
+                f"d{k}",
+                created,
+                Decimal(rng.randrange(100, 100_000)),
+                tuple(steps),
+                tuple(closes),
+                owner=rng.choice(("ana", "ben", "cara")),
+                source=rng.choice(("web", "event", "")),
+                industry=rng.choice(("Food", "Steel", "")),
+            )
+        )
+    return deals
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 300), st.integers(0, 400))
+def test_the_fits_counts_are_the_plain_counts(seed: int, count: int, back: int) -> None:
+    """The reach counts, the model's rates and the history fit (its snapshot tally counted per
+    distinct fact) equal the deal-by-deal counts they replaced, on random deals as known on a day."""
+    from collections import defaultdict
+    from dataclasses import replace
+
+    rng = random.Random(seed)
+    deals = _random_deals(rng, count)
+    at = date.fromordinal(TODAY.toordinal() - back)
+    known = P._Book(deals, "quarter", DEFAULT_STAGES).know(at)
+
+    reach: dict[str, list[int]] = {s.name: [0, 0] for s in DEFAULT_STAGES if not s.is_closed}
+    for deal in known.closed:
+        for name in deal.reached():
+            if name in reach:
+                reach[name][0] += deal.stage == "won"
+                reach[name][1] += 1
+    assert P.reach_probabilities(known.closed, DEFAULT_STAGES) == {k: (w, n) for k, (w, n) in reach.items()}
+
+    won, rates = P._closed_rates(known.closed)
+    assert won == sum(1 for d in known.closed if d.stage == "won")
+    for key, got in zip(("owner", "source", "industry"), rates, strict=True):
+        tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for deal in known.closed:
+            tally[getattr(deal, key)][0] += deal.stage == "won"
+            tally[getattr(deal, key)][1] += 1
+        overall = won / max(1, len(known.closed))
+        assert got == {k: P.shrink(w, n, overall) for k, (w, n) in tally.items()}
+
+    fitted = P._fit(known)
+    # the same snapshots with their facts made here, one by one
+    plain = P._fit(replace(known, facts=None, fitted=None, rates=None))
+    assert fitted == plain
+    assert list(fitted.age_p) == list(plain.age_p) and list(fitted.evidence) == list(plain.evidence)
+    age_tally: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    for start, _end, then, now in known.snapshots:
+        key = (then.stage, fitted.age_bucket(then, start))
+        age_tally[key][0] += now.stage == "won"
+        age_tally[key][1] += 1
+    assert fitted.age_p == {
+        k: P.shrink(w, n, fitted.stage_p.get(k[0], 0.0)) for k, (w, n) in age_tally.items()
+    }
+    for deal in deals:  # each stage's first stay, as time_in gives it
+        stays = dict(deal.first_stays)
+        assert len(stays) == len(deal.first_stays)
+        for name in {step.stage for step in deal.steps}:
+            assert stays.get(name) == deal.time_in(name)

@@ -25,13 +25,14 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect_left
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from itertools import pairwise, repeat
-from operator import add, attrgetter, mul, sub
+from functools import lru_cache, partial
+from itertools import compress, pairwise, repeat
+from operator import add, attrgetter, is_, mul, sub
 from typing import TYPE_CHECKING, Any
 
 from sfa.domain.errors import ValidationError
@@ -74,6 +75,10 @@ CENTS = Decimal("0.01")
 class StageStep:
     stage: str
     at: date
+
+
+_PATHS: dict[tuple[bool, frozenset[str]], tuple[bool, frozenset[str]]] = {}
+_CONTEXTS: dict[tuple[str, str, str, bool], tuple[str, str, str, bool]] = {}
 
 
 @dataclass(frozen=True)
@@ -163,6 +168,32 @@ class DealHistory:
     def reached(self) -> frozenset[str]:
         return self._reached
 
+    # Both shared among the deals (few distinct values): counting them then finds each in the
+    # counter by identity, without comparing sets and strings.
+    @cached_property
+    def path(self) -> tuple[bool, frozenset[str]]:
+        """(won, the stages reached): what the stage estimates count of a closed deal."""
+        key = (self.stage == WON, self._reached)
+        return _PATHS.setdefault(key, key)
+
+    @cached_property
+    def context(self) -> tuple[str, str, str, bool]:
+        """(owner, source, industry, won): what the model's rates count of a closed deal."""
+        key = (self.owner, self.source, self.industry, self.stage == WON)
+        return _CONTEXTS.setdefault(key, key)
+
+    @cached_property
+    def first_stays(self) -> tuple[tuple[str, int], ...]:
+        """(stage, days) of the first stay in every stage the deal left, in the order it left them
+        (``time_in`` of each: the history fit's age buckets read these for every won deal)."""
+        left: set[str] = set()
+        stays = []
+        for step, after in pairwise(self.steps):
+            if step.stage not in left:
+                left.add(step.stage)
+                stays.append((step.stage, (after.at - step.at).days))
+        return tuple(stays)
+
     def time_in(self, stage: str) -> int | None:
         """Days spent in ``stage`` before leaving it (None: never left or never there)."""
         for step, after in zip(self.steps, self.steps[1:], strict=False):
@@ -175,6 +206,7 @@ class DealHistory:
 # Periods
 
 
+@lru_cache(maxsize=4096)
 def period_bounds(day: date, by: str) -> tuple[date, date]:
     """The month or quarter holding ``day``: first day and the first day after it."""
     months = 3 if by == "quarter" else 1
@@ -238,6 +270,9 @@ class _Known:
     # backtest's hold-out cut is usually an earlier period's start (docs/prediction.md, "Speed").
     fitted: _History | None = None
     trained: tuple[_Model | None] | None = None
+    rates: tuple[int, list[dict[str, float]]] | None = None  # _known_rates
+    # Per snapshot, what the history fit counts (``_snapshot_facts``), built with the snapshots.
+    facts: list[tuple[str, int, bool, str, bool]] | None = None
 
 
 class _Book:
@@ -257,16 +292,18 @@ class _Book:
         # The day after which everything about a deal is known (its last step and close-date
         # move): from then on `as_of` is the deal itself, and `_know` skips the call.
         self.settled = [max(d.steps[-1].at, d.close_dates[-1][0]) for d in self.deals]
+        self.created = [d.created for d in self.deals]
         # The first period has no pipeline yet: snapshots start one period after the first deal.
+        self.earliest = min(d.created for d in self.deals) if self.deals else None
         self.first_start = (
-            add_months(period_bounds(min(d.created for d in self.deals), by)[0], self.step)
-            if self.deals
-            else None
+            add_months(period_bounds(self.earliest, by)[0], self.step) if self.earliest is not None else None
         )
         self.starts: list[date] = []
         self.known: dict[date, _Known] = {}
-        self.pairs: list[tuple[date, date, date, DealHistory, DealHistory]] = []
-        # (closed on, snapshot start, its period's end, deal as of start, deal as closed)
+        self.pairs: list[
+            tuple[date, date, date, DealHistory, DealHistory, tuple[str, int, bool, str, bool]]
+        ] = []
+        # (closed on, snapshot start, its period's end, deal as of start, deal as closed, its facts)
 
     def _extend(self, until: date) -> None:
         """Build the snapshots of every period start before ``until`` not built yet."""
@@ -281,15 +318,33 @@ class _Book:
             return
         self.starts += new
         lo, hi = new[0], new[-1]
+        spans = [(start, add_months(start, self.step)) for start in new]
         for deal in self.closed:
             closed_on = deal.steps[-1].at
-            if closed_on < lo or deal.created >= hi:
+            created = deal.created
+            if closed_on < lo or created >= hi:
                 continue
-            for start in new:
-                if deal.created < start <= closed_on:
+            for start, end in spans:
+                if created < start <= closed_on:
                     then = deal.as_of(start)
                     if then is not None:
-                        self.pairs.append((closed_on, start, add_months(start, self.step), then, deal))
+                        self.pairs.append(
+                            (
+                                closed_on,
+                                start,
+                                end,
+                                then,
+                                deal,
+                                _snapshot_facts(start, end, then, deal, self.by),
+                            )
+                        )
+
+    def release(self) -> None:
+        """Drop the snapshots kept (each refers back to this book): freed at once by reference
+        counting instead of waiting for a collection of cycles that walks every live object
+        (docs/prediction.md, "Speed")."""
+        self.known.clear()
+        self.pairs.clear()
 
     def know(self, at: date) -> _Known:
         found = self.known.get(at)
@@ -300,30 +355,43 @@ class _Book:
     def _know(self, at: date) -> _Known:
         first, end = period_bounds(at, self.by)
         self._extend(first)
-        seen = []
-        for deal, settled in zip(self.deals, self.settled, strict=True):
-            if settled < at:  # as_of would return the deal itself (or None: not created yet)
-                if deal.created < at:
-                    seen.append(deal)
-                continue
-            then = deal.as_of(at)
-            if then is not None:
-                seen.append(then)
+        chosen = [p for p in self.pairs if p[0] < at and p[1] < first]
+        # A deal created before ``at`` is known then (as_of is None only for the others); one
+        # settled before ``at`` is known as it is (as_of would return it).
+        seen = [
+            deal if settled < at else deal.as_of(at)
+            for deal, created, settled in zip(self.deals, self.created, self.settled, strict=True)
+            if created < at
+        ]
+        outcomes = list(map(_OUTCOME, seen))
         return _Known(
             first,
             end,
             self.by,
             self.stages,
-            seen,
-            [d for d in seen if d.outcome is None],
-            [d for d in seen if d.outcome is not None],
-            [
-                (s, e, then, deal)
-                for closed_on, s, e, then, deal in self.pairs
-                if closed_on < at and s < first
-            ],
+            seen,  # type: ignore[arg-type]  # never None: created before ``at``
+            list(compress(seen, map(_IS_NONE, outcomes))),  # type: ignore[arg-type]
+            list(compress(seen, outcomes)),  # type: ignore[arg-type]
+            [(s, e, then, deal) for _, s, e, then, deal, _ in chosen],
             self,
+            facts=[p[5] for p in chosen],
         )
+
+
+def _snapshot_facts(
+    start: date, end: date, then: DealHistory, now: DealHistory, by: str
+) -> tuple[str, int, bool, str, bool]:
+    """What the history fit counts of a training snapshot, whatever the fit's age buckets: the
+    stage, days in it at the snapshot's start, won, where its close date stood, and whether it was
+    won inside the snapshot's period."""
+    won = now.stage == WON
+    return (
+        then.stage,
+        (start - then.stage_entered).days,
+        won,
+        _close_bucket(then.close_date, start, end, by),
+        won and start <= now.steps[-1].at < end,
+    )
 
 
 def _know(deals: Iterable[DealHistory], at: date, by: str, stages: Sequence[Stage]) -> _Known:
@@ -345,16 +413,23 @@ def _posterior(wins: float, n: float, prior: float, weight: float) -> tuple[floa
     return wins + weight * prior, n - wins + weight * (1 - prior)
 
 
+_PATH = attrgetter("path")
+_OUTCOME = attrgetter("outcome")
+_IS_NONE = partial(is_, None)
+_CONTEXT = attrgetter("context")
+
+
 def reach_probabilities(closed: Iterable[DealHistory], stages: Sequence[Stage]) -> dict[str, tuple[int, int]]:
     """(won, n) of closed deals that reached each stage."""
     counts: dict[str, list[int]] = {s.name: [0, 0] for s in stages if not s.is_closed}
-    for deal in closed:
-        won = deal.stage == WON
-        for name in deal._reached:
+    # Deals share a few paths: count each (outcome, stages reached) once, then spread (the same
+    # integer counts as a pass per deal).
+    for (won, reached), times in Counter(map(_PATH, closed)).items():
+        for name in reached:
             entry = counts.get(name)
             if entry is not None:
-                entry[1] += 1
-                entry[0] += won
+                entry[1] += times
+                entry[0] += won * times
     return {k: (v[0], v[1]) for k, v in counts.items()}
 
 
@@ -423,13 +498,9 @@ def _fit(known: _Known) -> _History:
     # over its steps rather than one per stage.
     times_in: dict[str, list[int]] = defaultdict(list)
     for deal in known.closed:
-        if deal.stage != WON:
-            continue
-        left: set[str] = set()
-        for step, after in pairwise(deal.steps):
-            if step.stage not in left:
-                left.add(step.stage)
-                times_in[step.stage].append((after.at - step.at).days)
+        if deal.stage == WON:
+            for stage_name, days in deal.first_stays:
+                times_in[stage_name].append(days)
     for stage in known.stages:
         times = times_in.get(stage.name, [])
         if len(times) >= 10:
@@ -437,15 +508,21 @@ def _fit(known: _Known) -> _History:
     history = _History(policy, stage_p, edges, {}, dict(_TIMING_PRIOR), [], evidence)
     tally: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
     timing: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for start, end, then, now in known.snapshots:
-        won = now.stage == WON
-        key = (then.stage, history.age_bucket(then, start))
-        tally[key][0] += won
-        tally[key][1] += 1
+    facts = known.facts
+    if facts is None:
+        facts = [_snapshot_facts(s, e, then, now, known.by) for s, e, then, now in known.snapshots]
+    # Snapshots share their facts: count each distinct one once (in the order first seen, so the
+    # estimates come out in the same order), then add (integer counts: the same as one by one).
+    for (name, age, won, bucket, inside), count in Counter(facts).items():
+        limits = edges.get(name)
+        key = (name, 0 if limits is None or age <= limits[0] else 1 if age <= limits[1] else 2)
+        entry = tally[key]
+        entry[0] += count if won else 0
+        entry[1] += count
         if won:
-            bucket = _close_bucket(then.close_date, start, end, known.by)
-            timing[bucket][1] += 1
-            timing[bucket][0] += start <= now.steps[-1].at < end
+            entry = timing[bucket]
+            entry[1] += count
+            entry[0] += count if inside else 0
     history.age_p = {k: shrink(w, n, stage_p.get(k[0], 0.0)) for k, (w, n) in tally.items()}
     history.timing = {b: shrink(w, n, _TIMING_PRIOR[b], 5) for b, (w, n) in timing.items()}
     for k, (w, n) in tally.items():
@@ -463,9 +540,13 @@ def _from_new(known: _Known) -> list[int]:
     if not known.deals:
         return []
     totals: dict[date, int] = defaultdict(int)
-    first = add_months(
-        period_bounds(min(d.created for d in known.deals), known.by)[0], 3 if known.by == "quarter" else 1
-    )
+    book = known.book
+    earliest = (
+        book.earliest
+        if book is not None and book.earliest is not None and book.earliest < known.at
+        else min(d.created for d in known.deals)
+    )  # the book's earliest deal is known at ``at`` once created before it
+    first = add_months(period_bounds(earliest, known.by)[0], 3 if known.by == "quarter" else 1)
     s = first
     while s < known.at:
         totals[s] = 0
@@ -565,9 +646,9 @@ def _fit_logistic(
     for ai, a in enumerate(used):
         for b in used[ai:]:
             product = list(map(mul, columns[a], columns[b]))
-            rows_in = [i for i, v in enumerate(product) if v]
+            rows_in = list(compress(range(n), product))  # the rows whose product is not zero
             if 2 * len(rows_in) < n:
-                pairs[(a, b)] = (rows_in, [product[i] for i in rows_in])
+                pairs[(a, b)] = (rows_in, list(compress(product, product)))
             else:
                 pairs[(a, b)] = (None, product)
     ys = [float(y) for y in labels]
@@ -628,15 +709,33 @@ def _solve(a: list[list[float]], b: list[float]) -> list[float]:
     return x
 
 
-def _rates(closed: list[DealHistory], key: str) -> dict[str, float]:
-    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    value_of = attrgetter(key)
-    for deal in closed:
-        entry = tally[value_of(deal)]
-        entry[0] += deal.stage == WON
-        entry[1] += 1
-    overall = sum(v[0] for v in tally.values()) / max(1, sum(v[1] for v in tally.values()))
-    return {k: shrink(w, n, overall) for k, (w, n) in tally.items()}
+_RATE_KEYS = ("owner", "source", "industry")
+
+
+def _closed_rates(closed: list[DealHistory]) -> tuple[int, list[dict[str, float]]]:
+    """(won deals, the won rate per owner, per source and per industry shrunk towards the overall
+    rate) of ``closed``, in one pass: the deals are counted once per (owner, source, industry,
+    won), then each rate from those integer counts (the same figures as a pass per key)."""
+    combos = Counter(map(_CONTEXT, closed))
+    won = sum(times for key, times in combos.items() if key[3])
+    overall = won / max(1, len(closed))
+    rates = []
+    for i in range(len(_RATE_KEYS)):
+        tally: dict[str, list[int]] = {}
+        for key, times in combos.items():
+            entry = tally.get(key[i])
+            if entry is None:
+                entry = tally[key[i]] = [0, 0]
+            entry[0] += times if key[3] else 0
+            entry[1] += times
+        rates.append({k: shrink(w, n, overall) for k, (w, n) in tally.items()})
+    return won, rates
+
+
+def _known_rates(known: _Known) -> tuple[int, list[dict[str, float]]]:
+    if known.rates is None:
+        known.rates = _closed_rates(known.closed)
+    return known.rates
 
 
 def brier(probabilities: Sequence[float], outcomes: Sequence[int]) -> float | None:
@@ -674,7 +773,7 @@ def _fit_model(known: _Known, history: _History) -> tuple[_Model | None, str]:
     """The model, or None and why not. Judged fairly: the model and the history method are both fit
     on what was known at the hold-out's start and scored on the later snapshots (a time-ordered
     hold-out), so neither sees the outcomes it is scored on."""
-    won = sum(1 for d in known.closed if d.stage == WON)
+    won = _known_rates(known)[0]
     lost = len(known.closed) - won
     if won < MODEL_MIN_CLASS or lost < MODEL_MIN_CLASS:
         return (
@@ -716,13 +815,13 @@ def _train_new(known: _Known, history: _History) -> _Model | None:
     labels = [int(now.stage == WON) for *_, now in snaps]
     if len(set(labels)) < 2:
         return None
-    won = sum(1 for d in known.closed if d.stage == WON)
+    won, (owner_rate, source_rate, industry_rate) = _known_rates(known)
     model = _Model(
         [s.name for s in known.stages if not s.is_closed],
-        _rates(known.closed, "owner"),
-        _rates(known.closed, "source"),
+        owner_rate,
+        source_rate,
         won / max(1, len(known.closed)),
-        industry_rate=_rates(known.closed, "industry"),
+        industry_rate=industry_rate,
         account_wins=account_wins(known.closed),
     )
     model.weights = _fit_logistic(
@@ -933,8 +1032,11 @@ def predict(
     target: Decimal | None = None,
 ) -> Prediction:
     """Predict the won amount of the period starting at ``at`` from what was known then."""
-    known = _know(deals, at, by, stages)
-    return _predict(known, method, runs, seed, target)
+    book = _Book(deals, by, stages)
+    try:
+        return _predict(book.know(at), method, runs, seed, target)
+    finally:
+        book.release()
 
 
 def _predict(known: _Known, method: str, runs: int, seed: int, target: Decimal | None) -> Prediction:
@@ -973,19 +1075,26 @@ def _predict_all(
 def _range(
     known: _Known, history: _History, model: _Model | None, runs: int, seed: int, target: Decimal | None
 ) -> Prediction:
+    at, end, by = known.at, known.end, known.by
     probs = {}
+    deals: list[tuple[int, float, tuple[object, object]]] = []
+    # Per deal once: its age and close-date buckets give its probability (History.p_win and
+    # p_timing) and the estimates it rests on (History.group_of).
     for deal in known.open:
+        stage = deal.stage
+        key = (stage, history.age_bucket(deal, at))
+        bucket = _close_bucket(deal.close_date, at, end, by)
         p_win = (
-            model.predict(model.features(deal, known.at, history)) if model else history.p_win(deal, known.at)
+            model.predict(model.features(deal, at, history))
+            if model
+            else history.age_p.get(key, history.stage_p.get(stage, history.policy.get(stage, 0.0)))
         )
-        probs[deal.id] = p_win * history.p_timing(deal, known.at, known.end, known.by)
+        p = probs[deal.id] = p_win * history.timing[bucket]
+        deals.append((cents(deal.amount), p, (key if key in history.evidence else stage, bucket)))
     new = sum(history.from_new) / len(history.from_new) if history.from_new else 0.0
-    expected = sum(cents(d.amount) * probs[d.id] for d in known.open) + new
+    expected = sum(amount * p for amount, p, _ in deals) + new
     p10, p50, p90, reach = monte_carlo(
-        [
-            (cents(d.amount), probs[d.id], history.group_of(d, known.at, known.end, known.by))
-            for d in known.open
-        ],
+        deals,
         history.from_new,
         runs,
         seed,
@@ -1070,6 +1179,7 @@ def backtest(
             labels.append(int(outcome is not None and outcome[0] == WON and start <= outcome[1] < end))
         for method, result in _predict_all(known, methods, runs, seed, None).items():
             tallies[method].add(period_name(start, by), result, actual, known.open, labels)
+    book.release()
     scores = {m: tallies[m].score(m, len(starts)) for m in methods}
     ranked = [m for m in methods if scores[m].wmape is not None and not scores[m].note]
     best = min(ranked, key=lambda m: scores[m].wmape or 0.0) if ranked else "weighted"
@@ -1384,6 +1494,7 @@ def score(deals: Sequence[DealHistory], stages: Sequence[Stage], deal_id: str, t
     known = book.know(today)
     deal = next((d for d in known.open if d.id == deal_id), None)
     if deal is None:
+        book.release()
         return None
     history = _fit_history(known)
     policy = history.policy.get(deal.stage, 0.0)
@@ -1412,6 +1523,7 @@ def score(deals: Sequence[DealHistory], stages: Sequence[Stage], deal_id: str, t
             )
     factors += _context_factors(deal, known.closed, today)
     factors.sort(key=lambda f: -abs(f.effect))
+    book.release()
     return Score(p, "history", tuple(factors))
 
 
@@ -1469,7 +1581,9 @@ def _context_factors(deal: DealHistory, closed: list[DealHistory], today: date) 
 
 def fit_estimates(deals: Iterable[DealHistory], stages: Sequence[Stage], at: date, by: str) -> dict[str, Any]:
     """The history method's estimates as known at ``at``, in a JSON-ready form (``predict_open``)."""
-    history = _fit_history(_Book(deals, by, stages).know(at))
+    book = _Book(deals, by, stages)
+    history = _fit_history(book.know(at))
+    book.release()
     return {
         "policy": history.policy,
         "stage_p": history.stage_p,

@@ -82,6 +82,9 @@ def histories(ws: Workspace, *, open_only: bool = False, context: bool = False) 
             found = days[key] = date.fromisoformat(key)
         return found
 
+    # Steps are immutable and few distinct (a stage on a day): one object each, shared by the deals
+    # (docs/prediction.md, "Speed").
+    step_of: dict[tuple[str, str], StageStep] = {}
     deals = []
     rows_of = ws.store.key_rows(
         OPPORTUNITY,
@@ -103,7 +106,11 @@ def histories(ws: Workspace, *, open_only: bool = False, context: bool = False) 
         last_stage = last_close = None
         for at, to_stage, row_close in rows:
             if to_stage != last_stage:
-                steps.append(StageStep(to_stage, day_of(at)))
+                key = (to_stage, at[:10])
+                step = step_of.get(key)
+                if step is None:
+                    step = step_of[key] = StageStep(to_stage, day_of(at))
+                steps.append(step)
                 last_stage = to_stage
             if row_close and row_close != last_close:
                 close_dates.append((day_of(at), day_of(row_close)))
@@ -136,7 +143,7 @@ def deal_context(
     its account from the deal's creation to its close (a visit is to the account, not to one deal).
     Contacts: the deal's primary contact (from its creation: when it was set is not recorded), the
     contacts of its tasks and of those visits, each from the first day seen."""
-    industry = {row[0]: row[2] or "" for row in ws.store.key_rows(ACCOUNT, ["industry"])}
+    industry = {row[0]: row[1] or "" for row in ws.store.plain_rows(ACCOUNT, ["id", "industry"])}
     activities: dict[str, list[date]] = defaultdict(list)
     contacts: dict[str, list[tuple[date, str]]] = defaultdict(list)
     for opp_id, done_at, contact in ws.store.plain_rows(
@@ -156,8 +163,11 @@ def deal_context(
         VISIT, ["account_id", "starts_at", "contact_ids"], where="status = 'done'"
     ):
         visits[account_id].append((_day(starts_at), json.loads(people) if people else []))
-    found = {}
+    found: dict[str, tuple[str, str, tuple[date, ...], tuple[tuple[date, str], ...]]] = {}
     for opp_id, _name, stage, _amount, _currency, _close, _owner, account_id, contact in opps:
+        if not (contact or opp_id in activities or opp_id in contacts or visits.get(account_id or "")):
+            found[opp_id] = (account_id or "", industry.get(account_id, ""), (), ())  # nothing dated
+            continue
         rows = changes.get(opp_id)
         created = (
             _day(min(r[0] for r in rows))
@@ -414,8 +424,11 @@ def predict_current(
             with _paused_collector():
                 deals = [d for d in histories(ws) if d.currency == currency and keep(d)]
                 estimates = prediction.fit_estimates(deals, stages, day, by)
+                open_deals = [d for d in deals if d.outcome is None]
+                # Dropped before the collector is back: live, they would all be walked by its
+                # first collection (docs/prediction.md, "Speed").
+                del deals
             _write_cache(ws, CACHE_FILE, key, estimates, now)
-            open_deals = [d for d in deals if d.outcome is None]
         else:
             open_deals = [d for d in histories(ws, open_only=True) if d.currency == currency and keep(d)]
         result = prediction.predict_open(open_deals, estimates, stages, day, by, runs=runs, target=rest)
@@ -425,6 +438,7 @@ def predict_current(
                 d for d in histories(ws, context=method == "model") if d.currency == currency and keep(d)
             ]
             result = prediction.predict(deals, stages, day, by, method, runs=runs, target=rest)
+            del deals  # as above
     shift = won_so_far
 
     def plus(value: Decimal | None) -> Decimal | None:
