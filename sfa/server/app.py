@@ -43,6 +43,7 @@ from sfa.server import (
     blobs,
     compact,
     erp,
+    fastpath,
     limits,
     lockstat,
     merged,
@@ -97,6 +98,9 @@ def create_app(
     # At most two pushes of this process merge at once: more only compete for the GIL with the
     # thread that holds the counter lock (and with the worker's health-check thread).
     merging = threading.BoundedSemaphore(2)
+    # Checked tokens, for push and pull (sfa/server/fastpath.py: each request's first statement
+    # reads the token's user again, so a revoked token stops at once).
+    users = fastpath.Users()
 
     @app.exception_handler(HTTPException)
     async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
@@ -135,10 +139,34 @@ def create_app(
         if user is None:
             tokens.failed(address)
             raise ApiError(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
+        users.put(hash_token(token.strip()), user)
         return user
 
     async def current_user(request: Request) -> User:
         return await run_in_threadpool(authenticate, request)
+
+    async def caller(request: Request) -> fastpath.Caller:
+        """current_user for push and pull: a token checked in the last seconds is taken from the
+        cache, in the event loop (no thread, no statement); `recheck` confirms it against the
+        request's first statement."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        hashed = hash_token(token.strip())
+        if scheme.lower() == "bearer" and token.strip():
+            user = users.get(hashed)
+            if user is not None and tokens.retry_after(request.client.host if request.client else "") is None:
+                return fastpath.Caller(user, hashed, True)
+        return fastpath.Caller(await run_in_threadpool(authenticate, request), hashed, False)
+
+    def recheck(who: fastpath.Caller, found: fastpath.Head, address: str, conn: Any) -> User:
+        """The caller's user as the request's first statement read it: a token revoked since it
+        was checked is refused now, a role or team changed since is taken as it is now."""
+        if found.same_user(who.user):
+            return who.user
+        users.drop(who.token_hash)
+        if found.user is None:
+            tokens.failed(address)
+            raise ApiError(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
+        return scope.widen(conn, User(*found.user))
 
     @app.get("/v1/health", responses=schema.replies("Health"))
     def health() -> dict[str, Any]:
@@ -158,7 +186,7 @@ def create_app(
         responses=schema.replies("PushResponse", 400, 401, 403, 408, 409, 413, 429),
     )
     async def push(
-        request: Request, arrived: int = Depends(rules.now_ms), user: User = Depends(current_user)
+        request: Request, arrived: int = Depends(rules.now_ms), who: fastpath.Caller = Depends(caller)
     ) -> JSONResponse:
         try:
             raw = await limits.read_body(request, read_timeout, body_timeout)
@@ -171,10 +199,13 @@ def create_app(
         delay = 0.0
         if test_hooks:
             delay = float(request.headers.get("x-test-delay-commit", "0") or 0)
-        result = await run_in_threadpool(apply_push, user, body, delay, arrived)
-        return JSONResponse(result.to_json(), headers=_observed(user, body.client_id, result.results))
+        address = request.client.host if request.client else ""
+        result = await run_in_threadpool(apply_push, who, body, delay, arrived, address)
+        return JSONResponse(result.to_json(), headers=_observed(who.user, body.client_id, result.results))
 
-    def apply_push(user: User, body: PushRequest, delay: float, arrived: int) -> PushResponse:
+    def apply_push(
+        who: fastpath.Caller, body: PushRequest, delay: float, arrived: int, address: str
+    ) -> PushResponse:
         """Merge outside the counter lock, then lock, check nothing read has changed, write.
 
         Phase 1 (read pool, no lock): the client row, the counter's value `head`, every record the
@@ -184,12 +215,16 @@ def create_app(
         (one range for the batch) and are written with one statement per table; otherwise the
         batch is planned again under the lock, as every push was before (docs/sync-protocol.md,
         "Server sequence")."""
-        with merging, read_engine.connect() as conn:
-            head = int(conn.execute(text("SELECT value FROM counter WHERE name = 'seq'")).scalar_one())
-            epoch = meta(conn, "epoch")
-            client = _client_row(conn, body.client_id, "")
-            plan = _Plan.make(conn, user, body, client, arrived)
-            conn.rollback()  # the plan's reads end here; phase 2 checks them under the lock
+        # PostgreSQL: the psycopg connection in autocommit (each read its own snapshot, as under
+        # READ COMMITTED; phase 2 checks them all under the lock). SQLite: a deferred transaction.
+        reading: Any = fastpath.raw(read_engine, autocommit=True) if postgres else read_engine.connect()
+        with merging, reading as conn:
+            found = fastpath.head(conn, body.client_id, who.token_hash)
+            user = recheck(who, found, address, conn)
+            head, epoch, client = found.seq, found.epoch, found.client
+            plan = _Plan.make(conn, user, body, client, arrived, found.floor)
+            if not postgres:
+                conn.rollback()  # the plan's reads end here; phase 2 checks them under the lock
         hook = getattr(app.state, "after_plan", None)
         if hook is not None:  # tests: another push commits between the two phases
             hook()
@@ -210,7 +245,7 @@ def create_app(
                 results=plan.payload,
                 at=batch.at,
             )
-            with engine.connect() as conn:
+            with fastpath.raw(engine, autocommit=True) as conn:
                 base, held = pushwrite.call(conn, values)
             lockstat.held(held, "statement" if base is not None else "stale")
             if base is not None:
@@ -237,7 +272,9 @@ def create_app(
                 or moved
                 or (seq != head and plan.batch is not None and plan.batch.stale(conn, head))
             ):
-                plan = _Plan.make(conn, user, body, _client_row(conn, body.client_id, ""), arrived)
+                plan = _Plan.make(
+                    conn, user, body, _client_row(conn, body.client_id, ""), arrived, int(floor or 0)
+                )
             plan.write(conn, int(seq), now_key is not None)
             if delay:
                 time.sleep(min(delay, 30.0))
@@ -247,22 +284,31 @@ def create_app(
     # -- pull -------------------------------------------------------------------------------
     @app.get("/v1/pull", responses=schema.replies("PullResponse", 400, 401, 403, 409, 429))
     def pull(
+        request: Request,
         cursor: int = Query(0, ge=0, le=MAX_SEQ),
         limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE),
         epoch: str | None = Query(None, max_length=MAX_EPOCH),
         client_id: str | None = Query(None, min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:-]+$"),
         own: int = Query(0, ge=0, le=1),
-        user: User = Depends(current_user),
+        who: fastpath.Caller = Depends(caller),
     ) -> Response:
         if client_id is not None and client_id_problem(client_id) is not None:
             raise ApiError(400, f"client_id: {client_id_problem(client_id)}")
+        address = request.client.host if request.client else ""
         # A snapshot read through the read pool: no write lock, never behind a push for a connection.
-        reading = read_engine.connect()
-        if postgres:
-            reading = reading.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        # PostgreSQL: the psycopg connection itself, REPEATABLE READ, read-only (sfa/server/fastpath.py).
+        reading: Any = fastpath.raw(read_engine, snapshot=True) if postgres else read_engine.connect()
+        upsert = (
+            "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at,"
+            " snapshot) VALUES (:c, :u, 0, '{}', :p, :t, :s) ON CONFLICT (client_id) DO UPDATE"
+            " SET pulled = excluded.pulled, updated_at = excluded.updated_at,"
+            " snapshot = excluded.snapshot WHERE client.user_name = excluded.user_name"
+        )
         with reading as conn:
-            head = int(conn.execute(text("SELECT value FROM counter WHERE name = 'seq'")).scalar_one())
-            server_epoch = meta(conn, "epoch")
+            # One statement: the counter, the epoch, the floor, the client row, the token's user.
+            found = fastpath.head(conn, client_id, who.token_hash)
+            user = recheck(who, found, address, conn)
+            head, server_epoch = found.seq, found.epoch
             if epoch and epoch != server_epoch:
                 raise ApiError(409, "the server is not the one this laptop synced with", reset="epoch")
             if cursor > head:
@@ -270,18 +316,16 @@ def create_app(
                     409, "the server is behind this laptop (restored from a backup?)", reset="ahead"
                 )
             client = None
+            if client_id and found.client is not None:
+                client = (found.client[0], found.client[3], found.client[4])  # user, pulled, snapshot
             if client_id:
-                client = conn.execute(
-                    text("SELECT user_name, pulled, snapshot FROM client WHERE client_id = :c"),
-                    {"c": client_id},
-                ).first()
                 if client is not None and client[0] != user.name:
                     raise ApiError(403, "this client id belongs to another user; log in again on this laptop")
                 if cursor > 0 and (client is None or int(client[1]) < cursor):
                     raise ApiError(
                         409, "the server does not know this laptop's cursor (restored?)", reset="behind"
                     )
-            floor = compact.floor(conn)
+            floor = found.floor
             snapshot = cursor < floor
             if snapshot and cursor > 0 and client is not None and not client[2]:
                 raise ApiError(
@@ -293,20 +337,19 @@ def create_app(
                 changes, new_cursor = _snapshot_page(conn, user, cursor, floor, limit)
             else:
                 changes, new_cursor = _log_page(conn, user, cursor, head, limit, client_id, own)
-            conn.rollback()
-        in_snapshot = snapshot and new_cursor < floor
-        if client_id and (client is None or int(client[1]) != new_cursor or bool(client[2]) != in_snapshot):
+            in_snapshot = snapshot and new_cursor < floor
+            moved = client is None or int(client[1]) != new_cursor or bool(client[2]) != in_snapshot
+            values = {"c": client_id, "u": user.name, "p": new_cursor, "t": utc_iso(), "s": in_snapshot}
+            if postgres:
+                conn.end_snapshot()
+                if client_id and moved:  # the cursor given: one autocommit write on this connection
+                    conn.execute(text(upsert), values)
+            else:
+                conn.rollback()
+        if not postgres and client_id and moved:
             # The cursor given, in a one-row write of its own (the read above took no lock).
             with engine.begin() as conn:
-                conn.execute(
-                    text(
-                        "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at,"
-                        " snapshot) VALUES (:c, :u, 0, '{}', :p, :t, :s) ON CONFLICT (client_id) DO UPDATE"
-                        " SET pulled = excluded.pulled, updated_at = excluded.updated_at,"
-                        " snapshot = excluded.snapshot WHERE client.user_name = excluded.user_name"
-                    ),
-                    {"c": client_id, "u": user.name, "p": new_cursor, "t": utc_iso(), "s": in_snapshot},
-                )
+                conn.execute(text(upsert), values)
         head_json = _dumps(
             {"epoch": server_epoch, "cursor": new_cursor, "head": head, "more": new_cursor < head}
         )
@@ -381,7 +424,7 @@ def _scoped(sql: str, table: str, terms: list[tuple[str, str]], window: str, sql
 
 
 def _log_page(
-    conn: Connection, user: User, cursor: int, head: int, limit: int, client_id: str | None, own: int
+    conn: Any, user: User, cursor: int, head: int, limit: int, client_id: str | None, own: int
 ) -> tuple[list[str], int]:
     """A page of the change log above `cursor` (at or above the floor) as the user may see it."""
     sql = (
@@ -414,9 +457,7 @@ def _log_page(
     return changes, int(rows[-1][0]) if len(rows) == limit else head
 
 
-def _snapshot_page(
-    conn: Connection, user: User, cursor: int, floor: int, limit: int
-) -> tuple[list[str], int]:
+def _snapshot_page(conn: Any, user: User, cursor: int, floor: int, limit: int) -> tuple[list[str], int]:
     """Below the floor: the records the user sees with seq in (cursor, floor], by seq, each whole,
     tombstones included; the last seq's group whole (docs/sync-protocol.md, "Snapshot and compaction")."""
     sql = "SELECT seq, entity, id, fields, owner, team FROM record WHERE seq > :c AND seq <= :f"
@@ -503,7 +544,9 @@ class _Plan:
                 )
 
     @classmethod
-    def make(cls, conn: Connection, user: User, body: PushRequest, client: Any, arrived: int) -> _Plan:
+    def make(
+        cls, conn: Any, user: User, body: PushRequest, client: Any, arrived: int, floor: int | None = None
+    ) -> _Plan:
         if client is not None and client[0] != user.name:
             raise ApiError(403, "this client id belongs to another user; log in again on this laptop")
         last_seq = int(client[1]) if client else 0
@@ -524,7 +567,7 @@ class _Plan:
         since = int(client[3]) if client else 0
         if body.cursor is not None:
             since = min(since, body.cursor)
-        batch = _Batch(conn, user, body.client_id, 0, body.now, arrived)
+        batch = _Batch(conn, user, body.client_id, 0, body.now, arrived, floor)
         batch.preload(fresh, since)
         for m in fresh:
             results.append(batch.apply(m))
@@ -573,14 +616,16 @@ class _Batch:
 
     def __init__(
         self,
-        conn: Connection,
+        conn: Any,
         user: User,
         client_id: str,
         seq: int,
         client_now: int | None,
         arrived: int | None = None,
+        floor: int | None = None,
     ) -> None:
-        self.conn = conn
+        # A SQLAlchemy Connection, or on PostgreSQL's hot path a fastpath.RawPg (the same calls).
+        self.conn: Any = conn
         self.user = user
         self.client_id = client_id
         self.seq = seq
@@ -606,7 +651,7 @@ class _Batch:
         # The compaction point, and the seq each stored record was last written at: a record last
         # written at or below the floor has its next change logged whole (docs/sync-protocol.md,
         # "Snapshot and compaction").
-        self.floor = compact.floor(conn)
+        self.floor = compact.floor(conn) if floor is None else floor
         self.row_seq: dict[tuple[str, str], int] = {}
 
     def stale(self, conn: Connection, head: int) -> bool:
