@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -69,6 +70,10 @@ class ApiError(HTTPException):
         self.extra = extra
 
 
+# Statement objects by SQL text, made once: text() parses the placeholders of its SQL every time.
+_sql = functools.lru_cache(maxsize=2048)(text)
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -85,7 +90,9 @@ def create_app(
     `read_timeout`: seconds a request body may stall (default $SFA_SERVER_READ_TIMEOUT, else
     limits.READ_TIMEOUT); `throttle`: the failed-token limit (default 20 a minute per address)."""
     app = FastAPI(title="sfa sync server", version=str(PROTOCOL), docs_url="/docs")
-    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN, compresslevel=5)
+    # Level 1: a pull page compresses ~8 % worse than at 5 and costs the CPU-bound server a third
+    # less (docs/performance.md, "Server CPU per request").
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN, compresslevel=1)
     postgres = engine.dialect.name == "postgresql"
     test_hooks = os.environ.get("SFA_SERVER_TEST_HOOKS") == "1"
     if read_timeout is None:
@@ -115,7 +122,7 @@ def create_app(
         return JSONResponse({"error": f"{where}: {first.get('msg', 'invalid')}"}, status_code=400)
 
     def meta(conn: Connection, key: str) -> str:
-        row = conn.execute(text("SELECT value FROM server_meta WHERE key = :k"), {"k": key}).first()
+        row = conn.execute(_sql("SELECT value FROM server_meta WHERE key = :k"), {"k": key}).first()
         return str(row[0]) if row else ""
 
     def authenticate(request: Request) -> User:
@@ -131,7 +138,7 @@ def create_app(
             )
         with read_engine.connect() as conn:
             row = conn.execute(
-                text("SELECT name, role, team FROM app_user WHERE token_hash = :h AND revoked = :f"),
+                _sql("SELECT name, role, team FROM app_user WHERE token_hash = :h AND revoked = :f"),
                 {"h": hash_token(token.strip()), "f": False},
             ).first()
             user = scope.widen(conn, User(row[0], row[1], row[2])) if row is not None else None
@@ -257,7 +264,7 @@ def create_app(
             # client are serialised by the counter lock too, so its row needs no lock of its own).
             lock = " FOR UPDATE OF n" if postgres else ""
             seq, owner, last, floor = conn.execute(
-                text(
+                _sql(
                     "SELECT n.value, c.user_name, c.last_seq,"
                     " (SELECT value FROM server_meta WHERE key = 'floor') FROM counter n"
                     f" LEFT JOIN client c ON c.client_id = :c WHERE n.name = 'seq'{lock}"
@@ -343,13 +350,13 @@ def create_app(
             if postgres:
                 conn.end_snapshot()
                 if client_id and moved:  # the cursor given: one autocommit write on this connection
-                    conn.execute(text(upsert), values)
+                    conn.execute(_sql(upsert), values)
             else:
                 conn.rollback()
         if not postgres and client_id and moved:
             # The cursor given, in a one-row write of its own (the read above took no lock).
             with engine.begin() as conn:
-                conn.execute(text(upsert), values)
+                conn.execute(_sql(upsert), values)
         head_json = _dumps(
             {"epoch": server_epoch, "cursor": new_cursor, "head": head, "more": new_cursor < head}
         )
@@ -377,9 +384,15 @@ def _observed(user: User, client_id: str, results: list[Any]) -> dict[str, str]:
 
 
 def _change_json(seq: int, entity: str, record_id: str, fields: str) -> str:
-    return (
-        f'{{"seq":{int(seq)},"entity":{json.dumps(entity)},"id":{json.dumps(record_id)},"fields":{fields}}}'
-    )
+    # Entity names and record ids are plain ASCII (checked on the way in) and need no escaping;
+    # anything else is escaped by json.dumps. A pull page builds thousands of these.
+    quoted_entity = _QUOTED_ENTITIES.get(entity) or json.dumps(entity)
+    quoted_id = f'"{record_id}"' if _PLAIN_ID.fullmatch(record_id) else json.dumps(record_id)
+    return f'{{"seq":{int(seq)},"entity":{quoted_entity},"id":{quoted_id},"fields":{fields}}}'
+
+
+_QUOTED_ENTITIES = {name: json.dumps(name) for name in (*ENTITIES, CONFLICT)}
+_PLAIN_ID = re.compile(r"[0-9A-Za-z_.:-]*")
 
 
 def _teams_in(user: User, params: dict[str, Any]) -> str:
@@ -437,7 +450,7 @@ def _log_page(
         sql = _scoped(sql, "change", terms, "seq > :c AND seq <= :h", conn.dialect.name == "sqlite")
     else:
         sql += " ORDER BY seq LIMIT :n"
-    rows = conn.execute(text(sql), params).all()
+    rows = conn.execute(_sql(sql), params).all()
     changes: list[str] = []  # JSON text: the stored fields are passed through unparsed
     for row in rows:
         now_visible = rules.visible(user, row[4], row[5], row[1])
@@ -448,7 +461,7 @@ def _log_page(
             changes.append(_change_json(row[0], row[1], row[2], row[3]))
         elif now_visible:
             full = conn.execute(
-                text("SELECT fields FROM record WHERE entity = :e AND id = :i"),
+                _sql("SELECT fields FROM record WHERE entity = :e AND id = :i"),
                 {"e": row[1], "i": row[2]},
             ).scalar_one()
             changes.append(_change_json(row[0], row[1], row[2], full))
@@ -469,13 +482,13 @@ def _snapshot_page(conn: Any, user: User, cursor: int, floor: int, limit: int) -
         sql = _scoped(sql, "record", terms, "seq > :c AND seq <= :f", conn.dialect.name == "sqlite")
     else:
         sql += " ORDER BY seq LIMIT :n"
-    rows = conn.execute(text(sql), params).all()
+    rows = conn.execute(_sql(sql), params).all()
     new_cursor = floor
     if len(rows) == limit:
         new_cursor = int(rows[-1][0])
         rows = [row for row in rows if int(row[0]) < new_cursor]
         group = "SELECT seq, entity, id, fields, owner, team FROM record WHERE seq = :s"
-        rows += conn.execute(text(group + where + " ORDER BY entity, id"), {**params, "s": new_cursor}).all()
+        rows += conn.execute(_sql(group + where + " ORDER BY entity, id"), {**params, "s": new_cursor}).all()
     changes = [
         _change_json(row[0], row[1], row[2], row[3])
         for row in rows
@@ -486,7 +499,7 @@ def _snapshot_page(conn: Any, user: User, cursor: int, floor: int, limit: int) -
 
 def _client_row(conn: Connection, client_id: str, lock: str) -> Any:
     return conn.execute(
-        text(f"SELECT user_name, last_seq, last_results, pulled FROM client WHERE client_id = :c{lock}"),
+        _sql(f"SELECT user_name, last_seq, last_results, pulled FROM client WHERE client_id = :c{lock}"),
         {"c": client_id},
     ).first()
 
@@ -587,17 +600,17 @@ class _Plan:
             return
         self.batch.flush()
         if top != base:
-            conn.execute(text("UPDATE counter SET value = :v WHERE name = 'seq'"), {"v": top})
+            conn.execute(_sql("UPDATE counter SET value = :v WHERE name = 'seq'"), {"v": top})
         if exists:
             conn.execute(
-                text(
+                _sql(
                     "UPDATE client SET last_seq = :s, last_results = :r, updated_at = :t WHERE client_id = :c"
                 ),
                 values,
             )
         else:
             conn.execute(
-                text(
+                _sql(
                     "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at)"
                     " VALUES (:c, :u, :s, :r, 0, :t)"
                 ),
@@ -667,7 +680,7 @@ class _Batch:
             params["h"] = head
             marks = ", ".join(f":i{n}" for n in range(len(chunk)))
             found = conn.execute(
-                text(f"SELECT 1 FROM record WHERE id IN ({marks}) AND seq > :h LIMIT 1"), params
+                _sql(f"SELECT 1 FROM record WHERE id IN ({marks}) AND seq > :h LIMIT 1"), params
             ).first()
             if found is not None:
                 return True
@@ -691,7 +704,7 @@ class _Batch:
             params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
             marks = ", ".join(f":i{n}" for n in range(len(chunk)))
             for row in self.conn.execute(
-                text(
+                _sql(
                     "SELECT entity, id, fields, owner, team, deleted, flagged, seq FROM record"
                     f" WHERE id IN ({marks})"
                 ),
@@ -740,7 +753,7 @@ class _Batch:
             params["t"] = True
             marks = ", ".join(f":i{n}" for n in range(len(chunk)))
             for row in self.conn.execute(
-                text(f"SELECT entity, id, fields FROM record WHERE id IN ({marks}) AND deleted = :t"), params
+                _sql(f"SELECT entity, id, fields FROM record WHERE id IN ({marks}) AND deleted = :t"), params
             ):
                 survivor = (
                     merged.survivor_of(json.loads(row[2]), True) if row[0] in merged.MERGEABLE else None
@@ -832,7 +845,7 @@ class _Batch:
         if key not in self.records:
             self.looked.add(record_id)
             row = self.conn.execute(
-                text(
+                _sql(
                     "SELECT fields, owner, team, deleted, flagged, seq FROM record"
                     " WHERE entity = :e AND id = :i"
                 ),
@@ -850,7 +863,7 @@ class _Batch:
                 return entry[1], entry[2]
         self.looked.add(record_id)
         row = self.conn.execute(
-            text("SELECT owner, team FROM record WHERE id = :i"), {"i": record_id}
+            _sql("SELECT owner, team FROM record WHERE id = :i"), {"i": record_id}
         ).first()
         return None if row is None else (row[0], row[1])
 
@@ -868,7 +881,7 @@ class _Batch:
         """The team of server user `name` ("" for a user without a team, None if there is none)."""
         if name not in self.teams:
             row = self.conn.execute(
-                text("SELECT team FROM app_user WHERE name = :n AND revoked = :f"), {"n": name, "f": False}
+                _sql("SELECT team FROM app_user WHERE name = :n AND revoked = :f"), {"n": name, "f": False}
             ).first()
             self.teams[name] = None if row is None else (row[0] or "")
         return self.teams[name]
@@ -888,7 +901,7 @@ class _Batch:
             where = " OR ".join(f"fields LIKE :p{n}" for n in range(len(chunk)))
             params = {f"p{n}": f'%"{parent}"%' for n, parent in enumerate(chunk)}
             rows = self.conn.execute(
-                text(f"SELECT entity, id FROM record WHERE entity IN ({kinds}) AND ({where})"), params
+                _sql(f"SELECT entity, id FROM record WHERE entity IN ({kinds}) AND ({where})"), params
             )
             keys.extend((row[0], row[1]) for row in rows)
         keys.extend(key for key in self.records if key[0] in _CHILDREN)
@@ -1075,7 +1088,7 @@ class _Batch:
         if rows:
             # One statement for new and existing records alike (one round trip per table).
             self.conn.execute(
-                text(
+                _sql(
                     "INSERT INTO record(entity, id, fields, owner, team, deleted, flagged, seq, updated_at)"
                     " VALUES (:e, :i, :f, :o, :t, :d, :g, :s, :u) ON CONFLICT (entity, id) DO UPDATE SET"
                     " fields = excluded.fields, owner = excluded.owner, team = excluded.team,"
@@ -1086,7 +1099,7 @@ class _Batch:
             )
         if self.changes:
             self.conn.execute(
-                text(
+                _sql(
                     "INSERT INTO change(seq, entity, id, fields, owner, team, prev_owner, prev_team,"
                     " existed, origin, user_name, at) VALUES (:seq, :entity, :id, :fields, :owner, :team,"
                     " :prev_owner,"

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from sfa.server.merge import User
 
@@ -74,11 +74,12 @@ class Head:
         return self.user == (user.name, user.role, user.team)
 
 
+_HEAD = text(HEAD)
+
+
 def head(conn: Any, client_id: str | None, token_hash: str) -> Head:
     """Run HEAD on `conn` (a SQLAlchemy Connection or a RawPg)."""
-    from sqlalchemy import text
-
-    row = conn.execute(text(HEAD), {"c": client_id, "h": token_hash, "f": False}).one()
+    row = conn.execute(_HEAD, {"c": client_id, "h": token_hash, "f": False}).one()
     return Head.of(row)
 
 
@@ -157,6 +158,9 @@ class RawResult:
         return iter(self.rows)
 
 
+_TUPLES_OK = 2  # psycopg.pq.ExecStatus.TUPLES_OK (libpq's PGRES_TUPLES_OK)
+
+
 class _Dialect:
     name = "postgresql"
 
@@ -176,7 +180,10 @@ class RawPg:
                 cur.executemany(sql, params)
                 return RawResult([])
             cur.execute(sql, params or {})
-            return RawResult(cur.fetchall() if cur.description is not None else [])
+            # (Not `cur.description`: it builds a Column object per column, per statement.)
+            result = cur.pgresult
+            rows = result is not None and result.status == _TUPLES_OK
+            return RawResult(cur.fetchall() if rows else [])
 
     def end_snapshot(self) -> None:
         """Commit the read transaction; what follows runs in autocommit (one write, one round trip)."""
@@ -191,7 +198,7 @@ def raw(engine: Engine, *, autocommit: bool = False, snapshot: bool = False) -> 
     """A pooled PostgreSQL connection as a RawPg: `autocommit` (each statement its own
     transaction), or one transaction, `snapshot` (REPEATABLE READ, read-only) or not, committed at
     the end (rolled back on an error). The connection goes back to the pool as it came."""
-    import psycopg
+    import psycopg  # the server's PostgreSQL driver (SQLite-only servers never get here)
 
     fairy = engine.raw_connection()
     driver: Any = fairy.driver_connection

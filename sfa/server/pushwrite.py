@@ -157,11 +157,27 @@ def params(
         out[name] = [change[key] for change in changes]
     for name, key in _RECORD.items():
         out[name] = [row[key] for row in records]
-    for name in ("c_existed", "r_deleted", "r_flagged"):  # one array type, whatever the rows held
-        out[name] = [bool(value) for value in out[name]]
     for name in ("looked", *_CHANGE, *_RECORD):
-        out[name] = array_literal(out[name])
+        values = out[name]
+        if name in ("c_existed", "r_deleted", "r_flagged"):  # one array type, whatever the rows held
+            out[name] = "{" + ",".join("t" if value else "f" for value in values) + "}"
+        elif name == "c_rel":
+            out[name] = "{" + ",".join(str(int(value)) for value in values) + "}"
+        else:
+            out[name] = _texts(values)
     return out
+
+
+def _texts(values: list[str | None]) -> str:
+    """array_literal for strings and None (the text arrays), without a type test per element."""
+    return (
+        "{"
+        + ",".join(
+            "NULL" if value is None else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            for value in values
+        )
+        + "}"
+    )
 
 
 def array_literal(values: list[Any]) -> str:

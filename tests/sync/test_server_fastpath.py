@@ -111,11 +111,12 @@ def test_array_literals_reach_postgresql_as_written(
 
     with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as conn:
         row = conn.execute(
-            "SELECT %s::text[], %s::bigint[], %s::boolean[]",
+            "SELECT %s::text[], %s::text[], %s::bigint[], %s::boolean[]",
             (
                 pushwrite.array_literal(list(values)),
+                pushwrite._texts(list(values)),
                 pushwrite.array_literal(list(numbers)),
                 pushwrite.array_literal([n % 2 == 0 for n in numbers]),
             ),
         ).fetchone()
-    assert row == (values, numbers, [n % 2 == 0 for n in numbers])
+    assert row == (values, values, numbers, [n % 2 == 0 for n in numbers])
