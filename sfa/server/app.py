@@ -302,18 +302,25 @@ def create_app(
         if client_id is not None and client_id_problem(client_id) is not None:
             raise ApiError(400, f"client_id: {client_id_problem(client_id)}")
         address = request.client.host if request.client else ""
-        # A snapshot read through the read pool: no write lock, never behind a push for a connection.
-        # PostgreSQL: the psycopg connection itself, REPEATABLE READ, read-only (sfa/server/fastpath.py).
-        reading: Any = fastpath.raw(read_engine, snapshot=True) if postgres else read_engine.connect()
         upsert = (
             "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at,"
             " snapshot) VALUES (:c, :u, 0, '{}', :p, :t, :s) ON CONFLICT (client_id) DO UPDATE"
             " SET pulled = excluded.pulled, updated_at = excluded.updated_at,"
             " snapshot = excluded.snapshot WHERE client.user_name = excluded.user_name"
         )
-        with reading as conn:
-            # One statement: the counter, the epoch, the floor, the client row, the token's user.
-            found = fastpath.head(conn, client_id, who.token_hash)
+
+        def attempt(conn: Any, fast: bool) -> tuple[str, int, int, list[str], User, dict[str, Any]] | None:
+            """The page, read through `conn`. `fast` (PostgreSQL): the counter, epoch, floor, client
+            row, token's user and the log page in one autocommit statement (one snapshot, so no
+            transaction); None when the page needs the transaction below instead (a snapshot page,
+            a record entering the user's scope, a user changed since the token was cached)."""
+            rows: list[Any] | None = None
+            wrote = False
+            if fast:
+                found, rows, wrote = _head_and_log(conn, who, client_id, cursor, limit, epoch)
+            else:
+                # One statement: the counter, the epoch, the floor, the client row, the token's user.
+                found = fastpath.head(conn, client_id, who.token_hash)
             user = recheck(who, found, address, conn)
             head, server_epoch = found.seq, found.epoch
             if epoch and epoch != server_epoch:
@@ -340,20 +347,39 @@ def create_app(
                     "the server compacted its log past this laptop's cursor; it syncs again from the start",
                     reset="compacted",
                 )
+            if fast and (snapshot or user is not who.user or rows is None or _enters_scope(user, rows)):
+                return None
             if snapshot:
                 changes, new_cursor = _snapshot_page(conn, user, cursor, floor, limit)
             else:
-                changes, new_cursor = _log_page(conn, user, cursor, head, limit, client_id, own)
+                changes, new_cursor = _log_page(conn, user, cursor, head, limit, client_id, own, rows)
             in_snapshot = snapshot and new_cursor < floor
             moved = client is None or int(client[1]) != new_cursor or bool(client[2]) != in_snapshot
             values = {"c": client_id, "u": user.name, "p": new_cursor, "t": utc_iso(), "s": in_snapshot}
+            if not (client_id and moved):
+                values = {}
             if postgres:
-                conn.end_snapshot()
-                if client_id and moved:  # the cursor given: one autocommit write on this connection
+                if not fast:
+                    conn.end_snapshot()
+                if values and not wrote:  # the cursor given: one autocommit write on this connection
                     conn.execute(_sql(upsert), values)
             else:
                 conn.rollback()
-        if not postgres and client_id and moved:
+            return server_epoch, new_cursor, head, changes, user, values
+
+        if postgres:
+            with fastpath.raw(read_engine, autocommit=True) as db:
+                answer = attempt(db, True)
+            if answer is None:
+                # A snapshot read (REPEATABLE READ, read-only) through the read pool: no write lock.
+                with fastpath.raw(read_engine, snapshot=True) as db:
+                    answer = attempt(db, False)
+        else:
+            with read_engine.connect() as conn:  # a deferred transaction: a WAL snapshot, no lock
+                answer = attempt(conn, False)
+        assert answer is not None
+        server_epoch, new_cursor, head, changes, user, values = answer
+        if not postgres and values:
             # The cursor given, in a one-row write of its own (the read above took no lock).
             with engine.begin() as conn:
                 conn.execute(_sql(upsert), values)
@@ -436,21 +462,82 @@ def _scoped(sql: str, table: str, terms: list[tuple[str, str]], window: str, sql
     return f"SELECT {qualified} FROM ({union}) AS u JOIN {table} x ON {join} ORDER BY x.seq LIMIT :n"
 
 
-def _log_page(
-    conn: Any, user: User, cursor: int, head: int, limit: int, client_id: str | None, own: int
-) -> tuple[list[str], int]:
-    """A page of the change log above `cursor` (at or above the floor) as the user may see it."""
+def _log_query(user: User, cursor: int, limit: int, sqlite: bool) -> tuple[str, dict[str, Any]]:
+    """The statement of a log page above `cursor` up to the head `:h`, as the user may see it."""
     sql = (
         "SELECT seq, entity, id, fields, owner, team, prev_owner, prev_team, existed, origin"
         " FROM change WHERE seq > :c AND seq <= :h"
     )
-    params: dict[str, Any] = {"c": cursor, "h": head, "n": limit}
+    params: dict[str, Any] = {"c": cursor, "n": limit}
     if user.role != "admin":
         terms = _scope_terms(user, params, prev=True)
-        sql = _scoped(sql, "change", terms, "seq > :c AND seq <= :h", conn.dialect.name == "sqlite")
+        sql = _scoped(sql, "change", terms, "seq > :c AND seq <= :h", sqlite)
     else:
         sql += " ORDER BY seq LIMIT :n"
+    return sql, params
+
+
+def _head_and_log(
+    conn: Any, who: fastpath.Caller, client_id: str | None, cursor: int, limit: int, epoch: str | None
+) -> tuple[fastpath.Head, list[Any], bool]:
+    """PostgreSQL, a pull in one autocommit statement (one snapshot, one round trip): HEAD, the
+    caller's log page above `cursor` up to the counter it read, and the client row's `pulled` set
+    to the cursor the page gives, written only when every check of the pull passes (the same checks
+    `pull` makes in Python, which it makes again on what this returns: the rows of the page after
+    HEAD's columns, and whether the client row was written)."""
+    page, params = _log_query(who.user, cursor, limit, sqlite=False)
+    page = re.sub(r":h\b", "(SELECT h_seq FROM h)", page)
+    sql = (
+        f"WITH h AS ({fastpath.HEAD}), p AS ({page}),"
+        " k AS (SELECT CASE WHEN count(*) = :n THEN max(seq) ELSE (SELECT h_seq FROM h) END AS cur FROM p),"
+        " w AS (INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at, snapshot)"
+        " SELECT CAST(:pc AS text), CAST(:pu AS text), 0, '{}', k.cur, CAST(:pt AS text), FALSE FROM h, k"
+        " WHERE CAST(:pc AS text) IS NOT NULL AND h.u_name = CAST(:pu AS text)"
+        " AND h.u_role = CAST(:pr AS text) AND h.u_team IS NOT DISTINCT FROM CAST(:pm AS text)"
+        " AND (CAST(:pe AS text) IS NULL OR h.h_epoch = CAST(:pe AS text)) AND :c <= h.h_seq"
+        " AND (h.c_user IS NULL OR h.c_user = CAST(:pu AS text)) AND (:c = 0 OR h.c_pulled >= :c)"
+        " AND :c >= CAST(coalesce(h.h_floor, '0') AS bigint)"
+        " AND (h.c_user IS NULL OR h.c_pulled <> k.cur OR h.c_snapshot)"
+        " ON CONFLICT (client_id) DO UPDATE SET pulled = excluded.pulled, updated_at = excluded.updated_at,"
+        " snapshot = excluded.snapshot WHERE client.user_name = excluded.user_name RETURNING 1)"
+        " SELECT h.*, (SELECT count(*) FROM w), p.* FROM h LEFT JOIN p ON TRUE ORDER BY p.seq"
+    )
+    params.update(fastpath.head_params(client_id, who.token_hash))
+    user = who.user
+    params.update(pc=client_id, pu=user.name, pr=user.role, pm=user.team, pe=epoch or None, pt=utc_iso())
     rows = conn.execute(_sql(sql), params).all()
+    width = fastpath.HEAD_COLUMNS
+    found = fastpath.Head.of(rows[0][:width])
+    return found, [row[width + 1 :] for row in rows if row[width + 1] is not None], bool(rows[0][width])
+
+
+def _enters_scope(user: User, rows: list[Any]) -> bool:
+    """Whether a log row brings a record into the user's scope (its page then reads the record's
+    full fields, which must be read in the page's snapshot: the transaction path)."""
+    return any(
+        row[8]
+        and rules.visible(user, row[4], row[5], row[1])
+        and not rules.visible(user, row[6], row[7], row[1])
+        for row in rows
+    )
+
+
+def _log_page(
+    conn: Any,
+    user: User,
+    cursor: int,
+    head: int,
+    limit: int,
+    client_id: str | None,
+    own: int,
+    rows: list[Any] | None = None,
+) -> tuple[list[str], int]:
+    """A page of the change log above `cursor` (at or above the floor) as the user may see it
+    (`rows`: the page's rows, already read by _head_and_log)."""
+    if rows is None:
+        sql, params = _log_query(user, cursor, limit, conn.dialect.name == "sqlite")
+        params["h"] = head
+        rows = conn.execute(_sql(sql), params).all()
     changes: list[str] = []  # JSON text: the stored fields are passed through unparsed
     for row in rows:
         now_visible = rules.visible(user, row[4], row[5], row[1])

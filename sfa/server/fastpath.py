@@ -40,17 +40,23 @@ from sfa.server.merge import User
 TOKEN_SECONDS = 10.0
 MAX_TOKENS = 10_000
 
-# One statement for what every push and pull reads first. `:c` the client id (NULL: none), `:h` the
-# token's hash, `:f` False (SQLite and PostgreSQL spell booleans differently).
+# One statement for what every push and pull reads first. `:hc` the client id (NULL: none), `:ht`
+# the token's hash, `:hf` False (SQLite and PostgreSQL spell booleans differently).
 HEAD = (
-    "SELECT n.value, e.value, f.value, c.user_name, c.last_seq, c.last_results, c.pulled, c.snapshot,"
-    " u.name, u.role, u.team FROM counter n"
+    "SELECT n.value AS h_seq, e.value AS h_epoch, f.value AS h_floor, c.user_name AS c_user,"
+    " c.last_seq AS c_last, c.last_results AS c_results, c.pulled AS c_pulled,"
+    " c.snapshot AS c_snapshot, u.name AS u_name, u.role AS u_role, u.team AS u_team FROM counter n"
     " LEFT JOIN server_meta e ON e.key = 'epoch'"
     " LEFT JOIN server_meta f ON f.key = 'floor'"
-    " LEFT JOIN client c ON c.client_id = :c"
-    " LEFT JOIN app_user u ON u.token_hash = :h AND u.revoked = :f"
+    " LEFT JOIN client c ON c.client_id = :hc"
+    " LEFT JOIN app_user u ON u.token_hash = :ht AND u.revoked = :hf"
     " WHERE n.name = 'seq'"
 )
+HEAD_COLUMNS = 11
+
+
+def head_params(client_id: str | None, token_hash: str) -> dict[str, Any]:
+    return {"hc": client_id, "ht": token_hash, "hf": False}
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,7 @@ _HEAD = text(HEAD)
 
 def head(conn: Any, client_id: str | None, token_hash: str) -> Head:
     """Run HEAD on `conn` (a SQLAlchemy Connection or a RawPg)."""
-    row = conn.execute(_HEAD, {"c": client_id, "h": token_hash, "f": False}).one()
+    row = conn.execute(_HEAD, head_params(client_id, token_hash)).one()
     return Head.of(row)
 
 

@@ -120,3 +120,34 @@ def test_array_literals_reach_postgresql_as_written(
             ),
         ).fetchone()
     assert row == (values, values, numbers, [n % 2 == 0 for n in numbers])
+
+
+def test_a_pull_records_the_cursor_it_gives_and_nothing_when_refused(srv: InProcessServer) -> None:
+    """On PostgreSQL the pull and its client-row write are one statement: the row must hold the
+    cursor given, be made for a new client, and be left alone by a refused pull."""
+    token = srv.add_user("ana", "rep", "north")
+    http = client(srv, token)
+    for n in range(3):
+        assert push(http, n + 1, account(f"A{n}", "ana", "north", 1_763_000_000_000 + n)).status_code == 200
+    pulled = "SELECT pulled FROM client WHERE client_id = 'other'"
+    first = http.get("/v1/pull", params={"client_id": "other", "limit": 2})
+    assert first.status_code == 200 and first.json()["more"] is True
+    assert srv.query(pulled) == [(first.json()["cursor"],)]
+    epoch = first.json()["epoch"]
+    refused = http.get(
+        "/v1/pull", params={"client_id": "other", "cursor": first.json()["cursor"], "epoch": "x"}
+    )
+    assert refused.status_code == 409
+    ahead = http.get("/v1/pull", params={"client_id": "other", "cursor": 10_000, "epoch": epoch})
+    assert ahead.status_code == 409
+    assert srv.query(pulled) == [(first.json()["cursor"],)]
+    rest = http.get(
+        "/v1/pull", params={"client_id": "other", "cursor": first.json()["cursor"], "epoch": epoch}
+    )
+    assert rest.status_code == 200 and rest.json()["more"] is False
+    assert srv.query(pulled) == [(rest.json()["cursor"],)]
+    ben = client(srv, srv.add_user("ben", "rep", "north"))
+    assert ben.get("/v1/pull", params={"client_id": "other"}).status_code == 403
+    assert srv.query("SELECT user_name, pulled FROM client WHERE client_id = 'other'") == [
+        ("ana", rest.json()["cursor"])
+    ]
