@@ -226,10 +226,15 @@ def create_app(
         # READ COMMITTED; phase 2 checks them all under the lock). SQLite: a deferred transaction.
         reading: Any = fastpath.raw(read_engine, autocommit=True) if postgres else read_engine.connect()
         with merging, reading as conn:
-            found = fastpath.head(conn, body.client_id, who.token_hash)
+            read: list[Any] | None = None
+            ids = sorted({m.id for m in body.mutations if is_uuid(m.id)})
+            if postgres and len(ids) <= 500:  # HEAD and the records the batch touches: one statement
+                found, read = _head_and_records(conn, body.client_id, who.token_hash, ids)
+            else:
+                found = fastpath.head(conn, body.client_id, who.token_hash)
             user = recheck(who, found, address, conn)
             head, epoch, client = found.seq, found.epoch, found.client
-            plan = _Plan.make(conn, user, body, client, arrived, found.floor)
+            plan = _Plan.make(conn, user, body, client, arrived, found.floor, read)
             if not postgres:
                 conn.rollback()  # the plan's reads end here; phase 2 checks them under the lock
         hook = getattr(app.state, "after_plan", None)
@@ -511,6 +516,20 @@ def _head_and_log(
     return found, [row[width + 1 :] for row in rows if row[width + 1] is not None], bool(rows[0][width])
 
 
+def _head_and_records(
+    conn: Any, client_id: str, token_hash: str, ids: list[str]
+) -> tuple[fastpath.Head, list[Any]]:
+    """PostgreSQL: HEAD and the stored records with these ids, in one statement."""
+    sql = (
+        f"SELECT h.*, r.* FROM ({fastpath.HEAD}) AS h"
+        f" LEFT JOIN LATERAL ({_RECORDS} WHERE id = ANY (CAST(:ids AS text[]))) AS r ON TRUE"
+    )
+    params = {**fastpath.head_params(client_id, token_hash), "ids": pushwrite.array_literal(list(ids))}
+    rows = conn.execute(_sql(sql), params).all()
+    width = fastpath.HEAD_COLUMNS
+    return fastpath.Head.of(rows[0][:width]), [row[width:] for row in rows if row[width] is not None]
+
+
 def _enters_scope(user: User, rows: list[Any]) -> bool:
     """Whether a log row brings a record into the user's scope (its page then reads the record's
     full fields, which must be read in the page's snapshot: the transaction path)."""
@@ -645,7 +664,14 @@ class _Plan:
 
     @classmethod
     def make(
-        cls, conn: Any, user: User, body: PushRequest, client: Any, arrived: int, floor: int | None = None
+        cls,
+        conn: Any,
+        user: User,
+        body: PushRequest,
+        client: Any,
+        arrived: int,
+        floor: int | None = None,
+        read: list[Any] | None = None,
     ) -> _Plan:
         if client is not None and client[0] != user.name:
             raise ApiError(403, "this client id belongs to another user; log in again on this laptop")
@@ -668,7 +694,7 @@ class _Plan:
         if body.cursor is not None:
             since = min(since, body.cursor)
         batch = _Batch(conn, user, body.client_id, 0, body.now, arrived, floor)
-        batch.preload(fresh, since)
+        batch.preload(fresh, since, read)
         for m in fresh:
             results.append(batch.apply(m))
         batch.prepare()
@@ -708,6 +734,8 @@ class _Plan:
 # Records whose scope is their parent's (merge.parent_of names the parent) and follows it when the
 # parent moves. (A conflict record keeps the scope it was made in: laptops do not take `remove` of
 # a conflict.)
+_RECORDS = "SELECT entity, id, fields, owner, team, deleted, flagged, seq FROM record"
+
 _CHILDREN = ("timeline", "quote_line", "order_line", "contract_line", "stage_change", "document")
 
 
@@ -780,23 +808,25 @@ class _Batch:
         self.seq += base
         return self.seq
 
-    def preload(self, mutations: list[Mutation], since: int) -> None:
+    def preload(self, mutations: list[Mutation], since: int, read: list[Any] | None = None) -> None:
         """Read every record the batch touches in a few queries instead of one each, and which of
         them changed after `since` (the pushing laptop's pull cursor). A record's `seq` is at least
-        that of every change logged for it: each logging path marks the record dirty."""
+        that of every change logged for it: each logging path marks the record dirty. `read`: the
+        rows of `_RECORDS` for at least these ids, read already (with HEAD, in one statement)."""
         wanted = sorted({m.id for m in mutations if is_uuid(m.id)})
         self.looked.update(wanted)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
-            marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-            for row in self.conn.execute(
-                _sql(
-                    "SELECT entity, id, fields, owner, team, deleted, flagged, seq FROM record"
-                    f" WHERE id IN ({marks})"
-                ),
-                params,
-            ):
+        chunks: list[Any] = []
+        if read is not None:
+            keep = set(wanted)
+            chunks.append([row for row in read if row[1] in keep])
+        else:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
+                marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+                chunks.append(self.conn.execute(_sql(f"{_RECORDS} WHERE id IN ({marks})"), params))
+        for rows in chunks:
+            for row in rows:
                 if int(row[7]) > since:  # changed after the laptop's cursor (by anyone: conservative)
                     self.unseen.add((row[0], row[1]))
                 self.row_seq[(row[0], row[1])] = int(row[7])
