@@ -226,10 +226,12 @@ def create_app(
         # READ COMMITTED; phase 2 checks them all under the lock). SQLite: a deferred transaction.
         reading: Any = fastpath.raw(read_engine, autocommit=True) if postgres else read_engine.connect()
         with merging, reading as conn:
-            read: list[Any] | None = None
+            read: tuple[list[Any], list[Any]] | None = None
             ids = sorted({m.id for m in body.mutations if is_uuid(m.id)})
-            if postgres and len(ids) <= 500:  # HEAD and the records the batch touches: one statement
-                found, read = _head_and_records(conn, body.client_id, who.token_hash, ids)
+            refs = sorted(_merge_refs(body.mutations))
+            if postgres and len(ids) <= 500 and len(refs) <= 500:
+                # HEAD, the records the batch touches and the merged-away ones it refers to: one statement
+                found, read = _head_and_records(conn, body.client_id, who.token_hash, ids, refs)
             else:
                 found = fastpath.head(conn, body.client_id, who.token_hash)
             user = recheck(who, found, address, conn)
@@ -517,17 +519,46 @@ def _head_and_log(
 
 
 def _head_and_records(
-    conn: Any, client_id: str, token_hash: str, ids: list[str]
-) -> tuple[fastpath.Head, list[Any]]:
-    """PostgreSQL: HEAD and the stored records with these ids, in one statement."""
+    conn: Any, client_id: str, token_hash: str, ids: list[str], refs: list[str]
+) -> tuple[fastpath.Head, tuple[list[Any], list[Any]]]:
+    """PostgreSQL, in one statement: HEAD, the stored records with these ids (as `_RECORDS`) and
+    the deleted ones among `refs` (entity, id, fields: _Batch._preload_merged)."""
     sql = (
-        f"SELECT h.*, r.* FROM ({fastpath.HEAD}) AS h"
-        f" LEFT JOIN LATERAL ({_RECORDS} WHERE id = ANY (CAST(:ids AS text[]))) AS r ON TRUE"
+        f"SELECT h.*, r.* FROM ({fastpath.HEAD}) AS h LEFT JOIN LATERAL ("
+        "SELECT 'r' AS k, entity, id, fields, owner, team, deleted, flagged, seq FROM record"
+        " WHERE id = ANY (CAST(:ids AS text[])) UNION ALL"
+        " SELECT 'm', entity, id, fields, NULL, NULL, deleted, flagged, seq FROM record"
+        " WHERE id = ANY (CAST(:refs AS text[])) AND deleted) AS r ON TRUE"
     )
-    params = {**fastpath.head_params(client_id, token_hash), "ids": pushwrite.array_literal(list(ids))}
+    params = {
+        **fastpath.head_params(client_id, token_hash),
+        "ids": pushwrite.array_literal(list(ids)),
+        "refs": pushwrite.array_literal(list(refs)),
+    }
     rows = conn.execute(_sql(sql), params).all()
     width = fastpath.HEAD_COLUMNS
-    return fastpath.Head.of(rows[0][:width]), [row[width:] for row in rows if row[width] is not None]
+    records = [row[width + 1 :] for row in rows if row[width] == "r"]
+    gone = [row[width + 1 : width + 4] for row in rows if row[width] == "m"]
+    return fastpath.Head.of(rows[0][:width]), (records, gone)
+
+
+def _merge_refs(mutations: list[Mutation]) -> set[str]:
+    """The record ids these mutations refer to that a merge may have taken away (sfa/server/merged.py)."""
+    wanted: set[str] = set()
+    for m in mutations:
+        for name, _ in merged.ref_fields(m.entity):
+            value = m.fields.get(name, [None])[0]
+            if isinstance(value, str) and is_uuid(value):
+                wanted.add(value)
+        if merged.names_its_record(m.entity):
+            value = m.fields.get("record_id", [None])[0]
+            if isinstance(value, str) and is_uuid(value):
+                wanted.add(value)
+        for name, _ in merged.list_ref_fields(m.entity):
+            values = m.fields.get(name, [None])[0]
+            if isinstance(values, list):
+                wanted.update(v for v in values if isinstance(v, str) and is_uuid(v))
+    return wanted
 
 
 def _enters_scope(user: User, rows: list[Any]) -> bool:
@@ -671,7 +702,7 @@ class _Plan:
         client: Any,
         arrived: int,
         floor: int | None = None,
-        read: list[Any] | None = None,
+        read: tuple[list[Any], list[Any]] | None = None,
     ) -> _Plan:
         if client is not None and client[0] != user.name:
             raise ApiError(403, "this client id belongs to another user; log in again on this laptop")
@@ -808,17 +839,20 @@ class _Batch:
         self.seq += base
         return self.seq
 
-    def preload(self, mutations: list[Mutation], since: int, read: list[Any] | None = None) -> None:
+    def preload(
+        self, mutations: list[Mutation], since: int, read: tuple[list[Any], list[Any]] | None = None
+    ) -> None:
         """Read every record the batch touches in a few queries instead of one each, and which of
         them changed after `since` (the pushing laptop's pull cursor). A record's `seq` is at least
         that of every change logged for it: each logging path marks the record dirty. `read`: the
-        rows of `_RECORDS` for at least these ids, read already (with HEAD, in one statement)."""
+        rows of `_RECORDS` for at least these ids, and the deleted records among at least the ids
+        they refer to, read already (with HEAD, in one statement: _head_and_records)."""
         wanted = sorted({m.id for m in mutations if is_uuid(m.id)})
         self.looked.update(wanted)
         chunks: list[Any] = []
         if read is not None:
             keep = set(wanted)
-            chunks.append([row for row in read if row[1] in keep])
+            chunks.append([row for row in read[0] if row[1] in keep])
         else:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
@@ -840,38 +874,36 @@ class _Batch:
                     False,
                 ]
         self.loaded = {(m.entity, m.id) for m in mutations}
-        self._preload_merged(mutations)
+        self._preload_merged(mutations, read[1] if read is not None else None)
 
-    def _preload_merged(self, mutations: list[Mutation]) -> None:
-        """Which records the batch refers to were merged away, and into what (one query per 500)."""
-        wanted: set[str] = set()
-        for m in mutations:
-            for name, _ in merged.ref_fields(m.entity):
-                value = m.fields.get(name, [None])[0]
-                if isinstance(value, str) and is_uuid(value):
-                    wanted.add(value)
-            if merged.names_its_record(m.entity):
-                value = m.fields.get("record_id", [None])[0]
-                if isinstance(value, str) and is_uuid(value):
-                    wanted.add(value)
-            for name, _ in merged.list_ref_fields(m.entity):
-                values = m.fields.get(name, [None])[0]
-                if isinstance(values, list):
-                    wanted.update(v for v in values if isinstance(v, str) and is_uuid(v))
+    def _preload_merged(self, mutations: list[Mutation], read: list[Any] | None = None) -> None:
+        """Which records the batch refers to were merged away, and into what (one query per 500;
+        `read`: the deleted records among at least these refs, read already with HEAD)."""
+        wanted = _merge_refs(mutations)
         for (entity, record_id), entry in self.records.items():
             survivor = merged.survivor_of(entry[0], entry[3]) if entity in merged.MERGEABLE else None
             if survivor:
                 self.survivors[record_id] = survivor
         ordered = sorted(wanted - set(self.survivors))
         self.looked.update(ordered)
-        for start in range(0, len(ordered), 500):
-            chunk = ordered[start : start + 500]
-            params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
-            params["t"] = True
-            marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-            for row in self.conn.execute(
-                _sql(f"SELECT entity, id, fields FROM record WHERE id IN ({marks}) AND deleted = :t"), params
-            ):
+        chunks: list[Any] = []
+        if read is not None:
+            keep = set(ordered)
+            chunks.append([row for row in read if row[1] in keep])
+        else:
+            for start in range(0, len(ordered), 500):
+                chunk = ordered[start : start + 500]
+                params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
+                params["t"] = True
+                marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+                chunks.append(
+                    self.conn.execute(
+                        _sql(f"SELECT entity, id, fields FROM record WHERE id IN ({marks}) AND deleted = :t"),
+                        params,
+                    )
+                )
+        for rows in chunks:
+            for row in rows:
                 survivor = (
                     merged.survivor_of(json.loads(row[2]), True) if row[0] in merged.MERGEABLE else None
                 )
