@@ -140,8 +140,14 @@ def service_app() -> Any:
 
     # A push holds the counter lock across a few database round trips; after each its thread must
     # get the GIL back from the threads merging other pushes. A 1 ms switch interval (default 5 ms)
-    # bounds that wait (docs/deploy.md, "Limits").
-    sys.setswitchinterval(0.001)
+    # bounds that wait (docs/deploy.md, "Limits"). Not on PostgreSQL, where the locked section is one
+    # statement (sfa/server/pushwrite.py) and the shorter interval only costs CPU in GIL hand-offs.
+    if not os.environ[_ENV_URL].startswith("postgres"):
+        sys.setswitchinterval(0.001)
+    if os.environ.get("SFA_SERVER_PROFILE"):  # cProfile of this worker (sfa/server/profiling.py)
+        from sfa.server import profiling
+
+        profiling.start(os.environ["SFA_SERVER_PROFILE"])
     engine = storage.make_engine(os.environ[_ENV_URL])
     blobs = os.environ.get(_ENV_BLOBS)
     return wrap(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -43,6 +44,7 @@ from sfa.server import (
     blobs,
     compact,
     erp,
+    fastpath,
     limits,
     lockstat,
     merged,
@@ -68,6 +70,10 @@ class ApiError(HTTPException):
         self.extra = extra
 
 
+# Statement objects by SQL text, made once: text() parses the placeholders of its SQL every time.
+_sql = functools.lru_cache(maxsize=2048)(text)
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -84,7 +90,9 @@ def create_app(
     `read_timeout`: seconds a request body may stall (default $SFA_SERVER_READ_TIMEOUT, else
     limits.READ_TIMEOUT); `throttle`: the failed-token limit (default 20 a minute per address)."""
     app = FastAPI(title="sfa sync server", version=str(PROTOCOL), docs_url="/docs")
-    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN, compresslevel=5)
+    # Level 1: a pull page compresses ~8 % worse than at 5 and costs the CPU-bound server a third
+    # less (docs/performance.md, "Server CPU per request").
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN, compresslevel=1)
     postgres = engine.dialect.name == "postgresql"
     test_hooks = os.environ.get("SFA_SERVER_TEST_HOOKS") == "1"
     if read_timeout is None:
@@ -97,6 +105,9 @@ def create_app(
     # At most two pushes of this process merge at once: more only compete for the GIL with the
     # thread that holds the counter lock (and with the worker's health-check thread).
     merging = threading.BoundedSemaphore(2)
+    # Checked tokens, for push and pull (sfa/server/fastpath.py: each request's first statement
+    # reads the token's user again, so a revoked token stops at once).
+    users = fastpath.Users()
 
     @app.exception_handler(HTTPException)
     async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
@@ -111,7 +122,7 @@ def create_app(
         return JSONResponse({"error": f"{where}: {first.get('msg', 'invalid')}"}, status_code=400)
 
     def meta(conn: Connection, key: str) -> str:
-        row = conn.execute(text("SELECT value FROM server_meta WHERE key = :k"), {"k": key}).first()
+        row = conn.execute(_sql("SELECT value FROM server_meta WHERE key = :k"), {"k": key}).first()
         return str(row[0]) if row else ""
 
     def authenticate(request: Request) -> User:
@@ -127,7 +138,7 @@ def create_app(
             )
         with read_engine.connect() as conn:
             row = conn.execute(
-                text("SELECT name, role, team FROM app_user WHERE token_hash = :h AND revoked = :f"),
+                _sql("SELECT name, role, team FROM app_user WHERE token_hash = :h AND revoked = :f"),
                 {"h": hash_token(token.strip()), "f": False},
             ).first()
             user = scope.widen(conn, User(row[0], row[1], row[2])) if row is not None else None
@@ -135,10 +146,34 @@ def create_app(
         if user is None:
             tokens.failed(address)
             raise ApiError(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
+        users.put(hash_token(token.strip()), user)
         return user
 
     async def current_user(request: Request) -> User:
         return await run_in_threadpool(authenticate, request)
+
+    async def caller(request: Request) -> fastpath.Caller:
+        """current_user for push and pull: a token checked in the last seconds is taken from the
+        cache, in the event loop (no thread, no statement); `recheck` confirms it against the
+        request's first statement."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        hashed = hash_token(token.strip())
+        if scheme.lower() == "bearer" and token.strip():
+            user = users.get(hashed)
+            if user is not None and tokens.retry_after(request.client.host if request.client else "") is None:
+                return fastpath.Caller(user, hashed, True)
+        return fastpath.Caller(await run_in_threadpool(authenticate, request), hashed, False)
+
+    def recheck(who: fastpath.Caller, found: fastpath.Head, address: str, conn: Any) -> User:
+        """The caller's user as the request's first statement read it: a token revoked since it
+        was checked is refused now, a role or team changed since is taken as it is now."""
+        if found.same_user(who.user):
+            return who.user
+        users.drop(who.token_hash)
+        if found.user is None:
+            tokens.failed(address)
+            raise ApiError(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
+        return scope.widen(conn, User(*found.user))
 
     @app.get("/v1/health", responses=schema.replies("Health"))
     def health() -> dict[str, Any]:
@@ -157,9 +192,11 @@ def create_app(
         openapi_extra=schema.body("PushRequest"),
         responses=schema.replies("PushResponse", 400, 401, 403, 408, 409, 413, 429),
     )
-    async def push(
-        request: Request, arrived: int = Depends(rules.now_ms), user: User = Depends(current_user)
-    ) -> JSONResponse:
+    async def push(request: Request) -> JSONResponse:
+        # The arrival time and the caller, taken here rather than as FastAPI dependencies (whose
+        # solving costs CPU on every request; neither appears in the OpenAPI document).
+        arrived = rules.now_ms()
+        who = await caller(request)
         try:
             raw = await limits.read_body(request, read_timeout, body_timeout)
             body = PushRequest.parse(limits.parse_json(raw))
@@ -171,10 +208,13 @@ def create_app(
         delay = 0.0
         if test_hooks:
             delay = float(request.headers.get("x-test-delay-commit", "0") or 0)
-        result = await run_in_threadpool(apply_push, user, body, delay, arrived)
-        return JSONResponse(result.to_json(), headers=_observed(user, body.client_id, result.results))
+        address = request.client.host if request.client else ""
+        result = await run_in_threadpool(apply_push, who, body, delay, arrived, address)
+        return JSONResponse(result.to_json(), headers=_observed(who.user, body.client_id, result.results))
 
-    def apply_push(user: User, body: PushRequest, delay: float, arrived: int) -> PushResponse:
+    def apply_push(
+        who: fastpath.Caller, body: PushRequest, delay: float, arrived: int, address: str
+    ) -> PushResponse:
         """Merge outside the counter lock, then lock, check nothing read has changed, write.
 
         Phase 1 (read pool, no lock): the client row, the counter's value `head`, every record the
@@ -184,12 +224,23 @@ def create_app(
         (one range for the batch) and are written with one statement per table; otherwise the
         batch is planned again under the lock, as every push was before (docs/sync-protocol.md,
         "Server sequence")."""
-        with merging, read_engine.connect() as conn:
-            head = int(conn.execute(text("SELECT value FROM counter WHERE name = 'seq'")).scalar_one())
-            epoch = meta(conn, "epoch")
-            client = _client_row(conn, body.client_id, "")
-            plan = _Plan.make(conn, user, body, client, arrived)
-            conn.rollback()  # the plan's reads end here; phase 2 checks them under the lock
+        # PostgreSQL: the psycopg connection in autocommit (each read its own snapshot, as under
+        # READ COMMITTED; phase 2 checks them all under the lock). SQLite: a deferred transaction.
+        reading: Any = fastpath.raw(read_engine, autocommit=True) if postgres else read_engine.connect()
+        with merging, reading as conn:
+            read: tuple[list[Any], list[Any]] | None = None
+            ids = sorted({m.id for m in body.mutations if is_uuid(m.id)})
+            refs = sorted(_merge_refs(body.mutations))
+            if postgres and len(ids) <= 500 and len(refs) <= 500:
+                # HEAD, the records the batch touches and the merged-away ones it refers to: one statement
+                found, read = _head_and_records(conn, body.client_id, who.token_hash, ids, refs)
+            else:
+                found = fastpath.head(conn, body.client_id, who.token_hash)
+            user = recheck(who, found, address, conn)
+            head, epoch, client = found.seq, found.epoch, found.client
+            plan = _Plan.make(conn, user, body, client, arrived, found.floor, read)
+            if not postgres:
+                conn.rollback()  # the plan's reads end here; phase 2 checks them under the lock
         hook = getattr(app.state, "after_plan", None)
         if hook is not None:  # tests: another push commits between the two phases
             hook()
@@ -210,7 +261,7 @@ def create_app(
                 results=plan.payload,
                 at=batch.at,
             )
-            with engine.connect() as conn:
+            with fastpath.raw(engine, autocommit=True) as conn:
                 base, held = pushwrite.call(conn, values)
             lockstat.held(held, "statement" if base is not None else "stale")
             if base is not None:
@@ -222,7 +273,7 @@ def create_app(
             # client are serialised by the counter lock too, so its row needs no lock of its own).
             lock = " FOR UPDATE OF n" if postgres else ""
             seq, owner, last, floor = conn.execute(
-                text(
+                _sql(
                     "SELECT n.value, c.user_name, c.last_seq,"
                     " (SELECT value FROM server_meta WHERE key = 'floor') FROM counter n"
                     f" LEFT JOIN client c ON c.client_id = :c WHERE n.name = 'seq'{lock}"
@@ -237,7 +288,9 @@ def create_app(
                 or moved
                 or (seq != head and plan.batch is not None and plan.batch.stale(conn, head))
             ):
-                plan = _Plan.make(conn, user, body, _client_row(conn, body.client_id, ""), arrived)
+                plan = _Plan.make(
+                    conn, user, body, _client_row(conn, body.client_id, ""), arrived, int(floor or 0)
+                )
             plan.write(conn, int(seq), now_key is not None)
             if delay:
                 time.sleep(min(delay, 30.0))
@@ -247,22 +300,38 @@ def create_app(
     # -- pull -------------------------------------------------------------------------------
     @app.get("/v1/pull", responses=schema.replies("PullResponse", 400, 401, 403, 409, 429))
     def pull(
+        request: Request,
         cursor: int = Query(0, ge=0, le=MAX_SEQ),
         limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE),
         epoch: str | None = Query(None, max_length=MAX_EPOCH),
         client_id: str | None = Query(None, min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:-]+$"),
         own: int = Query(0, ge=0, le=1),
-        user: User = Depends(current_user),
+        who: fastpath.Caller = Depends(caller),
     ) -> Response:
         if client_id is not None and client_id_problem(client_id) is not None:
             raise ApiError(400, f"client_id: {client_id_problem(client_id)}")
-        # A snapshot read through the read pool: no write lock, never behind a push for a connection.
-        reading = read_engine.connect()
-        if postgres:
-            reading = reading.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-        with reading as conn:
-            head = int(conn.execute(text("SELECT value FROM counter WHERE name = 'seq'")).scalar_one())
-            server_epoch = meta(conn, "epoch")
+        address = request.client.host if request.client else ""
+        upsert = (
+            "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at,"
+            " snapshot) VALUES (:c, :u, 0, '{}', :p, :t, :s) ON CONFLICT (client_id) DO UPDATE"
+            " SET pulled = excluded.pulled, updated_at = excluded.updated_at,"
+            " snapshot = excluded.snapshot WHERE client.user_name = excluded.user_name"
+        )
+
+        def attempt(conn: Any, fast: bool) -> tuple[str, int, int, list[str], User, dict[str, Any]] | None:
+            """The page, read through `conn`. `fast` (PostgreSQL): the counter, epoch, floor, client
+            row, token's user and the log page in one autocommit statement (one snapshot, so no
+            transaction); None when the page needs the transaction below instead (a snapshot page,
+            a record entering the user's scope, a user changed since the token was cached)."""
+            rows: list[Any] | None = None
+            wrote = False
+            if fast:
+                found, rows, wrote = _head_and_log(conn, who, client_id, cursor, limit, epoch)
+            else:
+                # One statement: the counter, the epoch, the floor, the client row, the token's user.
+                found = fastpath.head(conn, client_id, who.token_hash)
+            user = recheck(who, found, address, conn)
+            head, server_epoch = found.seq, found.epoch
             if epoch and epoch != server_epoch:
                 raise ApiError(409, "the server is not the one this laptop synced with", reset="epoch")
             if cursor > head:
@@ -270,18 +339,16 @@ def create_app(
                     409, "the server is behind this laptop (restored from a backup?)", reset="ahead"
                 )
             client = None
+            if client_id and found.client is not None:
+                client = (found.client[0], found.client[3], found.client[4])  # user, pulled, snapshot
             if client_id:
-                client = conn.execute(
-                    text("SELECT user_name, pulled, snapshot FROM client WHERE client_id = :c"),
-                    {"c": client_id},
-                ).first()
                 if client is not None and client[0] != user.name:
                     raise ApiError(403, "this client id belongs to another user; log in again on this laptop")
                 if cursor > 0 and (client is None or int(client[1]) < cursor):
                     raise ApiError(
                         409, "the server does not know this laptop's cursor (restored?)", reset="behind"
                     )
-            floor = compact.floor(conn)
+            floor = found.floor
             snapshot = cursor < floor
             if snapshot and cursor > 0 and client is not None and not client[2]:
                 raise ApiError(
@@ -289,24 +356,42 @@ def create_app(
                     "the server compacted its log past this laptop's cursor; it syncs again from the start",
                     reset="compacted",
                 )
+            if fast and (snapshot or user is not who.user or rows is None or _enters_scope(user, rows)):
+                return None
             if snapshot:
                 changes, new_cursor = _snapshot_page(conn, user, cursor, floor, limit)
             else:
-                changes, new_cursor = _log_page(conn, user, cursor, head, limit, client_id, own)
-            conn.rollback()
-        in_snapshot = snapshot and new_cursor < floor
-        if client_id and (client is None or int(client[1]) != new_cursor or bool(client[2]) != in_snapshot):
+                changes, new_cursor = _log_page(conn, user, cursor, head, limit, client_id, own, rows)
+            in_snapshot = snapshot and new_cursor < floor
+            moved = client is None or int(client[1]) != new_cursor or bool(client[2]) != in_snapshot
+            values = {"c": client_id, "u": user.name, "p": new_cursor, "t": utc_iso(), "s": in_snapshot}
+            if not (client_id and moved):
+                values = {}
+            if postgres:
+                if not fast:
+                    conn.end_snapshot()
+                if values and not wrote:  # the cursor given: one autocommit write on this connection
+                    conn.execute(_sql(upsert), values)
+            else:
+                conn.rollback()
+            return server_epoch, new_cursor, head, changes, user, values
+
+        if postgres:
+            with fastpath.raw(read_engine, autocommit=True) as db:
+                answer = attempt(db, True)
+            if answer is None:
+                # A snapshot read (REPEATABLE READ, read-only) through the read pool: no write lock.
+                with fastpath.raw(read_engine, snapshot=True) as db:
+                    answer = attempt(db, False)
+        else:
+            with read_engine.connect() as conn:  # a deferred transaction: a WAL snapshot, no lock
+                answer = attempt(conn, False)
+        assert answer is not None
+        server_epoch, new_cursor, head, changes, user, values = answer
+        if not postgres and values:
             # The cursor given, in a one-row write of its own (the read above took no lock).
             with engine.begin() as conn:
-                conn.execute(
-                    text(
-                        "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at,"
-                        " snapshot) VALUES (:c, :u, 0, '{}', :p, :t, :s) ON CONFLICT (client_id) DO UPDATE"
-                        " SET pulled = excluded.pulled, updated_at = excluded.updated_at,"
-                        " snapshot = excluded.snapshot WHERE client.user_name = excluded.user_name"
-                    ),
-                    {"c": client_id, "u": user.name, "p": new_cursor, "t": utc_iso(), "s": in_snapshot},
-                )
+                conn.execute(_sql(upsert), values)
         head_json = _dumps(
             {"epoch": server_epoch, "cursor": new_cursor, "head": head, "more": new_cursor < head}
         )
@@ -334,9 +419,15 @@ def _observed(user: User, client_id: str, results: list[Any]) -> dict[str, str]:
 
 
 def _change_json(seq: int, entity: str, record_id: str, fields: str) -> str:
-    return (
-        f'{{"seq":{int(seq)},"entity":{json.dumps(entity)},"id":{json.dumps(record_id)},"fields":{fields}}}'
-    )
+    # Entity names and record ids are plain ASCII (checked on the way in) and need no escaping;
+    # anything else is escaped by json.dumps. A pull page builds thousands of these.
+    quoted_entity = _QUOTED_ENTITIES.get(entity) or json.dumps(entity)
+    quoted_id = f'"{record_id}"' if _PLAIN_ID.fullmatch(record_id) else json.dumps(record_id)
+    return f'{{"seq":{int(seq)},"entity":{quoted_entity},"id":{quoted_id},"fields":{fields}}}'
+
+
+_QUOTED_ENTITIES = {name: json.dumps(name) for name in (*ENTITIES, CONFLICT)}
+_PLAIN_ID = re.compile(r"[0-9A-Za-z_.:-]*")
 
 
 def _teams_in(user: User, params: dict[str, Any]) -> str:
@@ -380,21 +471,125 @@ def _scoped(sql: str, table: str, terms: list[tuple[str, str]], window: str, sql
     return f"SELECT {qualified} FROM ({union}) AS u JOIN {table} x ON {join} ORDER BY x.seq LIMIT :n"
 
 
-def _log_page(
-    conn: Connection, user: User, cursor: int, head: int, limit: int, client_id: str | None, own: int
-) -> tuple[list[str], int]:
-    """A page of the change log above `cursor` (at or above the floor) as the user may see it."""
+def _log_query(user: User, cursor: int, limit: int, sqlite: bool) -> tuple[str, dict[str, Any]]:
+    """The statement of a log page above `cursor` up to the head `:h`, as the user may see it."""
     sql = (
         "SELECT seq, entity, id, fields, owner, team, prev_owner, prev_team, existed, origin"
         " FROM change WHERE seq > :c AND seq <= :h"
     )
-    params: dict[str, Any] = {"c": cursor, "h": head, "n": limit}
+    params: dict[str, Any] = {"c": cursor, "n": limit}
     if user.role != "admin":
         terms = _scope_terms(user, params, prev=True)
-        sql = _scoped(sql, "change", terms, "seq > :c AND seq <= :h", conn.dialect.name == "sqlite")
+        sql = _scoped(sql, "change", terms, "seq > :c AND seq <= :h", sqlite)
     else:
         sql += " ORDER BY seq LIMIT :n"
-    rows = conn.execute(text(sql), params).all()
+    return sql, params
+
+
+def _head_and_log(
+    conn: Any, who: fastpath.Caller, client_id: str | None, cursor: int, limit: int, epoch: str | None
+) -> tuple[fastpath.Head, list[Any], bool]:
+    """PostgreSQL, a pull in one autocommit statement (one snapshot, one round trip): HEAD, the
+    caller's log page above `cursor` up to the counter it read, and the client row's `pulled` set
+    to the cursor the page gives, written only when every check of the pull passes (the same checks
+    `pull` makes in Python, which it makes again on what this returns: the rows of the page after
+    HEAD's columns, and whether the client row was written)."""
+    page, params = _log_query(who.user, cursor, limit, sqlite=False)
+    page = re.sub(r":h\b", "(SELECT h_seq FROM h)", page)
+    sql = (
+        f"WITH h AS ({fastpath.HEAD}), p AS ({page}),"
+        " k AS (SELECT CASE WHEN count(*) = :n THEN max(seq) ELSE (SELECT h_seq FROM h) END AS cur FROM p),"
+        " w AS (INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at, snapshot)"
+        " SELECT CAST(:pc AS text), CAST(:pu AS text), 0, '{}', k.cur, CAST(:pt AS text), FALSE FROM h, k"
+        " WHERE CAST(:pc AS text) IS NOT NULL AND h.u_name = CAST(:pu AS text)"
+        " AND h.u_role = CAST(:pr AS text) AND h.u_team IS NOT DISTINCT FROM CAST(:pm AS text)"
+        " AND (CAST(:pe AS text) IS NULL OR h.h_epoch = CAST(:pe AS text)) AND :c <= h.h_seq"
+        " AND (h.c_user IS NULL OR h.c_user = CAST(:pu AS text)) AND (:c = 0 OR h.c_pulled >= :c)"
+        " AND :c >= CAST(coalesce(h.h_floor, '0') AS bigint)"
+        " AND (h.c_user IS NULL OR h.c_pulled <> k.cur OR h.c_snapshot)"
+        " ON CONFLICT (client_id) DO UPDATE SET pulled = excluded.pulled, updated_at = excluded.updated_at,"
+        " snapshot = excluded.snapshot WHERE client.user_name = excluded.user_name RETURNING 1)"
+        " SELECT h.*, (SELECT count(*) FROM w), p.* FROM h LEFT JOIN p ON TRUE ORDER BY p.seq"
+    )
+    params.update(fastpath.head_params(client_id, who.token_hash))
+    user = who.user
+    params.update(pc=client_id, pu=user.name, pr=user.role, pm=user.team, pe=epoch or None, pt=utc_iso())
+    rows = conn.execute(_sql(sql), params).all()
+    width = fastpath.HEAD_COLUMNS
+    found = fastpath.Head.of(rows[0][:width])
+    return found, [row[width + 1 :] for row in rows if row[width + 1] is not None], bool(rows[0][width])
+
+
+def _head_and_records(
+    conn: Any, client_id: str, token_hash: str, ids: list[str], refs: list[str]
+) -> tuple[fastpath.Head, tuple[list[Any], list[Any]]]:
+    """PostgreSQL, in one statement: HEAD, the stored records with these ids (as `_RECORDS`) and
+    the deleted ones among `refs` (entity, id, fields: _Batch._preload_merged)."""
+    sql = (
+        f"SELECT h.*, r.* FROM ({fastpath.HEAD}) AS h LEFT JOIN LATERAL ("
+        "SELECT 'r' AS k, entity, id, fields, owner, team, deleted, flagged, seq FROM record"
+        " WHERE id = ANY (CAST(:ids AS text[])) UNION ALL"
+        " SELECT 'm', entity, id, fields, NULL, NULL, deleted, flagged, seq FROM record"
+        " WHERE id = ANY (CAST(:refs AS text[])) AND deleted) AS r ON TRUE"
+    )
+    params = {
+        **fastpath.head_params(client_id, token_hash),
+        "ids": pushwrite.array_literal(list(ids)),
+        "refs": pushwrite.array_literal(list(refs)),
+    }
+    rows = conn.execute(_sql(sql), params).all()
+    width = fastpath.HEAD_COLUMNS
+    records = [row[width + 1 :] for row in rows if row[width] == "r"]
+    gone = [row[width + 1 : width + 4] for row in rows if row[width] == "m"]
+    return fastpath.Head.of(rows[0][:width]), (records, gone)
+
+
+def _merge_refs(mutations: list[Mutation]) -> set[str]:
+    """The record ids these mutations refer to that a merge may have taken away (sfa/server/merged.py)."""
+    wanted: set[str] = set()
+    for m in mutations:
+        for name, _ in merged.ref_fields(m.entity):
+            value = m.fields.get(name, [None])[0]
+            if isinstance(value, str) and is_uuid(value):
+                wanted.add(value)
+        if merged.names_its_record(m.entity):
+            value = m.fields.get("record_id", [None])[0]
+            if isinstance(value, str) and is_uuid(value):
+                wanted.add(value)
+        for name, _ in merged.list_ref_fields(m.entity):
+            values = m.fields.get(name, [None])[0]
+            if isinstance(values, list):
+                wanted.update(v for v in values if isinstance(v, str) and is_uuid(v))
+    return wanted
+
+
+def _enters_scope(user: User, rows: list[Any]) -> bool:
+    """Whether a log row brings a record into the user's scope (its page then reads the record's
+    full fields, which must be read in the page's snapshot: the transaction path)."""
+    return any(
+        row[8]
+        and rules.visible(user, row[4], row[5], row[1])
+        and not rules.visible(user, row[6], row[7], row[1])
+        for row in rows
+    )
+
+
+def _log_page(
+    conn: Any,
+    user: User,
+    cursor: int,
+    head: int,
+    limit: int,
+    client_id: str | None,
+    own: int,
+    rows: list[Any] | None = None,
+) -> tuple[list[str], int]:
+    """A page of the change log above `cursor` (at or above the floor) as the user may see it
+    (`rows`: the page's rows, already read by _head_and_log)."""
+    if rows is None:
+        sql, params = _log_query(user, cursor, limit, conn.dialect.name == "sqlite")
+        params["h"] = head
+        rows = conn.execute(_sql(sql), params).all()
     changes: list[str] = []  # JSON text: the stored fields are passed through unparsed
     for row in rows:
         now_visible = rules.visible(user, row[4], row[5], row[1])
@@ -405,7 +600,7 @@ def _log_page(
             changes.append(_change_json(row[0], row[1], row[2], row[3]))
         elif now_visible:
             full = conn.execute(
-                text("SELECT fields FROM record WHERE entity = :e AND id = :i"),
+                _sql("SELECT fields FROM record WHERE entity = :e AND id = :i"),
                 {"e": row[1], "i": row[2]},
             ).scalar_one()
             changes.append(_change_json(row[0], row[1], row[2], full))
@@ -414,9 +609,7 @@ def _log_page(
     return changes, int(rows[-1][0]) if len(rows) == limit else head
 
 
-def _snapshot_page(
-    conn: Connection, user: User, cursor: int, floor: int, limit: int
-) -> tuple[list[str], int]:
+def _snapshot_page(conn: Any, user: User, cursor: int, floor: int, limit: int) -> tuple[list[str], int]:
     """Below the floor: the records the user sees with seq in (cursor, floor], by seq, each whole,
     tombstones included; the last seq's group whole (docs/sync-protocol.md, "Snapshot and compaction")."""
     sql = "SELECT seq, entity, id, fields, owner, team FROM record WHERE seq > :c AND seq <= :f"
@@ -428,13 +621,13 @@ def _snapshot_page(
         sql = _scoped(sql, "record", terms, "seq > :c AND seq <= :f", conn.dialect.name == "sqlite")
     else:
         sql += " ORDER BY seq LIMIT :n"
-    rows = conn.execute(text(sql), params).all()
+    rows = conn.execute(_sql(sql), params).all()
     new_cursor = floor
     if len(rows) == limit:
         new_cursor = int(rows[-1][0])
         rows = [row for row in rows if int(row[0]) < new_cursor]
         group = "SELECT seq, entity, id, fields, owner, team FROM record WHERE seq = :s"
-        rows += conn.execute(text(group + where + " ORDER BY entity, id"), {**params, "s": new_cursor}).all()
+        rows += conn.execute(_sql(group + where + " ORDER BY entity, id"), {**params, "s": new_cursor}).all()
     changes = [
         _change_json(row[0], row[1], row[2], row[3])
         for row in rows
@@ -445,7 +638,7 @@ def _snapshot_page(
 
 def _client_row(conn: Connection, client_id: str, lock: str) -> Any:
     return conn.execute(
-        text(f"SELECT user_name, last_seq, last_results, pulled FROM client WHERE client_id = :c{lock}"),
+        _sql(f"SELECT user_name, last_seq, last_results, pulled FROM client WHERE client_id = :c{lock}"),
         {"c": client_id},
     ).first()
 
@@ -503,7 +696,16 @@ class _Plan:
                 )
 
     @classmethod
-    def make(cls, conn: Connection, user: User, body: PushRequest, client: Any, arrived: int) -> _Plan:
+    def make(
+        cls,
+        conn: Any,
+        user: User,
+        body: PushRequest,
+        client: Any,
+        arrived: int,
+        floor: int | None = None,
+        read: tuple[list[Any], list[Any]] | None = None,
+    ) -> _Plan:
         if client is not None and client[0] != user.name:
             raise ApiError(403, "this client id belongs to another user; log in again on this laptop")
         last_seq = int(client[1]) if client else 0
@@ -524,8 +726,8 @@ class _Plan:
         since = int(client[3]) if client else 0
         if body.cursor is not None:
             since = min(since, body.cursor)
-        batch = _Batch(conn, user, body.client_id, 0, body.now, arrived)
-        batch.preload(fresh, since)
+        batch = _Batch(conn, user, body.client_id, 0, body.now, arrived, floor)
+        batch.preload(fresh, since, read)
         for m in fresh:
             results.append(batch.apply(m))
         batch.prepare()
@@ -544,17 +746,17 @@ class _Plan:
             return
         self.batch.flush()
         if top != base:
-            conn.execute(text("UPDATE counter SET value = :v WHERE name = 'seq'"), {"v": top})
+            conn.execute(_sql("UPDATE counter SET value = :v WHERE name = 'seq'"), {"v": top})
         if exists:
             conn.execute(
-                text(
+                _sql(
                     "UPDATE client SET last_seq = :s, last_results = :r, updated_at = :t WHERE client_id = :c"
                 ),
                 values,
             )
         else:
             conn.execute(
-                text(
+                _sql(
                     "INSERT INTO client(client_id, user_name, last_seq, last_results, pulled, updated_at)"
                     " VALUES (:c, :u, :s, :r, 0, :t)"
                 ),
@@ -565,6 +767,8 @@ class _Plan:
 # Records whose scope is their parent's (merge.parent_of names the parent) and follows it when the
 # parent moves. (A conflict record keeps the scope it was made in: laptops do not take `remove` of
 # a conflict.)
+_RECORDS = "SELECT entity, id, fields, owner, team, deleted, flagged, seq FROM record"
+
 _CHILDREN = ("timeline", "quote_line", "order_line", "contract_line", "stage_change", "document")
 
 
@@ -573,14 +777,16 @@ class _Batch:
 
     def __init__(
         self,
-        conn: Connection,
+        conn: Any,
         user: User,
         client_id: str,
         seq: int,
         client_now: int | None,
         arrived: int | None = None,
+        floor: int | None = None,
     ) -> None:
-        self.conn = conn
+        # A SQLAlchemy Connection, or on PostgreSQL's hot path a fastpath.RawPg (the same calls).
+        self.conn: Any = conn
         self.user = user
         self.client_id = client_id
         self.seq = seq
@@ -606,7 +812,7 @@ class _Batch:
         # The compaction point, and the seq each stored record was last written at: a record last
         # written at or below the floor has its next change logged whole (docs/sync-protocol.md,
         # "Snapshot and compaction").
-        self.floor = compact.floor(conn)
+        self.floor = compact.floor(conn) if floor is None else floor
         self.row_seq: dict[tuple[str, str], int] = {}
 
     def stale(self, conn: Connection, head: int) -> bool:
@@ -622,7 +828,7 @@ class _Batch:
             params["h"] = head
             marks = ", ".join(f":i{n}" for n in range(len(chunk)))
             found = conn.execute(
-                text(f"SELECT 1 FROM record WHERE id IN ({marks}) AND seq > :h LIMIT 1"), params
+                _sql(f"SELECT 1 FROM record WHERE id IN ({marks}) AND seq > :h LIMIT 1"), params
             ).first()
             if found is not None:
                 return True
@@ -635,23 +841,28 @@ class _Batch:
         self.seq += base
         return self.seq
 
-    def preload(self, mutations: list[Mutation], since: int) -> None:
+    def preload(
+        self, mutations: list[Mutation], since: int, read: tuple[list[Any], list[Any]] | None = None
+    ) -> None:
         """Read every record the batch touches in a few queries instead of one each, and which of
         them changed after `since` (the pushing laptop's pull cursor). A record's `seq` is at least
-        that of every change logged for it: each logging path marks the record dirty."""
+        that of every change logged for it: each logging path marks the record dirty. `read`: the
+        rows of `_RECORDS` for at least these ids, and the deleted records among at least the ids
+        they refer to, read already (with HEAD, in one statement: _head_and_records)."""
         wanted = sorted({m.id for m in mutations if is_uuid(m.id)})
         self.looked.update(wanted)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
-            marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-            for row in self.conn.execute(
-                text(
-                    "SELECT entity, id, fields, owner, team, deleted, flagged, seq FROM record"
-                    f" WHERE id IN ({marks})"
-                ),
-                params,
-            ):
+        chunks: list[Any] = []
+        if read is not None:
+            keep = set(wanted)
+            chunks.append([row for row in read[0] if row[1] in keep])
+        else:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
+                marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+                chunks.append(self.conn.execute(_sql(f"{_RECORDS} WHERE id IN ({marks})"), params))
+        for rows in chunks:
+            for row in rows:
                 if int(row[7]) > since:  # changed after the laptop's cursor (by anyone: conservative)
                     self.unseen.add((row[0], row[1]))
                 self.row_seq[(row[0], row[1])] = int(row[7])
@@ -665,38 +876,36 @@ class _Batch:
                     False,
                 ]
         self.loaded = {(m.entity, m.id) for m in mutations}
-        self._preload_merged(mutations)
+        self._preload_merged(mutations, read[1] if read is not None else None)
 
-    def _preload_merged(self, mutations: list[Mutation]) -> None:
-        """Which records the batch refers to were merged away, and into what (one query per 500)."""
-        wanted: set[str] = set()
-        for m in mutations:
-            for name, _ in merged.ref_fields(m.entity):
-                value = m.fields.get(name, [None])[0]
-                if isinstance(value, str) and is_uuid(value):
-                    wanted.add(value)
-            if merged.names_its_record(m.entity):
-                value = m.fields.get("record_id", [None])[0]
-                if isinstance(value, str) and is_uuid(value):
-                    wanted.add(value)
-            for name, _ in merged.list_ref_fields(m.entity):
-                values = m.fields.get(name, [None])[0]
-                if isinstance(values, list):
-                    wanted.update(v for v in values if isinstance(v, str) and is_uuid(v))
+    def _preload_merged(self, mutations: list[Mutation], read: list[Any] | None = None) -> None:
+        """Which records the batch refers to were merged away, and into what (one query per 500;
+        `read`: the deleted records among at least these refs, read already with HEAD)."""
+        wanted = _merge_refs(mutations)
         for (entity, record_id), entry in self.records.items():
             survivor = merged.survivor_of(entry[0], entry[3]) if entity in merged.MERGEABLE else None
             if survivor:
                 self.survivors[record_id] = survivor
         ordered = sorted(wanted - set(self.survivors))
         self.looked.update(ordered)
-        for start in range(0, len(ordered), 500):
-            chunk = ordered[start : start + 500]
-            params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
-            params["t"] = True
-            marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-            for row in self.conn.execute(
-                text(f"SELECT entity, id, fields FROM record WHERE id IN ({marks}) AND deleted = :t"), params
-            ):
+        chunks: list[Any] = []
+        if read is not None:
+            keep = set(ordered)
+            chunks.append([row for row in read if row[1] in keep])
+        else:
+            for start in range(0, len(ordered), 500):
+                chunk = ordered[start : start + 500]
+                params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
+                params["t"] = True
+                marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+                chunks.append(
+                    self.conn.execute(
+                        _sql(f"SELECT entity, id, fields FROM record WHERE id IN ({marks}) AND deleted = :t"),
+                        params,
+                    )
+                )
+        for rows in chunks:
+            for row in rows:
                 survivor = (
                     merged.survivor_of(json.loads(row[2]), True) if row[0] in merged.MERGEABLE else None
                 )
@@ -787,7 +996,7 @@ class _Batch:
         if key not in self.records:
             self.looked.add(record_id)
             row = self.conn.execute(
-                text(
+                _sql(
                     "SELECT fields, owner, team, deleted, flagged, seq FROM record"
                     " WHERE entity = :e AND id = :i"
                 ),
@@ -805,7 +1014,7 @@ class _Batch:
                 return entry[1], entry[2]
         self.looked.add(record_id)
         row = self.conn.execute(
-            text("SELECT owner, team FROM record WHERE id = :i"), {"i": record_id}
+            _sql("SELECT owner, team FROM record WHERE id = :i"), {"i": record_id}
         ).first()
         return None if row is None else (row[0], row[1])
 
@@ -823,7 +1032,7 @@ class _Batch:
         """The team of server user `name` ("" for a user without a team, None if there is none)."""
         if name not in self.teams:
             row = self.conn.execute(
-                text("SELECT team FROM app_user WHERE name = :n AND revoked = :f"), {"n": name, "f": False}
+                _sql("SELECT team FROM app_user WHERE name = :n AND revoked = :f"), {"n": name, "f": False}
             ).first()
             self.teams[name] = None if row is None else (row[0] or "")
         return self.teams[name]
@@ -843,7 +1052,7 @@ class _Batch:
             where = " OR ".join(f"fields LIKE :p{n}" for n in range(len(chunk)))
             params = {f"p{n}": f'%"{parent}"%' for n, parent in enumerate(chunk)}
             rows = self.conn.execute(
-                text(f"SELECT entity, id FROM record WHERE entity IN ({kinds}) AND ({where})"), params
+                _sql(f"SELECT entity, id FROM record WHERE entity IN ({kinds}) AND ({where})"), params
             )
             keys.extend((row[0], row[1]) for row in rows)
         keys.extend(key for key in self.records if key[0] in _CHILDREN)
@@ -1030,7 +1239,7 @@ class _Batch:
         if rows:
             # One statement for new and existing records alike (one round trip per table).
             self.conn.execute(
-                text(
+                _sql(
                     "INSERT INTO record(entity, id, fields, owner, team, deleted, flagged, seq, updated_at)"
                     " VALUES (:e, :i, :f, :o, :t, :d, :g, :s, :u) ON CONFLICT (entity, id) DO UPDATE SET"
                     " fields = excluded.fields, owner = excluded.owner, team = excluded.team,"
@@ -1041,7 +1250,7 @@ class _Batch:
             )
         if self.changes:
             self.conn.execute(
-                text(
+                _sql(
                     "INSERT INTO change(seq, entity, id, fields, owner, team, prev_owner, prev_team,"
                     " existed, origin, user_name, at) VALUES (:seq, :entity, :id, :fields, :owner, :team,"
                     " :prev_owner,"

@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event, inspect, text
+from sqlalchemy import exc as exc_module
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, Index, SQLModel, create_engine
 
@@ -144,7 +146,8 @@ def make_engine(url: str) -> Engine:
             _sqlite_pragmas(engine)
         else:
             # Writers only (a push's second phase, admin writes); reads use read_engine's pool.
-            engine = create_engine(url, pool_size=6, max_overflow=6, pool_pre_ping=True)
+            engine = create_engine(url, pool_size=6, max_overflow=6)
+            _ping_when_idle(engine)
     except Exception as exc:
         raise ConfigError(f"cannot use database {url!r}: {exc}") from None
     return engine
@@ -160,7 +163,34 @@ def read_engine(engine: Engine) -> Engine:
         reader = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
         _sqlite_pragmas(reader, immediate=False)
         return reader
-    return create_engine(url, pool_size=12, max_overflow=12, pool_pre_ping=True)
+    reader = create_engine(url, pool_size=12, max_overflow=12)
+    _ping_when_idle(reader)
+    return reader
+
+
+# A pooled PostgreSQL connection idle longer than this is pinged before use (a restarted or
+# failed-over database dropped it); one in steady use is not, which saves a round trip per request
+# (docs/performance.md, "Server CPU per request").
+PING_AFTER = 2.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's pool_pre_ping, but only for connections idle over PING_AFTER seconds: a failed
+    ping makes the pool replace the connection (DisconnectionError), as pre-ping does."""
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since <= PING_AFTER:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise exc_module.DisconnectionError() from exc
 
 
 def _sqlite_pragmas(engine: Engine, immediate: bool = True) -> None:
