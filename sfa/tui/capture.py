@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Label, Static
+from textual.widgets import Button, Label, Static
 
 from sfa.domain.dates import local_today
 from sfa.domain.entities import TASK, TASK_PRIORITIES
@@ -23,6 +23,7 @@ from sfa.services import tasks as task_service
 from sfa.store.db import Record
 from sfa.tui.format import local_stamp
 from sfa.tui.forms import FORM_CSS, ConfirmScreen, FormField, FormScreen, PickScreen, ask
+from sfa.tui.widgets import KeysFooter
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -177,7 +178,7 @@ class TaskScreen(ModalScreen[None]):
                 yield Button("Snooze (z)", id="snooze")
                 yield Button("Edit (e)", id="edit")
                 yield Button("Done (d)", id="done", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.show()

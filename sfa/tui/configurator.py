@@ -19,13 +19,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Label, OptionList, Static
+from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option as Choice
 
 from sfa.domain.configure import Configuration, Option, Pair, Rule, configure, key, value_states
 from sfa.domain.money import format_money
 from sfa.tui.forms import FORM_CSS
-from sfa.tui.widgets import Options
+from sfa.tui.widgets import KeysFooter, Options
 
 
 class ConfiguratorScreen(ModalScreen[list[str] | None]):
@@ -86,7 +86,7 @@ class ConfiguratorScreen(ModalScreen[list[str] | None]):
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button(self.save_label, id="save", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.show()

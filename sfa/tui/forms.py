@@ -12,9 +12,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from sfa.domain.errors import SfaError
+from sfa.tui.widgets import KeysFooter
 
 # A check takes the typed text and raises SfaError (usually ValidationError) when it is refused.
 Check = Callable[[str], object]
@@ -98,7 +99,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button(self.save_label, id="save", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         for field in self.fields:
@@ -246,7 +247,7 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal(classes="buttons"):
                 yield Button(f"{self.no} (esc)", id="no")
                 yield Button(f"{self.yes} (enter)", id="yes", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#yes", Button).focus()  # Enter confirms; tab to Cancel and Enter cancels
@@ -286,7 +287,7 @@ class PickScreen(ModalScreen[str | None]):
             yield Label(Content(self.title_text), classes="title")
             yield Input(placeholder="type to filter", id="filter", compact=True)
             yield OptionList(*self._options(""), id="choices")
-        yield Footer()
+        yield KeysFooter()
 
     def _options(self, text: str) -> list[Any]:
         from textual.widgets.option_list import Option

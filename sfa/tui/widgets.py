@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.markup import escape
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, OptionList, Static
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.data_table import RowKey
 
 from sfa.tui.screens import SCREENS as _REGISTRY
@@ -101,3 +103,34 @@ class Options(OptionList):
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
     ]
+
+
+class KeysFooter(Footer):
+    """Textual's footer, rebuilt only when the keys it shows change. Textual's rebuilds its keys on
+    every change of the bindings (each move of the focus, each check of an action): new key
+    widgets mounted and styled each time, though moving between the fields of a form or the rows
+    of a table usually leaves the same keys. That was a tenth of the dashboard's work per key."""
+
+    _shown: tuple[object, ...] | None = None
+
+    def _keys(self, screen: Screen[Any]) -> tuple[object, ...]:
+        return (
+            self.show_command_palette,
+            self.compact,
+            *(
+                (key, binding.action, binding.description, binding.group, enabled, tooltip)
+                for key, (_, binding, enabled, tooltip) in screen.active_bindings.items()
+                if binding.show or key == self.app.COMMAND_PALETTE_BINDING
+            ),
+        )
+
+    def compose(self) -> ComposeResult:
+        if self._bindings_ready:
+            self._shown = self._keys(self.screen)
+        return super().compose()
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        unchanged = self._bindings_ready and self.is_attached and screen is self.screen
+        if unchanged and self._keys(screen) == self._shown:
+            return
+        super().bindings_changed(screen)

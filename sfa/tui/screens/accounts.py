@@ -15,7 +15,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from sfa.domain.entities import (
     ACCOUNT,
@@ -40,7 +40,7 @@ from sfa.tui.format import local_stamp, short_money
 from sfa.tui.forms import FormField, FormScreen
 from sfa.tui.results import ResultsTable, SearchBox
 from sfa.tui.screens.details import DetailsScreen, label_of
-from sfa.tui.widgets import StatusBar, Table
+from sfa.tui.widgets import KeysFooter, StatusBar, Table
 
 _thread = threading.local()  # the search thread's own workspace (sqlite connections stay in their thread)
 
@@ -466,7 +466,7 @@ class AccountView(Screen[None]):
     def compose(self) -> Iterable[Widget]:
         with Vertical(classes="bottom"):
             yield StatusBar()
-            yield Footer()
+            yield KeysFooter()
         yield Static("", id="account-head")
         with VerticalScroll(), Vertical():
             yield Static("Contacts", classes="section-title")

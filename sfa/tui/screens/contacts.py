@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from sfa.domain.entities import CONTACT
 from sfa.domain.errors import SfaError
@@ -22,7 +22,7 @@ from sfa.store.workspace import Workspace
 from sfa.tui.base import SfaScreen
 from sfa.tui.format import local_stamp
 from sfa.tui.forms import PickScreen
-from sfa.tui.widgets import StatusBar, Table
+from sfa.tui.widgets import KeysFooter, StatusBar, Table
 
 LIST_LIMIT = 500  # contacts listed by name before anything is typed
 
@@ -200,7 +200,7 @@ class ContactView(Screen[None]):
     def compose(self) -> Iterable[Widget]:
         with Vertical(classes="bottom"):
             yield StatusBar()
-            yield Footer()
+            yield KeysFooter()
         yield Static("", id="contact-head")
         yield Static("Open tasks", classes="section-title")
         yield Table(id="contact-tasks")

@@ -16,14 +16,14 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import DataTable, Input, Label, Static
 
 from sfa.domain.dates import local_today
 from sfa.domain.money import format_money
 from sfa.services import configurator, documents, encyclopedia, quotes
 from sfa.tui.base import SfaScreen
 from sfa.tui.forms import FORM_CSS, PickScreen
-from sfa.tui.widgets import Table
+from sfa.tui.widgets import KeysFooter, Table
 
 LIST_LIMIT = 200
 
@@ -90,7 +90,7 @@ class CompareScreen(ModalScreen[None]):
         with Vertical(id="dialog"):
             yield Label(Content(f"Compare {skus}: {differ} of {len(self.comparison.rows)} specs differ"))
             yield Table(id="compare-table")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#compare-table", Table)
