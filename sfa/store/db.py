@@ -24,7 +24,7 @@ from sfa.domain.dates import iso_utc, utc_now
 from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import AmbiguousRefError, NotFoundError, SfaError, StoreError, ValidationError
 from sfa.domain.hlc import Clock, Hlc
-from sfa.store import codec, writes
+from sfa.store import codec, deferred, writes
 from sfa.store.bulk import (
     BulkWriteError,
     BulkWriter,
@@ -36,7 +36,6 @@ from sfa.store.bulk import (
 from sfa.store.migrations import LATEST, MIGRATIONS, VACUUM_AFTER, execute_script
 from sfa.store.prepare import (
     check_fields,
-    fts_entry,
     new_records,
     prepare_insert,
 )
@@ -73,6 +72,8 @@ class Store:
         self._dirty_clock = False
         self.conn = self._connect(readonly)
         self._migrate()
+        if not readonly:
+            self._repair()
         self.replica_id = self.meta("replica_id") or ""
         last = self.meta("hlc")
         self.clock = Clock(self.replica_id, Hlc.decode(last) if last else None)
@@ -134,6 +135,20 @@ class Store:
             # later writes instead, which is merely less tidy.
             with suppress(sqlite3.OperationalError):
                 self.conn.execute("VACUUM")
+
+    def _repair(self) -> None:
+        """Finish what an upgrade or an interrupted first sync left: the secondary indexes and the
+        search entries (sfa/store/deferred.py). A store that needs nothing costs two meta reads."""
+        if not deferred.needed(self.conn):
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            if deferred.needed(self.conn):  # again, under the lock: another process may have done it
+                deferred.finish(self.conn)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         self.conn.close()
@@ -618,7 +633,6 @@ class Store:
             writes.write_update(
                 self.conn, entity, record_id, assignments, history, (codec.dumps([clock, wire]), now)
             )
-            self.reindex(entity, int(row["rid"]), updated)
         return updated
 
     def delete(self, entity: Entity, record_id: str) -> Record:
@@ -626,9 +640,6 @@ class Store:
         return self.update(entity, record_id, {"deleted": True})
 
     # -- full-text search --------------------------------------------------------------------
-    def reindex(self, entity: Entity, rid: int, record: Record) -> None:
-        writes.reindex(self.conn, entity, rid, fts_entry(entity, record))
-
     def restore_bookkeeping(
         self,
         entity: Entity,

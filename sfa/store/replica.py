@@ -20,9 +20,8 @@ from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import NotFoundError, StateError
 from sfa.domain.hlc import Clock
 from sfa.protocol import CONFLICT, CONFLICT_FIELDS, Change, Mutation, PushResult
-from sfa.store import codec, quarantine, writes
+from sfa.store import codec, deferred, quarantine, writes
 from sfa.store.db import Store
-from sfa.store.prepare import fts_entry
 
 _CONFLICT_COLUMNS = CONFLICT_FIELDS
 _JSON_COLUMNS = ("kept", "lost")
@@ -42,6 +41,25 @@ class Replica:
         self._reconcile = False
         self._seen: dict[tuple[str, str], dict[str, str]] = {}
         self.refused_resends = 0  # re-sends the server refused (dropped; see `acknowledge`)
+        self._search = True  # False while a first sync leaves the indexes to the end
+
+    # -- a first sync: the indexes at the end (sfa/store/deferred.py) -------------------------
+    def defer_indexes(self) -> bool:
+        """Before a first sync's pages: drop the secondary indexes and leave the search index, to
+        be built once at the end (`finish_indexes`). Only from cursor 0, not while reconciling
+        (a re-pull onto a full store); returns whether it did."""
+        if not self._search or self.cursor != 0 or self.reconciling:
+            return False
+        with self.store.transaction():
+            deferred.defer(self.conn)
+        self._search = False
+        return True
+
+    def finish_indexes(self) -> None:
+        """Create the indexes `defer_indexes` dropped and rebuild the search index."""
+        with self.store.transaction():
+            deferred.finish(self.conn)
+        self._search = True
 
     # -- bookkeeping -------------------------------------------------------------------------
     @property
@@ -493,7 +511,7 @@ class Replica:
                 created.pop(record_id, None)
                 row = existing.pop(record_id, None)
                 if row is not None:
-                    writes.remove(self.conn, entity, record_id, int(row["rid"]))
+                    writes.remove(self.conn, entity, record_id, search=self._search)
                 continue
             fields, aside = quarantine.screen(
                 entity, int(change.get("seq") or 0), record_id, change.get("fields") or {}, not_null
@@ -539,7 +557,7 @@ class Replica:
         ]
         sql = f"INSERT INTO {entity.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         rid = int(self.conn.execute(f"SELECT coalesce(max(rid), 0) FROM {entity.table}").fetchone()[0])
-        rows, fts = [], []
+        rows = []
         missing: list[quarantine.SetAside] = []
         defaults = self._defaults(entity)
         specs = [(spec.name, spec.type, spec.required or spec.name in defaults) for spec in entity.fields]
@@ -584,10 +602,7 @@ class Replica:
                     *(derived.get(c) for c in entity.derived_columns),
                 )
             )
-            entry = fts_entry(entity, full)
-            if entry is not None:
-                fts.append((writes.fts_rowid(entity, rid), *entry))
-        writes.write_pulled_inserts(self.conn, entity, sql, rows, fts)
+        writes.write_pulled_inserts(self.conn, entity, sql, rows, search=self._search)
         self._set_aside(missing)
 
     def _update(
@@ -632,9 +647,7 @@ class Replica:
         }
         if changed:
             assignments["updated_at"] = now
-        writes.write_update(self.conn, entity, row["id"], assignments, history, None)
-        if history:
-            self.store.reindex(entity, int(row["rid"]), updated)
+        writes.write_update(self.conn, entity, row["id"], assignments, history, None, search=self._search)
 
     def _apply_conflict(self, change: Change, pending: dict[str, set[str]]) -> str:
         record_id = str(change["id"])
