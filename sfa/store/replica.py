@@ -31,6 +31,18 @@ _CHUNK = 500
 HISTORY_RETENTION = timedelta(days=90)
 
 
+_MISSING = object()
+
+
+def _repeatable(name: str, value: Any) -> tuple[str, Any] | None:
+    """A cache key for a wire value that repeats from record to record (a flag, a number, a tag
+    list), or None."""
+    kind = type(value)
+    if kind is list:
+        return (name, tuple(value)) if all(type(item) is str for item in value) else None
+    return (name, value) if kind is str or kind is int or kind is float or kind is bool else None
+
+
 class Replica:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -560,46 +572,68 @@ class Replica:
         rows = []
         missing: list[quarantine.SetAside] = []
         defaults = self._defaults(entity)
-        specs = [(spec.name, spec.type, spec.required or spec.name in defaults) for spec in entity.fields]
+        # Wire values are already in column form for most kinds (the fast path of an initial sync);
+        # the others (tags, flags, numbers) mostly repeat, so each distinct value is converted once.
+        specs = [
+            (
+                spec.name,
+                spec.type,
+                spec.required or spec.name in defaults,
+                None if spec.type.wire_is_column else spec.type.wire_to_column,
+            )
+            for spec in entity.fields
+        ]
+        converted: dict[tuple[str, Any], Any] = {}
+        derive = entity.derived
+        derived_columns = entity.derived_columns
+        handle_start = -ids.HANDLE_LENGTH
         for record_id, fields in created.items():
             rid += 1
-            # Wire values are already in column form for most kinds (the fast path of an initial
-            # sync); derived keys and the search index read text values.
             full: dict[str, Any] = {}
             columns_out: list[Any] = []
-            for name, kind, required in specs:
+            for name, kind, required, convert in specs:
                 pair = fields.get(name)
                 value = pair[0] if pair is not None else None
-                if value is None and required and defaults.get(name) is not None:
-                    value = defaults[name]  # what the column holds when a create leaves it out
-                elif value is None and required:  # never seen a create: keep the row valid
-                    value = kind.to_wire(kind.placeholder())
-                    if (record_id, name) not in self._aside:
-                        missing.append(
-                            quarantine.SetAside(
-                                0,
-                                entity.name,
-                                record_id,
-                                name,
-                                None,
-                                None,
-                                f"{name}: is required; a placeholder is stored",
+                if value is None and required:
+                    if defaults.get(name) is not None:
+                        value = defaults[name]  # what the column holds when a create leaves it out
+                    else:  # never seen a create: keep the row valid
+                        value = kind.to_wire(kind.placeholder())
+                        if (record_id, name) not in self._aside:
+                            missing.append(
+                                quarantine.SetAside(
+                                    0,
+                                    entity.name,
+                                    record_id,
+                                    name,
+                                    None,
+                                    None,
+                                    f"{name}: is required; a placeholder is stored",
+                                )
                             )
-                        )
                 full[name] = value
-                columns_out.append(kind.wire_to_column(value))
-            derived = entity.derived(full) if entity.derived else {}
-            clocks = codec.pack_clocks({n: pair[1] for n, pair in fields.items()})
+                if convert is None:
+                    columns_out.append(value)
+                    continue
+                key = _repeatable(name, value)
+                if key is None:
+                    columns_out.append(convert(value))
+                    continue
+                column = converted.get(key, _MISSING)
+                if column is _MISSING:
+                    column = converted[key] = convert(value)
+                columns_out.append(column)
+            derived = derive(full) if derive is not None else {}
             rows.append(
                 (
                     rid,
                     record_id,
-                    ids.handle_of(record_id),
-                    clocks,
+                    record_id[handle_start:],
+                    codec.pack_clocks_of(fields),
                     now,
                     now,
                     *columns_out,
-                    *(derived.get(c) for c in entity.derived_columns),
+                    *[derived.get(c) for c in derived_columns],
                 )
             )
         writes.write_pulled_inserts(self.conn, entity, sql, rows, search=self._search)
