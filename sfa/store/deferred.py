@@ -10,8 +10,8 @@ rows), they cost about a third and are packed (docs/store.md, "Size").
 (`deferred.indexes`), and marks the search index as not current; `finish` creates them again and
 rebuilds the search index. Both run inside the caller's transaction, so a sync interrupted in
 between leaves the marks in the file, and the next open of the store finishes the work
-(`Store._repair`). Reads meanwhile are right, only slower; the unique index on `id` is never
-dropped (the pull reads the rows it updates by id, and it keeps ids unique).
+(`Store._repair`). Reads meanwhile are right, only slower; unique indexes are never dropped (the
+one on `id` is how the pull finds the rows it updates, and each keeps a constraint).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ def defer(conn: sqlite3.Connection) -> None:
     tables = sorted({entity.table for entity in ENTITIES.values()})
     marks = ", ".join("?" * len(tables))
     found = conn.execute(
-        f"SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks})",
+        "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL"
+        f" AND sql NOT LIKE 'CREATE UNIQUE%' AND tbl_name IN ({marks})",
         tables,
     ).fetchall()
     kept = json.loads(pending(conn) or "[]")
