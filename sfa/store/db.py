@@ -553,7 +553,7 @@ class Store:
         record_ids: Sequence[str] | None,
         derived: Sequence[Record] | None,
     ) -> tuple[writes.PreparedInsert, list[Record]]:
-        """The SQL rows of new records (row, field clocks, outbox entry, search entry) and the records."""
+        """The SQL rows of new records (row, field clocks, outbox entry) and the records."""
         # Sorted, so the unique index on id is appended to rather than split at random.
         new_ids = record_ids or sorted(ids.uuid7_many(len(rows)))
         return prepare_insert(entity, rows, new_ids, derived, self.tick(), iso_utc(utc_now()))

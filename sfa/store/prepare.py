@@ -85,7 +85,7 @@ def prepare_insert(
     *,
     keep_records: bool = True,
 ) -> tuple[PreparedInsert, list[Record]]:
-    """The SQL rows of new records (row, field clocks, outbox entry, search entry), and the records
+    """The SQL rows of new records (row, field clocks, outbox entry), and the records
     themselves unless `keep_records` is false.
 
     `clock` is one clock for the batch: clocks order writes to the same field of the same record,
