@@ -182,3 +182,22 @@ def test_a_store_whose_index_is_stale_is_rebuilt_when_opened(tmp_path: Path) -> 
     assert [r["name"] for _, r in store.search("quok")] == ["Quokka Logistik"]
     assert store.meta("search.rule") == writes.search_rule()
     store.close()
+
+
+def test_hits_are_ranked(tmp_path: Path) -> None:
+    """bm25 needs where a hit's words are: a contentless index must keep positions (detail=full),
+    or every rank is 0 and the order of hits is the index's, not the best match first."""
+    store = Store(tmp_path / "sfa.db")
+    store.insert(
+        CONTACT, {"name": "Otto Normal", "notes": "met at the Alpen fair, a long talk about many things"}
+    )
+    store.insert(ACCOUNT, {"name": "Alpen Alpenbau"})
+    ranks = [
+        r[0]
+        for r in store.conn.execute(
+            "SELECT rank FROM search_fts WHERE search_fts MATCH 'alpen*' ORDER BY rank"
+        )
+    ]
+    assert len(ranks) == 2 and all(rank < 0 for rank in ranks) and ranks[0] < ranks[1]
+    assert [r["name"] for _, r in store.search("alpen")] == ["Alpen Alpenbau", "Otto Normal"]
+    store.close()

@@ -732,8 +732,8 @@ def _differs(entity: Entity, name: str, old: Any, new: Any) -> bool:
 def fts_query(text: str) -> str:
     """Turn what a person typed into a safe FTS5 query: every word must match, as a prefix.
 
-    Each word is quoted alone and holds only letters and digits, so it is one token: the index
-    keeps no positions (detail=column, docs/store.md), and FTS5 refuses a phrase of several tokens."""
+    Each word is quoted alone and holds only letters and digits, so it is one token: sfa never
+    makes a phrase query (docs/store.md, "Full-text search")."""
     words = [w for w in "".join(c if c.isalnum() else " " for c in text).split() if w]
     return " ".join(f'"{w}"*' for w in words)
 

@@ -42,10 +42,13 @@ ALTER TABLE search_fts_lean RENAME TO search_fts;
 
 # Migration V_CONTENTLESS_SEARCH: the index keeps no copy of the text (content=''); its entries are
 # written again from the rows when the store is next opened (`search_is_current`, `rebuild_search`).
+# It keeps the words' positions again (detail=full): without them FTS5 works out where a hit's words
+# are by tokenising the document's text, which a contentless index does not have, and every bm25
+# rank would be 0 (docs/store.md, "Full-text search").
 SEARCH_FTS_CONTENTLESS = """
 DROP TABLE search_fts;
 CREATE VIRTUAL TABLE search_fts USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2',
-    detail = column, content = '');
+    content = '');
 DELETE FROM meta WHERE key = 'search.rule';
 """
 
