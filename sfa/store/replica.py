@@ -34,13 +34,13 @@ HISTORY_RETENTION = timedelta(days=90)
 _MISSING = object()
 
 
-def _repeatable(name: str, value: Any) -> tuple[str, Any] | None:
+def _repeatable(name: str, value: Any) -> tuple[str, type, Any] | None:
     """A cache key for a wire value that repeats from record to record (a flag, a number, a tag
-    list), or None."""
+    list), or None. Its type is part of it: 1, 1.0 and True are equal keys in Python."""
     kind = type(value)
     if kind is list:
-        return (name, tuple(value)) if all(type(item) is str for item in value) else None
-    return (name, value) if kind is str or kind is int or kind is float or kind is bool else None
+        return (name, kind, tuple(value)) if all(type(item) is str for item in value) else None
+    return (name, kind, value) if kind is str or kind is int or kind is float or kind is bool else None
 
 
 class Replica:
@@ -583,7 +583,7 @@ class Replica:
             )
             for spec in entity.fields
         ]
-        converted: dict[tuple[str, Any], Any] = {}
+        converted: dict[tuple[str, type, Any], Any] = {}
         derive = entity.derived
         derived_columns = entity.derived_columns
         handle_start = -ids.HANDLE_LENGTH

@@ -111,15 +111,16 @@ def search_columns(entity: Entity) -> frozenset[str]:
 @cache
 def _search_select(entity: Entity) -> str:
     """SELECT rowid, title, body FROM the entity's table WHERE it has an entry (append `AND ...`)."""
-    body = [f for f in entity.search_fields if f != entity.title]
+    body = [f for f in entity.search_fields if f != entity.title and f in entity.by_name]
     body_sql = " || ' ' || ".join(f"coalesce({f}, '')" for f in body) or "''"
+    title_sql = f"coalesce({entity.title}, '')" if entity.title in entity.by_name else "''"
     where = ["1"]
     if "deleted" in entity.by_name:
         where.append("coalesce(deleted, 0) = 0")
     if entity.name == "timeline":
         where.append(f"kind IN ({', '.join(repr(k) for k in SEARCHABLE_TIMELINE_KINDS)})")
     return (
-        f"SELECT rid * {FTS_SLOTS} + {entity.code}, coalesce({entity.title}, ''), {body_sql}"
+        f"SELECT rid * {FTS_SLOTS} + {entity.code}, {title_sql}, {body_sql}"
         f" FROM {entity.table} WHERE {' AND '.join(where)}"
     )
 
