@@ -6,35 +6,42 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from sfa.services import crm, search
+from sfa.services import search
 from sfa.store import migrations
 from sfa.store.workspace import Workspace
 
 
 def test_entries_of_the_16_slot_layout_are_found_after_the_migration(tmp_path: Path) -> None:
-    ws = Workspace(tmp_path)
-    for n in range(40):  # enough rids that rid * 16 and rid * 64 differ for most of them
-        crm.add_account(ws, {"name": f"Filler {n:02d} GmbH"})
-    wanted = crm.add_account(ws, {"name": "Zebrawerk Rosenheim"})
-    path = ws.db_path
-    ws.close()
-
-    conn = sqlite3.connect(path)
-    with conn:  # back to the layout before the migration: rowid = rid * 16 + code
-        conn.execute("CREATE TEMP TABLE back AS SELECT rowid AS r, title, body FROM search_fts")
-        conn.execute("DELETE FROM search_fts")
+    """A file as it was before V_FTS_SLOTS (entries at rid * 16 + code), upgraded by opening it: the
+    records are found and open the right record. (The index is contentless since
+    V_CONTENTLESS_SEARCH, so the entries are made again from the rows on the way.)"""
+    path = tmp_path / "sfa.db"
+    number = migrations.MIGRATIONS.index(migrations.V_FTS_SLOTS)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    for script in migrations.MIGRATIONS[:number]:
+        migrations.execute_script(conn, script)
+    conn.execute("INSERT INTO meta VALUES ('replica_id', '00112233aabbccdd')")
+    names = [f"Filler {n:02d} GmbH" for n in range(40)] + ["Zebrawerk Rosenheim"]
+    for rid, name in enumerate(names, 1):  # enough rids that rid * 16 and rid * 64 differ
+        record_id = f"01a20000-0000-7000-8000-{rid:012d}"
         conn.execute(
-            "INSERT INTO search_fts(rowid, title, body) SELECT (r / 64) * 16 + r % 64, title, body FROM back"
+            "INSERT INTO account(rid, id, handle, name, clocks, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, '{}', 'x', 'x')",
+            (rid, record_id, record_id[-12:], name),
         )
-    with conn:
-        conn.executescript(migrations.V_FTS_SLOTS)  # what the migration runs, on that layout
+        conn.execute("INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, '')", (rid * 16 + 1, name))
+    conn.execute(f"PRAGMA user_version = {number}")
+    conn.execute("COMMIT")
     conn.close()
 
     ws = Workspace(tmp_path)
     hits = search.search(ws, "Zebrawerk")
-    assert [(entity.name, record["id"]) for entity, record in hits] == [("account", wanted["id"])]
+    assert [(entity.name, record["id"]) for entity, record in hits] == [
+        ("account", "01a20000-0000-7000-8000-000000000041")
+    ]
     found = search.search(ws, "Filler", limit=100)
-    assert sorted(r["name"] for _, r in found) == [f"Filler {n:02d} GmbH" for n in range(40)]
+    assert sorted(r["name"] for _, r in found) == names[:40]
     ws.close()
 
 

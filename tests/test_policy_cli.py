@@ -247,8 +247,7 @@ def test_entity_codes_and_the_search_index(ws: Any) -> None:
     review = store.insert(REVIEW, {"rep": "me", "period": "2027-Q1", "reviewer": "me", "status": "draft"})
     late = replace(REVIEW, code=17)
     with store.transaction():
-        writes.remove(store.conn, late, review["id"], 1)
-        writes.reindex(store.conn, late, 1, None)
+        writes.remove(store.conn, late, review["id"])
     assert [r["id"] for _e, r in store.first_matches("yak", 5)] == [yak["id"]]
 
 

@@ -7,7 +7,7 @@ sqlite3 gives up the interpreter lock for every row it steps, and waits for it a
 busy thread. So a writer process, forked once when the session starts, writes the batches: each
 arrives through a pipe as the checked rows of each table (marshal, or pickle where a value is not
 a plain str, int, float, bool or None), is made ready for SQL there (sfa/store/prepare.py: field
-clocks, outbox entries, search entries), written in one transaction on the writer's own
+clocks, outbox entries; the search entries are made from the rows by SQL), written in one transaction on the writer's own
 connection, and answered with one line. The split follows the cost: encoding rows for SQL is the
 part of the work that needs nothing but the rows, so it moves to the side that waited.
 

@@ -82,6 +82,15 @@ def pack_clocks(clocks: dict[str, str]) -> str:
     return dumps([item for clock in sorted(groups) for item in (clock, *groups[clock])])
 
 
+def pack_clocks_of(fields: dict[str, list[Any]]) -> str:
+    """`pack_clocks` of pulled wire fields ({name: [value, clock]}); a create's fields mostly share
+    one clock, which is then encoded once."""
+    clocks: list[str] = [pair[1] for pair in fields.values()]
+    if clocks and clocks.count(clocks[0]) == len(clocks):
+        return "[" + encode_basestring(clocks[0]) + _field_list(tuple(fields)) + "]"
+    return pack_clocks(dict(zip(fields, clocks, strict=True)))
+
+
 @lru_cache(maxsize=1024)
 def _field_list(names: tuple[str, ...]) -> str:
     """',"name","city"': a record type's written field sets are few, so each is encoded once."""

@@ -24,7 +24,7 @@ from sfa.domain.dates import iso_utc, utc_now
 from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import AmbiguousRefError, NotFoundError, SfaError, StoreError, ValidationError
 from sfa.domain.hlc import Clock, Hlc
-from sfa.store import codec, writes
+from sfa.store import codec, deferred, writes
 from sfa.store.bulk import (
     BulkWriteError,
     BulkWriter,
@@ -36,7 +36,6 @@ from sfa.store.bulk import (
 from sfa.store.migrations import LATEST, MIGRATIONS, VACUUM_AFTER, execute_script
 from sfa.store.prepare import (
     check_fields,
-    fts_entry,
     new_records,
     prepare_insert,
 )
@@ -73,6 +72,8 @@ class Store:
         self._dirty_clock = False
         self.conn = self._connect(readonly)
         self._migrate()
+        if not readonly:
+            self._repair()
         self.replica_id = self.meta("replica_id") or ""
         last = self.meta("hlc")
         self.clock = Clock(self.replica_id, Hlc.decode(last) if last else None)
@@ -134,6 +135,20 @@ class Store:
             # later writes instead, which is merely less tidy.
             with suppress(sqlite3.OperationalError):
                 self.conn.execute("VACUUM")
+
+    def _repair(self) -> None:
+        """Finish what an upgrade or an interrupted first sync left: the secondary indexes and the
+        search entries (sfa/store/deferred.py). A store that needs nothing costs two meta reads."""
+        if not deferred.needed(self.conn):
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            if deferred.needed(self.conn):  # again, under the lock: another process may have done it
+                deferred.finish(self.conn)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         self.conn.close()
@@ -538,7 +553,7 @@ class Store:
         record_ids: Sequence[str] | None,
         derived: Sequence[Record] | None,
     ) -> tuple[writes.PreparedInsert, list[Record]]:
-        """The SQL rows of new records (row, field clocks, outbox entry, search entry) and the records."""
+        """The SQL rows of new records (row, field clocks, outbox entry) and the records."""
         # Sorted, so the unique index on id is appended to rather than split at random.
         new_ids = record_ids or sorted(ids.uuid7_many(len(rows)))
         return prepare_insert(entity, rows, new_ids, derived, self.tick(), iso_utc(utc_now()))
@@ -618,7 +633,6 @@ class Store:
             writes.write_update(
                 self.conn, entity, record_id, assignments, history, (codec.dumps([clock, wire]), now)
             )
-            self.reindex(entity, int(row["rid"]), updated)
         return updated
 
     def delete(self, entity: Entity, record_id: str) -> Record:
@@ -626,9 +640,6 @@ class Store:
         return self.update(entity, record_id, {"deleted": True})
 
     # -- full-text search --------------------------------------------------------------------
-    def reindex(self, entity: Entity, rid: int, record: Record) -> None:
-        writes.reindex(self.conn, entity, rid, fts_entry(entity, record))
-
     def restore_bookkeeping(
         self,
         entity: Entity,
@@ -721,8 +732,8 @@ def _differs(entity: Entity, name: str, old: Any, new: Any) -> bool:
 def fts_query(text: str) -> str:
     """Turn what a person typed into a safe FTS5 query: every word must match, as a prefix.
 
-    Each word is quoted alone and holds only letters and digits, so it is one token: the index
-    keeps no positions (detail=column, docs/store.md), and FTS5 refuses a phrase of several tokens."""
+    Each word is quoted alone and holds only letters and digits, so it is one token: sfa never
+    makes a phrase query (docs/store.md, "Full-text search")."""
     words = [w for w in "".join(c if c.isalnum() else " " for c in text).split() if w]
     return " ".join(f'"{w}"*' for w in words)
 

@@ -1,4 +1,5 @@
-"""New records made ready for SQL: the row, its field clocks, its outbox entry and its search entry.
+"""New records made ready for SQL: the row, its field clocks and its outbox entry (the search entry is
+made from the row by SQL, sfa/store/writes.py).
 
 `Store.insert_many` prepares and writes in its own process. A bulk session (sfa/store/bulk.py)
 hands the checked rows to its writer process, which prepares them there: the process that reads
@@ -12,29 +13,12 @@ from functools import cache
 from typing import Any
 
 from sfa.domain import ids
-from sfa.domain.entities import SEARCHABLE_TIMELINE_KINDS, Entity
+from sfa.domain.entities import Entity
 from sfa.domain.errors import ValidationError
 from sfa.store import codec
 from sfa.store.writes import PreparedInsert
 
 Record = dict[str, Any]
-
-
-@cache
-def body_fields(entity: Entity) -> tuple[str, ...]:
-    """The fields of a record's search entry besides its title."""
-    return tuple(f for f in entity.search_fields if f != entity.title)
-
-
-def fts_entry(entity: Entity, record: Record) -> tuple[str, str] | None:
-    """A record's search entry (title, body), or None if it is not searchable."""
-    if not entity.search_fields or record.get("deleted"):
-        return None
-    if entity.name == "timeline" and record.get("kind") not in SEARCHABLE_TIMELINE_KINDS:
-        return None
-    title = str(record.get(entity.title) or "")
-    body = " ".join([str(value) for value in [record.get(f) for f in body_fields(entity)] if value])
-    return title, body
 
 
 @cache
@@ -101,7 +85,7 @@ def prepare_insert(
     *,
     keep_records: bool = True,
 ) -> tuple[PreparedInsert, list[Record]]:
-    """The SQL rows of new records (row, field clocks, outbox entry, search entry), and the records
+    """The SQL rows of new records (row, field clocks, outbox entry), and the records
     themselves unless `keep_records` is false.
 
     `clock` is one clock for the batch: clocks order writes to the same field of the same record,
@@ -110,7 +94,6 @@ def prepare_insert(
     """
     table_rows: list[tuple[Any, ...]] = []
     outbox_rows: list[tuple[str, str, str, str]] = []
-    fts_rows: list[tuple[int, str, str]] = []
     records: list[Record] = []
     plan = codec.writers(entity)
     empty_record, list_fields = _blank(entity)
@@ -121,7 +104,6 @@ def prepare_insert(
     derive = entity.derived
     derived_columns = entity.derived_columns
     entity_name = entity.name
-    searchable = bool(entity.search_fields)
     handle_start = -ids.HANDLE_LENGTH
     dumps = codec.dumps
     clocks_json: dict[tuple[str, ...], str] = {}
@@ -158,15 +140,9 @@ def prepare_insert(
             clocks = clocks_json[written] = f'["{clock}"' + "".join(f',"{n}"' for n in written) + "]"
         table_rows.append((record_id, record_id[handle_start:], clocks, now, now, *column_values))
         outbox_rows.append((entity_name, record_id, dumps([clock, wire]), now))
-        if searchable:
-            entry = fts_entry(entity, full)
-            if entry is not None:
-                fts_rows.append((index, *entry))
         if keep_records:
             full["id"] = record_id
             full["created_at"] = full["updated_at"] = now
             records.append(full)
-    prepared = PreparedInsert(
-        entity.table, insert_sql(entity), table_rows, outbox_rows, fts_rows, entity.code
-    )
+    prepared = PreparedInsert(entity.name, insert_sql(entity), table_rows, outbox_rows)
     return prepared, records

@@ -190,10 +190,52 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+_plain_fields: dict[str, frozenset[str]] = {}
+
+
+def _plain_names(entity: Entity) -> frozenset[str]:
+    """The fields of `entity` whose wire value is any text (`_plain`)."""
+    names = _plain_fields.get(entity.name)
+    if names is None:
+        names = _plain_fields[entity.name] = frozenset(f.name for f in entity.fields if _plain(f.type))
+    return names
+
+
 def screen(
     entity: Entity, seq: int, record_id: str, fields: dict[str, Any], not_null: frozenset[str] = frozenset()
 ) -> tuple[dict[str, list[Any]], list[SetAside]]:
-    """The storable fields of a pulled change (known fields only), and what was set aside."""
+    """The storable fields of a pulled change (known fields only), and what was set aside.
+
+    Most changes are clean: their text values are checked together, in one search of their
+    concatenation (a bad character is bad wherever it stands), and a change with any problem is
+    screened again field by field (`_screen_each`), which says what is wrong with which field."""
+    by_name = entity.by_name
+    plain = _plain_names(entity)
+    clean: dict[str, list[Any]] = {}
+    texts: list[str] = []
+    good = None  # the clock last found well-formed: a change's fields mostly share one
+    for name, pair in fields.items():
+        if name not in by_name:
+            continue  # a field of a newer sfa: ignored, as before
+        value, clock = pair[0], pair[1]
+        if clock != good or type(clock) is not str:
+            if clock_issue(clock) is not None:
+                return _screen_each(entity, seq, record_id, fields, not_null)
+            good = clock
+        if type(value) is str and name in plain:
+            texts.append(value)
+        elif value_problem(entity, name, value, not_null) is not None:
+            return _screen_each(entity, seq, record_id, fields, not_null)
+        clean[name] = [value, clock]
+    if texts and _BAD_CHAR.search("".join(texts)) is not None:
+        return _screen_each(entity, seq, record_id, fields, not_null)
+    return clean, []
+
+
+def _screen_each(
+    entity: Entity, seq: int, record_id: str, fields: dict[str, Any], not_null: frozenset[str]
+) -> tuple[dict[str, list[Any]], list[SetAside]]:
+    """`screen`, one field at a time, with the reason for each field set aside."""
     clean: dict[str, list[Any]] = {}
     aside: list[SetAside] = []
     good = None  # the clock last found well-formed: a change's fields mostly share one

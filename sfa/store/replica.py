@@ -20,9 +20,8 @@ from sfa.domain.entities import ENTITIES, Entity
 from sfa.domain.errors import NotFoundError, StateError
 from sfa.domain.hlc import Clock
 from sfa.protocol import CONFLICT, CONFLICT_FIELDS, Change, Mutation, PushResult
-from sfa.store import codec, quarantine, writes
+from sfa.store import codec, deferred, quarantine, writes
 from sfa.store.db import Store
-from sfa.store.prepare import fts_entry
 
 _CONFLICT_COLUMNS = CONFLICT_FIELDS
 _JSON_COLUMNS = ("kept", "lost")
@@ -30,6 +29,18 @@ _CHUNK = 500
 # History of pulled changes is kept this long (docs/store.md, "Size"); history of writes made here is
 # kept for good.
 HISTORY_RETENTION = timedelta(days=90)
+
+
+_MISSING = object()
+
+
+def _repeatable(name: str, value: Any) -> tuple[str, type, Any] | None:
+    """A cache key for a wire value that repeats from record to record (a flag, a number, a tag
+    list), or None. Its type is part of it: 1, 1.0 and True are equal keys in Python."""
+    kind = type(value)
+    if kind is list:
+        return (name, kind, tuple(value)) if all(type(item) is str for item in value) else None
+    return (name, kind, value) if kind is str or kind is int or kind is float or kind is bool else None
 
 
 class Replica:
@@ -42,6 +53,25 @@ class Replica:
         self._reconcile = False
         self._seen: dict[tuple[str, str], dict[str, str]] = {}
         self.refused_resends = 0  # re-sends the server refused (dropped; see `acknowledge`)
+        self._search = True  # False while a first sync leaves the indexes to the end
+
+    # -- a first sync: the indexes at the end (sfa/store/deferred.py) -------------------------
+    def defer_indexes(self) -> bool:
+        """Before a first sync's pages: drop the secondary indexes and leave the search index, to
+        be built once at the end (`finish_indexes`). Only from cursor 0, not while reconciling
+        (a re-pull onto a full store); returns whether it did."""
+        if not self._search or self.cursor != 0 or self.reconciling:
+            return False
+        with self.store.transaction():
+            deferred.defer(self.conn)
+        self._search = False
+        return True
+
+    def finish_indexes(self) -> None:
+        """Create the indexes `defer_indexes` dropped and rebuild the search index."""
+        with self.store.transaction():
+            deferred.finish(self.conn)
+        self._search = True
 
     # -- bookkeeping -------------------------------------------------------------------------
     @property
@@ -493,7 +523,7 @@ class Replica:
                 created.pop(record_id, None)
                 row = existing.pop(record_id, None)
                 if row is not None:
-                    writes.remove(self.conn, entity, record_id, int(row["rid"]))
+                    writes.remove(self.conn, entity, record_id, search=self._search)
                 continue
             fields, aside = quarantine.screen(
                 entity, int(change.get("seq") or 0), record_id, change.get("fields") or {}, not_null
@@ -539,55 +569,74 @@ class Replica:
         ]
         sql = f"INSERT INTO {entity.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         rid = int(self.conn.execute(f"SELECT coalesce(max(rid), 0) FROM {entity.table}").fetchone()[0])
-        rows, fts = [], []
+        rows = []
         missing: list[quarantine.SetAside] = []
         defaults = self._defaults(entity)
-        specs = [(spec.name, spec.type, spec.required or spec.name in defaults) for spec in entity.fields]
+        # Wire values are already in column form for most kinds (the fast path of an initial sync);
+        # the others (tags, flags, numbers) mostly repeat, so each distinct value is converted once.
+        specs = [
+            (
+                spec.name,
+                spec.type,
+                spec.required or spec.name in defaults,
+                None if spec.type.wire_is_column else spec.type.wire_to_column,
+            )
+            for spec in entity.fields
+        ]
+        converted: dict[tuple[str, type, Any], Any] = {}
+        derive = entity.derived
+        derived_columns = entity.derived_columns
+        handle_start = -ids.HANDLE_LENGTH
         for record_id, fields in created.items():
             rid += 1
-            # Wire values are already in column form for most kinds (the fast path of an initial
-            # sync); derived keys and the search index read text values.
             full: dict[str, Any] = {}
             columns_out: list[Any] = []
-            for name, kind, required in specs:
+            for name, kind, required, convert in specs:
                 pair = fields.get(name)
                 value = pair[0] if pair is not None else None
-                if value is None and required and defaults.get(name) is not None:
-                    value = defaults[name]  # what the column holds when a create leaves it out
-                elif value is None and required:  # never seen a create: keep the row valid
-                    value = kind.to_wire(kind.placeholder())
-                    if (record_id, name) not in self._aside:
-                        missing.append(
-                            quarantine.SetAside(
-                                0,
-                                entity.name,
-                                record_id,
-                                name,
-                                None,
-                                None,
-                                f"{name}: is required; a placeholder is stored",
+                if value is None and required:
+                    if defaults.get(name) is not None:
+                        value = defaults[name]  # what the column holds when a create leaves it out
+                    else:  # never seen a create: keep the row valid
+                        value = kind.to_wire(kind.placeholder())
+                        if (record_id, name) not in self._aside:
+                            missing.append(
+                                quarantine.SetAside(
+                                    0,
+                                    entity.name,
+                                    record_id,
+                                    name,
+                                    None,
+                                    None,
+                                    f"{name}: is required; a placeholder is stored",
+                                )
                             )
-                        )
                 full[name] = value
-                columns_out.append(kind.wire_to_column(value))
-            derived = entity.derived(full) if entity.derived else {}
-            clocks = codec.pack_clocks({n: pair[1] for n, pair in fields.items()})
+                if convert is None:
+                    columns_out.append(value)
+                    continue
+                key = _repeatable(name, value)
+                if key is None:
+                    columns_out.append(convert(value))
+                    continue
+                column = converted.get(key, _MISSING)
+                if column is _MISSING:
+                    column = converted[key] = convert(value)
+                columns_out.append(column)
+            derived = derive(full) if derive is not None else {}
             rows.append(
                 (
                     rid,
                     record_id,
-                    ids.handle_of(record_id),
-                    clocks,
+                    record_id[handle_start:],
+                    codec.pack_clocks_of(fields),
                     now,
                     now,
                     *columns_out,
-                    *(derived.get(c) for c in entity.derived_columns),
+                    *[derived.get(c) for c in derived_columns],
                 )
             )
-            entry = fts_entry(entity, full)
-            if entry is not None:
-                fts.append((writes.fts_rowid(entity, rid), *entry))
-        writes.write_pulled_inserts(self.conn, entity, sql, rows, fts)
+        writes.write_pulled_inserts(self.conn, entity, sql, rows, search=self._search)
         self._set_aside(missing)
 
     def _update(
@@ -632,9 +681,7 @@ class Replica:
         }
         if changed:
             assignments["updated_at"] = now
-        writes.write_update(self.conn, entity, row["id"], assignments, history, None)
-        if history:
-            self.store.reindex(entity, int(row["rid"]), updated)
+        writes.write_update(self.conn, entity, row["id"], assignments, history, None, search=self._search)
 
     def _apply_conflict(self, change: Change, pending: dict[str, set[str]]) -> str:
         record_id = str(change["id"])

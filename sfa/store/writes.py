@@ -10,11 +10,13 @@ transaction, so the rules of change capture (docs/store.md) cannot drift apart b
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from typing import Any, NamedTuple
 
-from sfa.domain.entities import Entity
+from sfa.domain.entities import ENTITIES, SEARCHABLE_TIMELINE_KINDS, Entity
 from sfa.store import codec
 
 FTS_SLOTS = 64  # search_fts rowid = rid * 64 + entity code (16 before migration V_FTS_SLOTS)
@@ -38,8 +40,19 @@ DROP TABLE search_fts;
 ALTER TABLE search_fts_lean RENAME TO search_fts;
 """
 
+# Migration V_CONTENTLESS_SEARCH: the index keeps no copy of the text (content=''); its entries are
+# written again from the rows when the store is next opened (`search_is_current`, `rebuild_search`).
+# It keeps the words' positions again (detail=full): without them FTS5 works out where a hit's words
+# are by tokenising the document's text, which a contentless index does not have, and every bm25
+# rank would be 0 (docs/store.md, "Full-text search").
+SEARCH_FTS_CONTENTLESS = """
+DROP TABLE search_fts;
+CREATE VIRTUAL TABLE search_fts USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2',
+    content = '');
+DELETE FROM meta WHERE key = 'search.rule';
+"""
+
 _OUTBOX_SQL = "INSERT INTO outbox(entity, record_id, fields, created_at) VALUES (?, ?, ?, ?)"
-_FTS_SQL = "INSERT INTO search_fts(rowid, title, body) VALUES (?, ?, ?)"
 _HISTORY_SQL = (
     "INSERT INTO history(entity, record_id, field, old_value, old_clock, new_value, new_clock, origin,"
     " changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -47,14 +60,13 @@ _HISTORY_SQL = (
 
 
 class PreparedInsert(NamedTuple):
-    """New rows of one table, ready for SQL; `rid` (column 0) is given when the batch is written."""
+    """New rows of one table, ready for SQL; `rid` (column 0) is given when the batch is written.
+    Their search entries are written from the rows themselves (`add_search`)."""
 
-    table: str
+    entity: str
     sql: str  # INSERT INTO table (rid, ...) VALUES (?, ...)
     rows: list[tuple[Any, ...]]  # every column but rid
     outbox: list[tuple[str, str, str, str]]  # (entity, id, fields JSON, time)
-    fts: list[tuple[int, str, str]]  # (index of the row in `rows`, title, body)
-    fts_code: int
 
 
 class HistoryEntry(NamedTuple):
@@ -75,15 +87,105 @@ def fts_rowid(entity: Entity, rid: int) -> int:
     return rid * FTS_SLOTS + entity.code
 
 
+# -- the search index ---------------------------------------------------------------------------
+# The index is contentless (docs/store.md, "Full-text search"): it keeps the words, not the text, so
+# an entry can only be taken out by handing back the text it was made from. Every entry is
+# therefore made by one SQL rule from the row's own columns (`_search_select`), and taken out by
+# the same rule from the same row just before the row changes: the text handed back is the text
+# that was indexed, by construction, whichever path wrote the row. The rule's fingerprint is kept
+# in meta; a store whose index was made by another rule (or by none: after the migration, or a
+# first sync that left the index to the end) is rebuilt from its rows when it is opened.
+
+
+@cache
+def search_columns(entity: Entity) -> frozenset[str]:
+    """The columns a record's search entry depends on (its text, and whether it has one)."""
+    if not has_search_entries(entity):
+        return frozenset()
+    extra = {"deleted"} if "deleted" in entity.by_name else set()
+    if entity.name == "timeline":
+        extra.add("kind")
+    return frozenset({entity.title, *entity.search_fields, *extra})
+
+
+@cache
+def _search_select(entity: Entity) -> str:
+    """SELECT rowid, title, body FROM the entity's table WHERE it has an entry (append `AND ...`)."""
+    body = [f for f in entity.search_fields if f != entity.title and f in entity.by_name]
+    body_sql = " || ' ' || ".join(f"coalesce({f}, '')" for f in body) or "''"
+    title_sql = f"coalesce({entity.title}, '')" if entity.title in entity.by_name else "''"
+    where = ["1"]
+    if "deleted" in entity.by_name:
+        where.append("coalesce(deleted, 0) = 0")
+    if entity.name == "timeline":
+        where.append(f"kind IN ({', '.join(repr(k) for k in SEARCHABLE_TIMELINE_KINDS)})")
+    return (
+        f"SELECT rid * {FTS_SLOTS} + {entity.code}, {title_sql}, {body_sql}"
+        f" FROM {entity.table} WHERE {' AND '.join(where)}"
+    )
+
+
+def searchable_entities() -> list[Entity]:
+    return [entity for entity in ENTITIES.values() if has_search_entries(entity)]
+
+
+@cache
+def search_rule() -> str:
+    """A fingerprint of the rule every entry is made by (it changes when a record type's search
+    fields do, and the index is then rebuilt)."""
+    rule = "\n".join(_search_select(entity) for entity in searchable_entities())
+    return hashlib.sha256(rule.encode()).hexdigest()[:16]
+
+
+def add_search(conn: sqlite3.Connection, entity: Entity, where: str, params: Sequence[Any]) -> None:
+    """Index the rows of `entity` matching `where` (their entries must not be in the index)."""
+    if has_search_entries(entity):
+        conn.execute(
+            f"INSERT INTO search_fts(rowid, title, body) {_search_select(entity)} AND {where}", params
+        )
+
+
+def drop_search(conn: sqlite3.Connection, entity: Entity, where: str, params: Sequence[Any]) -> None:
+    """Take the entries of the rows matching `where` out of the index, before those rows change."""
+    if has_search_entries(entity):
+        select = _search_select(entity).replace("SELECT ", "SELECT 'delete', ", 1)
+        conn.execute(f"INSERT INTO search_fts(search_fts, rowid, title, body) {select} AND {where}", params)
+
+
+def search_is_current(conn: sqlite3.Connection) -> bool:
+    """Whether the index holds every entry by the current rule (an index of a file older than
+    V_CONTENTLESS_SEARCH, which keeps its text, is left as it is until that migration runs)."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'search.rule'").fetchone()
+    if row is not None and row[0] == search_rule():
+        return True
+    schema = conn.execute("SELECT sql FROM sqlite_schema WHERE name = 'search_fts'").fetchone()
+    return schema is None or "content = ''" not in schema[0]
+
+
+def rebuild_search(conn: sqlite3.Connection) -> None:
+    """Every entry written again from the rows, by the current rule (inside the caller's transaction)."""
+    conn.execute("INSERT INTO search_fts(search_fts) VALUES ('delete-all')")
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
+    for entity in searchable_entities():
+        if entity.table in tables:
+            add_search(conn, entity, "1", ())
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('search.rule', ?)", (search_rule(),))
+
+
+def leave_search_to_the_end(conn: sqlite3.Connection) -> None:
+    """Writes from here on skip the index; `rebuild_search` (or the next open) makes it whole again."""
+    conn.execute("DELETE FROM meta WHERE key = 'search.rule'")
+
+
 def write_insert(conn: sqlite3.Connection, prepared: PreparedInsert) -> int:
     """Write prepared new rows, their outbox entries and search entries; returns the rid before the
     first row."""
-    table, sql, rows, outbox, fts, code = prepared
-    base = int(conn.execute(f"SELECT coalesce(max(rid), 0) FROM {table}").fetchone()[0])
+    name, sql, rows, outbox = prepared
+    entity = ENTITIES[name]
+    base = int(conn.execute(f"SELECT coalesce(max(rid), 0) FROM {entity.table}").fetchone()[0])
     conn.executemany(sql, [(base + number, *row) for number, row in enumerate(rows, 1)])
     conn.executemany(_OUTBOX_SQL, outbox)
-    if fts:
-        conn.executemany(_FTS_SQL, [((base + 1 + i) * FTS_SLOTS + code, t, b) for i, t, b in fts])
+    add_search(conn, entity, "rid > ?", (base,))
     return base
 
 
@@ -92,13 +194,17 @@ def write_pulled_inserts(
     entity: Entity,
     sql: str,
     rows: Sequence[tuple[Any, ...]],
-    search: Sequence[tuple[int, str, str]],
+    *,
+    search: bool = True,
 ) -> None:
-    """Records new to this replica, pulled with their clocks: rows (rid included) and search
-    entries (rowid, title, body); no outbox entry, since the server already has them."""
+    """Records new to this replica, pulled with their clocks: rows (rid included, above every rid
+    the table held) and their search entries unless `search` is false (a first sync indexes at the
+    end); no outbox entry, since the server already has them."""
+    if not rows:
+        return
     conn.executemany(sql, rows)
     if search:
-        conn.executemany(_FTS_SQL, search)
+        add_search(conn, entity, "rid >= ?", (rows[0][0],))
 
 
 def write_update(
@@ -108,13 +214,22 @@ def write_update(
     assignments: Mapping[str, Any],
     history: Iterable[HistoryEntry],
     outbox: tuple[str, str] | None,
+    *,
+    search: bool = True,
 ) -> None:
     """Change columns of one row (values, derived keys, clocks, times), keep the overwritten values
-    in history, and queue `outbox` = (fields JSON, time) when the write is a local one."""
+    in history, queue `outbox` = (fields JSON, time) when the write is a local one, and replace the
+    row's search entry when a column it depends on is written (unless `search` is false: a first
+    sync that indexes at the end)."""
+    reindex = search and not search_columns(entity).isdisjoint(assignments)
+    if reindex:
+        drop_search(conn, entity, "id = ?", (record_id,))
     conn.execute(
         f"UPDATE {entity.table} SET {', '.join(f'{c} = ?' for c in assignments)} WHERE id = ?",
         (*assignments.values(), record_id),
     )
+    if reindex:
+        add_search(conn, entity, "id = ?", (record_id,))
     conn.executemany(_HISTORY_SQL, list(history))
     if outbox is not None:
         append_outbox(conn, entity.name, record_id, *outbox)
@@ -168,21 +283,11 @@ def has_search_entries(entity: Entity) -> bool:
     return bool(entity.search_fields) and entity.code < FTS_SLOTS
 
 
-def reindex(conn: sqlite3.Connection, entity: Entity, rid: int, entry: tuple[str, str] | None) -> None:
-    """Replace a record's search entry (title, body), or drop it when `entry` is None."""
-    if not has_search_entries(entity):
-        return
-    rowid = fts_rowid(entity, rid)
-    conn.execute("DELETE FROM search_fts WHERE rowid = ?", (rowid,))
-    if entry is not None:
-        conn.execute(_FTS_SQL, (rowid, *entry))
-
-
-def remove(conn: sqlite3.Connection, entity: Entity, record_id: str, rid: int) -> None:
-    """A record that left this replica's scope: its row and search entry go (the server keeps it)."""
+def remove(conn: sqlite3.Connection, entity: Entity, record_id: str, *, search: bool = True) -> None:
+    """A record that left this replica's scope: its search entry and row go (the server keeps it)."""
+    if search:
+        drop_search(conn, entity, "id = ?", (record_id,))
     conn.execute(f"DELETE FROM {entity.table} WHERE id = ?", (record_id,))
-    if has_search_entries(entity):
-        conn.execute("DELETE FROM search_fts WHERE rowid = ?", (fts_rowid(entity, rid),))
 
 
 def put_back(

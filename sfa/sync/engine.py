@@ -388,39 +388,48 @@ def _round(ws: Workspace, conn: Connection, progress: Progress | None, *, again:
     def fetch(cursor: int, epoch: str | None) -> PullResponse:
         return conn.pull(PullRequest(cursor, page, epoch, client_id, own=own[0]))
 
-    # The next page is fetched while this one is applied; nothing is committed out of order, since a
-    # page's cursor is stored only with the page, in the main thread.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        reply_page: PullResponse | None = None
-        while True:
-            if reply_page is None:
+    # A first sync of more than a page builds the indexes once at the end (sfa/store/deferred.py);
+    # they are built whatever ends the pull, so the store is never left without them.
+    deferring = False
+    try:
+        # The next page is fetched while this one is applied; nothing is committed out of order,
+        # since a page's cursor is stored only with the page, in the main thread.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            reply_page: PullResponse | None = None
+            while True:
+                if reply_page is None:
+                    try:
+                        reply_page = fetch(replica.cursor, replica.epoch)
+                    except ResetNeeded:
+                        if reset_done:
+                            raise SyncError("the sync server keeps asking for a reset; giving up") from None
+                        replica.reset_cursor()
+                        summary.reset = reset_done = True
+                        own[0] = True
+                        continue
+                ahead = None
+                if reply_page.more:
+                    ahead = pool.submit(fetch, reply_page.cursor, reply_page.epoch or None)
+                if reply_page.more and not deferring and replica.cursor == 0:
+                    deferring = replica.defer_indexes()
                 try:
-                    reply_page = fetch(replica.cursor, replica.epoch)
+                    replica.apply_page(reply_page.changes, reply_page.cursor, reply_page.epoch)
+                except BaseException:
+                    if ahead is not None:
+                        ahead.cancel()
+                    raise
+                summary.pulled += len(reply_page.changes)
+                if progress:
+                    progress("pull", reply_page.cursor, reply_page.head)
+                if ahead is None:
+                    break
+                try:
+                    reply_page = ahead.result()
                 except ResetNeeded:
-                    if reset_done:
-                        raise SyncError("the sync server keeps asking for a reset; giving up") from None
-                    replica.reset_cursor()
-                    summary.reset = reset_done = True
-                    own[0] = True
-                    continue
-            ahead = None
-            if reply_page.more:
-                ahead = pool.submit(fetch, reply_page.cursor, reply_page.epoch or None)
-            try:
-                replica.apply_page(reply_page.changes, reply_page.cursor, reply_page.epoch)
-            except BaseException:
-                if ahead is not None:
-                    ahead.cancel()
-                raise
-            summary.pulled += len(reply_page.changes)
-            if progress:
-                progress("pull", reply_page.cursor, reply_page.head)
-            if ahead is None:
-                break
-            try:
-                reply_page = ahead.result()
-            except ResetNeeded:
-                reply_page = None  # fetched again from the committed cursor, which handles the reset
+                    reply_page = None  # fetched again from the committed cursor, which handles the reset
+    finally:
+        if deferring:
+            replica.finish_indexes()
     if replica.reconciling:
         _refresh_identity(ws, conn)  # re-send only what the user may write now
     reconciled = replica.reconciling
