@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -21,9 +22,7 @@ from textual.widgets import Button, DataTable, Static
 
 from sfa.domain.dates import local_today
 from sfa.domain.entities import OPPORTUNITY, TASK
-from sfa.services import contracts as contract_service
-from sfa.services import crm, records, reports, stalled, status
-from sfa.services import orders as order_service
+from sfa.services import crm, records, reports, status
 from sfa.services import quotes as quote_service
 from sfa.services import tasks as task_service
 from sfa.services import visits as visit_service
@@ -33,6 +32,9 @@ from sfa.tui.capture import TaskScreen, confirm, log_visit, visit_when
 from sfa.tui.format import day_label, local_time, short_money
 from sfa.tui.forms import FormField, FormScreen
 from sfa.tui.widgets import Table
+
+if TYPE_CHECKING:
+    from sfa.services.stalled import Stalled
 
 FOLLOW_UPS = 3  # follow-up task lines in the log form
 CLOSING_DAYS = 7
@@ -90,8 +92,9 @@ class TodayScreen(SfaScreen):
         self.query_one("#quotes", Table).add_columns("Quote", "Account", "Valid until", "Status")
         self.query_one("#closing", Table).add_columns("Close", "Deal", "Stage", "Amount")
         self.query_one("#stalled", Table).add_columns("Deal", "Stage", "Amount", "Why")
-        self.query_one("#stalled-title", Static).display = False  # until known, and while none
-        self.query_one("#stalled", Table).display = False
+        for name in ("stalled", "orders", "renewals"):  # until known (after the first paint), and while none
+            self.query_one(f"#{name}-title", Static).display = False
+            self.query_one(f"#{name}", Table).display = False
         # through the app's queue, as the app's own after-paint work: the screen's own refresh
         # callback ran while Today was still being laid out, before its first frame was written
         self.app.call_after_refresh(self._after_first_paint)
@@ -111,6 +114,7 @@ class TodayScreen(SfaScreen):
         super().__init__(*args, **kwargs)
         self._painted = threading.Event()  # set after the first paint: stalled deals wait for it
         self._rest = []  # rows that wait for the first paint: (table, rows)
+        self._after_paint: Callable[[], None] | None = None  # a section filled after the first paint
 
     def _fill(self, table: Table, rows: list[Row]) -> None:
         """Rows into a table. Before the first paint only as many as the terminal has lines (no
@@ -127,6 +131,9 @@ class TodayScreen(SfaScreen):
         if self._painted.is_set():
             return
         self._painted.set()
+        if self._after_paint is not None:
+            self._after_paint()
+            self._after_paint = None
         rest, self._rest = self._rest, []
         for table, rows in rest:
             for cells, key in rows:
@@ -150,6 +157,7 @@ class TodayScreen(SfaScreen):
         for table in (visits, to_log, tasks, quotes, closing):
             table.clear()
         self._rest = []  # rows of an earlier read still waiting for the first paint
+        self._after_paint = None
         day = reports.today(self.ws, now=now, with_tasks=False)  # the task list comes below
         km = 0.0
         shown: list[Row] = []
@@ -209,7 +217,10 @@ class TodayScreen(SfaScreen):
         self._fill(closing, shown)
         self._section("closing", f"Deals closing in {CLOSING_DAYS} days", len(shown))
         self.stalled_worker(self.ws.home, today, now)
-        self.paperwork(now, today)
+        if self._painted.is_set():
+            self.paperwork(now, today)
+        else:  # hidden most days and below the fold: right after the first paint, modules and all
+            self._after_paint = partial(self.paperwork, now, today)
         for table in (visits, to_log, tasks, quotes, closing):
             wanted = keep.get(table.id)
             if wanted is not None and wanted in {str(k.value) for k in table.rows}:
@@ -225,6 +236,8 @@ class TodayScreen(SfaScreen):
         timeline: about 4 s on the 100,000-contact bench store. So on a thread with its own
         connection, after the first paint, and the section fills in when they are known."""
         self._painted.wait(timeout=5)
+        from sfa.services import stalled
+
         ws = Workspace(home)
         try:
             found = stalled.mine(ws, today, now)
@@ -233,7 +246,7 @@ class TodayScreen(SfaScreen):
         with contextlib.suppress(RuntimeError):  # the dashboard closed meanwhile
             self.app.call_from_thread(self.show_stalled, found, today)
 
-    def show_stalled(self, found: list[stalled.Stalled], today: date) -> None:
+    def show_stalled(self, found: list[Stalled], today: date) -> None:
         table = self.query_one("#stalled", Table)
         keep = table.selected_key()
         table.clear()
@@ -254,6 +267,9 @@ class TodayScreen(SfaScreen):
 
     def paperwork(self, now: Any, today: Any) -> None:
         """ERP rejections and orders waiting over 2 days; contracts due for renewal (issue 15)."""
+        from sfa.services import contracts as contract_service
+        from sfa.services import orders as order_service
+
         orders = self.query_one("#orders", Table)
         renewals = self.query_one("#renewals", Table)
         keep = {t.id: t.selected_key() for t in (orders, renewals)}
