@@ -10,11 +10,10 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer
 
 from sfa.domain.errors import SfaError
 from sfa.store.workspace import Workspace
-from sfa.tui.widgets import NavBar, StatusBar
+from sfa.tui.widgets import KeysFooter, NavBar, StatusBar
 
 if TYPE_CHECKING:
     from sfa.tui.app import SfaApp
@@ -42,7 +41,7 @@ class SfaScreen(Screen[None]):
         yield NavBar(self.MODE)
         with Vertical(classes="bottom"):
             yield StatusBar()
-            yield Footer()
+            yield KeysFooter()
         yield from self.body()
 
     def body(self) -> Iterable[Widget]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.markup import escape
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, OptionList, Static
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.data_table import RowKey
 
 from sfa.tui.screens import SCREENS as _REGISTRY
@@ -101,3 +103,30 @@ class Options(OptionList):
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
     ]
+
+
+class KeysFooter(Footer):
+    """Textual's Footer, recomposed only when the keys it would show change. Textual recomposes
+    it (unmounts and mounts every key) each time the screen's bindings may have changed: three
+    times before the first paint of Today (the first focus, the screen resumed, a refresh after
+    it), 10 ms each, with the same keys each time (docs/dashboard.md, first paint)."""
+
+    _shown: tuple[Any, ...] | None = None
+
+    def _keys(self) -> tuple[Any, ...]:
+        palette = self.app.COMMAND_PALETTE_BINDING
+        return tuple(
+            (key, binding.description, binding.action, enabled, tooltip, binding.group)
+            for key, (_node, binding, enabled, tooltip) in self.screen.active_bindings.items()
+            if binding.show or key == palette
+        )
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        if self._shown is not None and screen is self.screen and self._keys() == self._shown:
+            return
+        super().bindings_changed(screen)
+
+    def compose(self) -> ComposeResult:
+        if self._bindings_ready:
+            self._shown = self._keys()
+        yield from super().compose()
