@@ -43,6 +43,14 @@ CLOSING_LIMIT = 50  # deals listed under "closing"; the pipeline screen has them
 FIRST_ROWS_AT_LEAST = 24  # rows a section gets before the first paint (or the terminal's height)
 
 Row = tuple[tuple[Any, ...], str]  # a table row's cells and its key
+# Sections known only after the first paint (the stalled deals are computed on a thread; orders and
+# renewals, hidden while there are none, most days): (id, title, columns), between "closing" and
+# "tasks".
+LATE_SECTIONS = (
+    ("stalled", "Stalled deals", ("Deal", "Stage", "Amount", "Why")),
+    ("orders", "", ("Order", "Account", "Status", "ERP says / since")),
+    ("renewals", "", ("Contract", "Title", "Account", "Ends")),
+)
 
 
 class TodayScreen(SfaScreen):
@@ -75,13 +83,7 @@ class TodayScreen(SfaScreen):
             yield Table(id="quotes")
             yield Static(f"Deals closing in {CLOSING_DAYS} days", id="closing-title", classes="section-title")
             yield Table(id="closing")
-            yield Static("Stalled deals", id="stalled-title", classes="section-title")
-            yield Table(id="stalled")
-            # orders and renewals: hidden, title and all, while there are none (most days)
-            yield Static("", id="orders-title", classes="section-title")
-            yield Table(id="orders")
-            yield Static("", id="renewals-title", classes="section-title")
-            yield Table(id="renewals")
+            # stalled deals, orders and renewals come here after the first paint (LATE_SECTIONS)
             yield Static("Tasks", id="tasks-title", classes="section-title")
             yield Table(id="tasks")
 
@@ -91,15 +93,9 @@ class TodayScreen(SfaScreen):
         self.query_one("#tasks", Table).add_columns("Due", "Task", "Account / contact", "Priority")
         self.query_one("#quotes", Table).add_columns("Quote", "Account", "Valid until", "Status")
         self.query_one("#closing", Table).add_columns("Close", "Deal", "Stage", "Amount")
-        self.query_one("#stalled", Table).add_columns("Deal", "Stage", "Amount", "Why")
-        for name in ("stalled", "orders", "renewals"):  # until known (after the first paint), and while none
-            self.query_one(f"#{name}-title", Static).display = False
-            self.query_one(f"#{name}", Table).display = False
         # through the app's queue, as the app's own after-paint work: the screen's own refresh
         # callback ran while Today was still being laid out, before its first frame was written
         self.app.call_after_refresh(self._after_first_paint)
-        self.query_one("#orders", Table).add_columns("Order", "Account", "Status", "ERP says / since")
-        self.query_one("#renewals", Table).add_columns("Contract", "Title", "Account", "Ends")
         super().on_mount()
         for name in ("visits", "to-log", "tasks"):
             table = self.query_one(f"#{name}", Table)
@@ -130,6 +126,7 @@ class TodayScreen(SfaScreen):
         """The rows held back for the first paint go in; the stalled deals may start."""
         if self._painted.is_set():
             return
+        self._mount_late_sections()
         self._painted.set()
         if self._after_paint is not None:
             self._after_paint()
@@ -138,6 +135,18 @@ class TodayScreen(SfaScreen):
         for table, rows in rest:
             for cells, key in rows:
                 table.add_row(*cells, key=key)
+
+    def _mount_late_sections(self) -> None:
+        """The sections filled after the first paint, mounted then, hidden until they have rows:
+        three tables and their titles less to style and lay out before the first frame."""
+        widgets: list[Widget] = []
+        for name, title, columns in LATE_SECTIONS:
+            heading = Static(title, id=f"{name}-title", classes="section-title")
+            table = Table(id=name)
+            table.add_columns(*columns)
+            heading.display = table.display = False
+            widgets += [heading, table]
+        self.query_one("#today-body", Vertical).mount(*widgets, before=self.query_one("#tasks-title"))
 
     def _section(self, name: str, title: str, rows: int, empty: str = "none") -> None:
         """A section's title says how many rows it has; an empty table is hidden (its title says so)."""
