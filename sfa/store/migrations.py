@@ -701,6 +701,15 @@ V_TODAY_TO_LOG = "CREATE INDEX IF NOT EXISTS visit_to_log ON visit(status, coale
 # (docs/store.md, "Full-text search"). The file is vacuumed after the upgrade.
 V_CONTENTLESS_SEARCH = SEARCH_FTS_CONTENTLESS
 
+# Today's task list (services/tasks.for_today) and its count: every live open task due by today. The
+# old index (status, due_date) left `deleted` to the table, so counting 17,000 due tasks read 17,000
+# rows (26 ms on the 100,000-task bench store, against 2 ms from this index alone). It replaces the
+# old one: every task query goes through Store.select, which adds `deleted = 0`, so no query loses it.
+V_TODAY_TASKS = (
+    "DROP INDEX IF EXISTS task_open_due;\n"
+    "CREATE INDEX IF NOT EXISTS task_open_live_due ON task(status, deleted, due_date);\n"
+)
+
 MIGRATIONS: tuple[str, ...] = (
     V1,
     V2,
@@ -731,6 +740,7 @@ MIGRATIONS: tuple[str, ...] = (
     V_LEAN_STORE,
     V_TODAY_TO_LOG,
     V_CONTENTLESS_SEARCH,
+    V_TODAY_TASKS,
 )
 
 LATEST = len(MIGRATIONS)

@@ -20,7 +20,7 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
 from sfa.domain.errors import SfaError
-from sfa.services import status, syncing
+from sfa.services import status
 from sfa.store.workspace import Workspace
 from sfa.tui.screens import MODES
 from sfa.tui.widgets import ALL_SCREENS
@@ -112,6 +112,10 @@ class SfaApp(App[None]):
     CSS_PATH = "sfa.tcss"
     COMMANDS = App.COMMANDS | {ActionsProvider}
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = dict(MODES)
+    # The first screen is Today's mode itself, made when the app is composed. Switching to it from
+    # Textual's empty default screen in on_mount held every paint back for 50 ms (switch_mode
+    # delays updates to hide the change) and drew the default screen first (docs/dashboard.md).
+    DEFAULT_MODE: ClassVar[str] = "today"
     BINDINGS: ClassVar[list[BindingType]] = [
         *(
             Binding(key, f"switch_mode('{mode}')", label, show=False)
@@ -149,7 +153,8 @@ class SfaApp(App[None]):
         return self._frozen or datetime.now(UTC)
 
     def on_mount(self) -> None:
-        self.switch_mode(self._start)
+        if self.current_mode != self._start:  # a test, or a start on another screen
+            self.switch_mode(self._start)
         self.call_after_refresh(self._after_first_paint)
 
     def _after_first_paint(self) -> None:
@@ -231,7 +236,10 @@ class SfaApp(App[None]):
 
     @work(thread=True, exclusive=True, group="sync")
     def sync_worker(self, home: Path, force: bool) -> None:
-        """One push/pull round on its own connection; the UI keeps answering meanwhile."""
+        """One push/pull round on its own connection; the UI keeps answering meanwhile. The sync
+        modules (the protocol's classes, the replica) are imported here, after the first paint."""
+        from sfa.services import syncing
+
         ws = Workspace(home)
         summary, error = None, ""
         try:
