@@ -475,7 +475,8 @@ def test_demo_history_meets_competitors_and_win_loss_explains_it(history_home: P
     by_competitor = run_sfa(history_home, "report", "win-loss", "--by", "competitor", "--json").json()
     names = [g["competitor"] for g in by_competitor["groups"]]
     assert {"Kessler Automation", "Nordline Systems"} <= set(names)
-    lost = [o for o in run_sfa(history_home, "opp", "list", "--json").json() if o["stage"] == "lost"]
+    opps = run_sfa(history_home, "opp", "list", "--json").json()  # listed once, read twice below
+    lost = [o for o in opps if o["stage"] == "lost"]
     simulated = [o for o in lost if any(t.startswith("source:") for t in o["tags"])]  # the history's
     went = [o for o in simulated if o["lost_reason"] == "went with competitor"]
     assert went and all(o["lost_to"] in o["competitors"] for o in went)
@@ -486,9 +487,7 @@ def test_demo_history_meets_competitors_and_win_loss_explains_it(history_home: P
         s.strip().split(":")[0] for s in run_sfa(history_home, "config", "get", "stages").out.split(",")
     ]
     assert stages == [s for s in configured if s in stages]
-    assert sum(g["deals"] for g in by_stage) == len(lost) + sum(
-        1 for o in run_sfa(history_home, "opp", "list", "--json").json() if o["stage"] == "won"
-    )
+    assert sum(g["deals"] for g in by_stage) == len(lost) + sum(1 for o in opps if o["stage"] == "won")
 
 
 def test_report_forecast_shows_the_latest_adjustment(sfa: Any) -> None:

@@ -58,7 +58,8 @@ class _Errors(logging.Handler):
 def api(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Any, dict[str, str], _Errors]]:
-    """The app in-process over SQLite and over a throwaway PostgreSQL database."""
+    """The app in-process over SQLite and over a throwaway PostgreSQL database: its served OpenAPI
+    document as schemathesis loads it, a user's headers, and the ERROR log records."""
     home = tmp_path_factory.mktemp("fuzz-server")
     db = None
     if request.param == "postgres":
@@ -69,7 +70,9 @@ def api(
     errors = _Errors()
     logging.getLogger().addHandler(errors)
     try:
-        yield server.app, headers, errors
+        # The served OpenAPI document, loaded once per app (not once per operation): every
+        # operation's cases are drawn from the same document the app serves.
+        yield schemathesis.openapi.from_asgi("/openapi.json", server.app), headers, errors
     finally:
         logging.getLogger().removeHandler(errors)
         server.close()
@@ -88,8 +91,8 @@ OPERATIONS = [
 
 @pytest.mark.parametrize(("path", "method", "mode"), OPERATIONS)
 def test_schemathesis(path: str, method: str, mode: str, api: tuple[Any, dict[str, str], _Errors]) -> None:
-    app, headers, errors = api
-    operation = schemathesis.openapi.from_asgi("/openapi.json", app)[path][method]
+    schema, headers, errors = api
+    operation = schema[path][method]
 
     @given(case=operation.as_strategy(GenerationMode(mode)))
     @FUZZ_SETTINGS
