@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sfa.domain.entities import ENTITIES
 from tests.conftest import Result, command_tree, copy_home, run_sfa, store_digest
@@ -292,3 +294,16 @@ def test_a_huge_limit_means_every_row(demo: Path, path: tuple[str, ...]) -> None
 
 def test_the_limit_listings_are_found() -> None:
     assert ("contact", "list") in LISTINGS_WITH_LIMIT and len(LISTINGS_WITH_LIMIT) >= 5
+
+
+@given(st.text())
+def test_an_error_line_is_one_line_whatever_the_value_holds(value: str) -> None:
+    """A value with a newline, a NEL (\\x85) or a line separator in it (a path given to
+    `--datasheet`, found by the command-line fuzz) is shown escaped: the error stays one line."""
+    from sfa.cli.failure import one_line
+
+    line = one_line(f"datasheet: {value}: no such file")
+    assert len(f"sfa: error: {line}".splitlines()) == 1
+    assert line.isprintable()
+    if value.isprintable():
+        assert line == f"datasheet: {value}: no such file"

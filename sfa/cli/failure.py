@@ -36,6 +36,15 @@ def shown(exc: BaseException) -> str:
     return f"{exc} ({', '.join(dict.fromkeys(flag_of(f) for f in asks_for))})"
 
 
+def one_line(message: str) -> str:
+    """The message with its control characters escaped (a newline, a NEL or a line separator in a
+    value the user gave, such as a path): the error stays one line, and the terminal shows it as
+    typed instead of acting on it."""
+    if message.isprintable():
+        return message
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in message)
+
+
 def fail(message: str, code: int) -> NoReturn:
-    print(f"sfa: error: {message}", file=sys.stderr)
+    print(f"sfa: error: {one_line(message)}", file=sys.stderr)
     sys.exit(code)
