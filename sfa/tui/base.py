@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
@@ -61,7 +62,17 @@ class SfaScreen(Screen[None]):
         self.reload()
         self._seen_version = self.sfa.data_version  # just read: no second reload when first shown
 
-    def on_screen_resume(self) -> None:
+    _resumed = False
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual restyles every widget of a screen each time it resumes, the first time too,
+        # though its widgets were styled as they were mounted, a moment before, with the same
+        # rules: ~25 ms of the first paint of Today. Textual calls the resume handler of every
+        # class of the screen, the screen's own first: the first resume tells Screen's not to
+        # restyle. Later resumes (back from a form, after a theme change) restyle as Textual does.
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
         # reload after a write anywhere, or to select a record another screen asked for (search)
         if self.sfa.data_version != getattr(self, "_seen_version", -1) or self.MODE in self.sfa.select_next:
             self.reload()
