@@ -188,6 +188,22 @@ def ws(home: Path) -> Any:
     workspace.close()
 
 
+def store_before(path: Path, migration: str) -> sqlite3.Connection:
+    """A store file as the sfa before `migration` left it: every migration before it applied, the
+    schema number set, a replica id, and a transaction left open for the test's rows (an upgrade
+    test then commits, closes and opens it with today's sfa)."""
+    from sfa.store.migrations import MIGRATIONS, execute_script
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    number = MIGRATIONS.index(migration)
+    for script in MIGRATIONS[:number]:
+        execute_script(conn, script)
+    conn.execute("INSERT INTO meta VALUES ('replica_id', '00112233aabbccdd')")
+    conn.execute(f"PRAGMA user_version = {number}")
+    return conn
+
+
 # -- helpers of the tests that run many commands (fuzz, consistency) -----------------------------
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import shutil
-import sqlite3
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,10 @@ from sfa.domain.hlc import Hlc
 from sfa.services import dedupe
 from sfa.store import writes
 from sfa.store.db import FTS_SLOTS, Store
-from sfa.store.migrations import MIGRATIONS, V_CONTENTLESS_SEARCH, execute_script
+from sfa.store.migrations import V_CONTENTLESS_SEARCH
 from sfa.store.replica import Replica
 from sfa.store.workspace import Workspace
+from tests.conftest import store_before
 
 WORDS = ("alpha", "bravo", "carla", "delta", "echo")
 PEER = "feedfeedfeedfeed"
@@ -102,20 +102,8 @@ def test_the_index_holds_exactly_what_the_rows_hold(ops: list[tuple[Any, ...]]) 
         shutil.rmtree(home, ignore_errors=True)
 
 
-def _store_before_contentless(path: Path) -> sqlite3.Connection:
-    """A file as the sfa before V_CONTENTLESS_SEARCH left it (its index keeps a copy of the text)."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("BEGIN")
-    number = MIGRATIONS.index(V_CONTENTLESS_SEARCH)
-    for script in MIGRATIONS[:number]:
-        execute_script(conn, script)
-    conn.execute("INSERT INTO meta VALUES ('replica_id', '00112233aabbccdd')")
-    conn.execute(f"PRAGMA user_version = {number}")
-    return conn
-
-
 def test_an_older_store_is_upgraded_with_search_duplicates_and_refs_working(tmp_path: Path) -> None:
-    conn = _store_before_contentless(tmp_path / "sfa.db")
+    conn = store_before(tmp_path / "sfa.db", V_CONTENTLESS_SEARCH)
     clock = Hlc(1_700_000_000_000, 0, "00112233aabbccdd").encode()
     people = [("Jürgen Weiß", "juergen@example.de", "Einkauf"), ("Ada Lovelace", "ada@example.com", "CEO")]
     people += [(f"Filler {n:04d}", f"filler{n}@example.com", "Buyer") for n in range(2000)]

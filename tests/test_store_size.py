@@ -4,7 +4,6 @@ that packs an older store's clocks, and what pruning drops and keeps."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,8 +18,9 @@ from sfa.domain.hlc import Hlc
 from sfa.protocol import PushResult
 from sfa.store import codec
 from sfa.store.db import FTS_SLOTS, Store
-from sfa.store.migrations import MIGRATIONS, V_LEAN_STORE, execute_script
+from sfa.store.migrations import V_LEAN_STORE
 from sfa.store.replica import HISTORY_RETENTION, Replica
+from tests.conftest import store_before
 
 REPLICAS = ("5eed5eed5eed5eed", "00112233aabbccdd")
 clocks_strategy = st.builds(
@@ -84,21 +84,9 @@ def test_a_pulled_record_stores_its_clock_once_and_an_edit_adds_one(store: Store
     assert clocks["name"] == first and clocks["email"] == second and clocks["title"] > second
 
 
-def _store_before_packing(path: Path) -> sqlite3.Connection:
-    """A file as the sfa before V_LEAN_STORE left it: every migration before it applied."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("BEGIN")
-    number = MIGRATIONS.index(V_LEAN_STORE)
-    for script in MIGRATIONS[:number]:
-        execute_script(conn, script)
-    conn.execute("INSERT INTO meta VALUES ('replica_id', '00112233aabbccdd')")
-    conn.execute(f"PRAGMA user_version = {number}")
-    return conn
-
-
 def test_the_upgrade_packs_the_clocks_an_older_sfa_wrote(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    conn = _store_before_packing(path)
+    conn = store_before(path, V_LEAN_STORE)
     a, b = _clock(1_700_000_000_000), _clock(1_700_000_500_000, REPLICAS[1])
     # The forms the older code wrote: a pulled record's object (no spaces), an edit's json.dumps
     # (spaces), a create's one-clock list, and a row with no clocks.

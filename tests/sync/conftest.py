@@ -72,3 +72,19 @@ def laptop(tmp_path: Path, proxy: FaultProxy, server: Server) -> Any:
         return lap
 
     return make
+
+
+@pytest.fixture(params=BACKENDS)
+def inproc(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """The server app in this process, on SQLite and on PostgreSQL, reached through an httpx transport
+    (tests/sync/inprocess.py): for tests of what the server answers, without a process."""
+    from tests.sync.inprocess import InProcessServer
+
+    db = None
+    if request.param == "postgres":
+        pg = request.getfixturevalue("pg_cluster")
+        db = pg.url(pg.new_database())
+    (tmp_path / "server").mkdir()
+    server = InProcessServer(tmp_path / "server", db=db)
+    yield server
+    server.close()

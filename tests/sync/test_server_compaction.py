@@ -6,7 +6,6 @@ that synced all along. In-process app over SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +20,6 @@ from sfa.server import admin
 from sfa.services import records
 from sfa.store.workspace import Workspace
 from sfa.sync import engine
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def inproc(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[InProcessServer]:
-    db = None
-    if request.param == "postgres":
-        pg = request.getfixturevalue("pg_cluster")
-        db = pg.url(pg.new_database())
-    (tmp_path / "server").mkdir()
-    srv = InProcessServer(tmp_path / "server", db=db)
-    yield srv
-    srv.close()
 
 
 def head(srv: InProcessServer) -> int:

@@ -8,8 +8,7 @@ push planned and before it locks. On SQLite and PostgreSQL (in-process app, real
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -25,15 +24,9 @@ def clock(ms: int, replica: str) -> str:
     return CLOCK.format(ms=ms, replica=replica)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def srv(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[InProcessServer]:
-    db = None
-    if request.param == "postgres":
-        pg = request.getfixturevalue("pg_cluster")
-        db = pg.url(pg.new_database())
-    server = InProcessServer(tmp_path / "server", db=db)
-    yield server
-    server.close()
+@pytest.fixture
+def srv(inproc: InProcessServer) -> InProcessServer:
+    return inproc
 
 
 def client(srv: InProcessServer, name: str) -> httpx.Client:
