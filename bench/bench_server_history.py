@@ -46,9 +46,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "sync"))  # the throwaway PostgreSQL of the sync tests
 sys.path.insert(0, str(ROOT))
 
-from synchelp import PgCluster, _pg_bin, free_port  # noqa: E402
+from synchelp import PgCluster, free_port  # noqa: E402
 
-from bench.bench_server_load import tree_cpu  # noqa: E402
+from bench.bench_server_load import new_cluster, pull_sql, tree_cpu  # noqa: E402
 from sfa.server import admin, storage  # noqa: E402
 
 # Processes run with cached bytecode, as installed (see bench/bench_sync.py).
@@ -217,20 +217,10 @@ def query_ms(db: str, runs: int) -> float:
     import re
     import sqlite3
 
-    from sfa.server import app as server_app
     from sfa.server.merge import User
 
-    params: dict[str, Any] = {}
     sqlite = db.startswith("sqlite")
-    terms = server_app._scope_terms(User("eve", "rep", "south"), params, prev=True)
-    sql = server_app._scoped(
-        "SELECT seq, entity, id, fields, owner, team, prev_owner, prev_team, existed, origin FROM change"
-        " WHERE seq > :c AND seq <= :h",
-        "change",
-        terms,
-        "seq > :c AND seq <= :h",
-        sqlite,
-    )
+    sql, params = pull_sql(User("eve", "rep", "south"), sqlite)
     params.update(c=0, h=10**9, n=1000)
     times = []
     if sqlite:
@@ -291,11 +281,9 @@ def main() -> int:
     try:
         dbs: dict[str, str] = {}
         if args.backend == "postgres":
-            bindir = _pg_bin()
-            if bindir is None:
-                print("PostgreSQL binaries not found", file=sys.stderr)
+            pg = new_cluster()
+            if pg is None:
                 return 2
-            pg = PgCluster(bindir)
             pg.start()
             dbs = {name: pg.url(pg.new_database()) for name in ("small", "big")}
         else:

@@ -350,6 +350,16 @@ def floor_push(db: str, pushes: list[dict[str, Any]], pg: PgCluster | None) -> d
     }
 
 
+def new_cluster() -> PgCluster | None:
+    """A throwaway PostgreSQL cluster (the sync tests' own), not yet started; None, said on stderr,
+    when the PostgreSQL binaries are not installed."""
+    bindir = _pg_bin()
+    if bindir is None:
+        print("PostgreSQL binaries not found", file=sys.stderr)
+        return None
+    return PgCluster(bindir)
+
+
 def pull_sql(user: User, sqlite: bool) -> tuple[str, dict[str, Any]]:
     """The server's query of one page of the log for `user` (sfa/server/app.py)."""
     params: dict[str, Any] = {}
@@ -463,11 +473,9 @@ def main() -> int:
     server: subprocess.Popen[bytes] | None = None
     try:
         if args.backend == "postgres":
-            bindir = _pg_bin()
-            if bindir is None:
-                print("PostgreSQL binaries not found", file=sys.stderr)
+            pg = new_cluster()
+            if pg is None:
                 return 2
-            pg = PgCluster(bindir)
             pg.start()
             db = pg.url(pg.new_database())
         else:

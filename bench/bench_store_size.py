@@ -33,23 +33,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+import gen_store  # noqa: E402
 from bench_sync import sfa, start_server, wait_until_up, write_seeded  # noqa: E402
 
 from sfa.domain import ids  # noqa: E402
 
 FIRST = ("Anna", "Ben", "Clara", "David", "Eva", "Felix", "Greta", "Hans", "Ida", "Jonas", "Karin", "Lukas")
-LAST = (
-    "Müller",
-    "Schmidt",
-    "Schneider",
-    "Fischer",
-    "Weber",
-    "Meyer",
-    "Wagner",
-    "Becker",
-    "Schulz",
-    "Hoffmann",
-)
+LAST = tuple(gen_store.LAST[:10])  # the large stores' first ten surnames
 TITLES = ("Purchasing manager", "CEO", "Head of IT", "Office manager", "Buyer", "Sales director")
 
 

@@ -183,15 +183,21 @@ def test_the_cases_cover_every_indexed_type(demo_store: tuple[Path, dict[str, tu
     assert {demo_store[1][case.record][0] for case in CASES} == indexed
 
 
+async def go_to_accounts(pilot: Any) -> AccountsScreen:
+    """Press the Accounts screen's key and return the screen it shows."""
+    await pilot.press("3")
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, AccountsScreen)
+    return screen
+
+
 async def search_for(pilot: Any, text: str) -> Table:
     """Go to Accounts, clear the search, type `text`, wait for its results and move to them."""
     app = pilot.app
     while len(app.screen_stack) > 1:
         app.pop_screen()
-    await pilot.press("3")
-    await pilot.pause()
-    screen = app.screen
-    assert isinstance(screen, AccountsScreen)
+    screen = await go_to_accounts(pilot)
     await pilot.press("escape", "slash", *text)
     await app.workers.wait_for_complete()
     await pilot.pause()
@@ -343,10 +349,7 @@ async def test_typing_every_prefix_of_common_words_keeps_the_app_alive(
     monkeypatch.setattr(accounts_screen, "HOLD_AT_MOST", 60.0)
     app = SfaApp(store, background_sync=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, AccountsScreen)
+        screen = await go_to_accounts(pilot)
         table = screen.query_one("#results", Table)
         for word in WORDS:
             await pilot.press("escape", "slash")
@@ -369,10 +372,7 @@ async def test_fast_typing_shows_the_last_text_and_holds_no_repaint(
     monkeypatch.setattr(accounts_screen, "HOLD_AT_MOST", 60.0)
     app = SfaApp(store, background_sync=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, AccountsScreen)
+        screen = await go_to_accounts(pilot)
         for word in ("müller", "send", "augsburg", "quendelhof"):
             await pilot.press("escape", "slash", *word)  # no wait between the letters
             await app.workers.wait_for_complete()
