@@ -159,7 +159,7 @@ class SfaApp(App[None]):
         changes (a theme switched) moved since the last refresh."""
         variables = self.get_css_variables()
         if self._css_refreshed == (self._css_update_count, variables):
-            for screen in (*self.screen_stack, *self._screen_stacks.get(self._current_mode, ())):
+            for screen in self.screen_stack:
                 screen._css_update_count = self._css_update_count
             return
         super().refresh_css(animate)
