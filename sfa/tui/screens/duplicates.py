@@ -84,6 +84,8 @@ class DuplicatesScreen(SfaScreen):
         fields = self.query_one("#dup-fields", Table)
         head = self.query_one("#dup-pair", Static)
         fields.clear()
+        # the group shown, so that the table announcing it again (late) does not reset the view
+        self.shown_group = self.selected_group()
         pair = self.pair()
         if pair is None:
             head.update(Content(f"no likely duplicates among the {self.entity_name}s on this laptop"))
@@ -115,16 +117,17 @@ class DuplicatesScreen(SfaScreen):
         """Another group: its pair, as the scan gives it, nothing taken. The table also announces
         the row it already had (after a reload, or late after a fast key): a swap or a field taken
         on the group shown stays."""
-        key = self.query_one("#dup-groups", Table).selected_key()
-        group = None
-        if key is not None and int(key) < len(self.groups):
-            group = tuple(record_id for record_id, _ in self.groups[int(key)].records)
-        if group == self.shown_group:
+        if self.selected_group() == self.shown_group:
             return
-        self.shown_group = group
         self.swapped = False
         self.taken = set()
         self.show_pair()
+
+    def selected_group(self) -> tuple[str, ...] | None:
+        key = self.query_one("#dup-groups", Table).selected_key()
+        if key is None or int(key) >= len(self.groups):
+            return None
+        return tuple(record_id for record_id, _ in self.groups[int(key)].records)
 
     @on(DataTable.RowSelected, "#dup-groups")
     def _to_fields(self) -> None:
