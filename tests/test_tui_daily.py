@@ -536,7 +536,7 @@ async def test_enter_on_a_contact_in_the_360_view_opens_that_contact(filled: Pat
         await pilot.pause()
         focus_row(app, "#contacts-table", 0, "Tobias Keller")
         await pilot.press("enter")
-        await pilot.pause()
+        assert await until(pilot, lambda: isinstance(app.screen, ContactView))
         assert isinstance(app.screen, ContactView)
         assert "Tobias Keller" in screen_text(app).split("\n")[0]
 

@@ -20,7 +20,7 @@ from sfa.tui.configurator import ConfiguratorScreen
 from sfa.tui.forms import FormScreen
 from sfa.tui.screens.products import CompareScreen
 from sfa.tui.widgets import Table
-from tests.tui_support import FROZEN, freeze, load_shop, screen_text, shows
+from tests.tui_support import FROZEN, freeze, load_shop, screen_text, shows, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -107,7 +107,7 @@ async def test_products_screen_searches_specs_compares_and_adds_to_a_quote(
         app.screen.query_one("#product-search", Input).value = "actuator"
         assert await shows(pilot, "Actuator 450")
         await pilot.press("space", "down", "space", "c")
-        await pilot.pause()
+        assert await until(pilot, lambda: isinstance(app.screen, CompareScreen))
         assert isinstance(app.screen, CompareScreen)
         assert await shows(pilot, "1 of 2 specs differ")
         await pilot.press("escape")
@@ -120,7 +120,7 @@ async def test_products_screen_searches_specs_compares_and_adds_to_a_quote(
         assert isinstance(app.screen, ConfiguratorScreen)
         assert await shows(pilot, "Housing: is required; choose one of Plastic, Steel")
         await pilot.press("ctrl+s")  # refused: a required attribute has no value
-        await pilot.pause()
+        assert await until(pilot, lambda: isinstance(app.screen, ConfiguratorScreen))
         assert isinstance(app.screen, ConfiguratorScreen)
         await pilot.press("tab", "enter")  # Housing: Plastic
         # now 230V is greyed, with the rule's reason

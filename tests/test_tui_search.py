@@ -39,7 +39,7 @@ from sfa.tui.screens.details import DetailsScreen, label_of
 from sfa.tui.screens.leads import LeadsScreen
 from sfa.tui.screens.quotes import QuotesScreen
 from sfa.tui.widgets import Table
-from tests.tui_support import screen_text
+from tests.tui_support import screen_text, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -186,7 +186,7 @@ def test_the_cases_cover_every_indexed_type(demo_store: tuple[Path, dict[str, tu
 async def go_to_accounts(pilot: Any) -> AccountsScreen:
     """Press the Accounts screen's key and return the screen it shows."""
     await pilot.press("3")
-    await pilot.pause()
+    assert await until(pilot, lambda: isinstance(pilot.app.screen, AccountsScreen))
     screen = pilot.app.screen
     assert isinstance(screen, AccountsScreen)
     return screen
@@ -262,8 +262,10 @@ async def test_a_quote_revision_found_again_is_selected_on_a_visited_quotes_scre
             keys = [str(key.value) for key in table.rows]
             table.move_cursor(row=keys.index(f"quote:{made['quote'][1]}"))
             await pilot.press("enter")
-            await pilot.pause()
-            assert isinstance(app.screen, QuotesScreen) and app.screen.current() == made["quote"][1]
+            assert await until(
+                pilot,
+                lambda: isinstance(app.screen, QuotesScreen) and app.screen.current() == made["quote"][1],
+            )
             app.screen.query_one("#quotes-table", Table).move_cursor(row=0)  # elsewhere, then again
 
 
@@ -288,7 +290,7 @@ async def test_names_and_notes_are_shown_as_typed_not_read_as_markup(store: Path
         keys = [str(key.value) for key in table.rows]
         table.move_cursor(row=keys.index(f"account:{account['id']}"))
         await pilot.press("enter")
-        await pilot.pause()
+        assert await until(pilot, lambda: isinstance(app.screen, AccountView))
         assert isinstance(app.screen, AccountView)
         assert "Klammer [/x] [b]Bau[/b] [GmbH]" in screen_text(app)
         # a form's title quoting a name, a field's message quoting what was typed, a notification

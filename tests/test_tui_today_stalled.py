@@ -14,7 +14,7 @@ from sfa.store.workspace import Workspace
 from sfa.tui.app import SfaApp
 from sfa.tui.screens.accounts import AccountView
 from sfa.tui.widgets import Table
-from tests.tui_support import FROZEN, screen_text
+from tests.tui_support import FROZEN, screen_text, until
 from tests.tui_support import check as check
 from tests.tui_support import filled as filled
 
@@ -45,7 +45,7 @@ async def test_stalled_deal_listed_with_its_reason_and_enter_opens_it(filled: Pa
         table = app.screen.query_one("#stalled", Table)
         table.focus()
         await pilot.press("enter")
-        await pilot.pause()
+        assert await until(pilot, lambda: isinstance(app.screen, AccountView))
         assert isinstance(app.screen, AccountView)
         opps = app.screen.query_one("#opps-table", Table)
         assert opps.has_focus and opps.selected_key() == deal["id"]  # e edits this deal
