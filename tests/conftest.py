@@ -285,11 +285,39 @@ def pytest_configure(config: pytest.Config) -> None:
     every worker and every server or CLI process a test starts compiled them again (0.15 s of CPU
     for the server and dashboard modules each time). Python reads bytecode even when it may not
     write it; installed packages got theirs from pip."""
+    share_parsed_css()
     if hasattr(config, "workerinput"):
         return  # a worker: the controller has done it
     import compileall
 
     compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "sfa"), quiet=2)
+
+
+def share_parsed_css() -> None:
+    """Parse each dashboard stylesheet once per test process, not once per app. Textual caches what
+    it parsed in each app's `Stylesheet`, and every test starts a new app, so every test parsed the
+    same CSS again (about 6 % of a dashboard test's CPU). The key holds all that the parse reads
+    (the text, where it came from, its kind and scope, and the theme's variables); the parsed rules
+    are only read once made. A user's `sfa dashboard` starts one app: nothing changes for it."""
+    from textual.css.stylesheet import Stylesheet
+
+    parse = Stylesheet._parse_rules
+    parsed: dict[tuple[Any, ...], Any] = {}
+
+    def shared(
+        self: Stylesheet,
+        css: str,
+        read_from: Any,
+        is_default_rules: bool = False,
+        tie_breaker: int = 0,
+        scope: str = "",
+    ) -> Any:
+        key = (css, read_from, is_default_rules, tie_breaker, scope, tuple(sorted(self._variables.items())))
+        if key not in parsed:
+            parsed[key] = parse(self, css, read_from, is_default_rules, tie_breaker, scope)
+        return parsed[key]
+
+    Stylesheet._parse_rules = shared  # type: ignore[method-assign]
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
