@@ -12,7 +12,7 @@ from sfa.store.workspace import Workspace
 from sfa.tui import sample
 from sfa.tui.app import SfaApp
 from sfa.tui.widgets import Options, Table
-from tests.tui_support import FROZEN, freeze, screen_text
+from tests.tui_support import FROZEN, freeze, screen_text, until
 from tests.tui_support import check as check
 from tests.tui_support import filled as filled
 
@@ -29,10 +29,10 @@ async def test_empty_store_offers_the_demo_data(home: Path, check: Workspace) ->
     app = SfaApp(home, now=FROZEN)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert "This store is empty" in screen_text(app)
+        assert await until(pilot, lambda: "This store is empty" in screen_text(app))
         await pilot.click("#load-demo")
         await pilot.pause()
-        assert "This store is empty" not in screen_text(app)
+        assert await until(pilot, lambda: "This store is empty" not in screen_text(app))
     assert check.store.count(ACCOUNT) > 0
     assert check.store.count(OPPORTUNITY) > 0
 
@@ -43,7 +43,7 @@ async def test_demo_key_refuses_a_store_with_data(filled: Path, check: Workspace
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("D")
         await pilot.pause()
-        assert any("already holds data" in n.message for n in app._notifications)
+        assert await until(pilot, lambda: any("already holds data" in n.message for n in app._notifications))
     assert check.store.count(ACCOUNT) == before
 
 
@@ -86,12 +86,12 @@ async def test_pipeline_moves_with_keys_and_closes_won_or_lost(filled: Path, che
         # first column: initiation, holding "Clinic tablets"
         await pilot.press("greater_than_sign")
         await pilot.pause()
-        assert opp_named(check, "Clinic tablets")["stage"] == "identification"
+        assert await until(pilot, lambda: opp_named(check, "Clinic tablets")["stage"] == "identification")
         assert "identification (2)" in screen_text(app)
         # the moved deal stays selected in its new column: move it back
         await pilot.press("less_than_sign")
         await pilot.pause()
-        assert opp_named(check, "Clinic tablets")["stage"] == "initiation"
+        assert await until(pilot, lambda: opp_named(check, "Clinic tablets")["stage"] == "initiation")
         # l/right: next column (identification: Brewery ERP link); x: lost, with a reason
         await pilot.press("l", "x")
         await pilot.pause()
@@ -102,13 +102,13 @@ async def test_pipeline_moves_with_keys_and_closes_won_or_lost(filled: Path, che
         # j moves down the list; w asks, Escape writes nothing, Enter marks won
         await pilot.press("l", "j", "w")
         await pilot.pause()
-        assert "Won: Warehouse scanners" in screen_text(app)
+        assert await until(pilot, lambda: "Won: Warehouse scanners" in screen_text(app))
         await pilot.press("escape")
         await pilot.pause()
-        assert opp_named(check, "Warehouse scanners")["stage"] == "qualification"
+        assert await until(pilot, lambda: opp_named(check, "Warehouse scanners")["stage"] == "qualification")
         await pilot.press("w", "enter")
         await pilot.pause()
-        assert opp_named(check, "Warehouse scanners")["stage"] == "won"
+        assert await until(pilot, lambda: opp_named(check, "Warehouse scanners")["stage"] == "won")
         assert "Warehouse scanners" not in screen_text(app)
 
 
@@ -119,7 +119,7 @@ async def test_lost_needs_a_reason(filled: Path, check: Workspace) -> None:
         await pilot.pause()
         await pilot.press("enter")
         await pilot.pause()
-        assert "required" in screen_text(app)
+        assert await until(pilot, lambda: "required" in screen_text(app))
         await pilot.press("escape")
         await pilot.pause()
     assert opp_named(check, "Clinic tablets")["stage"] == "initiation"
@@ -150,18 +150,20 @@ async def test_accounts_search_as_you_type_and_360_view(filled: Path, check: Wor
         await pilot.pause()
         await pilot.press(*"Eva Huber", "tab", *"Brewer", "tab", *"not-an-email")
         await pilot.pause()
-        assert "email" in screen_text(app)  # checked as typed
+        assert await until(pilot, lambda: "email" in screen_text(app))  # checked as typed
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert check.store.count(CONTACT, "name = ?", ("Eva Huber",)) == 0  # refused
+        assert await until(
+            pilot, lambda: check.store.count(CONTACT, "name = ?", ("Eva Huber",)) == 0
+        )  # refused
         for _ in "not-an-email":
             await pilot.press("backspace")
         await pilot.press(*"eva@huber-bier.example", "ctrl+s")
         await pilot.pause()
-        assert "Eva Huber" in screen_text(app)
+        assert await until(pilot, lambda: "Eva Huber" in screen_text(app))
         await pilot.press("escape")
         await pilot.pause()
-        assert app.screen.query("#results")
+        assert await until(pilot, lambda: app.screen.query("#results"))
     contact = next(c for c in crm.list_contacts(check) if c["name"] == "Eva Huber")
     assert contact["email"] == "eva@huber-bier.example"
 
@@ -173,10 +175,12 @@ async def test_new_account_and_edit_in_place(filled: Path, check: Workspace) -> 
         await pilot.pause()
         await pilot.press(*"Zugspitz Bahn", "enter", *"tourism", "enter")  # Enter: the next field
         await pilot.pause()
-        assert check.store.count(ACCOUNT, "name = ?", ("Zugspitz Bahn",)) == 0  # not saved by Enter
+        assert await until(
+            pilot, lambda: check.store.count(ACCOUNT, "name = ?", ("Zugspitz Bahn",)) == 0
+        )  # not saved by Enter
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert "Zugspitz Bahn" in screen_text(app)
+        assert await until(pilot, lambda: "Zugspitz Bahn" in screen_text(app))
         await pilot.press("G", "e")  # last row, edit
         await pilot.pause()
         await pilot.press("tab", "ctrl+u", *"transport", "ctrl+s")
@@ -194,17 +198,20 @@ async def test_leads_qualify_and_disqualify(filled: Path, check: Workspace) -> N
         await pilot.pause()
         await pilot.press("escape")
         await pilot.pause()
-        assert next(x for x in leads.list_leads(check) if x["name"] == "Nina Vogel")["status"] == "new"
+        assert await until(
+            pilot,
+            lambda: next(x for x in leads.list_leads(check) if x["name"] == "Nina Vogel")["status"] == "new",
+        )
         await pilot.press("greater_than_sign", "enter", "greater_than_sign", "enter")  # → qualified
         await pilot.pause()
         await pilot.press("j", "x")  # Jonas Maier
         await pilot.pause()
         await pilot.press(*"no project", "enter")
         await pilot.pause()
-        assert "Jonas Maier" not in screen_text(app)  # the inbox shows open leads
+        assert await until(pilot, lambda: "Jonas Maier" not in screen_text(app))  # the inbox shows open leads
         await pilot.press("a")
         await pilot.pause()
-        assert "Jonas Maier" in screen_text(app)
+        assert await until(pilot, lambda: "Jonas Maier" in screen_text(app))
     by_name = {lead["name"]: lead for lead in leads.list_leads(check)}
     assert by_name["Nina Vogel"]["status"] == "qualified"
     assert (by_name["Jonas Maier"]["status"], by_name["Jonas Maier"]["disqualify_reason"]) == (
@@ -229,7 +236,7 @@ async def test_convert_a_lead_shows_the_duplicate_check(filled: Path, check: Wor
         await pilot.pause()
         await pilot.press(*"Cold room monitoring", "tab", *"23k", "tab", *"2026-06-30", "ctrl+s")
         await pilot.pause()
-        assert "Max Huber" not in screen_text(app)
+        assert await until(pilot, lambda: "Max Huber" not in screen_text(app))
     lead = next(x for x in leads.list_leads(check) if x["name"] == "Max Huber")
     assert lead["status"] == "converted"
     account = check.store.get(ACCOUNT, lead["account_id"])
@@ -266,7 +273,7 @@ async def test_command_palette_reaches_actions_by_name(filled: Path, check: Work
         await pilot.pause(0.3)
         await pilot.press("enter")
         await pilot.pause()
-        assert app.current_mode == "pipeline"
+        assert await until(pilot, lambda: app.current_mode == "pipeline")
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"stage on")
@@ -297,12 +304,12 @@ async def test_search_with_only_punctuation_shows_nothing_and_keeps_going(filled
         await pilot.press("3", "slash", "*", "?")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert "type a word to search" in screen_text(app)
+        assert await until(pilot, lambda: "type a word to search" in screen_text(app))
         for _ in range(2):
             await pilot.press("backspace")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert "4 accounts" in screen_text(app)
+        assert await until(pilot, lambda: "4 accounts" in screen_text(app))
 
 
 def test_sample_is_fixed(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -324,7 +331,7 @@ async def test_build_and_send_a_quote_moves_the_opportunity(filled: Path, check:
         await pilot.pause()
         await pilot.press("q")  # its draft (the sample has one), opened in the editor: no second one
         await pilot.pause()
-        assert app.current_mode == "quotes"
+        assert await until(pilot, lambda: app.current_mode == "quotes")
         assert any("its draft Q-" in n.message for n in app._notifications)
         assert "DRAFT · " in screen_text(app) and "Guest Wi-Fi refresh" in screen_text(app)
         await pilot.press("tab", "n")  # on the lines: a new line, the product picker first
@@ -338,13 +345,13 @@ async def test_build_and_send_a_quote_moves_the_opportunity(filled: Path, check:
         assert "Total     10,804.72 EUR" in text  # the draft's lines and this one, + 19 % tax
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert "Wi-Fi 6 access point" in screen_text(app)
+        assert await until(pilot, lambda: "Wi-Fi 6 access point" in screen_text(app))
         await pilot.press("s")  # asks first
         await pilot.pause()
-        assert "Send Q-" in screen_text(app)
+        assert await until(pilot, lambda: "Send Q-" in screen_text(app))
         await pilot.press("enter")
         await pilot.pause()
-        assert "SENT · " in screen_text(app)
+        assert await until(pilot, lambda: "SENT · " in screen_text(app))
         await pilot.press("2")
         await pilot.pause()
         from sfa.tui.screens.pipeline import StageColumn
@@ -365,12 +372,14 @@ async def test_quote_editor_refuses_bad_lines_and_decides(filled: Path, check: W
         assert "Tax 7% on 360.00 EUR: 25.20 EUR" in text  # the sent quote: two tax rates
         await pilot.press("tab", "n")  # a sent quote is locked
         await pilot.pause()
-        assert any("lines are added to a draft" in n.message for n in app._notifications)
+        assert await until(
+            pilot, lambda: any("lines are added to a draft" in n.message for n in app._notifications)
+        )
         await pilot.press("shift+tab", "j", "tab", "n", "enter")  # the draft; a free line
         await pilot.pause()
         await pilot.press(*"x", "tab", *"y", "tab", *"-5", "ctrl+s")
         await pilot.pause()
-        assert "price" in screen_text(app)  # refused as typed, the form stays
+        assert await until(pilot, lambda: "price" in screen_text(app))  # refused as typed, the form stays
         await pilot.press("escape")
         await pilot.pause()
         await pilot.press("shift+tab", "k", "w")  # accept the sent quote: asked first
@@ -397,13 +406,13 @@ async def test_quote_revise_and_export_in_a_worker(filled: Path, check: Workspac
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("5", "v")  # revise the sent quote: a new draft revision
         await pilot.pause()
-        assert "rev 2" in screen_text(app)
+        assert await until(pilot, lambda: "rev 2" in screen_text(app))
         await pilot.press("p")
         await pilot.pause()
         await pilot.press("ctrl+u", *str(target), "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert any("wrote" in n.message for n in app._notifications)
+        assert await until(pilot, lambda: any("wrote" in n.message for n in app._notifications))
     assert "LIC-SPA" in target.read_text() or "Spa booking licence" in target.read_text()
     assert max(q["revision"] for q in quotes.list_quotes(check, all_revisions=True)) == 2
 
@@ -428,13 +437,15 @@ async def test_log_a_visit_from_today_and_see_its_follow_up(filled: Path, check:
     app = SfaApp(filled, now=FROZEN)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert "demo the patient portal" in screen_text(app)
+        assert await until(pilot, lambda: "demo the patient portal" in screen_text(app))
         await pilot.press("l")  # the first visit of the day
         await pilot.pause()
         await pilot.press(*"Pilot agreed", "tab", *"Lena wants a pilot", "tab", *"Send pilot contract")
         await pilot.press("tab", *"2026-03-1")
         await pilot.pause()
-        assert "not a date" in screen_text(app) or "due" in screen_text(app)  # checked as typed
+        assert await until(
+            pilot, lambda: "not a date" in screen_text(app) or "due" in screen_text(app)
+        )  # checked as typed
         await pilot.press(*"6", "ctrl+s")  # due today (the frozen 2026-03-16)
         await pilot.pause()
         text = screen_text(app)
@@ -450,13 +461,13 @@ async def test_mouse_clicks_the_screen_bar_and_rows(filled: Path) -> None:
         await pilot.pause()
         await pilot.click(NavBar, offset=(13, 0))  # " 2 Pipeline "
         await pilot.pause()
-        assert app.current_mode == "pipeline"
+        assert await until(pilot, lambda: app.current_mode == "pipeline")
         await pilot.click(NavBar, offset=(33, 0))  # " 4 Leads "
         await pilot.pause()
-        assert app.current_mode == "leads"
+        assert await until(pilot, lambda: app.current_mode == "leads")
         await pilot.click("#leads-table", offset=(10, 3))  # the third lead
         await pilot.pause()
-        assert app.screen.query_one(Table).cursor_row == 2
+        assert await until(pilot, lambda: app.screen.query_one(Table).cursor_row == 2)
 
 
 async def test_360_view_lists_the_accounts_quotes(filled: Path) -> None:
@@ -490,21 +501,23 @@ async def test_pipeline_edits_an_opportunity_in_place(filled: Path, check: Works
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("2", "e")  # first column: Clinic tablets (15k)
         await pilot.pause()
-        assert "Edit opportunity Clinic tablets" in screen_text(app)
+        assert await until(pilot, lambda: "Edit opportunity Clinic tablets" in screen_text(app))
         # amount: a bad value is refused as typed and on save; nothing is written
         await pilot.press("tab", "ctrl+u", *"lots")
         await pilot.pause()
-        assert "amount" in screen_text(app) and "'lots'" in screen_text(app)
+        assert await until(pilot, lambda: "amount" in screen_text(app) and "'lots'" in screen_text(app))
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert "Edit opportunity Clinic tablets" in screen_text(app)  # the form stays
+        assert await until(
+            pilot, lambda: "Edit opportunity Clinic tablets" in screen_text(app)
+        )  # the form stays
         assert opp_named(check, "Clinic tablets")["amount"] == 15000
         # a good amount and a next step: saved through the service, shown on the board
         await pilot.press(
             "ctrl+u", *"18.5k", "tab", "tab", "tab", "tab", "tab", "tab", *"call Lena", "ctrl+s"
         )
         await pilot.pause()
-        assert "Edit opportunity" not in screen_text(app)
+        assert await until(pilot, lambda: "Edit opportunity" not in screen_text(app))
         assert "Chiemsee Klinik   18k 15 May" in screen_text(app)  # was 15k
     opp = opp_named(check, "Clinic tablets")
     assert (opp["amount"], opp["next_step"], opp["stage"]) == (18500, "call Lena", "initiation")
@@ -517,22 +530,24 @@ async def test_opportunity_form_checks_stage_probability_and_contact(filled: Pat
         await pilot.pause()
         await pilot.press("tab", "tab", "tab", "ctrl+u", *"nowhere")  # stage
         await pilot.pause()
-        assert "is not a stage" in screen_text(app)
+        assert await until(pilot, lambda: "is not a stage" in screen_text(app))
         await pilot.press("ctrl+u", *"lost")
         await pilot.pause()
-        assert "needs a reason" in screen_text(app)
+        assert await until(pilot, lambda: "needs a reason" in screen_text(app))
         await pilot.press("ctrl+u", *"identification", "tab", "ctrl+u", *"120")  # probability
         await pilot.pause()
-        assert "outside 0..100" in screen_text(app)
+        assert await until(pilot, lambda: "outside 0..100" in screen_text(app))
         await pilot.press("ctrl+u", *"35", "tab", "tab", *"Max Huber")  # a contact at another account
         await pilot.pause()
-        assert "no contact named 'Max Huber'" in screen_text(app)
+        assert await until(pilot, lambda: "no contact named 'Max Huber'" in screen_text(app))
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert opp_named(check, "Clinic tablets")["stage"] == "initiation"  # nothing written
+        assert await until(
+            pilot, lambda: opp_named(check, "Clinic tablets")["stage"] == "initiation"
+        )  # nothing written
         await pilot.press("ctrl+u", *"lena wolf", "ctrl+s")  # a contact here, by name
         await pilot.pause()
-        assert "identification (2)" in screen_text(app)
+        assert await until(pilot, lambda: "identification (2)" in screen_text(app))
     opp = opp_named(check, "Clinic tablets")
     lena = next(c for c in crm.list_contacts(check) if c["name"] == "Lena Wolf")
     # as `sfa opp edit --stage identification --probability 35`: the typed probability is kept
@@ -544,7 +559,7 @@ async def test_360_view_edits_an_opportunity_in_place(filled: Path, check: Works
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("3", "j", "j", "enter")  # Chiemsee Kliniken
         await pilot.pause()
-        assert "Patient portal" in screen_text(app)
+        assert await until(pilot, lambda: "Patient portal" in screen_text(app))
         opps = app.screen.query_one("#opps-table", Table)
         opps.focus()
         opps.move_cursor(
@@ -552,18 +567,20 @@ async def test_360_view_edits_an_opportunity_in_place(filled: Path, check: Works
         )
         await pilot.press("e")
         await pilot.pause()
-        assert "Edit opportunity Clinic tablets" in screen_text(app)
+        assert await until(pilot, lambda: "Edit opportunity Clinic tablets" in screen_text(app))
         for _ in range(5):
             await pilot.press("tab")
         await pilot.press("ctrl+u", *"someday")  # close date
         await pilot.pause()
-        assert "close_date" in screen_text(app)
+        assert await until(pilot, lambda: "close_date" in screen_text(app))
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert str(opp_named(check, "Clinic tablets")["close_date"]) == "2026-05-15"  # unchanged
+        assert await until(
+            pilot, lambda: str(opp_named(check, "Clinic tablets")["close_date"]) == "2026-05-15"
+        )  # unchanged
         await pilot.press("ctrl+u", *"2026-06-30", "ctrl+s")
         await pilot.pause()
-        assert "2026-06-30" in screen_text(app)
+        assert await until(pilot, lambda: "2026-06-30" in screen_text(app))
         assert "Contacts" in screen_text(app)  # back on the 360° view
     assert str(opp_named(check, "Clinic tablets")["close_date"]) == "2026-06-30"
 
@@ -579,20 +596,22 @@ async def test_quote_header_edit_in_place_only_for_drafts(filled: Path, check: W
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("5", "e")  # the sent quote: locked
         await pilot.pause()
-        assert any("only a draft can be changed" in n.message for n in app._notifications)
+        assert await until(
+            pilot, lambda: any("only a draft can be changed" in n.message for n in app._notifications)
+        )
         assert "header" not in screen_text(app)
         await pilot.press("j", "e")  # the draft
         await pilot.pause()
-        assert ": header" in screen_text(app)
+        assert await until(pilot, lambda: ": header" in screen_text(app))
         await pilot.press("ctrl+u", *"2026-01-31")  # valid until, in the past
         await pilot.pause()
-        assert "in the past" in screen_text(app)
+        assert await until(pilot, lambda: "in the past" in screen_text(app))
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert str(wifi_quote()["valid_until"]) == "2026-04-15"  # nothing written
+        assert await until(pilot, lambda: str(wifi_quote()["valid_until"]) == "2026-04-15")  # nothing written
         await pilot.press("ctrl+u", *"2026-04-30", "tab", *"Anna Berger", "tab", *"net 30 days", "ctrl+s")
         await pilot.pause()
-        assert ": header" not in screen_text(app)
+        assert await until(pilot, lambda: ": header" not in screen_text(app))
         assert "2026-04-30" in screen_text(app)
     quote = wifi_quote()
     anna = next(c for c in crm.list_contacts(check) if c["name"] == "Anna Berger")
@@ -632,16 +651,19 @@ async def test_360_view_edits_a_contact_in_place(filled: Path, check: Workspace)
         await pilot.pause()
         await pilot.press("j", "e")  # e edits the focused contact (Enter opens its own view)
         await pilot.pause()
-        assert "Edit Tobias Keller" in screen_text(app)
+        assert await until(pilot, lambda: "Edit Tobias Keller" in screen_text(app))
         await pilot.press("tab", "tab", "ctrl+u", *"tobias@")  # email
         await pilot.pause()
-        assert "email" in screen_text(app)
+        assert await until(pilot, lambda: "email" in screen_text(app))
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert "Edit Tobias Keller" in screen_text(app)  # refused, the form stays
+        assert await until(pilot, lambda: "Edit Tobias Keller" in screen_text(app))  # refused, the form stays
         await pilot.press("ctrl+u", *"tobias.keller@chiemsee-kliniken.example", "ctrl+s")
         await pilot.pause()
-        assert "Edit Tobias Keller" not in screen_text(app) and "tobias.keller@" in screen_text(app)
+        assert await until(
+            pilot,
+            lambda: "Edit Tobias Keller" not in screen_text(app) and "tobias.keller@" in screen_text(app),
+        )
     tobias = next(c for c in crm.list_contacts(check) if c["name"] == "Tobias Keller")
     assert tobias["email"] == "tobias.keller@chiemsee-kliniken.example"
 
@@ -661,7 +683,7 @@ async def test_search_results_show_an_edit_made_in_place(filled: Path, check: Wo
         await pilot.press("ctrl+u", *"Brauerei Huber AG", "ctrl+s")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert "Brauerei Huber AG" in screen_text(app)
+        assert await until(pilot, lambda: "Brauerei Huber AG" in screen_text(app))
     assert any(a["name"] == "Brauerei Huber AG" for a in crm.list_accounts(check))
 
 
@@ -709,7 +731,9 @@ async def test_collector_settings_are_put_back_when_the_app_ends(filled: Path) -
     app = SfaApp(filled, now=FROZEN)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert gc.get_threshold()[2] > before[2]  # full passes only when idle while it runs
+        assert await until(
+            pilot, lambda: gc.get_threshold()[2] > before[2]
+        )  # full passes only when idle while it runs
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
 
 

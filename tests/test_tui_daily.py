@@ -58,18 +58,20 @@ async def test_d_on_today_acts_only_on_a_focused_task_and_asks_first(filled: Pat
     app = app_on(filled)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert app.screen.query_one("#visits", Table).has_focus  # a fresh start: the visits
+        assert await until(
+            pilot, lambda: app.screen.query_one("#visits", Table).has_focus
+        )  # a fresh start: the visits
         await pilot.press("d")  # not on a task: nothing is done
         await pilot.pause()
-        assert any("move to a task" in n for n in notes(app))
+        assert await until(pilot, lambda: any("move to a task" in n for n in notes(app)))
         assert tasks.count_tasks(check, "done") == 0
         focus_row(app, "#tasks", 1, "Call Max about the trial")
         await pilot.press("d")
         await pilot.pause()
-        assert "Mark done: Call Max about the trial" in screen_text(app)
+        assert await until(pilot, lambda: "Mark done: Call Max about the trial" in screen_text(app))
         await pilot.press("escape")  # Escape writes nothing
         await pilot.pause()
-        assert task_named(check, "Call Max about the trial")["status"] == "open"
+        assert await until(pilot, lambda: task_named(check, "Call Max about the trial")["status"] == "open")
         await pilot.press("d", "enter")
         await pilot.pause()
     assert task_named(check, "Call Max about the trial")["status"] == "done"
@@ -87,17 +89,21 @@ async def test_delete_on_quotes_never_removes_a_line_from_the_quote_list(
         before = check.store.count(QUOTE_LINE, "quote_id = ?", (draft["id"],))
         await pilot.press("d")  # on the list: delete the draft, asked first
         await pilot.pause()
-        assert "Delete the draft" in screen_text(app)
+        assert await until(pilot, lambda: "Delete the draft" in screen_text(app))
         await pilot.press("escape")
         await pilot.pause()
-        assert check.store.count(QUOTE_LINE, "quote_id = ?", (draft["id"],)) == before
+        assert await until(
+            pilot, lambda: check.store.count(QUOTE_LINE, "quote_id = ?", (draft["id"],)) == before
+        )
         assert check.store.count(QUOTE, "id = ?", (draft["id"],)) == 1
         await pilot.press("tab", "j", "d")  # on the lines: line 2, asked first
         await pilot.pause()
-        assert "Remove line 2?" in screen_text(app)
+        assert await until(pilot, lambda: "Remove line 2?" in screen_text(app))
         await pilot.press("escape")
         await pilot.pause()
-        assert check.store.count(QUOTE_LINE, "quote_id = ?", (draft["id"],)) == before
+        assert await until(
+            pilot, lambda: check.store.count(QUOTE_LINE, "quote_id = ?", (draft["id"],)) == before
+        )
         await pilot.press("d", "enter")
         await pilot.pause()
         lines = quotes.lines_of(check, draft["id"])
@@ -120,12 +126,12 @@ async def test_quote_decisions_ask_and_escape_writes_nothing(filled: Path, check
             await pilot.pause()
         await pilot.press("j", "s")  # send the draft: asked
         await pilot.pause()
-        assert "Send Q-" in screen_text(app)
+        assert await until(pilot, lambda: "Send Q-" in screen_text(app))
         await pilot.press("escape")
         await pilot.pause()
         await pilot.press("k", "d")  # delete is for drafts: on the sent quote it says why
         await pilot.pause()
-        assert any("only a draft can be deleted" in n for n in notes(app))
+        assert await until(pilot, lambda: any("only a draft can be deleted" in n for n in notes(app)))
     assert sorted(q["status"] for q in quotes.list_quotes(check)) == ["draft", "sent"]
 
 
@@ -140,7 +146,7 @@ async def test_pipeline_writes_nothing_without_a_focused_deal(filled: Path, chec
         await pilot.pause()
         await pilot.press("greater_than_sign")
         await pilot.pause()
-        assert "Won:" not in screen_text(app)
+        assert await until(pilot, lambda: "Won:" not in screen_text(app))
     assert {o["name"]: o["stage"] for o in crm.list_opportunities(check)} == before
 
 
@@ -151,10 +157,10 @@ async def test_q_on_a_deal_opens_its_draft_instead_of_a_second_one(filled: Path,
         await pilot.pause()
         await pilot.press("q")
         await pilot.pause()
-        assert app.current_mode == "quotes"
+        assert await until(pilot, lambda: app.current_mode == "quotes")
         await pilot.press("2", "q")  # again: the same draft
         await pilot.pause()
-        assert app.current_mode == "quotes"
+        assert await until(pilot, lambda: app.current_mode == "quotes")
     opp = next(o for o in crm.list_opportunities(check) if o["name"] == "Brewery ERP link")
     assert check.store.count(QUOTE, "opportunity_id = ?", (opp["id"],)) == 1
 
@@ -168,12 +174,12 @@ async def test_enter_in_a_form_moves_to_the_next_field_and_ctrl_s_saves(
         await pilot.pause()
         await pilot.press(*"Pilot agreed", "enter")  # Enter: the next field, nothing saved
         await pilot.pause()
-        assert visit_at(check, "Chiemsee Kliniken")["status"] == "planned"
+        assert await until(pilot, lambda: visit_at(check, "Chiemsee Kliniken")["status"] == "planned")
         assert app.screen.focused is not None and app.screen.focused.id == "f-notes"
         await pilot.press(*"Lena wants a pilot", "enter", *"Send pilot contract", "enter", *"fri")
         await pilot.press("escape")  # Escape: nothing written
         await pilot.pause()
-        assert visit_at(check, "Chiemsee Kliniken")["status"] == "planned"
+        assert await until(pilot, lambda: visit_at(check, "Chiemsee Kliniken")["status"] == "planned")
         await pilot.press("l", *"Pilot agreed", "enter", "enter", *"Send contract", "ctrl+s")
         await pilot.pause()
     visit = visit_at(check, "Chiemsee Kliniken")
@@ -186,15 +192,15 @@ async def test_help_toggles_and_escape_closes_it(filled: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("question_mark")
         await pilot.pause()
-        assert app.screen.query("HelpPanel")
+        assert await until(pilot, lambda: app.screen.query("HelpPanel"))
         await pilot.press("question_mark")
         await pilot.pause()
-        assert not app.screen.query("HelpPanel")
+        assert await until(pilot, lambda: not app.screen.query("HelpPanel"))
         await pilot.press("question_mark")
         await pilot.pause()
         await pilot.press("escape")
         await pilot.pause()
-        assert not app.screen.query("HelpPanel")
+        assert await until(pilot, lambda: not app.screen.query("HelpPanel"))
 
 
 @pytest.mark.parametrize(
@@ -261,33 +267,47 @@ async def test_today_lists_every_task_and_opens_one_to_snooze(filled: Path, chec
         focus_row(app, "#tasks", 1, "Send Wi-Fi site survey")
         await pilot.press("enter")
         await pilot.pause()
-        assert "priority normal" in screen_text(app) and "account: Alpenblick Hotel" in screen_text(app)
+        assert await until(
+            pilot,
+            lambda: "priority normal" in screen_text(app) and "account: Alpenblick Hotel" in screen_text(app),
+        )
         await pilot.press("z", *"someday", "enter")  # refused as typed: nothing written
         await pilot.pause()
-        assert task_named(check, "Send Wi-Fi site survey")["due_date"] == date(2026, 3, 14)
+        assert await until(
+            pilot, lambda: task_named(check, "Send Wi-Fi site survey")["due_date"] == date(2026, 3, 14)
+        )
         await pilot.press("ctrl+u", *"2026-03-17", "enter")
         await pilot.pause()
-        assert task_named(check, "Send Wi-Fi site survey")["due_date"] == date(2026, 3, 17)
+        assert await until(
+            pilot, lambda: task_named(check, "Send Wi-Fi site survey")["due_date"] == date(2026, 3, 17)
+        )
         await pilot.press("d", "enter")  # done, asked first; o reopens
         await pilot.pause()
-        assert task_named(check, "Send Wi-Fi site survey")["status"] == "done"
+        assert await until(pilot, lambda: task_named(check, "Send Wi-Fi site survey")["status"] == "done")
         await pilot.press("o")
         await pilot.pause()
-        assert task_named(check, "Send Wi-Fi site survey")["status"] == "open"
+        assert await until(pilot, lambda: task_named(check, "Send Wi-Fi site survey")["status"] == "open")
         await pilot.press("escape")
         await pilot.pause()
-        assert "Send Wi-Fi site survey" not in screen_text(app)  # due tomorrow now
+        assert await until(
+            pilot, lambda: "Send Wi-Fi site survey" not in screen_text(app)
+        )  # due tomorrow now
 
 
 async def test_today_logs_a_visit_of_an_earlier_day(filled: Path, check: Workspace) -> None:
     app = app_on(filled)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert "fleet check-in" in screen_text(app) and "1 to log" in screen_text(app)
+        assert await until(
+            pilot, lambda: "fleet check-in" in screen_text(app) and "1 to log" in screen_text(app)
+        )
         app.screen.query_one("#to-log", Table).focus()
         await pilot.press("enter", *"Fleet renewal likely", "ctrl+s")
         await pilot.pause()
-        assert "To log: none" in screen_text(app) or "to log" not in screen_text(app).split("\n")[1]
+        assert await until(
+            pilot,
+            lambda: "To log: none" in screen_text(app) or "to log" not in screen_text(app).split("\n")[1],
+        )
     visit = visit_at(check, "Donau Logistik", date(2026, 3, 13))
     assert (visit["status"], visit["outcome"]) == ("done", "Fleet renewal likely")
 
@@ -299,7 +319,7 @@ async def test_a_flexible_visit_reads_any_time(filled: Path, check: Workspace) -
     app = app_on(filled)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert "any time" in screen_text(app)
+        assert await until(pilot, lambda: "any time" in screen_text(app))
 
 
 async def test_add_task_from_any_screen_links_the_focused_record(filled: Path, check: Workspace) -> None:
@@ -309,10 +329,10 @@ async def test_add_task_from_any_screen_links_the_focused_record(filled: Path, c
         await pilot.pause()
         await pilot.press("t")
         await pilot.pause()
-        assert "New task for lead Nina Vogel" in screen_text(app)
+        assert await until(pilot, lambda: "New task for lead Nina Vogel" in screen_text(app))
         await pilot.press(*"Send brochure", "enter", *"not a day", "ctrl+s")  # refused as typed
         await pilot.pause()
-        assert check.store.count(TASK, "title = ?", ("Send brochure",)) == 0
+        assert await until(pilot, lambda: check.store.count(TASK, "title = ?", ("Send brochure",)) == 0)
         await pilot.press("ctrl+u", *"2026-03-20", "ctrl+s")
         await pilot.pause()
         await pilot.press("2", "t", *"Chase the PO", "ctrl+s")  # the board: the focused deal
@@ -333,16 +353,18 @@ async def test_add_a_lead_shows_the_duplicate_check_before_saving(filled: Path, 
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("4", "n", *"Maximilian Huber", "enter", "enter", *"max@huber-bier.example")
         await pilot.pause()
-        assert "possible duplicate" in screen_text(app)  # as typed, before saving
+        assert await until(pilot, lambda: "possible duplicate" in screen_text(app))  # as typed, before saving
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert "Save anyway?" in screen_text(app)
+        assert await until(pilot, lambda: "Save anyway?" in screen_text(app))
         await pilot.press("escape")  # nothing written
         await pilot.pause()
-        assert check.store.count(LEAD, "name = ?", ("Maximilian Huber",)) == 0
+        assert await until(pilot, lambda: check.store.count(LEAD, "name = ?", ("Maximilian Huber",)) == 0)
         await pilot.press("n", *"Olga Brandt", "enter", *"Brandt Bau", "enter", *"not-an-email", "ctrl+s")
         await pilot.pause()
-        assert check.store.count(LEAD, "name = ?", ("Olga Brandt",)) == 0  # refused
+        assert await until(
+            pilot, lambda: check.store.count(LEAD, "name = ?", ("Olga Brandt",)) == 0
+        )  # refused
         for _ in "not-an-email":
             await pilot.press("backspace")
         await pilot.press(*"olga@brandt.example", "ctrl+s")
@@ -367,21 +389,23 @@ async def test_plan_a_visit_refuses_a_bad_date_and_an_overlap(filled: Path, chec
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("8")
         await pilot.pause()
-        assert "Week 12" in screen_text(app)
+        assert await until(pilot, lambda: "Week 12" in screen_text(app))
         await pilot.press("n", *"donau", "enter")  # the account picker, searched
         await pilot.pause()
-        assert "Plan a visit: Donau Logistik" in screen_text(app)
+        assert await until(pilot, lambda: "Plan a visit: Donau Logistik" in screen_text(app))
         assert "overlaps visit" in screen_text(app)  # today 09:00 (the default) is taken: said live
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert "Plan a visit" in screen_text(app)  # refused, the form stays
+        assert await until(pilot, lambda: "Plan a visit" in screen_text(app))  # refused, the form stays
         await pilot.press("ctrl+u", *"the 32nd", "ctrl+s")
         await pilot.pause()
-        assert "Plan a visit" in screen_text(app)
+        assert await until(pilot, lambda: "Plan a visit" in screen_text(app))
         await pilot.press("ctrl+u", *"2026-03-17 10:00", "enter", "ctrl+u", *"1h", "enter", *"scanner pilot")
         await pilot.press("escape")  # Escape writes nothing
         await pilot.pause()
-        assert len(visits.visits_between(check, date(2026, 3, 17), date(2026, 3, 17))) == 0
+        assert await until(
+            pilot, lambda: len(visits.visits_between(check, date(2026, 3, 17), date(2026, 3, 17))) == 0
+        )
         await pilot.press("n", *"donau", "enter", "ctrl+u", *"2026-03-17 10:00", "enter", "ctrl+u", *"1h")
         await pilot.press("enter", *"scanner pilot", "ctrl+s")
         await pilot.pause()
@@ -402,20 +426,27 @@ async def test_reschedule_by_keys_and_form_checks_overlaps(filled: Path, check: 
         )
         await pilot.press("greater_than_sign")  # a day later
         await pilot.pause()
-        assert visit_at(check, "Brauerei Huber", date(2026, 3, 17))["starts_at"].strftime("%H:%M") == "12:30"
+        assert await until(
+            pilot,
+            lambda: (
+                visit_at(check, "Brauerei Huber", date(2026, 3, 17))["starts_at"].strftime("%H:%M") == "12:30"
+            ),
+        )
         await pilot.press("less_than_sign")  # and back
         await pilot.pause()
         focus_row(app, "#week-table", 1, "Brauerei Huber")
         await pilot.press("e", "ctrl+u", *"2026-03-16 09:15", "ctrl+s")  # on Chiemsee's 09:00-09:45
         await pilot.pause()
-        assert "Reschedule: Brauerei Huber" in screen_text(app)  # refused, the form stays
+        assert await until(
+            pilot, lambda: "Reschedule: Brauerei Huber" in screen_text(app)
+        )  # refused, the form stays
         await pilot.press("escape")
         await pilot.pause()
         focus_row(app, "#week-table", 1, "Chiemsee Kliniken")
         for _ in range(12):  # 45 minutes from 12:00 would run into Brauerei Huber at 12:30: refused
             await pilot.press("plus")
         await pilot.pause()
-        assert any("overlaps visit" in n for n in notes(app))
+        assert await until(pilot, lambda: any("overlaps visit" in n for n in notes(app)))
     assert visit_at(check, "Brauerei Huber")["starts_at"].strftime("%H:%M") == "12:30"
     assert visit_at(check, "Chiemsee Kliniken")["starts_at"].strftime("%H:%M") == "11:45"
 
@@ -430,10 +461,12 @@ async def test_cancel_a_visit_asks_a_reason_and_escape_keeps_it(filled: Path, ch
         await pilot.pause()
         await pilot.press(*"sick", "escape")
         await pilot.pause()
-        assert visit_at(check, "Alpenblick Hotel")["status"] == "planned"
+        assert await until(pilot, lambda: visit_at(check, "Alpenblick Hotel")["status"] == "planned")
         await pilot.press("x", *"customer ill", "enter")
         await pilot.pause()
-        assert "cancelled" not in screen_text(app)  # the week shows what is still on
+        assert await until(
+            pilot, lambda: "cancelled" not in screen_text(app)
+        )  # the week shows what is still on
     cancelled = visit_at(check, "Alpenblick Hotel")
     assert (cancelled["status"], cancelled["cancel_reason"]) == ("cancelled", "customer ill")
 
@@ -450,10 +483,12 @@ async def test_route_order_applied_and_undone_with_the_cli_figures(
         focus_row(app, "#week-table", 0, "Wed 18 Mar")
         await pilot.press("r")
         await pilot.pause()
-        assert f"{cli['total_km']:.1f} km" in screen_text(app)  # the CLI's total
+        assert await until(pilot, lambda: f"{cli['total_km']:.1f} km" in screen_text(app))  # the CLI's total
         await pilot.press("escape")
         await pilot.pause()
-        assert [r["account"] for r in visits.agenda(check, WEDNESDAY, WEDNESDAY)] == before
+        assert await until(
+            pilot, lambda: [r["account"] for r in visits.agenda(check, WEDNESDAY, WEDNESDAY)] == before
+        )
         await pilot.press("r", "enter")
         await pilot.pause()
         after = [r["account"] for r in visits.agenda(check, WEDNESDAY, WEDNESDAY)]
@@ -473,7 +508,7 @@ async def test_week_km_agree_with_the_cli(filled: Path, sfa: Any) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("8")
         await pilot.pause()
-        assert f"{len(listed)} visits · {total:.1f} km" in screen_text(app)
+        assert await until(pilot, lambda: f"{len(listed)} visits · {total:.1f} km" in screen_text(app))
 
 
 # -- Sync -------------------------------------------------------------------------------------------
@@ -503,10 +538,14 @@ async def test_contacts_screen_searches_opens_edits_and_adds(filled: Path, check
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("9")
         await pilot.pause()
-        assert "Tobias Keller" in screen_text(app) and "5 contacts" in screen_text(app)
+        assert await until(
+            pilot, lambda: "Tobias Keller" in screen_text(app) and "5 contacts" in screen_text(app)
+        )
         await pilot.press("slash", *"keller", "enter")
         await pilot.pause()
-        assert "1 found for 'keller'" in screen_text(app) and "Lena Wolf" not in screen_text(app)
+        assert await until(
+            pilot, lambda: "1 found for 'keller'" in screen_text(app) and "Lena Wolf" not in screen_text(app)
+        )
         await pilot.press("enter")  # opens Tobias Keller: call details, account
         await pilot.pause()
         text = screen_text(app)
@@ -515,7 +554,7 @@ async def test_contacts_screen_searches_opens_edits_and_adds(filled: Path, check
         await pilot.pause()
         await pilot.press("ctrl+u", *"+49 8051 6061", "ctrl+s")
         await pilot.pause()
-        assert "+49 8051 6061" in screen_text(app)  # the contact's view shows it
+        assert await until(pilot, lambda: "+49 8051 6061" in screen_text(app))  # the contact's view shows it
         await pilot.press("escape", "escape", "n", *"donau", "enter")  # a new contact at an account
         await pilot.pause()
         await pilot.press(*"Jana Fuchs", "enter", *"Dispatcher", "ctrl+s")
@@ -561,7 +600,7 @@ async def test_export_refuses_a_bad_path_as_typed_and_asks_before_overwriting(
         await pilot.press("escape")  # nothing written
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert target.read_text() == "keep me"
+        assert await until(pilot, lambda: target.read_text() == "keep me")
         await pilot.press("p", "ctrl+u", *str(target), "enter")
         assert await shows(pilot, "Overwrite")  # the rep sees the question before answering it
         await pilot.press("enter")

@@ -133,7 +133,7 @@ async def test_products_screen_searches_specs_compares_and_adds_to_a_quote(
         assert "Actuator 600 (Voltage=230V, Housing=Steel)" in screen_text(app)
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert not isinstance(app.screen, ConfiguratorScreen)
+        assert await until(pilot, lambda: not isinstance(app.screen, ConfiguratorScreen))
     for _ in range(100):  # the opener runs in its own process
         if opened.exists() and opened.read_bytes():
             break

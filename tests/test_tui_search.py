@@ -201,7 +201,7 @@ async def search_for(pilot: Any, text: str) -> Table:
     await pilot.press("escape", "slash", *text)
     await app.workers.wait_for_complete()
     await pilot.pause()
-    assert screen.shown_query == text
+    assert await until(pilot, lambda: screen.shown_query == text)
     await pilot.press("enter")  # from the search box to the results
     return screen.query_one("#results", Table)
 
@@ -242,7 +242,7 @@ async def test_every_record_type_is_listed_and_opens(
             assert screen.entity.name == target_kind
             await pilot.press("escape")
             await pilot.pause()
-            assert not isinstance(app.screen, DetailsScreen)
+            assert await until(pilot, lambda: not isinstance(app.screen, DetailsScreen))
         # and back to the search, which still answers
         table = await search_for(pilot, "quendelhof")
         assert table.row_count >= 1
@@ -296,14 +296,16 @@ async def test_names_and_notes_are_shown_as_typed_not_read_as_markup(store: Path
         # a form's title quoting a name, a field's message quoting what was typed, a notification
         await pilot.press("E")  # E: the account (e edits the focused contact or opportunity)
         await pilot.pause()
-        assert "Edit Klammer [/x] [b]Bau[/b] [GmbH]" in screen_text(app)
+        assert await until(pilot, lambda: "Edit Klammer [/x] [b]Bau[/b] [GmbH]" in screen_text(app))
         await pilot.press("escape", "escape", "n", *"Neu [/x] [GmbH]", "tab", "tab", "tab", *"[/x]")
         await pilot.pause()
-        assert "email: '[/x]'" in screen_text(app)
+        assert await until(pilot, lambda: "email: '[/x]'" in screen_text(app))
         await pilot.press("ctrl+u", "ctrl+s")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert any(n.message == "account Neu [/x] [GmbH] added" for n in app._notifications)
+        assert await until(
+            pilot, lambda: any(n.message == "account Neu [/x] [GmbH] added" for n in app._notifications)
+        )
         assert "account Neu [/x] [GmbH] added" in screen_text(app)  # the toast, drawn
 
 

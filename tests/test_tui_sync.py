@@ -13,7 +13,7 @@ from sfa.domain.entities import CONTACT, OPPORTUNITY
 from sfa.services import crm
 from sfa.store.workspace import Workspace
 from sfa.tui.app import SfaApp
-from tests.tui_support import FROZEN, freeze, load_fixture, screen_text
+from tests.tui_support import FROZEN, freeze, load_fixture, screen_text, until
 from tests.tui_support import check as check
 
 pytestmark = pytest.mark.asyncio
@@ -67,10 +67,10 @@ async def test_sync_screen_shows_both_values_and_resolves(conflicted: Path, chec
         await pilot.pause()
         await pilot.press(*"lots")
         await pilot.pause()
-        assert "not" in screen_text(app)
+        assert await until(pilot, lambda: "not" in screen_text(app))
         await pilot.press("ctrl+u", *"89.5k", "ctrl+s")
         await pilot.pause()
-        assert "0 open conflicts" in screen_text(app)
+        assert await until(pilot, lambda: "0 open conflicts" in screen_text(app))
     anna = next(c for c in crm.list_contacts(check) if c["name"] == "Anna Berger")
     assert check.store.get(CONTACT, anna["id"])["phone"] == "+49 30 2222"
     deal = next(o for o in crm.list_opportunities(check) if o["name"] == "Fleet telematics")
@@ -82,7 +82,7 @@ async def test_theirs_keeps_the_current_value(conflicted: Path, check: Workspace
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("7", "r")
         await pilot.pause()
-        assert "1 open conflicts" in screen_text(app)
+        assert await until(pilot, lambda: "1 open conflicts" in screen_text(app))
     anna = next(c for c in crm.list_contacts(check) if c["name"] == "Anna Berger")
     assert check.store.get(CONTACT, anna["id"])["phone"] == "+49 30 3333"
 
@@ -110,7 +110,7 @@ async def test_background_sync_reports_offline_and_keeps_answering(
         assert "offline" in text and "server http://127.0.0.1:9" in text
         await pilot.press("2")  # the UI answered throughout
         await pilot.pause()
-        assert "qualification (2)" in screen_text(app)
+        assert await until(pilot, lambda: "qualification (2)" in screen_text(app))
 
 
 @pytest.mark.parametrize("size", [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")])

@@ -10,7 +10,7 @@ import pytest
 from sfa.services import approvals, policy, quotes, targets
 from sfa.store.workspace import Workspace
 from sfa.tui.app import SfaApp
-from tests.tui_support import FROZEN, freeze, load_fixture, screen_text
+from tests.tui_support import FROZEN, freeze, load_fixture, screen_text, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -63,7 +63,7 @@ async def test_team_screen_decides_approvals_with_a_comment(desk: Path) -> None:
         await pilot.press(*"too much")
         await pilot.press("enter")
         await pilot.pause()
-        assert "Approvals waiting (0)" in screen_text(app)
+        assert await until(pilot, lambda: "Approvals waiting (0)" in screen_text(app))
     check = Workspace(desk)
     try:
         [row] = approvals.listing(check, pending_only=False)

@@ -27,7 +27,7 @@ async def test_no_stalled_deal_no_section(filled: Path, check: Workspace) -> Non
     async with app.run_test(size=(120, 40)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert "Stalled deals" not in screen_text(app)
+        assert await until(pilot, lambda: "Stalled deals" not in screen_text(app))
 
 
 async def test_stalled_deal_listed_with_its_reason_and_enter_opens_it(filled: Path, check: Workspace) -> None:
@@ -57,4 +57,4 @@ async def test_stalled_deal_listed_with_its_reason_and_enter_opens_it(filled: Pa
         app.screen.reload()  # type: ignore[attr-defined]
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert "Stalled deals" not in screen_text(app)
+        assert await until(pilot, lambda: "Stalled deals" not in screen_text(app))
