@@ -28,19 +28,20 @@ from sfa.services import tasks as task_service
 from sfa.services import visits as visit_service
 from sfa.store.workspace import Workspace
 from sfa.tui.base import SfaScreen
-from sfa.tui.capture import TaskScreen, confirm, log_visit, visit_when
-from sfa.tui.format import day_label, local_time, short_money
-from sfa.tui.forms import FormField, FormScreen
+from sfa.tui.format import day_label, local_time, short_money, visit_when
+from sfa.tui.results import ResultsTable
 from sfa.tui.widgets import Table
 
 if TYPE_CHECKING:
     from sfa.services.stalled import Stalled
+    from sfa.tui.forms import FormScreen
 
 FOLLOW_UPS = 3  # follow-up task lines in the log form
 CLOSING_DAYS = 7
 QUOTE_DAYS = 7  # quotes expiring within this many days, today included
 CLOSING_LIMIT = 50  # deals listed under "closing"; the pipeline screen has them all
 FIRST_ROWS_AT_LEAST = 24  # rows a section gets before the first paint (or the terminal's height)
+TASKS_LISTED = 500  # the task list's length; the title counts them all
 
 Row = tuple[tuple[Any, ...], str]  # a table row's cells and its key
 # Sections known only after the first paint (the stalled deals are computed on a thread; orders and
@@ -76,16 +77,16 @@ class TodayScreen(SfaScreen):
         yield Static("", id="today-head", classes="hint")
         with Vertical(id="today-body"):
             yield Static("Visits", id="visits-title", classes="section-title")
-            yield Table(id="visits")
+            yield ResultsTable(id="visits")
             yield Static("To log", id="to-log-title", classes="section-title")
-            yield Table(id="to-log")
+            yield ResultsTable(id="to-log")
             yield Static("Quotes expiring this week", id="quotes-title", classes="section-title")
-            yield Table(id="quotes")
+            yield ResultsTable(id="quotes")
             yield Static(f"Deals closing in {CLOSING_DAYS} days", id="closing-title", classes="section-title")
-            yield Table(id="closing")
+            yield ResultsTable(id="closing")
             # stalled deals, orders and renewals come here after the first paint (LATE_SECTIONS)
             yield Static("Tasks", id="tasks-title", classes="section-title")
-            yield Table(id="tasks")
+            yield ResultsTable(id="tasks")
 
     def on_mount(self) -> None:
         self.query_one("#visits", Table).add_columns("Time", "Account", "Purpose", "Leg", "Status")
@@ -95,7 +96,7 @@ class TodayScreen(SfaScreen):
         self.query_one("#closing", Table).add_columns("Close", "Deal", "Stage", "Amount")
         # through the app's queue, as the app's own after-paint work: the screen's own refresh
         # callback ran while Today was still being laid out, before its first frame was written
-        self.app.call_after_refresh(self._after_first_paint)
+        self.sfa.after_first_paint(self._after_first_paint)
         super().on_mount()
         for name in ("visits", "to-log", "tasks"):
             table = self.query_one(f"#{name}", Table)
@@ -111,16 +112,20 @@ class TodayScreen(SfaScreen):
         self._painted = threading.Event()  # set after the first paint: stalled deals wait for it
         self._rest = []  # rows that wait for the first paint: (table, rows)
         self._after_paint: Callable[[], None] | None = None  # a section filled after the first paint
+        self._more_tasks: tuple[datetime, int] | None = None  # tasks read after it: (now, listed)
 
     def _fill(self, table: Table, rows: list[Row]) -> None:
         """Rows into a table. Before the first paint only as many as the terminal has lines (no
         section can show more), the rest right after it: measuring and styling 650 rows (500
         tasks, 100 visits and 50 deals on the bench store) cost the first paint 60-70 ms of CPU."""
-        first = len(rows) if self._painted.is_set() else max(self.app.size.height, FIRST_ROWS_AT_LEAST)
+        first = len(rows) if self._painted.is_set() else self._first_rows()
         for cells, key in rows[:first]:
             table.add_row(*cells, key=key)
         if len(rows) > first:
             self._rest.append((table, rows[first:]))
+
+    def _first_rows(self) -> int:
+        return max(self.app.size.height, FIRST_ROWS_AT_LEAST)
 
     def _after_first_paint(self) -> None:
         """The rows held back for the first paint go in; the stalled deals may start."""
@@ -135,6 +140,13 @@ class TodayScreen(SfaScreen):
         for table, rows in rest:
             for cells, key in rows:
                 table.add_row(*cells, key=key)
+        if self._more_tasks is not None:  # the tasks not read before the first paint
+            now, listed = self._more_tasks
+            self._more_tasks = None
+            found, _ = task_service.for_today(self.ws, now=now, limit=TASKS_LISTED)
+            tasks = self.query_one("#tasks", Table)
+            for cells, key in self._task_rows(found[listed:], local_today(now)):
+                tasks.add_row(*cells, key=key)
 
     def _mount_late_sections(self) -> None:
         """The sections filled after the first paint, mounted then, hidden until they have rows:
@@ -142,7 +154,7 @@ class TodayScreen(SfaScreen):
         widgets: list[Widget] = []
         for name, title, columns in LATE_SECTIONS:
             heading = Static(title, id=f"{name}-title", classes="section-title")
-            table = Table(id=name)
+            table = ResultsTable(id=name)
             table.add_columns(*columns)
             heading.display = table.display = False
             widgets += [heading, table]
@@ -189,16 +201,16 @@ class TodayScreen(SfaScreen):
             visit = row["visit"]
             to_log.add_row(visit_when(visit), row["account"], visit["purpose"] or "", key=visit["id"])
         self._section("to-log", "To log: planned visits of earlier days, not logged", len(unlogged))
-        rows, total = task_service.for_today(self.ws, now=now)
-        shown = []
-        for row in rows:
-            task = row["task"]
-            due: str | Text = day_label(task["due_date"], today) or "no date"
-            if task["due_date"] is not None and task["due_date"] < today:
-                due = Text(str(due), style="bold red")
-            shown.append(((due, task["title"], row["who"], task["priority"] or ""), task["id"]))
-        self._fill(tasks, shown)
-        more = f", first {len(rows)} listed" if total > len(rows) else ""
+        # before the first paint only the tasks it can show are read (a page: 500 tasks and their
+        # names cost it about 10 ms), the rest right after it
+        painted = self._painted.is_set()
+        rows, total = task_service.for_today(
+            self.ws, now=now, limit=TASKS_LISTED if painted else min(TASKS_LISTED, self._first_rows())
+        )
+        self._more_tasks = None if painted or len(rows) == total else (now, len(rows))
+        self._fill(tasks, self._task_rows(rows, today))
+        listed = min(total, TASKS_LISTED)
+        more = f", first {listed} listed" if total > listed else ""
         self._section("tasks", f"Tasks: today, overdue, undated{more}", total)
         expiring = quote_service.expiring(self.ws, today + timedelta(days=QUOTE_DAYS - 1), today)
         names = crm.names_of(self.ws, "account", {q["account_id"] for q in expiring})
@@ -238,6 +250,17 @@ class TodayScreen(SfaScreen):
             f" · {len(unlogged)} to log" if unlogged else ""
         )
         self.query_one("#today-head", Static).update(head)
+
+    @staticmethod
+    def _task_rows(rows: list[dict[str, Any]], today: date) -> list[Row]:
+        shown = []
+        for row in rows:
+            task = row["task"]
+            due: str | Text = day_label(task["due_date"], today) or "no date"
+            if task["due_date"] is not None and task["due_date"] < today:
+                due = Text(str(due), style="bold red")
+            shown.append(((due, task["title"], row["who"], task["priority"] or ""), task["id"]))
+        return shown
 
     @work(thread=True, exclusive=True, group="today-stalled")
     def stalled_worker(self, home: Path, today: date, now: datetime) -> None:
@@ -394,6 +417,9 @@ class TodayScreen(SfaScreen):
         if found is None:
             return
         kind, key = found
+        # the dialogs' modules (forms, capture) are not needed before the first paint
+        from sfa.tui.capture import TaskScreen, log_visit
+
         if kind == "visit":
             log_visit(self.sfa, key)
         elif kind == "task":
@@ -416,6 +442,8 @@ class TodayScreen(SfaScreen):
         if found is None or found[0] != "visit":
             self.notify("l logs the focused visit: move to a visit (tab) first", severity="warning")
             return
+        from sfa.tui.capture import log_visit
+
         log_visit(self.sfa, found[1])
 
     def action_task_done(self) -> None:
@@ -426,6 +454,7 @@ class TodayScreen(SfaScreen):
         task = self.attempt(records.get, self.ws, TASK, found[1])
         if task is None:
             return
+        from sfa.tui.capture import confirm
 
         def done() -> None:
             if self.attempt(task_service.complete_task, self.ws, task["id"]) is not None:
@@ -446,6 +475,8 @@ def check_due(text: str) -> object:
 
 
 def log_visit_form(account: str, visit: dict[str, Any]) -> FormScreen:
+    from sfa.tui.forms import FormField, FormScreen
+
     fields = [
         FormField("outcome", "Outcome", required=True, placeholder="what happened"),
         FormField("notes", "Report", placeholder="notes for the timeline"),
