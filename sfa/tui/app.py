@@ -149,7 +149,7 @@ class SfaApp(App[None]):
         self.select_next: dict[str, str] = {}  # mode -> record id to select when it shows next
         # No frame is drawn until the first screen is composed, filled and laid out: see
         # _release_first_frame.
-        self._first_frame_held = True
+        self.first_frame_held = True
         self._after_paint: list[Callable[[], None]] = []
         self._begin_batch()
 
@@ -182,7 +182,7 @@ class SfaApp(App[None]):
 
     def after_first_paint(self, callback: Callable[[], None]) -> None:
         """Call `callback` once the first frame is on the terminal (right away after that)."""
-        if self._first_frame_held:
+        if self.first_frame_held:
             self._after_paint.append(callback)
         else:
             self.call_after_refresh(callback)
@@ -195,10 +195,11 @@ class SfaApp(App[None]):
         the screen's mount (Today read its data then) when the app is idle. The work meant for
         after the first paint is asked for only now: callbacks asked for while frames are held
         back run at the next idle moment, not after a frame."""
-        if not self._first_frame_held:
+        if not self.first_frame_held:
             return
-        self._first_frame_held = False
+        self.first_frame_held = False
         self._end_batch()
+        self.screen.refresh()  # one whole frame (SfaScreen._compositor_refresh)
         for callback in self._after_paint:
             self.call_after_refresh(callback)
         self._after_paint = []

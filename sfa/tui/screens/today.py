@@ -22,7 +22,7 @@ from textual.widgets import Button, DataTable, Static
 
 from sfa.domain.dates import local_today
 from sfa.domain.entities import OPPORTUNITY, TASK
-from sfa.services import crm, records, reports, status
+from sfa.services import crm, records, status
 from sfa.services import quotes as quote_service
 from sfa.services import tasks as task_service
 from sfa.services import visits as visit_service
@@ -44,6 +44,17 @@ FIRST_ROWS_AT_LEAST = 24  # rows a section gets before the first paint (or the t
 TASKS_LISTED = 500  # the task list's length; the title counts them all
 
 Row = tuple[tuple[Any, ...], str]  # a table row's cells and its key
+# The sections of the first paint, in order: (id, columns). A section's table is mounted when it
+# first has rows (an empty section is its title line, "none"): on the bench store "to log" and
+# "quotes" are empty, two tables less to style before the first frame.
+SECTIONS = (
+    ("visits", ("Time", "Account", "Purpose", "Leg", "Status")),
+    ("to-log", ("Planned", "Account", "Purpose")),
+    ("quotes", ("Quote", "Account", "Valid until", "Status")),
+    ("closing", ("Close", "Deal", "Stage", "Amount")),
+    ("tasks", ("Due", "Task", "Account / contact", "Priority")),
+)
+COLUMNS = dict(SECTIONS)
 # Sections known only after the first paint (the stalled deals are computed on a thread; orders and
 # renewals, hidden while there are none, most days): (id, title, columns), between "closing" and
 # "tasks".
@@ -56,6 +67,11 @@ LATE_SECTIONS = (
 
 class TodayScreen(SfaScreen):
     MODE = "today"
+    # The focus goes to the first list with rows (reload), nowhere on an empty store: Textual's
+    # first focusable widget there is the demo offer's button (the hidden visits table had it
+    # when every table was composed empty), and Enter would load the demo data. ("": none; None
+    # is the app's choice.)
+    AUTO_FOCUS = ""
     DEFAULT_CSS = """
     TodayScreen #today-body { height: 1fr; }
     TodayScreen Table { height: auto; }
@@ -76,33 +92,34 @@ class TodayScreen(SfaScreen):
     def body(self) -> Iterable[Widget]:
         yield Static("", id="today-head", classes="hint")
         with Vertical(id="today-body"):
+            # each title's table is mounted after it once it has rows (_rows_table)
             yield Static("Visits", id="visits-title", classes="section-title")
-            yield ResultsTable(id="visits")
             yield Static("To log", id="to-log-title", classes="section-title")
-            yield ResultsTable(id="to-log")
             yield Static("Quotes expiring this week", id="quotes-title", classes="section-title")
-            yield ResultsTable(id="quotes")
             yield Static(f"Deals closing in {CLOSING_DAYS} days", id="closing-title", classes="section-title")
-            yield ResultsTable(id="closing")
             # stalled deals, orders and renewals come here after the first paint (LATE_SECTIONS)
             yield Static("Tasks", id="tasks-title", classes="section-title")
-            yield ResultsTable(id="tasks")
+
+    def _table(self, name: str) -> Table | None:
+        """A section's table, if it has been mounted (it is once it has had rows)."""
+        found = self.query(f"#{name}")
+        return found.first(Table) if found else None
+
+    def _rows_table(self, name: str, rows: int) -> Table | None:
+        """The section's table to fill with `rows` rows, mounted after its title if it is not
+        yet; None when there are none (a table already mounted is hidden by _section)."""
+        table = self._table(name)
+        if table is None and rows:
+            table = ResultsTable(id=name)
+            table.add_columns(*COLUMNS[name])
+            self.query_one("#today-body", Vertical).mount(table, after=self.query_one(f"#{name}-title"))
+        return table if rows else None
 
     def on_mount(self) -> None:
-        self.query_one("#visits", Table).add_columns("Time", "Account", "Purpose", "Leg", "Status")
-        self.query_one("#to-log", Table).add_columns("Planned", "Account", "Purpose")
-        self.query_one("#tasks", Table).add_columns("Due", "Task", "Account / contact", "Priority")
-        self.query_one("#quotes", Table).add_columns("Quote", "Account", "Valid until", "Status")
-        self.query_one("#closing", Table).add_columns("Close", "Deal", "Stage", "Amount")
         # through the app's queue, as the app's own after-paint work: the screen's own refresh
         # callback ran while Today was still being laid out, before its first frame was written
         self.sfa.after_first_paint(self._after_first_paint)
         super().on_mount()
-        for name in ("visits", "to-log", "tasks"):
-            table = self.query_one(f"#{name}", Table)
-            if table.row_count:
-                table.focus()
-                break
 
     _painted: threading.Event
     _rest: list[tuple[Table, list[Row]]]
@@ -144,7 +161,7 @@ class TodayScreen(SfaScreen):
             now, listed = self._more_tasks
             self._more_tasks = None
             found, _ = task_service.for_today(self.ws, now=now, limit=TASKS_LISTED)
-            tasks = self.query_one("#tasks", Table)
+            tasks = self.query_one("#tasks", Table)  # mounted: it had rows before the paint
             for cells, key in self._task_rows(found[listed:], local_today(now)):
                 tasks.add_row(*cells, key=key)
 
@@ -163,26 +180,26 @@ class TodayScreen(SfaScreen):
     def _section(self, name: str, title: str, rows: int, empty: str = "none") -> None:
         """A section's title says how many rows it has; an empty table is hidden (its title says so)."""
         self.query_one(f"#{name}-title", Static).update(f"{title}" + (f" ({rows})" if rows else f": {empty}"))
-        self.query_one(f"#{name}", Table).display = rows > 0
+        table = self._table(name)
+        if table is not None:
+            table.display = rows > 0
 
     def reload(self) -> None:
         now = self.now()
         today = local_today(now)
         self.offer_demo(status.is_empty(self.ws))
-        visits = self.query_one("#visits", Table)
-        to_log = self.query_one("#to-log", Table)
-        tasks = self.query_one("#tasks", Table)
-        quotes = self.query_one("#quotes", Table)
-        closing = self.query_one("#closing", Table)
-        keep = {t.id: t.selected_key() for t in (visits, to_log, tasks, quotes, closing)}
-        for table in (visits, to_log, tasks, quotes, closing):
+        mounted = [t for t in (self._table(name) for name, _ in SECTIONS) if t is not None]
+        keep = {t.id: t.selected_key() for t in mounted}
+        for table in mounted:
             table.clear()
         self._rest = []  # rows of an earlier read still waiting for the first paint
         self._after_paint = None
-        day = reports.today(self.ws, now=now, with_tasks=False)  # the task list comes below
+        # the day's visits as `sfa today` lists them (reports.today's agenda; the rest of that
+        # report, the day's events and a second read of the quotes, Today does not show)
+        agenda = visit_service.agenda(self.ws, today, today)
         km = 0.0
         shown: list[Row] = []
-        for row in day["visits"]:
+        for row in agenda:
             visit = row["visit"]
             leg = f"{row['km_from_previous']:.1f} km" if row["km_from_previous"] is not None else "start"
             km += row["km_from_previous"] or 0.0
@@ -194,12 +211,14 @@ class TodayScreen(SfaScreen):
                 visit["status"],
             )
             shown.append((cells, visit["id"]))
-        self._fill(visits, shown)
-        self._section("visits", "Visits", len(day["visits"]), "none planned today (8: Week, plan one)")
+        if visits := self._rows_table("visits", len(shown)):
+            self._fill(visits, shown)
+        self._section("visits", "Visits", len(agenda), "none planned today (8: Week, plan one)")
         unlogged = visit_service.unlogged_before(self.ws, today)
-        for row in unlogged:
-            visit = row["visit"]
-            to_log.add_row(visit_when(visit), row["account"], visit["purpose"] or "", key=visit["id"])
+        if to_log := self._rows_table("to-log", len(unlogged)):
+            for row in unlogged:
+                visit = row["visit"]
+                to_log.add_row(visit_when(visit), row["account"], visit["purpose"] or "", key=visit["id"])
         self._section("to-log", "To log: planned visits of earlier days, not logged", len(unlogged))
         # before the first paint only the tasks it can show are read (a page: 500 tasks and their
         # names cost it about 10 ms), the rest right after it
@@ -208,20 +227,22 @@ class TodayScreen(SfaScreen):
             self.ws, now=now, limit=TASKS_LISTED if painted else min(TASKS_LISTED, self._first_rows())
         )
         self._more_tasks = None if painted or len(rows) == total else (now, len(rows))
-        self._fill(tasks, self._task_rows(rows, today))
+        if tasks := self._rows_table("tasks", len(rows)):
+            self._fill(tasks, self._task_rows(rows, today))
         listed = min(total, TASKS_LISTED)
         more = f", first {listed} listed" if total > listed else ""
         self._section("tasks", f"Tasks: today, overdue, undated{more}", total)
         expiring = quote_service.expiring(self.ws, today + timedelta(days=QUOTE_DAYS - 1), today)
         names = crm.names_of(self.ws, "account", {q["account_id"] for q in expiring})
-        for quote in expiring:
-            quotes.add_row(
-                quote["number"],
-                names.get(quote["account_id"], ""),
-                day_label(quote["valid_until"], today),
-                quote["status"],
-                key=quote["id"],
-            )
+        if quotes := self._rows_table("quotes", len(expiring)):
+            for quote in expiring:
+                quotes.add_row(
+                    quote["number"],
+                    names.get(quote["account_id"], ""),
+                    day_label(quote["valid_until"], today),
+                    quote["status"],
+                    key=quote["id"],
+                )
         self._section("quotes", "Quotes expiring this week", len(expiring))
         horizon = today + timedelta(days=CLOSING_DAYS)
         shown = []
@@ -235,21 +256,28 @@ class TodayScreen(SfaScreen):
                 short_money(opp["amount"]),
             )
             shown.append((cells, opp["id"]))
-        self._fill(closing, shown)
+        if closing := self._rows_table("closing", len(shown)):
+            self._fill(closing, shown)
         self._section("closing", f"Deals closing in {CLOSING_DAYS} days", len(shown))
         self.stalled_worker(self.ws.home, today, now)
         if self._painted.is_set():
             self.paperwork(now, today)
         else:  # hidden most days and below the fold: right after the first paint, modules and all
             self._after_paint = partial(self.paperwork, now, today)
-        for table in (visits, to_log, tasks, quotes, closing):
+        for table in (t for t in (self._table(name) for name, _ in SECTIONS) if t is not None):
             wanted = keep.get(table.id)
             if wanted is not None and wanted in {str(k.value) for k in table.rows}:
                 table.move_cursor(row=table.get_row_index(wanted))
-        head = f"{today:%A %d %B %Y} · {len(day['visits'])} visits · {km:.1f} km · {total} tasks" + (
+        head = f"{today:%A %d %B %Y} · {len(agenda)} visits · {km:.1f} km · {total} tasks" + (
             f" · {len(unlogged)} to log" if unlogged else ""
         )
         self.query_one("#today-head", Static).update(head)
+        if self.focused is None:  # a fresh start, or the demo just loaded: the first list with rows
+            for name in ("visits", "to-log", "tasks"):
+                first = self._table(name)
+                if first is not None and first.row_count:
+                    first.focus()
+                    break
 
     @staticmethod
     def _task_rows(rows: list[dict[str, Any]], today: date) -> list[Row]:
