@@ -1,4 +1,5 @@
-"""The search results list of the Accounts screen: a Table that draws its plain rows cheaply.
+"""The search results list of the Accounts screen, and Today's sections: a Table that draws its
+plain rows cheaply.
 
 Search as you type redraws the whole list on most keystrokes. A DataTable renders every cell
 through Rich (a Padding in a Styled, per cell, after any change), which was the largest part of
