@@ -9,7 +9,9 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.coordinate import Coordinate
 from textual.strip import Strip
 from textual.widgets import Input
 
@@ -78,6 +80,48 @@ async def check(row_sets: list[list[tuple[str, str, str]]], zebra: bool, width: 
 )
 def test_every_line_is_the_line_the_datatable_draws(row_sets: Any, zebra: bool, width: int) -> None:
     asyncio.run(check(row_sets, zebra, width))
+
+
+async def check_added(rows: list[tuple[str, str, str]], styled: list[bool], change: str) -> None:
+    """Rows added one by one (as Today fills its sections), some with a styled cell (drawn by the
+    DataTable), then the table changed in place: every line is still the DataTable's."""
+    app = Results(True)
+    async with app.run_test(size=(80, 12)) as pilot:
+        table = app.query_one(ResultsTable)
+        table.focus()
+        for i, (kind, name, detail) in enumerate(rows):
+            bold = i < len(styled) and styled[i]
+            table.add_row(kind, Text(name, style="bold red") if bold else name, detail, key=f"k{i}")
+        await pilot.pause()
+        if rows and change == "sort":
+            table.sort(table.ordered_columns[0].key, reverse=True)
+        elif rows and change == "remove":
+            table.remove_row("k0")
+        elif rows and change == "update":
+            table.update_cell_at(Coordinate(len(rows) - 1, 2), "changed")
+        await pilot.pause()
+        for cursor in (0, table.row_count // 2, max(0, table.row_count - 1)):
+            table.move_cursor(row=cursor, animate=False, scroll=False)
+            await pilot.pause()
+            for y, (fast, slow) in enumerate(drawn(table)):
+                assert fast == slow, (y, cursor, change, rows)
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    rows=ROWS,
+    styled=st.lists(st.booleans(), max_size=30),
+    change=st.sampled_from(["none", "sort", "remove", "update"]),
+)
+def test_rows_added_one_by_one_and_changed_draw_as_the_datatable(
+    rows: Any, styled: list[bool], change: str
+) -> None:
+    asyncio.run(check_added(rows, styled, change))
 
 
 def test_the_lines_drawn_are_the_rows_text() -> None:

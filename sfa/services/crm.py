@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sfa.domain.entities import ACCOUNT, CONTACT, OPPORTUNITY, TIMELINE
 from sfa.domain.errors import StateError, ValidationError
 from sfa.domain.money import round_money
 from sfa.domain.stages import LOST, WON, find_stage
 from sfa.domain.text import check_text
-from sfa.services import playbooks, records, stage_history
+from sfa.services import records, stage_history
 from sfa.services.records import Raw
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
+
+if TYPE_CHECKING:  # imported where a stage moves: the dashboard's first paint reads deals only
+    from sfa.services import playbooks
 
 # -- accounts ---------------------------------------------------------------------------------
 
@@ -121,6 +124,8 @@ def add_opportunity_guided(
 ) -> tuple[Record, playbooks.Guidance]:
     """Add an opportunity; the playbook of the stage it starts at makes its tasks, as a move to
     that stage does (docs/policy.md). Returns the deal and what its stage asks for."""
+    from sfa.services import playbooks
+
     raw = dict(raw)
     stage_name = raw.pop("stage", None)
     stage = find_stage(ws.stages, stage_name) if stage_name else ws.stages[0]
@@ -197,6 +202,8 @@ def move_stage_guided(
 ) -> tuple[Record, playbooks.Guidance, list[str]]:
     """Move a deal; its new stage's playbook tasks are created (docs/policy.md). Returns the deal,
     what the new stage asks for, and the warnings of a forward move (a strict policy refuses)."""
+    from sfa.services import playbooks
+
     reason = check_text("reason", reason.strip()) or None if reason else None
     opp = ws.store.resolve(OPPORTUNITY, ref)
     stage = find_stage(ws.stages, stage_name)

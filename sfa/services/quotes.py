@@ -21,7 +21,7 @@ from sfa.domain.errors import NotFoundError, StateError, UsageError, ValidationE
 from sfa.domain.money import format_money, parse_amount, parse_currency
 from sfa.domain.stages import LOST, WON
 from sfa.domain.text import check_text
-from sfa.services import configurator, crm, pricelists, products, records
+from sfa.services import crm, pricelists, products, records
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
@@ -366,6 +366,8 @@ def line_values(
             unit_price=product["unit_price"] if listed is None else listed[0],
             tax_rate=product["tax_rate"],
         )
+        from sfa.services import configurator  # configured products only (not on the dashboard's start)
+
         if options or configurator.option_rows(ws, product["id"]):
             _, config = configurator.configure_product(ws, product["id"], options)
             configurator.check(config)

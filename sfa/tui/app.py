@@ -147,6 +147,11 @@ class SfaApp(App[None]):
         self._start = start
         self.background_sync = background_sync
         self.select_next: dict[str, str] = {}  # mode -> record id to select when it shows next
+        # No frame is drawn until the first screen is composed, filled and laid out: see
+        # _release_first_frame.
+        self.first_frame_held = True
+        self._after_paint: list[Callable[[], None]] = []
+        self._begin_batch()
 
     _css_refreshed: tuple[int, dict[str, str]] | None = None
 
@@ -172,7 +177,32 @@ class SfaApp(App[None]):
     def on_mount(self) -> None:
         if self.current_mode != self._start:  # a test, or a start on another screen
             self.switch_mode(self._start)
-        self.call_after_refresh(self._after_first_paint)
+        self.after_first_paint(self._after_first_paint)
+        self.call_after_refresh(self._release_first_frame)
+
+    def after_first_paint(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once the first frame is on the terminal (right away after that)."""
+        if self.first_frame_held:
+            self._after_paint.append(callback)
+        else:
+            self.call_after_refresh(callback)
+
+    def _release_first_frame(self) -> None:
+        """Draw the first frame now. Until here the app held every frame back (Textual's batch
+        update, begun in __init__): Textual drew the first screen three times before it was
+        complete — the screen bar and footer, then the tables' scroll bars over an empty body,
+        then Today — laying it out each time (docs/dashboard.md, first paint). This runs after
+        the screen's mount (Today read its data then) when the app is idle. The work meant for
+        after the first paint is asked for only now: callbacks asked for while frames are held
+        back run at the next idle moment, not after a frame."""
+        if not self.first_frame_held:
+            return
+        self.first_frame_held = False
+        self._end_batch()
+        self.screen.refresh()  # one whole frame (SfaScreen._compositor_refresh)
+        for callback in self._after_paint:
+            self.call_after_refresh(callback)
+        self._after_paint = []
 
     def _after_first_paint(self) -> None:
         """What the first screen does not need: counting the outbox (a thread that would compete

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Size
 from textual.screen import Screen
 from textual.widget import Widget
 
@@ -61,6 +62,33 @@ class SfaScreen(Screen[None]):
         self._loaded = True
         self.reload()
         self._seen_version = self.sfa.data_version  # just read: no second reload when first shown
+
+    _frame_skipped = False
+    _laying_out = False
+
+    def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
+        self._laying_out = True
+        try:
+            super()._refresh_layout(size, scroll)
+        finally:
+            self._laying_out = False
+
+    def _compositor_refresh(self) -> None:
+        # While the app holds the first frame back (SfaApp._release_first_frame) Textual still
+        # renders the screen after each layout and then throws the frame away: four renders of
+        # Today before its first frame; and a render asked for while held back came after the
+        # release, before the layout still due (the tables' measured rows). They are skipped:
+        # the first frame drawn is whole and laid out.
+        if self.sfa.first_frame_held or (
+            self._frame_skipped and self._layout_required and not self._laying_out
+        ):
+            self._frame_skipped = True
+            return
+        if self._frame_skipped:  # the whole screen, once: none of it was drawn yet
+            self._frame_skipped = False
+            self._repaint_required = False
+            self._compositor.update_widgets({self})
+        super()._compositor_refresh()
 
     _resumed = False
 

@@ -21,7 +21,7 @@ from sfa.domain.schedule import parse_due
 from sfa.services import records, visits
 from sfa.services import tasks as task_service
 from sfa.store.db import Record
-from sfa.tui.format import local_stamp
+from sfa.tui.format import local_stamp, visit_when
 from sfa.tui.forms import FORM_CSS, ConfirmScreen, FormField, FormScreen, PickScreen, ask
 from sfa.tui.widgets import KeysFooter
 
@@ -286,12 +286,6 @@ def pick_visit_to_log(app: SfaApp) -> None:
         for r in rows
     ]
     app.push_screen(PickScreen("Log which visit?", choices), lambda key: log_visit(app, key) if key else None)
-
-
-def visit_when(visit: Record) -> str:
-    """A visit's day and time, "any time" for a flexible one (as the CLI prints it)."""
-    stamp = local_stamp(visit["starts_at"])
-    return stamp if visit["fixed_time"] else stamp[:10] + " any time"
 
 
 def log_visit(app: Any, visit_id: str) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sfa.domain.dates import local_zone
 
@@ -44,3 +46,9 @@ def local_time(moment: datetime | None) -> str:
 
 def local_stamp(moment: datetime | None) -> str:
     return moment.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def visit_when(visit: Mapping[str, Any]) -> str:
+    """A visit's day and time, "any time" for a flexible one (as the CLI prints it)."""
+    stamp = local_stamp(visit["starts_at"])
+    return stamp if visit["fixed_time"] else stamp[:10] + " any time"

@@ -1,4 +1,5 @@
-"""The search results list of the Accounts screen: a Table that draws its plain rows cheaply.
+"""The search results list of the Accounts screen, and Today's sections: a Table that draws its
+plain rows cheaply.
 
 Search as you type redraws the whole list on most keystrokes. A DataTable renders every cell
 through Rich (a Padding in a Styled, per cell, after any change), which was the largest part of
@@ -61,27 +62,52 @@ class ResultsTable(Table):
         self._texts: list[list[str] | None] = []  # per row: the cells' plain text, None: draw as DataTable
         self._after_measure: Callable[[], None] | None = None
         self._labelled = False
+        self._reordered = False
         self._styles: tuple[Style, tuple[Style, Style], Style] | None = None
 
     def fill(self, rows: Sequence[tuple[str, ...]]) -> None:
         """Replace the rows: each is (key, *cells), cells are text."""
         self.clear()
-        texts: list[list[str] | None] = []
         for key, *cells in rows:
             self.add_row(*cells, key=key)
-            plain = [_plain(escape(c)) for c in cells]
-            texts.append(None if any(p is None for p in plain) else [p for p in plain if p is not None])
-        self._texts = texts
 
     def add_row(
         self, *cells: Any, height: int | None = 1, key: str | None = None, label: Any = None
     ) -> RowKey:
+        """As Table.add_row; a row of text cells, one line high, is drawn plainly (a cell given
+        as a rich Text, with a style of its own, makes the DataTable draw its row)."""
+        row_key = super().add_row(*cells, height=height, key=key, label=label)
         self._labelled = self._labelled or label is not None  # a label column: the DataTable draws
-        return super().add_row(*cells, height=height, key=key, label=label)
+        plain = [_plain(escape(c)) if isinstance(c, str) else None for c in cells]
+        plain_row = height == 1 and not self._reordered and all(p is not None for p in plain)
+        self._texts.append([p for p in plain if p is not None] if plain_row else None)
+        return row_key
+
+    # Rows removed, sorted or changed in place: the rows' plain texts no longer follow the rows'
+    # order, so the DataTable draws every row until the table is cleared (no screen does this).
+    def remove_row(self, row_key: RowKey | str) -> None:
+        self._reordered = True
+        super().remove_row(row_key)
+
+    def sort(
+        self, *columns: Any, key: Callable[[Any], Any] | None = None, reverse: bool = False
+    ) -> ResultsTable:
+        self._reordered = True
+        super().sort(*columns, key=key, reverse=reverse)
+        return self
+
+    def update_cell(self, *args: Any, **kwargs: Any) -> None:
+        self._reordered = True
+        super().update_cell(*args, **kwargs)
+
+    def update_cell_at(self, *args: Any, **kwargs: Any) -> None:
+        self._reordered = True
+        super().update_cell_at(*args, **kwargs)
 
     def clear(self, columns: bool = False) -> ResultsTable:
         self._texts = []
         self._labelled = False
+        self._reordered = False
         super().clear(columns)
         return self
 
@@ -109,6 +135,7 @@ class ResultsTable(Table):
             or self.fixed_rows
             or self.fixed_columns
             or self._labelled
+            or self._reordered
         ):
             return super().render_line(y)
         texts = self._texts[index]

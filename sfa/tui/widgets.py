@@ -8,7 +8,9 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import DataTable, Footer, OptionList, Static
+from textual.widgets._footer import FooterKey
 from textual.widgets.data_table import RowKey
 
 from sfa.tui.screens import SCREENS as _REGISTRY
@@ -128,7 +130,19 @@ class KeysFooter(Footer):
     def compose(self) -> ComposeResult:
         if self._bindings_ready:
             self._shown = self._keys(self.screen)
-        return super().compose()
+        for widget in super().compose():
+            yield self._settled(widget)
+
+    def _settled(self, widget: Widget) -> Widget:
+        """A key made with the compact state it ends up in. Textual's key starts compact and,
+        once mounted, takes the footer's state (bound to it) through a class added and removed:
+        each restyles the key, two per key before every first paint (about 5 ms on Today, and as
+        much per recompose). The command palette's key is not bound and stays compact."""
+        if isinstance(widget, FooterKey):
+            compact = True if widget.has_class("-command-palette") else self.compact
+            widget.set_reactive(FooterKey.compact, compact)
+            widget.set_class(compact, "-compact", update=False)
+        return widget
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
         unchanged = self._bindings_ready and self.is_attached and screen is self.screen

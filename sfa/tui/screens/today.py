@@ -22,27 +22,39 @@ from textual.widgets import Button, DataTable, Static
 
 from sfa.domain.dates import local_today
 from sfa.domain.entities import OPPORTUNITY, TASK
-from sfa.services import crm, records, reports, status
+from sfa.services import crm, records, status
 from sfa.services import quotes as quote_service
 from sfa.services import tasks as task_service
 from sfa.services import visits as visit_service
 from sfa.store.workspace import Workspace
 from sfa.tui.base import SfaScreen
-from sfa.tui.capture import TaskScreen, confirm, log_visit, visit_when
-from sfa.tui.format import day_label, local_time, short_money
-from sfa.tui.forms import FormField, FormScreen
+from sfa.tui.format import day_label, local_time, short_money, visit_when
+from sfa.tui.results import ResultsTable
 from sfa.tui.widgets import Table
 
 if TYPE_CHECKING:
     from sfa.services.stalled import Stalled
+    from sfa.tui.forms import FormScreen
 
 FOLLOW_UPS = 3  # follow-up task lines in the log form
 CLOSING_DAYS = 7
 QUOTE_DAYS = 7  # quotes expiring within this many days, today included
 CLOSING_LIMIT = 50  # deals listed under "closing"; the pipeline screen has them all
 FIRST_ROWS_AT_LEAST = 24  # rows a section gets before the first paint (or the terminal's height)
+TASKS_LISTED = 500  # the task list's length; the title counts them all
 
 Row = tuple[tuple[Any, ...], str]  # a table row's cells and its key
+# The sections of the first paint, in order: (id, columns). A section's table is mounted when it
+# first has rows (an empty section is its title line, "none"): on the bench store "to log" and
+# "quotes" are empty, two tables less to style before the first frame.
+SECTIONS = (
+    ("visits", ("Time", "Account", "Purpose", "Leg", "Status")),
+    ("to-log", ("Planned", "Account", "Purpose")),
+    ("quotes", ("Quote", "Account", "Valid until", "Status")),
+    ("closing", ("Close", "Deal", "Stage", "Amount")),
+    ("tasks", ("Due", "Task", "Account / contact", "Priority")),
+)
+COLUMNS = dict(SECTIONS)
 # Sections known only after the first paint (the stalled deals are computed on a thread; orders and
 # renewals, hidden while there are none, most days): (id, title, columns), between "closing" and
 # "tasks".
@@ -55,6 +67,11 @@ LATE_SECTIONS = (
 
 class TodayScreen(SfaScreen):
     MODE = "today"
+    # The focus goes to the first list with rows (reload), nowhere on an empty store: Textual's
+    # first focusable widget there is the demo offer's button (the hidden visits table had it
+    # when every table was composed empty), and Enter would load the demo data. ("": none; None
+    # is the app's choice.)
+    AUTO_FOCUS = ""
     DEFAULT_CSS = """
     TodayScreen #today-body { height: 1fr; }
     TodayScreen Table { height: auto; }
@@ -75,33 +92,34 @@ class TodayScreen(SfaScreen):
     def body(self) -> Iterable[Widget]:
         yield Static("", id="today-head", classes="hint")
         with Vertical(id="today-body"):
+            # each title's table is mounted after it once it has rows (_rows_table)
             yield Static("Visits", id="visits-title", classes="section-title")
-            yield Table(id="visits")
             yield Static("To log", id="to-log-title", classes="section-title")
-            yield Table(id="to-log")
             yield Static("Quotes expiring this week", id="quotes-title", classes="section-title")
-            yield Table(id="quotes")
             yield Static(f"Deals closing in {CLOSING_DAYS} days", id="closing-title", classes="section-title")
-            yield Table(id="closing")
             # stalled deals, orders and renewals come here after the first paint (LATE_SECTIONS)
             yield Static("Tasks", id="tasks-title", classes="section-title")
-            yield Table(id="tasks")
+
+    def _table(self, name: str) -> Table | None:
+        """A section's table, if it has been mounted (it is once it has had rows)."""
+        found = self.query(f"#{name}")
+        return found.first(Table) if found else None
+
+    def _rows_table(self, name: str, rows: int) -> Table | None:
+        """The section's table to fill with `rows` rows, mounted after its title if it is not
+        yet; None when there are none (a table already mounted is hidden by _section)."""
+        table = self._table(name)
+        if table is None and rows:
+            table = ResultsTable(id=name)
+            table.add_columns(*COLUMNS[name])
+            self.query_one("#today-body", Vertical).mount(table, after=self.query_one(f"#{name}-title"))
+        return table if rows else None
 
     def on_mount(self) -> None:
-        self.query_one("#visits", Table).add_columns("Time", "Account", "Purpose", "Leg", "Status")
-        self.query_one("#to-log", Table).add_columns("Planned", "Account", "Purpose")
-        self.query_one("#tasks", Table).add_columns("Due", "Task", "Account / contact", "Priority")
-        self.query_one("#quotes", Table).add_columns("Quote", "Account", "Valid until", "Status")
-        self.query_one("#closing", Table).add_columns("Close", "Deal", "Stage", "Amount")
         # through the app's queue, as the app's own after-paint work: the screen's own refresh
         # callback ran while Today was still being laid out, before its first frame was written
-        self.app.call_after_refresh(self._after_first_paint)
+        self.sfa.after_first_paint(self._after_first_paint)
         super().on_mount()
-        for name in ("visits", "to-log", "tasks"):
-            table = self.query_one(f"#{name}", Table)
-            if table.row_count:
-                table.focus()
-                break
 
     _painted: threading.Event
     _rest: list[tuple[Table, list[Row]]]
@@ -111,16 +129,20 @@ class TodayScreen(SfaScreen):
         self._painted = threading.Event()  # set after the first paint: stalled deals wait for it
         self._rest = []  # rows that wait for the first paint: (table, rows)
         self._after_paint: Callable[[], None] | None = None  # a section filled after the first paint
+        self._more_tasks: tuple[datetime, int] | None = None  # tasks read after it: (now, listed)
 
     def _fill(self, table: Table, rows: list[Row]) -> None:
         """Rows into a table. Before the first paint only as many as the terminal has lines (no
         section can show more), the rest right after it: measuring and styling 650 rows (500
         tasks, 100 visits and 50 deals on the bench store) cost the first paint 60-70 ms of CPU."""
-        first = len(rows) if self._painted.is_set() else max(self.app.size.height, FIRST_ROWS_AT_LEAST)
+        first = len(rows) if self._painted.is_set() else self._first_rows()
         for cells, key in rows[:first]:
             table.add_row(*cells, key=key)
         if len(rows) > first:
             self._rest.append((table, rows[first:]))
+
+    def _first_rows(self) -> int:
+        return max(self.app.size.height, FIRST_ROWS_AT_LEAST)
 
     def _after_first_paint(self) -> None:
         """The rows held back for the first paint go in; the stalled deals may start."""
@@ -135,6 +157,13 @@ class TodayScreen(SfaScreen):
         for table, rows in rest:
             for cells, key in rows:
                 table.add_row(*cells, key=key)
+        if self._more_tasks is not None:  # the tasks not read before the first paint
+            now, listed = self._more_tasks
+            self._more_tasks = None
+            found, _ = task_service.for_today(self.ws, now=now, limit=TASKS_LISTED)
+            tasks = self.query_one("#tasks", Table)  # mounted: it had rows before the paint
+            for cells, key in self._task_rows(found[listed:], local_today(now)):
+                tasks.add_row(*cells, key=key)
 
     def _mount_late_sections(self) -> None:
         """The sections filled after the first paint, mounted then, hidden until they have rows:
@@ -142,7 +171,7 @@ class TodayScreen(SfaScreen):
         widgets: list[Widget] = []
         for name, title, columns in LATE_SECTIONS:
             heading = Static(title, id=f"{name}-title", classes="section-title")
-            table = Table(id=name)
+            table = ResultsTable(id=name)
             table.add_columns(*columns)
             heading.display = table.display = False
             widgets += [heading, table]
@@ -151,26 +180,26 @@ class TodayScreen(SfaScreen):
     def _section(self, name: str, title: str, rows: int, empty: str = "none") -> None:
         """A section's title says how many rows it has; an empty table is hidden (its title says so)."""
         self.query_one(f"#{name}-title", Static).update(f"{title}" + (f" ({rows})" if rows else f": {empty}"))
-        self.query_one(f"#{name}", Table).display = rows > 0
+        table = self._table(name)
+        if table is not None:
+            table.display = rows > 0
 
     def reload(self) -> None:
         now = self.now()
         today = local_today(now)
         self.offer_demo(status.is_empty(self.ws))
-        visits = self.query_one("#visits", Table)
-        to_log = self.query_one("#to-log", Table)
-        tasks = self.query_one("#tasks", Table)
-        quotes = self.query_one("#quotes", Table)
-        closing = self.query_one("#closing", Table)
-        keep = {t.id: t.selected_key() for t in (visits, to_log, tasks, quotes, closing)}
-        for table in (visits, to_log, tasks, quotes, closing):
+        mounted = [t for t in (self._table(name) for name, _ in SECTIONS) if t is not None]
+        keep = {t.id: t.selected_key() for t in mounted}
+        for table in mounted:
             table.clear()
         self._rest = []  # rows of an earlier read still waiting for the first paint
         self._after_paint = None
-        day = reports.today(self.ws, now=now, with_tasks=False)  # the task list comes below
+        # the day's visits as `sfa today` lists them (reports.today's agenda; the rest of that
+        # report, the day's events and a second read of the quotes, Today does not show)
+        agenda = visit_service.agenda(self.ws, today, today)
         km = 0.0
         shown: list[Row] = []
-        for row in day["visits"]:
+        for row in agenda:
             visit = row["visit"]
             leg = f"{row['km_from_previous']:.1f} km" if row["km_from_previous"] is not None else "start"
             km += row["km_from_previous"] or 0.0
@@ -182,34 +211,38 @@ class TodayScreen(SfaScreen):
                 visit["status"],
             )
             shown.append((cells, visit["id"]))
-        self._fill(visits, shown)
-        self._section("visits", "Visits", len(day["visits"]), "none planned today (8: Week, plan one)")
+        if visits := self._rows_table("visits", len(shown)):
+            self._fill(visits, shown)
+        self._section("visits", "Visits", len(agenda), "none planned today (8: Week, plan one)")
         unlogged = visit_service.unlogged_before(self.ws, today)
-        for row in unlogged:
-            visit = row["visit"]
-            to_log.add_row(visit_when(visit), row["account"], visit["purpose"] or "", key=visit["id"])
+        if to_log := self._rows_table("to-log", len(unlogged)):
+            for row in unlogged:
+                visit = row["visit"]
+                to_log.add_row(visit_when(visit), row["account"], visit["purpose"] or "", key=visit["id"])
         self._section("to-log", "To log: planned visits of earlier days, not logged", len(unlogged))
-        rows, total = task_service.for_today(self.ws, now=now)
-        shown = []
-        for row in rows:
-            task = row["task"]
-            due: str | Text = day_label(task["due_date"], today) or "no date"
-            if task["due_date"] is not None and task["due_date"] < today:
-                due = Text(str(due), style="bold red")
-            shown.append(((due, task["title"], row["who"], task["priority"] or ""), task["id"]))
-        self._fill(tasks, shown)
-        more = f", first {len(rows)} listed" if total > len(rows) else ""
+        # before the first paint only the tasks it can show are read (a page: 500 tasks and their
+        # names cost it about 10 ms), the rest right after it
+        painted = self._painted.is_set()
+        rows, total = task_service.for_today(
+            self.ws, now=now, limit=TASKS_LISTED if painted else min(TASKS_LISTED, self._first_rows())
+        )
+        self._more_tasks = None if painted or len(rows) == total else (now, len(rows))
+        if tasks := self._rows_table("tasks", len(rows)):
+            self._fill(tasks, self._task_rows(rows, today))
+        listed = min(total, TASKS_LISTED)
+        more = f", first {listed} listed" if total > listed else ""
         self._section("tasks", f"Tasks: today, overdue, undated{more}", total)
         expiring = quote_service.expiring(self.ws, today + timedelta(days=QUOTE_DAYS - 1), today)
         names = crm.names_of(self.ws, "account", {q["account_id"] for q in expiring})
-        for quote in expiring:
-            quotes.add_row(
-                quote["number"],
-                names.get(quote["account_id"], ""),
-                day_label(quote["valid_until"], today),
-                quote["status"],
-                key=quote["id"],
-            )
+        if quotes := self._rows_table("quotes", len(expiring)):
+            for quote in expiring:
+                quotes.add_row(
+                    quote["number"],
+                    names.get(quote["account_id"], ""),
+                    day_label(quote["valid_until"], today),
+                    quote["status"],
+                    key=quote["id"],
+                )
         self._section("quotes", "Quotes expiring this week", len(expiring))
         horizon = today + timedelta(days=CLOSING_DAYS)
         shown = []
@@ -223,21 +256,39 @@ class TodayScreen(SfaScreen):
                 short_money(opp["amount"]),
             )
             shown.append((cells, opp["id"]))
-        self._fill(closing, shown)
+        if closing := self._rows_table("closing", len(shown)):
+            self._fill(closing, shown)
         self._section("closing", f"Deals closing in {CLOSING_DAYS} days", len(shown))
         self.stalled_worker(self.ws.home, today, now)
         if self._painted.is_set():
             self.paperwork(now, today)
         else:  # hidden most days and below the fold: right after the first paint, modules and all
             self._after_paint = partial(self.paperwork, now, today)
-        for table in (visits, to_log, tasks, quotes, closing):
+        for table in (t for t in (self._table(name) for name, _ in SECTIONS) if t is not None):
             wanted = keep.get(table.id)
             if wanted is not None and wanted in {str(k.value) for k in table.rows}:
                 table.move_cursor(row=table.get_row_index(wanted))
-        head = f"{today:%A %d %B %Y} · {len(day['visits'])} visits · {km:.1f} km · {total} tasks" + (
+        head = f"{today:%A %d %B %Y} · {len(agenda)} visits · {km:.1f} km · {total} tasks" + (
             f" · {len(unlogged)} to log" if unlogged else ""
         )
         self.query_one("#today-head", Static).update(head)
+        if self.focused is None:  # a fresh start, or the demo just loaded: the first list with rows
+            for name in ("visits", "to-log", "tasks"):
+                first = self._table(name)
+                if first is not None and first.row_count:
+                    first.focus()
+                    break
+
+    @staticmethod
+    def _task_rows(rows: list[dict[str, Any]], today: date) -> list[Row]:
+        shown = []
+        for row in rows:
+            task = row["task"]
+            due: str | Text = day_label(task["due_date"], today) or "no date"
+            if task["due_date"] is not None and task["due_date"] < today:
+                due = Text(str(due), style="bold red")
+            shown.append(((due, task["title"], row["who"], task["priority"] or ""), task["id"]))
+        return shown
 
     @work(thread=True, exclusive=True, group="today-stalled")
     def stalled_worker(self, home: Path, today: date, now: datetime) -> None:
@@ -394,6 +445,9 @@ class TodayScreen(SfaScreen):
         if found is None:
             return
         kind, key = found
+        # the dialogs' modules (forms, capture) are not needed before the first paint
+        from sfa.tui.capture import TaskScreen, log_visit
+
         if kind == "visit":
             log_visit(self.sfa, key)
         elif kind == "task":
@@ -416,6 +470,8 @@ class TodayScreen(SfaScreen):
         if found is None or found[0] != "visit":
             self.notify("l logs the focused visit: move to a visit (tab) first", severity="warning")
             return
+        from sfa.tui.capture import log_visit
+
         log_visit(self.sfa, found[1])
 
     def action_task_done(self) -> None:
@@ -426,6 +482,7 @@ class TodayScreen(SfaScreen):
         task = self.attempt(records.get, self.ws, TASK, found[1])
         if task is None:
             return
+        from sfa.tui.capture import confirm
 
         def done() -> None:
             if self.attempt(task_service.complete_task, self.ws, task["id"]) is not None:
@@ -446,6 +503,8 @@ def check_due(text: str) -> object:
 
 
 def log_visit_form(account: str, visit: dict[str, Any]) -> FormScreen:
+    from sfa.tui.forms import FormField, FormScreen
+
     fields = [
         FormField("outcome", "Outcome", required=True, placeholder="what happened"),
         FormField("notes", "Report", placeholder="notes for the timeline"),
