@@ -421,10 +421,17 @@ _CONTEXT = attrgetter("context")
 
 def reach_probabilities(closed: Iterable[DealHistory], stages: Sequence[Stage]) -> dict[str, tuple[int, int]]:
     """(won, n) of closed deals that reached each stage."""
-    counts: dict[str, list[int]] = {s.name: [0, 0] for s in stages if not s.is_closed}
     # Deals share a few paths: count each (outcome, stages reached) once, then spread (the same
     # integer counts as a pass per deal).
-    for (won, reached), times in Counter(map(_PATH, closed)).items():
+    return _reach_counts(Counter(map(_PATH, closed)), stages)
+
+
+def _reach_counts(
+    paths: dict[tuple[bool, frozenset[str]], int], stages: Sequence[Stage]
+) -> dict[str, tuple[int, int]]:
+    """(won, n) per open stage from the count of closed deals per (won, stages reached)."""
+    counts: dict[str, list[int]] = {s.name: [0, 0] for s in stages if not s.is_closed}
+    for (won, reached), times in paths.items():
         for name in reached:
             entry = counts.get(name)
             if entry is not None:
@@ -487,13 +494,7 @@ def _fit_history(known: _Known) -> _History:
 
 
 def _fit(known: _Known) -> _History:
-    policy = {s.name: s.probability / 100 for s in known.stages}
     reach = reach_probabilities(known.closed, known.stages)
-    stage_p = {name: shrink(w, n, policy.get(name, 0.0)) for name, (w, n) in reach.items()}
-    evidence: dict[object, tuple[float, float]] = {}
-    for name, (w, n) in reach.items():
-        evidence[name] = _posterior(w, n, policy.get(name, 0.0), PRIOR_DEALS)
-    edges: dict[str, tuple[int, int]] = {}
     # Each won deal's time in every stage it left (DealHistory.time_in: the first stay), in one pass
     # over its steps rather than one per stage.
     times_in: dict[str, list[int]] = defaultdict(list)
@@ -501,19 +502,38 @@ def _fit(known: _Known) -> _History:
         if deal.stage == WON:
             for stage_name, days in deal.first_stays:
                 times_in[stage_name].append(days)
+    edges: dict[str, tuple[int, int]] = {}
     for stage in known.stages:
         times = times_in.get(stage.name, [])
         if len(times) >= 10:
             edges[stage.name] = (_quantile(times, 0.5), _quantile(times, 0.75))
-    history = _History(policy, stage_p, edges, {}, dict(_TIMING_PRIOR), [], evidence)
-    tally: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
-    timing: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     facts = known.facts
     if facts is None:
         facts = [_snapshot_facts(s, e, then, now, known.by) for s, e, then, now in known.snapshots]
     # Snapshots share their facts: count each distinct one once (in the order first seen, so the
     # estimates come out in the same order), then add (integer counts: the same as one by one).
-    for (name, age, won, bucket, inside), count in Counter(facts).items():
+    return _fit_counts(known.stages, reach, edges, Counter(facts), _from_new(known))
+
+
+def _fit_counts(
+    stages: Sequence[Stage],
+    reach: dict[str, tuple[int, int]],
+    edges: dict[str, tuple[int, int]],
+    facts: dict[tuple[str, int, bool, str, bool], int],
+    from_new: list[int],
+) -> _History:
+    """The history estimates from what the fit counts: the closed deals' (won, n) per stage reached,
+    the age buckets' edges, each distinct snapshot fact's count and the from-new totals. Shared by
+    the fit over deals (``_fit``) and the one over the store's per-deal summary (``fit_summary``)."""
+    policy = {s.name: s.probability / 100 for s in stages}
+    stage_p = {name: shrink(w, n, policy.get(name, 0.0)) for name, (w, n) in reach.items()}
+    evidence: dict[object, tuple[float, float]] = {}
+    for name, (w, n) in reach.items():
+        evidence[name] = _posterior(w, n, policy.get(name, 0.0), PRIOR_DEALS)
+    history = _History(policy, stage_p, edges, {}, dict(_TIMING_PRIOR), [], evidence)
+    tally: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    timing: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for (name, age, won, bucket, inside), count in facts.items():
         limits = edges.get(name)
         key = (name, 0 if limits is None or age <= limits[0] else 1 if age <= limits[1] else 2)
         entry = tally[key]
@@ -531,7 +551,7 @@ def _fit(known: _Known) -> _History:
         evidence[b] = _posterior(w, n, _TIMING_PRIOR[b], 5)
     for bucket, prior in _TIMING_PRIOR.items():
         history.timing.setdefault(bucket, prior)
-    history.from_new = _from_new(known)
+    history.from_new = from_new
     return history
 
 
@@ -1584,6 +1604,10 @@ def fit_estimates(deals: Iterable[DealHistory], stages: Sequence[Stage], at: dat
     book = _Book(deals, by, stages)
     history = _fit_history(book.know(at))
     book.release()
+    return _estimates_json(history)
+
+
+def _estimates_json(history: _History) -> dict[str, Any]:
     return {
         "policy": history.policy,
         "stage_p": history.stage_p,
@@ -1625,3 +1649,136 @@ def predict_open(
     seen = [d for d in (deal.as_of(at) for deal in open_deals) if d is not None]
     known = _Known(first, end, by, stages, seen, [d for d in seen if d.outcome is None], [])
     return _range(known, _estimates(estimates), None, runs, seed, target)
+
+
+# ----------------------------------------------------------------------------------------------
+# The store's per-deal summary of the history fit (docs/prediction.md, "Speed", round 5)
+
+Fact = tuple[date, str, int, bool, str, bool]  # (snapshot start, stage, days in it, won, bucket, inside)
+
+
+@dataclass(frozen=True)
+class DealSummary:
+    """What one deal adds to the history fit as it stands, whatever the day the fit is made: the
+    store keeps one per live deal (forecast_summary) and the report's fit adds them up
+    (``fit_summary``) instead of rebuilding every deal's history.
+
+    A deal ``settled`` before the fit's day (its last step and close-date move before it) counts by
+    these fields alone; a later-settled one is counted from its history (``fit_summary``'s ``live``).
+    """
+
+    currency: str
+    created: date
+    settled: date
+    closed: bool
+    won: bool
+    path: tuple[str, ...]  # the stages reached, sorted
+    new_period: date | None  # won inside its creation's period: that period's start
+    amount: int  # cents
+    stays: tuple[tuple[str, int], ...]  # a won deal's first stays (``first_stays``)
+    facts: tuple[Fact, ...]  # a closed deal's training snapshots, by start
+
+
+def summarize(deal: DealHistory, by: str = "quarter") -> DealSummary:
+    outcome = deal.outcome
+    won = outcome is not None and outcome[0] == WON
+    new_period = None
+    if won:
+        start, end = period_bounds(deal.created, by)
+        new_period = start if deal.steps[-1].at < end else None
+    facts: list[Fact] = []
+    if outcome is not None:
+        closed_on = deal.steps[-1].at
+        step = 3 if by == "quarter" else 1
+        s = add_months(period_bounds(deal.created, by)[0], step)
+        while s <= closed_on:
+            then = deal.as_of(s)
+            if then is not None:
+                facts.append((s, *_snapshot_facts(s, add_months(s, step), then, deal, by)))
+            s = add_months(s, step)
+    return DealSummary(
+        deal.currency,
+        deal.created,
+        max(deal.steps[-1].at, deal.close_dates[-1][0]),
+        outcome is not None,
+        won,
+        tuple(sorted(deal.reached())),
+        new_period,
+        cents(deal.amount),
+        deal.first_stays if won else (),
+        tuple(facts),
+    )
+
+
+@dataclass
+class SummaryCounts:
+    """The summary of the deals settled before the fit's day, added up: closed deals per (won,
+    stages reached), won deals' first stays per stage and days, snapshot facts (start before the
+    fit's period), from-new cents per creation period, and the earliest creation of any deal
+    created before the day (settled or not)."""
+
+    paths: dict[tuple[bool, frozenset[str]], int] = field(default_factory=dict)
+    stays: dict[str, dict[int, int]] = field(default_factory=dict)
+    facts: dict[tuple[str, int, bool, str, bool], int] = field(default_factory=dict)
+    new: dict[date, int] = field(default_factory=dict)
+    earliest: date | None = None
+
+
+def _quantile_counts(counts: dict[int, int], q: float) -> int:
+    """``_quantile`` of the values a histogram (value → how many) holds."""
+    n = sum(counts.values())
+    index = min(n - 1, int(q * n))
+    seen = 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if seen > index:
+            return value
+    raise ValueError("empty histogram")
+
+
+def fit_summary(
+    counts: SummaryCounts, live: Iterable[DealHistory], stages: Sequence[Stage], at: date, by: str
+) -> dict[str, Any]:
+    """``fit_estimates`` of the same deals from the summary: ``counts`` of the deals settled before
+    ``at`` plus ``live``, the deals created before ``at`` and settled on or after it, counted from
+    their histories as ``_Book.know(at)`` would. The same integer counts, so the same estimates."""
+    first = period_bounds(at, by)[0]
+    step = 3 if by == "quarter" else 1
+    paths: Counter[tuple[bool, frozenset[str]]] = Counter(counts.paths)
+    stays: dict[str, Counter[int]] = {k: Counter(v) for k, v in counts.stays.items()}
+    facts: Counter[tuple[str, int, bool, str, bool]] = Counter(counts.facts)
+    new: Counter[date] = Counter(counts.new)
+    for deal in live:
+        then = deal.as_of(at)
+        if then is None:
+            continue
+        if then.outcome is not None:
+            paths[then.path] += 1
+            if then.stage == WON:
+                for name, days in then.first_stays:
+                    stays.setdefault(name, Counter())[days] += 1
+                start, end = period_bounds(then.created, by)
+                if then.steps[-1].at < end:
+                    new[start] += cents(then.amount)
+        if deal.outcome is not None and deal.steps[-1].at < at:
+            for fact in summarize(deal, by).facts:
+                if fact[0] < first:
+                    facts[fact[1:]] += 1
+    edges: dict[str, tuple[int, int]] = {}
+    for stage in stages:
+        hist = stays.get(stage.name)
+        if hist is not None and sum(hist.values()) >= 10:
+            edges[stage.name] = (_quantile_counts(hist, 0.5), _quantile_counts(hist, 0.75))
+    from_new: list[int] = []
+    if counts.earliest is not None:
+        totals: dict[date, int] = {}
+        s = add_months(period_bounds(counts.earliest, by)[0], step)
+        while s < first:
+            totals[s] = 0
+            s = period_bounds(s, by)[1]
+        for start, amount in new.items():
+            if start in totals:
+                totals[start] += amount
+        from_new = [totals[k] for k in sorted(totals)]
+    history = _fit_counts(stages, _reach_counts(paths, stages), edges, dict(facts), from_new)
+    return _estimates_json(history)
