@@ -117,7 +117,7 @@ def _apply(ws: Workspace, replica: Replica, tick: Any, kind: str, pick: int, num
     elif kind in ("move", "win", "lose"):
         target = {"win": WON, "lose": LOST}.get(kind, stages[number % len(stages)])
         if opp["stage"] != target:
-            crm.move_stage(ws, opp["id"], target)
+            crm.move_stage(ws, opp["id"], target, reason="price", force=True)
     elif kind == "amount":
         crm.edit_opportunity(ws, opp["id"], {"amount": str(1000 + number)})
     elif kind == "close":
@@ -154,7 +154,7 @@ def _apply(ws: Workspace, replica: Replica, tick: Any, kind: str, pick: int, num
             writes.remove(ws.store.conn, OPPORTUNITY, opp["id"])
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(step, min_size=1, max_size=8), refresh_between=st.booleans())
 def test_the_summary_is_a_fresh_rebuild_after_any_writes(
     base: Path, steps: list[tuple[str, int, int]], refresh_between: bool
