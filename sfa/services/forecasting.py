@@ -67,7 +67,7 @@ def histories(
     rows_where = (
         "opportunity_id IN (SELECT id FROM opportunity WHERE stage NOT IN (?, ?))" if open_only else ""
     )
-    closed: tuple[str, ...] = (WON, LOST) if open_only else ()
+    params: tuple[str, ...] = (WON, LOST) if open_only else ()
     if ids is not None:
         if len(ids) > 500:
             wanted = set(ids)
@@ -75,9 +75,9 @@ def histories(
         marks = ", ".join("?" * len(ids))
         open_where = " AND ".join(w for w in (open_where, f"id IN ({marks})") if w)
         rows_where = " AND ".join(w for w in (rows_where, f"opportunity_id IN ({marks})") if w)
-        closed = (*closed, *ids)
+        params = (*params, *ids)
     for opp_id, at, to_stage, close in ws.store.plain_rows(
-        STAGE_CHANGE, ["opportunity_id", "at", "to_stage", "close_date"], where=rows_where, params=closed
+        STAGE_CHANGE, ["opportunity_id", "at", "to_stage", "close_date"], where=rows_where, params=params
     ):
         found = changes.get(opp_id)
         if found is None:
@@ -101,7 +101,7 @@ def histories(
         OPPORTUNITY,
         ["stage", "amount", "currency", "close_date", "owner", "account_id", "contact_id"],
         where=open_where,
-        params=closed,
+        params=params,
     )
     extra = deal_context(ws, rows_of, changes) if context else {}
     for opp_id, _name, stage, amount, currency, close, owner, _account, _contact in rows_of:
