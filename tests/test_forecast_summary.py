@@ -207,3 +207,19 @@ def test_a_new_store_marks_every_deal_and_a_write_marks_its_deal(tmp_path: Path)
         _check(ws)
     finally:
         ws.close()
+
+
+def test_the_triggers_that_mark_deals_exist_in_a_new_store(tmp_path: Path) -> None:
+    """A later migration that rebuilds the opportunity or stage_change table must create them again
+    (docs/store.md, "Derived tables")."""
+    ws = Workspace(tmp_path)
+    try:
+        found = {
+            (r[0], r[1])
+            for r in ws.store.conn.execute("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'")
+        }
+    finally:
+        ws.close()
+    for table, short in (("opportunity", "opp"), ("stage_change", "change")):
+        for event in ("insert", "update", "delete"):
+            assert (f"forecast_dirty_{short}_{event}", table) in found
