@@ -496,3 +496,26 @@ def test_the_fits_counts_are_the_plain_counts(seed: int, count: int, back: int) 
         assert len(stays) == len(deal.first_stays)
         for name in {step.stage for step in deal.steps}:
             assert stays.get(name) == deal.time_in(name)
+
+
+def test_snapshot_rows_kept_per_book_are_the_rows_made_afresh() -> None:
+    """The model's rows of training snapshots, their deal-and-day columns kept per book and shared
+    by the fits (``_Model.snapshot_rows``), are the rows ``features`` makes from scratch, for two
+    models (different rates, fits and account wins) over the same snapshots, the second served from
+    what the first kept."""
+    rng = random.Random(3)
+    deals = [_with_context(d, rng) for d in _history(1)]
+    book = P._Book(deals, "quarter", DEFAULT_STAGES)
+    late, early = book.know(TODAY), book.know(P.add_months(P.period_bounds(TODAY, "quarter")[0], -6))
+    snaps = sorted(early.snapshots, key=lambda s: s[0])[-300:]
+    assert snaps
+    for known in (early, late):
+        history = P._fit_history(known)
+        model = P._train(known, history)
+        assert model is not None
+        fresh = [model.features(then, start, history) for start, _, then, _ in snaps]
+        assert model.snapshot_rows(snaps, history, book) == fresh
+        assert model.snapshot_rows(snaps, history, None) == fresh
+    assert len(book.plain) >= len(snaps)
+    book.release()
+    assert not book.plain

@@ -304,6 +304,7 @@ class _Book:
             tuple[date, date, date, DealHistory, DealHistory, tuple[str, int, bool, str, bool]]
         ] = []
         # (closed on, snapshot start, its period's end, deal as of start, deal as closed, its facts)
+        self.plain: dict[tuple[int, date], _Plain] = {}  # per (id of deal as of start, start)
 
     def _extend(self, until: date) -> None:
         """Build the snapshots of every period start before ``until`` not built yet."""
@@ -345,6 +346,7 @@ class _Book:
         (docs/prediction.md, "Speed")."""
         self.known.clear()
         self.pairs.clear()
+        self.plain.clear()
 
     def know(self, at: date) -> _Known:
         found = self.known.get(at)
@@ -592,6 +594,10 @@ def _logistic(x: float) -> float:
     return 1 / (1 + math.exp(-x))
 
 
+# A snapshot's model columns that depend on the deal and the day only (_Model.plain_features).
+_Plain = tuple[tuple[float, ...], tuple[float, float, float, float], tuple[float, float]]
+
+
 @dataclass
 class _Model:
     stages: list[str]
@@ -602,27 +608,63 @@ class _Model:
     industry_rate: dict[str, float] = field(default_factory=dict)
     account_wins: dict[str, list[date]] = field(default_factory=dict)  # account → won days, sorted
 
-    def features(self, deal: DealHistory, at: date, history: _History) -> list[float]:
-        onehot = [1.0 if deal.stage == s else 0.0 for s in self.stages]
-        age = max(0, (at - deal.stage_entered).days)
-        days_to_close = (deal.close_date - at).days
+    def features(
+        self, deal: DealHistory, at: date, history: _History, plain: _Plain | None = None
+    ) -> list[float]:
+        """The deal's feature row as of ``at``. ``plain``: its ``plain_features`` already made (the
+        same for every model of a backtest's book: they are kept per snapshot and shared)."""
+        head, mid, tail = plain if plain is not None else self.plain_features(deal, at)
         return [
-            1.0,
-            *onehot,
-            math.log1p(age) / 4,
+            *head,
             float(history.age_bucket(deal, at)),
-            max(-1.0, min(1.0, days_to_close / 180)),
-            float(min(deal.pushes, 5)),
-            math.log10(max(float(deal.amount), 1.0)) - 4,
-            1.0 if "quotation sent" in deal.reached() else 0.0,
+            *mid,
             self.owner_rate.get(deal.owner, self.base_rate) - self.base_rate,
             self.source_rate.get(deal.source, self.base_rate) - self.base_rate,
             # The deal's context, as of ``at`` (0 where unknown: the column then drops out of the fit).
             self.industry_rate.get(deal.industry, self.base_rate) - self.base_rate if deal.industry else 0.0,
-            math.log1p(deal.activities_before(at)) if deal.activities else 0.0,
-            math.log1p(deal.contacts_before(at)) if deal.contacts else 0.0,
+            *tail,
             math.log1p(earlier_wins(self.account_wins, deal.account, at)) if deal.account else 0.0,
         ]
+
+    def plain_features(self, deal: DealHistory, at: date) -> _Plain:
+        """The columns of the deal's row that depend on the deal and ``at`` only, not on what the
+        model or the history fit learned (those are filled in by ``features``), in three runs: up
+        to the age bucket, between it and the rates, and between the rates and the account's wins."""
+        onehot = [1.0 if deal.stage == s else 0.0 for s in self.stages]
+        age = max(0, (at - deal.stage_entered).days)
+        days_to_close = (deal.close_date - at).days
+        return (
+            (1.0, *onehot, math.log1p(age) / 4),
+            (
+                max(-1.0, min(1.0, days_to_close / 180)),
+                float(min(deal.pushes, 5)),
+                math.log10(max(float(deal.amount), 1.0)) - 4,
+                1.0 if "quotation sent" in deal.reached() else 0.0,
+            ),
+            (
+                math.log1p(deal.activities_before(at)) if deal.activities else 0.0,
+                math.log1p(deal.contacts_before(at)) if deal.contacts else 0.0,
+            ),
+        )
+
+    def snapshot_rows(
+        self,
+        snaps: Iterable[tuple[date, date, DealHistory, DealHistory]],
+        history: _History,
+        book: _Book | None,
+    ) -> list[list[float]]:
+        """The feature rows of training or hold-out snapshots; each snapshot's plain columns are
+        made once per book and kept (a snapshot is in the training rows of several periods, and in
+        hold-outs: docs/prediction.md, "Speed", round 7)."""
+        kept = book.plain if book is not None else {}
+        rows = []
+        for start, _, then, _ in snaps:
+            key = (id(then), start)
+            plain = kept.get(key)
+            if plain is None:
+                plain = kept[key] = self.plain_features(then, start)
+            rows.append(self.features(then, start, history, plain))
+        return rows
 
     def predict(self, row: list[float]) -> float:
         return _logistic(sum(w * x for w, x in zip(self.weights, row, strict=True)))
@@ -815,7 +857,7 @@ def _fit_model(known: _Known, history: _History) -> tuple[_Model | None, str]:
     if trial is None:
         return None, "fell back to history: too few closed deals before the hold-out"
     labels = [int(now.stage == WON) for *_, now in hold]
-    model_brier = brier([trial.predict(trial.features(t, s, past_history)) for s, _, t, _ in hold], labels)
+    model_brier = brier(list(map(trial.predict, trial.snapshot_rows(hold, past_history, known.book))), labels)
     history_brier = brier([past_history.p_win(t, s) for s, _, t, _ in hold], labels)
     if model_brier is None or history_brier is None:
         return None, "fell back to history: nothing to hold out"
@@ -848,9 +890,7 @@ def _train_new(known: _Known, history: _History) -> _Model | None:
         industry_rate=industry_rate,
         account_wins=account_wins(known.closed),
     )
-    model.weights = _fit_logistic(
-        [model.features(then, start, history) for start, _, then, _ in snaps], labels
-    )
+    model.weights = _fit_logistic(model.snapshot_rows(snaps, history, known.book), labels)
     return model
 
 
