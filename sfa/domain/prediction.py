@@ -696,7 +696,7 @@ def _fit_logistic(
     of every pair of feature columns are formed once, and each round's Hessian entry is then one
     ``sum(map(mul, s, x_a·x_b))`` over the rows (docs/prediction.md, "Speed"). Stops when no weight
     moves by more than ``NEWTON_TOLERANCE`` (the probabilities then move by far less than the Brier
-    score can tell: 1e-3 and 1e-4 give the same backtest figures to the 4th decimal)."""
+    score can tell: 1e-2, 1e-3 and 1e-4 give the same backtest figures to the 4th decimal)."""
     k = len(rows[0])
     n = len(rows)
     columns = [list(c) for c in zip(*rows, strict=True)]
@@ -829,7 +829,7 @@ def auc(probabilities: Sequence[float], outcomes: Sequence[int]) -> float | None
 # The model trains on the latest this many snapshots (was 2,000; 1,000 gives the same goal figures on
 # seeds 1-5 and halves the backtest's fits: docs/prediction.md, "Speed", round 6).
 MAX_TRAINING_ROWS = 1000
-NEWTON_TOLERANCE = 1e-3  # the largest weight step at which Newton stops (was 1e-4)
+NEWTON_TOLERANCE = 1e-2  # the largest weight step at which Newton stops (was 1e-4, then 1e-3)
 # Monte-Carlo runs of a backtest, and of the report's range: the range's calibration (P10-P90
 # coverage) is measured at this many runs, so the report draws as many (docs/prediction.md, "Speed").
 BACKTEST_RUNS = 1000
