@@ -32,7 +32,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache, partial
 from itertools import compress, pairwise, repeat
-from operator import add, attrgetter, is_, mul, sub
+from operator import add, and_, attrgetter, is_, mul, sub
 from typing import TYPE_CHECKING, Any
 
 from sfa.domain.errors import ValidationError
@@ -273,6 +273,10 @@ class _Known:
     rates: tuple[int, list[dict[str, float]]] | None = None  # _known_rates
     # Per snapshot, what the history fit counts (``_snapshot_facts``), built with the snapshots.
     facts: list[tuple[str, int, bool, str, bool]] | None = None
+    # The closed deals counted per path (``DealHistory.path``) and per context (``.context``),
+    # carried by the book from one period start to the next (``_Book.counts``); None: count them.
+    paths: Counter[tuple[bool, frozenset[str]]] | None = None
+    contexts: Counter[tuple[str, str, str, bool]] | None = None
 
 
 class _Book:
@@ -305,6 +309,16 @@ class _Book:
         ] = []
         # (closed on, snapshot start, its period's end, deal as of start, deal as closed, its facts)
         self.plain: dict[tuple[int, date], _Plain] = {}  # per (id of deal as of start, start)
+        # The deals closed as they are today, in the order they settled: those settled before a
+        # start are known then as they are, so their counts are carried from an earlier start.
+        order = sorted(
+            (settled, i)
+            for i, (settled, d) in enumerate(zip(self.settled, self.deals, strict=True))
+            if d.outcome
+        )
+        self.settled_days = [settled for settled, _ in order]
+        self.settled_closed = [self.deals[i] for _, i in order]
+        self.counted: dict[date, tuple[int, Counter[Any], Counter[Any]]] = {}
 
     def _extend(self, until: date) -> None:
         """Build the snapshots of every period start before ``until`` not built yet."""
@@ -347,12 +361,36 @@ class _Book:
         self.known.clear()
         self.pairs.clear()
         self.plain.clear()
+        self.counted.clear()
 
     def know(self, at: date) -> _Known:
         found = self.known.get(at)
         if found is None:
             found = self.known[at] = self._know(at)
         return found
+
+    def counts(
+        self, at: date, fresh: list[DealHistory]
+    ) -> tuple[Counter[tuple[bool, frozenset[str]]], Counter[tuple[str, str, str, bool]]]:
+        """The closed deals known at ``at`` counted per path and per context: those settled before
+        ``at`` (each as it is) carried from the latest earlier start counted and added to, plus
+        ``fresh``, the closed ones not settled then (as of ``at``). The same integer counts as a
+        pass over the closed deals (docs/prediction.md, "Speed", round 7)."""
+        k = bisect_left(self.settled_days, at)
+        base = max(
+            (found for found in self.counted.values() if found[0] <= k),
+            key=lambda found: found[0],
+            default=(0, Counter(), Counter()),
+        )
+        added = self.settled_closed[base[0] : k]
+        paths, contexts = Counter(base[1]), Counter(base[2])
+        paths.update(map(_PATH, added))
+        contexts.update(map(_CONTEXT, added))
+        self.counted[at] = (k, paths, contexts)
+        paths, contexts = Counter(paths), Counter(contexts)
+        paths.update(map(_PATH, fresh))
+        contexts.update(map(_CONTEXT, fresh))
+        return paths, contexts
 
     def _know(self, at: date) -> _Known:
         first, end = period_bounds(at, self.by)
@@ -366,6 +404,10 @@ class _Book:
             if created < at
         ]
         outcomes = list(map(_OUTCOME, seen))
+        late = [
+            at <= settled for created, settled in zip(self.created, self.settled, strict=True) if created < at
+        ]
+        paths, contexts = self.counts(at, list(compress(seen, map(and_, late, map(bool, outcomes)))))  # type: ignore[arg-type]
         return _Known(
             first,
             end,
@@ -377,6 +419,8 @@ class _Book:
             [(s, e, then, deal) for _, s, e, then, deal, _ in chosen],
             self,
             facts=[p[5] for p in chosen],
+            paths=paths,
+            contexts=contexts,
         )
 
 
@@ -496,7 +540,11 @@ def _fit_history(known: _Known) -> _History:
 
 
 def _fit(known: _Known) -> _History:
-    reach = reach_probabilities(known.closed, known.stages)
+    reach = (
+        reach_probabilities(known.closed, known.stages)
+        if known.paths is None
+        else _reach_counts(known.paths, known.stages)
+    )
     # Each won deal's time in every stage it left (DealHistory.time_in: the first stay), in one pass
     # over its steps rather than one per stage.
     times_in: dict[str, list[int]] = defaultdict(list)
@@ -775,11 +823,14 @@ def _solve(a: list[list[float]], b: list[float]) -> list[float]:
 _RATE_KEYS = ("owner", "source", "industry")
 
 
-def _closed_rates(closed: list[DealHistory]) -> tuple[int, list[dict[str, float]]]:
+def _closed_rates(
+    closed: list[DealHistory], combos: Counter[Any] | None = None
+) -> tuple[int, list[dict[str, float]]]:
     """(won deals, the won rate per owner, per source and per industry shrunk towards the overall
     rate) of ``closed``, in one pass: the deals are counted once per (owner, source, industry,
     won), then each rate from those integer counts (the same figures as a pass per key)."""
-    combos = Counter(map(_CONTEXT, closed))
+    if combos is None:
+        combos = Counter(map(_CONTEXT, closed))
     won = sum(times for key, times in combos.items() if key[3])
     overall = won / max(1, len(closed))
     rates = []
@@ -797,7 +848,7 @@ def _closed_rates(closed: list[DealHistory]) -> tuple[int, list[dict[str, float]
 
 def _known_rates(known: _Known) -> tuple[int, list[dict[str, float]]]:
     if known.rates is None:
-        known.rates = _closed_rates(known.closed)
+        known.rates = _closed_rates(known.closed, known.contexts)
     return known.rates
 
 
