@@ -8,7 +8,9 @@ last 30 months with their stage changes (`sfa demo --history 24m`, scaled). Each
 whole process, interleaved with the bare Typer hello-world; the ratios are against it (issue 16:
 at most 1.5x for the report, 5x for the backtest), CPU seconds (user + system), median of
 ``--runs``, in three modes:
-- cold: no kept result at all (the kept files deleted before each run);
+- cold: no kept result at all (the kept files deleted before each run). The store's per-deal
+  forecast summary (migration V_FORECAST_SUMMARY, kept like an index on every write) stays: it is
+  part of the store, not a result a user could lack (docs/prediction.md, "Speed", round 5);
 - after a move: the first run after a deal was moved today (`sfa opp stage`, untimed, on a copy of
   the store): the kept results are checked against the changes and stay valid;
 - kept: the same command again, nothing changed.

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import date
+from collections import Counter
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import cache
 
@@ -496,3 +497,62 @@ def test_the_fits_counts_are_the_plain_counts(seed: int, count: int, back: int) 
         assert len(stays) == len(deal.first_stays)
         for name in {step.stage for step in deal.steps}:
             assert stays.get(name) == deal.time_in(name)
+
+
+def test_snapshot_rows_kept_per_book_are_the_rows_made_afresh() -> None:
+    """The model's rows of training snapshots, their deal-and-day columns kept per book and shared
+    by the fits (``_Model.snapshot_rows``), are the rows ``features`` makes from scratch, for two
+    models (different rates, fits and account wins) over the same snapshots, the second served from
+    what the first kept."""
+    rng = random.Random(3)
+    deals = [_with_context(d, rng) for d in _history(1)]
+    book = P._Book(deals, "quarter", DEFAULT_STAGES)
+    late, early = book.know(TODAY), book.know(P.add_months(P.period_bounds(TODAY, "quarter")[0], -6))
+    snaps = sorted(early.snapshots, key=lambda s: s[0])[-300:]
+    assert snaps
+    for known in (early, late):
+        history = P._fit_history(known)
+        model = P._train(known, history)
+        assert model is not None
+        fresh = [model.features(then, start, history) for start, _, then, _ in snaps]
+        assert model.snapshot_rows(snaps, history, book) == fresh
+        assert model.snapshot_rows(snaps, history, None) == fresh
+    assert len(book.plain) >= len(snaps)
+    book.release()
+    assert not book.plain
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.permutations(range(10)))
+def test_closed_counts_carried_between_starts_are_a_fresh_count(seed: int, order: list[int]) -> None:
+    """The closed deals' counts per path and per context a book carries from one period start to
+    the next (``_Book.counts``) equal a fresh count of the deals closed as known at each start, asked
+    in any order, with deals that were won or lost and then reopened (closed at one start, open at a
+    later one) and deals whose close date moved after they closed."""
+    rng = random.Random(seed)
+    deals = list(_history(1 + seed % 5)[:400])
+    d = date
+    for i in range(30):
+        created = d(2025, 1, 1) + timedelta(days=rng.randrange(500))
+        closed = created + timedelta(days=rng.randrange(1, 120))
+        later = closed + timedelta(days=rng.randrange(1, 200))
+        outcome = rng.choice(("won", "lost"))
+        steps = [("initiation", created), (outcome, closed)]
+        closes = [(created, closed)]
+        if i % 2:
+            steps.append(("negotiation", later))  # reopened
+        else:
+            closes.append((later, later + timedelta(days=30)))  # close date moved after it closed
+        deals.append(
+            P.replace(_deal(f"x{i}", created, steps, closes), owner=rng.choice(("ana", "ben")), source="web")
+        )
+    rng.shuffle(deals)
+    book = P._Book(deals, "quarter", DEFAULT_STAGES)
+    starts = [P.add_months(d(2024, 7, 1), 3 * k) for k in range(10)]
+    for k in order:
+        known = book.know(starts[k])
+        assert known.paths == Counter(deal.path for deal in known.closed)
+        assert known.contexts == Counter(deal.context for deal in known.closed)
+        assert P._known_rates(known) == P._closed_rates(known.closed)
+        assert P._fit(known) == P._fit(P.replace(known, paths=None, contexts=None, fitted=None))
+    book.release()

@@ -32,7 +32,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache, partial
 from itertools import compress, pairwise, repeat
-from operator import add, attrgetter, is_, mul, sub
+from operator import add, and_, attrgetter, is_, mul, sub
 from typing import TYPE_CHECKING, Any
 
 from sfa.domain.errors import ValidationError
@@ -273,6 +273,10 @@ class _Known:
     rates: tuple[int, list[dict[str, float]]] | None = None  # _known_rates
     # Per snapshot, what the history fit counts (``_snapshot_facts``), built with the snapshots.
     facts: list[tuple[str, int, bool, str, bool]] | None = None
+    # The closed deals counted per path (``DealHistory.path``) and per context (``.context``),
+    # carried by the book from one period start to the next (``_Book.counts``); None: count them.
+    paths: Counter[tuple[bool, frozenset[str]]] | None = None
+    contexts: Counter[tuple[str, str, str, bool]] | None = None
 
 
 class _Book:
@@ -304,6 +308,17 @@ class _Book:
             tuple[date, date, date, DealHistory, DealHistory, tuple[str, int, bool, str, bool]]
         ] = []
         # (closed on, snapshot start, its period's end, deal as of start, deal as closed, its facts)
+        self.plain: dict[tuple[int, date], _Plain] = {}  # per (id of deal as of start, start)
+        # The deals closed as they are today, in the order they settled: those settled before a
+        # start are known then as they are, so their counts are carried from an earlier start.
+        order = sorted(
+            (settled, i)
+            for i, (settled, d) in enumerate(zip(self.settled, self.deals, strict=True))
+            if d.outcome
+        )
+        self.settled_days = [settled for settled, _ in order]
+        self.settled_closed = [self.deals[i] for _, i in order]
+        self.counted: dict[date, tuple[int, Counter[Any], Counter[Any]]] = {}
 
     def _extend(self, until: date) -> None:
         """Build the snapshots of every period start before ``until`` not built yet."""
@@ -345,12 +360,37 @@ class _Book:
         (docs/prediction.md, "Speed")."""
         self.known.clear()
         self.pairs.clear()
+        self.plain.clear()
+        self.counted.clear()
 
     def know(self, at: date) -> _Known:
         found = self.known.get(at)
         if found is None:
             found = self.known[at] = self._know(at)
         return found
+
+    def counts(
+        self, at: date, fresh: list[DealHistory]
+    ) -> tuple[Counter[tuple[bool, frozenset[str]]], Counter[tuple[str, str, str, bool]]]:
+        """The closed deals known at ``at`` counted per path and per context: those settled before
+        ``at`` (each as it is) carried from the latest earlier start counted and added to, plus
+        ``fresh``, the closed ones not settled then (as of ``at``). The same integer counts as a
+        pass over the closed deals (docs/prediction.md, "Speed", round 7)."""
+        k = bisect_left(self.settled_days, at)
+        base = max(
+            (found for found in self.counted.values() if found[0] <= k),
+            key=lambda found: found[0],
+            default=(0, Counter(), Counter()),
+        )
+        added = self.settled_closed[base[0] : k]
+        paths, contexts = Counter(base[1]), Counter(base[2])
+        paths.update(map(_PATH, added))
+        contexts.update(map(_CONTEXT, added))
+        self.counted[at] = (k, paths, contexts)
+        paths, contexts = Counter(paths), Counter(contexts)
+        paths.update(map(_PATH, fresh))
+        contexts.update(map(_CONTEXT, fresh))
+        return paths, contexts
 
     def _know(self, at: date) -> _Known:
         first, end = period_bounds(at, self.by)
@@ -364,6 +404,10 @@ class _Book:
             if created < at
         ]
         outcomes = list(map(_OUTCOME, seen))
+        late = [
+            at <= settled for created, settled in zip(self.created, self.settled, strict=True) if created < at
+        ]
+        paths, contexts = self.counts(at, list(compress(seen, map(and_, late, map(bool, outcomes)))))  # type: ignore[arg-type]
         return _Known(
             first,
             end,
@@ -375,6 +419,8 @@ class _Book:
             [(s, e, then, deal) for _, s, e, then, deal, _ in chosen],
             self,
             facts=[p[5] for p in chosen],
+            paths=paths,
+            contexts=contexts,
         )
 
 
@@ -421,10 +467,17 @@ _CONTEXT = attrgetter("context")
 
 def reach_probabilities(closed: Iterable[DealHistory], stages: Sequence[Stage]) -> dict[str, tuple[int, int]]:
     """(won, n) of closed deals that reached each stage."""
-    counts: dict[str, list[int]] = {s.name: [0, 0] for s in stages if not s.is_closed}
     # Deals share a few paths: count each (outcome, stages reached) once, then spread (the same
     # integer counts as a pass per deal).
-    for (won, reached), times in Counter(map(_PATH, closed)).items():
+    return _reach_counts(Counter(map(_PATH, closed)), stages)
+
+
+def _reach_counts(
+    paths: dict[tuple[bool, frozenset[str]], int], stages: Sequence[Stage]
+) -> dict[str, tuple[int, int]]:
+    """(won, n) per open stage from the count of closed deals per (won, stages reached)."""
+    counts: dict[str, list[int]] = {s.name: [0, 0] for s in stages if not s.is_closed}
+    for (won, reached), times in paths.items():
         for name in reached:
             entry = counts.get(name)
             if entry is not None:
@@ -487,13 +540,11 @@ def _fit_history(known: _Known) -> _History:
 
 
 def _fit(known: _Known) -> _History:
-    policy = {s.name: s.probability / 100 for s in known.stages}
-    reach = reach_probabilities(known.closed, known.stages)
-    stage_p = {name: shrink(w, n, policy.get(name, 0.0)) for name, (w, n) in reach.items()}
-    evidence: dict[object, tuple[float, float]] = {}
-    for name, (w, n) in reach.items():
-        evidence[name] = _posterior(w, n, policy.get(name, 0.0), PRIOR_DEALS)
-    edges: dict[str, tuple[int, int]] = {}
+    reach = (
+        reach_probabilities(known.closed, known.stages)
+        if known.paths is None
+        else _reach_counts(known.paths, known.stages)
+    )
     # Each won deal's time in every stage it left (DealHistory.time_in: the first stay), in one pass
     # over its steps rather than one per stage.
     times_in: dict[str, list[int]] = defaultdict(list)
@@ -501,19 +552,38 @@ def _fit(known: _Known) -> _History:
         if deal.stage == WON:
             for stage_name, days in deal.first_stays:
                 times_in[stage_name].append(days)
+    edges: dict[str, tuple[int, int]] = {}
     for stage in known.stages:
         times = times_in.get(stage.name, [])
         if len(times) >= 10:
             edges[stage.name] = (_quantile(times, 0.5), _quantile(times, 0.75))
-    history = _History(policy, stage_p, edges, {}, dict(_TIMING_PRIOR), [], evidence)
-    tally: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
-    timing: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     facts = known.facts
     if facts is None:
         facts = [_snapshot_facts(s, e, then, now, known.by) for s, e, then, now in known.snapshots]
     # Snapshots share their facts: count each distinct one once (in the order first seen, so the
     # estimates come out in the same order), then add (integer counts: the same as one by one).
-    for (name, age, won, bucket, inside), count in Counter(facts).items():
+    return _fit_counts(known.stages, reach, edges, Counter(facts), _from_new(known))
+
+
+def _fit_counts(
+    stages: Sequence[Stage],
+    reach: dict[str, tuple[int, int]],
+    edges: dict[str, tuple[int, int]],
+    facts: dict[tuple[str, int, bool, str, bool], int],
+    from_new: list[int],
+) -> _History:
+    """The history estimates from what the fit counts: the closed deals' (won, n) per stage reached,
+    the age buckets' edges, each distinct snapshot fact's count and the from-new totals. Shared by
+    the fit over deals (``_fit``) and the one over the store's per-deal summary (``fit_summary``)."""
+    policy = {s.name: s.probability / 100 for s in stages}
+    stage_p = {name: shrink(w, n, policy.get(name, 0.0)) for name, (w, n) in reach.items()}
+    evidence: dict[object, tuple[float, float]] = {}
+    for name, (w, n) in reach.items():
+        evidence[name] = _posterior(w, n, policy.get(name, 0.0), PRIOR_DEALS)
+    history = _History(policy, stage_p, edges, {}, dict(_TIMING_PRIOR), [], evidence)
+    tally: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    timing: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for (name, age, won, bucket, inside), count in facts.items():
         limits = edges.get(name)
         key = (name, 0 if limits is None or age <= limits[0] else 1 if age <= limits[1] else 2)
         entry = tally[key]
@@ -531,7 +601,7 @@ def _fit(known: _Known) -> _History:
         evidence[b] = _posterior(w, n, _TIMING_PRIOR[b], 5)
     for bucket, prior in _TIMING_PRIOR.items():
         history.timing.setdefault(bucket, prior)
-    history.from_new = _from_new(known)
+    history.from_new = from_new
     return history
 
 
@@ -572,6 +642,10 @@ def _logistic(x: float) -> float:
     return 1 / (1 + math.exp(-x))
 
 
+# A snapshot's model columns that depend on the deal and the day only (_Model.plain_features).
+_Plain = tuple[tuple[float, ...], tuple[float, float, float, float], tuple[float, float]]
+
+
 @dataclass
 class _Model:
     stages: list[str]
@@ -582,27 +656,63 @@ class _Model:
     industry_rate: dict[str, float] = field(default_factory=dict)
     account_wins: dict[str, list[date]] = field(default_factory=dict)  # account → won days, sorted
 
-    def features(self, deal: DealHistory, at: date, history: _History) -> list[float]:
-        onehot = [1.0 if deal.stage == s else 0.0 for s in self.stages]
-        age = max(0, (at - deal.stage_entered).days)
-        days_to_close = (deal.close_date - at).days
+    def features(
+        self, deal: DealHistory, at: date, history: _History, plain: _Plain | None = None
+    ) -> list[float]:
+        """The deal's feature row as of ``at``. ``plain``: its ``plain_features`` already made (the
+        same for every model of a backtest's book: they are kept per snapshot and shared)."""
+        head, mid, tail = plain if plain is not None else self.plain_features(deal, at)
         return [
-            1.0,
-            *onehot,
-            math.log1p(age) / 4,
+            *head,
             float(history.age_bucket(deal, at)),
-            max(-1.0, min(1.0, days_to_close / 180)),
-            float(min(deal.pushes, 5)),
-            math.log10(max(float(deal.amount), 1.0)) - 4,
-            1.0 if "quotation sent" in deal.reached() else 0.0,
+            *mid,
             self.owner_rate.get(deal.owner, self.base_rate) - self.base_rate,
             self.source_rate.get(deal.source, self.base_rate) - self.base_rate,
             # The deal's context, as of ``at`` (0 where unknown: the column then drops out of the fit).
             self.industry_rate.get(deal.industry, self.base_rate) - self.base_rate if deal.industry else 0.0,
-            math.log1p(deal.activities_before(at)) if deal.activities else 0.0,
-            math.log1p(deal.contacts_before(at)) if deal.contacts else 0.0,
+            *tail,
             math.log1p(earlier_wins(self.account_wins, deal.account, at)) if deal.account else 0.0,
         ]
+
+    def plain_features(self, deal: DealHistory, at: date) -> _Plain:
+        """The columns of the deal's row that depend on the deal and ``at`` only, not on what the
+        model or the history fit learned (those are filled in by ``features``), in three runs: up
+        to the age bucket, between it and the rates, and between the rates and the account's wins."""
+        onehot = [1.0 if deal.stage == s else 0.0 for s in self.stages]
+        age = max(0, (at - deal.stage_entered).days)
+        days_to_close = (deal.close_date - at).days
+        return (
+            (1.0, *onehot, math.log1p(age) / 4),
+            (
+                max(-1.0, min(1.0, days_to_close / 180)),
+                float(min(deal.pushes, 5)),
+                math.log10(max(float(deal.amount), 1.0)) - 4,
+                1.0 if "quotation sent" in deal.reached() else 0.0,
+            ),
+            (
+                math.log1p(deal.activities_before(at)) if deal.activities else 0.0,
+                math.log1p(deal.contacts_before(at)) if deal.contacts else 0.0,
+            ),
+        )
+
+    def snapshot_rows(
+        self,
+        snaps: Iterable[tuple[date, date, DealHistory, DealHistory]],
+        history: _History,
+        book: _Book | None,
+    ) -> list[list[float]]:
+        """The feature rows of training or hold-out snapshots; each snapshot's plain columns are
+        made once per book and kept (a snapshot is in the training rows of several periods, and in
+        hold-outs: docs/prediction.md, "Speed", round 7)."""
+        kept = book.plain if book is not None else {}
+        rows = []
+        for start, _, then, _ in snaps:
+            key = (id(then), start)
+            plain = kept.get(key)
+            if plain is None:
+                plain = kept[key] = self.plain_features(then, start)
+            rows.append(self.features(then, start, history, plain))
+        return rows
 
     def predict(self, row: list[float]) -> float:
         return _logistic(sum(w * x for w, x in zip(self.weights, row, strict=True)))
@@ -633,7 +743,8 @@ def _fit_logistic(
     Column-wise, so the inner loops run in C (``map`` and ``sum`` over lists, no numpy): the products
     of every pair of feature columns are formed once, and each round's Hessian entry is then one
     ``sum(map(mul, s, x_a·x_b))`` over the rows (docs/prediction.md, "Speed"). Stops when no weight
-    moves by more than 1e-4 (the probabilities then move by far less than the Brier score can tell)."""
+    moves by more than ``NEWTON_TOLERANCE`` (the probabilities then move by far less than the Brier
+    score can tell: 1e-2, 1e-3 and 1e-4 give the same backtest figures to the 4th decimal)."""
     k = len(rows[0])
     n = len(rows)
     columns = [list(c) for c in zip(*rows, strict=True)]
@@ -682,7 +793,7 @@ def _fit_logistic(
         hess[0][0] += 1e-9
         step = _solve(hess, grad)
         w = [wi - si for wi, si in zip(w, step, strict=True)]
-        if max(abs(si) for si in step) < 1e-4:
+        if max(abs(si) for si in step) < NEWTON_TOLERANCE:
             break
     return w
 
@@ -712,11 +823,14 @@ def _solve(a: list[list[float]], b: list[float]) -> list[float]:
 _RATE_KEYS = ("owner", "source", "industry")
 
 
-def _closed_rates(closed: list[DealHistory]) -> tuple[int, list[dict[str, float]]]:
+def _closed_rates(
+    closed: list[DealHistory], combos: Counter[Any] | None = None
+) -> tuple[int, list[dict[str, float]]]:
     """(won deals, the won rate per owner, per source and per industry shrunk towards the overall
     rate) of ``closed``, in one pass: the deals are counted once per (owner, source, industry,
     won), then each rate from those integer counts (the same figures as a pass per key)."""
-    combos = Counter(map(_CONTEXT, closed))
+    if combos is None:
+        combos = Counter(map(_CONTEXT, closed))
     won = sum(times for key, times in combos.items() if key[3])
     overall = won / max(1, len(closed))
     rates = []
@@ -734,7 +848,7 @@ def _closed_rates(closed: list[DealHistory]) -> tuple[int, list[dict[str, float]
 
 def _known_rates(known: _Known) -> tuple[int, list[dict[str, float]]]:
     if known.rates is None:
-        known.rates = _closed_rates(known.closed)
+        known.rates = _closed_rates(known.closed, known.contexts)
     return known.rates
 
 
@@ -763,7 +877,10 @@ def auc(probabilities: Sequence[float], outcomes: Sequence[int]) -> float | None
     return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
 
 
-MAX_TRAINING_ROWS = 2000
+# The model trains on the latest this many snapshots (was 2,000; 1,000 gives the same goal figures on
+# seeds 1-5 and halves the backtest's fits: docs/prediction.md, "Speed", round 6).
+MAX_TRAINING_ROWS = 1000
+NEWTON_TOLERANCE = 1e-2  # the largest weight step at which Newton stops (was 1e-4, then 1e-3)
 # Monte-Carlo runs of a backtest, and of the report's range: the range's calibration (P10-P90
 # coverage) is measured at this many runs, so the report draws as many (docs/prediction.md, "Speed").
 BACKTEST_RUNS = 1000
@@ -791,7 +908,7 @@ def _fit_model(known: _Known, history: _History) -> tuple[_Model | None, str]:
     if trial is None:
         return None, "fell back to history: too few closed deals before the hold-out"
     labels = [int(now.stage == WON) for *_, now in hold]
-    model_brier = brier([trial.predict(trial.features(t, s, past_history)) for s, _, t, _ in hold], labels)
+    model_brier = brier(list(map(trial.predict, trial.snapshot_rows(hold, past_history, known.book))), labels)
     history_brier = brier([past_history.p_win(t, s) for s, _, t, _ in hold], labels)
     if model_brier is None or history_brier is None:
         return None, "fell back to history: nothing to hold out"
@@ -824,9 +941,7 @@ def _train_new(known: _Known, history: _History) -> _Model | None:
         industry_rate=industry_rate,
         account_wins=account_wins(known.closed),
     )
-    model.weights = _fit_logistic(
-        [model.features(then, start, history) for start, _, then, _ in snaps], labels
-    )
+    model.weights = _fit_logistic(model.snapshot_rows(snaps, history, known.book), labels)
     return model
 
 
@@ -1584,6 +1699,10 @@ def fit_estimates(deals: Iterable[DealHistory], stages: Sequence[Stage], at: dat
     book = _Book(deals, by, stages)
     history = _fit_history(book.know(at))
     book.release()
+    return _estimates_json(history)
+
+
+def _estimates_json(history: _History) -> dict[str, Any]:
     return {
         "policy": history.policy,
         "stage_p": history.stage_p,
@@ -1625,3 +1744,136 @@ def predict_open(
     seen = [d for d in (deal.as_of(at) for deal in open_deals) if d is not None]
     known = _Known(first, end, by, stages, seen, [d for d in seen if d.outcome is None], [])
     return _range(known, _estimates(estimates), None, runs, seed, target)
+
+
+# ----------------------------------------------------------------------------------------------
+# The store's per-deal summary of the history fit (docs/prediction.md, "Speed", round 5)
+
+Fact = tuple[date, str, int, bool, str, bool]  # (snapshot start, stage, days in it, won, bucket, inside)
+
+
+@dataclass(frozen=True)
+class DealSummary:
+    """What one deal adds to the history fit as it stands, whatever the day the fit is made: the
+    store keeps one per live deal (forecast_summary) and the report's fit adds them up
+    (``fit_summary``) instead of rebuilding every deal's history.
+
+    A deal ``settled`` before the fit's day (its last step and close-date move before it) counts by
+    these fields alone; a later-settled one is counted from its history (``fit_summary``'s ``live``).
+    """
+
+    currency: str
+    created: date
+    settled: date
+    closed: bool
+    won: bool
+    path: tuple[str, ...]  # the stages reached, sorted
+    new_period: date | None  # won inside its creation's period: that period's start
+    amount: int  # cents
+    stays: tuple[tuple[str, int], ...]  # a won deal's first stays (``first_stays``)
+    facts: tuple[Fact, ...]  # a closed deal's training snapshots, by start
+
+
+def summarize(deal: DealHistory, by: str = "quarter") -> DealSummary:
+    outcome = deal.outcome
+    won = outcome is not None and outcome[0] == WON
+    new_period = None
+    if won:
+        start, end = period_bounds(deal.created, by)
+        new_period = start if deal.steps[-1].at < end else None
+    facts: list[Fact] = []
+    if outcome is not None:
+        closed_on = deal.steps[-1].at
+        step = 3 if by == "quarter" else 1
+        s = add_months(period_bounds(deal.created, by)[0], step)
+        while s <= closed_on:
+            then = deal.as_of(s)
+            if then is not None:
+                facts.append((s, *_snapshot_facts(s, add_months(s, step), then, deal, by)))
+            s = add_months(s, step)
+    return DealSummary(
+        deal.currency,
+        deal.created,
+        max(deal.steps[-1].at, deal.close_dates[-1][0]),
+        outcome is not None,
+        won,
+        tuple(sorted(deal.reached())),
+        new_period,
+        cents(deal.amount),
+        deal.first_stays if won else (),
+        tuple(facts),
+    )
+
+
+@dataclass
+class SummaryCounts:
+    """The summary of the deals settled before the fit's day, added up: closed deals per (won,
+    stages reached), won deals' first stays per stage and days, snapshot facts (start before the
+    fit's period), from-new cents per creation period, and the earliest creation of any deal
+    created before the day (settled or not)."""
+
+    paths: dict[tuple[bool, frozenset[str]], int] = field(default_factory=dict)
+    stays: dict[str, dict[int, int]] = field(default_factory=dict)
+    facts: dict[tuple[str, int, bool, str, bool], int] = field(default_factory=dict)
+    new: dict[date, int] = field(default_factory=dict)
+    earliest: date | None = None
+
+
+def _quantile_counts(counts: dict[int, int], q: float) -> int:
+    """``_quantile`` of the values a histogram (value → how many) holds."""
+    n = sum(counts.values())
+    index = min(n - 1, int(q * n))
+    seen = 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if seen > index:
+            return value
+    raise ValueError("empty histogram")
+
+
+def fit_summary(
+    counts: SummaryCounts, live: Iterable[DealHistory], stages: Sequence[Stage], at: date, by: str
+) -> dict[str, Any]:
+    """``fit_estimates`` of the same deals from the summary: ``counts`` of the deals settled before
+    ``at`` plus ``live``, the deals created before ``at`` and settled on or after it, counted from
+    their histories as ``_Book.know(at)`` would. The same integer counts, so the same estimates."""
+    first = period_bounds(at, by)[0]
+    step = 3 if by == "quarter" else 1
+    paths: Counter[tuple[bool, frozenset[str]]] = Counter(counts.paths)
+    stays: dict[str, Counter[int]] = {k: Counter(v) for k, v in counts.stays.items()}
+    facts: Counter[tuple[str, int, bool, str, bool]] = Counter(counts.facts)
+    new: Counter[date] = Counter(counts.new)
+    for deal in live:
+        then = deal.as_of(at)
+        if then is None:
+            continue
+        if then.outcome is not None:
+            paths[then.path] += 1
+            if then.stage == WON:
+                for name, days in then.first_stays:
+                    stays.setdefault(name, Counter())[days] += 1
+                start, end = period_bounds(then.created, by)
+                if then.steps[-1].at < end:
+                    new[start] += cents(then.amount)
+        if deal.outcome is not None and deal.steps[-1].at < at:
+            for fact in summarize(deal, by).facts:
+                if fact[0] < first:
+                    facts[fact[1:]] += 1
+    edges: dict[str, tuple[int, int]] = {}
+    for stage in stages:
+        hist = stays.get(stage.name)
+        if hist is not None and sum(hist.values()) >= 10:
+            edges[stage.name] = (_quantile_counts(hist, 0.5), _quantile_counts(hist, 0.75))
+    from_new: list[int] = []
+    if counts.earliest is not None:
+        totals: dict[date, int] = {}
+        s = add_months(period_bounds(counts.earliest, by)[0], step)
+        while s < first:
+            totals[s] = 0
+            s = period_bounds(s, by)[1]
+        for start, amount in new.items():
+            if start in totals:
+                totals[start] += amount
+        from_new = [totals[k] for k in sorted(totals)]
+    history = _fit_counts(stages, _reach_counts(paths, stages), edges, dict(facts), from_new)
+    return _estimates_json(history)

@@ -28,7 +28,9 @@ from sfa.store import changes
 from sfa.store.migrations import LATEST
 from sfa.store.workspace import Workspace
 
-FORMAT = 2  # of the kept files: a newer sfa's or an older one's are recomputed (part of the key)
+FORMAT = 4  # of the kept files: a newer sfa's or an older one's are recomputed (part of the key)
+# 3: the model's training rows and Newton tolerance changed its backtest figures (round 6); 4: Newton's
+# tolerance 1e-2 (round 7: the same figures to the 4th decimal, the kept floats may differ beyond it).
 DEALS = (OPPORTUNITY, STAGE_CHANGE)
 CONTEXT = (ACCOUNT, TASK, TIMELINE, VISIT)  # the model's context features (forecasting.deal_context)
 LIMIT = 2000  # more new rows or edits than this since the mark: recompute rather than inspect them

@@ -36,7 +36,7 @@ from sfa.domain.money import round_money
 from sfa.domain.prediction import DealHistory, StageStep
 from sfa.domain.stages import LOST, WON, Stage
 from sfa.domain.text import check_text
-from sfa.services import authority, forecast_keep
+from sfa.services import authority, forecast_keep, forecast_summary
 from sfa.store.db import Record
 from sfa.store.workspace import Workspace
 
@@ -51,22 +51,33 @@ def _day(text: str) -> date:
     return date.fromisoformat(text[:10])
 
 
-def histories(ws: Workspace, *, open_only: bool = False, context: bool = False) -> list[DealHistory]:
+def histories(
+    ws: Workspace, *, open_only: bool = False, context: bool = False, ids: Sequence[str] | None = None
+) -> list[DealHistory]:
     """Every live opportunity (or only the open ones) as its stage_change rows recorded it.
 
     A deal without rows (imported, or pulled from a replica that predates stage changes) is one step:
     its stage today since its creation (the time in its UUIDv7 id). ``context``: also the model's
     context features (account, industry, dated activities and contacts; ``deal_context``), read
-    only where the model is used (the backtest, the model method, a deal's score).
+    only where the model is used (the backtest, the model method, a deal's score). ``ids``: only
+    those deals (at most a few hundred: the report's deals settled today, the summary's marked ones).
     """
     changes: dict[str, list[tuple[str, str, str | None]]] = {}
     open_where = "stage NOT IN (?, ?)" if open_only else ""
     rows_where = (
         "opportunity_id IN (SELECT id FROM opportunity WHERE stage NOT IN (?, ?))" if open_only else ""
     )
-    closed = (WON, LOST) if open_only else ()
+    params: tuple[str, ...] = (WON, LOST) if open_only else ()
+    if ids is not None:
+        if len(ids) > 500:
+            wanted = set(ids)
+            return [d for d in histories(ws, open_only=open_only, context=context) if d.id in wanted]
+        marks = ", ".join("?" * len(ids))
+        open_where = " AND ".join(w for w in (open_where, f"id IN ({marks})") if w)
+        rows_where = " AND ".join(w for w in (rows_where, f"opportunity_id IN ({marks})") if w)
+        params = (*params, *ids)
     for opp_id, at, to_stage, close in ws.store.plain_rows(
-        STAGE_CHANGE, ["opportunity_id", "at", "to_stage", "close_date"], where=rows_where, params=closed
+        STAGE_CHANGE, ["opportunity_id", "at", "to_stage", "close_date"], where=rows_where, params=params
     ):
         found = changes.get(opp_id)
         if found is None:
@@ -90,7 +101,7 @@ def histories(ws: Workspace, *, open_only: bool = False, context: bool = False) 
         OPPORTUNITY,
         ["stage", "amount", "currency", "close_date", "owner", "account_id", "contact_id"],
         where=open_where,
-        params=closed,
+        params=params,
     )
     extra = deal_context(ws, rows_of, changes) if context else {}
     for opp_id, _name, stage, amount, currency, close, owner, _account, _contact in rows_of:
@@ -420,6 +431,12 @@ def predict_current(
         scope = f"{owner}|{sorted(team) if isinstance(team, frozenset) else team}"
         key = f"{forecast_keep.static_key()}|{day.isoformat()}|{by}|{currency}|{scope}|{_stages_key(ws)}"
         estimates, now = _kept(ws, CACHE_FILE, key, day, context=False)
+        if estimates is None and owner is None and team is None:
+            # The store's per-deal summary of the fit: the same estimates without rebuilding every
+            # deal's history (forecast_summary; docs/prediction.md, "Speed", round 5).
+            estimates = forecast_summary.estimates(ws, stages, day, by, currency)
+            if estimates is not None:
+                _write_cache(ws, CACHE_FILE, key, estimates, now)
         if estimates is None:
             with _paused_collector():
                 deals = [d for d in histories(ws) if d.currency == currency and keep(d)]

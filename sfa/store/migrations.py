@@ -710,6 +710,56 @@ V_TODAY_TASKS = (
     "CREATE INDEX IF NOT EXISTS task_open_live_due ON task(status, deleted, due_date);\n"
 )
 
+# The history fit's per-deal summary (issue 16, docs/prediction.md "Speed", round 5): what each live
+# deal adds to the report's history estimates, derived from its row and stage changes and kept like an
+# index. Triggers mark a deal whose row or stage changes were written, by any path (a local write, a
+# pulled change, a restore, a bulk load, a migration); `forecast_summary.refresh` rebuilds the marked
+# deals' rows before the summary is read. Every live deal starts marked. Local, never synced.
+V_FORECAST_SUMMARY = """
+CREATE TABLE IF NOT EXISTS forecast_dirty (opportunity_id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS forecast_deal (
+    opportunity_id TEXT PRIMARY KEY, currency TEXT NOT NULL, created TEXT NOT NULL,
+    settled TEXT NOT NULL, closed INTEGER NOT NULL, won INTEGER NOT NULL, path TEXT NOT NULL,
+    new_period TEXT, amount INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS forecast_stay (
+    opportunity_id TEXT NOT NULL, currency TEXT NOT NULL, settled TEXT NOT NULL, stage TEXT NOT NULL,
+    days INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS forecast_stay_deal ON forecast_stay(opportunity_id);
+CREATE TABLE IF NOT EXISTS forecast_fact (
+    opportunity_id TEXT NOT NULL, currency TEXT NOT NULL, settled TEXT NOT NULL, start TEXT NOT NULL,
+    stage TEXT NOT NULL, age INTEGER NOT NULL, won INTEGER NOT NULL, bucket TEXT NOT NULL,
+    inside INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS forecast_fact_deal ON forecast_fact(opportunity_id);
+CREATE TRIGGER IF NOT EXISTS forecast_dirty_opp_insert AFTER INSERT ON opportunity BEGIN
+    INSERT OR IGNORE INTO forecast_dirty(opportunity_id) VALUES (new.id);
+END;
+CREATE TRIGGER IF NOT EXISTS forecast_dirty_opp_update AFTER UPDATE ON opportunity BEGIN
+    INSERT OR IGNORE INTO forecast_dirty(opportunity_id) VALUES (old.id);
+    INSERT OR IGNORE INTO forecast_dirty(opportunity_id) VALUES (new.id);
+END;
+CREATE TRIGGER IF NOT EXISTS forecast_dirty_opp_delete AFTER DELETE ON opportunity BEGIN
+    INSERT OR IGNORE INTO forecast_dirty(opportunity_id) VALUES (old.id);
+END;
+CREATE TRIGGER IF NOT EXISTS forecast_dirty_change_insert AFTER INSERT ON stage_change
+WHEN new.opportunity_id IS NOT NULL BEGIN
+    INSERT OR IGNORE INTO forecast_dirty(opportunity_id) VALUES (new.opportunity_id);
+END;
+CREATE TRIGGER IF NOT EXISTS forecast_dirty_change_update AFTER UPDATE ON stage_change BEGIN
+    INSERT OR IGNORE INTO forecast_dirty(opportunity_id)
+        SELECT old.opportunity_id WHERE old.opportunity_id IS NOT NULL;
+    INSERT OR IGNORE INTO forecast_dirty(opportunity_id)
+        SELECT new.opportunity_id WHERE new.opportunity_id IS NOT NULL;
+END;
+CREATE TRIGGER IF NOT EXISTS forecast_dirty_change_delete AFTER DELETE ON stage_change
+WHEN old.opportunity_id IS NOT NULL BEGIN
+    INSERT OR IGNORE INTO forecast_dirty(opportunity_id) VALUES (old.opportunity_id);
+END;
+INSERT OR IGNORE INTO forecast_dirty(opportunity_id) SELECT id FROM opportunity;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     V1,
     V2,
@@ -741,6 +791,7 @@ MIGRATIONS: tuple[str, ...] = (
     V_TODAY_TO_LOG,
     V_CONTENTLESS_SEARCH,
     V_TODAY_TASKS,
+    V_FORECAST_SUMMARY,
 )
 
 LATEST = len(MIGRATIONS)
