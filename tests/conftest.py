@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from sfa.store import keys
 from sfa.store.workspace import Workspace
 
 
@@ -214,6 +215,7 @@ def store_digest(home: Path) -> str:
     db = home / "sfa.db"
     if db.exists():
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        keys.register(conn)  # `SELECT *` computes the generated key columns (sfa/store/keys.py)
         try:
             tables = [
                 r[0]

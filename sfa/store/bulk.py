@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 from sfa.domain.entities import ENTITIES
+from sfa.store import keys
 from sfa.store.prepare import prepare_insert
 from sfa.store.writes import PreparedInsert, write_insert
 
@@ -44,21 +45,17 @@ class InsertJob(NamedTuple):
     entity: str
     rows: list[dict[str, Any]]
     record_ids: list[str]
-    derived: list[dict[str, Any]] | None
     clock: str
     now: str
 
     def part(self, start: int, end: int) -> InsertJob:
         """Rows start..end of the job (a batch may be prepared partly here, partly by the writer)."""
-        derived = self.derived[start:end] if self.derived is not None else None
-        return self._replace(
-            rows=self.rows[start:end], record_ids=self.record_ids[start:end], derived=derived
-        )
+        return self._replace(rows=self.rows[start:end], record_ids=self.record_ids[start:end])
 
 
 def prepared(job: InsertJob) -> PreparedInsert:
-    entity, rows, record_ids, derived, clock, now = job
-    return prepare_insert(ENTITIES[entity], rows, record_ids, derived, clock, now, keep_records=False)[0]
+    entity, rows, record_ids, clock, now = job
+    return prepare_insert(ENTITIES[entity], rows, record_ids, clock, now, keep_records=False)[0]
 
 
 Work = InsertJob | PreparedInsert  # rows still to prepare, or prepared by the sender
@@ -88,6 +85,7 @@ def configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA synchronous=NORMAL")
     # 64 MiB page cache: bulk writes into several random-key indexes stay in memory.
     conn.execute("PRAGMA cache_size=-65536")
+    keys.register(conn)  # the functions of the generated key columns (sfa/store/keys.py)
 
 
 # -- the writer ---------------------------------------------------------------------------------

@@ -70,6 +70,7 @@ class Store:
         self.path = Path(path)
         self._depth = 0
         self._dirty_clock = False
+        self._row_columns: dict[str, str] = {}
         self.conn = self._connect(readonly)
         self._migrate()
         if not readonly:
@@ -215,6 +216,15 @@ class Store:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
     # -- reads -------------------------------------------------------------------------------
+    def row_columns(self, entity: Entity) -> str:
+        """The stored columns of a record table, for the reads that take whole rows: never `*`,
+        which would compute the generated key columns (sfa/store/keys.py) of every row read."""
+        columns = self._row_columns.get(entity.table)
+        if columns is None:
+            found = self.conn.execute(f"PRAGMA table_xinfo({entity.table})").fetchall()
+            columns = self._row_columns[entity.table] = ", ".join(str(r[1]) for r in found if r[6] == 0)
+        return columns
+
     def row_to_record(self, entity: Entity, row: sqlite3.Row, fields: frozenset[str] | None = None) -> Record:
         record: Record = {"id": row["id"]}
         for name, reader in codec.readers(entity):
@@ -227,13 +237,17 @@ class Store:
         return record
 
     def get(self, entity: Entity, record_id: str, *, include_deleted: bool = False) -> Record:
-        row = self.conn.execute(f"SELECT * FROM {entity.table} WHERE id = ?", (record_id,)).fetchone()
+        row = self.conn.execute(
+            f"SELECT {self.row_columns(entity)} FROM {entity.table} WHERE id = ?", (record_id,)
+        ).fetchone()
         if row is None or (not include_deleted and _is_deleted(entity, row)):
             raise NotFoundError(f"no {entity.name} with id {record_id}")
         return self.row_to_record(entity, row)
 
     def find(self, entity: Entity, record_id: str) -> Record | None:
-        row = self.conn.execute(f"SELECT * FROM {entity.table} WHERE id = ?", (record_id,)).fetchone()
+        row = self.conn.execute(
+            f"SELECT {self.row_columns(entity)} FROM {entity.table} WHERE id = ?", (record_id,)
+        ).fetchone()
         return None if row is None else self.row_to_record(entity, row)
 
     def resolve(self, entity: Entity, ref: str, *, include_deleted: bool = False) -> Record:
@@ -247,7 +261,7 @@ class Store:
             )
         deleted_clause = "" if include_deleted or "deleted" not in entity.by_name else " AND deleted = 0"
         rows = self.conn.execute(
-            f"SELECT * FROM {entity.table} WHERE handle >= ? AND handle < ?{deleted_clause}"
+            f"SELECT {self.row_columns(entity)} FROM {entity.table} WHERE handle >= ? AND handle < ?{deleted_clause}"
             " ORDER BY handle LIMIT 11",
             (text, text + "g"),
         ).fetchall()
@@ -331,7 +345,7 @@ class Store:
             clauses.append("deleted = 0")
         if fields is None:
             wanted = None
-            sql = f"SELECT * FROM {entity.table}"
+            sql = f"SELECT {self.row_columns(entity)} FROM {entity.table}"
         else:
             wanted = frozenset(fields)
             unknown = wanted - set(entity.field_names)
@@ -520,26 +534,22 @@ class Store:
         rows: Sequence[Record],
         *,
         record_ids: Sequence[str] | None = None,
-        derived: Sequence[Record] | None = None,
     ) -> list[Record]:
-        """Create records: row, field clocks, outbox and search index, in one transaction.
-
-        `derived` may hand in `entity.derived(row)` for each row when the caller computed it already.
-        """
+        """Create records: row, field clocks, outbox and search index, in one transaction (the
+        duplicate-check keys are computed by SQLite: sfa/store/keys.py)."""
         if not rows:
             return []
         with paused_gc():
-            return self._insert_many(entity, rows, record_ids, derived)
+            return self._insert_many(entity, rows, record_ids)
 
     def _insert_many(
         self,
         entity: Entity,
         rows: Sequence[Record],
         record_ids: Sequence[str] | None,
-        derived: Sequence[Record] | None,
     ) -> list[Record]:
         with self.transaction():
-            prepared, records = self._prepare_insert(entity, rows, record_ids, derived)
+            prepared, records = self._prepare_insert(entity, rows, record_ids)
             try:
                 writes.write_insert(self.conn, prepared)
             except sqlite3.IntegrityError as exc:
@@ -551,12 +561,11 @@ class Store:
         entity: Entity,
         rows: Sequence[Record],
         record_ids: Sequence[str] | None,
-        derived: Sequence[Record] | None,
     ) -> tuple[writes.PreparedInsert, list[Record]]:
         """The SQL rows of new records (row, field clocks, outbox entry) and the records."""
         # Sorted, so the unique index on id is appended to rather than split at random.
         new_ids = record_ids or sorted(ids.uuid7_many(len(rows)))
-        return prepare_insert(entity, rows, new_ids, derived, self.tick(), iso_utc(utc_now()))
+        return prepare_insert(entity, rows, new_ids, self.tick(), iso_utc(utc_now()))
 
     @contextmanager
     def bulk(self) -> Iterator[BulkSession]:
@@ -594,7 +603,9 @@ class Store:
         if unknown:
             raise ValidationError(sorted(unknown)[0], f"{entity.name} has no such field")
         with self.transaction():
-            row = self.conn.execute(f"SELECT * FROM {entity.table} WHERE id = ?", (record_id,)).fetchone()
+            row = self.conn.execute(
+                f"SELECT {self.row_columns(entity)} FROM {entity.table} WHERE id = ?", (record_id,)
+            ).fetchone()
             if row is None:
                 raise NotFoundError(f"no {entity.name} with id {record_id}")
             current = self.row_to_record(entity, row)
@@ -622,10 +633,8 @@ class Store:
                 )
                 clocks[name] = clock
             updated = {**current, **changed, "updated_at": now}
-            derived = entity.derived(updated) if entity.derived else {}
             assignments = {
                 **{n: codec.to_column(entity.by_name[n], v) for n, v in changed.items()},
-                **{c: derived.get(c) for c in entity.derived_columns},
                 "clocks": codec.pack_clocks(clocks),
                 "updated_at": now,
             }
@@ -672,7 +681,8 @@ class Store:
                     continue
                 entity = by_code[code]
                 row = self.conn.execute(
-                    f"SELECT * FROM {entity.table} WHERE rid = ?", (rowid // FTS_SLOTS,)
+                    f"SELECT {self.row_columns(entity)} FROM {entity.table} WHERE rid = ?",
+                    (rowid // FTS_SLOTS,),
                 ).fetchone()
                 if row is not None:
                     results.append((entity, self.row_to_record(entity, row)))
@@ -756,7 +766,6 @@ class BulkSession:
         rows: Sequence[Record],
         *,
         record_ids: Sequence[str] | None = None,
-        derived: Sequence[Record] | None = None,
         records: bool = True,
     ) -> list[Record]:
         """The records as `Store.insert_many` returns them (none if `records` is false); they are
@@ -770,7 +779,6 @@ class BulkSession:
             entity.name,
             list(rows),
             new_ids,
-            list(derived) if derived is not None else None,
             self.store.tick(),
             now,
         )

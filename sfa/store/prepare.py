@@ -31,7 +31,6 @@ def insert_sql(entity: Entity) -> str:
         "created_at",
         "updated_at",
         *entity.field_names,
-        *entity.derived_columns,
     ]
     return f"INSERT INTO {entity.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
@@ -79,7 +78,6 @@ def prepare_insert(
     entity: Entity,
     rows: Sequence[Record],
     record_ids: Sequence[str],
-    derived: Sequence[Record] | None,
     clock: str,
     now: str,
     *,
@@ -89,8 +87,8 @@ def prepare_insert(
     themselves unless `keep_records` is false.
 
     `clock` is one clock for the batch: clocks order writes to the same field of the same record,
-    and a batch writes each record once. `derived` may hand in `entity.derived(row)` for each row
-    when the caller computed it already.
+    and a batch writes each record once. The duplicate-check key columns are not written: SQLite
+    computes them (sfa/store/keys.py).
     """
     table_rows: list[tuple[Any, ...]] = []
     outbox_rows: list[tuple[str, str, str, str]] = []
@@ -101,8 +99,6 @@ def prepare_insert(
     converters = {
         name: (position, to_column, to_wire) for position, (name, _, _, to_column, to_wire) in enumerate(plan)
     }
-    derive = entity.derived
-    derived_columns = entity.derived_columns
     entity_name = entity.name
     handle_start = -ids.HANDLE_LENGTH
     dumps = codec.dumps
@@ -129,9 +125,6 @@ def prepare_insert(
             full[name] = value
             column_values[position] = value if to_column is None else to_column(value)
             wire[name] = value if to_wire is None else to_wire(value)
-        if derive is not None:
-            keys = derived[index] if derived is not None else derive(full)
-            column_values += [keys.get(c) for c in derived_columns]
         # Compact clocks (codec.read_clocks); field names are identifiers and clocks are
         # [0-9a-f:] only, so no escaping is needed.
         written = tuple(wire)
