@@ -196,6 +196,7 @@ def store_before(path: Path, migration: str) -> sqlite3.Connection:
     from sfa.store.migrations import MIGRATIONS, execute_script
 
     conn = sqlite3.connect(path, isolation_level=None)
+    keys.register(conn)  # the functions of the generated key columns (V_GENERATED_KEYS on)
     conn.execute("BEGIN")
     number = MIGRATIONS.index(migration)
     for script in MIGRATIONS[:number]:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 from sfa.domain.entities import ENTITIES
-from sfa.store import keys
+from sfa.store import clocks, keys
 from sfa.store.prepare import prepare_insert
 from sfa.store.writes import PreparedInsert, write_insert
 
@@ -128,7 +128,7 @@ def _encode(message: Any) -> bytes:
 
 def serve(path: Path, incoming: BinaryIO, answers: BinaryIO) -> None:
     """The writer's loop: a batch in, one transaction, one answer line out; until end of input."""
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0, factory=clocks.StoreConnection)
     configure(conn)
     try:
         while (message := _read_message(incoming)) is not None:
@@ -202,7 +202,7 @@ class BulkWriter:
         self.in_flight = True
 
     def _write_here(self, batch: list[Work], meta: list[tuple[str, str]]) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, factory=clocks.StoreConnection)
         try:
             configure(conn)
             write_batch(conn, batch, meta)

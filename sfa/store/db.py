@@ -33,6 +33,8 @@ from sfa.store.bulk import (
     configure,
     prepared,
 )
+from sfa.store.clocks import StoreConnection
+from sfa.store.clocks import read as read_clocks
 from sfa.store.migrations import LATEST, MIGRATIONS, VACUUM_AFTER, execute_script
 from sfa.store.prepare import (
     check_fields,
@@ -84,7 +86,7 @@ class Store:
         if not readonly and str(self.path) != ":memory:":
             private.private_file(self.path)  # 0600 in a 0700 directory (sfa/domain/private.py)
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, factory=StoreConnection)
             conn.execute("PRAGMA journal_mode=WAL")  # here: a file that is not a database fails first
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open data file {self.path}: {exc}") from None
@@ -117,6 +119,8 @@ class Store:
                     (iso_utc(utc_now()),),
                 )
                 self.conn.execute(f"PRAGMA user_version = {number}")
+            if self.meta("clocks.compact") is not None:  # V_CLOCK_GROUPS: the rows' clocks, in Python
+                writes.compact_all_clocks(self.conn)
             if version == 0:
                 replica = os.urandom(8).hex()
                 self.conn.executemany(
@@ -261,7 +265,8 @@ class Store:
             )
         deleted_clause = "" if include_deleted or "deleted" not in entity.by_name else " AND deleted = 0"
         rows = self.conn.execute(
-            f"SELECT {self.row_columns(entity)} FROM {entity.table} WHERE handle >= ? AND handle < ?{deleted_clause}"
+            f"SELECT handle, {self.row_columns(entity)} FROM {entity.table}"
+            f" WHERE handle >= ? AND handle < ?{deleted_clause}"
             " ORDER BY handle LIMIT 11",
             (text, text + "g"),
         ).fetchall()
@@ -443,7 +448,7 @@ class Store:
     def field_clocks(self, entity: Entity) -> dict[str, dict[str, str]]:
         """Every record's field clocks (deleted records included), by id."""
         return {
-            record_id: codec.read_clocks(text)
+            record_id: read_clocks(self.conn, text)
             for record_id, text in self.conn.execute(f"SELECT id, clocks FROM {entity.table}")
         }
 
@@ -452,7 +457,7 @@ class Store:
     ) -> dict[str, dict[str, str]]:
         """The field clocks of the records matching `where` (deleted ones included), by id."""
         sql = f"SELECT id, clocks FROM {entity.table} WHERE {where}"
-        return {record_id: codec.read_clocks(text) for record_id, text in self.conn.execute(sql, params)}
+        return {record_id: read_clocks(self.conn, text) for record_id, text in self.conn.execute(sql, params)}
 
     def total_records(self) -> int:
         """Records of every type, deleted ones included (an empty store has none)."""
@@ -614,7 +619,7 @@ class Store:
                 return current
             clock = self.tick()
             now = iso_utc(utc_now())
-            clocks = codec.read_clocks(row["clocks"])
+            clocks = read_clocks(self.conn, row["clocks"])
             history = []
             for name, value in changed.items():
                 field = entity.by_name[name]

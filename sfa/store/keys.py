@@ -47,19 +47,51 @@ def register(conn: sqlite3.Connection) -> None:
     conn.create_function("sfa_company_key", 1, _company_key, deterministic=True)
 
 
+# The whitespace Python's str.strip() removes from ASCII text.
+_ASCII_SPACE = "' ' || char(9, 10, 11, 12, 13, 28, 29, 30, 31)"
+
+
+def email_sql(column: str) -> str:
+    """normalize.email_key in SQL for ASCII text (SQLite's lower() is Python's there, and the
+    trimmed characters are the ones str.strip() removes); other text goes to the Python function."""
+    return (
+        f"CASE WHEN typeof({column}) != 'text' OR {column} = '' THEN NULL"
+        f" WHEN length({column}) != length(CAST({column} AS BLOB)) THEN sfa_email_key({column})"
+        f" ELSE lower(trim({column}, {_ASCII_SPACE})) END"
+    )
+
+
+def phone_sql(column: str) -> str:
+    """normalize.phone_key in SQL for a number of digits, spaces and + - / ( ) . only, without a
+    bracketed trunk zero "(0)": its digits, with a + for "+" or "00" in front. Anything else (an
+    extension, letters, "(0)") goes to the Python function. A first sync computes every key twice
+    (on insert, then when the deferred index is built), and a call into Python from SQLite costs
+    more than the key itself (measured in docs/store.md, "Size")."""
+    digits = column
+    for char in " -/().+":
+        digits = f"replace({digits}, '{char}', '')"
+    return (
+        f"CASE WHEN typeof({column}) != 'text' OR {column} = '' THEN NULL"
+        f" WHEN trim({column}, '+0123456789 -/().') != '' OR instr({column}, '(0)') THEN sfa_phone_key({column})"
+        f" WHEN ltrim({column}) LIKE '+%' THEN '+' || {digits}"
+        f" WHEN substr({digits}, 1, 2) = '00' THEN '+' || substr({digits}, 3)"
+        f" ELSE {digits} END"
+    )
+
+
 # table -> generated key column -> its expression (what entities._person_keys / _account_keys compute;
 # a lead has no mobile, a contact no company).
 EXPRESSIONS: dict[str, dict[str, str]] = {
     "account": {"name_key": "sfa_company_key(name)"},
     "contact": {
-        "email_key": "sfa_email_key(email)",
-        "phone_key": "sfa_phone_key(phone)",
-        "mobile_key": "sfa_phone_key(mobile)",
+        "email_key": email_sql("email"),
+        "phone_key": phone_sql("phone"),
+        "mobile_key": phone_sql("mobile"),
         "name_key": "sfa_person_key(name, NULL)",
     },
     "lead": {
-        "email_key": "sfa_email_key(email)",
-        "phone_key": "sfa_phone_key(phone)",
+        "email_key": email_sql("email"),
+        "phone_key": phone_sql("phone"),
         "mobile_key": "NULL",
         "name_key": "sfa_person_key(name, company)",
     },

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from sfa.domain import ids
 from sfa.domain.entities import Entity
 from sfa.domain.errors import ValidationError
 from sfa.store import codec
@@ -26,7 +25,6 @@ def insert_sql(entity: Entity) -> str:
     columns = [
         "rid",
         "id",
-        "handle",
         "clocks",
         "created_at",
         "updated_at",
@@ -100,7 +98,6 @@ def prepare_insert(
         name: (position, to_column, to_wire) for position, (name, _, _, to_column, to_wire) in enumerate(plan)
     }
     entity_name = entity.name
-    handle_start = -ids.HANDLE_LENGTH
     dumps = codec.dumps
     clocks_json: dict[tuple[str, ...], str] = {}
     # Rows of a batch mostly name the same fields: their conversions are looked up once a shape.
@@ -131,7 +128,7 @@ def prepare_insert(
         clocks = clocks_json.get(written)
         if clocks is None:
             clocks = clocks_json[written] = f'["{clock}"' + "".join(f',"{n}"' for n in written) + "]"
-        table_rows.append((record_id, record_id[handle_start:], clocks, now, now, *column_values))
+        table_rows.append((record_id, clocks, now, now, *column_values))
         outbox_rows.append((entity_name, record_id, dumps([clock, wire]), now))
         if keep_records:
             full["id"] = record_id

@@ -21,6 +21,7 @@ from sfa.domain.errors import NotFoundError, StateError
 from sfa.domain.hlc import Clock
 from sfa.protocol import CONFLICT, CONFLICT_FIELDS, Change, Mutation, PushResult
 from sfa.store import codec, deferred, quarantine, writes
+from sfa.store.clocks import read as read_clocks
 from sfa.store.db import Store
 
 _CONFLICT_COLUMNS = CONFLICT_FIELDS
@@ -125,7 +126,7 @@ class Replica:
                     record = self.store.row_to_record(entity, row)
                     fields: dict[str, list[Any]] = {}
                     base: dict[str, str] = {}
-                    for name, clock in codec.read_clocks(row["clocks"]).items():
+                    for name, clock in read_clocks(self.conn, row["clocks"]).items():
                         if name not in entity.by_name or name in mine:
                             continue
                         theirs = server.get(name) if server is not None else None
@@ -325,7 +326,7 @@ class Replica:
                 row = self.conn.execute(
                     f"SELECT clocks FROM {entity.table} WHERE id = ?", (record_id,)
                 ).fetchone()
-                known = codec.read_clocks(row[0]) if row else {}
+                known = read_clocks(self.conn, row[0]) if row else {}
                 known.pop("deleted", None)
                 mutation.known = known
             mutations.append(mutation)
@@ -565,7 +566,6 @@ class Replica:
         columns = [
             "rid",
             "id",
-            "handle",
             "clocks",
             "created_at",
             "updated_at",
@@ -588,7 +588,6 @@ class Replica:
             for spec in entity.fields
         ]
         converted: dict[tuple[str, type, Any], Any] = {}
-        handle_start = -ids.HANDLE_LENGTH
         for record_id, fields in created.items():
             rid += 1
             columns_out: list[Any] = []
@@ -627,7 +626,6 @@ class Replica:
                 (
                     rid,
                     record_id,
-                    record_id[handle_start:],
                     codec.pack_clocks_of(fields),
                     now,
                     now,
@@ -641,7 +639,7 @@ class Replica:
         self, entity: Entity, row: Any, fields: dict[str, list[Any]], pending: set[str], now: str
     ) -> None:
         current = self.store.row_to_record(entity, row)
-        clocks = codec.read_clocks(row["clocks"])
+        clocks = read_clocks(self.conn, row["clocks"])
         changed: dict[str, Any] = {}
         history = []
         for name, (value, clock) in fields.items():
@@ -668,7 +666,7 @@ class Replica:
                     )
                 )
             clocks[name] = clock
-        if not changed and clocks == codec.read_clocks(row["clocks"]):
+        if not changed and clocks == read_clocks(self.conn, row["clocks"]):
             return
         assignments = {
             **{n: codec.to_column(entity.by_name[n], v) for n, v in changed.items()},
@@ -790,7 +788,7 @@ class Replica:
         row = self.conn.execute(
             f"SELECT {self.store.row_columns(entity)} FROM {entity.table} WHERE id = ?", (record_id,)
         ).fetchone()
-        current = codec.read_clocks(row["clocks"])
+        current = read_clocks(self.conn, row["clocks"])
         history = [
             writes.HistoryEntry(
                 entity.name,
