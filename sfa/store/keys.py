@@ -2,8 +2,9 @@
 
 `email_key`, `phone_key`, `mobile_key` and `name_key` of accounts, contacts and leads are virtual
 generated columns (since V_GENERATED_KEYS): SQLite computes them from the row's own columns with the
-functions below when it builds or updates their indexes, or when a query names them; the row holds
-no copy (about 70 bytes a contact). The functions are `sfa.domain.normalize`'s, the same that
+functions below (the e-mail and phone keys in plain SQL for the common case: `email_sql`,
+`phone_sql`) on every insert, when it builds or updates their indexes, or when a query names them;
+the row holds no copy (about 70 bytes a contact). The functions are `sfa.domain.normalize`'s, the same that
 `Entity.derived` applies (a test compares the two on random text), registered as deterministic on
 every connection sfa opens to the store (`register`, called by `bulk.configure`).
 
@@ -66,7 +67,7 @@ def phone_sql(column: str) -> str:
     bracketed trunk zero "(0)": its digits, with a + for "+" or "00" in front. Anything else (an
     extension, letters, "(0)") goes to the Python function. A first sync computes every key twice
     (on insert, then when the deferred index is built), and a call into Python from SQLite costs
-    more than the key itself (measured in docs/store.md, "Size")."""
+    more than the key itself (measured in docs/store.md, "Duplicate-check keys")."""
     digits = column
     for char in " -/().+":
         digits = f"replace({digits}, '{char}', '')"
