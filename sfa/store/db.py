@@ -226,7 +226,9 @@ class Store:
         columns = self._row_columns.get(entity.table)
         if columns is None:
             found = self.conn.execute(f"PRAGMA table_xinfo({entity.table})").fetchall()
-            columns = self._row_columns[entity.table] = ", ".join(str(r[1]) for r in found if r[6] == 0)
+            # No such table (a damaged file): `*`, so the read fails as it always did, naming it.
+            columns = ", ".join(str(r[1]) for r in found if r[6] == 0) or "*"
+            self._row_columns[entity.table] = columns
         return columns
 
     def row_to_record(self, entity: Entity, row: sqlite3.Row, fields: frozenset[str] | None = None) -> Record:
