@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from sfa.store import keys
 from sfa.store.workspace import Workspace
 
 
@@ -195,6 +196,7 @@ def store_before(path: Path, migration: str) -> sqlite3.Connection:
     from sfa.store.migrations import MIGRATIONS, execute_script
 
     conn = sqlite3.connect(path, isolation_level=None)
+    keys.register(conn)  # the functions of the generated key columns (V_GENERATED_KEYS on)
     conn.execute("BEGIN")
     number = MIGRATIONS.index(migration)
     for script in MIGRATIONS[:number]:
@@ -214,6 +216,7 @@ def store_digest(home: Path) -> str:
     db = home / "sfa.db"
     if db.exists():
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        keys.register(conn)  # `SELECT *` computes the generated key columns (sfa/store/keys.py)
         try:
             tables = [
                 r[0]

@@ -20,6 +20,7 @@ from sfa.services.interop import backup, ics, vcard
 from sfa.services.interop.csv_import import import_csv
 from sfa.services.interop.textfile import FileRefused, read_csv
 from sfa.store import codec
+from sfa.store.clocks import read as read_clocks
 from sfa.store.workspace import Workspace
 from tests.interop_data import populate
 
@@ -944,11 +945,12 @@ def test_export_all_import_all_restores_exactly(ws: Workspace, tmp_path: Path) -
         for entity in ENTITIES.values():
             query = f"SELECT id, clocks FROM {entity.table} ORDER BY id"
             original = ws.store.conn.execute(query).fetchall()
-            restored = [(r[0], codec.read_clocks(r[1])) for r in other.store.conn.execute(query)]
-            assert restored == [(r[0], codec.read_clocks(r[1])) for r in original]
+            restored = [(r[0], read_clocks(other.store.conn, r[1])) for r in other.store.conn.execute(query)]
+            assert restored == [(r[0], read_clocks(ws.store.conn, r[1])) for r in original]
         hans = contacts_by_name(ws)["Hans Müller"]
-        clocks = codec.read_clocks(
-            ws.store.conn.execute("SELECT clocks FROM contact WHERE id = ?", (hans["id"],)).fetchone()[0]
+        clocks = read_clocks(
+            ws.store.conn,
+            ws.store.conn.execute("SELECT clocks FROM contact WHERE id = ?", (hans["id"],)).fetchone()[0],
         )
         entry = next(e for e in other.store.outbox() if e["record_id"] == hans["id"])
         assert {name: clock for name, (_v, clock) in entry["fields"].items()} == {

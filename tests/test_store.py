@@ -11,6 +11,7 @@ import pytest
 from sfa.domain.entities import ACCOUNT, CONTACT, LEAD, TIMELINE
 from sfa.domain.errors import AmbiguousRefError, NotFoundError, StoreError, ValidationError
 from sfa.store import codec
+from sfa.store.clocks import read as read_clocks
 from sfa.store.db import Store
 from sfa.store.migrations import LATEST, MIGRATIONS, execute_script
 
@@ -138,10 +139,17 @@ def test_insert_captures_every_set_field_with_one_clock(store: Store) -> None:
     clocks = {v[1] for v in row["fields"].values()}
     assert len(clocks) == 1
     clock = clocks.pop()
-    # Stored compactly: the one clock once, then the fields it stamps (codec.read_clocks).
+    # Stored compactly: the one clock once, as its time, counter and the number of the group of
+    # (replica, fields) it stamps (sfa/store/clocks.py).
     stored = store.conn.execute("SELECT clocks FROM account").fetchone()[0]
-    assert json.loads(stored) == [clock, "name", "city", "tags"]
-    assert codec.read_clocks(stored) == {"name": clock, "city": clock, "tags": clock}
+    ms, counter, _replica = clock.split(":")
+    [item] = json.loads(stored)
+    assert item.startswith(f"{int(ms)}.{int(counter)}.")
+    group = store.conn.execute(
+        "SELECT replica, fields FROM clock_group WHERE n = ?", (int(item.split(".")[2]),)
+    )
+    assert tuple(group.fetchone()) == (store.replica_id, '["name","city","tags"]')
+    assert read_clocks(store.conn, stored) == {"name": clock, "city": clock, "tags": clock}
     entry = store.conn.execute("SELECT fields FROM outbox").fetchone()[0]
     assert json.loads(entry) == [clock, {"name": "Acme", "city": "Munich", "tags": ["a", "b"]}]
     assert store.history(record["id"]) == []

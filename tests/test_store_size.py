@@ -17,6 +17,7 @@ from sfa.domain.entities import ACCOUNT, CONTACT
 from sfa.domain.hlc import Hlc
 from sfa.protocol import PushResult
 from sfa.store import codec
+from sfa.store.clocks import read as read_clocks
 from sfa.store.db import FTS_SLOTS, Store
 from sfa.store.migrations import V_LEAN_STORE
 from sfa.store.replica import HISTORY_RETENTION, Replica
@@ -72,11 +73,14 @@ def test_a_pulled_record_stores_its_clock_once_and_an_edit_adds_one(store: Store
     first, second = _clock(1_700_000_000_000), _clock(1_700_000_100_000, REPLICAS[1])
     _pull(replica, record_id, {"name": ["Ada Lovelace", first], "email": ["ada@example.org", first]}, 1)
     stored = store.conn.execute("SELECT clocks FROM contact").fetchone()[0]
-    assert stored == f'["{first}","name","email"]'
+    # One item: the clock's time and counter, and the number of its (replica, fields) group.
+    assert stored == '["1700000000000.0.1"]'
+    groups = store.conn.execute("SELECT n, replica, fields FROM clock_group ORDER BY n").fetchall()
+    assert [tuple(g) for g in groups] == [(1, REPLICAS[0], '["name","email"]')]
     _pull(replica, record_id, {"email": ["ada@example.com", second]}, 2)
     stored = store.conn.execute("SELECT clocks FROM contact").fetchone()[0]
-    assert json.loads(stored) == [first, "name", second, "email"]
-    assert codec.read_clocks(stored) == {"name": first, "email": second}
+    assert json.loads(stored) == ["1700000000000.0.2", "1700000100000.0.3"]  # (0: name), (1: email)
+    assert read_clocks(store.conn, stored) == {"name": first, "email": second}
     assert store.get(CONTACT, record_id)["email"] == "ada@example.com"
     # A local edit stamps its own clock; the others stay as they were.
     store.update(CONTACT, record_id, {"title": "Countess"})
@@ -127,12 +131,15 @@ def test_the_upgrade_packs_the_clocks_an_older_sfa_wrote(tmp_path: Path) -> None
     store = Store(path)
     try:
         rows = dict(store.conn.execute("SELECT name, clocks FROM account WHERE name != 'many'").fetchall())
+        # Packed by V_LEAN_STORE, then put in the group form by the first open (V_CLOCK_GROUPS):
+        # the same clocks, each stored as one short item.
         for name, before in written.items():
-            assert codec.read_clocks(rows[name]) == codec.read_clocks(before), name
-            assert rows[name] == codec.pack_clocks(codec.read_clocks(before)), name
-        assert rows["pulled"] == f'["{a}","name","city","{b}","phone"]'
+            assert read_clocks(store.conn, rows[name]) == codec.read_clocks(before), name
+            assert ":" not in rows[name] or rows[name] == "{}", name
+        assert len(json.loads(rows["pulled"])) == 2
         many = {r[0] for r in store.conn.execute("SELECT clocks FROM account WHERE name = 'many'")}
-        assert many == {f'["{a}","name","city"]'}
+        assert len(many) == 1 and read_clocks(store.conn, many.pop()) == {"name": a, "city": a}
+        assert store.meta("clocks.compact") is None
         # The conflicts' own clocks are another JSON, read as such: left alone.
         assert store.conn.execute("SELECT clocks FROM sync_conflict").fetchone()[0] == conflict_clocks
         assert store.meta("clock_encoding") == "packed"

@@ -44,7 +44,8 @@ class Entity:
     title: str = "name"
     search_fields: tuple[str, ...] = ()
     insert_only: bool = False
-    # Derived, local-only columns (duplicate-check keys); computed from the full record.
+    # Derived, local-only columns (duplicate-check keys); computed from the full record. The store
+    # computes the same in SQL (generated columns, sfa/store/keys.py); services use `derived` for probes.
     derived: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     derived_columns: tuple[str, ...] = ()
     by_name: dict[str, Field] = field(init=False, repr=False, compare=False)

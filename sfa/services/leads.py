@@ -321,7 +321,6 @@ def _add_leads(
             raise ValidationError(f"line {line}: {exc.field}", str(exc).split(": ", 1)[1]) from None
     index = None if allow_duplicate else _KeyIndex(ws)
     accepted: list[Record] = []
-    accepted_keys: list[Record] = []
     skipped: list[dict[str, Any]] = []
     for line, values in prepared:
         keys = LEAD.derived(values) if LEAD.derived else {}
@@ -345,10 +344,9 @@ def _add_leads(
             # Later rows of the same batch are checked against earlier ones too.
             index.add(line, values["name"], probes)
         accepted.append(values)
-        accepted_keys.append(keys)
     if len(accepted) <= WRITE_BATCH:
         with ws.store.transaction():
-            created = ws.store.insert_many(LEAD, accepted, derived=accepted_keys)
+            created = ws.store.insert_many(LEAD, accepted)
         return BatchResult(created, skipped)
     # Every row is checked: the rest cannot fail but for the disk. Many leads are written by the
     # store's bulk writer, a batch at a time, each in one transaction, while the next is prepared.
@@ -356,7 +354,7 @@ def _add_leads(
     with ws.store.bulk() as bulk:
         for start in range(0, len(accepted), WRITE_BATCH):
             chunk = slice(start, start + WRITE_BATCH)
-            created += bulk.insert_many(LEAD, accepted[chunk], derived=accepted_keys[chunk])
+            created += bulk.insert_many(LEAD, accepted[chunk])
             bulk.commit()
     return BatchResult(created, skipped)
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 from sfa.domain.entities import ENTITIES
+from sfa.store import clocks, keys
 from sfa.store.prepare import prepare_insert
 from sfa.store.writes import PreparedInsert, write_insert
 
@@ -44,21 +45,17 @@ class InsertJob(NamedTuple):
     entity: str
     rows: list[dict[str, Any]]
     record_ids: list[str]
-    derived: list[dict[str, Any]] | None
     clock: str
     now: str
 
     def part(self, start: int, end: int) -> InsertJob:
         """Rows start..end of the job (a batch may be prepared partly here, partly by the writer)."""
-        derived = self.derived[start:end] if self.derived is not None else None
-        return self._replace(
-            rows=self.rows[start:end], record_ids=self.record_ids[start:end], derived=derived
-        )
+        return self._replace(rows=self.rows[start:end], record_ids=self.record_ids[start:end])
 
 
 def prepared(job: InsertJob) -> PreparedInsert:
-    entity, rows, record_ids, derived, clock, now = job
-    return prepare_insert(ENTITIES[entity], rows, record_ids, derived, clock, now, keep_records=False)[0]
+    entity, rows, record_ids, clock, now = job
+    return prepare_insert(ENTITIES[entity], rows, record_ids, clock, now, keep_records=False)[0]
 
 
 Work = InsertJob | PreparedInsert  # rows still to prepare, or prepared by the sender
@@ -88,6 +85,7 @@ def configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA synchronous=NORMAL")
     # 64 MiB page cache: bulk writes into several random-key indexes stay in memory.
     conn.execute("PRAGMA cache_size=-65536")
+    keys.register(conn)  # the functions of the generated key columns (sfa/store/keys.py)
 
 
 # -- the writer ---------------------------------------------------------------------------------
@@ -130,7 +128,7 @@ def _encode(message: Any) -> bytes:
 
 def serve(path: Path, incoming: BinaryIO, answers: BinaryIO) -> None:
     """The writer's loop: a batch in, one transaction, one answer line out; until end of input."""
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0, factory=clocks.StoreConnection)
     configure(conn)
     try:
         while (message := _read_message(incoming)) is not None:
@@ -204,7 +202,7 @@ class BulkWriter:
         self.in_flight = True
 
     def _write_here(self, batch: list[Work], meta: list[tuple[str, str]]) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, factory=clocks.StoreConnection)
         try:
             configure(conn)
             write_batch(conn, batch, meta)

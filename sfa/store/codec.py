@@ -50,7 +50,8 @@ def json_default(value: Any) -> Any:
 # (ms:counter:replica), which no field name holds. Every writer of a row's clocks uses `pack_clocks`
 # (from migration V_LEAN_STORE on, which converted older rows; before it only the one-clock list
 # was written), so a pulled record, whose fields usually share its create's clock, stores the clock
-# once rather than once a field (docs/store.md, "Size"). Readers accept every form.
+# once rather than once a field (docs/store.md, "Size"). Since V_CLOCK_GROUPS the store writes the
+# group form made from this text (sfa/store/clocks.py), and `clocks.read` reads every form.
 
 
 def read_clocks(text: str) -> dict[str, str]:

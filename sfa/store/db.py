@@ -33,6 +33,8 @@ from sfa.store.bulk import (
     configure,
     prepared,
 )
+from sfa.store.clocks import StoreConnection
+from sfa.store.clocks import read as read_clocks
 from sfa.store.migrations import LATEST, MIGRATIONS, VACUUM_AFTER, execute_script
 from sfa.store.prepare import (
     check_fields,
@@ -70,6 +72,7 @@ class Store:
         self.path = Path(path)
         self._depth = 0
         self._dirty_clock = False
+        self._row_columns: dict[str, str] = {}
         self.conn = self._connect(readonly)
         self._migrate()
         if not readonly:
@@ -83,7 +86,7 @@ class Store:
         if not readonly and str(self.path) != ":memory:":
             private.private_file(self.path)  # 0600 in a 0700 directory (sfa/domain/private.py)
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, factory=StoreConnection)
             conn.execute("PRAGMA journal_mode=WAL")  # here: a file that is not a database fails first
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open data file {self.path}: {exc}") from None
@@ -116,6 +119,8 @@ class Store:
                     (iso_utc(utc_now()),),
                 )
                 self.conn.execute(f"PRAGMA user_version = {number}")
+            if self.meta("clocks.compact") is not None:  # V_CLOCK_GROUPS: the rows' clocks, in Python
+                writes.compact_all_clocks(self.conn)
             if version == 0:
                 replica = os.urandom(8).hex()
                 self.conn.executemany(
@@ -215,6 +220,17 @@ class Store:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
     # -- reads -------------------------------------------------------------------------------
+    def row_columns(self, entity: Entity) -> str:
+        """The stored columns of a record table, for the reads that take whole rows: never `*`,
+        which would compute the generated key columns (sfa/store/keys.py) of every row read."""
+        columns = self._row_columns.get(entity.table)
+        if columns is None:
+            found = self.conn.execute(f"PRAGMA table_xinfo({entity.table})").fetchall()
+            # No such table (a damaged file): `*`, so the read fails as it always did, naming it.
+            columns = ", ".join(str(r[1]) for r in found if r[6] == 0) or "*"
+            self._row_columns[entity.table] = columns
+        return columns
+
     def row_to_record(self, entity: Entity, row: sqlite3.Row, fields: frozenset[str] | None = None) -> Record:
         record: Record = {"id": row["id"]}
         for name, reader in codec.readers(entity):
@@ -227,13 +243,17 @@ class Store:
         return record
 
     def get(self, entity: Entity, record_id: str, *, include_deleted: bool = False) -> Record:
-        row = self.conn.execute(f"SELECT * FROM {entity.table} WHERE id = ?", (record_id,)).fetchone()
+        row = self.conn.execute(
+            f"SELECT {self.row_columns(entity)} FROM {entity.table} WHERE id = ?", (record_id,)
+        ).fetchone()
         if row is None or (not include_deleted and _is_deleted(entity, row)):
             raise NotFoundError(f"no {entity.name} with id {record_id}")
         return self.row_to_record(entity, row)
 
     def find(self, entity: Entity, record_id: str) -> Record | None:
-        row = self.conn.execute(f"SELECT * FROM {entity.table} WHERE id = ?", (record_id,)).fetchone()
+        row = self.conn.execute(
+            f"SELECT {self.row_columns(entity)} FROM {entity.table} WHERE id = ?", (record_id,)
+        ).fetchone()
         return None if row is None else self.row_to_record(entity, row)
 
     def resolve(self, entity: Entity, ref: str, *, include_deleted: bool = False) -> Record:
@@ -247,7 +267,8 @@ class Store:
             )
         deleted_clause = "" if include_deleted or "deleted" not in entity.by_name else " AND deleted = 0"
         rows = self.conn.execute(
-            f"SELECT * FROM {entity.table} WHERE handle >= ? AND handle < ?{deleted_clause}"
+            f"SELECT handle, {self.row_columns(entity)} FROM {entity.table}"
+            f" WHERE handle >= ? AND handle < ?{deleted_clause}"
             " ORDER BY handle LIMIT 11",
             (text, text + "g"),
         ).fetchall()
@@ -331,7 +352,7 @@ class Store:
             clauses.append("deleted = 0")
         if fields is None:
             wanted = None
-            sql = f"SELECT * FROM {entity.table}"
+            sql = f"SELECT {self.row_columns(entity)} FROM {entity.table}"
         else:
             wanted = frozenset(fields)
             unknown = wanted - set(entity.field_names)
@@ -429,7 +450,7 @@ class Store:
     def field_clocks(self, entity: Entity) -> dict[str, dict[str, str]]:
         """Every record's field clocks (deleted records included), by id."""
         return {
-            record_id: codec.read_clocks(text)
+            record_id: read_clocks(self.conn, text)
             for record_id, text in self.conn.execute(f"SELECT id, clocks FROM {entity.table}")
         }
 
@@ -438,7 +459,7 @@ class Store:
     ) -> dict[str, dict[str, str]]:
         """The field clocks of the records matching `where` (deleted ones included), by id."""
         sql = f"SELECT id, clocks FROM {entity.table} WHERE {where}"
-        return {record_id: codec.read_clocks(text) for record_id, text in self.conn.execute(sql, params)}
+        return {record_id: read_clocks(self.conn, text) for record_id, text in self.conn.execute(sql, params)}
 
     def total_records(self) -> int:
         """Records of every type, deleted ones included (an empty store has none)."""
@@ -520,26 +541,22 @@ class Store:
         rows: Sequence[Record],
         *,
         record_ids: Sequence[str] | None = None,
-        derived: Sequence[Record] | None = None,
     ) -> list[Record]:
-        """Create records: row, field clocks, outbox and search index, in one transaction.
-
-        `derived` may hand in `entity.derived(row)` for each row when the caller computed it already.
-        """
+        """Create records: row, field clocks, outbox and search index, in one transaction (the
+        duplicate-check keys are computed by SQLite: sfa/store/keys.py)."""
         if not rows:
             return []
         with paused_gc():
-            return self._insert_many(entity, rows, record_ids, derived)
+            return self._insert_many(entity, rows, record_ids)
 
     def _insert_many(
         self,
         entity: Entity,
         rows: Sequence[Record],
         record_ids: Sequence[str] | None,
-        derived: Sequence[Record] | None,
     ) -> list[Record]:
         with self.transaction():
-            prepared, records = self._prepare_insert(entity, rows, record_ids, derived)
+            prepared, records = self._prepare_insert(entity, rows, record_ids)
             try:
                 writes.write_insert(self.conn, prepared)
             except sqlite3.IntegrityError as exc:
@@ -551,12 +568,11 @@ class Store:
         entity: Entity,
         rows: Sequence[Record],
         record_ids: Sequence[str] | None,
-        derived: Sequence[Record] | None,
     ) -> tuple[writes.PreparedInsert, list[Record]]:
         """The SQL rows of new records (row, field clocks, outbox entry) and the records."""
         # Sorted, so the unique index on id is appended to rather than split at random.
         new_ids = record_ids or sorted(ids.uuid7_many(len(rows)))
-        return prepare_insert(entity, rows, new_ids, derived, self.tick(), iso_utc(utc_now()))
+        return prepare_insert(entity, rows, new_ids, self.tick(), iso_utc(utc_now()))
 
     @contextmanager
     def bulk(self) -> Iterator[BulkSession]:
@@ -594,7 +610,9 @@ class Store:
         if unknown:
             raise ValidationError(sorted(unknown)[0], f"{entity.name} has no such field")
         with self.transaction():
-            row = self.conn.execute(f"SELECT * FROM {entity.table} WHERE id = ?", (record_id,)).fetchone()
+            row = self.conn.execute(
+                f"SELECT {self.row_columns(entity)} FROM {entity.table} WHERE id = ?", (record_id,)
+            ).fetchone()
             if row is None:
                 raise NotFoundError(f"no {entity.name} with id {record_id}")
             current = self.row_to_record(entity, row)
@@ -603,7 +621,7 @@ class Store:
                 return current
             clock = self.tick()
             now = iso_utc(utc_now())
-            clocks = codec.read_clocks(row["clocks"])
+            clocks = read_clocks(self.conn, row["clocks"])
             history = []
             for name, value in changed.items():
                 field = entity.by_name[name]
@@ -622,10 +640,8 @@ class Store:
                 )
                 clocks[name] = clock
             updated = {**current, **changed, "updated_at": now}
-            derived = entity.derived(updated) if entity.derived else {}
             assignments = {
                 **{n: codec.to_column(entity.by_name[n], v) for n, v in changed.items()},
-                **{c: derived.get(c) for c in entity.derived_columns},
                 "clocks": codec.pack_clocks(clocks),
                 "updated_at": now,
             }
@@ -672,7 +688,8 @@ class Store:
                     continue
                 entity = by_code[code]
                 row = self.conn.execute(
-                    f"SELECT * FROM {entity.table} WHERE rid = ?", (rowid // FTS_SLOTS,)
+                    f"SELECT {self.row_columns(entity)} FROM {entity.table} WHERE rid = ?",
+                    (rowid // FTS_SLOTS,),
                 ).fetchone()
                 if row is not None:
                     results.append((entity, self.row_to_record(entity, row)))
@@ -756,7 +773,6 @@ class BulkSession:
         rows: Sequence[Record],
         *,
         record_ids: Sequence[str] | None = None,
-        derived: Sequence[Record] | None = None,
         records: bool = True,
     ) -> list[Record]:
         """The records as `Store.insert_many` returns them (none if `records` is false); they are
@@ -770,7 +786,6 @@ class BulkSession:
             entity.name,
             list(rows),
             new_ids,
-            list(derived) if derived is not None else None,
             self.store.tick(),
             now,
         )

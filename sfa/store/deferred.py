@@ -53,12 +53,25 @@ def needed(conn: sqlite3.Connection) -> bool:
 
 
 def finish(conn: sqlite3.Connection) -> None:
-    """Create the dropped indexes again and rebuild the search index from the rows."""
-    for sql in json.loads(pending(conn) or "[]"):
+    """Create the dropped indexes again and rebuild the search index from the rows. After a first
+    sync (indexes were dropped), the unique indexes kept up meanwhile are rebuilt too: pages
+    split as rows came left them about 88 % full; rebuilt by one sort they are full (the `id`
+    index of 100,000 contacts: 45 bytes a contact instead of 51.5, in about 0.1 s)."""
+    dropped = json.loads(pending(conn) or "[]")
+    for sql in dropped:
         conn.execute(
             sql.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1).replace(
                 "IF NOT EXISTS IF NOT EXISTS ", "IF NOT EXISTS "
             )
         )
+    if dropped:
+        tables = sorted({entity.table for entity in ENTITIES.values()})
+        marks = ", ".join("?" * len(tables))
+        for (name,) in conn.execute(
+            "SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'sqlite_autoindex_%'"
+            f" AND tbl_name IN ({marks})",
+            tables,
+        ).fetchall():
+            conn.execute(f'REINDEX "{name}"')
     conn.execute("DELETE FROM meta WHERE key = ?", (_KEY,))
     writes.rebuild_search(conn)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from sfa.store.clocks import TABLE_SQL
+from sfa.store.keys import generated_keys_migration
 from sfa.store.writes import RESLOT_FTS_16_TO_64, SEARCH_FTS_CONTENTLESS, SEARCH_FTS_DETAIL_COLUMN
 
 _RECORD_COLUMNS = """
@@ -760,6 +762,35 @@ END;
 INSERT OR IGNORE INTO forecast_dirty(opportunity_id) SELECT id FROM opportunity;
 """
 
+# Issue 19 item 4: the duplicate-check key columns of accounts, contacts and leads are computed, not
+# stored (sfa/store/keys.py): each is dropped and added back as a virtual generated column over the
+# row's own columns, by functions every sfa connection registers; their indexes are made again from
+# the rows. About 70 bytes a contact; the file is vacuumed after the upgrade. Only these three tables
+# (all from V1) change, so renumbering is harmless.
+V_GENERATED_KEYS = generated_keys_migration()
+
+# Issue 19 item 4: field clocks by group number (sfa/store/clocks.py): the table of (replica, fields)
+# pairs, and a mark in meta that the rows written before are still to be converted, which the
+# upgrade does in Python right after the scripts, in the same transaction (Store._migrate,
+# writes.compact_all_clocks), before its one vacuum. An older sfa
+# would misread a group item, so it must refuse the file: this migration's number does that. A new
+# table only, so renumbering is harmless.
+V_CLOCK_GROUPS = TABLE_SQL + "INSERT OR REPLACE INTO meta(key, value) VALUES ('clocks.compact', 'pending');\n"
+
+# Issue 19 item 4: a record's handle (the last 12 hex digits of its id, indexed for short refs) is
+# computed from the id, not stored: in every record table this sfa has made so far (the tables of
+# V_LEAN_STORE) the column is dropped and added back as `substr(id, -12)`, a virtual generated
+# column in plain SQL (the sqlite3 shell reads it), and its index is made again. A table a migration
+# numbered after this one creates with the older stored column keeps it, and the writers fill it
+# (writes.stores_handle), so renumbering is harmless. About 13 bytes a record; vacuumed after.
+V_GENERATED_HANDLE = "".join(
+    f"DROP INDEX IF EXISTS {table}_handle;\n"
+    f"ALTER TABLE {table} DROP COLUMN handle;\n"
+    f"ALTER TABLE {table} ADD COLUMN handle TEXT GENERATED ALWAYS AS (substr(id, -12)) VIRTUAL;\n"
+    f"CREATE INDEX IF NOT EXISTS {table}_handle ON {table}(handle);\n"
+    for table in _PACKED_TABLES
+)
+
 MIGRATIONS: tuple[str, ...] = (
     V1,
     V2,
@@ -792,12 +823,17 @@ MIGRATIONS: tuple[str, ...] = (
     V_CONTENTLESS_SEARCH,
     V_TODAY_TASKS,
     V_FORECAST_SUMMARY,
+    V_GENERATED_KEYS,
+    V_CLOCK_GROUPS,
+    V_GENERATED_HANDLE,
 )
 
 LATEST = len(MIGRATIONS)
 
 # Migrations that rewrite most rows: the file is vacuumed once after an upgrade that ran one of them.
-VACUUM_AFTER = frozenset({V_LEAN_STORE, V_CONTENTLESS_SEARCH})
+VACUUM_AFTER = frozenset(
+    {V_LEAN_STORE, V_CONTENTLESS_SEARCH, V_GENERATED_KEYS, V_CLOCK_GROUPS, V_GENERATED_HANDLE}
+)
 
 
 def execute_script(conn: sqlite3.Connection, script: str) -> None:

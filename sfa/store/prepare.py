@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from sfa.domain import ids
 from sfa.domain.entities import Entity
 from sfa.domain.errors import ValidationError
 from sfa.store import codec
@@ -26,12 +25,10 @@ def insert_sql(entity: Entity) -> str:
     columns = [
         "rid",
         "id",
-        "handle",
         "clocks",
         "created_at",
         "updated_at",
         *entity.field_names,
-        *entity.derived_columns,
     ]
     return f"INSERT INTO {entity.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
@@ -79,7 +76,6 @@ def prepare_insert(
     entity: Entity,
     rows: Sequence[Record],
     record_ids: Sequence[str],
-    derived: Sequence[Record] | None,
     clock: str,
     now: str,
     *,
@@ -89,8 +85,8 @@ def prepare_insert(
     themselves unless `keep_records` is false.
 
     `clock` is one clock for the batch: clocks order writes to the same field of the same record,
-    and a batch writes each record once. `derived` may hand in `entity.derived(row)` for each row
-    when the caller computed it already.
+    and a batch writes each record once. The duplicate-check key columns are not written: SQLite
+    computes them (sfa/store/keys.py).
     """
     table_rows: list[tuple[Any, ...]] = []
     outbox_rows: list[tuple[str, str, str, str]] = []
@@ -101,10 +97,7 @@ def prepare_insert(
     converters = {
         name: (position, to_column, to_wire) for position, (name, _, _, to_column, to_wire) in enumerate(plan)
     }
-    derive = entity.derived
-    derived_columns = entity.derived_columns
     entity_name = entity.name
-    handle_start = -ids.HANDLE_LENGTH
     dumps = codec.dumps
     clocks_json: dict[tuple[str, ...], str] = {}
     # Rows of a batch mostly name the same fields: their conversions are looked up once a shape.
@@ -129,16 +122,13 @@ def prepare_insert(
             full[name] = value
             column_values[position] = value if to_column is None else to_column(value)
             wire[name] = value if to_wire is None else to_wire(value)
-        if derive is not None:
-            keys = derived[index] if derived is not None else derive(full)
-            column_values += [keys.get(c) for c in derived_columns]
         # Compact clocks (codec.read_clocks); field names are identifiers and clocks are
         # [0-9a-f:] only, so no escaping is needed.
         written = tuple(wire)
         clocks = clocks_json.get(written)
         if clocks is None:
             clocks = clocks_json[written] = f'["{clock}"' + "".join(f',"{n}"' for n in written) + "]"
-        table_rows.append((record_id, record_id[handle_start:], clocks, now, now, *column_values))
+        table_rows.append((record_id, clocks, now, now, *column_values))
         outbox_rows.append((entity_name, record_id, dumps([clock, wire]), now))
         if keep_records:
             full["id"] = record_id

@@ -21,6 +21,7 @@ from sfa.domain.errors import NotFoundError, StateError
 from sfa.domain.hlc import Clock
 from sfa.protocol import CONFLICT, CONFLICT_FIELDS, Change, Mutation, PushResult
 from sfa.store import codec, deferred, quarantine, writes
+from sfa.store.clocks import read as read_clocks
 from sfa.store.db import Store
 
 _CONFLICT_COLUMNS = CONFLICT_FIELDS
@@ -115,7 +116,9 @@ class Replica:
             }
             in_scope = self._in_scope()
             for entity in ENTITIES.values():
-                for row in self.conn.execute(f"SELECT * FROM {entity.table}").fetchall():
+                for row in self.conn.execute(
+                    f"SELECT {self.store.row_columns(entity)} FROM {entity.table}"
+                ).fetchall():
                     server = seen.get((entity.name, row["id"]))
                     if server is None and not in_scope(entity.name, row):
                         continue  # another team's record this laptop once held: not the user's to send
@@ -123,7 +126,7 @@ class Replica:
                     record = self.store.row_to_record(entity, row)
                     fields: dict[str, list[Any]] = {}
                     base: dict[str, str] = {}
-                    for name, clock in codec.read_clocks(row["clocks"]).items():
+                    for name, clock in read_clocks(self.conn, row["clocks"]).items():
                         if name not in entity.by_name or name in mine:
                             continue
                         theirs = server.get(name) if server is not None else None
@@ -168,7 +171,8 @@ class Replica:
                 entity = ENTITIES.get(str(values["entity"]))
                 target = (
                     self.conn.execute(
-                        f"SELECT * FROM {entity.table} WHERE id = ?", (values["record_id"],)
+                        f"SELECT {self.store.row_columns(entity)} FROM {entity.table} WHERE id = ?",
+                        (values["record_id"],),
                     ).fetchone()
                     if entity is not None
                     else None
@@ -322,7 +326,7 @@ class Replica:
                 row = self.conn.execute(
                     f"SELECT clocks FROM {entity.table} WHERE id = ?", (record_id,)
                 ).fetchone()
-                known = codec.read_clocks(row[0]) if row else {}
+                known = read_clocks(self.conn, row[0]) if row else {}
                 known.pop("deleted", None)
                 mutation.known = known
             mutations.append(mutation)
@@ -505,7 +509,9 @@ class Replica:
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
             marks = ", ".join("?" * len(chunk))
-            for row in self.conn.execute(f"SELECT * FROM {table} WHERE id IN ({marks})", chunk):
+            for row in self.conn.execute(
+                f"SELECT {self.store.row_columns(entity)} FROM {table} WHERE id IN ({marks})", chunk
+            ):
                 existing[row["id"]] = row
         newest = ""
         not_null = frozenset(self._defaults(entity))
@@ -541,7 +547,7 @@ class Replica:
             elif record_id in existing:
                 self._update(entity, existing[record_id], fields, pending.get(record_id, set()), now)
                 existing[record_id] = self.conn.execute(
-                    f"SELECT * FROM {table} WHERE id = ?", (record_id,)
+                    f"SELECT {self.store.row_columns(entity)} FROM {table} WHERE id = ?", (record_id,)
                 ).fetchone()
             else:
                 created[record_id] = dict(fields)
@@ -560,12 +566,10 @@ class Replica:
         columns = [
             "rid",
             "id",
-            "handle",
             "clocks",
             "created_at",
             "updated_at",
             *names,
-            *entity.derived_columns,
         ]
         sql = f"INSERT INTO {entity.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         rid = int(self.conn.execute(f"SELECT coalesce(max(rid), 0) FROM {entity.table}").fetchone()[0])
@@ -584,12 +588,8 @@ class Replica:
             for spec in entity.fields
         ]
         converted: dict[tuple[str, type, Any], Any] = {}
-        derive = entity.derived
-        derived_columns = entity.derived_columns
-        handle_start = -ids.HANDLE_LENGTH
         for record_id, fields in created.items():
             rid += 1
-            full: dict[str, Any] = {}
             columns_out: list[Any] = []
             for name, kind, required, convert in specs:
                 pair = fields.get(name)
@@ -611,7 +611,6 @@ class Replica:
                                     f"{name}: is required; a placeholder is stored",
                                 )
                             )
-                full[name] = value
                 if convert is None:
                     columns_out.append(value)
                     continue
@@ -623,17 +622,14 @@ class Replica:
                 if column is _MISSING:
                     column = converted[key] = convert(value)
                 columns_out.append(column)
-            derived = derive(full) if derive is not None else {}
             rows.append(
                 (
                     rid,
                     record_id,
-                    record_id[handle_start:],
                     codec.pack_clocks_of(fields),
                     now,
                     now,
                     *columns_out,
-                    *[derived.get(c) for c in derived_columns],
                 )
             )
         writes.write_pulled_inserts(self.conn, entity, sql, rows, search=self._search)
@@ -643,7 +639,7 @@ class Replica:
         self, entity: Entity, row: Any, fields: dict[str, list[Any]], pending: set[str], now: str
     ) -> None:
         current = self.store.row_to_record(entity, row)
-        clocks = codec.read_clocks(row["clocks"])
+        clocks = read_clocks(self.conn, row["clocks"])
         changed: dict[str, Any] = {}
         history = []
         for name, (value, clock) in fields.items():
@@ -670,13 +666,10 @@ class Replica:
                     )
                 )
             clocks[name] = clock
-        if not changed and clocks == codec.read_clocks(row["clocks"]):
+        if not changed and clocks == read_clocks(self.conn, row["clocks"]):
             return
-        updated = {**current, **changed}
-        derived = entity.derived(updated) if entity.derived else {}
         assignments = {
             **{n: codec.to_column(entity.by_name[n], v) for n, v in changed.items()},
-            **{c: derived.get(c) for c in entity.derived_columns},
             "clocks": codec.pack_clocks(clocks),
         }
         if changed:
@@ -792,8 +785,10 @@ class Replica:
     ) -> None:
         """The local row takes the new scope at the clocks its unsent changes now carry (no new
         outbox entry); the old values go to history (origin 'adopt')."""
-        row = self.conn.execute(f"SELECT * FROM {entity.table} WHERE id = ?", (record_id,)).fetchone()
-        current = codec.read_clocks(row["clocks"])
+        row = self.conn.execute(
+            f"SELECT {self.store.row_columns(entity)} FROM {entity.table} WHERE id = ?", (record_id,)
+        ).fetchone()
+        current = read_clocks(self.conn, row["clocks"])
         history = [
             writes.HistoryEntry(
                 entity.name,

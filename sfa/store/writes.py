@@ -17,7 +17,9 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from sfa.domain.entities import ENTITIES, SEARCHABLE_TIMELINE_KINDS, Entity
+from sfa.domain.ids import HANDLE_LENGTH
 from sfa.store import codec
+from sfa.store.clocks import compact as compact_clocks
 
 FTS_SLOTS = 64  # search_fts rowid = rid * 64 + entity code (16 before migration V_FTS_SLOTS)
 
@@ -177,13 +179,49 @@ def leave_search_to_the_end(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM meta WHERE key = 'search.rule'")
 
 
+def stores_handle(conn: sqlite3.Connection, table: str) -> bool:
+    """Whether the table stores its `handle` (a table made before V_GENERATED_HANDLE and not
+    converted by it, e.g. one a migration numbered after it creates with the older columns) rather
+    than computing it from the id (a virtual generated column: docs/store.md, "Size")."""
+    known: dict[str, bool] | None = getattr(conn, "stored_handles", None)
+    if known is not None and table in known:
+        return known[table]
+    stored = any(row[1] == "handle" and row[6] == 0 for row in conn.execute(f"PRAGMA table_xinfo({table})"))
+    if known is not None:
+        known[table] = stored
+    return stored
+
+
+def with_handle(sql: str) -> str:
+    """An insert of (rid, id, clocks, ...) as one of (rid, id, handle, clocks, ...)."""
+    return sql.replace("(rid, id, clocks, ", "(rid, id, handle, clocks, ", 1).replace(
+        "VALUES (", "VALUES (?, ", 1
+    )
+
+
 def write_insert(conn: sqlite3.Connection, prepared: PreparedInsert) -> int:
     """Write prepared new rows, their outbox entries and search entries; returns the rid before the
     first row."""
     name, sql, rows, outbox = prepared
     entity = ENTITIES[name]
     base = int(conn.execute(f"SELECT coalesce(max(rid), 0) FROM {entity.table}").fetchone()[0])
-    conn.executemany(sql, [(base + number, *row) for number, row in enumerate(rows, 1)])
+    memo: dict[str, str] = {}  # prepared rows: (id, clocks, ...)
+    if stores_handle(conn, entity.table):
+        conn.executemany(
+            with_handle(sql),
+            [
+                (base + number, row[0], row[0][-HANDLE_LENGTH:], compact_clocks(conn, row[1], memo), *row[2:])
+                for number, row in enumerate(rows, 1)
+            ],
+        )
+    else:
+        conn.executemany(
+            sql,
+            [
+                (base + number, row[0], compact_clocks(conn, row[1], memo), *row[2:])
+                for number, row in enumerate(rows, 1)
+            ],
+        )
     conn.executemany(_OUTBOX_SQL, outbox)
     add_search(conn, entity, "rid > ?", (base,))
     return base
@@ -202,7 +240,17 @@ def write_pulled_inserts(
     end); no outbox entry, since the server already has them."""
     if not rows:
         return
-    conn.executemany(sql, rows)
+    memo: dict[str, str] = {}  # rows: (rid, id, clocks, ...)
+    if stores_handle(conn, entity.table):
+        conn.executemany(
+            with_handle(sql),
+            [
+                (*row[:2], row[1][-HANDLE_LENGTH:], compact_clocks(conn, row[2], memo), *row[3:])
+                for row in rows
+            ],
+        )
+    else:
+        conn.executemany(sql, [(*row[:2], compact_clocks(conn, row[2], memo), *row[3:]) for row in rows])
     if search:
         add_search(conn, entity, "rid >= ?", (rows[0][0],))
 
@@ -221,6 +269,8 @@ def write_update(
     in history, queue `outbox` = (fields JSON, time) when the write is a local one, and replace the
     row's search entry when a column it depends on is written (unless `search` is false: a first
     sync that indexes at the end)."""
+    if "clocks" in assignments:
+        assignments = {**assignments, "clocks": compact_clocks(conn, assignments["clocks"], {})}
     reindex = search and not search_columns(entity).isdisjoint(assignments)
     if reindex:
         drop_search(conn, entity, "id = ?", (record_id,))
@@ -290,6 +340,22 @@ def remove(conn: sqlite3.Connection, entity: Entity, record_id: str, *, search: 
     conn.execute(f"DELETE FROM {entity.table} WHERE id = ?", (record_id,))
 
 
+def compact_all_clocks(conn: sqlite3.Connection) -> int:
+    """Rewrite every record row whose clocks are not yet in the group form (sfa/store/clocks.py);
+    returns how many. Run once, by the upgrade to V_CLOCK_GROUPS (Store._migrate)."""
+    converted = 0
+    for table in sorted({entity.table for entity in ENTITIES.values()}):
+        memo: dict[str, str] = {}
+        rows = conn.execute(f"SELECT rid, clocks FROM {table} WHERE instr(clocks, ':') > 0").fetchall()
+        conn.executemany(
+            f"UPDATE {table} SET clocks = ? WHERE rid = ?",
+            [(compact_clocks(conn, text, memo), rid) for rid, text in rows],
+        )
+        converted += len(rows)
+    conn.execute("DELETE FROM meta WHERE key = 'clocks.compact'")
+    return converted
+
+
 def put_back(
     conn: sqlite3.Connection,
     entity: Entity,
@@ -312,7 +378,10 @@ def put_back(
         return
     conn.executemany(
         f"UPDATE {entity.table} SET clocks = ? WHERE id = ?",
-        [(codec.pack_clocks(own), record_id) for record_id, own in restored.items()],
+        [
+            (compact_clocks(conn, codec.pack_clocks(own), {}), record_id)
+            for record_id, own in restored.items()
+        ],
     )
     changes = []
     for seq, record_id, fields in conn.execute(

@@ -136,35 +136,25 @@ def _fold_sku(sku: str | None) -> str | None:
     return " ".join(sku.split()).lower() if sku else None
 
 
-def _person_probes(
-    entity: Entity, values: Record, account_key: str
-) -> tuple[list[tuple[str, str | None]], Record]:
-    """A contact's or lead's duplicate probes, and the key columns the store derives (the same
-    normalised values, computed once: `entity.derived` would compute them again on insert)."""
+def _person_probes(entity: Entity, values: Record, account_key: str) -> list[tuple[str, str | None]]:
+    """A contact's or lead's duplicate probes (the store computes its key columns itself)."""
     email, phone = normalize.email_key(values.get("email")), normalize.phone_key(values.get("phone"))
     if entity is CONTACT:
         person = normalize.person_key(values.get("name"))
         mobile = normalize.phone_key(values.get("mobile"))
-        probes = [
+        return [
             ("email", email),
             ("phone", phone),
             ("phone", mobile),
             ("name and account", f"{person}|{account_key}" if person else None),
         ]
-        return probes, {
-            "email_key": email,
-            "phone_key": phone,
-            "mobile_key": mobile,
-            "name_key": f"{person}|" if person else None,
-        }
     name_key = normalize.name_company_key(values.get("name"), values.get("company"))
-    probes = [("email", email), ("phone", phone), ("name and company", name_key)]
-    return probes, {"email_key": email, "phone_key": phone, "mobile_key": None, "name_key": name_key}
+    return [("email", email), ("phone", phone), ("name and company", name_key)]
 
 
 def _probes(entity: Entity, values: Record, account_key: str) -> list[tuple[str, str | None]]:
     if entity is CONTACT or entity is LEAD:
-        return _person_probes(entity, values, account_key)[0]
+        return _person_probes(entity, values, account_key)
     if entity is ACCOUNT:
         return [("name", normalize.company_key(values.get("name")) or None)]
     if entity is PRODUCT:
@@ -225,7 +215,6 @@ class _Batch:
     pending: dict[str, Record] = field(default_factory=dict)  # id -> values, created in this batch
     updates: list[tuple[int, str, Record]] = field(default_factory=list)  # (line, id, changes)
     timeline: list[Record] = field(default_factory=list)
-    derived: dict[str, Record] = field(default_factory=dict)  # id -> key columns, while still valid
     id_pool: list[str] = field(default_factory=list)
 
     def new_id(self) -> str:
@@ -398,11 +387,7 @@ class CsvImporter:
         if entity is OPPORTUNITY and account_name:
             # The duplicate key needs the account id; an unknown account means a new opportunity.
             values["account_id"] = self.accounts.by_key.get(account_key) or f"new:{account_key}"
-        derived: Record | None = None
-        if entity is CONTACT or entity is LEAD:
-            probes, derived = _person_probes(entity, values, account_key)
-        else:
-            probes = _probes(entity, values, account_key)
+        probes = _probes(entity, values, account_key)
         hit = self.index.match(probes) if self.on_duplicate != "create" else None
         kept_id = record_id
         if record_id is not None:
@@ -432,8 +417,6 @@ class CsvImporter:
         batch.creates.append(full)
         batch.create_ids.append(record_id)
         batch.pending[record_id] = full
-        if derived is not None:
-            batch.derived[record_id] = derived
         if entity is OPPORTUNITY:
             batch.timeline.append(
                 {
@@ -475,7 +458,6 @@ class CsvImporter:
             changes["account_id"] = self._account_for(account_name, batch)
         if hit.record_id in batch.pending:
             batch.pending[hit.record_id].update(changes)
-            batch.derived.pop(hit.record_id, None)  # its keys are derived again on insert
             summary.updated += 1
             return
         current = self.ws.store.get(self.entity, hit.record_id, include_deleted=True)
@@ -507,19 +489,10 @@ class CsvImporter:
         summary.accounts_created += len(batch.accounts)
         if self.dry_run:
             return
-        derived = None
-        if batch.creates and self.entity.derived is not None:
-            derive, known = self.entity.derived, batch.derived
-            derived = [
-                known.get(record_id) or derive(record)
-                for record_id, record in zip(batch.create_ids, batch.creates, strict=True)
-            ]
         timeline = [{**t, "at": utc_now()} for t in batch.timeline]
         if bulk is not None and not batch.updates:
             bulk.insert_many(ACCOUNT, batch.accounts, record_ids=batch.account_ids, records=False)
-            bulk.insert_many(
-                self.entity, batch.creates, record_ids=batch.create_ids, derived=derived, records=False
-            )
+            bulk.insert_many(self.entity, batch.creates, record_ids=batch.create_ids, records=False)
             bulk.insert_many(TIMELINE, timeline, records=False)
             bulk.commit()
             return
@@ -528,7 +501,7 @@ class CsvImporter:
             if batch.accounts:
                 store.insert_many(ACCOUNT, batch.accounts, record_ids=batch.account_ids)
             if batch.creates:
-                store.insert_many(self.entity, batch.creates, record_ids=batch.create_ids, derived=derived)
+                store.insert_many(self.entity, batch.creates, record_ids=batch.create_ids)
             for _line, record_id, changes in batch.updates:
                 store.update(self.entity, record_id, changes)
             if timeline:
