@@ -163,7 +163,10 @@ def read_engine(engine: Engine) -> Engine:
         reader = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
         _sqlite_pragmas(reader, immediate=False)
         return reader
-    reader = create_engine(url, pool_size=12, max_overflow=12)
+    # A statement run twice on a connection is prepared (psycopg's default waits for five runs,
+    # and the pool hands requests round its 24 connections, so a worker planned each hot statement
+    # ~120 times before the first reuse of a plan).
+    reader = create_engine(url, pool_size=12, max_overflow=12, connect_args={"prepare_threshold": 1})
     _ping_when_idle(reader)
     _generic_plans(reader)
     return reader
