@@ -442,6 +442,29 @@ def pg_cpu(pg: PgCluster | None) -> float:
     return tree_cpu(pid)
 
 
+def print_statements(db: str, top: int) -> None:
+    """The `top` statements of the run by total execution time (pg_stat_statements: time, not CPU;
+    nested statements, those of sfa_push_write, counted on their own as well)."""
+    import psycopg
+
+    with psycopg.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT calls, plans, total_exec_time, total_plan_time, rows, shared_blks_hit + local_blks_hit,"
+            " wal_records, toplevel, regexp_replace(query, '\\s+', ' ', 'g')"
+            " FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database"
+            " WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT %s",
+            (top,),
+        ).fetchall()
+    print(
+        "pg_stat_statements (calls, plans, exec ms, plan ms, ms a call, rows, buffers hit, WAL records, top level):"
+    )
+    for calls, plans, exec_ms, plan_ms, count, hits, wal, toplevel, query in rows:
+        print(
+            f"  {calls:7d} {plans:7d} {exec_ms:9.0f} {plan_ms:7.0f} {exec_ms / max(calls, 1):7.3f} {count:8d} {hits:9d}"
+            f" {wal:7d} {'t' if toplevel else 'n'}  {query[:300]}"
+        )
+
+
 def stop(server: subprocess.Popen[bytes]) -> None:
     if server.poll() is None:
         server.send_signal(signal.SIGTERM)
@@ -466,6 +489,13 @@ def main() -> int:
         default=10,
         help="reps that pull their whole log after the run (CPU per change)",
     )
+    parser.add_argument(
+        "--pg-statements",
+        type=int,
+        default=0,
+        metavar="N",
+        help="PostgreSQL: load pg_stat_statements and print the N statements that took most time in the run",
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="sfa-load-"))
@@ -477,7 +507,26 @@ def main() -> int:
             if pg is None:
                 return 2
             pg.start()
+            if args.pg_statements:
+                # Loaded at start-up only; pg_ctl restart keeps the options the cluster started with.
+                pg.sql("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+                pg._run(
+                    "pg_ctl",
+                    "-D",
+                    str(pg.dir / "data"),
+                    "-l",
+                    str(pg.dir / "log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "restart",
+                )
+                pg.sql("ALTER SYSTEM SET pg_stat_statements.track = 'all'")
+                pg.sql("ALTER SYSTEM SET pg_stat_statements.track_planning = on")
+                pg.sql("SELECT pg_reload_conf()")
             db = pg.url(pg.new_database())
+            if args.pg_statements:
+                pg.sql("CREATE EXTENSION pg_stat_statements", db.rsplit("/", 1)[-1])
         else:
             db = f"sqlite:///{tmp / 'server.db'}"
         home = tmp / "home"
@@ -515,6 +564,8 @@ def main() -> int:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
+        if pg is not None and args.pg_statements:
+            pg.sql("SELECT pg_stat_statements_reset()", db.rsplit("/", 1)[-1])
         cpu_before, pg_before = tree_cpu(server.pid), pg_cpu(pg)
         tally = Tally()
         started = time.monotonic()
@@ -528,6 +579,8 @@ def main() -> int:
         asyncio.run(run_all())
         elapsed = time.monotonic() - started
         cpu, pg_load = tree_cpu(server.pid) - cpu_before, pg_cpu(pg) - pg_before
+        if pg is not None and args.pg_statements:
+            print_statements(db, args.pg_statements)
         # Pulls alone: reps pulling their whole log from 0, for the server's CPU per pulled change.
         pullers = reps[: max(0, min(args.pull_reps, len(reps)))]
         cpu_before, pg_before = tree_cpu(server.pid), pg_cpu(pg)

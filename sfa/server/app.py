@@ -401,6 +401,31 @@ def create_app(
             headers=_observed(user, client_id or "", []),
         )
 
+    # Push and pull beside FastAPI's routing and dependency solving (a few % of the server's CPU per
+    # request, docs/performance.md "Server load", round 3): the same endpoint functions, called from
+    # a dispatcher in front of the router, below the middleware and the exception handlers (an
+    # ApiError they raise is answered as from the route). A pull whose query is not plainly valid,
+    # and any other request, goes to the router; the routes stay, and declare the OpenAPI document.
+    routed = app.router.middleware_stack
+
+    async def dispatch(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not scope.get("root_path"):
+            path, method = scope["path"], scope["method"]
+            if path == "/v1/push" and method == "POST":
+                response: Response = await push(Request(scope, receive))
+                await response(scope, receive, send)
+                return
+            if path == "/v1/pull" and method == "GET":
+                request = Request(scope, receive)
+                query = fastpath.pull_query(request.query_params.multi_items(), DEFAULT_PAGE)
+                if query is not None:
+                    who = await caller(request)
+                    response = await run_in_threadpool(functools.partial(pull, request, who=who, **query))
+                    await response(scope, receive, send)
+                    return
+        await routed(scope, receive, send)
+
+    app.router.middleware_stack = dispatch
     app.openapi = lambda: schema.openapi(app)  # type: ignore[method-assign]
     erp.register(app, engine, current_user)  # the ERP hand-off (sfa/server/erp.py)
     blobs.register(app, engine, current_user, blob_dir)  # document contents (sfa/server/blobs.py)
@@ -462,13 +487,38 @@ def _scoped(sql: str, table: str, terms: list[tuple[str, str]], window: str, sql
     union = " UNION ".join(
         f"SELECT {columns} FROM (SELECT {columns} FROM {table}"
         + (f" INDEXED BY {table}_by_{column}" if sqlite else "")
-        + f" WHERE {term} AND {window} ORDER BY seq LIMIT :n) AS s{n}"
+        + f" WHERE {_range(term, column, window, sqlite)} LIMIT :n) AS s{n}"
         for n, (term, column) in enumerate(terms)
     )
     selected = sql[len("SELECT ") : sql.index(" FROM ")]
     qualified = ", ".join(f"x.{column.strip()}" for column in selected.split(","))
+    if not sqlite:
+        # Each row looked up by its key: a LATERAL subquery with a LIMIT is not flattened into a
+        # join, so a plan made without the parameters' values (the read pool's generic plans,
+        # sfa/server/storage.py) cannot merge-join the union with the whole table instead.
+        match = " AND ".join(f"y.{k} = u.{k}" for k in key)
+        row = f"LATERAL (SELECT * FROM {table} y WHERE {match} LIMIT 1) AS x"
+        return f"SELECT {qualified} FROM ({union}) AS u CROSS JOIN {row} ORDER BY x.seq LIMIT :n"
     join = " AND ".join(f"x.{k} = u.{k}" for k in key)
     return f"SELECT {qualified} FROM ({union}) AS u JOIN {table} x ON {join} ORDER BY x.seq LIMIT :n"
+
+
+@functools.lru_cache(maxsize=256)
+def _range(term: str, column: str, window: str, sqlite: bool) -> str:
+    """One term of `_scoped` over its seq window, in index order. On PostgreSQL a term `column =
+    :v` over `seq > :c AND seq <= :h` is written as the range of its `(column, seq)` index,
+    `(column, seq) > (:v, :c) AND (column, seq) <= (:v, :h)`, ordered by `column, seq`: the same
+    rows in the same order, but a plan made without the parameters' values (the read pool's generic
+    plans) can read them only through that index. Written as `column = :v`, such a plan reads the
+    seq index filtering by the column, which for a team with few changes reads the whole window."""
+    equal = re.fullmatch(rf"{column} = (:\w+)", term)
+    bounds = re.fullmatch(r"seq > (:\w+) AND seq <= (:\w+)", window)
+    if sqlite or equal is None or bounds is None:
+        return f"{term} AND {window} ORDER BY seq"
+    value, low, high = equal.group(1), bounds.group(1), bounds.group(2)
+    return (
+        f"({column}, seq) > ({value}, {low}) AND ({column}, seq) <= ({value}, {high}) ORDER BY {column}, seq"
+    )
 
 
 def _log_query(user: User, cursor: int, limit: int, sqlite: bool) -> tuple[str, dict[str, Any]]:

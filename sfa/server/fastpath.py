@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from sfa.protocol import MAX_EPOCH, MAX_PAGE, MAX_SEQ
 from sfa.server.merge import User
 
 # Seconds a checked token is trusted without its own statement (it is still read again by the
@@ -229,3 +230,40 @@ def raw(engine: Engine, *, autocommit: bool = False, snapshot: bool = False) -> 
                 driver.read_only = None
     finally:
         fairy.close()
+
+
+# -- push and pull beside FastAPI's routing ---------------------------------------------------------
+
+_DIGITS = re.compile(r"[0-9]{1,10}")
+_CLIENT_ID = re.compile(r"[0-9A-Za-z_.:-]{1,64}")
+PULL_QUERY = ("cursor", "limit", "epoch", "client_id", "own")
+
+
+def pull_query(items: list[tuple[str, str]], default_limit: int) -> dict[str, Any] | None:
+    """A pull's query parameters as the FastAPI route declares them (sfa/server/app.py, `pull`),
+    when each is present at most once, known and plainly valid; None for anything else (a repeated
+    or unknown parameter, a bound crossed, a number written any other way than digits, an empty
+    value), which the declared route then answers as always, its validation errors included."""
+    query: dict[str, Any] = {"cursor": 0, "limit": default_limit, "epoch": None, "client_id": None, "own": 0}
+    seen: set[str] = set()
+    for key, value in items:
+        if key in seen or key not in query or not value:
+            return None
+        seen.add(key)
+        if key == "epoch":
+            if len(value) > MAX_EPOCH:
+                return None
+            query[key] = value
+        elif key == "client_id":
+            if _CLIENT_ID.fullmatch(value) is None:
+                return None
+            query[key] = value
+        else:
+            if _DIGITS.fullmatch(value) is None:
+                return None
+            number = int(value)
+            top = {"cursor": MAX_SEQ, "limit": MAX_PAGE, "own": 1}[key]
+            if number > top or (key == "limit" and number < 1):
+                return None
+            query[key] = number
+    return query

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 import threading
 import time
 import zlib
@@ -83,9 +84,35 @@ def parse_json(raw: bytes) -> Any:
         raise BodyError(400, f"the body is nested deeper than {MAX_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise BodyError(400, f"the body is not JSON: {str(exc)[:200]}") from None
-    if depth_over(value, MAX_DEPTH):
+    over = text_depth_over(raw, MAX_DEPTH)
+    if over is None:
+        over = depth_over(value, MAX_DEPTH)
+    if over:
         raise BodyError(400, f"the body is nested deeper than {MAX_DEPTH} levels")
     return value
+
+
+# A JSON string (valid JSON: an escape is a backslash and one character, no raw control characters).
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+# Brackets kept, `{` and `}` made `[` and `]`, every other byte deleted.
+_BRACKETS = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def text_depth_over(raw: bytes, limit: int) -> bool | None:
+    """`depth_over` of the value `raw` (JSON text that parsed) holds, read from the text with a few
+    passes of C string methods instead of a walk of the value in Python (a push body's walk cost
+    ~1 % of the server's CPU): strings are cut out, the brackets kept, and each pass removes the
+    innermost pairs, one level of nesting; the text nests deeper than `limit` if brackets are left
+    after `limit` passes. None when the text is not UTF-8 (json.loads also reads UTF-16 and 32)."""
+    if json.detect_encoding(raw) != "utf-8":
+        return None
+    brackets = _JSON_STRING.sub(b"", raw).translate(_BRACKETS, _NOT_BRACKETS)
+    for _ in range(limit):
+        if not brackets:
+            return False
+        brackets = brackets.replace(b"[]", b"")
+    return bool(brackets)
 
 
 def depth_over(value: Any, limit: int) -> bool:

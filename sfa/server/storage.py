@@ -163,9 +163,32 @@ def read_engine(engine: Engine) -> Engine:
         reader = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
         _sqlite_pragmas(reader, immediate=False)
         return reader
-    reader = create_engine(url, pool_size=12, max_overflow=12)
+    # A statement run twice on a connection is prepared (psycopg's default waits for five runs,
+    # and the pool hands requests round its 24 connections, so a worker planned each hot statement
+    # ~120 times before the first reuse of a plan).
+    reader = create_engine(url, pool_size=12, max_overflow=12, connect_args={"prepare_threshold": 1})
     _ping_when_idle(reader)
+    _generic_plans(reader)
     return reader
+
+
+# The read pool's session settings (docs/performance.md, "Server load", round 3). Its statements
+# are the pull's page, the push's first statement and a few key lookups; psycopg prepares each
+# after its fifth run on a connection, and PostgreSQL then still planned the two large ones anew
+# at every run (its default `auto` keeps "custom" plans when a plan made without the parameters'
+# values is estimated dearer): 0.5 ms a push and up to 1.6 ms a pull of planning. Their generic
+# plans read the same index ranges (sfa/server/app.py, `_range`). JIT is off: the generic plans'
+# estimates can pass its cost threshold, and compiling a plan cost 45 ms where running it costs 0.3.
+READ_SETTINGS = ("SET plan_cache_mode = force_generic_plan", "SET jit = off")
+
+
+def _generic_plans(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        with dbapi_conn.cursor() as cursor:
+            for statement in READ_SETTINGS:
+                cursor.execute(statement)
+        dbapi_conn.commit()
 
 
 # A pooled PostgreSQL connection idle longer than this is pinged before use (a restarted or
