@@ -111,6 +111,9 @@ class Store:
         try:
             # Read again under the write lock: another process may have migrated meanwhile.
             version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            new_file = version == 0
+            if new_file and self._create_fresh():
+                version = LATEST  # made in one step (sfa/store/fresh.py)
             for number in range(version + 1, LATEST + 1):
                 vacuum = vacuum or (version > 0 and MIGRATIONS[number - 1] in VACUUM_AFTER)
                 execute_script(self.conn, MIGRATIONS[number - 1])
@@ -121,7 +124,7 @@ class Store:
                 self.conn.execute(f"PRAGMA user_version = {number}")
             if self.meta("clocks.compact") is not None:  # V_CLOCK_GROUPS: the rows' clocks, in Python
                 writes.compact_all_clocks(self.conn)
-            if version == 0:
+            if new_file:
                 replica = os.urandom(8).hex()
                 self.conn.executemany(
                     "INSERT INTO meta(key, value) VALUES (?, ?)",
@@ -140,6 +143,24 @@ class Store:
             # later writes instead, which is merely less tidy.
             with suppress(sqlite3.OperationalError):
                 self.conn.execute("VACUUM")
+
+    def _create_fresh(self) -> bool:
+        """Make an empty file's schema from the migration chain's stored end, if it is the latest;
+        inside `_migrate`'s transaction."""
+        from sfa.store import fresh_schema
+
+        if fresh_schema.SCHEMA_VERSION != LATEST:
+            return False  # a migration was added without regenerating: the chain makes it
+        if self.conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is not None:
+            return False  # version 0 but not empty: not a file this sfa made
+        for statement in fresh_schema.STATEMENTS:
+            self.conn.execute(statement)
+        self.conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", fresh_schema.META)
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_migrated_at', ?)", (iso_utc(utc_now()),)
+        )
+        self.conn.execute(f"PRAGMA user_version = {LATEST}")
+        return True
 
     def _repair(self) -> None:
         """Finish what an upgrade or an interrupted first sync left: the secondary indexes and the
