@@ -206,6 +206,16 @@ def store_before(path: Path, migration: str) -> sqlite3.Connection:
     return conn
 
 
+def insert_old_accounts(conn: sqlite3.Connection, clocks: dict[str, str]) -> None:
+    """Into a `store_before` file: one account per entry, named by its key, with the clocks text an
+    older sfa wrote (the upgrade tests' rows)."""
+    for number, (name, text) in enumerate(clocks.items(), 1):
+        conn.execute(
+            "INSERT INTO account(id, handle, name, clocks, created_at, updated_at) VALUES (?, ?, ?, ?, 'x', 'x')",
+            (f"01a20000-0000-7000-8000-00000000000{number}", f"00000000000{number}", name, text),
+        )
+
+
 # -- helpers of the tests that run many commands (fuzz, consistency) -----------------------------
 
 

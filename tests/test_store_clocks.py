@@ -18,7 +18,7 @@ from sfa.store import clocks, codec
 from sfa.store.db import Store
 from sfa.store.migrations import V_CLOCK_GROUPS
 from sfa.store.replica import Replica
-from tests.conftest import store_before
+from tests.conftest import insert_old_accounts, store_before
 
 REPLICAS = ("5eed5eed5eed5eed", "00112233aabbccdd", "server")
 names = st.sampled_from(("name", "email", "phone", "city", "tags", "deleted", "owner"))
@@ -94,11 +94,7 @@ def test_a_store_built_before_is_converted_on_first_open(tmp_path: Path) -> None
         "object": f'{{"name": "{a}"}}',
         "none": "{}",
     }
-    for number, (name, text) in enumerate(written.items(), 1):
-        conn.execute(
-            "INSERT INTO account(id, handle, name, clocks, created_at, updated_at) VALUES (?, ?, ?, ?, 'x', 'x')",
-            (f"01a20000-0000-7000-8000-00000000000{number}", f"00000000000{number}", name, text),
-        )
+    insert_old_accounts(conn, written)
     conn.execute("COMMIT")
     conn.close()
     store = Store(tmp_path / "sfa.db")

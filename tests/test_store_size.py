@@ -21,7 +21,7 @@ from sfa.store.clocks import read as read_clocks
 from sfa.store.db import FTS_SLOTS, Store
 from sfa.store.migrations import V_LEAN_STORE
 from sfa.store.replica import HISTORY_RETENTION, Replica
-from tests.conftest import store_before
+from tests.conftest import insert_old_accounts, store_before
 
 REPLICAS = ("5eed5eed5eed5eed", "00112233aabbccdd")
 clocks_strategy = st.builds(
@@ -100,11 +100,7 @@ def test_the_upgrade_packs_the_clocks_an_older_sfa_wrote(tmp_path: Path) -> None
         "created": f'["{a}","name","city"]',
         "bare": "{}",
     }
-    for number, (name, clocks) in enumerate(written.items(), 1):
-        conn.execute(
-            "INSERT INTO account(id, handle, name, clocks, created_at, updated_at) VALUES (?, ?, ?, ?, 'x', 'x')",
-            (f"01a20000-0000-7000-8000-00000000000{number}", f"00000000000{number}", name, clocks),
-        )
+    insert_old_accounts(conn, written)
     # Many rows, so that the vacuum after the upgrade has pages to give back.
     conn.executemany(
         "INSERT INTO account(id, handle, name, clocks, created_at, updated_at) VALUES (?, ?, 'many', ?, 'x', 'x')",

@@ -24,6 +24,14 @@ PIECES = [*"aZüß ·-,.:[]/\\\n\t", "漢", "字", "e\u0301", ":smile:", "[b]", 
 CELL = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
 ROWS = st.lists(st.tuples(st.sampled_from(["account", "contact", "task", "visit"]), CELL, CELL), max_size=30)
 
+# no shrinking: a failure names the rows already, and shrinking lists of row lists takes minutes
+FEW_UNSHRUNK = settings(
+    max_examples=6,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
 
 class Results(App[None]):
     def __init__(self, zebra: bool) -> None:
@@ -66,13 +74,7 @@ async def check(row_sets: list[list[tuple[str, str, str]]], zebra: bool, width: 
                 assert fast == slow, rows
 
 
-# no shrinking: a failure names the rows already, and shrinking lists of row lists takes minutes
-@settings(
-    max_examples=6,
-    deadline=None,
-    phases=[Phase.explicit, Phase.reuse, Phase.generate],
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@FEW_UNSHRUNK
 @given(
     row_sets=st.lists(ROWS, min_size=1, max_size=25),
     zebra=st.booleans(),
@@ -107,12 +109,7 @@ async def check_added(rows: list[tuple[str, str, str]], styled: list[bool], chan
                 assert fast == slow, (y, cursor, change, rows)
 
 
-@settings(
-    max_examples=6,
-    deadline=None,
-    phases=[Phase.explicit, Phase.reuse, Phase.generate],
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@FEW_UNSHRUNK
 @given(
     rows=ROWS,
     styled=st.lists(st.booleans(), max_size=30),
