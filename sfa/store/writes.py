@@ -199,29 +199,29 @@ def with_handle(sql: str) -> str:
     )
 
 
+def _insert_rows(conn: sqlite3.Connection, table: str, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
+    """Insert rows of (rid, id, clocks, ...) with `sql`: their clocks in the group form, and the
+    handle where the table stores it (`stores_handle`)."""
+    memo: dict[str, str] = {}  # what this batch compacted: its rows mostly repeat one clocks text
+    if stores_handle(conn, table):
+        conn.executemany(
+            with_handle(sql),
+            [
+                (*row[:2], row[1][-HANDLE_LENGTH:], compact_clocks(conn, row[2], memo), *row[3:])
+                for row in rows
+            ],
+        )
+    else:
+        conn.executemany(sql, [(*row[:2], compact_clocks(conn, row[2], memo), *row[3:]) for row in rows])
+
+
 def write_insert(conn: sqlite3.Connection, prepared: PreparedInsert) -> int:
     """Write prepared new rows, their outbox entries and search entries; returns the rid before the
     first row."""
     name, sql, rows, outbox = prepared
     entity = ENTITIES[name]
     base = int(conn.execute(f"SELECT coalesce(max(rid), 0) FROM {entity.table}").fetchone()[0])
-    memo: dict[str, str] = {}  # prepared rows: (id, clocks, ...)
-    if stores_handle(conn, entity.table):
-        conn.executemany(
-            with_handle(sql),
-            [
-                (base + number, row[0], row[0][-HANDLE_LENGTH:], compact_clocks(conn, row[1], memo), *row[2:])
-                for number, row in enumerate(rows, 1)
-            ],
-        )
-    else:
-        conn.executemany(
-            sql,
-            [
-                (base + number, row[0], compact_clocks(conn, row[1], memo), *row[2:])
-                for number, row in enumerate(rows, 1)
-            ],
-        )
+    _insert_rows(conn, entity.table, sql, ((base + number, *row) for number, row in enumerate(rows, 1)))
     conn.executemany(_OUTBOX_SQL, outbox)
     add_search(conn, entity, "rid > ?", (base,))
     return base
@@ -240,17 +240,7 @@ def write_pulled_inserts(
     end); no outbox entry, since the server already has them."""
     if not rows:
         return
-    memo: dict[str, str] = {}  # rows: (rid, id, clocks, ...)
-    if stores_handle(conn, entity.table):
-        conn.executemany(
-            with_handle(sql),
-            [
-                (*row[:2], row[1][-HANDLE_LENGTH:], compact_clocks(conn, row[2], memo), *row[3:])
-                for row in rows
-            ],
-        )
-    else:
-        conn.executemany(sql, [(*row[:2], compact_clocks(conn, row[2], memo), *row[3:]) for row in rows])
+    _insert_rows(conn, entity.table, sql, rows)
     if search:
         add_search(conn, entity, "rid >= ?", (rows[0][0],))
 
