@@ -174,8 +174,9 @@ def read_engine(engine: Engine) -> Engine:
 
 # The read pool's session settings (docs/performance.md, "Server load", round 3). Its statements
 # are the pull's page, the push's first statement and a few key lookups; prepared (psycopg, at the
-# second run on a connection: above), PostgreSQL still planned the two large ones anew at every run (its default `auto` keeps "custom" plans when a plan made without the parameters'
-# values is estimated dearer): 0.5 ms a push and up to 1.6 ms a pull of planning. Their generic
+# second run on a connection: above), PostgreSQL still planned the two large ones anew at every
+# run (its default `auto` keeps "custom" plans when a plan made without the parameters' values is
+# estimated dearer): 0.5 ms a push and up to 1.6 ms a pull of planning. Their generic
 # plans read the same index ranges (sfa/server/app.py, `_range`). JIT is off: the generic plans'
 # estimates can pass its cost threshold, and compiling a plan cost 45 ms where running it costs 0.3.
 READ_SETTINGS = ("SET plan_cache_mode = force_generic_plan", "SET jit = off")
